@@ -1,0 +1,53 @@
+/* config.h - dagctl's settings: DAGCTL_HOME/dagctl.yaml plus overrides.
+ *
+ * Precedence, lowest first: built-in defaults, the config file (sections such
+ * as `core:` and `web:`), environment variables DAGCTL__SECTION__KEY
+ * (Airflow's convention), then command-line flags. Unknown sections and keys,
+ * in the file or the environment, are errors with a did-you-mean. */
+#ifndef DAG_CONFIG_H
+#define DAG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "log.h"
+
+struct dag_config {
+  char *home;        /* absolute; DAGCTL_HOME, --home or ./.dagctl */
+  char *dags_folder; /* absolute; --dags, DAGCTL_DAGS, core.dags_folder or ./dags */
+  char *config_file; /* the file read, or NULL when none exists */
+
+  /* core */
+  int parallelism;              /* running tasks at once, all DAGs; 32 */
+  int max_active_tasks_per_dag; /* default for a DAG's max_active_tasks; 16 */
+  int max_active_runs_per_dag;  /* default for a DAG's max_active_runs; 16 */
+  char *default_timezone;       /* for DAGs without `timezone`; "UTC" */
+  int64_t task_kill_grace_us;   /* SIGTERM -> SIGKILL on timeout; 5 s */
+  bool dags_are_paused_at_creation; /* false */
+  bool durable_fsync;           /* core.durability: full (fsync each commit) vs normal */
+  enum dag_log_level log_level; /* core.log_level: debug|info|warn|error */
+
+  /* web */
+  char *web_bind; /* "127.0.0.1" */
+  int web_port;   /* 8080 */
+  char *web_token; /* NULL: mutations are refused */
+  char *web_base_url; /* for links in alerts; "http://127.0.0.1:8080" */
+};
+
+struct dag_config_flags {
+  const char *home;        /* --home, or NULL */
+  const char *dags_folder; /* --dags, or NULL */
+  const char *config_file; /* --config, or NULL: HOME/dagctl.yaml if present */
+};
+
+/* Fill `cfg` from defaults, the file, `envp` (NULL-terminated, usually
+ * environ) and `flags`. Returns 0, or DAG_ECONFIG with every problem in
+ * `diags` (file:line:col for the file, the variable name for the
+ * environment). cfg is always safe to dag_config_free(). */
+int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags,
+                    char *const *envp, struct dag_diags *diags);
+
+void dag_config_free(struct dag_config *cfg);
+
+#endif

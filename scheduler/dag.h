@@ -1,0 +1,108 @@
+/* dag.h - the DAG model: what one YAML file declares, after validation.
+ *
+ * A struct dag is immutable once loaded; the scheduler swaps in a new one when
+ * the file changes. Task relations are indexes into dag->tasks. */
+#ifndef DAG_DAG_H
+#define DAG_DAG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "cron.h"
+#include "state.h"
+
+enum dag_schedule_kind {
+  DAG_SCHEDULE_NONE,     /* manual triggers only */
+  DAG_SCHEDULE_ONCE,     /* @once */
+  DAG_SCHEDULE_CRON,     /* five fields or a preset such as @daily */
+  DAG_SCHEDULE_INTERVAL, /* "every 30m" */
+};
+
+struct dag_schedule {
+  enum dag_schedule_kind kind;
+  char *expr;           /* as written; NULL for NONE */
+  struct dag_cron cron; /* CRON */
+  int64_t interval_us;  /* INTERVAL */
+};
+
+enum dag_task_type {
+  DAG_TASK_SHELL,  /* `command`, run by /bin/sh -c */
+  DAG_TASK_EXEC,   /* `argv`, executed directly (PATH lookup) */
+  DAG_TASK_PLUGIN, /* any other type name: a C plugin */
+};
+
+/* Settings that default_args gives every task and a task may override. */
+struct dag_task_args {
+  int retries;
+  int64_t retry_delay_us;
+  bool retry_exponential_backoff;
+  int64_t max_retry_delay_us;   /* 0: only the 24 h ceiling */
+  int64_t execution_timeout_us; /* 0: none */
+  char **email;                 /* owned */
+  size_t n_email;
+  bool email_on_failure;
+  bool email_on_retry;
+};
+
+struct dag_env {
+  char *name;  /* owned */
+  char *value; /* owned; may hold templates */
+};
+
+struct dag_task {
+  char *id;
+  enum dag_task_type type;
+  char *type_name;   /* as written: "shell", "exec" or the plugin's name */
+  char *command;     /* SHELL; may hold templates */
+  char **argv;       /* EXEC; NULL-terminated; may hold templates */
+  size_t argc;
+  struct dag_env *env;
+  size_t n_env;
+  char *cwd;         /* NULL: DAGCTL_HOME; may hold templates */
+  json_t *config;    /* PLUGIN: the task's plugin-specific keys (object), or NULL */
+  size_t *upstream;  /* indexes into dag->tasks */
+  size_t n_upstream;
+  size_t *downstream; /* computed by the loader */
+  size_t n_downstream;
+  enum dag_trigger_rule trigger_rule;
+  struct dag_task_args args; /* default_args with this task's overrides */
+  int line;                  /* where the task is declared */
+  int col;
+};
+
+struct dag {
+  char *dag_id;
+  char *file;        /* path it was loaded from */
+  char *description; /* "" when absent */
+  struct dag_schedule schedule;
+  dag_time_t start_date; /* 0: unset */
+  dag_time_t end_date;   /* 0: unset */
+  char *timezone;        /* IANA name, "UTC" by default */
+  bool catchup;
+  int max_active_runs;
+  int max_active_tasks;
+  bool is_paused_upon_creation;
+  char **tags;
+  size_t n_tags;
+  json_t *params; /* object, never NULL; owned reference */
+  struct dag_task_args default_args;
+  struct dag_task *tasks;
+  size_t n_tasks;
+  size_t *topo; /* task indexes in a topological order */
+};
+
+/* Index of the task named `id`, or -1. O(n). */
+long dag_find_task(const struct dag *dag, const char *id);
+
+/* Free a DAG and everything it owns; NULL is a no-op. */
+void dag_free(struct dag *dag);
+
+/* Free the members of `a` (not `a` itself). */
+void dag_task_args_free(struct dag_task_args *a);
+
+/* Deep copy of a->email into dst (dst's other fields are copied too). */
+void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src);
+
+#endif
