@@ -1,0 +1,271 @@
+/* test_template.c - {{ name }} rendering and checking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "template.h"
+
+#define SEC(n) ((int64_t)(n)*DAG_USEC_PER_SEC)
+
+struct fixture {
+  json_t *params;
+  json_t *conf;
+  struct dag_template_ctx ctx;
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof(*f));
+  json_error_t jerr;
+  f->params = json_loads("{\"env\": \"prod\", \"limit\": 10, \"ratio\": 1.5,"
+                         " \"on\": true, \"off\": false, \"none\": null,"
+                         " \"tables\": [\"a\", \"b\"],"
+                         " \"db\": {\"host\": \"h1\", \"port\": 5432},"
+                         " \"shadowed\": \"from-params\"}",
+                         0, &jerr);
+  f->conf = json_loads("{\"shadowed\": \"from-conf\", \"date\": \"2024-02-02\","
+                       " \"nested\": {\"a\": {\"b\": \"deep\"}}, \"n\": 7,"
+                       " \"obj\": {\"k\": [1, 2]}}",
+                       0, &jerr);
+  assert_non_null(f->params);
+  assert_non_null(f->conf);
+  f->ctx.dag_id = "etl";
+  f->ctx.task_id = "load";
+  f->ctx.run_id = "scheduled__2024-01-01T00:00:00+00:00";
+  f->ctx.logical_date = SEC(1704067200); /* 2024-01-01T00:00:00Z */
+  f->ctx.data_interval_start = SEC(1704067200);
+  f->ctx.data_interval_end = SEC(1704153600); /* 2024-01-02T00:00:00Z */
+  f->ctx.try_number = 2;
+  f->ctx.params = f->params;
+  f->ctx.conf = f->conf;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  json_decref(f->params);
+  json_decref(f->conf);
+  free(f);
+  return 0;
+}
+
+static void expect_render(const struct dag_template_ctx *ctx, const char *tmpl,
+                          const char *want) {
+  char *out = NULL, *err = NULL;
+  int rc = dag_template_render(tmpl, ctx, &out, &err);
+  if (rc != 0) fail_msg("render '%s': %s", tmpl, err ? err : "(no message)");
+  assert_null(err);
+  assert_string_equal(out, want);
+  free(out);
+  /* Whatever renders must also pass the loader's check. */
+  assert_int_equal(dag_template_check(tmpl, &err), 0);
+  assert_null(err);
+}
+
+static void expect_render_error(const struct dag_template_ctx *ctx, const char *tmpl,
+                                const char *want) {
+  char *out = (char *)"unset", *err = NULL;
+  assert_int_equal(dag_template_render(tmpl, ctx, &out, &err), DAG_ETEMPLATE);
+  assert_null(out);
+  assert_non_null(err);
+  assert_string_equal(err, want);
+  free(err);
+}
+
+static void expect_check_error(const char *tmpl, const char *want) {
+  char *err = NULL;
+  assert_int_equal(dag_template_check(tmpl, &err), DAG_ETEMPLATE);
+  assert_non_null(err);
+  assert_string_equal(err, want);
+  free(err);
+}
+
+static void test_dates(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ ds }}", "2024-01-01");
+  expect_render(&f->ctx, "{{ ds_nodash }}", "20240101");
+  expect_render(&f->ctx, "{{ ts }}", "2024-01-01T00:00:00+00:00");
+  expect_render(&f->ctx, "{{ ts_nodash }}", "20240101T000000");
+  expect_render(&f->ctx, "{{ logical_date }}", "2024-01-01T00:00:00+00:00");
+  expect_render(&f->ctx, "{{ data_interval_start }}", "2024-01-01T00:00:00+00:00");
+  expect_render(&f->ctx, "{{ data_interval_end }}", "2024-01-02T00:00:00+00:00");
+}
+
+static void test_times_with_seconds_and_microseconds(void **state) {
+  struct fixture *f = *state;
+  /* 2024-03-10T07:08:09.000123Z: isoformat() shows microseconds only when
+   * non-zero; ts_nodash never does. */
+  f->ctx.logical_date = SEC(1710054489) + 123;
+  expect_render(&f->ctx, "{{ ts }}", "2024-03-10T07:08:09.000123+00:00");
+  expect_render(&f->ctx, "{{ ts_nodash }}", "20240310T070809");
+  expect_render(&f->ctx, "{{ ds }}|{{ ds_nodash }}", "2024-03-10|20240310");
+  /* One microsecond before the epoch stays on 1969-12-31. */
+  f->ctx.logical_date = -1;
+  expect_render(&f->ctx, "{{ ts }}", "1969-12-31T23:59:59.999999+00:00");
+  expect_render(&f->ctx, "{{ ds }}", "1969-12-31");
+  /* A leap day. */
+  f->ctx.logical_date = SEC(1709164800); /* 2024-02-29 */
+  expect_render(&f->ctx, "{{ ds_nodash }}", "20240229");
+}
+
+static void test_ids_and_try_number(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ dag_id }}.{{ task_id }}", "etl.load");
+  expect_render(&f->ctx, "{{ run_id }}", "scheduled__2024-01-01T00:00:00+00:00");
+  expect_render(&f->ctx, "try {{ try_number }}", "try 2");
+}
+
+static void test_spacing_and_literal_text(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ds}}", "2024-01-01");
+  expect_render(&f->ctx, "{{     ds   }}", "2024-01-01");
+  expect_render(&f->ctx, "{{\tds\n}}", "2024-01-01");
+  expect_render(&f->ctx, "", "");
+  expect_render(&f->ctx, "no tags at all", "no tags at all");
+  /* Shell syntax with single braces passes through untouched. */
+  expect_render(&f->ctx, "echo ${HOME} {a,b} } }} {", "echo ${HOME} {a,b} } }} {");
+  expect_render(&f->ctx, "a{{ds}}b{{ ds_nodash }}c", "a2024-01-01b20240101c");
+  expect_render(&f->ctx, "{ {{ ds }} }", "{ 2024-01-01 }");
+  expect_render(&f->ctx, "{{ ds }}}", "2024-01-01}");
+}
+
+static void test_params(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ params.env }}", "prod");
+  expect_render(&f->ctx, "{{ params.limit }}", "10");
+  expect_render(&f->ctx, "{{ params.ratio }}", "1.5");
+  expect_render(&f->ctx, "{{ params.on }}/{{ params.off }}", "true/false");
+  expect_render(&f->ctx, "[{{ params.none }}]", "[]");
+  expect_render(&f->ctx, "{{ params.tables }}", "[\"a\",\"b\"]");
+  expect_render(&f->ctx, "{{ params.db }}", "{\"host\":\"h1\",\"port\":5432}");
+  expect_render(&f->ctx, "{{ params.db.host }}:{{ params.db.port }}", "h1:5432");
+}
+
+static void test_conf_overrides_params(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ params.shadowed }}", "from-conf");
+  /* A conf-only key is visible through params too (Airflow merges them). */
+  expect_render(&f->ctx, "{{ params.date }}", "2024-02-02");
+  f->ctx.conf = NULL;
+  expect_render(&f->ctx, "{{ params.shadowed }}", "from-params");
+  json_t *scalar = json_string("not an object");
+  f->ctx.conf = scalar;
+  expect_render(&f->ctx, "{{ params.shadowed }}", "from-params");
+  json_decref(scalar);
+}
+
+static void test_conf(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ conf.date }}", "2024-02-02");
+  expect_render(&f->ctx, "{{ conf.n }}", "7");
+  expect_render(&f->ctx, "{{ conf.nested.a.b }}", "deep");
+  expect_render(&f->ctx, "{{ conf.nested.a }}", "{\"b\":\"deep\"}");
+  expect_render(&f->ctx, "{{ conf.obj }}", "{\"k\":[1,2]}");
+}
+
+static void test_lookup_errors(void **state) {
+  struct fixture *f = *state;
+  expect_render_error(&f->ctx, "{{ params.nope }}", "unknown param 'nope'");
+  expect_render_error(&f->ctx, "{{ params.db.user }}", "unknown param 'db.user'");
+  expect_render_error(&f->ctx, "{{ params.env.x }}", "unknown param 'env.x'");
+  expect_render_error(&f->ctx, "{{ conf.env }}", "conf has no key 'env'");
+  expect_render_error(&f->ctx, "{{ conf.nested.x }}", "conf has no key 'nested.x'");
+  f->ctx.conf = NULL;
+  expect_render_error(&f->ctx, "{{ conf.date }}", "conf has no key 'date'");
+  f->ctx.params = NULL;
+  expect_render_error(&f->ctx, "x {{ params.env }}", "unknown param 'env'");
+  f->ctx.run_id = NULL;
+  expect_render_error(&f->ctx, "{{ run_id }}",
+                      "template variable 'run_id' is not available here");
+}
+
+static void test_syntax_errors(void **state) {
+  struct fixture *f = *state;
+  expect_render_error(&f->ctx, "abc {{ ds", "unterminated '{{' at offset 4");
+  expect_render_error(&f->ctx, "{{ ds }} {{", "unterminated '{{' at offset 9");
+  expect_render_error(&f->ctx, "{% if x %}",
+                      "'{%' at offset 0: only {{ name }} templates are supported");
+  expect_render_error(&f->ctx, "echo ${#arr[@]}",
+                      "'{#' at offset 6: only {{ name }} templates are supported");
+  expect_render_error(&f->ctx, "{{ }}", "empty '{{ }}' at offset 0");
+  expect_render_error(&f->ctx, "{{ ds | upper }}",
+                      "unsupported expression 'ds | upper' at offset 0: only {{ name }} "
+                      "templates are supported");
+  expect_render_error(&f->ctx, "{{ params['x'] }}",
+                      "unsupported expression 'params['x']' at offset 0: only {{ name }} "
+                      "templates are supported");
+  expect_render_error(&f->ctx, "{{ conf..x }}",
+                      "unsupported expression 'conf..x' at offset 0: only {{ name }} "
+                      "templates are supported");
+  expect_render_error(&f->ctx, "{{ ds. }}",
+                      "unsupported expression 'ds.' at offset 0: only {{ name }} "
+                      "templates are supported");
+}
+
+static void test_unknown_names(void **state) {
+  struct fixture *f = *state;
+  expect_render_error(&f->ctx, "{{ dss }}",
+                      "unknown template variable 'dss' (did you mean 'ds'?)");
+  expect_render_error(&f->ctx, "{{ foo }}", "unknown template variable 'foo'");
+  expect_render_error(&f->ctx, "{{ execution_date }}",
+                      "unknown template variable 'execution_date'");
+  expect_render_error(
+      &f->ctx, "{{ parms.env }}",
+      "unknown template variable 'parms.env' (did you mean 'params.env'?)");
+  expect_render_error(&f->ctx, "{{ ds.year }}", "unknown template variable 'ds.year'");
+  expect_render_error(&f->ctx, "{{ task_idd }}",
+                      "unknown template variable 'task_idd' (did you mean 'task_id'?)");
+  expect_render_error(&f->ctx, "{{ params }}", "'params' needs a key: {{ params.NAME }}");
+  expect_render_error(&f->ctx, "{{ conf }}", "'conf' needs a key: {{ conf.NAME }}");
+}
+
+static void test_check(void **state) {
+  (void)state;
+  char *err = (char *)"unset";
+  assert_int_equal(
+      dag_template_check("{{ params.anything }} {{ conf.a.b.c }} {{ ts }}", &err), 0);
+  assert_null(err);
+  assert_int_equal(dag_template_check("plain", NULL), 0);
+  expect_check_error("{{ ds", "unterminated '{{' at offset 0");
+  expect_check_error("ok {{ tss }}",
+                     "unknown template variable 'tss' (did you mean 'ts'?)");
+  expect_check_error("{# c #}",
+                     "'{#' at offset 0: only {{ name }} templates are supported");
+  expect_check_error("{{ params }}", "'params' needs a key: {{ params.NAME }}");
+  /* err may be NULL when only the verdict matters. */
+  assert_int_equal(dag_template_check("{{ nope }}", NULL), DAG_ETEMPLATE);
+}
+
+static void test_nul_in_string_value(void **state) {
+  struct fixture *f = *state;
+  json_t *conf = json_pack("{s:s%}", "bin", "a\0b", (size_t)3);
+  f->ctx.conf = conf;
+  expect_render_error(&f->ctx, "{{ conf.bin }}",
+                      "value of 'conf.bin' contains a NUL byte");
+  json_decref(conf);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_times_with_seconds_and_microseconds, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_ids_and_try_number, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_spacing_and_literal_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_conf_overrides_params, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_conf, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lookup_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
+      cmocka_unit_test(test_check),
+      cmocka_unit_test_setup_teardown(test_nul_in_string_value, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
