@@ -1,0 +1,802 @@
+/* config.c - settings from defaults, dagctl.yaml, DAGCTL__* and flags.
+ *
+ * Every setting is one row of `settings`: where it lives in the file, how its
+ * text is parsed, where the value goes and its default. The file, the
+ * environment and the defaults all go through the same rows and parsers, so
+ * a new section (kafka, smtp, ...) is a few rows, not new code. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "alloc.h"
+#include "didyoumean.h"
+#include "duration.h"
+#include "error.h"
+#include "strbuf.h"
+#include "tz.h"
+
+#define ENV_PREFIX "DAGCTL__"
+#define CONFIG_NAME "dagctl.yaml"
+/* A token file is one line; anything much larger is the wrong file. */
+#define TOKEN_FILE_MAX 4096
+
+struct setting;
+
+/* Parse `text` into `field`. Returns 0, or -1 with *why NULL for the usual
+ * "expected <type>, got '<text>'", or -1 with a specific message in *why
+ * (caller frees). */
+typedef int (*parse_fn)(const struct setting *s, const char *text, void *field,
+                        char **why);
+
+struct type {
+  const char *expect; /* completes "expected ..." */
+  parse_fn parse;
+  int owns_string; /* the field is a char * the config frees */
+};
+
+enum { SECRET = 1 }; /* masked in logs, never echoed in diagnostics */
+
+struct setting {
+  const char *section;
+  const char *key;
+  const struct type *type;
+  size_t offset;      /* of the field in struct dag_config */
+  const char *def;    /* default, as it would be written in the file; NULL: none */
+  long long min, max; /* integers only */
+  unsigned flags;
+};
+
+/* --- paths --------------------------------------------------------------- */
+
+/* `path` made absolute against the working directory and normalised
+ * lexically ("a/./b/../c" -> "a/c"), without touching the file system: the
+ * home and dags folder may not exist yet. NULL (errno set) if getcwd fails. */
+static char *absolute_path(const char *path) {
+  struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
+  if (path[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL) return NULL;
+    sb_append(&in, cwd);
+    sb_appendc(&in, '/');
+  }
+  sb_append(&in, path);
+
+  const char *p = sb_str(&in);
+  while (*p) {
+    while (*p == '/')
+      p++;
+    size_t n = strcspn(p, "/");
+    if (n == 0 || (n == 1 && p[0] == '.')) {
+      /* nothing */
+    } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+      char *slash = out.len ? strrchr(out.buf, '/') : NULL;
+      if (slash) {
+        out.len = (size_t)(slash - out.buf);
+        out.buf[out.len] = '\0';
+      }
+    } else {
+      sb_appendc(&out, '/');
+      sb_appendn(&out, p, n);
+    }
+    p += n;
+  }
+  sb_free(&in);
+  if (out.len == 0) sb_appendc(&out, '/');
+  return sb_detach(&out);
+}
+
+/* --- value types --------------------------------------------------------- */
+
+#define FIELD(type, f) (*(type *)(f))
+
+static void set_string(void *field, char *value) {
+  free(FIELD(char *, field));
+  FIELD(char *, field) = value;
+}
+
+static int parse_string(const struct setting *s, const char *text, void *field,
+                        char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (*text == '\0') return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+static int parse_path(const struct setting *s, const char *text, void *field,
+                      char **why) {
+  DAG_UNUSED(s);
+  if (*text == '\0') return -1;
+  char *abs = absolute_path(text);
+  if (abs == NULL) {
+    *why = xasprintf("cannot resolve '%s': %s", text, strerror(errno));
+    return -1;
+  }
+  set_string(field, abs);
+  return 0;
+}
+
+static int parse_int(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(why);
+  /* strtoll alone would accept " 4", "+4" and "4 "; a config value is exact. */
+  const char *digits = text[0] == '-' ? text + 1 : text;
+  if (!isdigit((unsigned char)digits[0])) return -1;
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || *end != '\0' || v < s->min || v > s->max) return -1;
+  FIELD(int, field) = (int)v;
+  return 0;
+}
+
+static int parse_bool(const struct setting *s, const char *text, void *field,
+                      char **why) {
+  static const char *const yes[] = {"true", "yes", "on", "1"};
+  static const char *const no[] = {"false", "no", "off", "0"};
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(yes); i++) {
+    if (strcasecmp(text, yes[i]) == 0) {
+      FIELD(bool, field) = true;
+      return 0;
+    }
+    if (strcasecmp(text, no[i]) == 0) {
+      FIELD(bool, field) = false;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int parse_duration(const struct setting *s, const char *text, void *field,
+                          char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  int64_t us;
+  if (dag_duration_parse(text, &us) < 0) return -1;
+  FIELD(int64_t, field) = us;
+  return 0;
+}
+
+static int parse_tz(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (dag_tz_validate(text) < 0) return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+static int parse_durability(const struct setting *s, const char *text, void *field,
+                            char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (strcmp(text, "normal") == 0)
+    FIELD(bool, field) = false;
+  else if (strcmp(text, "full") == 0)
+    FIELD(bool, field) = true;
+  else
+    return -1;
+  return 0;
+}
+
+static int parse_log_level(const struct setting *s, const char *text, void *field,
+                           char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  enum dag_log_level level;
+  if (dag_log_parse_level(text, &level) < 0) return -1;
+  FIELD(enum dag_log_level, field) = level;
+  return 0;
+}
+
+/* Tokens travel in an HTTP header: one word of printable characters. */
+static int valid_token(const char *t) {
+  if (*t == '\0') return 0;
+  for (; *t; t++)
+    if (!isgraph((unsigned char)*t)) return 0;
+  return 1;
+}
+
+static int parse_token(const struct setting *s, const char *text, void *field,
+                       char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (!valid_token(text)) return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+/* The secret is the file's content minus trailing newlines, so that
+ * `echo TOKEN > file` and editors that add a final newline both work. */
+static int parse_token_file(const struct setting *s, const char *text, void *field,
+                            char **why) {
+  DAG_UNUSED(s);
+  if (*text == '\0') return -1;
+  char *path = absolute_path(text);
+  if (path == NULL) {
+    *why = xasprintf("cannot resolve '%s': %s", text, strerror(errno));
+    return -1;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = xasprintf("cannot read %s: %s", path, strerror(errno));
+    free(path);
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+    LOG_WARN("token file is readable by other users file=%s mode=%03o", path,
+             (unsigned)(st.st_mode & 0777));
+
+  char buf[TOKEN_FILE_MAX + 1];
+  size_t len = 0;
+  ssize_t n = 0;
+  while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    len += (size_t)n;
+  }
+  int read_errno = n < 0 ? errno : 0;
+  close(fd);
+
+  int rc = -1;
+  if (read_errno) {
+    *why = xasprintf("cannot read %s: %s", path, strerror(read_errno));
+  } else if (len > TOKEN_FILE_MAX) {
+    *why = xasprintf("%s is larger than %d bytes; expected a single token", path,
+                     TOKEN_FILE_MAX);
+  } else {
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+      len--;
+    buf[len] = '\0';
+    if (len == 0)
+      *why = xasprintf("%s is empty", path);
+    else if (strlen(buf) != len || !valid_token(buf))
+      *why =
+          xasprintf("%s must hold one token without spaces or control characters", path);
+    else
+      rc = 0;
+  }
+  if (rc == 0) set_string(field, xstrdup(buf));
+  /* Do not leave the secret lying in freed stack memory longer than needed. */
+  memset(buf, 0, sizeof(buf));
+  free(path);
+  return rc;
+}
+
+static int parse_url(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  size_t skip;
+  if (strncmp(text, "http://", 7) == 0)
+    skip = 7;
+  else if (strncmp(text, "https://", 8) == 0)
+    skip = 8;
+  else
+    return -1;
+  size_t len = strlen(text);
+  /* Links are built as base_url + "/dags/...": drop a trailing slash. */
+  while (len > skip && text[len - 1] == '/')
+    len--;
+  if (len == skip || !valid_token(text)) return -1;
+  set_string(field, xstrndup(text, len));
+  return 0;
+}
+
+static const struct type t_string = {"a non-empty string", parse_string, 1};
+static const struct type t_path = {"a path", parse_path, 1};
+static const struct type t_int = {"an integer", parse_int, 0};
+static const struct type t_bool = {"true or false", parse_bool, 0};
+static const struct type t_duration = {"a duration such as 30s, 5m or 1h30m",
+                                       parse_duration, 0};
+static const struct type t_tz = {"a time zone such as UTC or Europe/Paris", parse_tz, 1};
+static const struct type t_durability = {"'normal' or 'full'", parse_durability, 0};
+static const struct type t_log_level = {"one of debug, info, warn, error",
+                                        parse_log_level, 0};
+static const struct type t_token = {"a token without spaces or control characters",
+                                    parse_token, 1};
+static const struct type t_token_file = {"the path of a file holding the token",
+                                         parse_token_file, 1};
+static const struct type t_url = {"an http:// or https:// URL", parse_url, 1};
+
+/* --- the registry -------------------------------------------------------- */
+
+#define OFF(f) offsetof(struct dag_config, f)
+
+/* Rows that share an offset are alternative spellings of one value
+ * (web.token, web.token_file): setting both in one place is an error, and a
+ * later layer replaces either. Append rows; never reorder the file format. */
+static const struct setting settings[] = {
+    {"core", "dags_folder", &t_path, OFF(dags_folder), NULL, 0, 0, 0},
+    {"core", "parallelism", &t_int, OFF(parallelism), "32", 1, INT_MAX, 0},
+    {"core", "max_active_tasks_per_dag", &t_int, OFF(max_active_tasks_per_dag), "16", 1,
+     INT_MAX, 0},
+    {"core", "max_active_runs_per_dag", &t_int, OFF(max_active_runs_per_dag), "16", 1,
+     INT_MAX, 0},
+    {"core", "default_timezone", &t_tz, OFF(default_timezone), "UTC", 0, 0, 0},
+    {"core", "task_kill_grace", &t_duration, OFF(task_kill_grace_us), "5s", 0, 0, 0},
+    {"core", "dags_are_paused_at_creation", &t_bool, OFF(dags_are_paused_at_creation),
+     "false", 0, 0, 0},
+    {"core", "durability", &t_durability, OFF(durable_fsync), "normal", 0, 0, 0},
+    {"core", "log_level", &t_log_level, OFF(log_level), "info", 0, 0, 0},
+    {"web", "bind", &t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
+    {"web", "port", &t_int, OFF(web_port), "8080", 1, 65535, 0},
+    /* The token may sit in clear in dagctl.yaml (the simplest setup; a
+     * warning is logged if others can read the file); token_file keeps it
+     * out of a file that is often shared or committed. */
+    {"web", "token", &t_token, OFF(web_token), NULL, 0, 0, SECRET},
+    {"web", "token_file", &t_token_file, OFF(web_token), NULL, 0, 0, SECRET},
+    /* NULL default: derived from web.bind and web.port once both are known. */
+    {"web", "base_url", &t_url, OFF(web_base_url), NULL, 0, 0, 0},
+};
+
+#define N_SETTINGS DAG_ARRAY_SIZE(settings)
+
+static char *expectation(const struct setting *s) {
+  if (s->type != &t_int) return xstrdup(s->type->expect);
+  if (s->max == INT_MAX) return xasprintf("an integer >= %lld", s->min);
+  return xasprintf("an integer from %lld to %lld", s->min, s->max);
+}
+
+static long find_setting(const char *section, const char *key) {
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    if (strcmp(settings[i].section, section) == 0 && strcmp(settings[i].key, key) == 0)
+      return (long)i;
+  return -1;
+}
+
+static int known_section(const char *section) {
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    if (strcmp(settings[i].section, section) == 0) return 1;
+  return 0;
+}
+
+/* Distinct section names in table order; returns how many. */
+static size_t section_names(const char **out) {
+  size_t n = 0;
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    size_t j = 0;
+    while (j < n && strcmp(out[j], settings[i].section) != 0)
+      j++;
+    if (j == n) out[n++] = settings[i].section;
+  }
+  return n;
+}
+
+static const char *suggest_section(const char *word) {
+  const char *names[N_SETTINGS];
+  size_t n = section_names(names);
+  return dag_did_you_mean(word, names, n);
+}
+
+static const char *suggest_key(const char *section, const char *word) {
+  const char *keys[N_SETTINGS];
+  size_t n = 0;
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    if (strcmp(settings[i].section, section) == 0) keys[n++] = settings[i].key;
+  return dag_did_you_mean(word, keys, n);
+}
+
+/* --- applying values ----------------------------------------------------- */
+
+enum layer { L_UNSET, L_DEFAULT, L_FILE, L_ENV };
+
+/* Where a setting got its value, for duplicate and conflict messages. */
+struct origin {
+  enum layer layer;
+  char *where; /* owned: the file, or the environment variable */
+  int line, col;
+};
+
+struct loader {
+  struct dag_config *cfg;
+  struct dag_diags *diags;
+  struct origin origins[N_SETTINGS];
+};
+
+static void describe_origin(struct strbuf *sb, const struct origin *o) {
+  if (o->layer == L_FILE)
+    sb_appendf(sb, "line %d", o->line);
+  else
+    sb_append(sb, o->where);
+}
+
+static void apply(struct loader *L, size_t i, const char *text, enum layer layer,
+                  const char *where, int line, int col) {
+  const struct setting *s = &settings[i];
+  void *field = (char *)L->cfg + s->offset;
+
+  if (layer != L_DEFAULT) {
+    for (size_t j = 0; j < N_SETTINGS; j++) {
+      const struct origin *o = &L->origins[j];
+      if (settings[j].offset != s->offset || o->layer != layer) continue;
+      struct strbuf sb = STRBUF_INIT;
+      describe_origin(&sb, o);
+      if (j == i && layer == L_FILE)
+        dag_diag_add(L->diags, where, line, col, "duplicate key '%s.%s' (first at %s)",
+                     s->section, s->key, sb_str(&sb));
+      else if (j == i)
+        dag_diag_add(L->diags, where, line, col, "%s.%s: also set by %s", s->section,
+                     s->key, sb_str(&sb));
+      else
+        dag_diag_add(L->diags, where, line, col,
+                     "%s.%s: conflicts with %s.%s (at %s); set only one", s->section,
+                     s->key, settings[j].section, settings[j].key, sb_str(&sb));
+      sb_free(&sb);
+      return;
+    }
+  }
+  struct origin *o = &L->origins[i];
+  free(o->where);
+  o->layer = layer;
+  o->where = xstrdup(where);
+  o->line = line;
+  o->col = col;
+
+  char *why = NULL;
+  if (s->type->parse(s, text, field, &why) == 0) return;
+  if (why == NULL) {
+    char *expect = expectation(s);
+    if (s->flags & SECRET)
+      why = xasprintf("expected %s", expect);
+    else
+      why = xasprintf("expected %s, got '%s'", expect, text);
+    free(expect);
+  }
+  dag_diag_add(L->diags, where, line, col, "%s.%s: %s", s->section, s->key, why);
+  free(why);
+}
+
+/* --- the file ------------------------------------------------------------ */
+
+static const char *node_kind(const yaml_node_t *n) {
+  switch (n->type) {
+  case YAML_MAPPING_NODE: return "a mapping";
+  case YAML_SEQUENCE_NODE: return "a list";
+  default: return "a scalar";
+  }
+}
+
+static int is_null(const yaml_node_t *n) {
+  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    return 0;
+  const char *v = (const char *)n->data.scalar.value;
+  return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+#define LINE(n) ((int)(n)->start_mark.line + 1)
+#define COL(n) ((int)(n)->start_mark.column + 1)
+
+static void load_section(struct loader *L, yaml_document_t *doc, const char *path,
+                         const char *section, yaml_node_t *map) {
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+       p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    yaml_node_t *v = yaml_document_get_node(doc, p->value);
+    if (k->type != YAML_SCALAR_NODE) {
+      dag_diag_add(L->diags, path, LINE(k), COL(k), "%s: expected a key name, got %s",
+                   section, node_kind(k));
+      continue;
+    }
+    const char *key = (const char *)k->data.scalar.value;
+    long i = find_setting(section, key);
+    if (i < 0) {
+      const char *hint = suggest_key(section, key);
+      if (hint)
+        dag_diag_add(L->diags, path, LINE(k), COL(k),
+                     "unknown key '%s.%s' (did you mean '%s.%s'?)", section, key, section,
+                     hint);
+      else
+        dag_diag_add(L->diags, path, LINE(k), COL(k), "unknown key '%s.%s'", section,
+                     key);
+      continue;
+    }
+    if (v->type != YAML_SCALAR_NODE || is_null(v)) {
+      char *expect = expectation(&settings[i]);
+      dag_diag_add(L->diags, path, LINE(v), COL(v), "%s.%s: expected %s, got %s", section,
+                   key, expect, is_null(v) ? "null" : node_kind(v));
+      free(expect);
+      continue;
+    }
+    apply(L, (size_t)i, (const char *)v->data.scalar.value, L_FILE, path, LINE(v),
+          COL(v));
+  }
+}
+
+static void load_root(struct loader *L, yaml_document_t *doc, const char *path) {
+  yaml_node_t *root = yaml_document_get_root_node(doc);
+  if (root == NULL || is_null(root)) return; /* an empty file sets nothing */
+  if (root->type != YAML_MAPPING_NODE) {
+    dag_diag_add(L->diags, path, LINE(root), COL(root),
+                 "expected a mapping of sections (core:, web:, ...), got %s",
+                 node_kind(root));
+    return;
+  }
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+       p < root->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    yaml_node_t *v = yaml_document_get_node(doc, p->value);
+    if (k->type != YAML_SCALAR_NODE) {
+      dag_diag_add(L->diags, path, LINE(k), COL(k), "expected a section name, got %s",
+                   node_kind(k));
+      continue;
+    }
+    const char *section = (const char *)k->data.scalar.value;
+    if (!known_section(section)) {
+      const char *hint = suggest_section(section);
+      if (hint)
+        dag_diag_add(L->diags, path, LINE(k), COL(k),
+                     "unknown section '%s' (did you mean '%s'?)", section, hint);
+      else
+        dag_diag_add(L->diags, path, LINE(k), COL(k), "unknown section '%s'", section);
+      continue;
+    }
+    /* A repeated section would silently merge in most YAML readers. */
+    for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < p; q++) {
+      yaml_node_t *prev = yaml_document_get_node(doc, q->key);
+      if (prev->type == YAML_SCALAR_NODE &&
+          strcmp((const char *)prev->data.scalar.value, section) == 0) {
+        dag_diag_add(L->diags, path, LINE(k), COL(k),
+                     "duplicate section '%s' (first at line %d)", section, LINE(prev));
+        break;
+      }
+    }
+    if (is_null(v)) continue; /* `web:` with nothing under it */
+    if (v->type != YAML_MAPPING_NODE) {
+      dag_diag_add(L->diags, path, LINE(v), COL(v),
+                   "%s: expected a mapping of settings, got %s", section, node_kind(v));
+      continue;
+    }
+    load_section(L, doc, path, section, v);
+  }
+}
+
+static void syntax_error(struct loader *L, const char *path, const yaml_parser_t *p) {
+  int line = p->error == YAML_READER_ERROR ? 0 : (int)p->problem_mark.line + 1;
+  int col = p->error == YAML_READER_ERROR ? 0 : (int)p->problem_mark.column + 1;
+  if (p->context)
+    dag_diag_add(L->diags, path, line, col, "syntax error: %s (%s at line %d)",
+                 p->problem ? p->problem : "invalid YAML", p->context,
+                 (int)p->context_mark.line + 1);
+  else
+    dag_diag_add(L->diags, path, line, col, "syntax error: %s",
+                 p->problem ? p->problem : "invalid YAML");
+}
+
+static void load_file(struct loader *L, const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) {
+    dag_diag_add(L->diags, path, 0, 0, "cannot read config file: %s", strerror(errno));
+    return;
+  }
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_file(&parser, fp);
+  if (!yaml_parser_load(&parser, &doc)) {
+    syntax_error(L, path, &parser);
+  } else {
+    load_root(L, &doc, path);
+    yaml_document_delete(&doc);
+    /* A second document would be ignored by the loader; refuse it instead. */
+    if (!yaml_parser_load(&parser, &doc)) {
+      syntax_error(L, path, &parser);
+    } else {
+      yaml_node_t *extra = yaml_document_get_root_node(&doc);
+      if (extra)
+        dag_diag_add(L->diags, path, LINE(extra), COL(extra),
+                     "only one YAML document is allowed");
+      yaml_document_delete(&doc);
+    }
+  }
+  yaml_parser_delete(&parser);
+  fclose(fp);
+}
+
+/* --- the environment ----------------------------------------------------- */
+
+/* getenv() for an explicit environment: the first entry wins, as in libc. */
+static const char *env_get(char *const *envp, const char *name) {
+  size_t len = strlen(name);
+  for (char *const *e = envp; e && *e; e++)
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+  return NULL;
+}
+
+static char *lower(const char *s, size_t n) {
+  char *out = xstrndup(s, n);
+  for (char *p = out; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  return out;
+}
+
+static char *env_name(const char *section, const char *key) {
+  char *s = xasprintf(ENV_PREFIX "%s__%s", section, key);
+  for (char *p = s; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  return s;
+}
+
+static void load_env_var(struct loader *L, const char *name, const char *value) {
+  const char *rest = name + strlen(ENV_PREFIX);
+  const char *sep = strstr(rest, "__");
+  if (sep == NULL || sep == rest || sep[2] == '\0') {
+    dag_diag_add(L->diags, name, 0, 0, "expected " ENV_PREFIX "SECTION__KEY");
+    return;
+  }
+  char *section = lower(rest, (size_t)(sep - rest));
+  char *key = lower(sep + 2, strlen(sep + 2));
+  if (!known_section(section)) {
+    const char *hint = suggest_section(section);
+    char *alt = hint ? env_name(hint, key) : NULL;
+    if (alt)
+      dag_diag_add(L->diags, name, 0, 0, "unknown section '%s' (did you mean %s?)",
+                   section, alt);
+    else
+      dag_diag_add(L->diags, name, 0, 0, "unknown section '%s'", section);
+    free(alt);
+  } else {
+    long i = find_setting(section, key);
+    if (i < 0) {
+      const char *hint = suggest_key(section, key);
+      char *alt = hint ? env_name(section, hint) : NULL;
+      if (alt)
+        dag_diag_add(L->diags, name, 0, 0, "unknown key '%s.%s' (did you mean %s?)",
+                     section, key, alt);
+      else
+        dag_diag_add(L->diags, name, 0, 0, "unknown key '%s.%s'", section, key);
+      free(alt);
+    } else {
+      apply(L, (size_t)i, value, L_ENV, name, 0, 0);
+    }
+  }
+  free(section);
+  free(key);
+}
+
+static void load_env(struct loader *L, char *const *envp) {
+  for (char *const *e = envp; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (eq == NULL || strncmp(*e, ENV_PREFIX, strlen(ENV_PREFIX)) != 0) continue;
+    char *name = xstrndup(*e, (size_t)(eq - *e));
+    load_env_var(L, name, eq + 1);
+    free(name);
+  }
+}
+
+/* --- putting it together ------------------------------------------------- */
+
+/* A flag's or variable's path, made absolute; NULL after a diagnostic. */
+static char *resolve(struct loader *L, const char *what, const char *path) {
+  if (*path == '\0') {
+    dag_diag_add(L->diags, what, 0, 0, "empty path");
+    return NULL;
+  }
+  char *abs = absolute_path(path);
+  if (abs == NULL)
+    dag_diag_add(L->diags, what, 0, 0, "cannot resolve '%s': %s", path, strerror(errno));
+  return abs;
+}
+
+/* A secret in the config file is allowed (it is the simplest setup), but
+ * only if nobody else can read the file. */
+static void warn_if_exposed(const struct loader *L) {
+  struct stat st;
+  if (L->cfg->config_file == NULL || stat(L->cfg->config_file, &st) != 0 ||
+      (st.st_mode & 077) == 0)
+    return;
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    if ((settings[i].flags & SECRET) && settings[i].type != &t_token_file &&
+        L->origins[i].layer == L_FILE)
+      LOG_WARN("config file holding a secret is readable by other users file=%s "
+               "key=%s.%s mode=%03o",
+               L->cfg->config_file, settings[i].section, settings[i].key,
+               (unsigned)(st.st_mode & 0777));
+  }
+}
+
+/* Sets cfg->config_file; returns whether it should be read. */
+static int choose_config_file(struct loader *L, const struct dag_config_flags *flags) {
+  if (flags->config_file) {
+    L->cfg->config_file = resolve(L, "--config", flags->config_file);
+    if (L->cfg->config_file == NULL) return 0;
+    /* Asked for by name: a missing file is a mistake, not "no settings". */
+    if (access(L->cfg->config_file, F_OK) != 0) {
+      dag_diag_add(L->diags, L->cfg->config_file, 0, 0, "config file not found: %s",
+                   strerror(errno));
+      return 0;
+    }
+    return 1;
+  }
+  if (L->cfg->home == NULL) return 0;
+  char *path = xasprintf("%s/" CONFIG_NAME, L->cfg->home);
+  struct stat st;
+  if (stat(path, &st) != 0 && errno == ENOENT) {
+    free(path);
+    return 0;
+  }
+  L->cfg->config_file = path; /* present, or there but unreadable: say so */
+  return 1;
+}
+
+int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags,
+                    char *const *envp, struct dag_diags *diags) {
+  static const struct dag_config_flags no_flags;
+  struct loader L = {.cfg = cfg, .diags = diags};
+  size_t errors_before = diags->n;
+  if (flags == NULL) flags = &no_flags;
+  memset(cfg, 0, sizeof(*cfg));
+
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    if (settings[i].def) apply(&L, i, settings[i].def, L_DEFAULT, "default", 0, 0);
+
+  const char *home = flags->home;
+  const char *home_what = "--home";
+  if (home == NULL) {
+    home = env_get(envp, "DAGCTL_HOME");
+    home_what = "DAGCTL_HOME";
+    if (home == NULL || *home == '\0') home = ".dagctl"; /* unset or empty */
+  }
+  cfg->home = resolve(&L, home_what, home);
+
+  if (choose_config_file(&L, flags)) load_file(&L, cfg->config_file);
+  load_env(&L, envp);
+
+  const char *dags = flags->dags_folder;
+  const char *dags_what = "--dags";
+  if (dags == NULL) {
+    dags = env_get(envp, "DAGCTL_DAGS");
+    dags_what = "DAGCTL_DAGS";
+    if (dags && *dags == '\0') dags = NULL;
+  }
+  if (dags) {
+    char *abs = resolve(&L, dags_what, dags);
+    if (abs) set_string(&cfg->dags_folder, abs);
+  } else if (cfg->dags_folder == NULL) {
+    cfg->dags_folder = resolve(&L, "default", "dags");
+  }
+
+  if (cfg->web_base_url == NULL && cfg->web_bind) {
+    /* An IPv6 literal needs brackets in a URL. */
+    int v6 = strchr(cfg->web_bind, ':') != NULL;
+    cfg->web_base_url = xasprintf("http://%s%s%s:%d", v6 ? "[" : "", cfg->web_bind,
+                                  v6 ? "]" : "", cfg->web_port);
+  }
+
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    if ((settings[i].flags & SECRET) && settings[i].type->owns_string)
+      dag_log_mask(*(char **)((char *)cfg + settings[i].offset));
+  }
+  warn_if_exposed(&L);
+
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    free(L.origins[i].where);
+  return diags->n > errors_before ? DAG_ECONFIG : 0;
+}
+
+void dag_config_free(struct dag_config *cfg) {
+  free(cfg->home);
+  free(cfg->config_file);
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    if (!settings[i].type->owns_string) continue;
+    size_t j = 0;
+    while (j < i && settings[j].offset != settings[i].offset)
+      j++;
+    if (j == i) free(*(char **)((char *)cfg + settings[i].offset));
+  }
+  memset(cfg, 0, sizeof(*cfg));
+}
