@@ -1,0 +1,222 @@
+/* store.h - run state: the one narrow interface to the metadata database.
+ *
+ * Everything the scheduler, the CLI and the web server know about DAGs, runs
+ * and task instances goes through these calls; nothing else in dagctl speaks
+ * SQL to the metadata database. The SQLite implementation is store.c; a
+ * PostgreSQL backend (several schedulers and workers sharing one state)
+ * implements the same calls.
+ *
+ * Every call that changes state is one short transaction of its own, unless
+ * the caller wraps several in dag_store_begin()/dag_store_commit(), which the
+ * scheduler does so that a task's end and its consequences (downstream tasks
+ * skipped, the run finished) commit together: a crash at any instant leaves a
+ * consistent state. A dag_store is used from one thread.
+ *
+ * Rows returned to the caller are owned by the caller: free them with the
+ * matching *_free() call. */
+#ifndef DAG_STORE_H
+#define DAG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "schedule.h"
+#include "state.h"
+
+struct dag;
+typedef struct dag_store dag_store;
+
+struct dag_store_options {
+  bool fsync_each_commit; /* synchronous=FULL: survive power loss, not only crashes */
+  bool readonly;          /* never migrate or write (the web server alone) */
+};
+
+/* Open (creating if needed) and migrate the database at `path`. Refuses a
+ * database whose schema is newer than this binary (DAG_ESCHEMA). On failure
+ * *err says why (caller frees). */
+int dag_store_open(const char *path, const struct dag_store_options *opts,
+                   dag_store **out, char **err);
+void dag_store_close(dag_store *st);
+
+/* Group several changes into one transaction. Calls nest: only the outermost
+ * commit commits. */
+int dag_store_begin(dag_store *st);
+int dag_store_commit(dag_store *st);
+void dag_store_rollback(dag_store *st);
+
+/* The last SQLite error message, for logs. Borrowed. */
+const char *dag_store_errmsg(dag_store *st);
+
+/* --- DAGs ------------------------------------------------------------- */
+
+struct dag_store_dag {
+  char *dag_id;
+  char *fileloc;
+  char *description;
+  char *schedule; /* NULL: manual only */
+  char *timezone;
+  char *tags;  /* JSON array */
+  char *graph; /* JSON array of {task_id, type, upstream} */
+  int max_active_runs;
+  int max_active_tasks;
+  bool is_paused;
+  bool is_active;
+  dag_time_t last_parsed_time;
+  dag_time_t next_dagrun; /* 0: none */
+  dag_time_t next_dagrun_create_after;
+};
+
+/* Record a freshly loaded DAG (insert or update, is_active = 1). A new DAG
+ * starts paused if `paused_if_new`. Stores is_paused in *is_paused. */
+int dag_store_sync_dag(dag_store *st, const struct dag *dag, bool paused_if_new,
+                       dag_time_t now, bool *is_paused);
+/* Mark a DAG whose file vanished (or no longer loads) inactive. */
+int dag_store_set_dag_active(dag_store *st, const char *dag_id, bool active);
+/* Pause or unpause; also tells the scheduler. DAG_ENOTFOUND if unknown. */
+int dag_store_set_paused(dag_store *st, const char *dag_id, bool paused);
+int dag_store_set_next_dagrun(dag_store *st, const char *dag_id, dag_time_t next,
+                              dag_time_t create_after);
+int dag_store_get_dag(dag_store *st, const char *dag_id, struct dag_store_dag *out);
+int dag_store_list_dags(dag_store *st, struct dag_store_dag **out, size_t *n);
+void dag_store_dag_free(struct dag_store_dag *d);
+void dag_store_dags_free(struct dag_store_dag *d, size_t n);
+
+/* --- import errors ------------------------------------------------------ */
+
+struct dag_store_import_error {
+  char *filename;
+  dag_time_t timestamp;
+  char *stacktrace; /* every diagnostic, one per line */
+};
+
+int dag_store_set_import_error(dag_store *st, const char *file, const char *text,
+                               dag_time_t now);
+int dag_store_clear_import_error(dag_store *st, const char *file);
+int dag_store_list_import_errors(dag_store *st, struct dag_store_import_error **out,
+                                 size_t *n);
+void dag_store_import_errors_free(struct dag_store_import_error *e, size_t n);
+
+/* --- runs ---------------------------------------------------------------- */
+
+struct dag_store_run {
+  int64_t pk;
+  char *dag_id;
+  char *run_id;
+  char *run_type; /* scheduled | manual | test */
+  enum dag_run_state state;
+  dag_time_t logical_date;
+  dag_time_t data_interval_start;
+  dag_time_t data_interval_end;
+  char *conf; /* JSON object */
+  dag_time_t queued_at;
+  dag_time_t start_date; /* 0: not started */
+  dag_time_t end_date;   /* 0: not ended */
+};
+
+/* Create a queued run and one task instance (state none) per task, in one
+ * transaction, and tell the scheduler (except for run_type "test"). The
+ * caller fills every field of `run` but pk/state/start/end. max_tries[i] is
+ * task i's retries. DAG_EEXIST if the run id is taken. */
+int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
+                         const char *const *task_ids, const int *max_tries,
+                         size_t n_tasks, int64_t *pk);
+int dag_store_set_run_state(dag_store *st, int64_t pk, enum dag_run_state state,
+                            dag_time_t start_date, dag_time_t end_date);
+int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
+                      struct dag_store_run *out);
+int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out);
+/* The newest `limit` runs of a DAG, newest logical date first. */
+int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
+                        struct dag_store_run **out, size_t *n);
+/* Queued and running runs the scheduler owns (not "test" runs), oldest first. */
+int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n);
+/* Interval of the DAG's latest scheduled run; DAG_ENOTFOUND if none. */
+int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
+                                      struct dag_interval *out);
+void dag_store_run_free(struct dag_store_run *r);
+void dag_store_runs_free(struct dag_store_run *r, size_t n);
+
+/* --- task instances -------------------------------------------------------- */
+
+struct dag_store_ti {
+  char *task_id;
+  enum dag_task_state state;
+  int try_number; /* tries started */
+  int max_tries;  /* retries allowed */
+  dag_time_t start_date;
+  dag_time_t end_date;
+  dag_time_t next_retry_at;
+  int pid;             /* 0: none */
+  int64_t pid_start;   /* process start time, to tell a reused pid */
+  int exit_code;       /* meaningful when has_exit_code */
+  bool has_exit_code;
+  char *error;         /* NULL or why it failed */
+};
+
+int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
+                       size_t *n);
+void dag_store_tis_free(struct dag_store_ti *t, size_t n);
+
+/* Set a state that involves no process: scheduled, skipped, upstream_failed,
+ * none. Clears pid. */
+int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
+                           enum dag_task_state state, dag_time_t now);
+/* A try has started: state running, try_number, pid; a task_try row. */
+int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
+                           int try_number, dag_time_t start, int pid,
+                           int64_t pid_start, const char *log_path);
+/* A try has ended in success, failed or up_for_retry. `error` may be NULL;
+ * next_retry_at is 0 unless up_for_retry. */
+int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
+                         int try_number, enum dag_task_state state, dag_time_t end,
+                         int exit_code, bool has_exit_code, const char *error,
+                         dag_time_t next_retry_at);
+/* Allow one more try without counting it against retries (a try that the
+ * scheduler itself interrupted). */
+int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
+
+/* Airflow's clear: the named tasks go back to state none with
+ * max_tries = try_number + retries[i]; the run goes back to queued; the
+ * scheduler is told. Running tasks are left alone (returned in *skipped). */
+int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
+                    const int *retries, size_t n, size_t *cleared, size_t *skipped);
+
+struct dag_store_try {
+  char *task_id;
+  int try_number;
+  enum dag_task_state state;
+  dag_time_t start_date;
+  dag_time_t end_date;
+  int pid;
+  int exit_code;
+  bool has_exit_code;
+  char *error;
+  char *log_path; /* relative to DAGCTL_HOME/logs */
+};
+
+/* Every try of one task (task_id non-NULL) or of every task, by task then try. */
+int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
+                         struct dag_store_try **out, size_t *n);
+void dag_store_tries_free(struct dag_store_try *t, size_t n);
+
+/* --- changes from other processes ------------------------------------------ */
+
+enum dag_store_event_kind {
+  DAG_STORE_EVENT_RUN, /* a run was created or cleared: (re)load run_pk */
+  DAG_STORE_EVENT_DAG, /* a DAG was paused or unpaused */
+};
+
+struct dag_store_event {
+  int64_t id;
+  enum dag_store_event_kind kind;
+  char *dag_id;
+  int64_t run_pk;
+};
+
+/* Take (read and delete) every pending event, oldest first. */
+int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n);
+void dag_store_events_free(struct dag_store_event *e, size_t n);
+
+#endif

@@ -1,0 +1,43 @@
+/* store_int.h - helpers shared by the SQLite store's files. Not public. */
+#ifndef DAG_STORE_INT_H
+#define DAG_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct store_stmt {
+  const char *sql; /* identity: the address of a static string */
+  sqlite3_stmt *stmt;
+};
+
+struct dag_store {
+  sqlite3 *db;
+  int depth; /* dag_store_begin() nesting */
+  struct store_stmt *stmts;
+  size_t n_stmts, cap_stmts;
+};
+
+/* A prepared, reset statement for the static string `sql`, cached for the
+ * life of the connection; NULL (and the error logged) if it fails. */
+sqlite3_stmt *store_stmt(dag_store *st, const char *sql);
+
+/* Map a failed SQLite call to a dagctl error, logging the message. */
+int store_fail(dag_store *st, const char *what);
+
+/* Run a statement that returns no rows to completion. */
+int store_step_done(dag_store *st, sqlite3_stmt *s, const char *what);
+
+/* Column helpers: a NULL column gives NULL / 0. */
+char *store_col_text(sqlite3_stmt *s, int col);
+int64_t store_col_int(sqlite3_stmt *s, int col);
+
+/* Bind helpers: NULL text and 0 times bind SQL NULL where noted. */
+void store_bind_text(sqlite3_stmt *s, int idx, const char *v);
+void store_bind_time(sqlite3_stmt *s, int idx, dag_time_t t); /* 0 -> NULL */
+
+/* Queue a scheduler_event row (part of the caller's transaction). */
+int store_add_event(dag_store *st, const char *kind, const char *dag_id,
+                    int64_t run_pk);
+
+#endif

@@ -1,0 +1,456 @@
+/* store_runs.c - DAG runs, task instances, tries and scheduler events in the
+ * SQLite store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "store_int.h"
+
+/* --- runs ------------------------------------------------------------------ */
+
+#define RUN_COLUMNS                                                               \
+  "id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"      \
+  " data_interval_end, conf, queued_at, start_date, end_date"
+
+static void read_run(sqlite3_stmt *s, struct dag_store_run *r) {
+  r->pk = store_col_int(s, 0);
+  r->dag_id = store_col_text(s, 1);
+  r->run_id = store_col_text(s, 2);
+  r->run_type = store_col_text(s, 3);
+  const char *state = (const char *)sqlite3_column_text(s, 4);
+  if (!state || dag_run_state_parse(state, &r->state) != 0) r->state = DAG_RUN_FAILED;
+  r->logical_date = store_col_int(s, 5);
+  r->data_interval_start = store_col_int(s, 6);
+  r->data_interval_end = store_col_int(s, 7);
+  r->conf = store_col_text(s, 8);
+  r->queued_at = store_col_int(s, 9);
+  r->start_date = store_col_int(s, 10);
+  r->end_date = store_col_int(s, 11);
+}
+
+static int read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
+                     size_t *n, const char *what) {
+  size_t cap = 0;
+  int rc;
+  *out = NULL;
+  *n = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    read_run(s, &(*out)[(*n)++]);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+}
+
+int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
+                         const char *const *task_ids, const int *max_tries,
+                         size_t n_tasks, int64_t *pk) {
+  static const char ins_run[] =
+      "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
+      " data_interval_start, data_interval_end, conf, queued_at)"
+      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)";
+  static const char ins_ti[] =
+      "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  sqlite3_stmt *s = store_stmt(st, ins_run);
+  if (!s) goto fail;
+  store_bind_text(s, 1, run->dag_id);
+  store_bind_text(s, 2, run->run_id);
+  store_bind_text(s, 3, run->run_type);
+  sqlite3_bind_int64(s, 4, run->logical_date);
+  sqlite3_bind_int64(s, 5, run->data_interval_start);
+  sqlite3_bind_int64(s, 6, run->data_interval_end);
+  store_bind_text(s, 7, run->conf ? run->conf : "{}");
+  sqlite3_bind_int64(s, 8, run->queued_at);
+  if ((rc = store_step_done(st, s, "create run")) != 0) goto fail;
+  int64_t id = sqlite3_last_insert_rowid(st->db);
+
+  for (size_t i = 0; i < n_tasks; i++) {
+    if (!(s = store_stmt(st, ins_ti))) goto fail;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_text(s, 2, task_ids[i]);
+    sqlite3_bind_int(s, 3, max_tries[i]);
+    if ((rc = store_step_done(st, s, "create task instance")) != 0) goto fail;
+  }
+  if (strcmp(run->run_type, "test") != 0 &&
+      (rc = store_add_event(st, "run", run->dag_id, id)) != 0)
+    goto fail;
+  if ((rc = dag_store_commit(st)) != 0) return rc;
+  if (pk) *pk = id;
+  return 0;
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_set_run_state(dag_store *st, int64_t pk, enum dag_run_state state,
+                            dag_time_t start_date, dag_time_t end_date) {
+  static const char sql[] =
+      "UPDATE dag_run SET state = ?, start_date = coalesce(?, start_date), end_date = ?"
+      " WHERE id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_run_state_name(state));
+  store_bind_time(s, 2, start_date);
+  store_bind_time(s, 3, end_date);
+  sqlite3_bind_int64(s, 4, pk);
+  return store_step_done(st, s, "set run state");
+}
+
+static int get_one_run(dag_store *st, sqlite3_stmt *s, struct dag_store_run *out) {
+  memset(out, 0, sizeof(*out));
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) read_run(s, out);
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW) return 0;
+  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "get run");
+}
+
+int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
+                      struct dag_store_run *out) {
+  static const char sql[] =
+      "SELECT " RUN_COLUMNS " FROM dag_run WHERE dag_id = ? AND run_id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  store_bind_text(s, 2, run_id);
+  return get_one_run(st, s, out);
+}
+
+int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out) {
+  static const char sql[] = "SELECT " RUN_COLUMNS " FROM dag_run WHERE id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int64(s, 1, pk);
+  return get_one_run(st, s, out);
+}
+
+int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
+                        struct dag_store_run **out, size_t *n) {
+  static const char sql[] = "SELECT " RUN_COLUMNS " FROM dag_run WHERE dag_id = ?"
+                            " ORDER BY logical_date DESC, id DESC LIMIT ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+  return read_runs(st, s, out, n, "list runs");
+}
+
+int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n) {
+  static const char sql[] =
+      "SELECT " RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
+      " AND run_type <> 'test' ORDER BY id";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  return read_runs(st, s, out, n, "list active runs");
+}
+
+int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
+                                      struct dag_interval *out) {
+  static const char sql[] =
+      "SELECT data_interval_start, data_interval_end FROM dag_run"
+      " WHERE dag_id = ? AND run_type = 'scheduled'"
+      " ORDER BY data_interval_end DESC LIMIT 1";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    out->start = store_col_int(s, 0);
+    out->end = store_col_int(s, 1);
+  }
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW) return 0;
+  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "last scheduled run");
+}
+
+void dag_store_run_free(struct dag_store_run *r) {
+  if (!r) return;
+  free(r->dag_id);
+  free(r->run_id);
+  free(r->run_type);
+  free(r->conf);
+  memset(r, 0, sizeof(*r));
+}
+
+void dag_store_runs_free(struct dag_store_run *r, size_t n) {
+  for (size_t i = 0; i < n; i++) dag_store_run_free(&r[i]);
+  free(r);
+}
+
+/* --- task instances ------------------------------------------------------- */
+
+int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
+                       size_t *n) {
+  static const char sql[] =
+      "SELECT task_id, state, try_number, max_tries, start_date, end_date,"
+      " next_retry_at, pid, pid_start, exit_code, error"
+      " FROM task_instance WHERE run_pk = ?";
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int64(s, 1, run_pk);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_ti *t = &(*out)[(*n)++];
+    memset(t, 0, sizeof(*t));
+    t->task_id = store_col_text(s, 0);
+    const char *state = (const char *)sqlite3_column_text(s, 1);
+    if (!state || dag_task_state_parse(state, &t->state) != 0) t->state = DAG_TI_NONE;
+    t->try_number = (int)store_col_int(s, 2);
+    t->max_tries = (int)store_col_int(s, 3);
+    t->start_date = store_col_int(s, 4);
+    t->end_date = store_col_int(s, 5);
+    t->next_retry_at = store_col_int(s, 6);
+    t->pid = (int)store_col_int(s, 7);
+    t->pid_start = store_col_int(s, 8);
+    t->has_exit_code = sqlite3_column_type(s, 9) != SQLITE_NULL;
+    t->exit_code = (int)store_col_int(s, 9);
+    t->error = store_col_text(s, 10);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "list task instances");
+}
+
+void dag_store_tis_free(struct dag_store_ti *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(t[i].task_id);
+    free(t[i].error);
+  }
+  free(t);
+}
+
+int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
+                           enum dag_task_state state, dag_time_t now) {
+  static const char sql[] =
+      "UPDATE task_instance SET state = ?1, pid = NULL, pid_start = NULL,"
+      " next_retry_at = NULL,"
+      " end_date = CASE WHEN ?1 IN ('skipped', 'upstream_failed') THEN ?2 ELSE end_date END"
+      " WHERE run_pk = ?3 AND task_id = ?4";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_task_state_name(state));
+  sqlite3_bind_int64(s, 2, now);
+  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_text(s, 4, task_id);
+  return store_step_done(st, s, "set task state");
+}
+
+int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
+                           int try_number, dag_time_t start, int pid,
+                           int64_t pid_start, const char *log_path) {
+  static const char upd[] =
+      "UPDATE task_instance SET state = 'running', try_number = ?1, start_date = ?2,"
+      " end_date = NULL, pid = ?3, pid_start = ?4, exit_code = NULL, error = NULL,"
+      " next_retry_at = NULL WHERE run_pk = ?5 AND task_id = ?6";
+  static const char ins[] =
+      "INSERT OR REPLACE INTO task_try (run_pk, task_id, try_number, state, start_date,"
+      " pid, log_path) VALUES (?, ?, ?, 'running', ?, ?, ?)";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  sqlite3_stmt *s = store_stmt(st, upd);
+  if (!s) goto fail;
+  sqlite3_bind_int(s, 1, try_number);
+  sqlite3_bind_int64(s, 2, start);
+  sqlite3_bind_int(s, 3, pid);
+  sqlite3_bind_int64(s, 4, pid_start);
+  sqlite3_bind_int64(s, 5, run_pk);
+  store_bind_text(s, 6, task_id);
+  if ((rc = store_step_done(st, s, "start try")) != 0) goto fail;
+  if (!(s = store_stmt(st, ins))) goto fail;
+  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  sqlite3_bind_int(s, 3, try_number);
+  sqlite3_bind_int64(s, 4, start);
+  sqlite3_bind_int(s, 5, pid);
+  store_bind_text(s, 6, log_path);
+  if ((rc = store_step_done(st, s, "record try")) != 0) goto fail;
+  return dag_store_commit(st);
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
+                         int try_number, enum dag_task_state state, dag_time_t end,
+                         int exit_code, bool has_exit_code, const char *error,
+                         dag_time_t next_retry_at) {
+  static const char upd[] =
+      "UPDATE task_instance SET state = ?1, end_date = ?2, exit_code = ?3, error = ?4,"
+      " next_retry_at = ?5, pid = NULL, pid_start = NULL"
+      " WHERE run_pk = ?6 AND task_id = ?7";
+  static const char upd_try[] =
+      "UPDATE task_try SET state = ?1, end_date = ?2, exit_code = ?3, error = ?4"
+      " WHERE run_pk = ?5 AND task_id = ?6 AND try_number = ?7";
+  const char *name = dag_task_state_name(state);
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  sqlite3_stmt *s = store_stmt(st, upd);
+  if (!s) goto fail;
+  store_bind_text(s, 1, name);
+  sqlite3_bind_int64(s, 2, end);
+  if (has_exit_code)
+    sqlite3_bind_int(s, 3, exit_code);
+  store_bind_text(s, 4, error);
+  store_bind_time(s, 5, next_retry_at);
+  sqlite3_bind_int64(s, 6, run_pk);
+  store_bind_text(s, 7, task_id);
+  if ((rc = store_step_done(st, s, "end try")) != 0) goto fail;
+  if (!(s = store_stmt(st, upd_try))) goto fail;
+  /* A try's own record says how that try ended: up_for_retry is a property
+   * of the task instance, the try itself failed. */
+  store_bind_text(s, 1, state == DAG_TI_UP_FOR_RETRY ? "failed" : name);
+  sqlite3_bind_int64(s, 2, end);
+  if (has_exit_code)
+    sqlite3_bind_int(s, 3, exit_code);
+  store_bind_text(s, 4, error);
+  sqlite3_bind_int64(s, 5, run_pk);
+  store_bind_text(s, 6, task_id);
+  sqlite3_bind_int(s, 7, try_number);
+  if ((rc = store_step_done(st, s, "end try record")) != 0) goto fail;
+  return dag_store_commit(st);
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
+  static const char sql[] =
+      "UPDATE task_instance SET max_tries = max_tries + 1 WHERE run_pk = ? AND task_id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  return store_step_done(st, s, "grant try");
+}
+
+int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
+                    const int *retries, size_t n, size_t *cleared, size_t *skipped) {
+  static const char upd[] =
+      "UPDATE task_instance SET state = 'none', max_tries = try_number + ?1,"
+      " end_date = NULL, next_retry_at = NULL, exit_code = NULL, error = NULL"
+      " WHERE run_pk = ?2 AND task_id = ?3 AND state NOT IN ('running', 'queued')";
+  static const char upd_run[] =
+      "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ? RETURNING dag_id";
+  size_t ok = 0, busy = 0;
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  sqlite3_stmt *s;
+  for (size_t i = 0; i < n; i++) {
+    if (!(s = store_stmt(st, upd))) goto fail;
+    sqlite3_bind_int(s, 1, retries[i]);
+    sqlite3_bind_int64(s, 2, run_pk);
+    store_bind_text(s, 3, task_ids[i]);
+    if ((rc = store_step_done(st, s, "clear task")) != 0) goto fail;
+    if (sqlite3_changes(st->db))
+      ok++;
+    else
+      busy++;
+  }
+  if (!(s = store_stmt(st, upd_run))) goto fail;
+  sqlite3_bind_int64(s, 1, run_pk);
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_reset(s);
+    dag_store_rollback(st);
+    return DAG_ENOTFOUND;
+  }
+  char *dag_id = store_col_text(s, 0);
+  sqlite3_reset(s);
+  rc = store_add_event(st, "run", dag_id, run_pk);
+  free(dag_id);
+  if (rc) goto fail;
+  if ((rc = dag_store_commit(st)) != 0) return rc;
+  if (cleared) *cleared = ok;
+  if (skipped) *skipped = busy;
+  return 0;
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+/* --- tries ------------------------------------------------------------------ */
+
+int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
+                         struct dag_store_try **out, size_t *n) {
+  static const char sql[] =
+      "SELECT task_id, try_number, state, start_date, end_date, pid, exit_code, error,"
+      " log_path FROM task_try WHERE run_pk = ?1 AND (?2 IS NULL OR task_id = ?2)"
+      " ORDER BY task_id, try_number";
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_try *t = &(*out)[(*n)++];
+    memset(t, 0, sizeof(*t));
+    t->task_id = store_col_text(s, 0);
+    t->try_number = (int)store_col_int(s, 1);
+    const char *state = (const char *)sqlite3_column_text(s, 2);
+    if (!state || dag_task_state_parse(state, &t->state) != 0) t->state = DAG_TI_NONE;
+    t->start_date = store_col_int(s, 3);
+    t->end_date = store_col_int(s, 4);
+    t->pid = (int)store_col_int(s, 5);
+    t->has_exit_code = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    t->exit_code = (int)store_col_int(s, 6);
+    t->error = store_col_text(s, 7);
+    t->log_path = store_col_text(s, 8);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "list tries");
+}
+
+void dag_store_tries_free(struct dag_store_try *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(t[i].task_id);
+    free(t[i].error);
+    free(t[i].log_path);
+  }
+  free(t);
+}
+
+/* --- events ------------------------------------------------------------------ */
+
+int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n) {
+  static const char sel[] =
+      "DELETE FROM scheduler_event RETURNING id, kind, dag_id, run_pk";
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sel);
+  if (!s) return DAG_ESTORE;
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_event *e = &(*out)[(*n)++];
+    e->id = store_col_int(s, 0);
+    const char *kind = (const char *)sqlite3_column_text(s, 1);
+    e->kind = kind && strcmp(kind, "dag") == 0 ? DAG_STORE_EVENT_DAG : DAG_STORE_EVENT_RUN;
+    e->dag_id = store_col_text(s, 2);
+    e->run_pk = store_col_int(s, 3);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) return store_fail(st, "take events");
+  /* RETURNING yields rows in no promised order; events must apply in order. */
+  for (size_t i = 1; i < *n; i++) {
+    struct dag_store_event e = (*out)[i];
+    size_t j = i;
+    for (; j > 0 && (*out)[j - 1].id > e.id; j--) (*out)[j] = (*out)[j - 1];
+    (*out)[j] = e;
+  }
+  return 0;
+}
+
+void dag_store_events_free(struct dag_store_event *e, size_t n) {
+  for (size_t i = 0; i < n; i++) free(e[i].dag_id);
+  free(e);
+}
