@@ -1,0 +1,85 @@
+/* apijson.c - Airflow REST API shaped JSON for DAGs, runs and tasks. */
+#include "apijson.h"
+
+#include <string.h>
+
+#include "duration.h"
+#include "timeutil.h"
+
+json_t *dag_api_time(dag_time_t t) {
+  if (!t) return json_null();
+  char buf[48];
+  dag_time_iso(t, buf, sizeof(buf));
+  return json_string(buf);
+}
+
+/* Airflow serialises a schedule as a typed object. */
+static json_t *schedule_json(const char *expr) {
+  if (!expr) return json_null();
+  int64_t us;
+  if (strncmp(expr, "every ", 6) == 0 && dag_duration_parse(expr + 6, &us) == 0) {
+    int64_t secs = us / DAG_USEC_PER_SEC;
+    return json_pack("{s:s, s:I, s:I, s:I}", "__type", "TimeDelta", "days",
+                     (json_int_t)(secs / 86400), "seconds", (json_int_t)(secs % 86400),
+                     "microseconds", (json_int_t)(us % DAG_USEC_PER_SEC));
+  }
+  return json_pack("{s:s, s:s}", "__type", "CronExpression", "value", expr);
+}
+
+json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
+  json_t *tags = json_array();
+  json_t *raw = json_loads(d->tags ? d->tags : "[]", 0, NULL);
+  size_t i;
+  json_t *v;
+  json_array_foreach(raw, i, v) json_array_append_new(tags, json_pack("{s:O}", "name", v));
+  json_decref(raw);
+  return json_pack(
+      "{s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}", "dag_id",
+      d->dag_id, "description", d->description ? d->description : "", "fileloc",
+      d->fileloc ? d->fileloc : "", "schedule_interval", schedule_json(d->schedule),
+      "timezone", d->timezone ? d->timezone : "UTC", "tags", tags, "is_paused", d->is_paused,
+      "is_active", d->is_active, "has_import_errors", has_import_errors, "max_active_runs",
+      d->max_active_runs, "max_active_tasks", d->max_active_tasks, "next_dagrun",
+      dag_api_time(d->next_dagrun), "next_dagrun_create_after",
+      dag_api_time(d->next_dagrun_create_after), "last_parsed_time",
+      dag_api_time(d->last_parsed_time));
+}
+
+json_t *dag_api_run(const struct dag_store_run *r) {
+  json_t *conf = json_loads(r->conf ? r->conf : "{}", 0, NULL);
+  if (!conf) conf = json_object();
+  return json_pack(
+      "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:b}", "dag_id",
+      r->dag_id, "dag_run_id", r->run_id, "logical_date", dag_api_time(r->logical_date),
+      "execution_date", dag_api_time(r->logical_date), "data_interval_start",
+      dag_api_time(r->data_interval_start), "data_interval_end",
+      dag_api_time(r->data_interval_end), "queued_at", dag_api_time(r->queued_at),
+      "start_date", dag_api_time(r->start_date), "end_date", dag_api_time(r->end_date),
+      "state", dag_run_state_name(r->state), "run_type", r->run_type, "conf", conf,
+      "external_trigger", strcmp(r->run_type, "scheduled") != 0);
+}
+
+json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
+                              const char *operator_name) {
+  json_t *duration = json_null();
+  if (ti->start_date && ti->end_date)
+    duration = json_real((double)(ti->end_date - ti->start_date) / 1e6);
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:i, s:o, s:s}", "task_id",
+      ti->task_id, "dag_id", r->dag_id, "dag_run_id", r->run_id, "execution_date",
+      dag_api_time(r->logical_date), "logical_date", dag_api_time(r->logical_date),
+      "start_date", dag_api_time(ti->start_date), "end_date", dag_api_time(ti->end_date),
+      "duration", duration, "state", dag_task_state_name(ti->state), "try_number",
+      ti->try_number, "max_tries", ti->max_tries, "pid",
+      ti->pid ? json_integer(ti->pid) : json_null(), "operator",
+      operator_name ? operator_name : "");
+  json_object_set_new(o, "exit_code", ti->has_exit_code ? json_integer(ti->exit_code) : json_null());
+  json_object_set_new(o, "error", ti->error ? json_string(ti->error) : json_null());
+  json_object_set_new(o, "next_retry_at", dag_api_time(ti->next_retry_at));
+  return o;
+}
+
+json_t *dag_api_import_error(const struct dag_store_import_error *e, int id) {
+  return json_pack("{s:i, s:s, s:o, s:s}", "import_error_id", id, "filename", e->filename,
+                   "timestamp", dag_api_time(e->timestamp), "stack_trace", e->stacktrace);
+}

@@ -1,0 +1,20 @@
+/* apijson.h - rows as JSON objects with the field names of Airflow's stable
+ * REST API, shared by the CLI's --json output and the web API, so scripts
+ * written for one work with the other. Each returns a new reference. */
+#ifndef DAG_APIJSON_H
+#define DAG_APIJSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "store.h"
+
+/* An ISO-8601 string, or JSON null for 0. */
+json_t *dag_api_time(dag_time_t t);
+json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors);
+json_t *dag_api_run(const struct dag_store_run *r);
+json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
+                              const char *operator_name);
+json_t *dag_api_import_error(const struct dag_store_import_error *e, int id);
+
+#endif

@@ -1,0 +1,796 @@
+/* sched_run.c - the run state machine: task instances move from none to a
+ * finished state as their upstream tasks finish, one transaction per step.
+ *
+ * Costs: a task's end does work proportional to its downstream edges (the
+ * upstream counters make each trigger rule O(1)); starting a run, loading it
+ * and clearing it are O(tasks + edges). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dag.h"
+#include "duration.h"
+#include "error.h"
+#include "log.h"
+#include "retry.h"
+#include "sched_int.h"
+#include "timeutil.h"
+
+/* --- bookkeeping ------------------------------------------------------------ */
+
+static const struct dag_task *ti_task(const struct sched_ti *ti) {
+  return &ti->run->ref->dag->tasks[ti->idx];
+}
+
+static struct dag_scheduler *run_sched(const struct sched_run *r) {
+  return r->sd->s;
+}
+
+static void notify_task(struct sched_ti *ti) {
+  struct dag_scheduler *s = run_sched(ti->run);
+  if (s->listener.task_changed)
+    s->listener.task_changed(s->listener.ctx, ti->run->sd->dag_id, ti->run->run_id,
+                             ti_task(ti)->id, ti->state, ti->try_number);
+}
+
+static void notify_run(struct sched_run *r) {
+  struct dag_scheduler *s = run_sched(r);
+  if (s->listener.run_changed)
+    s->listener.run_changed(s->listener.ctx, r->sd->dag_id, r->run_id, r->state);
+}
+
+/* The store failed mid-change: memory and database may now disagree. The
+ * database is the truth, so stop; the next start recovers from it. */
+static void store_broken(struct dag_scheduler *s, const char *what) {
+  LOG_ERROR("state store write failed, stopping so a restart can recover op=%s msg=\"%s\"",
+            what, dag_store_errmsg(s->store));
+  dag_store_rollback(s->store);
+  if (!s->stopping) {
+    s->store_failed = true;
+    dag_scheduler_shutdown(s, s->closed_cb, s->closed_ctx);
+  }
+}
+
+static void ready_list_add(struct sched_run *r) {
+  struct dag_scheduler *s = run_sched(r);
+  if (r->in_ready_list) return;
+  r->in_ready_list = true;
+  r->ready_next = NULL;
+  r->ready_prev = s->ready_tail;
+  if (s->ready_tail)
+    s->ready_tail->ready_next = r;
+  else
+    s->ready_runs = r;
+  s->ready_tail = r;
+}
+
+static void ready_list_remove(struct sched_run *r) {
+  struct dag_scheduler *s = run_sched(r);
+  if (!r->in_ready_list) return;
+  if (r->ready_prev)
+    r->ready_prev->ready_next = r->ready_next;
+  else
+    s->ready_runs = r->ready_next;
+  if (r->ready_next)
+    r->ready_next->ready_prev = r->ready_prev;
+  else
+    s->ready_tail = r->ready_prev;
+  r->in_ready_list = false;
+  r->ready_next = r->ready_prev = NULL;
+}
+
+static void ready_push(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  if (ti->queued) return;
+  if (r->ready_len == r->ready_cap) {
+    size_t cap = r->ready_cap ? r->ready_cap * 2 : 16;
+    size_t *q = xmalloc(cap * sizeof(*q));
+    for (size_t i = 0; i < r->ready_len; i++)
+      q[i] = r->ready[(r->ready_head + i) % r->ready_cap];
+    free(r->ready);
+    r->ready = q;
+    r->ready_cap = cap;
+    r->ready_head = 0;
+  }
+  r->ready[(r->ready_head + r->ready_len) % r->ready_cap] = ti->idx;
+  r->ready_len++;
+  ti->queued = true;
+  run_sched(r)->ready_tasks++;
+  ready_list_add(r);
+}
+
+static struct sched_ti *ready_pop(struct sched_run *r) {
+  while (r->ready_len) {
+    struct sched_ti *ti = &r->tis[r->ready[r->ready_head]];
+    r->ready_head = (r->ready_head + 1) % r->ready_cap;
+    r->ready_len--;
+    run_sched(r)->ready_tasks--;
+    ti->queued = false;
+    /* A cleared or re-decided task may have left the queue meanwhile. */
+    if (ti->state == DAG_TI_SCHEDULED || ti->state == DAG_TI_UP_FOR_RETRY) return ti;
+  }
+  return NULL;
+}
+
+/* --- run lifetime ----------------------------------------------------------- */
+
+static void retry_closed(uv_handle_t *h) {
+  free(container_of((uv_timer_t *)h, struct sched_retry, timer));
+}
+
+static void cancel_retry(struct sched_ti *ti) {
+  if (!ti->retry) return;
+  ti->retry->ti = NULL;
+  uv_timer_stop(&ti->retry->timer);
+  uv_close((uv_handle_t *)&ti->retry->timer, retry_closed);
+  ti->retry = NULL;
+}
+
+void sched_run_free(struct sched_run *r) {
+  for (size_t i = 0; i < r->n_tis; i++) cancel_retry(&r->tis[i]);
+  free(r->tis);
+  free(r->ready);
+  free(r->run_id);
+  json_decref(r->conf);
+  dag_ref_put(r->ref);
+  free(r);
+}
+
+static void run_unlink(struct sched_run *r) {
+  struct sched_dag *sd = r->sd;
+  ready_list_remove(r);
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    sd->runs = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  else
+    sd->runs_tail = r->prev;
+  r->next = r->prev = NULL;
+  sd->s->active_runs--;
+}
+
+/* Free a finished run once its last process is reaped. */
+static void run_release_if_idle(struct sched_run *r) {
+  if (r->done && r->live == 0) sched_run_free(r);
+}
+
+static void run_finish(struct sched_run *r, dag_time_t now) {
+  struct dag_scheduler *s = run_sched(r);
+  const struct dag *dag = r->ref->dag;
+  enum dag_run_state final = DAG_RUN_SUCCESS;
+  /* Airflow's rule: a run fails when one of its leaves failed. */
+  for (size_t i = 0; i < r->n_tis; i++) {
+    const struct sched_ti *ti = &r->tis[i];
+    if (ti->absent || dag->tasks[i].n_downstream) continue;
+    if (ti->state == DAG_TI_FAILED || ti->state == DAG_TI_UPSTREAM_FAILED)
+      final = DAG_RUN_FAILED;
+  }
+  if (dag_store_set_run_state(s->store, r->pk, final, 0, now) != 0) {
+    store_broken(s, "finish run");
+    return;
+  }
+  if (r->state == DAG_RUN_RUNNING) r->sd->running_runs--;
+  r->state = final;
+  r->done = true;
+  LOG_INFO("run finished dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
+           dag_run_state_name(final));
+  notify_run(r);
+  run_unlink(r);
+  /* Follow-ups (the next queued run, catch-up runs, `dagctl test` ending)
+   * wait until this transaction commits: see sched_dispatch(). */
+  if (!s->service) {
+    s->one_finished = true;
+    s->one_state = final;
+  } else {
+    s->resched = xgrow(s->resched, &s->cap_resched, s->n_resched + 1, sizeof(*s->resched));
+    s->resched[s->n_resched++] = r->sd;
+  }
+}
+
+/* --- deciding tasks ------------------------------------------------------------ */
+
+static void count_upstream(struct dag_upstream_counts *c, enum dag_task_state st) {
+  c->done++;
+  switch (st) {
+  case DAG_TI_SUCCESS:
+    c->success++;
+    break;
+  case DAG_TI_SKIPPED:
+    c->skipped++;
+    break;
+  case DAG_TI_FAILED:
+    c->failed++;
+    break;
+  case DAG_TI_UPSTREAM_FAILED:
+    c->upstream_failed++;
+    break;
+  default:
+    c->done--;
+    break;
+  }
+}
+
+static int set_state(struct sched_ti *ti, enum dag_task_state st, dag_time_t now) {
+  ti->state = st;
+  int rc = dag_store_ti_set_state(run_sched(ti->run)->store, ti->run->pk, ti_task(ti)->id,
+                                  st, now);
+  if (rc == 0) notify_task(ti);
+  return rc;
+}
+
+/* Propagate a finished task to its downstream tasks, deciding every one
+ * whose trigger rule is now decidable; skips and upstream failures cascade
+ * through an explicit stack, so a long chain cannot overflow the C stack. */
+static int propagate(struct sched_ti *first, dag_time_t now) {
+  struct sched_run *r = first->run;
+  const struct dag *dag = r->ref->dag;
+  size_t *stack = NULL, n = 0, cap = 0;
+  stack = xgrow(stack, &cap, 1, sizeof(*stack));
+  stack[n++] = first->idx;
+  int rc = 0;
+  while (n && rc == 0) {
+    struct sched_ti *ti = &r->tis[stack[--n]];
+    const struct dag_task *t = &dag->tasks[ti->idx];
+    for (size_t k = 0; k < t->n_downstream && rc == 0; k++) {
+      struct sched_ti *d = &r->tis[t->downstream[k]];
+      if (d->absent) continue;
+      count_upstream(&d->up, ti->state);
+      if (d->state != DAG_TI_NONE) continue;
+      enum dag_trigger_verdict v = dag_trigger_rule_eval(dag->tasks[d->idx].trigger_rule, &d->up);
+      if (v == DAG_VERDICT_RUN) {
+        rc = set_state(d, DAG_TI_SCHEDULED, now);
+        ready_push(d);
+      } else if (v != DAG_VERDICT_WAIT) {
+        rc = set_state(d, v == DAG_VERDICT_SKIP ? DAG_TI_SKIPPED : DAG_TI_UPSTREAM_FAILED, now);
+        r->unfinished--;
+        stack = xgrow(stack, &cap, n + 1, sizeof(*stack));
+        stack[n++] = d->idx;
+      }
+    }
+  }
+  free(stack);
+  return rc;
+}
+
+/* Decide every undecided task of a running run, in topological order so
+ * that cascades settle in one pass. O(tasks + edges). */
+static int settle(struct sched_run *r, dag_time_t now) {
+  const struct dag *dag = r->ref->dag;
+  for (size_t k = 0; k < dag->n_tasks; k++) {
+    struct sched_ti *ti = &r->tis[dag->topo[k]];
+    if (ti->absent || ti->state != DAG_TI_NONE) continue;
+    enum dag_trigger_verdict v = dag_trigger_rule_eval(dag->tasks[ti->idx].trigger_rule, &ti->up);
+    int rc = 0;
+    if (v == DAG_VERDICT_RUN) {
+      rc = set_state(ti, DAG_TI_SCHEDULED, now);
+      ready_push(ti);
+    } else if (v == DAG_VERDICT_SKIP || v == DAG_VERDICT_UPSTREAM_FAILED) {
+      rc = set_state(ti, v == DAG_VERDICT_SKIP ? DAG_TI_SKIPPED : DAG_TI_UPSTREAM_FAILED, now);
+      r->unfinished--;
+      if (rc == 0) rc = propagate(ti, now);
+    }
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Recount every task's upstream outcomes from scratch (load and clear). */
+static void recount(struct sched_run *r) {
+  const struct dag *dag = r->ref->dag;
+  r->unfinished = 0;
+  for (size_t i = 0; i < r->n_tis; i++) {
+    memset(&r->tis[i].up, 0, sizeof(r->tis[i].up));
+    r->tis[i].up.total = (int)dag->tasks[i].n_upstream;
+  }
+  for (size_t i = 0; i < r->n_tis; i++) {
+    struct sched_ti *ti = &r->tis[i];
+    /* A task outside this run (a single-task test, a task added to the file
+     * later) counts as succeeded for its downstream tasks. */
+    enum dag_task_state st = ti->absent ? DAG_TI_SUCCESS : ti->state;
+    if (!ti->absent && !dag_task_state_is_finished(st)) r->unfinished++;
+    const struct dag_task *t = &dag->tasks[i];
+    for (size_t k = 0; k < t->n_downstream; k++)
+      count_upstream(&r->tis[t->downstream[k]].up, st);
+  }
+}
+
+static void check_done(struct sched_run *r, dag_time_t now) {
+  if (r->unfinished == 0 && r->state == DAG_RUN_RUNNING && !r->done) run_finish(r, now);
+}
+
+/* --- starting and ending tries ------------------------------------------------------ */
+
+static void on_retry_timer(uv_timer_t *t);
+
+/* A try failed (process or not): retry or fail, then propagate. Inside the
+ * caller's transaction. */
+static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool has_exit,
+                      const char *error) {
+  struct dag_scheduler *s = run_sched(ti->run);
+  const struct dag_task *t = ti_task(ti);
+  struct sched_run *r = ti->run;
+  if (ti->try_number <= ti->max_tries) {
+    int64_t delay = dag_retry_delay(&t->args, r->sd->dag_id, t->id, r->logical_date,
+                                    ti->try_number);
+    int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number,
+                                  DAG_TI_UP_FOR_RETRY, now, exit_code, has_exit, error,
+                                  now + delay);
+    if (rc) return rc;
+    ti->state = DAG_TI_UP_FOR_RETRY;
+    char d[32];
+    dag_duration_format(delay, d, sizeof(d));
+    LOG_WARN("task failed, will retry dag=%s run=%s task=%s try=%d/%d in=%s error=\"%s\"",
+             r->sd->dag_id, r->run_id, t->id, ti->try_number, ti->max_tries + 1, d,
+             error);
+    notify_task(ti);
+    ti->retry = xcalloc(1, sizeof(*ti->retry));
+    ti->retry->ti = ti;
+    uv_timer_init(s->loop, &ti->retry->timer);
+    uv_timer_start(&ti->retry->timer, on_retry_timer, (uint64_t)(delay / 1000), 0);
+    return 0;
+  }
+  int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_FAILED, now,
+                                exit_code, has_exit, error, 0);
+  if (rc) return rc;
+  ti->state = DAG_TI_FAILED;
+  LOG_WARN("task failed dag=%s run=%s task=%s try=%d error=\"%s\"", r->sd->dag_id,
+           r->run_id, t->id, ti->try_number, error);
+  notify_task(ti);
+  r->unfinished--;
+  return propagate(ti, now);
+}
+
+static void start_task(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  const struct dag_task *t = ti_task(ti);
+  dag_time_t now = dag_time_now();
+  ti->try_number++;
+  ti->start_date = now;
+  char *err = NULL;
+  int spawn_rc = sched_task_spawn(ti, &err);
+  char *log_rel = sched_log_rel_path(ti, ti->try_number);
+
+  if (dag_store_begin(s->store) != 0) goto broken;
+  int rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now,
+                                  ti->proc ? ti->proc->pid : 0,
+                                  ti->proc ? ti->proc->pid_start : 0, log_rel);
+  if (rc == 0 && spawn_rc == 0) {
+    ti->state = DAG_TI_RUNNING;
+    r->live++;
+    s->running_tasks++;
+    r->sd->running_tasks++;
+    s->tasks_started++;
+    notify_task(ti);
+    LOG_DEBUG("task started dag=%s run=%s task=%s try=%d pid=%d", r->sd->dag_id, r->run_id,
+              t->id, ti->try_number, ti->proc->pid);
+  } else if (rc == 0) {
+    /* The try never got a process (bad template, missing program): it
+     * still counts, with the reason in its log and its record. */
+    sched_log_append(s, log_rel, "[dagctl] could not start: %s\n", err);
+    rc = try_failed(ti, now, 0, false, err);
+    if (rc == 0) check_done(r, now);
+  }
+  if (rc == 0) rc = dag_store_commit(s->store);
+  free(err);
+  free(log_rel);
+  if (rc) goto broken_nofree;
+  return;
+broken:
+  free(err);
+  free(log_rel);
+broken_nofree:
+  store_broken(s, "start task");
+}
+
+static void describe_failure(char *buf, size_t size, const struct dag_task *t, int64_t status,
+                             int sig, bool timed_out) {
+  if (timed_out) {
+    char d[32];
+    dag_duration_format(t->args.execution_timeout_us, d, sizeof(d));
+    snprintf(buf, size, "timed out after %s (execution_timeout)", d);
+  } else if (sig) {
+    snprintf(buf, size, "killed by signal %d (%s)", sig, strsignal(sig));
+  } else {
+    snprintf(buf, size, "exited with status %lld", (long long)status);
+  }
+}
+
+void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
+  struct sched_ti *ti = p->data;
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  const struct dag_task *t = ti_task(ti);
+  dag_time_t now = dag_time_now();
+  ti->proc = NULL;
+  r->live--;
+  s->running_tasks--;
+  r->sd->running_tasks--;
+  s->tasks_finished++;
+
+  char *log_rel = sched_log_rel_path(ti, ti->try_number);
+  char why[160];
+  bool ok = status == 0 && sig == 0 && !timed_out;
+  if (ok)
+    snprintf(why, sizeof(why), "exited with status 0");
+  else
+    describe_failure(why, sizeof(why), t, status, sig, timed_out);
+  char took[32];
+  dag_duration_format(now - ti->start_date, took, sizeof(took));
+  sched_log_append(s, log_rel, "[dagctl] try %d %s after %s\n", ti->try_number, why, took);
+  free(log_rel);
+
+  int rc = dag_store_begin(s->store);
+  if (rc == 0 && s->stopping) {
+    /* Interrupted by our own shutdown: run it again at the next start
+     * without charging the task a retry. */
+    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_UP_FOR_RETRY, now,
+                              (int)status, sig == 0, "interrupted: scheduler shut down", now);
+    if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id);
+    ti->state = DAG_TI_UP_FOR_RETRY;
+  } else if (rc == 0 && ok) {
+    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+                              true, NULL, 0);
+    if (rc == 0) {
+      ti->state = DAG_TI_SUCCESS;
+      notify_task(ti);
+      r->unfinished--;
+      rc = propagate(ti, now);
+    }
+  } else if (rc == 0) {
+    rc = try_failed(ti, now, (int)status, sig == 0 && !timed_out, why);
+  }
+  if (rc == 0 && !s->stopping) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) store_broken(s, "end task");
+  run_release_if_idle(r);
+  if (s->stopping)
+    sched_maybe_closed(s);
+  else
+    sched_dispatch(s);
+}
+
+static void on_retry_timer(uv_timer_t *t) {
+  struct sched_retry *rt = container_of(t, struct sched_retry, timer);
+  struct sched_ti *ti = rt->ti;
+  if (!ti) return;
+  ti->retry = NULL;
+  uv_close((uv_handle_t *)t, retry_closed);
+  ready_push(ti);
+  sched_dispatch(run_sched(ti->run));
+}
+
+/* --- dispatch -------------------------------------------------------------------- */
+
+static void start_ready(struct dag_scheduler *s);
+
+/* Run the follow-ups of finished runs, then start ready tasks while slots
+ * are free. Called at the end of every handler, after its commit. */
+void sched_dispatch(struct dag_scheduler *s) {
+  if (s->in_dispatch) return;
+  s->in_dispatch = true;
+  do {
+    while (s->n_resched && !s->stopping) {
+      struct sched_dag *sd = s->resched[--s->n_resched];
+      sched_start_queued_runs(sd);
+      sched_dag_schedule(sd);
+    }
+    if (s->one_finished && s->one_done) {
+      s->one_finished = false;
+      s->one_done(s->one_ctx, s->one_state);
+    }
+    if (!s->stopping) start_ready(s);
+  } while (s->n_resched && !s->stopping);
+  s->in_dispatch = false;
+}
+
+static void start_ready(struct dag_scheduler *s) {
+  int parallelism = s->cfg->parallelism;
+  struct sched_run *r = s->ready_runs;
+  while (r && s->running_tasks < parallelism) {
+    struct sched_run *next = r->ready_next;
+    struct sched_dag *sd = r->sd;
+    int limit = r->ref->dag->max_active_tasks;
+    while (!r->done && !sd->paused && r->state == DAG_RUN_RUNNING && r->ready_len &&
+           s->running_tasks < parallelism && sd->running_tasks < limit) {
+      struct sched_ti *ti = ready_pop(r);
+      if (ti) start_task(ti);
+      if (s->stopping) return;
+    }
+    if (r->done || r->ready_len == 0) ready_list_remove(r);
+    if (r->done) run_release_if_idle(r);
+    r = next;
+  }
+}
+
+/* --- starting runs ------------------------------------------------------------------ */
+
+static int run_begin(struct sched_run *r) {
+  struct dag_scheduler *s = run_sched(r);
+  dag_time_t now = dag_time_now();
+  int rc = dag_store_begin(s->store);
+  if (rc) return rc;
+  rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, now, 0);
+  if (rc == 0) {
+    r->state = DAG_RUN_RUNNING;
+    r->sd->running_runs++;
+    LOG_INFO("run started dag=%s run=%s", r->sd->dag_id, r->run_id);
+    notify_run(r);
+    rc = settle(r, now);
+  }
+  if (rc == 0) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) store_broken(s, "start run");
+  return rc;
+}
+
+void sched_start_queued_runs(struct sched_dag *sd) {
+  struct dag_scheduler *s = sd->s;
+  if (s->stopping || sd->paused) return;
+  for (struct sched_run *r = sd->runs; r;) {
+    struct sched_run *next = r->next;
+    if (sd->running_runs >= r->ref->dag->max_active_runs) break;
+    if (r->state == DAG_RUN_QUEUED && !r->done) {
+      if (run_begin(r) != 0) return;
+      if (r->done) run_release_if_idle(r);
+    }
+    r = next;
+  }
+}
+
+/* --- loading runs (start-up, triggers, clears) ------------------------------------------ */
+
+struct sched_orphan {
+  uv_timer_t timer;
+  struct sched_ti *ti;
+  int pid;
+  int waited_ms;
+};
+
+static void orphan_closed(uv_handle_t *h) {
+  free(container_of((uv_timer_t *)h, struct sched_orphan, timer));
+}
+
+/* A previous scheduler's task is still running. dagctl cannot learn the
+ * exit status of a process that is not its child, so it stops the process
+ * group (SIGTERM, SIGKILL after the grace period) and runs the task again;
+ * the interrupted try does not count against retries. Polling here is
+ * bounded by the grace period and happens only during recovery. */
+static void on_orphan_poll(uv_timer_t *t) {
+  struct sched_orphan *o = container_of(t, struct sched_orphan, timer);
+  struct sched_ti *ti = o->ti;
+  struct dag_scheduler *s = run_sched(ti->run);
+  o->waited_ms += 50;
+  if (kill(-o->pid, 0) == 0 || (kill(o->pid, 0) == 0 && errno != ESRCH)) {
+    if ((uint64_t)o->waited_ms * 1000 >= (uint64_t)s->cfg->task_kill_grace_us)
+      kill(-o->pid, SIGKILL);
+    return;
+  }
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, orphan_closed);
+  struct sched_run *r = ti->run;
+  dag_time_t now = dag_time_now();
+  ti->orphan = NULL;
+  r->live--;
+  s->running_tasks--;
+  r->sd->running_tasks--;
+  const char *id = ti_task(ti)->id;
+  int rc = dag_store_begin(s->store);
+  if (rc == 0)
+    rc = dag_store_ti_end_try(s->store, r->pk, id, ti->try_number, DAG_TI_UP_FOR_RETRY, now, 0,
+                              false, "interrupted: scheduler restarted while it ran", now);
+  if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, id);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) {
+    store_broken(s, "recover task");
+    return;
+  }
+  ti->max_tries++;
+  ti->state = DAG_TI_UP_FOR_RETRY;
+  LOG_INFO("stopped a task left running by the previous scheduler; running it again "
+           "dag=%s run=%s task=%s", r->sd->dag_id, r->run_id, id);
+  notify_task(ti);
+  run_release_if_idle(r);
+  if (!r->done) ready_push(ti);
+  sched_dispatch(s);
+}
+
+static void adopt_orphan(struct sched_ti *ti, int pid) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  struct sched_orphan *o = xcalloc(1, sizeof(*o));
+  o->ti = ti;
+  o->pid = pid;
+  ti->orphan = o;
+  r->live++;
+  s->running_tasks++;
+  r->sd->running_tasks++;
+  LOG_WARN("task still running from a previous scheduler, stopping it dag=%s run=%s task=%s "
+           "pid=%d", r->sd->dag_id, r->run_id, ti_task(ti)->id, pid);
+  kill(-pid, SIGTERM);
+  uv_timer_init(s->loop, &o->timer);
+  uv_timer_start(&o->timer, on_orphan_poll, 50, 50);
+}
+
+/* Bring a task instance read from the database back to life. Returns the
+ * store's error, if recording a vanished process fails. */
+static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_t now) {
+  struct dag_scheduler *s = run_sched(ti->run);
+  ti->state = row->state;
+  ti->try_number = row->try_number;
+  ti->max_tries = row->max_tries;
+  ti->start_date = row->start_date;
+  switch (row->state) {
+  case DAG_TI_RUNNING:
+  case DAG_TI_QUEUED:
+    if (row->pid > 0 && dag_pid_start_time(row->pid) == row->pid_start) {
+      adopt_orphan(ti, row->pid);
+      return 0;
+    }
+    /* The process died while nobody watched: a failed try, retries apply. */
+    ti->state = DAG_TI_RUNNING;
+    return try_failed(ti, now, 0, false, "process vanished while the scheduler was down");
+  case DAG_TI_SCHEDULED:
+    ready_push(ti);
+    return 0;
+  case DAG_TI_UP_FOR_RETRY: {
+    dag_time_t wait = row->next_retry_at > now ? row->next_retry_at - now : 0;
+    ti->retry = xcalloc(1, sizeof(*ti->retry));
+    ti->retry->ti = ti;
+    uv_timer_init(s->loop, &ti->retry->timer);
+    uv_timer_start(&ti->retry->timer, on_retry_timer, (uint64_t)(wait / 1000), 0);
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+static int find_task_index(const struct dag *dag, const char *id) {
+  long i = dag_find_task(dag, id);
+  return i < 0 ? -1 : (int)i;
+}
+
+int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref *ref,
+                   int64_t pk) {
+  struct dag_store_run row;
+  int rc = dag_store_get_run_by_pk(s->store, pk, &row);
+  if (rc) return rc;
+  struct dag_store_ti *tis = NULL;
+  size_t n = 0;
+  if ((rc = dag_store_list_tis(s->store, pk, &tis, &n)) != 0) {
+    dag_store_run_free(&row);
+    return rc;
+  }
+  const struct dag *dag = ref->dag;
+  struct sched_run *r = xcalloc(1, sizeof(*r));
+  r->sd = sd;
+  r->ref = dag_ref_get(ref);
+  r->pk = pk;
+  r->run_id = xstrdup(row.run_id);
+  r->is_test = strcmp(row.run_type, "test") == 0;
+  r->state = DAG_RUN_QUEUED;
+  r->logical_date = row.logical_date;
+  r->interval_start = row.data_interval_start;
+  r->interval_end = row.data_interval_end;
+  r->conf = json_loads(row.conf ? row.conf : "{}", 0, NULL);
+  if (!r->conf) r->conf = json_object();
+  r->n_tis = dag->n_tasks;
+  r->tis = xcalloc(r->n_tis, sizeof(*r->tis));
+  for (size_t i = 0; i < r->n_tis; i++) {
+    r->tis[i].run = r;
+    r->tis[i].idx = i;
+    r->tis[i].absent = true;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int idx = find_task_index(dag, tis[i].task_id);
+    if (idx < 0) {
+      LOG_WARN("task no longer in the DAG file, ignored dag=%s run=%s task=%s", sd->dag_id,
+               r->run_id, tis[i].task_id);
+      continue;
+    }
+    r->tis[idx].absent = false;
+    r->tis[idx].state = tis[i].state;
+  }
+
+  /* Link first: recovery below may finish tasks and needs the run in place. */
+  r->prev = sd->runs_tail;
+  if (sd->runs_tail)
+    sd->runs_tail->next = r;
+  else
+    sd->runs = r;
+  sd->runs_tail = r;
+  s->active_runs++;
+
+  dag_time_t now = dag_time_now();
+  recount(r);
+  rc = dag_store_begin(s->store);
+  if (rc == 0 && row.state == DAG_RUN_RUNNING) {
+    r->state = DAG_RUN_RUNNING;
+    sd->running_runs++;
+  }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    int idx = find_task_index(dag, tis[i].task_id);
+    if (idx >= 0) rc = revive(&r->tis[idx], &tis[i], now);
+  }
+  /* revive() may have finished tasks; recount before deciding the rest. */
+  if (rc == 0) recount(r);
+  if (rc == 0 && r->state == DAG_RUN_RUNNING) rc = settle(r, now);
+  if (rc == 0) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  dag_store_tis_free(tis, n);
+  dag_store_run_free(&row);
+  if (rc) {
+    store_broken(s, "load run");
+    return rc;
+  }
+  run_release_if_idle(r);
+  return 0;
+}
+
+struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk) {
+  for (size_t i = 0; i < s->n_dags; i++)
+    for (struct sched_run *r = s->dags[i]->runs; r; r = r->next)
+      if (r->pk == pk) return r;
+  return NULL;
+}
+
+/* A run already in memory was cleared by another process: adopt the task
+ * instances it reset; leave running ones alone. */
+void sched_run_reload(struct sched_run *r) {
+  struct dag_scheduler *s = run_sched(r);
+  struct dag_store_ti *tis = NULL;
+  size_t n = 0;
+  if (dag_store_list_tis(s->store, r->pk, &tis, &n) != 0) return;
+  for (size_t i = 0; i < n; i++) {
+    int idx = find_task_index(r->ref->dag, tis[i].task_id);
+    if (idx < 0) continue;
+    struct sched_ti *ti = &r->tis[idx];
+    if (tis[i].state == DAG_TI_NONE && ti->state != DAG_TI_NONE && !ti->proc && !ti->orphan) {
+      cancel_retry(ti);
+      ti->state = DAG_TI_NONE;
+      ti->try_number = tis[i].try_number;
+      ti->max_tries = tis[i].max_tries;
+    }
+  }
+  dag_store_tis_free(tis, n);
+  recount(r);
+  dag_time_t now = dag_time_now();
+  int rc = dag_store_begin(s->store);
+  /* The clear queued the run again; it is already running here. */
+  if (rc == 0 && r->state == DAG_RUN_RUNNING)
+    rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, 0, 0);
+  if (rc == 0 && r->state == DAG_RUN_RUNNING) rc = settle(r, now);
+  if (rc == 0) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) store_broken(s, "reload run");
+  run_release_if_idle(r);
+}
+
+/* --- shutdown ------------------------------------------------------------------------------- */
+
+void sched_run_terminate_all(struct dag_scheduler *s) {
+  for (size_t i = 0; i < s->n_dags; i++) {
+    struct sched_run *r = s->dags[i]->runs;
+    while (r) {
+      struct sched_run *next = r->next;
+      for (size_t k = 0; k < r->n_tis; k++) {
+        struct sched_ti *ti = &r->tis[k];
+        cancel_retry(ti);
+        if (ti->proc) dag_proc_terminate(ti->proc);
+        if (ti->orphan) {
+          /* Still recorded as running: the next start deals with it. */
+          uv_timer_stop(&ti->orphan->timer);
+          uv_close((uv_handle_t *)&ti->orphan->timer, orphan_closed);
+          ti->orphan = NULL;
+          r->live--;
+        }
+      }
+      r = next;
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/* sched_task.c - from a task instance to a process: templates rendered,
+ * environment built, log file named, child spawned. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "dag.h"
+#include "error.h"
+#include "log.h"
+#include "sched_int.h"
+#include "strbuf.h"
+#include "template.h"
+#include "timeutil.h"
+
+char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
+  const struct sched_run *r = ti->run;
+  /* dag_id, run_id and task_id are validated to hold no '/' and not to
+   * start with '.', so this path cannot leave the logs folder. */
+  return xasprintf("%s/%s/%s/%d.log", r->sd->dag_id, r->run_id,
+                   r->ref->dag->tasks[ti->idx].id, try_number);
+}
+
+void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...) {
+  char *path = xasprintf("%s/logs/%s", s->cfg->home, rel);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  free(path);
+  if (fd < 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = xvasprintf(fmt, ap);
+  va_end(ap);
+  dag_log_redact(msg);
+  ssize_t w = write(fd, msg, strlen(msg));
+  DAG_UNUSED(w);
+  free(msg);
+  close(fd);
+}
+
+/* mkdir -p for the directory part of `path`. */
+static int make_parents(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int rc = mkdir(path, 0755);
+    *p = '/';
+    if (rc != 0 && errno != EEXIST) return -errno;
+  }
+  return 0;
+}
+
+static void ctx_init(struct dag_template_ctx *ctx, const struct sched_ti *ti) {
+  const struct sched_run *r = ti->run;
+  const struct dag *dag = r->ref->dag;
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->dag_id = dag->dag_id;
+  ctx->task_id = dag->tasks[ti->idx].id;
+  ctx->run_id = r->run_id;
+  ctx->logical_date = r->logical_date;
+  ctx->data_interval_start = r->interval_start;
+  ctx->data_interval_end = r->interval_end;
+  ctx->try_number = ti->try_number;
+  ctx->params = dag->params;
+  ctx->conf = r->conf;
+}
+
+struct strv {
+  char **v;
+  size_t n, cap;
+};
+
+static void strv_push(struct strv *sv, char *s) {
+  sv->v = xgrow(sv->v, &sv->cap, sv->n + 2, sizeof(*sv->v));
+  sv->v[sv->n++] = s;
+  sv->v[sv->n] = NULL;
+}
+
+static void strv_free(struct strv *sv) {
+  for (size_t i = 0; i < sv->n; i++) free(sv->v[i]);
+  free(sv->v);
+}
+
+/* Drop NAME=... from the environment so a later value wins. */
+static void strv_unset(struct strv *sv, const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; i < sv->n; i++) {
+    if (strncmp(sv->v[i], name, len) == 0 && sv->v[i][len] == '=') {
+      free(sv->v[i]);
+      memmove(&sv->v[i], &sv->v[i + 1], (sv->n - i) * sizeof(*sv->v));
+      sv->n--;
+      return;
+    }
+  }
+}
+
+static void env_set(struct strv *env, const char *name, const char *value) {
+  strv_unset(env, name);
+  strv_push(env, xasprintf("%s=%s", name, value));
+}
+
+static int render(const char *tmpl, const struct dag_template_ctx *ctx, const char *what,
+                  char **out, char **err) {
+  char *msg = NULL;
+  if (dag_template_render(tmpl, ctx, out, &msg) == 0) return 0;
+  *err = xasprintf("%s: %s", what, msg ? msg : "template error");
+  free(msg);
+  return DAG_ETEMPLATE;
+}
+
+int sched_task_spawn(struct sched_ti *ti, char **err) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = r->sd->s;
+  const struct dag_task *t = &r->ref->dag->tasks[ti->idx];
+  struct dag_template_ctx ctx;
+  ctx_init(&ctx, ti);
+  *err = NULL;
+
+  struct strv argv = {0}, env = {0};
+  char *cwd = NULL, *log_path = NULL, *file = NULL;
+  int rc = 0;
+
+  if (t->type == DAG_TASK_SHELL) {
+    char *cmd = NULL;
+    if ((rc = render(t->command, &ctx, "command", &cmd, err)) != 0) goto out;
+    strv_push(&argv, xstrdup("/bin/sh"));
+    strv_push(&argv, xstrdup("-c"));
+    strv_push(&argv, cmd);
+    file = xstrdup("/bin/sh");
+  } else if (t->type == DAG_TASK_EXEC) {
+    for (size_t i = 0; i < t->argc; i++) {
+      char *a = NULL;
+      char what[32];
+      snprintf(what, sizeof(what), "argv[%zu]", i);
+      if ((rc = render(t->argv[i], &ctx, what, &a, err)) != 0) goto out;
+      strv_push(&argv, a);
+    }
+    file = xstrdup(argv.v[0]);
+  } else {
+    *err = xasprintf("task type '%s' is a plugin, and plugins are not supported yet",
+                     t->type_name);
+    rc = DAG_EINVAL;
+    goto out;
+  }
+
+  for (char **e = s->base_env; e && *e; e++) strv_push(&env, xstrdup(*e));
+  char iso[48], num[16];
+  env_set(&env, "DAGCTL_HOME", s->cfg->home);
+  env_set(&env, "DAGCTL_DAG_ID", r->sd->dag_id);
+  env_set(&env, "DAGCTL_TASK_ID", t->id);
+  env_set(&env, "DAGCTL_RUN_ID", r->run_id);
+  dag_time_iso(r->logical_date, iso, sizeof(iso));
+  env_set(&env, "DAGCTL_LOGICAL_DATE", iso);
+  snprintf(num, sizeof(num), "%d", ti->try_number);
+  env_set(&env, "DAGCTL_TRY_NUMBER", num);
+  for (size_t i = 0; i < t->n_env; i++) {
+    char *v = NULL;
+    char *what = xasprintf("env.%s", t->env[i].name);
+    rc = render(t->env[i].value, &ctx, what, &v, err);
+    free(what);
+    if (rc) goto out;
+    env_set(&env, t->env[i].name, v);
+    free(v);
+  }
+
+  if (t->cwd && (rc = render(t->cwd, &ctx, "cwd", &cwd, err)) != 0) goto out;
+
+  char *rel = sched_log_rel_path(ti, ti->try_number);
+  log_path = xasprintf("%s/logs/%s", s->cfg->home, rel);
+  free(rel);
+  if ((rc = make_parents(log_path)) != 0) {
+    *err = xasprintf("cannot create the log folder for %s: %s", log_path, strerror(-rc));
+    goto out;
+  }
+
+  char started[48];
+  dag_time_iso(dag_time_now(), started, sizeof(started));
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = file;
+  spec.argv = argv.v;
+  spec.env = env.v;
+  spec.cwd = cwd ? cwd : s->cfg->home;
+  spec.log_path = log_path;
+  spec.timeout_ms = (uint64_t)(t->args.execution_timeout_us / 1000);
+  spec.kill_grace_ms = (uint64_t)(s->cfg->task_kill_grace_us / 1000);
+    sched_log_append(s, log_path + strlen(s->cfg->home) + strlen("/logs/"),
+                   "[dagctl] %s.%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
+                   r->run_id, ti->try_number, ti->max_tries + 1, started);
+  rc = dag_proc_spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
+  if (rc) {
+    ti->proc = NULL;
+    *err = xasprintf("cannot start %s: %s", file, uv_strerror(rc));
+  }
+out:
+  strv_free(&argv);
+  strv_free(&env);
+  free(cwd);
+  free(log_path);
+  free(file);
+  return rc;
+}

@@ -1,0 +1,534 @@
+/* scheduler.c - the scheduler's outer layer: the DAG folder and its
+ * watcher, one timer per scheduled DAG, changes from other processes, and
+ * start-up and shutdown. The run state machine is sched_run.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "dag.h"
+#include "dag_load.h"
+#include "error.h"
+#include "log.h"
+#include "runs.h"
+#include "sched_int.h"
+#include "timeutil.h"
+
+extern char **environ;
+
+/* How often to look at the database when no wake-up arrives: a safety net
+ * for file systems without inotify, not the way triggers are noticed. */
+#define POLL_INTERVAL_MS 2000
+/* Editors write a file in several steps; wait for them to finish. */
+#define RESCAN_DELAY_MS 100
+
+/* --- shared DAG definitions ---------------------------------------------------- */
+
+struct dag_ref *dag_ref_new(struct dag *dag) {
+  struct dag_ref *r = xmalloc(sizeof(*r));
+  r->dag = dag;
+  r->refs = 1;
+  return r;
+}
+
+struct dag_ref *dag_ref_get(struct dag_ref *r) {
+  r->refs++;
+  return r;
+}
+
+void dag_ref_put(struct dag_ref *r) {
+  if (r && --r->refs == 0) {
+    dag_free(r->dag);
+    free(r);
+  }
+}
+
+/* --- handles ------------------------------------------------------------------------ */
+
+void sched_handle_closed(uv_handle_t *h) {
+  struct dag_scheduler *s = h->data;
+  s->open_handles--;
+  sched_maybe_closed(s);
+}
+
+static void close_handle(struct dag_scheduler *s, uv_handle_t *h) {
+  if (uv_is_closing(h)) return;
+  h->data = s;
+  s->open_handles++;
+  uv_close(h, sched_handle_closed);
+}
+
+void sched_maybe_closed(struct dag_scheduler *s) {
+  if (!s->stopping || s->open_handles > 0 || !s->closed_cb) return;
+  for (size_t i = 0; i < s->n_dags; i++)
+    for (struct sched_run *r = s->dags[i]->runs; r; r = r->next)
+      if (r->live) return;
+  void (*cb)(void *) = s->closed_cb;
+  s->closed_cb = NULL;
+  cb(s->closed_ctx);
+}
+
+/* --- DAG entries ---------------------------------------------------------------------- */
+
+struct sched_dag *sched_find_dag(struct dag_scheduler *s, const char *dag_id) {
+  for (size_t i = 0; i < s->n_dags; i++)
+    if (strcmp(s->dags[i]->dag_id, dag_id) == 0) return s->dags[i];
+  return NULL;
+}
+
+static void on_schedule_timer(uv_timer_t *t);
+
+static struct sched_dag *add_dag(struct dag_scheduler *s, const char *dag_id) {
+  struct sched_dag *sd = xcalloc(1, sizeof(*sd));
+  sd->s = s;
+  sd->dag_id = xstrdup(dag_id);
+  uv_timer_init(s->loop, &sd->timer);
+  sd->timer.data = sd;
+  s->dags = xgrow(s->dags, &s->cap_dags, s->n_dags + 1, sizeof(*s->dags));
+  s->dags[s->n_dags++] = sd;
+  return sd;
+}
+
+static void free_dag_entry(struct sched_dag *sd) {
+  while (sd->runs) {
+    struct sched_run *r = sd->runs;
+    sd->runs = r->next;
+    sched_run_free(r);
+  }
+  dag_ref_put(sd->ref);
+  free(sd->dag_id);
+  free(sd->file);
+  free(sd);
+}
+
+/* --- scheduling --------------------------------------------------------------------------- */
+
+static int count_active(const struct sched_dag *sd) {
+  int n = 0;
+  for (const struct sched_run *r = sd->runs; r; r = r->next) n++;
+  return n;
+}
+
+/* Create every scheduled run that is due (up to max_active_runs) and arm
+ * the timer for the next one. Cheap enough to call after any change. */
+void sched_dag_schedule(struct sched_dag *sd) {
+  struct dag_scheduler *s = sd->s;
+  uv_timer_stop(&sd->timer);
+  if (!s->service || s->stopping || sd->paused || !sd->ref) return;
+  const struct dag *dag = sd->ref->dag;
+  if (dag->schedule.kind == DAG_SCHEDULE_NONE) {
+    dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
+    return;
+  }
+  if (!sd->has_last) {
+    int rc = dag_store_last_scheduled_interval(s->store, sd->dag_id, &sd->last);
+    if (rc == 0)
+      sd->has_last = true;
+    else if (rc != DAG_ENOTFOUND)
+      return;
+  }
+  for (;;) {
+    dag_time_t now = dag_time_now();
+    struct dag_interval next;
+    if (dag_schedule_next(dag, sd->has_last ? &sd->last : NULL, now, &next) != 0) {
+      dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
+      return;
+    }
+    dag_store_set_next_dagrun(s->store, sd->dag_id, next.start, next.end);
+    if (next.end > now) {
+      /* Wall-clock distance, re-checked when the timer fires, so a clock
+       * step only delays the run until the timer notices. */
+      uint64_t ms = (uint64_t)((next.end - now + 999) / 1000);
+      uv_timer_start(&sd->timer, on_schedule_timer, ms, 0);
+      return;
+    }
+    if (count_active(sd) >= dag->max_active_runs) return; /* re-run when a run ends */
+
+    struct dag_run_request req;
+    memset(&req, 0, sizeof(req));
+    req.type = DAG_RUN_TYPE_SCHEDULED;
+    req.logical_date = next.start;
+    req.interval = &next;
+    int64_t pk = 0;
+    char *err = NULL, *run_id = NULL;
+    int rc = dag_run_create(s->store, dag, &req, &pk, &run_id, &err);
+    if (rc == DAG_EEXIST) {
+      /* A run for this interval exists already (e.g. triggered by hand
+       * with the same id): move past it. */
+      LOG_INFO("scheduled run exists already dag=%s interval_end=%lld", sd->dag_id,
+               (long long)next.end);
+    } else if (rc) {
+      LOG_ERROR("cannot create scheduled run dag=%s error=\"%s\"", sd->dag_id, err);
+      free(err);
+      return;
+    }
+    free(err);
+    sd->last = next;
+    sd->has_last = true;
+    if (rc == 0) {
+      LOG_INFO("scheduled run created dag=%s run=%s", sd->dag_id, run_id);
+      sched_run_load(s, sd, sd->ref, pk);
+      /* Our own event row is redundant: we loaded the run already. */
+    }
+    free(run_id);
+    sched_start_queued_runs(sd);
+  }
+}
+
+static void on_schedule_timer(uv_timer_t *t) {
+  struct sched_dag *sd = t->data;
+  sched_dag_schedule(sd);
+  sched_dispatch(sd->s);
+}
+
+/* --- the DAG folder ---------------------------------------------------------------------------- */
+
+static struct sched_file *find_file(struct dag_scheduler *s, const char *path) {
+  for (size_t i = 0; i < s->n_files; i++)
+    if (strcmp(s->files[i].path, path) == 0) return &s->files[i];
+  return NULL;
+}
+
+/* The file no longer defines `dag_id` (deleted, broken or renamed). */
+static void drop_definition(struct dag_scheduler *s, const char *dag_id) {
+  struct sched_dag *sd = sched_find_dag(s, dag_id);
+  if (!sd) return;
+  dag_ref_put(sd->ref);
+  sd->ref = NULL;
+  uv_timer_stop(&sd->timer);
+  dag_store_set_dag_active(s->store, dag_id, false);
+  dag_store_set_next_dagrun(s->store, dag_id, 0, 0);
+}
+
+static void load_file(struct dag_scheduler *s, struct sched_file *f) {
+  struct dag_load_options opts;
+  memset(&opts, 0, sizeof(opts));
+  opts.default_timezone = s->cfg->default_timezone;
+  opts.default_max_active_runs = s->cfg->max_active_runs_per_dag;
+  opts.default_max_active_tasks = s->cfg->max_active_tasks_per_dag;
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag *dag = NULL;
+  dag_time_t now = dag_time_now();
+  int rc = dag_load_file(f->path, &opts, &dag, &diags);
+
+  if (rc == 0) {
+    struct sched_dag *other = sched_find_dag(s, dag->dag_id);
+    if (other && other->ref && other->file && strcmp(other->file, f->path) != 0) {
+      dag_diag_add(&diags, f->path, 0, 0, "dag_id '%s' is already defined in %s",
+                   dag->dag_id, other->file);
+      dag_free(dag);
+      dag = NULL;
+      rc = DAG_EEXIST;
+    }
+  }
+  if (rc != 0) {
+    char *text = dag_diags_join(&diags);
+    LOG_WARN("DAG file has errors file=%s errors=%zu first=\"%s\"", f->path, diags.n,
+             diags.n ? diags.items[0].msg : "?");
+    dag_store_set_import_error(s->store, f->path, text, now);
+    free(text);
+    dag_diags_free(&diags);
+    if (f->dag_id) drop_definition(s, f->dag_id);
+    free(f->dag_id);
+    f->dag_id = NULL;
+    return;
+  }
+  dag_diags_free(&diags);
+  dag_store_clear_import_error(s->store, f->path);
+  if (f->dag_id && strcmp(f->dag_id, dag->dag_id) != 0) drop_definition(s, f->dag_id);
+  free(f->dag_id);
+  f->dag_id = xstrdup(dag->dag_id);
+
+  struct sched_dag *sd = sched_find_dag(s, dag->dag_id);
+  bool is_new = sd == NULL;
+  if (!sd) sd = add_dag(s, dag->dag_id);
+  bool paused = false;
+  if (dag_store_sync_dag(s->store, dag, s->cfg->dags_are_paused_at_creation, now, &paused) != 0) {
+    LOG_ERROR("cannot record DAG dag=%s", dag->dag_id);
+  }
+  sd->paused = paused;
+  free(sd->file);
+  sd->file = xstrdup(f->path);
+  dag_ref_put(sd->ref);
+  sd->ref = dag_ref_new(dag);
+  LOG_INFO("%s DAG dag=%s tasks=%zu schedule=%s paused=%s", is_new ? "loaded" : "reloaded",
+           dag->dag_id, dag->n_tasks, dag->schedule.expr ? dag->schedule.expr : "none",
+           paused ? "yes" : "no");
+  sched_dag_schedule(sd);
+}
+
+static bool is_dag_file(const char *name) {
+  if (name[0] == '.') return false;
+  size_t n = strlen(name);
+  return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+         (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Load new and changed files, forget removed ones. O(files). */
+static void scan_dags(struct dag_scheduler *s) {
+  DIR *d = opendir(s->cfg->dags_folder);
+  if (!d) {
+    LOG_WARN("cannot read the DAG folder dir=%s error=\"%s\"", s->cfg->dags_folder,
+             strerror(errno));
+    return;
+  }
+  for (size_t i = 0; i < s->n_files; i++) s->files[i].seen = false;
+  struct dirent *e;
+  /* Collect names first: loading may take a while, keep the order stable. */
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (!is_dag_file(e->d_name)) continue;
+    names = xgrow(names, &cap, n + 1, sizeof(*names));
+    names[n++] = xstrdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof(*names), compare_names);
+  for (size_t i = 0; i < n; i++) {
+    char *path = xasprintf("%s/%s", s->cfg->dags_folder, names[i]);
+    free(names[i]);
+    struct stat stbuf;
+    if (stat(path, &stbuf) != 0 || !S_ISREG(stbuf.st_mode)) {
+      free(path);
+      continue;
+    }
+    struct sched_file *f = find_file(s, path);
+    if (!f) {
+      s->files = xgrow(s->files, &s->cap_files, s->n_files + 1, sizeof(*s->files));
+      f = &s->files[s->n_files++];
+      memset(f, 0, sizeof(*f));
+      f->path = path;
+    } else {
+      free(path);
+      if (f->ino == stbuf.st_ino && f->size == stbuf.st_size &&
+          f->mtime.tv_sec == stbuf.st_mtim.tv_sec && f->mtime.tv_nsec == stbuf.st_mtim.tv_nsec) {
+        f->seen = true;
+        continue;
+      }
+    }
+    f->seen = true;
+    f->ino = stbuf.st_ino;
+    f->size = stbuf.st_size;
+    f->mtime = stbuf.st_mtim;
+    load_file(s, f);
+  }
+  free(names);
+  for (size_t i = 0; i < s->n_files;) {
+    struct sched_file *f = &s->files[i];
+    if (f->seen) {
+      i++;
+      continue;
+    }
+    LOG_INFO("DAG file removed file=%s", f->path);
+    dag_store_clear_import_error(s->store, f->path);
+    if (f->dag_id) drop_definition(s, f->dag_id);
+    free(f->path);
+    free(f->dag_id);
+    s->files[i] = s->files[--s->n_files];
+  }
+}
+
+static void on_rescan_timer(uv_timer_t *t) {
+  struct dag_scheduler *s = t->data;
+  scan_dags(s);
+  sched_dispatch(s);
+}
+
+static void on_dags_changed(uv_fs_event_t *h, const char *filename, int events, int status) {
+  struct dag_scheduler *s = h->data;
+  DAG_UNUSED(events);
+  if (status < 0 || (filename && !is_dag_file(filename))) return;
+  uv_timer_start(&s->rescan_timer, on_rescan_timer, RESCAN_DELAY_MS, 0);
+}
+
+/* --- changes from other processes ------------------------------------------------------------ */
+
+static void take_events(struct dag_scheduler *s) {
+  struct dag_store_event *ev = NULL;
+  size_t n = 0;
+  if (dag_store_take_events(s->store, &ev, &n) != 0) return;
+  for (size_t i = 0; i < n; i++) {
+    struct sched_dag *sd = sched_find_dag(s, ev[i].dag_id);
+    if (!sd) {
+      LOG_WARN("change for a DAG that is not loaded, ignored until it loads dag=%s",
+               ev[i].dag_id);
+      continue;
+    }
+    if (ev[i].kind == DAG_STORE_EVENT_DAG) {
+      struct dag_store_dag row;
+      if (dag_store_get_dag(s->store, sd->dag_id, &row) == 0) {
+        if (row.is_paused != sd->paused)
+          LOG_INFO("DAG %s dag=%s", row.is_paused ? "paused" : "unpaused", sd->dag_id);
+        sd->paused = row.is_paused;
+        dag_store_dag_free(&row);
+      }
+      sched_start_queued_runs(sd);
+      sched_dag_schedule(sd);
+      continue;
+    }
+    struct sched_run *r = sched_find_run(s, ev[i].run_pk);
+    if (r) {
+      sched_run_reload(r);
+    } else if (sd->ref) {
+      sched_run_load(s, sd, sd->ref, ev[i].run_pk);
+      sched_start_queued_runs(sd);
+    } else {
+      LOG_WARN("run waits until its DAG file loads again dag=%s", sd->dag_id);
+    }
+  }
+  dag_store_events_free(ev, n);
+}
+
+static void on_wakeup(uv_fs_event_t *h, const char *filename, int events, int status) {
+  struct dag_scheduler *s = h->data;
+  DAG_UNUSED(filename);
+  DAG_UNUSED(events);
+  if (status < 0) return;
+  take_events(s);
+  sched_dispatch(s);
+}
+
+static void on_poll_timer(uv_timer_t *t) {
+  struct dag_scheduler *s = t->data;
+  take_events(s);
+  sched_dispatch(s);
+}
+
+/* --- life cycle ---------------------------------------------------------------------------------- */
+
+int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
+                      struct dag_scheduler **out) {
+  struct dag_scheduler *s = xcalloc(1, sizeof(*s));
+  s->loop = loop;
+  s->cfg = cfg;
+  s->store = store;
+  s->base_env = environ;
+  uv_timer_init(loop, &s->rescan_timer);
+  s->rescan_timer.data = s;
+  uv_timer_init(loop, &s->poll_timer);
+  s->poll_timer.data = s;
+  *out = s;
+  return 0;
+}
+
+void dag_scheduler_set_listener(struct dag_scheduler *s, const struct dag_scheduler_listener *l) {
+  s->listener = *l;
+}
+
+int dag_scheduler_start(struct dag_scheduler *s) {
+  s->service = true;
+  char *logs = xasprintf("%s/logs", s->cfg->home);
+  mkdir(logs, 0755);
+  free(logs);
+
+  scan_dags(s);
+
+  /* Recovery: every run the previous scheduler left queued or running. */
+  struct dag_store_run *runs = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_active_runs(s->store, &runs, &n);
+  if (rc) return rc;
+  /* Events queued before this start are covered by the runs loaded below. */
+  struct dag_store_event *ev = NULL;
+  size_t n_ev = 0;
+  if (dag_store_take_events(s->store, &ev, &n_ev) == 0) dag_store_events_free(ev, n_ev);
+  for (size_t i = 0; i < n; i++) {
+    struct sched_dag *sd = sched_find_dag(s, runs[i].dag_id);
+    if (!sd || !sd->ref) {
+      LOG_WARN("run waits until its DAG file loads dag=%s run=%s", runs[i].dag_id,
+               runs[i].run_id);
+      continue;
+    }
+    if (runs[i].state == DAG_RUN_RUNNING)
+      LOG_INFO("recovering run dag=%s run=%s", runs[i].dag_id, runs[i].run_id);
+    sched_run_load(s, sd, sd->ref, runs[i].pk);
+  }
+  dag_store_runs_free(runs, n);
+  for (size_t i = 0; i < s->n_dags; i++) {
+    sched_start_queued_runs(s->dags[i]);
+    sched_dag_schedule(s->dags[i]);
+  }
+
+  if (uv_fs_event_init(s->loop, &s->dags_watch) == 0) {
+    s->dags_watch.data = s;
+    s->dags_watch_on = true;
+    if ((rc = uv_fs_event_start(&s->dags_watch, on_dags_changed, s->cfg->dags_folder, 0)) != 0)
+      LOG_WARN("cannot watch the DAG folder; changes are picked up by the periodic rescan "
+               "dir=%s error=\"%s\"", s->cfg->dags_folder, uv_strerror(rc));
+  }
+  char *wake = xasprintf("%s/wakeup", s->cfg->home);
+  dag_scheduler_notify(s->cfg->home); /* make sure the file exists */
+  if (uv_fs_event_init(s->loop, &s->wake_watch) == 0) {
+    s->wake_watch.data = s;
+    s->wake_watch_on = true;
+    if ((rc = uv_fs_event_start(&s->wake_watch, on_wakeup, wake, 0)) != 0)
+      LOG_WARN("cannot watch the wake-up file; triggers are noticed within %d ms file=%s",
+               POLL_INTERVAL_MS, wake);
+  }
+  free(wake);
+  uv_timer_start(&s->poll_timer, on_poll_timer, POLL_INTERVAL_MS, POLL_INTERVAL_MS);
+  sched_dispatch(s);
+  return 0;
+}
+
+int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_pk,
+                          void (*done_cb)(void *ctx, enum dag_run_state state), void *ctx) {
+  s->service = false;
+  s->one_done = done_cb;
+  s->one_ctx = ctx;
+  struct sched_dag *sd = add_dag(s, dag->dag_id);
+  sd->ref = dag_ref_new(dag);
+  sd->file = xstrdup(dag->file ? dag->file : "");
+  int rc = sched_run_load(s, sd, sd->ref, run_pk);
+  if (rc) return rc;
+  sched_start_queued_runs(sd);
+  sched_dispatch(s);
+  return 0;
+}
+
+void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx), void *ctx) {
+  if (s->stopping) return;
+  s->stopping = true;
+  s->closed_cb = closed_cb;
+  s->closed_ctx = ctx;
+  for (size_t i = 0; i < s->n_dags; i++) close_handle(s, (uv_handle_t *)&s->dags[i]->timer);
+  close_handle(s, (uv_handle_t *)&s->rescan_timer);
+  close_handle(s, (uv_handle_t *)&s->poll_timer);
+  if (s->dags_watch_on) close_handle(s, (uv_handle_t *)&s->dags_watch);
+  if (s->wake_watch_on) close_handle(s, (uv_handle_t *)&s->wake_watch);
+  sched_run_terminate_all(s);
+  sched_maybe_closed(s);
+}
+
+void dag_scheduler_free(struct dag_scheduler *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->n_dags; i++) free_dag_entry(s->dags[i]);
+  free(s->dags);
+  for (size_t i = 0; i < s->n_files; i++) {
+    free(s->files[i].path);
+    free(s->files[i].dag_id);
+  }
+  free(s->files);
+  free(s->resched);
+  free(s);
+}
+
+void dag_scheduler_stats(const struct dag_scheduler *s, struct dag_scheduler_stats *out) {
+  memset(out, 0, sizeof(*out));
+  out->running_tasks = s->running_tasks;
+  out->ready_tasks = s->ready_tasks;
+  out->active_runs = s->active_runs;
+  out->dags = (int)s->n_dags;
+  out->tasks_started = s->tasks_started;
+  out->tasks_finished = s->tasks_finished;
+}
+
+bool dag_scheduler_failed(const struct dag_scheduler *s) {
+  return s->store_failed;
+}

@@ -1,0 +1,74 @@
+/* scheduler.h - the scheduler: DAG runs on one libuv loop.
+ *
+ * In service mode (`dagctl scheduler`) it loads the DAG folder and watches
+ * it, arms one timer per scheduled DAG for its next run, picks up runs and
+ * changes made by other processes (woken through DAGCTL_HOME/wakeup), and
+ * recovers the runs a previous scheduler left behind. In foreground mode
+ * (`dagctl test`) it runs one given run to its end and nothing else.
+ *
+ * Work per task state change is proportional to the task's downstream
+ * edges; nothing scans all tasks or all runs on a state change. */
+#ifndef DAG_SCHEDULER_H
+#define DAG_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "dag.h"
+#include "state.h"
+#include "store.h"
+
+struct dag_scheduler;
+
+/* Told about every task and run state change, after it is committed. For
+ * alerts, metrics and the web page. Both callbacks may be NULL. */
+struct dag_scheduler_listener {
+  void (*task_changed)(void *ctx, const char *dag_id, const char *run_id,
+                       const char *task_id, enum dag_task_state state, int try_number);
+  void (*run_changed)(void *ctx, const char *dag_id, const char *run_id,
+                      enum dag_run_state state);
+  void *ctx;
+};
+
+/* `cfg` and `store` are borrowed and must outlive the scheduler. */
+int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
+                      struct dag_scheduler **out);
+
+/* Service mode: load DAGs, recover, schedule, watch. Returns 0 or a negative
+ * code (the DAG folder cannot be watched, the store fails). */
+int dag_scheduler_start(struct dag_scheduler *s);
+
+/* Foreground mode: run the run `run_pk` of `dag` (takes ownership of dag)
+ * to its end; done_cb(ctx, final state) then runs once. */
+int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_pk,
+                          void (*done_cb)(void *ctx, enum dag_run_state state), void *ctx);
+
+void dag_scheduler_set_listener(struct dag_scheduler *s,
+                                const struct dag_scheduler_listener *l);
+
+/* Stop: no new runs or tasks; running tasks get SIGTERM (SIGKILL after the
+ * grace period) and their tries are recorded as interrupted, to be run again
+ * at the next start without counting against retries. closed_cb(ctx) runs
+ * once every handle is closed and every task reaped; then
+ * dag_scheduler_free() may be called. Calling it again does nothing. */
+void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx), void *ctx);
+
+void dag_scheduler_free(struct dag_scheduler *s);
+
+/* True if the scheduler stopped because the state store failed. */
+bool dag_scheduler_failed(const struct dag_scheduler *s);
+
+/* Counters for /metrics and `dagctl` status. */
+struct dag_scheduler_stats {
+  int running_tasks;
+  int ready_tasks;
+  int active_runs;
+  int dags;
+  uint64_t tasks_started;
+  uint64_t tasks_finished;
+};
+void dag_scheduler_stats(const struct dag_scheduler *s, struct dag_scheduler_stats *out);
+
+#endif
