@@ -1,0 +1,75 @@
+/* cli.h - what the dagctl verbs share: options, config, store, output. */
+#ifndef DAG_CLI_H
+#define DAG_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "dag.h"
+#include "store.h"
+
+/* Exit codes, documented in README.md ("CLI reference"). */
+enum {
+  CLI_OK = 0,
+  CLI_FAILED = 1,    /* the run or task failed, validation found errors */
+  CLI_USAGE = 2,     /* bad command line */
+  CLI_NOTFOUND = 3,  /* no such DAG, run, task or try */
+  CLI_CONFIG = 4,    /* configuration or state store problem */
+  CLI_BUSY = 5,      /* another scheduler runs on this home */
+};
+
+struct cli {
+  struct dag_config_flags flags;
+  struct dag_config cfg;
+  dag_store *store;
+  bool json;
+  bool config_loaded;
+};
+
+/* Options every verb accepts, and --help. Verbs put CLI_COMMON_OPTIONS in
+ * their getopt tables and pass unknown codes to cli_common_option(). */
+enum { OPT_HOME = 1000, OPT_DAGS, OPT_CONFIG, OPT_JSON, OPT_HELP };
+#define CLI_COMMON_OPTIONS                                             \
+  {"home", required_argument, NULL, OPT_HOME},                         \
+      {"dags", required_argument, NULL, OPT_DAGS},                     \
+      {"config", required_argument, NULL, OPT_CONFIG},                 \
+      {"help", no_argument, NULL, 'h'}
+
+/* Handles --home/--dags/--config; returns false for anything else. */
+bool cli_common_option(struct cli *c, int opt, const char *arg);
+
+/* Load the configuration (printing every problem) and open the store. */
+int cli_open(struct cli *c);
+int cli_load_config(struct cli *c);
+void cli_close(struct cli *c);
+
+/* Find and load the file that defines `dag_id`; prints the reason and
+ * returns a CLI_* code when it cannot. */
+int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out);
+
+/* Print a usage error with the verb's usage line; returns CLI_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse a positive integer argument; false if it is not one. */
+bool cli_parse_int(const char *s, int *out);
+
+/* Durations and instants for people: "1.25s", "2026-11-22 00:41:00". */
+void cli_fmt_time(dag_time_t t, char *buf, size_t size);
+
+int cmd_scheduler(struct cli *c, int argc, char **argv);
+int cmd_trigger(struct cli *c, int argc, char **argv);
+int cmd_dags(struct cli *c, int argc, char **argv);
+int cmd_runs(struct cli *c, int argc, char **argv);
+int cmd_tasks(struct cli *c, int argc, char **argv);
+int cmd_logs(struct cli *c, int argc, char **argv);
+int cmd_clear(struct cli *c, int argc, char **argv);
+int cmd_validate(struct cli *c, int argc, char **argv);
+int cmd_test(struct cli *c, int argc, char **argv);
+
+/* Shared by trigger --wait and test: follow a run until it ends, printing
+ * each task state change. Returns the run's final state. */
+int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final);
+
+#endif

@@ -1,0 +1,184 @@
+/* cmd_dags.c - `dagctl dags list|pause|unpause` and `dagctl validate`. */
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "apijson.h"
+#include "cli.h"
+#include "dag_load.h"
+#include "error.h"
+#include "runs.h"
+
+static const char dags_usage[] = "dagctl dags list [--json] | dagctl dags pause|unpause DAG";
+
+static bool has_import_error(const struct dag_store_import_error *e, size_t n,
+                             const char *file) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(e[i].filename, file) == 0) return true;
+  return false;
+}
+
+static int dags_list(struct cli *c) {
+  struct dag_store_dag *dags = NULL;
+  struct dag_store_import_error *errs = NULL;
+  size_t n = 0, n_errs = 0;
+  if (dag_store_list_dags(c->store, &dags, &n) != 0 ||
+      dag_store_list_import_errors(c->store, &errs, &n_errs) != 0) {
+    fprintf(stderr, "dagctl: cannot read the state store\n");
+    return CLI_CONFIG;
+  }
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, dag_api_dag(&dags[i], has_import_error(errs, n_errs,
+                                                                         dags[i].fileloc)));
+    json_dumpf(arr, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(arr);
+  } else {
+    printf("%-32s %-8s %-8s %-20s %-20s %s\n", "DAG", "PAUSED", "ACTIVE", "SCHEDULE",
+           "NEXT RUN", "FILE");
+    for (size_t i = 0; i < n; i++) {
+      char next[32];
+      cli_fmt_time(dags[i].next_dagrun, next, sizeof(next));
+      printf("%-32s %-8s %-8s %-20s %-20s %s\n", dags[i].dag_id,
+             dags[i].is_paused ? "yes" : "no", dags[i].is_active ? "yes" : "no",
+             dags[i].schedule ? dags[i].schedule : "(manual)", next, dags[i].fileloc);
+    }
+    if (n == 0)
+      printf("(no DAGs recorded yet: they are recorded when a scheduler loads them)\n");
+    if (n_errs) {
+      printf("\nimport errors:\n");
+      for (size_t i = 0; i < n_errs; i++) printf("%s\n", errs[i].stacktrace);
+    }
+  }
+  int rc = n_errs && !c->json ? CLI_FAILED : CLI_OK;
+  dag_store_dags_free(dags, n);
+  dag_store_import_errors_free(errs, n_errs);
+  return rc;
+}
+
+int cmd_dags(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON}, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (opt == 'h') {
+      printf("usage: %s\n\n"
+             "list: every DAG the scheduler has loaded, and the files that failed to\n"
+             "load with their errors (exit 1 when there are any).\n"
+             "pause: no new runs or tasks start; running tasks finish. unpause: resume.\n",
+             dags_usage);
+      return CLI_OK;
+    }
+    if (opt == OPT_JSON)
+      c->json = true;
+    else if (!cli_common_option(c, opt, optarg))
+      return cli_usage_error(dags_usage, "bad option");
+  }
+  if (optind >= argc) return cli_usage_error(dags_usage, "expected list, pause or unpause");
+  const char *sub = argv[optind];
+  int rc;
+  if (strcmp(sub, "list") == 0) {
+    if (optind + 1 != argc) return cli_usage_error(dags_usage, "list takes no argument");
+    if ((rc = cli_open(c)) != 0) return rc;
+    return dags_list(c);
+  }
+  if (strcmp(sub, "pause") == 0 || strcmp(sub, "unpause") == 0) {
+    if (optind + 2 != argc) return cli_usage_error(dags_usage, "%s needs one DAG id", sub);
+    if ((rc = cli_open(c)) != 0) return rc;
+    const char *dag_id = argv[optind + 1];
+    bool pause = strcmp(sub, "pause") == 0;
+    int src = dag_store_set_paused(c->store, dag_id, pause);
+    if (src == DAG_ENOTFOUND) {
+      fprintf(stderr, "dagctl: no DAG '%s' recorded (has a scheduler loaded it?)\n", dag_id);
+      return CLI_NOTFOUND;
+    }
+    if (src) return CLI_CONFIG;
+    dag_scheduler_notify(c->cfg.home);
+    printf("%s %s\n", dag_id, pause ? "paused" : "unpaused");
+    return CLI_OK;
+  }
+  return cli_usage_error(dags_usage, "unknown dags command '%s'", sub);
+}
+
+/* --- validate ------------------------------------------------------------------- */
+
+static const char validate_usage[] = "dagctl validate [PATH...]";
+
+static int validate_file(struct cli *c, const char *path, int *n_files) {
+  struct dag_load_options opts = {
+      .default_timezone = c->cfg.default_timezone,
+      .default_max_active_runs = c->cfg.max_active_runs_per_dag,
+      .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
+  };
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag *dag = NULL;
+  int rc = dag_load_file(path, &opts, &dag, &diags);
+  (*n_files)++;
+  if (rc == 0) {
+    printf("%s: ok (%s, %zu tasks)\n", path, dag->dag_id, dag->n_tasks);
+    dag_free(dag);
+    return 0;
+  }
+  dag_diags_print(&diags, stdout);
+  int n = (int)diags.n;
+  dag_diags_free(&diags);
+  return n ? n : 1;
+}
+
+static int validate_path(struct cli *c, const char *path, int *n_files) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    printf("%s: no such file or directory\n", path);
+    return 1;
+  }
+  if (!S_ISDIR(st.st_mode)) return validate_file(c, path, n_files);
+  struct dirent **names = NULL;
+  int n = scandir(path, &names, NULL, alphasort);
+  int errors = 0;
+  for (int i = 0; i < n; i++) {
+    const char *name = names[i]->d_name;
+    size_t len = strlen(name);
+    if (name[0] != '.' && ((len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
+                           (len > 4 && strcmp(name + len - 4, ".yml") == 0))) {
+      char *file = xasprintf("%s/%s", path, name);
+      errors += validate_file(c, file, n_files);
+      free(file);
+    }
+    free(names[i]);
+  }
+  free(names);
+  return errors;
+}
+
+int cmd_validate(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (opt == 'h') {
+      printf("usage: %s\n\n"
+             "Checks DAG files (default: the DAG folder) and prints every error as\n"
+             "FILE:LINE:COL: message. Exits 1 if any file has errors.\n",
+             validate_usage);
+      return CLI_OK;
+    }
+    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(validate_usage, "bad option");
+  }
+  int rc = cli_load_config(c);
+  if (rc) return rc;
+  int errors = 0, n_files = 0;
+  if (optind == argc)
+    errors = validate_path(c, c->cfg.dags_folder, &n_files);
+  for (int i = optind; i < argc; i++) errors += validate_path(c, argv[i], &n_files);
+  if (errors)
+    fprintf(stderr, "%d error%s in %d file%s\n", errors, errors == 1 ? "" : "s", n_files,
+            n_files == 1 ? "" : "s");
+  return errors ? CLI_FAILED : CLI_OK;
+}

@@ -1,0 +1,109 @@
+/* cmd_scheduler.c - `dagctl scheduler`: the long-running service. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "alloc.h"
+#include "cli.h"
+#include "error.h"
+#include "log.h"
+#include "scheduler.h"
+
+static const char usage[] = "dagctl scheduler [--home DIR] [--dags DIR] [--config FILE]";
+
+struct service {
+  uv_loop_t loop;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  struct dag_scheduler *sched;
+};
+
+static void on_closed(void *ctx) {
+  DAG_UNUSED(ctx);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct service *svc = h->data;
+  LOG_INFO("stopping on signal=%d; running tasks are interrupted and run again at the next "
+           "start", signum);
+  uv_close((uv_handle_t *)&svc->sigterm, NULL);
+  uv_close((uv_handle_t *)&svc->sigint, NULL);
+  dag_scheduler_shutdown(svc->sched, on_closed, svc);
+}
+
+/* One scheduler per home: two would run every task twice. The lock dies
+ * with the process, so a crash never leaves a stale lock behind. */
+static int lock_home(const char *home) {
+  char *path = xasprintf("%s/scheduler.lock", home);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  free(path);
+  if (fd < 0) return -errno;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    DAG_UNUSED(n);
+    char *nl = strchr(buf, '\n');
+    if (nl) *nl = '\0';
+    fprintf(stderr, "dagctl: another scheduler (pid %s) is running on %s\n",
+            buf[0] ? buf : "?", home);
+    close(fd);
+    return -EBUSY;
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) == len) {
+    /* The pid is only informative. */
+  }
+  return fd; /* kept open for the life of the process */
+}
+
+int cmd_scheduler(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (opt == 'h') {
+      printf("usage: %s\n\nRuns the scheduler in the foreground until SIGTERM or SIGINT.\n",
+             usage);
+      return CLI_OK;
+    }
+    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
+  }
+  if (optind < argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+  int rc = cli_open(c);
+  if (rc) return rc;
+  int lock = lock_home(c->cfg.home);
+  if (lock < 0) return lock == -EBUSY ? CLI_BUSY : CLI_CONFIG;
+
+  signal(SIGPIPE, SIG_IGN);
+  struct service svc;
+  memset(&svc, 0, sizeof(svc));
+  uv_loop_init(&svc.loop);
+  dag_scheduler_new(&svc.loop, &c->cfg, c->store, &svc.sched);
+  uv_signal_init(&svc.loop, &svc.sigterm);
+  uv_signal_init(&svc.loop, &svc.sigint);
+  svc.sigterm.data = svc.sigint.data = &svc;
+  uv_signal_start(&svc.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&svc.sigint, on_signal, SIGINT);
+
+  LOG_INFO("scheduler starting home=%s dags=%s parallelism=%d", c->cfg.home,
+           c->cfg.dags_folder, c->cfg.parallelism);
+  rc = dag_scheduler_start(svc.sched);
+  if (rc) {
+    LOG_ERROR("scheduler could not start error=\"%s\"", uv_strerror(rc));
+    dag_scheduler_shutdown(svc.sched, on_closed, &svc);
+  }
+  uv_run(&svc.loop, UV_RUN_DEFAULT);
+  if (dag_scheduler_failed(svc.sched)) rc = DAG_ESTORE;
+  dag_scheduler_free(svc.sched);
+  uv_loop_close(&svc.loop);
+  close(lock);
+  LOG_INFO("scheduler stopped");
+  return rc ? CLI_CONFIG : CLI_OK;
+}

@@ -1,0 +1,157 @@
+/* cmd_test.c - `dagctl test DAG [TASK]`: run in the foreground, like
+ * `airflow dags test`, with no scheduler. State is recorded as for any run
+ * (run type "test"), so `dagctl tasks` and the status page show it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "error.h"
+#include "log.h"
+#include "runs.h"
+#include "scheduler.h"
+#include "timeutil.h"
+
+static const char usage[] = "dagctl test DAG [TASK] [--conf JSON] [--logical-date ISO8601]";
+
+struct test_ctx {
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  struct dag_scheduler *sched;
+  enum dag_run_state final;
+  bool finished;
+  bool quiet;
+};
+
+static void on_task(void *ctx, const char *dag_id, const char *run_id, const char *task_id,
+                    enum dag_task_state state, int try_number) {
+  struct test_ctx *t = ctx;
+  DAG_UNUSED(dag_id);
+  DAG_UNUSED(run_id);
+  if (t->quiet || state == DAG_TI_SCHEDULED) return;
+  dag_time_t now = dag_time_now();
+  time_t secs = (time_t)(now / DAG_USEC_PER_SEC);
+  struct tm tm;
+  char when[16];
+  gmtime_r(&secs, &tm);
+  strftime(when, sizeof(when), "%H:%M:%S", &tm);
+  fprintf(stderr, "%s.%03d  %-28s %-16s try %d\n", when, (int)(now / 1000 % 1000), task_id,
+          dag_task_state_name(state), try_number);
+}
+
+static void on_closed(void *ctx) {
+  struct test_ctx *t = ctx;
+  uv_close((uv_handle_t *)&t->sigint, NULL);
+  uv_close((uv_handle_t *)&t->sigterm, NULL);
+}
+
+static void on_done(void *ctx, enum dag_run_state state) {
+  struct test_ctx *t = ctx;
+  t->final = state;
+  t->finished = true;
+  dag_scheduler_shutdown(t->sched, on_closed, t);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct test_ctx *t = h->data;
+  fprintf(stderr, "dagctl: interrupted (signal %d); stopping running tasks\n", signum);
+  dag_scheduler_shutdown(t->sched, on_closed, t);
+}
+
+int cmd_test(struct cli *c, int argc, char **argv) {
+  enum { OPT_CONF = 1, OPT_LOGICAL, OPT_QUIET };
+  static const struct option opts[] = {
+      {"conf", required_argument, NULL, OPT_CONF},
+      {"logical-date", required_argument, NULL, OPT_LOGICAL},
+      {"quiet", no_argument, NULL, OPT_QUIET},
+      CLI_COMMON_OPTIONS,
+      {0, 0, 0, 0}};
+  const char *conf = NULL, *logical = NULL;
+  struct test_ctx t;
+  memset(&t, 0, sizeof(t));
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+    switch (opt) {
+    case 'h':
+      printf("usage: %s [--quiet]\n\n"
+             "Runs the whole DAG (or only TASK, ignoring its upstream tasks) in the\n"
+             "foreground, honouring retries, timeouts and trigger rules, and exits 0 if\n"
+             "the run succeeded, 1 if it failed. No scheduler is needed; the run is\n"
+             "recorded with run type \"test\".\n",
+             usage);
+      return CLI_OK;
+    case OPT_CONF:
+      conf = optarg;
+      break;
+    case OPT_LOGICAL:
+      logical = optarg;
+      break;
+    case 'q':
+    case OPT_QUIET:
+      t.quiet = true;
+      break;
+    default:
+      if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
+    }
+  }
+  if (optind + 1 != argc && optind + 2 != argc)
+    return cli_usage_error(usage, "expected a DAG id and optionally a task id");
+  const char *dag_id = argv[optind];
+  const char *task_id = optind + 2 == argc ? argv[optind + 1] : NULL;
+
+  struct dag_run_request req;
+  memset(&req, 0, sizeof(req));
+  req.type = DAG_RUN_TYPE_TEST;
+  req.conf_json = conf;
+  req.only_task = task_id;
+  if (logical && dag_time_parse_iso(logical, &req.logical_date) != 0)
+    return cli_usage_error(usage, "--logical-date: '%s' is not an ISO-8601 date or time",
+                           logical);
+
+  int rc = cli_open(c);
+  if (rc) return rc;
+  struct dag *dag = NULL;
+  if ((rc = cli_load_dag(c, dag_id, &dag)) != 0) return rc;
+  bool paused;
+  dag_store_sync_dag(c->store, dag, c->cfg.dags_are_paused_at_creation, dag_time_now(), &paused);
+
+  int64_t pk = 0;
+  char *err = NULL, *run_id = NULL;
+  int crc = dag_run_create(c->store, dag, &req, &pk, &run_id, &err);
+  if (crc) {
+    fprintf(stderr, "dagctl: %s\n", err ? err : "cannot create the run");
+    free(err);
+    dag_free(dag);
+    return crc == DAG_EINVAL ? CLI_USAGE : crc == DAG_ENOTFOUND ? CLI_NOTFOUND : CLI_FAILED;
+  }
+  if (!t.quiet) fprintf(stderr, "run %s\n", run_id);
+
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  dag_scheduler_new(&loop, &c->cfg, c->store, &t.sched);
+  struct dag_scheduler_listener l = {.task_changed = on_task, .ctx = &t};
+  dag_scheduler_set_listener(t.sched, &l);
+  uv_signal_init(&loop, &t.sigint);
+  uv_signal_init(&loop, &t.sigterm);
+  t.sigint.data = t.sigterm.data = &t;
+  uv_signal_start(&t.sigint, on_signal, SIGINT);
+  uv_signal_start(&t.sigterm, on_signal, SIGTERM);
+
+  if ((rc = dag_scheduler_run_one(t.sched, dag, pk, on_done, &t)) != 0) {
+    fprintf(stderr, "dagctl: cannot run: %s\n", dag_strerror(rc));
+    dag_scheduler_shutdown(t.sched, on_closed, &t);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  dag_scheduler_free(t.sched);
+  uv_loop_close(&loop);
+  if (!t.quiet && t.finished) fprintf(stderr, "run %s %s\n", run_id, dag_run_state_name(t.final));
+  printf("%s\n", run_id);
+  free(run_id);
+  if (!t.finished) return CLI_FAILED;
+  return t.final == DAG_RUN_SUCCESS ? CLI_OK : CLI_FAILED;
+}

@@ -1,0 +1,230 @@
+/* common.c - helpers shared by the dagctl verbs. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "cli.h"
+#include "dag_load.h"
+#include "error.h"
+#include "timeutil.h"
+
+extern char **environ;
+
+bool cli_common_option(struct cli *c, int opt, const char *arg) {
+  switch (opt) {
+  case OPT_HOME:
+    c->flags.home = arg;
+    return true;
+  case OPT_DAGS:
+    c->flags.dags_folder = arg;
+    return true;
+  case OPT_CONFIG:
+    c->flags.config_file = arg;
+    return true;
+  default:
+    return false;
+  }
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("dagctl: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nusage: %s\n", usage);
+  return CLI_USAGE;
+}
+
+bool cli_parse_int(const char *s, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < 0 || v > 1000000000) return false;
+  *out = (int)v;
+  return true;
+}
+
+void cli_fmt_time(dag_time_t t, char *buf, size_t size) {
+  if (!t) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  time_t secs = (time_t)(t / DAG_USEC_PER_SEC);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+int cli_load_config(struct cli *c) {
+  if (c->config_loaded) return CLI_OK;
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  int rc = dag_config_load(&c->cfg, &c->flags, environ, &diags);
+  c->config_loaded = true;
+  if (rc) {
+    dag_diags_print(&diags, stderr);
+    dag_diags_free(&diags);
+    return CLI_CONFIG;
+  }
+  dag_diags_free(&diags);
+  dag_log_set_level(c->cfg.log_level);
+  return CLI_OK;
+}
+
+int cli_open(struct cli *c) {
+  int rc = cli_load_config(c);
+  if (rc) return rc;
+  if (mkdir(c->cfg.home, 0755) != 0 && errno != EEXIST) {
+    fprintf(stderr, "dagctl: cannot create DAGCTL_HOME %s: %s\n", c->cfg.home, strerror(errno));
+    return CLI_CONFIG;
+  }
+  char *path = xasprintf("%s/dagctl.db", c->cfg.home);
+  char *err = NULL;
+  struct dag_store_options opts = {.fsync_each_commit = c->cfg.durable_fsync};
+  int src = dag_store_open(path, &opts, &c->store, &err);
+  free(path);
+  if (src) {
+    fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));
+    free(err);
+    return CLI_CONFIG;
+  }
+  return CLI_OK;
+}
+
+void cli_close(struct cli *c) {
+  dag_store_close(c->store);
+  c->store = NULL;
+  if (c->config_loaded) dag_config_free(&c->cfg);
+  c->config_loaded = false;
+}
+
+static int load_opts_file(struct cli *c, const char *path, struct dag **out,
+                          struct dag_diags *diags) {
+  struct dag_load_options opts = {
+      .default_timezone = c->cfg.default_timezone,
+      .default_max_active_runs = c->cfg.max_active_runs_per_dag,
+      .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
+  };
+  return dag_load_file(path, &opts, out, diags);
+}
+
+int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out) {
+  *out = NULL;
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  /* Fast path: the file the scheduler last loaded it from. */
+  struct dag_store_dag row;
+  if (c->store && dag_store_get_dag(c->store, dag_id, &row) == 0) {
+    struct dag *dag = NULL;
+    if (load_opts_file(c, row.fileloc, &dag, &diags) == 0 && strcmp(dag->dag_id, dag_id) == 0) {
+      dag_store_dag_free(&row);
+      dag_diags_free(&diags);
+      *out = dag;
+      return CLI_OK;
+    }
+    dag_free(dag);
+    dag_store_dag_free(&row);
+    dag_diags_free(&diags);
+  }
+
+  DIR *d = opendir(c->cfg.dags_folder);
+  if (!d) {
+    fprintf(stderr, "dagctl: cannot read the DAG folder %s: %s\n", c->cfg.dags_folder,
+            strerror(errno));
+    return CLI_CONFIG;
+  }
+  struct dirent *e;
+  struct dag_diags broken = DAG_DIAGS_INIT;
+  while ((e = readdir(d)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (e->d_name[0] == '.' ||
+        !((n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) ||
+          (n > 4 && strcmp(e->d_name + n - 4, ".yml") == 0)))
+      continue;
+    char *path = xasprintf("%s/%s", c->cfg.dags_folder, e->d_name);
+    struct dag *dag = NULL;
+    struct dag_diags fd = DAG_DIAGS_INIT;
+    if (load_opts_file(c, path, &dag, &fd) == 0) {
+      if (strcmp(dag->dag_id, dag_id) == 0) {
+        *out = dag;
+        free(path);
+        dag_diags_free(&fd);
+        break;
+      }
+      dag_free(dag);
+    } else {
+      /* Keep the errors of broken files: one of them may be the DAG asked
+       * for, and the user needs to know why it did not load. */
+      for (size_t i = 0; i < fd.n; i++)
+        dag_diag_add(&broken, fd.items[i].file, fd.items[i].line, fd.items[i].col, "%s",
+                     fd.items[i].msg);
+    }
+    dag_diags_free(&fd);
+    free(path);
+  }
+  closedir(d);
+  if (*out) {
+    dag_diags_free(&broken);
+    return CLI_OK;
+  }
+  fprintf(stderr, "dagctl: no DAG '%s' in %s\n", dag_id, c->cfg.dags_folder);
+  if (broken.n) {
+    fprintf(stderr, "these DAG files have errors (one of them may define it):\n");
+    dag_diags_print(&broken, stderr);
+  }
+  dag_diags_free(&broken);
+  return CLI_NOTFOUND;
+}
+
+static int ti_index(struct dag_store_ti *tis, size_t n, const char *id) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(tis[i].task_id, id) == 0) return (int)i;
+  return -1;
+}
+
+int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final) {
+  /* A client watching from outside the scheduler: it reads the database a
+   * few times a second. The scheduler itself never polls like this. */
+  struct dag_store_ti *prev = NULL;
+  size_t n_prev = 0;
+  for (;;) {
+    struct dag_store_run run;
+    int rc = dag_store_get_run_by_pk(c->store, run_pk, &run);
+    if (rc) {
+      dag_store_tis_free(prev, n_prev);
+      fprintf(stderr, "dagctl: the run disappeared: %s\n", dag_strerror(rc));
+      return CLI_NOTFOUND;
+    }
+    struct dag_store_ti *tis = NULL;
+    size_t n = 0;
+    dag_store_list_tis(c->store, run_pk, &tis, &n);
+    for (size_t i = 0; i < n; i++) {
+      int k = ti_index(prev, n_prev, tis[i].task_id);
+      if (k >= 0 && prev[k].state == tis[i].state && prev[k].try_number == tis[i].try_number)
+        continue;
+      if (k < 0 && tis[i].state == DAG_TI_NONE) continue;
+      char when[32];
+      cli_fmt_time(dag_time_now(), when, sizeof(when));
+      fprintf(stderr, "%s  %-28s %-16s try %d%s%s\n", when, tis[i].task_id,
+              dag_task_state_name(tis[i].state), tis[i].try_number, tis[i].error ? "  " : "",
+              tis[i].error ? tis[i].error : "");
+    }
+    dag_store_tis_free(prev, n_prev);
+    prev = tis;
+    n_prev = n;
+    enum dag_run_state st = run.state;
+    dag_store_run_free(&run);
+    if (st == DAG_RUN_SUCCESS || st == DAG_RUN_FAILED) {
+      dag_store_tis_free(prev, n_prev);
+      *final = st;
+      return CLI_OK;
+    }
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
