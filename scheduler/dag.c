@@ -1,0 +1,66 @@
+/* dag.c - the DAG model's lookups and destructors (see dag.h). */
+#include "dag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+long dag_find_task(const struct dag *dag, const char *id) {
+  for (size_t i = 0; i < dag->n_tasks; i++)
+    if (strcmp(dag->tasks[i].id, id) == 0) return (long)i;
+  return -1;
+}
+
+void dag_task_args_free(struct dag_task_args *a) {
+  for (size_t i = 0; i < a->n_email; i++) free(a->email[i]);
+  free(a->email);
+  a->email = NULL;
+  a->n_email = 0;
+}
+
+void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src) {
+  *dst = *src;
+  dst->email = NULL;
+  if (src->n_email > 0) {
+    dst->email = xcalloc(src->n_email, sizeof(*dst->email));
+    for (size_t i = 0; i < src->n_email; i++) dst->email[i] = xstrdup(src->email[i]);
+  }
+}
+
+static void task_free(struct dag_task *t) {
+  free(t->id);
+  free(t->type_name);
+  free(t->command);
+  if (t->argv) {
+    for (size_t i = 0; i < t->argc; i++) free(t->argv[i]);
+    free(t->argv);
+  }
+  for (size_t i = 0; i < t->n_env; i++) {
+    free(t->env[i].name);
+    free(t->env[i].value);
+  }
+  free(t->env);
+  free(t->cwd);
+  json_decref(t->config);
+  free(t->upstream);
+  free(t->downstream);
+  dag_task_args_free(&t->args);
+}
+
+void dag_free(struct dag *dag) {
+  if (dag == NULL) return;
+  free(dag->dag_id);
+  free(dag->file);
+  free(dag->description);
+  free(dag->schedule.expr);
+  free(dag->timezone);
+  for (size_t i = 0; i < dag->n_tags; i++) free(dag->tags[i]);
+  free(dag->tags);
+  json_decref(dag->params);
+  dag_task_args_free(&dag->default_args);
+  for (size_t i = 0; i < dag->n_tasks; i++) task_free(&dag->tasks[i]);
+  free(dag->tasks);
+  free(dag->topo);
+  free(dag);
+}
