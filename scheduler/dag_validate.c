@@ -1,0 +1,914 @@
+/* dag_validate.c - the DAG schema: node tree -> struct dag.
+ *
+ * Every key is checked and every problem reported, then the graph: upstream
+ * ids resolved through a hash map, one concrete cycle reported by a DFS, and
+ * a topological order by Kahn's algorithm; all O(tasks + edges), so a
+ * 10,000-task chain loads as fast as a small DAG. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "cron.h"
+#include "dag_load_int.h"
+#include "didyoumean.h"
+#include "duration.h"
+#include "error.h"
+#include "strbuf.h"
+#include "template.h"
+#include "tz.h"
+
+#define MAX_ID_LEN 250
+
+/* Airflow's defaults, so files ported from it behave the same. */
+#define DEFAULT_RETRY_DELAY_US (300 * DAG_USEC_PER_SEC)
+#define DEFAULT_MAX_ACTIVE 16
+
+enum {
+  K_DAG_ID,
+  K_DESCRIPTION,
+  K_SCHEDULE,
+  K_START_DATE,
+  K_END_DATE,
+  K_TIMEZONE,
+  K_CATCHUP,
+  K_MAX_ACTIVE_RUNS,
+  K_MAX_ACTIVE_TASKS,
+  K_IS_PAUSED,
+  K_TAGS,
+  K_PARAMS,
+  K_DEFAULT_ARGS,
+  K_TASKS,
+  K__COUNT
+};
+
+static const char *const top_keys[K__COUNT] = {
+    "dag_id",   "description",     "schedule",         "start_date",
+    "end_date", "timezone",        "catchup",          "max_active_runs",
+    "max_active_tasks", "is_paused_upon_creation", "tags", "params",
+    "default_args", "tasks",
+};
+
+enum {
+  A_RETRIES,
+  A_RETRY_DELAY,
+  A_EXPONENTIAL,
+  A_MAX_RETRY_DELAY,
+  A_EXECUTION_TIMEOUT,
+  A_EMAIL,
+  A_EMAIL_ON_FAILURE,
+  A_EMAIL_ON_RETRY,
+  A__COUNT
+};
+
+/* Task keys: the host's own, then the default_args ones a task may override.
+ * One table, so did-you-mean sees them all. */
+enum {
+  T_ID,
+  T_TYPE,
+  T_UPSTREAM,
+  T_TRIGGER_RULE,
+  T_COMMAND, /* T_COMMAND..T_CWD: run keys, plugin config for plugin tasks */
+  T_ARGV,
+  T_ENV,
+  T_CWD,
+  T_ARGS, /* + A_* */
+  T__COUNT = T_ARGS + A__COUNT
+};
+
+static const char *const task_keys[T__COUNT] = {
+    "id",      "type", "upstream", "trigger_rule", "command",
+    "argv",    "env",  "cwd",
+    /* T_ARGS + A_*, and default_args' keys */
+    "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
+    "execution_timeout", "email", "email_on_failure", "email_on_retry",
+};
+
+static const char *const *const arg_keys = task_keys + T_ARGS;
+
+struct slot {
+  const struct ynode *key;
+  const struct ynode *val;
+};
+
+/* A key given with a null value counts as absent (`retries:` or `retries: ~`);
+ * required keys report the null instead. */
+static bool present(const struct slot *s) {
+  return s->val && !dag__is_null(s->val);
+}
+
+/* Sort a mapping's pairs into slots by name; the indexes of the other pairs go
+ * to others[] (sized map->n / 2) when given, else they are reported unknown.
+ * Top-level keys starting with "x-" are ignored: as in Docker Compose files,
+ * they are where anchors for the rest of the file live. */
+static void collect(struct loadctx *ctx, const struct ynode *map, const char *path,
+                    const char *const *names, size_t n_names, struct slot *slots,
+                    size_t *others, size_t *n_others) {
+  bool top = *path == '\0';
+  memset(slots, 0, n_names * sizeof(*slots));
+  if (n_others) *n_others = 0;
+  for (size_t i = 0; i < map->n / 2; i++) {
+    const struct ynode *k = YN_KEY(map, i);
+    size_t j = 0;
+    while (j < n_names && strcmp(k->value, names[j]) != 0) j++;
+    if (j < n_names) {
+      slots[j].key = k;
+      slots[j].val = YN_VAL(map, i);
+    } else if (top && strncmp(k->value, "x-", 2) == 0) {
+      continue;
+    } else if (others) {
+      others[(*n_others)++] = i;
+    } else {
+      dag__unknown_key(ctx, k, path, names, n_names);
+    }
+  }
+}
+
+static void type_error(struct loadctx *ctx, const struct ynode *n, const char *path,
+                       const char *expected) {
+  char *got = dag__describe(n);
+  dag__err(ctx, n, path, "expected %s, got %s", expected, got);
+  free(got);
+}
+
+/* dag and task ids, and plugin type names: they end up in file names, URLs
+ * and log lines, so they are kept to a safe alphabet. */
+static bool valid_name(struct loadctx *ctx, const struct ynode *n, const char *path,
+                       const char *what, const char *id) {
+  size_t len = strlen(id);
+  if (len > MAX_ID_LEN) {
+    dag__err(ctx, n, path, "longer than %d characters", MAX_ID_LEN);
+    return false;
+  }
+  if (len == 0 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_.-") != len) {
+    dag__err(ctx, n, path, "invalid %s '%s' (use letters, digits, '_', '.' and '-')", what, id);
+    return false;
+  }
+  return true;
+}
+
+static void check_template(struct loadctx *ctx, const struct ynode *n, const char *path,
+                           const char *text) {
+  char *err = NULL;
+  if (dag_template_check(text, &err) != 0)
+    dag__err(ctx, n, path, "%s", err ? err : "invalid template");
+  free(err);
+}
+
+/* --- dates ----------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), so offsets need no time zone switch. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static bool read_num(const char **p, int digits, int *out) {
+  int v = 0;
+  for (int i = 0; i < digits; i++) {
+    char c = (*p)[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *p += digits;
+  *out = v;
+  return true;
+}
+
+static int days_in_month(int y, int m) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* "YYYY-MM-DD" then optionally ('T' | ' ') "HH:MM[:SS]" and "Z", "±HH:MM",
+ * "±HHMM" or "±HH". *off_s is the UTC offset when *has_off. */
+static bool parse_iso(const char *s, struct tm *tm, bool *has_off, int *off_s) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  const char *p = s;
+  memset(tm, 0, sizeof(*tm));
+  *has_off = false;
+  *off_s = 0;
+  if (!read_num(&p, 4, &y) || *p++ != '-' || !read_num(&p, 2, &mo) || *p++ != '-' ||
+      !read_num(&p, 2, &d))
+    return false;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return false;
+  if (*p == 'T' || *p == ' ') {
+    p++;
+    if (!read_num(&p, 2, &h) || *p++ != ':' || !read_num(&p, 2, &mi)) return false;
+    if (*p == ':' && (p++, !read_num(&p, 2, &sec))) return false;
+    if (h > 23 || mi > 59 || sec > 59) return false;
+    if (*p == 'Z') {
+      p++;
+      *has_off = true;
+    } else if (*p == '+' || *p == '-') {
+      int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+      if (!read_num(&p, 2, &oh)) return false;
+      if (*p == ':') p++;
+      if (*p && !read_num(&p, 2, &om)) return false;
+      if (oh > 23 || om > 59) return false;
+      *has_off = true;
+      *off_s = sign * (oh * 3600 + om * 60);
+    }
+  }
+  if (*p != '\0') return false;
+  tm->tm_year = y - 1900;
+  tm->tm_mon = mo - 1;
+  tm->tm_mday = d;
+  tm->tm_hour = h;
+  tm->tm_min = mi;
+  tm->tm_sec = sec;
+  return true;
+}
+
+/* A date without an offset is wall time in the DAG's zone, as in Airflow; if
+ * the zone itself is bad, that is reported once, at `timezone`. */
+static bool get_date(struct loadctx *ctx, const struct slot *s, const char *path,
+                     const char *tz, bool tz_ok, dag_time_t *out) {
+  char *text;
+  if (!dag__get_string(ctx, s->val, path, &text)) return false;
+  struct tm tm;
+  bool has_off;
+  int off_s;
+  dag_time_t t = 0;
+  bool ok = parse_iso(text, &tm, &has_off, &off_s);
+  if (ok && has_off) {
+    int64_t days = days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - off_s;
+    t = secs * DAG_USEC_PER_SEC;
+  } else if (ok && !tz_ok) {
+    free(text);
+    return false;
+  } else if (ok) {
+    ok = dag_tz_to_utc(tz, &tm, &t) == 0;
+  }
+  if (!ok) {
+    dag__err(ctx, s->val, path, "invalid date '%s' (use e.g. 2024-01-01 or 2024-01-01T06:00:00Z)",
+             text);
+  } else if (t <= 0) {
+    /* 0 means "unset" in struct dag. */
+    dag__err(ctx, s->val, path, "must be after 1970-01-01T00:00:00Z");
+    ok = false;
+  }
+  free(text);
+  if (ok) *out = t;
+  return ok;
+}
+
+/* --- schedule -------------------------------------------------------------- */
+
+static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_schedule *out) {
+  const char *path = "schedule";
+  char *expr;
+  out->kind = DAG_SCHEDULE_NONE;
+  if (!present(s) || !dag__get_string(ctx, s->val, path, &expr)) return;
+  if (strcmp(expr, "@once") == 0) {
+    out->kind = DAG_SCHEDULE_ONCE;
+  } else if (strncmp(expr, "every ", 6) == 0) {
+    const char *d = expr + 6;
+    while (*d == ' ') d++;
+    if (dag_duration_parse(d, &out->interval_us) != 0) {
+      dag__err(ctx, s->val, path, "invalid duration '%s' (use e.g. 30s, 5m, 1h30m)", d);
+    } else if (out->interval_us < DAG_USEC_PER_SEC) {
+      dag__err(ctx, s->val, path, "interval must be at least 1s");
+    }
+    out->kind = DAG_SCHEDULE_INTERVAL;
+  } else if (strcasecmp(expr, "none") == 0) {
+    dag__err(ctx, s->val, path,
+             "'%s' is not a schedule (leave schedule out, or write null, for manual runs only)",
+             expr);
+  } else {
+    char *err = NULL;
+    if (dag_cron_parse(expr, &out->cron, &err) != 0)
+      dag__err(ctx, s->val, path, "%s", err ? err : "invalid cron expression");
+    free(err);
+    out->kind = DAG_SCHEDULE_CRON;
+  }
+  out->expr = expr;
+}
+
+/* --- default_args and per-task overrides ----------------------------------- */
+
+static void add_email(struct loadctx *ctx, const struct ynode *n, const char *path,
+                      struct dag_task_args *a, const char *addr, size_t len) {
+  while (len && (*addr == ' ' || *addr == '\t')) addr++, len--;
+  while (len && (addr[len - 1] == ' ' || addr[len - 1] == '\t')) len--;
+  if (len == 0) return;
+  const char *at = memchr(addr, '@', len);
+  if (at == NULL || at == addr || at == addr + len - 1) {
+    dag__err(ctx, n, path, "'%.*s' is not an email address", (int)len, addr);
+    return;
+  }
+  a->email = xrealloc(a->email, (a->n_email + 1) * sizeof(*a->email));
+  a->email[a->n_email++] = xstrndup(addr, len);
+}
+
+/* One string may list several addresses separated by ',' or ';', as in
+ * Airflow's get_email_address_list(). */
+static void add_emails(struct loadctx *ctx, const struct ynode *n, const char *path,
+                       struct dag_task_args *a) {
+  char *s;
+  if (!dag__get_string(ctx, n, path, &s)) return;
+  for (const char *p = s;;) {
+    size_t len = strcspn(p, ",;");
+    add_email(ctx, n, path, a, p, len);
+    if (p[len] == '\0') break;
+    p += len + 1;
+  }
+  free(s);
+}
+
+static void apply_arg(struct loadctx *ctx, int k, const struct ynode *v, const char *path,
+                      struct dag_task_args *a) {
+  switch (k) {
+  case A_RETRIES:
+    dag__get_int(ctx, v, path, 0, 1000000, &a->retries);
+    break;
+  case A_RETRY_DELAY:
+    dag__get_duration(ctx, v, path, &a->retry_delay_us);
+    break;
+  case A_EXPONENTIAL:
+    dag__get_bool(ctx, v, path, &a->retry_exponential_backoff);
+    break;
+  case A_MAX_RETRY_DELAY:
+    dag__get_duration(ctx, v, path, &a->max_retry_delay_us);
+    break;
+  case A_EXECUTION_TIMEOUT:
+    dag__get_duration(ctx, v, path, &a->execution_timeout_us);
+    break;
+  case A_EMAIL:
+    /* A task's list replaces default_args' list rather than adding to it. */
+    dag_task_args_free(a);
+    if (v->kind == YN_SEQ) {
+      for (size_t i = 0; i < v->n; i++) {
+        char *p = dag__path_index(path, i);
+        add_emails(ctx, v->items[i], p, a);
+        free(p);
+      }
+    } else if (v->kind == YN_SCALAR) {
+      add_emails(ctx, v, path, a);
+    } else {
+      type_error(ctx, v, path, "an address or a list of addresses");
+    }
+    break;
+  case A_EMAIL_ON_FAILURE:
+    dag__get_bool(ctx, v, path, &a->email_on_failure);
+    break;
+  case A_EMAIL_ON_RETRY:
+    dag__get_bool(ctx, v, path, &a->email_on_retry);
+    break;
+  }
+}
+
+static void apply_args(struct loadctx *ctx, const struct slot *slots, const char *prefix,
+                       struct dag_task_args *a) {
+  for (int k = 0; k < A__COUNT; k++) {
+    if (!present(&slots[k])) continue;
+    char *p = dag__path_key(prefix, arg_keys[k]);
+    apply_arg(ctx, k, slots[k].val, p, a);
+    free(p);
+  }
+}
+
+/* --- tasks ----------------------------------------------------------------- */
+
+/* An upstream reference as written, kept until every id is known. */
+struct upref {
+  const struct ynode *node;
+  size_t index; /* in the upstream list, or SIZE_MAX for `upstream: a` */
+};
+
+struct task_extra {
+  struct upref *refs;
+  size_t n_refs;
+  struct upref *edges; /* refs[] that resolved, aligned with task->upstream */
+  int id_line;
+};
+
+static char *upref_path(size_t task, const struct upref *r) {
+  return r->index == SIZE_MAX ? xasprintf("tasks[%zu].upstream", task)
+                              : xasprintf("tasks[%zu].upstream[%zu]", task, r->index);
+}
+
+static bool valid_env_name(const char *s) {
+  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+  return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+         strlen(s);
+}
+
+static void get_env(struct loadctx *ctx, const struct ynode *v, const char *path,
+                    struct dag_task *t) {
+  if (v->kind != YN_MAP) {
+    type_error(ctx, v, path, "a mapping of variable names to strings");
+    return;
+  }
+  t->env = xcalloc(v->n / 2 + 1, sizeof(*t->env));
+  for (size_t i = 0; i < v->n / 2; i++) {
+    const struct ynode *k = YN_KEY(v, i), *val = YN_VAL(v, i);
+    char *p = dag__path_key(path, k->value);
+    char *value;
+    if (!valid_env_name(k->value)) {
+      dag__err(ctx, k, p, "invalid environment variable name '%s'", k->value);
+    } else if (dag__get_string(ctx, val, p, &value)) {
+      check_template(ctx, val, p, value);
+      t->env[t->n_env].name = xstrdup(k->value);
+      t->env[t->n_env].value = value;
+      t->n_env++;
+    }
+    free(p);
+  }
+}
+
+static void get_argv(struct loadctx *ctx, const struct ynode *v, const char *path,
+                     struct dag_task *t) {
+  if (v->kind != YN_SEQ) {
+    type_error(ctx, v, path, "a list of strings");
+    return;
+  }
+  if (v->n == 0) {
+    dag__err(ctx, v, path, "must not be empty");
+    return;
+  }
+  t->argv = xcalloc(v->n + 1, sizeof(*t->argv));
+  for (size_t i = 0; i < v->n; i++) {
+    char *p = dag__path_index(path, i);
+    if (dag__get_string(ctx, v->items[i], p, &t->argv[t->argc])) {
+      if (i == 0 && t->argv[0][0] == '\0')
+        dag__err(ctx, v->items[i], p, "the program name must not be empty");
+      else
+        check_template(ctx, v->items[i], p, t->argv[t->argc]);
+      t->argc++;
+    }
+    free(p);
+  }
+}
+
+static void get_upstream(struct loadctx *ctx, const struct ynode *v, const char *path,
+                         struct task_extra *x) {
+  if (v->kind == YN_SCALAR) {
+    char *id;
+    if (!dag__get_string(ctx, v, path, &id)) return;
+    free(id);
+    x->refs = xcalloc(1, sizeof(*x->refs));
+    x->refs[x->n_refs++] = (struct upref){v, SIZE_MAX};
+    return;
+  }
+  if (v->kind != YN_SEQ) {
+    type_error(ctx, v, path, "a task id or a list of task ids");
+    return;
+  }
+  x->refs = xcalloc(v->n + 1, sizeof(*x->refs));
+  for (size_t i = 0; i < v->n; i++) {
+    char *p = dag__path_index(path, i), *id;
+    if (dag__get_string(ctx, v->items[i], p, &id)) {
+      free(id);
+      x->refs[x->n_refs++] = (struct upref){v->items[i], i};
+    }
+    free(p);
+  }
+}
+
+static void get_trigger_rule(struct loadctx *ctx, const struct ynode *v, const char *path,
+                             enum dag_trigger_rule *out) {
+  char *name;
+  if (!dag__get_string(ctx, v, path, &name)) return;
+  if (dag_trigger_rule_parse(name, out) != 0) {
+    const char *names[DAG_TRIGGER__COUNT];
+    struct strbuf all = STRBUF_INIT;
+    for (int i = 0; i < DAG_TRIGGER__COUNT; i++) {
+      names[i] = dag_trigger_rule_name((enum dag_trigger_rule)i);
+      sb_appendf(&all, "%s%s", i ? ", " : "", names[i]);
+    }
+    const char *best = dag_did_you_mean(name, names, DAG_TRIGGER__COUNT);
+    if (best)
+      dag__err(ctx, v, path, "unknown trigger rule '%s' (did you mean '%s'?)", name, best);
+    else
+      dag__err(ctx, v, path, "unknown trigger rule '%s' (one of: %s)", name, sb_str(&all));
+    sb_free(&all);
+  }
+  free(name);
+}
+
+/* shell if `command` is given, exec if `argv` is; `type` says otherwise. */
+static void get_type(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+                     const struct slot *s, struct dag_task *t) {
+  char *name = NULL;
+  if (present(&s[T_TYPE])) {
+    char *p = dag__path_key(tpath, "type");
+    if (dag__get_string(ctx, s[T_TYPE].val, p, &name)) {
+      bool shell_ci = strcasecmp(name, "shell") == 0, exec_ci = strcasecmp(name, "exec") == 0;
+      if ((shell_ci || exec_ci) && strcmp(name, shell_ci ? "shell" : "exec") != 0)
+        dag__err(ctx, s[T_TYPE].val, p, "unknown type '%s' (did you mean '%s'?)", name,
+                 shell_ci ? "shell" : "exec");
+      else
+        valid_name(ctx, s[T_TYPE].val, p, "type", name);
+    }
+    free(p);
+  }
+  if (name == NULL && present(&s[T_COMMAND]) && present(&s[T_ARGV]))
+    dag__err(ctx, item, tpath, "give 'command' (a shell task) or 'argv' (an exec task), not both");
+  if (name == NULL) name = xstrdup(present(&s[T_ARGV]) && !present(&s[T_COMMAND]) ? "exec" : "shell");
+  t->type = strcmp(name, "shell") == 0  ? DAG_TASK_SHELL
+            : strcmp(name, "exec") == 0 ? DAG_TASK_EXEC
+                                        : DAG_TASK_PLUGIN;
+  t->type_name = name;
+}
+
+/* The keys of shell and exec tasks. Plugin tasks hand every non-host key,
+ * command/argv/env/cwd included, to the plugin as JSON instead: only the
+ * plugin knows what they mean (and it may have its own {{ }} syntax, as
+ * dbt does, so they are not template-checked here). */
+static void get_run_keys(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+                         const struct slot *s, bool type_given, struct dag_task *t) {
+  char *p;
+  bool both = !type_given && present(&s[T_COMMAND]) && present(&s[T_ARGV]);
+  if (present(&s[T_COMMAND])) {
+    p = dag__path_key(tpath, "command");
+    if (t->type == DAG_TASK_EXEC)
+      dag__err(ctx, s[T_COMMAND].key, p, "not allowed for exec tasks (use 'argv')");
+    else if (dag__get_string(ctx, s[T_COMMAND].val, p, &t->command) && *t->command == '\0')
+      dag__err(ctx, s[T_COMMAND].val, p, "must not be empty");
+    else if (t->command)
+      check_template(ctx, s[T_COMMAND].val, p, t->command);
+    free(p);
+  } else if (t->type == DAG_TASK_SHELL) {
+    dag__err(ctx, item, tpath, "a shell task needs 'command'");
+  }
+  if (present(&s[T_ARGV])) {
+    p = dag__path_key(tpath, "argv");
+    if (t->type == DAG_TASK_SHELL && !both)
+      dag__err(ctx, s[T_ARGV].key, p, "not allowed for shell tasks (use 'command', or type: exec)");
+    else if (t->type == DAG_TASK_EXEC)
+      get_argv(ctx, s[T_ARGV].val, p, t);
+    free(p);
+  } else if (t->type == DAG_TASK_EXEC) {
+    dag__err(ctx, item, tpath, "an exec task needs 'argv'");
+  }
+  if (present(&s[T_ENV])) {
+    p = dag__path_key(tpath, "env");
+    get_env(ctx, s[T_ENV].val, p, t);
+    free(p);
+  }
+  if (present(&s[T_CWD])) {
+    p = dag__path_key(tpath, "cwd");
+    if (dag__get_string(ctx, s[T_CWD].val, p, &t->cwd)) check_template(ctx, s[T_CWD].val, p, t->cwd);
+    free(p);
+  }
+}
+
+static void get_plugin_config(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+                              struct dag_task *t) {
+  t->config = json_object();
+  for (size_t i = 0; i < item->n / 2; i++) {
+    const struct ynode *k = YN_KEY(item, i);
+    size_t j = 0;
+    while (j < T__COUNT && strcmp(k->value, task_keys[j]) != 0) j++;
+    if (j < T__COUNT && (j < T_COMMAND || j >= T_ARGS)) continue; /* the host's */
+    char *p = dag__path_key(tpath, k->value);
+    json_t *v = dag__to_json(ctx, YN_VAL(item, i), p);
+    if (v && json_object_set_new(t->config, k->value, v) != 0)
+      dag__err(ctx, k, p, "key is not valid UTF-8");
+    free(p);
+  }
+}
+
+static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const struct ynode *item,
+                       struct task_extra *xs, struct strmap *ids) {
+  struct dag_task *t = &dag->tasks[i];
+  struct task_extra *x = &xs[i];
+  char *tpath = dag__path_index("tasks", i);
+  struct slot s[T__COUNT];
+  size_t *others = NULL, n_others = 0;
+
+  t->line = item->line;
+  t->col = item->col;
+  t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
+  dag_task_args_copy(&t->args, &dag->default_args);
+  if (item->kind != YN_MAP) {
+    type_error(ctx, item, tpath, "a mapping (a task)");
+    goto out;
+  }
+  others = xcalloc(item->n / 2 + 1, sizeof(*others));
+  collect(ctx, item, tpath, task_keys, T__COUNT, s, others, &n_others);
+
+  char *p = dag__path_key(tpath, "id");
+  if (s[T_ID].val == NULL) {
+    dag__err(ctx, item, p, "required key is missing");
+  } else if (dag__get_string(ctx, s[T_ID].val, p, &t->id) &&
+             valid_name(ctx, s[T_ID].val, p, "id", t->id)) {
+    size_t first;
+    x->id_line = s[T_ID].val->line;
+    if (!dag__strmap_add(ids, t->id, i, &first))
+      dag__err(ctx, s[T_ID].val, p, "duplicate task id '%s' (first declared at line %d)", t->id,
+               xs[first].id_line);
+  }
+  free(p);
+
+  get_type(ctx, item, tpath, s, t);
+  if (t->type == DAG_TASK_PLUGIN) {
+    get_plugin_config(ctx, item, tpath, t);
+  } else {
+    get_run_keys(ctx, item, tpath, s, present(&s[T_TYPE]), t);
+    for (size_t j = 0; j < n_others; j++)
+      dag__unknown_key(ctx, YN_KEY(item, others[j]), tpath, task_keys, T__COUNT);
+  }
+  if (present(&s[T_UPSTREAM])) {
+    p = dag__path_key(tpath, "upstream");
+    get_upstream(ctx, s[T_UPSTREAM].val, p, x);
+    free(p);
+  }
+  if (present(&s[T_TRIGGER_RULE])) {
+    p = dag__path_key(tpath, "trigger_rule");
+    get_trigger_rule(ctx, s[T_TRIGGER_RULE].val, p, &t->trigger_rule);
+    free(p);
+  }
+  apply_args(ctx, s + T_ARGS, tpath, &t->args);
+out:
+  free(others);
+  free(tpath);
+}
+
+/* Upstream ids -> indexes, then downstream lists. */
+static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *xs,
+                       const struct strmap *ids) {
+  size_t n = dag->n_tasks;
+  size_t *seen = xcalloc(n, sizeof(*seen)); /* task i+1 that last listed j */
+  const char **names = NULL;                /* for did-you-mean, built on demand */
+  size_t n_names = 0;
+  size_t *n_down = xcalloc(n, sizeof(*n_down));
+
+  for (size_t i = 0; i < n; i++) {
+    struct dag_task *t = &dag->tasks[i];
+    struct task_extra *x = &xs[i];
+    if (x->n_refs == 0) continue;
+    t->upstream = xcalloc(x->n_refs, sizeof(*t->upstream));
+    x->edges = xcalloc(x->n_refs, sizeof(*x->edges));
+    for (size_t r = 0; r < x->n_refs; r++) {
+      const struct upref *ref = &x->refs[r];
+      const char *id = ref->node->value;
+      char *p = upref_path(i, ref);
+      size_t j;
+      if (t->id && strcmp(id, t->id) == 0) {
+        dag__err(ctx, ref->node, p, "task '%s' cannot depend on itself", id);
+      } else if (!dag__strmap_get(ids, id, &j)) {
+        const char *best = NULL;
+        if (!dag__err_saturated(ctx)) {
+          if (names == NULL) {
+            names = xcalloc(n, sizeof(*names));
+            for (size_t k = 0; k < n; k++)
+              if (dag->tasks[k].id) names[n_names++] = dag->tasks[k].id;
+          }
+          best = dag_did_you_mean(id, names, n_names);
+        }
+        if (best)
+          dag__err(ctx, ref->node, p, "unknown task '%s' (did you mean '%s'?)", id, best);
+        else
+          dag__err(ctx, ref->node, p, "unknown task '%s'", id);
+      } else if (seen[j] == i + 1) {
+        dag__err(ctx, ref->node, p, "task '%s' is listed twice", id);
+      } else {
+        seen[j] = i + 1;
+        x->edges[t->n_upstream] = *ref;
+        t->upstream[t->n_upstream++] = j;
+        n_down[j]++;
+      }
+      free(p);
+    }
+  }
+  for (size_t j = 0; j < n; j++)
+    if (n_down[j]) dag->tasks[j].downstream = xcalloc(n_down[j], sizeof(size_t));
+  for (size_t i = 0; i < n; i++) {
+    const struct dag_task *t = &dag->tasks[i];
+    for (size_t u = 0; u < t->n_upstream; u++) {
+      struct dag_task *up = &dag->tasks[t->upstream[u]];
+      up->downstream[up->n_downstream++] = i;
+    }
+  }
+  free(n_down);
+  free(names);
+  free(seen);
+}
+
+/* One concrete cycle, found by an iterative DFS along downstream edges (a
+ * 10,000-task chain must not recurse 10,000 deep). Reported at the upstream
+ * entry of the cycle's first-declared task that closes it. */
+static void find_cycle(struct loadctx *ctx, const struct dag *dag, const struct task_extra *xs) {
+  size_t n = dag->n_tasks;
+  unsigned char *color = xcalloc(n, 1); /* 0 new, 1 on the stack, 2 done */
+  size_t *pos = xcalloc(n, sizeof(*pos));
+  struct {
+    size_t task;
+    size_t next;
+  } *stack = xcalloc(n, sizeof(*stack));
+
+  for (size_t s = 0; s < n; s++) {
+    if (color[s]) continue;
+    size_t depth = 0;
+    stack[depth].task = s;
+    stack[depth].next = 0;
+    pos[s] = depth++;
+    color[s] = 1;
+    while (depth) {
+      size_t u = stack[depth - 1].task;
+      const struct dag_task *t = &dag->tasks[u];
+      if (stack[depth - 1].next == t->n_downstream) {
+        color[u] = 2;
+        depth--;
+        continue;
+      }
+      size_t v = t->downstream[stack[depth - 1].next++];
+      if (color[v] == 0) {
+        stack[depth].task = v;
+        stack[depth].next = 0;
+        pos[v] = depth++;
+        color[v] = 1;
+      } else if (color[v] == 1) {
+        /* stack[pos[v]..depth) is the cycle, each task upstream of the next. */
+        size_t len = depth - pos[v], first = pos[v];
+        for (size_t k = pos[v]; k < depth; k++)
+          if (stack[k].task < stack[first].task) first = k;
+        struct strbuf sb = STRBUF_INIT;
+        for (size_t k = 0; k <= len; k++) {
+          size_t idx = stack[pos[v] + (first - pos[v] + k) % len].task;
+          sb_appendf(&sb, "%s%s", k ? " -> " : "", dag->tasks[idx].id);
+        }
+        size_t head = stack[first].task;
+        size_t prev = stack[first == pos[v] ? depth - 1 : first - 1].task;
+        const struct dag_task *h = &dag->tasks[head];
+        for (size_t e = 0; e < h->n_upstream; e++) {
+          if (h->upstream[e] != prev) continue;
+          char *p = upref_path(head, &xs[head].edges[e]);
+          dag__err(ctx, xs[head].edges[e].node, p, "dependency cycle: %s", sb_str(&sb));
+          free(p);
+        }
+        ctx->cycle = true;
+        sb_free(&sb);
+        goto out;
+      }
+    }
+  }
+out:
+  free(stack);
+  free(pos);
+  free(color);
+}
+
+/* Kahn's algorithm; ties keep declaration order. Only for acyclic graphs. */
+static void topo_sort(struct dag *dag) {
+  size_t n = dag->n_tasks, head = 0, tail = 0;
+  size_t *indeg = xcalloc(n, sizeof(*indeg));
+  dag->topo = xcalloc(n, sizeof(*dag->topo));
+  for (size_t i = 0; i < n; i++) {
+    indeg[i] = dag->tasks[i].n_upstream;
+    if (indeg[i] == 0) dag->topo[tail++] = i;
+  }
+  while (head < tail) {
+    const struct dag_task *t = &dag->tasks[dag->topo[head++]];
+    for (size_t d = 0; d < t->n_downstream; d++)
+      if (--indeg[t->downstream[d]] == 0) dag->topo[tail++] = t->downstream[d];
+  }
+  free(indeg);
+}
+
+static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct ynode *root,
+                      const struct slot *s) {
+  const char *path = "tasks";
+  if (s->val == NULL) {
+    dag__err(ctx, root, path, "required key is missing");
+    return;
+  }
+  if (s->val->kind != YN_SEQ) {
+    type_error(ctx, s->val, path, "a list of tasks");
+    return;
+  }
+  if (s->val->n == 0) {
+    dag__err(ctx, s->val, path, "must have at least one task");
+    return;
+  }
+  size_t n = s->val->n;
+  struct task_extra *xs = xcalloc(n, sizeof(*xs));
+  struct strmap ids = {0};
+  dag->tasks = xcalloc(n, sizeof(*dag->tasks));
+  dag->n_tasks = n;
+  for (size_t i = 0; i < n && !dag__err_saturated(ctx); i++)
+    build_task(ctx, dag, i, s->val->items[i], xs, &ids);
+  link_tasks(ctx, dag, xs, &ids);
+  find_cycle(ctx, dag, xs);
+  if (ctx->errors == 0) topo_sort(dag);
+  for (size_t i = 0; i < n; i++) {
+    free(xs[i].refs);
+    free(xs[i].edges);
+  }
+  free(xs);
+  dag__strmap_free(&ids);
+}
+
+/* --- the DAG --------------------------------------------------------------- */
+
+static void get_tags(struct loadctx *ctx, const struct ynode *v, struct dag *dag) {
+  if (v->kind != YN_SEQ) {
+    type_error(ctx, v, "tags", "a list of strings");
+    return;
+  }
+  dag->tags = xcalloc(v->n + 1, sizeof(*dag->tags));
+  for (size_t i = 0; i < v->n; i++) {
+    char *p = dag__path_index("tags", i);
+    if (dag__get_string(ctx, v->items[i], p, &dag->tags[dag->n_tags])) dag->n_tags++;
+    free(p);
+  }
+}
+
+struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
+  if (root == NULL || root->kind != YN_MAP) {
+    char *got = root ? dag__describe(root) : xstrdup("an empty file");
+    dag__err(ctx, root, "", "expected a mapping with dag_id and tasks at the top level, got %s",
+             got);
+    free(got);
+    return NULL;
+  }
+  const struct dag_load_options *o = ctx->opts;
+  struct dag *dag = xcalloc(1, sizeof(*dag));
+  struct slot s[K__COUNT];
+  collect(ctx, root, "", top_keys, K__COUNT, s, NULL, NULL);
+
+  if (s[K_DAG_ID].val == NULL)
+    dag__err(ctx, root, "dag_id", "required key is missing");
+  else if (dag__get_string(ctx, s[K_DAG_ID].val, "dag_id", &dag->dag_id))
+    valid_name(ctx, s[K_DAG_ID].val, "dag_id", "id", dag->dag_id);
+
+  if (!present(&s[K_DESCRIPTION]) ||
+      !dag__get_string(ctx, s[K_DESCRIPTION].val, "description", &dag->description))
+    dag->description = xstrdup("");
+
+  bool tz_ok = true;
+  if (present(&s[K_TIMEZONE]) &&
+      dag__get_string(ctx, s[K_TIMEZONE].val, "timezone", &dag->timezone)) {
+    if (dag_tz_validate(dag->timezone) != 0) {
+      dag__err(ctx, s[K_TIMEZONE].val, "timezone", "unknown time zone '%s'", dag->timezone);
+      tz_ok = false;
+    }
+  } else if (present(&s[K_TIMEZONE])) {
+    tz_ok = false;
+  }
+  if (dag->timezone == NULL)
+    dag->timezone = xstrdup(o->default_timezone ? o->default_timezone : "UTC");
+
+  get_schedule(ctx, &s[K_SCHEDULE], &dag->schedule);
+  bool start_ok = present(&s[K_START_DATE]) &&
+                  get_date(ctx, &s[K_START_DATE], "start_date", dag->timezone, tz_ok,
+                           &dag->start_date);
+  bool end_ok = present(&s[K_END_DATE]) &&
+                get_date(ctx, &s[K_END_DATE], "end_date", dag->timezone, tz_ok, &dag->end_date);
+  if (start_ok && end_ok && dag->end_date < dag->start_date)
+    dag__err(ctx, s[K_END_DATE].val, "end_date", "%s is before start_date %s",
+             s[K_END_DATE].val->value, s[K_START_DATE].val->value);
+
+  dag->catchup = false;
+  if (present(&s[K_CATCHUP])) dag__get_bool(ctx, s[K_CATCHUP].val, "catchup", &dag->catchup);
+  dag->max_active_runs = o->default_max_active_runs > 0 ? o->default_max_active_runs
+                                                        : DEFAULT_MAX_ACTIVE;
+  if (present(&s[K_MAX_ACTIVE_RUNS]))
+    dag__get_int(ctx, s[K_MAX_ACTIVE_RUNS].val, "max_active_runs", 1, 1000000,
+                 &dag->max_active_runs);
+  dag->max_active_tasks = o->default_max_active_tasks > 0 ? o->default_max_active_tasks
+                                                          : DEFAULT_MAX_ACTIVE;
+  if (present(&s[K_MAX_ACTIVE_TASKS]))
+    dag__get_int(ctx, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, 1000000,
+                 &dag->max_active_tasks);
+  if (present(&s[K_IS_PAUSED]))
+    dag__get_bool(ctx, s[K_IS_PAUSED].val, "is_paused_upon_creation",
+                  &dag->is_paused_upon_creation);
+  if (present(&s[K_TAGS])) get_tags(ctx, s[K_TAGS].val, dag);
+
+  if (present(&s[K_PARAMS]) && s[K_PARAMS].val->kind != YN_MAP)
+    type_error(ctx, s[K_PARAMS].val, "params", "a mapping");
+  else if (present(&s[K_PARAMS]))
+    dag->params = dag__to_json(ctx, s[K_PARAMS].val, "params");
+  if (dag->params == NULL) dag->params = json_object();
+
+  dag->default_args = (struct dag_task_args){
+      .retry_delay_us = DEFAULT_RETRY_DELAY_US,
+      .email_on_failure = true,
+      .email_on_retry = true,
+  };
+  if (present(&s[K_DEFAULT_ARGS])) {
+    const struct ynode *v = s[K_DEFAULT_ARGS].val;
+    if (v->kind != YN_MAP) {
+      type_error(ctx, v, "default_args", "a mapping");
+    } else {
+      struct slot a[A__COUNT];
+      collect(ctx, v, "default_args", arg_keys, A__COUNT, a, NULL, NULL);
+      apply_args(ctx, a, "default_args", &dag->default_args);
+    }
+  }
+
+  get_tasks(ctx, dag, root, &s[K_TASKS]);
+  return dag;
+}
