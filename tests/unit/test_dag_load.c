@@ -348,6 +348,30 @@ static void test_null_means_absent(void **state) {
   dag_free(dag);
 }
 
+/* The demo DAG must keep loading: `make demo` runs it. */
+static void test_example_etl(void **state) {
+  (void)state;
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag *dag = NULL;
+  int rc = dag_load_file("dags/example_etl.yaml", NULL, &dag, &diags);
+  if (rc != 0) {
+    char *msg = dag_diags_join(&diags);
+    fail_msg("%s", msg);
+  }
+  assert_string_equal(dag->dag_id, "example_etl");
+  assert_string_equal(dag->schedule.expr, "@daily");
+  assert_int_equal(dag->n_tasks, 5);
+  assert_int_equal(dag->default_args.retries, 1);
+  assert_int_equal(json_integer_value(json_object_get(dag->params, "min_amount")), 20);
+  static const char *const order[] = {"extract", "validate", "transform", "load", "report"};
+  for (size_t i = 0; i < 5; i++) {
+    assert_string_equal(dag->tasks[dag->topo[i]].id, order[i]);
+    assert_int_equal(dag->tasks[i].type, DAG_TASK_SHELL);
+  }
+  assert_int_equal(task(dag, "report")->trigger_rule, DAG_TRIGGER_ALL_DONE);
+  dag_free(dag);
+}
+
 /* --- generated and API-level cases ------------------------------------------ */
 
 static int load_buf(const char *text, const struct dag_load_options *opts, struct dag **dag,
@@ -550,6 +574,7 @@ int main(void) {
       cmocka_unit_test(test_anchors_and_merge_keys),
       cmocka_unit_test(test_plugin_config),
       cmocka_unit_test(test_null_means_absent),
+      cmocka_unit_test(test_example_etl),
       cmocka_unit_test(test_large_chain_is_fast),
       cmocka_unit_test(test_large_cycle),
       cmocka_unit_test(test_options),
