@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make demo: start a scheduler on DAGCTL_HOME, trigger a pipeline, wait for
+# it, show what it produced and where to look. The scheduler keeps running
+# in the background (stop it with `make demo-stop`).
+set -euo pipefail
+: "${DAGCTL_BIN:?}" "${DAGCTL_HOME:?}" "${DAGCTL_DAGS:?}"
+DEMO_DAG=${DEMO_DAG:-example_etl}
+export DAGCTL_HOME DAGCTL_DAGS
+mkdir -p "$DAGCTL_HOME"
+pidfile=$DAGCTL_HOME/demo-scheduler.pid
+log=$DAGCTL_HOME/scheduler.log
+
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  echo "== a demo scheduler is already running (pid $(cat "$pidfile"))"
+else
+  "$DAGCTL_BIN" scheduler >>"$log" 2>&1 &
+  echo $! >"$pidfile"
+  echo "== scheduler started (pid $!, log $log)"
+fi
+
+# The scheduler records the DAG once it has loaded the folder.
+for _ in $(seq 1 100); do
+  "$DAGCTL_BIN" dags list --json 2>/dev/null | grep -q "\"dag_id\": \"$DEMO_DAG\"" && break
+  if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "the scheduler exited; its log:" >&2; tail -n 20 "$log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+
+echo "== dagctl trigger $DEMO_DAG --wait"
+run_id=$("$DAGCTL_BIN" trigger "$DEMO_DAG" --wait)
+echo
+echo "== dagctl tasks $DEMO_DAG $run_id"
+"$DAGCTL_BIN" tasks "$DEMO_DAG" "$run_id"
+echo
+echo "== dagctl logs $DEMO_DAG $run_id report"
+"$DAGCTL_BIN" logs "$DEMO_DAG" "$run_id" report
+echo
+cat <<MSG
+== where to look
+  runs:          $DAGCTL_BIN runs $DEMO_DAG
+  task logs:     $DAGCTL_HOME/logs/$DEMO_DAG/$run_id/
+  state:         $DAGCTL_HOME/dagctl.db (SQLite)
+  scheduler log: $log
+  status page:   http://127.0.0.1:${DEMO_PORT:-8080}/ (served by the scheduler, when built with the web server)
+The scheduler keeps running in the background; stop it with: make demo-stop
+MSG
