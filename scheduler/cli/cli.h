@@ -3,6 +3,7 @@
 #define DAG_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "config.h"
@@ -67,6 +68,12 @@ int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_clear(struct cli *c, int argc, char **argv);
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_test(struct cli *c, int argc, char **argv);
+
+/* Sort task instances into the DAG's declared order (from the graph the
+ * scheduler stored). Returns that graph (caller json_decref()s it). */
+json_t *cli_sort_tis(struct cli *c, const char *dag_id, struct dag_store_ti *tis, size_t n);
+/* A task's type ("shell", "exec", a plugin) from the stored graph. Borrowed. */
+const char *cli_task_type(json_t *graph, const char *task_id);
 
 /* Shared by trigger --wait and test: follow a run until it ends, printing
  * each task state change. Returns the run's final state. */

@@ -106,36 +106,6 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
   return CLI_OK;
 }
 
-/* Position of each task in the DAG's declared order, from the stored graph. */
-static int task_rank(json_t *graph, const char *task_id) {
-  size_t i;
-  json_t *node;
-  json_array_foreach(graph, i, node) {
-    const char *id = json_string_value(json_object_get(node, "task_id"));
-    if (id && strcmp(id, task_id) == 0) return (int)i;
-  }
-  return 1 << 30;
-}
-
-static const char *task_type(json_t *graph, const char *task_id) {
-  size_t i;
-  json_t *node;
-  json_array_foreach(graph, i, node) {
-    const char *id = json_string_value(json_object_get(node, "task_id"));
-    if (id && strcmp(id, task_id) == 0) return json_string_value(json_object_get(node, "type"));
-  }
-  return NULL;
-}
-
-static json_t *sort_graph;
-
-static int by_rank(const void *a, const void *b) {
-  const struct dag_store_ti *x = a, *y = b;
-  int rx = task_rank(sort_graph, x->task_id), ry = task_rank(sort_graph, y->task_id);
-  if (rx != ry) return rx < ry ? -1 : 1;
-  return strcmp(x->task_id, y->task_id);
-}
-
 int cmd_tasks(struct cli *c, int argc, char **argv) {
   static const char usage[] = "dagctl tasks DAG RUN_ID [--json]";
   int rc = parse(c, argc, argv, usage,
@@ -149,22 +119,12 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
   dag_store_list_tis(c->store, run.pk, &tis, &n);
-  struct dag_store_dag dag_row;
-  json_t *graph = NULL;
-  if (dag_store_get_dag(c->store, run.dag_id, &dag_row) == 0) {
-    graph = json_loads(dag_row.graph, 0, NULL);
-    dag_store_dag_free(&dag_row);
-  }
-  if (!graph) graph = json_array();
-  /* qsort has no context argument; this file-static is set only here. */
-  sort_graph = graph;
-  qsort(tis, n, sizeof(*tis), by_rank);
-  sort_graph = NULL;
+  json_t *graph = cli_sort_tis(c, run.dag_id, tis, n);
   if (c->json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
-                                                       task_type(graph, tis[i].task_id)));
+                                                       cli_task_type(graph, tis[i].task_id)));
     print_json(arr);
   } else {
     printf("%-28s %-16s %-7s %-10s %s\n", "TASK", "STATE", "TRIES", "DURATION", "ERROR");

@@ -114,6 +114,7 @@ int cmd_test(struct cli *c, int argc, char **argv) {
 
   int rc = cli_open(c);
   if (rc) return rc;
+  if (t.quiet && c->cfg.log_level < DAG_LOG_WARN) dag_log_set_level(DAG_LOG_WARN);
   struct dag *dag = NULL;
   if ((rc = cli_load_dag(c, dag_id, &dag)) != 0) return rc;
   bool paused;

@@ -1,5 +1,6 @@
 /* common.c - helpers shared by the dagctl verbs. */
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,6 +182,52 @@ int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out) {
   return CLI_NOTFOUND;
 }
 
+/* Position of each task in the DAG's declared order, from the stored graph. */
+static int task_rank(json_t *graph, const char *task_id) {
+  size_t i;
+  json_t *node;
+  json_array_foreach(graph, i, node) {
+    const char *id = json_string_value(json_object_get(node, "task_id"));
+    if (id && strcmp(id, task_id) == 0) return (int)i;
+  }
+  return 1 << 30;
+}
+
+const char *cli_task_type(json_t *graph, const char *task_id) {
+  size_t i;
+  json_t *node;
+  json_array_foreach(graph, i, node) {
+    const char *id = json_string_value(json_object_get(node, "task_id"));
+    if (id && strcmp(id, task_id) == 0) return json_string_value(json_object_get(node, "type"));
+  }
+  return NULL;
+}
+
+/* qsort has no context argument: the graph being sorted by. Set only for
+ * the duration of one qsort call in cli_sort_tis(). */
+static json_t *sort_graph;
+
+static int by_rank(const void *a, const void *b) {
+  const struct dag_store_ti *x = a, *y = b;
+  int rx = task_rank(sort_graph, x->task_id), ry = task_rank(sort_graph, y->task_id);
+  if (rx != ry) return rx < ry ? -1 : 1;
+  return strcmp(x->task_id, y->task_id);
+}
+
+json_t *cli_sort_tis(struct cli *c, const char *dag_id, struct dag_store_ti *tis, size_t n) {
+  struct dag_store_dag row;
+  json_t *graph = NULL;
+  if (dag_store_get_dag(c->store, dag_id, &row) == 0) {
+    graph = json_loads(row.graph, 0, NULL);
+    dag_store_dag_free(&row);
+  }
+  if (!graph) graph = json_array();
+  sort_graph = graph;
+  qsort(tis, n, sizeof(*tis), by_rank);
+  sort_graph = NULL;
+  return graph;
+}
+
 static int ti_index(struct dag_store_ti *tis, size_t n, const char *id) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(tis[i].task_id, id) == 0) return (int)i;
@@ -203,6 +250,7 @@ int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final) {
     struct dag_store_ti *tis = NULL;
     size_t n = 0;
     dag_store_list_tis(c->store, run_pk, &tis, &n);
+    json_decref(cli_sort_tis(c, run.dag_id, tis, n));
     for (size_t i = 0; i < n; i++) {
       int k = ti_index(prev, n_prev, tis[i].task_id);
       if (k >= 0 && prev[k].state == tis[i].state && prev[k].try_number == tis[i].try_number)
