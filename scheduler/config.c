@@ -45,7 +45,10 @@ struct type {
   int owns_string; /* the field is a char * the config frees */
 };
 
-enum { SECRET = 1 }; /* masked in logs, never echoed in diagnostics */
+enum {
+  SECRET = 1,      /* masked in logs, never echoed in diagnostics */
+  NOT_IN_FILE = 2, /* a secret that must not sit in clear in dagctl.yaml */
+};
 
 struct setting {
   const char *section;
@@ -217,26 +220,24 @@ static int parse_token(const struct setting *s, const char *text, void *field,
   return 0;
 }
 
-/* The secret is the file's content minus trailing newlines, so that
- * `echo TOKEN > file` and editors that add a final newline both work. */
-static int parse_token_file(const struct setting *s, const char *text, void *field,
-                            char **why) {
-  DAG_UNUSED(s);
-  if (*text == '\0') return -1;
+/* Read a file holding one secret: its content minus trailing newlines, so
+ * that `echo TOKEN > file` and editors that add a final newline both work.
+ * NULL with *why set (caller frees) if it cannot be read or is empty. */
+static char *read_secret_file(const char *text, char **why) {
   char *path = absolute_path(text);
   if (path == NULL) {
     *why = xasprintf("cannot resolve '%s': %s", text, strerror(errno));
-    return -1;
+    return NULL;
   }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *why = xasprintf("cannot read %s: %s", path, strerror(errno));
     free(path);
-    return -1;
+    return NULL;
   }
   struct stat st;
   if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-    LOG_WARN("token file is readable by other users file=%s mode=%03o", path,
+    LOG_WARN("secret file is readable by other users file=%s mode=%03o", path,
              (unsigned)(st.st_mode & 0777));
 
   char buf[TOKEN_FILE_MAX + 1];
@@ -252,11 +253,11 @@ static int parse_token_file(const struct setting *s, const char *text, void *fie
   int read_errno = n < 0 ? errno : 0;
   close(fd);
 
-  int rc = -1;
+  char *secret = NULL;
   if (read_errno) {
     *why = xasprintf("cannot read %s: %s", path, strerror(read_errno));
   } else if (len > TOKEN_FILE_MAX) {
-    *why = xasprintf("%s is larger than %d bytes; expected a single token", path,
+    *why = xasprintf("%s is larger than %d bytes; expected a single secret", path,
                      TOKEN_FILE_MAX);
   } else {
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -264,17 +265,147 @@ static int parse_token_file(const struct setting *s, const char *text, void *fie
     buf[len] = '\0';
     if (len == 0)
       *why = xasprintf("%s is empty", path);
-    else if (strlen(buf) != len || !valid_token(buf))
-      *why =
-          xasprintf("%s must hold one token without spaces or control characters", path);
+    else if (strlen(buf) != len)
+      *why = xasprintf("%s holds a NUL byte", path);
     else
-      rc = 0;
+      secret = xstrdup(buf);
   }
-  if (rc == 0) set_string(field, xstrdup(buf));
   /* Do not leave the secret lying in freed stack memory longer than needed. */
   memset(buf, 0, sizeof(buf));
   free(path);
-  return rc;
+  return secret;
+}
+
+static int parse_token_file(const struct setting *s, const char *text, void *field,
+                            char **why) {
+  DAG_UNUSED(s);
+  if (*text == '\0') return -1;
+  char *secret = read_secret_file(text, why);
+  if (secret == NULL) return -1;
+  if (!valid_token(secret)) {
+    char *path = absolute_path(text);
+    *why = xasprintf("%s must hold one token without spaces or control characters",
+                     path ? path : text);
+    free(path);
+    free(secret);
+    return -1;
+  }
+  set_string(field, secret);
+  return 0;
+}
+
+/* A password is one line; spaces are allowed, control characters are not
+ * (they would end the SMTP AUTH exchange). */
+static int valid_password(const char *p) {
+  if (*p == '\0') return 0;
+  for (; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) return 0;
+  return 1;
+}
+
+static int parse_password(const struct setting *s, const char *text, void *field,
+                          char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (!valid_password(text)) return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+static int parse_password_file(const struct setting *s, const char *text, void *field,
+                               char **why) {
+  DAG_UNUSED(s);
+  if (*text == '\0') return -1;
+  char *secret = read_secret_file(text, why);
+  if (secret == NULL) return -1;
+  if (!valid_password(secret)) {
+    char *path = absolute_path(text);
+    *why = xasprintf("%s must hold one line without control characters", path ? path : text);
+    free(path);
+    free(secret);
+    return -1;
+  }
+  set_string(field, secret);
+  return 0;
+}
+
+/* A bare mailbox (local@domain), as SMTP's MAIL FROM and RCPT TO take it:
+ * no display name, no spaces, nothing that could end a header line. */
+static int valid_address(const char *a, size_t len) {
+  const char *at = memchr(a, '@', len);
+  if (at == NULL || at == a || at == a + len - 1) return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)a[i];
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' ||
+        c == '"' || c == '(' || c == ')' || c == '\\')
+      return 0;
+  }
+  return 1;
+}
+
+static int parse_address(const struct setting *s, const char *text, void *field,
+                         char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (!valid_address(text, strlen(text))) return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+/* "a@x, b@y": stored normalised as "a@x,b@y". A string, not a YAML list,
+ * because every setting is one scalar that DAGCTL__SMTP__TO can also hold. */
+static int parse_addresses(const struct setting *s, const char *text, void *field,
+                           char **why) {
+  DAG_UNUSED(s);
+  struct strbuf sb = STRBUF_INIT;
+  for (const char *p = text;;) {
+    size_t len = strcspn(p, ",;");
+    const char *a = p;
+    size_t n = len;
+    while (n && (*a == ' ' || *a == '\t')) a++, n--;
+    while (n && (a[n - 1] == ' ' || a[n - 1] == '\t')) n--;
+    if (n && !valid_address(a, n)) {
+      *why = xasprintf("'%.*s' is not an email address (expected local@domain)", (int)n, a);
+      sb_free(&sb);
+      return -1;
+    }
+    if (n) {
+      if (sb.len) sb_appendc(&sb, ',');
+      sb_appendn(&sb, a, n);
+    }
+    if (p[len] == '\0') break;
+    p += len + 1;
+  }
+  if (sb.len == 0) {
+    sb_free(&sb);
+    return -1;
+  }
+  set_string(field, sb_detach(&sb));
+  return 0;
+}
+
+/* A host name or address literal: what getaddrinfo() takes. */
+static int parse_host(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (!valid_token(text) || strchr(text, '/') || strchr(text, '@')) return -1;
+  set_string(field, xstrdup(text));
+  return 0;
+}
+
+static int parse_smtp_tls(const struct setting *s, const char *text, void *field,
+                          char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (strcmp(text, "starttls") == 0)
+    FIELD(enum dag_smtp_tls, field) = DAG_SMTP_STARTTLS;
+  else if (strcmp(text, "implicit") == 0)
+    FIELD(enum dag_smtp_tls, field) = DAG_SMTP_IMPLICIT;
+  else if (strcmp(text, "none") == 0)
+    FIELD(enum dag_smtp_tls, field) = DAG_SMTP_NO_TLS;
+  else
+    return -1;
+  return 0;
 }
 
 static int parse_url(const struct setting *s, const char *text, void *field, char **why) {
@@ -311,6 +442,14 @@ static const struct type t_token = {"a token without spaces or control character
 static const struct type t_token_file = {"the path of a file holding the token",
                                          parse_token_file, 1};
 static const struct type t_url = {"an http:// or https:// URL", parse_url, 1};
+static const struct type t_host = {"a host name or address", parse_host, 1};
+static const struct type t_smtp_tls = {"one of starttls, implicit, none", parse_smtp_tls, 0};
+static const struct type t_password = {"a password on one line", parse_password, 1};
+static const struct type t_password_file = {"the path of a file holding the password",
+                                            parse_password_file, 1};
+static const struct type t_address = {"an email address (local@domain)", parse_address, 1};
+static const struct type t_addresses = {"email addresses separated by commas",
+                                        parse_addresses, 1};
 
 /* --- the registry -------------------------------------------------------- */
 
@@ -341,6 +480,22 @@ static const struct setting settings[] = {
     {"web", "token_file", &t_token_file, OFF(web_token), NULL, 0, 0, SECRET},
     /* NULL default: derived from web.bind and web.port once both are known. */
     {"web", "base_url", &t_url, OFF(web_base_url), NULL, 0, 0, 0},
+    /* No host: alerts are kept in the outbox (`dagctl alerts`) until one
+     * is configured. */
+    {"smtp", "host", &t_host, OFF(smtp_host), NULL, 0, 0, 0},
+    /* NULL default: 465 for implicit TLS, else 587 (submission). */
+    {"smtp", "port", &t_int, OFF(smtp_port), NULL, 1, 65535, 0},
+    {"smtp", "tls", &t_smtp_tls, OFF(smtp_tls), "starttls", 0, 0, 0},
+    {"smtp", "user", &t_string, OFF(smtp_user), NULL, 0, 0, 0},
+    /* Unlike web.token, never in clear in dagctl.yaml: that file is often
+     * shared, and the mail account usually guards more than dagctl. */
+    {"smtp", "password", &t_password, OFF(smtp_password), NULL, 0, 0, SECRET | NOT_IN_FILE},
+    {"smtp", "password_file", &t_password_file, OFF(smtp_password), NULL, 0, 0, SECRET},
+    {"smtp", "from", &t_address, OFF(smtp_from), NULL, 0, 0, 0},
+    {"smtp", "to", &t_addresses, OFF(smtp_to), NULL, 0, 0, 0},
+    {"smtp", "ca_file", &t_path, OFF(smtp_ca_file), NULL, 0, 0, 0},
+    {"smtp", "timeout", &t_duration, OFF(smtp_timeout_us), "30s", 0, 0, 0},
+    {"smtp", "retry_base", &t_duration, OFF(smtp_retry_base_us), "30s", 0, 0, 0},
 };
 
 #define N_SETTINGS DAG_ARRAY_SIZE(settings)
@@ -414,11 +569,22 @@ static void describe_origin(struct strbuf *sb, const struct origin *o) {
     sb_append(sb, o->where);
 }
 
+static char *env_name(const char *section, const char *key);
+
 static void apply(struct loader *L, size_t i, const char *text, enum layer layer,
                   const char *where, int line, int col) {
   const struct setting *s = &settings[i];
   void *field = (char *)L->cfg + s->offset;
 
+  if (layer == L_FILE && (s->flags & NOT_IN_FILE)) {
+    char *env = env_name(s->section, s->key);
+    dag_diag_add(L->diags, where, line, col,
+                 "%s.%s must not be written in clear in the config file; set %s in the "
+                 "environment or %s.%s_file to a file only you can read",
+                 s->section, s->key, env, s->section, s->key);
+    free(env);
+    return;
+  }
   if (layer != L_DEFAULT) {
     for (size_t j = 0; j < N_SETTINGS; j++) {
       const struct origin *o = &L->origins[j];
@@ -701,7 +867,7 @@ static void warn_if_exposed(const struct loader *L) {
     return;
   for (size_t i = 0; i < N_SETTINGS; i++) {
     if ((settings[i].flags & SECRET) && settings[i].type != &t_token_file &&
-        L->origins[i].layer == L_FILE)
+        settings[i].type != &t_password_file && L->origins[i].layer == L_FILE)
       LOG_WARN("config file holding a secret is readable by other users file=%s "
                "key=%s.%s mode=%03o",
                L->cfg->config_file, settings[i].section, settings[i].key,
@@ -776,6 +942,8 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
     cfg->web_base_url = xasprintf("http://%s%s%s:%d", v6 ? "[" : "", cfg->web_bind,
                                   v6 ? "]" : "", cfg->web_port);
   }
+
+  if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;
 
   for (size_t i = 0; i < N_SETTINGS; i++) {
     if ((settings[i].flags & SECRET) && settings[i].type->owns_string)

@@ -13,6 +13,13 @@
 #include "diag.h"
 #include "log.h"
 
+/* How the SMTP connection is protected (smtp.tls). */
+enum dag_smtp_tls {
+  DAG_SMTP_STARTTLS, /* plain connect, then STARTTLS, required */
+  DAG_SMTP_IMPLICIT, /* TLS from the first byte (SMTPS, port 465) */
+  DAG_SMTP_NO_TLS,   /* none: only for a relay on a trusted network */
+};
+
 struct dag_config {
   char *home;        /* absolute; DAGCTL_HOME, --home or ./.dagctl */
   char *dags_folder; /* absolute; --dags, DAGCTL_DAGS, core.dags_folder or ./dags */
@@ -33,6 +40,18 @@ struct dag_config {
   int web_port;   /* 8080 */
   char *web_token; /* NULL: mutations are refused */
   char *web_base_url; /* for links in alerts; "http://127.0.0.1:8080" */
+
+  /* smtp: email alerts */
+  char *smtp_host;              /* NULL: alerts stay queued in the outbox */
+  int smtp_port;                /* 587; 465 when tls is implicit */
+  enum dag_smtp_tls smtp_tls;   /* starttls */
+  char *smtp_user;              /* NULL: no AUTH */
+  char *smtp_password;          /* DAGCTL__SMTP__PASSWORD or smtp.password_file only */
+  char *smtp_from;              /* NULL: dagctl@<hostname> */
+  char *smtp_to;                /* default recipients, comma-separated; NULL: none */
+  char *smtp_ca_file;           /* trusted CAs for TLS; NULL: the system's */
+  int64_t smtp_timeout_us;      /* per SMTP step; 30 s */
+  int64_t smtp_retry_base_us;   /* first retry delay, doubled each time; 30 s */
 };
 
 struct dag_config_flags {
