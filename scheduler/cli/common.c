@@ -1,5 +1,4 @@
 /* common.c - helpers shared by the dagctl verbs. */
-#include <dirent.h>
 #include <jansson.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +10,7 @@
 
 #include "alloc.h"
 #include "cli.h"
-#include "dag_load.h"
+#include "dag_find.h"
 #include "error.h"
 #include "timeutil.h"
 
@@ -105,73 +104,18 @@ void cli_close(struct cli *c) {
   c->config_loaded = false;
 }
 
-static int load_opts_file(struct cli *c, const char *path, struct dag **out,
-                          struct dag_diags *diags) {
-  struct dag_load_options opts = {
-      .default_timezone = c->cfg.default_timezone,
-      .default_max_active_runs = c->cfg.max_active_runs_per_dag,
-      .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
-  };
-  return dag_load_file(path, &opts, out, diags);
-}
-
 int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out) {
-  *out = NULL;
-  struct dag_diags diags = DAG_DIAGS_INIT;
-  /* Fast path: the file the scheduler last loaded it from. */
-  struct dag_store_dag row;
-  if (c->store && dag_store_get_dag(c->store, dag_id, &row) == 0) {
-    struct dag *dag = NULL;
-    if (load_opts_file(c, row.fileloc, &dag, &diags) == 0 && strcmp(dag->dag_id, dag_id) == 0) {
-      dag_store_dag_free(&row);
-      dag_diags_free(&diags);
-      *out = dag;
-      return CLI_OK;
-    }
-    dag_free(dag);
-    dag_store_dag_free(&row);
-    dag_diags_free(&diags);
-  }
-
-  DIR *d = opendir(c->cfg.dags_folder);
-  if (!d) {
-    fprintf(stderr, "dagctl: cannot read the DAG folder %s: %s\n", c->cfg.dags_folder,
-            strerror(errno));
-    return CLI_CONFIG;
-  }
-  struct dirent *e;
   struct dag_diags broken = DAG_DIAGS_INIT;
-  while ((e = readdir(d)) != NULL) {
-    size_t n = strlen(e->d_name);
-    if (e->d_name[0] == '.' ||
-        !((n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) ||
-          (n > 4 && strcmp(e->d_name + n - 4, ".yml") == 0)))
-      continue;
-    char *path = xasprintf("%s/%s", c->cfg.dags_folder, e->d_name);
-    struct dag *dag = NULL;
-    struct dag_diags fd = DAG_DIAGS_INIT;
-    if (load_opts_file(c, path, &dag, &fd) == 0) {
-      if (strcmp(dag->dag_id, dag_id) == 0) {
-        *out = dag;
-        free(path);
-        dag_diags_free(&fd);
-        break;
-      }
-      dag_free(dag);
-    } else {
-      /* Keep the errors of broken files: one of them may be the DAG asked
-       * for, and the user needs to know why it did not load. */
-      for (size_t i = 0; i < fd.n; i++)
-        dag_diag_add(&broken, fd.items[i].file, fd.items[i].line, fd.items[i].col, "%s",
-                     fd.items[i].msg);
-    }
-    dag_diags_free(&fd);
-    free(path);
-  }
-  closedir(d);
-  if (*out) {
+  int rc = dag_find_load(c->store, &c->cfg, dag_id, out, &broken);
+  if (rc == 0) {
     dag_diags_free(&broken);
     return CLI_OK;
+  }
+  if (rc != DAG_ENOTFOUND) {
+    fprintf(stderr, "dagctl: cannot read the DAG folder %s: %s\n", c->cfg.dags_folder,
+            strerror(-rc));
+    dag_diags_free(&broken);
+    return CLI_CONFIG;
   }
   fprintf(stderr, "dagctl: no DAG '%s' in %s\n", dag_id, c->cfg.dags_folder);
   if (broken.n) {
