@@ -45,6 +45,7 @@ struct dag_proc {
   int term_signal;
   bool timed_out;
   bool terminating; /* SIGTERM sent, SIGKILL pending */
+  uint64_t kill_at; /* loop time when the grace period ends */
   int open_handles;
 };
 
@@ -61,5 +62,25 @@ void dag_proc_terminate(struct dag_proc *p);
 /* The start time of process `pid` in clock ticks since boot (field 22 of
  * /proc/PID/stat), or -1 if there is no such process. */
 int64_t dag_pid_start_time(int pid);
+
+/* True if a process of group `pgid` is alive; zombies (exited, not yet
+ * reaped) do not count. O(processes) when the group has members: it reads
+ * /proc. */
+bool dag_pgrp_alive(int pgid);
+
+/* Every task try spawned by dagctl carries DAGCTL_TRY_ID=<run pk>:<try>:<task>
+ * in its environment, so a restarted scheduler can find a process that a
+ * crash left unrecorded (spawned, but killed before its pid was stored). */
+#define DAG_TRY_ID_ENV "DAGCTL_TRY_ID"
+
+struct dag_try_proc {
+  int pid;      /* a process group leader */
+  char *try_id; /* the DAGCTL_TRY_ID value; owned */
+};
+
+/* Scan /proc for process group leaders carrying DAGCTL_TRY_ID. O(processes);
+ * run once at start-up. Free with dag_try_procs_free(). */
+void dag_find_try_procs(struct dag_try_proc **out, size_t *n);
+void dag_try_procs_free(struct dag_try_proc *p, size_t n);
 
 #endif

@@ -138,6 +138,10 @@ struct dag_scheduler {
   enum dag_run_state one_state;
   bool in_dispatch;
 
+  /* At start-up only: task processes found alive, by DAGCTL_TRY_ID. */
+  struct dag_try_proc *try_procs;
+  size_t n_try_procs;
+
   char **base_env; /* the scheduler's environment, for tasks */
   uint64_t tasks_started, tasks_finished;
 };

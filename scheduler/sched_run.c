@@ -306,6 +306,15 @@ static void check_done(struct sched_run *r, dag_time_t now) {
 
 static void on_retry_timer(uv_timer_t *t);
 
+/* The loop's clock is read once per iteration and in whole milliseconds, so
+ * it lags the wall clock next_retry_at was computed from: a timer of exactly
+ * `delay_us` could start the retry before next_retry_at. Refresh the clock
+ * and round up, plus one millisecond for the truncation. */
+static uint64_t retry_timeout_ms(uv_loop_t *loop, int64_t delay_us) {
+  uv_update_time(loop);
+  return delay_us > 0 ? (uint64_t)((delay_us + 999) / 1000) + 1 : 0;
+}
+
 /* A try failed (process or not): retry or fail, then propagate. Inside the
  * caller's transaction. */
 static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool has_exit,
@@ -330,7 +339,7 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
     ti->retry = xcalloc(1, sizeof(*ti->retry));
     ti->retry->ti = ti;
     uv_timer_init(s->loop, &ti->retry->timer);
-    uv_timer_start(&ti->retry->timer, on_retry_timer, (uint64_t)(delay / 1000), 0);
+    uv_timer_start(&ti->retry->timer, on_retry_timer, retry_timeout_ms(s->loop, delay), 0);
     return 0;
   }
   int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_FAILED, now,
@@ -549,6 +558,7 @@ struct sched_orphan {
   struct sched_ti *ti;
   int pid;
   int waited_ms;
+  bool unrecorded; /* spawned but never recorded: no try to account for */
 };
 
 static void orphan_closed(uv_handle_t *h) {
@@ -565,7 +575,7 @@ static void on_orphan_poll(uv_timer_t *t) {
   struct sched_ti *ti = o->ti;
   struct dag_scheduler *s = run_sched(ti->run);
   o->waited_ms += 50;
-  if (kill(-o->pid, 0) == 0 || (kill(o->pid, 0) == 0 && errno != ESRCH)) {
+  if (kill(-o->pid, 0) == 0 || kill(o->pid, 0) == 0) {
     if ((uint64_t)o->waited_ms * 1000 >= (uint64_t)s->cfg->task_kill_grace_us)
       kill(-o->pid, SIGKILL);
     return;
@@ -579,6 +589,15 @@ static void on_orphan_poll(uv_timer_t *t) {
   s->running_tasks--;
   r->sd->running_tasks--;
   const char *id = ti_task(ti)->id;
+  if (o->unrecorded) {
+    /* The crash came between spawn and record: the try never counted. */
+    LOG_INFO("stopped an unrecorded task process left by the previous scheduler dag=%s "
+             "run=%s task=%s", r->sd->dag_id, r->run_id, id);
+    run_release_if_idle(r);
+    if (!r->done) ready_push(ti);
+    sched_dispatch(s);
+    return;
+  }
   int rc = dag_store_begin(s->store);
   if (rc == 0)
     rc = dag_store_ti_end_try(s->store, r->pk, id, ti->try_number, DAG_TI_UP_FOR_RETRY, now, 0,
@@ -599,12 +618,13 @@ static void on_orphan_poll(uv_timer_t *t) {
   sched_dispatch(s);
 }
 
-static void adopt_orphan(struct sched_ti *ti, int pid) {
+static void adopt_orphan(struct sched_ti *ti, int pid, bool unrecorded) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   struct sched_orphan *o = xcalloc(1, sizeof(*o));
   o->ti = ti;
   o->pid = pid;
+  o->unrecorded = unrecorded;
   ti->orphan = o;
   r->live++;
   s->running_tasks++;
@@ -614,6 +634,18 @@ static void adopt_orphan(struct sched_ti *ti, int pid) {
   kill(-pid, SIGTERM);
   uv_timer_init(s->loop, &o->timer);
   uv_timer_start(&o->timer, on_orphan_poll, 50, 50);
+}
+
+/* The pid of a live process spawned for this try but never recorded. */
+static int unrecorded_process(const struct sched_ti *ti, int try_number) {
+  struct dag_scheduler *s = run_sched(ti->run);
+  if (!s->n_try_procs) return 0;
+  char *want = xasprintf("%lld:%d:%s", (long long)ti->run->pk, try_number, ti_task(ti)->id);
+  int pid = 0;
+  for (size_t i = 0; i < s->n_try_procs && !pid; i++)
+    if (strcmp(s->try_procs[i].try_id, want) == 0) pid = s->try_procs[i].pid;
+  free(want);
+  return pid;
 }
 
 /* Bring a task instance read from the database back to life. Returns the
@@ -628,21 +660,28 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
   case DAG_TI_RUNNING:
   case DAG_TI_QUEUED:
     if (row->pid > 0 && dag_pid_start_time(row->pid) == row->pid_start) {
-      adopt_orphan(ti, row->pid);
+      adopt_orphan(ti, row->pid, false);
       return 0;
     }
     /* The process died while nobody watched: a failed try, retries apply. */
     ti->state = DAG_TI_RUNNING;
     return try_failed(ti, now, 0, false, "process vanished while the scheduler was down");
   case DAG_TI_SCHEDULED:
-    ready_push(ti);
-    return 0;
   case DAG_TI_UP_FOR_RETRY: {
+    int pid = unrecorded_process(ti, row->try_number + 1);
+    if (pid > 0) {
+      adopt_orphan(ti, pid, true);
+      return 0;
+    }
+    if (row->state == DAG_TI_SCHEDULED) {
+      ready_push(ti);
+      return 0;
+    }
     dag_time_t wait = row->next_retry_at > now ? row->next_retry_at - now : 0;
     ti->retry = xcalloc(1, sizeof(*ti->retry));
     ti->retry->ti = ti;
     uv_timer_init(s->loop, &ti->retry->timer);
-    uv_timer_start(&ti->retry->timer, on_retry_timer, (uint64_t)(wait / 1000), 0);
+    uv_timer_start(&ti->retry->timer, on_retry_timer, retry_timeout_ms(s->loop, wait), 0);
     return 0;
   }
   default:

@@ -18,6 +18,18 @@
 #include "template.h"
 #include "timeutil.h"
 
+/* mkdir -p for the directory part of `path`. */
+static int make_parents(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int rc = mkdir(path, 0755);
+    *p = '/';
+    if (rc != 0 && errno != EEXIST) return -errno;
+  }
+  return 0;
+}
+
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
   /* dag_id, run_id and task_id are validated to hold no '/' and not to
@@ -29,6 +41,10 @@ char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...) {
   char *path = xasprintf("%s/logs/%s", s->cfg->home, rel);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  /* A try that failed before its process was spawned (a template error)
+   * has no log folder yet, and its reason belongs in its log. */
+  if (fd < 0 && errno == ENOENT && make_parents(path) == 0)
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   free(path);
   if (fd < 0) return;
   va_list ap;
@@ -40,18 +56,6 @@ void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt,
   DAG_UNUSED(w);
   free(msg);
   close(fd);
-}
-
-/* mkdir -p for the directory part of `path`. */
-static int make_parents(char *path) {
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    int rc = mkdir(path, 0755);
-    *p = '/';
-    if (rc != 0 && errno != EEXIST) return -errno;
-  }
-  return 0;
 }
 
 static void ctx_init(struct dag_template_ctx *ctx, const struct sched_ti *ti) {
@@ -157,6 +161,9 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   env_set(&env, "DAGCTL_LOGICAL_DATE", iso);
   snprintf(num, sizeof(num), "%d", ti->try_number);
   env_set(&env, "DAGCTL_TRY_NUMBER", num);
+  char *try_id = xasprintf("%lld:%d:%s", (long long)r->pk, ti->try_number, t->id);
+  env_set(&env, DAG_TRY_ID_ENV, try_id);
+  free(try_id);
   for (size_t i = 0; i < t->n_env; i++) {
     char *v = NULL;
     char *what = xasprintf("env.%s", t->env[i].name);

@@ -430,6 +430,7 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   scan_dags(s);
 
   /* Recovery: every run the previous scheduler left queued or running. */
+  dag_find_try_procs(&s->try_procs, &s->n_try_procs);
   struct dag_store_run *runs = NULL;
   size_t n = 0;
   int rc = dag_store_list_active_runs(s->store, &runs, &n);
@@ -450,6 +451,9 @@ int dag_scheduler_start(struct dag_scheduler *s) {
     sched_run_load(s, sd, sd->ref, runs[i].pk);
   }
   dag_store_runs_free(runs, n);
+  dag_try_procs_free(s->try_procs, s->n_try_procs);
+  s->try_procs = NULL;
+  s->n_try_procs = 0;
   for (size_t i = 0; i < s->n_dags; i++) {
     sched_start_queued_runs(s->dags[i]);
     sched_dag_schedule(s->dags[i]);
