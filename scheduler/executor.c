@@ -28,6 +28,8 @@ int64_t dag_pid_start_time(int pid) {
   char *p = strrchr(buf, ')');
   if (!p) return -1;
   p++;
+  /* A zombie has exited; only its parent has yet to notice. */
+  if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X')) return -1;
   for (int field = 3; field < 22; field++) {
     p = strchr(p + 1, ' ');
     if (!p) return -1;

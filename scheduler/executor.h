@@ -60,7 +60,8 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
 void dag_proc_terminate(struct dag_proc *p);
 
 /* The start time of process `pid` in clock ticks since boot (field 22 of
- * /proc/PID/stat), or -1 if there is no such process. */
+ * /proc/PID/stat), or -1 if there is no such process or it has exited (a
+ * zombie, not yet reaped). */
 int64_t dag_pid_start_time(int pid);
 
 /* True if a process of group `pgid` is alive; zombies (exited, not yet

@@ -575,7 +575,7 @@ static void on_orphan_poll(uv_timer_t *t) {
   struct sched_ti *ti = o->ti;
   struct dag_scheduler *s = run_sched(ti->run);
   o->waited_ms += 50;
-  if (kill(-o->pid, 0) == 0 || kill(o->pid, 0) == 0) {
+  if (dag_pgrp_alive(o->pid)) {
     if ((uint64_t)o->waited_ms * 1000 >= (uint64_t)s->cfg->task_kill_grace_us)
       kill(-o->pid, SIGKILL);
     return;
