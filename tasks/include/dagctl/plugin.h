@@ -1,0 +1,122 @@
+/* dagctl/plugin.h - the task plugin ABI.
+ *
+ * A plugin is a shared object exporting one symbol, dagctl_plugin_init. The
+ * host calls it with the ABI version it speaks; the plugin returns a
+ * description of the task types it provides (or NULL to refuse). When a task
+ * of one of those types runs, a child process of the scheduler loads the
+ * plugin and calls the type's execute(), handing it a table of host
+ * functions. A crash, hang or leak in a plugin therefore never reaches the
+ * scheduler, and execution_timeout can always kill it.
+ *
+ * Compatibility rules (SQLite's and Redis's): both structs begin with their
+ * size and only ever grow at the end; a field is read only if `size` says it
+ * is there. DAGCTL_PLUGIN_ABI_VERSION changes only when an existing field's
+ * meaning changes, and the host refuses a plugin built for another version
+ * with a message naming both versions.
+ *
+ * Strings passed to the plugin are borrowed for the duration of the call
+ * unless said otherwise; strings the plugin passes to the host are copied. */
+#ifndef DAGCTL_PLUGIN_H
+#define DAGCTL_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DAGCTL_PLUGIN_ABI_VERSION 1
+
+/* What execute() returns. */
+enum dagctl_result {
+  DAGCTL_OK = 0,      /* the task succeeded */
+  DAGCTL_FAILED = 1,  /* the task failed; retries apply */
+  DAGCTL_NOT_YET = 2, /* a sensor's condition is not met: poke again later */
+  DAGCTL_SKIP = 3,    /* mark the task skipped (e.g. a sensor's soft_fail) */
+};
+
+enum dagctl_log_level {
+  DAGCTL_LOG_DEBUG = 0,
+  DAGCTL_LOG_INFO = 1,
+  DAGCTL_LOG_WARN = 2,
+  DAGCTL_LOG_ERROR = 3,
+};
+
+/* Functions the host offers a running task. Append-only. */
+struct dagctl_host {
+  uint32_t size;        /* sizeof(struct dagctl_host) as the host built it */
+  uint32_t abi_version; /* DAGCTL_PLUGIN_ABI_VERSION of the host */
+  void *host_data;      /* the host's; plugins never touch it */
+
+  /* A line in the try's log; secrets are masked. */
+  void (*log)(const struct dagctl_host *h, enum dagctl_log_level level, const char *fmt, ...)
+      __attribute__((format(printf, 3, 4)));
+
+  /* The task's YAML key `name` (templates rendered), as text: strings as
+   * written, numbers and booleans as JSON text, lists and mappings as
+   * compact JSON. NULL when absent. */
+  const char *(*param)(const struct dagctl_host *h, const char *name);
+
+  /* A setting of the dagctl configuration, e.g. ("kafka",
+   * "bootstrap_servers") or ("lake", "url"); secrets included, never logged.
+   * NULL when unset. */
+  const char *(*connection)(const struct dagctl_host *h, const char *section, const char *key);
+
+  /* The run's context: "dag_id", "task_id", "run_id", "ds", "ts",
+   * "logical_date", "data_interval_start", "data_interval_end",
+   * "try_number", "home" (DAGCTL_HOME). NULL for an unknown name. */
+  const char *(*context)(const struct dagctl_host *h, const char *name);
+
+  /* Pass a small value (at most 64 KiB of JSON) to downstream tasks: it is
+   * readable in their templates as {{ ti.xcom.TASK.KEY }} and shown by
+   * `dagctl tasks`. Returns 0, or -1 if `value_json` is not valid JSON or
+   * too large. */
+  int (*xcom_push)(const struct dagctl_host *h, const char *key, const char *value_json);
+
+  /* A value pushed by another task of this run (JSON text, borrowed until
+   * the next call), or NULL. */
+  const char *(*xcom_pull)(const struct dagctl_host *h, const char *task_id, const char *key);
+
+  /* Non-zero once the host wants the task to stop (timeout, shutdown):
+   * long loops should check it and return. */
+  int (*cancelled)(const struct dagctl_host *h);
+
+  /* For service tasks: the service is up. The task's try succeeds now while
+   * the process goes on running until a stop task or the run's end sends
+   * SIGTERM; execute() should then finish its work and return DAGCTL_OK. */
+  void (*service_ready)(const struct dagctl_host *h);
+};
+
+struct dagctl_task_type {
+  uint32_t size; /* sizeof(struct dagctl_task_type) as the plugin built it */
+  const char *name;        /* the YAML `type`, e.g. "generate_events" */
+  const char *description; /* one line, for `dagctl plugins` */
+  /* Run one try. May block; runs in a child process of its own. */
+  enum dagctl_result (*execute)(const struct dagctl_host *h);
+};
+
+struct dagctl_plugin {
+  uint32_t size;        /* sizeof(struct dagctl_plugin) as the plugin built it */
+  uint32_t abi_version; /* DAGCTL_PLUGIN_ABI_VERSION the plugin was built for */
+  const char *name;     /* e.g. "kafka" */
+  const char *version;  /* the plugin's own version, e.g. "1.0.0" */
+  const struct dagctl_task_type *types;
+  size_t n_types;
+};
+
+/* Plugins build with hidden visibility; the entry point is the one symbol
+ * they export. */
+#define DAGCTL_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/* The one exported entry point. Return NULL if host_abi_version is not one
+ * the plugin supports. */
+DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version);
+
+#define DAGCTL_PLUGIN_ENTRY "dagctl_plugin_init"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
