@@ -2,6 +2,7 @@
 set(body "/* Generated from web/assets/ by cmake/embed_assets.cmake. */\n#include <stddef.h>\n\nstruct dag_web_asset { const char *name; const unsigned char *data; size_t size; };\n\n")
 set(rows "")
 set(i 0)
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)
   file(READ ${f} hex HEX)

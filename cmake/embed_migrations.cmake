@@ -3,6 +3,7 @@
 set(body "/* Generated from migrations/ by cmake/embed_migrations.cmake. */\n#include \"migrations.h\"\n\n")
 set(rows "")
 set(i 0)
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^([0-9]+)_" _ ${name})
