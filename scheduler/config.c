@@ -496,6 +496,14 @@ static const struct setting settings[] = {
     {"smtp", "ca_file", &t_path, OFF(smtp_ca_file), NULL, 0, 0, 0},
     {"smtp", "timeout", &t_duration, OFF(smtp_timeout_us), "30s", 0, 0, 0},
     {"smtp", "retry_base", &t_duration, OFF(smtp_retry_base_us), "30s", 0, 0, 0},
+    /* NULL default: DAGCTL_HOME/warehouse.db once the home is known. Not a
+     * secret, so a SQLite path stays readable in logs: a PostgreSQL password
+     * goes in password or password_file (or libpq's PGPASSWORD, .pgpass). */
+    {"warehouse", "url", &t_string, OFF(warehouse_url), NULL, 0, 0, 0},
+    {"warehouse", "password", &t_password, OFF(warehouse_password), NULL, 0, 0,
+     SECRET | NOT_IN_FILE},
+    {"warehouse", "password_file", &t_password_file, OFF(warehouse_password), NULL, 0, 0,
+     SECRET},
 };
 
 #define N_SETTINGS DAG_ARRAY_SIZE(settings)
@@ -944,6 +952,8 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
   }
 
   if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;
+  if (cfg->warehouse_url == NULL && cfg->home)
+    cfg->warehouse_url = xasprintf("%s/warehouse.db", cfg->home);
 
   for (size_t i = 0; i < N_SETTINGS; i++) {
     if ((settings[i].flags & SECRET) && settings[i].type->owns_string)

@@ -52,6 +52,10 @@ struct dag_config {
   char *smtp_ca_file;           /* trusted CAs for TLS; NULL: the system's */
   int64_t smtp_timeout_us;      /* per SMTP step; 30 s */
   int64_t smtp_retry_base_us;   /* first retry delay, doubled each time; 30 s */
+
+  /* warehouse: bronze/silver/gold for load_bronze, dbt and sql_check */
+  char *warehouse_url;      /* a SQLite path or postgresql:// URL; HOME/warehouse.db */
+  char *warehouse_password; /* PostgreSQL; env or password_file only; NULL: libpq's own */
 };
 
 struct dag_config_flags {
