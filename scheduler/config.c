@@ -408,6 +408,88 @@ static int parse_smtp_tls(const struct setting *s, const char *text, void *field
   return 0;
 }
 
+/* kafka.bootstrap_servers: "embedded" (a mock cluster hosted by the
+ * scheduler) or librdkafka's list "host:port[,host:port...]". Checked here so
+ * that a typo fails at start-up, not at the first produce. */
+static int valid_broker(const char *b, size_t n) {
+  const char *colon = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] == ':') colon = b + i;
+  if (colon == NULL || colon == b || colon == b + n - 1) return 0;
+  for (const char *p = b; p < colon; p++)
+    if (!isgraph((unsigned char)*p) || *p == '/' || *p == '@' || *p == ',') return 0;
+  long port = 0;
+  for (const char *p = colon + 1; p < b + n; p++) {
+    if (!isdigit((unsigned char)*p) || port > 65535) return 0;
+    port = port * 10 + (*p - '0');
+  }
+  return port >= 1 && port <= 65535;
+}
+
+static int parse_brokers(const struct setting *s, const char *text, void *field,
+                         char **why) {
+  DAG_UNUSED(s);
+  if (strcmp(text, "embedded") == 0) {
+    set_string(field, xstrdup(text));
+    return 0;
+  }
+  struct strbuf sb = STRBUF_INIT;
+  for (const char *p = text;;) {
+    size_t len = strcspn(p, ",");
+    const char *b = p;
+    size_t n = len;
+    while (n && (*b == ' ' || *b == '\t')) b++, n--;
+    while (n && (b[n - 1] == ' ' || b[n - 1] == '\t')) n--;
+    if (n && !valid_broker(b, n)) {
+      *why = xasprintf("'%.*s' is not a broker (expected host:port, or 'embedded')", (int)n,
+                       b);
+      sb_free(&sb);
+      return -1;
+    }
+    if (n) {
+      if (sb.len) sb_appendc(&sb, ',');
+      sb_appendn(&sb, b, n);
+    }
+    if (p[len] == '\0') break;
+    p += len + 1;
+  }
+  if (sb.len == 0) {
+    sb_free(&sb);
+    return -1;
+  }
+  set_string(field, sb_detach(&sb));
+  return 0;
+}
+
+/* Pick `text` from `names` ignoring case; the stored spelling is the
+ * table's, which is what librdkafka expects. */
+static int parse_choice(const char *const *names, size_t n, const char *text, void *field) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcasecmp(text, names[i]) == 0) {
+      set_string(field, xstrdup(names[i]));
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int parse_kafka_protocol(const struct setting *s, const char *text, void *field,
+                                char **why) {
+  static const char *const names[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  return parse_choice(names, DAG_ARRAY_SIZE(names), text, field);
+}
+
+static int parse_sasl_mechanism(const struct setting *s, const char *text, void *field,
+                                char **why) {
+  static const char *const names[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI",
+                                      "OAUTHBEARER"};
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  return parse_choice(names, DAG_ARRAY_SIZE(names), text, field);
+}
+
 static int parse_url(const struct setting *s, const char *text, void *field, char **why) {
   DAG_UNUSED(s);
   DAG_UNUSED(why);
@@ -444,6 +526,13 @@ static const struct type t_token_file = {"the path of a file holding the token",
 static const struct type t_url = {"an http:// or https:// URL", parse_url, 1};
 static const struct type t_host = {"a host name or address", parse_host, 1};
 static const struct type t_smtp_tls = {"one of starttls, implicit, none", parse_smtp_tls, 0};
+static const struct type t_brokers = {"'embedded' or brokers as host:port,host:port",
+                                     parse_brokers, 1};
+static const struct type t_kafka_protocol = {
+    "one of plaintext, ssl, sasl_plaintext, sasl_ssl", parse_kafka_protocol, 1};
+static const struct type t_sasl_mechanism = {
+    "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER", parse_sasl_mechanism,
+    1};
 static const struct type t_password = {"a password on one line", parse_password, 1};
 static const struct type t_password_file = {"the path of a file holding the password",
                                             parse_password_file, 1};
@@ -504,6 +593,21 @@ static const struct setting settings[] = {
      SECRET | NOT_IN_FILE},
     {"warehouse", "password_file", &t_password_file, OFF(warehouse_password), NULL, 0, 0,
      SECRET},
+    /* "embedded": the scheduler hosts librdkafka's in-memory mock cluster
+     * (and `dagctl test` likewise) and hands its address to plugins. */
+    {"kafka", "bootstrap_servers", &t_brokers, OFF(kafka_bootstrap_servers), "embedded", 0, 0,
+     0},
+    /* NULL: librdkafka's default, plaintext. */
+    {"kafka", "security_protocol", &t_kafka_protocol, OFF(kafka_security_protocol), NULL, 0,
+     0, 0},
+    {"kafka", "sasl_mechanism", &t_sasl_mechanism, OFF(kafka_sasl_mechanism), NULL, 0, 0, 0},
+    {"kafka", "sasl_username", &t_string, OFF(kafka_sasl_username), NULL, 0, 0, 0},
+    /* Like smtp.password: the environment or a file, never dagctl.yaml. */
+    {"kafka", "sasl_password", &t_password, OFF(kafka_sasl_password), NULL, 0, 0,
+     SECRET | NOT_IN_FILE},
+    {"kafka", "sasl_password_file", &t_password_file, OFF(kafka_sasl_password), NULL, 0, 0,
+     SECRET},
+    {"kafka", "ssl_ca_location", &t_path, OFF(kafka_ssl_ca_location), NULL, 0, 0, 0},
 };
 
 #define N_SETTINGS DAG_ARRAY_SIZE(settings)

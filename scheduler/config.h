@@ -56,6 +56,14 @@ struct dag_config {
   /* warehouse: bronze/silver/gold for load_bronze, dbt and sql_check */
   char *warehouse_url;      /* a SQLite path or postgresql:// URL; HOME/warehouse.db */
   char *warehouse_password; /* PostgreSQL; env or password_file only; NULL: libpq's own */
+
+  /* kafka: the event stream (plugins read these through connection()) */
+  char *kafka_bootstrap_servers; /* "embedded" (the default) or "host:port,..." */
+  char *kafka_security_protocol; /* plaintext|ssl|sasl_plaintext|sasl_ssl; NULL: plaintext */
+  char *kafka_sasl_mechanism;    /* PLAIN, SCRAM-SHA-256, ...; NULL: none */
+  char *kafka_sasl_username;     /* NULL: none */
+  char *kafka_sasl_password;     /* env or kafka.sasl_password_file only */
+  char *kafka_ssl_ca_location;   /* trusted CAs (PEM); NULL: the system's */
 };
 
 struct dag_config_flags {
