@@ -440,6 +440,9 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   size_t n_ev = 0;
   if (dag_store_take_events(s->store, &ev, &n_ev) == 0) dag_store_events_free(ev, n_ev);
   for (size_t i = 0; i < n; i++) {
+    /* scan_dags() above created and loaded the runs that were due: loading
+     * one twice would run each of its tasks twice, side by side. */
+    if (sched_find_run(s, runs[i].pk)) continue;
     struct sched_dag *sd = sched_find_dag(s, runs[i].dag_id);
     if (!sd || !sd->ref) {
       LOG_WARN("run waits until its DAG file loads dag=%s run=%s", runs[i].dag_id,
