@@ -699,6 +699,13 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   struct dag_store_run row;
   int rc = dag_store_get_run_by_pk(s->store, pk, &row);
   if (rc) return rc;
+  if (row.state == DAG_RUN_SUCCESS || row.state == DAG_RUN_FAILED) {
+    /* A stale event: the run ended before it was read (the event row of a
+     * scheduled run we created and ran ourselves). Loading it would start
+     * it again and overwrite its dates. */
+    dag_store_run_free(&row);
+    return 0;
+  }
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
   if ((rc = dag_store_list_tis(s->store, pk, &tis, &n)) != 0) {
