@@ -197,7 +197,9 @@ start_scheduler() {
   # folder and recovered its runs, just before it watches the file: its
   # appearance is the readiness signal.
   rm -f "$DAGCTL_HOME/wakeup"
-  "$DAGCTL_BIN" scheduler >"$SCHED_LOG" 2>&1 &
+  # --port 0: the status page on a free port, never a fixed one that another
+  # test or a developer's scheduler may hold.
+  "$DAGCTL_BIN" scheduler --port 0 >"$SCHED_LOG" 2>&1 &
   SCHED_PID=$!
   SCHED_PIDS+=("$SCHED_PID")
   # Out of the job table: bash still reaps it, but prints no "Killed".
