@@ -173,6 +173,16 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
                          int try_number, enum dag_task_state state, dag_time_t end,
                          int exit_code, bool has_exit_code, const char *error,
                          dag_time_t next_retry_at);
+/* A sensor said "not yet": record the poke's end, give its try number back
+ * (Airflow does the same, so pokes never use up tries) and note when to poke
+ * again. */
+int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
+                            int try_number, dag_time_t end, dag_time_t next_poke_at);
+/* A service task's try succeeded while its process runs on: keep its pid so
+ * a restarted scheduler can stop it. */
+int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
+                                 int64_t pid_start);
+
 /* Allow one more try without counting it against retries (a try that the
  * scheduler itself interrupted). */
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
@@ -218,5 +228,143 @@ struct dag_store_event {
 /* Take (read and delete) every pending event, oldest first. */
 int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n);
 void dag_store_events_free(struct dag_store_event *e, size_t n);
+
+/* --- alerts: the email outbox (store_alerts.c) ----------------------------- */
+
+enum dag_alert_kind {
+  DAG_ALERT_TASK_FAILED, /* a task failed for good */
+  DAG_ALERT_TASK_RETRY,  /* a try failed; the task will run again */
+  DAG_ALERT_RUN_FAILED,  /* a DAG run ended failed: one summary */
+};
+
+enum dag_alert_state {
+  DAG_ALERT_QUEUED, /* waiting for (another) attempt */
+  DAG_ALERT_SENT,   /* accepted by the server for at least one recipient */
+  DAG_ALERT_FAILED, /* given up: every recipient rejected, or the message refused */
+};
+
+const char *dag_alert_kind_name(enum dag_alert_kind k);
+const char *dag_alert_state_name(enum dag_alert_state s);
+int dag_alert_state_parse(const char *name, enum dag_alert_state *out);
+
+struct dag_store_alert {
+  int64_t id;
+  dag_time_t created_at;
+  enum dag_alert_kind kind;
+  char *dag_id;
+  char *run_id;
+  char *task_id;   /* NULL for run_failed */
+  int try_number;  /* 0 for run_failed */
+  char *recipients; /* JSON array of addresses; "[]": smtp.to when sent */
+  char *subject;   /* UTF-8, not yet encoded for a header */
+  char *body;      /* UTF-8, LF line ends, secrets already masked */
+  enum dag_alert_state state;
+  int attempts;
+  dag_time_t next_attempt_at;
+  char *last_error; /* NULL, or the server's reply / why it was not reached */
+  dag_time_t sent_at; /* 0: not sent */
+};
+
+/* Queue an alert (state queued, no attempts, due at a->next_attempt_at).
+ * One INSERT: on failure nothing is written and an enclosing transaction is
+ * left alone (never rolled back), so a listener can call it from inside the
+ * scheduler's transaction. Stores the new id in *id if id is non-NULL. */
+int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t *id);
+/* Earliest next_attempt_at of a queued alert; DAG_ENOTFOUND if none. */
+int dag_store_next_alert_due(dag_store *st, dag_time_t *due);
+/* The queued alert that is due first, if it is due at `now`; DAG_ENOTFOUND
+ * if none is due. */
+int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out);
+int dag_store_get_alert(dag_store *st, int64_t id, struct dag_store_alert *out);
+/* Newest first; `limit` <= 0 for all. */
+int dag_store_list_alerts(dag_store *st, int limit, struct dag_store_alert **out,
+                          size_t *n);
+void dag_store_alert_free(struct dag_store_alert *a);
+void dag_store_alerts_free(struct dag_store_alert *a, size_t n);
+
+struct dag_store_alert_rcpt {
+  char *address;
+  bool rejected; /* false: the server accepted the message for it */
+  char *reply;   /* the server's reply */
+  dag_time_t updated_at;
+};
+
+/* The recipients with a final outcome; the others are still pending. */
+int dag_store_alert_recipients(dag_store *st, int64_t alert_id,
+                               struct dag_store_alert_rcpt **out, size_t *n);
+void dag_store_alert_rcpts_free(struct dag_store_alert_rcpt *r, size_t n);
+
+/* The outcome of one send attempt, recorded in one transaction. */
+struct dag_store_alert_attempt {
+  enum dag_alert_state state; /* queued again (with next_attempt_at), sent or failed */
+  dag_time_t now;
+  dag_time_t next_attempt_at; /* queued only */
+  const char *error;          /* NULL, or the reason / reply to keep */
+  const char *recipients;     /* NULL, or the resolved list (JSON) to keep */
+  const struct dag_store_alert_rcpt *rcpts; /* new final outcomes (borrowed) */
+  size_t n_rcpts;
+};
+int dag_store_alert_attempted(dag_store *st, int64_t id,
+                              const struct dag_store_alert_attempt *a);
+
+/* `dagctl alerts retry`: queue the alert again, due at `now`, for every
+ * recipient not yet served (rejections are forgotten). DAG_ENOTFOUND if no
+ * such alert; DAG_ESTATE if every recipient already has it. */
+int dag_store_retry_alert(dag_store *st, int64_t id, dag_time_t now);
+
+/* --- web: the status page and /metrics (store_web.c) ----------------------- */
+
+/* The database answers a trivial query: for /api/v1/health. */
+int dag_store_ping(dag_store *st);
+
+/* Number of runs of a DAG (any state). */
+int dag_store_count_runs(dag_store *st, const char *dag_id, int64_t *n);
+
+/* One task instance of a grid: what the page colours a cell with. */
+struct dag_store_cell {
+  int64_t run_pk;
+  char *task_id;
+  enum dag_task_state state;
+  int try_number;
+  dag_time_t start_date;
+  dag_time_t end_date;
+};
+
+/* The task instances of every run in run_pks[0..n_runs), in one query, in no
+ * particular order. Caller frees with dag_store_cells_free(). */
+int dag_store_list_cells(dag_store *st, const int64_t *run_pks, size_t n_runs,
+                         struct dag_store_cell **out, size_t *n);
+void dag_store_cells_free(struct dag_store_cell *c, size_t n);
+
+/* The newest `per_dag` runs of every DAG, by dag_id, newest first. Caller
+ * frees with dag_store_runs_free(). */
+int dag_store_list_recent_runs(dag_store *st, int per_dag, struct dag_store_run **out,
+                               size_t *n);
+
+/* Rows by state over the whole database: task instances into
+ * ti_counts[state], runs into run_counts[state]. O(rows). */
+int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
+                           int64_t run_counts[DAG_RUN__COUNT]);
+
+/* Durations of every finished try as a cumulative histogram: counts[i]
+ * tries took at most bounds_us[i] (ascending), counts[n_bounds] is every
+ * try; *sum_us is their total. `counts` holds n_bounds + 1. O(tries). */
+int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bounds,
+                            int64_t *counts, int64_t *sum_us);
+
+/* --- XCom (store_xcom.c) ------------------------------------------------------ */
+
+struct dag_store_xcom {
+  char *task_id;
+  char *key;
+  char *value; /* JSON */
+};
+
+/* Set (or replace) one value; the caller has checked it is JSON. */
+int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, const char *key,
+                        const char *value_json, dag_time_t now);
+/* Every value of a run, by task then key. */
+int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **out, size_t *n);
+void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
 
 #endif
