@@ -509,6 +509,39 @@ static int parse_url(const struct setting *s, const char *text, void *field, cha
   return 0;
 }
 
+/* lake.url: "s3://bucket/prefix" is kept as written (minus trailing
+ * slashes); "file:///path" and a plain path become an absolute folder. Any
+ * other scheme is a mistake, not a folder named "gs:". */
+static int parse_lake_url(const struct setting *s, const char *text, void *field,
+                          char **why) {
+  if (strncmp(text, "s3://", 5) == 0) {
+    const char *bucket = text + 5;
+    size_t n = strcspn(bucket, "/");
+    /* S3's bucket names: 3-63 of lowercase letters, digits, '.' and '-'. */
+    if (n < 3 || n > 63 || strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n) {
+      *why = xasprintf("'%.*s' is not an S3 bucket name (3 to 63 lowercase letters, "
+                       "digits, '.' or '-')", (int)n, bucket);
+      return -1;
+    }
+    size_t len = strlen(text);
+    while (len > 5 + n && text[len - 1] == '/')
+      len--;
+    if (!valid_token(text)) return -1;
+    set_string(field, xstrndup(text, len));
+    return 0;
+  }
+  if (strncmp(text, "file://", 7) == 0) {
+    if (text[7] != '/') {
+      *why = xasprintf("a file:// URL needs an absolute path (file:///path), got '%s'", text);
+      return -1;
+    }
+    return parse_path(s, text + 7, field, why);
+  }
+  const char *colon = strstr(text, "://");
+  if (colon && colon < text + strcspn(text, "/")) return -1;
+  return parse_path(s, text, field, why);
+}
+
 static const struct type t_string = {"a non-empty string", parse_string, 1};
 static const struct type t_path = {"a path", parse_path, 1};
 static const struct type t_int = {"an integer", parse_int, 0};
@@ -539,6 +572,8 @@ static const struct type t_password_file = {"the path of a file holding the pass
 static const struct type t_address = {"an email address (local@domain)", parse_address, 1};
 static const struct type t_addresses = {"email addresses separated by commas",
                                         parse_addresses, 1};
+static const struct type t_lake_url = {"s3://bucket/prefix, file:///path or a folder",
+                                       parse_lake_url, 1};
 
 /* --- the registry -------------------------------------------------------- */
 
@@ -585,6 +620,24 @@ static const struct setting settings[] = {
     {"smtp", "ca_file", &t_path, OFF(smtp_ca_file), NULL, 0, 0, 0},
     {"smtp", "timeout", &t_duration, OFF(smtp_timeout_us), "30s", 0, 0, 0},
     {"smtp", "retry_base", &t_duration, OFF(smtp_retry_base_us), "30s", 0, 0, 0},
+    /* NULL default: HOME/lake, a local folder, once the home is known. */
+    {"lake", "url", &t_lake_url, OFF(lake_url), NULL, 0, 0, 0},
+    /* NULL: AWS (virtual-host URLs built from the bucket and region). */
+    {"lake", "endpoint", &t_url, OFF(lake_endpoint), NULL, 0, 0, 0},
+    {"lake", "region", &t_string, OFF(lake_region), "us-east-1", 0, 0, 0},
+    /* Plainly false by default rather than guessed from `endpoint`: MinIO
+     * and s3rver want true, but so might a proxy in front of AWS. An endpoint
+     * that is an IP address or localhost gets path style anyway (a bucket
+     * cannot be a subdomain of an address). */
+    {"lake", "path_style", &t_bool, OFF(lake_path_style), "false", 0, 0, 0},
+    {"lake", "access_key_id", &t_token, OFF(lake_access_key_id), NULL, 0, 0, 0},
+    /* Like smtp.password, never in clear in dagctl.yaml: the key usually
+     * opens far more than the lake. */
+    {"lake", "secret_access_key", &t_token, OFF(lake_secret_access_key), NULL, 0, 0,
+     SECRET | NOT_IN_FILE},
+    {"lake", "secret_access_key_file", &t_token_file, OFF(lake_secret_access_key), NULL, 0,
+     0, SECRET},
+    {"lake", "timeout", &t_duration, OFF(lake_timeout_us), "30s", 0, 0, 0},
     /* NULL default: DAGCTL_HOME/warehouse.db once the home is known. Not a
      * secret, so a SQLite path stays readable in logs: a PostgreSQL password
      * goes in password or password_file (or libpq's PGPASSWORD, .pgpass). */
@@ -1056,6 +1109,7 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
   }
 
   if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;
+  if (cfg->lake_url == NULL && cfg->home) cfg->lake_url = xasprintf("%s/lake", cfg->home);
   if (cfg->warehouse_url == NULL && cfg->home)
     cfg->warehouse_url = xasprintf("%s/warehouse.db", cfg->home);
 

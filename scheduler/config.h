@@ -53,6 +53,15 @@ struct dag_config {
   int64_t smtp_timeout_us;      /* per SMTP step; 30 s */
   int64_t smtp_retry_base_us;   /* first retry delay, doubled each time; 30 s */
 
+  /* lake: the object store plugins read and write */
+  char *lake_url;               /* "s3://bucket/prefix" or an absolute folder; HOME/lake */
+  char *lake_endpoint;          /* S3 endpoint URL; NULL: AWS */
+  char *lake_region;            /* "us-east-1" */
+  bool lake_path_style;         /* false; forced for an IP or localhost endpoint */
+  char *lake_access_key_id;     /* NULL: unsigned requests */
+  char *lake_secret_access_key; /* env or lake.secret_access_key_file only */
+  int64_t lake_timeout_us;      /* per request; 30 s */
+
   /* warehouse: bronze/silver/gold for load_bronze, dbt and sql_check */
   char *warehouse_url;      /* a SQLite path or postgresql:// URL; HOME/warehouse.db */
   char *warehouse_password; /* PostgreSQL; env or password_file only; NULL: libpq's own */

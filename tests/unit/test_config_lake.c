@@ -1,0 +1,217 @@
+/* test_config_lake.c - the lake section of dagctl.yaml: the local default
+ * under the home, S3 URLs, and the secret key that must never sit in clear
+ * in the file.
+ *
+ * Same fixture as test_config.c: a fresh temporary working directory and a
+ * synthetic environment. */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "common.h"
+#include "config.h"
+#include "error.h"
+
+struct fixture {
+  char dir[PATH_MAX];
+  char old_cwd[PATH_MAX];
+  struct dag_config cfg;
+  struct dag_diags diags;
+  char *errors;
+};
+
+static int setup(void **state) {
+  struct fixture *f = xcalloc(1, sizeof(*f));
+  char tmpl[] = "/tmp/dagctl-config-lake-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
+  assert_int_equal(chdir(tmpl), 0);
+  assert_non_null(getcwd(f->dir, sizeof(f->dir)));
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  dag_config_free(&f->cfg);
+  dag_diags_free(&f->diags);
+  free(f->errors);
+  dag_log_reset();
+  assert_int_equal(chdir(f->old_cwd), 0);
+  char *cmd = xasprintf("rm -rf '%s'", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  free(f);
+  return 0;
+}
+
+static void write_file(struct fixture *f, const char *name, const char *text) {
+  char *path = xasprintf("%s/%s", f->dir, name);
+  char *slash = strrchr(path, '/');
+  *slash = '\0';
+  mkdir(path, 0700);
+  *slash = '/';
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+  assert_int_equal(chmod(path, 0600), 0);
+  free(path);
+}
+
+static void write_config(struct fixture *f, const char *yaml) {
+  write_file(f, ".dagctl/dagctl.yaml", yaml);
+}
+
+static int load(struct fixture *f, char *const *envp) {
+  dag_config_free(&f->cfg);
+  dag_diags_free(&f->diags);
+  free(f->errors);
+  int rc = dag_config_load(&f->cfg, NULL, envp, &f->diags);
+  f->errors = dag_diags_join(&f->diags);
+  return rc;
+}
+
+static void assert_error(struct fixture *f, const char *want) {
+  if (f->diags.n != 1) fail_msg("want one diagnostic, got %zu:\n%s", f->diags.n, f->errors);
+  char *full = f->errors;
+  size_t dlen = strlen(f->dir);
+  if (strncmp(full, f->dir, dlen) == 0 && full[dlen] == '/') full += dlen + 1;
+  assert_string_equal(full, want);
+}
+
+static void test_defaults(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {NULL};
+  assert_int_equal(load(f, env), 0);
+  char *want = xasprintf("%s/.dagctl/lake", f->dir);
+  assert_string_equal(f->cfg.lake_url, want);
+  free(want);
+  assert_null(f->cfg.lake_endpoint);
+  assert_string_equal(f->cfg.lake_region, "us-east-1");
+  assert_false(f->cfg.lake_path_style);
+  assert_null(f->cfg.lake_access_key_id);
+  assert_null(f->cfg.lake_secret_access_key);
+  assert_int_equal(f->cfg.lake_timeout_us, 30 * DAG_USEC_PER_SEC);
+}
+
+static void test_file_values(void **state) {
+  struct fixture *f = *state;
+  write_config(f, "lake:\n"
+                  "  url: s3://spotify-lake/raw//\n"
+                  "  endpoint: http://127.0.0.1:4569/\n"
+                  "  region: eu-west-3\n"
+                  "  path_style: yes\n"
+                  "  access_key_id: AKIDEXAMPLE\n"
+                  "  timeout: 5s\n");
+  char *env[] = {NULL};
+  assert_int_equal(load(f, env), 0);
+  assert_string_equal(f->cfg.lake_url, "s3://spotify-lake/raw");
+  assert_string_equal(f->cfg.lake_endpoint, "http://127.0.0.1:4569");
+  assert_string_equal(f->cfg.lake_region, "eu-west-3");
+  assert_true(f->cfg.lake_path_style);
+  assert_string_equal(f->cfg.lake_access_key_id, "AKIDEXAMPLE");
+  assert_int_equal(f->cfg.lake_timeout_us, 5 * DAG_USEC_PER_SEC);
+}
+
+static void test_local_urls(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"DAGCTL__LAKE__URL=data/./lake/", NULL};
+  assert_int_equal(load(f, env), 0);
+  char *want = xasprintf("%s/data/lake", f->dir);
+  assert_string_equal(f->cfg.lake_url, want);
+  free(want);
+
+  char *env2[] = {"DAGCTL__LAKE__URL=file:///srv/lake", NULL};
+  assert_int_equal(load(f, env2), 0);
+  assert_string_equal(f->cfg.lake_url, "/srv/lake");
+
+  /* A bucket without a prefix. */
+  char *env3[] = {"DAGCTL__LAKE__URL=s3://my.bucket-1", NULL};
+  assert_int_equal(load(f, env3), 0);
+  assert_string_equal(f->cfg.lake_url, "s3://my.bucket-1");
+}
+
+static void test_secret_in_clear_is_an_error(void **state) {
+  struct fixture *f = *state;
+  write_config(f, "lake:\n  url: s3://b12\n  secret_access_key: wJalrXUtnFEMI\n");
+  char *env[] = {NULL};
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:3:22: lake.secret_access_key must not be written in "
+                  "clear in the config file; set DAGCTL__LAKE__SECRET_ACCESS_KEY in the "
+                  "environment or lake.secret_access_key_file to a file only you can read");
+  assert_null(strstr(f->errors, "wJalr"));
+  assert_null(f->cfg.lake_secret_access_key);
+}
+
+static void test_secret_from_env_and_file(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"DAGCTL__LAKE__SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", NULL};
+  assert_int_equal(load(f, env), 0);
+  assert_string_equal(f->cfg.lake_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
+  char line[] = "PUT failed secret=wJalrXUtnFEMI/K7MDENG key=x";
+  dag_log_redact(line);
+  assert_string_equal(line, "PUT failed secret=*** key=x");
+
+  write_file(f, "secrets/lake", "from-a-file\n");
+  write_config(f, "lake:\n  secret_access_key_file: secrets/lake\n");
+  char *none[] = {NULL};
+  assert_int_equal(load(f, none), 0);
+  assert_string_equal(f->cfg.lake_secret_access_key, "from-a-file");
+
+  /* The environment replaces the file's choice. */
+  assert_int_equal(load(f, env), 0);
+  assert_string_equal(f->cfg.lake_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
+}
+
+static void test_bad_values(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {NULL};
+  write_config(f, "lake:\n  url: gs://bucket/x\n");
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:8: lake.url: expected s3://bucket/prefix, "
+                  "file:///path or a folder, got 'gs://bucket/x'");
+
+  write_config(f, "lake:\n  url: s3://My_Bucket/x\n");
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:8: lake.url: 'My_Bucket' is not an S3 bucket name "
+                  "(3 to 63 lowercase letters, digits, '.' or '-')");
+
+  write_config(f, "lake:\n  url: file://relative/x\n");
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:8: lake.url: a file:// URL needs an absolute path "
+                  "(file:///path), got 'file://relative/x'");
+
+  write_config(f, "lake:\n  endpoint: 127.0.0.1:4569\n");
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:13: lake.endpoint: expected an http:// or https:// "
+                  "URL, got '127.0.0.1:4569'");
+
+  write_config(f, "lake:\n  path_style: maybe\n");
+  assert_int_equal(load(f, env), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:15: lake.path_style: expected true or false, "
+                  "got 'maybe'");
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_defaults),
+      T(test_file_values),
+      T(test_local_urls),
+      T(test_secret_in_clear_is_an_error),
+      T(test_secret_from_env_and_file),
+      T(test_bad_values),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
