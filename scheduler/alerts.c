@@ -1,0 +1,276 @@
+/* alerts.c - the listener that turns failures into queued alerts (see
+ * alerts.h).
+ *
+ * It runs inside the scheduler's transaction, on the loop: it reads the
+ * run and the try from the store (rows written moments ago in the same
+ * transaction), the last lines of the try's log (one bounded read from the
+ * end of a local file), composes the text and adds one outbox row. The
+ * SMTP work happens later, elsewhere (smtp_send.c). */
+#include "alerts.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts_msg.h"
+#include "alloc.h"
+#include "dag.h"
+#include "error.h"
+#include "log.h"
+#include "sched_int.h"
+#include "smtp_send.h"
+#include "timeutil.h"
+
+struct dag_alerts {
+  const struct dag_config *cfg;
+  dag_store *store;
+  struct dag_scheduler *sched;
+  struct dag_alert_masker masker;
+  struct dag_smtp_sender *sender; /* NULL once closed */
+};
+
+/* The definition a run executes with: a run keeps the one it started with
+ * when its file changes (sched_int.h's dag_ref). */
+static const struct dag *run_dag(struct dag_scheduler *s, const char *dag_id,
+                                 const char *run_id) {
+  struct sched_dag *sd = sched_find_dag(s, dag_id);
+  if (!sd) return NULL;
+  for (struct sched_run *r = sd->runs; r; r = r->next)
+    if (strcmp(r->run_id, run_id) == 0) return r->ref->dag;
+  return sd->ref ? sd->ref->dag : NULL;
+}
+
+static char *emails_json(char *const *email, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, json_string(email[i]));
+  char *s = json_dumps(arr, JSON_COMPACT);
+  json_decref(arr);
+  return s;
+}
+
+static void queue(struct dag_alerts *a, struct dag_store_alert *row) {
+  int64_t id = 0;
+  int rc = dag_store_add_alert(a->store, row, &id);
+  if (rc) {
+    LOG_ERROR("cannot queue an alert dag=%s run=%s kind=%s error=\"%s\"", row->dag_id,
+              row->run_id, dag_alert_kind_name(row->kind), dag_strerror(rc));
+    return;
+  }
+  LOG_INFO("alert queued id=%lld kind=%s dag=%s run=%s%s%s", (long long)id,
+           dag_alert_kind_name(row->kind), row->dag_id, row->run_id,
+           row->task_id ? " task=" : "", row->task_id ? row->task_id : "");
+  dag_smtp_sender_kick(a->sender);
+}
+
+static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, const char *dag_id,
+                             const struct dag_store_run *run, const char *task_id,
+                             int try_number, const struct dag_task_args *args,
+                             const struct dag_store_try *t, const struct dag_store_ti *ti,
+                             const char *error);
+
+static void on_task_changed(void *ctx, const char *dag_id, const char *run_id,
+                            const char *task_id, enum dag_task_state state, int try_number) {
+  struct dag_alerts *a = ctx;
+  if (state != DAG_TI_FAILED && state != DAG_TI_UP_FOR_RETRY) return;
+  const struct dag *dag = run_dag(a->sched, dag_id, run_id);
+  long idx = dag ? dag_find_task(dag, task_id) : -1;
+  if (idx < 0) return;
+  const struct dag_task_args *args = &dag->tasks[idx].args;
+  enum dag_alert_kind kind = state == DAG_TI_FAILED ? DAG_ALERT_TASK_FAILED : DAG_ALERT_TASK_RETRY;
+  if (kind == DAG_ALERT_TASK_FAILED && !args->email_on_failure) return;
+  if (kind == DAG_ALERT_TASK_RETRY && !args->email_on_retry) return;
+
+  struct dag_store_run run;
+  if (dag_store_get_run(a->store, dag_id, run_id, &run) != 0) return;
+  struct dag_store_try *tries = NULL;
+  size_t n_tries = 0;
+  struct dag_store_ti *tis = NULL;
+  size_t n_tis = 0;
+  dag_store_list_tries(a->store, run.pk, task_id, &tries, &n_tries);
+  dag_store_list_tis(a->store, run.pk, &tis, &n_tis);
+  const struct dag_store_try *t = NULL;
+  for (size_t i = 0; i < n_tries; i++)
+    if (tries[i].try_number == try_number) t = &tries[i];
+  const struct dag_store_ti *ti = NULL;
+  for (size_t i = 0; i < n_tis; i++)
+    if (strcmp(tis[i].task_id, task_id) == 0) ti = &tis[i];
+
+  /* A try the scheduler itself interrupted (a stop, a restart) is run
+   * again without counting: nobody needs a mail about it. */
+  const char *error = t && t->error ? t->error : ti ? ti->error : NULL;
+  if (!error || strncmp(error, "interrupted:", 12) != 0)
+    queue_task_alert(a, kind, dag_id, &run, task_id, try_number, args, t, ti, error);
+  dag_store_tries_free(tries, n_tries);
+  dag_store_tis_free(tis, n_tis);
+  dag_store_run_free(&run);
+}
+
+static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, const char *dag_id,
+                             const struct dag_store_run *run, const char *task_id,
+                             int try_number, const struct dag_task_args *args,
+                             const struct dag_store_try *t, const struct dag_store_ti *ti,
+                             const char *error) {
+  const char *run_id = run->run_id;
+  char *log_path = NULL, *tail = NULL;
+  if (t && t->log_path) {
+    log_path = xasprintf("%s/logs/%s", a->cfg->home, t->log_path);
+    int rc = dag_alert_log_tail(log_path, &a->masker, &tail);
+    if (rc) LOG_DEBUG("no log for an alert file=%s error=\"%s\"", log_path, dag_strerror(rc));
+  }
+  char *url = dag_alert_url(a->cfg->web_base_url, dag_id, run_id, task_id, try_number);
+  struct dag_alert_facts f = {
+      .kind = kind,
+      .dag_id = dag_id,
+      .run_id = run_id,
+      .logical_date = run->logical_date,
+      .url = url,
+      .task_id = task_id,
+      .try_number = try_number,
+      .tries = ti ? ti->max_tries + 1 : args->retries + 1,
+      .result = error,
+      .start = t ? t->start_date : 0,
+      .end = t ? t->end_date : 0,
+      .next_try_at = ti ? ti->next_retry_at : 0,
+      .log_name = t ? t->log_path : NULL,
+      .log_tail = tail,
+  };
+  struct dag_store_alert row = {
+      .created_at = dag_time_now(),
+      .kind = kind,
+      .dag_id = (char *)dag_id,
+      .run_id = (char *)run_id,
+      .task_id = (char *)task_id,
+      .try_number = try_number,
+      .recipients = emails_json(args->email, args->n_email),
+  };
+  row.next_attempt_at = row.created_at;
+  dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
+  queue(a, &row);
+  free(row.subject);
+  free(row.body);
+  free(row.recipients);
+  free(url);
+  free(tail);
+  free(log_path);
+}
+
+/* Recipients of a run summary: default_args' list, else every address of
+ * the failed tasks that asked for failure mail, else none (smtp.to). */
+static char *run_recipients(const struct dag *dag, const struct dag_store_ti *tis, size_t n) {
+  if (dag->default_args.n_email)
+    return emails_json(dag->default_args.email, dag->default_args.n_email);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if (tis[i].state != DAG_TI_FAILED) continue;
+    long k = dag_find_task(dag, tis[i].task_id);
+    if (k < 0 || !dag->tasks[k].args.email_on_failure) continue;
+    const struct dag_task_args *args = &dag->tasks[k].args;
+    for (size_t e = 0; e < args->n_email; e++) {
+      bool seen = false;
+      size_t j;
+      json_t *v;
+      json_array_foreach(arr, j, v) seen = seen || strcmp(json_string_value(v), args->email[e]) == 0;
+      if (!seen) json_array_append_new(arr, json_string(args->email[e]));
+    }
+  }
+  char *s = json_dumps(arr, JSON_COMPACT);
+  json_decref(arr);
+  return s;
+}
+
+static void on_run_changed(void *ctx, const char *dag_id, const char *run_id,
+                           enum dag_run_state state) {
+  struct dag_alerts *a = ctx;
+  if (state != DAG_RUN_FAILED) return;
+  const struct dag *dag = run_dag(a->sched, dag_id, run_id);
+  if (!dag || !dag->default_args.email_on_failure) return;
+  struct dag_store_run run;
+  if (dag_store_get_run(a->store, dag_id, run_id, &run) != 0) return;
+  struct dag_store_ti *tis = NULL;
+  size_t n_tis = 0;
+  dag_store_list_tis(a->store, run.pk, &tis, &n_tis);
+
+  /* The tasks that did not succeed, in the order the file declares them. */
+  struct dag_alert_task_line *lines = xcalloc(n_tis ? n_tis : 1, sizeof(*lines));
+  size_t n_lines = 0;
+  for (size_t k = 0; k < dag->n_tasks; k++) {
+    for (size_t i = 0; i < n_tis; i++) {
+      if (strcmp(tis[i].task_id, dag->tasks[k].id) != 0) continue;
+      if (tis[i].state != DAG_TI_FAILED && tis[i].state != DAG_TI_UPSTREAM_FAILED) continue;
+      lines[n_lines++] = (struct dag_alert_task_line){
+          .task_id = tis[i].task_id,
+          .state = tis[i].state,
+          .try_number = tis[i].try_number,
+          .tries = tis[i].max_tries + 1,
+          .error = tis[i].error,
+      };
+    }
+  }
+  char *url = dag_alert_url(a->cfg->web_base_url, dag_id, run_id, NULL, 0);
+  struct dag_alert_facts f = {
+      .kind = DAG_ALERT_RUN_FAILED,
+      .dag_id = dag_id,
+      .run_id = run_id,
+      .logical_date = run.logical_date,
+      .url = url,
+      .run_start = run.start_date,
+      .run_end = run.end_date,
+      .tasks = lines,
+      .n_tasks = n_lines,
+  };
+  struct dag_store_alert row = {
+      .created_at = dag_time_now(),
+      .kind = DAG_ALERT_RUN_FAILED,
+      .dag_id = (char *)dag_id,
+      .run_id = (char *)run_id,
+      .recipients = run_recipients(dag, tis, n_tis),
+  };
+  row.next_attempt_at = row.created_at;
+  dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
+  queue(a, &row);
+  free(row.subject);
+  free(row.body);
+  free(row.recipients);
+  free(url);
+  free(lines);
+  dag_store_tis_free(tis, n_tis);
+  dag_store_run_free(&run);
+}
+
+int dag_alerts_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
+                   struct dag_scheduler *sched, char *const *envp, struct dag_alerts **out) {
+  struct dag_alerts *a = xcalloc(1, sizeof(*a));
+  a->cfg = cfg;
+  a->store = store;
+  a->sched = sched;
+  dag_alert_masker_init(&a->masker, envp);
+  dag_alert_masker_add(&a->masker, cfg->smtp_password);
+  int rc = dag_smtp_sender_new(loop, cfg, store, &a->sender);
+  if (rc) {
+    dag_alert_masker_free(&a->masker);
+    free(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
+}
+
+void dag_alerts_listener(struct dag_alerts *a, struct dag_scheduler_listener *out) {
+  memset(out, 0, sizeof(*out));
+  out->task_changed = on_task_changed;
+  out->run_changed = on_run_changed;
+  out->ctx = a;
+}
+
+void dag_alerts_close(struct dag_alerts *a) {
+  if (!a || !a->sender) return;
+  dag_smtp_sender_close(a->sender, NULL, NULL);
+  a->sender = NULL;
+}
+
+void dag_alerts_free(struct dag_alerts *a) {
+  if (!a) return;
+  dag_alerts_close(a);
+  dag_alert_masker_free(&a->masker);
+  free(a);
+}
