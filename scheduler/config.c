@@ -595,6 +595,7 @@ static const struct setting settings[] = {
      "false", 0, 0, 0},
     {"core", "durability", &t_durability, OFF(durable_fsync), "normal", 0, 0, 0},
     {"core", "log_level", &t_log_level, OFF(log_level), "info", 0, 0, 0},
+    {"core", "plugins_folder", &t_path, OFF(plugins_folder), NULL, 0, 0, 0},
     {"web", "bind", &t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a
@@ -1135,4 +1136,25 @@ void dag_config_free(struct dag_config *cfg) {
     if (j == i) free(*(char **)((char *)cfg + settings[i].offset));
   }
   memset(cfg, 0, sizeof(*cfg));
+}
+
+char *dag_config_value(const struct dag_config *cfg, const char *section, const char *key) {
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    const struct setting *st = &settings[i];
+    if (strcmp(st->section, section) != 0 || strcmp(st->key, key) != 0) continue;
+    const void *field = (const char *)cfg + st->offset;
+    if (st->type->owns_string) {
+      const char *v = *(char *const *)field;
+      return v ? xstrdup(v) : NULL;
+    }
+    if (st->type == &t_int) return xasprintf("%d", *(const int *)field);
+    if (st->type == &t_bool) return xstrdup(*(const bool *)field ? "true" : "false");
+    if (st->type == &t_duration) {
+      char buf[32];
+      dag_duration_format(*(const int64_t *)field, buf, sizeof(buf));
+      return xstrdup(buf);
+    }
+    return NULL;
+  }
+  return NULL;
 }

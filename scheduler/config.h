@@ -34,6 +34,7 @@ struct dag_config {
   bool dags_are_paused_at_creation; /* false */
   bool durable_fsync;           /* core.durability: full (fsync each commit) vs normal */
   enum dag_log_level log_level; /* core.log_level: debug|info|warn|error */
+  char *plugins_folder;         /* NULL: the plugins folder beside the dagctl binary */
 
   /* web */
   char *web_bind; /* "127.0.0.1" */
@@ -89,5 +90,10 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
                     char *const *envp, struct dag_diags *diags);
 
 void dag_config_free(struct dag_config *cfg);
+
+/* A setting's value as text ("4", "true", "30s", a string), for plugins'
+ * connection() lookups; NULL if unset or unknown. Caller frees. Secrets
+ * included: never log the result. */
+char *dag_config_value(const struct dag_config *cfg, const char *section, const char *key);
 
 #endif

@@ -50,6 +50,7 @@ struct sched_retry {
 };
 
 struct sched_orphan;
+struct sched_ready;
 
 struct sched_ti {
   struct sched_run *run;
@@ -64,6 +65,14 @@ struct sched_ti {
   struct dag_proc *proc;
   struct sched_retry *retry;
   dag_time_t start_date;
+  /* Plugin tasks. */
+  struct sched_ready *ready;  /* the pipe a service's readiness arrives on */
+  dag_time_t sensor_started;  /* first poke of a rescheduling sensor */
+  bool service;               /* its try succeeded; its process runs on */
+  bool service_ended;         /* ... and has exited, with service_status */
+  int service_status;
+  bool has_stop_waiter;       /* a stop_service task waits for this service */
+  size_t stop_waiter;
 };
 
 struct sched_run {
@@ -143,6 +152,8 @@ struct dag_scheduler {
   size_t n_try_procs;
 
   char **base_env; /* the scheduler's environment, for tasks */
+  char *self_exe;  /* this dagctl binary, which runs plugin tasks */
+  char *kafka_bootstraps; /* the embedded Kafka cluster's address, if hosted */
   uint64_t tasks_started, tasks_finished;
 };
 
@@ -162,9 +173,14 @@ void sched_dispatch(struct dag_scheduler *s);
 void sched_run_terminate_all(struct dag_scheduler *s);
 void sched_run_free(struct sched_run *r);
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);
+void sched_service_ready(struct sched_ti *ti);
 
 /* sched_task.c */
+/* Exit codes of `dagctl __task` beyond 0 and 1 (see cli/cmd_task.c). */
+#define SCHED_EXIT_NOT_YET 100
+#define SCHED_EXIT_SKIP 101
 int sched_task_spawn(struct sched_ti *ti, char **err);
+void sched_task_close_ready(struct sched_ti *ti);
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number);
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

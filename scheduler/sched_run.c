@@ -109,7 +109,9 @@ static struct sched_ti *ready_pop(struct sched_run *r) {
     run_sched(r)->ready_tasks--;
     ti->queued = false;
     /* A cleared or re-decided task may have left the queue meanwhile. */
-    if (ti->state == DAG_TI_SCHEDULED || ti->state == DAG_TI_UP_FOR_RETRY) return ti;
+    if (ti->state == DAG_TI_SCHEDULED || ti->state == DAG_TI_UP_FOR_RETRY ||
+        ti->state == DAG_TI_UP_FOR_RESCHEDULE)
+      return ti;
   }
   return NULL;
 }
@@ -176,6 +178,13 @@ static void run_finish(struct sched_run *r, dag_time_t now) {
   if (r->state == DAG_RUN_RUNNING) r->sd->running_runs--;
   r->state = final;
   r->done = true;
+  /* No service outlives its run, whatever the run's outcome. */
+  for (size_t i = 0; i < r->n_tis; i++)
+    if (r->tis[i].service && r->tis[i].proc) {
+      LOG_INFO("stopping service at the end of its run dag=%s run=%s task=%s", r->sd->dag_id,
+               r->run_id, dag->tasks[i].id);
+      dag_proc_terminate(r->tis[i].proc);
+    }
   LOG_INFO("run finished dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
            dag_run_state_name(final));
   notify_run(r);
@@ -305,6 +314,8 @@ static void check_done(struct sched_run *r, dag_time_t now) {
 /* --- starting and ending tries ------------------------------------------------------ */
 
 static void on_retry_timer(uv_timer_t *t);
+static void start_task(struct sched_ti *ti);
+static bool start_stop_service(struct sched_ti *ti);
 
 /* The loop's clock is read once per iteration and in whole milliseconds, so
  * it lags the wall clock next_retry_at was computed from: a timer of exactly
@@ -354,12 +365,14 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
 }
 
 static void start_task(struct sched_ti *ti) {
+  if (start_stop_service(ti)) return;
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   const struct dag_task *t = ti_task(ti);
   dag_time_t now = dag_time_now();
   ti->try_number++;
   ti->start_date = now;
+  if (!ti->sensor_started) ti->sensor_started = now;
   char *err = NULL;
   int spawn_rc = sched_task_spawn(ti, &err);
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
@@ -409,6 +422,169 @@ static void describe_failure(char *buf, size_t size, const struct dag_task *t, i
   }
 }
 
+/* --- plugins: sensors and services ------------------------------------------------- */
+
+/* A duration parameter of a plugin task: "30s" or a number of seconds. */
+static int64_t param_duration(const struct dag_task *t, const char *name, int64_t def) {
+  json_t *v = t->config ? json_object_get(t->config, name) : NULL;
+  int64_t us;
+  if (json_is_integer(v) && json_integer_value(v) >= 0)
+    return json_integer_value(v) * DAG_USEC_PER_SEC;
+  if (json_is_real(v) && json_real_value(v) >= 0)
+    return (int64_t)(json_real_value(v) * 1e6);
+  if (json_is_string(v) && dag_duration_parse(json_string_value(v), &us) == 0) return us;
+  return def;
+}
+
+/* A sensor in reschedule mode found nothing yet: free the slot and poke
+ * again after poke_interval. The poke does not use up a try. */
+static int sensor_not_yet(struct sched_ti *ti, dag_time_t now) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  const struct dag_task *t = ti_task(ti);
+  int64_t poke = param_duration(t, "poke_interval", 60 * DAG_USEC_PER_SEC);
+  int rc = dag_store_ti_reschedule(s->store, r->pk, t->id, ti->try_number, now, now + poke);
+  if (rc) return rc;
+  ti->try_number--;
+  ti->state = DAG_TI_UP_FOR_RESCHEDULE;
+  LOG_DEBUG("sensor not satisfied yet dag=%s run=%s task=%s next_poke_in_ms=%lld",
+            r->sd->dag_id, r->run_id, t->id, (long long)(poke / 1000));
+  notify_task(ti);
+  ti->retry = xcalloc(1, sizeof(*ti->retry));
+  ti->retry->ti = ti;
+  uv_timer_init(s->loop, &ti->retry->timer);
+  uv_timer_start(&ti->retry->timer, on_retry_timer, (uint64_t)(poke / 1000), 0);
+  return 0;
+}
+
+/* End a stop_service task's try. Inside the caller's transaction. */
+static int finish_stop(struct sched_ti *stop, bool ok, const char *error, dag_time_t now) {
+  struct sched_run *r = stop->run;
+  struct dag_scheduler *s = run_sched(r);
+  if (!ok) return try_failed(stop, now, 0, false, error);
+  int rc = dag_store_ti_end_try(s->store, r->pk, ti_task(stop)->id, stop->try_number,
+                                DAG_TI_SUCCESS, now, 0, true, NULL, 0);
+  if (rc) return rc;
+  stop->state = DAG_TI_SUCCESS;
+  notify_task(stop);
+  r->unfinished--;
+  return propagate(stop, now);
+}
+
+/* The plugin said its service is up: its try succeeds now, and its process
+ * runs on (no longer holding a task slot) until a stop_service task or the
+ * end of the run stops it. */
+void sched_service_ready(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  const struct dag_task *t = ti_task(ti);
+  if (ti->service || !ti->proc || ti->state != DAG_TI_RUNNING) return;
+  dag_time_t now = dag_time_now();
+  ti->service = true;
+  s->running_tasks--;
+  r->sd->running_tasks--;
+  s->tasks_finished++;
+  int rc = dag_store_begin(s->store);
+  if (rc == 0)
+    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+                              true, NULL, 0);
+  if (rc == 0)
+    rc = dag_store_ti_set_service_pid(s->store, r->pk, t->id, ti->proc->pid, ti->proc->pid_start);
+  if (rc == 0) {
+    ti->state = DAG_TI_SUCCESS;
+    LOG_INFO("service is up dag=%s run=%s task=%s pid=%d", r->sd->dag_id, r->run_id, t->id,
+             ti->proc->pid);
+    notify_task(ti);
+    r->unfinished--;
+    rc = propagate(ti, now);
+  }
+  if (rc == 0) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) store_broken(s, "service ready");
+  sched_dispatch(s);
+}
+
+/* A service's process ended: complete the stop_service task waiting for it. */
+static void service_exited(struct sched_ti *ti, int64_t status, int sig, dag_time_t now) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  ti->service_ended = true;
+  ti->service_status = sig ? 128 + sig : (int)status;
+  LOG_INFO("service stopped dag=%s run=%s task=%s status=%d", r->sd->dag_id, r->run_id,
+           ti_task(ti)->id, ti->service_status);
+  dag_store_ti_set_service_pid(s->store, r->pk, ti_task(ti)->id, 0, 0);
+  if (ti->has_stop_waiter && !r->done && !s->stopping) {
+    struct sched_ti *stop = &r->tis[ti->stop_waiter];
+    ti->has_stop_waiter = false;
+    char why[128];
+    snprintf(why, sizeof(why), "service %s exited with status %d", ti_task(ti)->id,
+             ti->service_status);
+    int rc = dag_store_begin(s->store);
+    if (rc == 0) rc = finish_stop(stop, ti->service_status == 0, why, now);
+    if (rc == 0) check_done(r, now);
+    if (rc == 0) rc = dag_store_commit(s->store);
+    if (rc) store_broken(s, "stop service");
+  }
+  run_release_if_idle(r);
+  if (s->stopping)
+    sched_maybe_closed(s);
+  else
+    sched_dispatch(s);
+}
+
+/* The built-in `stop_service` task: SIGTERM to the service started by the
+ * task named in its `service` key, success when that process exits 0.
+ * Returns true if `ti` is such a task (handled here). */
+static bool start_stop_service(struct sched_ti *ti) {
+  const struct dag_task *t = ti_task(ti);
+  if (t->type != DAG_TASK_PLUGIN || strcmp(t->type_name, "stop_service") != 0) return false;
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  dag_time_t now = dag_time_now();
+  const char *name = json_string_value(t->config ? json_object_get(t->config, "service") : NULL);
+  long idx = name ? dag_find_task(r->ref->dag, name) : -1;
+  struct sched_ti *svc = idx >= 0 ? &r->tis[idx] : NULL;
+  ti->try_number++;
+  ti->start_date = now;
+  char *log_rel = sched_log_rel_path(ti, ti->try_number);
+  int rc = dag_store_begin(s->store);
+  if (rc == 0) rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
+  if (rc == 0) {
+    ti->state = DAG_TI_RUNNING;
+    notify_task(ti);
+  }
+  char why[256] = "";
+  if (rc != 0) {
+  } else if (!svc) {
+    snprintf(why, sizeof(why), "stop_service needs 'service: TASK_ID' naming a task of this DAG%s%s",
+             name ? "; unknown task " : "", name ? name : "");
+  } else if (svc->service && svc->proc) {
+    svc->has_stop_waiter = true;
+    svc->stop_waiter = ti->idx;
+    sched_log_append(s, log_rel, "[dagctl] stopping service %s (pid %d) with SIGTERM\n", name,
+                     svc->proc->pid);
+    dag_proc_terminate(svc->proc);
+  } else if (svc->service_ended) {
+    if (svc->service_status != 0)
+      snprintf(why, sizeof(why), "service %s had already exited with status %d", name,
+               svc->service_status);
+    else
+      rc = finish_stop(ti, true, NULL, now);
+  } else {
+    snprintf(why, sizeof(why), "task %s is not a running service in this run (state %s)", name,
+             dag_task_state_name(svc->state));
+  }
+  if (rc == 0 && why[0]) {
+    sched_log_append(s, log_rel, "[dagctl] %s\n", why);
+    rc = finish_stop(ti, false, why, now);
+  }
+  free(log_rel);
+  if (rc == 0) check_done(r, now);
+  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc) store_broken(s, "stop service");
+  return true;
+}
+
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
   struct sched_ti *ti = p->data;
   struct sched_run *r = ti->run;
@@ -416,7 +592,12 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   const struct dag_task *t = ti_task(ti);
   dag_time_t now = dag_time_now();
   ti->proc = NULL;
+  sched_task_close_ready(ti);
   r->live--;
+  if (ti->service) {
+    service_exited(ti, status, sig, now);
+    return;
+  }
   s->running_tasks--;
   r->sd->running_tasks--;
   s->tasks_finished++;
@@ -441,6 +622,19 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
                               (int)status, sig == 0, "interrupted: scheduler shut down", now);
     if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id);
     ti->state = DAG_TI_UP_FOR_RETRY;
+  } else if (rc == 0 && t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
+             status == SCHED_EXIT_NOT_YET) {
+    rc = sensor_not_yet(ti, now);
+  } else if (rc == 0 && t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
+             status == SCHED_EXIT_SKIP) {
+    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
+                              (int)status, true, "skipped by the task", 0);
+    if (rc == 0) {
+      ti->state = DAG_TI_SKIPPED;
+      notify_task(ti);
+      r->unfinished--;
+      rc = propagate(ti, now);
+    }
   } else if (rc == 0 && ok) {
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
                               true, NULL, 0);
@@ -666,7 +860,21 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
     /* The process died while nobody watched: a failed try, retries apply. */
     ti->state = DAG_TI_RUNNING;
     return try_failed(ti, now, 0, false, "process vanished while the scheduler was down");
+  case DAG_TI_SUCCESS:
+    /* A service whose process a crash left running: stop it (it flushes
+     * and commits on SIGTERM). A stop_service task then finds it ended. */
+    if (row->pid > 0 && dag_pid_start_time(row->pid) == row->pid_start) {
+      LOG_WARN("service left running by the previous scheduler, stopping it dag=%s run=%s "
+               "task=%s pid=%d", ti->run->sd->dag_id, ti->run->run_id, ti_task(ti)->id, row->pid);
+      kill(-row->pid, SIGTERM);
+    }
+    if (row->pid > 0) {
+      ti->service_ended = true;
+      ti->service_status = 0;
+    }
+    return 0;
   case DAG_TI_SCHEDULED:
+  case DAG_TI_UP_FOR_RESCHEDULE:
   case DAG_TI_UP_FOR_RETRY: {
     int pid = unrecorded_process(ti, row->try_number + 1);
     if (pid > 0) {
@@ -677,6 +885,7 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
       ready_push(ti);
       return 0;
     }
+    if (row->state == DAG_TI_UP_FOR_RESCHEDULE) ti->sensor_started = row->start_date;
     dag_time_t wait = row->next_retry_at > now ? row->next_retry_at - now : 0;
     ti->retry = xcalloc(1, sizeof(*ti->retry));
     ti->retry->ti = ti;

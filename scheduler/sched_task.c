@@ -107,6 +107,71 @@ static void env_set(struct strv *env, const char *name, const char *value) {
   strv_push(env, xasprintf("%s=%s", name, value));
 }
 
+/* --- service readiness ------------------------------------------------------ */
+
+/* A plugin task tells the scheduler "my service is up" by writing to a pipe
+ * whose write end it inherits (its number in DAGCTL_READY_FD). */
+struct sched_ready {
+  uv_pipe_t pipe;
+  struct sched_ti *ti; /* NULL once the task's process has ended */
+  char buf[64];
+};
+
+static void ready_closed(uv_handle_t *h) {
+  free(container_of((uv_pipe_t *)h, struct sched_ready, pipe));
+}
+
+void sched_task_close_ready(struct sched_ti *ti) {
+  struct sched_ready *rd = ti->ready;
+  if (!rd) return;
+  ti->ready = NULL;
+  rd->ti = NULL;
+  uv_close((uv_handle_t *)&rd->pipe, ready_closed);
+}
+
+static void ready_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct sched_ready *rd = container_of((uv_pipe_t *)h, struct sched_ready, pipe);
+  DAG_UNUSED(suggested);
+  buf->base = rd->buf;
+  buf->len = sizeof(rd->buf);
+}
+
+static void ready_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
+  struct sched_ready *rd = container_of((uv_pipe_t *)stream, struct sched_ready, pipe);
+  DAG_UNUSED(buf);
+  struct sched_ti *ti = rd->ti;
+  if (n > 0 && ti) {
+    sched_service_ready(ti);
+    return;
+  }
+  if (n < 0 && ti) sched_task_close_ready(ti);
+}
+
+/* Returns the write end for the child (to close after spawning), or -errno. */
+static int open_ready_pipe(struct sched_ti *ti, struct strv *env) {
+  struct dag_scheduler *s = ti->run->sd->s;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+  /* The loop is single-threaded: nothing else spawns between here and
+   * the spawn, so only this child inherits the write end. */
+  fcntl(fds[1], F_SETFD, 0);
+  struct sched_ready *rd = xcalloc(1, sizeof(*rd));
+  rd->ti = ti;
+  uv_pipe_init(s->loop, &rd->pipe, 0);
+  if (uv_pipe_open(&rd->pipe, fds[0]) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    uv_close((uv_handle_t *)&rd->pipe, ready_closed);
+    return -EIO;
+  }
+  uv_read_start((uv_stream_t *)&rd->pipe, ready_alloc, ready_read);
+  ti->ready = rd;
+  char num[16];
+  snprintf(num, sizeof(num), "%d", fds[1]);
+  env_set(env, "DAGCTL_READY_FD", num);
+  return fds[1];
+}
+
 static int render(const char *tmpl, const struct dag_template_ctx *ctx, const char *what,
                   char **out, char **err) {
   char *msg = NULL;
@@ -114,6 +179,39 @@ static int render(const char *tmpl, const struct dag_template_ctx *ctx, const ch
   *err = xasprintf("%s: %s", what, msg ? msg : "template error");
   free(msg);
   return DAG_ETEMPLATE;
+}
+
+static bool mentions_xcom(const char *s) {
+  return s && strstr(s, "xcom");
+}
+
+/* Loading XComs costs a query: only for tasks whose templates read one. */
+static bool uses_xcom(const struct dag_task *t) {
+  if (mentions_xcom(t->command) || mentions_xcom(t->cwd)) return true;
+  for (size_t i = 0; i < t->argc; i++)
+    if (mentions_xcom(t->argv[i])) return true;
+  for (size_t i = 0; i < t->n_env; i++)
+    if (mentions_xcom(t->env[i].value)) return true;
+  return false;
+}
+
+/* The run's XComs as {TASK: {KEY: value}}. */
+static json_t *load_xcom(dag_store *st, int64_t run_pk) {
+  json_t *all = json_object();
+  struct dag_store_xcom *x = NULL;
+  size_t n = 0;
+  if (dag_store_xcom_list(st, run_pk, &x, &n) != 0) return all;
+  for (size_t i = 0; i < n; i++) {
+    json_t *task = json_object_get(all, x[i].task_id);
+    if (!task) {
+      task = json_object();
+      json_object_set_new(all, x[i].task_id, task);
+    }
+    json_t *v = json_loads(x[i].value, JSON_DECODE_ANY, NULL);
+    if (v) json_object_set_new(task, x[i].key, v);
+  }
+  dag_store_xcoms_free(x, n);
+  return all;
 }
 
 int sched_task_spawn(struct sched_ti *ti, char **err) {
@@ -124,6 +222,11 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   ctx_init(&ctx, ti);
   *err = NULL;
 
+  json_t *xcom = NULL;
+  if (uses_xcom(t)) {
+    xcom = load_xcom(s->store, r->pk);
+    ctx.xcom = xcom;
+  }
   struct strv argv = {0}, env = {0};
   char *cwd = NULL, *log_path = NULL, *file = NULL;
   int rc = 0;
@@ -145,10 +248,18 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     }
     file = xstrdup(argv.v[0]);
   } else {
-    *err = xasprintf("task type '%s' is a plugin, and plugins are not supported yet",
-                     t->type_name);
-    rc = DAG_EINVAL;
-    goto out;
+    /* A plugin runs in `dagctl __task TYPE`, a child like any task, so a
+     * crash or hang in it never reaches the scheduler. */
+    file = xstrdup(s->self_exe);
+    strv_push(&argv, xstrdup("dagctl"));
+    strv_push(&argv, xstrdup("--home"));
+    strv_push(&argv, xstrdup(s->cfg->home));
+    if (s->cfg->config_file) {
+      strv_push(&argv, xstrdup("--config"));
+      strv_push(&argv, xstrdup(s->cfg->config_file));
+    }
+    strv_push(&argv, xstrdup("__task"));
+    strv_push(&argv, xstrdup(t->type_name));
   }
 
   for (char **e = s->base_env; e && *e; e++) strv_push(&env, xstrdup(*e));
@@ -164,6 +275,20 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   char *try_id = xasprintf("%lld:%d:%s", (long long)r->pk, ti->try_number, t->id);
   env_set(&env, DAG_TRY_ID_ENV, try_id);
   free(try_id);
+  dag_time_iso(r->interval_start, iso, sizeof(iso));
+  env_set(&env, "DAGCTL_DATA_INTERVAL_START", iso);
+  dag_time_iso(r->interval_end, iso, sizeof(iso));
+  env_set(&env, "DAGCTL_DATA_INTERVAL_END", iso);
+  if (t->type == DAG_TASK_PLUGIN) {
+    char *params = json_dumps(t->config ? t->config : json_object(), JSON_COMPACT);
+    env_set(&env, "DAGCTL_TASK_PARAMS", params);
+    free(params);
+    if (ti->sensor_started) {
+      dag_time_iso(ti->sensor_started, iso, sizeof(iso));
+      env_set(&env, "DAGCTL_SENSOR_STARTED", iso);
+    }
+    if (s->kafka_bootstraps) env_set(&env, "DAGCTL_KAFKA_BOOTSTRAPS", s->kafka_bootstraps);
+  }
   for (size_t i = 0; i < t->n_env; i++) {
     char *v = NULL;
     char *what = xasprintf("env.%s", t->env[i].name);
@@ -190,20 +315,30 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   memset(&spec, 0, sizeof(spec));
   spec.file = file;
   spec.argv = argv.v;
-  spec.env = env.v;
   spec.cwd = cwd ? cwd : s->cfg->home;
   spec.log_path = log_path;
   spec.timeout_ms = (uint64_t)(t->args.execution_timeout_us / 1000);
   spec.kill_grace_ms = (uint64_t)(s->cfg->task_kill_grace_us / 1000);
-    sched_log_append(s, log_path + strlen(s->cfg->home) + strlen("/logs/"),
+  sched_log_append(s, log_path + strlen(s->cfg->home) + strlen("/logs/"),
                    "[dagctl] %s.%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
                    r->run_id, ti->try_number, ti->max_tries + 1, started);
+  int ready_fd = -1;
+  if (t->type == DAG_TASK_PLUGIN && (ready_fd = open_ready_pipe(ti, &env)) < 0) {
+    *err = xasprintf("cannot create a pipe: %s", strerror(-ready_fd));
+    rc = ready_fd;
+    goto out;
+  }
+  spec.env = env.v;
   rc = dag_proc_spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
+  /* Only the child keeps the write end: the next task must not inherit it. */
+  if (ready_fd >= 0) close(ready_fd);
   if (rc) {
     ti->proc = NULL;
+    sched_task_close_ready(ti);
     *err = xasprintf("cannot start %s: %s", file, uv_strerror(rc));
   }
 out:
+  json_decref(xcom);
   strv_free(&argv);
   strv_free(&env);
   free(cwd);

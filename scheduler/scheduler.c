@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "dag.h"
@@ -409,6 +410,9 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   s->cfg = cfg;
   s->store = store;
   s->base_env = environ;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  s->self_exe = xstrndup(exe, n > 0 ? (size_t)n : 0);
   uv_timer_init(loop, &s->rescan_timer);
   s->rescan_timer.data = s;
   uv_timer_init(loop, &s->poll_timer);
@@ -523,6 +527,8 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   }
   free(s->files);
   free(s->resched);
+  free(s->self_exe);
+  free(s->kafka_bootstraps);
   free(s);
 }
 

@@ -7,6 +7,8 @@
  *                                          -> failed
  *                                          -> up_for_retry -> scheduled ...
  *   none -> upstream_failed | skipped            (decided by the trigger rule)
+ *   running -> up_for_reschedule -> scheduled ... (a sensor in reschedule mode:
+ *                                                  the try does not count)
  */
 #ifndef DAG_STATE_H
 #define DAG_STATE_H
@@ -22,7 +24,8 @@
   XX(FAILED, "failed")                  \
   XX(UP_FOR_RETRY, "up_for_retry")      \
   XX(UPSTREAM_FAILED, "upstream_failed") \
-  XX(SKIPPED, "skipped")
+  XX(SKIPPED, "skipped")                \
+  XX(UP_FOR_RESCHEDULE, "up_for_reschedule")
 
 enum dag_task_state {
 #define XX(name, _) DAG_TI_##name,

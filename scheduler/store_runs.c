@@ -319,6 +319,50 @@ fail:
   return rc ? rc : DAG_ESTORE;
 }
 
+int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
+                            int try_number, dag_time_t end, dag_time_t next_poke_at) {
+  static const char upd[] =
+      "UPDATE task_instance SET state = 'up_for_reschedule', try_number = ?1 - 1,"
+      " end_date = ?2, next_retry_at = ?3, pid = NULL, pid_start = NULL"
+      " WHERE run_pk = ?4 AND task_id = ?5";
+  static const char upd_try[] =
+      "UPDATE task_try SET state = 'up_for_reschedule', end_date = ?1"
+      " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  sqlite3_stmt *s = store_stmt(st, upd);
+  if (!s) goto fail;
+  sqlite3_bind_int(s, 1, try_number);
+  sqlite3_bind_int64(s, 2, end);
+  sqlite3_bind_int64(s, 3, next_poke_at);
+  sqlite3_bind_int64(s, 4, run_pk);
+  store_bind_text(s, 5, task_id);
+  if ((rc = store_step_done(st, s, "reschedule")) != 0) goto fail;
+  if (!(s = store_stmt(st, upd_try))) goto fail;
+  sqlite3_bind_int64(s, 1, end);
+  sqlite3_bind_int64(s, 2, run_pk);
+  store_bind_text(s, 3, task_id);
+  sqlite3_bind_int(s, 4, try_number);
+  if ((rc = store_step_done(st, s, "reschedule try")) != 0) goto fail;
+  return dag_store_commit(st);
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
+                                 int64_t pid_start) {
+  static const char sql[] =
+      "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int(s, 1, pid);
+  sqlite3_bind_int64(s, 2, pid_start);
+  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_text(s, 4, task_id);
+  return store_step_done(st, s, "service pid");
+}
+
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
   static const char sql[] =
       "UPDATE task_instance SET max_tries = max_tries + 1 WHERE run_pk = ? AND task_id = ?";

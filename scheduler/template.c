@@ -32,6 +32,7 @@ enum var {
   V_TRY_NUMBER,
   V_PARAMS, /* takes a key: params.NAME */
   V_CONF,   /* takes a key: conf.NAME */
+  V_TI,     /* ti.xcom.TASK.KEY: a value pushed by another task of the run */
 };
 
 /* Indexed by enum var; also the did-you-mean candidates. */
@@ -49,6 +50,7 @@ static const char *const var_names[] = {
     "try_number",
     "params",
     "conf",
+    "ti",
 };
 
 static int fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -180,7 +182,8 @@ static int render_var(struct strbuf *sb, enum var var, const char *name,
   case V_DAG_ID: s = ctx->dag_id; break;
   case V_TASK_ID: s = ctx->task_id; break;
   case V_PARAMS:
-  case V_CONF: break;
+  case V_CONF:
+  case V_TI: break;
   }
   /* An empty string would run a command with a hole in it; say so instead. */
   if (s == NULL) return fail(err, "template variable '%s' is not available here", name);
@@ -229,6 +232,22 @@ static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset
       return fail(err, "'%s' needs a key: {{ %s.NAME }}", var_names[var], var_names[var]);
     if (ctx == NULL) return 0;
     return render_lookup(sb, (enum var)var, expr, len, dot + 1, len - head - 1, ctx, err);
+  }
+  if (var == V_TI) {
+    /* ti.xcom.TASK.KEY: exactly two names after "xcom". */
+    const char *rest = dot ? dot + 1 : NULL;
+    size_t rest_len = dot ? len - head - 1 : 0;
+    const char *d1 = rest ? memchr(rest, '.', rest_len) : NULL;
+    bool shape = rest && rest_len > 5 && strncmp(rest, "xcom.", 5) == 0 && d1 &&
+                 memchr(d1 + 1, '.', rest_len - (size_t)(d1 + 1 - rest)) != NULL;
+    if (!shape)
+      return fail(err, "'%.*s': use {{ ti.xcom.TASK_ID.KEY }}", (int)len, expr);
+    if (ctx == NULL) return 0;
+    const json_t *v = ctx->xcom ? descend(ctx->xcom, rest + 5, rest_len - 5) : NULL;
+    if (v == NULL)
+      return fail(err, "no XCom value '%.*s' in this run (has that task run and pushed it?)",
+                  (int)(rest_len - 5), rest + 5);
+    return append_json(sb, v, expr, len, err);
   }
   if (var < 0 || dot) {
     const char *hint = NULL;

@@ -3,7 +3,8 @@
  * A small, strict subset of Airflow's Jinja context. Names:
  *   ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
  *   data_interval_end, run_id, dag_id, task_id, try_number,
- *   params.NAME, conf.NAME (conf.NAME.SUB for nested objects)
+ *   params.NAME, conf.NAME (conf.NAME.SUB for nested objects),
+ *   ti.xcom.TASK.KEY (a value another task of the run pushed)
  * `params.x` resolves to the run's conf value when the run's conf has key x
  * (Airflow's dag_run_conf_overrides_params), else to the DAG's params.
  * Unknown names and unterminated tags are errors, never silently empty. */
@@ -24,6 +25,7 @@ struct dag_template_ctx {
   int try_number;
   const json_t *params; /* borrowed; may be NULL */
   const json_t *conf;   /* borrowed; may be NULL */
+  const json_t *xcom;   /* borrowed; {TASK: {KEY: value}}; may be NULL */
 };
 
 /* Render `tmpl`. Returns 0 and *out (caller frees), or DAG_ETEMPLATE with a

@@ -68,6 +68,8 @@ int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_clear(struct cli *c, int argc, char **argv);
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_test(struct cli *c, int argc, char **argv);
+int cmd_plugins(struct cli *c, int argc, char **argv);
+int cmd_task(struct cli *c, int argc, char **argv);
 
 /* Sort task instances into the DAG's declared order (from the graph the
  * scheduler stored). Returns that graph (caller json_decref()s it). */

@@ -18,6 +18,7 @@ static const struct verb {
     {"clear", cmd_clear, "run tasks of a run again"},
     {"validate", cmd_validate, "check DAG files and print every error"},
     {"test", cmd_test, "run a DAG or one task in the foreground, without a scheduler"},
+    {"plugins", cmd_plugins, "list installed task plugins and their task types"},
 };
 
 static void usage(FILE *out) {
@@ -74,6 +75,12 @@ int main(int argc, char **argv) {
   if (strcmp(verb, "version") == 0) {
     printf("dagctl %s\n", DAGCTL_VERSION);
     return CLI_OK;
+  }
+  /* The child process of a plugin task; not for people, so not listed. */
+  if (strcmp(verb, "__task") == 0) {
+    int rc = cmd_task(&c, argc - i, argv + i);
+    cli_close(&c);
+    return rc;
   }
   if (strcmp(verb, "help") == 0) {
     usage(stdout);

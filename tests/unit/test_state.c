@@ -238,8 +238,9 @@ static void test_names_round_trip(void **state) {
   (void)state;
   static const char *const tasks[] = {"none",         "scheduled",       "queued",
                                       "running",      "success",         "failed",
-                                      "up_for_retry", "upstream_failed", "skipped"};
-  assert_int_equal(DAG_TI__COUNT, 9);
+                                      "up_for_retry", "upstream_failed", "skipped",
+                                      "up_for_reschedule"};
+  assert_int_equal(DAG_TI__COUNT, 10);
   for (int i = 0; i < DAG_TI__COUNT; i++) {
     enum dag_task_state s;
     assert_string_equal(dag_task_state_name((enum dag_task_state)i), tasks[i]);

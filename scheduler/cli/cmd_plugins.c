@@ -1,0 +1,72 @@
+/* cmd_plugins.c - `dagctl plugins`: what task types are installed. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "plugins.h"
+
+static const char usage[] = "dagctl plugins [--json]";
+
+int cmd_plugins(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON}, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (opt == 'h') {
+      printf("usage: %s\n\nLists the plugins in the plugins folder (core.plugins_folder,\n"
+             "default: 'plugins' beside the dagctl binary) and the task types they\n"
+             "provide. A plugin that cannot be loaded is listed with the reason (exit 1).\n",
+             usage);
+      return CLI_OK;
+    }
+    if (opt == OPT_JSON)
+      c->json = true;
+    else if (!cli_common_option(c, opt, optarg))
+      return cli_usage_error(usage, "bad option");
+  }
+  if (optind != argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+  int rc = cli_load_config(c);
+  if (rc) return rc;
+  char *folder = dag_plugins_folder(c->cfg.plugins_folder);
+  struct dag_plugin_info *p = NULL;
+  size_t n = 0;
+  dag_plugins_scan(folder, &p, &n);
+  int broken = 0;
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+      json_t *types = json_array();
+      for (size_t k = 0; k < p[i].n_types; k++)
+        json_array_append_new(types, json_pack("{s:s, s:s}", "type", p[i].types[k],
+                                               "description", p[i].descriptions[k]));
+      json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "path", p[i].path, "name",
+                            p[i].name ? json_string(p[i].name) : json_null(), "version",
+                            p[i].version ? json_string(p[i].version) : json_null(), "types",
+                            types);
+      if (p[i].error) json_object_set_new(o, "error", json_string(p[i].error));
+      json_array_append_new(arr, o);
+      broken += p[i].error != NULL;
+    }
+    json_dumpf(arr, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(arr);
+  } else {
+    printf("plugins folder: %s\n", folder);
+    if (n == 0) printf("(no plugins installed)\n");
+    for (size_t i = 0; i < n; i++) {
+      if (p[i].error) {
+        printf("%s: %s\n", p[i].path, p[i].error);
+        broken++;
+        continue;
+      }
+      printf("%s %s (%s)\n", p[i].name, p[i].version, p[i].path);
+      for (size_t k = 0; k < p[i].n_types; k++)
+        printf("  %-24s %s\n", p[i].types[k], p[i].descriptions[k]);
+    }
+  }
+  dag_plugins_free(p, n);
+  free(folder);
+  return broken ? CLI_FAILED : CLI_OK;
+}

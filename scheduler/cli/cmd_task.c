@@ -1,0 +1,271 @@
+/* cmd_task.c - `dagctl __task TYPE`: the child process that runs one try of
+ * a plugin task. The scheduler spawns it like any task; it loads the plugin
+ * providing TYPE and calls its execute() with the host table below.
+ *
+ * Exit status: 0 success, 1 failure, 100 "not yet" (a sensor in reschedule
+ * mode), 101 skip. The task's parameters arrive as JSON in
+ * DAGCTL_TASK_PARAMS, its context in the DAGCTL_* variables every task
+ * gets. Not a verb for people: it is not listed in the usage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cli.h"
+#include "dagctl/plugin.h"
+#include "log.h"
+#include "plugins.h"
+#include "strbuf.h"
+#include "timeutil.h"
+
+enum { EXIT_NOT_YET = 100, EXIT_SKIP = 101 };
+
+
+struct task_host {
+  struct dagctl_host host;
+  struct cli *cli;
+  json_t *params;
+  int64_t run_pk;
+  char *task_id;
+  char **strings; /* returned to the plugin, freed at exit */
+  size_t n_strings, cap_strings;
+  bool ready_sent;
+  int ready_fd; /* DAGCTL_READY_FD: where "the service is up" is written */
+};
+
+static volatile sig_atomic_t cancel_requested;
+
+static void on_term(int sig) {
+  DAG_UNUSED(sig);
+  cancel_requested = 1;
+}
+
+static struct task_host *th_of(const struct dagctl_host *h) {
+  return (struct task_host *)h->host_data;
+}
+
+static const char *keep(struct task_host *th, char *s) {
+  if (!s) return NULL;
+  th->strings = xgrow(th->strings, &th->cap_strings, th->n_strings + 1, sizeof(char *));
+  th->strings[th->n_strings++] = s;
+  return s;
+}
+
+static void host_log(const struct dagctl_host *h, enum dagctl_log_level level, const char *fmt,
+                     ...) {
+  static const char *tags[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+  DAG_UNUSED(h);
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = xvasprintf(fmt, ap);
+  va_end(ap);
+  dag_log_redact(msg);
+  char now[48];
+  dag_time_iso(dag_time_now(), now, sizeof(now));
+  fprintf(stderr, "%s %-5s %s\n", now, tags[(unsigned)level < 4 ? level : 1], msg);
+  fflush(stderr);
+  free(msg);
+}
+
+static const char *host_param(const struct dagctl_host *h, const char *name) {
+  struct task_host *th = th_of(h);
+  json_t *v = json_object_get(th->params, name);
+  if (!v || json_is_null(v)) return NULL;
+  if (json_is_string(v)) return json_string_value(v);
+  return keep(th, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+}
+
+/* The embedded Kafka cluster's address is only known while the scheduler
+ * (or `dagctl test`) that hosts it runs: it leaves it in a file. */
+static char *embedded_bootstraps(struct task_host *th) {
+  const char *env = getenv("DAGCTL_KAFKA_BOOTSTRAPS");
+  if (env && *env) return xstrdup(env);
+  char *path = xasprintf("%s/kafka.bootstraps", th->cli->cfg.home);
+  FILE *f = fopen(path, "r");
+  free(path);
+  if (!f) return NULL;
+  char buf[1024] = {0};
+  char *line = fgets(buf, sizeof(buf), f);
+  fclose(f);
+  if (!line) return NULL;
+  buf[strcspn(buf, "\r\n")] = '\0';
+  return buf[0] ? xstrdup(buf) : NULL;
+}
+
+static const char *host_connection(const struct dagctl_host *h, const char *section,
+                                   const char *key) {
+  struct task_host *th = th_of(h);
+  char *v = dag_config_value(&th->cli->cfg, section, key);
+  if (v && strcmp(section, "kafka") == 0 && strcmp(key, "bootstrap_servers") == 0 &&
+      strcmp(v, "embedded") == 0) {
+    free(v);
+    v = embedded_bootstraps(th);
+  }
+  return keep(th, v);
+}
+
+static const char *host_context(const struct dagctl_host *h, const char *name) {
+  struct task_host *th = th_of(h);
+  static const struct {
+    const char *name, *env;
+  } vars[] = {
+      {"dag_id", "DAGCTL_DAG_ID"},
+      {"task_id", "DAGCTL_TASK_ID"},
+      {"run_id", "DAGCTL_RUN_ID"},
+      {"logical_date", "DAGCTL_LOGICAL_DATE"},
+      {"ts", "DAGCTL_LOGICAL_DATE"},
+      {"data_interval_start", "DAGCTL_DATA_INTERVAL_START"},
+      {"data_interval_end", "DAGCTL_DATA_INTERVAL_END"},
+      {"try_number", "DAGCTL_TRY_NUMBER"},
+      {"sensor_started", "DAGCTL_SENSOR_STARTED"},
+  };
+  if (strcmp(name, "home") == 0) return th->cli->cfg.home;
+  if (strcmp(name, "ds") == 0 || strcmp(name, "ds_nodash") == 0) {
+    const char *ld = getenv("DAGCTL_LOGICAL_DATE");
+    if (!ld || strlen(ld) < 10) return NULL;
+    if (name[2] == '\0') return keep(th, xstrndup(ld, 10));
+    return keep(th, xasprintf("%.4s%.2s%.2s", ld, ld + 5, ld + 8));
+  }
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+    if (strcmp(name, vars[i].name) == 0) return getenv(vars[i].env);
+  return NULL;
+}
+
+static int host_xcom_push(const struct dagctl_host *h, const char *key, const char *value_json) {
+  struct task_host *th = th_of(h);
+  if (!key || !*key || !value_json || strlen(value_json) > 65536) return -1;
+  json_t *v = json_loads(value_json, JSON_DECODE_ANY, NULL);
+  if (!v) return -1;
+  json_decref(v);
+  if (!th->cli->store || th->run_pk <= 0) return -1;
+  return dag_store_xcom_push(th->cli->store, th->run_pk, th->task_id, key, value_json,
+                             dag_time_now()) == 0
+             ? 0
+             : -1;
+}
+
+static const char *host_xcom_pull(const struct dagctl_host *h, const char *task_id,
+                                  const char *key) {
+  struct task_host *th = th_of(h);
+  if (!th->cli->store) return NULL;
+  struct dag_store_xcom *x = NULL;
+  size_t n = 0;
+  const char *found = NULL;
+  if (dag_store_xcom_list(th->cli->store, th->run_pk, &x, &n) == 0)
+    for (size_t i = 0; i < n && !found; i++)
+      if (strcmp(x[i].task_id, task_id) == 0 && strcmp(x[i].key, key) == 0)
+        found = keep(th, xstrdup(x[i].value));
+  dag_store_xcoms_free(x, n);
+  return found;
+}
+
+static int host_cancelled(const struct dagctl_host *h) {
+  DAG_UNUSED(h);
+  return cancel_requested != 0;
+}
+
+static void host_service_ready(const struct dagctl_host *h) {
+  struct task_host *th = th_of(h);
+  if (th->ready_sent || th->ready_fd < 0) return;
+  th->ready_sent = true;
+  /* The scheduler reads this pipe: the service is up, the try succeeded. */
+  ssize_t w = write(th->ready_fd, "ready\n", 6);
+  DAG_UNUSED(w);
+  close(th->ready_fd);
+  th->ready_fd = -1;
+}
+
+/* DAGCTL_TRY_ID is "<run pk>:<try>:<task id>". */
+static void parse_try_id(struct task_host *th) {
+  const char *id = getenv("DAGCTL_TRY_ID");
+  if (!id) return;
+  char *end;
+  th->run_pk = strtoll(id, &end, 10);
+  const char *task = *end == ':' ? strchr(end + 1, ':') : NULL;
+  th->task_id = xstrdup(task ? task + 1 : "");
+}
+
+int cmd_task(struct cli *c, int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: dagctl __task TYPE (run by the scheduler, not by hand)\n");
+    return CLI_USAGE;
+  }
+  const char *type = argv[1];
+  int rc = cli_open(c);
+  if (rc) return rc;
+
+  struct task_host th;
+  memset(&th, 0, sizeof(th));
+  th.cli = c;
+  th.ready_fd = -1;
+  parse_try_id(&th);
+  const char *rfd = getenv("DAGCTL_READY_FD");
+  if (rfd && *rfd) {
+    char *end;
+    long fd = strtol(rfd, &end, 10);
+    /* Keep it from the plugin's own children: only this process reports. */
+    if (*end == '\0' && fd > 2 && fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0) th.ready_fd = (int)fd;
+  }
+  const char *params = getenv("DAGCTL_TASK_PARAMS");
+  th.params = json_loads(params && *params ? params : "{}", 0, NULL);
+  if (!json_is_object(th.params)) {
+    fprintf(stderr, "[dagctl] DAGCTL_TASK_PARAMS is not a JSON object\n");
+    json_decref(th.params);
+    free(th.task_id);
+    return 1;
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+
+  char *folder = dag_plugins_folder(c->cfg.plugins_folder);
+  const struct dagctl_task_type *tt = NULL;
+  char *err = NULL;
+  int exit_code = 1;
+  if (dag_plugin_load_type(folder, type, &tt, &err) != 0) {
+    fprintf(stderr, "[dagctl] %s\n", err);
+    free(err);
+  } else {
+    th.host.size = sizeof(th.host);
+    th.host.abi_version = DAGCTL_PLUGIN_ABI_VERSION;
+    th.host.host_data = &th;
+    th.host.log = host_log;
+    th.host.param = host_param;
+    th.host.connection = host_connection;
+    th.host.context = host_context;
+    th.host.xcom_push = host_xcom_push;
+    th.host.xcom_pull = host_xcom_pull;
+    th.host.cancelled = host_cancelled;
+    th.host.service_ready = host_service_ready;
+    enum dagctl_result res = tt->execute(&th.host);
+    switch (res) {
+    case DAGCTL_OK:
+      exit_code = 0;
+      break;
+    case DAGCTL_NOT_YET:
+      exit_code = EXIT_NOT_YET;
+      break;
+    case DAGCTL_SKIP:
+      exit_code = EXIT_SKIP;
+      break;
+    default:
+      exit_code = 1;
+      break;
+    }
+  }
+  free(folder);
+  for (size_t i = 0; i < th.n_strings; i++) free(th.strings[i]);
+  free(th.strings);
+  json_decref(th.params);
+  free(th.task_id);
+  return exit_code;
+}

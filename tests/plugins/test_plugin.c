@@ -1,0 +1,92 @@
+/* test_plugin.c - a plugin for the plugin host's tests: one task type per
+ * behaviour the host must handle. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dagctl/plugin.h"
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Logs its parameters and context, pushes an XCom, succeeds. */
+static enum dagctl_result echo(const struct dagctl_host *h) {
+  const char *msg = h->param(h, "message");
+  h->log(h, DAGCTL_LOG_INFO, "message=%s count=%s ds=%s run_id=%s home=%s",
+         msg ? msg : "(none)", h->param(h, "count") ? h->param(h, "count") : "(none)",
+         h->context(h, "ds"), h->context(h, "run_id"), h->context(h, "home"));
+  char json[256];
+  snprintf(json, sizeof(json), "\"%s\"", msg ? msg : "");
+  if (h->xcom_push(h, "message", json) != 0) return DAGCTL_FAILED;
+  if (h->xcom_push(h, "bad", "{not json") == 0) return DAGCTL_FAILED;
+  return DAGCTL_OK;
+}
+
+static enum dagctl_result fail(const struct dagctl_host *h) {
+  h->log(h, DAGCTL_LOG_ERROR, "failing on purpose");
+  return DAGCTL_FAILED;
+}
+
+static enum dagctl_result skip(const struct dagctl_host *h) {
+  h->log(h, DAGCTL_LOG_INFO, "skipping");
+  return DAGCTL_SKIP;
+}
+
+static enum dagctl_result crash(const struct dagctl_host *h) {
+  h->log(h, DAGCTL_LOG_INFO, "about to crash");
+  raise(SIGSEGV);
+  return DAGCTL_OK;
+}
+
+/* Not yet until the file named by `path` exists. */
+static enum dagctl_result sensor(const struct dagctl_host *h) {
+  const char *path = h->param(h, "path");
+  if (path && access(path, F_OK) == 0) {
+    h->log(h, DAGCTL_LOG_INFO, "found %s (sensor started %s)", path,
+           h->context(h, "sensor_started"));
+    return DAGCTL_OK;
+  }
+  h->log(h, DAGCTL_LOG_INFO, "not yet: %s", path ? path : "(no path)");
+  return DAGCTL_NOT_YET;
+}
+
+/* A service: says it is up, then works until asked to stop, then writes
+ * `stopped` to the file named by `path` (its "flush") and exits 0. */
+static enum dagctl_result service(const struct dagctl_host *h) {
+  const char *path = h->param(h, "path");
+  h->log(h, DAGCTL_LOG_INFO, "service starting");
+  h->service_ready(h);
+  while (!h->cancelled(h)) nap_ms(20);
+  if (path) {
+    FILE *f = fopen(path, "a");
+    if (f) {
+      fprintf(f, "stopped\n");
+      fclose(f);
+    }
+  }
+  h->log(h, DAGCTL_LOG_INFO, "service stopped cleanly");
+  return DAGCTL_OK;
+}
+
+static const struct dagctl_task_type types[] = {
+    {sizeof(struct dagctl_task_type), "test_echo", "log params, push an XCom", echo},
+    {sizeof(struct dagctl_task_type), "test_fail", "always fail", fail},
+    {sizeof(struct dagctl_task_type), "test_skip", "always skip", skip},
+    {sizeof(struct dagctl_task_type), "test_crash", "die of SIGSEGV", crash},
+    {sizeof(struct dagctl_task_type), "test_sensor", "wait for a file", sensor},
+    {sizeof(struct dagctl_task_type), "test_service", "a service until SIGTERM", service},
+};
+
+static const struct dagctl_plugin plugin = {
+    sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "test", "1.0.0", types,
+    sizeof(types) / sizeof(types[0]),
+};
+
+DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {
+  return host_abi_version == DAGCTL_PLUGIN_ABI_VERSION ? &plugin : NULL;
+}
