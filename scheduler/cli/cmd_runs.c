@@ -136,6 +136,15 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
       printf("%-28s %-16s %-7s %-10s %s\n", tis[i].task_id, dag_task_state_name(tis[i].state),
              tries, dur, tis[i].error ? tis[i].error : "");
     }
+    struct dag_store_xcom *x = NULL;
+    size_t nx = 0;
+    if (dag_store_xcom_list(c->store, run.pk, &x, &nx) == 0 && nx) {
+      printf("\nXCOM\n");
+      for (size_t i = 0; i < nx; i++)
+        printf("%s.%s = %.200s%s\n", x[i].task_id, x[i].key, x[i].value,
+               strlen(x[i].value) > 200 ? "..." : "");
+    }
+    dag_store_xcoms_free(x, nx);
   }
   json_decref(graph);
   dag_store_tis_free(tis, n);
