@@ -1,0 +1,160 @@
+/* plugin_load_bronze.c - the load_bronze task type: lake -> bronze.plays.
+ *
+ * Params: prefix (default "raw_events/"). The lake is the `lake` section of
+ * the configuration, the warehouse its `warehouse` section. XCom:
+ * rows_loaded, objects_loaded, quarantined. */
+#include <dagctl/plugin.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "bronze.h"
+#include "wh.h"
+#ifdef DAGCTL_HAVE_LAKE
+#include "lake.h"
+#endif
+
+static void host_log(void *ud, int level, const char *msg) {
+  const struct dagctl_host *h = ud;
+  h->log(h, (enum dagctl_log_level)level, "%s", msg);
+}
+
+static int host_cancelled(void *ud) {
+  const struct dagctl_host *h = ud;
+  return h->cancelled(h);
+}
+
+/* The warehouse of the configuration; NULL after logging why. */
+static struct wh *open_warehouse(const struct dagctl_host *h) {
+  const char *url = h->connection(h, "warehouse", "url");
+  char *fallback = NULL;
+  if (url == NULL) {
+    const char *home = h->context(h, "home");
+    url = fallback = xasprintf("%s/warehouse.db", home ? home : ".");
+  }
+  struct wh_options o = {.url = url, .password = h->connection(h, "warehouse", "password")};
+  struct wh *w = NULL;
+  char *err = NULL;
+  if (wh_open(&o, &w, &err) < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
+    free(err);
+  }
+  free(fallback);
+  return w;
+}
+
+#ifdef DAGCTL_HAVE_LAKE
+static int lake_src_list(void *ud, const char *prefix, char ***keys, size_t *n, char **err) {
+  return lake_list(ud, prefix, keys, n, err);
+}
+
+static int lake_src_get(void *ud, const char *key, char **data, size_t *len, char **err) {
+  return lake_get(ud, key, data, len, err);
+}
+
+static bool truthy(const char *v) {
+  return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
+}
+#endif
+
+static enum dagctl_result load_bronze(const struct dagctl_host *h) {
+  const char *prefix = h->param(h, "prefix");
+  if (prefix == NULL) prefix = "raw_events/";
+  struct wh *w = open_warehouse(h);
+  if (w == NULL) return DAGCTL_FAILED;
+
+  struct bronze_source src;
+  char *err = NULL;
+  char *dir = NULL;
+#ifdef DAGCTL_HAVE_LAKE
+  const char *timeout = h->connection(h, "lake", "timeout_ms");
+  struct lake_options lo = {
+      .url = h->connection(h, "lake", "url"),
+      .endpoint = h->connection(h, "lake", "endpoint"),
+      .region = h->connection(h, "lake", "region"),
+      .path_style = truthy(h->connection(h, "lake", "path_style")),
+      .access_key_id = h->connection(h, "lake", "access_key_id"),
+      .secret_access_key = h->connection(h, "lake", "secret_access_key"),
+      .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
+  };
+  if (lo.url == NULL) {
+    const char *home = h->context(h, "home");
+    lo.url = dir = xasprintf("%s/lake", home ? home : ".");
+  }
+  struct lake *lk = NULL;
+  if (lake_open(&lo, &lk, &err) < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
+    free(err);
+    free(dir);
+    wh_close(w);
+    return DAGCTL_FAILED;
+  }
+  src = (struct bronze_source){lk, lake_src_list, lake_src_get, lake_keys_free};
+  h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", lake_describe(lk), prefix,
+         wh_describe(w));
+#else
+  /* Built without the lake library: a local lake folder only. */
+  const char *url = h->connection(h, "lake", "url");
+  if (url && strncmp(url, "file://", 7) == 0) url += 7;
+  if (url == NULL) {
+    const char *home = h->context(h, "home");
+    url = dir = xasprintf("%s/lake", home ? home : ".");
+  }
+  if (strstr(url, "://")) {
+    h->log(h, DAGCTL_LOG_ERROR, "lake %s: this build reads local lakes only", url);
+    free(dir);
+    wh_close(w);
+    return DAGCTL_FAILED;
+  }
+  bronze_dir_source(url, &src);
+  h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", url, prefix, wh_describe(w));
+#endif
+
+  struct bronze_options bo = {.prefix = prefix,
+                              .log = host_log,
+                              .log_ud = (void *)h,
+                              .cancelled = host_cancelled,
+                              .cancel_ud = (void *)h};
+  struct bronze_stats st;
+  int rc = bronze_load(w, &src, &bo, &st, &err);
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%lld", (long long)st.rows_loaded);
+  h->xcom_push(h, "rows_loaded", buf);
+  snprintf(buf, sizeof(buf), "%lld", (long long)st.objects_loaded);
+  h->xcom_push(h, "objects_loaded", buf);
+  snprintf(buf, sizeof(buf), "%lld", (long long)st.quarantined);
+  h->xcom_push(h, "quarantined", buf);
+  if (rc < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "load failed after %lld objects: %s",
+           (long long)st.objects_loaded, err);
+  } else {
+    h->log(h, DAGCTL_LOG_INFO,
+           "done: %lld objects loaded (%lld rows, %lld quarantined), %lld already loaded",
+           (long long)st.objects_loaded, (long long)st.rows_loaded, (long long)st.quarantined,
+           (long long)st.objects_skipped);
+  }
+  free(err);
+#ifdef DAGCTL_HAVE_LAKE
+  lake_close(lk);
+#endif
+  free(dir);
+  wh_close(w);
+  return rc < 0 ? DAGCTL_FAILED : DAGCTL_OK;
+}
+
+static const struct dagctl_task_type types[] = {
+    {sizeof(struct dagctl_task_type), "load_bronze",
+     "load new lake objects into bronze.plays, each exactly once", load_bronze},
+};
+
+static const struct dagctl_plugin plugin = {
+    sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "warehouse_load", "1.0.0", types,
+    sizeof(types) / sizeof(types[0]),
+};
+
+DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {
+  return host_abi_version == DAGCTL_PLUGIN_ABI_VERSION ? &plugin : NULL;
+}

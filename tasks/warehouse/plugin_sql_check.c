@@ -1,0 +1,86 @@
+/* plugin_sql_check.c - the sql_check task type: one data quality check.
+ *
+ * Params: check (its name, default the task id), and either sql with min /
+ * max / equals, or kind (row_count, not_null, no_duplicates, in_range,
+ * freshness) with table, column, min, max, max_age (see sqlcheck.h). The
+ * task fails when the check does, with a message naming the check, its
+ * query and the observed value; XCom: observed, passed. */
+#include <dagctl/plugin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+
+#include "alloc.h"
+#include "sqlcheck.h"
+#include "wh.h"
+
+static struct wh *open_warehouse(const struct dagctl_host *h) {
+  const char *url = h->connection(h, "warehouse", "url");
+  char *fallback = NULL;
+  if (url == NULL) {
+    const char *home = h->context(h, "home");
+    url = fallback = xasprintf("%s/warehouse.db", home ? home : ".");
+  }
+  struct wh_options o = {.url = url, .password = h->connection(h, "warehouse", "password")};
+  struct wh *w = NULL;
+  char *err = NULL;
+  if (wh_open(&o, &w, &err) < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
+    free(err);
+  }
+  free(fallback);
+  return w;
+}
+
+static enum dagctl_result sql_check(const struct dagctl_host *h) {
+  struct sqlcheck c = {
+      .name = h->param(h, "check"),
+      .kind = h->param(h, "kind"),
+      .sql = h->param(h, "sql"),
+      .table = h->param(h, "table"),
+      .column = h->param(h, "column"),
+      .min = h->param(h, "min"),
+      .max = h->param(h, "max"),
+      .equals = h->param(h, "equals"),
+      .max_age = h->param(h, "max_age"),
+  };
+  if (c.name == NULL) c.name = h->context(h, "task_id");
+  struct wh *w = open_warehouse(h);
+  if (w == NULL) return DAGCTL_FAILED;
+
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct sqlcheck_result res;
+  char *err = NULL;
+  int rc = sqlcheck_run(w, &c, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec, &res, &err);
+  enum dagctl_result out = DAGCTL_FAILED;
+  if (rc < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
+  } else {
+    char *json = xasprintf("\"%s\"", res.observed);
+    /* A value that is not simple text stays out of XCom rather than break it. */
+    if (h->xcom_push(h, "observed", json) < 0) h->xcom_push(h, "observed", "null");
+    free(json);
+    h->xcom_push(h, "passed", res.passed ? "true" : "false");
+    h->log(h, res.passed ? DAGCTL_LOG_INFO : DAGCTL_LOG_ERROR, "%s", res.message);
+    out = res.passed ? DAGCTL_OK : DAGCTL_FAILED;
+  }
+  free(err);
+  sqlcheck_result_free(&res);
+  wh_close(w);
+  return out;
+}
+
+static const struct dagctl_task_type types[] = {
+    {sizeof(struct dagctl_task_type), "sql_check",
+     "a data quality check: one query, one value, one condition", sql_check},
+};
+
+static const struct dagctl_plugin plugin = {
+    sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "sql_check", "1.0.0", types,
+    sizeof(types) / sizeof(types[0]),
+};
+
+DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {
+  return host_abi_version == DAGCTL_PLUGIN_ABI_VERSION ? &plugin : NULL;
+}
