@@ -8,7 +8,11 @@
  *
  * Errors: functions return 0 or a negative code and, on failure, set *err
  * to a sentence for a log (caller frees), naming the key and, for S3, the
- * HTTP status and the server's error code (e.g. "NoSuchBucket"). */
+ * HTTP status and the server's error code (e.g. "NoSuchBucket"). The code
+ * is the same on both stores: -ENOENT for a missing key (or bucket),
+ * -EACCES for refused credentials, -ECONNREFUSED/-ETIMEDOUT/-EIO when the
+ * server cannot be reached after the retries, DAG_EINVAL for a bad key,
+ * URL or other 4xx answer. */
 #ifndef DAGCTL_LAKE_H
 #define DAGCTL_LAKE_H
 
@@ -25,7 +29,8 @@ struct lake_options {
   const char *access_key_id;     /* S3; never logged */
   const char *secret_access_key; /* S3; never logged */
   long timeout_ms;      /* per request; 0: 30 s */
-  int max_retries;      /* on timeouts and 5xx; 0: 4 */
+  int max_retries;      /* on timeouts and 5xx; 0: 4; negative: none */
+  long list_page_size;  /* S3: max-keys per ListObjectsV2 page; 0: the server's (1000) */
 };
 
 /* Open the lake described by `opts`. A local lake's folder is created. */
