@@ -181,6 +181,24 @@ void bronze_dir_source(const char *root, struct bronze_source *out) {
 
 /* --- one line ------------------------------------------------------------------ */
 
+/* A field's value, whichever parser found it. */
+enum fv_type { FV_ABSENT, FV_NULL, FV_STRING, FV_INT, FV_OTHER };
+
+struct fv {
+  enum fv_type t;
+  const char *s; /* FV_STRING: borrowed from the line or the json_t */
+  size_t len;
+  int64_t i;             /* FV_INT */
+  const char *kind_name; /* FV_OTHER: "an array", "a boolean", ... */
+};
+
+/* An event: its fields in bronze.plays order, and the jansson tree holding
+ * the strings when the slow path parsed it. */
+struct event {
+  struct fv f[N_FIELDS];
+  json_t *root;
+};
+
 static const char *json_kind(const json_t *v) {
   switch (json_typeof(v)) {
   case JSON_OBJECT: return "an object";
@@ -190,6 +208,15 @@ static const char *json_kind(const json_t *v) {
   case JSON_REAL: return "a number";
   case JSON_TRUE:
   case JSON_FALSE: return "a boolean";
+  default: return "null";
+  }
+}
+
+static const char *fv_kind(const struct fv *v) {
+  switch (v->t) {
+  case FV_STRING: return "a string";
+  case FV_INT: return "an integer";
+  case FV_OTHER: return v->kind_name;
   default: return "null";
   }
 }
@@ -206,59 +233,217 @@ static bool iso_datetime(const char *s, size_t len) {
   return true;
 }
 
-/* Parse and check one line. Returns the event (caller decrefs) and NULL
- * *reason, or NULL and a reason (caller frees). */
-static json_t *parse_event(const char *line, size_t len, char **reason) {
+static long field_index(const char *name, size_t len) {
+  for (size_t i = 0; i < N_FIELDS; i++)
+    if (strlen(fields[i].name) == len && memcmp(fields[i].name, name, len) == 0)
+      return (long)i;
+  return -1;
+}
+
+/* --- the fast path: flat objects of plain values ---
+ *
+ * jansson builds a tree with a hash table and a copy of every string for
+ * each line, which is most of the load's time. Nearly every event is a flat
+ * object of strings without escapes, integers and nulls, so this scanner
+ * takes those and returns 0 for anything else (escapes, reals, nested
+ * values, repeated fields, any syntax error), which jansson then parses
+ * and, if need be, explains. Both paths feed the same checks, so a line
+ * gets the same verdict either way. */
+
+static const char *skip_ws(const char *p, const char *e) {
+  while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    p++;
+  return p;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid, as
+ * for jansson. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *e) {
+  unsigned char c = p[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c == 0xe0) n = 3, lo = 0xa0;
+  else if (c == 0xed) n = 3, hi = 0x9f;
+  else if (c >= 0xe1 && c <= 0xef) n = 3;
+  else if (c == 0xf0) n = 4, lo = 0x90;
+  else if (c == 0xf4) n = 4, hi = 0x8f;
+  else if (c >= 0xf1 && c <= 0xf3) n = 4;
+  else return 0;
+  if ((size_t)(e - p) < n || p[1] < lo || p[1] > hi) return 0;
+  for (size_t k = 2; k < n; k++)
+    if ((p[k] & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+/* A string without escapes at p (on its '"'); the position after it. */
+static const char *fast_string(const char *p, const char *e, const char **s, size_t *len) {
+  const unsigned char *q = (const unsigned char *)p + 1, *end = (const unsigned char *)e;
+  while (q < end) {
+    unsigned char c = *q;
+    if (c == '"') {
+      *s = p + 1;
+      *len = (size_t)((const char *)q - (p + 1));
+      return (const char *)q + 1;
+    }
+    if (c == '\\' || c < 0x20) return NULL;
+    if (c < 0x80) {
+      q++;
+    } else {
+      size_t n = utf8_len(q, end);
+      if (n == 0) return NULL;
+      q += n;
+    }
+  }
+  return NULL;
+}
+
+static const char *fast_value(const char *p, const char *e, struct fv *v) {
+  if (*p == '"') {
+    v->t = FV_STRING;
+    return fast_string(p, e, &v->s, &v->len);
+  }
+  if (*p == '-' || (*p >= '0' && *p <= '9')) {
+    const char *q = p + (*p == '-');
+    if (q >= e || *q < '0' || *q > '9') return NULL;
+    if (*q == '0' && q + 1 < e && q[1] >= '0' && q[1] <= '9') return NULL;
+    int64_t n = 0;
+    int digits = 0;
+    for (; q < e && *q >= '0' && *q <= '9'; q++, digits++)
+      n = n * 10 + (*q - '0');
+    /* Reals, exponents and anything that might not fit: jansson's call. */
+    if (digits > 18 || (q < e && (*q == '.' || *q == 'e' || *q == 'E'))) return NULL;
+    v->t = FV_INT;
+    v->i = *p == '-' ? -n : n;
+    return q;
+  }
+  static const struct {
+    const char *word;
+    enum fv_type t;
+  } words[] = {{"null", FV_NULL}, {"true", FV_OTHER}, {"false", FV_OTHER}};
+  for (size_t k = 0; k < 3; k++) {
+    size_t n = strlen(words[k].word);
+    if ((size_t)(e - p) >= n && memcmp(p, words[k].word, n) == 0) {
+      v->t = words[k].t;
+      v->kind_name = "a boolean";
+      return p + n;
+    }
+  }
+  return NULL;
+}
+
+static bool fast_parse(const char *line, size_t len, struct event *ev) {
+  const char *p = line, *e = line + len;
+  p = skip_ws(p, e);
+  if (p >= e || *p != '{') return false;
+  p = skip_ws(p + 1, e);
+  if (p < e && *p == '}') return skip_ws(p + 1, e) == e;
+  for (;;) {
+    if (p >= e || *p != '"') return false;
+    const char *key;
+    size_t key_len;
+    if ((p = fast_string(p, e, &key, &key_len)) == NULL) return false;
+    p = skip_ws(p, e);
+    if (p >= e || *p != ':') return false;
+    p = skip_ws(p + 1, e);
+    if (p >= e) return false;
+    struct fv v = {FV_ABSENT, NULL, 0, 0, NULL};
+    if ((p = fast_value(p, e, &v)) == NULL) return false;
+    long idx = field_index(key, key_len);
+    if (idx >= 0) {
+      if (ev->f[idx].t != FV_ABSENT) return false; /* repeated: jansson keeps the last */
+      ev->f[idx] = v;
+    }
+    p = skip_ws(p, e);
+    if (p < e && *p == ',') {
+      p = skip_ws(p + 1, e);
+      continue;
+    }
+    if (p < e && *p == '}') return skip_ws(p + 1, e) == e;
+    return false;
+  }
+}
+
+/* The slow path: jansson, which also words the reason for bad JSON. */
+static bool slow_parse(const char *line, size_t len, struct event *ev, char **reason) {
   json_error_t jerr;
   json_t *root = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
-  *reason = NULL;
   if (root == NULL) {
     *reason = xasprintf("invalid JSON at column %d: %s", jerr.column, jerr.text);
-    return NULL;
+    return false;
   }
   if (!json_is_object(root)) {
     *reason = xasprintf("expected a JSON object, got %s", json_kind(root));
     json_decref(root);
-    return NULL;
+    return false;
   }
-  for (size_t i = 0; i < N_FIELDS && *reason == NULL; i++) {
+  ev->root = root;
+  for (size_t i = 0; i < N_FIELDS; i++) {
     json_t *v = json_object_get(root, fields[i].name);
-    bool absent = v == NULL || json_is_null(v);
+    struct fv *f = &ev->f[i];
+    if (v == NULL)
+      f->t = FV_ABSENT;
+    else if (json_is_null(v))
+      f->t = FV_NULL;
+    else if (json_is_string(v))
+      *f = (struct fv){FV_STRING, json_string_value(v), json_string_length(v), 0, NULL};
+    else if (json_is_integer(v))
+      *f = (struct fv){FV_INT, NULL, 0, json_integer_value(v), NULL};
+    else
+      *f = (struct fv){FV_OTHER, NULL, 0, 0, json_kind(v)};
+  }
+  return true;
+}
+
+/* Parse and check one line into *ev (release with event_done()). Returns
+ * NULL, or why the line is not an event (caller frees). */
+static char *parse_event(const char *line, size_t len, struct event *ev) {
+  memset(ev, 0, sizeof(*ev));
+  char *reason = NULL;
+  if (!fast_parse(line, len, ev)) {
+    memset(ev, 0, sizeof(*ev));
+    if (!slow_parse(line, len, ev, &reason)) return reason;
+  }
+  for (size_t i = 0; i < N_FIELDS && reason == NULL; i++) {
+    const struct fv *v = &ev->f[i];
+    bool absent = v->t == FV_ABSENT || v->t == FV_NULL;
     switch (fields[i].kind) {
     case F_REQUIRED_STRING:
       if (absent)
-        *reason = xasprintf("missing %s", fields[i].name);
-      else if (!json_is_string(v))
-        *reason = xasprintf("%s: expected a string, got %s", fields[i].name, json_kind(v));
-      else if (json_string_length(v) == 0)
-        *reason = xasprintf("%s: empty", fields[i].name);
-      else if (i == F_PLAYED_AT && !iso_datetime(json_string_value(v), json_string_length(v)))
-        *reason = xasprintf("played_at: expected an ISO-8601 date and time, got '%.40s'",
-                            json_string_value(v));
+        reason = xasprintf("missing %s", fields[i].name);
+      else if (v->t != FV_STRING)
+        reason = xasprintf("%s: expected a string, got %s", fields[i].name, fv_kind(v));
+      else if (v->len == 0)
+        reason = xasprintf("%s: empty", fields[i].name);
+      else if (i == F_PLAYED_AT && !iso_datetime(v->s, v->len))
+        reason = xasprintf("played_at: expected an ISO-8601 date and time, got '%.*s'",
+                           (int)(v->len < 40 ? v->len : 40), v->s);
       break;
     case F_OPTIONAL_STRING:
-      if (!absent && !json_is_string(v))
-        *reason = xasprintf("%s: expected a string, got %s", fields[i].name, json_kind(v));
+      if (!absent && v->t != FV_STRING)
+        reason = xasprintf("%s: expected a string, got %s", fields[i].name, fv_kind(v));
       break;
     case F_REQUIRED_INT:
       if (absent)
-        *reason = xasprintf("missing %s", fields[i].name);
-      else if (!json_is_integer(v))
-        *reason = xasprintf("%s: expected an integer, got %s", fields[i].name, json_kind(v));
+        reason = xasprintf("missing %s", fields[i].name);
+      else if (v->t != FV_INT)
+        reason = xasprintf("%s: expected an integer, got %s", fields[i].name, fv_kind(v));
       break;
     }
   }
-  if (*reason) {
-    json_decref(root);
-    return NULL;
-  }
-  return root;
+  return reason;
+}
+
+static void event_done(struct event *ev) {
+  json_decref(ev->root);
+  ev->root = NULL;
 }
 
 char *bronze_check_line(const char *line, size_t len) {
-  char *reason;
-  json_t *ev = parse_event(line, len, &reason);
-  json_decref(ev);
+  struct event ev;
+  char *reason = parse_event(line, len, &ev);
+  event_done(&ev);
   return reason;
 }
 
@@ -336,18 +521,19 @@ static int append_lines(struct wh *w, struct object_load *ol, const char *data, 
       blank++;
     if (blank == n) continue; /* carries no event */
 
-    char *reason;
-    json_t *ev = parse_event(line, n, &reason);
-    if (ev == NULL) {
+    struct event ev;
+    char *reason = parse_event(line, n, &ev);
+    if (reason) {
+      event_done(&ev);
       quarantine(ol, lineno, reason, line, n);
       continue;
     }
     for (size_t i = 0; i < N_FIELDS; i++) {
-      json_t *v = json_object_get(ev, fields[i].name);
-      if (json_is_string(v))
-        wh_append_text(a, (int)i, json_string_value(v), json_string_length(v));
-      else if (json_is_integer(v))
-        wh_append_int(a, (int)i, json_integer_value(v));
+      const struct fv *v = &ev.f[i];
+      if (v->t == FV_STRING)
+        wh_append_text(a, (int)i, v->s, v->len);
+      else if (v->t == FV_INT)
+        wh_append_int(a, (int)i, v->i);
       else
         wh_append_null(a, (int)i);
     }
@@ -355,7 +541,7 @@ static int append_lines(struct wh *w, struct object_load *ol, const char *data, 
     wh_append_int(a, (int)N_FIELDS + 1, lineno);
     wh_append_text(a, (int)N_FIELDS + 2, ol->loaded_at, at_len);
     rc = wh_append_row(a, err);
-    json_decref(ev);
+    event_done(&ev);
     if (rc == 0) ol->rows++;
   }
   char *end_err = NULL;
@@ -459,8 +645,10 @@ static void now_iso(char *buf, size_t size) {
   gettimeofday(&tv, NULL);
   struct tm tm;
   gmtime_r(&tv.tv_sec, &tm);
-  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+  /* strftime, not snprintf: the compiler cannot bound tm's fields. */
+  char sec[32];
+  strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, size, "%.20s.%06dZ", sec, (int)(tv.tv_usec % 1000000));
 }
 
 static void logf_(const struct bronze_options *o, int level, const char *fmt, ...)

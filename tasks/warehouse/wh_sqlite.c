@@ -17,6 +17,9 @@
 #include "strbuf.h"
 #include "wh_int.h"
 
+/* Pages of WAL between automatic checkpoints (see wh__sqlite_open). */
+#define WAL_CHECKPOINT_PAGES 65536
+
 struct wh_sqlite {
   struct wh base;
   sqlite3 *db;
@@ -72,8 +75,8 @@ static int ensure_schema(struct wh *w, const char *schema, char **err) {
      * the OS once it returns, at the cost of one fsync per checkpoint rather
      * than per commit. A large cache keeps dbt's window sorts in memory. */
     sql = xasprintf("PRAGMA %s.journal_mode=WAL; PRAGMA %s.synchronous=NORMAL;"
-                    "PRAGMA %s.cache_size=-65536;",
-                    schema, schema, schema);
+                    "PRAGMA %s.cache_size=-65536; PRAGMA %s.journal_size_limit=%d;",
+                    schema, schema, schema, schema, WAL_CHECKPOINT_PAGES * 4096);
     rc = exec_sql(w, sql, err);
     free(sql);
   }
@@ -279,7 +282,11 @@ int wh__sqlite_open(const struct wh_options *opts, const char *path, struct wh *
   s->base_path = len > 3 && strcmp(path + len - 3, ".db") == 0 ? xstrndup(path, len - 3)
                                                                : xstrdup(path);
   int rc = 0;
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+  /* NOMUTEX: a struct wh is used from one thread, and SQLite's own locking
+   * of every call showed as a few percent of a bulk load. */
+  if (sqlite3_open_v2(path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      NULL) !=
       SQLITE_OK) {
     *err = xasprintf("warehouse %s: cannot open: %s", path,
                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -294,6 +301,11 @@ int wh__sqlite_open(const struct wh_options *opts, const char *path, struct wh *
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                   "PRAGMA legacy_alter_table=ON;",
                   err);
+    /* With NORMAL, the fsyncs happen at checkpoints; SQLite's default of one
+     * every 1000 pages (4 MiB) made a bulk load wait on the disk longer than
+     * it computed (1M events: 7.3 s against 4.5 s with 64 MiB, 3.3 s with
+     * 1 GiB). One per 256 MiB of WAL; the WAL is cut back to that size. */
+    sqlite3_wal_autocheckpoint(s->db, WAL_CHECKPOINT_PAGES);
   }
   static const char *const schemas[] = WH_DEFAULT_SCHEMAS;
   for (size_t i = 0; rc == 0 && i < sizeof(schemas) / sizeof(schemas[0]); i++)
