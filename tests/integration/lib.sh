@@ -33,6 +33,7 @@ mkdir -p "$DAGCTL_HOME" "$DAGCTL_DAGS"
 
 SCHED_PID=
 SCHED_LOG=
+SCHED_URL=
 SCHED_N=0
 SCHED_PIDS=()
 FAILED=0
@@ -111,6 +112,12 @@ cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
+  # A sanitizer build reports into the scheduler's log, not its status.
+  if [ "$rc" -eq 0 ] && grep -lE 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log >/dev/null 2>&1; then
+    printf '[%s] FAIL: sanitizer report in a scheduler log\n' "$TEST_NAME" >&2
+    grep -hE -A20 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log | head -n 60 >&2
+    rc=1
+  fi
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$FAILED" -eq 0 ]; then
     printf '[%s] FAIL: exited with status %s\n' "$TEST_NAME" "$rc" >&2
     dump_logs
@@ -189,7 +196,8 @@ write_config
 
 # start_scheduler [DAG_ID...]: start `dagctl scheduler` in the background
 # (log in $TMP/scheduler.N.log) and wait until it has loaded its DAGs and
-# watches for triggers. Sets SCHED_PID and SCHED_LOG.
+# watches for triggers. Sets SCHED_PID, SCHED_LOG and SCHED_URL (the status
+# page, e.g. http://127.0.0.1:PORT/; empty if it could not listen).
 start_scheduler() {
   SCHED_N=$((SCHED_N + 1))
   SCHED_LOG=$TMP/scheduler.$SCHED_N.log
@@ -204,12 +212,16 @@ start_scheduler() {
   SCHED_PIDS+=("$SCHED_PID")
   # Out of the job table: bash still reaps it, but prints no "Killed".
   disown "$SCHED_PID"
+  # The status page starts last: once its address (or its failure) is
+  # logged, start-up is over.
   local deadline=$(($(date +%s%3N) + 10000))
-  while ! { grep -q 'scheduler starting' "$SCHED_LOG" && [ -e "$DAGCTL_HOME/wakeup" ]; }; do
+  while ! { grep -q 'scheduler starting' "$SCHED_LOG" && [ -e "$DAGCTL_HOME/wakeup" ] &&
+    grep -qE 'web server listening|without its status page' "$SCHED_LOG"; }; do
     proc_alive "$SCHED_PID" || fail "scheduler exited during start-up"
     [ "$(date +%s%3N)" -lt "$deadline" ] || fail "scheduler did not start within 10s"
     sleep 0.02
   done
+  SCHED_URL=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$SCHED_LOG" | tail -n 1)
   local id listed
   listed=$(dagctl dags list --json | pyjson '[x["dag_id"] for x in d]')
   for id in "$@"; do
