@@ -42,7 +42,12 @@ static const struct dag *run_dag(struct dag_scheduler *s, const char *dag_id,
 
 static char *emails_json(char *const *email, size_t n) {
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, json_string(email[i]));
+  for (size_t i = 0; i < n; i++) {
+    if (dag_alert_address_ok(email[i]))
+      json_array_append_new(arr, json_string(email[i]));
+    else
+      LOG_WARN("not an address an alert can go to, skipped address=\"%s\"", email[i]);
+  }
   char *s = json_dumps(arr, JSON_COMPACT);
   json_decref(arr);
   return s;
@@ -169,8 +174,11 @@ static char *run_recipients(const struct dag *dag, const struct dag_store_ti *ti
       bool seen = false;
       size_t j;
       json_t *v;
-      json_array_foreach(arr, j, v) seen = seen || strcmp(json_string_value(v), args->email[e]) == 0;
-      if (!seen) json_array_append_new(arr, json_string(args->email[e]));
+      json_array_foreach(arr, j, v) {
+        seen = seen || strcmp(json_string_value(v), args->email[e]) == 0;
+      }
+      if (!seen && dag_alert_address_ok(args->email[e]))
+        json_array_append_new(arr, json_string(args->email[e]));
     }
   }
   char *s = json_dumps(arr, JSON_COMPACT);

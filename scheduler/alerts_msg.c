@@ -439,6 +439,14 @@ static void base64(struct strbuf *sb, const unsigned char *p, size_t n) {
   }
 }
 
+bool dag_alert_address_ok(const char *addr) {
+  const char *at = strchr(addr, '@');
+  if (!at || at == addr || at[1] == '\0' || strchr(at + 1, '@')) return false;
+  for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+    if (*p <= 0x20 || *p == 0x7f || strchr("<>,;\"()\\", *p)) return false;
+  return strlen(addr) <= 254;
+}
+
 char *dag_alert_message_id(int64_t id, dag_time_t created_at, const char *from) {
   const char *at = from ? strrchr(from, '@') : NULL;
   struct strbuf dom = STRBUF_INIT;

@@ -106,6 +106,12 @@ char *dag_alert_url(const char *base, const char *dag_id, const char *run_id,
 
 /* --- the RFC 5322 message ------------------------------------------------------- */
 
+/* True for a bare address (local@domain) that can go into RCPT TO and a
+ * header as is: no spaces, control characters, quotes, brackets or
+ * separators. The DAG loader only checks for an '@'; a quoted YAML string
+ * could still carry a CR LF, which must never reach a header. */
+bool dag_alert_address_ok(const char *addr);
+
 struct dag_alert_envelope {
   const char *from;          /* a bare address */
   const char *const *to;     /* bare addresses */

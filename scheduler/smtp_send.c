@@ -249,7 +249,8 @@ static char **resolve_rcpts(struct dag_smtp_sender *s, const char *json, size_t 
   size_t i;
   json_t *e;
   json_array_foreach(arr, i, e) {
-    if (!json_is_string(e)) continue;
+    /* Checked when queued; checked again, as the row may be older. */
+    if (!json_is_string(e) || !dag_alert_address_ok(json_string_value(e))) continue;
     v = xgrow(v, &cap, *n + 1, sizeof(*v));
     v[(*n)++] = xstrdup(json_string_value(e));
   }

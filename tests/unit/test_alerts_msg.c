@@ -346,6 +346,19 @@ static void test_compose_run_failed(void **state) {
 
 /* --- the RFC 5322 message ------------------------------------------------------- */
 
+static void test_address_check(void **state) {
+  (void)state;
+  assert_true(dag_alert_address_ok("ops@example.com"));
+  assert_true(dag_alert_address_ok("a.b+tag@x"));
+  assert_false(dag_alert_address_ok("a@b\r\nBcc: evil@x.org"));
+  assert_false(dag_alert_address_ok("Ops <ops@example.com>"));
+  assert_false(dag_alert_address_ok("a b@x"));
+  assert_false(dag_alert_address_ok("@x"));
+  assert_false(dag_alert_address_ok("a@"));
+  assert_false(dag_alert_address_ok("a@b@c"));
+  assert_false(dag_alert_address_ok("a@x,b@y"));
+}
+
 static void test_message_id(void **state) {
   (void)state;
   char *id = dag_alert_message_id(42, T0, "dagctl@example.com");
@@ -459,6 +472,7 @@ int main(void) {
       T(test_compose_task_failed),
       T(test_compose_task_retry),
       T(test_compose_run_failed),
+      T(test_address_check),
       T(test_message_id),
       T(test_subject_ascii_and_folding),
       T(test_subject_rfc2047),
