@@ -44,12 +44,17 @@ class Handler:
             self.count += 1
             n = self.count
         base = os.path.join(self.maildir, "%d" % n)
+        # STARTTLS sets session.ssl; with implicit TLS the transport itself
+        # is the TLS one.
+        tls = session.ssl is not None or (
+            server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None)
+        login = session.auth_data if session.authenticated else None
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
-            "login": session.login_data.decode() if isinstance(session.login_data, bytes)
-            else session.login_data,
+            "tls": tls,
+            "login": login.decode() if isinstance(login, bytes) else login,
         }
         with open(base + ".json.tmp", "w") as f:
             json.dump(meta, f)
