@@ -153,11 +153,13 @@ struct dag_scheduler {
 
   char **base_env; /* the scheduler's environment, for tasks */
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
-  char *kafka_bootstraps; /* the embedded Kafka cluster's address, if hosted */
+  struct dag_kafka_embed *kafka; /* the embedded Kafka cluster, once hosted */
+  char *kafka_bootstraps; /* its address, for plugin tasks */
   uint64_t tasks_started, tasks_finished;
 };
 
 /* scheduler.c */
+void sched_need_kafka(struct dag_scheduler *s, const struct dag *dag);
 struct sched_dag *sched_find_dag(struct dag_scheduler *s, const char *dag_id);
 void sched_dag_schedule(struct sched_dag *sd);
 void sched_handle_closed(uv_handle_t *h);

@@ -12,6 +12,7 @@
 #include "dag.h"
 #include "dag_load.h"
 #include "error.h"
+#include "kafka_embed.h"
 #include "log.h"
 #include "runs.h"
 #include "sched_int.h"
@@ -102,6 +103,32 @@ static void free_dag_entry(struct sched_dag *sd) {
   free(sd->dag_id);
   free(sd->file);
   free(sd);
+}
+
+/* --- the embedded Kafka cluster ---------------------------------------------------- */
+
+/* Host librdkafka's mock cluster once a DAG with plugin tasks is loaded and
+ * kafka.bootstrap_servers is "embedded" (the default): plugins in child
+ * processes then reach it like any broker. DAGs of shell and exec tasks
+ * never pay for it. */
+void sched_need_kafka(struct dag_scheduler *s, const struct dag *dag) {
+  if (s->kafka || !s->cfg->kafka_bootstrap_servers ||
+      strcmp(s->cfg->kafka_bootstrap_servers, "embedded") != 0)
+    return;
+  bool plugins = false;
+  for (size_t i = 0; i < dag->n_tasks && !plugins; i++)
+    plugins = dag->tasks[i].type == DAG_TASK_PLUGIN;
+  if (!plugins) return;
+  int rc = dag_kafka_embed_start(s->cfg->home, 1, &s->kafka);
+  if (rc) {
+    LOG_ERROR("cannot start the embedded Kafka cluster error=\"%s\"", dag_strerror(rc));
+    s->kafka = NULL;
+    return;
+  }
+  free(s->kafka_bootstraps);
+  s->kafka_bootstraps = xstrdup(dag_kafka_embed_bootstraps(s->kafka));
+  LOG_INFO("embedded Kafka cluster started bootstrap_servers=%s (in memory: its data is "
+           "lost when dagctl stops)", s->kafka_bootstraps);
 }
 
 /* --- scheduling --------------------------------------------------------------------------- */
@@ -254,6 +281,7 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
   sd->file = xstrdup(f->path);
   dag_ref_put(sd->ref);
   sd->ref = dag_ref_new(dag);
+  sched_need_kafka(s, dag);
   LOG_INFO("%s DAG dag=%s tasks=%zu schedule=%s paused=%s", is_new ? "loaded" : "reloaded",
            dag->dag_id, dag->n_tasks, dag->schedule.expr ? dag->schedule.expr : "none",
            paused ? "yes" : "no");
@@ -496,6 +524,7 @@ int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_
   struct sched_dag *sd = add_dag(s, dag->dag_id);
   sd->ref = dag_ref_new(dag);
   sd->file = xstrdup(dag->file ? dag->file : "");
+  sched_need_kafka(s, dag);
   int rc = sched_run_load(s, sd, sd->ref, run_pk);
   if (rc) return rc;
   sched_start_queued_runs(sd);
@@ -528,6 +557,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->files);
   free(s->resched);
   free(s->self_exe);
+  dag_kafka_embed_stop(s->kafka);
   free(s->kafka_bootstraps);
   free(s);
 }
