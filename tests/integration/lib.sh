@@ -18,6 +18,10 @@ fi
 [ -x "$DAGCTL_BIN" ] || { echo "not executable: $DAGCTL_BIN" >&2; exit 1; }
 [ -x "$FAKE_TASK" ] || { echo "not executable: $FAKE_TASK" >&2; exit 1; }
 export FAKE_TASK
+# The interpreter itself: a version manager's python3 shim costs a tenth of
+# a second per call, and assertions call it often.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+export PYTHON
 
 # Nothing from the caller's environment may leak into a test's settings.
 while IFS='=' read -r _name _; do
@@ -159,7 +163,7 @@ sql() { sqlite3 -batch -noheader -cmd '.timeout 5000' "$DAGCTL_HOME/dagctl.db" "
 # pyjson EXPR: evaluate a Python expression over the JSON on stdin (bound to
 # d); lists are printed one item per line, None as "null".
 pyjson() {
-  python3 -c '
+  "$PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
 v = eval(sys.argv[1])

@@ -25,7 +25,7 @@ EOF
 
 # max_overlap FILE...: the most executions running at one instant.
 max_overlap() {
-  cat "$@" | python3 -c '
+  cat "$@" | "$PYTHON" -c '
 import sys
 ev = []
 for line in sys.stdin:

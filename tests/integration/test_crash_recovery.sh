@@ -42,7 +42,7 @@ chain case_c 0 --ignore-term
 # record (an execution killed by SIGKILL has neither: it is then checked by
 # the caller through its process).
 no_overlap() {
-  python3 - "$1" <<'PY'
+  "$PYTHON" - "$1" <<'PY'
 import sys
 starts, spans = {}, []
 for line in open(sys.argv[1]):

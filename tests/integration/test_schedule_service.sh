@@ -48,7 +48,7 @@ assert_eq "$(pyjson 'set(x["run_type"] for x in d) == {"scheduled"}' <"$TMP/runs
 assert_eq "$(pyjson 'set(x["external_trigger"] for x in d) == {False}' <"$TMP/runs.json")" True \
   "external_trigger"
 # Consecutive runs cover consecutive 2 s intervals.
-python3 - "$TMP/runs.json" <<'PY' || fail "ticker intervals: $(cat "$TMP/runs.json")"
+"$PYTHON" - "$TMP/runs.json" <<'PY' || fail "ticker intervals: $(cat "$TMP/runs.json")"
 import json, sys
 from datetime import datetime
 runs = sorted(json.load(open(sys.argv[1])), key=lambda r: r["logical_date"])
@@ -66,7 +66,7 @@ assert_eq "$(pyjson '[x["schedule_interval"] for x in d if x["dag_id"] == "ticke
   '{"__type": "TimeDelta", "days": 0, "seconds": 2, "microseconds": 0}' "schedule_interval"
 # The next run is the one after the newest.
 newest=$(pyjson 'max(x["data_interval_end"] for x in d)' <"$TMP/runs.json")
-python3 -c '
+"$PYTHON" -c '
 import sys; from datetime import datetime
 a, b = (datetime.fromisoformat(s) for s in sys.argv[1:])
 sys.exit(0 if a >= b else 1)' "$next" "$newest" || fail "next_dagrun $next is before the newest run's end $newest"
@@ -76,7 +76,7 @@ wait_for "[ \$(sql \"SELECT count(*) FROM dag_run WHERE dag_id = 'slow' AND stat
 assert_eq "$(sql "SELECT count(*) FROM dag_run WHERE dag_id = 'slow' AND state = 'running'")" 1 \
   "slow runs running now (one, never more)"
 # No two runs of slow ever ran at once: neither their tasks...
-python3 - "$TMP/slow.rec" <<'PY' || fail "slow runs overlapped: $(cat "$TMP/slow.rec")"
+"$PYTHON" - "$TMP/slow.rec" <<'PY' || fail "slow runs overlapped: $(cat "$TMP/slow.rec")"
 import sys
 ev = sorted((int(l.split()[1]), -1 if l.split()[0] != "start" else 1) for l in open(sys.argv[1]))
 n = 0
