@@ -1,0 +1,3 @@
+
+
+select '{{ var('x', 'a') | upper }}'

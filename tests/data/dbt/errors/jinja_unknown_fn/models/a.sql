@@ -1,0 +1,1 @@
+select {{ run_query('select 1') }}

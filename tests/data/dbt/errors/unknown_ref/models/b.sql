@@ -1,0 +1,3 @@
+-- b
+select * from {{ ref('a') }}
+join {{ ref('nope') }}
