@@ -1,0 +1,392 @@
+/* events.c - synthetic listening events (see events.h). */
+#include "events.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "alloc.h"
+#include "strbuf.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Invented artists and songs; most popular first. */
+static const struct ev_track catalog[] = {
+    {"Nova Lane", "Midnight Transit", "Night Lines", 214000},
+    {"The Paper Kites of Oslo", "Glass Harbour", "Northern Weather", 241000},
+    {"Mira Sol", "Golden Hour Again", "Sunward", 198000},
+    {"Static Bloom", "Neon Orchard", "Voltage Garden", 226000},
+    {"Juno Reyes", "Cafe de Lluvia", "Tormenta Suave", 187000},
+    {"Nova Lane", "Streetlight Psalm", "Night Lines", 232000},
+    {"Kairo Beats", "Sandstorm Tape", "Desert FM", 176000},
+    {"Ellis & The Tides", "Salt in the Wound", "Low Water", 259000},
+    {"Mira Sol", "Paper Planes Over Lisbon", "Sunward", 205000},
+    {"Hollow Pines", "Cabin Fever", "Woodsmoke", 283000},
+    {"Aiko Tanabe", "Tokyo Drift Lullaby", "Soft Machines", 193000},
+    {"Static Bloom", "Afterglow Protocol", "Voltage Garden", 248000},
+    {"Dune Radio", "Mirage Motel", "Long Roads", 311000},
+    {"The Velvet Alibi", "Second-Hand Heart", "Cheap Thrills Club", 201000},
+    {"Juno Reyes", "Bailando Sola", "Tormenta Suave", 219000},
+    {"Ines Varga", "Quiet Revolution", "Small Hours", 244000},
+    {"Kairo Beats", "Cairo Nights", "Desert FM", 168000},
+    {"Northbound Choir", "Hymn for the Commuters", "Platform 9", 297000},
+    {"Lumen Drive", "Parallel Lines", "Headlights", 231000},
+    {"Ellis & The Tides", "Lighthouse Keeper", "Low Water", 276000},
+    {"Aiko Tanabe", "Vending Machine Moon", "Soft Machines", 184000},
+    {"Marlow Grey", "Coffee at Four", "Unhurried", 162000},
+    {"Dune Radio", "Highway Saints", "Long Roads", 338000},
+    {"The Velvet Alibi", "Alibi", "Cheap Thrills Club", 189000},
+    {"Hollow Pines", "Firewatch", "Woodsmoke", 305000},
+    {"Lumen Drive", "Overpass", "Headlights", 222000},
+    {"Sabine Okoro", "Lagos to London", "Crossings", 236000},
+    {"Ines Varga", "Winter in Budapest", "Small Hours", 267000},
+    {"Pixel Saints", "Extra Life", "Continue?", 143000},
+    {"Northbound Choir", "Last Train Home", "Platform 9", 321000},
+    {"Marlow Grey", "Rain on the Skylight", "Unhurried", 178000},
+    {"Sabine Okoro", "Harmattan", "Crossings", 252000},
+    {"Pixel Saints", "Boss Level", "Continue?", 131000},
+    {"Octavia Bell", "Chandelier Shadows", "Opera House Fire", 354000},
+    {"Riverside Collective", "Brass on the Water", "Delta Sessions", 288000},
+    {"Felix Amaro", "Saudade Street", "Bossa Digital", 207000},
+    {"Glacier Youth", "Meltwater", "Blue Hours", 239000},
+    {"Octavia Bell", "Velvet Requiem", "Opera House Fire", 402000},
+    {"Riverside Collective", "Second Line Strut", "Delta Sessions", 263000},
+    {"Felix Amaro", "Copacabana 3AM", "Bossa Digital", 195000},
+    {"Glacier Youth", "Avalanche Season", "Blue Hours", 257000},
+    {"Kestrel", "Wind Shear", "Updraft", 211000},
+    {"Mona Vex", "Mercury Retrograde", "Bad Omens", 224000},
+    {"Kestrel", "Thermals", "Updraft", 246000},
+    {"Mona Vex", "Tarot for Two", "Bad Omens", 199000},
+    {"Quiet Engines", "Idle Hands", "Low Power Mode", 272000},
+    {"Sofia Marchetti", "Vespa Summer", "Dolce Far Niente", 183000},
+    {"Quiet Engines", "Flywheel", "Low Power Mode", 318000},
+    {"Sofia Marchetti", "Amalfi Blue", "Dolce Far Niente", 204000},
+    {"The Late Arrivals", "Sorry I'm Late", "Excuses, Excuses", 171000},
+    {"Borealis Unit", "Aurora Code", "Magnetic North", 365000},
+    {"The Late Arrivals", "Missed Connection", "Excuses, Excuses", 188000},
+    {"Borealis Unit", "Polar Night Drive", "Magnetic North", 419000},
+    {"Tamsin Hart", "Kitchen Table Songs", "Home Recordings", 152000},
+    {"Delta Foxtrot", "Call Sign", "Radio Silence", 228000},
+    {"Tamsin Hart", "Porch Light", "Home Recordings", 166000},
+    {"Delta Foxtrot", "Mayday Mayday", "Radio Silence", 243000},
+    {"Cassette Ghosts", "Rewind", "B-Sides Forever", 97000},
+    {"Cassette Ghosts", "Side B", "B-Sides Forever", 121000},
+    {"Orchid Static", "Hothouse", "Greenhouse Effect", 281000},
+    {"Orchid Static", "Photosynthesis", "Greenhouse Effect", 334000},
+    {"Yusuf Demir", "Bosphorus Lights", "Two Continents", 262000},
+    {"Yusuf Demir", "Istanbul Rain", "Two Continents", 291000},
+    {"Wren & Wolf", "Hunter's Moon", "Fable", 254000},
+    {"Wren & Wolf", "Little Red", "Fable", 209000},
+};
+
+/* Zipf exponent of track popularity: the top track is ~20% of plays. */
+#define ZIPF_S 1.0
+
+static const char *const devices[] = {"mobile", "desktop", "web", "tablet", "smart_speaker"};
+static const unsigned device_weights[] = {45, 25, 10, 8, 12};
+
+static const char *const countries[] = {"US", "GB", "DE", "BR", "MX", "FR",
+                                        "SE", "IN", "CA", "AU", "JP", "ES"};
+static const unsigned country_weights[] = {30, 10, 9, 9, 7, 6, 5, 6, 5, 4, 4, 5};
+
+/* play dominates, as on any streaming service. */
+static const unsigned type_weights[EV_N_TYPES] = {70, 10, 15, 5};
+static const char *const type_names[EV_N_TYPES] = {"play", "pause", "skip",
+                                                   "add_to_playlist"};
+
+/* Listening by hour of the (UTC) day: quiet nights, busy evenings. */
+static const unsigned hour_weights[24] = {2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 6,
+                                          7, 7, 6, 6, 7, 8, 9, 9, 8, 7, 5, 3};
+
+const struct ev_track *ev_catalog(size_t *n) {
+  *n = N_ELEMS(catalog);
+  return catalog;
+}
+
+const char *ev_type_name(enum ev_type t) {
+  return (unsigned)t < EV_N_TYPES ? type_names[t] : "unknown";
+}
+
+/* --- random numbers ------------------------------------------------------ */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+void ev_rng_seed(struct ev_rng *r, uint64_t seed) {
+  for (int i = 0; i < 4; i++)
+    r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+uint64_t ev_rng_next(struct ev_rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+uint64_t ev_rng_below(struct ev_rng *r, uint64_t n) {
+  /* Rejection keeps it exactly uniform; the loop almost never repeats. */
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t x;
+  do
+    x = ev_rng_next(r);
+  while (x >= limit);
+  return x % n;
+}
+
+static double rng_unit(struct ev_rng *r) {
+  return (double)(ev_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+static size_t pick_weighted(uint64_t x, const unsigned *w, size_t n) {
+  unsigned total = 0;
+  for (size_t i = 0; i < n; i++)
+    total += w[i];
+  uint64_t v = x % total;
+  for (size_t i = 0; i < n; i++) {
+    if (v < w[i]) return i;
+    v -= w[i];
+  }
+  return n - 1;
+}
+
+uint64_t ev_seed_from_text(const char *text) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)text, strlen(text), md);
+  uint64_t seed = 0;
+  for (int i = 0; i < 8; i++)
+    seed = seed << 8 | md[i];
+  return seed;
+}
+
+/* --- UUIDs --------------------------------------------------------------- */
+
+void ev_uuid_format(const unsigned char u[16], char out[EV_UUID_LEN + 1]) {
+  static const char hex[] = "0123456789abcdef";
+  char *p = out;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex[u[i] >> 4];
+    *p++ = hex[u[i] & 15];
+  }
+  *p = '\0';
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int ev_uuid_parse(const char *text, unsigned char u[16]) {
+  if (strlen(text) != EV_UUID_LEN) return -1;
+  const char *p = text;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      if (*p++ != '-') return -1;
+    }
+    int hi = hexval(p[0]), lo = hexval(p[1]);
+    if (hi < 0 || lo < 0) return -1;
+    u[i] = (unsigned char)(hi << 4 | lo);
+    p += 2;
+  }
+  return 0;
+}
+
+void ev_uuid4(struct ev_rng *r, char out[EV_UUID_LEN + 1]) {
+  unsigned char u[16];
+  uint64_t a = ev_rng_next(r), b = ev_rng_next(r);
+  for (int i = 0; i < 8; i++) {
+    u[i] = (unsigned char)(a >> (56 - 8 * i));
+    u[8 + i] = (unsigned char)(b >> (56 - 8 * i));
+  }
+  u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+  u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  ev_uuid_format(u, out);
+}
+
+void ev_uuid5(const unsigned char ns[16], const char *name, size_t len,
+              char out[EV_UUID_LEN + 1]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (ctx == NULL) abort(); /* out of memory: the project's policy */
+  EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+  EVP_DigestUpdate(ctx, ns, 16);
+  EVP_DigestUpdate(ctx, name, len);
+  EVP_DigestFinal_ex(ctx, md, &md_len);
+  EVP_MD_CTX_free(ctx);
+  md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+  md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+  ev_uuid_format(md, out);
+}
+
+/* --- dates --------------------------------------------------------------- */
+
+int ev_parse_day(const char *ds, int64_t *out) {
+  if (strlen(ds) != 10 || ds[4] != '-' || ds[7] != '-') return -1;
+  for (int i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (ds[i] < '0' || ds[i] > '9')) return -1;
+  int y = (ds[0] - '0') * 1000 + (ds[1] - '0') * 100 + (ds[2] - '0') * 10 + (ds[3] - '0');
+  int m = (ds[5] - '0') * 10 + (ds[6] - '0');
+  int d = (ds[8] - '0') * 10 + (ds[9] - '0');
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+  time_t t = timegm(&tm);
+  /* timegm() normalises 2026-02-30 to March 2nd: refuse instead. */
+  if (tm.tm_year != y - 1900 || tm.tm_mon != m - 1 || tm.tm_mday != d) return -1;
+  *out = (int64_t)t;
+  return 0;
+}
+
+/* --- events -------------------------------------------------------------- */
+
+static void json_string(struct strbuf *sb, const char *s) {
+  sb_appendc(sb, '"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      sb_appendc(sb, '\\');
+      sb_appendc(sb, (char)c);
+    } else if (c < 0x20) {
+      sb_appendf(sb, "\\u%04x", c);
+    } else {
+      sb_appendc(sb, (char)c);
+    }
+  }
+  sb_appendc(sb, '"');
+}
+
+void ev_gen_init(struct ev_gen *g, uint64_t seed, int users, int64_t day) {
+  memset(g, 0, sizeof(*g));
+  ev_rng_seed(&g->rng, seed);
+  g->users = users < 1 ? 1 : users;
+  g->day = day;
+  g->n_tracks = N_ELEMS(catalog);
+  g->track_cdf = xmalloc(g->n_tracks * sizeof(*g->track_cdf));
+  g->track_ids = xmalloc(g->n_tracks * sizeof(*g->track_ids));
+  g->track_json = xmalloc(g->n_tracks * sizeof(*g->track_json));
+
+  unsigned char ns[16];
+  if (ev_uuid_parse(EV_TRACK_NAMESPACE, ns) != 0) abort();
+  double total = 0;
+  for (size_t i = 0; i < g->n_tracks; i++) {
+    total += 1.0 / pow((double)(i + 1), ZIPF_S);
+    g->track_cdf[i] = total;
+  }
+  for (size_t i = 0; i < g->n_tracks; i++) {
+    const struct ev_track *t = &catalog[i];
+    g->track_cdf[i] /= total;
+    char *name = xasprintf("%s|%s", t->artist, t->track);
+    ev_uuid5(ns, name, strlen(name), g->track_ids[i]);
+    free(name);
+    struct strbuf sb = STRBUF_INIT;
+    sb_append(&sb, "\"track_name\":");
+    json_string(&sb, t->track);
+    sb_append(&sb, ",\"artist_name\":");
+    json_string(&sb, t->artist);
+    sb_append(&sb, ",\"album_name\":");
+    json_string(&sb, t->album);
+    sb_appendf(&sb, ",\"duration_ms\":%d", t->duration_ms);
+    g->track_json[i] = sb_detach(&sb);
+  }
+}
+
+void ev_gen_free(struct ev_gen *g) {
+  for (size_t i = 0; i < g->n_tracks; i++)
+    free(g->track_json[i]);
+  free(g->track_json);
+  free(g->track_ids);
+  free(g->track_cdf);
+  memset(g, 0, sizeof(*g));
+}
+
+/* A user's home country and usual device come from the user alone, not the
+ * seed: user_0042 lives in the same country in every run. */
+static uint64_t user_hash(int user) {
+  uint64_t x = (uint64_t)user * 0x2545f4914f6cdd1du;
+  return splitmix64(&x);
+}
+
+void ev_gen_next(struct ev_gen *g, struct ev_event *e) {
+  struct ev_rng *r = &g->rng;
+  ev_uuid4(r, e->event_id);
+  e->user = 1 + (int)ev_rng_below(r, (uint64_t)g->users);
+  e->type = (enum ev_type)pick_weighted(ev_rng_next(r), type_weights, EV_N_TYPES);
+
+  double u = rng_unit(r);
+  size_t lo = 0, hi = g->n_tracks - 1;
+  while (lo < hi) { /* the first rank whose cumulative share exceeds u */
+    size_t mid = lo + (hi - lo) / 2;
+    if (g->track_cdf[mid] > u)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  e->track = (uint16_t)lo;
+
+  uint64_t h = user_hash(e->user);
+  e->country = (uint8_t)pick_weighted(h, country_weights, N_ELEMS(countries));
+  /* Three plays in four on the user's usual device. */
+  if (ev_rng_below(r, 4) < 3)
+    e->device = (uint8_t)pick_weighted(h >> 32, device_weights, N_ELEMS(devices));
+  else
+    e->device = (uint8_t)pick_weighted(ev_rng_next(r), device_weights, N_ELEMS(devices));
+
+  size_t hour = pick_weighted(ev_rng_next(r), hour_weights, 24);
+  e->played_at = g->day + (int64_t)hour * 3600 + (int64_t)ev_rng_below(r, 3600);
+}
+
+static int by_time(const void *a, const void *b) {
+  const struct ev_event *x = a, *y = b;
+  if (x->played_at != y->played_at) return x->played_at < y->played_at ? -1 : 1;
+  return strcmp(x->event_id, y->event_id);
+}
+
+struct ev_event *ev_generate(struct ev_gen *g, size_t n) {
+  struct ev_event *ev = xcalloc(n ? n : 1, sizeof(*ev));
+  for (size_t i = 0; i < n; i++)
+    ev_gen_next(g, &ev[i]);
+  qsort(ev, n, sizeof(*ev), by_time);
+  return ev;
+}
+
+void ev_user_id(int user, char buf[16]) {
+  snprintf(buf, 16, "user_%04d", user);
+}
+
+size_t ev_format(const struct ev_gen *g, const struct ev_event *e, char *buf) {
+  char user[16];
+  ev_user_id(e->user, user);
+  time_t t = (time_t)e->played_at;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  int n = snprintf(buf, EV_JSON_MAX,
+                   "{\"event_id\":\"%s\",\"user_id\":\"%s\",\"event_type\":\"%s\","
+                   "\"track_id\":\"%s\",%s,\"played_at\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\","
+                   "\"device_type\":\"%s\",\"country\":\"%s\"}",
+                   e->event_id, user, type_names[e->type], g->track_ids[e->track],
+                   g->track_json[e->track], tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                   tm.tm_hour, tm.tm_min, tm.tm_sec, devices[e->device], countries[e->country]);
+  if (n < 0) return 0;
+  return (size_t)n < EV_JSON_MAX ? (size_t)n : EV_JSON_MAX - 1;
+}
