@@ -1,0 +1,454 @@
+/* consumer.c - the kafka_consumer service task: a topic into the lake.
+ *
+ * Params: topic (spotify-plays), group_id ("dagctl-" + dag_id), batch_size
+ * (100 messages), batch_interval (60s), gzip (false), prefix (raw_events),
+ * dead_letter_prefix (dead_letter), session_timeout (3s on the embedded
+ * cluster, else librdkafka's 45s).
+ *
+ * A service: it calls service_ready() once it has joined its group and
+ * received an assignment, then runs until cancelled() (SIGTERM from a
+ * stop_service task or the run's end). Then it reads on to the end of its
+ * partitions (for at most 1.5 s), flushes what it holds, commits, leaves
+ * the group and returns DAGCTL_OK: stopping right after the producer
+ * finished still lands every event in the lake.
+ *
+ * Delivery is at-least-once: a batch's objects are written (lake_put is
+ * atomic) before its offsets are committed, and nothing else commits
+ * (enable.auto.commit=false). A crash between the two replays the batch
+ * from the last commit; its objects are named by offsets (batch.h), so the
+ * replay overwrites them. A commit refused because the group is
+ * rebalancing is kept and retried after the rebalance; if the partition
+ * moved meanwhile, its new owner replays and overwrites the same way. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "batch.h"
+#include "kafka_tasks.h"
+#include "kconf.h"
+#include "lake.h"
+#include "strbuf.h"
+
+#define DEFAULT_TOPIC "spotify-plays"
+/* A stopping consumer first reads to the end of its partitions, then
+ * retries its last commits; both bounded so that the whole stop fits in the
+ * scheduler's kill grace (core.task_kill_grace, 5 s by default). */
+#define STOP_CATCHUP_MS 1500
+#define STOP_COMMIT_MS 2000
+#define COMMIT_RETRY_MS 200
+
+struct part {
+  struct bt_batch batch;
+  bool assigned;
+  bool at_end;     /* read up to the partition's end, nothing newer since */
+  int64_t pending; /* offset whose commit is still owed, or -1 */
+};
+
+struct consumer {
+  const struct dagctl_host *h; /* first: kconf's log callback finds it here */
+  rd_kafka_t *rk;
+  struct lake *lake;
+  const char *topic;
+  struct bt_options opts;
+  long long batch_size;
+  int64_t interval_ms;
+  struct part *parts; /* indexed by partition number */
+  int32_t n_parts;
+  bool assigned_once;
+  bool failed; /* the lake refused a write: stop, commit nothing more */
+  uint64_t last_retry_ms;
+  size_t events, dead, objects;
+};
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct part *part_of(struct consumer *c, int32_t partition) {
+  if (partition < 0) return NULL;
+  if (partition >= c->n_parts) {
+    int32_t n = partition + 1;
+    c->parts = xrealloc(c->parts, (size_t)n * sizeof(*c->parts));
+    for (int32_t i = c->n_parts; i < n; i++) {
+      bt_batch_init(&c->parts[i].batch, c->topic, i);
+      c->parts[i].assigned = false;
+      c->parts[i].at_end = false;
+      c->parts[i].pending = -1;
+    }
+    c->n_parts = n;
+  }
+  return &c->parts[partition];
+}
+
+/* --- committing ---------------------------------------------------------- */
+
+static bool retriable(rd_kafka_resp_err_t err) {
+  switch (err) {
+  case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+  case RD_KAFKA_RESP_ERR__WAIT_COORD:
+  case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+  case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+  case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+  case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+  case RD_KAFKA_RESP_ERR__TIMED_OUT:
+  case RD_KAFKA_RESP_ERR__TRANSPORT: return true;
+  default: return false;
+  }
+}
+
+/* Commit `offset` (the next message to read) for `partition`, or leave it
+ * pending when the group is busy. Returns 0 once committed. */
+static int commit(struct consumer *c, int32_t partition, int64_t offset) {
+  const struct dagctl_host *h = c->h;
+  struct part *pt = part_of(c, partition);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = offset;
+  rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, 0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err) err = l->elems[0].err;
+  rd_kafka_topic_partition_list_destroy(l);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    pt->pending = -1;
+    h->log(h, DAGCTL_LOG_DEBUG, "committed topic=%s partition=%d offset=%lld", c->topic,
+           (int)partition, (long long)offset);
+    return 0;
+  }
+  if (retriable(err)) {
+    if (pt->pending < 0)
+      h->log(h, DAGCTL_LOG_INFO, "commit deferred topic=%s partition=%d offset=%lld error=%s",
+             c->topic, (int)partition, (long long)offset, rd_kafka_err2name(err));
+    if (offset > pt->pending) pt->pending = offset;
+    return -1;
+  }
+  /* The member lost its generation (session timeout, fenced): the group
+   * has moved on and the partition's next owner replays from the last
+   * commit, overwriting the same objects. */
+  h->log(h, DAGCTL_LOG_WARN,
+         "commit refused; the batch will be replayed topic=%s partition=%d offset=%lld "
+         "error=%s",
+         c->topic, (int)partition, (long long)offset, rd_kafka_err2name(err));
+  pt->pending = -1;
+  return -1;
+}
+
+static void retry_pending(struct consumer *c) {
+  uint64_t now = now_ms();
+  if (now - c->last_retry_ms < COMMIT_RETRY_MS) return;
+  c->last_retry_ms = now;
+  for (int32_t i = 0; i < c->n_parts; i++)
+    if (c->parts[i].pending >= 0 && c->parts[i].assigned) commit(c, i, c->parts[i].pending);
+}
+
+/* --- flushing ------------------------------------------------------------ */
+
+/* Write the partition's batch to the lake, then commit past it. Returns 0,
+ * or -1 if the lake refused (the batch stays uncommitted, so it is read
+ * again by whoever consumes the partition next). */
+static int flush(struct consumer *c, int32_t partition) {
+  const struct dagctl_host *h = c->h;
+  struct part *pt = part_of(c, partition);
+  struct bt_batch *b = &pt->batch;
+  if (b->n_messages == 0) return 0;
+  struct bt_object *objs;
+  size_t n;
+  if (bt_batch_objects(b, &c->opts, &objs, &n) != 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "cannot compress a batch topic=%s partition=%d", c->topic,
+           (int)partition);
+    c->failed = true;
+    return -1;
+  }
+  struct strbuf keys = STRBUF_INIT;
+  for (size_t i = 0; i < n; i++) {
+    char *err = NULL;
+    int rc = lake_put(c->lake, objs[i].key, objs[i].data, objs[i].len, &err);
+    if (rc != 0) {
+      h->log(h, DAGCTL_LOG_ERROR, "lake write failed key=%s error=%s", objs[i].key,
+             err ? err : "unknown");
+      free(err);
+      bt_objects_free(objs, n);
+      sb_free(&keys);
+      c->failed = true;
+      return -1;
+    }
+    sb_appendf(&keys, "%s%s", i ? "," : "", objs[i].key);
+  }
+  size_t events = b->n_items;
+  c->events += events;
+  c->dead += b->n_dead;
+  c->objects += n;
+  if (b->n_dead)
+    h->log(h, DAGCTL_LOG_WARN, "dead letters written topic=%s partition=%d count=%zu",
+           c->topic, (int)partition, b->n_dead);
+  h->log(h, DAGCTL_LOG_INFO,
+         "batch written topic=%s partition=%d first=%lld last=%lld events=%zu dead=%zu "
+         "objects=%zu keys=%s",
+         c->topic, (int)partition, (long long)b->first, (long long)b->last, events, b->n_dead,
+         n, sb_str(&keys));
+  sb_free(&keys);
+  bt_objects_free(objs, n);
+  int64_t next = b->last + 1;
+  bt_batch_reset(b);
+  commit(c, partition, next);
+  return 0;
+}
+
+static void flush_due(struct consumer *c) {
+  uint64_t now = now_ms();
+  for (int32_t i = 0; i < c->n_parts && !c->failed; i++) {
+    const struct bt_batch *b = &c->parts[i].batch;
+    if (b->n_messages && now - b->opened_ms >= (uint64_t)c->interval_ms) flush(c, i);
+  }
+}
+
+/* --- the group ----------------------------------------------------------- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  struct consumer *c = opaque;
+  const struct dagctl_host *h = c->h;
+  struct strbuf sb = STRBUF_INIT;
+  for (int i = 0; i < parts->cnt; i++)
+    sb_appendf(&sb, "%s%d", i ? "," : "", (int)parts->elems[i].partition);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; i++) {
+      if (strcmp(parts->elems[i].topic, c->topic) != 0) continue;
+      struct part *pt = part_of(c, parts->elems[i].partition);
+      /* Whatever an earlier assignment left is not ours to write now. */
+      bt_batch_reset(&pt->batch);
+      pt->assigned = true;
+      pt->at_end = false;
+      pt->pending = -1;
+    }
+    h->log(h, DAGCTL_LOG_INFO, "partitions assigned topic=%s partitions=%s", c->topic,
+           parts->cnt ? sb_str(&sb) : "(none)");
+    rd_kafka_assign(rk, parts);
+    c->assigned_once = true;
+  } else {
+    /* Revoked (or an error): hand over cleanly. What is buffered is written
+     * and committed now, or left uncommitted for the next owner. */
+    for (int i = 0; i < parts->cnt; i++) {
+      if (strcmp(parts->elems[i].topic, c->topic) != 0) continue;
+      int32_t p = parts->elems[i].partition;
+      struct part *pt = part_of(c, p);
+      if (!c->failed) flush(c, p);
+      if (pt->pending >= 0) commit(c, p, pt->pending);
+      bt_batch_reset(&pt->batch);
+      pt->assigned = false;
+      pt->pending = -1;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      h->log(h, DAGCTL_LOG_INFO, "partitions revoked topic=%s partitions=%s", c->topic,
+             parts->cnt ? sb_str(&sb) : "(none)");
+    else
+      h->log(h, DAGCTL_LOG_WARN, "rebalance error=%s", rd_kafka_err2str(err));
+    rd_kafka_assign(rk, NULL);
+  }
+  sb_free(&sb);
+}
+
+static void on_message(struct consumer *c, rd_kafka_message_t *m) {
+  const struct dagctl_host *h = c->h;
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    struct part *pt = part_of(c, m->partition);
+    if (pt) pt->at_end = true;
+    h->log(h, DAGCTL_LOG_DEBUG, "caught up topic=%s partition=%d offset=%lld", c->topic,
+           (int)m->partition, (long long)m->offset);
+    return;
+  }
+  if (m->err) {
+    h->log(h, DAGCTL_LOG_WARN, "consumer error topic=%s partition=%d error=%s",
+           m->rkt ? rd_kafka_topic_name(m->rkt) : "-", (int)m->partition,
+           rd_kafka_message_errstr(m));
+    return;
+  }
+  struct part *pt = part_of(c, m->partition);
+  if (pt == NULL || !pt->assigned) return; /* left over from a revoked assignment */
+  pt->at_end = false;
+  if (bt_batch_add(&pt->batch, m->offset, m->key, m->key_len, m->payload, m->len, now_ms()))
+    h->log(h, DAGCTL_LOG_DEBUG, "dead letter topic=%s partition=%d offset=%lld", c->topic,
+           (int)m->partition, (long long)m->offset);
+  if ((long long)pt->batch.n_messages >= c->batch_size) flush(c, m->partition);
+}
+
+/* --- set-up -------------------------------------------------------------- */
+
+static int open_lake(const struct dagctl_host *h, struct lake **out) {
+  const char *url = h->connection(h, "lake", "url");
+  const char *home = h->context(h, "home");
+  char *local = NULL;
+  if (url == NULL || *url == '\0') {
+    local = xasprintf("%s/lake", home ? home : ".");
+    url = local;
+  }
+  struct lake_options o = {
+      .url = url,
+      .endpoint = h->connection(h, "lake", "endpoint"),
+      .region = h->connection(h, "lake", "region"),
+      .access_key_id = h->connection(h, "lake", "access_key_id"),
+      .secret_access_key = h->connection(h, "lake", "secret_access_key"),
+  };
+  bool b;
+  if (bt_parse_bool(h->connection(h, "lake", "path_style"), &b) == 0) o.path_style = b;
+  int64_t ms;
+  if (bt_parse_duration_ms(h->connection(h, "lake", "timeout"), &ms) == 0) o.timeout_ms = ms;
+  char *err = NULL;
+  int rc = lake_open(&o, out, &err);
+  if (rc != 0)
+    h->log(h, DAGCTL_LOG_ERROR, "cannot open the lake: %s", err ? err : "unknown error");
+  free(err);
+  free(local);
+  return rc;
+}
+
+static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t session_ms) {
+  const struct dagctl_host *h = c->h;
+  bool embedded;
+  rd_kafka_conf_t *conf = kconf_new(h, &embedded);
+  if (conf == NULL) return NULL;
+  /* The mock rejoins a restarted member only after session.timeout.ms; its
+   * 45 s default would stall every restart. Real brokers refuse less than
+   * their group.min.session.timeout.ms (6 s), hence only when embedded. */
+  if (session_ms == 0) session_ms = embedded ? 3000 : 0;
+  char sess[32], beat[32];
+  snprintf(sess, sizeof(sess), "%lld", (long long)session_ms);
+  snprintf(beat, sizeof(beat), "%lld", (long long)(session_ms / 6 > 0 ? session_ms / 6 : 1));
+  int rc = kconf_set(h, conf, "group.id", group);
+  if (rc == 0) rc = kconf_set(h, conf, "enable.auto.commit", "false");
+  if (rc == 0) rc = kconf_set(h, conf, "enable.auto.offset.store", "false");
+  /* Events produced before the group first joined are part of the run. */
+  if (rc == 0) rc = kconf_set(h, conf, "auto.offset.reset", "earliest");
+  if (rc == 0) rc = kconf_set(h, conf, "enable.partition.eof", "true");
+  if (rc == 0 && session_ms > 0) rc = kconf_set(h, conf, "session.timeout.ms", sess);
+  if (rc == 0 && session_ms > 0) rc = kconf_set(h, conf, "heartbeat.interval.ms", beat);
+  if (rc != 0) {
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
+  rd_kafka_conf_set_opaque(conf, c);
+  rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  char errstr[512];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk == NULL) {
+    h->log(h, DAGCTL_LOG_ERROR, "kafka: cannot create a consumer: %s", errstr);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
+  kconf_log_to_queue(rk);
+  /* Logs, errors and rebalances all arrive through rd_kafka_consumer_poll(),
+   * on this thread. */
+  rd_kafka_poll_set_consumer(rk);
+  return rk;
+}
+
+static bool all_at_end(const struct consumer *c) {
+  for (int32_t i = 0; i < c->n_parts; i++)
+    if (c->parts[i].assigned && !c->parts[i].at_end) return false;
+  return true;
+}
+
+/* Stopping: read what the topic already holds (a stop usually follows the
+ * producer's last event by moments), flush everything, then settle the
+ * commits still owed, giving the group time to finish a rebalance. */
+static void drain(struct consumer *c) {
+  const struct dagctl_host *h = c->h;
+  uint64_t deadline = now_ms() + STOP_CATCHUP_MS;
+  while (!c->failed && !all_at_end(c) && now_ms() < deadline) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+    if (m) {
+      on_message(c, m);
+      rd_kafka_message_destroy(m);
+    }
+  }
+  if (!all_at_end(c))
+    h->log(h, DAGCTL_LOG_WARN, "stopping before reaching the end of every partition "
+                               "topic=%s; the rest stays in Kafka for the next consumer",
+           c->topic);
+  for (int32_t i = 0; i < c->n_parts && !c->failed; i++)
+    if (c->parts[i].assigned) flush(c, i);
+  deadline = now_ms() + STOP_COMMIT_MS;
+  for (;;) {
+    bool owed = false;
+    for (int32_t i = 0; i < c->n_parts; i++)
+      if (c->parts[i].pending >= 0 && c->parts[i].assigned) owed = true;
+    if (!owed || now_ms() >= deadline) break;
+    /* Serves the rebalance that blocks the commit. Messages read now stay
+     * uncommitted, for the next consumer. */
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+    if (m) rd_kafka_message_destroy(m);
+    c->last_retry_ms = 0;
+    retry_pending(c);
+  }
+}
+
+enum dagctl_result kafka_consume(const struct dagctl_host *h) {
+  struct consumer c = {.h = h};
+  c.topic = kconf_param_str(h, "topic", DEFAULT_TOPIC);
+  c.opts.prefix = kconf_param_str(h, "prefix", "raw_events");
+  c.opts.dead_letter_prefix = kconf_param_str(h, "dead_letter_prefix", "dead_letter");
+  int64_t session_ms;
+  if (kconf_param_int(h, "batch_size", 100, 1, 10000000, &c.batch_size) < 0 ||
+      kconf_param_duration_ms(h, "batch_interval", 60000, &c.interval_ms) < 0 ||
+      kconf_param_bool(h, "gzip", false, &c.opts.gzip) < 0 ||
+      kconf_param_duration_ms(h, "session_timeout", 0, &session_ms) < 0)
+    return DAGCTL_FAILED;
+  const char *dag = h->context(h, "dag_id");
+  char *default_group = xasprintf("dagctl-%s", dag ? dag : "default");
+  const char *group = kconf_param_str(h, "group_id", default_group);
+
+  enum dagctl_result result = DAGCTL_FAILED;
+  if (open_lake(h, &c.lake) != 0) goto out;
+  c.rk = new_consumer(&c, group, session_ms);
+  if (c.rk == NULL) goto out;
+
+  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(sub, c.topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(c.rk, sub);
+  rd_kafka_topic_partition_list_destroy(sub);
+  if (err) {
+    h->log(h, DAGCTL_LOG_ERROR, "cannot subscribe topic=%s error=%s", c.topic,
+           rd_kafka_err2str(err));
+    rd_kafka_destroy(c.rk);
+    goto out;
+  }
+  h->log(h, DAGCTL_LOG_INFO,
+         "consumer starting topic=%s group_id=%s batch_size=%lld batch_interval_ms=%lld "
+         "gzip=%s lake=%s",
+         c.topic, group, c.batch_size, (long long)c.interval_ms, c.opts.gzip ? "true" : "false",
+         lake_describe(c.lake));
+
+  bool ready = false;
+  while (!h->cancelled(h) && !c.failed) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c.rk, 100);
+    if (c.assigned_once && !ready) {
+      ready = true;
+      h->service_ready(h);
+    }
+    if (m) {
+      on_message(&c, m);
+      rd_kafka_message_destroy(m);
+    }
+    flush_due(&c);
+    retry_pending(&c);
+  }
+  if (!c.failed) drain(&c);
+  /* Leaving the group runs the revoke callback once more: it finds the
+   * batches empty and only settles commits. */
+  rd_kafka_consumer_close(c.rk);
+  rd_kafka_destroy(c.rk);
+  h->log(h, c.failed ? DAGCTL_LOG_ERROR : DAGCTL_LOG_INFO,
+         "consumer stopped events=%zu dead_letters=%zu objects=%zu%s", c.events, c.dead,
+         c.objects, c.failed ? " (after a lake failure; the rest stays uncommitted)" : "");
+  result = c.failed ? DAGCTL_FAILED : DAGCTL_OK;
+
+out:
+  for (int32_t i = 0; i < c.n_parts; i++)
+    bt_batch_free(&c.parts[i].batch);
+  free(c.parts);
+  if (c.lake) lake_close(c.lake);
+  free(default_group);
+  return result;
+}
