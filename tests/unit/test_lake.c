@@ -439,7 +439,7 @@ static void test_sigv4_vectors(void **state) {
     if (arrow == NULL) fail_msg("%s:%d: no ' => '", path, lineno);
     *arrow = '\0';
     const char *want = arrow + 4;
-    char *got;
+    char *got = NULL;
     if (strncmp(line, "query: ", 7) == 0) {
       struct lake_query q = {0};
       for (char *p = line + 7;;) {
