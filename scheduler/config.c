@@ -1158,3 +1158,59 @@ char *dag_config_value(const struct dag_config *cfg, const char *section, const 
   }
   return NULL;
 }
+
+/* --- listing ------------------------------------------------------------- */
+
+/* A setting's value as it would be written in the file; NULL when unset. */
+static char *item_text(const struct dag_config *cfg, const struct setting *st) {
+  static const char *const levels[] = {"debug", "info", "warn", "error"};
+  static const char *const tls[] = {"starttls", "implicit", "none"};
+  const void *field = (const char *)cfg + st->offset;
+  if (st->type == &t_durability)
+    return xstrdup(*(const bool *)field ? "full" : "normal");
+  if (st->type == &t_log_level) {
+    enum dag_log_level l = *(const enum dag_log_level *)field;
+    return xstrdup((size_t)l < DAG_ARRAY_SIZE(levels) ? levels[l] : "?");
+  }
+  if (st->type == &t_smtp_tls) {
+    enum dag_smtp_tls t = *(const enum dag_smtp_tls *)field;
+    return xstrdup((size_t)t < DAG_ARRAY_SIZE(tls) ? tls[t] : "?");
+  }
+  return dag_config_value(cfg, st->section, st->key);
+}
+
+void dag_config_items(const struct dag_config *cfg, struct dag_config_item **out,
+                      size_t *n) {
+  struct dag_config_item *items = xcalloc(N_SETTINGS, sizeof(*items));
+  size_t k = 0;
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    const struct setting *st = &settings[i];
+    size_t j = 0;
+    while (j < i && settings[j].offset != st->offset)
+      j++;
+    if (j < i) {
+      /* An alternative spelling (web.token_file) of a listed value. */
+      for (size_t m = 0; m < k; m++)
+        if (items[m].section == settings[j].section && items[m].key == settings[j].key)
+          items[m].alias = st->key;
+      continue;
+    }
+    struct dag_config_item *it = &items[k++];
+    it->section = st->section;
+    it->key = st->key;
+    it->secret = (st->flags & SECRET) != 0;
+    /* Secrets are all strings; they are never copied, only said to be set. */
+    if (it->secret)
+      it->value = *(char *const *)((const char *)cfg + st->offset) ? xstrdup("***") : NULL;
+    else
+      it->value = item_text(cfg, st);
+  }
+  *out = items;
+  *n = k;
+}
+
+void dag_config_items_free(struct dag_config_item *items, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(items[i].value);
+  free(items);
+}

@@ -96,4 +96,23 @@ void dag_config_free(struct dag_config *cfg);
  * included: never log the result. */
 char *dag_config_value(const struct dag_config *cfg, const char *section, const char *key);
 
+/* One setting of a loaded configuration, as `dagctl config show` lists it. */
+struct dag_config_item {
+  const char *section; /* static */
+  const char *key;     /* static */
+  const char *alias;   /* static; another key setting the same value
+                          ("token_file" for web.token), or NULL */
+  char *value;         /* owned; as written in the file, "***" for a secret
+                          that is set; NULL when unset */
+  bool secret;
+};
+
+/* Every setting of `cfg` in the file format's order, one item per value:
+ * an alternative spelling is the alias of the first, not an item. Secret
+ * values never leave the config (they read "***"). Caller frees with
+ * dag_config_items_free(). */
+void dag_config_items(const struct dag_config *cfg, struct dag_config_item **out,
+                      size_t *n);
+void dag_config_items_free(struct dag_config_item *items, size_t n);
+
 #endif

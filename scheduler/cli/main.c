@@ -19,6 +19,7 @@ static const struct verb {
     {"validate", cmd_validate, "check DAG files and print every error"},
     {"test", cmd_test, "run a DAG or one task in the foreground, without a scheduler"},
     {"plugins", cmd_plugins, "list installed task plugins and their task types"},
+    {"config", cmd_config, "check the configuration, or show every setting and its source"},
 };
 
 static void usage(FILE *out) {
