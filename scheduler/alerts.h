@@ -36,11 +36,14 @@ int dag_alerts_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
 void dag_alerts_listener(struct dag_alerts *a, struct dag_scheduler_listener *out);
 
 /* Stop sending: the SMTP attempt in progress ends and is recorded, then
- * the sender's handles close. The listener still queues alerts until
- * dag_alerts_free(), so a failure during shutdown is not lost. */
+ * the sender's handles close (run the loop once more to finish). Its
+ * handles never keep the loop alive, so the service may simply run the
+ * loop until the scheduler has stopped, then close the alerts and run it
+ * again. The listener queues alerts until dag_alerts_free(), so a failure
+ * during shutdown is not lost. */
 void dag_alerts_close(struct dag_alerts *a);
 
-/* After the loop has ended (every handle closed). NULL is a no-op. */
+/* Once the loop has closed the alerts' handles. NULL is a no-op. */
 void dag_alerts_free(struct dag_alerts *a);
 
 #endif

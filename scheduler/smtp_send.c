@@ -395,6 +395,7 @@ static void watch_wakeup(struct dag_smtp_sender *s) {
   s->wake_tried = true;
   char *wake = xasprintf("%s/wakeup", s->cfg->home);
   if (uv_fs_event_init(s->loop, &s->wake) == 0) {
+    uv_unref((uv_handle_t *)&s->wake);
     s->wake.data = s;
     s->wake_on = true;
     s->open_handles++;
@@ -451,6 +452,8 @@ int dag_smtp_sender_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store
   s->store = store;
   s->active = cfg->smtp_host != NULL;
   uv_timer_init(loop, &s->timer);
+  /* The scheduler decides when the service ends, not the outbox. */
+  uv_unref((uv_handle_t *)&s->timer);
   s->open_handles++;
   *out = s;
 

@@ -34,7 +34,9 @@ struct dag_smtp_sender;
 
 /* `cfg` and `store` are borrowed and must outlive the sender. Without
  * smtp.host the sender never sends: alerts stay queued in the outbox and
- * `dagctl alerts` lists them. Returns 0. */
+ * `dagctl alerts` lists them. Its handles do not keep the loop alive (the
+ * scheduler decides when the service ends); an attempt in progress does.
+ * Returns 0. */
 int dag_smtp_sender_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                         struct dag_smtp_sender **out);
 
