@@ -68,6 +68,7 @@ int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_clear(struct cli *c, int argc, char **argv);
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_test(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_task(struct cli *c, int argc, char **argv);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "alerts.h"
 #include "alloc.h"
 #include "cli.h"
 #include "error.h"
@@ -86,6 +87,13 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
   memset(&svc, 0, sizeof(svc));
   uv_loop_init(&svc.loop);
   dag_scheduler_new(&svc.loop, &c->cfg, c->store, &svc.sched);
+  /* Failures become alerts inside the scheduler's transactions; mail goes
+   * out off the loop. The outbox never keeps the loop alive by itself. */
+  struct dag_alerts *alerts = NULL;
+  dag_alerts_new(&svc.loop, &c->cfg, c->store, svc.sched, environ, &alerts);
+  struct dag_scheduler_listener listener;
+  dag_alerts_listener(alerts, &listener);
+  dag_scheduler_set_listener(svc.sched, &listener);
   uv_signal_init(&svc.loop, &svc.sigterm);
   uv_signal_init(&svc.loop, &svc.sigint);
   svc.sigterm.data = svc.sigint.data = &svc;
@@ -100,8 +108,12 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
     dag_scheduler_shutdown(svc.sched, on_closed, &svc);
   }
   uv_run(&svc.loop, UV_RUN_DEFAULT);
+  /* The scheduler has stopped; an SMTP attempt in progress has ended. */
+  dag_alerts_close(alerts);
+  uv_run(&svc.loop, UV_RUN_DEFAULT);
   if (dag_scheduler_failed(svc.sched)) rc = DAG_ESTORE;
   dag_scheduler_free(svc.sched);
+  dag_alerts_free(alerts);
   uv_loop_close(&svc.loop);
   close(lock);
   LOG_INFO("scheduler stopped");

@@ -18,6 +18,7 @@ static const struct verb {
     {"clear", cmd_clear, "run tasks of a run again"},
     {"validate", cmd_validate, "check DAG files and print every error"},
     {"test", cmd_test, "run a DAG or one task in the foreground, without a scheduler"},
+    {"alerts", cmd_alerts, "list email alerts (queued, sent, failed) or retry one"},
     {"plugins", cmd_plugins, "list installed task plugins and their task types"},
     {"config", cmd_config, "check the configuration, or show every setting and its source"},
 };
