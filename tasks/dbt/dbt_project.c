@@ -904,7 +904,8 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
     walk(p->dir, mp, &f);
     /* readdir's order is the file system's: sort, so plans and messages do
      * not change from one machine to the next. */
-    qsort(f.sql + sql_before, f.n_sql - sql_before, sizeof(*f.sql), cmp_str);
+    if (f.n_sql > sql_before)
+      qsort(f.sql + sql_before, f.n_sql - sql_before, sizeof(*f.sql), cmp_str);
     for (size_t i = sql_before; i < f.n_sql; i++) {
       const char *rel = f.sql[i];
       const char *base = strrchr(rel, '/') + 1;
@@ -932,7 +933,7 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
   json_decref(model_paths);
   if (p->n_models == 0 && L.pr.n == 0)
     problem(&L.pr, "dbt_project.yml", 1, "no models (.sql files) under the model paths");
-  qsort(f.yml, f.n_yml, sizeof(*f.yml), cmp_str);
+  if (f.n_yml) qsort(f.yml, f.n_yml, sizeof(*f.yml), cmp_str);
   for (size_t i = 0; i < f.n_yml; i++)
     read_properties(&L, f.yml[i]);
 

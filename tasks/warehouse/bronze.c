@@ -141,7 +141,7 @@ static int dir_list(void *ud, const char *prefix, char ***keys, size_t *n, char 
     *n = 0;
     return rc;
   }
-  qsort(*keys, *n, sizeof(**keys), cmp_str);
+  if (*n) qsort(*keys, *n, sizeof(**keys), cmp_str);
   return 0;
 }
 
@@ -311,7 +311,7 @@ static const char *fast_value(const char *p, const char *e, struct fv *v) {
     int64_t n = 0;
     int digits = 0;
     for (; q < e && *q >= '0' && *q <= '9'; q++, digits++)
-      n = n * 10 + (*q - '0');
+      if (digits < 18) n = n * 10 + (*q - '0'); /* more digits: given up below */
     /* Reals, exponents and anything that might not fit: jansson's call. */
     if (digits > 18 || (q < e && (*q == '.' || *q == 'e' || *q == 'E'))) return NULL;
     v->t = FV_INT;
@@ -766,7 +766,7 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
   } done = {NULL, 0, 0};
   rc = wh_query(w, "SELECT object_key FROM bronze.loaded_objects", NULL, 0, loaded_keys_row,
                 &done, err);
-  qsort(done.keys, done.n, sizeof(*done.keys), cmp_str);
+  if (done.n) qsort(done.keys, done.n, sizeof(*done.keys), cmp_str);
 
   size_t n_new = 0;
   for (size_t i = 0; i < n_keys; i++) {
@@ -775,7 +775,7 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
       continue;
     }
     stats->objects_listed++;
-    if (bsearch(&keys[i], done.keys, done.n, sizeof(*done.keys), cmp_str))
+    if (done.n && bsearch(&keys[i], done.keys, done.n, sizeof(*done.keys), cmp_str))
       stats->objects_skipped++;
     else
       n_new++;
@@ -793,7 +793,7 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
   size_t done_new = 0;
   for (size_t i = 0; rc == 0 && i < n_keys; i++) {
     if (!is_ndjson(keys[i]) ||
-        bsearch(&keys[i], done.keys, done.n, sizeof(*done.keys), cmp_str))
+        (done.n && bsearch(&keys[i], done.keys, done.n, sizeof(*done.keys), cmp_str)))
       continue;
     if (opts->cancelled && opts->cancelled(opts->cancel_ud)) {
       *err = xasprintf("cancelled after %zu of %zu objects", done_new, n_new);
