@@ -1,0 +1,170 @@
+/* store_web.c - the queries behind the status page and /metrics: a DAG's
+ * grid in one query, recent runs of every DAG, counts by state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "store_int.h"
+#include "strbuf.h"
+
+int dag_store_ping(dag_store *st) {
+  sqlite3_stmt *s = store_stmt(st, "SELECT 1");
+  if (!s) return DAG_ESTORE;
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? 0 : store_fail(st, "ping");
+}
+
+int dag_store_count_runs(dag_store *st, const char *dag_id, int64_t *n) {
+  static const char sql[] = "SELECT count(*) FROM dag_run WHERE dag_id = ?";
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *n = store_col_int(s, 0);
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? 0 : store_fail(st, "count runs");
+}
+
+int dag_store_list_cells(dag_store *st, const int64_t *run_pks, size_t n_runs,
+                         struct dag_store_cell **out, size_t *n) {
+  /* The run list travels as one JSON array parameter, so the statement is
+   * static, cached, and still one query for any number of runs; each run
+   * is a range of the (run_pk, task_id) primary key. */
+  static const char sql[] =
+      "SELECT run_pk, task_id, state, try_number, start_date, end_date FROM task_instance"
+      " WHERE run_pk IN (SELECT value FROM json_each(?))";
+  *out = NULL;
+  *n = 0;
+  if (n_runs == 0) return 0;
+  struct strbuf pks = STRBUF_INIT;
+  sb_appendc(&pks, '[');
+  for (size_t i = 0; i < n_runs; i++)
+    sb_appendf(&pks, "%s%lld", i ? "," : "", (long long)run_pks[i]);
+  sb_appendc(&pks, ']');
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) {
+    sb_free(&pks);
+    return DAG_ESTORE;
+  }
+  sqlite3_bind_text(s, 1, sb_str(&pks), (int)pks.len, SQLITE_TRANSIENT);
+  sb_free(&pks);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_cell *c = &(*out)[(*n)++];
+    c->run_pk = store_col_int(s, 0);
+    c->task_id = store_col_text(s, 1);
+    const char *state = (const char *)sqlite3_column_text(s, 2);
+    if (!state || dag_task_state_parse(state, &c->state) != 0) c->state = DAG_TI_NONE;
+    c->try_number = (int)store_col_int(s, 3);
+    c->start_date = store_col_int(s, 4);
+    c->end_date = store_col_int(s, 5);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    dag_store_cells_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return store_fail(st, "list cells");
+  }
+  return 0;
+}
+
+void dag_store_cells_free(struct dag_store_cell *c, size_t n) {
+  for (size_t i = 0; i < n; i++) free(c[i].task_id);
+  free(c);
+}
+
+int dag_store_list_recent_runs(dag_store *st, int per_dag, struct dag_store_run **out,
+                               size_t *n) {
+  static const char sql[] =
+      "SELECT id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"
+      " data_interval_end, conf, queued_at, start_date, end_date FROM ("
+      "  SELECT *, row_number() OVER"
+      "   (PARTITION BY dag_id ORDER BY logical_date DESC, id DESC) AS rn FROM dag_run)"
+      " WHERE rn <= ? ORDER BY dag_id, logical_date DESC, id DESC";
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int(s, 1, per_dag > 0 ? per_dag : 1);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_run *r = &(*out)[(*n)++];
+    memset(r, 0, sizeof(*r));
+    r->pk = store_col_int(s, 0);
+    r->dag_id = store_col_text(s, 1);
+    r->run_id = store_col_text(s, 2);
+    r->run_type = store_col_text(s, 3);
+    const char *state = (const char *)sqlite3_column_text(s, 4);
+    if (!state || dag_run_state_parse(state, &r->state) != 0) r->state = DAG_RUN_FAILED;
+    r->logical_date = store_col_int(s, 5);
+    r->data_interval_start = store_col_int(s, 6);
+    r->data_interval_end = store_col_int(s, 7);
+    r->conf = store_col_text(s, 8);
+    r->queued_at = store_col_int(s, 9);
+    r->start_date = store_col_int(s, 10);
+    r->end_date = store_col_int(s, 11);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    dag_store_runs_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return store_fail(st, "list recent runs");
+  }
+  return 0;
+}
+
+int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
+                           int64_t run_counts[DAG_RUN__COUNT]) {
+  static const char ti_sql[] = "SELECT state, count(*) FROM task_instance GROUP BY state";
+  static const char run_sql[] = "SELECT state, count(*) FROM dag_run GROUP BY state";
+  memset(ti_counts, 0, sizeof(int64_t) * DAG_TI__COUNT);
+  memset(run_counts, 0, sizeof(int64_t) * DAG_RUN__COUNT);
+  sqlite3_stmt *s = store_stmt(st, ti_sql);
+  if (!s) return DAG_ESTORE;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    enum dag_task_state state;
+    if (name && dag_task_state_parse(name, &state) == 0) ti_counts[state] += store_col_int(s, 1);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) return store_fail(st, "count task states");
+  if (!(s = store_stmt(st, run_sql))) return DAG_ESTORE;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    enum dag_run_state state;
+    if (name && dag_run_state_parse(name, &state) == 0) run_counts[state] += store_col_int(s, 1);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "count run states");
+}
+
+int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bounds,
+                            int64_t *counts, int64_t *sum_us) {
+  static const char sql[] =
+      "SELECT end_date - start_date FROM task_try WHERE end_date IS NOT NULL";
+  memset(counts, 0, sizeof(int64_t) * (n_bounds + 1));
+  *sum_us = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int64_t d = store_col_int(s, 0);
+    if (d < 0) d = 0; /* a wall clock stepped back during the try */
+    *sum_us += d;
+    counts[n_bounds]++;
+    /* Cumulative, as Prometheus buckets are: count every bound d fits. */
+    for (size_t i = n_bounds; i > 0 && d <= bounds_us[i - 1]; i--) counts[i - 1]++;
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "try durations");
+}
