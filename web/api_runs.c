@@ -1,0 +1,503 @@
+/* api_runs.c - the API inside one run: task instances, tries and their
+ * logs, Airflow's clearTaskInstances, and the grid of a DAG's last runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "apijson.h"
+#include "error.h"
+#include "log.h"
+#include "runs.h"
+#include "web_api.h"
+
+/* --- task instances ---------------------------------------------------------------------- */
+
+struct ranked_ti {
+  long rank;
+  struct dag_store_ti *ti;
+};
+
+static int by_rank(const void *a, const void *b) {
+  const struct ranked_ti *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  return strcmp(x->ti->task_id, y->ti->task_id);
+}
+
+static void list_tis(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                     const char *run_id, const char *only_task) {
+  struct dag_store_run run;
+  if (!api_get_run(w, c, dag_id, run_id, &run)) return;
+  struct dag_store_ti *tis = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_tis(w->store, run.pk, &tis, &n);
+  if (rc) {
+    dag_store_run_free(&run);
+    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
+              dag_strerror(rc));
+    return;
+  }
+  struct dag_store_dag d;
+  char *graph = NULL;
+  if (dag_store_get_dag(w->store, dag_id, &d) == 0) {
+    graph = d.graph;
+    d.graph = NULL;
+    dag_store_dag_free(&d);
+  }
+  struct api_task_order order;
+  api_order_init(&order, graph);
+  free(graph);
+  /* The DAG's declared order, as `dagctl tasks` prints them; tasks no longer
+   * in the DAG come last. */
+  struct ranked_ti *r = xcalloc(n ? n : 1, sizeof(*r));
+  for (size_t i = 0; i < n; i++) {
+    long k = api_order_find(&order, tis[i].task_id);
+    r[i].rank = k < 0 ? (long)order.n : k;
+    r[i].ti = &tis[i];
+  }
+  qsort(r, n, sizeof(*r), by_rank);
+  json_t *arr = json_array(), *one = NULL;
+  for (size_t i = 0; i < n; i++) {
+    json_t *j = dag_api_task_instance(&run, r[i].ti, api_order_type(&order, r[i].ti->task_id));
+    if (only_task && strcmp(r[i].ti->task_id, only_task) == 0) one = json_incref(j);
+    json_array_append_new(arr, j);
+  }
+  if (!only_task)
+    web_json(c, 200,
+             json_pack("{s:o, s:I}", "task_instances", arr, "total_entries", (json_int_t)n));
+  else if (one)
+    web_json(c, 200, one);
+  else
+    web_error(c, 404, "Task instance not found", "run '%s' of DAG '%s' has no task '%s'",
+              run_id, dag_id, only_task);
+  if (only_task) json_decref(arr);
+  free(r);
+  api_order_free(&order);
+  dag_store_tis_free(tis, n);
+  dag_store_run_free(&run);
+}
+
+/* --- tries ------------------------------------------------------------------------------------ */
+
+static void list_tries(struct dag_web *w, struct dag_http_conn *c,
+                       const struct dag_http_request *req, const char *dag_id,
+                       const char *run_id) {
+  struct dag_store_run run;
+  if (!api_get_run(w, c, dag_id, run_id, &run)) return;
+  char *task_id = dag_http_query_param(req->query, "task_id");
+  struct dag_store_try *tries = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_tries(w->store, run.pk, task_id, &tries, &n);
+  free(task_id);
+  if (rc) {
+    dag_store_run_free(&run);
+    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
+              dag_strerror(rc));
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    const struct dag_store_try *t = &tries[i];
+    json_t *duration = t->start_date && t->end_date
+                           ? json_real((double)(t->end_date - t->start_date) / 1e6)
+                           : json_null();
+    /* The log path stays on the server: the log is fetched by these ids. */
+    json_array_append_new(
+        arr, json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
+                       dag_id, "dag_run_id", run_id, "task_id", t->task_id, "try_number",
+                       t->try_number, "state", dag_task_state_name(t->state), "start_date",
+                       dag_api_time(t->start_date), "end_date", dag_api_time(t->end_date),
+                       "duration", duration, "pid", t->pid ? json_integer(t->pid) : json_null(),
+                       "exit_code", t->has_exit_code ? json_integer(t->exit_code) : json_null(),
+                       "error", t->error ? json_string(t->error) : json_null()));
+  }
+  dag_store_tries_free(tries, n);
+  dag_store_run_free(&run);
+  web_json(c, 200, json_pack("{s:o, s:I}", "task_tries", arr, "total_entries", (json_int_t)n));
+}
+
+/* --- logs ---------------------------------------------------------------------------------------- */
+
+/* Parse "bytes=A-B", "bytes=A-" or "bytes=-N" against a file of `size`
+ * bytes. Returns 1 with [start, end) set, 0 to ignore the header (several
+ * ranges, another unit), -1 when unsatisfiable. */
+static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end) {
+  if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) return 0;
+  const char *p = h + 6;
+  char *e;
+  errno = 0;
+  if (*p == '-') {
+    long long suffix = strtoll(p + 1, &e, 10);
+    if (errno || e == p + 1 || *e || suffix <= 0) return 0;
+    *start = suffix >= size ? 0 : size - suffix;
+    *end = size;
+    return size > 0 ? 1 : -1;
+  }
+  long long a = strtoll(p, &e, 10);
+  if (errno || e == p || *e != '-' || a < 0) return 0;
+  p = e + 1;
+  long long b = size - 1;
+  if (*p) {
+    b = strtoll(p, &e, 10);
+    if (errno || e == p || *e || b < a) return 0;
+  }
+  if (a >= size) return -1;
+  *start = a;
+  *end = b + 1 < size ? b + 1 : size;
+  return 1;
+}
+
+static void safe_filename(struct strbuf *sb, const char *s) {
+  for (; *s; s++) {
+    char ch = *s;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.';
+    sb_appendc(sb, ok ? ch : '_');
+  }
+}
+
+/* GET .../taskInstances/{task_id}/logs/{try}: the log as text/plain. The
+ * file is found by ids through the store's record of the try; nothing in
+ * the request becomes part of a path. ?offset=N (or a Range header) sends
+ * only what follows byte N, for following a running task's log. */
+static void get_log(struct dag_web *w, struct dag_http_conn *c,
+                    const struct dag_http_request *req, char *const *p) {
+  const char *dag_id = p[0], *run_id = p[1], *task_id = p[2];
+  if (strstr(dag_id, "..") || strstr(run_id, "..") || strstr(task_id, "..")) {
+    web_error(c, 400, "Bad Request", "ids holding '..' are refused");
+    return;
+  }
+  char *end;
+  errno = 0;
+  long try_number = strtol(p[3], &end, 10);
+  if (errno || end == p[3] || *end || try_number < 1 || try_number > 1000000) {
+    web_error(c, 400, "Bad Request", "the try number must be a positive integer");
+    return;
+  }
+  long offset;
+  if (!api_query_int(c, req, "offset", 0, 0, INT64_C(1) << 50, &offset)) return;
+  int download = 0;
+  if (!api_query_bool(c, req, "download", &download)) return;
+
+  struct dag_store_run run;
+  if (!api_get_run(w, c, dag_id, run_id, &run)) return;
+  struct dag_store_try *tries = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_tries(w->store, run.pk, task_id, &tries, &n);
+  dag_store_run_free(&run);
+  const struct dag_store_try *t = NULL;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    if (tries[i].try_number == try_number) t = &tries[i];
+  if (!t) {
+    dag_store_tries_free(tries, n);
+    web_error(c, 404, "Task try not found", "task '%s' of run '%s' has no try %ld", task_id,
+              run_id, try_number);
+    return;
+  }
+  char *path = NULL;
+  rc = web_log_path(w->cfg->home, t->log_path, &path);
+  dag_store_tries_free(tries, n);
+  if (rc == DAG_EINVAL) {
+    LOG_WARN("web: refused a log path outside the logs folder dag=%s run=%s task=%s",
+             dag_id, run_id, task_id);
+    web_error(c, 400, "Bad Request", "the log of this try is outside the logs folder");
+    return;
+  }
+  int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  free(path);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fd >= 0) close(fd);
+    web_error(c, 404, "Log not found", "the log file of try %ld of task '%s' is gone",
+              try_number, task_id);
+    return;
+  }
+  int64_t size = sb.st_size, start = 0, stop = size;
+  int status = 200;
+  struct strbuf h = STRBUF_INIT;
+  sb_append(&h, "Cache-Control: no-store\r\nAccept-Ranges: bytes\r\n");
+  const char *range = dag_http_header(req, "Range");
+  int rk = range ? parse_range(range, size, &start, &stop) : 0;
+  if (rk < 0 || offset > size) {
+    close(fd);
+    sb_appendf(&h, "Content-Range: bytes */%lld\r\n", (long long)size);
+    dag_http_respond(c, 416, "text/plain; charset=utf-8", sb_str(&h), "", 0);
+    sb_free(&h);
+    return;
+  }
+  if (rk > 0) {
+    status = 206;
+    sb_appendf(&h, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)start,
+               (long long)stop - 1, (long long)size);
+  } else {
+    start = offset;
+  }
+  if (download) {
+    sb_append(&h, "Content-Disposition: attachment; filename=\"");
+    safe_filename(&h, dag_id);
+    sb_append(&h, "__");
+    safe_filename(&h, run_id);
+    sb_append(&h, "__");
+    safe_filename(&h, task_id);
+    sb_appendf(&h, "__%ld.log\"\r\n", try_number);
+  }
+  dag_http_respond_file(c, status, "text/plain; charset=utf-8", sb_str(&h), fd, start,
+                        stop - start);
+  sb_free(&h);
+}
+
+/* --- clear ------------------------------------------------------------------------------------- */
+
+static bool json_flag(json_t *body, const char *name, bool def, const char **bad) {
+  json_t *v = json_object_get(body, name);
+  if (!v || json_is_null(v)) return def;
+  if (!json_is_boolean(v)) {
+    *bad = name;
+    return def;
+  }
+  return json_is_true(v);
+}
+
+/* Airflow's POST /dags/{dag_id}/clearTaskInstances for one run
+ * (dag_run_id): task_ids (default every task), include_downstream,
+ * include_upstream, only_failed, and dry_run, which defaults to true as in
+ * Airflow. Answers the task instances cleared (or that would be). */
+static void clear(struct dag_web *w, struct dag_http_conn *c,
+                  const struct dag_http_request *req, const char *dag_id) {
+  if (!web_authorized(w, c, req)) return;
+  json_t *body = api_body_object(c, req);
+  if (!body) return;
+  const char *bad = NULL;
+  bool downstream = json_flag(body, "include_downstream", false, &bad);
+  bool upstream = json_flag(body, "include_upstream", false, &bad);
+  bool only_failed = json_flag(body, "only_failed", false, &bad);
+  bool dry_run = json_flag(body, "dry_run", true, &bad);
+  const char *run_id = json_string_value(json_object_get(body, "dag_run_id"));
+  json_t *ids = json_object_get(body, "task_ids");
+  if (bad) {
+    web_error(c, 400, "Bad Request", "%s must be true or false", bad);
+  } else if (!run_id) {
+    web_error(c, 400, "Bad Request", "dag_run_id (a string) names the run to clear");
+    bad = "";
+  } else if (ids && !json_is_null(ids) && !json_is_array(ids)) {
+    web_error(c, 400, "Bad Request", "task_ids must be an array of task ids");
+    bad = "";
+  }
+  struct dag_store_run run;
+  if (bad || !api_get_run(w, c, dag_id, run_id, &run)) {
+    json_decref(body);
+    return;
+  }
+  struct dag *dag = api_load_dag(w, c, dag_id);
+  if (!dag) {
+    dag_store_run_free(&run);
+    json_decref(body);
+    return;
+  }
+  size_t n = dag->n_tasks;
+  bool *pick = xcalloc(n, sizeof(*pick));
+  size_t k;
+  json_t *v;
+  if (!json_is_array(ids)) {
+    for (size_t i = 0; i < n; i++) pick[i] = true;
+  } else {
+    json_array_foreach(ids, k, v) {
+      long t = json_is_string(v) ? dag_find_task(dag, json_string_value(v)) : -1;
+      if (t < 0) {
+        web_error(c, 400, "Bad Request", "DAG '%s' has no task %s%s%s", dag_id,
+                  json_is_string(v) ? "'" : "", json_is_string(v) ? json_string_value(v) : "(not a string)",
+                  json_is_string(v) ? "'" : "");
+        free(pick);
+        dag_free(dag);
+        dag_store_run_free(&run);
+        json_decref(body);
+        return;
+      }
+      pick[t] = true;
+    }
+  }
+  /* Topological order: a task is decided after its upstream tasks (for
+   * downstream), before them when walked backwards (for upstream). */
+  bool *seed = xcalloc(n, sizeof(*seed));
+  memcpy(seed, pick, n * sizeof(*pick));
+  if (downstream)
+    for (size_t j = 0; j < n; j++) {
+      size_t i = dag->topo[j];
+      if (!pick[i]) continue;
+      for (size_t d = 0; d < dag->tasks[i].n_downstream; d++) pick[dag->tasks[i].downstream[d]] = true;
+    }
+  if (upstream)
+    for (size_t j = n; j-- > 0;) {
+      size_t i = dag->topo[j];
+      if (!seed[i]) continue;
+      for (size_t u = 0; u < dag->tasks[i].n_upstream; u++) {
+        pick[dag->tasks[i].upstream[u]] = true;
+        seed[dag->tasks[i].upstream[u]] = true;
+      }
+    }
+  free(seed);
+  /* What the store would leave alone: tasks running now, tasks this run
+   * does not have, and with only_failed everything that did not fail. */
+  struct dag_store_ti *tis = NULL;
+  size_t n_tis = 0;
+  dag_store_list_tis(w->store, run.pk, &tis, &n_tis);
+  bool *present = xcalloc(n, sizeof(*present));
+  for (size_t i = 0; i < n_tis; i++) {
+    long t = dag_find_task(dag, tis[i].task_id);
+    if (t < 0) continue;
+    enum dag_task_state s = tis[i].state;
+    bool busy = s == DAG_TI_RUNNING || s == DAG_TI_QUEUED;
+    bool failed = s == DAG_TI_FAILED || s == DAG_TI_UPSTREAM_FAILED;
+    present[t] = !busy && (!only_failed || failed);
+  }
+  dag_store_tis_free(tis, n_tis);
+  const char **names = xcalloc(n ? n : 1, sizeof(*names));
+  int *retries = xcalloc(n ? n : 1, sizeof(*retries));
+  size_t m = 0;
+  json_t *arr = json_array();
+  for (size_t j = 0; j < n; j++) {
+    size_t i = dag->topo[j];
+    if (!pick[i] || !present[i]) continue;
+    names[m] = dag->tasks[i].id;
+    retries[m++] = dag->tasks[i].args.retries;
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "task_id", dag->tasks[i].id,
+                                         "dag_id", dag_id, "dag_run_id", run_id,
+                                         "execution_date", dag_api_time(run.logical_date)));
+  }
+  int rc = 0;
+  if (!dry_run && m) {
+    size_t cleared = 0, skipped = 0;
+    rc = dag_store_clear(w->store, run.pk, names, retries, m, &cleared, &skipped);
+    if (rc == 0) {
+      LOG_INFO("web: cleared dag=%s run=%s tasks=%zu left_running=%zu", dag_id, run_id, cleared,
+               skipped);
+      dag_scheduler_notify(w->cfg->home);
+    }
+  }
+  if (rc) {
+    json_decref(arr);
+    web_error(c, 500, "Internal Server Error", "cannot clear: %s", dag_strerror(rc));
+  } else {
+    web_json(c, 200, json_pack("{s:o}", "task_instances", arr));
+  }
+  free(names);
+  free(retries);
+  free(present);
+  free(pick);
+  dag_free(dag);
+  dag_store_run_free(&run);
+  json_decref(body);
+}
+
+/* --- grid ---------------------------------------------------------------------------------------- */
+
+/* GET /api/v1/dags/{dag_id}/grid?limit=N: the DAG's tasks in declared
+ * order with their upstream ids (enough to draw the graph), the last N runs
+ * oldest first, and for each task its state, try number and duration in
+ * each run. Three queries whatever the size: the DAG, its runs, and every
+ * task instance of those runs. */
+static void grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+                 const char *dag_id) {
+  long limit;
+  if (!api_query_int(c, req, "limit", 25, 1, 365, &limit)) return;
+  struct dag_store_dag d;
+  if (!api_get_dag(w, c, dag_id, &d)) return;
+  struct api_task_order order;
+  api_order_init(&order, d.graph);
+  struct dag_store_run *runs = NULL;
+  size_t n_runs = 0;
+  struct dag_store_cell *cells = NULL;
+  size_t n_cells = 0;
+  int rc = dag_store_list_runs(w->store, dag_id, (int)limit, &runs, &n_runs);
+  int64_t *pks = xcalloc(n_runs ? n_runs : 1, sizeof(*pks));
+  for (size_t i = 0; i < n_runs; i++) pks[i] = runs[i].pk;
+  if (rc == 0) rc = dag_store_list_cells(w->store, pks, n_runs, &cells, &n_cells);
+  free(pks);
+  if (rc) {
+    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
+              dag_strerror(rc));
+    goto out;
+  }
+  size_t n_tasks = json_array_size(order.graph), n = n_tasks * n_runs;
+  int *state = xmalloc((n ? n : 1) * sizeof(*state));
+  int *tries = xcalloc(n ? n : 1, sizeof(*tries));
+  int64_t *dur = xmalloc((n ? n : 1) * sizeof(*dur));
+  for (size_t i = 0; i < n; i++) {
+    state[i] = -1;
+    dur[i] = -1;
+  }
+  for (size_t i = 0; i < n_cells; i++) {
+    long t = api_order_find(&order, cells[i].task_id);
+    /* Runs come newest first; columns go oldest first, as Airflow's grid. */
+    size_t r = 0;
+    while (r < n_runs && runs[r].pk != cells[i].run_pk) r++;
+    if (t < 0 || r == n_runs) continue;
+    size_t at = (size_t)t * n_runs + (n_runs - 1 - r);
+    state[at] = (int)cells[i].state;
+    tries[at] = cells[i].try_number;
+    if (cells[i].start_date && cells[i].end_date) dur[at] = cells[i].end_date - cells[i].start_date;
+  }
+  json_t *jruns = json_array();
+  for (size_t r = n_runs; r-- > 0;) json_array_append_new(jruns, dag_api_run(&runs[r]));
+  json_t *jtasks = json_array();
+  size_t ti;
+  json_t *node;
+  json_array_foreach(order.graph, ti, node) {
+    json_t *task = json_deep_copy(node);
+    json_t *js = json_array(), *jt = json_array(), *jd = json_array();
+    for (size_t r = 0; r < n_runs; r++) {
+      size_t at = ti * n_runs + r;
+      json_array_append_new(js, state[at] < 0 ? json_null()
+                                              : json_string(dag_task_state_name(
+                                                    (enum dag_task_state)state[at])));
+      json_array_append_new(jt, json_integer(tries[at]));
+      json_array_append_new(jd, dur[at] < 0 ? json_null() : json_real((double)dur[at] / 1e6));
+    }
+    json_object_set_new(task, "states", js);
+    json_object_set_new(task, "try_numbers", jt);
+    json_object_set_new(task, "durations", jd);
+    json_array_append_new(jtasks, task);
+  }
+  free(state);
+  free(tries);
+  free(dur);
+  web_json(c, 200,
+           json_pack("{s:s, s:b, s:o, s:o}", "dag_id", dag_id, "is_paused", d.is_paused,
+                     "dag_runs", jruns, "tasks", jtasks));
+out:
+  dag_store_cells_free(cells, n_cells);
+  dag_store_runs_free(runs, n_runs);
+  api_order_free(&order);
+  dag_store_dag_free(&d);
+}
+
+void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m) {
+  char *const *p = m->params;
+  switch (m->route) {
+  case DAG_ROUTE_TIS:
+    list_tis(w, c, p[0], p[1], NULL);
+    break;
+  case DAG_ROUTE_TI:
+    list_tis(w, c, p[0], p[1], p[2]);
+    break;
+  case DAG_ROUTE_LOG:
+    get_log(w, c, req, p);
+    break;
+  case DAG_ROUTE_TRIES:
+    list_tries(w, c, req, p[0], p[1]);
+    break;
+  case DAG_ROUTE_CLEAR:
+    clear(w, c, req, p[0]);
+    break;
+  case DAG_ROUTE_GRID:
+    grid(w, c, req, p[0]);
+    break;
+  default:
+    web_error(c, 404, "Not Found", "no such API endpoint");
+  }
+}

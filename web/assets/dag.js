@@ -1,0 +1,423 @@
+// dag.js - one DAG: the grid of runs x tasks, the selected run's details,
+// its graph and its Gantt chart, and the trigger / pause / clear buttons.
+'use strict';
+
+const DAG_ID = decodeURIComponent(location.pathname.split('/')[2] || '');
+const STATES = ['success', 'running', 'failed', 'upstream_failed', 'up_for_retry',
+  'skipped', 'queued', 'scheduled', 'none'];
+const params = new URLSearchParams(location.search);
+const sel = {run: params.get('run'), task: params.get('task'), tab: params.get('tab') || 'details', downstream: true};
+let grid = null;      // the last /grid answer
+let gridSig = '';     // its shape: run ids and task ids
+let cells = [];       // cells[task][run] elements
+let runHeads = [];    // the run header bars
+
+function remember() {
+  const q = new URLSearchParams();
+  if (sel.run) q.set('run', sel.run);
+  if (sel.task) q.set('task', sel.task);
+  if (sel.tab !== 'details') q.set('tab', sel.tab);
+  history.replaceState(null, '', location.pathname + (q.toString() ? '?' + q : ''));
+}
+
+function select(run, task) {
+  sel.run = run;
+  sel.task = task;
+  remember();
+  markSelection();
+  renderDetail().catch(showError);
+}
+
+// --- head ---------------------------------------------------------------------
+
+function renderHead(dag) {
+  document.title = dag.dag_id + ' – dagctl';
+  $('#dag-id').textContent = dag.dag_id;
+  $('#dag-desc').textContent = dag.description || '';
+  const pause = $('#pause');
+  if (!pause.disabled) {
+    pause.checked = !dag.is_paused;
+    pause.title = dag.is_paused ? 'paused: click to unpause' : 'active: click to pause';
+  }
+  $('#dag-badges').replaceChildren(h('span', {},
+    dag.is_paused ? h('span', {class: 'badge', 'data-state': 'queued', text: 'paused'}) : null,
+    dag.has_import_errors ? h('span', {class: 'badge', 'data-state': 'failed', text: 'import error'}) : null,
+    dag.tags.map((t) => h('span', {class: 'tag', text: t.name}))));
+  const fact = (k, v) => [h('dt', {text: k}), h('dd', {}, v)];
+  $('#dag-facts').replaceChildren(
+    ...fact('Schedule', h('code', {text: fmtSchedule(dag.schedule_interval)})),
+    ...fact('Next run', dag.is_paused || !dag.schedule_interval ? '–' : fmtTime(dag.next_dagrun)),
+    ...fact('Timezone', dag.timezone),
+    ...fact('Max active runs', String(dag.max_active_runs)),
+    ...fact('File', h('code', {text: dag.fileloc})));
+}
+
+async function togglePause() {
+  const box = $('#pause');
+  box.disabled = true;
+  try {
+    await api('PATCH', dagUrl(DAG_ID), {is_paused: !box.checked});
+    toast(DAG_ID + (box.checked ? ' unpaused' : ' paused'));
+  } catch (e) {
+    box.checked = !box.checked;
+    showError(e);
+  }
+  box.disabled = false;
+}
+
+// --- grid ------------------------------------------------------------------------
+
+function cellTip(task, i) {
+  const run = grid.dag_runs[i];
+  const st = task.states[i];
+  let tip = task.task_id + '\n' + run.dag_run_id + '\n' + (st || 'no status');
+  if (task.try_numbers[i] > 1) tip += ' · try ' + task.try_numbers[i];
+  if (task.durations[i] != null) tip += ' · ' + fmtDuration(task.durations[i]);
+  return tip;
+}
+
+function buildGrid() {
+  const runs = grid.dag_runs;
+  const wrap = $('#grid');
+  if (!grid.tasks.length) {
+    wrap.replaceChildren(h('p', {class: 'muted', text: 'This DAG has no tasks recorded yet.'}));
+    return;
+  }
+  const g = h('div', {class: 'grid'});
+  g.style.gridTemplateColumns = 'minmax(140px, max-content) repeat(' + Math.max(runs.length, 1) + ', 18px)';
+  g.append(h('div', {class: 'corner', text: runs.length ? '' : 'no runs yet'}));
+  const longest = Math.max(1, ...runs.map((r) => duration(r.start_date, r.end_date) || 0));
+  runHeads = runs.map((r) => {
+    const d = duration(r.start_date, r.end_date) || 0;
+    const bar = h('span', {class: 'bar', 'data-state': r.state});
+    bar.style.height = Math.round(8 + 44 * d / longest) + 'px';
+    return h('button', {type: 'button', class: 'run-head', 'data-run': r.dag_run_id,
+      title: r.dag_run_id + '\n' + r.state + ' · ' + fmtTime(r.logical_date) + ' · ' + fmtDuration(d),
+      onclick: () => select(r.dag_run_id, null)}, bar);
+  });
+  g.append(...runHeads);
+  cells = grid.tasks.map((t) => {
+    g.append(h('button', {type: 'button', class: 'task-name', title: t.task_id, text: t.task_id,
+      onclick: () => select(sel.run, t.task_id)}));
+    return runs.map((r, i) => {
+      const c = h('button', {type: 'button', class: 'cell', 'data-state': t.states[i] || 'none',
+        'data-task': t.task_id, 'data-run': r.dag_run_id, title: cellTip(t, i),
+        onclick: () => select(r.dag_run_id, t.task_id)});
+      g.append(c);
+      return c;
+    });
+  });
+  wrap.replaceChildren(g);
+}
+
+function updateGrid() {
+  const runs = grid.dag_runs;
+  const longest = Math.max(1, ...runs.map((r) => duration(r.start_date, r.end_date) || 0));
+  runs.forEach((r, i) => {
+    const bar = runHeads[i].firstChild;
+    const d = duration(r.start_date, r.end_date) || 0;
+    bar.dataset.state = r.state;
+    bar.style.height = Math.round(8 + 44 * d / longest) + 'px';
+  });
+  grid.tasks.forEach((t, ti) => t.states.forEach((st, i) => {
+    const c = cells[ti][i];
+    if (c.dataset.state !== (st || 'none')) c.dataset.state = st || 'none';
+    const tip = cellTip(t, i);
+    if (c.title !== tip) c.title = tip;
+  }));
+}
+
+function markSelection() {
+  for (const e of document.querySelectorAll('#grid .sel')) e.classList.remove('sel');
+  const ri = grid ? grid.dag_runs.findIndex((r) => r.dag_run_id === sel.run) : -1;
+  if (ri < 0) return;
+  runHeads[ri].classList.add('sel');
+  const ti = sel.task ? grid.tasks.findIndex((t) => t.task_id === sel.task) : -1;
+  if (ti >= 0) cells[ti][ri].classList.add('sel');
+}
+
+function renderLegend() {
+  $('#legend').replaceChildren(...STATES.map((s) =>
+    h('span', {class: 'legend-item'}, h('span', {class: 'square', 'data-state': s}), s === 'none' ? 'no status' : s)));
+}
+
+// --- details ------------------------------------------------------------------------------
+
+function selectedRun() {
+  return grid && grid.dag_runs.find((r) => r.dag_run_id === sel.run);
+}
+
+function facts(pairs) {
+  return h('dl', {class: 'facts'}, pairs.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)]));
+}
+
+async function clearTasks(body, what) {
+  if (!confirm('Clear ' + what + '? The tasks run again.')) return;
+  try {
+    const res = await api('POST', dagUrl(DAG_ID) + '/clearTaskInstances',
+      Object.assign({dag_run_id: sel.run, dry_run: false}, body));
+    toast('cleared ' + res.task_instances.length + ' task instance' + (res.task_instances.length === 1 ? '' : 's'));
+    refresh().catch(showError);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function taskDetail(run) {
+  const [ti, tries] = await Promise.all([
+    apiGet(runUrl(DAG_ID, run.dag_run_id) + '/taskInstances/' + enc(sel.task)),
+    apiGet(runUrl(DAG_ID, run.dag_run_id) + '/tries?task_id=' + enc(sel.task)),
+  ]);
+  const down = h('input', {type: 'checkbox', checked: sel.downstream,
+    onchange: (ev) => { sel.downstream = ev.target.checked; }});
+  return h('div', {class: 'task-detail'},
+    h('h3', {}, 'Task ', h('code', {text: ti.task_id}), ' ', stateBadge(ti.state)),
+    facts([
+      ['Type', ti.operator || '–'],
+      ['Try', ti.try_number + ' of ' + (ti.max_tries + 1)],
+      ['Started', fmtTime(ti.start_date)],
+      ['Ended', fmtTime(ti.end_date)],
+      ['Duration', fmtDuration(ti.duration != null ? ti.duration : duration(ti.start_date, ti.end_date))],
+      ['Exit code', ti.exit_code == null ? '–' : String(ti.exit_code)],
+      ['Error', ti.error ? h('span', {class: 'error-text', text: ti.error}) : '–'],
+      ['Next retry', fmtTime(ti.next_retry_at)],
+    ]),
+    h('div', {class: 'tries'}, 'Logs: ',
+      tries.task_tries.length ? tries.task_tries.map((t) =>
+        h('a', {class: 'try-link', 'data-state': t.state, href: tryPage(DAG_ID, run.dag_run_id, t.task_id, t.try_number),
+          text: 'try ' + t.try_number})) : h('span', {class: 'muted', text: 'not run yet'})),
+    h('div', {class: 'buttons'},
+      h('label', {class: 'check'}, down, ' with downstream'),
+      h('button', {type: 'button', class: 'btn', text: 'Clear task',
+        onclick: () => clearTasks({task_ids: [sel.task], include_downstream: down.checked}, sel.task)})));
+}
+
+function runDetail(run) {
+  return h('div', {class: 'run-detail'},
+    h('h3', {}, 'Run ', h('code', {text: run.dag_run_id}), ' ', stateBadge(run.state)),
+    facts([
+      ['Type', run.run_type],
+      ['Logical date', fmtTime(run.logical_date)],
+      ['Data interval', fmtTime(run.data_interval_start) + ' → ' + fmtTime(run.data_interval_end)],
+      ['Queued', fmtTime(run.queued_at)],
+      ['Started', fmtTime(run.start_date)],
+      ['Ended', fmtTime(run.end_date)],
+      ['Duration', fmtDuration(duration(run.start_date, run.end_date))],
+    ]),
+    h('div', {class: 'conf-label', text: 'Conf'}),
+    h('pre', {class: 'conf', id: 'run-conf', text: JSON.stringify(run.conf, null, 2)}),
+    h('div', {class: 'buttons'},
+      h('button', {type: 'button', class: 'btn', text: 'Clear failed',
+        onclick: () => clearTasks({only_failed: true}, 'the failed tasks of ' + run.dag_run_id)}),
+      h('button', {type: 'button', class: 'btn', text: 'Clear run',
+        onclick: () => clearTasks({}, 'every task of ' + run.dag_run_id)})));
+}
+
+// --- graph ------------------------------------------------------------------------------------
+
+const NODE_W = 160, NODE_H = 30, GAP_X = 40, GAP_Y = 12, PAD = 12;
+
+// Layers by longest path from a root (Kahn's order), each layer ordered by
+// the mean position of its upstream tasks to keep edges short.
+function layout(tasks) {
+  const idx = new Map(tasks.map((t, i) => [t.task_id, i]));
+  const ups = tasks.map((t) => t.upstream.map((u) => idx.get(u)).filter((u) => u !== undefined));
+  const downs = tasks.map(() => []);
+  ups.forEach((us, i) => us.forEach((u) => downs[u].push(i)));
+  const indeg = ups.map((us) => us.length);
+  const layer = tasks.map(() => 0);
+  const queue = indeg.flatMap((d, i) => (d === 0 ? [i] : []));
+  for (let k = 0; k < queue.length; k++) {
+    const i = queue[k];
+    for (const d of downs[i]) {
+      layer[d] = Math.max(layer[d], layer[i] + 1);
+      if (--indeg[d] === 0) queue.push(d);
+    }
+  }
+  const layers = [];
+  tasks.forEach((t, i) => (layers[layer[i]] = layers[layer[i]] || []).push(i));
+  const row = tasks.map(() => 0);
+  layers.forEach((ids, l) => {
+    if (l > 0) {
+      const key = (i) => ups[i].length ? ups[i].reduce((a, u) => a + row[u], 0) / ups[i].length : 0;
+      ids.sort((a, b) => key(a) - key(b) || a - b);
+    }
+    ids.forEach((i, r) => (row[i] = r));
+  });
+  const pos = tasks.map((t, i) => ({x: PAD + layer[i] * (NODE_W + GAP_X), y: PAD + row[i] * (NODE_H + GAP_Y)}));
+  const width = PAD * 2 + layers.length * (NODE_W + GAP_X) - GAP_X;
+  const height = PAD * 2 + Math.max(...layers.map((l) => l.length)) * (NODE_H + GAP_Y) - GAP_Y;
+  return {pos, ups, width, height};
+}
+
+function graphView(run) {
+  const tasks = grid.tasks;
+  if (!tasks.length) return h('p', {class: 'muted', text: 'No tasks.'});
+  const ri = run ? grid.dag_runs.indexOf(run) : -1;
+  const {pos, ups, width, height} = layout(tasks);
+  // Shrink a slightly too wide graph to fit; scroll a large one at full size.
+  const room = ($('#detail').clientWidth || width) - 4;
+  const scale = width > room && room / width >= 0.7 ? room / width : 1;
+  const g = svg('svg', {class: 'graph', width: Math.floor(width * scale), height: Math.ceil(height * scale),
+    viewBox: '0 0 ' + width + ' ' + height});
+  const edges = svg('g', {class: 'edges'});
+  ups.forEach((us, i) => us.forEach((u) => {
+    const a = pos[u], b = pos[i];
+    const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2, mx = (x1 + x2) / 2;
+    edges.append(svg('path', {d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`}));
+  }));
+  g.append(edges);
+  tasks.forEach((t, i) => {
+    const st = ri >= 0 ? t.states[ri] || 'none' : 'none';
+    const label = t.task_id.length > 22 ? t.task_id.slice(0, 21) + '…' : t.task_id;
+    const node = svg('g', {class: 'node' + (t.task_id === sel.task ? ' sel' : ''), 'data-state': st,
+      'data-task': t.task_id, transform: `translate(${pos[i].x},${pos[i].y})`},
+      svg('title', {text: t.task_id + ' (' + t.type + ')\n' + st}),
+      svg('rect', {width: NODE_W, height: NODE_H, rx: 5}),
+      svg('rect', {class: 'stripe', width: 6, height: NODE_H, rx: 2}),
+      svg('text', {x: 14, y: NODE_H / 2 + 4, text: label}));
+    node.addEventListener('click', () => select(sel.run, t.task_id));
+    g.append(node);
+  });
+  return h('div', {class: 'graph-wrap'}, g);
+}
+
+// --- Gantt ------------------------------------------------------------------------------------
+
+async function ganttView(run) {
+  if (!run) return h('p', {class: 'muted', text: 'No run selected.'});
+  const res = await apiGet(runUrl(DAG_ID, run.dag_run_id) + '/tries');
+  const tries = res.task_tries.filter((t) => t.start_date);
+  if (!tries.length) return h('p', {class: 'muted', text: 'No task has started in this run yet.'});
+  const now = Date.now();
+  const t0 = Math.min(...tries.map((t) => Date.parse(t.start_date)));
+  const t1 = Math.max(t0 + 1, ...tries.map((t) => (t.end_date ? Date.parse(t.end_date) : now)));
+  const rows = [];
+  for (const t of tries.slice().sort((a, b) => Date.parse(a.start_date) - Date.parse(b.start_date)))
+    if (!rows.includes(t.task_id)) rows.push(t.task_id);
+  const LABEL = 170, ROW = 22, TOP = 24;
+  const chartW = Math.max(320, ($('#detail').clientWidth || 600) - LABEL - 24);
+  const width = LABEL + chartW + 8, height = TOP + rows.length * ROW + 4;
+  const x = (ms) => LABEL + (ms - t0) / (t1 - t0) * chartW;
+  const g = svg('svg', {class: 'gantt', width, height, viewBox: '0 0 ' + width + ' ' + height});
+  for (let k = 0; k <= 4; k++) {
+    const tx = LABEL + chartW * k / 4;
+    g.append(svg('line', {class: 'tick', x1: tx, x2: tx, y1: TOP - 6, y2: height}),
+      svg('text', {class: 'tick-label', x: tx, y: 12, 'text-anchor': k === 0 ? 'start' : k === 4 ? 'end' : 'middle',
+        text: '+' + fmtDuration((t1 - t0) / 1000 * k / 4)}));
+  }
+  rows.forEach((id, r) => {
+    const y = TOP + r * ROW;
+    const label = id.length > 24 ? id.slice(0, 23) + '…' : id;
+    g.append(svg('text', {class: 'row-label', x: 4, y: y + 15, text: label}, svg('title', {text: id})));
+    for (const t of tries.filter((tt) => tt.task_id === id)) {
+      const a = Date.parse(t.start_date), b = t.end_date ? Date.parse(t.end_date) : now;
+      const bar = svg('rect', {class: 'gantt-bar', 'data-state': t.state, x: x(a), y: y + 3, rx: 2,
+        width: Math.max(2, x(b) - x(a)), height: ROW - 6},
+        svg('title', {text: id + ' try ' + t.try_number + ' · ' + t.state + '\n' + fmtTime(t.start_date) +
+          ' · ' + fmtDuration((b - a) / 1000)}));
+      bar.addEventListener('click', () => { location.href = tryPage(DAG_ID, run.dag_run_id, id, t.try_number); });
+      g.append(bar);
+    }
+  });
+  return h('div', {class: 'gantt-wrap'}, g);
+}
+
+// --- refresh -------------------------------------------------------------------------------------
+
+async function renderDetail() {
+  const run = selectedRun();
+  let view;
+  if (sel.tab === 'graph') {
+    view = graphView(run);
+  } else if (sel.tab === 'gantt') {
+    view = await ganttView(run);
+  } else if (!run) {
+    view = h('p', {class: 'muted', text: 'No runs yet. Trigger one with the button above.'});
+  } else {
+    view = h('div', {}, sel.task && grid.tasks.some((t) => t.task_id === sel.task) ? await taskDetail(run) : null,
+      runDetail(run));
+  }
+  const box = $('#detail');
+  // Keep the reader's scroll position across refreshes.
+  const scroll = box.firstChild ? [box.firstChild.scrollLeft, box.firstChild.scrollTop] : null;
+  box.replaceChildren(view);
+  if (scroll && view.scrollTo) view.scrollTo(scroll[0], scroll[1]);
+}
+
+async function refresh() {
+  const limit = $('#limit').value;
+  const [dag, g] = await Promise.all([apiGet(dagUrl(DAG_ID)), apiGet(dagUrl(DAG_ID) + '/grid?limit=' + limit)]);
+  renderHead(dag);
+  grid = g;
+  const sig = g.dag_runs.map((r) => r.dag_run_id).join('\n') + '\0' + g.tasks.map((t) => t.task_id).join('\n');
+  if (sig !== gridSig) {
+    buildGrid();
+    gridSig = sig;
+  } else {
+    updateGrid();
+  }
+  if (!g.dag_runs.some((r) => r.dag_run_id === sel.run))
+    sel.run = g.dag_runs.length ? g.dag_runs[g.dag_runs.length - 1].dag_run_id : null;
+  markSelection();
+  await renderDetail();
+}
+
+function setupTrigger() {
+  const dlg = $('#trigger-dlg'), form = $('#trigger-form'), err = $('#trigger-err');
+  $('#trigger-btn').addEventListener('click', () => {
+    $('#trigger-dag').textContent = DAG_ID;
+    err.hidden = true;
+    dlg.showModal();
+  });
+  $('#trigger-cancel').addEventListener('click', () => dlg.close());
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    try {
+      body.conf = JSON.parse(form.conf.value.trim() || '{}');
+    } catch (e) {
+      err.textContent = 'Conf is not valid JSON: ' + e.message;
+      err.hidden = false;
+      return;
+    }
+    if (form.run_id.value.trim()) body.dag_run_id = form.run_id.value.trim();
+    if (form.logical_date.value.trim()) body.logical_date = form.logical_date.value.trim();
+    try {
+      const run = await api('POST', dagUrl(DAG_ID) + '/dagRuns', body);
+      dlg.close();
+      toast('triggered ' + run.dag_run_id);
+      select(run.dag_run_id, null);
+      refresh().catch(showError);
+    } catch (e) {
+      err.textContent = e.message + (e.status === 401 || e.status === 403 ? ' (enter the token in the top bar)' : '');
+      err.hidden = false;
+    }
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setupChrome();
+  renderLegend();
+  setupTrigger();
+  $('#pause').addEventListener('change', togglePause);
+  $('#limit').addEventListener('change', () => refresh().catch(showError));
+  const tabs = document.querySelectorAll('.tabs [data-tab]');
+  const showTab = () => tabs.forEach((o) => o.setAttribute('aria-selected', o.dataset.tab === sel.tab));
+  showTab();
+  for (const b of tabs)
+    b.addEventListener('click', () => {
+      sel.tab = b.dataset.tab;
+      showTab();
+      remember();
+      renderDetail().catch(showError);
+    });
+  every(2500, async () => {
+    try {
+      await refresh();
+    } catch (e) {
+      if (e.status === 404) $('#grid').replaceChildren(h('p', {class: 'error-text', text: 'No DAG ' + DAG_ID + '.'}));
+      else throw e;
+    }
+  });
+});

@@ -1,0 +1,89 @@
+// dags.js - the DAG list: paused toggle, schedule, next run, the last runs
+// as coloured squares, and the DAG files that failed to load.
+'use strict';
+
+const RECENT = 12;
+let filterText = '';
+
+function pauseToggle(dag) {
+  const box = h('input', {type: 'checkbox', class: 'switch', 'aria-label': 'active'});
+  box.checked = !dag.is_paused;
+  box.title = dag.is_paused ? 'paused: click to unpause' : 'active: click to pause';
+  box.addEventListener('change', async () => {
+    box.disabled = true;
+    try {
+      await api('PATCH', dagUrl(dag.dag_id), {is_paused: !box.checked});
+      toast(dag.dag_id + (box.checked ? ' unpaused' : ' paused'));
+    } catch (e) {
+      box.checked = !box.checked;
+      showError(e);
+    }
+    box.disabled = false;
+  });
+  return box;
+}
+
+function runSquares(dagId, runs) {
+  const wrap = h('div', {class: 'squares'});
+  for (const r of runs.slice().reverse()) {
+    const tip = r.dag_run_id + '\n' + r.state + ' · ' + fmtTime(r.logical_date) +
+      ' · ' + fmtDuration(duration(r.start_date, r.end_date));
+    wrap.append(h('a', {class: 'square', 'data-state': r.state, title: tip,
+                        href: '/dags/' + enc(dagId) + '?run=' + enc(r.dag_run_id)}));
+  }
+  if (!runs.length) wrap.append(h('span', {class: 'muted', text: 'no runs yet'}));
+  return wrap;
+}
+
+function dagRow(dag, runs) {
+  const name = h('td', {class: 'dag-name'},
+    h('a', {href: '/dags/' + enc(dag.dag_id), text: dag.dag_id}),
+    dag.has_import_errors ? h('span', {class: 'badge', 'data-state': 'failed', text: 'import error'}) : null,
+    dag.description ? h('div', {class: 'desc', text: dag.description}) : null,
+    h('div', {class: 'tags'}, dag.tags.map((t) => h('span', {class: 'tag', text: t.name}))));
+  return h('tr', {'data-dag': dag.dag_id, class: dag.is_paused ? 'paused' : ''},
+    h('td', {class: 'col-toggle'}, pauseToggle(dag)),
+    name,
+    h('td', {}, h('code', {text: fmtSchedule(dag.schedule_interval)})),
+    h('td', {text: dag.is_paused || !dag.schedule_interval ? '–' : fmtTime(dag.next_dagrun)}),
+    h('td', {}, runSquares(dag.dag_id, runs)));
+}
+
+async function refresh() {
+  const [dags, recent, errors] = await Promise.all([
+    apiGet('/api/v1/dags?limit=1000'),
+    apiGet('/api/v1/ui/recentRuns?limit=' + RECENT),
+    apiGet('/api/v1/importErrors'),
+  ]);
+  const byDag = new Map();
+  for (const r of recent.dag_runs) {
+    if (!byDag.has(r.dag_id)) byDag.set(r.dag_id, []);
+    byDag.get(r.dag_id).push(r);
+  }
+  const body = $('#dag-rows');
+  // Leave the row being toggled alone until its request has finished.
+  if (body.querySelector('input:disabled')) return;
+  const rows = dags.dags
+    .filter((d) => !filterText || d.dag_id.toLowerCase().includes(filterText))
+    .map((d) => dagRow(d, byDag.get(d.dag_id) || []));
+  if (!rows.length)
+    rows.push(h('tr', {}, h('td', {colspan: 5, class: 'muted',
+      text: dags.total_entries ? 'No DAG matches the filter.' : 'No DAGs yet: put a YAML file in the DAG folder.'})));
+  body.replaceChildren(...rows);
+
+  const section = $('#import-errors');
+  section.hidden = errors.import_errors.length === 0;
+  $('#import-error-list').replaceChildren(...errors.import_errors.map((e) =>
+    h('div', {class: 'import-error'},
+      h('div', {class: 'file'}, h('code', {text: e.filename}), h('span', {class: 'muted', text: ' ' + fmtTime(e.timestamp)})),
+      h('pre', {text: e.stack_trace}))));
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setupChrome();
+  $('#filter').addEventListener('input', (ev) => {
+    filterText = ev.target.value.trim().toLowerCase();
+    refresh().catch(showError);
+  });
+  every(3000, refresh);
+});

@@ -1,0 +1,142 @@
+/* http.h - a small HTTP/1.1 server on a libuv loop.
+ *
+ * Requests are parsed by http-parser with our own limits; each complete
+ * request goes to one handler, which answers it exactly once, at once or
+ * later, with dag_http_respond() or dag_http_respond_file(). Requests on a
+ * keep-alive connection are answered in order: the connection reads no
+ * more until the current answer is written, so a client that pipelines or
+ * floods is held back by TCP, not by our memory.
+ *
+ * Abusive clients are cut off without hurting the loop: a request must
+ * arrive whole within the idle timeout (a byte now and then does not keep a
+ * connection open), every write must make progress within it, and
+ * connections beyond max_connections are refused with 503. */
+#ifndef DAG_HTTP_H
+#define DAG_HTTP_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "strbuf.h"
+
+#define DAG_HTTP_MAX_HEADER_BYTES (16 * 1024) /* request line + headers: 431 */
+#define DAG_HTTP_MAX_HEADERS 64               /* more: 431 */
+#define DAG_HTTP_MAX_BODY_BYTES (1024 * 1024) /* 413 */
+#define DAG_HTTP_MAX_CONNECTIONS 256
+#define DAG_HTTP_IDLE_TIMEOUT_MS 10000
+
+/* --- requests --------------------------------------------------------------- */
+
+struct dag_http_header {
+  char *name; /* as sent; compare case-insensitively */
+  char *value;
+};
+
+struct dag_http_request {
+  enum http_method method;
+  char *url;   /* the request target as sent, e.g. "/api/v1/dags?limit=5" */
+  char *path;  /* url up to '?' or '#', not decoded */
+  char *query; /* after '?', not decoded; "" when none */
+  struct dag_http_header headers[DAG_HTTP_MAX_HEADERS];
+  size_t n_headers;
+  char *body; /* NUL-terminated; body_len excludes the NUL; "" when none */
+  size_t body_len;
+  bool keep_alive; /* HTTP/1.1 without "Connection: close", or 1.0 with keep-alive */
+  bool upgrade;    /* an Upgrade or CONNECT request: the connection closes after it */
+};
+
+/* The value of header `name` (case-insensitive), or NULL. Borrowed. */
+const char *dag_http_header(const struct dag_http_request *req, const char *name);
+
+/* An incremental request parser with dagctl's limits. Feed bytes as they
+ * arrive; after a complete request it stops (the rest stays unconsumed)
+ * until dag_http_parser_next() is called, so requests are taken one at a
+ * time. */
+struct dag_http_parser {
+  http_parser hp;
+  struct dag_http_request req; /* the request being read */
+  struct strbuf url, field, value, body;
+  bool in_value;
+  size_t header_bytes;
+  size_t max_body; /* DAG_HTTP_MAX_BODY_BYTES unless a test lowers it */
+  int error;       /* 0, or the HTTP status to answer before closing: 400, 413, 431 */
+  bool complete;   /* req holds a whole request */
+};
+
+void dag_http_parser_init(struct dag_http_parser *p);
+/* Parse up to `len` bytes; returns how many were consumed. Stops early at
+ * the end of a request (p->complete) or at an error (p->error). */
+size_t dag_http_parser_feed(struct dag_http_parser *p, const char *data, size_t len);
+/* Forget the complete request and get ready for the next one on the same
+ * connection. */
+void dag_http_parser_next(struct dag_http_parser *p);
+void dag_http_parser_free(struct dag_http_parser *p);
+
+/* --- helpers ----------------------------------------------------------------- */
+
+/* Decode %XX escapes (and '+' as space when `plus` is set) of s[0..len) into
+ * a new string (caller frees). NULL for a malformed escape or a decoded NUL
+ * byte, which no id may hold. */
+char *dag_http_decode(const char *s, size_t len, bool plus);
+
+/* The decoded value of query parameter `name`, or NULL when absent or
+ * malformed. Caller frees. */
+char *dag_http_query_param(const char *query, const char *name);
+
+/* Append `s` to `sb` with & < > " ' replaced by entities, for any text put
+ * into HTML. */
+void dag_html_escape(struct strbuf *sb, const char *s);
+
+/* The standard reason phrase ("Not Found"), "Unknown" for others. Static. */
+const char *dag_http_reason(int status);
+
+/* --- server -------------------------------------------------------------------- */
+
+struct dag_http_server;
+struct dag_http_conn;
+
+/* Called once per complete, well-formed request. `req` is borrowed until the
+ * answer is given. The handler must answer exactly once. */
+typedef void (*dag_http_handler)(void *ctx, struct dag_http_conn *conn,
+                                 const struct dag_http_request *req);
+
+struct dag_http_options {
+  const char *bind; /* an IPv4 or IPv6 address; "127.0.0.1" when NULL */
+  int port;         /* 0: any free port (see dag_http_server_port) */
+  int max_connections; /* 0: DAG_HTTP_MAX_CONNECTIONS */
+  int idle_timeout_ms; /* 0: DAG_HTTP_IDLE_TIMEOUT_MS */
+  size_t max_body;     /* 0: DAG_HTTP_MAX_BODY_BYTES */
+  dag_http_handler handler;
+  void *ctx;
+};
+
+/* Listen on opts->bind:port. Returns 0 or a negative libuv code (the
+ * address is taken, not an address); on failure nothing is left open. */
+int dag_http_server_start(uv_loop_t *loop, const struct dag_http_options *opts,
+                          struct dag_http_server **out);
+/* The port actually bound. */
+int dag_http_server_port(const struct dag_http_server *srv);
+/* Connections open now. */
+int dag_http_server_connections(const struct dag_http_server *srv);
+/* Stop listening and close every connection (answers in flight are cut).
+ * closed_cb(ctx) runs once every handle is closed; the server frees itself
+ * then. */
+void dag_http_server_close(struct dag_http_server *srv, void (*closed_cb)(void *ctx),
+                           void *ctx);
+
+/* Answer with a whole body (copied). `extra_headers` is NULL or lines
+ * "Name: value\r\n" to add. HEAD requests get the headers only. */
+void dag_http_respond(struct dag_http_conn *c, int status, const char *content_type,
+                      const char *extra_headers, const char *body, size_t len);
+/* Answer with `len` bytes of the open file `fd` from `offset`, read in
+ * chunks on the thread pool and written as the client takes them. Takes
+ * ownership of fd. */
+void dag_http_respond_file(struct dag_http_conn *c, int status, const char *content_type,
+                           const char *extra_headers, int fd, int64_t offset, int64_t len);
+/* The loop the connection runs on, for handlers that need it. */
+uv_loop_t *dag_http_conn_loop(const struct dag_http_conn *c);
+
+#endif

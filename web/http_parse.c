@@ -1,0 +1,275 @@
+/* http_parse.c - HTTP requests from bytes, with limits, on top of
+ * http-parser; and the small text helpers the server and the API share. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "http.h"
+
+/* Each header line also costs ": " and CRLF that http-parser does not pass
+ * to callbacks; count them so the limit is about what was sent. */
+#define HEADER_LINE_OVERHEAD 4
+
+static struct dag_http_parser *parser_of(http_parser *hp) {
+  return hp->data;
+}
+
+static int fail(struct dag_http_parser *p, int status) {
+  if (!p->error) p->error = status;
+  return -1; /* makes http-parser stop with HPE_CB_* */
+}
+
+static int count_header_bytes(struct dag_http_parser *p, size_t len) {
+  p->header_bytes += len;
+  return p->header_bytes > DAG_HTTP_MAX_HEADER_BYTES ? fail(p, 431) : 0;
+}
+
+static int on_url(http_parser *hp, const char *at, size_t len) {
+  struct dag_http_parser *p = parser_of(hp);
+  if (count_header_bytes(p, len)) return -1;
+  sb_appendn(&p->url, at, len);
+  return 0;
+}
+
+/* A header ends when the next one's name starts, or when headers end. */
+static int finish_header(struct dag_http_parser *p) {
+  if (!p->in_value) return 0;
+  p->in_value = false;
+  if (p->req.n_headers == DAG_HTTP_MAX_HEADERS) return fail(p, 431);
+  struct dag_http_header *h = &p->req.headers[p->req.n_headers++];
+  h->name = sb_detach(&p->field);
+  h->value = sb_detach(&p->value);
+  return 0;
+}
+
+static int on_header_field(http_parser *hp, const char *at, size_t len) {
+  struct dag_http_parser *p = parser_of(hp);
+  if (finish_header(p)) return -1;
+  if (p->field.len == 0 && count_header_bytes(p, HEADER_LINE_OVERHEAD)) return -1;
+  if (count_header_bytes(p, len)) return -1;
+  sb_appendn(&p->field, at, len);
+  return 0;
+}
+
+static int on_header_value(http_parser *hp, const char *at, size_t len) {
+  struct dag_http_parser *p = parser_of(hp);
+  if (count_header_bytes(p, len)) return -1;
+  p->in_value = true;
+  sb_appendn(&p->value, at, len);
+  return 0;
+}
+
+static int on_headers_complete(http_parser *hp) {
+  struct dag_http_parser *p = parser_of(hp);
+  if (!p->in_value && p->field.len) p->in_value = true; /* a header with an empty value */
+  if (finish_header(p)) return -1;
+  /* Refuse a declared oversized body before reading any of it. */
+  if (hp->content_length != ULLONG_MAX && hp->content_length > p->max_body)
+    return fail(p, 413);
+  struct dag_http_request *r = &p->req;
+  r->method = (enum http_method)hp->method;
+  r->url = sb_detach(&p->url);
+  size_t path_len = strcspn(r->url, "?#");
+  r->path = xstrndup(r->url, path_len);
+  if (r->url[path_len] == '?') {
+    const char *q = r->url + path_len + 1;
+    r->query = xstrndup(q, strcspn(q, "#"));
+  } else {
+    r->query = xstrdup("");
+  }
+  r->keep_alive = http_should_keep_alive(hp) != 0;
+  r->upgrade = hp->upgrade != 0;
+  return 0;
+}
+
+static int on_body(http_parser *hp, const char *at, size_t len) {
+  struct dag_http_parser *p = parser_of(hp);
+  /* Chunked bodies announce no length: count as they come. */
+  if (p->body.len + len > p->max_body) return fail(p, 413);
+  sb_appendn(&p->body, at, len);
+  return 0;
+}
+
+static int on_message_complete(http_parser *hp) {
+  struct dag_http_parser *p = parser_of(hp);
+  p->req.body_len = p->body.len;
+  p->req.body = sb_detach(&p->body);
+  p->req.keep_alive = p->req.keep_alive && http_should_keep_alive(hp) != 0;
+  p->complete = true;
+  /* Stop after this request: the rest of the buffer is the next one, read
+   * when this one has been answered. */
+  http_parser_pause(hp, 1);
+  return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void request_free(struct dag_http_request *r) {
+  free(r->url);
+  free(r->path);
+  free(r->query);
+  free(r->body);
+  for (size_t i = 0; i < r->n_headers; i++) {
+    free(r->headers[i].name);
+    free(r->headers[i].value);
+  }
+  memset(r, 0, sizeof(*r));
+}
+
+void dag_http_parser_init(struct dag_http_parser *p) {
+  memset(p, 0, sizeof(*p));
+  http_parser_init(&p->hp, HTTP_REQUEST);
+  p->hp.data = p;
+  p->max_body = DAG_HTTP_MAX_BODY_BYTES;
+}
+
+size_t dag_http_parser_feed(struct dag_http_parser *p, const char *data, size_t len) {
+  if (p->error || p->complete || len == 0) return 0;
+  size_t n = http_parser_execute(&p->hp, &settings, data, len);
+  enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
+  if (e == HPE_PAUSED) return n;
+  if (e != HPE_OK) {
+    if (!p->error) p->error = 400;
+    return n;
+  }
+  /* An upgrade request (CONNECT, Upgrade:) makes http-parser stop after
+   * the headers without a message-complete callback when it has no body. */
+  if (p->hp.upgrade && !p->complete && p->req.url) {
+    p->req.body = sb_detach(&p->body);
+    p->req.body_len = strlen(p->req.body);
+    p->complete = true;
+  }
+  return n;
+}
+
+void dag_http_parser_next(struct dag_http_parser *p) {
+  request_free(&p->req);
+  sb_reset(&p->url);
+  sb_reset(&p->field);
+  sb_reset(&p->value);
+  sb_reset(&p->body);
+  p->in_value = false;
+  p->header_bytes = 0;
+  p->complete = false;
+  http_parser_pause(&p->hp, 0);
+}
+
+void dag_http_parser_free(struct dag_http_parser *p) {
+  request_free(&p->req);
+  sb_free(&p->url);
+  sb_free(&p->field);
+  sb_free(&p->value);
+  sb_free(&p->body);
+}
+
+const char *dag_http_header(const struct dag_http_request *req, const char *name) {
+  for (size_t i = 0; i < req->n_headers; i++)
+    if (strcasecmp(req->headers[i].name, name) == 0) return req->headers[i].value;
+  return NULL;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char *dag_http_decode(const char *s, size_t len, bool plus) {
+  char *out = xmalloc(len + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '%') {
+      int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+      int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        free(out);
+        return NULL;
+      }
+      out[o++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus) {
+      out[o++] = ' ';
+    } else if (c == '\0') {
+      free(out);
+      return NULL;
+    } else {
+      out[o++] = c;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+char *dag_http_query_param(const char *query, const char *name) {
+  const char *p = query;
+  while (*p) {
+    size_t len = strcspn(p, "&");
+    size_t klen = strcspn(p, "=&");
+    char *key = dag_http_decode(p, klen, true);
+    bool match = key && strcmp(key, name) == 0;
+    free(key);
+    if (match) {
+      if (klen == len) return xstrdup("");
+      return dag_http_decode(p + klen + 1, len - klen - 1, true);
+    }
+    p += len;
+    if (*p == '&') p++;
+  }
+  return NULL;
+}
+
+void dag_html_escape(struct strbuf *sb, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '&':
+      sb_append(sb, "&amp;");
+      break;
+    case '<':
+      sb_append(sb, "&lt;");
+      break;
+    case '>':
+      sb_append(sb, "&gt;");
+      break;
+    case '"':
+      sb_append(sb, "&quot;");
+      break;
+    case '\'':
+      sb_append(sb, "&#39;");
+      break;
+    default:
+      sb_appendc(sb, *s);
+    }
+  }
+}
+
+const char *dag_http_reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 204: return "No Content";
+  case 206: return "Partial Content";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 413: return "Payload Too Large";
+  case 416: return "Range Not Satisfiable";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  default: return "Unknown";
+  }
+}

@@ -1,0 +1,61 @@
+/* route.h - which handler a request path goes to.
+ *
+ * Paths are split on '/', each segment percent-decoded on its own (so an
+ * id holding "%2F" cannot add a segment), and matched against a fixed table
+ * of patterns whose "{}" segments capture ids. A "." or ".." segment, or a
+ * decoded segment holding '/' or a NUL, is refused before any lookup: no id
+ * can hold them and the API never builds a file path from the request. */
+#ifndef DAG_ROUTE_H
+#define DAG_ROUTE_H
+
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dag_route {
+  DAG_ROUTE_NONE,
+  /* pages and assets */
+  DAG_ROUTE_PAGE_DAGS,  /* / */
+  DAG_ROUTE_PAGE_DAG,   /* /dags/{dag_id} */
+  DAG_ROUTE_PAGE_TRY,   /* /dags/{dag_id}/runs/{run_id}/tasks/{task_id}/tries/{try} */
+  DAG_ROUTE_STATIC,     /* /static/{name} */
+  DAG_ROUTE_METRICS,    /* /metrics */
+  /* the JSON API, Airflow's stable REST paths */
+  DAG_ROUTE_DAGS,           /* /api/v1/dags */
+  DAG_ROUTE_DAG,            /* /api/v1/dags/{dag_id} */
+  DAG_ROUTE_RUNS,           /* /api/v1/dags/{dag_id}/dagRuns */
+  DAG_ROUTE_RUN,            /* .../dagRuns/{run_id} */
+  DAG_ROUTE_TIS,            /* .../dagRuns/{run_id}/taskInstances */
+  DAG_ROUTE_TI,             /* .../taskInstances/{task_id} */
+  DAG_ROUTE_LOG,            /* .../taskInstances/{task_id}/logs/{try} */
+  DAG_ROUTE_CLEAR,          /* /api/v1/dags/{dag_id}/clearTaskInstances */
+  DAG_ROUTE_IMPORT_ERRORS,  /* /api/v1/importErrors */
+  DAG_ROUTE_HEALTH,         /* /api/v1/health */
+  DAG_ROUTE_VERSION,        /* /api/v1/version */
+  /* dagctl's additions for the page, outside Airflow's API */
+  DAG_ROUTE_GRID,           /* /api/v1/dags/{dag_id}/grid */
+  DAG_ROUTE_TRIES,          /* .../dagRuns/{run_id}/tries */
+  DAG_ROUTE_RECENT_RUNS,    /* /api/v1/ui/recentRuns */
+};
+
+#define DAG_ROUTE_MAX_PARAMS 4
+
+struct dag_route_match {
+  enum dag_route route;
+  char *params[DAG_ROUTE_MAX_PARAMS]; /* decoded captures, in path order; owned */
+  size_t n_params;
+  uint64_t methods; /* bit (1 << method) for each method the path accepts */
+};
+
+/* Match `path` (as sent, without the query). Returns 200 with the route and
+ * its captures; 404 for an unknown path; 405 when the path exists but not
+ * for `method` (m->methods says which do); 400 for a malformed escape or a
+ * refused segment. HEAD is accepted wherever GET is. Always safe to
+ * dag_route_match_free(). */
+int dag_route_match(enum http_method method, const char *path, struct dag_route_match *m);
+void dag_route_match_free(struct dag_route_match *m);
+
+/* The methods of m->methods as an Allow header value, "GET, HEAD". */
+void dag_route_allow(const struct dag_route_match *m, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,52 @@
+/* web_api.h - helpers shared by the API's files (api.c, api_runs.c). Not
+ * public. A helper that returns false or NULL has already answered the
+ * request with an error; the caller just returns. */
+#ifndef DAG_WEB_API_H
+#define DAG_WEB_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "dag.h"
+#include "store.h"
+#include "web_int.h"
+
+/* Query parameter `name` as an integer in [min, max], `def` when absent. */
+bool api_query_int(struct dag_http_conn *c, const struct dag_http_request *req,
+                   const char *name, long def, long min, long max, long *out);
+/* Query parameter `name` as true/false (1/0) into *out; *out unchanged when
+ * absent. */
+bool api_query_bool(struct dag_http_conn *c, const struct dag_http_request *req,
+                    const char *name, int *out);
+/* The request body as a JSON object (new reference). */
+json_t *api_body_object(struct dag_http_conn *c, const struct dag_http_request *req);
+bool api_get_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                 struct dag_store_dag *out);
+bool api_get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                 const char *run_id, struct dag_store_run *out);
+/* The DAG's definition from its file (caller frees with dag_free()). */
+struct dag *api_load_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id);
+
+/* A DAG's tasks in declared order, from the stored graph JSON, with an
+ * O(log n) lookup by task id. */
+struct api_task_pos {
+  const char *id; /* borrowed from graph */
+  size_t index;   /* in graph */
+};
+struct api_task_order {
+  json_t *graph; /* array of {task_id, type, trigger_rule, upstream} */
+  struct api_task_pos *pos; /* sorted by id */
+  size_t n;
+};
+void api_order_init(struct api_task_order *o, const char *graph_json);
+/* Position of the task in the graph, or -1. */
+long api_order_find(const struct api_task_order *o, const char *task_id);
+/* The task's type ("shell", "exec", a plugin), or NULL. Borrowed. */
+const char *api_order_type(const struct api_task_order *o, const char *task_id);
+void api_order_free(struct api_task_order *o);
+
+/* api_runs.c: task instances, tries, logs, clear, grid. */
+void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m);
+
+#endif

@@ -1,0 +1,61 @@
+/* web_int.h - shared by the web server's files. Not public. */
+#ifndef DAG_WEB_INT_H
+#define DAG_WEB_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "http.h"
+#include "route.h"
+#include "web.h"
+
+struct dag_web {
+  uv_loop_t *loop;
+  const struct dag_config *cfg;
+  dag_store *store;
+  struct dag_scheduler *sched;
+  struct dag_http_server *http;
+  int port;
+  /* Loop lag: how late a periodic timer fires, the time the loop spent on
+   * other work (task exits, SQLite, other requests) before it got to it. */
+  uv_timer_t lag_timer;
+  uint64_t lag_due_ns;
+  double lag_seconds;
+  double lag_max_seconds; /* since the last /metrics scrape */
+  bool closing;
+  int handles;
+  void (*closed_cb)(void *ctx);
+  void *closed_ctx;
+};
+
+/* web.c: answers */
+/* Answer with `body` as JSON (takes the reference). '<', '>' and '&' are
+ * written as \u escapes, so no JSON answer can be read as markup. */
+void web_json(struct dag_http_conn *c, int status, json_t *body);
+/* Airflow's error shape: {"status", "title", "detail", "type"}. */
+void web_error(struct dag_http_conn *c, int status, const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* JSON text of `j` with markup characters escaped; caller frees. */
+char *web_json_dumps(const json_t *j);
+/* Is the request allowed to change state? Answers 401/403 itself when
+ * not. Compares the token in constant time. */
+bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
+                    const struct dag_http_request *req);
+/* True when the tokens are equal; the time taken depends only on the
+ * length of `given`, not on where they differ. */
+bool web_token_equal(const char *given, const char *expected);
+/* Resolve a try's stored log path (relative to HOME/logs) to an absolute
+ * path inside HOME/logs. DAG_EINVAL for an absolute path or any "..";
+ * -errno when it does not resolve; DAG_EINVAL when it resolves outside
+ * the logs folder (a symbolic link). Caller frees *out. */
+int web_log_path(const char *home, const char *rel, char **out);
+
+/* api.c: the JSON API; answers every API route. */
+void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+             const struct dag_route_match *m);
+
+/* metrics.c: GET /metrics. */
+void web_metrics(struct dag_web *w, struct dag_http_conn *c);
+
+#endif
