@@ -59,7 +59,30 @@ bool cli_parse_int(const char *s, int *out);
 /* Durations and instants for people: "1.25s", "2026-11-22 00:41:00". */
 void cli_fmt_time(dag_time_t t, char *buf, size_t size);
 
+/* --bind and --port, for the verbs that serve the status page
+ * (cmd_webserver.c). */
+enum { OPT_BIND = 1100, OPT_PORT };
+#define CLI_WEB_OPTIONS                              \
+  {"bind", required_argument, NULL, OPT_BIND},       \
+      {"port", required_argument, NULL, OPT_PORT}
+struct cli_web {
+  const char *bind; /* NULL: web.bind */
+  int port;         /* -1: web.port; 0: any free port */
+};
+#define CLI_WEB_INIT {NULL, -1}
+/* Returns 0 when it handled `opt`, -1 for any other option, or CLI_USAGE
+ * (printed) for a bad value. */
+int cli_web_option(struct cli_web *w, int opt, const char *arg, const char *usage);
+struct uv_loop_s;
+struct dag_scheduler;
+struct dag_web;
+/* Serve the status page on `loop` and log its address; `sched` may be
+ * NULL. Returns 0, or a negative code after logging why. */
+int cli_web_start(struct cli *c, const struct cli_web *w, struct uv_loop_s *loop,
+                  struct dag_scheduler *sched, struct dag_web **out);
+
 int cmd_scheduler(struct cli *c, int argc, char **argv);
+int cmd_webserver(struct cli *c, int argc, char **argv);
 int cmd_trigger(struct cli *c, int argc, char **argv);
 int cmd_dags(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);

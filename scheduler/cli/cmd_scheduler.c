@@ -15,27 +15,50 @@
 #include "error.h"
 #include "log.h"
 #include "scheduler.h"
+#include "web.h"
 
-static const char usage[] = "dagctl scheduler [--home DIR] [--dags DIR] [--config FILE]";
+static const char usage[] =
+    "dagctl scheduler [--home DIR] [--dags DIR] [--config FILE] [--bind ADDR] [--port N]";
 
 struct service {
   uv_loop_t loop;
   uv_signal_t sigterm;
   uv_signal_t sigint;
+  uv_check_t watch; /* notices a scheduler that stopped by itself */
   struct dag_scheduler *sched;
+  struct dag_web *web;
+  bool stopping;
 };
 
 static void on_closed(void *ctx) {
   DAG_UNUSED(ctx);
 }
 
+/* Close everything that keeps the loop running: the signal handlers, the
+ * status page and the scheduler, which finishes its tasks first. */
+static void stop(struct service *svc) {
+  if (svc->stopping) return;
+  svc->stopping = true;
+  uv_close((uv_handle_t *)&svc->sigterm, NULL);
+  uv_close((uv_handle_t *)&svc->sigint, NULL);
+  uv_close((uv_handle_t *)&svc->watch, NULL);
+  if (svc->web) dag_web_close(svc->web, NULL, NULL);
+  svc->web = NULL;
+  dag_scheduler_shutdown(svc->sched, on_closed, svc);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   struct service *svc = h->data;
   LOG_INFO("stopping on signal=%d; running tasks are interrupted and run again at the next "
            "start", signum);
-  uv_close((uv_handle_t *)&svc->sigterm, NULL);
-  uv_close((uv_handle_t *)&svc->sigint, NULL);
-  dag_scheduler_shutdown(svc->sched, on_closed, svc);
+  stop(svc);
+}
+
+/* The scheduler stops by itself when the state store fails; the status
+ * page and the signal handlers must then go too, or the loop never ends. */
+static void on_check(uv_check_t *h) {
+  struct service *svc = h->data;
+  if (dag_scheduler_failed(svc->sched)) stop(svc);
 }
 
 /* One scheduler per home: two would run every task twice. The lock dies
@@ -65,15 +88,22 @@ static int lock_home(const char *home) {
 }
 
 int cmd_scheduler(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  static const struct option opts[] = {CLI_WEB_OPTIONS, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  struct cli_web web = CLI_WEB_INIT;
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (opt == 'h') {
-      printf("usage: %s\n\nRuns the scheduler in the foreground until SIGTERM or SIGINT.\n",
+      printf("usage: %s\n\nRuns the scheduler in the foreground until SIGTERM or SIGINT,\n"
+             "with the status page and JSON API on web.bind:web.port (127.0.0.1:8080;\n"
+             "--port 0 picks a free port and logs it). If the address is taken, the\n"
+             "scheduler runs without the page.\n",
              usage);
       return CLI_OK;
     }
+    int wrc = cli_web_option(&web, opt, optarg, usage);
+    if (wrc > 0) return wrc;
+    if (wrc == 0) continue;
     if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
   }
   if (optind < argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
@@ -99,13 +129,20 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
   svc.sigterm.data = svc.sigint.data = &svc;
   uv_signal_start(&svc.sigterm, on_signal, SIGTERM);
   uv_signal_start(&svc.sigint, on_signal, SIGINT);
+  uv_check_init(&svc.loop, &svc.watch);
+  svc.watch.data = &svc;
+  uv_check_start(&svc.watch, on_check);
+  uv_unref((uv_handle_t *)&svc.watch);
 
   LOG_INFO("scheduler starting home=%s dags=%s parallelism=%d", c->cfg.home,
            c->cfg.dags_folder, c->cfg.parallelism);
   rc = dag_scheduler_start(svc.sched);
   if (rc) {
     LOG_ERROR("scheduler could not start error=\"%s\"", uv_strerror(rc));
-    dag_scheduler_shutdown(svc.sched, on_closed, &svc);
+    stop(&svc);
+  } else if (cli_web_start(c, &web, &svc.loop, svc.sched, &svc.web) != 0) {
+    /* Scheduling matters more than the page: carry on without it. */
+    LOG_ERROR("the scheduler runs without its status page");
   }
   uv_run(&svc.loop, UV_RUN_DEFAULT);
   /* The scheduler has stopped; an SMTP attempt in progress has ended. */

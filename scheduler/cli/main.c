@@ -10,6 +10,7 @@ static const struct verb {
   const char *summary;
 } verbs[] = {
     {"scheduler", cmd_scheduler, "run the scheduler (and the status page) in the foreground"},
+    {"webserver", cmd_webserver, "serve the status page and JSON API without a scheduler"},
     {"trigger", cmd_trigger, "start a run of a DAG now"},
     {"dags", cmd_dags, "list DAGs, pause or unpause one"},
     {"runs", cmd_runs, "list the runs of a DAG"},
