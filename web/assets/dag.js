@@ -257,7 +257,7 @@ function graphView(run) {
   const {pos, ups, width, height} = layout(tasks);
   // Shrink a slightly too wide graph to fit; scroll a large one at full size.
   const room = ($('#detail').clientWidth || width) - 4;
-  const scale = width > room && room / width >= 0.7 ? room / width : 1;
+  const scale = width > room && room / width >= 0.5 ? room / width : 1;
   const g = svg('svg', {class: 'graph', width: Math.floor(width * scale), height: Math.ceil(height * scale),
     viewBox: '0 0 ' + width + ' ' + height});
   const edges = svg('g', {class: 'edges'});

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The status page in a real browser (headless Chromium): after a run, the
+# DAG page's grid shows every task's state, markup injected through a DAG
+# description and a run's conf never runs, and screenshots of the pages are
+# kept as test artifacts in the build directory (tests/artifacts/).
+. "$(dirname "$0")/lib.sh"
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || true
+  CHROMIUM=$(command -v chromium || true)
+fi
+[ -n "$CHROMIUM" ] || skip "no chromium (apt-get install chromium)"
+
+ARTIFACTS=${DAGCTL_BUILD_DIR:-$TMP}/tests/artifacts
+mkdir -p "$ARTIFACTS"
+TOKEN=page-token-$RANDOM
+PWN="document.title='pwned'"
+
+write_dag webpage <<EOF2
+dag_id: webpage
+description: "Orders pipeline <script>$PWN</script><img src=x onerror=\"$PWN\">"
+tags: [demo, "<b>bold</b>"]
+default_args:
+  retries: 0
+tasks:
+  - id: extract
+    command: echo extracted
+  - id: validate
+    upstream: extract
+    command: echo validated
+  - id: transform
+    upstream: validate
+    command: echo transformed
+  - id: flaky_check
+    upstream: validate
+    command: echo "check failed" >&2; exit 2
+  - id: load
+    upstream: [transform, flaky_check]
+    command: echo loaded
+  - id: report
+    upstream: load
+    trigger_rule: all_done
+    command: echo reported
+EOF2
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
+web:
+  token: $TOKEN
+EOF2
+chmod 600 "$DAGCTL_HOME/dagctl.yaml"
+start_scheduler webpage
+[ -n "$SCHED_URL" ] || fail "the scheduler did not serve its page"
+B=${SCHED_URL%/}
+
+trigger_run() {
+  curl -sS -f -X POST "$B/api/v1/dags/webpage/dagRuns" -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d "$1" >/dev/null
+}
+run_api_state() { curl -sS "$B/api/v1/dags/webpage/dagRuns/$1" | pyjson 'd["state"]'; }
+trigger_run '{"dag_run_id": "first_run"}'
+# report (all_done) is the only leaf and succeeds: the run succeeds, as in
+# Airflow, with a failed and an upstream_failed task inside.
+wait_for "[ \"\$(run_api_state first_run)\" = success ]" 20
+conf=$(python3 -c 'import json, sys; print(json.dumps({"dag_run_id": "second_run", "conf": {"note": "<img src=x onerror=\"" + sys.argv[1] + "\">", "n": 5}}))' "$PWN")
+trigger_run "$conf"
+wait_for "[ \"\$(run_api_state second_run)\" = success ]" 20
+
+browser() {
+  timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --window-size=1400,900 \
+    --virtual-time-budget=6000 "$@" 2>>"$TMP/chromium.log" </dev/null
+}
+
+# --- the DAG page's grid, as the browser built it ----------------------------------
+browser --dump-dom "$B/dags/webpage" >"$TMP/dag.dom"
+[ -s "$TMP/dag.dom" ] || fail "chromium dumped no DOM: $(tail -n 5 "$TMP/chromium.log")"
+curl -sS "$B/api/v1/dags/webpage/grid" >"$TMP/grid.json"
+python3 - "$TMP/dag.dom" "$TMP/grid.json" <<'EOF2' || fail "the grid does not show the runs' task states"
+import json, sys
+from html.parser import HTMLParser
+
+class Cells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.cells, self.title, self.in_title, self.text = {}, "", False, []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "title":
+            self.in_title = True
+        if "cell" in (a.get("class") or "").split():
+            self.cells[(a["data-run"], a["data-task"])] = a["data-state"]
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+    def handle_data(self, data):
+        if self.in_title:
+            self.title += data
+        self.text.append(data)
+
+p = Cells()
+p.feed(open(sys.argv[1]).read())
+grid = json.load(open(sys.argv[2]))
+want = {}
+for t in grid["tasks"]:
+    for i, r in enumerate(grid["dag_runs"]):
+        want[(r["dag_run_id"], t["task_id"])] = t["states"][i] or "none"
+assert len(want) == 12, want
+assert p.cells == want, "page %s\napi  %s" % (p.cells, want)
+states = {v for (run, task), v in p.cells.items() if run == "second_run"}
+assert states == {"success", "failed", "upstream_failed"}, states
+expected = {("second_run", "extract"): "success", ("second_run", "flaky_check"): "failed",
+            ("second_run", "load"): "upstream_failed", ("second_run", "report"): "success"}
+for k, v in expected.items():
+    assert p.cells[k] == v, (k, p.cells[k])
+# The scripts ran (they set the title), the injected ones did not.
+assert p.title == "webpage \u2013 dagctl", repr(p.title)
+text = "".join(p.text)
+# The injected markup is on the page, as text: the description and the
+# selected (newest) run's conf.
+assert "<script>document.title='pwned'</script>" in text, "description not shown as text"
+assert '<img src=x onerror=\\"document.title=\'pwned\'\\">' in text, "conf not shown as text"
+EOF2
+# Serialized, the injected markup is escaped: no live <img> or <script> made it into the DOM.
+if grep -q '<img src=x' "$TMP/dag.dom"; then fail "an injected <img> element is in the DOM"; fi
+if grep -q "<script>document.title" "$TMP/dag.dom"; then fail "an injected <script> element is in the DOM"; fi
+grep -q '&lt;img src=x onerror=' "$TMP/dag.dom" || fail "the conf is not on the page as text"
+
+browser --screenshot="$ARTIFACTS/web_dag_page.png" "$B/dags/webpage?run=second_run&task=flaky_check" >/dev/null
+python3 - "$ARTIFACTS/web_dag_page.png" <<'EOF2' || fail "bad screenshot"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", data[16:24])
+assert (w, h) == (1400, 900), (w, h)
+assert len(data) > 20000, len(data)
+EOF2
+log "screenshot: $ARTIFACTS/web_dag_page.png"
+
+# --- the DAG list and a try's log page ----------------------------------------------------------
+browser --dump-dom "$B/" >"$TMP/dags.dom"
+grep -q 'data-dag="webpage"' "$TMP/dags.dom" || fail "the DAG list has no row for webpage"
+grep -q '<title>DAGs – dagctl</title>' "$TMP/dags.dom" || fail "the DAG list's title changed: $(grep -o '<title>[^<]*' "$TMP/dags.dom")"
+grep -q '&lt;script&gt;document.title' "$TMP/dags.dom" || fail "the description is not on the list as text"
+[ "$(grep -o 'class="square" data-state="success"' "$TMP/dags.dom" | wc -l)" = 2 ] ||
+  fail "the DAG list does not show the two runs"
+browser --screenshot="$ARTIFACTS/web_dags_page.png" "$B/" >/dev/null
+
+browser --dump-dom "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >"$TMP/try.dom"
+grep -q 'check failed' "$TMP/try.dom" || fail "the try page does not show the log"
+grep -q 'data-state="failed"' "$TMP/try.dom" || fail "the try page does not show the try's state"
+browser --screenshot="$ARTIFACTS/web_try_page.png" "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >/dev/null
+
+for tab in graph gantt; do
+  browser --screenshot="$ARTIFACTS/web_dag_$tab.png" "$B/dags/webpage?run=second_run&tab=$tab" >/dev/null
+done
+browser --dump-dom "$B/dags/webpage?run=second_run&tab=graph" >"$TMP/graph.dom"
+[ "$(grep -o '<g class="node[^"]*" data-state="[a-z_]*" data-task=' "$TMP/graph.dom" | wc -l)" = 6 ] ||
+  fail "the graph does not draw the six tasks"
+grep -q 'data-state="upstream_failed" data-task="load"' "$TMP/graph.dom" || fail "graph node states"
