@@ -262,7 +262,14 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     strv_push(&argv, xstrdup(t->type_name));
   }
 
-  for (char **e = s->base_env; e && *e; e++) strv_push(&env, xstrdup(*e));
+  for (char **e = s->base_env; e && *e; e++) {
+    /* dagctl's own settings (secrets among them: DAGCTL__SMTP__PASSWORD,
+     * DAGCTL__WEB__TOKEN...) are for dagctl: a shell or exec task that
+     * prints its environment must not leak them. Plugin tasks run dagctl
+     * itself and load the configuration from them. */
+    if (t->type != DAG_TASK_PLUGIN && strncmp(*e, "DAGCTL__", 8) == 0) continue;
+    strv_push(&env, xstrdup(*e));
+  }
   char iso[48], num[16];
   env_set(&env, "DAGCTL_HOME", s->cfg->home);
   env_set(&env, "DAGCTL_DAG_ID", r->sd->dag_id);

@@ -22,8 +22,10 @@
 
 struct dag_scheduler;
 
-/* Told about every task and run state change, after it is committed. For
- * alerts, metrics and the web page. Both callbacks may be NULL. */
+/* Told about every task and run state change, from inside the transaction
+ * that records it: a listener may add rows to that same transaction (the
+ * alert outbox does), so an alert is stored if and only if its cause is.
+ * Callbacks must not start or end transactions. Both may be NULL. */
 struct dag_scheduler_listener {
   void (*task_changed)(void *ctx, const char *dag_id, const char *run_id,
                        const char *task_id, enum dag_task_state state, int try_number);
