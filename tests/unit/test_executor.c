@@ -1,0 +1,335 @@
+/* test_executor.c - dag_proc_spawn: what a task process gets (argv, the
+ * task's own environment and PATH, cwd, log, stdin, session, default
+ * signals) and what its exit reports, one real child per case. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "executor.h"
+
+struct result {
+  int calls;
+  int64_t status;
+  int sig;
+  bool timed_out;
+  uint64_t ended_ms; /* uv_now() when exit_cb ran */
+  uv_loop_t *loop;
+};
+
+struct fixture {
+  char dir[64];
+  char log[128];
+  uv_loop_t loop;
+};
+
+static void on_exit_cb(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
+  struct result *r = p->data;
+  r->calls++;
+  r->status = status;
+  r->sig = sig;
+  r->timed_out = timed_out;
+  r->ended_ms = uv_now(r->loop);
+}
+
+static int setup(void **state) {
+  struct fixture *f = xcalloc(1, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/test_executor.XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  snprintf(f->log, sizeof(f->log), "%s/try.log", f->dir);
+  uv_loop_init(&f->loop);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  uv_loop_close(&f->loop);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+  int rc = system(cmd);
+  free(f);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Start one process; returns dag_proc_spawn()'s code. */
+static int start(struct fixture *f, const char *file, char **argv, char **env,
+                 uint64_t timeout_ms, struct result *r) {
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = file;
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = f->dir;
+  spec.log_path = f->log;
+  spec.timeout_ms = timeout_ms;
+  spec.kill_grace_ms = 1000;
+  memset(r, 0, sizeof(*r));
+  r->loop = &f->loop;
+  struct dag_proc *p = NULL;
+  int rc = dag_proc_spawn(&f->loop, &spec, on_exit_cb, r, &p);
+  if (rc == 0) {
+    assert_non_null(p);
+    assert_true(p->pid > 0);
+  } else {
+    assert_null(p);
+  }
+  return rc;
+}
+
+/* Run `sh -c script` to its end with env ENV (NULL: a minimal one). */
+static void run_sh(struct fixture *f, const char *script, char **env, struct result *r) {
+  static char *min_env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+  assert_int_equal(start(f, "/bin/sh", argv, env ? env : min_env, 0, r), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r->calls, 1);
+}
+
+static void read_log(const struct fixture *f, char *buf, size_t size) {
+  buf[0] = '\0';
+  FILE *fp = fopen(f->log, "r");
+  assert_non_null(fp);
+  size_t n = fread(buf, 1, size - 1, fp);
+  buf[n] = '\0';
+  fclose(fp);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_exit_code_and_output(void **state) {
+  struct fixture *f = *state;
+  struct result r;
+  run_sh(f, "echo out; echo err >&2; exit 3", NULL, &r);
+  assert_int_equal(r.status, 3);
+  assert_int_equal(r.sig, 0);
+  assert_false(r.timed_out);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "out\nerr\n");
+}
+
+static void test_killed_by_signal(void **state) {
+  struct fixture *f = *state;
+  struct result r;
+  run_sh(f, "kill -KILL $$", NULL, &r);
+  assert_int_equal(r.status, -1);
+  assert_int_equal(r.sig, SIGKILL);
+}
+
+static void test_log_is_appended(void **state) {
+  struct fixture *f = *state;
+  write_file(f->log, "[header]\n", 0644);
+  struct result r;
+  run_sh(f, "echo body", NULL, &r);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "[header]\nbody\n");
+}
+
+static void test_missing_program(void **state) {
+  struct fixture *f = *state;
+  struct result r;
+  char *argv[] = {"/nonexistent/prog", NULL};
+  char *env[] = {NULL};
+  assert_int_equal(start(f, argv[0], argv, env, 0, &r), UV_ENOENT);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 0);
+}
+
+static void test_not_executable(void **state) {
+  struct fixture *f = *state;
+  char path[160];
+  snprintf(path, sizeof(path), "%s/plain", f->dir);
+  write_file(path, "echo no\n", 0644);
+  struct result r;
+  char *argv[] = {path, NULL};
+  char *env[] = {NULL};
+  assert_int_equal(start(f, path, argv, env, 0, &r), UV_EACCES);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 0);
+}
+
+/* A bare name is looked up in the task's PATH, not in dagctl's. */
+static void test_path_of_the_task(void **state) {
+  struct fixture *f = *state;
+  char tool[160], path_var[200];
+  snprintf(tool, sizeof(tool), "%s/dagctl_test_tool", f->dir);
+  write_file(tool, "#!/bin/sh\necho \"found $1\"\n", 0755);
+  snprintf(path_var, sizeof(path_var), "PATH=/nonexistent:%s:/bin", f->dir);
+  char *argv[] = {"dagctl_test_tool", "it", NULL};
+  char *env[] = {path_var, NULL};
+  struct result r;
+  assert_int_equal(start(f, "dagctl_test_tool", argv, env, 0, &r), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 0);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "found it\n");
+
+  char *miss_env[] = {"PATH=/nonexistent:/also/not/here", NULL};
+  assert_int_equal(start(f, "dagctl_test_tool", argv, miss_env, 0, &r), UV_ENOENT);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 0);
+}
+
+/* Without PATH, execvp's default (/bin:/usr/bin) applies. */
+static void test_default_path(void **state) {
+  struct fixture *f = *state;
+  char *argv[] = {"true", NULL};
+  char *env[] = {"HOME=/", NULL};
+  struct result r;
+  assert_int_equal(start(f, "true", argv, env, 0, &r), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 0);
+}
+
+/* An executable file without "#!" runs under /bin/sh, as with execvp(). */
+static void test_script_without_shebang(void **state) {
+  struct fixture *f = *state;
+  /* valgrind runs posix_spawn()'s CLONE_VM child as a fork: the exec error
+   * (ENOEXEC) that starts the /bin/sh fallback never reaches the parent. */
+  const char *preload = getenv("LD_PRELOAD");
+  if (preload && strstr(preload, "vgpreload")) skip();
+  char path[160];
+  snprintf(path, sizeof(path), "%s/noshebang", f->dir);
+  write_file(path, "echo \"via sh $1\"\nexit 7\n", 0755);
+  char *argv[] = {path, "arg1", NULL};
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  struct result r;
+  assert_int_equal(start(f, path, argv, env, 0, &r), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 7);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "via sh arg1\n");
+}
+
+/* The environment is exactly the one given: nothing of dagctl's leaks. */
+static void test_environment_is_exact(void **state) {
+  struct fixture *f = *state;
+  setenv("DAGCTL_TEST_PARENT_ONLY", "leaked", 1);
+  char *env[] = {"PATH=/usr/bin:/bin", "FOO=bar baz", NULL};
+  struct result r;
+  run_sh(f, "echo \"$FOO|${DAGCTL_TEST_PARENT_ONLY:-unset}\"", env, &r);
+  unsetenv("DAGCTL_TEST_PARENT_ONLY");
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "bar baz|unset\n");
+}
+
+/* cwd, stdin from /dev/null, and a session and process group of its own. */
+static void test_cwd_stdin_session(void **state) {
+  struct fixture *f = *state;
+  struct result r;
+  run_sh(f,
+         "pwd; cat; set -- $(sed 's/.*) //' /proc/$$/stat);"
+         " [ \"$3\" = $$ ] && [ \"$4\" = $$ ] && echo leader",
+         NULL, &r);
+  assert_int_equal(r.status, 0);
+  char log[256], want[160];
+  read_log(f, log, sizeof(log));
+  snprintf(want, sizeof(want), "%s\nleader\n", f->dir);
+  assert_string_equal(log, want);
+}
+
+/* Dispositions and the mask dagctl runs with are not the task's: an
+ * ignored SIGINT and a blocked SIGTERM are back to their defaults. */
+static void test_signals_reset(void **state) {
+  struct fixture *f = *state;
+  struct sigaction ign, old_int;
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ign, &old_int);
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, &old_mask);
+
+  struct result r;
+  run_sh(f, "kill -INT $$; echo survived", NULL, &r);
+  assert_int_equal(r.sig, SIGINT);
+  run_sh(f, "kill -TERM $$; echo survived", NULL, &r);
+  assert_int_equal(r.sig, SIGTERM);
+
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "");
+}
+
+/* Two children at once, ending in the opposite order: each exit is
+ * reported to its own callback with its own status. */
+static void test_concurrent_children(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *slow[] = {"/bin/sh", "-c", "sleep 0.3; exit 4", NULL};
+  char *fast[] = {"/bin/sh", "-c", "exit 5", NULL};
+  struct result a, b;
+  assert_int_equal(start(f, "/bin/sh", slow, env, 0, &a), 0);
+  assert_int_equal(start(f, "/bin/sh", fast, env, 0, &b), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(b.calls, 1);
+  assert_int_equal(a.status, 4);
+  assert_int_equal(b.status, 5);
+  assert_true(b.ended_ms <= a.ended_ms);
+}
+
+static void test_timeout_stops_the_group(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", "sleep 5 & sleep 5; echo not reached", NULL};
+  struct result r;
+  uint64_t t0 = uv_now(&f->loop);
+  assert_int_equal(start(f, "/bin/sh", argv, env, 100, &r), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_true(r.timed_out);
+  assert_int_equal(r.status, -1);
+  assert_int_equal(r.sig, SIGTERM);
+  assert_true(r.ended_ms - t0 < 2000);
+  char log[256];
+  read_log(f, log, sizeof(log));
+  assert_string_equal(log, "");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_exit_code_and_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_log_is_appended, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_program, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_not_executable, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_path_of_the_task, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_default_path, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_script_without_shebang, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_environment_is_exact, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cwd_stdin_session, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_signals_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_children, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeout_stops_the_group, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
