@@ -384,5 +384,9 @@ grep -q 'web.token' "$TMP/403.json" || fail "403 does not say to set web.token: 
 kill -TERM "$WS_PID"
 wait_for "! proc_alive $WS_PID" 5
 
+# A sanitizer build reports into the log (lib.sh checks the scheduler's).
+if grep -hE -A20 'Sanitizer|runtime error:' "$TMP"/webserver*.log; then fail "sanitizer report from dagctl webserver"; fi
+grep -q 'web server stopped' "$TMP/webserver.log" || fail "dagctl webserver did not stop cleanly"
+
 stop_scheduler
 grep -q 'scheduler stopped' "$SCHED_LOG" || fail "the scheduler did not stop cleanly"
