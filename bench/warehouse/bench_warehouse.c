@@ -1,0 +1,208 @@
+/* bench_warehouse.c - the bronze load and the dbt build, timed.
+ *
+ *   bench_warehouse N DIR [PROJECT_DIR]
+ *
+ * Writes N generated events as NDJSON objects of 100k lines under
+ * DIR/lake/raw_events/..., loads them into the SQLite warehouse
+ * DIR/warehouse.db with the bronze loader (rows/s), then runs the dbt project
+ * (default dags/spotify_dbt) for silver and for gold (seconds). 1% of the
+ * events are delivered twice and 0.5% have an out-of-range duration, so
+ * silver's deduplication and filter do real work. Prints one line per
+ * figure, "name value unit". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "bronze.h"
+#include "dbt.h"
+#include "wh.h"
+
+#define PER_OBJECT 100000
+
+/* CPU seconds (user + system) of this process so far: on a shared
+ * machine, the part of a wall-clock figure that is ours. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* xorshift64*: fast, and the same events on every machine. */
+static uint64_t next(uint64_t *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * UINT64_C(2685821657736338717);
+}
+
+static void mkdirs(const char *path) {
+  char *p = xstrdup(path);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    mkdir(p, 0755);
+    *s = '/';
+  }
+  mkdir(p, 0755);
+  free(p);
+}
+
+static const char *const devices[] = {"desktop", "mobile", "tablet", "web", "smart_speaker"};
+static const char *const types[] = {"play", "pause", "skip", "add_to_playlist"};
+
+static void write_event(FILE *fp, uint64_t id, uint64_t *rng) {
+  uint64_t r = next(rng);
+  unsigned track = (unsigned)(r % 5000), user = (unsigned)((r >> 16) % 100000);
+  /* Skewed popularity: half the plays go to the first 50 tracks. */
+  if ((r >> 40) & 1) track %= 50;
+  int duration = 1000 + (int)((r >> 20) % 400000);
+  if ((r >> 50) % 200 == 0) duration = (r >> 58) & 1 ? 0 : 700000;
+  unsigned day = 1 + (unsigned)((r >> 8) % 28), hour = (unsigned)((r >> 3) % 24);
+  fprintf(fp,
+          "{\"event_id\":\"%016llx-%08llx\",\"user_id\":\"user_%u\",\"event_type\":\"%s\","
+          "\"track_id\":\"trk_%u\",\"track_name\":\"Track %u\",\"artist_name\":\"Artist %u\","
+          "\"album_name\":\"Album %u\",\"duration_ms\":%d,\"played_at\":\"2026-11-%02uT%02u:%02u:"
+          "%02uZ\",\"device_type\":\"%s\",\"country\":\"%s\"}\n",
+          (unsigned long long)(id * UINT64_C(0x9e3779b97f4a7c15)), (unsigned long long)id, user,
+          types[(r >> 30) % 4], track, track, track % 1000, track % 2000, duration, day, hour,
+          (unsigned)((r >> 13) % 60), (unsigned)((r >> 19) % 60), devices[(r >> 33) % 5],
+          (r >> 36) % 3 ? "US" : "SE");
+}
+
+static void generate(const char *lake, long n) {
+  uint64_t rng = 42;
+  FILE *fp = NULL;
+  long written = 0, object = 0;
+  for (long i = 0; i < n; i++) {
+    if (written % PER_OBJECT == 0) {
+      if (fp) fclose(fp);
+      char *dir = xasprintf("%s/raw_events/year=2026/month=11/day=22/hour=%02ld", lake,
+                            object % 24);
+      mkdirs(dir);
+      char *path = xasprintf("%s/spotify-plays-0-%09ld.ndjson", dir, written);
+      fp = fopen(path, "w");
+      if (fp == NULL) {
+        perror(path);
+        exit(1);
+      }
+      static char buf[1 << 20];
+      setvbuf(fp, buf, _IOFBF, sizeof(buf));
+      free(path);
+      free(dir);
+      object++;
+    }
+    write_event(fp, (uint64_t)i, &rng);
+    written++;
+    /* At-least-once delivery: 1 in 100 events arrives twice. */
+    if (i % 100 == 99) {
+      uint64_t again = rng;
+      write_event(fp, (uint64_t)i - 50, &again);
+      written++;
+    }
+  }
+  if (fp) fclose(fp);
+}
+
+static void log_quiet(void *ud, int level, const char *msg) {
+  (void)ud;
+  if (level >= 2) fprintf(stderr, "%s\n", msg);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: bench_warehouse N DIR [PROJECT_DIR]\n");
+    return 2;
+  }
+  char *end;
+  long n = strtol(argv[1], &end, 10);
+  if (*end || n <= 0) {
+    fprintf(stderr, "N must be a positive integer\n");
+    return 2;
+  }
+  const char *dir = argv[2];
+  const char *project = argc > 3 ? argv[3] : "dags/spotify_dbt";
+  char *lake = xasprintf("%s/lake", dir);
+  char *url = xasprintf("%s/warehouse.db", dir);
+  char *target = xasprintf("%s/target", dir);
+  mkdirs(dir);
+
+  double t0 = now_s();
+  generate(lake, n);
+  printf("generate_seconds %.2f s\n", now_s() - t0);
+  fflush(stdout);
+
+  struct wh *w;
+  char *err = NULL;
+  struct wh_options wo = {.url = url};
+  if (wh_open(&wo, &w, &err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  struct bronze_source src;
+  bronze_dir_source(lake, &src);
+  struct bronze_stats st;
+  struct bronze_options bo = {.log = log_quiet};
+  t0 = now_s();
+  double c0 = cpu_s();
+  if (bronze_load(w, &src, &bo, &st, &err) != 0) {
+    fprintf(stderr, "load: %s\n", err);
+    return 1;
+  }
+  /* The load is done when it is durable: close checkpoints the WAL. */
+  wh_close(w);
+  double load_s = now_s() - t0;
+  printf("load_rows %lld rows\nload_seconds %.2f s\nload_rows_per_second %.0f rows/s\n"
+         "load_cpu_seconds %.2f s\n",
+         (long long)st.rows_loaded, load_s, (double)st.rows_loaded / load_s, cpu_s() - c0);
+  fflush(stdout);
+
+  if (wh_open(&wo, &w, &err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  struct dbt_options dopts = {.project_dir = project, .target_dir = target, .log = log_quiet};
+  struct dbt_project *p;
+  if (dbt_project_load(&dopts, &p, &err) != 0) {
+    fprintf(stderr, "project: %s\n", err);
+    return 1;
+  }
+  struct dbt_run_result r;
+  double t_all = now_s();
+  c0 = cpu_s();
+  t0 = now_s();
+  if (dbt_run(p, w, "silver", &r, &err) != 0) {
+    fprintf(stderr, "silver: %s\n", err);
+    return 1;
+  }
+  printf("silver_seconds %.2f s\n", now_s() - t0);
+  fflush(stdout);
+  t0 = now_s();
+  if (dbt_run(p, w, "gold", &r, &err) != 0) {
+    fprintf(stderr, "gold: %s\n", err);
+    return 1;
+  }
+  printf("gold_seconds %.2f s\n", now_s() - t0);
+  printf("silver_gold_seconds %.2f s\nsilver_gold_cpu_seconds %.2f s\n", now_s() - t_all,
+         cpu_s() - c0);
+  char *rows = NULL;
+  wh_query_value(w, "SELECT COUNT(*) FROM silver.silver_plays", NULL, 0, &rows, &err);
+  printf("silver_rows %s rows\n", rows ? rows : "?");
+  free(rows);
+  dbt_project_free(p);
+  wh_close(w);
+  free(lake);
+  free(url);
+  free(target);
+  return 0;
+}
