@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -82,7 +84,7 @@ static void on_handle_closed(uv_handle_t *h) {
 
 static void finish(struct dag_proc *p) {
   uv_timer_stop(&p->timer);
-  uv_close((uv_handle_t *)&p->process, on_handle_closed);
+  uv_close((uv_handle_t *)&p->child, on_handle_closed);
   uv_close((uv_handle_t *)&p->timer, on_handle_closed);
 }
 
@@ -97,9 +99,23 @@ static void on_group_poll(uv_timer_t *t) {
   finish(p);
 }
 
-static void on_process_exit(uv_process_t *proc, int64_t exit_status, int term_signal) {
-  struct dag_proc *p = container_of(proc, struct dag_proc, process);
-  p->exit_status = term_signal ? -1 : exit_status;
+/* SIGCHLD says that some child changed state; waitpid() says whether it
+ * is this one. Every running task watches, so an exit costs O(running
+ * tasks) waitpid() calls. */
+static void on_sigchld(uv_signal_t *h, int signum) {
+  struct dag_proc *p = container_of(h, struct dag_proc, child);
+  DAG_UNUSED(signum);
+  int status;
+  pid_t r;
+  /* waitpid(0) would reap any child of the group: never without a pid. */
+  if (p->pid <= 0) return;
+  do
+    r = waitpid(p->pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r != p->pid) return;
+  uv_signal_stop(h);
+  int term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  p->exit_status = term_signal ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   p->term_signal = term_signal;
   /* A task being stopped (timeout, shutdown) ends with its whole group: a
    * shell leader dies at SIGTERM at once, while the program it started may
@@ -137,51 +153,131 @@ static void on_timeout(uv_timer_t *t) {
 }
 
 static void free_failed(uv_handle_t *h) {
-  free(container_of((uv_process_t *)h, struct dag_proc, process));
+  free(container_of((uv_signal_t *)h, struct dag_proc, child));
 }
 
+/* posix_spawn() one file; one that is neither a binary nor a "#!" script
+ * runs under /bin/sh, as execvp() does it. Returns 0 or an errno value.
+ * A file execve() would refuse (missing, not executable) is refused here
+ * first: cheaper than a child per PATH entry, and valgrind runs glibc's
+ * CLONE_VM child as a plain fork, whose exec error never reaches us. A
+ * relative path depends on the child's working folder: the child checks. */
+static int spawn_file(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                      const posix_spawnattr_t *at, char **argv, char **env) {
+  if (path[0] == '/' && access(path, X_OK) != 0) return errno;
+  int rc = posix_spawn(pid, path, fa, at, argv, env);
+  if (rc != ENOEXEC) return rc;
+  size_t n = 0;
+  while (argv[n]) n++;
+  char **sh = xcalloc(n + 2, sizeof(*sh));
+  sh[0] = (char *)"/bin/sh";
+  sh[1] = (char *)path;
+  for (size_t i = 1; i < n; i++) sh[i + 1] = argv[i];
+  rc = posix_spawn(pid, "/bin/sh", fa, at, sh, env);
+  free(sh);
+  return rc;
+}
+
+/* execvp()'s search, in the task's PATH (execvp() in a forked child saw the
+ * task's environment too); without one, execvp()'s default. */
+static int spawn_search(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *at, char **argv, char **env) {
+  if (strchr(file, '/')) return spawn_file(pid, file, fa, at, argv, env);
+  const char *path = "/bin:/usr/bin";
+  for (char **e = env; *e; e++) {
+    if (strncmp(*e, "PATH=", 5) == 0) {
+      path = *e + 5;
+      break;
+    }
+  }
+  int rc = ENOENT;
+  bool denied = false;
+  for (const char *dir = path;; dir++) {
+    const char *end = strchrnul(dir, ':');
+    /* An empty entry is the task's working folder. */
+    char *cand = end == dir ? xasprintf("./%s", file)
+                            : xasprintf("%.*s/%s", (int)(end - dir), dir, file);
+    rc = spawn_file(pid, cand, fa, at, argv, env);
+    free(cand);
+    if (rc == 0) return 0;
+    if (rc == EACCES)
+      denied = true;
+    else if (rc != ENOENT && rc != ENOTDIR && rc != ESTALE && rc != ENODEV && rc != ETIMEDOUT)
+      return rc;
+    if (*end == '\0') break;
+    dir = end;
+  }
+  return denied ? EACCES : rc;
+}
+
+/* posix_spawn() rather than uv_spawn(): libuv 1.44 forks, which copies
+ * dagctl's page tables and then charges a copy-on-write fault for every page
+ * dagctl touches until the child has exec'd; glibc's posix_spawn() shares
+ * the memory until exec (CLONE_VM | CLONE_VFORK). That was ~0.3 ms of the
+ * ~1.2 ms each task of a chain took (bench/README.md). The child is set up
+ * as uv_spawn() did it: a new session, stdin /dev/null, stdout and stderr to
+ * the log, the working folder, default signal dispositions, nothing
+ * blocked, execvp()'s PATH search. */
 int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
                    dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out) {
   *out = NULL;
   int fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return -errno;
+  if (fd < 3) {
+    /* Opening /dev/null on 0 must not close the log first. */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(fd);
+    if (high < 0) return -err;
+    fd = high;
+  }
+  char **env = spec->env ? spec->env : environ;
 
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = fd;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = fd;
-
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof(opts));
-  opts.exit_cb = on_process_exit;
-  opts.file = spec->file;
-  opts.args = spec->argv;
-  opts.env = spec->env;
-  opts.cwd = spec->cwd;
-  opts.stdio = stdio;
-  opts.stdio_count = 3;
-  /* DETACHED = setsid(): a process group of its own to signal as a whole.
-   * libuv still reports the exit: the child stays ours. */
-  opts.flags = UV_PROCESS_DETACHED;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc) {
+    close(fd);
+    return -rc;
+  }
+  if ((rc = posix_spawnattr_init(&at)) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd);
+    return -rc;
+  }
+  rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                         POSIX_SPAWN_SETSIGMASK);
+  if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
+  if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
+  if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 2);
+  if (!rc && spec->cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
 
   struct dag_proc *p = xcalloc(1, sizeof(*p));
   p->data = data;
   p->exit_cb = exit_cb;
   p->kill_grace_ms = spec->kill_grace_ms;
-
-  int rc = uv_spawn(loop, &p->process, &opts);
-  close(fd);
-  if (rc != 0) {
-    /* libuv wants the handle closed even when the spawn failed; the memory
-     * is freed in that close callback, never by the caller. */
-    uv_close((uv_handle_t *)&p->process, free_failed);
-    return rc;
+  if (!rc) rc = -uv_signal_init(loop, &p->child);
+  pid_t pid = 0;
+  if (!rc) {
+    /* Watch before the child exists, so that its exit cannot be missed. */
+    p->child.data = p;
+    uv_signal_start(&p->child, on_sigchld, SIGCHLD);
+    rc = spawn_search(&pid, spec->file, &fa, &at, spec->argv, env);
+    if (rc) uv_close((uv_handle_t *)&p->child, free_failed);
+  } else {
+    free(p);
   }
-  p->pid = p->process.pid;
+  posix_spawnattr_destroy(&at);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd);
+  if (rc) return -rc;
+  p->pid = pid;
   p->pid_start = dag_pid_start_time(p->pid);
-  p->process.data = p;
   uv_timer_init(loop, &p->timer);
   p->timer.data = p;
   p->open_handles = 2;

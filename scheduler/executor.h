@@ -23,7 +23,7 @@ typedef void (*dag_proc_exit_cb)(struct dag_proc *p, int64_t exit_status,
                                  int term_signal, bool timed_out);
 
 struct dag_proc_spec {
-  const char *file;       /* program; looked up in PATH when it has no '/' */
+  const char *file;       /* program; without a '/', looked up in env's PATH */
   char **argv;            /* NULL-terminated, argv[0] included */
   char **env;             /* NULL-terminated, the whole environment */
   const char *cwd;        /* NULL: inherit */
@@ -33,7 +33,7 @@ struct dag_proc_spec {
 };
 
 struct dag_proc {
-  uv_process_t process;
+  uv_signal_t child; /* SIGCHLD: waitpid() tells whether it is this child */
   uv_timer_t timer; /* execution timeout, then the SIGTERM grace period */
   int pid;
   int64_t pid_start; /* start time from /proc, to recognise this pid later */
