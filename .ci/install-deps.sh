@@ -13,6 +13,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
   python3-aiosmtpd openssl chromium procps
+  docker-compose
 )
 
 want=("${build_pkgs[@]}")
