@@ -351,6 +351,14 @@ void dag_store_cells_free(struct dag_store_cell *c, size_t n);
 int dag_store_list_recent_runs(dag_store *st, int per_dag, struct dag_store_run **out,
                                size_t *n);
 
+/* dag_store_list_dags() without the graph (NULL): the DAG list. */
+int dag_store_list_dags_brief(dag_store *st, struct dag_store_dag **out, size_t *n);
+
+/* A value that changes whenever the database does, through this connection
+ * or any other: answers computed from the store may be reused while it
+ * stays the same. */
+int dag_store_data_version(dag_store *st, uint64_t *version);
+
 /* Rows by state over the whole database: task instances into
  * ti_counts[state], runs into run_counts[state]. O(rows). */
 int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],

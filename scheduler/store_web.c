@@ -168,3 +168,56 @@ int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bo
   sqlite3_reset(s);
   return rc == SQLITE_DONE ? 0 : store_fail(st, "try durations");
 }
+
+int dag_store_list_dags_brief(dag_store *st, struct dag_store_dag **out, size_t *n) {
+  /* Everything but the graph, which for a large DAG is most of the row. */
+  static const char sql[] =
+      "SELECT dag_id, fileloc, description, schedule_interval, timezone, tags,"
+      " max_active_runs, max_active_tasks, is_paused, is_active, last_parsed_time,"
+      " next_dagrun, next_dagrun_create_after FROM dag ORDER BY dag_id";
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_dag *d = &(*out)[(*n)++];
+    memset(d, 0, sizeof(*d));
+    d->dag_id = store_col_text(s, 0);
+    d->fileloc = store_col_text(s, 1);
+    d->description = store_col_text(s, 2);
+    d->schedule = store_col_text(s, 3);
+    d->timezone = store_col_text(s, 4);
+    d->tags = store_col_text(s, 5);
+    d->max_active_runs = (int)store_col_int(s, 6);
+    d->max_active_tasks = (int)store_col_int(s, 7);
+    d->is_paused = store_col_int(s, 8) != 0;
+    d->is_active = store_col_int(s, 9) != 0;
+    d->last_parsed_time = store_col_int(s, 10);
+    d->next_dagrun = store_col_int(s, 11);
+    d->next_dagrun_create_after = store_col_int(s, 12);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    dag_store_dags_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return store_fail(st, "list dags");
+  }
+  return 0;
+}
+
+int dag_store_data_version(dag_store *st, uint64_t *version) {
+  /* data_version moves when another connection commits; total_changes
+   * when this one writes (the scheduler sharing the web's connection). */
+  sqlite3_stmt *s = store_stmt(st, "PRAGMA data_version");
+  if (!s) return DAG_ESTORE;
+  int rc = sqlite3_step(s);
+  uint64_t others = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW) return store_fail(st, "data version");
+  *version = (others << 40) ^ (uint64_t)sqlite3_total_changes64(st->db);
+  return 0;
+}

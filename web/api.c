@@ -181,12 +181,15 @@ static void list_dags(struct dag_web *w, struct dag_http_conn *c,
       !api_query_bool(c, req, "only_active", &only_active) ||
       !api_query_bool(c, req, "paused", &paused))
     return;
+  uint64_t version;
+  bool cacheable = dag_store_data_version(w->store, &version) == 0;
+  if (cacheable && web_cache_answer(w, c, req->url, version)) return;
   char *pattern = dag_http_query_param(req->query, "dag_id_pattern");
   struct dag_store_dag *dags = NULL;
   size_t n = 0;
   struct dag_store_import_error *errs = NULL;
   size_t n_errs = 0;
-  int rc = dag_store_list_dags(w->store, &dags, &n);
+  int rc = dag_store_list_dags_brief(w->store, &dags, &n);
   if (rc == 0) rc = dag_store_list_import_errors(w->store, &errs, &n_errs);
   if (rc) {
     free(pattern);
@@ -208,7 +211,12 @@ static void list_dags(struct dag_web *w, struct dag_http_conn *c,
   free(pattern);
   dag_store_dags_free(dags, n);
   dag_store_import_errors_free(errs, n_errs);
-  web_json(c, 200, json_pack("{s:o, s:I}", "dags", arr, "total_entries", (json_int_t)total));
+  json_t *j = json_pack("{s:o, s:I}", "dags", arr, "total_entries", (json_int_t)total);
+  char *text = web_json_dumps(j);
+  json_decref(j);
+  if (cacheable) web_cache_store(w, req->url, version, text, strlen(text));
+  web_json_text(c, 200, text, strlen(text));
+  free(text);
 }
 
 static void get_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id) {

@@ -1,5 +1,5 @@
 /* api_runs.c - the API inside one run: task instances, tries and their
- * logs, Airflow's clearTaskInstances, and the grid of a DAG's last runs. */
+ * logs, and Airflow's clearTaskInstances. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -393,88 +393,6 @@ static void clear(struct dag_web *w, struct dag_http_conn *c,
   json_decref(body);
 }
 
-/* --- grid ---------------------------------------------------------------------------------------- */
-
-/* GET /api/v1/dags/{dag_id}/grid?limit=N: the DAG's tasks in declared
- * order with their upstream ids (enough to draw the graph), the last N runs
- * oldest first, and for each task its state, try number and duration in
- * each run. Three queries whatever the size: the DAG, its runs, and every
- * task instance of those runs. */
-static void grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
-                 const char *dag_id) {
-  long limit;
-  if (!api_query_int(c, req, "limit", 25, 1, 365, &limit)) return;
-  struct dag_store_dag d;
-  if (!api_get_dag(w, c, dag_id, &d)) return;
-  struct api_task_order order;
-  api_order_init(&order, d.graph);
-  struct dag_store_run *runs = NULL;
-  size_t n_runs = 0;
-  struct dag_store_cell *cells = NULL;
-  size_t n_cells = 0;
-  int rc = dag_store_list_runs(w->store, dag_id, (int)limit, &runs, &n_runs);
-  int64_t *pks = xcalloc(n_runs ? n_runs : 1, sizeof(*pks));
-  for (size_t i = 0; i < n_runs; i++) pks[i] = runs[i].pk;
-  if (rc == 0) rc = dag_store_list_cells(w->store, pks, n_runs, &cells, &n_cells);
-  free(pks);
-  if (rc) {
-    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
-              dag_strerror(rc));
-    goto out;
-  }
-  size_t n_tasks = json_array_size(order.graph), n = n_tasks * n_runs;
-  int *state = xmalloc((n ? n : 1) * sizeof(*state));
-  int *tries = xcalloc(n ? n : 1, sizeof(*tries));
-  int64_t *dur = xmalloc((n ? n : 1) * sizeof(*dur));
-  for (size_t i = 0; i < n; i++) {
-    state[i] = -1;
-    dur[i] = -1;
-  }
-  for (size_t i = 0; i < n_cells; i++) {
-    long t = api_order_find(&order, cells[i].task_id);
-    /* Runs come newest first; columns go oldest first, as Airflow's grid. */
-    size_t r = 0;
-    while (r < n_runs && runs[r].pk != cells[i].run_pk) r++;
-    if (t < 0 || r == n_runs) continue;
-    size_t at = (size_t)t * n_runs + (n_runs - 1 - r);
-    state[at] = (int)cells[i].state;
-    tries[at] = cells[i].try_number;
-    if (cells[i].start_date && cells[i].end_date) dur[at] = cells[i].end_date - cells[i].start_date;
-  }
-  json_t *jruns = json_array();
-  for (size_t r = n_runs; r-- > 0;) json_array_append_new(jruns, dag_api_run(&runs[r]));
-  json_t *jtasks = json_array();
-  size_t ti;
-  json_t *node;
-  json_array_foreach(order.graph, ti, node) {
-    json_t *task = json_deep_copy(node);
-    json_t *js = json_array(), *jt = json_array(), *jd = json_array();
-    for (size_t r = 0; r < n_runs; r++) {
-      size_t at = ti * n_runs + r;
-      json_array_append_new(js, state[at] < 0 ? json_null()
-                                              : json_string(dag_task_state_name(
-                                                    (enum dag_task_state)state[at])));
-      json_array_append_new(jt, json_integer(tries[at]));
-      json_array_append_new(jd, dur[at] < 0 ? json_null() : json_real((double)dur[at] / 1e6));
-    }
-    json_object_set_new(task, "states", js);
-    json_object_set_new(task, "try_numbers", jt);
-    json_object_set_new(task, "durations", jd);
-    json_array_append_new(jtasks, task);
-  }
-  free(state);
-  free(tries);
-  free(dur);
-  web_json(c, 200,
-           json_pack("{s:s, s:b, s:o, s:o}", "dag_id", dag_id, "is_paused", d.is_paused,
-                     "dag_runs", jruns, "tasks", jtasks));
-out:
-  dag_store_cells_free(cells, n_cells);
-  dag_store_runs_free(runs, n_runs);
-  api_order_free(&order);
-  dag_store_dag_free(&d);
-}
-
 void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m) {
   char *const *p = m->params;
@@ -495,7 +413,7 @@ void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
     clear(w, c, req, p[0]);
     break;
   case DAG_ROUTE_GRID:
-    grid(w, c, req, p[0]);
+    api_grid(w, c, req, p[0]);
     break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");

@@ -81,6 +81,41 @@ void web_json(struct dag_http_conn *c, int status, json_t *body) {
   json_with(c, status, NULL, body);
 }
 
+void web_json_text(struct dag_http_conn *c, int status, const char *json, size_t len) {
+  dag_http_respond(c, status, "application/json", api_headers, json, len);
+}
+
+bool web_cache_answer(struct dag_web *w, struct dag_http_conn *c, const char *key,
+                      uint64_t version) {
+  for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
+    const struct web_cached *e = &w->cache[i];
+    if (e->key && e->version == version && strcmp(e->key, key) == 0) {
+      web_json_text(c, 200, e->body, e->len);
+      return true;
+    }
+  }
+  return false;
+}
+
+void web_cache_store(struct dag_web *w, const char *key, uint64_t version, const char *body,
+                     size_t len) {
+  struct web_cached *e = NULL;
+  for (size_t i = 0; i < WEB_CACHE_SLOTS && !e; i++)
+    if (w->cache[i].key && strcmp(w->cache[i].key, key) == 0) e = &w->cache[i];
+  if (!e) {
+    e = &w->cache[w->cache_next];
+    w->cache_next = (w->cache_next + 1) % WEB_CACHE_SLOTS;
+    free(e->key);
+    e->key = xstrdup(key);
+  }
+  free(e->body);
+  e->body = xmalloc(len + 1);
+  memcpy(e->body, body, len);
+  e->body[len] = '\0';
+  e->len = len;
+  e->version = version;
+}
+
 static void error_with(struct dag_http_conn *c, int status, const char *title,
                        const char *extra, const char *detail) {
   json_with(c, status, extra,
@@ -267,6 +302,10 @@ static void maybe_closed(struct dag_web *w) {
   if (--w->handles > 0) return;
   void (*cb)(void *) = w->closed_cb;
   void *ctx = w->closed_ctx;
+  for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
+    free(w->cache[i].key);
+    free(w->cache[i].body);
+  }
   free(w);
   if (cb) cb(ctx);
 }

@@ -9,6 +9,7 @@
 
 #include "dag.h"
 #include "store.h"
+#include "strbuf.h"
 #include "web_int.h"
 
 /* Query parameter `name` as an integer in [min, max], `def` when absent. */
@@ -48,5 +49,13 @@ void api_order_free(struct api_task_order *o);
 /* api_runs.c: task instances, tries, logs, clear, grid. */
 void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m);
+
+/* api_grid.c: GET /api/v1/dags/{dag_id}/grid. */
+void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const char *dag_id);
+
+/* Append `s` as a JSON string, with markup characters \u-escaped as
+ * web_json_dumps() does. */
+void api_json_string(struct strbuf *sb, const char *s);
 
 #endif

@@ -10,6 +10,17 @@
 #include "route.h"
 #include "web.h"
 
+/* A few recent answers of the expensive GET endpoints (the DAG list, the
+ * grid), reused while the database is unchanged: page refreshes from many
+ * viewers of a quiet system cost one tiny query each. */
+#define WEB_CACHE_SLOTS 8
+struct web_cached {
+  char *key; /* the request's URL */
+  char *body;
+  size_t len;
+  uint64_t version; /* dag_store_data_version() it was computed at */
+};
+
 struct dag_web {
   uv_loop_t *loop;
   const struct dag_config *cfg;
@@ -23,6 +34,8 @@ struct dag_web {
   uint64_t lag_due_ns;
   double lag_seconds;
   double lag_max_seconds; /* since the last /metrics scrape */
+  struct web_cached cache[WEB_CACHE_SLOTS];
+  unsigned cache_next; /* the slot to replace next */
   bool closing;
   int handles;
   void (*closed_cb)(void *ctx);
@@ -33,6 +46,14 @@ struct dag_web {
 /* Answer with `body` as JSON (takes the reference). '<', '>' and '&' are
  * written as \u escapes, so no JSON answer can be read as markup. */
 void web_json(struct dag_http_conn *c, int status, json_t *body);
+/* Answer with JSON text already escaped as web_json_dumps() does. */
+void web_json_text(struct dag_http_conn *c, int status, const char *json, size_t len);
+/* Send the cached answer for `key` if it was computed at `version`. */
+bool web_cache_answer(struct dag_web *w, struct dag_http_conn *c, const char *key,
+                      uint64_t version);
+/* Keep an answer (JSON text, copied) computed at `version`. */
+void web_cache_store(struct dag_web *w, const char *key, uint64_t version, const char *body,
+                     size_t len);
 /* Airflow's error shape: {"status", "title", "detail", "type"}. */
 void web_error(struct dag_http_conn *c, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

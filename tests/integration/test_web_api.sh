@@ -250,12 +250,20 @@ http PATCH /api/v1/dags/webdemo "${auth[@]}" -d '{"is_paused": true}' >"$TMP/p.j
 expect_status 200 pause
 assert_eq "$(pyjson 'd["is_paused"]' <"$TMP/p.json")" True "paused in the answer"
 assert_eq "$(sql "SELECT is_paused FROM dag WHERE dag_id = 'webdemo'")" 1 "paused in the store"
+# The DAG list is cached while the database is unchanged: a change made
+# through the API, or by another process, shows at once.
+paused_in_list() { curl -sS "$B/api/v1/dags" | pyjson '[x["is_paused"] for x in d["dags"] if x["dag_id"] == "webdemo"][0]'; }
+assert_eq "$(paused_in_list)" True "pause shows in the DAG list"
+sql "UPDATE dag SET description = 'changed elsewhere' WHERE dag_id = 'webdemo'" >/dev/null
+assert_eq "$(curl -sS "$B/api/v1/dags" | pyjson '[x["description"] for x in d["dags"] if x["dag_id"] == "webdemo"][0]')" \
+  "changed elsewhere" "another process's change shows in the DAG list"
 http PATCH /api/v1/dags/webdemo "${auth[@]}" -d '{"is_paused": "yes"}' >/dev/null
 expect_status 400 "is_paused not a boolean"
 http PATCH '/api/v1/dags/webdemo?update_mask=description' "${auth[@]}" -d '{"is_paused": false}' >/dev/null
 expect_status 400 "update_mask other than is_paused"
 http PATCH /api/v1/dags/webdemo "${auth[@]}" -d '{"is_paused": false}' >"$TMP/p.json"
 assert_eq "$(pyjson 'd["is_paused"]' <"$TMP/p.json")" False "unpaused"
+assert_eq "$(paused_in_list)" False "unpause shows in the DAG list"
 
 # --- clear ----------------------------------------------------------------------------------------------
 # Airflow's default is a dry run: nothing changes.
