@@ -68,8 +68,12 @@ git -C "$REPO" diff --quiet HEAD -- scheduler 2>/dev/null || commit+="+dirty"
     "cpu=\"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)\""
   echo "# dagctl=$DAGCTL_BIN ($("$DAGCTL_BIN" version 2>/dev/null | head -n 1), commit $commit)" \
     "make=$(make --version | awk 'NR == 1 { print $3 }') hyperfine=$(hyperfine --version | awk '{ print $2 }')"
-  echo "# work=$WORK ($(stat -f -c %T "$WORK")) runs>=$RUNS warmup=$WARMUP jobs=$JOBS"
+  echo "# work=$WORK ($(stat -f -c %T "$WORK")) runs>=$RUNS warmup=$WARMUP jobs=$JOBS" \
+    "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$RESULTS/header.txt"
+# Every engine here shares the cores with whatever else runs: compare
+# figures from one run, and distrust a run started on a busy machine.
+awk -v c="$(nproc)" '$1 > c / 2 { printf "# WARNING: load average %s on %d cores: other work will inflate these figures\n", $1, c }' /proc/loadavg | tee -a "$RESULTS/header.txt"
 
 # --- baselines and make ------------------------------------------------------------
 for shape in $SHAPES; do
@@ -256,5 +260,5 @@ ref_of() { # ref_of ENGINE SHAPE -> median from the kit's reference results
     printf "  %-38s %6.0f us  %s\n", "p50 latency under 1 ms", v["p50_us"], (v["p50_us"] < 1000 ? "met" : "NOT met") }'
   echo
   echo "# $(basename "$SUMMARY"): $SUMMARY (kit format; the kit's table.sh reads it); raw hyperfine JSON beside it"
-  echo "# took $((SECONDS - started)) s"
+  echo "# took $((SECONDS - started)) s; load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$RESULTS/tables.txt"
