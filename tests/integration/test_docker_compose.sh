@@ -350,7 +350,12 @@ hc=$("$PYTHON" -c 'import re, sys
 t = open(sys.argv[1]).read().replace("\\\n", " ")
 print(re.search(r"^HEALTHCHECK .*? CMD (.*)$", t, re.M).group(1))' "$DOCKER/Dockerfile")
 grep -q 'http://127.0.0.1:8080/api/v1/health' <<<"$hc" || fail "HEALTHCHECK URL: $hc"
-start_scheduler
+write_dag ping <<EOF
+dag_id: ping
+tasks:
+  - {id: ping, command: echo pong}
+EOF
+start_scheduler ping
 [ -n "$SCHED_URL" ] || fail "the scheduler serves no status page"
 hostport=$(url_part "$SCHED_URL" netloc)
 hc_here=${hc//127.0.0.1:8080/$hostport}
