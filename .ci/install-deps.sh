@@ -9,11 +9,13 @@ build_pkgs=(
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
   tzdata
+  zlib1g-dev libpq-dev
 )
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
   python3-aiosmtpd openssl chromium procps
   docker-compose
+  postgresql
 )
 
 want=("${build_pkgs[@]}")
