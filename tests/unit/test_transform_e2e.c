@@ -176,6 +176,15 @@ static char *pg_url;
 
 static int setup_pg(void **state) {
   pg_url = pg_server_start(&pg);
+  struct wh_options o = {.url = pg_url};
+  struct wh *probe = NULL;
+  char *err = NULL;
+  if (pg_url && wh_open(&o, &probe, &err) == DAG_EINVAL) { /* built without libpq */
+    free(err);
+    free(pg_url);
+    pg_url = NULL;
+  }
+  wh_close(probe);
   if (pg_url == NULL) {
     *state = NULL;
     return 0;

@@ -41,7 +41,12 @@ static struct wh *open_wh(void) {
   struct wh_options o = {.url = G.url};
   struct wh *w = NULL;
   char *err = NULL;
-  if (wh_open(&o, &w, &err) != 0) fail_msg("%s", err);
+  int rc = wh_open(&o, &w, &err);
+  if (rc == DAG_EINVAL) { /* built without libpq */
+    free(err);
+    skip();
+  }
+  if (rc != 0) fail_msg("%s", err);
   /* Each test starts from empty schemas. */
   if (wh_exec(w, "DROP SCHEMA IF EXISTS bronze, silver, gold, staging CASCADE", &err) != 0)
     fail_msg("%s", err);
@@ -168,7 +173,7 @@ static void test_swap(void **state) {
 
 static void test_password_never_in_messages(void **state) {
   (void)state;
-  if (G.url == NULL) skip();
+  wh_close(open_wh()); /* skips unless PostgreSQL is there */
   struct wh_options o = {.url = "postgresql://someone:s3cr3t-pw@127.0.0.1:1/db"};
   struct wh *w = NULL;
   char *err = NULL;
