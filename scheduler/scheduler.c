@@ -318,7 +318,7 @@ static void scan_dags(struct dag_scheduler *s) {
     names[n++] = xstrdup(e->d_name);
   }
   closedir(d);
-  qsort(names, n, sizeof(*names), compare_names);
+  if (n) qsort(names, n, sizeof(*names), compare_names); /* qsort(NULL, 0) is UB */
   for (size_t i = 0; i < n; i++) {
     char *path = xasprintf("%s/%s", s->cfg->dags_folder, names[i]);
     free(names[i]);

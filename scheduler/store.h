@@ -183,16 +183,6 @@ int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
                                  int64_t pid_start);
 
-/* A sensor said "not yet": record the poke's end, give its try number back
- * (Airflow does the same, so pokes never use up tries) and note when to poke
- * again. */
-int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
-                            int try_number, dag_time_t end, dag_time_t next_poke_at);
-/* A service task's try succeeded while its process runs on: keep its pid so
- * a restarted scheduler can stop it. */
-int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
-                                 int64_t pid_start);
-
 /* Allow one more try without counting it against retries (a try that the
  * scheduler itself interrupted). */
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
@@ -369,21 +359,6 @@ int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
  * try; *sum_us is their total. `counts` holds n_bounds + 1. O(tries). */
 int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bounds,
                             int64_t *counts, int64_t *sum_us);
-
-/* --- XCom (store_xcom.c) ------------------------------------------------------ */
-
-struct dag_store_xcom {
-  char *task_id;
-  char *key;
-  char *value; /* JSON */
-};
-
-/* Set (or replace) one value; the caller has checked it is JSON. */
-int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, const char *key,
-                        const char *value_json, dag_time_t now);
-/* Every value of a run, by task then key. */
-int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **out, size_t *n);
-void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
 
 /* --- XCom (store_xcom.c) ------------------------------------------------------ */
 
