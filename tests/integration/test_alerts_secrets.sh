@@ -55,7 +55,8 @@ grep -qF -- "$smtp_pass" "$SCHED_LOG" && fail "the SMTP password is in the sched
 ascii=$(mails 'body if "ascii" in m["Subject"] else ""')
 grep -qxF "connecting to db with password ***" <<<"$ascii" || fail "ascii body: $ascii"
 grep -qxF "Authorization: Bearer ***" <<<"$ascii" || fail "ascii body: $ascii"
-grep -qxF "smtp pass is ***, keyring true" <<<"$ascii" || fail "ascii body: $ascii"
+# dagctl's own settings never reach a shell task's environment at all.
+grep -qxF "smtp pass is , keyring true" <<<"$ascii" || fail "ascii body: $ascii"
 assert_eq "$(mails 'm["Content-Transfer-Encoding"] if "ascii" in m["Subject"] else ""' | grep .)" \
   7bit "ascii encoding"
 
