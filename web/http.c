@@ -58,6 +58,7 @@ struct dag_http_conn {
   bool head;     /* HEAD: headers only */
   bool keep_alive;
   bool http10;
+  bool continue_sent; /* "100 Continue" for the current request */
   bool lingering;
   bool closing;
   bool has_file;
@@ -201,6 +202,7 @@ static void finish_answer(struct dag_http_conn *c) {
     return;
   }
   dag_http_parser_next(&c->parser);
+  c->continue_sent = false;
   arm_timer(c, c->srv->idle_timeout_ms);
   process(c);
 }
@@ -395,6 +397,13 @@ static void process(struct dag_http_conn *c) {
   if (c->parser.complete) {
     dispatch(c);
     return;
+  }
+  if (c->parser.expect_continue && !c->continue_sent) {
+    /* Best effort: a client that gets no go-ahead sends the body after a
+     * pause of its own. */
+    static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)go, sizeof(go) - 1);
+    c->continue_sent = uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)sizeof(go) - 1;
   }
   if (c->in_off < c->in.len) {
     /* http-parser consumes everything unless it stops; be safe anyway. */

@@ -64,6 +64,7 @@ struct dag_http_parser {
   size_t max_body; /* DAG_HTTP_MAX_BODY_BYTES unless a test lowers it */
   int error;       /* 0, or the HTTP status to answer before closing: 400, 413, 431 */
   bool complete;   /* req holds a whole request */
+  bool expect_continue; /* headers read, "Expect: 100-continue", a body to come */
 };
 
 void dag_http_parser_init(struct dag_http_parser *p);

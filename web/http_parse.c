@@ -81,6 +81,11 @@ static int on_headers_complete(http_parser *hp) {
   }
   r->keep_alive = http_should_keep_alive(hp) != 0;
   r->upgrade = hp->upgrade != 0;
+  /* The client waits for a go-ahead before it sends the body. */
+  const char *expect = dag_http_header(r, "Expect");
+  bool body = (hp->flags & F_CHUNKED) ||
+              (hp->content_length > 0 && hp->content_length != ULLONG_MAX);
+  p->expect_continue = expect && strcasecmp(expect, "100-continue") == 0 && body;
   return 0;
 }
 
@@ -160,6 +165,7 @@ void dag_http_parser_next(struct dag_http_parser *p) {
   p->in_value = false;
   p->header_bytes = 0;
   p->complete = false;
+  p->expect_continue = false;
   http_parser_pause(&p->hp, 0);
 }
 

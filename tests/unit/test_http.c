@@ -112,6 +112,26 @@ static void test_parse_bodies(void **state) {
 }
 
 /* Two requests in one buffer are taken one at a time. */
+static void test_parse_expect_continue(void **state) {
+  (void)state;
+  struct dag_http_parser p;
+  dag_http_parser_init(&p);
+  static const char head[] = "POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n";
+  assert_int_equal(dag_http_parser_feed(&p, head, strlen(head)), strlen(head));
+  assert_true(p.expect_continue);
+  assert_false(p.complete);
+  dag_http_parser_feed(&p, "ok", 2);
+  assert_true(p.complete);
+  assert_string_equal(p.req.body, "ok");
+  dag_http_parser_next(&p);
+  assert_false(p.expect_continue);
+  /* No body to wait for: no go-ahead needed. */
+  feed(&p, "GET /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", 4096);
+  assert_true(p.complete);
+  assert_false(p.expect_continue);
+  dag_http_parser_free(&p);
+}
+
 static void test_parse_pipelined(void **state) {
   (void)state;
   static const char two[] = "GET /one HTTP/1.1\r\n\r\nPOST /two HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
@@ -585,6 +605,29 @@ static void test_server_slow_client_cut_off(void **state) {
   assert_true(t.got_len >= 250 && t.got_len < 1500);
 }
 
+static void continue_client(struct server_test *t) {
+  int fd = connect_to(t->port);
+  static const char head[] = "POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                             "Connection: close\r\n\r\n";
+  send_all(fd, head, strlen(head));
+  char buf[64] = {0};
+  ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0); /* the go-ahead, before any body */
+  t->got2 = xstrndup(buf, n > 0 ? (size_t)n : 0);
+  send_all(fd, "hello", 5);
+  t->got = read_all(fd, &t->got_len, &t->closed);
+  close(fd);
+}
+
+static void test_server_expect_continue(void **state) {
+  (void)state;
+  struct server_test t = {.client = continue_client};
+  run_server(&t, NULL);
+  assert_string_equal(t.got2, "HTTP/1.1 100 Continue\r\n\r\n");
+  assert_non_null(strstr(t.got, "path=/up body=hello"));
+  free(t.got);
+  free(t.got2);
+}
+
 static void cap_client(struct server_test *t) {
   int a = connect_to(t->port), b = connect_to(t->port);
   send_all(a, "GET /a HTTP/1.1\r\n\r\n", 19); /* a and b are now surely accepted */
@@ -671,6 +714,7 @@ int main(void) {
       cmocka_unit_test(test_parse_get),
       cmocka_unit_test(test_parse_keep_alive),
       cmocka_unit_test(test_parse_bodies),
+      cmocka_unit_test(test_parse_expect_continue),
       cmocka_unit_test(test_parse_pipelined),
       cmocka_unit_test(test_parse_limits),
       cmocka_unit_test(test_parse_errors),
@@ -685,6 +729,7 @@ int main(void) {
       cmocka_unit_test(test_server_keep_alive),
       cmocka_unit_test(test_server_errors),
       cmocka_unit_test(test_server_slow_client_cut_off),
+      cmocka_unit_test(test_server_expect_continue),
       cmocka_unit_test(test_server_connection_cap),
       cmocka_unit_test(test_server_file_answer),
       cmocka_unit_test(test_server_address_taken),
