@@ -243,6 +243,9 @@ enum dag_alert_state {
   DAG_ALERT_FAILED, /* given up: every recipient rejected, or the message refused */
 };
 
+/* Alerts by state: counts[DAG_ALERT_QUEUED] etc. (three entries). */
+int dag_store_count_alerts(dag_store *st, int64_t counts[3]);
+
 const char *dag_alert_kind_name(enum dag_alert_kind k);
 const char *dag_alert_state_name(enum dag_alert_state s);
 int dag_alert_state_parse(const char *name, enum dag_alert_state *out);

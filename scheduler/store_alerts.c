@@ -275,3 +275,19 @@ fail:
   dag_store_rollback(st);
   return rc ? rc : DAG_ESTORE;
 }
+
+int dag_store_count_alerts(dag_store *st, int64_t counts[3]) {
+  static const char sql[] = "SELECT state, count(*) FROM alert GROUP BY state";
+  counts[0] = counts[1] = counts[2] = 0;
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    enum dag_alert_state state;
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    if (name && dag_alert_state_parse(name, &state) == 0 && (unsigned)state < 3)
+      counts[state] = sqlite3_column_int64(s, 1);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "count alerts");
+}

@@ -78,6 +78,15 @@ void web_metrics(struct dag_web *w, struct dag_http_conn *c) {
     family(&sb, "dagctl_tasks_finished_total", "counter", "Task tries ended since start-up.");
     sb_appendf(&sb, "dagctl_tasks_finished_total %llu\n", (unsigned long long)st.tasks_finished);
   }
+  int64_t alerts[3];
+  if (dag_store_count_alerts(w->store, alerts) == 0) {
+    family(&sb, "dagctl_alerts_pending", "gauge", "Email alerts in the outbox not sent yet.");
+    sb_appendf(&sb, "dagctl_alerts_pending %lld\n", (long long)alerts[DAG_ALERT_QUEUED]);
+    family(&sb, "dagctl_alerts", "gauge", "Email alerts by state.");
+    for (int a = 0; a < 3; a++)
+      sb_appendf(&sb, "dagctl_alerts{state=\"%s\"} %lld\n",
+                 dag_alert_state_name((enum dag_alert_state)a), (long long)alerts[a]);
+  }
   family(&sb, "dagctl_scheduler_up", "gauge", "1 when this process runs the scheduler.");
   sb_appendf(&sb, "dagctl_scheduler_up %d\n", w->sched && !dag_scheduler_failed(w->sched));
   dag_http_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8",

@@ -350,7 +350,8 @@ for line in open(sys.argv[1]):
 need = ['dagctl_task_instances{state="success"}', 'dagctl_dag_runs{state="success"}',
         'dagctl_task_duration_seconds_count', 'dagctl_task_duration_seconds_sum',
         'dagctl_task_duration_seconds_bucket{le="+Inf"}', 'dagctl_scheduler_loop_lag_seconds',
-        'dagctl_queue_depth', 'dagctl_running_tasks']
+        'dagctl_queue_depth', 'dagctl_running_tasks', 'dagctl_alerts_pending',
+        'dagctl_alerts{state="queued"}']
 for n in need:
     assert n in samples, "missing " + n
 assert types["dagctl_task_duration_seconds"] == "histogram"
@@ -361,6 +362,7 @@ buckets = [v for k, v in samples.items() if k.startswith("dagctl_task_duration_s
 assert buckets == sorted(buckets), "buckets not cumulative"
 assert 0 <= samples['dagctl_scheduler_loop_lag_seconds'] < 1
 assert samples['dagctl_running_tasks'] == 0
+assert samples['dagctl_alerts_pending'] == samples['dagctl_alerts{state="queued"}']
 EOF2
 
 # --- dagctl webserver on the same database --------------------------------------------------------------------
