@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "alloc.h"
+#include "jscan.h"
 
 /* --- times --------------------------------------------------------------- */
 
@@ -76,31 +77,53 @@ int bt_check(const char *payload, size_t len, int64_t *played_at, char **line,
     *reason = xstrdup("empty message");
     return -1;
   }
-  json_error_t jerr;
-  json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL) {
-    *reason = xasprintf("not JSON: %s at position %d", jerr.text, jerr.position);
+  struct js_field f[2] = {{.name = "event_id"}, {.name = "played_at"}};
+  bool is_object;
+  const char *why;
+  size_t pos;
+  if (js_scan(payload, len, f, 2, &is_object, &why, &pos) != 0) {
+    *reason = xasprintf("not JSON: %s at byte %zu", why, pos);
     return -1;
   }
-  int rc = -1;
-  json_t *id = json_object_get(root, "event_id");
-  json_t *at = json_object_get(root, "played_at");
-  if (!json_is_object(root))
+  if (!is_object) {
     *reason = xstrdup("not a JSON object");
-  else if (!json_is_string(id) || json_string_length(id) == 0)
+    return -1;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (f[i].count > 1) {
+      *reason = xasprintf("%s appears %d times", f[i].name, f[i].count);
+      return -1;
+    }
+  }
+  if (f[0].kind != JS_STRING || f[0].len == 0) {
     *reason = xstrdup("missing event_id (a non-empty string)");
-  else if (!json_is_string(at))
+    return -1;
+  }
+  if (f[1].kind != JS_STRING) {
     *reason = xstrdup("missing played_at (an ISO-8601 UTC time)");
-  else if (bt_parse_time(json_string_value(at), played_at) != 0)
-    *reason = xasprintf("played_at is not an ISO-8601 time: '%.64s'", json_string_value(at));
-  else
-    rc = 0;
+    return -1;
+  }
+  /* A time is short; anything long is wrong anyway, so a fixed buffer. */
+  char at[80];
+  size_t n = f[1].len < sizeof(at) - 1 ? f[1].len : sizeof(at) - 1;
+  if (f[1].escaped && f[1].len < sizeof(at))
+    js_unescape(f[1].val, f[1].len, at);
+  else {
+    memcpy(at, f[1].val, n);
+    at[n] = '\0';
+  }
+  if (f[1].len >= sizeof(at) || bt_parse_time(at, played_at) != 0) {
+    *reason = xasprintf("played_at is not an ISO-8601 time: '%.64s'", at);
+    return -1;
+  }
   /* NDJSON: a pretty-printed event would break the one-line-per-event
-   * rule, so it is stored re-serialised; anything else byte for byte. */
-  if (rc == 0 && (memchr(payload, '\n', len) || memchr(payload, '\r', len)))
-    *line = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(root);
-  return rc;
+   * rule, so it is stored without the whitespace between tokens; anything
+   * else byte for byte. */
+  if (memchr(payload, '\n', len) || memchr(payload, '\r', len)) {
+    *line = xmalloc(len + 1);
+    js_compact(payload, len, *line);
+  }
+  return 0;
 }
 
 /* --- batches ------------------------------------------------------------- */

@@ -26,11 +26,13 @@
  * *out, or -1. */
 int bt_parse_time(const char *s, int64_t *out);
 
-/* Check one message. Returns 0 when it is an event (a JSON object with a
- * non-empty string event_id and a valid played_at): *played_at is set and
- * *line is NULL if the payload can be stored as is, or a compact copy
- * (caller frees) when it spans several lines. Returns -1 otherwise with
- * *reason, a sentence for the dead letter (caller frees). */
+/* Check one message. Returns 0 when it is an event: valid JSON (jscan.h)
+ * whose top level is an object with exactly one event_id, a non-empty
+ * string, and exactly one played_at that bt_parse_time() accepts. Then
+ * *played_at is set and *line is NULL if the payload can be stored as is,
+ * or a copy without the whitespace between tokens (caller frees) when it
+ * spans several lines. Returns -1 otherwise with *reason, a sentence for
+ * the dead letter (caller frees). */
 int bt_check(const char *payload, size_t len, int64_t *played_at, char **line,
              char **reason);
 

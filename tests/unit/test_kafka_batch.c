@@ -194,7 +194,7 @@ static void test_split_by_hour(void **state) {
   assert_int_equal(o[3].events, 2);
   const char *dead =
       "{\"topic\":\"spotify-plays\",\"partition\":2,\"offset\":102,\"reason\":\"not JSON: "
-      "'[' or '{' expected near 'not' at position 3\",\"key\":null,\"payload\":\"not json\"}\n"
+      "invalid literal at byte 1\",\"key\":null,\"payload\":\"not json\"}\n"
       "{\"topic\":\"spotify-plays\",\"partition\":2,\"offset\":105,\"reason\":\"missing "
       "played_at (an ISO-8601 UTC time)\",\"key\":\"k\",\"payload\":\"{\\\"event_id\\\":"
       "\\\"e\\\"}\"}\n";
