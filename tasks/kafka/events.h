@@ -86,6 +86,8 @@ struct ev_gen {
   double *track_cdf;
   char (*track_ids)[EV_UUID_LEN + 1];
   char **track_json; /* `"track_name":...,"album_name":...,"duration_ms":N` */
+  size_t *track_json_len;
+  char day_text[40]; /* "YYYY-MM-DD" of `day` (room for any year) */
 };
 
 /* users >= 1. Free with ev_gen_free(). */
