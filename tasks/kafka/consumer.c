@@ -3,7 +3,8 @@
  * Params: topic (spotify-plays), group_id ("dagctl-" + dag_id), batch_size
  * (100 messages), batch_interval (60s), gzip (false), prefix (raw_events),
  * dead_letter_prefix (dead_letter), session_timeout (3s on the embedded
- * cluster, else librdkafka's 45s).
+ * cluster, else librdkafka's 45s), writers (4: lake objects of a batch
+ * written in parallel).
  *
  * A service: it calls service_ready() once it has joined its group and
  * received an assignment, then runs until cancelled() (SIGTERM from a
@@ -20,6 +21,7 @@
  * rebalancing is kept and retried after the rebalance; if the partition
  * moved meanwhile, its new owner replays and overwrites the same way. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@
 #define STOP_CATCHUP_MS 1500
 #define STOP_COMMIT_MS 2000
 #define COMMIT_RETRY_MS 200
+#define MAX_WRITERS 16
 
 struct part {
   struct bt_batch batch;
@@ -50,7 +53,8 @@ struct part {
 struct consumer {
   const struct dagctl_host *h; /* first: kconf's log callback finds it here */
   rd_kafka_t *rk;
-  struct lake *lake;
+  struct lake *lakes[MAX_WRITERS]; /* one per writer thread */
+  int n_lakes;
   const char *topic;
   struct bt_options opts;
   long long batch_size;
@@ -145,6 +149,63 @@ static void retry_pending(struct consumer *c) {
 
 /* --- flushing ------------------------------------------------------------ */
 
+struct put_job {
+  struct lake *lake;
+  const struct bt_object *objs;
+  size_t n, first, step; /* objects first, first + step, ... */
+  int rc;
+  size_t failed_at;
+  char *err;
+};
+
+static void *put_worker(void *arg) {
+  struct put_job *j = arg;
+  for (size_t i = j->first; i < j->n; i += j->step) {
+    j->rc = lake_put(j->lake, j->objs[i].key, j->objs[i].data, j->objs[i].len, &j->err);
+    if (j->rc != 0) {
+      j->failed_at = i;
+      break;
+    }
+  }
+  return NULL;
+}
+
+/* Write every object, side by side on the writer threads' own lake handles:
+ * a local put waits on two fsyncs and an S3 put on a round trip, so most of
+ * a flush is waiting, and waits overlap. Returns only when all are done;
+ * on failure, the first error (*err, caller frees) and its object. */
+static int put_all(struct consumer *c, const struct bt_object *objs, size_t n,
+                   size_t *failed_at, char **err) {
+  *err = NULL;
+  if (n == 0) return 0;
+  size_t k = (size_t)c->n_lakes < n ? (size_t)c->n_lakes : n;
+  struct put_job jobs[MAX_WRITERS] = {0};
+  pthread_t tids[MAX_WRITERS];
+  bool started[MAX_WRITERS] = {false};
+  for (size_t t = 0; t < k; t++)
+    jobs[t] = (struct put_job){.lake = c->lakes[t], .objs = objs, .n = n, .first = t, .step = k};
+  for (size_t t = 1; t < k; t++)
+    started[t] = pthread_create(&tids[t], NULL, put_worker, &jobs[t]) == 0;
+  put_worker(&jobs[0]);
+  for (size_t t = 1; t < k; t++) {
+    if (started[t])
+      pthread_join(tids[t], NULL);
+    else
+      put_worker(&jobs[t]); /* no thread to be had: write them here */
+  }
+  int rc = 0;
+  for (size_t t = 0; t < k; t++) {
+    if (jobs[t].rc != 0 && rc == 0) {
+      rc = jobs[t].rc;
+      *failed_at = jobs[t].failed_at;
+      *err = jobs[t].err;
+    } else {
+      free(jobs[t].err);
+    }
+  }
+  return rc;
+}
+
 /* Write the partition's batch to the lake, then commit past it. Returns 0,
  * or -1 if the lake refused (the batch stays uncommitted, so it is read
  * again by whoever consumes the partition next). */
@@ -161,21 +222,19 @@ static int flush(struct consumer *c, int32_t partition) {
     c->failed = true;
     return -1;
   }
-  struct strbuf keys = STRBUF_INIT;
-  for (size_t i = 0; i < n; i++) {
-    char *err = NULL;
-    int rc = lake_put(c->lake, objs[i].key, objs[i].data, objs[i].len, &err);
-    if (rc != 0) {
-      h->log(h, DAGCTL_LOG_ERROR, "lake write failed key=%s error=%s", objs[i].key,
-             err ? err : "unknown");
-      free(err);
-      bt_objects_free(objs, n);
-      sb_free(&keys);
-      c->failed = true;
-      return -1;
-    }
-    sb_appendf(&keys, "%s%s", i ? "," : "", objs[i].key);
+  size_t bad = 0;
+  char *err = NULL;
+  if (put_all(c, objs, n, &bad, &err) != 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "lake write failed key=%s error=%s", objs[bad].key,
+           err ? err : "unknown");
+    free(err);
+    bt_objects_free(objs, n);
+    c->failed = true;
+    return -1;
   }
+  struct strbuf keys = STRBUF_INIT;
+  for (size_t i = 0; i < n; i++)
+    sb_appendf(&keys, "%s%s", i ? "," : "", objs[i].key);
   size_t events = b->n_items;
   c->events += events;
   c->dead += b->n_dead;
@@ -390,7 +449,9 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
   c.opts.prefix = kconf_param_str(h, "prefix", "raw_events");
   c.opts.dead_letter_prefix = kconf_param_str(h, "dead_letter_prefix", "dead_letter");
   int64_t session_ms;
+  long long writers;
   if (kconf_param_int(h, "batch_size", 100, 1, 10000000, &c.batch_size) < 0 ||
+      kconf_param_int(h, "writers", 4, 1, MAX_WRITERS, &writers) < 0 ||
       kconf_param_duration_ms(h, "batch_interval", 60000, &c.interval_ms) < 0 ||
       kconf_param_bool(h, "gzip", false, &c.opts.gzip) < 0 ||
       kconf_param_duration_ms(h, "session_timeout", 0, &session_ms) < 0)
@@ -400,7 +461,10 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
   const char *group = kconf_param_str(h, "group_id", default_group);
 
   enum dagctl_result result = DAGCTL_FAILED;
-  if (open_lake(h, &c.lake) != 0) goto out;
+  for (int i = 0; i < (int)writers; i++) {
+    if (open_lake(h, &c.lakes[i]) != 0) goto out;
+    c.n_lakes++;
+  }
   c.rk = new_consumer(&c, group, session_ms);
   if (c.rk == NULL) goto out;
 
@@ -416,9 +480,10 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
   }
   h->log(h, DAGCTL_LOG_INFO,
          "consumer starting topic=%s group_id=%s batch_size=%lld batch_interval_ms=%lld "
-         "gzip=%s lake=%s",
+         "gzip=%s writers=%d lake=%s",
          c.topic, group, c.batch_size, (long long)c.interval_ms, c.opts.gzip ? "true" : "false",
-         lake_describe(c.lake));
+         c.n_lakes,
+         lake_describe(c.lakes[0]));
 
   bool ready = false;
   while (!h->cancelled(h) && !c.failed) {
@@ -448,7 +513,8 @@ out:
   for (int32_t i = 0; i < c.n_parts; i++)
     bt_batch_free(&c.parts[i].batch);
   free(c.parts);
-  if (c.lake) lake_close(c.lake);
+  for (int i = 0; i < c.n_lakes; i++)
+    lake_close(c.lakes[i]);
   free(default_group);
   return result;
 }

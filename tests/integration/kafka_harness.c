@@ -9,7 +9,8 @@
  * log lines go to stderr as "LEVEL message"; xcom_push() prints
  * "xcom KEY VALUE" and service_ready() prints "ready" on stdout, flushed at
  * once so a test can wait for them. SIGTERM or SIGINT makes cancelled()
- * true. The exit status is execute()'s result (0 ok, 1 failed, 2 not yet,
+ * true; like the real host's, it only reads a flag, so a task may call it
+ * for every message. The exit status is execute()'s result (0 ok, 1 failed, 2 not yet,
  * 3 skip), 70 if the plugin cannot be loaded, 2 for bad usage. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +28,14 @@
 #include "dagctl/plugin.h"
 
 #define XCOM_MAX (64 * 1024)
+
+/* Written by the signal handler: the one thing a handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
 
 struct kv {
   char *key; /* "name" for params and context, "section.key" for connections */
@@ -39,8 +47,6 @@ struct harness {
   struct kv *params, *conns, *ctx;
   size_t n_params, n_conns, n_ctx;
   size_t cap_params, cap_conns, cap_ctx;
-  int sigfd;
-  int cancelled;
   int ready;
 };
 
@@ -119,12 +125,8 @@ static const char *host_xcom_pull(const struct dagctl_host *h, const char *task_
 }
 
 static int host_cancelled(const struct dagctl_host *h) {
-  struct harness *hs = H(h);
-  struct signalfd_siginfo si;
-  /* Non-blocking read: a pending SIGTERM/SIGINT shows up here once. */
-  if (!hs->cancelled && hs->sigfd >= 0 && read(hs->sigfd, &si, sizeof(si)) == sizeof(si))
-    hs->cancelled = 1;
-  return hs->cancelled;
+  (void)h;
+  return stop_requested != 0;
 }
 
 static void host_service_ready(const struct dagctl_host *h) {
@@ -190,14 +192,14 @@ int main(int argc, char **argv) {
   if (argc - optind != 2) return usage();
   const char *path = argv[optind], *type = argv[optind + 1];
 
-  /* Blocked before the plugin starts any thread, so every thread inherits
-   * the mask and the signals wait in the signalfd for cancelled(). */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigprocmask(SIG_BLOCK, &set, NULL);
-  hs.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  /* librdkafka blocks signals in its own threads, so the handler runs on
+   * one of ours. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
 
   hs.host = (struct dagctl_host){
       .size = sizeof(struct dagctl_host),
@@ -238,7 +240,6 @@ int main(int argc, char **argv) {
 out:
   /* The plugin stays loaded: librdkafka may still be unwinding threads it
    * detached, and unloading code under them would crash at exit. */
-  if (hs.sigfd >= 0) close(hs.sigfd);
   free_kv(hs.params, hs.n_params);
   free_kv(hs.conns, hs.n_conns);
   free_kv(hs.ctx, hs.n_ctx);

@@ -201,3 +201,16 @@ assert_eq "$(lake_ids distinct)" $((COUNT + 10)) "distinct event ids after the g
 [ -n "$(find "$LAKE/raw_events" -name '*.ndjson.gz' -print -quit)" ] || fail "no gzip objects"
 grep -q 'dead_letters=2 ' "$TMP/cons$CN.log" || fail "dead letters not counted"
 caught_up || fail "the stopped consumer did not read to the end of every partition"
+
+# The cluster stops when its pipe closes, and removes its address file.
+MOCK_PID=${KPIDS[0]}
+exec 3>&-
+rc=0
+wait "$MOCK_PID" || rc=$?
+assert_eq "$rc" 0 "kafka_mock exit status"
+[ ! -e "$DAGCTL_HOME/kafka.bootstraps" ] || fail "kafka.bootstraps left behind"
+# A sanitizer build reports into the processes' logs, not always their status.
+if grep -lE 'Sanitizer|runtime error:' "$TMP"/*.log >/dev/null 2>&1; then
+  grep -hE -A20 'Sanitizer|runtime error:' "$TMP"/*.log | head -n 60 >&2
+  fail "sanitizer report"
+fi
