@@ -200,7 +200,8 @@ static void assert_plan(struct dbt_project *p, const char *select, const char *w
   char *err = NULL;
   char *plan = dbt_plan(p, select, &err);
   if (plan == NULL) fail_msg("select '%s': %s", select ? select : "(all)", err);
-  if (strcmp(plan, want) != 0) fail_msg("select '%s': plan '%s', want '%s'", select, plan, want);
+  if (strcmp(plan, want) != 0)
+    fail_msg("select '%s': plan '%s', want '%s'", select ? select : "(all)", plan, want);
   free(plan);
 }
 
