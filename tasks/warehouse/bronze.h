@@ -35,7 +35,10 @@
 #include "wh.h"
 
 /* Where objects come from: the lake (lake.h) in the plugin, a folder in
- * tests. Functions return 0 or a negative code with *err (caller frees). */
+ * tests. Functions return 0 or a negative code with *err (caller frees).
+ * bronze_load() calls list() from its own thread, then get() from a worker
+ * thread of its own (one call at a time), so that the next object is
+ * parsed while the current one is inserted. */
 struct bronze_source {
   void *ud;
   /* Every key under `prefix`, sorted; free with keys_free(). */

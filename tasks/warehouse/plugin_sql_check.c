@@ -6,6 +6,7 @@
  * task fails when the check does, with a message naming the check, its
  * query and the observed value; XCom: observed, passed. */
 #include <dagctl/plugin.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -57,10 +58,11 @@ static enum dagctl_result sql_check(const struct dagctl_host *h) {
   if (rc < 0) {
     h->log(h, DAGCTL_LOG_ERROR, "%s", err);
   } else {
-    char *json = xasprintf("\"%s\"", res.observed);
-    /* A value that is not simple text stays out of XCom rather than break it. */
-    if (h->xcom_push(h, "observed", json) < 0) h->xcom_push(h, "observed", "null");
+    json_t *v = json_string(res.observed); /* NULL if not UTF-8 */
+    char *json = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    h->xcom_push(h, "observed", json ? json : "null");
     free(json);
+    json_decref(v);
     h->xcom_push(h, "passed", res.passed ? "true" : "false");
     h->log(h, res.passed ? DAGCTL_LOG_INFO : DAGCTL_LOG_ERROR, "%s", res.message);
     out = res.passed ? DAGCTL_OK : DAGCTL_FAILED;
