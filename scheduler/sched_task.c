@@ -254,6 +254,9 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     strv_push(&argv, xstrdup("dagctl"));
     strv_push(&argv, xstrdup("--home"));
     strv_push(&argv, xstrdup(s->cfg->home));
+    /* The child runs in the task's folder: relative defaults would move. */
+    strv_push(&argv, xstrdup("--dags"));
+    strv_push(&argv, xstrdup(s->cfg->dags_folder));
     if (s->cfg->config_file) {
       strv_push(&argv, xstrdup("--config"));
       strv_push(&argv, xstrdup(s->cfg->config_file));
