@@ -4,7 +4,7 @@
 # in the background (stop it with `make demo-stop`).
 set -euo pipefail
 : "${DAGCTL_BIN:?}" "${DAGCTL_HOME:?}" "${DAGCTL_DAGS:?}"
-DEMO_DAG=${DEMO_DAG:-example_etl}
+DEMO_DAG=${DEMO_DAG:-spotify_data_basic}
 export DAGCTL_HOME DAGCTL_DAGS
 mkdir -p "$DAGCTL_HOME"
 pidfile=$DAGCTL_HOME/demo-scheduler.pid
@@ -13,7 +13,7 @@ log=$DAGCTL_HOME/scheduler.log
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   echo "== a demo scheduler is already running (pid $(cat "$pidfile"))"
 else
-  "$DAGCTL_BIN" scheduler >>"$log" 2>&1 &
+  "$DAGCTL_BIN" scheduler --port "${DEMO_PORT:-8080}" >>"$log" 2>&1 &
   echo $! >"$pidfile"
   echo "== scheduler started (pid $!, log $log)"
 fi
@@ -33,15 +33,27 @@ echo
 echo "== dagctl tasks $DEMO_DAG $run_id"
 "$DAGCTL_BIN" tasks "$DEMO_DAG" "$run_id"
 echo
-echo "== dagctl logs $DEMO_DAG $run_id report"
-"$DAGCTL_BIN" logs "$DEMO_DAG" "$run_id" report
-echo
+if [ "$DEMO_DAG" = spotify_data_basic ]; then
+  # The gold layer lives in attached SQLite files beside warehouse.db.
+  gold() {
+    sqlite3 -header -column "$DAGCTL_HOME/warehouse.db" \
+      "ATTACH '$DAGCTL_HOME/warehouse_gold.db' AS gold; $1"
+  }
+  echo "== gold.top_tracks (top 5)"
+  gold "SELECT rank, track_name, artist_name, play_count FROM gold.top_tracks ORDER BY rank LIMIT 5;"
+  echo
+  echo "== gold.device_usage"
+  gold "SELECT * FROM gold.device_usage ORDER BY 2 DESC;"
+  echo
+fi
 cat <<MSG
 == where to look
   runs:          $DAGCTL_BIN runs $DEMO_DAG
   task logs:     $DAGCTL_HOME/logs/$DEMO_DAG/$run_id/
   state:         $DAGCTL_HOME/dagctl.db (SQLite)
   scheduler log: $log
-  status page:   http://127.0.0.1:${DEMO_PORT:-8080}/ (served by the scheduler, when built with the web server)
+  status page:   http://127.0.0.1:${DEMO_PORT:-8080}/dags/$DEMO_DAG
+  lake:          $DAGCTL_HOME/lake/raw_events/
+  warehouse:     $DAGCTL_HOME/warehouse.db (bronze, silver, gold attached from warehouse_*.db)
 The scheduler keeps running in the background; stop it with: make demo-stop
 MSG

@@ -8,7 +8,7 @@ build_pkgs=(
   gcc make cmake pkg-config
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
-  tzdata
+  tzdata sqlite3
   zlib1g-dev libpq-dev
 )
 test_pkgs=(
