@@ -64,6 +64,7 @@ struct consumer {
   bool assigned_once;
   bool failed; /* the lake refused a write: stop, commit nothing more */
   uint64_t last_retry_ms;
+  uint64_t last_due_ms;
   size_t events, dead, objects;
 };
 
@@ -139,8 +140,7 @@ static int commit(struct consumer *c, int32_t partition, int64_t offset) {
   return -1;
 }
 
-static void retry_pending(struct consumer *c) {
-  uint64_t now = now_ms();
+static void retry_pending(struct consumer *c, uint64_t now) {
   if (now - c->last_retry_ms < COMMIT_RETRY_MS) return;
   c->last_retry_ms = now;
   for (int32_t i = 0; i < c->n_parts; i++)
@@ -255,8 +255,11 @@ static int flush(struct consumer *c, int32_t partition) {
   return 0;
 }
 
-static void flush_due(struct consumer *c) {
-  uint64_t now = now_ms();
+static void flush_due(struct consumer *c, uint64_t now) {
+  /* Scanning every partition per message would cost O(partitions); the
+   * interval is seconds, so a look every 10 ms is as good. */
+  if (now - c->last_due_ms < 10) return;
+  c->last_due_ms = now;
   for (int32_t i = 0; i < c->n_parts && !c->failed; i++) {
     const struct bt_batch *b = &c->parts[i].batch;
     if (b->n_messages && now - b->opened_ms >= (uint64_t)c->interval_ms) flush(c, i);
@@ -309,7 +312,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   sb_free(&sb);
 }
 
-static void on_message(struct consumer *c, rd_kafka_message_t *m) {
+static void on_message(struct consumer *c, rd_kafka_message_t *m, uint64_t now) {
   const struct dagctl_host *h = c->h;
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
     struct part *pt = part_of(c, m->partition);
@@ -327,7 +330,7 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m) {
   struct part *pt = part_of(c, m->partition);
   if (pt == NULL || !pt->assigned) return; /* left over from a revoked assignment */
   pt->at_end = false;
-  if (bt_batch_add(&pt->batch, m->offset, m->key, m->key_len, m->payload, m->len, now_ms()))
+  if (bt_batch_add(&pt->batch, m->offset, m->key, m->key_len, m->payload, m->len, now))
     h->log(h, DAGCTL_LOG_DEBUG, "dead letter topic=%s partition=%d offset=%lld", c->topic,
            (int)m->partition, (long long)m->offset);
   if ((long long)pt->batch.n_messages >= c->batch_size) flush(c, m->partition);
@@ -418,7 +421,7 @@ static void drain(struct consumer *c) {
   while (!c->failed && !all_at_end(c) && now_ms() < deadline) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m) {
-      on_message(c, m);
+      on_message(c, m, now_ms());
       rd_kafka_message_destroy(m);
     }
   }
@@ -439,7 +442,7 @@ static void drain(struct consumer *c) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m) rd_kafka_message_destroy(m);
     c->last_retry_ms = 0;
-    retry_pending(c);
+    retry_pending(c, now_ms());
   }
 }
 
@@ -492,12 +495,14 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
       ready = true;
       h->service_ready(h);
     }
+    /* One clock reading per message serves all three. */
+    uint64_t now = now_ms();
     if (m) {
-      on_message(&c, m);
+      on_message(&c, m, now);
       rd_kafka_message_destroy(m);
     }
-    flush_due(&c);
-    retry_pending(&c);
+    flush_due(&c, now);
+    retry_pending(&c, now);
   }
   if (!c.failed) drain(&c);
   /* Leaving the group runs the revoke callback once more: it finds the

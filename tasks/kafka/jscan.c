@@ -161,8 +161,7 @@ static void note_field(struct js_field *fields, size_t n, const char *key, size_
                        bool key_escaped, const char *vstart, struct scan *s) {
   if (key_escaped) return; /* our names never need escapes */
   for (size_t i = 0; i < n; i++) {
-    if (strlen(fields[i].name) != key_len || memcmp(fields[i].name, key, key_len) != 0)
-      continue;
+    if (fields[i].name_len != key_len || memcmp(fields[i].name, key, key_len) != 0) continue;
     fields[i].count++;
     if (*vstart == '"') {
       fields[i].kind = JS_STRING;
@@ -257,6 +256,7 @@ int js_scan(const char *p, size_t len, struct js_field *fields, size_t n_fields,
     fields[i].val = NULL;
     fields[i].len = 0;
     fields[i].escaped = false;
+    fields[i].name_len = strlen(fields[i].name);
   }
   skip_ws(&s);
   *is_object = s.p < s.end && *s.p == '{';

@@ -24,6 +24,7 @@ struct js_field {
   const char *val;   /* a string's content, between the quotes (raw) */
   size_t len;
   bool escaped;      /* the raw content holds backslash escapes */
+  size_t name_len;   /* strlen(name), set by js_scan */
 };
 
 /* Check that p[0..len) is exactly one JSON value. Returns 0 with
