@@ -5,7 +5,9 @@
  * Writes N generated events as NDJSON objects of 100k lines under
  * DIR/lake/raw_events/..., loads them into the SQLite warehouse
  * DIR/warehouse.db with the bronze loader (rows/s), then runs the dbt project
- * (default dags/spotify_dbt) for silver and for gold (seconds). 1% of the
+ * (default dags/spotify_dbt) for silver and for gold (seconds). With
+ * WAREHOUSE_URL=postgresql://... the warehouse is that database instead
+ * (its bronze, silver and gold schemas are dropped first). 1% of the
  * events are delivered twice and 0.5% have an out-of-range duration, so
  * silver's deduplication and filter do real work. Prints one line per
  * figure, "name value unit". */
@@ -133,7 +135,8 @@ int main(int argc, char **argv) {
   const char *dir = argv[2];
   const char *project = argc > 3 ? argv[3] : "dags/spotify_dbt";
   char *lake = xasprintf("%s/lake", dir);
-  char *url = xasprintf("%s/warehouse.db", dir);
+  const char *url_env = getenv("WAREHOUSE_URL");
+  char *url = url_env && *url_env ? xstrdup(url_env) : xasprintf("%s/warehouse.db", dir);
   char *target = xasprintf("%s/target", dir);
   mkdirs(dir);
 
@@ -148,6 +151,17 @@ int main(int argc, char **argv) {
   if (wh_open(&wo, &w, &err) != 0) {
     fprintf(stderr, "%s\n", err);
     return 1;
+  }
+  if (wh_backend(w) == WH_POSTGRES) {
+    if (wh_exec(w, "DROP SCHEMA IF EXISTS bronze, silver, gold CASCADE", &err) != 0) {
+      fprintf(stderr, "%s\n", err);
+      return 1;
+    }
+    wh_close(w);
+    if (wh_open(&wo, &w, &err) != 0) {
+      fprintf(stderr, "%s\n", err);
+      return 1;
+    }
   }
   struct bronze_source src;
   bronze_dir_source(lake, &src);

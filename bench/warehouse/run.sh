@@ -7,6 +7,9 @@
 #   bench/warehouse/run.sh                    # 1M and 10M (~10 GB of disk at 10M)
 #   SIZES=1000000 bench/warehouse/run.sh      # one size
 #   WORK=/mnt/fast BUILD=build-rel bench/warehouse/run.sh
+#   WAREHOUSE_URL=postgresql:///postgres?host=/tmp/pg bench/warehouse/run.sh
+#                                             # the same on PostgreSQL (its CPU
+#                                             # figures are the client's only)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$here/../.." && pwd)
