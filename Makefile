@@ -7,7 +7,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
-CTEST_JOBS ?= 2
+CTEST_JOBS ?= 3
 DEMO_HOME  ?= $(CURDIR)/.dagctl
 DEMO_PORT  ?= 8080
 
