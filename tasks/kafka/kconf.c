@@ -49,21 +49,23 @@ int kconf_set(const struct dagctl_host *h, rd_kafka_conf_t *conf, const char *na
   return -1;
 }
 
-/* HOME/kafka.bootstraps, or NULL after logging why. */
-static char *read_embedded(const struct dagctl_host *h) {
+/* HOME/kafka.bootstraps, or NULL (after logging why, unless quiet). */
+static char *read_embedded(const struct dagctl_host *h, bool quiet) {
   const char *home = h->context(h, "home");
   if (home == NULL || *home == '\0') {
-    h->log(h, DAGCTL_LOG_ERROR, "kafka: bootstrap_servers is 'embedded' but the host gave "
-                                "no home folder to find the embedded cluster in");
+    if (!quiet)
+      h->log(h, DAGCTL_LOG_ERROR, "kafka: bootstrap_servers is 'embedded' but the host gave "
+                                  "no home folder to find the embedded cluster in");
     return NULL;
   }
   char *path = xasprintf("%s/" BOOTSTRAPS_FILE, home);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    h->log(h, DAGCTL_LOG_ERROR,
-           "kafka: bootstrap_servers is 'embedded' but no embedded cluster runs for this "
-           "home (%s: %s); start the scheduler, or set kafka.bootstrap_servers",
-           path, strerror(errno));
+    if (!quiet)
+      h->log(h, DAGCTL_LOG_ERROR,
+             "kafka: bootstrap_servers is 'embedded' but no embedded cluster runs for this "
+             "home (%s: %s); start the scheduler, or set kafka.bootstrap_servers",
+             path, strerror(errno));
     free(path);
     return NULL;
   }
@@ -80,7 +82,7 @@ static char *read_embedded(const struct dagctl_host *h) {
     len--;
   buf[len] = '\0';
   if (len == 0) {
-    h->log(h, DAGCTL_LOG_ERROR, "kafka: %s is empty", path);
+    if (!quiet) h->log(h, DAGCTL_LOG_ERROR, "kafka: %s is empty", path);
     free(path);
     return NULL;
   }
@@ -88,14 +90,27 @@ static char *read_embedded(const struct dagctl_host *h) {
   return xstrdup(buf);
 }
 
+/* Whether `servers` is the embedded cluster's address: the host may hand
+ * plugins the address itself rather than "embedded". */
+static bool is_embedded_address(const struct dagctl_host *h, const char *servers) {
+  const char *env = getenv("DAGCTL_KAFKA_BOOTSTRAPS");
+  if (env && strcmp(env, servers) == 0) return true;
+  char *published = read_embedded(h, true);
+  bool same = published && strcmp(published, servers) == 0;
+  free(published);
+  return same;
+}
+
 rd_kafka_conf_t *kconf_new(const struct dagctl_host *h, bool *embedded) {
   const char *servers = h->connection(h, "kafka", "bootstrap_servers");
   *embedded = servers == NULL || *servers == '\0' || strcmp(servers, "embedded") == 0;
   char *owned = NULL;
   if (*embedded) {
-    owned = read_embedded(h);
+    owned = read_embedded(h, false);
     if (owned == NULL) return NULL;
     servers = owned;
+  } else {
+    *embedded = is_embedded_address(h, servers);
   }
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();

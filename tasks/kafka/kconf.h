@@ -15,7 +15,10 @@
  * scheduler published in HOME/kafka.bootstraps), security_protocol,
  * sasl_*, ssl_ca_location. librdkafka's own log lines go to the task's log,
  * delivered on the thread that polls (never from librdkafka's threads).
- * *embedded tells whether the embedded mock cluster is the target.
+ * *embedded tells whether the embedded mock cluster is the target: the
+ * setting says "embedded", or names the address the scheduler published
+ * (HOME/kafka.bootstraps or DAGCTL_KAFKA_BOOTSTRAPS), as the host may
+ * resolve it before the plugin sees it.
  * Returns NULL after logging why. */
 rd_kafka_conf_t *kconf_new(const struct dagctl_host *h, bool *embedded);
 

@@ -154,7 +154,13 @@ assert_eq "$BEFORE" $((FULL * BATCH)) "events in the lake after SIGKILL mid-batc
 log "SIGKILL with $((COUNT - BEFORE)) events buffered; lake holds $BEFORE"
 
 # 2. A restart resumes from the commits; SIGTERM flushes the partial batches.
-start_consumer
+# Given the address itself, as the scheduler's host passes it, the plugin
+# must still know the embedded cluster: with librdkafka's 45 s session
+# timeout instead of 3 s, the dead member would hold its partitions past
+# the deadline below.
+start_consumer -c kafka.bootstrap_servers="$BOOT"
+grep -q "cluster bootstrap_servers=$BOOT (embedded)" "$TMP/cons$CN.log" ||
+  fail "the embedded cluster was not recognised by its address"
 wait_for caught_up 30
 kill -TERM "$CPID"
 rc=0
