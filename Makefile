@@ -11,21 +11,25 @@ CTEST_JOBS ?= 3
 DEMO_HOME  ?= $(CURDIR)/.dagctl
 DEMO_PORT  ?= 8080
 
-.PHONY: all deps test-deps build demo demo-stop test test-build test-asan test-fuzz clean
+.PHONY: all deps demo-deps test-deps build demo demo-stop test test-build test-asan test-fuzz clean
 
 all: build
 
 deps:
 	@.ci/install-deps.sh build
 
+demo-deps:
+	@.ci/install-deps.sh demo
+
 test-deps:
 	@.ci/install-deps.sh test
 
+# The binary and its plugins; the tests (and cmocka) are only for make test.
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAGCTL_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target dagctl
 
-demo: build
+demo: demo-deps build
 	@DAGCTL_BIN=$(CURDIR)/$(BUILD)/dagctl DAGCTL_HOME=$(DEMO_HOME) DEMO_PORT=$(DEMO_PORT) \
 	  DAGCTL_DAGS=$(CURDIR)/dags .ci/demo.sh
 
@@ -39,7 +43,7 @@ test: test-deps test-build test-asan test-fuzz
 
 # The normal build: unit, integration and valgrind tests.
 test-build:
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAGCTL_VALGRIND=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAGCTL_TESTS=ON -DDAGCTL_VALGRIND=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS)
 

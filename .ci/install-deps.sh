@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Install what dagctl needs from Debian 12's packages, idempotently: only
 # packages that are missing are installed, and `apt-get update` runs only
-# when something is. Usage: .ci/install-deps.sh build|test
+# when something is. Usage: .ci/install-deps.sh build|demo|test
 set -euo pipefail
 
 build_pkgs=(
   gcc make cmake pkg-config
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
-  tzdata sqlite3
-  zlib1g-dev libpq-dev
+  tzdata zlib1g-dev libpq-dev
 )
+# make demo prints the gold tables with the sqlite3 shell.
+demo_pkgs=(sqlite3)
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
-  python3-aiosmtpd openssl chromium procps
+  python3-aiosmtpd openssl chromium procps kcat
   docker-compose
   postgresql
 )
 
 want=("${build_pkgs[@]}")
-if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi
+case "${1:-build}" in
+  build) ;;
+  demo) want+=("${demo_pkgs[@]}") ;;
+  test) want+=("${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -329,7 +329,7 @@ for c in $copies; do
   (cd "$SRC" && git ls-files -z --cached --others --exclude-standard -- "$c" 2>/dev/null |
     xargs -0 -r cp --parents -t "$TMP/ctx") || fail "cannot copy $c"
 done
-cmake -S "$TMP/ctx" -B "$TMP/ctx/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$TMP/ctx" -B "$TMP/ctx/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAGCTL_TESTS=OFF \
   >"$TMP/cmake.log" 2>&1 || fail "configuring from the build stage's COPY list failed:
 $(grep -A5 'CMake Error' "$TMP/cmake.log" | head -n 30)"
 rm -rf "$TMP/ctx"
