@@ -927,7 +927,10 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
       char *full = xasprintf("%s/%s", p->dir, rel);
       m->raw = read_file(full);
       free(full);
-      if (m->raw == NULL) m->raw = xstrdup("");
+      if (m->raw == NULL) {
+        problem(&L.pr, rel, 0, "cannot read: %s", strerror(errno));
+        m->raw = xstrdup("");
+      }
     }
   }
   json_decref(model_paths);
