@@ -54,9 +54,10 @@ int bronze_create_tables(struct wh *w, char **err) {
                  " source_object TEXT NOT NULL, line_number BIGINT NOT NULL,"
                  " loaded_at TEXT NOT NULL);"
                  "CREATE TABLE IF NOT EXISTS bronze.loaded_objects ("
-                 " object_key TEXT PRIMARY KEY, etag TEXT NOT NULL, size_bytes BIGINT NOT NULL,"
+                 " object_key TEXT NOT NULL, etag TEXT NOT NULL, size_bytes BIGINT NOT NULL,"
                  " rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,"
-                 " loaded_at TEXT NOT NULL);"
+                 " loaded_at TEXT NOT NULL, source_stamp TEXT,"
+                 " PRIMARY KEY (object_key, etag));"
                  "CREATE TABLE IF NOT EXISTS bronze.quarantine ("
                  " source_object TEXT NOT NULL, line_number BIGINT NOT NULL,"
                  " reason TEXT NOT NULL, raw_line TEXT, quarantined_at TEXT NOT NULL);",
@@ -159,11 +160,26 @@ static int dir_get(void *ud, const char *key, char **data, size_t *len, char **e
   return 0;
 }
 
+/* Size and modification time: what a writer's atomic rename changes. */
+static int dir_stamp(void *ud, const char *key, char **stamp, char **err) {
+  char *path = xasprintf("%s/%s", (const char *)ud, key);
+  struct stat st;
+  int rc = stat(path, &st) == 0 ? 0 : -errno;
+  if (rc < 0)
+    *err = xasprintf("cannot stat %s: %s", path, strerror(-rc));
+  else
+    *stamp = xasprintf("%lld:%lld.%09ld", (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                       (long)st.st_mtim.tv_nsec);
+  free(path);
+  return rc;
+}
+
 void bronze_dir_source(const char *root, struct bronze_source *out) {
   out->ud = (void *)root;
   out->list = dir_list;
   out->get = dir_get;
   out->keys_free = dir_keys_free;
+  out->stamp = dir_stamp;
 }
 
 /* --- objects ----------------------------------------------------------------------- */
@@ -411,7 +427,7 @@ static int append_quarantine(struct wh *w, const struct prepared *p, const char 
 /* Insert one prepared object in one transaction. *claimed is false if
  * another loader got it first. */
 static int load_object(struct wh *w, const struct prepared *p, const char *loaded_at,
-                       bool *claimed, char **err) {
+                       const char *stamp, bool *claimed, char **err) {
   *claimed = false;
   char size[32];
   snprintf(size, sizeof(size), "%zu", p->size);
@@ -419,14 +435,14 @@ static int load_object(struct wh *w, const struct prepared *p, const char *loade
   if (rc < 0) return rc;
   /* Claim the key first: a concurrent loader of the same object then fails
    * here, before inserting a row, rather than at commit. */
-  const char *claim[] = {p->key, p->etag, size, loaded_at};
+  const char *claim[] = {p->key, p->etag, size, loaded_at, stamp};
   char *got = NULL;
   rc = wh_query_value(w,
                       "INSERT INTO bronze.loaded_objects (object_key, etag, size_bytes,"
-                      " rows_loaded, rows_quarantined, loaded_at)"
-                      " VALUES ($1, $2, CAST($3 AS BIGINT), 0, 0, $4)"
-                      " ON CONFLICT (object_key) DO NOTHING RETURNING object_key",
-                      claim, 4, &got, err);
+                      " rows_loaded, rows_quarantined, loaded_at, source_stamp)"
+                      " VALUES ($1, $2, CAST($3 AS BIGINT), 0, 0, $4, $5)"
+                      " ON CONFLICT (object_key, etag) DO NOTHING RETURNING object_key",
+                      claim, 5, &got, err);
   free(got);
   if (rc == DAG_ENOTFOUND) { /* taken */
     free(*err);
@@ -441,11 +457,12 @@ static int load_object(struct wh *w, const struct prepared *p, const char *loade
     char rows[32], nq[32];
     snprintf(rows, sizeof(rows), "%zu", p->po.n_lines);
     snprintf(nq, sizeof(nq), "%zu", p->po.n_q);
-    const char *upd[] = {p->key, rows, nq};
+    const char *upd[] = {p->key, rows, nq, p->etag};
     rc = wh_query(w,
                   "UPDATE bronze.loaded_objects SET rows_loaded = CAST($2 AS BIGINT),"
-                  " rows_quarantined = CAST($3 AS BIGINT) WHERE object_key = $1",
-                  upd, 3, NULL, NULL, err);
+                  " rows_quarantined = CAST($3 AS BIGINT) WHERE object_key = $1"
+                  " AND etag = $4",
+                  upd, 4, NULL, NULL, err);
   }
   if (rc == 0) rc = wh_commit(w, err);
   if (rc < 0) {
@@ -455,25 +472,52 @@ static int load_object(struct wh *w, const struct prepared *p, const char *loade
   return rc;
 }
 
-/* Keys already loaded, sorted for bsearch. */
-struct keyset {
-  char **keys;
+/* What bronze.loaded_objects knows: one entry per version of an object
+ * (a key loaded again after its content changed has several), sorted by key
+ * and, within a key, by load time. */
+struct loaded {
+  char *key, *etag, *stamp; /* stamp may be NULL */
+};
+
+struct loaded_set {
+  struct loaded *v;
   size_t n, cap;
 };
 
-static int loaded_keys_row(void *ud, int ncols, const char *const *names,
-                           const char *const *values) {
-  struct keyset *set = ud;
+static int loaded_row(void *ud, int ncols, const char *const *names,
+                      const char *const *values) {
+  struct loaded_set *set = ud;
   (void)ncols;
   (void)names;
-  set->keys = xgrow(set->keys, &set->cap, set->n + 1, sizeof(*set->keys));
-  set->keys[set->n++] = xstrdup(values[0] ? values[0] : "");
+  set->v = xgrow(set->v, &set->cap, set->n + 1, sizeof(*set->v));
+  struct loaded *l = &set->v[set->n++];
+  l->key = xstrdup(values[0] ? values[0] : "");
+  l->etag = xstrdup(values[1] ? values[1] : "");
+  l->stamp = values[2] ? xstrdup(values[2]) : NULL;
   return 0;
 }
 
-static bool in_set(const struct keyset *set, char *const *key) {
-  return set->n && bsearch(key, set->keys, set->n, sizeof(*set->keys), cmp_str);
+/* The versions of `key`: [*lo, *hi). O(log n). */
+static void find_versions(const struct loaded_set *set, const char *key, size_t *lo, size_t *hi) {
+  size_t a = 0, b = set->n;
+  while (a < b) {
+    size_t m = a + (b - a) / 2;
+    if (strcmp(set->v[m].key, key) < 0)
+      a = m + 1;
+    else
+      b = m;
+  }
+  *lo = a;
+  while (b < set->n && strcmp(set->v[b].key, key) == 0)
+    b++;
+  *hi = b;
 }
+
+/* One object to load, and what is known of it. */
+struct todo {
+  size_t lo, hi; /* its versions already loaded: a recheck when lo < hi */
+  char *stamp;   /* the source's stamp now, or NULL */
+};
 
 int bronze_load(struct wh *w, const struct bronze_source *src,
                 const struct bronze_options *opts, struct bronze_stats *stats, char **err) {
@@ -489,32 +533,56 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
   rc = src->list(src->ud, prefix, &keys, &n_keys, err);
   if (rc < 0) return rc;
 
-  struct keyset done = {NULL, 0, 0};
-  rc = wh_query(w, "SELECT object_key FROM bronze.loaded_objects", NULL, 0, loaded_keys_row,
-                &done, err);
-  if (done.n) qsort(done.keys, done.n, sizeof(*done.keys), cmp_str);
+  struct loaded_set done = {NULL, 0, 0};
+  rc = wh_query(w,
+                "SELECT object_key, etag, source_stamp FROM bronze.loaded_objects"
+                " ORDER BY object_key, loaded_at",
+                NULL, 0, loaded_row, &done, err);
 
-  char **todo = xcalloc(n_keys + 1, sizeof(*todo));
-  size_t n_new = 0;
-  for (size_t i = 0; i < n_keys; i++) {
+  /* What to load: keys never loaded, and keys whose source stamp (size and
+   * modification time of a file) changed since their last load, which are
+   * read again and loaded if their content (MD5, S3's ETag) is new, as
+   * Snowflake reloads a file whose ETag changed. Without stamps (the S3
+   * lake), a loaded key is never read again. */
+  char **todo_keys = xcalloc(n_keys + 1, sizeof(*todo_keys));
+  struct todo *todo = xcalloc(n_keys + 1, sizeof(*todo));
+  size_t n_new = 0, n_recheck = 0;
+  for (size_t i = 0; rc == 0 && i < n_keys; i++) {
     if (!is_ndjson(keys[i])) {
       stats->objects_ignored++;
       continue;
     }
     stats->objects_listed++;
-    if (in_set(&done, &keys[i]))
-      stats->objects_skipped++;
-    else
-      todo[n_new++] = keys[i];
+    struct todo t = {0, 0, NULL};
+    find_versions(&done, keys[i], &t.lo, &t.hi);
+    if (src->stamp) {
+      char *serr = NULL;
+      if (src->stamp(src->ud, keys[i], &t.stamp, &serr) < 0) {
+        free(serr); /* gone since the listing: nothing to load */
+        stats->objects_skipped += t.lo < t.hi;
+        continue;
+      }
+    }
+    if (t.lo < t.hi) {
+      const char *last = done.v[t.hi - 1].stamp;
+      if (t.stamp == NULL || (last && strcmp(last, t.stamp) == 0)) {
+        stats->objects_skipped++;
+        free(t.stamp);
+        continue;
+      }
+      n_recheck++;
+    }
+    todo_keys[n_new] = keys[i];
+    todo[n_new++] = t;
   }
   if (rc == 0)
     logf_(opts, L_INFO,
-          "prefix %s: %lld objects, %lld already loaded, %zu to load, %lld ignored (not "
-          "NDJSON)",
+          "prefix %s: %lld objects, %lld already loaded, %zu to load (%zu changed since "
+          "loaded), %lld ignored (not NDJSON)",
           prefix, (long long)stats->objects_listed, (long long)stats->objects_skipped, n_new,
-          (long long)stats->objects_ignored);
+          n_recheck, (long long)stats->objects_ignored);
 
-  struct pipeline pl = {.src = src, .keys = todo, .n = rc == 0 ? n_new : 0};
+  struct pipeline pl = {.src = src, .keys = todo_keys, .n = rc == 0 ? n_new : 0};
   pthread_mutex_init(&pl.mu, NULL);
   pthread_cond_init(&pl.cv, NULL);
   pthread_t tid;
@@ -542,10 +610,34 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
       break;
     }
     stats->bytes_read += (int64_t)p->plain_len;
+    const struct todo *t = &todo[i];
+    const char *same = NULL; /* a version with this content, loaded before */
+    for (size_t v = t->lo; v < t->hi && !same; v++)
+      if (strcmp(done.v[v].etag, p->etag) == 0) same = done.v[v].etag;
+    if (same) {
+      /* Touched, not changed: remember the stamp so the next run does not
+       * read it again. */
+      const char *upd[] = {p->key, p->etag, t->stamp};
+      rc = wh_query(w,
+                    "UPDATE bronze.loaded_objects SET source_stamp = $3"
+                    " WHERE object_key = $1 AND etag = $2",
+                    upd, 3, NULL, NULL, err);
+      stats->objects_skipped++;
+      logf_(opts, L_DEBUG, "unchanged %s (etag %s)", p->key, p->etag);
+      prepared_free(p);
+      continue;
+    }
     char loaded_at[64];
     now_iso(loaded_at, sizeof(loaded_at));
     bool claimed;
-    rc = load_object(w, p, loaded_at, &claimed, err);
+    rc = load_object(w, p, loaded_at, t->stamp, &claimed, err);
+    if (rc == 0 && claimed && t->lo < t->hi) {
+      stats->objects_reloaded++;
+      logf_(opts, L_WARN,
+            "%s changed since it was loaded (etag %s, was %s): loading its new content; "
+            "rows of the old one stay in bronze",
+            p->key, p->etag, done.v[t->hi - 1].etag);
+    }
     if (rc == 0 && claimed) {
       stats->objects_loaded++;
       stats->rows_loaded += (int64_t)p->po.n_lines;
@@ -577,10 +669,16 @@ int bronze_load(struct wh *w, const struct bronze_source *src,
   pthread_mutex_destroy(&pl.mu);
   pthread_cond_destroy(&pl.cv);
   if (rc < 0 && *err == NULL) *err = xstrdup(dag_strerror(rc));
-  for (size_t i = 0; i < done.n; i++)
-    free(done.keys[i]);
-  free(done.keys);
+  for (size_t i = 0; i < done.n; i++) {
+    free(done.v[i].key);
+    free(done.v[i].etag);
+    free(done.v[i].stamp);
+  }
+  free(done.v);
+  for (size_t i = 0; i < n_new; i++)
+    free(todo[i].stamp);
   free(todo);
+  free(todo_keys);
   src->keys_free(keys, n_keys);
   return rc;
 }

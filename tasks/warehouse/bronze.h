@@ -1,13 +1,16 @@
 /* bronze.h - load lake objects into bronze.plays, each object exactly once.
  *
  * Like Snowflake's load metadata: bronze.loaded_objects remembers every
- * object key loaded (with its size, MD5 - S3's ETag for a single-part
- * upload - row counts and time), and an object whose key is there is
- * skipped without being read again. Each object is loaded in one
+ * object loaded, by key and MD5 (S3's ETag for a single-part upload), with
+ * its size, row counts and time. An object loaded before is skipped without
+ * being read again unless the source's stamp (a file's size and mtime) says
+ * it changed; then it is read, and if its MD5 is new, its content is loaded
+ * as another version (silver keeps the first copy of each event). Sources
+ * without stamps (the S3 lake) skip by key alone. Each object is loaded in one
  * transaction together with its loaded_objects row, so a crash or a failure
  * half-way leaves either all of an object's rows or none, and a re-run
  * loads nothing twice. Two loaders racing for one object: the second's
- * loaded_objects insert finds the key taken and it rolls back.
+ * loaded_objects insert finds the (key, MD5) taken and it rolls back.
  *
  * Objects are NDJSON (".ndjson", ".jsonl"), optionally gzip (".gz"); other
  * keys under the prefix are ignored (and counted). Each non-blank line is
@@ -21,8 +24,9 @@
  *                         artist_name, album_name, duration_ms, played_at,
  *                         device_type, country, source_object, line_number,
  *                         loaded_at
- *   bronze.loaded_objects object_key (primary key), etag, size_bytes,
- *                         rows_loaded, rows_quarantined, loaded_at
+ *   bronze.loaded_objects object_key, etag (primary key together),
+ *                         size_bytes, rows_loaded, rows_quarantined,
+ *                         loaded_at, source_stamp
  *   bronze.quarantine     source_object, line_number, reason, raw_line,
  *                         quarantined_at
  * loaded_at is ISO-8601 UTC with microseconds, one value per object. */
@@ -46,6 +50,10 @@ struct bronze_source {
   /* An object's bytes; caller frees *data with free(). */
   int (*get)(void *ud, const char *key, char **data, size_t *len, char **err);
   void (*keys_free)(char **keys, size_t n);
+  /* Optional (NULL: none). Text that changes whenever the object does
+   * (caller frees), such as its size and modification time, so that a
+   * loaded object is read again only when it may have changed. */
+  int (*stamp)(void *ud, const char *key, char **stamp, char **err);
 };
 
 /* A source over the local folder `root` (borrowed, must outlive the
@@ -72,6 +80,7 @@ struct bronze_stats {
   int64_t rows_loaded;
   int64_t quarantined;
   int64_t bytes_read; /* after decompression */
+  int64_t objects_reloaded; /* loaded again: the content under a loaded key changed */
 };
 
 /* Create bronze's tables if missing. */

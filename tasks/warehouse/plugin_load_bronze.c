@@ -69,49 +69,50 @@ static enum dagctl_result load_bronze(const struct dagctl_host *h) {
   struct bronze_source src;
   char *err = NULL;
   char *dir = NULL;
-#ifdef DAGCTL_HAVE_LAKE
-  const char *timeout = h->connection(h, "lake", "timeout_ms");
-  struct lake_options lo = {
-      .url = h->connection(h, "lake", "url"),
-      .endpoint = h->connection(h, "lake", "endpoint"),
-      .region = h->connection(h, "lake", "region"),
-      .path_style = truthy(h->connection(h, "lake", "path_style")),
-      .access_key_id = h->connection(h, "lake", "access_key_id"),
-      .secret_access_key = h->connection(h, "lake", "secret_access_key"),
-      .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
-  };
-  if (lo.url == NULL) {
-    const char *home = h->context(h, "home");
-    lo.url = dir = xasprintf("%s/lake", home ? home : ".");
-  }
-  struct lake *lk = NULL;
-  if (lake_open(&lo, &lk, &err) < 0) {
-    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
-    free(err);
-    free(dir);
-    wh_close(w);
-    return DAGCTL_FAILED;
-  }
-  src = (struct bronze_source){lk, lake_src_list, lake_src_get, lake_keys_free};
-  h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", lake_describe(lk), prefix,
-         wh_describe(w));
-#else
-  /* Built without the lake library: a local lake folder only. */
+  /* A local lake (the embedded default) is read as a folder, whose file
+   * stamps let the loader notice an object rewritten under a loaded key;
+   * the lake library's listing carries keys only. */
   const char *url = h->connection(h, "lake", "url");
   if (url && strncmp(url, "file://", 7) == 0) url += 7;
-  if (url == NULL) {
-    const char *home = h->context(h, "home");
-    url = dir = xasprintf("%s/lake", home ? home : ".");
-  }
-  if (strstr(url, "://")) {
+  bool local = url == NULL || strstr(url, "://") == NULL;
+#ifdef DAGCTL_HAVE_LAKE
+  struct lake *lk = NULL;
+#endif
+  if (local) {
+    if (url == NULL) {
+      const char *home = h->context(h, "home");
+      url = dir = xasprintf("%s/lake", home ? home : ".");
+    }
+    bronze_dir_source(url, &src);
+    h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", url, prefix,
+           wh_describe(w));
+  } else {
+#ifdef DAGCTL_HAVE_LAKE
+    const char *timeout = h->connection(h, "lake", "timeout_ms");
+    struct lake_options lo = {
+        .url = url,
+        .endpoint = h->connection(h, "lake", "endpoint"),
+        .region = h->connection(h, "lake", "region"),
+        .path_style = truthy(h->connection(h, "lake", "path_style")),
+        .access_key_id = h->connection(h, "lake", "access_key_id"),
+        .secret_access_key = h->connection(h, "lake", "secret_access_key"),
+        .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
+    };
+    if (lake_open(&lo, &lk, &err) < 0) {
+      h->log(h, DAGCTL_LOG_ERROR, "%s", err);
+      free(err);
+      wh_close(w);
+      return DAGCTL_FAILED;
+    }
+    src = (struct bronze_source){lk, lake_src_list, lake_src_get, lake_keys_free, NULL};
+    h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", lake_describe(lk), prefix,
+           wh_describe(w));
+#else
     h->log(h, DAGCTL_LOG_ERROR, "lake %s: this build reads local lakes only", url);
-    free(dir);
     wh_close(w);
     return DAGCTL_FAILED;
-  }
-  bronze_dir_source(url, &src);
-  h->log(h, DAGCTL_LOG_INFO, "loading lake %s prefix %s into %s", url, prefix, wh_describe(w));
 #endif
+  }
 
   struct bronze_options bo = {.prefix = prefix,
                               .log = host_log,
@@ -132,13 +133,14 @@ static enum dagctl_result load_bronze(const struct dagctl_host *h) {
            (long long)st.objects_loaded, err);
   } else {
     h->log(h, DAGCTL_LOG_INFO,
-           "done: %lld objects loaded (%lld rows, %lld quarantined), %lld already loaded",
+           "done: %lld objects loaded (%lld rows, %lld quarantined; %lld of them changed "
+           "since an earlier load), %lld already loaded",
            (long long)st.objects_loaded, (long long)st.rows_loaded, (long long)st.quarantined,
-           (long long)st.objects_skipped);
+           (long long)st.objects_reloaded, (long long)st.objects_skipped);
   }
   free(err);
 #ifdef DAGCTL_HAVE_LAKE
-  lake_close(lk);
+  if (lk) lake_close(lk);
 #endif
   free(dir);
   wh_close(w);

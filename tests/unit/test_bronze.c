@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -270,18 +273,29 @@ static int tricky_get(void *ud, const char *key, char **data, size_t *len, char 
     return -104;
   }
   if (t->steal_key && strcmp(key, t->steal_key) == 0) {
-    /* Another loader, on its own connection, claims the object first. */
+    /* Another loader, on its own connection, claims the object first: the
+     * same key and content, so the same MD5. */
+    int rc = t->inner.get(t->inner.ud, key, data, len, err);
+    if (rc < 0) return rc;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    assert_int_equal(EVP_Digest(*data, *len, md, &n, EVP_md5(), NULL), 1);
+    char etag[33];
+    for (unsigned int i = 0; i < 16; i++)
+      snprintf(etag + 2 * i, 3, "%02x", md[i]);
     struct wh *other;
     char *e = NULL;
     struct wh_options o = {.url = t->url};
     assert_int_equal(wh_open(&o, &other, &e), 0);
-    const char *p[] = {key};
+    const char *p[] = {key, etag};
     assert_int_equal(wh_query(other,
-                              "INSERT INTO bronze.loaded_objects VALUES ($1, 'x', 1, 1, 0, "
-                              "'2026-01-01T00:00:00Z')",
-                              p, 1, NULL, NULL, &e),
+                              "INSERT INTO bronze.loaded_objects (object_key, etag, "
+                              "size_bytes, rows_loaded, rows_quarantined, loaded_at) VALUES "
+                              "($1, $2, 1, 1, 0, '2026-01-01T00:00:00Z')",
+                              p, 2, NULL, NULL, &e),
                      0);
     wh_close(other);
+    return 0;
   }
   return t->inner.get(t->inner.ud, key, data, len, err);
 }
@@ -328,6 +342,81 @@ static void test_object_claimed_by_another_loader(void **state) {
   assert_non_null(strstr(sb_str(&f->log), "loaded meanwhile by another run"));
 }
 
+/* A folder source that counts its get() calls. */
+struct counting {
+  struct bronze_source inner;
+  int gets;
+};
+
+static int counting_list(void *ud, const char *prefix, char ***keys, size_t *n, char **err) {
+  struct counting *c = ud;
+  return c->inner.list(c->inner.ud, prefix, keys, n, err);
+}
+
+static int counting_get(void *ud, const char *key, char **data, size_t *len, char **err) {
+  struct counting *c = ud;
+  c->gets++;
+  return c->inner.get(c->inner.ud, key, data, len, err);
+}
+
+static int counting_stamp(void *ud, const char *key, char **stamp, char **err) {
+  struct counting *c = ud;
+  return c->inner.stamp(c->inner.ud, key, stamp, err);
+}
+
+static void test_changed_object_is_loaded_again(void **state) {
+  struct fx *f = *state;
+  struct counting c = {.inner = f->src};
+  struct bronze_source src = {&c, counting_list, counting_get, f->src.keys_free,
+                              counting_stamp};
+  struct bronze_options o = {.log = log_to_buf, .log_ud = &f->log};
+  struct bronze_stats st;
+  char *err = NULL;
+  put(f, H1 "a.ndjson", EV("a1", 1) "\n" EV("a2", 2) "\n");
+  put(f, H1 "b.ndjson", EV("b1", 1) "\n");
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(st.objects_loaded, 2);
+  assert_int_equal(c.gets, 2);
+
+  /* Untouched: not even read. */
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(st.objects_skipped, 2);
+  assert_int_equal(c.gets, 2);
+
+  /* Rewritten with the same bytes (a replay): read once, nothing loaded,
+   * and not read again after. */
+  char *path = xasprintf("%s/" H1 "b.ndjson", f->lake);
+  struct timespec times[2] = {{0, UTIME_NOW}, {1234567, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+  free(path);
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(c.gets, 3);
+  assert_int_equal(st.objects_loaded, 0);
+  assert_int_equal(st.objects_skipped, 2);
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(c.gets, 3);
+
+  /* Rewritten with other events under the same key (an upstream that
+   * reused a name): its new content is loaded as a second version, the
+   * old rows stay. */
+  put(f, H1 "a.ndjson", EV("a3", 3) "\n");
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(st.objects_loaded, 1);
+  assert_int_equal(st.objects_reloaded, 1);
+  assert_int_equal(st.rows_loaded, 1);
+  assert_int_equal(c.gets, 4);
+  assert_value(f->w, "SELECT group_concat(event_id) FROM (SELECT event_id FROM bronze.plays "
+                     "ORDER BY event_id)",
+               "a1,a2,a3,b1");
+  assert_value(f->w, "SELECT COUNT(*) || ' ' || COUNT(DISTINCT etag) FROM bronze.loaded_objects "
+                     "WHERE object_key LIKE '%a.ndjson'",
+               "2 2");
+  assert_non_null(strstr(sb_str(&f->log), H1 "a.ndjson changed since it was loaded"));
+  assert_int_equal(bronze_load(f->w, &src, &o, &st, &err), 0);
+  assert_int_equal(st.objects_loaded, 0);
+  assert_int_equal(c.gets, 4);
+}
+
 static int cancel_now(void *ud) {
   (void)ud;
   return 1;
@@ -357,6 +446,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failure_keeps_earlier_objects_only, setup, teardown),
       cmocka_unit_test_setup_teardown(test_object_claimed_by_another_loader, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_and_missing_prefix, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_changed_object_is_loaded_again, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
