@@ -130,7 +130,7 @@ record() {
     [[ -n $s1 ]] && b1=$(baseline bash 1)
   fi
   awk -v e="$engine" -v s="$shape" -v m="$med" -v b="$base" -v n="$n" -v r="$runs" -v s1="$s1" -v b1="$b1" 'BEGIN {
-    printf "engine=%s shape=%s tasks=%d runs=%d median_wall_s=%.3f baseline_s=%.3f per_task_ms=%.2f wall_per_task_ms=%.2f", e, s, n, r, m, b, (m - b) / n * 1000, m / n * 1000
+    printf "engine=%s shape=%s tasks=%d runs=%d median_wall_s=%.4f baseline_s=%.4f per_task_ms=%.2f wall_per_task_ms=%.2f", e, s, n, r, m, b, (m - b) / n * 1000, m / n * 1000
     if (s1 != "") printf " marginal_ms=%.2f", ((m - s1) - (b - b1)) / (n - 1) * 1000
     if (n == 1) printf " startup_s=%.3f", m
     printf "\n" }' | tee -a "$SUMMARY"

@@ -80,7 +80,7 @@ for shape in $SHAPES; do
   n=$(shape_tasks "$shape")
   b=$(baseline bash "$n"); bs=$(baseline sh "$n"); bx=$(baseline xargs "$n")
   awk -v s="$shape" -v n="$n" -v b="$b" -v bs="$bs" -v bx="$bx" -v j="$JOBS" 'BEGIN {
-    printf "engine=baseline shape=%s tasks=%d median_wall_s=%.3f per_task_ms=%.3f sh_c_median_wall_s=%.3f xargs_p%d_median_wall_s=%.3f\n", s, n, b, b / n * 1000, bs, j, bx }' |
+    printf "engine=baseline shape=%s tasks=%d median_wall_s=%.4f per_task_ms=%.3f sh_c_median_wall_s=%.4f xargs_p%d_median_wall_s=%.4f\n", s, n, b, b / n * 1000, bs, j, bx }' |
     tee -a "$SUMMARY"
 done
 read -r med runs < <(hf true "" /bin/true)
