@@ -309,10 +309,11 @@ int bt_batch_objects(const struct bt_batch *b, const struct bt_options *o,
     objs = xgrow(objs, &cap, n_objs + 1, sizeof(*objs));
     struct bt_object *obj = &objs[n_objs++];
     memset(obj, 0, sizeof(*obj));
-    obj->key = xasprintf("%s/year=%04d/month=%02d/day=%02d/hour=%02d/%s-p%d-o%lld-o%lld%s",
+    obj->key = xasprintf("%s/year=%04d/month=%02d/day=%02d/hour=%02d/%s%s%s-p%d-o%lld-o%lld%s",
                          o->prefix, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                         b->topic, (int)b->partition, (long long)order[i]->offset,
-                         (long long)order[j - 1]->offset, ext);
+                         b->topic, o->cluster_tag ? "-c" : "",
+                         o->cluster_tag ? o->cluster_tag : "", (int)b->partition,
+                         (long long)order[i]->offset, (long long)order[j - 1]->offset, ext);
     obj->events = j - i;
     rc = finish(obj, &sb, o->gzip);
     i = j;
@@ -322,7 +323,8 @@ int bt_batch_objects(const struct bt_batch *b, const struct bt_options *o,
     objs = xgrow(objs, &cap, n_objs + 1, sizeof(*objs));
     struct bt_object *obj = &objs[n_objs++];
     memset(obj, 0, sizeof(*obj));
-    obj->key = xasprintf("%s/%s-p%d-o%lld-o%lld%s", o->dead_letter_prefix, b->topic,
+    obj->key = xasprintf("%s/%s%s%s-p%d-o%lld-o%lld%s", o->dead_letter_prefix, b->topic,
+                         o->cluster_tag ? "-c" : "", o->cluster_tag ? o->cluster_tag : "",
                          (int)b->partition, (long long)b->dead_first,
                          (long long)b->dead_last, ext);
     obj->events = b->n_dead;

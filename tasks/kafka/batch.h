@@ -70,6 +70,10 @@ int bt_batch_add(struct bt_batch *b, int64_t offset, const void *key, size_t key
 struct bt_options {
   const char *prefix;             /* e.g. "raw_events" */
   const char *dead_letter_prefix; /* e.g. "dead_letter" */
+  /* Offsets restart when a cluster is recreated (the embedded one, at every
+   * start): a short tag of the cluster's id keeps a new incarnation's
+   * objects from overwriting an old one's. NULL: no tag. */
+  const char *cluster_tag;
   bool gzip;                      /* .ndjson.gz instead of .ndjson */
 };
 

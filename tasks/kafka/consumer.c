@@ -52,6 +52,7 @@ struct part {
 
 struct consumer {
   const struct dagctl_host *h; /* first: kconf's log callback finds it here */
+  char cluster_tag[9];         /* see set_cluster_tag() */
   rd_kafka_t *rk;
   struct lake *lakes[MAX_WRITERS]; /* one per writer thread */
   int n_lakes;
@@ -366,6 +367,22 @@ static int open_lake(const struct dagctl_host *h, struct lake **out) {
   return rc;
 }
 
+/* An 8-hex-digit tag of the cluster's id for object names (see batch.h).
+ * Asked once the group is joined, so the metadata is already there. */
+static void set_cluster_tag(struct consumer *c, const struct dagctl_host *h) {
+  char *id = rd_kafka_clusterid(c->rk, 5000);
+  if (!id) {
+    h->log(h, DAGCTL_LOG_WARN, "the cluster did not tell its id: object names carry no tag");
+    return;
+  }
+  uint32_t hash = 2166136261u; /* FNV-1a */
+  for (const char *p = id; *p; p++) hash = (hash ^ (unsigned char)*p) * 16777619u;
+  snprintf(c->cluster_tag, sizeof(c->cluster_tag), "%08x", hash);
+  c->opts.cluster_tag = c->cluster_tag;
+  h->log(h, DAGCTL_LOG_INFO, "cluster id=%s object tag=%s", id, c->cluster_tag);
+  rd_kafka_mem_free(c->rk, id);
+}
+
 static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t session_ms) {
   const struct dagctl_host *h = c->h;
   bool embedded;
@@ -493,6 +510,7 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c.rk, 100);
     if (c.assigned_once && !ready) {
       ready = true;
+      set_cluster_tag(&c, h);
       h->service_ready(h);
     }
     /* One clock reading per message serves all three. */

@@ -193,8 +193,9 @@ kill -TERM "$CPID"
 rc=0
 wait "$CPID" || rc=$?
 assert_eq "$rc" 0 "gzip consumer exit status"
-DL=$LAKE/dead_letter/spotify-plays-p0-o$P0-o$((P0 + 1)).ndjson.gz
-[ -f "$DL" ] || fail "no dead-letter object $DL: $(ls -R "$LAKE/dead_letter" 2>&1)"
+# Names carry a tag of the cluster's id (-cXXXXXXXX) before the partition.
+DL=$(find "$LAKE/dead_letter" -name "spotify-plays-c*-p0-o$P0-o$((P0 + 1)).ndjson.gz" | head -n1)
+[ -n "$DL" ] || fail "no dead-letter object for p0 o$P0: $(ls -R "$LAKE/dead_letter" 2>&1)"
 zcat "$DL" | python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]

@@ -202,6 +202,17 @@ static void test_split_by_hour(void **state) {
   assert_memory_equal(o[3].data, dead, o[3].len);
   bt_objects_free(o, n);
 
+  /* With a cluster tag, every name carries it: a recreated cluster, whose
+   * offsets start again at 0, cannot overwrite an older one's objects. */
+  struct bt_options tagged = plain;
+  tagged.cluster_tag = "0badcafe";
+  assert_int_equal(bt_batch_objects(&b, &tagged, &o, &n), 0);
+  assert_int_equal(n, 4);
+  assert_string_equal(o[0].key, "raw_events/year=2026/month=11/day=21/hour=05/"
+                                "spotify-plays-c0badcafe-p2-o101-o101.ndjson");
+  assert_string_equal(o[3].key, "dead_letter/spotify-plays-c0badcafe-p2-o102-o105.ndjson");
+  bt_objects_free(o, n);
+
   /* Reset empties it for the next batch, on the same partition. */
   bt_batch_reset(&b);
   assert_int_equal(b.n_messages, 0);
