@@ -113,12 +113,7 @@ int dag_store_set_next_dagrun(dag_store *st, const char *dag_id, dag_time_t next
   return store_step_done(st, s, "set next dagrun");
 }
 
-#define DAG_COLUMNS                                                              \
-  "dag_id, fileloc, description, schedule_interval, timezone, tags, graph,"     \
-  " max_active_runs, max_active_tasks, is_paused, is_active, last_parsed_time," \
-  " next_dagrun, next_dagrun_create_after"
-
-static void read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
+void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
   d->dag_id = store_col_text(s, 0);
   d->fileloc = store_col_text(s, 1);
   d->description = store_col_text(s, 2);
@@ -136,32 +131,39 @@ static void read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
 }
 
 int dag_store_get_dag(dag_store *st, const char *dag_id, struct dag_store_dag *out) {
-  static const char sql[] = "SELECT " DAG_COLUMNS " FROM dag WHERE dag_id = ?";
+  static const char sql[] = "SELECT " STORE_DAG_COLUMNS " FROM dag WHERE dag_id = ?";
   memset(out, 0, sizeof(*out));
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) read_dag(s, out);
+  if (rc == SQLITE_ROW) store_read_dag(s, out);
   sqlite3_reset(s);
   if (rc == SQLITE_ROW) return 0;
   return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "get dag");
 }
 
+int store_read_dags(dag_store *st, sqlite3_stmt *s, struct dag_store_dag **out,
+                    size_t *n, const char *what) {
+  size_t cap = 0;
+  int rc;
+  *out = NULL;
+  *n = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    store_read_dag(s, &(*out)[(*n)++]);
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+}
+
 int dag_store_list_dags(dag_store *st, struct dag_store_dag **out, size_t *n) {
-  static const char sql[] = "SELECT " DAG_COLUMNS " FROM dag ORDER BY dag_id";
+  static const char sql[] = "SELECT " STORE_DAG_COLUMNS " FROM dag ORDER BY dag_id";
   *out = NULL;
   *n = 0;
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  size_t cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-    read_dag(s, &(*out)[(*n)++]);
-  }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "list dags");
+  return store_read_dags(st, s, out, n, "list dags");
 }
 
 void dag_store_dag_free(struct dag_store_dag *d) {

@@ -9,11 +9,7 @@
 
 /* --- runs ------------------------------------------------------------------ */
 
-#define RUN_COLUMNS                                                               \
-  "id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"      \
-  " data_interval_end, conf, queued_at, start_date, end_date"
-
-static void read_run(sqlite3_stmt *s, struct dag_store_run *r) {
+void store_read_run(sqlite3_stmt *s, struct dag_store_run *r) {
   r->pk = store_col_int(s, 0);
   r->dag_id = store_col_text(s, 1);
   r->run_id = store_col_text(s, 2);
@@ -29,15 +25,15 @@ static void read_run(sqlite3_stmt *s, struct dag_store_run *r) {
   r->end_date = store_col_int(s, 11);
 }
 
-static int read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
-                     size_t *n, const char *what) {
+int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
+                    size_t *n, const char *what) {
   size_t cap = 0;
   int rc;
   *out = NULL;
   *n = 0;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-    read_run(s, &(*out)[(*n)++]);
+    store_read_run(s, &(*out)[(*n)++]);
   }
   sqlite3_reset(s);
   return rc == SQLITE_DONE ? 0 : store_fail(st, what);
@@ -102,7 +98,7 @@ int dag_store_set_run_state(dag_store *st, int64_t pk, enum dag_run_state state,
 static int get_one_run(dag_store *st, sqlite3_stmt *s, struct dag_store_run *out) {
   memset(out, 0, sizeof(*out));
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) read_run(s, out);
+  if (rc == SQLITE_ROW) store_read_run(s, out);
   sqlite3_reset(s);
   if (rc == SQLITE_ROW) return 0;
   return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "get run");
@@ -111,7 +107,7 @@ static int get_one_run(dag_store *st, sqlite3_stmt *s, struct dag_store_run *out
 int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
                       struct dag_store_run *out) {
   static const char sql[] =
-      "SELECT " RUN_COLUMNS " FROM dag_run WHERE dag_id = ? AND run_id = ?";
+      "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE dag_id = ? AND run_id = ?";
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
@@ -120,7 +116,7 @@ int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
 }
 
 int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out) {
-  static const char sql[] = "SELECT " RUN_COLUMNS " FROM dag_run WHERE id = ?";
+  static const char sql[] = "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE id = ?";
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   sqlite3_bind_int64(s, 1, pk);
@@ -129,22 +125,22 @@ int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out
 
 int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
                         struct dag_store_run **out, size_t *n) {
-  static const char sql[] = "SELECT " RUN_COLUMNS " FROM dag_run WHERE dag_id = ?"
+  static const char sql[] = "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE dag_id = ?"
                             " ORDER BY logical_date DESC, id DESC LIMIT ?";
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
-  return read_runs(st, s, out, n, "list runs");
+  return store_read_runs(st, s, out, n, "list runs");
 }
 
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n) {
   static const char sql[] =
-      "SELECT " RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
+      "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
       " AND run_type <> 'test' ORDER BY id";
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  return read_runs(st, s, out, n, "list active runs");
+  return store_read_runs(st, s, out, n, "list active runs");
 }
 
 int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,

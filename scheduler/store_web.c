@@ -82,8 +82,7 @@ void dag_store_cells_free(struct dag_store_cell *c, size_t n) {
 int dag_store_list_recent_runs(dag_store *st, int per_dag, struct dag_store_run **out,
                                size_t *n) {
   static const char sql[] =
-      "SELECT id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"
-      " data_interval_end, conf, queued_at, start_date, end_date FROM ("
+      "SELECT " STORE_RUN_COLUMNS " FROM ("
       "  SELECT *, row_number() OVER"
       "   (PARTITION BY dag_id ORDER BY logical_date DESC, id DESC) AS rn FROM dag_run)"
       " WHERE rn <= ? ORDER BY dag_id, logical_date DESC, id DESC";
@@ -92,34 +91,13 @@ int dag_store_list_recent_runs(dag_store *st, int per_dag, struct dag_store_run 
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   sqlite3_bind_int(s, 1, per_dag > 0 ? per_dag : 1);
-  size_t cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-    struct dag_store_run *r = &(*out)[(*n)++];
-    memset(r, 0, sizeof(*r));
-    r->pk = store_col_int(s, 0);
-    r->dag_id = store_col_text(s, 1);
-    r->run_id = store_col_text(s, 2);
-    r->run_type = store_col_text(s, 3);
-    const char *state = (const char *)sqlite3_column_text(s, 4);
-    if (!state || dag_run_state_parse(state, &r->state) != 0) r->state = DAG_RUN_FAILED;
-    r->logical_date = store_col_int(s, 5);
-    r->data_interval_start = store_col_int(s, 6);
-    r->data_interval_end = store_col_int(s, 7);
-    r->conf = store_col_text(s, 8);
-    r->queued_at = store_col_int(s, 9);
-    r->start_date = store_col_int(s, 10);
-    r->end_date = store_col_int(s, 11);
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE) {
+  int rc = store_read_runs(st, s, out, n, "list recent runs");
+  if (rc != 0) {
     dag_store_runs_free(*out, *n);
     *out = NULL;
     *n = 0;
-    return store_fail(st, "list recent runs");
   }
-  return 0;
+  return rc;
 }
 
 int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
@@ -170,43 +148,19 @@ int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bo
 }
 
 int dag_store_list_dags_brief(dag_store *st, struct dag_store_dag **out, size_t *n) {
-  /* Everything but the graph, which for a large DAG is most of the row. */
   static const char sql[] =
-      "SELECT dag_id, fileloc, description, schedule_interval, timezone, tags,"
-      " max_active_runs, max_active_tasks, is_paused, is_active, last_parsed_time,"
-      " next_dagrun, next_dagrun_create_after FROM dag ORDER BY dag_id";
+      "SELECT " STORE_DAG_COLUMNS_("NULL") " FROM dag ORDER BY dag_id";
   *out = NULL;
   *n = 0;
   sqlite3_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  size_t cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-    struct dag_store_dag *d = &(*out)[(*n)++];
-    memset(d, 0, sizeof(*d));
-    d->dag_id = store_col_text(s, 0);
-    d->fileloc = store_col_text(s, 1);
-    d->description = store_col_text(s, 2);
-    d->schedule = store_col_text(s, 3);
-    d->timezone = store_col_text(s, 4);
-    d->tags = store_col_text(s, 5);
-    d->max_active_runs = (int)store_col_int(s, 6);
-    d->max_active_tasks = (int)store_col_int(s, 7);
-    d->is_paused = store_col_int(s, 8) != 0;
-    d->is_active = store_col_int(s, 9) != 0;
-    d->last_parsed_time = store_col_int(s, 10);
-    d->next_dagrun = store_col_int(s, 11);
-    d->next_dagrun_create_after = store_col_int(s, 12);
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE) {
+  int rc = store_read_dags(st, s, out, n, "list dags");
+  if (rc != 0) {
     dag_store_dags_free(*out, *n);
     *out = NULL;
     *n = 0;
-    return store_fail(st, "list dags");
   }
-  return 0;
+  return rc;
 }
 
 int dag_store_data_version(dag_store *st, uint64_t *version) {
