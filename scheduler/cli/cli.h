@@ -73,6 +73,12 @@ struct cli_web {
 /* Returns 0 when it handled `opt`, -1 for any other option, or CLI_USAGE
  * (printed) for a bad value. */
 int cli_web_option(struct cli_web *w, int opt, const char *arg, const char *usage);
+/* The whole command line of a verb that serves the status page: the web
+ * and common options, no arguments, then cli_open(). -h prints `usage`
+ * and `help`. Returns -1 to go on with the store open, else the exit code
+ * to return (CLI_OK after -h). */
+int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const char *usage,
+                 const char *help);
 struct uv_loop_s;
 struct dag_scheduler;
 struct dag_web;

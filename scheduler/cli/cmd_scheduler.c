@@ -88,27 +88,14 @@ static int lock_home(const char *home) {
 }
 
 int cmd_scheduler(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {CLI_WEB_OPTIONS, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
   struct cli_web web = CLI_WEB_INIT;
-  int opt;
-  optind = 1;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (opt == 'h') {
-      printf("usage: %s\n\nRuns the scheduler in the foreground until SIGTERM or SIGINT,\n"
-             "with the status page and JSON API on web.bind:web.port (127.0.0.1:8080;\n"
-             "--port 0 picks a free port and logs it). If the address is taken, the\n"
-             "scheduler runs without the page.\n",
-             usage);
-      return CLI_OK;
-    }
-    int wrc = cli_web_option(&web, opt, optarg, usage);
-    if (wrc > 0) return wrc;
-    if (wrc == 0) continue;
-    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
-  }
-  if (optind < argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
-  int rc = cli_open(c);
-  if (rc) return rc;
+  int rc = cli_web_args(
+      c, &web, argc, argv, usage,
+      "Runs the scheduler in the foreground until SIGTERM or SIGINT,\n"
+      "with the status page and JSON API on web.bind:web.port (127.0.0.1:8080;\n"
+      "--port 0 picks a free port and logs it). If the address is taken, the\n"
+      "scheduler runs without the page.\n");
+  if (rc >= 0) return rc;
   int lock = lock_home(c->cfg.home);
   if (lock < 0) return lock == -EBUSY ? CLI_BUSY : CLI_CONFIG;
 

@@ -30,6 +30,27 @@ int cli_web_option(struct cli_web *w, int opt, const char *arg, const char *verb
   }
 }
 
+int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const char *verb_usage,
+                 const char *help) {
+  static const struct option opts[] = {CLI_WEB_OPTIONS, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (opt == 'h') {
+      printf("usage: %s\n\n%s", verb_usage, help);
+      return CLI_OK;
+    }
+    int wrc = cli_web_option(w, opt, optarg, verb_usage);
+    if (wrc > 0) return wrc;
+    if (wrc == 0) continue;
+    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(verb_usage, "bad option");
+  }
+  if (optind < argc)
+    return cli_usage_error(verb_usage, "unexpected argument '%s'", argv[optind]);
+  int rc = cli_open(c);
+  return rc ? rc : -1;
+}
+
 int cli_web_start(struct cli *c, const struct cli_web *w, uv_loop_t *loop,
                   struct dag_scheduler *sched, struct dag_web **out) {
   struct dag_web_options opts = {
@@ -63,28 +84,14 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 int cmd_webserver(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {CLI_WEB_OPTIONS, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
   struct cli_web web = CLI_WEB_INIT;
-  int opt;
-  optind = 1;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (opt == 'h') {
-      printf("usage: %s\n\n"
-             "Serves the status page and JSON API on web.bind:web.port (127.0.0.1:8080)\n"
-             "until SIGTERM or SIGINT, from the database in DAGCTL_HOME, without running\n"
-             "a scheduler. Triggers, pauses and clears made here are picked up by the\n"
-             "scheduler of that home.\n",
-             usage);
-      return CLI_OK;
-    }
-    int wrc = cli_web_option(&web, opt, optarg, usage);
-    if (wrc > 0) return wrc;
-    if (wrc == 0) continue;
-    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
-  }
-  if (optind < argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
-  int rc = cli_open(c);
-  if (rc) return rc;
+  int rc = cli_web_args(
+      c, &web, argc, argv, usage,
+      "Serves the status page and JSON API on web.bind:web.port (127.0.0.1:8080)\n"
+      "until SIGTERM or SIGINT, from the database in DAGCTL_HOME, without running\n"
+      "a scheduler. Triggers, pauses and clears made here are picked up by the\n"
+      "scheduler of that home.\n");
+  if (rc >= 0) return rc;
 
   signal(SIGPIPE, SIG_IGN);
   struct server srv;
