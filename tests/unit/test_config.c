@@ -21,95 +21,30 @@
 #include "common.h"
 #include "config.h"
 #include "error.h"
-
-struct fixture {
-  char dir[PATH_MAX]; /* the temporary directory, as getcwd() sees it */
-  char old_cwd[PATH_MAX];
-  struct dag_config cfg;
-  struct dag_diags diags;
-  char *errors; /* the diagnostics joined, after load() */
-};
+#include "config_harness.h"
 
 static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  char tmpl[] = "/tmp/dagctl-config-XXXXXX";
-  assert_non_null(mkdtemp(tmpl));
-  assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-  assert_int_equal(chdir(tmpl), 0);
-  /* /tmp may be a symlink: compare against what getcwd() reports. */
-  assert_non_null(getcwd(f->dir, sizeof(f->dir)));
-  *state = f;
-  return 0;
+  return config_setup(state, "/tmp/dagctl-config-XXXXXX");
 }
 
 static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  dag_log_reset();
-  assert_int_equal(chdir(f->old_cwd), 0);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f);
-  return 0;
+  return config_teardown(state);
 }
 
-static void write_file(struct fixture *f, const char *name, const char *text) {
-  char *path = xasprintf("%s/%s", f->dir, name);
-  char *slash = strrchr(path, '/');
-  *slash = '\0';
-  mkdir(path, 0700); /* one level is all the tests need */
-  *slash = '/';
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-  assert_int_equal(chmod(path, 0600), 0);
-  free(path);
-}
-
-/* HOME/dagctl.yaml with the default home (./.dagctl). */
-static void write_config(struct fixture *f, const char *yaml) {
-  write_file(f, ".dagctl/dagctl.yaml", yaml);
-}
-
-static char *in_dir(struct fixture *f, const char *rel) {
+static char *in_dir(struct config_fixture *f, const char *rel) {
   return xasprintf("%s/%s", f->dir, rel);
 }
 
-static int load(struct fixture *f, const struct dag_config_flags *flags,
-                char *const *envp) {
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  int rc = dag_config_load(&f->cfg, flags, envp, &f->diags);
-  f->errors = dag_diags_join(&f->diags);
-  return rc;
-}
-
-static void assert_path(struct fixture *f, const char *got, const char *rel) {
+static void assert_path(struct config_fixture *f, const char *got, const char *rel) {
   char *want = in_dir(f, rel);
   assert_string_equal(got, want);
   free(want);
 }
 
-/* The one diagnostic must be exactly `want`, with the file name relative to
- * the test directory (the loader reports absolute paths). */
-static void assert_error(struct fixture *f, const char *want) {
-  if (f->diags.n != 1)
-    fail_msg("want one diagnostic, got %zu:\n%s", f->diags.n, f->errors);
-  char *full = f->errors;
-  size_t dlen = strlen(f->dir);
-  if (strncmp(full, f->dir, dlen) == 0 && full[dlen] == '/') full += dlen + 1;
-  assert_string_equal(full, want);
-}
-
 static void test_defaults(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"PATH=/usr/bin", "HOME=/root", NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_int_equal(f->diags.n, 0);
   assert_path(f, f->cfg.home, ".dagctl");
   assert_path(f, f->cfg.dags_folder, "dags");
@@ -127,12 +62,12 @@ static void test_defaults(void **state) {
   assert_null(f->cfg.web_token);
   assert_string_equal(f->cfg.web_base_url, "http://127.0.0.1:8080");
   /* A NULL environment is an empty one. */
-  assert_int_equal(load(f, NULL, NULL), 0);
+  assert_int_equal(config_load(f, NULL, NULL), 0);
   assert_int_equal(f->cfg.parallelism, 32);
 }
 
 static void test_file_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "# dagctl settings\n"
                   "core:\n"
                   "  dags_folder: /srv/dags\n"
@@ -150,7 +85,7 @@ static void test_file_values(void **state) {
                   "  token: \"s3cret-token-value\"\n"
                   "  base_url: https://dagctl.example.com/\n");
   char *env[] = {NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_path(f, f->cfg.config_file, ".dagctl/dagctl.yaml");
   assert_string_equal(f->cfg.dags_folder, "/srv/dags");
   assert_int_equal(f->cfg.parallelism, 4);
@@ -168,30 +103,30 @@ static void test_file_values(void **state) {
 }
 
 static void test_empty_file_and_empty_sections(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "# nothing yet\n");
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_non_null(f->cfg.config_file);
   assert_int_equal(f->cfg.parallelism, 32);
   write_config(f, "core:\nweb:\n");
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_int_equal(f->cfg.web_port, 8080);
 }
 
 static void test_base_url_follows_bind_and_port(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "web:\n  bind: 10.0.0.5\n  port: 8443\n");
   char *env[] = {NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_string_equal(f->cfg.web_base_url, "http://10.0.0.5:8443");
   char *env6[] = {"DAGCTL__WEB__BIND=::1", NULL};
-  assert_int_equal(load(f, NULL, env6), 0);
+  assert_int_equal(config_load(f, NULL, env6), 0);
   assert_string_equal(f->cfg.web_base_url, "http://[::1]:8443");
 }
 
 static void test_env_overrides_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "core:\n  parallelism: 8\n  log_level: warn\nweb:\n  port: 9000\n");
   char *env[] = {"DAGCTL__CORE__PARALLELISM=4",
                  "dagctl__core__log_level=debug",
@@ -199,7 +134,7 @@ static void test_env_overrides_file(void **state) {
                  "DAGCTL__CORE__DURABILITY=full",
                  "DAGCTL__CORE__TASK_KILL_GRACE=250ms",
                  NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_int_equal(f->cfg.parallelism, 4);
   /* The prefix is case-sensitive like every variable name; the rest is not. */
   assert_int_equal(f->cfg.log_level, DAG_LOG_WARN);
@@ -210,110 +145,110 @@ static void test_env_overrides_file(void **state) {
 }
 
 static void test_flags_override_env(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "envhome/dagctl.yaml", "core:\n  parallelism: 2\n");
   write_file(f, "flaghome/dagctl.yaml", "core:\n  parallelism: 3\n");
   char *env[] = {"DAGCTL_HOME=envhome", "DAGCTL_DAGS=/env/dags", NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_path(f, f->cfg.home, "envhome");
   assert_path(f, f->cfg.config_file, "envhome/dagctl.yaml");
   assert_int_equal(f->cfg.parallelism, 2);
   assert_string_equal(f->cfg.dags_folder, "/env/dags");
 
   struct dag_config_flags flags = {.home = "flaghome", .dags_folder = "flagdags"};
-  assert_int_equal(load(f, &flags, env), 0);
+  assert_int_equal(config_load(f, &flags, env), 0);
   assert_path(f, f->cfg.home, "flaghome");
   assert_int_equal(f->cfg.parallelism, 3);
   assert_path(f, f->cfg.dags_folder, "flagdags");
 }
 
 static void test_dags_folder_precedence(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "core:\n  dags_folder: from_file\n");
   char *none[] = {NULL};
-  assert_int_equal(load(f, NULL, none), 0);
+  assert_int_equal(config_load(f, NULL, none), 0);
   assert_path(f, f->cfg.dags_folder, "from_file");
   char *override[] = {"DAGCTL__CORE__DAGS_FOLDER=from_override", NULL};
-  assert_int_equal(load(f, NULL, override), 0);
+  assert_int_equal(config_load(f, NULL, override), 0);
   assert_path(f, f->cfg.dags_folder, "from_override");
   char *both[] = {"DAGCTL__CORE__DAGS_FOLDER=from_override", "DAGCTL_DAGS=from_env",
                   NULL};
-  assert_int_equal(load(f, NULL, both), 0);
+  assert_int_equal(config_load(f, NULL, both), 0);
   assert_path(f, f->cfg.dags_folder, "from_env");
   struct dag_config_flags flags = {.dags_folder = "/abs/from_flag"};
-  assert_int_equal(load(f, &flags, both), 0);
+  assert_int_equal(config_load(f, &flags, both), 0);
   assert_string_equal(f->cfg.dags_folder, "/abs/from_flag");
   /* An empty variable is an unset one, as in a shell `DAGCTL_DAGS= dagctl`. */
   char *empty[] = {"DAGCTL_DAGS=", "DAGCTL_HOME=", NULL};
-  assert_int_equal(load(f, NULL, empty), 0);
+  assert_int_equal(config_load(f, NULL, empty), 0);
   assert_path(f, f->cfg.dags_folder, "from_file");
   assert_path(f, f->cfg.home, ".dagctl");
 }
 
 static void test_relative_paths_are_absolute_and_normal(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "conf/alt.yaml", "core:\n  dags_folder: ./x/../y//z/.\n");
   struct dag_config_flags flags = {.home = "./h/../home/",
                                    .config_file = "conf/./alt.yaml"};
   char *env[] = {NULL};
-  assert_int_equal(load(f, &flags, env), 0);
+  assert_int_equal(config_load(f, &flags, env), 0);
   assert_path(f, f->cfg.home, "home");
   assert_path(f, f->cfg.config_file, "conf/alt.yaml");
   assert_path(f, f->cfg.dags_folder, "y/z");
   struct dag_config_flags root = {.home = "/../..", .dags_folder = "/a/b/../../.."};
-  assert_int_equal(load(f, &root, env), 0);
+  assert_int_equal(config_load(f, &root, env), 0);
   assert_string_equal(f->cfg.home, "/");
   assert_string_equal(f->cfg.dags_folder, "/");
 }
 
 static void test_explicit_config_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "core:\n  parallelism: 2\n");
   write_file(f, "other.yaml", "core:\n  parallelism: 7\n");
   struct dag_config_flags flags = {.config_file = "other.yaml"};
   char *env[] = {NULL};
-  assert_int_equal(load(f, &flags, env), 0);
+  assert_int_equal(config_load(f, &flags, env), 0);
   assert_int_equal(f->cfg.parallelism, 7); /* HOME/dagctl.yaml is not read */
   assert_path(f, f->cfg.config_file, "other.yaml");
 }
 
 static void test_missing_config_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   struct dag_config_flags flags = {.config_file = "nope.yaml"};
   char *env[] = {NULL};
-  assert_int_equal(load(f, &flags, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, &flags, env), DAG_ECONFIG);
   assert_error(f, "nope.yaml: config file not found: No such file or directory");
   /* Without --config a missing HOME/dagctl.yaml is simply no settings. */
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_null(f->cfg.config_file);
 }
 
 static void test_unknown_key_in_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "core:\n  parallelism: 4\n  paralelism: 5\n");
   char *env[] = {NULL};
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:3:3: unknown key 'core.paralelism' "
                   "(did you mean 'core.parallelism'?)");
   write_config(f, "web:\n  colour: blue\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:2:3: unknown key 'web.colour'");
 }
 
 static void test_unknown_section_in_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "cor:\n  parallelism: 4\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f,
                ".dagctl/dagctl.yaml:1:1: unknown section 'cor' (did you mean 'core'?)");
   write_config(f, "web: {}\nzookeeper:\n  hosts: a\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:2:1: unknown section 'zookeeper'");
 }
 
 static void test_bad_values_in_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   static const struct {
     const char *yaml, *want;
@@ -353,7 +288,7 @@ static void test_bad_values_in_file(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     write_config(f, cases[i].yaml);
-    assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+    assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
     char *want = xasprintf(".dagctl/dagctl.yaml:%s", cases[i].want);
     assert_error(f, want);
     free(want);
@@ -361,7 +296,7 @@ static void test_bad_values_in_file(void **state) {
 }
 
 static void test_bool_spellings(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   static const struct {
     const char *text;
     bool want;
@@ -371,17 +306,17 @@ static void test_bool_spellings(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *var = xasprintf("DAGCTL__CORE__DAGS_ARE_PAUSED_AT_CREATION=%s", cases[i].text);
     char *env[] = {var, NULL};
-    assert_int_equal(load(f, NULL, env), 0);
+    assert_int_equal(config_load(f, NULL, env), 0);
     assert_int_equal(f->cfg.dags_are_paused_at_creation, cases[i].want);
     free(var);
   }
 }
 
 static void test_every_problem_is_reported(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "core:\n  parallelism: -1\n  log_level: loud\nweb:\n  port: http\n");
   char *env[] = {"DAGCTL__CORE__NOPE=1", NULL};
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_int_equal(f->diags.n, 4);
   assert_int_equal(f->diags.items[0].line, 2);
   assert_int_equal(f->diags.items[1].line, 3);
@@ -390,31 +325,31 @@ static void test_every_problem_is_reported(void **state) {
 }
 
 static void test_duplicates_in_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "core:\n  parallelism: 4\n  parallelism: 5\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:3:16: duplicate key 'core.parallelism' "
                   "(first at line 2)");
   write_config(f, "core:\n  parallelism: 4\nweb: {}\ncore:\n  log_level: info\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:4:1: duplicate section 'core' (first at line 1)");
 }
 
 static void test_syntax_error_and_multiple_documents(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "core:\n  parallelism: 4\n bad\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:3:2: syntax error: did not find expected key "
                   "(while parsing a block mapping at line 1)");
   write_config(f, "core:\n  parallelism: 4\n---\nweb:\n  port: 1\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:4:1: only one YAML document is allowed");
 }
 
 static void test_unknown_names_in_env(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   static const struct {
     const char *var, *want;
   } cases[] = {
@@ -432,13 +367,13 @@ static void test_unknown_names_in_env(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *env[] = {"DAGCTL_HOME=h", (char *)cases[i].var, NULL};
-    assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+    assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
     assert_error(f, cases[i].want);
   }
 }
 
 static void test_bad_values_in_env(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   static const struct {
     const char *var, *want;
   } cases[] = {
@@ -460,25 +395,25 @@ static void test_bad_values_in_env(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *env[] = {(char *)cases[i].var, NULL};
-    assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+    assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
     assert_error(f, cases[i].want);
   }
 }
 
 static void test_same_key_twice_in_env(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__CORE__PARALLELISM=4", "DAGCTL__core__parallelism=5", NULL};
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, "DAGCTL__core__parallelism: core.parallelism: also set by "
                   "DAGCTL__CORE__PARALLELISM");
 }
 
 static void test_token_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "secrets/token", "tok-0123456789abcdef\n");
   write_config(f, "web:\n  token_file: secrets/token\n");
   char *env[] = {NULL};
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_string_equal(f->cfg.web_token, "tok-0123456789abcdef");
   /* Loaded secrets never reach the log. */
   char line[] = "auth failed token=tok-0123456789abcdef from=1.2.3.4";
@@ -487,35 +422,35 @@ static void test_token_file(void **state) {
 
   write_file(f, "secrets/crlf", "tok-crlf-0123\r\n\n");
   char *env2[] = {"DAGCTL__WEB__TOKEN_FILE=secrets/crlf", NULL};
-  assert_int_equal(load(f, NULL, env2), 0);
+  assert_int_equal(config_load(f, NULL, env2), 0);
   assert_string_equal(f->cfg.web_token, "tok-crlf-0123");
 }
 
 static void test_token_sources_and_precedence(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "secrets/token", "from-file-token\n");
   char *env[] = {"DAGCTL__WEB__TOKEN=from-env-token", NULL};
   write_config(f, "web:\n  token_file: secrets/token\n");
-  assert_int_equal(load(f, NULL, env), 0);
+  assert_int_equal(config_load(f, NULL, env), 0);
   assert_string_equal(f->cfg.web_token, "from-env-token");
 
   char *env2[] = {"DAGCTL__WEB__TOKEN_FILE=secrets/token", NULL};
   write_config(f, "web:\n  token: in-clear-token\n");
-  assert_int_equal(load(f, NULL, env2), 0);
+  assert_int_equal(config_load(f, NULL, env2), 0);
   assert_string_equal(f->cfg.web_token, "from-file-token");
 
   char *none[] = {NULL};
   write_config(f, "web:\n  token: in-clear-token\n  token_file: secrets/token\n");
-  assert_int_equal(load(f, NULL, none), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, none), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:3:15: web.token_file: conflicts with web.token "
                   "(at line 2); set only one");
 }
 
 static void test_token_file_errors(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "web:\n  token_file: missing\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   char *want = xasprintf(".dagctl/dagctl.yaml:2:15: web.token_file: cannot read "
                          "%s/missing: No such file or directory",
                          f->dir);
@@ -524,7 +459,7 @@ static void test_token_file_errors(void **state) {
 
   write_file(f, "secrets/empty", "\n");
   write_config(f, "web:\n  token_file: secrets/empty\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   want = xasprintf(".dagctl/dagctl.yaml:2:15: web.token_file: %s/secrets/empty is empty",
                    f->dir);
   assert_error(f, want);
@@ -532,24 +467,24 @@ static void test_token_file_errors(void **state) {
 
   write_file(f, "secrets/two", "one two\n");
   write_config(f, "web:\n  token_file: secrets/two\n");
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_null(strstr(f->errors, "one two"));
 }
 
 static void test_secrets_are_never_echoed(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__WEB__TOKEN=has a space", NULL};
-  assert_int_equal(load(f, NULL, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_error(f, "DAGCTL__WEB__TOKEN: web.token: expected a token without spaces or "
                   "control characters");
   assert_null(f->cfg.web_token);
 }
 
 static void test_empty_flag(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   struct dag_config_flags flags = {.home = ""};
   char *env[] = {NULL};
-  assert_int_equal(load(f, &flags, env), DAG_ECONFIG);
+  assert_int_equal(config_load(f, &flags, env), DAG_ECONFIG);
   assert_error(f, "--home: empty path");
   /* A failed load leaves a config that frees cleanly (teardown). */
 }

@@ -2,7 +2,7 @@
  * default, broker lists, SASL/SSL choices and the SASL password that must
  * never sit in clear in the file.
  *
- * Same fixture as test_config.c: a fresh temporary working directory and a
+ * The fixture of config_harness.h: a fresh temporary working directory and a
  * synthetic environment. */
 #include <limits.h>
 #include <setjmp.h>
@@ -21,77 +21,22 @@
 #include "common.h"
 #include "config.h"
 #include "error.h"
-
-struct fixture {
-  char dir[PATH_MAX];
-  char old_cwd[PATH_MAX];
-  struct dag_config cfg;
-  struct dag_diags diags;
-  char *errors;
-};
+#include "config_harness.h"
 
 static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  char tmpl[] = "/tmp/dagctl-config-kafka-XXXXXX";
-  assert_non_null(mkdtemp(tmpl));
-  assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-  assert_int_equal(chdir(tmpl), 0);
-  assert_non_null(getcwd(f->dir, sizeof(f->dir)));
-  *state = f;
-  return 0;
+  return config_setup(state, "/tmp/dagctl-config-kafka-XXXXXX");
 }
 
 static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  dag_log_reset();
-  assert_int_equal(chdir(f->old_cwd), 0);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f);
-  return 0;
+  return config_teardown(state);
 }
 
-static void write_file(struct fixture *f, const char *name, const char *text) {
-  char *path = xasprintf("%s/%s", f->dir, name);
-  char *slash = strrchr(path, '/');
-  *slash = '\0';
-  mkdir(path, 0700);
-  *slash = '/';
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-  assert_int_equal(chmod(path, 0600), 0);
-  free(path);
-}
-
-static void write_config(struct fixture *f, const char *yaml) {
-  write_file(f, ".dagctl/dagctl.yaml", yaml);
-}
-
-static int load(struct fixture *f, char *const *envp) {
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  int rc = dag_config_load(&f->cfg, NULL, envp, &f->diags);
-  f->errors = dag_diags_join(&f->diags);
-  return rc;
-}
-
-static void assert_error(struct fixture *f, const char *want) {
-  if (f->diags.n != 1) fail_msg("want one diagnostic, got %zu:\n%s", f->diags.n, f->errors);
-  char *full = f->errors;
-  size_t dlen = strlen(f->dir);
-  if (strncmp(full, f->dir, dlen) == 0 && full[dlen] == '/') full += dlen + 1;
-  assert_string_equal(full, want);
+static int load(struct config_fixture *f, char *const *envp) {
+  return config_load(f, NULL, envp);
 }
 
 static void test_defaults(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
   assert_string_equal(f->cfg.kafka_bootstrap_servers, "embedded");
@@ -103,7 +48,7 @@ static void test_defaults(void **state) {
 }
 
 static void test_file_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "kafka:\n"
                   "  bootstrap_servers: ' kafka-1:9092, 10.0.0.2:9093 ,[::1]:9094'\n"
                   "  security_protocol: SASL_SSL\n"
@@ -123,7 +68,7 @@ static void test_file_values(void **state) {
 }
 
 static void test_env_overrides_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "kafka:\n  bootstrap_servers: kafka-1:9092\n");
   char *env[] = {"DAGCTL__KAFKA__BOOTSTRAP_SERVERS=embedded", NULL};
   assert_int_equal(load(f, env), 0);
@@ -134,7 +79,7 @@ static void test_env_overrides_file(void **state) {
 }
 
 static void test_password_in_clear_is_an_error(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "kafka:\n  sasl_username: u\n  sasl_password: hunter2-in-clear\n");
   char *env[] = {NULL};
   assert_int_equal(load(f, env), DAG_ECONFIG);
@@ -146,7 +91,7 @@ static void test_password_in_clear_is_an_error(void **state) {
 }
 
 static void test_password_from_env_is_masked(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__KAFKA__SASL_PASSWORD=kafka secret 42", NULL};
   assert_int_equal(load(f, env), 0);
   assert_string_equal(f->cfg.kafka_sasl_password, "kafka secret 42");
@@ -156,7 +101,7 @@ static void test_password_from_env_is_masked(void **state) {
 }
 
 static void test_password_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "secrets/kafka", "from-a-file\n");
   write_config(f, "kafka:\n  sasl_password_file: secrets/kafka\n");
   char *env[] = {NULL};
@@ -173,7 +118,7 @@ static void test_password_file(void **state) {
 }
 
 static void test_bad_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "kafka:\n  bootstrap_servers: localhost\n");
   assert_int_equal(load(f, env), DAG_ECONFIG);

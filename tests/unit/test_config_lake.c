@@ -2,7 +2,7 @@
  * under the home, S3 URLs, and the secret key that must never sit in clear
  * in the file.
  *
- * Same fixture as test_config.c: a fresh temporary working directory and a
+ * The fixture of config_harness.h: a fresh temporary working directory and a
  * synthetic environment. */
 #include <limits.h>
 #include <setjmp.h>
@@ -21,77 +21,22 @@
 #include "common.h"
 #include "config.h"
 #include "error.h"
-
-struct fixture {
-  char dir[PATH_MAX];
-  char old_cwd[PATH_MAX];
-  struct dag_config cfg;
-  struct dag_diags diags;
-  char *errors;
-};
+#include "config_harness.h"
 
 static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  char tmpl[] = "/tmp/dagctl-config-lake-XXXXXX";
-  assert_non_null(mkdtemp(tmpl));
-  assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-  assert_int_equal(chdir(tmpl), 0);
-  assert_non_null(getcwd(f->dir, sizeof(f->dir)));
-  *state = f;
-  return 0;
+  return config_setup(state, "/tmp/dagctl-config-lake-XXXXXX");
 }
 
 static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  dag_log_reset();
-  assert_int_equal(chdir(f->old_cwd), 0);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f);
-  return 0;
+  return config_teardown(state);
 }
 
-static void write_file(struct fixture *f, const char *name, const char *text) {
-  char *path = xasprintf("%s/%s", f->dir, name);
-  char *slash = strrchr(path, '/');
-  *slash = '\0';
-  mkdir(path, 0700);
-  *slash = '/';
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-  assert_int_equal(chmod(path, 0600), 0);
-  free(path);
-}
-
-static void write_config(struct fixture *f, const char *yaml) {
-  write_file(f, ".dagctl/dagctl.yaml", yaml);
-}
-
-static int load(struct fixture *f, char *const *envp) {
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  int rc = dag_config_load(&f->cfg, NULL, envp, &f->diags);
-  f->errors = dag_diags_join(&f->diags);
-  return rc;
-}
-
-static void assert_error(struct fixture *f, const char *want) {
-  if (f->diags.n != 1) fail_msg("want one diagnostic, got %zu:\n%s", f->diags.n, f->errors);
-  char *full = f->errors;
-  size_t dlen = strlen(f->dir);
-  if (strncmp(full, f->dir, dlen) == 0 && full[dlen] == '/') full += dlen + 1;
-  assert_string_equal(full, want);
+static int load(struct config_fixture *f, char *const *envp) {
+  return config_load(f, NULL, envp);
 }
 
 static void test_defaults(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
   char *want = xasprintf("%s/.dagctl/lake", f->dir);
@@ -106,7 +51,7 @@ static void test_defaults(void **state) {
 }
 
 static void test_file_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "lake:\n"
                   "  url: s3://spotify-lake/raw//\n"
                   "  endpoint: http://127.0.0.1:4569/\n"
@@ -125,7 +70,7 @@ static void test_file_values(void **state) {
 }
 
 static void test_local_urls(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__LAKE__URL=data/./lake/", NULL};
   assert_int_equal(load(f, env), 0);
   char *want = xasprintf("%s/data/lake", f->dir);
@@ -143,7 +88,7 @@ static void test_local_urls(void **state) {
 }
 
 static void test_secret_in_clear_is_an_error(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "lake:\n  url: s3://b12\n  secret_access_key: wJalrXUtnFEMI\n");
   char *env[] = {NULL};
   assert_int_equal(load(f, env), DAG_ECONFIG);
@@ -155,7 +100,7 @@ static void test_secret_in_clear_is_an_error(void **state) {
 }
 
 static void test_secret_from_env_and_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__LAKE__SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", NULL};
   assert_int_equal(load(f, env), 0);
   assert_string_equal(f->cfg.lake_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
@@ -175,7 +120,7 @@ static void test_secret_from_env_and_file(void **state) {
 }
 
 static void test_bad_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "lake:\n  url: gs://bucket/x\n");
   assert_int_equal(load(f, env), DAG_ECONFIG);

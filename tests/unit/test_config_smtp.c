@@ -1,7 +1,7 @@
 /* test_config_smtp.c - the smtp section of dagctl.yaml: defaults, the
  * password that must never sit in clear in the file, address lists.
  *
- * Same fixture as test_config.c: a fresh temporary working directory and a
+ * The fixture of config_harness.h: a fresh temporary working directory and a
  * synthetic environment. */
 #include <limits.h>
 #include <setjmp.h>
@@ -20,77 +20,22 @@
 #include "common.h"
 #include "config.h"
 #include "error.h"
-
-struct fixture {
-  char dir[PATH_MAX];
-  char old_cwd[PATH_MAX];
-  struct dag_config cfg;
-  struct dag_diags diags;
-  char *errors;
-};
+#include "config_harness.h"
 
 static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  char tmpl[] = "/tmp/dagctl-config-smtp-XXXXXX";
-  assert_non_null(mkdtemp(tmpl));
-  assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-  assert_int_equal(chdir(tmpl), 0);
-  assert_non_null(getcwd(f->dir, sizeof(f->dir)));
-  *state = f;
-  return 0;
+  return config_setup(state, "/tmp/dagctl-config-smtp-XXXXXX");
 }
 
 static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  dag_log_reset();
-  assert_int_equal(chdir(f->old_cwd), 0);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f);
-  return 0;
+  return config_teardown(state);
 }
 
-static void write_file(struct fixture *f, const char *name, const char *text) {
-  char *path = xasprintf("%s/%s", f->dir, name);
-  char *slash = strrchr(path, '/');
-  *slash = '\0';
-  mkdir(path, 0700);
-  *slash = '/';
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-  assert_int_equal(chmod(path, 0600), 0);
-  free(path);
-}
-
-static void write_config(struct fixture *f, const char *yaml) {
-  write_file(f, ".dagctl/dagctl.yaml", yaml);
-}
-
-static int load(struct fixture *f, char *const *envp) {
-  dag_config_free(&f->cfg);
-  dag_diags_free(&f->diags);
-  free(f->errors);
-  int rc = dag_config_load(&f->cfg, NULL, envp, &f->diags);
-  f->errors = dag_diags_join(&f->diags);
-  return rc;
-}
-
-static void assert_error(struct fixture *f, const char *want) {
-  if (f->diags.n != 1) fail_msg("want one diagnostic, got %zu:\n%s", f->diags.n, f->errors);
-  char *full = f->errors;
-  size_t dlen = strlen(f->dir);
-  if (strncmp(full, f->dir, dlen) == 0 && full[dlen] == '/') full += dlen + 1;
-  assert_string_equal(full, want);
+static int load(struct config_fixture *f, char *const *envp) {
+  return config_load(f, NULL, envp);
 }
 
 static void test_defaults(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
   assert_null(f->cfg.smtp_host);
@@ -106,7 +51,7 @@ static void test_defaults(void **state) {
 }
 
 static void test_file_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "smtp:\n"
                   "  host: mail.example.com\n"
                   "  port: 2525\n"
@@ -133,7 +78,7 @@ static void test_file_values(void **state) {
 }
 
 static void test_implicit_tls_port(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__SMTP__TLS=implicit", NULL};
   assert_int_equal(load(f, env), 0);
   assert_int_equal(f->cfg.smtp_tls, DAG_SMTP_IMPLICIT);
@@ -145,7 +90,7 @@ static void test_implicit_tls_port(void **state) {
 }
 
 static void test_password_in_clear_is_an_error(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_config(f, "smtp:\n  host: mail.example.com\n  password: hunter2-in-clear\n");
   char *env[] = {NULL};
   assert_int_equal(load(f, env), DAG_ECONFIG);
@@ -157,7 +102,7 @@ static void test_password_in_clear_is_an_error(void **state) {
 }
 
 static void test_password_from_env_is_masked(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__SMTP__PASSWORD=s3cret pass phrase", NULL};
   assert_int_equal(load(f, env), 0);
   assert_string_equal(f->cfg.smtp_password, "s3cret pass phrase");
@@ -167,7 +112,7 @@ static void test_password_from_env_is_masked(void **state) {
 }
 
 static void test_password_file(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   write_file(f, "secrets/smtp", "pass with spaces\r\n");
   write_config(f, "smtp:\n  password_file: secrets/smtp\n");
   char *env[] = {NULL};
@@ -194,7 +139,7 @@ static void test_password_file(void **state) {
 }
 
 static void test_bad_values(void **state) {
-  struct fixture *f = *state;
+  struct config_fixture *f = *state;
   char *env[] = {NULL};
   write_config(f, "smtp:\n  tls: ssl\n");
   assert_int_equal(load(f, env), DAG_ECONFIG);
