@@ -84,7 +84,7 @@ tasks:
     path: $TMP/svc.out
   - id: between
     upstream: start_svc
-    command: pgrep -f "__task test_service" > "$TMP/svc.pids"
+    command: pgrep -f -- "--home $DAGCTL_HOME .*__task test_service" > "$TMP/svc.pids"
   - id: stop_svc
     type: stop_service
     service: start_svc
@@ -117,4 +117,4 @@ run=$(trigger svcfail)
 state=$(wait_run svcfail "$run" 20)
 assert_eq "$state" failed "failing service run"
 wait_for "grep -qx stopped '$TMP/svcfail.out'" 10
-wait_for "! pgrep -f '__task test_service' >/dev/null" 10
+wait_for "! pgrep -f -- '--home $DAGCTL_HOME .*__task test_service' >/dev/null" 10

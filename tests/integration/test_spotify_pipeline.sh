@@ -25,7 +25,8 @@ for line in sys.stdin:
     if line:
         try: print(json.loads(line)["event_id"])
         except Exception: pass'; }
-consumers() { pgrep -f "__task kafka_consumer" || true; }
+# This test's consumers only: other tests may run theirs at the same time.
+consumers() { pgrep -f -- "--home $DAGCTL_HOME .*__task kafka_consumer" || true; }
 
 start_scheduler spotify_data_basic
 
