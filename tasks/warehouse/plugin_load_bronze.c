@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "bronze.h"
 #include "wh.h"
+#include "wh_host.h"
 #ifdef DAGCTL_HAVE_LAKE
 #include "lake.h"
 #endif
@@ -25,25 +26,6 @@ static void host_log(void *ud, int level, const char *msg) {
 static int host_cancelled(void *ud) {
   const struct dagctl_host *h = ud;
   return h->cancelled(h);
-}
-
-/* The warehouse of the configuration; NULL after logging why. */
-static struct wh *open_warehouse(const struct dagctl_host *h) {
-  const char *url = h->connection(h, "warehouse", "url");
-  char *fallback = NULL;
-  if (url == NULL) {
-    const char *home = h->context(h, "home");
-    url = fallback = xasprintf("%s/warehouse.db", home ? home : ".");
-  }
-  struct wh_options o = {.url = url, .password = h->connection(h, "warehouse", "password")};
-  struct wh *w = NULL;
-  char *err = NULL;
-  if (wh_open(&o, &w, &err) < 0) {
-    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
-    free(err);
-  }
-  free(fallback);
-  return w;
 }
 
 #ifdef DAGCTL_HAVE_LAKE
@@ -63,7 +45,7 @@ static bool truthy(const char *v) {
 static enum dagctl_result load_bronze(const struct dagctl_host *h) {
   const char *prefix = h->param(h, "prefix");
   if (prefix == NULL) prefix = "raw_events/";
-  struct wh *w = open_warehouse(h);
+  struct wh *w = wh_open_for_task(h);
   if (w == NULL) return DAGCTL_FAILED;
 
   struct bronze_source src;

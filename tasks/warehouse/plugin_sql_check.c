@@ -14,24 +14,7 @@
 #include "alloc.h"
 #include "sqlcheck.h"
 #include "wh.h"
-
-static struct wh *open_warehouse(const struct dagctl_host *h) {
-  const char *url = h->connection(h, "warehouse", "url");
-  char *fallback = NULL;
-  if (url == NULL) {
-    const char *home = h->context(h, "home");
-    url = fallback = xasprintf("%s/warehouse.db", home ? home : ".");
-  }
-  struct wh_options o = {.url = url, .password = h->connection(h, "warehouse", "password")};
-  struct wh *w = NULL;
-  char *err = NULL;
-  if (wh_open(&o, &w, &err) < 0) {
-    h->log(h, DAGCTL_LOG_ERROR, "%s", err);
-    free(err);
-  }
-  free(fallback);
-  return w;
-}
+#include "wh_host.h"
 
 static enum dagctl_result sql_check(const struct dagctl_host *h) {
   struct sqlcheck c = {
@@ -46,7 +29,7 @@ static enum dagctl_result sql_check(const struct dagctl_host *h) {
       .max_age = h->param(h, "max_age"),
   };
   if (c.name == NULL) c.name = h->context(h, "task_id");
-  struct wh *w = open_warehouse(h);
+  struct wh *w = wh_open_for_task(h);
   if (w == NULL) return DAGCTL_FAILED;
 
   struct timeval tv;
