@@ -30,6 +30,9 @@ port=$(head -n 1 "$TMP/s3rver.port")
 
 cp "$DAGCTL_SOURCE_DIR/dags/spotify_data_basic.yaml" "$DAGCTL_DAGS/"
 cp -r "$DAGCTL_SOURCE_DIR/dags/spotify_dbt" "$DAGCTL_DAGS/"
+# The consumer needs up to ~3.5 s after SIGTERM to read, flush and commit;
+# lib.sh's 1 s grace (for tests of timeouts) would cut it short.
+sed -i 's/task_kill_grace: 1s/task_kill_grace: 10s/' "$DAGCTL_HOME/dagctl.yaml"
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF
   plugins_folder: $DAGCTL_BUILD_DIR/plugins
 lake:
