@@ -352,20 +352,21 @@ static int parse_address(const struct setting *s, const char *text, void *field,
   return 0;
 }
 
-/* "a@x, b@y": stored normalised as "a@x,b@y". A string, not a YAML list,
- * because every setting is one scalar that DAGCTL__SMTP__TO can also hold. */
-static int parse_addresses(const struct setting *s, const char *text, void *field,
-                           char **why) {
-  DAG_UNUSED(s);
+/* A list setting: items separated by any of `seps`, blanks around them
+ * dropped, each checked by `valid`; stored normalised as "a,b". A string,
+ * not a YAML list, because every setting is one scalar that an environment
+ * variable can also hold. `what` completes "'x' is not ...". */
+static int parse_list(const char *text, const char *seps, int (*valid)(const char *, size_t),
+                      const char *what, void *field, char **why) {
   struct strbuf sb = STRBUF_INIT;
   for (const char *p = text;;) {
-    size_t len = strcspn(p, ",;");
+    size_t len = strcspn(p, seps);
     const char *a = p;
     size_t n = len;
     while (n && (*a == ' ' || *a == '\t')) a++, n--;
     while (n && (a[n - 1] == ' ' || a[n - 1] == '\t')) n--;
-    if (n && !valid_address(a, n)) {
-      *why = xasprintf("'%.*s' is not an email address (expected local@domain)", (int)n, a);
+    if (n && !valid(a, n)) {
+      *why = xasprintf("'%.*s' is not %s", (int)n, a, what);
       sb_free(&sb);
       return -1;
     }
@@ -382,6 +383,14 @@ static int parse_addresses(const struct setting *s, const char *text, void *fiel
   }
   set_string(field, sb_detach(&sb));
   return 0;
+}
+
+/* "a@x, b@y" or "a@x; b@y". */
+static int parse_addresses(const struct setting *s, const char *text, void *field,
+                           char **why) {
+  DAG_UNUSED(s);
+  return parse_list(text, ",;", valid_address, "an email address (expected local@domain)",
+                    field, why);
 }
 
 /* A host name or address literal: what getaddrinfo() takes. */
@@ -433,32 +442,8 @@ static int parse_brokers(const struct setting *s, const char *text, void *field,
     set_string(field, xstrdup(text));
     return 0;
   }
-  struct strbuf sb = STRBUF_INIT;
-  for (const char *p = text;;) {
-    size_t len = strcspn(p, ",");
-    const char *b = p;
-    size_t n = len;
-    while (n && (*b == ' ' || *b == '\t')) b++, n--;
-    while (n && (b[n - 1] == ' ' || b[n - 1] == '\t')) n--;
-    if (n && !valid_broker(b, n)) {
-      *why = xasprintf("'%.*s' is not a broker (expected host:port, or 'embedded')", (int)n,
-                       b);
-      sb_free(&sb);
-      return -1;
-    }
-    if (n) {
-      if (sb.len) sb_appendc(&sb, ',');
-      sb_appendn(&sb, b, n);
-    }
-    if (p[len] == '\0') break;
-    p += len + 1;
-  }
-  if (sb.len == 0) {
-    sb_free(&sb);
-    return -1;
-  }
-  set_string(field, sb_detach(&sb));
-  return 0;
+  return parse_list(text, ",", valid_broker, "a broker (expected host:port, or 'embedded')",
+                    field, why);
 }
 
 /* Pick `text` from `names` ignoring case; the stored spelling is the
