@@ -461,15 +461,20 @@ void dag_store_tries_free(struct dag_store_try *t, size_t n) {
 /* --- events ------------------------------------------------------------------ */
 
 int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n) {
+  /* Read in id order, then delete what was read, in one transaction: an
+   * event written meanwhile by another process waits for the next call. */
   static const char sel[] =
-      "DELETE FROM scheduler_event RETURNING id, kind, dag_id, run_pk";
+      "SELECT id, kind, dag_id, run_pk FROM scheduler_event ORDER BY id";
+  static const char del[] = "DELETE FROM scheduler_event WHERE id <= ?";
   *out = NULL;
   *n = 0;
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
   sqlite3_stmt *s = store_stmt(st, sel);
-  if (!s) return DAG_ESTORE;
+  if (!s) goto fail;
   size_t cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  int step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_event *e = &(*out)[(*n)++];
     e->id = store_col_int(s, 0);
@@ -479,15 +484,22 @@ int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n
     e->run_pk = store_col_int(s, 3);
   }
   sqlite3_reset(s);
-  if (rc != SQLITE_DONE) return store_fail(st, "take events");
-  /* RETURNING yields rows in no promised order; events must apply in order. */
-  for (size_t i = 1; i < *n; i++) {
-    struct dag_store_event e = (*out)[i];
-    size_t j = i;
-    for (; j > 0 && (*out)[j - 1].id > e.id; j--) (*out)[j] = (*out)[j - 1];
-    (*out)[j] = e;
+  if (step != SQLITE_DONE) {
+    rc = store_fail(st, "take events");
+    goto fail;
   }
-  return 0;
+  if (*n) {
+    if (!(s = store_stmt(st, del))) goto fail;
+    sqlite3_bind_int64(s, 1, (*out)[*n - 1].id);
+    if ((rc = store_step_done(st, s, "delete events")) != 0) goto fail;
+  }
+  if ((rc = dag_store_commit(st)) == 0) return 0;
+fail:
+  dag_store_rollback(st);
+  dag_store_events_free(*out, *n);
+  *out = NULL;
+  *n = 0;
+  return rc ? rc : DAG_ESTORE;
 }
 
 void dag_store_events_free(struct dag_store_event *e, size_t n) {
