@@ -108,8 +108,17 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
     row.data_interval_end = interval.end;
     row.conf = conf;
     row.queued_at = now;
-    rc = dag_store_create_run(st, &row, ids, tries, k, pk);
-    if (rc == DAG_EEXIST)
+    /* A generated id names an instant; two triggers in the same
+     * microsecond must both get a run, so the store adds a suffix. A
+     * scheduled id names its interval, and an id the user chose is theirs:
+     * both are refused when taken. */
+    bool suffix = !req->run_id && req->type != DAG_RUN_TYPE_SCHEDULED;
+    char *used = NULL;
+    rc = dag_store_create_run(st, &row, ids, tries, k, suffix, pk, &used);
+    if (rc == 0) {
+      free(run_id);
+      run_id = used;
+    } else if (rc == DAG_EEXIST)
       *err = xasprintf("DAG '%s' already has a run '%s'", dag->dag_id, run_id);
     else if (rc)
       *err = xasprintf("cannot record the run: %s", dag_store_errmsg(st));

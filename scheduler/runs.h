@@ -15,7 +15,9 @@ enum dag_run_type { DAG_RUN_TYPE_SCHEDULED, DAG_RUN_TYPE_MANUAL, DAG_RUN_TYPE_TE
 
 struct dag_run_request {
   enum dag_run_type type;
-  const char *run_id;        /* NULL: TYPE__LOGICALDATE, as Airflow names runs */
+  const char *run_id;        /* NULL: TYPE__LOGICALDATE, as Airflow names runs,
+                                with _2, _3... added to a manual or test id
+                                that is taken */
   dag_time_t logical_date;   /* scheduled: interval.start; others: 0 = now */
   const struct dag_interval *interval; /* NULL: inferred from the schedule */
   const char *conf_json;     /* NULL or a JSON object */
@@ -24,8 +26,9 @@ struct dag_run_request {
 
 /* Validate the request and create the run with its task instances in one
  * transaction. On failure *err says why in a sentence fit for a user
- * (caller frees): bad conf JSON, bad run id, duplicate run id, unknown
- * task. Returns 0 and the new run's pk, or a negative code. */
+ * (caller frees): bad conf JSON, bad run id, duplicate run id (one the
+ * caller chose, or a scheduled run's), unknown task. Returns 0, the new
+ * run's pk and its id (*run_id_out, caller frees), or a negative code. */
 int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_request *req,
                    int64_t *pk, char **run_id_out, char **err);
 

@@ -118,10 +118,14 @@ struct dag_store_run {
 /* Create a queued run and one task instance (state none) per task, in one
  * transaction, and tell the scheduler (except for run_type "test"). The
  * caller fills every field of `run` but pk/state/start/end. max_tries[i] is
- * task i's retries. DAG_EEXIST if the run id is taken. */
+ * task i's retries. If the run id is taken: DAG_EEXIST, or with
+ * `suffix_if_taken` the run gets the first free id of run_id_2, run_id_3...
+ * chosen in the same transaction, so concurrent creators never collide.
+ * Stores the id used in *run_id_out if non-NULL (caller frees). */
 int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
                          const char *const *task_ids, const int *max_tries,
-                         size_t n_tasks, int64_t *pk);
+                         size_t n_tasks, bool suffix_if_taken, int64_t *pk,
+                         char **run_id_out);
 int dag_store_set_run_state(dag_store *st, int64_t pk, enum dag_run_state state,
                             dag_time_t start_date, dag_time_t end_date);
 int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,

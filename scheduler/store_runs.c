@@ -39,21 +39,59 @@ int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
   return rc == SQLITE_DONE ? 0 : store_fail(st, what);
 }
 
+/* Is run_id taken for dag_id? 1 yes, 0 no, or a negative code. */
+static int run_id_taken(dag_store *st, const char *dag_id, const char *run_id) {
+  static const char sql[] = "SELECT 1 FROM dag_run WHERE dag_id = ? AND run_id = ?";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  store_bind_text(s, 2, run_id);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc == SQLITE_ROW) return 1;
+  return rc == SQLITE_DONE ? 0 : store_fail(st, "check run id");
+}
+
+/* How many suffixes a generated id tries before giving up: far more runs of
+ * one DAG than can be created in one microsecond. */
+#define RUN_ID_MAX_SUFFIX 100000
+
 int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
                          const char *const *task_ids, const int *max_tries,
-                         size_t n_tasks, int64_t *pk) {
+                         size_t n_tasks, bool suffix_if_taken, int64_t *pk,
+                         char **run_id_out) {
   static const char ins_run[] =
       "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
       " data_interval_start, data_interval_end, conf, queued_at)"
       " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
+  if (run_id_out) *run_id_out = NULL;
+  char *run_id = xstrdup(run->run_id);
   int rc = dag_store_begin(st);
-  if (rc) return rc;
+  if (rc) {
+    free(run_id);
+    return rc;
+  }
+  /* BEGIN IMMEDIATE holds the write lock: no other process can take the id
+   * between this check and the INSERT. */
+  int taken;
+  for (int i = 2; (taken = run_id_taken(st, run->dag_id, run_id)) == 1; i++) {
+    if (!suffix_if_taken || i > RUN_ID_MAX_SUFFIX) {
+      rc = DAG_EEXIST;
+      goto fail;
+    }
+    free(run_id);
+    run_id = xasprintf("%s_%d", run->run_id, i);
+  }
+  if (taken < 0) {
+    rc = taken;
+    goto fail;
+  }
   sqlite3_stmt *s = store_stmt(st, ins_run);
   if (!s) goto fail;
   store_bind_text(s, 1, run->dag_id);
-  store_bind_text(s, 2, run->run_id);
+  store_bind_text(s, 2, run_id);
   store_bind_text(s, 3, run->run_type);
   sqlite3_bind_int64(s, 4, run->logical_date);
   sqlite3_bind_int64(s, 5, run->data_interval_start);
@@ -73,11 +111,19 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
   if (strcmp(run->run_type, "test") != 0 &&
       (rc = store_add_event(st, "run", run->dag_id, id)) != 0)
     goto fail;
-  if ((rc = dag_store_commit(st)) != 0) return rc;
+  if ((rc = dag_store_commit(st)) != 0) {
+    free(run_id);
+    return rc;
+  }
   if (pk) *pk = id;
+  if (run_id_out)
+    *run_id_out = run_id;
+  else
+    free(run_id);
   return 0;
 fail:
   dag_store_rollback(st);
+  free(run_id);
   return rc ? rc : DAG_ESTORE;
 }
 
