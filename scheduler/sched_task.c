@@ -107,6 +107,10 @@ static void env_set(struct strv *env, const char *name, const char *value) {
   strv_push(env, xasprintf("%s=%s", name, value));
 }
 
+static void env_set_cb(void *env, const char *name, const char *value) {
+  env_set(env, name, value);
+}
+
 /* --- service readiness ------------------------------------------------------ */
 
 /* A plugin task tells the scheduler "my service is up" by writing to a pipe
@@ -175,7 +179,10 @@ static int open_ready_pipe(struct sched_ti *ti, struct strv *env) {
 static int render(const char *tmpl, const struct dag_template_ctx *ctx, const char *what,
                   char **out, char **err) {
   char *msg = NULL;
-  if (dag_template_render(tmpl, ctx, out, &msg) == 0) return 0;
+  /* A shell command gets every value quoted: see template.h. */
+  bool shell = strcmp(what, "command") == 0;
+  if ((shell ? dag_template_render_shell : dag_template_render)(tmpl, ctx, out, &msg) == 0)
+    return 0;
   *err = xasprintf("%s: %s", what, msg ? msg : "template error");
   free(msg);
   return DAG_ETEMPLATE;
@@ -289,6 +296,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   env_set(&env, "DAGCTL_DATA_INTERVAL_START", iso);
   dag_time_iso(r->interval_end, iso, sizeof(iso));
   env_set(&env, "DAGCTL_DATA_INTERVAL_END", iso);
+  dag_template_env(&ctx, env_set_cb, &env);
   if (t->type == DAG_TASK_PLUGIN) {
     char *params = json_dumps(t->config ? t->config : json_object(), JSON_COMPACT);
     env_set(&env, "DAGCTL_TASK_PARAMS", params);

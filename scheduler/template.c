@@ -1,9 +1,11 @@
 /* template.c - {{ name }} substitution (see template.h).
  *
  * One pass over the text: literal bytes are copied, each {{ ... }} tag is
- * parsed as a dotted name and resolved against the context. Checking is the
- * same pass with no context, so the loader and the runner can never disagree
- * about what is valid. */
+ * parsed as a dotted name (and an optional `| raw`) and resolved against the
+ * context. Checking is the same pass with no context, so the loader and the
+ * runner can never disagree about what is valid. For shell commands each
+ * value is quoted as it is inserted: the command's author wrote the syntax,
+ * whoever supplies params and conf only ever supplies words. */
 #include "template.h"
 
 #include <ctype.h>
@@ -106,8 +108,21 @@ static void append_ts_nodash(struct strbuf *sb, dag_time_t t) {
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Strings bare (they are what a shell command wants), null as nothing,
- * everything else as compact JSON so a script can parse it back. */
+void dag_shell_quote(struct strbuf *sb, const char *s, size_t len) {
+  /* Inside single quotes every byte is literal but the quote itself, which
+   * closes the word, is written escaped, and the word reopened. */
+  sb_appendc(sb, '\'');
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\'')
+      sb_append(sb, "'\\''");
+    else
+      sb_appendc(sb, s[i]);
+  }
+  sb_appendc(sb, '\'');
+}
+
+/* Strings bare, null as nothing, everything else as compact JSON so a
+ * script can parse it back. */
 static int append_json(struct strbuf *sb, const json_t *v, const char *expr,
                        size_t expr_len, char **err) {
   if (json_is_string(v)) {
@@ -208,9 +223,9 @@ static bool is_name(const char *s, size_t len) {
   return !seg_start;
 }
 
-/* One tag's expression, already trimmed. With ctx NULL only check it. */
-static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset,
-                  const struct dag_template_ctx *ctx, char **err) {
+/* One name, already trimmed. With ctx NULL only check it. */
+static int expand_name(struct strbuf *sb, const char *expr, size_t len, size_t offset,
+                       const struct dag_template_ctx *ctx, char **err) {
   if (!is_name(expr, len))
     return fail(err,
                 "unsupported expression '%.*s' at offset %zu: only {{ name }} "
@@ -265,7 +280,45 @@ static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset
   return render_var(sb, (enum var)var, var_names[var], ctx, err);
 }
 
-static int process(const char *tmpl, const struct dag_template_ctx *ctx,
+static const char *const filter_names[] = {"raw"};
+
+/* One tag's expression, already trimmed: NAME or NAME | raw. In a shell
+ * command the value goes in quoted unless the tag says raw. */
+static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset,
+                  const struct dag_template_ctx *ctx, bool shell, char **err) {
+  bool raw = false;
+  size_t name_len = len;
+  const char *bar = memchr(expr, '|', len);
+  if (bar) {
+    const char *f = bar + 1, *end = expr + len;
+    while (f < end && isspace((unsigned char)*f))
+      f++;
+    name_len = (size_t)(bar - expr);
+    while (name_len && isspace((unsigned char)expr[name_len - 1]))
+      name_len--;
+    size_t flen = (size_t)(end - f);
+    if (flen == 3 && memcmp(f, "raw", 3) == 0) {
+      raw = true;
+    } else {
+      char *word = xstrndup(f, flen);
+      const char *hint = dag_did_you_mean(word, filter_names, DAG_ARRAY_SIZE(filter_names));
+      free(word);
+      if (hint)
+        return fail(err, "unknown filter '%.*s' at offset %zu (did you mean '%s'?)", (int)flen,
+                    f, offset, hint);
+      return fail(err, "unknown filter '%.*s' at offset %zu: the only filter is 'raw'",
+                  (int)flen, f, offset);
+    }
+  }
+  if (!shell || raw || sb == NULL) return expand_name(sb, expr, name_len, offset, ctx, err);
+  struct strbuf value = STRBUF_INIT;
+  int rc = expand_name(&value, expr, name_len, offset, ctx, err);
+  if (rc == 0) dag_shell_quote(sb, sb_str(&value), value.len);
+  sb_free(&value);
+  return rc;
+}
+
+static int process(const char *tmpl, const struct dag_template_ctx *ctx, bool shell,
                    struct strbuf *sb, char **err) {
   const char *p = tmpl;
   for (;;) {
@@ -293,18 +346,18 @@ static int process(const char *tmpl, const struct dag_template_ctx *ctx,
     while (e > b && isspace((unsigned char)e[-1]))
       e--;
     if (b == e) return fail(err, "empty '{{ }}' at offset %zu", offset);
-    int rc = expand(sb, b, (size_t)(e - b), offset, ctx, err);
+    int rc = expand(sb, b, (size_t)(e - b), offset, ctx, shell, err);
     if (rc < 0) return rc;
     p = close + 2;
   }
 }
 
-int dag_template_render(const char *tmpl, const struct dag_template_ctx *ctx, char **out,
-                        char **err) {
+static int render(const char *tmpl, const struct dag_template_ctx *ctx, bool shell,
+                  char **out, char **err) {
   struct strbuf sb = STRBUF_INIT;
   *out = NULL;
   if (err) *err = NULL;
-  int rc = process(tmpl, ctx, &sb, err);
+  int rc = process(tmpl, ctx, shell, &sb, err);
   if (rc < 0) {
     sb_free(&sb);
     return rc;
@@ -313,7 +366,70 @@ int dag_template_render(const char *tmpl, const struct dag_template_ctx *ctx, ch
   return 0;
 }
 
+int dag_template_render(const char *tmpl, const struct dag_template_ctx *ctx, char **out,
+                        char **err) {
+  return render(tmpl, ctx, false, out, err);
+}
+
+int dag_template_render_shell(const char *tmpl, const struct dag_template_ctx *ctx,
+                              char **out, char **err) {
+  return render(tmpl, ctx, true, out, err);
+}
+
 int dag_template_check(const char *tmpl, char **err) {
   if (err) *err = NULL;
-  return process(tmpl, NULL, NULL, err);
+  return process(tmpl, NULL, false, NULL, err);
+}
+
+json_t *dag_template_params(const struct dag_template_ctx *ctx) {
+  json_t *all = json_is_object(ctx->params) ? json_deep_copy(ctx->params) : json_object();
+  if (json_is_object(ctx->conf)) json_object_update(all, (json_t *)ctx->conf);
+  return all;
+}
+
+int dag_template_value_text(const json_t *v, char **out) {
+  struct strbuf sb = STRBUF_INIT;
+  *out = NULL;
+  if (append_json(&sb, v, "", 0, NULL) < 0) {
+    sb_free(&sb);
+    return DAG_EINVAL;
+  }
+  *out = sb_detach(&sb);
+  return 0;
+}
+
+static bool env_name_ok(const char *name) {
+  return *name && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789_") == strlen(name);
+}
+
+static void set_json(const json_t *v, const char *name,
+                     void (*set)(void *ud, const char *name, const char *value), void *ud) {
+  char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (text && strlen(text) <= DAG_TEMPLATE_ENV_MAX) set(ud, name, text);
+  free(text);
+}
+
+void dag_template_env(const struct dag_template_ctx *ctx,
+                      void (*set)(void *ud, const char *name, const char *value), void *ud) {
+  json_t *params = dag_template_params(ctx);
+  set_json(params, "DAGCTL_PARAMS", set, ud);
+  if (json_is_object(ctx->conf)) {
+    set_json(ctx->conf, "DAGCTL_CONF", set, ud);
+  } else {
+    set(ud, "DAGCTL_CONF", "{}");
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(params, key, v) {
+    char *text = NULL;
+    if (!env_name_ok(key) || dag_template_value_text(v, &text) != 0) continue;
+    if (strlen(text) <= DAG_TEMPLATE_ENV_MAX) {
+      char *name = xasprintf("DAGCTL_PARAM_%s", key);
+      set(ud, name, text);
+      free(name);
+    }
+    free(text);
+  }
+  json_decref(params);
 }

@@ -7,7 +7,14 @@
  *   ti.xcom.TASK.KEY (a value another task of the run pushed)
  * `params.x` resolves to the run's conf value when the run's conf has key x
  * (Airflow's dag_run_conf_overrides_params), else to the DAG's params.
- * Unknown names and unterminated tags are errors, never silently empty. */
+ * Unknown names and unterminated tags are errors, never silently empty.
+ *
+ * Shell commands (dag_template_render_shell) get every value as one
+ * POSIX-single-quoted word, so a value can never become shell syntax:
+ * `{{ params.x }}` with x = `a; rm -rf ~` runs nothing. `{{ NAME | raw }}`
+ * splices the text in as it is, for authors who mean to build syntax from
+ * it; anywhere else (argv, env, cwd, plugin params) values are never
+ * interpreted by a shell, so there `raw` changes nothing. */
 #ifndef DAG_TEMPLATE_H
 #define DAG_TEMPLATE_H
 
@@ -32,6 +39,40 @@ struct dag_template_ctx {
  * message in *err (caller frees) naming the offending tag. */
 int dag_template_render(const char *tmpl, const struct dag_template_ctx *ctx,
                         char **out, char **err);
+
+/* The same for a shell command: every value not marked `| raw` is inserted
+ * as one single-quoted word ('it'\''s' for it's). */
+int dag_template_render_shell(const char *tmpl, const struct dag_template_ctx *ctx,
+                              char **out, char **err);
+
+/* Append `s` (`len` bytes) to `sb` as one POSIX shell word in single quotes. */
+struct strbuf;
+void dag_shell_quote(struct strbuf *sb, const char *s, size_t len);
+
+/* The run's params as a task's environment sees them: a new object with the
+ * DAG's params, each overridden (or added) by the run's conf key of the same
+ * name, as {{ params.NAME }} resolves. Caller decrefs. */
+json_t *dag_template_params(const struct dag_template_ctx *ctx);
+
+/* A JSON value as a template inserts it: strings bare, null as "", others as
+ * compact JSON. Returns 0 and *out (caller frees), or DAG_EINVAL if a string
+ * holds a NUL byte. */
+int dag_template_value_text(const json_t *v, char **out);
+
+/* The params and conf as environment variables, for tasks that would rather
+ * read them there than through templates. set(ud, NAME, VALUE) is called for
+ *   DAGCTL_PARAMS       dag_template_params() as compact JSON
+ *   DAGCTL_CONF         the run's conf as compact JSON ({} when it has none)
+ *   DAGCTL_PARAM_<name> each of those params as dag_template_value_text()
+ *                       gives it; <name> as written, case kept. A name that
+ *                       cannot be part of a variable name (anything but
+ *                       ASCII letters, digits and '_') gets no variable of
+ *                       its own: read it from DAGCTL_PARAMS.
+ * A value longer than DAG_TEMPLATE_ENV_MAX bytes is left out: the kernel
+ * refuses to start a program with one variable over 128 KiB. */
+#define DAG_TEMPLATE_ENV_MAX (64 * 1024)
+void dag_template_env(const struct dag_template_ctx *ctx,
+                      void (*set)(void *ud, const char *name, const char *value), void *ud);
 
 /* Check syntax and names without rendering (params/conf keys are not checked:
  * conf is only known at trigger time). For the loader. */

@@ -18,7 +18,7 @@ default_args:
 tasks:
   - id: dbt_test
     command: |
-      i=1; while [ $i -le 60 ]; do echo "dbt line $i of try {{ try_number }}"; i=$((i+1)); done
+      i=1; while [ $i -le 60 ]; do echo "dbt line $i of try "{{ try_number }}; i=$((i+1)); done
       echo "FAIL 1 not_null_users_id" >&2
       exit 3
     retries: 2

@@ -30,7 +30,7 @@ tasks:
     count: 3
   - id: use_xcom
     upstream: echo
-    command: echo "got {{ ti.xcom.echo.message }}"
+    command: echo "got "{{ ti.xcom.echo.message }}
   - id: failing
     type: test_fail
   - id: skipping

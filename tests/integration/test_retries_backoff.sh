@@ -8,7 +8,7 @@ write_dag backoff <<EOF2
 dag_id: backoff
 tasks:
   - id: flaky
-    command: $FAKE_TASK --exit 1 --echo "try {{ try_number }}"
+    command: $FAKE_TASK --exit 1 --echo "try "{{ try_number }}
     retries: 3
     retry_delay: 1s
     retry_exponential_backoff: true

@@ -13,7 +13,7 @@ start_date: "$past"
 catchup: false
 tasks:
   - id: tick
-    command: $FAKE_TASK --record $TMP/tick.rec --echo "{{ run_id }} {{ data_interval_end }}"
+    command: $FAKE_TASK --record $TMP/tick.rec --echo {{ run_id }}" "{{ data_interval_end }}
 EOF
 write_dag slow <<EOF
 dag_id: slow

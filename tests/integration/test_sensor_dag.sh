@@ -19,7 +19,7 @@ tasks:
     poke_interval: 300ms
     timeout: 1m
   - id: drop
-    command: mkdir -p "$DAGCTL_HOME/lake/landing/{{ ds }}" && echo a,b > "$DAGCTL_HOME/lake/landing/{{ ds }}/plays.csv"
+    command: mkdir -p "$DAGCTL_HOME/lake/landing/"{{ ds }} && echo a,b > "$DAGCTL_HOME/lake/landing/"{{ ds }}/plays.csv
 EOF
 write_dag never <<EOF
 dag_id: never

@@ -50,7 +50,7 @@ EOF
   cat <<'EOF'
   - id: report
     upstream: dbt_test
-    command: echo "loaded={{ ti.xcom.refresh_snowflake_table.rows_loaded }} objects={{ ti.xcom.refresh_snowflake_table.objects_loaded }} quarantined={{ ti.xcom.refresh_snowflake_table.quarantined }} tests_failed={{ ti.xcom.dbt_test.tests_failed }}"
+    command: echo "loaded="{{ ti.xcom.refresh_snowflake_table.rows_loaded }}" objects="{{ ti.xcom.refresh_snowflake_table.objects_loaded }}" quarantined="{{ ti.xcom.refresh_snowflake_table.quarantined }}" tests_failed="{{ ti.xcom.dbt_test.tests_failed }}
 EOF
 } | write_dag transform
 cp -r "$DAGCTL_SOURCE_DIR/dags/spotify_dbt" "$DAGCTL_DAGS/"

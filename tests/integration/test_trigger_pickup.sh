@@ -26,7 +26,7 @@ params:
   y: only_in_params
 tasks:
   - id: show
-    command: echo "conf.x={{ conf.x }} params.x={{ params.x }} params.y={{ params.y }}"
+    command: echo "conf.x="{{ conf.x }}" params.x="{{ params.x }}" params.y="{{ params.y }}
 EOF2
 
 start_scheduler pickup failing confdag

@@ -18,7 +18,7 @@ tasks:
     command: echo "extracted rows=42"
   - id: transform
     upstream: extract
-    command: echo "transformed {{ conf.note }}"
+    command: echo "transformed "{{ conf.note }}
   - id: load
     upstream: transform
     command: echo loaded

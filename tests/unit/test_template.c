@@ -8,7 +8,10 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "error.h"
+#include "strbuf.h"
 #include "template.h"
 
 #define SEC(n) ((int64_t)(n)*DAG_USEC_PER_SEC)
@@ -195,7 +198,13 @@ static void test_syntax_errors(void **state) {
                       "'{#' at offset 6: only {{ name }} templates are supported");
   expect_render_error(&f->ctx, "{{ }}", "empty '{{ }}' at offset 0");
   expect_render_error(&f->ctx, "{{ ds | upper }}",
-                      "unsupported expression 'ds | upper' at offset 0: only {{ name }} "
+                      "unknown filter 'upper' at offset 0: the only filter is 'raw'");
+  expect_render_error(&f->ctx, "x {{ ds | rwa }}",
+                      "unknown filter 'rwa' at offset 2 (did you mean 'raw'?)");
+  expect_render_error(&f->ctx, "{{ ds | }}",
+                      "unknown filter '' at offset 0: the only filter is 'raw'");
+  expect_render_error(&f->ctx, "{{ | raw }}",
+                      "unsupported expression '' at offset 0: only {{ name }} "
                       "templates are supported");
   expect_render_error(&f->ctx, "{{ params['x'] }}",
                       "unsupported expression 'params['x']' at offset 0: only {{ name }} "
@@ -251,6 +260,103 @@ static void test_nul_in_string_value(void **state) {
   json_decref(conf);
 }
 
+static void expect_shell(const struct dag_template_ctx *ctx, const char *tmpl,
+                         const char *want) {
+  char *out = NULL, *err = NULL;
+  int rc = dag_template_render_shell(tmpl, ctx, &out, &err);
+  if (rc != 0) fail_msg("render '%s': %s", tmpl, err ? err : "(no message)");
+  assert_string_equal(out, want);
+  free(out);
+}
+
+/* In a shell command every value is one single-quoted word, whatever it
+ * holds; `| raw` splices text in for authors who mean it. */
+static void test_shell_quoting(void **state) {
+  struct fixture *f = *state;
+  expect_shell(&f->ctx, "echo {{ ds }}", "echo '2024-01-01'");
+  expect_shell(&f->ctx, "echo {{ params.limit }} {{ params.none }}", "echo '10' ''");
+  expect_shell(&f->ctx, "echo {{ params.tables }}", "echo '[\"a\",\"b\"]'");
+  expect_shell(&f->ctx, "x={{ params.env | raw }}", "x=prod");
+  expect_shell(&f->ctx, "x={{params.env|raw}}", "x=prod");
+  expect_shell(&f->ctx, "no tags", "no tags");
+
+  json_t *conf = json_pack("{s:s, s:s, s:s, s:s}", "evil", "1 /dev/null; id > /tmp/x; #",
+                           "quote", "it's", "quotes", "''", "subst", "$(id) `id` \\ \n \"");
+  f->ctx.conf = conf;
+  expect_shell(&f->ctx, "awk -v min={{ params.evil }} x",
+               "awk -v min='1 /dev/null; id > /tmp/x; #' x");
+  expect_shell(&f->ctx, "echo {{ conf.quote }}", "echo 'it'\\''s'");
+  expect_shell(&f->ctx, "echo {{ conf.quotes }}", "echo ''\\'''\\'''");
+  expect_shell(&f->ctx, "echo {{ conf.subst }}", "echo '$(id) `id` \\ \n \"'");
+  /* Without a shell there is nothing to quote for: raw changes nothing. */
+  expect_render(&f->ctx, "{{ conf.quote }}|{{ conf.quote | raw }}", "it's|it's");
+  json_decref(conf);
+}
+
+/* What /bin/sh makes of a quoted word is the value, byte for byte. */
+static void test_shell_round_trip(void **state) {
+  (void)state;
+  const char *values[] = {"", "plain", "it's", "'", "''", "a'b'c", "$(id); `id` | & > <",
+                          "line1\nline2", "\\'\"", " lead and trail "};
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    struct strbuf cmd = STRBUF_INIT;
+    sb_append(&cmd, "printf %s ");
+    dag_shell_quote(&cmd, values[i], strlen(values[i]));
+    FILE *p = popen(sb_str(&cmd), "r");
+    assert_non_null(p);
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_string_equal(buf, values[i]);
+    sb_free(&cmd);
+  }
+}
+
+static void set_env(void *ud, const char *name, const char *value) {
+  json_object_set_new(ud, name, json_string(value));
+}
+
+static void test_env(void **state) {
+  struct fixture *f = *state;
+  json_t *env = json_object();
+  json_object_set_new(f->params, "bad-name", json_string("x"));
+  json_object_set_new(f->params, "big", json_string("0123456789abcdef"));
+  dag_template_env(&f->ctx, set_env, env);
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_env")), "prod");
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_limit")), "10");
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_none")), "");
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_shadowed")),
+                      "from-conf");
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_date")),
+                      "2024-02-02");
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_db")),
+                      "{\"host\":\"h1\",\"port\":5432}");
+  assert_null(json_object_get(env, "DAGCTL_PARAM_bad-name"));
+  json_t *params = json_loads(json_string_value(json_object_get(env, "DAGCTL_PARAMS")), 0, NULL);
+  assert_string_equal(json_string_value(json_object_get(params, "bad-name")), "x");
+  assert_string_equal(json_string_value(json_object_get(params, "shadowed")), "from-conf");
+  json_decref(params);
+  json_t *conf = json_loads(json_string_value(json_object_get(env, "DAGCTL_CONF")), 0, NULL);
+  assert_true(json_equal(conf, f->conf));
+  json_decref(conf);
+  json_decref(env);
+
+  /* No conf: {}. A value too long for the environment is left out. */
+  char *huge = calloc(1, DAG_TEMPLATE_ENV_MAX + 2);
+  memset(huge, 'x', DAG_TEMPLATE_ENV_MAX + 1);
+  json_object_set_new(f->params, "huge", json_string(huge));
+  free(huge);
+  f->ctx.conf = NULL;
+  env = json_object();
+  dag_template_env(&f->ctx, set_env, env);
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_CONF")), "{}");
+  assert_null(json_object_get(env, "DAGCTL_PARAM_huge"));
+  assert_null(json_object_get(env, "DAGCTL_PARAMS"));
+  assert_string_equal(json_string_value(json_object_get(env, "DAGCTL_PARAM_env")), "prod");
+  json_decref(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
@@ -266,6 +372,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
       cmocka_unit_test(test_check),
       cmocka_unit_test_setup_teardown(test_nul_in_string_value, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shell_quoting, setup, teardown),
+      cmocka_unit_test(test_shell_round_trip),
+      cmocka_unit_test_setup_teardown(test_env, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
