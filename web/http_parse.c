@@ -146,13 +146,10 @@ size_t dag_http_parser_feed(struct dag_http_parser *p, const char *data, size_t 
     if (!p->error) p->error = 400;
     return n;
   }
-  /* An upgrade request (CONNECT, Upgrade:) makes http-parser stop after
-   * the headers without a message-complete callback when it has no body. */
-  if (p->hp.upgrade && !p->complete && p->req.url) {
-    p->req.body = sb_detach(&p->body);
-    p->req.body_len = strlen(p->req.body);
-    p->complete = true;
-  }
+  /* An upgrade request (CONNECT, Upgrade:) ends with on_message_complete
+   * like any other, after its body if it has one: http-parser sets its
+   * upgrade flag as soon as the headers end, so the flag alone does not
+   * mean the request is whole. */
   return n;
 }
 
@@ -166,7 +163,11 @@ void dag_http_parser_next(struct dag_http_parser *p) {
   p->header_bytes = 0;
   p->complete = false;
   p->expect_continue = false;
-  http_parser_pause(&p->hp, 0);
+  /* A fresh http-parser, not just an unpaused one: after an upgrade request
+   * it keeps its upgrade flag and treats what follows as another protocol.
+   * Between requests it holds nothing else worth keeping. */
+  http_parser_init(&p->hp, HTTP_REQUEST);
+  p->hp.data = p;
 }
 
 void dag_http_parser_free(struct dag_http_parser *p) {

@@ -246,6 +246,52 @@ static void test_parse_upgrade(void **state) {
   dag_http_parser_free(&p);
 }
 
+/* The fuzzer's input: an upgrade request that has a body. http-parser sets
+ * its upgrade flag when the headers end, before the body; the request is
+ * whole only after the body, and the next one starts with no upgrade state. */
+static void test_parse_upgrade_reset(void **state) {
+  (void)state;
+  static const char in[] = "POST /\nContent-Length:3\nConnection:Upgrade\nUpgrade:9\n\rp\0im";
+  size_t len = sizeof(in) - 1, off = 0;
+  int requests = 0;
+  struct dag_http_parser p;
+  dag_http_parser_init(&p);
+  p.max_body = 64;
+  while (off < len && !p.error) {
+    size_t n = len - off < 2 ? len - off : 2;
+    size_t used = dag_http_parser_feed(&p, in + off, n);
+    off += used;
+    if (!p.complete) {
+      assert_int_equal(used, n);
+      continue;
+    }
+    assert_non_null(p.req.url);
+    assert_non_null(p.req.path);
+    assert_non_null(p.req.body);
+    requests++;
+    dag_http_parser_next(&p);
+  }
+  assert_int_equal(requests, 1);
+  dag_http_parser_free(&p);
+
+  /* After an upgrade request, the next one is plain HTTP again. */
+  dag_http_parser_init(&p);
+  feed(&p, "POST /u HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: x\r\nContent-Length: 3\r\n\r\nabc",
+       4096);
+  assert_true(p.complete);
+  assert_true(p.req.upgrade);
+  assert_string_equal(p.req.body, "abc");
+  dag_http_parser_next(&p);
+  assert_int_equal(p.hp.upgrade, 0);
+  feed(&p, "GET /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok", 4096);
+  assert_true(p.complete);
+  assert_int_equal(p.error, 0);
+  assert_false(p.req.upgrade);
+  assert_string_equal(p.req.path, "/next");
+  assert_string_equal(p.req.body, "ok");
+  dag_http_parser_free(&p);
+}
+
 /* --- text helpers ------------------------------------------------------------- */
 
 static void test_decode(void **state) {
@@ -719,6 +765,7 @@ int main(void) {
       cmocka_unit_test(test_parse_limits),
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_parse_upgrade),
+      cmocka_unit_test(test_parse_upgrade_reset),
       cmocka_unit_test(test_decode),
       cmocka_unit_test(test_query_param),
       cmocka_unit_test(test_html_escape),
