@@ -66,7 +66,58 @@ char *web_json_dumps(const json_t *j) {
   return sb_detach(&sb);
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0: no overlong
+ * forms, no surrogates, nothing above U+10FFFF (RFC 3629), as jansson
+ * wants. */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+  return n;
+}
+
+char *web_utf8_clean(const char *s) {
+  struct strbuf sb = STRBUF_INIT;
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    size_t n = utf8_seq(p);
+    if (n) {
+      sb_appendn(&sb, (const char *)p, n);
+      p += n;
+    } else {
+      sb_append(&sb, "\xEF\xBF\xBD"); /* U+FFFD REPLACEMENT CHARACTER */
+      p++;
+    }
+  }
+  return sb_detach(&sb);
+}
+
 static void json_with(struct dag_http_conn *c, int status, const char *extra, json_t *body) {
+  if (!body) {
+    /* json_pack() refused a value (a string that is not UTF-8): still an
+     * answer in the API's error shape, never the text "null". */
+    LOG_ERROR("web: an answer could not be built as JSON status=%d", status);
+    status = 500;
+    body = json_pack("{s:i, s:s, s:s}", "status", status, "title", "Internal Server Error",
+                     "detail", "the answer could not be encoded as JSON");
+  }
   char *s = web_json_dumps(body);
   json_decref(body);
   struct strbuf h = STRBUF_INIT;
@@ -118,8 +169,12 @@ void web_cache_store(struct dag_web *w, const char *key, uint64_t version, const
 
 static void error_with(struct dag_http_conn *c, int status, const char *title,
                        const char *extra, const char *detail) {
+  /* The detail often quotes ids from the request path, which may hold any
+   * bytes once percent-decoded. */
+  char *clean = web_utf8_clean(detail);
   json_with(c, status, extra,
-            json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", detail));
+            json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", clean));
+  free(clean);
 }
 
 void web_error(struct dag_http_conn *c, int status, const char *title, const char *fmt, ...) {

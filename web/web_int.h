@@ -57,6 +57,9 @@ void web_cache_store(struct dag_web *w, const char *key, uint64_t version, const
 /* Airflow's error shape: {"status", "title", "detail", "type"}. */
 void web_error(struct dag_http_conn *c, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD,
+ * so that it can go into JSON; caller frees. */
+char *web_utf8_clean(const char *s);
 /* JSON text of `j` with markup characters escaped; caller frees. */
 char *web_json_dumps(const json_t *j);
 /* Is the request allowed to change state? Answers 401/403 itself when

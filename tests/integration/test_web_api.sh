@@ -96,6 +96,15 @@ expect_status 404 "unknown DAG"
 assert_eq "$(pyjson 'd["status"]' <"$TMP/err.json")" 404 "error status field"
 assert_eq "$(pyjson 'd["title"]' <"$TMP/err.json")" "DAG not found" "error title"
 assert_eq "$(pyjson 'd["detail"]' <"$TMP/err.json")" "DAG with dag_id: 'nope' not found" "error detail"
+# An id that is not UTF-8 gets the same JSON error, the bytes replaced.
+for p in /api/v1/dags/%FF /api/v1/dags/ok%C3/dagRuns /api/v1/dags/webdemo/dagRuns/%80%80 \
+  /api/v1/dags/webdemo/dagRuns/r%ED%A0%80/taskInstances; do
+  http GET "$p" >"$TMP/err.json"
+  expect_status 404 "id not in UTF-8 ($p)"
+  assert_eq "$(pyjson 'd["status"]' <"$TMP/err.json")" 404 "JSON error for an id not in UTF-8 ($p)"
+  pyjson 'd["detail"]' <"$TMP/err.json" | grep -q $'\xef\xbf\xbd' ||
+    fail "detail does not show the replaced bytes ($p): $(cat "$TMP/err.json")"
+done
 
 http GET /api/v1/importErrors >"$TMP/ie.json"
 expect_status 200 "import errors"

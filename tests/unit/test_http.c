@@ -354,6 +354,30 @@ static void test_json_dumps_escapes_markup(void **state) {
   free(s);
 }
 
+static void test_utf8_clean(void **state) {
+  (void)state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"plain", "plain"},
+      {"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"},
+      {"\xFF", "\xEF\xBF\xBD"},
+      {"ok\xC3", "ok\xEF\xBF\xBD"},                        /* cut short */
+      {"\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD"},             /* lone continuations */
+      {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},             /* overlong '/' */
+      {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* a surrogate */
+      {"\xF4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* > U+10FFFF */
+  };
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(cases); i++) {
+    char *got = web_utf8_clean(cases[i].in);
+    assert_string_equal(got, cases[i].out);
+    json_t *j = json_string(got);
+    assert_non_null(j); /* jansson takes it */
+    json_decref(j);
+    free(got);
+  }
+}
+
 static void test_token_equal(void **state) {
   (void)state;
   assert_true(web_token_equal("s3cret-token", "s3cret-token"));
@@ -770,6 +794,7 @@ int main(void) {
       cmocka_unit_test(test_query_param),
       cmocka_unit_test(test_html_escape),
       cmocka_unit_test(test_json_dumps_escapes_markup),
+      cmocka_unit_test(test_utf8_clean),
       cmocka_unit_test(test_token_equal),
       cmocka_unit_test(test_routes),
       cmocka_unit_test(test_log_path),
