@@ -69,9 +69,12 @@ int64_t dag_pid_start_time(int pid);
  * /proc. */
 bool dag_pgrp_alive(int pgid);
 
-/* Every task try spawned by dagctl carries DAGCTL_TRY_ID=<run pk>:<try>:<task>
- * in its environment, so a restarted scheduler can find a process that a
- * crash left unrecorded (spawned, but killed before its pid was stored). */
+/* Every task try spawned by dagctl carries
+ * DAGCTL_TRY_ID=<home id>:<run pk>:<try>:<task> in its environment, so a
+ * restarted scheduler can find a process that a crash left unrecorded
+ * (spawned, but killed before its pid was stored). The home id (the
+ * database's own, see dag_store_home_id()) keeps one DAGCTL_HOME's recovery
+ * off another's tasks: run pks repeat across homes. */
 #define DAG_TRY_ID_ENV "DAGCTL_TRY_ID"
 
 struct dag_try_proc {

@@ -151,6 +151,7 @@ struct dag_scheduler {
   struct dag_try_proc *try_procs;
   size_t n_try_procs;
 
+  char *home_id;   /* the database's random id, in every DAGCTL_TRY_ID */
   char **base_env; /* the scheduler's environment, for tasks */
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
   struct dag_kafka_embed *kafka; /* the embedded Kafka cluster, once hosted */
@@ -184,6 +185,8 @@ void sched_service_ready(struct sched_ti *ti);
 int sched_task_spawn(struct sched_ti *ti, char **err);
 void sched_task_close_ready(struct sched_ti *ti);
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number);
+/* DAGCTL_TRY_ID of a try: "<home id>:<run pk>:<try>:<task>". Caller frees. */
+char *sched_try_id(const struct sched_ti *ti, int try_number);
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -834,7 +834,8 @@ static void adopt_orphan(struct sched_ti *ti, int pid, bool unrecorded) {
 static int unrecorded_process(const struct sched_ti *ti, int try_number) {
   struct dag_scheduler *s = run_sched(ti->run);
   if (!s->n_try_procs) return 0;
-  char *want = xasprintf("%lld:%d:%s", (long long)ti->run->pk, try_number, ti_task(ti)->id);
+  /* The home id in it: another DAGCTL_HOME's run may have the same pk. */
+  char *want = sched_try_id(ti, try_number);
   int pid = 0;
   for (size_t i = 0; i < s->n_try_procs && !pid; i++)
     if (strcmp(s->try_procs[i].try_id, want) == 0) pid = s->try_procs[i].pid;

@@ -38,6 +38,12 @@ char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
                    r->ref->dag->tasks[ti->idx].id, try_number);
 }
 
+char *sched_try_id(const struct sched_ti *ti, int try_number) {
+  const struct sched_run *r = ti->run;
+  return xasprintf("%s:%lld:%d:%s", r->sd->s->home_id, (long long)r->pk, try_number,
+                   r->ref->dag->tasks[ti->idx].id);
+}
+
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...) {
   char *path = xasprintf("%s/logs/%s", s->cfg->home, rel);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -289,7 +295,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   env_set(&env, "DAGCTL_LOGICAL_DATE", iso);
   snprintf(num, sizeof(num), "%d", ti->try_number);
   env_set(&env, "DAGCTL_TRY_NUMBER", num);
-  char *try_id = xasprintf("%lld:%d:%s", (long long)r->pk, ti->try_number, t->id);
+  char *try_id = sched_try_id(ti, ti->try_number);
   env_set(&env, DAG_TRY_ID_ENV, try_id);
   free(try_id);
   dag_time_iso(r->interval_start, iso, sizeof(iso));

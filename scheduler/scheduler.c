@@ -453,8 +453,16 @@ void dag_scheduler_set_listener(struct dag_scheduler *s, const struct dag_schedu
   s->listener = *l;
 }
 
+/* The try ids of our tasks carry the database's id. */
+static int load_home_id(struct dag_scheduler *s) {
+  free(s->home_id);
+  return dag_store_home_id(s->store, &s->home_id);
+}
+
 int dag_scheduler_start(struct dag_scheduler *s) {
   s->service = true;
+  int rc = load_home_id(s);
+  if (rc) return rc;
   char *logs = xasprintf("%s/logs", s->cfg->home);
   mkdir(logs, 0755);
   free(logs);
@@ -465,7 +473,7 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   dag_find_try_procs(&s->try_procs, &s->n_try_procs);
   struct dag_store_run *runs = NULL;
   size_t n = 0;
-  int rc = dag_store_list_active_runs(s->store, &runs, &n);
+  rc = dag_store_list_active_runs(s->store, &runs, &n);
   if (rc) return rc;
   /* Events queued before this start are covered by the runs loaded below. */
   struct dag_store_event *ev = NULL;
@@ -521,11 +529,16 @@ int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_
   s->service = false;
   s->one_done = done_cb;
   s->one_ctx = ctx;
+  int rc = load_home_id(s);
+  if (rc) {
+    dag_free(dag);
+    return rc;
+  }
   struct sched_dag *sd = add_dag(s, dag->dag_id);
   sd->ref = dag_ref_new(dag);
   sd->file = xstrdup(dag->file ? dag->file : "");
   sched_need_kafka(s, dag);
-  int rc = sched_run_load(s, sd, sd->ref, run_pk);
+  rc = sched_run_load(s, sd, sd->ref, run_pk);
   if (rc) return rc;
   sched_start_queued_runs(sd);
   sched_dispatch(s);
@@ -557,6 +570,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->files);
   free(s->resched);
   free(s->self_exe);
+  free(s->home_id);
   dag_kafka_embed_stop(s->kafka);
   free(s->kafka_bootstraps);
   free(s);

@@ -273,6 +273,17 @@ int dag_store_open(const char *path, const struct dag_store_options *opts,
   return 0;
 }
 
+int dag_store_home_id(dag_store *st, char **out) {
+  *out = NULL;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "SELECT id FROM home", -1, &s, NULL) != SQLITE_OK)
+    return store_fail(st, "home id");
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *out = store_col_text(s, 0);
+  sqlite3_finalize(s);
+  return *out ? 0 : store_fail(st, "home id");
+}
+
 void dag_store_close(dag_store *st) {
   if (!st) return;
   for (size_t i = 0; i < st->n_stmts; i++) sqlite3_finalize(st->stmts[i].stmt);

@@ -46,6 +46,11 @@ int dag_store_begin(dag_store *st);
 int dag_store_commit(dag_store *st);
 void dag_store_rollback(dag_store *st);
 
+/* This database's random id (32 hex digits, drawn when it was created), in
+ * *out (caller frees). Tells one DAGCTL_HOME's task processes from
+ * another's. */
+int dag_store_home_id(dag_store *st, char **out);
+
 /* The last SQLite error message, for logs. Borrowed. */
 const char *dag_store_errmsg(dag_store *st);
 

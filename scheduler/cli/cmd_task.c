@@ -181,12 +181,14 @@ static void host_service_ready(const struct dagctl_host *h) {
   th->ready_fd = -1;
 }
 
-/* DAGCTL_TRY_ID is "<run pk>:<try>:<task id>". */
+/* DAGCTL_TRY_ID is "<home id>:<run pk>:<try>:<task id>" (executor.h). */
 static void parse_try_id(struct task_host *th) {
   const char *id = getenv("DAGCTL_TRY_ID");
   if (!id) return;
+  const char *pk = strchr(id, ':');
+  if (!pk) return;
   char *end;
-  th->run_pk = strtoll(id, &end, 10);
+  th->run_pk = strtoll(pk + 1, &end, 10);
   const char *task = *end == ':' ? strchr(end + 1, ':') : NULL;
   th->task_id = xstrdup(task ? task + 1 : "");
 }

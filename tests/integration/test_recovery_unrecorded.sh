@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A crash between spawning a task and recording its pid leaves a process the
 # database does not know about. The restarted scheduler must find it (by the
-# DAGCTL_TRY_ID in its environment), stop it, and only then run the task:
-# never two copies of one task at the same time.
+# DAGCTL_TRY_ID in its environment: its home's id, run pk, try, task), stop
+# it, and only then run the task: never two copies of one task at a time.
 source "$(dirname "$0")/lib.sh"
 
 write_dag one <<EOF2
@@ -17,7 +17,8 @@ pk=$(sql "SELECT id FROM dag_run WHERE run_id = '$run'")
 # What the crash leaves: the task decided and its try spawned, unrecorded.
 sql "UPDATE task_instance SET state = 'scheduled' WHERE run_pk = $pk;
      UPDATE dag_run SET state = 'running' WHERE id = $pk"
-setsid env DAGCTL_TRY_ID="$pk:1:work" sleep 300 &
+home_id=$(sql "SELECT id FROM home")
+setsid env DAGCTL_TRY_ID="$home_id:$pk:1:work" sleep 300 &
 orphan=$!
 wait_for "proc_alive $orphan" 5
 
