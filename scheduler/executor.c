@@ -255,6 +255,11 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
   if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 1);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 2);
+  /* Only what the task is meant to have: the libraries in dagctl
+   * (librdkafka's pipes and sockets, for one) open descriptors without
+   * O_CLOEXEC, and a task must not hold them. */
+  if (!rc && spec->pass_fd > 2) rc = posix_spawn_file_actions_adddup2(&fa, spec->pass_fd, 3);
+  if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, spec->pass_fd > 2 ? 4 : 3);
   if (!rc && spec->cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
 
   struct dag_proc *p = xcalloc(1, sizeof(*p));

@@ -2,7 +2,8 @@
  *
  * The child gets its own session and process group (setsid), so a timeout
  * can signal everything the task started, not only its first process. Its
- * stdin is /dev/null; stdout and stderr both go to the try's log file.
+ * stdin is /dev/null; stdout and stderr both go to the try's log file; no
+ * other descriptor of dagctl's reaches it (but pass_fd, as fd 3).
  *
  * Memory: the executor allocates the dag_proc and frees it when exit_cb
  * returns; the caller's pointer is valid until then. exit_cb runs exactly
@@ -30,6 +31,7 @@ struct dag_proc_spec {
   const char *log_path;   /* absolute; created or appended to */
   uint64_t timeout_ms;    /* 0: none */
   uint64_t kill_grace_ms; /* SIGTERM -> SIGKILL delay */
+  int pass_fd;            /* > 2: given to the child as its fd 3; 0: none */
 };
 
 struct dag_proc {

@@ -162,9 +162,6 @@ static int open_ready_pipe(struct sched_ti *ti, struct strv *env) {
   struct dag_scheduler *s = ti->run->sd->s;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
-  /* The loop is single-threaded: nothing else spawns between here and
-   * the spawn, so only this child inherits the write end. */
-  fcntl(fds[1], F_SETFD, 0);
   struct sched_ready *rd = xcalloc(1, sizeof(*rd));
   rd->ti = ti;
   uv_pipe_init(s->loop, &rd->pipe, 0);
@@ -176,9 +173,8 @@ static int open_ready_pipe(struct sched_ti *ti, struct strv *env) {
   }
   uv_read_start((uv_stream_t *)&rd->pipe, ready_alloc, ready_read);
   ti->ready = rd;
-  char num[16];
-  snprintf(num, sizeof(num), "%d", fds[1]);
-  env_set(env, "DAGCTL_READY_FD", num);
+  /* The executor hands it to the task as fd 3. */
+  env_set(env, "DAGCTL_READY_FD", "3");
   return fds[1];
 }
 
@@ -353,6 +349,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     goto out;
   }
   spec.env = env.v;
+  if (ready_fd >= 0) spec.pass_fd = ready_fd;
   rc = dag_proc_spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
   /* Only the child keeps the write end: the next task must not inherit it. */
   if (ready_fd >= 0) close(ready_fd);
