@@ -329,6 +329,24 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     goto out;
   }
 
+  /* A missing working folder would fail the spawn with ENOENT, which reads
+   * as if the program were missing: name the folder instead. One stat. */
+  struct stat st;
+  const char *dir = cwd ? cwd : s->cfg->home;
+  if (stat(dir, &st) != 0) {
+    int e = errno;
+    *err = e == ENOENT || e == ENOTDIR
+               ? xasprintf("working folder %s does not exist (cwd)", dir)
+               : xasprintf("working folder %s: %s (cwd)", dir, strerror(e));
+    rc = -e;
+    goto out;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *err = xasprintf("working folder %s is not a folder (cwd)", dir);
+    rc = -ENOTDIR;
+    goto out;
+  }
+
   char started[48];
   dag_time_iso(dag_time_now(), started, sizeof(started));
   struct dag_proc_spec spec;
