@@ -24,6 +24,23 @@ char *dag_plugins_folder(const char *configured) {
   return xasprintf("%s/plugins", exe);
 }
 
+/* The fields of the first ABI version: every entry has at least these. */
+#define TYPE_MIN_SIZE (offsetof(struct dagctl_task_type, execute) + sizeof(void (*)(void)))
+/* Bounds that no sane plugin reaches, so a garbage descriptor is refused
+ * rather than walked. */
+#define TYPE_MAX_SIZE 4096u
+#define MAX_TYPES 10000u
+
+/* The k-th of the plugin's task types. plugin.h lets the struct grow at the
+ * end, so the array's stride is the size the plugin was built with (every
+ * entry has the same: types[0].size), not this host's sizeof. Fields past
+ * the host's own are never read; fields past the plugin's size are read
+ * only behind a check of `size`. */
+static const struct dagctl_task_type *type_at(const struct dagctl_plugin *p, size_t k) {
+  return (const struct dagctl_task_type *)(const void *)((const char *)p->types +
+                                                         k * p->types[0].size);
+}
+
 /* Open one shared object and check its ABI. On success *handle stays open. */
 static const struct dagctl_plugin *open_plugin(const char *path, void **handle, char **err) {
   *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -51,6 +68,14 @@ static const struct dagctl_plugin *open_plugin(const char *path, void **handle, 
                      "rebuild the plugin against this dagctl's dagctl/plugin.h",
                      p->abi_version, DAGCTL_PLUGIN_ABI_VERSION);
     p = NULL;
+  } else if (p->n_types > MAX_TYPES || (p->n_types && p->types == NULL)) {
+    *err = xasprintf("plugin declares %zu task types at %p", p->n_types, (void *)p->types);
+    p = NULL;
+  } else if (p->n_types && (p->types[0].size < TYPE_MIN_SIZE || p->types[0].size > TYPE_MAX_SIZE ||
+                            p->types[0].size % _Alignof(struct dagctl_task_type) != 0)) {
+    *err = xasprintf("task type entries of %u bytes: expected at least %zu, a multiple of %zu",
+                     p->types[0].size, TYPE_MIN_SIZE, _Alignof(struct dagctl_task_type));
+    p = NULL;
   }
   if (!p) {
     dlclose(*handle);
@@ -59,9 +84,8 @@ static const struct dagctl_plugin *open_plugin(const char *path, void **handle, 
   return p;
 }
 
-static bool type_usable(const struct dagctl_task_type *t) {
-  return t->size >= offsetof(struct dagctl_task_type, execute) + sizeof(t->execute) &&
-         t->name && t->execute;
+static bool type_usable(const struct dagctl_plugin *p, const struct dagctl_task_type *t) {
+  return t->size == p->types[0].size && t->name && t->execute;
 }
 
 static int list_so(const char *folder, char ***paths, size_t *n) {
@@ -101,8 +125,8 @@ int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n
     info->types = xcalloc(p->n_types ? p->n_types : 1, sizeof(char *));
     info->descriptions = xcalloc(p->n_types ? p->n_types : 1, sizeof(char *));
     for (size_t k = 0; k < p->n_types; k++) {
-      const struct dagctl_task_type *t = &p->types[k];
-      if (!type_usable(t)) continue;
+      const struct dagctl_task_type *t = type_at(p, k);
+      if (!type_usable(p, t)) continue;
       info->types[info->n_types] = xstrdup(t->name);
       info->descriptions[info->n_types] = xstrdup(t->description ? t->description : "");
       info->n_types++;
@@ -148,8 +172,8 @@ int dag_plugin_load_type(const char *folder, const char *type,
       continue;
     }
     for (size_t k = 0; k < p->n_types && !*out; k++) {
-      const struct dagctl_task_type *t = &p->types[k];
-      if (!type_usable(t)) continue;
+      const struct dagctl_task_type *t = type_at(p, k);
+      if (!type_usable(p, t)) continue;
       if (strcmp(t->name, type) == 0)
         *out = t; /* the handle stays open for the life of the process */
       else
@@ -169,3 +193,4 @@ int dag_plugin_load_type(const char *folder, const char *type,
   sb_free(&problems);
   return rc;
 }
+

@@ -53,9 +53,9 @@ struct dagctl_host {
   void (*log)(const struct dagctl_host *h, enum dagctl_log_level level, const char *fmt, ...)
       __attribute__((format(printf, 3, 4)));
 
-  /* The task's YAML key `name` (templates rendered), as text: strings as
-   * written, numbers and booleans as JSON text, lists and mappings as
-   * compact JSON. NULL when absent. */
+  /* The task's YAML key `name`, its {{ }} templates rendered by the host
+   * (no shell quoting), as text: strings as written, numbers and booleans
+   * as JSON text, lists and mappings as compact JSON. NULL when absent. */
   const char *(*param)(const struct dagctl_host *h, const char *name);
 
   /* A setting of the dagctl configuration, e.g. ("kafka",
@@ -101,6 +101,9 @@ struct dagctl_plugin {
   uint32_t abi_version; /* DAGCTL_PLUGIN_ABI_VERSION the plugin was built for */
   const char *name;     /* e.g. "kafka" */
   const char *version;  /* the plugin's own version, e.g. "1.0.0" */
+  /* n_types entries, each types[0].size bytes from the last: a plugin built
+   * against a later plugin.h has larger entries, and the host steps by
+   * their size, not by its own sizeof. */
   const struct dagctl_task_type *types;
   size_t n_types;
 };
