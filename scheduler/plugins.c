@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "strbuf.h"
+#include "template.h"
 
 char *dag_plugins_folder(const char *configured) {
   if (configured && *configured) return xstrdup(configured);
@@ -194,3 +195,47 @@ int dag_plugin_load_type(const char *folder, const char *type,
   return rc;
 }
 
+/* Replace *v by its rendering when it is a string; recurse into lists and
+ * mappings. */
+static int render_value(json_t *v, const struct dag_template_ctx *ctx, char **msg) {
+  if (json_is_string(v)) {
+    char *out = NULL;
+    int rc = dag_template_render(json_string_value(v), ctx, &out, msg);
+    if (rc == 0 && json_string_set(v, out) != 0) {
+      *msg = xstrdup("the rendered value is not valid UTF-8");
+      rc = DAG_ETEMPLATE;
+    }
+    free(out);
+    return rc;
+  }
+  size_t i;
+  json_t *item;
+  const char *key;
+  if (json_is_array(v)) {
+    json_array_foreach(v, i, item) {
+      int rc = render_value(item, ctx, msg);
+      if (rc) return rc;
+    }
+  } else if (json_is_object(v)) {
+    json_object_foreach(v, key, item) {
+      int rc = render_value(item, ctx, msg);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+int dag_plugin_render_params(json_t *params, const struct dag_template_ctx *ctx, char **err) {
+  const char *name;
+  json_t *v;
+  *err = NULL;
+  json_object_foreach(params, name, v) {
+    char *msg = NULL;
+    if (render_value(v, ctx, &msg) != 0) {
+      *err = xasprintf("param %s: %s", name, msg ? msg : "template error");
+      free(msg);
+      return DAG_ETEMPLATE;
+    }
+  }
+  return 0;
+}

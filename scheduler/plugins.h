@@ -5,6 +5,7 @@
 #ifndef DAG_PLUGINS_H
 #define DAG_PLUGINS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "dagctl/plugin.h"
@@ -33,5 +34,13 @@ void dag_plugins_free(struct dag_plugin_info *p, size_t n);
  * (caller frees). */
 int dag_plugin_load_type(const char *folder, const char *type,
                          const struct dagctl_task_type **out, char **err);
+
+/* Render the {{ }} templates in every string of a plugin task's params
+ * (`params` is the task's mapping; strings nested in lists and mappings
+ * too, keys never), in place, with the same context as a shell task's
+ * templates but without shell quoting. Returns 0, or DAG_ETEMPLATE with
+ * *err "param NAME: message" (caller frees). */
+struct dag_template_ctx;
+int dag_plugin_render_params(json_t *params, const struct dag_template_ctx *ctx, char **err);
 
 #endif

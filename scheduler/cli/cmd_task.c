@@ -5,7 +5,10 @@
  * Exit status: 0 success, 1 failure, 100 "not yet" (a sensor in reschedule
  * mode), 101 skip. The task's parameters arrive as JSON in
  * DAGCTL_TASK_PARAMS, its context in the DAGCTL_* variables every task
- * gets. Not a verb for people: it is not listed in the usage. */
+ * gets (DAGCTL_PARAMS and DAGCTL_CONF among them); the {{ }} templates in
+ * the parameters are rendered here, before the plugin runs, so a template
+ * error fails the try with the param's name. Not a verb for people: it is
+ * not listed in the usage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -22,6 +25,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "strbuf.h"
+#include "template.h"
 #include "timeutil.h"
 
 enum { EXIT_NOT_YET = 100, EXIT_SKIP = 101 };
@@ -193,6 +197,76 @@ static void parse_try_id(struct task_host *th) {
   th->task_id = xstrdup(task ? task + 1 : "");
 }
 
+/* The run's XComs as {TASK: {KEY: value}}, for {{ ti.xcom.TASK.KEY }}. */
+static json_t *load_xcom(struct task_host *th) {
+  json_t *all = json_object();
+  struct dag_store_xcom *x = NULL;
+  size_t n = 0;
+  if (!th->cli->store || dag_store_xcom_list(th->cli->store, th->run_pk, &x, &n) != 0)
+    return all;
+  for (size_t i = 0; i < n; i++) {
+    json_t *task = json_object_get(all, x[i].task_id);
+    if (!task) {
+      task = json_object();
+      json_object_set_new(all, x[i].task_id, task);
+    }
+    json_t *v = json_loads(x[i].value, JSON_DECODE_ANY, NULL);
+    if (v) json_object_set_new(task, x[i].key, v);
+  }
+  dag_store_xcoms_free(x, n);
+  return all;
+}
+
+static dag_time_t env_time(const char *name) {
+  const char *v = getenv(name);
+  dag_time_t t = 0;
+  if (v && dag_time_parse_iso(v, &t) != 0) t = 0;
+  return t;
+}
+
+static json_t *env_json(const char *name) {
+  const char *v = getenv(name);
+  json_t *j = v && *v ? json_loads(v, 0, NULL) : NULL;
+  return j ? j : json_object();
+}
+
+/* Render the params' templates with the context of a shell task of the
+ * same try, rebuilt from the variables the scheduler set. Returns 0, or
+ * -1 after saying why in the try's log. */
+static int render_params(struct task_host *th) {
+  char *text = json_dumps(th->params, JSON_COMPACT);
+  bool has_tags = text && strstr(text, "{{");
+  bool xcom = text && strstr(text, "xcom");
+  free(text);
+  if (!has_tags) return 0;
+  struct dag_template_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.dag_id = getenv("DAGCTL_DAG_ID");
+  ctx.task_id = getenv("DAGCTL_TASK_ID");
+  ctx.run_id = getenv("DAGCTL_RUN_ID");
+  ctx.logical_date = env_time("DAGCTL_LOGICAL_DATE");
+  ctx.data_interval_start = env_time("DAGCTL_DATA_INTERVAL_START");
+  ctx.data_interval_end = env_time("DAGCTL_DATA_INTERVAL_END");
+  const char *try_number = getenv("DAGCTL_TRY_NUMBER");
+  ctx.try_number = try_number ? (int)strtol(try_number, NULL, 10) : 0;
+  /* DAGCTL_PARAMS holds the params with the conf already applied. */
+  json_t *params = env_json("DAGCTL_PARAMS"), *conf = env_json("DAGCTL_CONF");
+  json_t *xcoms = xcom ? load_xcom(th) : NULL;
+  ctx.params = params;
+  ctx.conf = conf;
+  ctx.xcom = xcoms;
+  char *err = NULL;
+  int rc = dag_plugin_render_params(th->params, &ctx, &err);
+  if (rc != 0) {
+    fprintf(stderr, "[dagctl] %s\n", err);
+    free(err);
+  }
+  json_decref(params);
+  json_decref(conf);
+  json_decref(xcoms);
+  return rc == 0 ? 0 : -1;
+}
+
 int cmd_task(struct cli *c, int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: dagctl __task TYPE (run by the scheduler, not by hand)\n");
@@ -236,6 +310,8 @@ int cmd_task(struct cli *c, int argc, char **argv) {
   if (dag_plugin_load_type(folder, type, &tt, &err) != 0) {
     fprintf(stderr, "[dagctl] %s\n", err);
     free(err);
+  } else if (render_params(&th) != 0) {
+    exit_code = 1;
   } else {
     th.host.size = sizeof(th.host);
     th.host.abi_version = DAGCTL_PLUGIN_ABI_VERSION;

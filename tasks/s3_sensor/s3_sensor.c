@@ -5,9 +5,8 @@
  *                  (fnmatch, '*' also crosses '/'): without a wildcard every
  *                  key starting with it matches; with one the whole key must
  *                  match. Only the literal part before the first wildcard is
- *                  listed. {{ ds }}, {{ ds_nodash }}, {{ ts }}, {{ run_id }},
- *                  {{ dag_id }} and {{ task_id }} are replaced from the run's
- *                  context when the host has not rendered them already.
+ *                  listed. Templates ({{ ds }}...) arrive rendered by the
+ *                  host, like every param's.
  *   min_count      keys needed; 1
  *   poke_interval  between pokes; 30s
  *   timeout        how long to wait in all; 1h
@@ -115,44 +114,6 @@ static int parse_bool(const char *v, bool *out) {
 
 /* --- params -------------------------------------------------------------- */
 
-/* Replace {{ NAME }} (spaces optional) from the context. */
-static int render(const struct dagctl_host *h, const char *in, char **out) {
-  struct strbuf sb = STRBUF_INIT;
-  const char *p = in;
-  const char *open;
-  while ((open = strstr(p, "{{")) != NULL) {
-    const char *close = strstr(open, "}}");
-    if (close == NULL) break;
-    sb_appendn(&sb, p, (size_t)(open - p));
-    const char *a = open + 2, *b = close;
-    while (a < b && *a == ' ')
-      a++;
-    while (b > a && b[-1] == ' ')
-      b--;
-    char *name = xstrndup(a, (size_t)(b - a));
-    bool nodash = strcmp(name, "ds_nodash") == 0;
-    const char *v = NULL;
-    if (nodash || strcmp(name, "ds") == 0 || strcmp(name, "ts") == 0 ||
-        strcmp(name, "run_id") == 0 || strcmp(name, "dag_id") == 0 ||
-        strcmp(name, "task_id") == 0)
-      v = context(h, nodash ? "ds" : name);
-    if (v == NULL) {
-      h->log(h, DAGCTL_LOG_ERROR, "prefix: cannot replace {{ %s }} (known: ds, ds_nodash, ts, "
-             "run_id, dag_id, task_id)", name);
-      free(name);
-      sb_free(&sb);
-      return -1;
-    }
-    for (; *v; v++)
-      if (!(nodash && *v == '-')) sb_appendc(&sb, *v);
-    free(name);
-    p = close + 2;
-  }
-  sb_append(&sb, p);
-  *out = sb_detach(&sb);
-  return 0;
-}
-
 static int duration_param(const struct dagctl_host *h, const char *name, int64_t def,
                           int64_t *out) {
   const char *v = param(h, name);
@@ -175,10 +136,7 @@ static int read_params(struct sensor *s) {
            "raw_events/year=2026/*.ndjson)");
     return -1;
   }
-  char *raw = unquote(v);
-  int rc = render(h, raw, &s->prefix);
-  free(raw);
-  if (rc < 0) return -1;
+  s->prefix = unquote(v);
   size_t lit = strcspn(s->prefix, "*?[");
   s->pattern = s->prefix[lit] != '\0';
   s->listed = xstrndup(s->prefix, lit);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "template.h"
+#include "timeutil.h"
 
 #define XCOM_MAX (64 * 1024)
 
@@ -66,7 +68,7 @@ static void host_log(const struct dagctl_host *h, enum dagctl_log_level level, c
 }
 
 static const char *host_param(const struct dagctl_host *h, const char *name) {
-  return find(self(h)->params, self(h)->n_params, name);
+  return find(self(h)->rendered, self(h)->n_rendered, name);
 }
 
 static const char *host_connection(const struct dagctl_host *h, const char *section,
@@ -128,6 +130,7 @@ void fake_host_init(struct fake_host *f) {
 
 void fake_host_free(struct fake_host *f) {
   clear(&f->params, &f->n_params);
+  clear(&f->rendered, &f->n_rendered);
   clear(&f->conns, &f->n_conns);
   clear(&f->ctx, &f->n_ctx);
   clear(&f->xcom, &f->n_xcom);
@@ -176,8 +179,12 @@ const struct dagctl_task_type *fake_host_load(struct fake_host *f, const char *p
     fprintf(stderr, "%s: refuses ABI version %d\n", path, DAGCTL_PLUGIN_ABI_VERSION);
     return NULL;
   }
-  for (size_t i = 0; i < p->n_types; i++)
-    if (strcmp(p->types[i].name, name) == 0) return &p->types[i];
+  /* Entries may be larger than this host's struct: step by their size. */
+  for (size_t i = 0; i < p->n_types; i++) {
+    const struct dagctl_task_type *t =
+        (const void *)((const char *)p->types + i * p->types[0].size);
+    if (strcmp(t->name, name) == 0) return t;
+  }
   fprintf(stderr, "%s: no task type %s\n", path, name);
   return NULL;
 }
@@ -186,5 +193,30 @@ enum dagctl_result fake_host_run(struct fake_host *f, const struct dagctl_task_t
   sb_reset(&f->log);
   clear(&f->xcom, &f->n_xcom);
   f->cancelled_calls = 0;
+  clear(&f->rendered, &f->n_rendered);
+  struct dag_template_ctx ctx = {
+      .dag_id = find(f->ctx, f->n_ctx, "dag_id"),
+      .task_id = find(f->ctx, f->n_ctx, "task_id"),
+      .run_id = find(f->ctx, f->n_ctx, "run_id"),
+  };
+  const char *v = find(f->ctx, f->n_ctx, "try_number");
+  ctx.try_number = v ? (int)strtol(v, NULL, 10) : 1;
+  char *midnight = NULL;
+  if ((v = find(f->ctx, f->n_ctx, "logical_date")) == NULL &&
+      (v = find(f->ctx, f->n_ctx, "ds")) != NULL)
+    v = midnight = xasprintf("%sT00:00:00Z", v);
+  if (v) dag_time_parse_iso(v, &ctx.logical_date);
+  free(midnight);
+  ctx.data_interval_start = ctx.data_interval_end = ctx.logical_date;
+  for (size_t i = 0; i < f->n_params; i++) {
+    char *out = NULL, *err = NULL;
+    if (dag_template_render(f->params[i].value, &ctx, &out, &err) != 0) {
+      host_log(&f->host, DAGCTL_LOG_ERROR, "param %s: %s", f->params[i].name, err);
+      free(err);
+      return DAGCTL_FAILED;
+    }
+    set(&f->rendered, &f->n_rendered, f->params[i].name, out);
+    free(out);
+  }
   return t->execute(&f->host);
 }

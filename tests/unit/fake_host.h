@@ -23,6 +23,8 @@ struct fake_host {
   struct dagctl_host host; /* first: the plugin's pointer is ours */
   struct fake_kv *params, *conns, *ctx, *xcom;
   size_t n_params, n_conns, n_ctx, n_xcom;
+  struct fake_kv *rendered; /* params with templates rendered, for one try */
+  size_t n_rendered;
   struct strbuf log;     /* "LEVEL message\n" per line */
   bool echo;             /* also write log lines to stderr */
   int cancel_after;      /* cancelled() is true from this call on; 0: never */
@@ -48,7 +50,11 @@ const char *fake_host_xcom(const struct fake_host *f, const char *key);
 const struct dagctl_task_type *fake_host_load(struct fake_host *f, const char *path,
                                               const char *name);
 
-/* Run one try: clears the log and XComs of the previous one first. */
+/* Run one try: clears the log and XComs of the previous one first. As the
+ * real host does, renders the params' {{ }} templates first (from the
+ * context's dag_id, task_id, run_id, try_number and logical_date, or ds at
+ * midnight UTC); a template error fails the try, logged as
+ * "ERROR param NAME: message", without calling the plugin. */
 enum dagctl_result fake_host_run(struct fake_host *f, const struct dagctl_task_type *t);
 
 #endif

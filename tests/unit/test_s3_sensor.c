@@ -248,8 +248,7 @@ static void test_bad_params(void **state) {
     const char *name, *value, *log;
   } cases[] = {
       {"prefix", NULL, "ERROR prefix: required"},
-      {"prefix", "a/{{ foo }}/", "ERROR prefix: cannot replace {{ foo }} (known: ds, "
-                                 "ds_nodash, ts, run_id, dag_id, task_id)"},
+      {"prefix", "a/{{ foo }}/", "ERROR param prefix: unknown template variable 'foo'"},
       {"min_count", "0", "ERROR min_count: expected an integer >= 1, got '0'"},
       {"min_count", "2x", "ERROR min_count: expected an integer >= 1, got '2x'"},
       {"poke_interval", "soon", "ERROR poke_interval: expected a duration such as 30s, 5m or "
