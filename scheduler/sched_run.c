@@ -164,12 +164,17 @@ static void run_finish(struct sched_run *r, dag_time_t now) {
   struct dag_scheduler *s = run_sched(r);
   const struct dag *dag = r->ref->dag;
   enum dag_run_state final = DAG_RUN_SUCCESS;
-  /* Airflow's rule: a run fails when one of its leaves failed. */
-  for (size_t i = 0; i < r->n_tis; i++) {
+  /* Airflow's rule: a run fails when one of its leaves failed. A leaf is
+   * a task none of whose downstream tasks is part of the run, so a
+   * single-task test's outcome is that task's. */
+  for (size_t i = 0; i < r->n_tis && final == DAG_RUN_SUCCESS; i++) {
     const struct sched_ti *ti = &r->tis[i];
-    if (ti->absent || dag->tasks[i].n_downstream) continue;
-    if (ti->state == DAG_TI_FAILED || ti->state == DAG_TI_UPSTREAM_FAILED)
-      final = DAG_RUN_FAILED;
+    if (ti->absent || (ti->state != DAG_TI_FAILED && ti->state != DAG_TI_UPSTREAM_FAILED))
+      continue;
+    bool leaf = true;
+    for (size_t k = 0; k < dag->tasks[i].n_downstream && leaf; k++)
+      leaf = r->tis[dag->tasks[i].downstream[k]].absent;
+    if (leaf) final = DAG_RUN_FAILED;
   }
   if (dag_store_set_run_state(s->store, r->pk, final, 0, now) != 0) {
     store_broken(s, "finish run");
@@ -687,7 +692,8 @@ void sched_dispatch(struct dag_scheduler *s) {
       s->one_done(s->one_ctx, s->one_state);
     }
     if (!s->stopping) start_ready(s);
-  } while (s->n_resched && !s->stopping);
+    /* Starting a task can end its run (a task that cannot start). */
+  } while ((s->n_resched && !s->stopping) || (s->one_finished && s->one_done));
   s->in_dispatch = false;
 }
 
