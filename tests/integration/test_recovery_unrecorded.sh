@@ -20,12 +20,13 @@ sql "UPDATE task_instance SET state = 'scheduled' WHERE run_pk = $pk;
 home_id=$(sql "SELECT id FROM home")
 setsid env DAGCTL_TRY_ID="$home_id:$pk:1:work" sleep 300 &
 orphan=$!
-wait_for "proc_alive $orphan" 5
+# Until `env` has exec'd, the process still shows the shell's environment.
+wait_for "tr '\\0' '\\n' < /proc/$orphan/environ | grep -qx 'DAGCTL_TRY_ID=$pk:1:work'" 5
 
 start_scheduler one
 state=$(wait_run one "$run" 20)
 assert_eq "$state" success "run state"
-proc_alive "$orphan" && fail "the unrecorded process $orphan is still alive"
+proc_alive "$orphan" && { kill -9 "$orphan"; fail "the unrecorded process $orphan is still alive"; }
 grep -q 'stopped an unrecorded task process' "$SCHED_LOG" || fail "no recovery message in the log"
 assert_eq "$(wc -l < "$TMP/ran.txt")" 1 "executions of the task"
 assert_eq "$(sql "SELECT try_number FROM task_instance WHERE run_pk = $pk")" 1 \
