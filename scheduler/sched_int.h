@@ -105,6 +105,7 @@ struct sched_file {
   off_t size;
   struct timespec mtime;
   char *dag_id; /* the DAG it defines, NULL if broken */
+  char *conflict; /* the dag_id another file defined first, if that is why it failed */
   bool seen;    /* found by the current scan */
 };
 
@@ -170,6 +171,7 @@ void sched_maybe_closed(struct dag_scheduler *s);
 int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref *ref,
                    int64_t pk);
 void sched_run_reload(struct sched_run *r);
+int sched_run_load_active(struct sched_dag *sd);
 struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk);
 void sched_start_queued_runs(struct sched_dag *sd);
 void sched_dispatch(struct dag_scheduler *s);

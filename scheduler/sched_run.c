@@ -994,6 +994,33 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   return 0;
 }
 
+/* A DAG's definition has just (re)loaded: load its queued and running runs
+ * that are not in memory yet. A trigger may have come while no definition
+ * could load (a broken file, a file copied in and triggered at once), and
+ * its event was consumed then: the store, not the event, is the truth.
+ * O(the DAG's active runs). */
+int sched_run_load_active(struct sched_dag *sd) {
+  struct dag_scheduler *s = sd->s;
+  struct dag_store_run *runs = NULL;
+  size_t n = 0;
+  if (!sd->ref) return 0;
+  int rc = dag_store_list_active_runs_of(s->store, sd->dag_id, &runs, &n);
+  if (rc) {
+    store_broken(s, "list active runs");
+    return rc;
+  }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    bool loaded = false;
+    for (struct sched_run *r = sd->runs; r && !loaded; r = r->next) loaded = r->pk == runs[i].pk;
+    if (loaded) continue;
+    if (runs[i].state == DAG_RUN_RUNNING)
+      LOG_INFO("recovering run dag=%s run=%s", sd->dag_id, runs[i].run_id);
+    rc = sched_run_load(s, sd, sd->ref, runs[i].pk);
+  }
+  dag_store_runs_free(runs, n);
+  return rc;
+}
+
 struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk) {
   for (size_t i = 0; i < s->n_dags; i++)
     for (struct sched_run *r = s->dags[i]->runs; r; r = r->next)

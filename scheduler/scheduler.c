@@ -246,10 +246,16 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
     if (other && other->ref && other->file && strcmp(other->file, f->path) != 0) {
       dag_diag_add(&diags, f->path, 0, 0, "dag_id '%s' is already defined in %s",
                    dag->dag_id, other->file);
+      free(f->conflict);
+      f->conflict = xstrdup(dag->dag_id);
       dag_free(dag);
       dag = NULL;
       rc = DAG_EEXIST;
     }
+  }
+  if (rc != DAG_EEXIST) {
+    free(f->conflict);
+    f->conflict = NULL;
   }
   if (rc != 0) {
     char *text = dag_diags_join(&diags);
@@ -264,6 +270,8 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
     return;
   }
   dag_diags_free(&diags);
+  free(f->conflict);
+  f->conflict = NULL;
   dag_store_clear_import_error(s->store, f->path);
   if (f->dag_id && strcmp(f->dag_id, dag->dag_id) != 0) drop_definition(s, f->dag_id);
   free(f->dag_id);
@@ -285,6 +293,9 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
   LOG_INFO("%s DAG dag=%s tasks=%zu schedule=%s paused=%s", is_new ? "loaded" : "reloaded",
            dag->dag_id, dag->n_tasks, dag->schedule.expr ? dag->schedule.expr : "none",
            paused ? "yes" : "no");
+  /* Before scheduling: max_active_runs counts the runs found here. */
+  if (sched_run_load_active(sd) != 0) return;
+  sched_start_queued_runs(sd);
   sched_dag_schedule(sd);
 }
 
@@ -359,7 +370,16 @@ static void scan_dags(struct dag_scheduler *s) {
     if (f->dag_id) drop_definition(s, f->dag_id);
     free(f->path);
     free(f->dag_id);
+    free(f->conflict);
     s->files[i] = s->files[--s->n_files];
+  }
+  /* A file refused because another file defined its dag_id first loads
+   * once that definition is gone (removed, broken or renamed). */
+  for (size_t i = 0; i < s->n_files; i++) {
+    struct sched_file *f = &s->files[i];
+    if (!f->conflict) continue;
+    struct sched_dag *owner = sched_find_dag(s, f->conflict);
+    if (!owner || !owner->ref) load_file(s, f);
   }
 }
 
@@ -385,7 +405,7 @@ static void take_events(struct dag_scheduler *s) {
   for (size_t i = 0; i < n; i++) {
     struct sched_dag *sd = sched_find_dag(s, ev[i].dag_id);
     if (!sd) {
-      LOG_WARN("change for a DAG that is not loaded, ignored until it loads dag=%s",
+      LOG_WARN("change for a DAG that is not loaded; its runs start when it loads dag=%s",
                ev[i].dag_id);
       continue;
     }
@@ -467,31 +487,25 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   mkdir(logs, 0755);
   free(logs);
 
-  scan_dags(s);
-
-  /* Recovery: every run the previous scheduler left queued or running. */
+  /* Recovery: loading a DAG below loads the runs the previous scheduler
+   * left queued or running, and needs the processes it left behind. */
   dag_find_try_procs(&s->try_procs, &s->n_try_procs);
-  struct dag_store_run *runs = NULL;
-  size_t n = 0;
-  rc = dag_store_list_active_runs(s->store, &runs, &n);
-  if (rc) return rc;
   /* Events queued before this start are covered by the runs loaded below. */
   struct dag_store_event *ev = NULL;
   size_t n_ev = 0;
   if (dag_store_take_events(s->store, &ev, &n_ev) == 0) dag_store_events_free(ev, n_ev);
+  scan_dags(s);
+
+  struct dag_store_run *runs = NULL;
+  size_t n = 0;
+  rc = dag_store_list_active_runs(s->store, &runs, &n);
+  if (rc) return rc;
+  /* scan_dags() loaded the runs of every DAG it could load. */
   for (size_t i = 0; i < n; i++) {
-    /* scan_dags() above created and loaded the runs that were due: loading
-     * one twice would run each of its tasks twice, side by side. */
-    if (sched_find_run(s, runs[i].pk)) continue;
     struct sched_dag *sd = sched_find_dag(s, runs[i].dag_id);
-    if (!sd || !sd->ref) {
+    if (!sd || !sd->ref)
       LOG_WARN("run waits until its DAG file loads dag=%s run=%s", runs[i].dag_id,
                runs[i].run_id);
-      continue;
-    }
-    if (runs[i].state == DAG_RUN_RUNNING)
-      LOG_INFO("recovering run dag=%s run=%s", runs[i].dag_id, runs[i].run_id);
-    sched_run_load(s, sd, sd->ref, runs[i].pk);
   }
   dag_store_runs_free(runs, n);
   dag_try_procs_free(s->try_procs, s->n_try_procs);
@@ -566,6 +580,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   for (size_t i = 0; i < s->n_files; i++) {
     free(s->files[i].path);
     free(s->files[i].dag_id);
+    free(s->files[i].conflict);
   }
   free(s->files);
   free(s->resched);

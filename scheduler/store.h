@@ -141,6 +141,9 @@ int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
                         struct dag_store_run **out, size_t *n);
 /* Queued and running runs the scheduler owns (not "test" runs), oldest first. */
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n);
+/* The same for one DAG. */
+int dag_store_list_active_runs_of(dag_store *st, const char *dag_id,
+                                  struct dag_store_run **out, size_t *n);
 /* Interval of the DAG's latest scheduled run; DAG_ENOTFOUND if none. */
 int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
                                       struct dag_interval *out);

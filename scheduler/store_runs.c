@@ -189,6 +189,17 @@ int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t
   return store_read_runs(st, s, out, n, "list active runs");
 }
 
+int dag_store_list_active_runs_of(dag_store *st, const char *dag_id,
+                                  struct dag_store_run **out, size_t *n) {
+  static const char sql[] =
+      "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
+      " AND run_type <> 'test' AND dag_id = ? ORDER BY id";
+  sqlite3_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_id);
+  return store_read_runs(st, s, out, n, "list active runs of a DAG");
+}
+
 int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
                                       struct dag_interval *out) {
   static const char sql[] =

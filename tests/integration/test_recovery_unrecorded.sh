@@ -21,7 +21,7 @@ home_id=$(sql "SELECT id FROM home")
 setsid env DAGCTL_TRY_ID="$home_id:$pk:1:work" sleep 300 &
 orphan=$!
 # Until `env` has exec'd, the process still shows the shell's environment.
-wait_for "tr '\\0' '\\n' < /proc/$orphan/environ | grep -qx 'DAGCTL_TRY_ID=$pk:1:work'" 5
+wait_for "tr '\\0' '\\n' < /proc/$orphan/environ | grep -qx 'DAGCTL_TRY_ID=$home_id:$pk:1:work'" 5
 
 start_scheduler one
 state=$(wait_run one "$run" 20)
