@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "alloc.h"
+#include "dag.h"
 #include "didyoumean.h"
 #include "duration.h"
 #include "error.h"
@@ -165,9 +166,10 @@ static int parse_bool(const struct setting *s, const char *text, void *field,
 static int parse_duration(const struct setting *s, const char *text, void *field,
                           char **why) {
   DAG_UNUSED(s);
-  DAG_UNUSED(why);
   int64_t us;
-  if (dag_duration_parse(text, &us) < 0) return -1;
+  int rc = dag_duration_parse(text, &us);
+  if (rc == -ERANGE) *why = xasprintf("duration '%s' is " DAG_DURATION_TOO_LONG, text);
+  if (rc < 0) return -1;
   FIELD(int64_t, field) = us;
   return 0;
 }
@@ -569,11 +571,11 @@ static const struct type t_lake_url = {"s3://bucket/prefix, file:///path or a fo
  * later layer replaces either. Append rows; never reorder the file format. */
 static const struct setting settings[] = {
     {"core", "dags_folder", &t_path, OFF(dags_folder), NULL, 0, 0, 0},
-    {"core", "parallelism", &t_int, OFF(parallelism), "32", 1, INT_MAX, 0},
+    {"core", "parallelism", &t_int, OFF(parallelism), "32", 1, DAG_MAX_ACTIVE, 0},
     {"core", "max_active_tasks_per_dag", &t_int, OFF(max_active_tasks_per_dag), "16", 1,
-     INT_MAX, 0},
+     DAG_MAX_ACTIVE, 0},
     {"core", "max_active_runs_per_dag", &t_int, OFF(max_active_runs_per_dag), "16", 1,
-     INT_MAX, 0},
+     DAG_MAX_ACTIVE, 0},
     {"core", "default_timezone", &t_tz, OFF(default_timezone), "UTC", 0, 0, 0},
     {"core", "task_kill_grace", &t_duration, OFF(task_kill_grace_us), "5s", 0, 0, 0},
     {"core", "dags_are_paused_at_creation", &t_bool, OFF(dags_are_paused_at_creation),

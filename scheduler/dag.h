@@ -33,6 +33,11 @@ enum dag_task_type {
   DAG_TASK_PLUGIN, /* any other type name: a C plugin */
 };
 
+/* Upper bounds of the counts in DAG files and dagctl.yaml: far beyond any
+ * real use, and small enough that no sum or product of them overflows. */
+#define DAG_MAX_RETRIES 10000  /* retries of one task */
+#define DAG_MAX_ACTIVE 1000000 /* max_active_runs/tasks, core.parallelism */
+
 /* Settings that default_args gives every task and a task may override. */
 struct dag_task_args {
   int retries;

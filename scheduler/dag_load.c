@@ -677,9 +677,13 @@ bool dag__get_duration(struct loadctx *ctx, const struct ynode *n, const char *p
     type_error(ctx, n, path, "a duration such as 30s, 5m or 1h30m");
     return false;
   }
-  if (strlen(n->value) != n->len || dag_duration_parse(n->value, out) != 0) {
+  int rc = strlen(n->value) != n->len ? DAG_EINVAL : dag_duration_parse(n->value, out);
+  if (rc != 0) {
     char *got = dag__describe(n);
-    dag__err(ctx, n, path, "invalid duration %s (use e.g. 30s, 5m, 1h30m)", got);
+    if (rc == -ERANGE)
+      dag__err(ctx, n, path, "duration %s is " DAG_DURATION_TOO_LONG, got);
+    else
+      dag__err(ctx, n, path, "invalid duration %s (use e.g. 30s, 5m, 1h30m)", got);
     free(got);
     return false;
   }

@@ -4,6 +4,7 @@
  * ids resolved through a hash map, one concrete cycle reported by a DFS, and
  * a topological order by Kahn's algorithm; all O(tasks + edges), so a
  * 10,000-task chain loads as fast as a small DAG. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -274,7 +275,10 @@ static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_s
   } else if (strncmp(expr, "every ", 6) == 0) {
     const char *d = expr + 6;
     while (*d == ' ') d++;
-    if (dag_duration_parse(d, &out->interval_us) != 0) {
+    int rc = dag_duration_parse(d, &out->interval_us);
+    if (rc == -ERANGE) {
+      dag__err(ctx, s->val, path, "duration '%s' is " DAG_DURATION_TOO_LONG, d);
+    } else if (rc != 0) {
       dag__err(ctx, s->val, path, "invalid duration '%s' (use e.g. 30s, 5m, 1h30m)", d);
     } else if (out->interval_us < DAG_USEC_PER_SEC) {
       dag__err(ctx, s->val, path, "interval must be at least 1s");
@@ -329,7 +333,7 @@ static void apply_arg(struct loadctx *ctx, int k, const struct ynode *v, const c
                       struct dag_task_args *a) {
   switch (k) {
   case A_RETRIES:
-    dag__get_int(ctx, v, path, 0, 1000000, &a->retries);
+    dag__get_int(ctx, v, path, 0, DAG_MAX_RETRIES, &a->retries);
     break;
   case A_RETRY_DELAY:
     dag__get_duration(ctx, v, path, &a->retry_delay_us);
@@ -875,12 +879,12 @@ struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
   dag->max_active_runs = o->default_max_active_runs > 0 ? o->default_max_active_runs
                                                         : DEFAULT_MAX_ACTIVE;
   if (present(&s[K_MAX_ACTIVE_RUNS]))
-    dag__get_int(ctx, s[K_MAX_ACTIVE_RUNS].val, "max_active_runs", 1, 1000000,
+    dag__get_int(ctx, s[K_MAX_ACTIVE_RUNS].val, "max_active_runs", 1, DAG_MAX_ACTIVE,
                  &dag->max_active_runs);
   dag->max_active_tasks = o->default_max_active_tasks > 0 ? o->default_max_active_tasks
                                                           : DEFAULT_MAX_ACTIVE;
   if (present(&s[K_MAX_ACTIVE_TASKS]))
-    dag__get_int(ctx, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, 1000000,
+    dag__get_int(ctx, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, DAG_MAX_ACTIVE,
                  &dag->max_active_tasks);
   if (present(&s[K_IS_PAUSED]))
     dag__get_bool(ctx, s[K_IS_PAUSED].val, "is_paused_upon_creation",

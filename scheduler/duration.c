@@ -1,6 +1,7 @@
 /* duration.c - "1h30m" <-> microseconds (see duration.h). */
 #include "duration.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,24 @@ static const struct unit *match_unit(const char **p) {
   return NULL;
 }
 
+/* v * 10 + digit, saturating at INT64_MAX: a number too large to hold is
+ * still read to its end, so a malformed tail is reported as malformed. */
+static int64_t push_digit(int64_t v, char c) {
+  if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, c - '0', &v))
+    return INT64_MAX;
+  return v;
+}
+
+static int64_t sat_add(int64_t a, int64_t b) {
+  int64_t v;
+  return __builtin_add_overflow(a, b, &v) ? INT64_MAX : v;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t v;
+  return __builtin_mul_overflow(a, b, &v) ? INT64_MAX : v;
+}
+
 int dag_duration_parse(const char *s, int64_t *out) {
   if (s == NULL || *s == '\0') return DAG_EINVAL;
 
@@ -49,26 +68,21 @@ int dag_duration_parse(const char *s, int64_t *out) {
   if (*p == '\0') {
     /* A bare integer: seconds. */
     int64_t v = 0;
-    for (p = s; *p; p++) {
-      if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *p - '0', &v))
-        return DAG_EINVAL;
-    }
-    if (__builtin_mul_overflow(v, DAG_USEC_PER_SEC, &v)) return DAG_EINVAL;
+    for (p = s; *p; p++) v = push_digit(v, *p);
+    v = sat_mul(v, DAG_USEC_PER_SEC);
+    if (v > DAG_DURATION_MAX_US) return -ERANGE;
     *out = v;
     return 0;
   }
 
+  /* Every sum below saturates at INT64_MAX, which is past the maximum. */
   int64_t total = 0;
   int64_t prev_unit = INT64_MAX;
   p = s;
   while (*p) {
     if (!is_digit(*p)) return DAG_EINVAL;
     int64_t whole = 0;
-    for (; is_digit(*p); p++) {
-      if (__builtin_mul_overflow(whole, 10, &whole) ||
-          __builtin_add_overflow(whole, *p - '0', &whole))
-        return DAG_EINVAL;
-    }
+    for (; is_digit(*p); p++) whole = push_digit(whole, *p);
     int64_t frac = 0, frac_scale = 1;
     if (*p == '.') {
       p++;
@@ -84,14 +98,12 @@ int dag_duration_parse(const char *s, int64_t *out) {
     if (u == NULL || u->us >= prev_unit) return DAG_EINVAL;
     prev_unit = u->us;
 
-    int64_t v;
-    if (__builtin_mul_overflow(whole, u->us, &v)) return DAG_EINVAL;
     /* frac * us / scale without overflow: frac < scale <= 1e9. */
     int64_t q = u->us / frac_scale, r = u->us % frac_scale;
     int64_t part = frac * q + frac * r / frac_scale;
-    if (__builtin_add_overflow(v, part, &v) || __builtin_add_overflow(total, v, &total))
-      return DAG_EINVAL;
+    total = sat_add(total, sat_add(sat_mul(whole, u->us), part));
   }
+  if (total > DAG_DURATION_MAX_US) return -ERANGE;
   *out = total;
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "duration.h"
+
 /* Airflow's MAX_RETRY_DELAY: a backoff never waits more than a day. */
 #define BACKOFF_CEILING_S INT64_C(86400)
 
@@ -64,5 +66,7 @@ int64_t dag_retry_delay(const struct dag_task_args *args, const char *dag_id,
   }
   if (args->max_retry_delay_us > 0 && delay_us > args->max_retry_delay_us)
     delay_us = args->max_retry_delay_us;
-  return delay_us;
+  /* The loader refuses longer durations; args built elsewhere must not make
+   * the caller's now + delay overflow either. */
+  return delay_us < DAG_DURATION_MAX_US ? delay_us : DAG_DURATION_MAX_US;
 }

@@ -13,7 +13,8 @@
  *   plus a jitter in [0, b) seconds that is deterministic for the task
  *   instance (a hash of dag_id, task_id, logical date and retry), capped at
  *   24 h;
- * then capped by max_retry_delay when set. Returns microseconds. */
+ * then capped by max_retry_delay when set, and by DAG_DURATION_MAX_US so
+ * that now + delay cannot overflow. Returns microseconds. */
 int64_t dag_retry_delay(const struct dag_task_args *args, const char *dag_id,
                         const char *task_id, dag_time_t logical_date, int retry);
 

@@ -433,9 +433,10 @@ static void describe_failure(char *buf, size_t size, const struct dag_task *t, i
 static int64_t param_duration(const struct dag_task *t, const char *name, int64_t def) {
   json_t *v = t->config ? json_object_get(t->config, name) : NULL;
   int64_t us;
-  if (json_is_integer(v) && json_integer_value(v) >= 0)
+  const int64_t max_s = DAG_DURATION_MAX_US / DAG_USEC_PER_SEC; /* no overflow below */
+  if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= max_s)
     return json_integer_value(v) * DAG_USEC_PER_SEC;
-  if (json_is_real(v) && json_real_value(v) >= 0)
+  if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) <= (double)max_s)
     return (int64_t)(json_real_value(v) * 1e6);
   if (json_is_string(v) && dag_duration_parse(json_string_value(v), &us) == 0) return us;
   return def;

@@ -254,17 +254,36 @@ static void test_bad_values_in_file(void **state) {
     const char *yaml, *want;
   } cases[] = {
       {"core:\n  parallelism: lots\n",
-       "2:16: core.parallelism: expected an integer >= 1, got 'lots'"},
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got 'lots'"},
       {"core:\n  parallelism: 0\n",
-       "2:16: core.parallelism: expected an integer >= 1, got '0'"},
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got '0'"},
       {"core:\n  parallelism: 4.5\n",
-       "2:16: core.parallelism: expected an integer >= 1, got '4.5'"},
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got '4.5'"},
       {"core:\n  parallelism: 99999999999\n",
-       "2:16: core.parallelism: expected an integer >= 1, got '99999999999'"},
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got '99999999999'"},
       {"core:\n  parallelism: [1, 2]\n",
-       "2:16: core.parallelism: expected an integer >= 1, got a list"},
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got a list"},
       {"core:\n  parallelism:\n",
-       "2:15: core.parallelism: expected an integer >= 1, got null"},
+       "2:15: core.parallelism: expected an integer from 1 to 1000000, got null"},
+      {"core:\n  parallelism: 1000001\n",
+       "2:16: core.parallelism: expected an integer from 1 to 1000000, got '1000001'"},
+      {"core:\n  max_active_runs_per_dag: 1000001\n",
+       "2:28: core.max_active_runs_per_dag: expected an integer from 1 to 1000000, "
+       "got '1000001'"},
+      {"core:\n  max_active_tasks_per_dag: 1000001\n",
+       "2:29: core.max_active_tasks_per_dag: expected an integer from 1 to 1000000, "
+       "got '1000001'"},
+      {"core:\n  task_kill_grace: 106751990d\n",
+       "2:20: core.task_kill_grace: duration '106751990d' is too long "
+       "(at most 36525d, 100 years)"},
+      {"smtp:\n  timeout: 36525d1us\n",
+       "2:12: smtp.timeout: duration '36525d1us' is too long (at most 36525d, 100 years)"},
+      {"smtp:\n  retry_base: 9999999999999\n",
+       "2:15: smtp.retry_base: duration '9999999999999' is too long "
+       "(at most 36525d, 100 years)"},
+      {"lake:\n  timeout: 99999999999999999999s\n",
+       "2:12: lake.timeout: duration '99999999999999999999s' is too long "
+       "(at most 36525d, 100 years)"},
       {"web:\n  port: 70000\n",
        "2:9: web.port: expected an integer from 1 to 65535, got '70000'"},
       {"core:\n  dags_are_paused_at_creation: maybe\n",
@@ -378,17 +397,20 @@ static void test_bad_values_in_env(void **state) {
     const char *var, *want;
   } cases[] = {
       {"DAGCTL__CORE__PARALLELISM=lots", "DAGCTL__CORE__PARALLELISM: core.parallelism: "
-                                         "expected an integer >= 1, got 'lots'"},
+                                         "expected an integer from 1 to 1000000, got 'lots'"},
       {"DAGCTL__CORE__PARALLELISM= 4",
-       "DAGCTL__CORE__PARALLELISM: core.parallelism: expected an integer >= 1, got ' 4'"},
+       "DAGCTL__CORE__PARALLELISM: core.parallelism: expected an integer from 1 to 1000000, got ' 4'"},
       {"DAGCTL__CORE__PARALLELISM=",
-       "DAGCTL__CORE__PARALLELISM: core.parallelism: expected an integer >= 1, got ''"},
+       "DAGCTL__CORE__PARALLELISM: core.parallelism: expected an integer from 1 to 1000000, got ''"},
       {"DAGCTL__CORE__DAGS_ARE_PAUSED_AT_CREATION=2",
        "DAGCTL__CORE__DAGS_ARE_PAUSED_AT_CREATION: core.dags_are_paused_at_creation: "
        "expected true or false, got '2'"},
       {"DAGCTL__CORE__TASK_KILL_GRACE=5 minutes",
        "DAGCTL__CORE__TASK_KILL_GRACE: core.task_kill_grace: expected a duration such "
        "as 30s, 5m or 1h30m, got '5 minutes'"},
+      {"DAGCTL__CORE__TASK_KILL_GRACE=36526d",
+       "DAGCTL__CORE__TASK_KILL_GRACE: core.task_kill_grace: duration '36526d' is too "
+       "long (at most 36525d, 100 years)"},
       {"DAGCTL__CORE__TASK_KILL_GRACE=-5s",
        "DAGCTL__CORE__TASK_KILL_GRACE: core.task_kill_grace: expected a duration such "
        "as 30s, 5m or 1h30m, got '-5s'"},

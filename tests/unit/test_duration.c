@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -44,8 +45,6 @@ static void test_bare_integers_are_seconds(void **state) {
   assert_int_equal(parse_ok("0"), 0);
   assert_int_equal(parse_ok("1"), S);
   assert_int_equal(parse_ok("300"), 300 * S);
-  /* The largest whole number of seconds that fits. */
-  assert_int_equal(parse_ok("9223372036854"), INT64_C(9223372036854) * S);
 }
 
 static void test_compounds(void **state) {
@@ -102,17 +101,40 @@ static void test_errors(void **state) {
   parse_fails("1,5s");
 }
 
-static void test_overflow(void **state) {
+static void parse_too_long(const char *s) {
+  int64_t v = -42;
+  int rc = dag_duration_parse(s, &v);
+  if (rc != -ERANGE) fail_msg("'%s' gave rc %d, value %lld", s, rc, (long long)v);
+  assert_int_equal(v, -42);
+}
+
+/* At most 100 years: far past any real wait, and far enough below INT64_MAX
+ * that a time plus a duration, or two durations added, cannot overflow. */
+static void test_at_most_a_century(void **state) {
   (void)state;
-  assert_int_equal(parse_ok("9223372036854775807us"), INT64_MAX);
-  parse_fails("9223372036854775808us");
-  parse_fails("9223372036855");  /* seconds -> microseconds overflows */
-  parse_fails("99999999999999999999s");
-  parse_fails("99999999999999999999");
-  assert_int_equal(parse_ok("106751991d"), INT64_C(106751991) * 86400 * S);
-  parse_fails("106751992d");
-  assert_int_equal(parse_ok("106751991d4h"), INT64_C(9223372036800000000));
-  parse_fails("106751991d5h"); /* the sum overflows */
+  assert_int_equal(DAG_DURATION_MAX_US, INT64_C(36525) * 86400 * S);
+  assert_true(DAG_DURATION_MAX_US <= INT64_MAX / 2);
+  assert_int_equal(parse_ok("36525d"), DAG_DURATION_MAX_US);
+  assert_int_equal(parse_ok("876600h"), DAG_DURATION_MAX_US);
+  assert_int_equal(parse_ok("3155760000"), DAG_DURATION_MAX_US);
+  assert_int_equal(parse_ok("36524d23h59m59s999ms999us"), DAG_DURATION_MAX_US - 1);
+  parse_too_long("36526d");
+  parse_too_long("36525d1us");
+  parse_too_long("36525.5d");
+  parse_too_long("3155760001");
+  parse_too_long("106751990d"); /* the reported value: just below INT64_MAX us */
+  parse_too_long("106751991d");
+  parse_too_long("106751991d5h");
+  parse_too_long("9223372036854775807us");
+  parse_too_long("9223372036854775808us");
+  parse_too_long("9223372036855");
+  parse_too_long("99999999999999999999s");
+  parse_too_long("99999999999999999999");
+  parse_too_long("99999999999999999999.5us");
+  parse_too_long("36000d900000000h"); /* each part fits, the sum does not */
+  /* A malformed value is malformed, whatever its size. */
+  parse_fails("99999999999999999999x");
+  parse_fails("1h99999999999999999999d");
 }
 
 static void check_format(int64_t us, const char *want) {
@@ -161,7 +183,7 @@ static void test_format_small_buffers(void **state) {
 static void test_round_trip(void **state) {
   (void)state;
   static const int64_t fixed[] = {0, 1, 999, 1000, 1001, 999999, S, 59 * S, 60 * S,
-                                  3599 * S + 999999, 86400 * S, INT64_MAX};
+                                  3599 * S + 999999, 86400 * S, DAG_DURATION_MAX_US};
   uint64_t x = 88172645463325252ULL;
   for (size_t i = 0; i < 2000; i++) {
     int64_t v;
@@ -169,7 +191,7 @@ static void test_round_trip(void **state) {
       v = fixed[i];
     } else {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
-      v = (int64_t)(x >> (1 + i % 40));
+      v = (int64_t)(x >> (1 + i % 40)) % (DAG_DURATION_MAX_US + 1);
     }
     char buf[64];
     int64_t back = -1;
@@ -186,7 +208,7 @@ int main(void) {
       cmocka_unit_test(test_compounds),
       cmocka_unit_test(test_fractions),
       cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_overflow),
+      cmocka_unit_test(test_at_most_a_century),
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_format_small_buffers),
       cmocka_unit_test(test_round_trip),

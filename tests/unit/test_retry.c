@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "duration.h"
 #include "retry.h"
 
 #define S(n) ((int64_t)(n)*DAG_USEC_PER_SEC)
@@ -187,6 +188,34 @@ static void test_backoff_huge_numbers_do_not_overflow(void **state) {
   assert_int_equal(dag_retry_delay(&a, "d", "t", LD, INT_MAX), S(30));
 }
 
+/* Whatever args reach it (a struct built by hand, a value the loader did not
+ * bound), the delay is at most DAG_DURATION_MAX_US, so the caller's
+ * `now + delay` cannot overflow. */
+static void test_delay_never_exceeds_the_longest_duration(void **state) {
+  (void)state;
+  static const int64_t delays[] = {DAG_DURATION_MAX_US, DAG_DURATION_MAX_US + 1,
+                                   INT64_MAX / 2, INT64_MAX - 1, INT64_MAX};
+  static const int retries[] = {1, 2, 62, 63, 64, INT_MAX};
+  for (size_t i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+    for (size_t k = 0; k < sizeof(retries) / sizeof(retries[0]); k++) {
+      for (int backoff = 0; backoff < 2; backoff++) {
+        struct dag_task_args a = args(delays[i], backoff, 0);
+        int64_t d = dag_retry_delay(&a, "d", "t", LD, retries[k]);
+        assert_true(d >= 0 && d <= DAG_DURATION_MAX_US);
+        a = args(delays[i], backoff, INT64_MAX);
+        d = dag_retry_delay(&a, "d", "t", LD, retries[k]);
+        assert_true(d >= 0 && d <= DAG_DURATION_MAX_US);
+      }
+    }
+  }
+  /* The longest valid delay is kept as it is. */
+  struct dag_task_args a = args(DAG_DURATION_MAX_US, false, 0);
+  assert_int_equal(dag_retry_delay(&a, "d", "t", LD, 1), DAG_DURATION_MAX_US);
+  /* A negative max_retry_delay means none, as 0 does. */
+  a = args(S(300), false, -1);
+  assert_int_equal(dag_retry_delay(&a, "d", "t", LD, 1), S(300));
+}
+
 static void test_backoff_max_retry_delay(void **state) {
   (void)state;
   struct dag_task_args a = args(S(1), true, S(60));
@@ -219,6 +248,7 @@ int main(void) {
       cmocka_unit_test(test_backoff_rounds_up_fractions),
       cmocka_unit_test(test_backoff_capped_at_a_day),
       cmocka_unit_test(test_backoff_huge_numbers_do_not_overflow),
+      cmocka_unit_test(test_delay_never_exceeds_the_longest_duration),
       cmocka_unit_test(test_backoff_max_retry_delay),
       cmocka_unit_test(test_retry_below_one_counts_as_first),
   };
