@@ -16,11 +16,11 @@
 #include "didyoumean.h"
 #include "duration.h"
 #include "error.h"
+#include "ids.h"
 #include "strbuf.h"
 #include "template.h"
 #include "tz.h"
 
-#define MAX_ID_LEN 250
 
 /* Airflow's defaults, so files ported from it behave the same. */
 #define DEFAULT_RETRY_DELAY_US (300 * DAG_USEC_PER_SEC)
@@ -134,20 +134,16 @@ static void type_error(struct loadctx *ctx, const struct ynode *n, const char *p
 }
 
 /* dag and task ids, and plugin type names: they end up in file names, URLs
- * and log lines, so they are kept to a safe alphabet. */
+ * and log lines, so they follow the one rule of ids.h. */
 static bool valid_name(struct loadctx *ctx, const struct ynode *n, const char *path,
-                       const char *what, const char *id) {
-  size_t len = strlen(id);
-  if (len > MAX_ID_LEN) {
-    dag__err(ctx, n, path, "longer than %d characters", MAX_ID_LEN);
-    return false;
-  }
-  if (len == 0 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                             "0123456789_.-") != len) {
-    dag__err(ctx, n, path, "invalid %s '%s' (use letters, digits, '_', '.' and '-')", what, id);
-    return false;
-  }
-  return true;
+                       enum dag_id_kind kind, const char *what, const char *id) {
+  const char *why = dag_id_problem(kind, id);
+  if (why == NULL) return true;
+  if (strlen(id) > DAG_ID_MAX_LEN)
+    dag__err(ctx, n, path, "%s", why);
+  else
+    dag__err(ctx, n, path, "invalid %s '%s' (%s)", what, id, why);
+  return false;
 }
 
 static void check_template(struct loadctx *ctx, const struct ynode *n, const char *path,
@@ -512,7 +508,7 @@ static void get_type(struct loadctx *ctx, const struct ynode *item, const char *
         dag__err(ctx, s[T_TYPE].val, p, "unknown type '%s' (did you mean '%s'?)", name,
                  shell_ci ? "shell" : "exec");
       else
-        valid_name(ctx, s[T_TYPE].val, p, "type", name);
+        valid_name(ctx, s[T_TYPE].val, p, DAG_ID_TASK, "type", name);
     }
     free(p);
   }
@@ -606,7 +602,7 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   if (s[T_ID].val == NULL) {
     dag__err(ctx, item, p, "required key is missing");
   } else if (dag__get_string(ctx, s[T_ID].val, p, &t->id) &&
-             valid_name(ctx, s[T_ID].val, p, "id", t->id)) {
+             valid_name(ctx, s[T_ID].val, p, DAG_ID_TASK, "id", t->id)) {
     size_t first;
     x->id_line = s[T_ID].val->line;
     if (!dag__strmap_add(ids, t->id, i, &first))
@@ -666,8 +662,11 @@ static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *
         if (!dag__err_saturated(ctx)) {
           if (names == NULL) {
             names = xcalloc(n, sizeof(*names));
+            /* Only ids that were accepted: suggesting a refused one would
+             * answer "unknown task '..' (did you mean '..'?)". */
             for (size_t k = 0; k < n; k++)
-              if (dag->tasks[k].id) names[n_names++] = dag->tasks[k].id;
+              if (dag->tasks[k].id && dag_id_is_valid(DAG_ID_TASK, dag->tasks[k].id))
+                names[n_names++] = dag->tasks[k].id;
           }
           best = dag_did_you_mean(id, names, n_names);
         }
@@ -845,7 +844,7 @@ struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
   if (s[K_DAG_ID].val == NULL)
     dag__err(ctx, root, "dag_id", "required key is missing");
   else if (dag__get_string(ctx, s[K_DAG_ID].val, "dag_id", &dag->dag_id))
-    valid_name(ctx, s[K_DAG_ID].val, "dag_id", "id", dag->dag_id);
+    valid_name(ctx, s[K_DAG_ID].val, "dag_id", DAG_ID_DAG, "id", dag->dag_id);
 
   if (!present(&s[K_DESCRIPTION]) ||
       !dag__get_string(ctx, s[K_DESCRIPTION].val, "description", &dag->description))

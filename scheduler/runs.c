@@ -10,19 +10,8 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "ids.h"
 #include "timeutil.h"
-
-bool dag_run_id_is_valid(const char *run_id) {
-  size_t n = strlen(run_id);
-  if (n == 0 || n > 250 || run_id[0] == '.') return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = run_id[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '+' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 static const char *type_name(enum dag_run_type t) {
   switch (t) {
@@ -69,10 +58,10 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
 
   char *run_id;
   if (req->run_id) {
-    if (!dag_run_id_is_valid(req->run_id)) {
+    const char *why = dag_id_problem(DAG_ID_RUN, req->run_id);
+    if (why) {
       free(conf);
-      *err = xasprintf("invalid run id '%s': use letters, digits and _.:+- "
-                       "(not starting with '.')", req->run_id);
+      *err = xasprintf("invalid run id '%s' (%s)", req->run_id, why);
       return DAG_EINVAL;
     }
     run_id = xstrdup(req->run_id);

@@ -26,15 +26,11 @@ struct dag_run_request {
 
 /* Validate the request and create the run with its task instances in one
  * transaction. On failure *err says why in a sentence fit for a user
- * (caller frees): bad conf JSON, bad run id, duplicate run id (one the
+ * (caller frees): bad conf JSON, bad run id (ids.h), duplicate run id (one the
  * caller chose, or a scheduled run's), unknown task. Returns 0, the new
  * run's pk and its id (*run_id_out, caller frees), or a negative code. */
 int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_request *req,
                    int64_t *pk, char **run_id_out, char **err);
-
-/* Run ids end up in log paths and URLs: letters, digits and "_.:+-" only,
- * not starting with '.', at most 250 bytes. */
-bool dag_run_id_is_valid(const char *run_id);
 
 /* Tell a running scheduler that the database has news for it (a trigger, a
  * clear, a pause). Best effort: the scheduler also looks every few seconds. */

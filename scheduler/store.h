@@ -126,7 +126,8 @@ struct dag_store_run {
  * task i's retries. If the run id is taken: DAG_EEXIST, or with
  * `suffix_if_taken` the run gets the first free id of run_id_2, run_id_3...
  * chosen in the same transaction, so concurrent creators never collide.
- * Stores the id used in *run_id_out if non-NULL (caller frees). */
+ * Stores the id used in *run_id_out if non-NULL (caller frees). DAG_EINVAL
+ * if an id breaks the rule of ids.h. */
 int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
                          const char *const *task_ids, const int *max_tries,
                          size_t n_tasks, bool suffix_if_taken, int64_t *pk,

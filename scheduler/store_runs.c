@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "ids.h"
 #include "store_int.h"
 
 /* --- runs ------------------------------------------------------------------ */
@@ -67,6 +68,12 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
   if (run_id_out) *run_id_out = NULL;
+  /* Log paths are built from these ids: the store records none that could
+   * name a path outside the logs folder (callers have said why already). */
+  if (!dag_id_is_valid(DAG_ID_DAG, run->dag_id) || !dag_id_is_valid(DAG_ID_RUN, run->run_id))
+    return DAG_EINVAL;
+  for (size_t i = 0; i < n_tasks; i++)
+    if (!dag_id_is_valid(DAG_ID_TASK, task_ids[i])) return DAG_EINVAL;
   char *run_id = xstrdup(run->run_id);
   int rc = dag_store_begin(st);
   if (rc) {

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "dag_load.h"
 #include "error.h"
+#include "ids.h"
 #include "runs.h"
 #include "store.h"
 
@@ -80,7 +81,7 @@ static void test_generated_ids_never_collide(void **state) {
     if (rc) fail_msg("run %d: %s", i, err ? err : "?");
     assert_null(err);
     assert_non_null(ids[i]);
-    assert_true(dag_run_id_is_valid(ids[i]));
+    assert_true(dag_id_is_valid(DAG_ID_RUN, ids[i]));
     for (int j = 0; j < i; j++) assert_string_not_equal(ids[i], ids[j]);
   }
   assert_string_equal(ids[0], "manual__2026-11-18T11:06:40.123456+00:00");
