@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "dag.h"
 #include "error.h"
+#include "ids.h"
 #include "log.h"
 #include "sched_int.h"
 #include "smtp_send.h"
@@ -117,7 +118,8 @@ static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, con
                              const char *error) {
   const char *run_id = run->run_id;
   char *log_path = NULL, *tail = NULL;
-  if (t && t->log_path) {
+  /* The tail of the log goes into a mail: never from outside the folder. */
+  if (t && dag_id_rel_path_is_safe(t->log_path)) {
     log_path = xasprintf("%s/logs/%s", a->cfg->home, t->log_path);
     int rc = dag_alert_log_tail(log_path, &a->masker, &tail);
     if (rc) LOG_DEBUG("no log for an alert file=%s error=\"%s\"", log_path, dag_strerror(rc));

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "apijson.h"
 #include "error.h"
+#include "ids.h"
 #include "log.h"
 #include "runs.h"
 #include "web_api.h"
@@ -167,9 +168,13 @@ static void safe_filename(struct strbuf *sb, const char *s) {
 static void get_log(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req, char *const *p) {
   const char *dag_id = p[0], *run_id = p[1], *task_id = p[2];
-  if (strstr(dag_id, "..") || strstr(run_id, "..") || strstr(task_id, "..")) {
-    web_error(c, 400, "Bad Request", "ids holding '..' are refused");
-    return;
+  static const enum dag_id_kind kinds[] = {DAG_ID_DAG, DAG_ID_RUN, DAG_ID_TASK};
+  for (int i = 0; i < 3; i++) {
+    const char *why = dag_id_problem(kinds[i], p[i]);
+    if (why) {
+      web_error(c, 400, "Bad Request", "invalid id '%s' (%s)", p[i], why);
+      return;
+    }
   }
   char *end;
   errno = 0;

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "ids.h"
 #include "log.h"
 #include "strbuf.h"
 #include "web_int.h"
@@ -225,7 +226,7 @@ bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
 
 int web_log_path(const char *home, const char *rel, char **out) {
   *out = NULL;
-  if (!rel || !*rel || rel[0] == '/' || strstr(rel, "..")) return DAG_EINVAL;
+  if (!dag_id_rel_path_is_safe(rel)) return DAG_EINVAL;
   char *logs = xasprintf("%s/logs", home);
   char *full = xasprintf("%s/%s", logs, rel);
   char real_logs[PATH_MAX], real[PATH_MAX];

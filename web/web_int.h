@@ -70,7 +70,8 @@ bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
  * length of `given`, not on where they differ. */
 bool web_token_equal(const char *given, const char *expected);
 /* Resolve a try's stored log path (relative to HOME/logs) to an absolute
- * path inside HOME/logs. DAG_EINVAL for an absolute path or any "..";
+ * path inside HOME/logs. DAG_EINVAL for a path that dag_id_rel_path_is_safe()
+ * refuses;
  * -errno when it does not resolve; DAG_EINVAL when it resolves outside
  * the logs folder (a symbolic link). Caller frees *out. */
 int web_log_path(const char *home, const char *rel, char **out);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "error.h"
+#include "ids.h"
 #include "runs.h"
 
 /* Parse the options shared by these verbs; returns -1 to go on, or an exit
@@ -160,6 +161,16 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
                  &try_number, NULL);
   if (rc >= 0) return rc;
   if (optind + 3 != argc) return cli_usage_error(usage, "expected a DAG id, a run id and a task id");
+  static const struct {
+    enum dag_id_kind kind;
+    const char *what;
+  } ids[] = {{DAG_ID_DAG, "DAG"}, {DAG_ID_RUN, "run"}, {DAG_ID_TASK, "task"}};
+  for (int i = 0; i < 3; i++) {
+    const char *why = dag_id_problem(ids[i].kind, argv[optind + i]);
+    if (why)
+      return cli_usage_error(usage, "invalid %s id '%s' (%s)", ids[i].what, argv[optind + i],
+                             why);
+  }
   if ((rc = cli_open(c)) != 0) return rc;
   struct dag_store_run run;
   if ((rc = find_run(c, argv[optind], argv[optind + 1], &run)) != 0) return rc;
@@ -181,7 +192,7 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   }
   /* Paths in the store are written by dagctl from validated ids; refuse
    * anything that could still climb out of the logs folder. */
-  if (strstr(t->log_path, "..") || t->log_path[0] == '/') {
+  if (!dag_id_rel_path_is_safe(t->log_path)) {
     fprintf(stderr, "dagctl: refusing log path outside the logs folder\n");
     dag_store_tries_free(tries, n);
     return CLI_FAILED;

@@ -107,6 +107,32 @@ expect_rc 3 dagctl tasks fixme no-such-run
 expect_rc 3 dagctl logs fixme "$run" b --try 2
 expect_rc 3 dagctl logs fixme "$run" c
 
+# --- run ids: what trigger accepts, logs finds; nothing climbs out of the logs folder ----------
+# `..` inside a run id is only two dots in a file name: "v1..2" is valid.
+drun=$(trigger ping --run-id v1..2)
+assert_eq "$drun" v1..2 "run id with two dots"
+assert_eq "$(wait_run ping v1..2 10)" success "run v1..2"
+expect_rc 0 dagctl logs ping v1..2 ping
+grep -q pong "$TMP/out" || fail "log of run v1..2: $(cat "$TMP/out") $(cat "$TMP/err")"
+[ -f "$DAGCTL_HOME/logs/ping/v1..2/ping/1.log" ] || fail "log file of run v1..2"
+for bad in . .. ../x x/y .hidden ''; do
+  expect_rc 2 dagctl trigger ping --run-id "$bad"
+  grep -q "invalid run id" "$TMP/err" || fail "trigger --run-id '$bad': $(cat "$TMP/err")"
+done
+for bad in . .. ../ping; do
+  expect_rc 2 dagctl logs ping "$bad" ping
+  grep -q "invalid run id" "$TMP/err" || fail "logs with run id '$bad': $(cat "$TMP/err")"
+  expect_rc 2 dagctl logs "$bad" v1..2 ping
+  grep -q "invalid DAG id" "$TMP/err" || fail "logs with DAG id '$bad': $(cat "$TMP/err")"
+  expect_rc 2 dagctl logs ping v1..2 "$bad"
+  grep -q "invalid task id" "$TMP/err" || fail "logs with task id '$bad': $(cat "$TMP/err")"
+done
+# A store row that points out of the folder is refused, not followed.
+sql "UPDATE task_try SET log_path = 'ping/../../dagctl.db'
+     WHERE run_pk = (SELECT id FROM dag_run WHERE run_id = 'v1..2')" >/dev/null
+expect_rc 1 dagctl logs ping v1..2 ping
+grep -q "outside the logs folder" "$TMP/err" || fail "stored path with '..': $(cat "$TMP/err")"
+
 # --- clear: fix b, clear it alone, then with its downstream ---------------------------------
 touch "$TMP/flag"
 expect_rc 0 dagctl clear fixme "$run" b
