@@ -18,7 +18,8 @@
   XX(EBUSY, "another scheduler holds this home")                   \
   XX(ETEMPLATE, "template error")                                  \
   XX(ECONFIG, "configuration error")                               \
-  XX(ESTATE, "not allowed in the current state")
+  XX(ESTATE, "not allowed in the current state")                   \
+  XX(ELOCKED, "the state store is locked by another process")
 
 /* Position of each code in the table, from 0. */
 enum {

@@ -20,14 +20,25 @@ static dag_time_t wall_now(void) {
 
 int store_fail(dag_store *st, const char *what) {
   int code = sqlite3_errcode(st->db);
-  LOG_ERROR("state store failed op=%s sqlite=%d msg=\"%s\"", what, code,
-            sqlite3_errmsg(st->db));
-  if (code == SQLITE_CONSTRAINT) return DAG_EEXIST;
-  return DAG_ESTORE;
+  free(st->errmsg);
+  st->errmsg = xstrdup(sqlite3_errmsg(st->db));
+  /* Busy is a wait, decided by the caller; a full disk gets its own code
+   * so that every layer can say "disk full" rather than "store error". */
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    LOG_DEBUG("state store busy op=%s msg=\"%s\"", what, st->errmsg);
+    return st->last_rc = DAG_ELOCKED;
+  }
+  LOG_ERROR("state store failed op=%s sqlite=%d msg=\"%s\"", what, code, st->errmsg);
+  st->last_rc = code == SQLITE_CONSTRAINT ? DAG_EEXIST : code == SQLITE_FULL ? -ENOSPC : DAG_ESTORE;
+  return st->last_rc;
 }
 
 const char *dag_store_errmsg(dag_store *st) {
-  return sqlite3_errmsg(st->db);
+  return st->errmsg ? st->errmsg : sqlite3_errmsg(st->db);
+}
+
+void dag_store_set_busy_timeout(dag_store *st, int ms) {
+  sqlite3_busy_timeout(st->db, ms);
 }
 
 sqlite3_stmt *store_stmt(dag_store *st, const char *sql) {
@@ -109,10 +120,18 @@ static const char sql_begin[] = "BEGIN IMMEDIATE";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
 
+/* SQLite rolls a transaction back by itself after some errors (a full
+ * disk among them); a ROLLBACK then fails and would replace the message. */
+static void rollback_now(dag_store *st) {
+  if (!sqlite3_get_autocommit(st->db)) control(st, sql_rollback);
+}
+
 int dag_store_begin(dag_store *st) {
   if (st->depth++ > 0) return 0;
-  /* IMMEDIATE takes the write lock now, so a busy database is waited for
-   * (busy_timeout) here rather than failing halfway through. */
+  st->doomed = false;
+  st->last_rc = 0;
+  /* IMMEDIATE takes the write lock now, so a busy database is noticed
+   * (after busy_timeout) here rather than halfway through. */
   if (control(st, sql_begin) != SQLITE_OK) {
     st->depth = 0;
     return store_fail(st, "begin");
@@ -123,9 +142,16 @@ int dag_store_begin(dag_store *st) {
 int dag_store_commit(dag_store *st) {
   if (st->depth == 0) return 0;
   if (--st->depth > 0) return 0;
+  if (st->doomed) {
+    st->doomed = false;
+    rollback_now(st);
+    LOG_ERROR("state store transaction rolled back: a part of it failed msg=\"%s\"",
+              dag_store_errmsg(st));
+    return st->last_rc ? st->last_rc : DAG_ESTORE;
+  }
   if (control(st, sql_commit) != SQLITE_OK) {
     int rc = store_fail(st, "commit");
-    control(st, sql_rollback);
+    rollback_now(st);
     return rc;
   }
   return 0;
@@ -133,8 +159,12 @@ int dag_store_commit(dag_store *st) {
 
 void dag_store_rollback(dag_store *st) {
   if (st->depth == 0) return;
-  st->depth = 0;
-  control(st, sql_rollback);
+  if (--st->depth > 0) {
+    st->doomed = true;
+    return;
+  }
+  st->doomed = false;
+  rollback_now(st);
 }
 
 static int exec_sql(dag_store *st, const char *sql, char **err) {
@@ -288,6 +318,7 @@ void dag_store_close(dag_store *st) {
   if (!st) return;
   for (size_t i = 0; i < st->n_stmts; i++) sqlite3_finalize(st->stmts[i].stmt);
   free(st->stmts);
+  free(st->errmsg);
   sqlite3_close(st->db);
   free(st);
 }

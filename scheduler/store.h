@@ -41,10 +41,23 @@ int dag_store_open(const char *path, const struct dag_store_options *opts,
 void dag_store_close(dag_store *st);
 
 /* Group several changes into one transaction. Calls nest: only the outermost
- * commit commits. */
+ * commit commits. A rollback at any depth dooms the whole transaction: the
+ * statements up to the outermost call stay uncommitted, and that outermost
+ * commit rolls back and returns the failure (DAG_ESTORE if none was seen).
+ *
+ * Errors of every store call: DAG_ELOCKED when another connection holds
+ * the write lock longer than the busy timeout (a wait, not a failure: try
+ * again later), -ENOSPC when the disk or the database is full, DAG_ESTORE
+ * otherwise. The outermost begin takes the write lock (BEGIN IMMEDIATE),
+ * so in WAL mode nothing inside a begun transaction waits for a lock. */
 int dag_store_begin(dag_store *st);
 int dag_store_commit(dag_store *st);
 void dag_store_rollback(dag_store *st);
+
+/* How long a call waits for another connection's lock before it returns
+ * DAG_ELOCKED; 10 s from dag_store_open(). The scheduler, which must never
+ * block its loop, waits a few milliseconds and retries from a timer. */
+void dag_store_set_busy_timeout(dag_store *st, int ms);
 
 /* This database's random id (32 hex digits, drawn when it was created), in
  * *out (caller frees). Tells one DAGCTL_HOME's task processes from

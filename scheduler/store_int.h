@@ -13,7 +13,10 @@ struct store_stmt {
 
 struct dag_store {
   sqlite3 *db;
-  int depth; /* dag_store_begin() nesting */
+  int depth;   /* dag_store_begin() nesting */
+  bool doomed; /* rolled back inside: the outermost commit must not commit */
+  int last_rc;  /* the transaction's last failure, which a doomed commit returns */
+  char *errmsg; /* the last failure's message, kept past a later ROLLBACK */
   struct store_stmt *stmts;
   size_t n_stmts, cap_stmts;
 };
