@@ -38,10 +38,15 @@ struct dag_smtp_sender {
 };
 
 /* One attempt: everything the worker thread needs, copied, so that it
- * shares nothing with the loop while it runs. */
+ * shares nothing with the loop while it runs. The worker reads srv, from,
+ * rcpts and message, and writes result; every other field, `s` included,
+ * belongs to the loop. */
 struct job {
   uv_work_t req;
-  struct dag_smtp_sender *s;
+  struct dag_smtp_sender *s; /* loop side only */
+  struct dag_smtp_server srv; /* its strings are the owned copies below */
+  char *host, *user, *password, *ca_file;
+  char *from;
   int64_t alert_id;
   int attempts;          /* before this one */
   bool served_before;
@@ -153,8 +158,37 @@ void dag_smtp_outcome_free(struct dag_smtp_outcome *o) {
 
 /* --- jobs ------------------------------------------------------------------------ */
 
+static char *dup_or_null(const char *v) {
+  return v ? xstrdup(v) : NULL;
+}
+
+/* Copy the sender's settings into the job: the loop may change its own
+ * (they borrow dag_config) while the worker runs. */
+static void job_copy_settings(struct job *j, const struct dag_smtp_sender *s) {
+  j->host = dup_or_null(s->srv.host);
+  j->user = dup_or_null(s->srv.user);
+  j->password = dup_or_null(s->srv.password);
+  j->ca_file = dup_or_null(s->srv.ca_file);
+  j->from = dup_or_null(s->from);
+  j->srv = s->srv;
+  j->srv.host = j->host;
+  j->srv.user = j->user;
+  j->srv.password = j->password;
+  j->srv.ca_file = j->ca_file;
+}
+
 static void job_free(struct job *j) {
   if (!j) return;
+  free(j->host);
+  free(j->user);
+  if (j->password) {
+    /* Not left behind in freed memory. */
+    volatile char *p = j->password;
+    while (*p) *p++ = '\0';
+    free(j->password);
+  }
+  free(j->ca_file);
+  free(j->from);
   for (size_t i = 0; i < j->n_rcpts; i++) free(j->rcpts[i]);
   free(j->rcpts);
   free(j->recipients_json);
@@ -165,8 +199,8 @@ static void job_free(struct job *j) {
 
 static void work(uv_work_t *req) {
   struct job *j = container_of(req, struct job, req);
-  dag_smtp_submit(&j->s->srv, j->s->from, (const char *const *)j->rcpts, j->n_rcpts,
-                  j->message, &j->result);
+  dag_smtp_submit(&j->srv, j->from, (const char *const *)j->rcpts, j->n_rcpts, j->message,
+                  &j->result);
 }
 
 static void maybe_closed(struct dag_smtp_sender *s) {
@@ -302,6 +336,7 @@ static enum start_result start(struct dag_smtp_sender *s, struct dag_store_alert
   }
   struct job *j = xcalloc(1, sizeof(*j));
   j->s = s;
+  job_copy_settings(j, s);
   j->alert_id = a->id;
   j->attempts = a->attempts;
   j->rcpts = xcalloc(n_all, sizeof(*j->rcpts));

@@ -2,9 +2,10 @@
  *
  * Everything the scheduler, the CLI and the web server know about DAGs, runs
  * and task instances goes through these calls; nothing else in dagctl speaks
- * SQL to the metadata database. The SQLite implementation is store.c; a
- * PostgreSQL backend (several schedulers and workers sharing one state)
- * implements the same calls.
+ * SQL to the metadata database. SQLite is the only backend: one database
+ * file, DAGCTL_HOME/dagctl.db, shared by that home's scheduler (one at a
+ * time), CLI and web server. store.c opens and migrates it and runs
+ * transactions; store_*.c hold the queries.
  *
  * Every call that changes state is one short transaction of its own, unless
  * the caller wraps several in dag_store_begin()/dag_store_commit(), which the
