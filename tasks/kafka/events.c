@@ -98,6 +98,8 @@ static const char *const countries[] = {"US", "GB", "DE", "BR", "MX", "FR",
                                         "SE", "IN", "CA", "AU", "JP", "ES"};
 static const unsigned country_weights[] = {30, 10, 9, 9, 7, 6, 5, 6, 5, 4, 4, 5};
 
+#define DAY_SECS 86400
+
 /* play dominates, as on any streaming service. */
 static const unsigned type_weights[EV_N_TYPES] = {70, 10, 15, 5};
 static const char *const type_names[EV_N_TYPES] = {"play", "pause", "skip",
@@ -262,6 +264,40 @@ int ev_parse_day(const char *ds, int64_t *out) {
   return 0;
 }
 
+static int two(const char *s, int *out) {
+  if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return -1;
+  *out = (s[0] - '0') * 10 + (s[1] - '0');
+  return 0;
+}
+
+int ev_parse_instant(const char *iso, int64_t *out) {
+  char day[11];
+  int h, mi, sec, oh = 0, om = 0;
+  if (strlen(iso) < 20 || iso[10] != 'T') return -1;
+  memcpy(day, iso, 10);
+  day[10] = '\0';
+  int64_t t;
+  if (ev_parse_day(day, &t) != 0 || two(iso + 11, &h) || iso[13] != ':' ||
+      two(iso + 14, &mi) || iso[16] != ':' || two(iso + 17, &sec) || h > 23 || mi > 59 ||
+      sec > 60)
+    return -1;
+  const char *p = iso + 19;
+  if (*p == '.')
+    for (p++; *p >= '0' && *p <= '9'; p++) {
+    }
+  int sign = 0;
+  if (strcmp(p, "Z") == 0) {
+    sign = 0;
+  } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && two(p + 1, &oh) == 0 &&
+             p[3] == ':' && two(p + 4, &om) == 0) {
+    sign = *p == '-' ? -1 : 1;
+  } else {
+    return -1;
+  }
+  *out = t + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+  return 0;
+}
+
 /* --- events -------------------------------------------------------------- */
 
 static void json_string(struct strbuf *sb, const char *s) {
@@ -285,6 +321,7 @@ void ev_gen_init(struct ev_gen *g, uint64_t seed, int users, int64_t day) {
   ev_rng_seed(&g->rng, seed);
   g->users = users < 1 ? 1 : users;
   g->day = day;
+  g->last = day + DAY_SECS - 1;
   g->n_tracks = N_ELEMS(catalog);
   g->track_cdf = xmalloc(g->n_tracks * sizeof(*g->track_cdf));
   g->track_ids = xmalloc(g->n_tracks * sizeof(*g->track_ids));
@@ -334,6 +371,32 @@ void ev_gen_free(struct ev_gen *g) {
   memset(g, 0, sizeof(*g));
 }
 
+int ev_gen_set_end(struct ev_gen *g, int64_t not_after) {
+  if (not_after < g->day) return -1;
+  g->last = not_after < g->day + DAY_SECS - 1 ? not_after : g->day + DAY_SECS - 1;
+  return 0;
+}
+
+/* The hour and second of an event when the day is cut short at g->last:
+ * each hour weighs its listening weight times the seconds of it allowed. */
+static int64_t pick_time_until(struct ev_gen *g) {
+  struct ev_rng *r = &g->rng;
+  int64_t span = g->last - g->day + 1; /* 1 .. DAY_SECS - 1 */
+  uint64_t w[24], total = 0;
+  for (int h = 0; h < 24; h++) {
+    int64_t avail = span - (int64_t)h * 3600;
+    avail = avail < 0 ? 0 : avail > 3600 ? 3600 : avail;
+    w[h] = (uint64_t)hour_weights[h] * (uint64_t)avail;
+    total += w[h];
+  }
+  uint64_t v = ev_rng_below(r, total);
+  int hour = 0;
+  while (v >= w[hour]) v -= w[hour++];
+  int64_t avail = span - (int64_t)hour * 3600;
+  avail = avail > 3600 ? 3600 : avail;
+  return g->day + (int64_t)hour * 3600 + (int64_t)ev_rng_below(r, (uint64_t)avail);
+}
+
 /* A user's home country and usual device come from the user alone, not the
  * seed: user_0042 lives in the same country in every run. */
 static uint64_t user_hash(int user) {
@@ -366,6 +429,12 @@ void ev_gen_next(struct ev_gen *g, struct ev_event *e) {
   else
     e->device = (uint8_t)pick_weighted(ev_rng_next(r), device_weights, N_ELEMS(devices));
 
+  if (g->last < g->day + DAY_SECS - 1) {
+    e->played_at = pick_time_until(g);
+    return;
+  }
+  /* The whole day: the draws of the first version, so a seed still gives
+   * the events it always gave. */
   size_t hour = pick_weighted(ev_rng_next(r), hour_weights, 24);
   e->played_at = g->day + (int64_t)hour * 3600 + (int64_t)ev_rng_below(r, 3600);
 }

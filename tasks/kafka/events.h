@@ -62,6 +62,11 @@ void ev_uuid5(const unsigned char ns[16], const char *name, size_t len,
  * 0 or -1. */
 int ev_parse_day(const char *ds, int64_t *out);
 
+/* An ISO-8601 instant as the host gives it ("2026-11-22T13:45:12Z",
+ * "...12.5+00:00", other offsets ±HH:MM) to Unix seconds, any fraction
+ * dropped. 0 or -1. */
+int ev_parse_instant(const char *iso, int64_t *out);
+
 enum ev_type { EV_PLAY, EV_PAUSE, EV_SKIP, EV_ADD_TO_PLAYLIST, EV_N_TYPES };
 
 const char *ev_type_name(enum ev_type t);
@@ -73,7 +78,7 @@ struct ev_event {
   uint16_t track;    /* index into the catalog */
   uint8_t device;    /* index into the device list */
   uint8_t country;   /* index into the country list */
-  int64_t played_at; /* Unix seconds, within the day */
+  int64_t played_at; /* Unix seconds, within the day, at most g->last */
 };
 
 /* The generator: catalog popularity, track ids and users' home countries
@@ -82,6 +87,8 @@ struct ev_gen {
   struct ev_rng rng;
   int users;
   int64_t day;     /* Unix time of the day's start */
+  int64_t last;    /* the latest second an event may have: the day's last
+                    * unless ev_gen_set_end() set an earlier one */
   size_t n_tracks;
   double *track_cdf;
   char (*track_ids)[EV_UUID_LEN + 1];
@@ -93,6 +100,13 @@ struct ev_gen {
 /* users >= 1. Free with ev_gen_free(). */
 void ev_gen_init(struct ev_gen *g, uint64_t seed, int users, int64_t day);
 void ev_gen_free(struct ev_gen *g);
+
+/* Keep every event at or before `not_after` (Unix seconds): the producer
+ * passes the run's logical date or now, so no event lies in the future.
+ * Hours keep their weights, cut to the part of the day that is allowed. A
+ * bound past the day's end changes nothing (the events are those of the
+ * whole day); one before the day's start returns -1 and changes nothing. */
+int ev_gen_set_end(struct ev_gen *g, int64_t not_after);
 
 /* The next event, in generation order (not sorted by time). */
 void ev_gen_next(struct ev_gen *g, struct ev_event *e);

@@ -1,5 +1,8 @@
 /* producer.c - the generate_events task: N listening events into a topic.
  *
+ * Events fill the run's day (ds, UTC) up to its logical date or data
+ * interval's end, whichever is later, and never lie past now.
+ *
  * Params: count (200), topic (spotify-plays), users (50), seed (any text;
  * default: the task instance's identity, so every run differs and a retry
  * of the same run re-sends the very same events), compression (lz4),
@@ -223,6 +226,20 @@ enum dagctl_result kafka_generate_events(const struct dagctl_host *h) {
     h->log(h, DAGCTL_LOG_ERROR, "the run's ds is not a date: '%s'", ds ? ds : "(none)");
     return DAGCTL_FAILED;
   }
+  /* Events never lie in the future: they fill the run's day up to its
+   * logical date or data interval's end, whichever is later (a daily run
+   * covers its whole day, a manual one the day up to its trigger), and
+   * never past now. Fixed per run, so a retry resends the same events. */
+  int64_t not_after = (int64_t)time(NULL), run_end = INT64_MIN, t;
+  const char *when[] = {h->context(h, "logical_date"), h->context(h, "data_interval_end")};
+  for (size_t i = 0; i < 2; i++)
+    if (when[i] && ev_parse_instant(when[i], &t) == 0 && t > run_end) run_end = t;
+  if (run_end != INT64_MIN && run_end < not_after) not_after = run_end;
+  if (not_after < day) {
+    h->log(h, DAGCTL_LOG_ERROR, "the run's day %s has not begun yet: its events would lie in "
+                                "the future", ds);
+    return DAGCTL_FAILED;
+  }
   const char *seed_text = h->param(h, "seed");
   char *identity = seed_text ? NULL : default_seed(h);
   uint64_t seed = ev_seed_from_text(seed_text ? seed_text : identity);
@@ -245,6 +262,7 @@ enum dagctl_result kafka_generate_events(const struct dagctl_host *h) {
 
   struct ev_gen g;
   ev_gen_init(&g, seed, (int)users, day);
+  ev_gen_set_end(&g, not_after);
   struct ev_event *events = ev_generate(&g, (size_t)count);
   struct producer p = {.h = h, .events = events, .log_events = log_events};
   rd_kafka_conf_set_opaque(conf, &p);

@@ -218,12 +218,14 @@ int sqlcheck_run(struct wh *w, const struct sqlcheck *c, int64_t now_us,
                          value);
       finish(c, res, false, detail);
     } else {
+      /* A time that has not come yet is not fresh data but wrong data (a
+       * generator or a clock that lies): it fails, however young. */
       int64_t age = now_us - newest;
       char age_text[32];
-      dag_duration_format(age > 0 ? age : 0, age_text, sizeof(age_text));
-      bool ok = age <= max_age_us;
-      detail = xasprintf("newest %s.%s is %s, %s old, max_age %s", c->table, c->column, value,
-                         age_text, c->max_age);
+      dag_duration_format(age >= 0 ? age : -age, age_text, sizeof(age_text));
+      bool ok = age >= 0 && age <= max_age_us;
+      detail = xasprintf("newest %s.%s is %s, %s %s, max_age %s", c->table, c->column, value,
+                         age_text, age >= 0 ? "old" : "in the future", c->max_age);
       finish(c, res, ok, detail);
     }
     free(detail);

@@ -7,7 +7,8 @@
  *   not_null       table column                     rows where column IS NULL = 0
  *   no_duplicates  table column                     values held by >1 row = 0
  *   in_range       table column [min] [max]         rows outside [min, max] = 0
- *   freshness      table column max_age ("6h")      now - MAX(column) <= max_age
+ *   freshness      table column max_age ("6h")      0 <= now - MAX(column) <= max_age
+ *                                                   (a newest value in the future fails)
  * freshness reads ISO-8601 text (2026-11-22T08:00:00Z, a space for the T,
  * fractions, offsets +HH[:MM]) as both backends print timestamps.
  * Names of tables and columns must be identifiers (schema.table allowed),

@@ -2,7 +2,9 @@
 # spotify_data_basic takes its event count per run from params.events (200
 # by default): a run triggered with --conf '{"events": 20}' puts exactly 20
 # events in the lake. A count that is not an integer >= 0 fails
-# generate_events with a message naming the param and the value.
+# generate_events with a message naming the param and the value. No event
+# lies in the future: a run at 00:30 of its day gets events from 00:00 to
+# 00:30, not spread over hours that have not happened yet.
 source "$(dirname "$0")/lib.sh"
 
 for p in kafka s3_sensor load_bronze dbt; do
@@ -27,14 +29,25 @@ for line in sys.stdin:
 
 start_scheduler spotify_data_basic
 
+# Half past midnight of today (of yesterday just after midnight): a
+# logical date in the past, whose day is mostly later than it.
+if [ "$(date -u +%H%M)" -ge 0031 ]; then day=$(date -u +%F); else day=$(date -u -d yesterday +%F); fi
+logical=${day}T00:30:00Z
 run=$(timeout 120 "$DAGCTL_BIN" trigger spotify_data_basic --conf '{"events": 20}' --wait \
-  2>"$TMP/wait.log") || fail "the run failed: $(cat "$TMP/wait.log")"
+  --logical-date "$logical" 2>"$TMP/wait.log") || fail "the run failed: $(cat "$TMP/wait.log")"
 assert_eq "$(run_state spotify_data_basic "$run")" success "run with events 20"
 assert_eq "$(lake_lines)" 20 "lines in the lake"
 assert_eq "$(lake_ids | sort -u | wc -l)" 20 "distinct events in the lake"
 assert_eq "$(sql "SELECT value FROM xcom x JOIN dag_run r ON r.id = x.run_pk
                   WHERE r.run_id = '$run' AND task_id = 'generate_events' AND key = 'count'")" \
   20 "the producer's count"
+late=$(find "$lake/raw_events" -name '*.ndjson' -exec cat {} + |
+  "$PYTHON" -c 'import json, sys
+for line in sys.stdin:
+    if line.strip():
+        at = json.loads(line)["played_at"]
+        if not (sys.argv[1] + "T00:00:00Z" <= at <= sys.argv[2]): print(at)' "$day" "$logical")
+[ -z "$late" ] || fail "events outside $day 00:00 to $logical: $late"
 
 for bad in '-5' '"many"' '2.5'; do
   rc=0

@@ -12,12 +12,13 @@ for p in load_bronze dbt sql_check; do
 done
 wh() { sqlite3 -batch -noheader -cmd '.timeout 5000' "$DAGCTL_HOME/warehouse_$1.db" "$2"; }
 
-# A lake of 3 objects: 400 distinct events of today, events 0-19 twice, one
+# A lake of 3 objects: 400 distinct events of yesterday, events 0-19 twice, one
 # bad line, and two plays silver must drop (0 ms and 700000 ms).
 "$PYTHON" - "$DAGCTL_HOME/lake" <<'EOF'
 import datetime, json, os, sys
 root = sys.argv[1]
-today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+# Yesterday: fresh enough for a 48h freshness check, never in the future.
+today = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
 def ev(i):
     d = 0 if i == 7 else 700000 if i == 8 else 1000 + i * 97
     return json.dumps({"event_id": "e%04d" % i, "user_id": "u%d" % (i % 9),

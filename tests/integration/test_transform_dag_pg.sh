@@ -34,7 +34,8 @@ pg() { psql -X -A -t -q -h "$pgdir" -U postgres -d postgres -c "$1"; }
 "$PYTHON" - "$DAGCTL_HOME/lake" <<'EOF'
 import datetime, json, os, sys
 root = sys.argv[1]
-today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+# Yesterday: fresh enough for a 48h freshness check, never in the future.
+today = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
 def ev(i):
     d = 0 if i == 7 else 700000 if i == 8 else 1000 + i * 97
     return json.dumps({"event_id": "e%04d" % i, "user_id": "u%d" % (i % 9),

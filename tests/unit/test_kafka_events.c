@@ -143,6 +143,61 @@ static void test_reproducible(void **state) {
   ev_gen_free(&g3);
 }
 
+/* A day cut short (a manual run at 10:30): every event at or before the
+ * cut, the allowed hours still weighted, and the cut itself reachable. */
+static void test_not_after(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  const int64_t cut = DAY_2026_11_21 + 10 * 3600 + 30 * 60;
+  struct ev_gen g;
+  ev_gen_init(&g, 7, 50, DAY_2026_11_21);
+  assert_int_equal(ev_gen_set_end(&g, DAY_2026_11_21 - 1), -1);
+  assert_int_equal(ev_gen_set_end(&g, cut), 0);
+  struct ev_event *ev = ev_generate(&g, N);
+  size_t hour_n[24] = {0};
+  for (size_t i = 0; i < N; i++) {
+    assert_true(ev[i].played_at >= DAY_2026_11_21 && ev[i].played_at <= cut);
+    if (i) assert_true(ev[i].played_at >= ev[i - 1].played_at);
+    hour_n[(ev[i].played_at - DAY_2026_11_21) / 3600]++;
+  }
+  /* Weights 2,1,1,1,1,2,3,5,6,6,6 and half of 6: hour 10's half hour gets
+   * about half of hour 9's share, night hours far less. */
+  assert_true(hour_n[0] < hour_n[9] / 2);
+  assert_true(hour_n[10] > hour_n[9] / 4 && hour_n[10] < hour_n[9]);
+  free(ev);
+  ev_gen_free(&g);
+
+  /* A cut at the day's first second puts every event there; one past the
+   * day's end changes nothing, not even the draws. */
+  ev_gen_init(&g, 7, 50, DAY_2026_11_21);
+  assert_int_equal(ev_gen_set_end(&g, DAY_2026_11_21), 0);
+  ev = ev_generate(&g, 100);
+  for (size_t i = 0; i < 100; i++) assert_true(ev[i].played_at == DAY_2026_11_21);
+  free(ev);
+  ev_gen_free(&g);
+  struct ev_gen a, b;
+  ev_gen_init(&a, 7, 50, DAY_2026_11_21);
+  ev_gen_init(&b, 7, 50, DAY_2026_11_21);
+  assert_int_equal(ev_gen_set_end(&b, DAY_2026_11_21 + 5 * 86400), 0);
+  struct ev_event *ea = ev_generate(&a, 200), *eb = ev_generate(&b, 200);
+  assert_memory_equal(ea, eb, 200 * sizeof(*ea));
+  free(ea);
+  free(eb);
+  ev_gen_free(&a);
+  ev_gen_free(&b);
+
+  int64_t t;
+  assert_int_equal(ev_parse_instant("2026-11-21T10:30:00Z", &t), 0);
+  assert_true(t == cut);
+  assert_int_equal(ev_parse_instant("2026-11-21T10:30:00.999999+00:00", &t), 0);
+  assert_true(t == cut);
+  assert_int_equal(ev_parse_instant("2026-11-21T12:00:00+01:30", &t), 0);
+  assert_true(t == cut);
+  assert_int_equal(ev_parse_instant("2026-11-21T10:30:00", &t), -1);
+  assert_int_equal(ev_parse_instant("2026-11-21", &t), -1);
+  assert_int_equal(ev_parse_instant("2026-11-21T25:00:00Z", &t), -1);
+}
+
 static const char *const devices[] = {"desktop", "mobile", "tablet", "web", "smart_speaker"};
 static const char *const types[] = {"play", "pause", "skip", "add_to_playlist"};
 
@@ -285,6 +340,7 @@ int main(void) {
       cmocka_unit_test(test_parse_day), cmocka_unit_test(test_catalog),
       cmocka_unit_test(test_reproducible), cmocka_unit_test(test_events),
       cmocka_unit_test(test_user_country_is_stable),
+      cmocka_unit_test(test_not_after),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,12 @@ static int setup(void **state) {
                " ('e1', 1000, '2026-11-22T09:00:00Z', '2026-11-22 11:30:00'),"
                " ('e2', 2000, '2026-11-22T10:30:00.5+00:00', '2026-11-22 11:30:00'),"
                " ('e3', NULL, '2026-11-22T08:00:00Z', '2026-11-22 11:30:00');"
-               "CREATE TABLE silver.empty (event_id TEXT, played_at TEXT)",
+               "CREATE TABLE silver.empty (event_id TEXT, played_at TEXT);"
+               "CREATE TABLE silver.future (played_at TEXT);"
+               "INSERT INTO silver.future VALUES ('2026-11-22T09:00:00Z'),"
+               " ('2026-11-23T05:00:00Z');"
+               "CREATE TABLE silver.now (played_at TEXT);"
+               "INSERT INTO silver.now VALUES ('2026-11-22T12:00:00Z')",
                &err);
   if (rc != 0) return -1;
   *state = f;
@@ -173,6 +178,19 @@ static void test_freshness(void **state) {
                         .column = "played_at", .max_age = "6h"};
   expect(f, &c, false, "check none failed: silver.empty.played_at has no value (no rows), "
                        "max_age 6h; query: SELECT MAX(played_at) FROM silver.empty");
+
+  /* A time that has not come yet is not fresh, it is wrong: 17 hours
+   * ahead must not pass as "0s old". Exactly now is fine. */
+  c = (struct sqlcheck){.name = "ahead", .kind = "freshness", .table = "silver.future",
+                        .column = "played_at", .max_age = "48h"};
+  expect(f, &c, false, "check ahead failed: newest silver.future.played_at is "
+                       "2026-11-23T05:00:00Z, 17h in the future, max_age 48h; query: SELECT "
+                       "MAX(played_at) FROM silver.future");
+  c = (struct sqlcheck){.name = "now", .kind = "freshness", .table = "silver.now",
+                        .column = "played_at", .max_age = "1s"};
+  expect(f, &c, true, "check now passed: newest silver.now.played_at is "
+                      "2026-11-22T12:00:00Z, 0s old, max_age 1s; query: SELECT "
+                      "MAX(played_at) FROM silver.now");
 
   int64_t t;
   assert_int_equal(sqlcheck_parse_time("2026-11-22T12:00:00Z", &t), 0);

@@ -158,8 +158,10 @@ static int setup_at(void **state, const char *url_or_null) {
     fprintf(stderr, "%s\n", err);
     return -1;
   }
-  /* Plays of today and yesterday, so that freshness holds now. */
-  time_t now = time(NULL), before = now - 86400;
+  /* Plays of the two days before today: the newest is less than 48 hours
+   * old, so freshness holds now, and none lies in the future (which fails
+   * freshness). The fields keep their names: "today" is yesterday here. */
+  time_t now = time(NULL) - 86400, before = now - 86400;
   struct tm tm;
   strftime(f->today, sizeof(f->today), "%Y-%m-%d", gmtime_r(&now, &tm));
   strftime(f->yesterday, sizeof(f->yesterday), "%Y-%m-%d", gmtime_r(&before, &tm));
