@@ -7,12 +7,22 @@
  * whole fields (a month that does not match is skipped in one step, then a
  * day, an hour, a minute), so a search costs at most a few hundred steps a
  * year and never walks minute by minute. The wall time found is then mapped
- * to UTC in one of two ways, as Airflow's CronDataIntervalTimetable does:
- * fixed-time schedules ("30 2 * * *") keep their wall-clock time, so a fire
- * in a spring-forward gap moves forward by the gap and one in a fall-back
- * overlap happens once; the others advance by the naive wall-clock distance
- * in absolute time, so "0,30 * * * *" fires every 30 real minutes straight
- * through both changes. */
+ * to UTC in one of two ways, as Airflow's CronMixin (timetables/_cron.py)
+ * does, decided by the hour field alone:
+ *  - an hour field that is not '*' (any list, range or step that leaves out
+ *    an hour: "30 2 * * *", "0 0-23/2 * * *", "15,45 0-3 * * *") is evaluated
+ *    on the wall clock: each fire is a wall time the expression names, made
+ *    aware with fold=1 (Airflow's make_aware), so a wall time repeated by a
+ *    fall-back fires once, at its second occurrence, and one skipped by a
+ *    spring-forward fires late by the gap (02:30 -> 03:30, pendulum's rule);
+ *  - an hour field of '*' (or one listing all 24 hours, which croniter
+ *    reduces to '*') advances by the naive wall-clock distance in absolute
+ *    time, so "0,30 * * * *" fires every 30 real minutes straight through
+ *    both changes, the repeated hour included.
+ * Asked from an instant inside the first pass of a repeated hour (never a
+ * fire time), next and prev return the nearest fire in real time; Airflow's
+ * croniter stepping can there skip a fire still ahead or call one in the
+ * future "previous". */
 #include "cron.h"
 
 #include <stdarg.h>
@@ -29,7 +39,7 @@
 #define SEARCH_YEARS 8
 
 /* Around a fall-back overlap or a spring-forward gap (at most 2 h in current
- * tzdata) a fixed-time fire can lie on one side of an instant on the wall
+ * tzdata) a wall-clock fire can lie on one side of an instant on the wall
  * clock and on the other side in absolute time, so the search for one starts
  * this many minutes beyond the instant's wall time and checks each UTC
  * result. */
@@ -67,8 +77,8 @@ static const struct {
 } presets[] = {
     {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},
     {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
-    {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
-    {"@annually", "0 0 1 1 *"},
+    {"@monthly", "0 0 1 * *"},  {"@quarterly", "0 0 1 */3 *"},
+    {"@yearly", "0 0 1 1 *"},   {"@annually", "0 0 1 1 *"},
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(char **err,
@@ -247,8 +257,9 @@ int dag_cron_parse(const char *expr, struct dag_cron *out, char **err) {
    * rule; "*" with a larger step is a restriction. */
   c.days_star = c.days == 0xfffffffeu;
   c.weekdays_star = c.weekdays == 0x7f;
-  c.fixed_time =
-      __builtin_popcountll(c.minutes) == 1 && __builtin_popcount(c.hours) == 1;
+  /* croniter turns an hour list naming all 24 hours into '*', and Airflow
+   * asks only whether the hour field is '*'. */
+  c.wall_clock = c.hours != 0xffffffu;
   *out = c;
   return 0;
 }
@@ -445,42 +456,46 @@ static int search_down(const struct dag_cron *c, struct civil *t,
   }
 }
 
-/* The wall time of `t` in zone `tz`: whole minutes since the naive epoch
+/* The wall time of `t` in zone `z`: whole minutes since the naive epoch
  * and the microseconds past that minute. */
-static int naive_of(const char *tz, dag_time_t t, int64_t *min, int64_t *us,
-                    int *year) {
-  struct tm tm;
-  int rc = dag_tz_to_local(tz, t, &tm);
-  if (rc != 0) return rc;
-  int64_t frac = t % DAG_USEC_PER_SEC;
-  if (frac < 0) frac += DAG_USEC_PER_SEC;
-  struct civil c = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                    tm.tm_min};
-  *min = civil_to_min(&c);
-  *us = tm.tm_sec * DAG_USEC_PER_SEC + frac;
+static void naive_of(const struct dag_tz *z, dag_time_t t, int64_t *min,
+                     int64_t *us, int *year) {
+  int64_t s = t / DAG_USEC_PER_SEC, frac = t % DAG_USEC_PER_SEC;
+  if (frac < 0) {
+    frac += DAG_USEC_PER_SEC;
+    s--;
+  }
+  struct dag_tz_info info;
+  dag_tz_lookup(z, s, &info);
+  int64_t wall = s + info.utoff;
+  int64_t m = wall / 60, sec = wall % 60;
+  if (sec < 0) {
+    sec += 60;
+    m--;
+  }
+  struct civil c;
+  min_to_civil(m, &c);
+  *min = m;
+  *us = sec * DAG_USEC_PER_SEC + frac;
   *year = c.y;
-  return 0;
 }
 
-static int wall_to_utc(const char *tz, const struct civil *c, dag_time_t *out) {
-  struct tm tm = {0};
-  tm.tm_year = c->y - 1900;
-  tm.tm_mon = c->mon - 1;
-  tm.tm_mday = c->d;
-  tm.tm_hour = c->h;
-  tm.tm_min = c->min;
-  return dag_tz_to_utc(tz, &tm, out);
+/* Airflow's make_aware: fold=1, the second of a repeated wall time. */
+static dag_time_t wall_to_utc(const struct dag_tz *z, const struct civil *c) {
+  return dag_tz_wall_to_utc(z, civil_to_min(c) * 60, 1) * DAG_USEC_PER_SEC;
 }
 
 int dag_cron_next(const struct dag_cron *c, const char *tz, dag_time_t after,
                   dag_time_t *out) {
+  const struct dag_tz *z;
+  int rc = dag_tz_get(tz, &z, NULL);
+  if (rc != 0) return rc;
   int64_t min, us;
   int year;
-  int rc = naive_of(tz, after, &min, &us, &year);
-  if (rc != 0) return rc;
+  naive_of(z, after, &min, &us, &year);
   struct civil t;
 
-  if (!c->fixed_time) {
+  if (!c->wall_clock) {
     min_to_civil(min + 1, &t);
     if ((rc = search_up(c, &t, year + SEARCH_YEARS)) != 0) return rc;
     *out = after + (civil_to_min(&t) - min) * USEC_PER_MIN - us;
@@ -488,9 +503,8 @@ int dag_cron_next(const struct dag_cron *c, const char *tz, dag_time_t after,
   }
   min_to_civil(min + 1 - DST_SLACK_MIN, &t);
   for (;;) {
-    dag_time_t u;
     if ((rc = search_up(c, &t, year + SEARCH_YEARS)) != 0) return rc;
-    if ((rc = wall_to_utc(tz, &t, &u)) != 0) return rc;
+    dag_time_t u = wall_to_utc(z, &t);
     if (u > after) {
       *out = u;
       return 0;
@@ -501,15 +515,17 @@ int dag_cron_next(const struct dag_cron *c, const char *tz, dag_time_t after,
 
 int dag_cron_prev(const struct dag_cron *c, const char *tz, dag_time_t before,
                   dag_time_t *out) {
+  const struct dag_tz *z;
+  int rc = dag_tz_get(tz, &z, NULL);
+  if (rc != 0) return rc;
   int64_t min, us;
   int year;
-  int rc = naive_of(tz, before, &min, &us, &year);
-  if (rc != 0) return rc;
+  naive_of(z, before, &min, &us, &year);
   /* The minute that started at `min` is before `before` unless it is it. */
   int64_t last = us == 0 ? min - 1 : min;
   struct civil t;
 
-  if (!c->fixed_time) {
+  if (!c->wall_clock) {
     min_to_civil(last, &t);
     if ((rc = search_down(c, &t, year - SEARCH_YEARS)) != 0) return rc;
     *out = before - ((min - civil_to_min(&t)) * USEC_PER_MIN + us);
@@ -517,9 +533,8 @@ int dag_cron_prev(const struct dag_cron *c, const char *tz, dag_time_t before,
   }
   min_to_civil(last + DST_SLACK_MIN, &t);
   for (;;) {
-    dag_time_t u;
     if ((rc = search_down(c, &t, year - SEARCH_YEARS)) != 0) return rc;
-    if ((rc = wall_to_utc(tz, &t, &u)) != 0) return rc;
+    dag_time_t u = wall_to_utc(z, &t);
     if (u < before) {
       *out = u;
       return 0;

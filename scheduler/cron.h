@@ -15,14 +15,16 @@ struct dag_cron {
   uint8_t weekdays; /* bit d for 0..6, Sunday = 0 (7 accepted as Sunday) */
   bool days_star;   /* day-of-month field was '*' (cron's OR rule) */
   bool weekdays_star;
-  /* Minute and hour are each a single value ("30 3 * * *"). Such schedules
-   * keep their wall-clock time across DST changes; the others advance in
-   * absolute time, like Airflow's CronDataIntervalTimetable. */
-  bool fixed_time;
+  /* The hour field is not '*' (it leaves out some hour): the schedule is
+   * evaluated on the wall clock, a repeated wall time firing at its second
+   * occurrence; with '*' it advances in absolute time. Airflow's rule (its
+   * CronMixin), see cron.c. */
+  bool wall_clock;
 };
 
 /* Parse "M H DOM MON DOW" (lists, ranges, steps, '*', JAN-DEC, SUN-SAT) or a
- * preset: @hourly @daily @midnight @weekly @monthly @yearly @annually.
+ * preset: @hourly @daily @midnight @weekly @monthly @quarterly @yearly
+ * @annually.
  * Returns 0, or DAG_EINVAL with a message naming the bad field in *err (caller
  * frees) when err is non-NULL. */
 int dag_cron_parse(const char *expr, struct dag_cron *out, char **err);

@@ -188,7 +188,7 @@ static void test_parse_fields(void **state) {
   assert_int_equal(c.weekdays, BITS(0, 3));
   assert_false(c.days_star);
   assert_false(c.weekdays_star);
-  assert_false(c.fixed_time);
+  assert_true(c.wall_clock); /* the hour field leaves hours out */
 
   c = cron("  0,59\t23 * * *  ");
   assert_int_equal(c.minutes, BITS(0, 59));
@@ -215,18 +215,27 @@ static void test_parse_fields(void **state) {
   assert_int_equal(c.minutes, 1);
 }
 
-static void test_parse_fixed_time(void **state) {
+/* Airflow decides by the hour field alone: anything but '*' (or a list of
+ * all 24 hours, which croniter turns into '*') is wall-clock time. */
+static void test_parse_wall_clock(void **state) {
   (void)state;
-  assert_true(cron("30 2 * * *").fixed_time);
-  assert_true(cron("0 3 * * MON").fixed_time);
-  assert_true(cron("0 0 1 1 *").fixed_time);
-  assert_true(cron("@daily").fixed_time);
-  assert_true(cron("0-0 5/24 * * *").fixed_time);
-  assert_false(cron("*/30 * * * *").fixed_time);
-  assert_false(cron("0 * * * *").fixed_time);
-  assert_false(cron("0 */2 * * *").fixed_time);
-  assert_false(cron("0,30 3 * * *").fixed_time);
-  assert_false(cron("@hourly").fixed_time);
+  assert_true(cron("30 2 * * *").wall_clock);
+  assert_true(cron("0 3 * * MON").wall_clock);
+  assert_true(cron("0 0 1 1 *").wall_clock);
+  assert_true(cron("@daily").wall_clock);
+  assert_true(cron("@quarterly").wall_clock);
+  assert_true(cron("0-0 5/24 * * *").wall_clock);
+  assert_true(cron("0 */2 * * *").wall_clock);
+  assert_true(cron("0,30 3 * * *").wall_clock);
+  assert_true(cron("15 1-3 * * *").wall_clock);
+  assert_true(cron("15,45 0-3 * * *").wall_clock);
+  assert_true(cron("* 0-22 * * *").wall_clock);
+  assert_false(cron("*/30 * * * *").wall_clock);
+  assert_false(cron("0 * * * *").wall_clock);
+  assert_false(cron("@hourly").wall_clock);
+  assert_false(cron("0 0-23 * * *").wall_clock);
+  assert_false(cron("0 */1 * * *").wall_clock);
+  assert_false(cron("0 0-11,12-23 * * *").wall_clock);
 }
 
 static void assert_cron_equal(const struct dag_cron *a,
@@ -238,16 +247,17 @@ static void assert_cron_equal(const struct dag_cron *a,
   assert_int_equal(a->weekdays, b->weekdays);
   assert_int_equal(a->days_star, b->days_star);
   assert_int_equal(a->weekdays_star, b->weekdays_star);
-  assert_int_equal(a->fixed_time, b->fixed_time);
+  assert_int_equal(a->wall_clock, b->wall_clock);
 }
 
 static void test_presets(void **state) {
   (void)state;
   static const char *const pairs[][2] = {
-      {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},
-      {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
-      {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
-      {"@annually", "0 0 1 1 *"}, {" @Weekly ", "0 0 * * SUN"},
+      {"@hourly", "0 * * * *"},      {"@daily", "0 0 * * *"},
+      {"@midnight", "0 0 * * *"},    {"@weekly", "0 0 * * 0"},
+      {"@monthly", "0 0 1 * *"},     {"@yearly", "0 0 1 1 *"},
+      {"@annually", "0 0 1 1 *"},    {" @Weekly ", "0 0 * * SUN"},
+      {"@quarterly", "0 0 1 */3 *"}, {"@QUARTERLY", "0 0 1 1,4,7,10 *"},
   };
   for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
     struct dag_cron a = cron(pairs[i][0]), b = cron(pairs[i][1]);
@@ -323,7 +333,7 @@ static void test_walk_daily_new_york(void **state) {
 }
 
 /* A fixed time inside the spring-forward gap fires once that day, late by
- * the gap; inside the fall-back overlap, once at its first occurrence. */
+ * the gap; inside the fall-back overlap, once at its second occurrence. */
 static void test_walk_fixed_through_dst(void **state) {
   (void)state;
   static const struct {
@@ -359,6 +369,105 @@ static void test_walk_fixed_through_dst(void **state) {
       t = n;
     }
   }
+}
+
+/* Wall-clock crons through the 2024 clock changes, one local day each:
+ * how many fires, each at a wall time the expression names (or, in a
+ * spring-forward gap, late by the gap), never two at one wall time, each
+ * after the last, and prev retracing next. */
+static void test_walk_wall_clock_days(void **state) {
+  (void)state;
+  static const struct {
+    const char *expr, *tz;
+    const char *from, *to; /* local midnights, as UTC */
+    int fires;
+  } cases[] = {
+      /* Berlin falls back 2024-10-27 03:00 CEST -> 02:00 CET. */
+      {"0 */2 * * *", "Europe/Berlin", "2024-10-26T22:00:00Z",
+       "2024-10-27T23:00:00Z", 12},
+      {"15 1-3 * * *", "Europe/Berlin", "2024-10-26T22:00:00Z",
+       "2024-10-27T23:00:00Z", 3},
+      {"0 2 * * *", "Europe/Berlin", "2024-10-26T22:00:00Z",
+       "2024-10-27T23:00:00Z", 1},
+      /* Berlin springs forward 2024-03-31 02:00 CET -> 03:00 CEST: 02:00
+       * fires late at 03:00, and 03:15 stands for both 02:15 and 03:15. */
+      {"0 */2 * * *", "Europe/Berlin", "2024-03-30T23:00:00Z",
+       "2024-03-31T22:00:00Z", 12},
+      {"15 1-3 * * *", "Europe/Berlin", "2024-03-30T23:00:00Z",
+       "2024-03-31T22:00:00Z", 2},
+      /* New York falls back 2024-11-03 02:00 EDT -> 01:00 EST. */
+      {"15,45 0-3 * * *", "America/New_York", "2024-11-03T04:00:00Z",
+       "2024-11-04T05:00:00Z", 8},
+      {"15,45 0-3 * * *", "America/New_York", "2024-03-10T05:00:00Z",
+       "2024-03-11T04:00:00Z", 6},
+      /* Lord Howe: 30 minutes back on 2024-04-07, forward on 2024-10-06. */
+      {"*/30 0-3 * * *", "Australia/Lord_Howe", "2024-04-06T13:00:00Z",
+       "2024-04-07T13:30:00Z", 8},
+      {"*/30 0-3 * * *", "Australia/Lord_Howe", "2024-10-05T13:30:00Z",
+       "2024-10-06T13:00:00Z", 7},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct dag_cron c = cron(cases[i].expr);
+    const char *tz = cases[i].tz;
+    /* From just before local midnight: a fire at 00:00 counts. */
+    dag_time_t t = iso(cases[i].from) - 1, end = iso(cases[i].to);
+    int n = 0, walls[64];
+    for (;;) {
+      dag_time_t next, back;
+      struct tm tm;
+      assert_int_equal(dag_cron_next(&c, tz, t, &next), 0);
+      if (next >= end) break;
+      assert_true(next > t);
+      assert_int_equal(dag_cron_prev(&c, tz, next, &back), 0);
+      if (n > 0) assert_int_equal(back, t);
+      assert_int_equal(dag_tz_to_local(tz, next, &tm), 0);
+      int wall = tm.tm_hour * 60 + tm.tm_min;
+      for (int k = 0; k < n; k++)
+        if (walls[k] == wall)
+          fail_msg("%s in %s fires twice at %02d:%02d", cases[i].expr, tz,
+                   tm.tm_hour, tm.tm_min);
+      assert_true(n < 64);
+      walls[n++] = wall;
+      /* The wall time is named by the expression, or a skipped one shifted
+       * past the gap (named before the shift). */
+      int named_ok =
+          (c.minutes >> tm.tm_min & 1) && (c.hours >> tm.tm_hour & 1);
+      for (int gap = 30; !named_ok && gap <= 60; gap += 30) {
+        int w = wall - gap;
+        if (w < 0 || !(c.minutes >> (w % 60) & 1) || !(c.hours >> (w / 60) & 1))
+          continue;
+        struct tm skipped = tm, seen;
+        dag_time_t u;
+        skipped.tm_hour = w / 60;
+        skipped.tm_min = w % 60;
+        assert_int_equal(dag_tz_to_utc(tz, &skipped, &u), 0);
+        assert_int_equal(dag_tz_to_local(tz, u, &seen), 0);
+        named_ok = seen.tm_hour * 60 + seen.tm_min != w; /* it does not exist */
+      }
+      if (!named_ok)
+        fail_msg("%s in %s fires at %02d:%02d, a time it does not name",
+                 cases[i].expr, tz, tm.tm_hour, tm.tm_min);
+      t = next;
+    }
+    if (n != cases[i].fires)
+      fail_msg("%s in %s from %s: %d fires, want %d", cases[i].expr, tz,
+               cases[i].from, n, cases[i].fires);
+  }
+}
+
+/* Three New York days around the fall-back, 8 fires each: 24 runs, not 26
+ * (the repeated hour's 01:15 and 01:45 fire once each). */
+static void test_count_new_york_fall_back(void **state) {
+  (void)state;
+  struct dag_cron c = cron("15,45 0-3 * * *");
+  dag_time_t t = iso("2024-11-02T04:00:00Z"), end = iso("2024-11-05T05:00:00Z");
+  int runs = 0;
+  for (;;) {
+    assert_int_equal(dag_cron_next(&c, "America/New_York", t, &t), 0);
+    if (t >= end) break;
+    runs++;
+  }
+  assert_int_equal(runs, 24);
 }
 
 /* ---- against a minute-by-minute scan (UTC: wall time == instant) ---- */
@@ -429,12 +538,14 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_data_cases),
       cmocka_unit_test(test_parse_fields),
-      cmocka_unit_test(test_parse_fixed_time),
+      cmocka_unit_test(test_parse_wall_clock),
       cmocka_unit_test(test_presets),
       cmocka_unit_test(test_parse_error_leaves_output),
       cmocka_unit_test(test_walk_half_hourly_new_york),
       cmocka_unit_test(test_walk_daily_new_york),
       cmocka_unit_test(test_walk_fixed_through_dst),
+      cmocka_unit_test(test_walk_wall_clock_days),
+      cmocka_unit_test(test_count_new_york_fall_back),
       cmocka_unit_test(test_against_scan),
       cmocka_unit_test(test_bad_zone),
   };

@@ -339,6 +339,72 @@ static void test_manual_interval(void **state) {
                 "2026-03-10T15:00:00Z/2026-03-10T15:00:00Z");
 }
 
+/* A manual run's interval ends at the latest real fire at or before the
+ * trigger and starts at the fire before that, across clock changes too:
+ * never a wall time the expression does not name, never the first pass of
+ * a repeated hour, never a fire still in the future. */
+static void test_manual_interval_dst(void **state) {
+  (void)state;
+  /* Berlin, 2024-10-27 03:00 CEST -> 02:00 CET at 01:00Z. */
+  assert_manual(CRON("15 1-3 * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T01:20:00Z", /* 02:20 CET */
+                "2024-10-26T23:15:00Z/2024-10-27T01:15:00Z");
+  assert_manual(CRON("15 1-3 * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T00:20:00Z", /* 02:20 CEST, the first pass */
+                "2024-10-26T01:15:00Z/2024-10-26T23:15:00Z");
+  assert_manual(CRON("0 */2 * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T02:30:00Z", /* 03:30 CET */
+                "2024-10-26T22:00:00Z/2024-10-27T01:00:00Z");
+  assert_manual(CRON("0 2 * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T01:30:00Z", /* 02:30 CET */
+                "2024-10-26T00:00:00Z/2024-10-27T01:00:00Z");
+  assert_manual(CRON("0 2 * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T01:00:00Z", /* on the fire itself */
+                "2024-10-26T00:00:00Z/2024-10-27T01:00:00Z");
+  /* New York, 2024-11-03 02:00 EDT -> 01:00 EST at 06:00Z. */
+  assert_manual(CRON("15,45 0-3 * * *", "America/New_York", NULL, NULL, true),
+                "2024-11-03T06:20:00Z", /* 01:20 EST */
+                "2024-11-03T04:45:00Z/2024-11-03T06:15:00Z");
+  /* Lord Howe, 2024-04-07 02:00 +11 -> 01:30 +1030 at 15:00Z. */
+  assert_manual(CRON("45 1 * * *", "Australia/Lord_Howe", NULL, NULL, true),
+                "2024-04-06T15:20:00Z", /* 01:50 +1030 */
+                "2024-04-05T14:45:00Z/2024-04-06T15:15:00Z");
+  /* An hour field of '*' keeps real time: the repeated hour counts. */
+  assert_manual(CRON("0 * * * *", "Europe/Berlin", NULL, NULL, true),
+                "2024-10-27T01:20:00Z",
+                "2024-10-27T00:00:00Z/2024-10-27T01:00:00Z");
+}
+
+/* Scheduled intervals through Berlin's fall-back: every boundary is a wall
+ * time the expression names, 02:00 once (CET), 03:00 never. */
+static void test_cron_walk_fall_back(void **state) {
+  (void)state;
+  struct spec s =
+      CRON("0 */2 * * *", "Europe/Berlin", "2024-10-26T22:00:00Z", NULL, true);
+  const char *now = "2024-10-28T00:00:00Z";
+  assert_next(s, NULL, NULL, now, "2024-10-26T22:00:00Z/2024-10-27T01:00:00Z");
+  assert_next(s, "2024-10-26T22:00:00Z", "2024-10-27T01:00:00Z", now,
+              "2024-10-27T01:00:00Z/2024-10-27T03:00:00Z");
+  s = CRON("0 2 * * *", "Europe/Berlin", "2024-10-25T00:00:00Z", NULL, true);
+  assert_next(s, "2024-10-25T00:00:00Z", "2024-10-26T00:00:00Z", now,
+              "2024-10-26T00:00:00Z/2024-10-27T01:00:00Z");
+  assert_next(s, "2024-10-26T00:00:00Z", "2024-10-27T01:00:00Z", now,
+              "2024-10-27T01:00:00Z/2024-10-28T01:00:00Z");
+  /* Without catchup, at 02:30 CEST (the first pass): the latest complete
+   * interval ends at 02:00 CEST of the day before, not in the future. */
+  s.catchup = false;
+  assert_next(s, NULL, NULL, "2024-10-27T00:30:00Z",
+              "2024-10-25T00:00:00Z/2024-10-26T00:00:00Z");
+  assert_next(s, NULL, NULL, "2024-10-27T01:30:00Z",
+              "2024-10-26T00:00:00Z/2024-10-27T01:00:00Z");
+  /* @quarterly in New York: local midnight on the first of each quarter. */
+  s = CRON("@quarterly", "America/New_York", "2024-01-01T05:00:00Z", NULL,
+           true);
+  assert_next(s, NULL, NULL, now, "2024-01-01T05:00:00Z/2024-04-01T04:00:00Z");
+  assert_next(s, "2024-01-01T05:00:00Z", "2024-04-01T04:00:00Z", now,
+              "2024-04-01T04:00:00Z/2024-07-01T04:00:00Z");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cron_catchup),
@@ -350,6 +416,8 @@ int main(void) {
       cmocka_unit_test(test_interval),
       cmocka_unit_test(test_once_and_none),
       cmocka_unit_test(test_manual_interval),
+      cmocka_unit_test(test_manual_interval_dst),
+      cmocka_unit_test(test_cron_walk_fall_back),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
