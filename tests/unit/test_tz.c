@@ -1,4 +1,5 @@
 /* test_tz.c - zone validation and local <-> UTC conversion. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -504,6 +505,51 @@ static void test_errors(void **state) {
   assert_ptr_equal(a, b);
 }
 
+/* Threads loading and using zones at once (the scheduler loop, the thread
+ * pool, the web server's workers) each get the right answer; the first
+ * load of each zone races. */
+static const struct {
+  const char *tz;
+  long utoff;
+} thread_zones[] = {
+    {"Europe/Paris", 7200},      {"Europe/Madrid", 7200},
+    {"America/Chicago", -18000}, {"America/Denver", -21600},
+    {"Asia/Shanghai", 28800},    {"Africa/Cairo", 10800},
+    {"Pacific/Auckland", 43200}, {"America/Halifax", -10800},
+};
+#define N_THREAD_ZONES (sizeof(thread_zones) / sizeof(thread_zones[0]))
+
+static void *convert_many(void *arg) {
+  size_t first = (size_t)(uintptr_t)arg;
+  dag_time_t t = iso("2024-07-01T12:00:00Z");
+  for (int round = 0; round < 200; round++) {
+    for (size_t k = 0; k < N_THREAD_ZONES; k++) {
+      size_t i = (first + k) % N_THREAD_ZONES;
+      struct tm tm;
+      dag_time_t back;
+      if (dag_tz_to_local(thread_zones[i].tz, t, &tm) != 0 ||
+          tm.tm_gmtoff != thread_zones[i].utoff ||
+          dag_tz_to_utc(thread_zones[i].tz, &tm, &back) != 0 || back != t)
+        return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+static void test_threads(void **state) {
+  (void)state;
+  pthread_t th[4];
+  for (size_t i = 0; i < 4; i++)
+    assert_int_equal(
+        pthread_create(&th[i], NULL, convert_many, (void *)(uintptr_t)(i * 2)),
+        0);
+  for (size_t i = 0; i < 4; i++) {
+    void *bad;
+    assert_int_equal(pthread_join(th[i], &bad), 0);
+    assert_null(bad);
+  }
+}
+
 /* ---- TZif data built by hand ---- */
 
 struct tzif {
@@ -714,6 +760,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip_footer),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_parse_tzif),
+      cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
