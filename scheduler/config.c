@@ -296,6 +296,37 @@ static int parse_token_file(const struct setting *s, const char *text, void *fie
   return 0;
 }
 
+/* web.token guards every change made through the API, and the bearer
+ * token is all an attacker has to guess: 32 bytes, e.g. 32 hex digits
+ * (128 bits) or more. A shorter one is refused rather than warned about. */
+#define WEB_TOKEN_MIN 32
+#define WEB_TOKEN_HOWTO "make one with `openssl rand -hex 32`"
+
+static int parse_web_token(const struct setting *s, const char *text, void *field,
+                           char **why) {
+  if (!valid_token(text)) return -1;
+  size_t len = strlen(text);
+  if (len < WEB_TOKEN_MIN) {
+    *why = xasprintf("must be at least %d bytes long, this one has %zu; " WEB_TOKEN_HOWTO,
+                     WEB_TOKEN_MIN, len);
+    return -1;
+  }
+  return parse_token(s, text, field, why);
+}
+
+static int parse_web_token_file(const struct setting *s, const char *text, void *field,
+                                char **why) {
+  if (parse_token_file(s, text, field, why) != 0) return -1;
+  size_t len = strlen(FIELD(char *, field));
+  if (len >= WEB_TOKEN_MIN) return 0;
+  char *path = absolute_path(text);
+  *why = xasprintf("%s must hold at least %d bytes, it has %zu; " WEB_TOKEN_HOWTO,
+                   path ? path : text, WEB_TOKEN_MIN, len);
+  free(path);
+  set_string(field, NULL);
+  return -1;
+}
+
 /* A password is one line; spaces are allowed, control characters are not
  * (they would end the SMTP AUTH exchange). */
 static int valid_password(const char *p) {
@@ -543,6 +574,10 @@ static const struct type t_token = {"a token without spaces or control character
                                     parse_token, 1};
 static const struct type t_token_file = {"the path of a file holding the token",
                                          parse_token_file, 1};
+static const struct type t_web_token = {"a token without spaces or control characters",
+                                        parse_web_token, 1};
+static const struct type t_web_token_file = {"the path of a file holding the token",
+                                             parse_web_token_file, 1};
 static const struct type t_url = {"an http:// or https:// URL", parse_url, 1};
 static const struct type t_host = {"a host name or address", parse_host, 1};
 static const struct type t_smtp_tls = {"one of starttls, implicit, none", parse_smtp_tls, 0};
@@ -588,8 +623,8 @@ static const struct setting settings[] = {
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a
      * warning is logged if others can read the file); token_file keeps it
      * out of a file that is often shared or committed. */
-    {"web", "token", &t_token, OFF(web_token), NULL, 0, 0, SECRET},
-    {"web", "token_file", &t_token_file, OFF(web_token), NULL, 0, 0, SECRET},
+    {"web", "token", &t_web_token, OFF(web_token), NULL, 0, 0, SECRET},
+    {"web", "token_file", &t_web_token_file, OFF(web_token), NULL, 0, 0, SECRET},
     /* NULL default: derived from web.bind and web.port once both are known. */
     {"web", "base_url", &t_url, OFF(web_base_url), NULL, 0, 0, 0},
     /* No host: alerts are kept in the outbox (`dagctl alerts`) until one

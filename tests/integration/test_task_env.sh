@@ -12,7 +12,7 @@ tasks:
     env:
       MY_SETTING: "{{ ds }}"
 EOF
-export DAGCTL__WEB__TOKEN=s3cr3t-token-value
+export DAGCTL__WEB__TOKEN=s3cr3t-token-value-0123456789abcdef
 export PLAIN_VARIABLE=inherited
 run=$(dagctl test envdag --quiet)
 out=$(dagctl logs envdag "$run" show)
@@ -21,6 +21,6 @@ grep -q "^DAGCTL_DAG_ID=envdag$" <<<"$out" || fail "DAGCTL_DAG_ID missing"
 grep -q "^DAGCTL_RUN_ID=$run$" <<<"$out" || fail "DAGCTL_RUN_ID missing"
 grep -q "^DAGCTL_TRY_NUMBER=1$" <<<"$out" || fail "DAGCTL_TRY_NUMBER missing"
 grep -q "^MY_SETTING=[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]$" <<<"$out" || fail "the task's env was not rendered"
-if grep -q "s3cr3t-token-value\|^DAGCTL__" <<<"$out"; then
+if grep -q "s3cr3t-token-value-0123456789abcdef\|^DAGCTL__" <<<"$out"; then
   fail "a DAGCTL__ setting reached the task: $(grep DAGCTL__ <<<"$out")"
 fi

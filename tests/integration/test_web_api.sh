@@ -6,7 +6,7 @@
 # /metrics as Prometheus text, and `dagctl webserver` on the same database.
 . "$(dirname "$0")/lib.sh"
 
-TOKEN=t0ken-$RANDOM-$RANDOM
+TOKEN=t0ken-$RANDOM-$RANDOM-0123456789abcdef0123456789
 write_dag webdemo <<'EOF2'
 dag_id: webdemo
 description: "<script>document.title='pwned'</script> demo"

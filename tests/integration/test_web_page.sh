@@ -15,7 +15,7 @@ fi
 
 ARTIFACTS=${DAGCTL_BUILD_DIR:-$TMP}/tests/artifacts
 mkdir -p "$ARTIFACTS"
-TOKEN=page-token-$RANDOM
+TOKEN=page-token-$RANDOM-0123456789abcdef0123456789
 PWN="document.title='pwned'"
 
 write_dag webpage <<EOF2

@@ -82,7 +82,7 @@ static void test_file_values(void **state) {
                   "web:\n"
                   "  bind: 0.0.0.0\n"
                   "  port: 9090\n"
-                  "  token: \"s3cret-token-value\"\n"
+                  "  token: \"s3cret-token-value-0123456789abcdef\"\n"
                   "  base_url: https://dagctl.example.com/\n");
   char *env[] = {NULL};
   assert_int_equal(config_load(f, NULL, env), 0);
@@ -98,7 +98,7 @@ static void test_file_values(void **state) {
   assert_int_equal(f->cfg.log_level, DAG_LOG_DEBUG);
   assert_string_equal(f->cfg.web_bind, "0.0.0.0");
   assert_int_equal(f->cfg.web_port, 9090);
-  assert_string_equal(f->cfg.web_token, "s3cret-token-value");
+  assert_string_equal(f->cfg.web_token, "s3cret-token-value-0123456789abcdef");
   assert_string_equal(f->cfg.web_base_url, "https://dagctl.example.com");
 }
 
@@ -432,37 +432,37 @@ static void test_same_key_twice_in_env(void **state) {
 
 static void test_token_file(void **state) {
   struct config_fixture *f = *state;
-  write_file(f, "secrets/token", "tok-0123456789abcdef\n");
+  write_file(f, "secrets/token", "tok-0123456789abcdef0123456789abcdef\n");
   write_config(f, "web:\n  token_file: secrets/token\n");
   char *env[] = {NULL};
   assert_int_equal(config_load(f, NULL, env), 0);
-  assert_string_equal(f->cfg.web_token, "tok-0123456789abcdef");
+  assert_string_equal(f->cfg.web_token, "tok-0123456789abcdef0123456789abcdef");
   /* Loaded secrets never reach the log. */
-  char line[] = "auth failed token=tok-0123456789abcdef from=1.2.3.4";
+  char line[] = "auth failed token=tok-0123456789abcdef0123456789abcdef from=1.2.3.4";
   dag_log_redact(line);
   assert_string_equal(line, "auth failed token=*** from=1.2.3.4");
 
-  write_file(f, "secrets/crlf", "tok-crlf-0123\r\n\n");
+  write_file(f, "secrets/crlf", "tok-crlf-0123456789abcdef0123456789\r\n\n");
   char *env2[] = {"DAGCTL__WEB__TOKEN_FILE=secrets/crlf", NULL};
   assert_int_equal(config_load(f, NULL, env2), 0);
-  assert_string_equal(f->cfg.web_token, "tok-crlf-0123");
+  assert_string_equal(f->cfg.web_token, "tok-crlf-0123456789abcdef0123456789");
 }
 
 static void test_token_sources_and_precedence(void **state) {
   struct config_fixture *f = *state;
-  write_file(f, "secrets/token", "from-file-token\n");
-  char *env[] = {"DAGCTL__WEB__TOKEN=from-env-token", NULL};
+  write_file(f, "secrets/token", "from-file-token-0123456789abcdef0\n");
+  char *env[] = {"DAGCTL__WEB__TOKEN=from-env-token-0123456789abcdef01", NULL};
   write_config(f, "web:\n  token_file: secrets/token\n");
   assert_int_equal(config_load(f, NULL, env), 0);
-  assert_string_equal(f->cfg.web_token, "from-env-token");
+  assert_string_equal(f->cfg.web_token, "from-env-token-0123456789abcdef01");
 
   char *env2[] = {"DAGCTL__WEB__TOKEN_FILE=secrets/token", NULL};
-  write_config(f, "web:\n  token: in-clear-token\n");
+  write_config(f, "web:\n  token: in-clear-token-0123456789abcdef01\n");
   assert_int_equal(config_load(f, NULL, env2), 0);
-  assert_string_equal(f->cfg.web_token, "from-file-token");
+  assert_string_equal(f->cfg.web_token, "from-file-token-0123456789abcdef0");
 
   char *none[] = {NULL};
-  write_config(f, "web:\n  token: in-clear-token\n  token_file: secrets/token\n");
+  write_config(f, "web:\n  token: in-clear-token-0123456789abcdef01\n  token_file: secrets/token\n");
   assert_int_equal(config_load(f, NULL, none), DAG_ECONFIG);
   assert_error(f, ".dagctl/dagctl.yaml:3:15: web.token_file: conflicts with web.token "
                   "(at line 2); set only one");
@@ -491,6 +491,41 @@ static void test_token_file_errors(void **state) {
   write_config(f, "web:\n  token_file: secrets/two\n");
   assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
   assert_null(strstr(f->errors, "one two"));
+}
+
+/* A bearer token anyone can guess protects nothing: web.token needs 32
+ * bytes, whichever way it is given, and the message names the setting and
+ * how to make one without quoting the value. */
+static void test_token_too_short(void **state) {
+  struct config_fixture *f = *state;
+  char *none[] = {NULL};
+  write_config(f, "web:\n  token: x\n");
+  assert_int_equal(config_load(f, NULL, none), DAG_ECONFIG);
+  assert_error(f, ".dagctl/dagctl.yaml:2:10: web.token: must be at least 32 bytes long, "
+                  "this one has 1; make one with `openssl rand -hex 32`");
+  assert_null(f->cfg.web_token);
+
+  char *env[] = {"DAGCTL__WEB__TOKEN=0123456789abcdef0123456789abcde", NULL};
+  write_config(f, "# nothing\n");
+  assert_int_equal(config_load(f, NULL, env), DAG_ECONFIG);
+  assert_error(f, "DAGCTL__WEB__TOKEN: web.token: must be at least 32 bytes long, "
+                  "this one has 31; make one with `openssl rand -hex 32`");
+  assert_null(strstr(f->errors, "0123456789abcdef"));
+
+  write_file(f, "secrets/short", "short-secret\n");
+  write_config(f, "web:\n  token_file: secrets/short\n");
+  assert_int_equal(config_load(f, NULL, none), DAG_ECONFIG);
+  char *want = xasprintf(".dagctl/dagctl.yaml:2:15: web.token_file: %s/secrets/short must hold "
+                         "at least 32 bytes, it has 12; make one with `openssl rand -hex 32`",
+                         f->dir);
+  assert_error(f, want);
+  free(want);
+  assert_null(strstr(f->errors, "short-secret"));
+
+  char *ok[] = {"DAGCTL__WEB__TOKEN=0123456789abcdef0123456789abcdef", NULL};
+  write_config(f, "# nothing\n");
+  assert_int_equal(config_load(f, NULL, ok), 0);
+  assert_string_equal(f->cfg.web_token, "0123456789abcdef0123456789abcdef");
 }
 
 static void test_secrets_are_never_echoed(void **state) {
@@ -537,6 +572,7 @@ int main(void) {
       T(test_token_file),
       T(test_token_sources_and_precedence),
       T(test_token_file_errors),
+      T(test_token_too_short),
       T(test_secrets_are_never_echoed),
       T(test_empty_flag),
   };

@@ -131,7 +131,7 @@ static void aliases_listed_once(void **state) {
  * the secret text itself appears in no item. */
 static void secrets_masked(void **state) {
   struct fixture *f = *state;
-  write_file("token", "file-token-1234\n", 0600);
+  write_file("token", "file-token-1234-0123456789abcdef0123\n", 0600);
   char *env[] = {"DAGCTL__SMTP__PASSWORD=pass word 5678",
                  "DAGCTL__LAKE__SECRET_ACCESS_KEY=lake-secret-9012",
                  "DAGCTL__CORE__DURABILITY=full", "DAGCTL__SMTP__TLS=implicit",
