@@ -627,6 +627,11 @@ static const struct setting settings[] = {
     {"web", "token_file", &t_web_token_file, OFF(web_token), NULL, 0, 0, SECRET},
     /* NULL default: derived from web.bind and web.port once both are known. */
     {"web", "base_url", &t_url, OFF(web_base_url), NULL, 0, 0, 0},
+    /* A share of the server's 256 connections per client address, so one
+     * client cannot lock out the others; raise it behind a reverse proxy,
+     * where every connection comes from the proxy's address. */
+    {"web", "max_connections_per_client", &t_int, OFF(web_max_connections_per_client), "32",
+     1, 65535, 0},
     /* No host: alerts are kept in the outbox (`dagctl alerts`) until one
      * is configured. */
     {"smtp", "host", &t_host, OFF(smtp_host), NULL, 0, 0, 0},

@@ -41,6 +41,7 @@ struct dag_config {
   int web_port;   /* 8080 */
   char *web_token; /* NULL: mutations are refused */
   char *web_base_url; /* for links in alerts; "http://127.0.0.1:8080" */
+  int web_max_connections_per_client; /* open connections from one address; 32 */
 
   /* smtp: email alerts */
   char *smtp_host;              /* NULL: alerts stay queued in the outbox */

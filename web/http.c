@@ -10,6 +10,7 @@
 #include "common.h"
 #include "http.h"
 #include "log.h"
+#include "log_limit.h"
 
 #define FILE_CHUNK (64 * 1024)
 /* After the last answer on a connection we shut our side down and read
@@ -23,6 +24,7 @@ struct dag_http_server {
   dag_http_handler handler;
   void *ctx;
   int max_connections;
+  int max_per_client;
   int idle_timeout_ms;
   size_t max_body;
   int port;
@@ -32,6 +34,8 @@ struct dag_http_server {
   bool closing;
   void (*closed_cb)(void *ctx);
   void *closed_ctx;
+  /* A client can open connections faster than a line can be written. */
+  struct dag_log_limit refused_log;
 };
 
 struct file_stream {
@@ -63,6 +67,9 @@ struct dag_http_conn {
   bool closing;
   bool has_file;
   struct file_stream file;
+  char *delayed; /* a whole answer waiting for the timer (dag_http_respond_after) */
+  size_t delayed_len;
+  char peer[64]; /* the client's address, e.g. "127.0.0.1"; "unknown" */
   char rbuf[16 * 1024];
 };
 
@@ -97,6 +104,7 @@ static void conn_unref(struct dag_http_conn *c) {
   }
   dag_http_parser_free(&c->parser);
   sb_free(&c->in);
+  free(c->delayed);
   free(c);
   srv->handles--;
   server_maybe_closed(srv);
@@ -279,6 +287,31 @@ void dag_http_respond(struct dag_http_conn *c, int status, const char *content_t
   send_bytes(c, sb_detach(&sb), n, true, WRITE_DONE);
 }
 
+static void on_delayed(uv_timer_t *t) {
+  struct dag_http_conn *c = t->data;
+  char *data = c->delayed;
+  c->delayed = NULL;
+  send_bytes(c, data, c->delayed_len, true, WRITE_DONE);
+}
+
+void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int status,
+                            const char *content_type, const char *extra_headers,
+                            const char *body, size_t len) {
+  if (!start_answer(c)) return;
+  struct strbuf sb = STRBUF_INIT;
+  build_head(&sb, c, status, content_type, extra_headers, (int64_t)len);
+  if (!c->head && len) sb_appendn(&sb, body, len);
+  c->delayed_len = sb.len;
+  c->delayed = sb_detach(&sb);
+  /* The connection's own timer: closing the connection cancels the answer
+   * and frees it, so nothing outlives the connection. */
+  uv_timer_start(&c->timer, on_delayed, delay_ms, 0);
+}
+
+const char *dag_http_conn_peer(const struct dag_http_conn *c) {
+  return c->peer;
+}
+
 void dag_http_respond_file(struct dag_http_conn *c, int status, const char *content_type,
                            const char *extra_headers, int fd, int64_t offset, int64_t len) {
   if (!start_answer(c)) {
@@ -418,57 +451,93 @@ static void process(struct dag_http_conn *c) {
 /* --- the listener ----------------------------------------------------------------------------- */
 
 static void on_refused_closed(uv_handle_t *h) {
-  struct dag_http_server *srv = h->data;
-  free(h);
+  struct dag_http_conn *c = h->data;
+  struct dag_http_server *srv = c->srv;
+  free(c);
   srv->handles--;
   server_maybe_closed(srv);
 }
 
-static void refuse(struct dag_http_server *srv) {
-  static const char body[] =
-      "{\"status\":503,\"title\":\"Service Unavailable\",\"detail\":\"too many connections\"}";
-  char msg[256];
+/* Answer 503 on an accepted connection that gets no slot, and close it. */
+static void refuse(struct dag_http_conn *c, const char *detail) {
+  char body[160], msg[400];
+  int bn = snprintf(body, sizeof(body),
+                    "{\"status\":503,\"title\":\"Service Unavailable\",\"detail\":\"%s\"}",
+                    detail);
   int n = snprintf(msg, sizeof(msg),
                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                   "Connection: close\r\nRetry-After: 1\r\nContent-Length: %zu\r\n\r\n%s",
-                   sizeof(body) - 1, body);
-  uv_tcp_t *t = xmalloc(sizeof(*t));
-  uv_tcp_init(srv->loop, t);
-  t->data = srv;
-  srv->handles++;
-  if (uv_accept((uv_stream_t *)&srv->tcp, (uv_stream_t *)t) == 0) {
-    /* Best effort and never blocking: a fresh socket's buffer is empty. */
-    uv_buf_t b = uv_buf_init(msg, (unsigned)n);
-    uv_try_write((uv_stream_t *)t, &b, 1);
-  }
-  uv_close((uv_handle_t *)t, on_refused_closed);
+                   "Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s",
+                   bn, body);
+  /* Best effort and never blocking: a fresh socket's buffer is empty. */
+  uv_buf_t b = uv_buf_init(msg, (unsigned)n);
+  uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  uv_close((uv_handle_t *)&c->tcp, on_refused_closed);
+}
+
+static void log_refused(struct dag_http_server *srv, const char *peer, const char *why,
+                        int open) {
+  uint64_t suppressed;
+  if (!dag_log_limit_allow(&srv->refused_log, uv_now(srv->loop), &suppressed)) return;
+  LOG_WARN("web connection refused client=%s reason=%s open=%d not_logged_before=%llu", peer,
+           why, open, (unsigned long long)suppressed);
+}
+
+static void peer_name(struct dag_http_conn *c) {
+  struct sockaddr_storage a;
+  int len = sizeof(a);
+  snprintf(c->peer, sizeof(c->peer), "unknown");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&a, &len) != 0) return;
+  if (a.ss_family == AF_INET)
+    uv_ip4_name((struct sockaddr_in *)&a, c->peer, sizeof(c->peer));
+  else if (a.ss_family == AF_INET6)
+    uv_ip6_name((struct sockaddr_in6 *)&a, c->peer, sizeof(c->peer));
+}
+
+/* Connections open from `peer`: O(open connections), at most
+ * max_connections, once per accepted connection. */
+static int open_from(const struct dag_http_server *srv, const char *peer) {
+  int n = 0;
+  for (const struct dag_http_conn *c = srv->conns; c; c = c->next)
+    if (strcmp(c->peer, peer) == 0) n++;
+  return n;
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
   struct dag_http_server *srv = listener->data;
   if (status < 0 || srv->closing) return;
-  if (srv->n_conns >= srv->max_connections) {
-    LOG_WARN("web connection refused: %d open", srv->n_conns);
-    refuse(srv);
-    return;
-  }
   struct dag_http_conn *c = xcalloc(1, sizeof(*c));
   c->srv = srv;
-  c->refs = 2;
   uv_tcp_init(srv->loop, &c->tcp);
+  c->tcp.data = c;
+  srv->handles++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    uv_close((uv_handle_t *)&c->tcp, on_refused_closed);
+    return;
+  }
+  peer_name(c);
+  /* One client (one address) gets a share of the slots, so that a client
+   * holding many slow connections cannot lock out the others, health
+   * probes included. */
+  if (srv->n_conns >= srv->max_connections) {
+    log_refused(srv, c->peer, "server_full", srv->n_conns);
+    refuse(c, "too many connections");
+    return;
+  }
+  int mine = open_from(srv, c->peer);
+  if (mine >= srv->max_per_client) {
+    log_refused(srv, c->peer, "client_limit", mine);
+    refuse(c, "too many connections from your address");
+    return;
+  }
+  c->refs = 2;
   uv_timer_init(srv->loop, &c->timer);
-  c->tcp.data = c->timer.data = c;
+  c->timer.data = c;
   dag_http_parser_init(&c->parser);
   c->parser.max_body = srv->max_body;
   c->next = srv->conns;
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;
   srv->n_conns++;
-  srv->handles++;
-  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-    conn_close(c);
-    return;
-  }
   uv_tcp_nodelay(&c->tcp, 1);
   arm_timer(c, srv->idle_timeout_ms);
   start_reading(c);
@@ -495,6 +564,8 @@ int dag_http_server_start(uv_loop_t *loop, const struct dag_http_options *opts,
   srv->ctx = opts->ctx;
   srv->max_connections = opts->max_connections > 0 ? opts->max_connections
                                                    : DAG_HTTP_MAX_CONNECTIONS;
+  srv->max_per_client = opts->max_per_client > 0 ? opts->max_per_client
+                                                 : DAG_HTTP_MAX_PER_CLIENT;
   srv->idle_timeout_ms = opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms
                                                    : DAG_HTTP_IDLE_TIMEOUT_MS;
   srv->max_body = opts->max_body > 0 ? opts->max_body : DAG_HTTP_MAX_BODY_BYTES;
@@ -536,6 +607,10 @@ void dag_http_server_close(struct dag_http_server *srv, void (*closed_cb)(void *
   srv->closing = true;
   srv->closed_cb = closed_cb;
   srv->closed_ctx = ctx;
+  uint64_t left = dag_log_limit_flush(&srv->refused_log);
+  if (left)
+    LOG_WARN("web connections refused and not logged one by one count=%llu",
+             (unsigned long long)left);
   uv_close((uv_handle_t *)&srv->tcp, on_listener_closed);
   while (srv->conns) conn_close(srv->conns);
 }

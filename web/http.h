@@ -10,7 +10,9 @@
  * Abusive clients are cut off without hurting the loop: a request must
  * arrive whole within the idle timeout (a byte now and then does not keep a
  * connection open), every write must make progress within it, and
- * connections beyond max_connections are refused with 503. */
+ * connections beyond max_connections, or beyond max_per_client from one
+ * client address, are refused with 503. Refusals are logged at most once
+ * per 10 s, with the count of those not logged. */
 #ifndef DAG_HTTP_H
 #define DAG_HTTP_H
 
@@ -26,6 +28,7 @@
 #define DAG_HTTP_MAX_HEADERS 64               /* more: 431 */
 #define DAG_HTTP_MAX_BODY_BYTES (1024 * 1024) /* 413 */
 #define DAG_HTTP_MAX_CONNECTIONS 256
+#define DAG_HTTP_MAX_PER_CLIENT 32 /* web.max_connections_per_client */
 #define DAG_HTTP_IDLE_TIMEOUT_MS 10000
 
 /* --- requests --------------------------------------------------------------- */
@@ -108,6 +111,7 @@ struct dag_http_options {
   const char *bind; /* an IPv4 or IPv6 address; "127.0.0.1" when NULL */
   int port;         /* 0: any free port (see dag_http_server_port) */
   int max_connections; /* 0: DAG_HTTP_MAX_CONNECTIONS */
+  int max_per_client;  /* from one client address; 0: DAG_HTTP_MAX_PER_CLIENT */
   int idle_timeout_ms; /* 0: DAG_HTTP_IDLE_TIMEOUT_MS */
   size_t max_body;     /* 0: DAG_HTTP_MAX_BODY_BYTES */
   dag_http_handler handler;
@@ -137,6 +141,14 @@ void dag_http_respond(struct dag_http_conn *c, int status, const char *content_t
  * ownership of fd. */
 void dag_http_respond_file(struct dag_http_conn *c, int status, const char *content_type,
                            const char *extra_headers, int fd, int64_t offset, int64_t len);
+/* Like dag_http_respond(), but the answer leaves after `delay_ms` (from a
+ * timer; the loop is not held). Closing the connection first drops it. */
+void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int status,
+                            const char *content_type, const char *extra_headers,
+                            const char *body, size_t len);
+/* The client's address as text ("127.0.0.1", "::1"), or "unknown".
+ * Borrowed; lives as long as the connection. */
+const char *dag_http_conn_peer(const struct dag_http_conn *c);
 /* The loop the connection runs on, for handlers that need it. */
 uv_loop_t *dag_http_conn_loop(const struct dag_http_conn *c);
 

@@ -178,6 +178,21 @@ static void error_with(struct dag_http_conn *c, int status, const char *title,
   free(clean);
 }
 
+/* An error whose text is ours alone (no request bytes), answered after
+ * `delay_ms`. */
+static void error_after(struct dag_http_conn *c, uint64_t delay_ms, int status,
+                        const char *title, const char *extra, const char *detail) {
+  json_t *j = json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", detail);
+  char *s = web_json_dumps(j);
+  json_decref(j);
+  struct strbuf h = STRBUF_INIT;
+  sb_append(&h, api_headers);
+  if (extra) sb_append(&h, extra);
+  dag_http_respond_after(c, delay_ms, status, "application/json", sb_str(&h), s, strlen(s));
+  sb_free(&h);
+  free(s);
+}
+
 void web_error(struct dag_http_conn *c, int status, const char *title, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -195,6 +210,49 @@ bool web_token_equal(const char *given, const char *expected) {
   for (size_t i = 0; i < gl; i++)
     diff |= (unsigned char)given[i] ^ (unsigned char)expected[el ? i % el : 0];
   return diff == 0;
+}
+
+#define AUTH_DELAY_BASE_MS 100
+#define AUTH_DELAY_MAX_MS 5000
+/* Wrong tokens further apart than this start the count again. */
+#define AUTH_FORGET_MS (10 * 60 * 1000)
+
+uint64_t web_auth_delay_ms(unsigned n) {
+  if (n == 0) return 0;
+  uint64_t d = (uint64_t)AUTH_DELAY_BASE_MS << (n - 1 < 16 ? n - 1 : 16);
+  return d < AUTH_DELAY_MAX_MS ? d : AUTH_DELAY_MAX_MS;
+}
+
+/* The slot of `peer` in the table, or the one to reuse for it. O(slots). */
+static struct web_auth_failures *auth_slot(struct dag_web *w, const char *peer) {
+  struct web_auth_failures *oldest = &w->auth_failures[0];
+  for (size_t i = 0; i < WEB_AUTH_SLOTS; i++) {
+    struct web_auth_failures *f = &w->auth_failures[i];
+    if (strcmp(f->peer, peer) == 0) return f;
+    if (!f->peer[0] || (oldest->peer[0] && f->last_ms < oldest->last_ms)) oldest = f;
+  }
+  snprintf(oldest->peer, sizeof(oldest->peer), "%s", peer);
+  oldest->count = 0;
+  return oldest;
+}
+
+static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
+                        const struct dag_http_request *req) {
+  static const char challenge[] = "WWW-Authenticate: Bearer realm=\"dagctl\"\r\n";
+  const char *peer = dag_http_conn_peer(c);
+  uint64_t now = uv_now(w->loop);
+  struct web_auth_failures *f = auth_slot(w, peer);
+  if (f->count && now - f->last_ms > AUTH_FORGET_MS) f->count = 0;
+  f->count++;
+  f->last_ms = now;
+  uint64_t delay = web_auth_delay_ms(f->count);
+  uint64_t suppressed;
+  if (dag_log_limit_allow(&w->auth_log, now, &suppressed))
+    LOG_WARN("web: wrong API token client=%s method=%s path=%s in_a_row=%u delay_ms=%llu "
+             "not_logged_before=%llu",
+             peer, http_method_str(req->method), req->path, f->count,
+             (unsigned long long)delay, (unsigned long long)suppressed);
+  error_after(c, delay, 401, "Unauthorized", challenge, "the bearer token is not web.token");
 }
 
 bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
@@ -216,9 +274,13 @@ bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
   const char *given = h + 7;
   while (*given == ' ') given++;
   if (!web_token_equal(given, token)) {
-    error_with(c, 401, "Unauthorized", challenge, "the bearer token is not web.token");
+    auth_failed(w, c, req);
     return false;
   }
+  /* The right token clears the count, without taking a slot. */
+  const char *peer = dag_http_conn_peer(c);
+  for (size_t i = 0; i < WEB_AUTH_SLOTS; i++)
+    if (strcmp(w->auth_failures[i].peer, peer) == 0) w->auth_failures[i].count = 0;
   return true;
 }
 
@@ -384,6 +446,7 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   struct dag_http_options ho = {
       .bind = opts->bind ? opts->bind : opts->cfg->web_bind,
       .port = opts->port >= 0 ? opts->port : opts->cfg->web_port,
+      .max_per_client = opts->cfg->web_max_connections_per_client,
       .handler = on_request,
       .ctx = w,
   };
@@ -412,6 +475,9 @@ void dag_web_close(struct dag_web *w, void (*closed_cb)(void *ctx), void *ctx) {
   w->closing = true;
   w->closed_cb = closed_cb;
   w->closed_ctx = ctx;
+  uint64_t left = dag_log_limit_flush(&w->auth_log);
+  if (left)
+    LOG_WARN("web: wrong API tokens not logged one by one count=%llu", (unsigned long long)left);
   uv_timer_stop(&w->lag_timer);
   uv_close((uv_handle_t *)&w->lag_timer, on_lag_closed);
   dag_http_server_close(w->http, on_http_closed, w);

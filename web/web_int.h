@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "http.h"
+#include "log_limit.h"
 #include "route.h"
 #include "web.h"
 
@@ -19,6 +20,16 @@ struct web_cached {
   char *body;
   size_t len;
   uint64_t version; /* dag_store_data_version() it was computed at */
+};
+
+/* Wrong API tokens by client address, to answer repeated guesses later and
+ * later. A fixed table: a client beyond it takes the slot of the one that
+ * guessed least recently. */
+#define WEB_AUTH_SLOTS 64
+struct web_auth_failures {
+  char peer[64]; /* "" for a free slot */
+  unsigned count;   /* wrong tokens in a row, forgotten after a quiet spell */
+  uint64_t last_ms; /* uv_now() of the last one */
 };
 
 struct dag_web {
@@ -36,6 +47,8 @@ struct dag_web {
   double lag_max_seconds; /* since the last /metrics scrape */
   struct web_cached cache[WEB_CACHE_SLOTS];
   unsigned cache_next; /* the slot to replace next */
+  struct web_auth_failures auth_failures[WEB_AUTH_SLOTS];
+  struct dag_log_limit auth_log; /* wrong tokens: a client can send them at will */
   bool closing;
   int handles;
   void (*closed_cb)(void *ctx);
@@ -63,9 +76,15 @@ char *web_utf8_clean(const char *s);
 /* JSON text of `j` with markup characters escaped; caller frees. */
 char *web_json_dumps(const json_t *j);
 /* Is the request allowed to change state? Answers 401/403 itself when
- * not. Compares the token in constant time. */
+ * not. Compares the token in constant time. A wrong token is logged with
+ * the client's address (never the token; at most a line per 10 s) and
+ * answered after a delay that doubles with each wrong token in a row from
+ * that address (web_auth_delay_ms), from a timer. */
 bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req);
+/* The delay before answering the n-th wrong token in a row (n >= 1):
+ * 100 ms, doubling, at most 5 s. */
+uint64_t web_auth_delay_ms(unsigned n);
 /* True when the tokens are equal; the time taken depends only on the
  * length of `given`, not on where they differ. */
 bool web_token_equal(const char *given, const char *expected);
