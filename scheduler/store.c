@@ -41,6 +41,10 @@ void dag_store_set_busy_timeout(dag_store *st, int ms) {
   sqlite3_busy_timeout(st->db, ms);
 }
 
+bool dag_store_readonly(dag_store *st) {
+  return sqlite3_db_readonly(st->db, "main") == 1;
+}
+
 sqlite3_stmt *store_stmt(dag_store *st, const char *sql) {
   for (size_t i = 0; i < st->n_stmts; i++) {
     if (st->stmts[i].sql == sql) {
@@ -197,15 +201,25 @@ static int current_version(dag_store *st, int *version, char **err) {
 }
 
 /* Apply every embedded migration newer than the database, each in its own
- * transaction together with its schema_migrations row. */
-static int migrate(dag_store *st, const char *path, bool readonly, char **err) {
+ * transaction together with its schema_migrations row; with check_only,
+ * only check that the schema is this binary's. */
+static int migrate(dag_store *st, const char *path, bool check_only, char **err) {
   int version = 0;
   int rc;
-  if (readonly) {
+  if (check_only) {
     /* A read-only store must not create anything; an old schema is an error. */
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                           -1, &s, NULL) != SQLITE_OK) {
+    int prc = sqlite3_prepare_v2(
+        st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &s, NULL);
+    if (prc == SQLITE_READONLY || prc == SQLITE_CANTOPEN) {
+      /* WAL mode: a reader needs the -shm file beside the database, and
+       * creates it when it can. */
+      *err = xasprintf("%s: cannot read the database: %s (a reader needs the folder writable, "
+                       "or the -wal and -shm files there already)",
+                       path, sqlite3_errmsg(st->db));
+      return DAG_ESTORE;
+    }
+    if (prc != SQLITE_OK) {
       *err = xasprintf("%s: no dagctl schema (run `dagctl scheduler` once): %s", path,
                        sqlite3_errmsg(st->db));
       return DAG_ESCHEMA;
@@ -223,7 +237,7 @@ static int migrate(dag_store *st, const char *path, bool readonly, char **err) {
                      path, version, latest);
     return DAG_ESCHEMA;
   }
-  if (readonly) {
+  if (check_only) {
     if (version < latest) {
       *err = xasprintf("%s: database schema version %d is older than this dagctl (%d); "
                        "start `dagctl scheduler` once to migrate it", path, version, latest);
@@ -270,7 +284,10 @@ int dag_store_open(const char *path, const struct dag_store_options *opts,
   *err = NULL;
   dag_store *st = xcalloc(1, sizeof(*st));
   bool readonly = opts && opts->readonly;
-  int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  bool no_migrate = readonly || (opts && opts->no_migrate);
+  int flags = readonly     ? SQLITE_OPEN_READONLY
+              : no_migrate ? SQLITE_OPEN_READWRITE
+                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     *err = xasprintf("%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
     dag_store_close(st);
@@ -293,7 +310,7 @@ int dag_store_open(const char *path, const struct dag_store_options *opts,
                     err);
   }
   if (!rc) rc = exec_sql(st, "PRAGMA foreign_keys=ON", err);
-  if (!rc) rc = migrate(st, path, readonly, err);
+  if (!rc) rc = migrate(st, path, no_migrate, err);
   if (rc) {
     if (!*err) *err = xstrdup(dag_strerror(rc));
     dag_store_close(st);

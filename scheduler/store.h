@@ -31,12 +31,19 @@ typedef struct dag_store dag_store;
 
 struct dag_store_options {
   bool fsync_each_commit; /* synchronous=FULL: survive power loss, not only crashes */
-  bool readonly;          /* never migrate or write (the web server alone) */
+  /* SQLITE_OPEN_READONLY: never create, migrate or write the database
+   * (`dagctl webserver`); a database that is missing or whose schema is not
+   * this binary's is refused (DAG_ESTORE, DAG_ESCHEMA). */
+  bool readonly;
+  /* Read-write, but like readonly never create or migrate: for a short-lived
+   * writer beside a read-only handle (the web server's changes). */
+  bool no_migrate;
 };
 
-/* Open (creating if needed) and migrate the database at `path`. Refuses a
- * database whose schema is newer than this binary (DAG_ESCHEMA). On failure
- * *err says why (caller frees). */
+/* Open the database at `path`: by default create it if needed and migrate
+ * it; see the options for the read-only ways. Refuses a database whose
+ * schema is newer than this binary (DAG_ESCHEMA). On failure *err says why
+ * (caller frees). */
 int dag_store_open(const char *path, const struct dag_store_options *opts,
                    dag_store **out, char **err);
 void dag_store_close(dag_store *st);
@@ -67,6 +74,9 @@ int dag_store_home_id(dag_store *st, char **out);
 
 /* The last SQLite error message, for logs. Borrowed. */
 const char *dag_store_errmsg(dag_store *st);
+/* True when writes cannot succeed: opened read-only, or SQLite fell back to
+ * reading a file this process may not write. */
+bool dag_store_readonly(dag_store *st);
 
 /* --- DAGs ------------------------------------------------------------- */
 

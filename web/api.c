@@ -94,6 +94,39 @@ bool api_get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
   return false;
 }
 
+dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
+  if (!w->write_db) return w->store;
+  /* A connection per change: the read-only handle stays read-only, and a
+   * change costs an open (about a millisecond) it would not otherwise. */
+  struct dag_store_options opts = {.no_migrate = true,
+                                   .fsync_each_commit = w->cfg->durable_fsync};
+  dag_store *st = NULL;
+  char *err = NULL;
+  int rc = dag_store_open(w->write_db, &opts, &st, &err);
+  if (rc) {
+    LOG_WARN("web: cannot open the database to write db=%s error=\"%s\"", w->write_db,
+             err ? err : dag_strerror(rc));
+    web_error(c, 500, "Internal Server Error", "cannot open the database to save the change: %s",
+              err ? err : dag_strerror(rc));
+    free(err);
+    return NULL;
+  }
+  if (dag_store_readonly(st)) {
+    /* SQLite opens a file it may not write read-only without a word; say
+     * so before any change is attempted. */
+    dag_store_close(st);
+    web_error(c, 500, "Internal Server Error",
+              "the database is read-only for this server (file permissions): "
+              "the change cannot be saved here");
+    return NULL;
+  }
+  return st;
+}
+
+void api_writer_done(struct dag_web *w, dag_store *st) {
+  if (st && st != w->store) dag_store_close(st);
+}
+
 struct dag *api_load_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id) {
   struct dag *dag = NULL;
   struct dag_diags broken = DAG_DIAGS_INIT;
@@ -246,7 +279,10 @@ static void patch_dag(struct dag_web *w, struct dag_http_conn *c,
   }
   bool paused = json_is_true(v);
   json_decref(body);
-  int rc = dag_store_set_paused(w->store, dag_id, paused);
+  dag_store *writer = api_writer(w, c);
+  if (!writer) return;
+  int rc = dag_store_set_paused(writer, dag_id, paused);
+  api_writer_done(w, writer);
   if (rc == DAG_ENOTFOUND) {
     web_error(c, 404, "DAG not found", "DAG with dag_id: '%s' not found", dag_id);
     return;
@@ -337,7 +373,15 @@ static void trigger(struct dag_web *w, struct dag_http_conn *c,
   rr.conf_json = conf_json;
   int64_t pk = 0;
   char *err = NULL, *created = NULL;
-  int rc = dag_run_create(w->store, dag, &rr, &pk, &created, &err);
+  dag_store *writer = api_writer(w, c);
+  if (!writer) {
+    free(conf_json);
+    json_decref(body);
+    dag_free(dag);
+    return;
+  }
+  int rc = dag_run_create(writer, dag, &rr, &pk, &created, &err);
+  api_writer_done(w, writer);
   free(conf_json);
   json_decref(body);
   dag_free(dag);

@@ -374,21 +374,24 @@ static void clear(struct dag_web *w, struct dag_http_conn *c,
                                          "execution_date", dag_api_time(run.logical_date)));
   }
   int rc = 0;
-  if (!dry_run && m) {
+  dag_store *writer = NULL;
+  if (!dry_run && m && (writer = api_writer(w, c)) == NULL) {
+    json_decref(arr);
+    rc = -1; /* answered */
+  } else if (!dry_run && m) {
     size_t cleared = 0, skipped = 0;
-    rc = dag_store_clear(w->store, run.pk, names, retries, m, &cleared, &skipped);
+    rc = dag_store_clear(writer, run.pk, names, retries, m, &cleared, &skipped);
     if (rc == 0) {
       LOG_INFO("web: cleared dag=%s run=%s tasks=%zu left_running=%zu", dag_id, run_id, cleared,
                skipped);
       dag_scheduler_notify(w->cfg->home);
+    } else {
+      json_decref(arr);
+      web_error(c, 500, "Internal Server Error", "cannot clear: %s", dag_strerror(rc));
     }
+    api_writer_done(w, writer);
   }
-  if (rc) {
-    json_decref(arr);
-    web_error(c, 500, "Internal Server Error", "cannot clear: %s", dag_strerror(rc));
-  } else {
-    web_json(c, 200, json_pack("{s:o}", "task_instances", arr));
-  }
+  if (rc == 0) web_json(c, 200, json_pack("{s:o}", "task_instances", arr));
   free(names);
   free(retries);
   free(present);

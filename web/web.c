@@ -424,6 +424,7 @@ static void maybe_closed(struct dag_web *w) {
     free(w->cache[i].key);
     free(w->cache[i].body);
   }
+  free(w->write_db);
   free(w);
   if (cb) cb(ctx);
 }
@@ -442,6 +443,7 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   w->loop = loop;
   w->cfg = opts->cfg;
   w->store = opts->store;
+  w->write_db = opts->write_db ? xstrdup(opts->write_db) : NULL;
   w->sched = opts->sched;
   struct dag_http_options ho = {
       .bind = opts->bind ? opts->bind : opts->cfg->web_bind,
@@ -452,6 +454,7 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   };
   int rc = dag_http_server_start(loop, &ho, &w->http);
   if (rc) {
+    free(w->write_db);
     free(w);
     return rc;
   }

@@ -2,7 +2,8 @@
  *
  * `dagctl scheduler` serves it on the scheduler's own loop (figures such as
  * running tasks come straight from the scheduler); `dagctl webserver` serves
- * it alone from the same database. Reads are open; every mutation (pause,
+ * it alone from the same database, opened read-only (changes get a
+ * short-lived writer of their own). Reads are open; every mutation (pause,
  * trigger, clear) needs "Authorization: Bearer <web.token>", and with no
  * token configured every mutation is refused. No CORS headers are sent, so
  * other origins cannot read the API from a browser. */
@@ -23,6 +24,11 @@ struct dag_web_options {
   struct dag_scheduler *sched;  /* borrowed; NULL when serving alone */
   const char *bind;             /* NULL: cfg->web_bind */
   int port;                     /* -1: cfg->web_port; 0: any free port */
+  /* NULL: changes (pause, trigger, clear) go through `store`. Else `store`
+   * is read-only and each change opens this database (copied) read-write
+   * for its own transaction, never creating or migrating it, and closes it
+   * at once. */
+  const char *write_db;
 };
 
 /* Listen and serve. Returns 0, or a negative libuv code (address taken,

@@ -36,6 +36,7 @@ struct dag_web {
   uv_loop_t *loop;
   const struct dag_config *cfg;
   dag_store *store;
+  char *write_db; /* owned; NULL: changes go through store */
   struct dag_scheduler *sched;
   struct dag_http_server *http;
   int port;

@@ -42,6 +42,9 @@ bool cli_common_option(struct cli *c, int opt, const char *arg);
 
 /* Load the configuration (printing every problem) and open the store. */
 int cli_open(struct cli *c);
+/* Load the configuration and open the existing store read-only, never
+ * creating or migrating it; prints why not. */
+int cli_open_readonly(struct cli *c);
 int cli_load_config(struct cli *c);
 void cli_close(struct cli *c);
 
@@ -68,13 +71,17 @@ enum { OPT_BIND = 1100, OPT_PORT };
 struct cli_web {
   const char *bind; /* NULL: web.bind */
   int port;         /* -1: web.port; 0: any free port */
+  /* Serve alone: open the store read-only (cli_open_readonly()); changes
+   * made through the API open their own short-lived writer. */
+  bool readonly;
 };
-#define CLI_WEB_INIT {NULL, -1}
+#define CLI_WEB_INIT {NULL, -1, false}
 /* Returns 0 when it handled `opt`, -1 for any other option, or CLI_USAGE
  * (printed) for a bad value. */
 int cli_web_option(struct cli_web *w, int opt, const char *arg, const char *usage);
 /* The whole command line of a verb that serves the status page: the web
- * and common options, no arguments, then cli_open(). -h prints `usage`
+ * and common options, no arguments, then cli_open() (cli_open_readonly()
+ * with w->readonly). -h prints `usage`
  * and `help`. Returns -1 to go on with the store open, else the exit code
  * to return (CLI_OK after -h). */
 int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const char *usage,

@@ -1,10 +1,13 @@
 /* cmd_webserver.c - `dagctl webserver`: the status page and JSON API alone,
- * reading the database a scheduler (elsewhere, or not running) writes. */
+ * reading (read-only) the database a scheduler, elsewhere or not running,
+ * writes. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "alloc.h"
 #include "cli.h"
 #include "log.h"
 #include "web.h"
@@ -47,16 +50,22 @@ int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const 
   }
   if (optind < argc)
     return cli_usage_error(verb_usage, "unexpected argument '%s'", argv[optind]);
-  int rc = cli_open(c);
+  int rc = w->readonly ? cli_open_readonly(c) : cli_open(c);
   return rc ? rc : -1;
 }
 
 int cli_web_start(struct cli *c, const struct cli_web *w, uv_loop_t *loop,
                   struct dag_scheduler *sched, struct dag_web **out) {
-  struct dag_web_options opts = {
-      .cfg = &c->cfg, .store = c->store, .sched = sched, .bind = w->bind, .port = w->port};
+  char *db = w->readonly ? xasprintf("%s/dagctl.db", c->cfg.home) : NULL;
+  struct dag_web_options opts = {.cfg = &c->cfg,
+                                 .store = c->store,
+                                 .sched = sched,
+                                 .bind = w->bind,
+                                 .port = w->port,
+                                 .write_db = db};
   const char *bind = w->bind ? w->bind : c->cfg.web_bind;
   int rc = dag_web_start(loop, &opts, out);
+  free(db);
   if (rc) {
     LOG_ERROR("web server cannot listen bind=%s port=%d error=\"%s\"", bind,
               w->port >= 0 ? w->port : c->cfg.web_port, uv_strerror(rc));
@@ -85,12 +94,15 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 int cmd_webserver(struct cli *c, int argc, char **argv) {
   struct cli_web web = CLI_WEB_INIT;
+  web.readonly = true;
   int rc = cli_web_args(
       c, &web, argc, argv, usage,
       "Serves the status page and JSON API on web.bind:web.port (127.0.0.1:8080)\n"
       "until SIGTERM or SIGINT, from the database in DAGCTL_HOME, without running\n"
-      "a scheduler. Triggers, pauses and clears made here are picked up by the\n"
-      "scheduler of that home.\n");
+      "a scheduler. The database is opened read-only and never created or\n"
+      "migrated: it must exist, at this dagctl's schema. Triggers, pauses and\n"
+      "clears made here are written through a short-lived connection of their\n"
+      "own and picked up by the scheduler of that home.\n");
   if (rc >= 0) return rc;
 
   signal(SIGPIPE, SIG_IGN);

@@ -97,6 +97,31 @@ int cli_open(struct cli *c) {
   return CLI_OK;
 }
 
+int cli_open_readonly(struct cli *c) {
+  int rc = cli_load_config(c);
+  if (rc) return rc;
+  char *path = xasprintf("%s/dagctl.db", c->cfg.home);
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    fprintf(stderr,
+            "dagctl: no database at %s (%s): this command only reads one; "
+            "start `dagctl scheduler` once to create it\n",
+            path, strerror(errno));
+    free(path);
+    return CLI_CONFIG;
+  }
+  char *err = NULL;
+  struct dag_store_options opts = {.readonly = true};
+  int src = dag_store_open(path, &opts, &c->store, &err);
+  free(path);
+  if (src) {
+    fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));
+    free(err);
+    return CLI_CONFIG;
+  }
+  return CLI_OK;
+}
+
 void cli_close(struct cli *c) {
   dag_store_close(c->store);
   c->store = NULL;

@@ -394,8 +394,81 @@ WS=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/webserver.log"
 assert_eq "$(curl -sS "${WS}api/v1/dags" | pyjson 'd["total_entries"]')" 2 "webserver lists the DAGs"
 assert_eq "$(curl -sS "${WS}api/v1/health" | pyjson 'd["scheduler"]["status"]')" healthy "webserver sees the scheduler"
 curl -sS "${WS}metrics" | grep -qx 'dagctl_scheduler_up 0' || fail "webserver claims to schedule"
+
+# dagctl webserver reads the database through a read-only handle; its
+# changes go through a short-lived read-write handle of their own.
+code=$(curl -sS -o "$TMP/pause.json" -w '%{http_code}' -X PATCH "${WS}api/v1/dags/slowdemo" \
+  "${auth[@]}" -d '{"is_paused": true}')
+assert_eq "$code" 200 "pause through dagctl webserver: $(cat "$TMP/pause.json")"
+assert_eq "$(sql "SELECT is_paused FROM dag WHERE dag_id = 'slowdemo'")" 1 "paused through dagctl webserver"
+curl -sS -X PATCH "${WS}api/v1/dags/slowdemo" "${auth[@]}" -d '{"is_paused": false}' >/dev/null
+assert_eq "$(sql "SELECT is_paused FROM dag WHERE dag_id = 'slowdemo'")" 0 "unpaused through dagctl webserver"
 kill -TERM "$WS_PID"
 wait_for "! proc_alive $WS_PID" 5
+
+# It never creates, migrates or writes a database on its own.
+# webserver_refuses HOME WHAT: dagctl webserver on HOME exits 4 saying WHAT.
+webserver_refuses() {
+  local rc=0
+  timeout 10 "$DAGCTL_BIN" webserver --home "$1" --port 0 >"$TMP/ws-refused.log" 2>&1 || rc=$?
+  assert_eq "$rc" 4 "dagctl webserver on $1"
+  grep -q -- "$2" "$TMP/ws-refused.log" || fail "dagctl webserver on $1 says: $(cat "$TMP/ws-refused.log")"
+  if grep -q 'web server listening\|applied migration' "$TMP/ws-refused.log"; then
+    fail "dagctl webserver served or migrated $1: $(cat "$TMP/ws-refused.log")"
+  fi
+}
+mkdir -p "$TMP/nodb"
+webserver_refuses "$TMP/nodb" "no database at $TMP/nodb/dagctl.db"
+[ ! -e "$TMP/nodb/dagctl.db" ] || fail "dagctl webserver created a database"
+latest=$(sql "SELECT max(version) FROM schema_migrations")
+for case in older newer; do
+  mkdir -p "$TMP/$case"
+  sqlite3 "$DAGCTL_HOME/dagctl.db" ".backup '$TMP/$case/dagctl.db'"
+  if [ $case = older ]; then
+    sqlite3 "$TMP/$case/dagctl.db" "DELETE FROM schema_migrations WHERE version = $latest"
+  else
+    sqlite3 "$TMP/$case/dagctl.db" "INSERT INTO schema_migrations VALUES ($((latest + 1)), 'future', 0)"
+  fi
+  before=$(sqlite3 "$TMP/$case/dagctl.db" "SELECT group_concat(version) FROM schema_migrations")
+  webserver_refuses "$TMP/$case" "schema version .* is $case than this dagctl"
+  assert_eq "$(sqlite3 "$TMP/$case/dagctl.db" "SELECT group_concat(version) FROM schema_migrations")" \
+    "$before" "migrations of the $case database"
+done
+
+# A database file made read-only is still served. Root writes through file
+# modes, so the server then runs as nobody. SQLite's WAL mode lets a reader
+# create the -shm file beside the database: the folder stays writable.
+mkdir -p "$TMP/ro"
+sqlite3 "$DAGCTL_HOME/dagctl.db" ".backup '$TMP/ro/dagctl.db'"
+cp "$DAGCTL_HOME/dagctl.yaml" "$TMP/ro/dagctl.yaml"
+sum_before=$(sha256sum <"$TMP/ro/dagctl.db")
+chmod 444 "$TMP/ro/dagctl.db" "$TMP/ro/dagctl.yaml"
+chmod 755 "$TMP"
+as_reader=()
+if [ "$(id -u)" = 0 ]; then
+  as_reader=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  chown 65534 "$TMP/ro"
+fi
+"${as_reader[@]}" "$DAGCTL_BIN" webserver --home "$TMP/ro" --port 0 >"$TMP/webserver-ro.log" 2>&1 &
+WS_PID=$!
+SCHED_PIDS+=("$WS_PID")
+wait_for "grep -q 'web server listening' '$TMP/webserver-ro.log' || ! proc_alive $WS_PID" 10
+proc_alive "$WS_PID" || fail "dagctl webserver on a read-only database: $(cat "$TMP/webserver-ro.log")"
+WS=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/webserver-ro.log")
+assert_eq "$(curl -sS "${WS}api/v1/dags" | pyjson 'd["total_entries"]')" 2 "read-only webserver lists the DAGs"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "${WS}dags/webdemo")
+assert_eq "$code" 200 "read-only webserver serves the DAG page"
+assert_eq "$(curl -sS "${WS}api/v1/dags/webdemo/dagRuns" | pyjson 'd["total_entries"]')" \
+  "$(sql "SELECT count(*) FROM dag_run WHERE dag_id = 'webdemo'")" "read-only webserver lists runs"
+# A change cannot be saved there, and says so.
+code=$(curl -sS -o "$TMP/ro-pause.json" -w '%{http_code}' -X PATCH "${WS}api/v1/dags/slowdemo" \
+  "${auth[@]}" -d '{"is_paused": true}')
+assert_eq "$code" 500 "pause on a read-only database"
+grep -qi 'read-only\|readonly' "$TMP/ro-pause.json" || fail "pause on a read-only database: $(cat "$TMP/ro-pause.json")"
+kill -TERM "$WS_PID"
+wait_for "! proc_alive $WS_PID" 5
+if grep -q 'applied migration' "$TMP/webserver-ro.log"; then fail "read-only webserver migrated"; fi
+assert_eq "$(sha256sum <"$TMP/ro/dagctl.db")" "$sum_before" "the read-only database is unchanged"
 
 # Without web.token, every mutation is refused with a message naming it.
 cat >"$TMP/notoken.yaml" <<EOF2
