@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -471,6 +472,15 @@ static void refuse(struct dag_http_conn *c, const char *detail) {
   /* Best effort and never blocking: a fresh socket's buffer is empty. */
   uv_buf_t b = uv_buf_init(msg, (unsigned)n);
   uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  /* Closing a socket with unread bytes sends a reset, which can destroy
+   * the answer before the client reads it: drop the request the client
+   * has sent already (a few reads, never waiting). */
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
+    }
+  }
   uv_close((uv_handle_t *)&c->tcp, on_refused_closed);
 }
 

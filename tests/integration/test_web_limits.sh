@@ -94,14 +94,18 @@ for _ in range(n):
 # takes the next: once these answers are in, every refusal above is too.
 probe = ask("127.0.0.2", "/api/v1/health")
 again = ask("127.0.0.1", "/api/v1/health", send=False)
-held = refused = 0
+held = refused = reset = 0
 for s in slow:
     s.setblocking(False)
     try:
         data = s.recv(4096)
     except BlockingIOError:
         data = None
-    if data is None:
+    except ConnectionResetError:
+        data = b"(reset)"
+    if data == b"(reset)":
+        reset += 1
+    elif data is None:
         held += 1
     elif data.startswith(b"HTTP/1.1 503 "):
         refused += 1
@@ -113,6 +117,7 @@ print("again", again.split("\r\n")[0])
 print("again_body", again.split("\r\n\r\n", 1)[-1])
 print("held", held)
 print("refused", refused)
+print("reset", reset)
 EOF2
 cat "$TMP/slow.txt" >&2
 field() { sed -n "s/^$1 //p" "$TMP/slow.txt"; }
@@ -121,7 +126,8 @@ assert_eq "$(field again)" "HTTP/1.1 503 Service Unavailable" "one more from the
 grep -q 'too many connections from your address' <<<"$(field again_body)" ||
   fail "503 does not say why: $(field again_body)"
 assert_eq "$(field held)" 32 "connections held for one address (the default share)"
-assert_eq "$(field refused)" $((N - 32)) "connections refused for one address"
+assert_eq "$(field refused)" $((N - 32)) "connections refused for one address, with a 503"
+assert_eq "$(field reset)" 0 "refused connections reset before their 503 was read"
 refused_total=$((N - 32 + 1))
 
 # --- wrong tokens --------------------------------------------------------------------------------
