@@ -26,6 +26,50 @@ struct dag_ref *dag_ref_get(struct dag_ref *r);
 void dag_ref_put(struct dag_ref *r);
 
 struct sched_run;
+struct sched_ti;
+
+/* The process spawner and the clock, replaceable so that tests can drive
+ * the run state machine without processes or waiting. The spawner has the
+ * contract of dag_proc_spawn() and dag_proc_terminate() (executor.h). */
+struct sched_ops {
+  int (*spawn)(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb,
+               void *data, struct dag_proc **out);
+  void (*terminate)(struct dag_proc *p);
+  dag_time_t (*now)(void *ctx); /* wall clock, UTC microseconds */
+  void *ctx;
+};
+
+/* Work for the loop. Every event that changes state (a task's end, a
+ * trigger, a timer, a folder change) and every follow-up of a committed
+ * change (the next queued run, a finished foreground run) is one item,
+ * run in arrival order by sched_dispatch() until none is left. An item
+ * whose transaction cannot begin because another process holds the
+ * database stays first in the queue, untouched, and is run again from a
+ * timer: nothing is lost and nothing is half done. */
+enum sched_work_kind {
+  SCHED_WORK_STARTUP,       /* service mode: load the folder, recover runs */
+  SCHED_WORK_RESCAN,        /* the DAG folder changed */
+  SCHED_WORK_EVENTS,        /* changes from other processes (triggers...) */
+  SCHED_WORK_SCHEDULE,      /* sd: create due scheduled runs, arm its timer */
+  SCHED_WORK_START_RUNS,    /* sd: start queued runs max_active_runs allows */
+  SCHED_WORK_LOAD_RUN,      /* sd, pk: foreground mode's one run */
+  SCHED_WORK_TASK_EXIT,     /* ti's process ended with status/sig */
+  SCHED_WORK_SERVICE_READY, /* ti's service said it is up */
+  SCHED_WORK_ONE_DONE,      /* foreground mode: the run ended with `state` */
+};
+
+struct sched_work {
+  struct sched_work *next;
+  enum sched_work_kind kind;
+  struct sched_dag *sd;
+  struct sched_ti *ti; /* its run stays alive: r->live counts the item */
+  int64_t pk;
+  int64_t status;
+  int sig;
+  bool timed_out;
+  bool stopping; /* the scheduler was stopping when the process ended */
+  enum dag_run_state state;
+};
 
 struct sched_dag {
   struct dag_scheduler *s;
@@ -42,6 +86,7 @@ struct sched_dag {
   int running_runs;
   int running_tasks;
   bool closing;
+  unsigned posted; /* kinds queued for this DAG (1 << kind), queued once */
 };
 
 struct sched_retry {
@@ -141,12 +186,21 @@ struct dag_scheduler {
   void (*closed_cb)(void *ctx);
   void *closed_ctx;
 
-  /* Follow-ups deferred until the current transaction commits. */
-  struct sched_dag **resched; /* DAGs whose run finished */
-  size_t n_resched, cap_resched;
-  bool one_finished; /* foreground mode: the run ended with one_state */
-  enum dag_run_state one_state;
-  bool in_dispatch;
+  struct sched_ops ops;
+
+  /* The work queue (see struct sched_work); owned items, FIFO. */
+  struct sched_work *work_head, *work_tail;
+  unsigned posted; /* scheduler-wide kinds queued (1 << kind) */
+  bool draining;
+  /* Waits: the database locked by another process, or no resources to
+   * spawn a task (EMFILE, EAGAIN, ENOMEM). Each retries from its timer with
+   * a doubling delay and is logged once, at its start and at its end. */
+  uv_timer_t store_timer, spawn_timer;
+  bool store_waiting, spawn_waiting;
+  uint64_t store_wait_since, spawn_wait_since; /* loop ms + 1; 0: not waiting */
+  uint64_t store_delay, spawn_delay;
+  bool wait_timers_closed;
+  bool closed_called;
 
   /* At start-up only: task processes found alive, by DAGCTL_TRY_ID. */
   struct dag_try_proc *try_procs;
@@ -163,18 +217,51 @@ struct dag_scheduler {
 /* scheduler.c */
 void sched_need_kafka(struct dag_scheduler *s, const struct dag *dag);
 struct sched_dag *sched_find_dag(struct dag_scheduler *s, const char *dag_id);
-void sched_dag_schedule(struct sched_dag *sd);
 void sched_handle_closed(uv_handle_t *h);
+void sched_close_handle(struct dag_scheduler *s, uv_handle_t *h);
 void sched_maybe_closed(struct dag_scheduler *s);
+/* Run one of scheduler.c's work items (STARTUP, RESCAN, EVENTS, SCHEDULE):
+ * 0, or DAG_ELOCKED with nothing changed. */
+int sched_outer_work(struct dag_scheduler *s, struct sched_work *w);
+
+/* sched_work.c */
+/* Queue a copy of `w`; SCHEDULE, START_RUNS, RESCAN and EVENTS are queued
+ * at most once at a time. Run it with sched_dispatch(). */
+void sched_post(struct dag_scheduler *s, const struct sched_work *w);
+void sched_post_dag(struct sched_dag *sd, enum sched_work_kind kind);
+/* Run queued work until none is left, then start ready tasks. Called at
+ * the end of every libuv callback that posted work; re-entry is a no-op. */
+void sched_dispatch(struct dag_scheduler *s);
+/* Enter a wait (see dag_scheduler): its timer calls sched_dispatch(). */
+void sched_store_wait(struct dag_scheduler *s);
+void sched_spawn_wait(struct dag_scheduler *s, int err);
+/* A store operation or a spawn succeeded: end that wait's episode. */
+void sched_store_ok(struct dag_scheduler *s);
+void sched_spawn_ok(struct dag_scheduler *s);
+void sched_work_init(struct dag_scheduler *s);
+void sched_work_free(struct dag_scheduler *s);
+dag_time_t sched_now(const struct dag_scheduler *s);
 
 /* sched_run.c */
+/* The store failed for good (not a wait): log it once and stop; the next
+ * start recovers from the database. */
+void sched_store_broken(struct dag_scheduler *s, const char *what, int rc);
+/* End the transaction a handler began: commit if rc is 0, else roll back;
+ * a failure stops the scheduler (sched_store_broken). Returns the result. */
+int sched_txn_end(struct dag_scheduler *s, int rc, const char *what);
+/* Begin a handler's transaction: 0, DAG_ELOCKED (a wait, nothing done),
+ * or a failure that has already stopped the scheduler. */
+int sched_txn_begin(struct dag_scheduler *s, const char *what);
 int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref *ref,
                    int64_t pk);
-void sched_run_reload(struct sched_run *r);
+int sched_run_reload(struct sched_run *r);
 int sched_run_load_active(struct sched_dag *sd);
 struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk);
-void sched_start_queued_runs(struct sched_dag *sd);
-void sched_dispatch(struct dag_scheduler *s);
+/* Run one of sched_run.c's work items: 0, or DAG_ELOCKED with nothing
+ * changed. */
+int sched_run_work(struct dag_scheduler *s, struct sched_work *w);
+/* Start ready tasks while slots are free and no wait is on. */
+void sched_start_ready(struct dag_scheduler *s);
 void sched_run_terminate_all(struct dag_scheduler *s);
 void sched_run_free(struct sched_run *r);
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);

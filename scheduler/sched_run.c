@@ -43,15 +43,35 @@ static void notify_run(struct sched_run *r) {
 
 /* The store failed mid-change: memory and database may now disagree. The
  * database is the truth, so stop; the next start recovers from it. */
-static void store_broken(struct dag_scheduler *s, const char *what) {
-  LOG_ERROR("state store write failed, stopping so a restart can recover op=%s msg=\"%s\"",
-            what, dag_store_errmsg(s->store));
-  dag_store_rollback(s->store);
-  if (!s->stopping) {
-    s->store_failed = true;
-    dag_scheduler_shutdown(s, s->closed_cb, s->closed_ctx);
-  }
+void sched_store_broken(struct dag_scheduler *s, const char *what, int rc) {
+  if (s->store_failed) return;
+  LOG_ERROR("state store write failed, stopping so a restart can recover op=%s error=\"%s\" "
+            "msg=\"%s\"", what, dag_strerror(rc), dag_store_errmsg(s->store));
+  s->store_failed = true;
+  dag_scheduler_shutdown(s, NULL, NULL);
 }
+
+int sched_txn_end(struct dag_scheduler *s, int rc, const char *what) {
+  if (rc == 0)
+    rc = dag_store_commit(s->store);
+  else
+    dag_store_rollback(s->store);
+  if (rc) sched_store_broken(s, what, rc);
+  return rc;
+}
+
+/* Begin a handler's transaction. DAG_ELOCKED is a wait, returned as is;
+ * any other failure stops the scheduler. */
+int sched_txn_begin(struct dag_scheduler *s, const char *what) {
+  int rc = dag_store_begin(s->store);
+  if (rc == 0)
+    sched_store_ok(s);
+  else if (rc != DAG_ELOCKED)
+    sched_store_broken(s, what, rc);
+  return rc;
+}
+
+static void ready_unpop(struct sched_ti *ti);
 
 static void ready_list_add(struct sched_run *r) {
   struct dag_scheduler *s = run_sched(r);
@@ -95,6 +115,23 @@ static void ready_push(struct sched_ti *ti) {
     r->ready_head = 0;
   }
   r->ready[(r->ready_head + r->ready_len) % r->ready_cap] = ti->idx;
+  r->ready_len++;
+  ti->queued = true;
+  run_sched(r)->ready_tasks++;
+  ready_list_add(r);
+}
+
+/* Put a task just popped back at the head of its run's queue: it waits
+ * for the store or for resources, and keeps its place. */
+static void ready_unpop(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  if (ti->queued) return;
+  if (r->ready_len == r->ready_cap) {
+    ready_push(ti); /* no room at the head: cannot happen right after a pop */
+    return;
+  }
+  r->ready_head = (r->ready_head + r->ready_cap - 1) % r->ready_cap;
+  r->ready[r->ready_head] = ti->idx;
   r->ready_len++;
   ti->queued = true;
   run_sched(r)->ready_tasks++;
@@ -160,7 +197,7 @@ static void run_release_if_idle(struct sched_run *r) {
   if (r->done && r->live == 0) sched_run_free(r);
 }
 
-static void run_finish(struct sched_run *r, dag_time_t now) {
+static int run_finish(struct sched_run *r, dag_time_t now) {
   struct dag_scheduler *s = run_sched(r);
   const struct dag *dag = r->ref->dag;
   enum dag_run_state final = DAG_RUN_SUCCESS;
@@ -176,10 +213,8 @@ static void run_finish(struct sched_run *r, dag_time_t now) {
       leaf = r->tis[dag->tasks[i].downstream[k]].absent;
     if (leaf) final = DAG_RUN_FAILED;
   }
-  if (dag_store_set_run_state(s->store, r->pk, final, 0, now) != 0) {
-    store_broken(s, "finish run");
-    return;
-  }
+  int rc = dag_store_set_run_state(s->store, r->pk, final, 0, now);
+  if (rc) return rc;
   if (r->state == DAG_RUN_RUNNING) r->sd->running_runs--;
   r->state = final;
   r->done = true;
@@ -188,21 +223,25 @@ static void run_finish(struct sched_run *r, dag_time_t now) {
     if (r->tis[i].service && r->tis[i].proc) {
       LOG_INFO("stopping service at the end of its run dag=%s run=%s task=%s", r->sd->dag_id,
                r->run_id, dag->tasks[i].id);
-      dag_proc_terminate(r->tis[i].proc);
+      s->ops.terminate(r->tis[i].proc);
     }
   LOG_INFO("run finished dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
            dag_run_state_name(final));
   notify_run(r);
   run_unlink(r);
   /* Follow-ups (the next queued run, catch-up runs, `dagctl test` ending)
-   * wait until this transaction commits: see sched_dispatch(). */
+   * are work items, run after this transaction commits. */
   if (!s->service) {
-    s->one_finished = true;
-    s->one_state = final;
+    struct sched_work w;
+    memset(&w, 0, sizeof(w));
+    w.kind = SCHED_WORK_ONE_DONE;
+    w.state = final;
+    sched_post(s, &w);
   } else {
-    s->resched = xgrow(s->resched, &s->cap_resched, s->n_resched + 1, sizeof(*s->resched));
-    s->resched[s->n_resched++] = r->sd;
+    sched_post_dag(r->sd, SCHED_WORK_START_RUNS);
+    sched_post_dag(r->sd, SCHED_WORK_SCHEDULE);
   }
+  return 0;
 }
 
 /* --- deciding tasks ------------------------------------------------------------ */
@@ -312,14 +351,14 @@ static void recount(struct sched_run *r) {
   }
 }
 
-static void check_done(struct sched_run *r, dag_time_t now) {
-  if (r->unfinished == 0 && r->state == DAG_RUN_RUNNING && !r->done) run_finish(r, now);
+static int check_done(struct sched_run *r, dag_time_t now) {
+  if (r->unfinished == 0 && r->state == DAG_RUN_RUNNING && !r->done) return run_finish(r, now);
+  return 0;
 }
 
 /* --- starting and ending tries ------------------------------------------------------ */
 
 static void on_retry_timer(uv_timer_t *t);
-static void start_task(struct sched_ti *ti);
 static bool start_stop_service(struct sched_ti *ti);
 
 /* The loop's clock is read once per iteration and in whole milliseconds, so
@@ -369,49 +408,67 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
   return propagate(ti, now);
 }
 
-static void start_task(struct sched_ti *ti) {
-  if (start_stop_service(ti)) return;
+/* Resources that run out for a while (descriptors, processes, memory): a
+ * spawn failing with one of these is a wait, not a failed try. */
+static bool spawn_should_wait(int rc) {
+  return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_EAGAIN || rc == UV_ENOMEM;
+}
+
+#define START_WAIT 1 /* start_task(): no resources to spawn, nothing changed */
+
+/* Start a try: record it, then spawn its process, then record the pid, all
+ * in one transaction, so that no process ever runs unrecorded and a spawn
+ * failure is recorded with its try. Returns 0, DAG_ELOCKED or START_WAIT
+ * (nothing changed: the caller puts the task back in its queue), or the
+ * store's failure (the scheduler then stops). */
+static int start_task(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   const struct dag_task *t = ti_task(ti);
-  dag_time_t now = dag_time_now();
+  int rc = sched_txn_begin(s, "start task");
+  if (rc) return rc;
+  if (start_stop_service(ti)) return 0;
+  dag_time_t now = sched_now(s);
+  dag_time_t old_start = ti->start_date, old_sensor = ti->sensor_started;
   ti->try_number++;
   ti->start_date = now;
   if (!ti->sensor_started) ti->sensor_started = now;
   char *err = NULL;
-  int spawn_rc = sched_task_spawn(ti, &err);
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
-
-  if (dag_store_begin(s->store) != 0) goto broken;
-  int rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now,
-                                  ti->proc ? ti->proc->pid : 0,
-                                  ti->proc ? ti->proc->pid_start : 0, log_rel);
+  rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
+  int spawn_rc = rc == 0 ? sched_task_spawn(ti, &err) : 0;
   if (rc == 0 && spawn_rc == 0) {
+    rc = dag_store_ti_set_pid(s->store, r->pk, t->id, ti->try_number, ti->proc->pid,
+                              ti->proc->pid_start);
     ti->state = DAG_TI_RUNNING;
     r->live++;
     s->running_tasks++;
     r->sd->running_tasks++;
     s->tasks_started++;
+    sched_spawn_ok(s);
     notify_task(ti);
     LOG_DEBUG("task started dag=%s run=%s task=%s try=%d pid=%d", r->sd->dag_id, r->run_id,
               t->id, ti->try_number, ti->proc->pid);
+  } else if (rc == 0 && spawn_should_wait(spawn_rc)) {
+    /* Nothing happened: undo the try, wait for resources. */
+    dag_store_rollback(s->store);
+    ti->try_number--;
+    ti->start_date = old_start;
+    ti->sensor_started = old_sensor;
+    sched_spawn_wait(s, spawn_rc);
+    free(err);
+    free(log_rel);
+    return START_WAIT;
   } else if (rc == 0) {
     /* The try never got a process (bad template, missing program): it
      * still counts, with the reason in its log and its record. */
     sched_log_append(s, log_rel, "[dagctl] could not start: %s\n", err);
     rc = try_failed(ti, now, 0, false, err);
-    if (rc == 0) check_done(r, now);
+    if (rc == 0) rc = check_done(r, now);
   }
-  if (rc == 0) rc = dag_store_commit(s->store);
   free(err);
   free(log_rel);
-  if (rc) goto broken_nofree;
-  return;
-broken:
-  free(err);
-  free(log_rel);
-broken_nofree:
-  store_broken(s, "start task");
+  return sched_txn_end(s, rc, "start task");
 }
 
 static void describe_failure(char *buf, size_t size, const struct dag_task *t, int64_t status,
@@ -433,10 +490,9 @@ static void describe_failure(char *buf, size_t size, const struct dag_task *t, i
 static int64_t param_duration(const struct dag_task *t, const char *name, int64_t def) {
   json_t *v = t->config ? json_object_get(t->config, name) : NULL;
   int64_t us;
-  const int64_t max_s = DAG_DURATION_MAX_US / DAG_USEC_PER_SEC; /* no overflow below */
-  if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= max_s)
+  if (json_is_integer(v) && json_integer_value(v) >= 0)
     return json_integer_value(v) * DAG_USEC_PER_SEC;
-  if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) <= (double)max_s)
+  if (json_is_real(v) && json_real_value(v) >= 0)
     return (int64_t)(json_real_value(v) * 1e6);
   if (json_is_string(v) && dag_duration_parse(json_string_value(v), &us) == 0) return us;
   return def;
@@ -481,19 +537,36 @@ static int finish_stop(struct sched_ti *stop, bool ok, const char *error, dag_ti
  * runs on (no longer holding a task slot) until a stop_service task or the
  * end of the run stops it. */
 void sched_service_ready(struct sched_ti *ti) {
+  struct dag_scheduler *s = run_sched(ti->run);
+  struct sched_work w;
+  memset(&w, 0, sizeof(w));
+  w.kind = SCHED_WORK_SERVICE_READY;
+  w.ti = ti;
+  ti->run->live++; /* the item holds the run */
+  sched_post(s, &w);
+  sched_dispatch(s);
+}
+
+static int service_ready_work(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   const struct dag_task *t = ti_task(ti);
-  if (ti->service || !ti->proc || ti->state != DAG_TI_RUNNING) return;
-  dag_time_t now = dag_time_now();
+  if (ti->service || !ti->proc || ti->state != DAG_TI_RUNNING || s->store_failed) {
+    r->live--;
+    run_release_if_idle(r);
+    return 0;
+  }
+  int rc = sched_txn_begin(s, "service ready");
+  if (rc == DAG_ELOCKED) return rc;
+  r->live--;
+  if (rc) return 0;
+  dag_time_t now = sched_now(s);
   ti->service = true;
   s->running_tasks--;
   r->sd->running_tasks--;
   s->tasks_finished++;
-  int rc = dag_store_begin(s->store);
-  if (rc == 0)
-    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
-                              true, NULL, 0);
+  rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+                            true, NULL, 0);
   if (rc == 0)
     rc = dag_store_ti_set_service_pid(s->store, r->pk, t->id, ti->proc->pid, ti->proc->pid_start);
   if (rc == 0) {
@@ -504,57 +577,50 @@ void sched_service_ready(struct sched_ti *ti) {
     r->unfinished--;
     rc = propagate(ti, now);
   }
-  if (rc == 0) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) store_broken(s, "service ready");
-  sched_dispatch(s);
+  if (rc == 0) rc = check_done(r, now);
+  sched_txn_end(s, rc, "service ready");
+  return 0;
 }
 
-/* A service's process ended: complete the stop_service task waiting for it. */
-static void service_exited(struct sched_ti *ti, int64_t status, int sig, dag_time_t now) {
+/* A service's process ended: complete the stop_service task waiting for it.
+ * Inside the caller's transaction. */
+static int service_exited(struct sched_ti *ti, int64_t status, int sig, dag_time_t now) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   ti->service_ended = true;
   ti->service_status = sig ? 128 + sig : (int)status;
   LOG_INFO("service stopped dag=%s run=%s task=%s status=%d", r->sd->dag_id, r->run_id,
            ti_task(ti)->id, ti->service_status);
-  dag_store_ti_set_service_pid(s->store, r->pk, ti_task(ti)->id, 0, 0);
-  if (ti->has_stop_waiter && !r->done && !s->stopping) {
+  int rc = dag_store_ti_set_service_pid(s->store, r->pk, ti_task(ti)->id, 0, 0);
+  if (rc == 0 && ti->has_stop_waiter && !r->done && !s->stopping) {
     struct sched_ti *stop = &r->tis[ti->stop_waiter];
     ti->has_stop_waiter = false;
     char why[128];
     snprintf(why, sizeof(why), "service %s exited with status %d", ti_task(ti)->id,
              ti->service_status);
-    int rc = dag_store_begin(s->store);
-    if (rc == 0) rc = finish_stop(stop, ti->service_status == 0, why, now);
-    if (rc == 0) check_done(r, now);
-    if (rc == 0) rc = dag_store_commit(s->store);
-    if (rc) store_broken(s, "stop service");
+    rc = finish_stop(stop, ti->service_status == 0, why, now);
+    if (rc == 0) rc = check_done(r, now);
   }
-  run_release_if_idle(r);
-  if (s->stopping)
-    sched_maybe_closed(s);
-  else
-    sched_dispatch(s);
+  return rc;
 }
 
 /* The built-in `stop_service` task: SIGTERM to the service started by the
  * task named in its `service` key, success when that process exits 0.
- * Returns true if `ti` is such a task (handled here). */
+ * Returns true if `ti` is such a task (handled here, and the caller's
+ * transaction ended). */
 static bool start_stop_service(struct sched_ti *ti) {
   const struct dag_task *t = ti_task(ti);
   if (t->type != DAG_TASK_PLUGIN || strcmp(t->type_name, "stop_service") != 0) return false;
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
-  dag_time_t now = dag_time_now();
+  dag_time_t now = sched_now(s);
   const char *name = json_string_value(t->config ? json_object_get(t->config, "service") : NULL);
   long idx = name ? dag_find_task(r->ref->dag, name) : -1;
   struct sched_ti *svc = idx >= 0 ? &r->tis[idx] : NULL;
   ti->try_number++;
   ti->start_date = now;
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
-  int rc = dag_store_begin(s->store);
-  if (rc == 0) rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
+  int rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
   if (rc == 0) {
     ti->state = DAG_TI_RUNNING;
     notify_task(ti);
@@ -569,7 +635,7 @@ static bool start_stop_service(struct sched_ti *ti) {
     svc->stop_waiter = ti->idx;
     sched_log_append(s, log_rel, "[dagctl] stopping service %s (pid %d) with SIGTERM\n", name,
                      svc->proc->pid);
-    dag_proc_terminate(svc->proc);
+    s->ops.terminate(svc->proc);
   } else if (svc->service_ended) {
     if (svc->service_status != 0)
       snprintf(why, sizeof(why), "service %s had already exited with status %d", name,
@@ -585,54 +651,89 @@ static bool start_stop_service(struct sched_ti *ti) {
     rc = finish_stop(ti, false, why, now);
   }
   free(log_rel);
-  if (rc == 0) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) store_broken(s, "stop service");
+  if (rc == 0) rc = check_done(r, now);
+  sched_txn_end(s, rc, "stop service");
   return true;
 }
 
+/* The executor's exit callback: the process is gone (and its dag_proc
+ * freed when this returns); recording its end is a work item, which may
+ * have to wait for the store. Until then the try holds its slot. */
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
   struct sched_ti *ti = p->data;
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
-  const struct dag_task *t = ti_task(ti);
-  dag_time_t now = dag_time_now();
   ti->proc = NULL;
   sched_task_close_ready(ti);
-  r->live--;
-  if (ti->service) {
-    service_exited(ti, status, sig, now);
-    return;
+  struct sched_work w;
+  memset(&w, 0, sizeof(w));
+  w.kind = SCHED_WORK_TASK_EXIT;
+  w.ti = ti;
+  w.status = status;
+  w.sig = sig;
+  w.timed_out = timed_out;
+  w.stopping = s->stopping;
+  if (!ti->service) {
+    char *log_rel = sched_log_rel_path(ti, ti->try_number);
+    char why[160];
+    if (status == 0 && sig == 0 && !timed_out)
+      snprintf(why, sizeof(why), "exited with status 0");
+    else
+      describe_failure(why, sizeof(why), ti_task(ti), status, sig, timed_out);
+    char took[32];
+    dag_duration_format(sched_now(s) - ti->start_date, took, sizeof(took));
+    sched_log_append(s, log_rel, "[dagctl] try %d %s after %s\n", ti->try_number, why, took);
+    free(log_rel);
   }
-  s->running_tasks--;
-  r->sd->running_tasks--;
-  s->tasks_finished++;
+  sched_post(s, &w);
+  sched_dispatch(s);
+}
 
-  char *log_rel = sched_log_rel_path(ti, ti->try_number);
-  char why[160];
+/* The try's process is accounted for: free its slot. */
+static void exit_accounted(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  r->live--;
+  if (!ti->service) {
+    s->running_tasks--;
+    r->sd->running_tasks--;
+    s->tasks_finished++;
+  }
+  run_release_if_idle(r);
+}
+
+static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
+  struct sched_ti *ti = w->ti;
+  struct sched_run *r = ti->run;
+  const struct dag_task *t = ti_task(ti);
+  if (s->store_failed) {
+    exit_accounted(ti);
+    return 0;
+  }
+  int rc = sched_txn_begin(s, "end task");
+  if (rc == DAG_ELOCKED) return rc;
+  if (rc) {
+    exit_accounted(ti);
+    return 0;
+  }
+  dag_time_t now = sched_now(s);
+  int64_t status = w->status;
+  int sig = w->sig;
+  bool timed_out = w->timed_out;
   bool ok = status == 0 && sig == 0 && !timed_out;
-  if (ok)
-    snprintf(why, sizeof(why), "exited with status 0");
-  else
-    describe_failure(why, sizeof(why), t, status, sig, timed_out);
-  char took[32];
-  dag_duration_format(now - ti->start_date, took, sizeof(took));
-  sched_log_append(s, log_rel, "[dagctl] try %d %s after %s\n", ti->try_number, why, took);
-  free(log_rel);
-
-  int rc = dag_store_begin(s->store);
-  if (rc == 0 && s->stopping) {
+  if (ti->service) {
+    rc = service_exited(ti, status, sig, now);
+  } else if (w->stopping) {
     /* Interrupted by our own shutdown: run it again at the next start
      * without charging the task a retry. */
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_UP_FOR_RETRY, now,
                               (int)status, sig == 0, "interrupted: scheduler shut down", now);
     if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id);
     ti->state = DAG_TI_UP_FOR_RETRY;
-  } else if (rc == 0 && t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
+  } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
              status == SCHED_EXIT_NOT_YET) {
     rc = sensor_not_yet(ti, now);
-  } else if (rc == 0 && t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
-             status == SCHED_EXIT_SKIP) {
+  } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out && status == SCHED_EXIT_SKIP) {
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
                               (int)status, true, "skipped by the task", 0);
     if (rc == 0) {
@@ -641,7 +742,7 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
       r->unfinished--;
       rc = propagate(ti, now);
     }
-  } else if (rc == 0 && ok) {
+  } else if (ok) {
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
                               true, NULL, 0);
     if (rc == 0) {
@@ -650,17 +751,15 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
       r->unfinished--;
       rc = propagate(ti, now);
     }
-  } else if (rc == 0) {
+  } else {
+    char why[160];
+    describe_failure(why, sizeof(why), t, status, sig, timed_out);
     rc = try_failed(ti, now, (int)status, sig == 0 && !timed_out, why);
   }
-  if (rc == 0 && !s->stopping) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) store_broken(s, "end task");
-  run_release_if_idle(r);
-  if (s->stopping)
-    sched_maybe_closed(s);
-  else
-    sched_dispatch(s);
+  if (rc == 0 && !w->stopping && !ti->service) rc = check_done(r, now);
+  sched_txn_end(s, rc, "end task");
+  exit_accounted(ti);
+  return 0;
 }
 
 static void on_retry_timer(uv_timer_t *t) {
@@ -675,30 +774,7 @@ static void on_retry_timer(uv_timer_t *t) {
 
 /* --- dispatch -------------------------------------------------------------------- */
 
-static void start_ready(struct dag_scheduler *s);
-
-/* Run the follow-ups of finished runs, then start ready tasks while slots
- * are free. Called at the end of every handler, after its commit. */
-void sched_dispatch(struct dag_scheduler *s) {
-  if (s->in_dispatch) return;
-  s->in_dispatch = true;
-  do {
-    while (s->n_resched && !s->stopping) {
-      struct sched_dag *sd = s->resched[--s->n_resched];
-      sched_start_queued_runs(sd);
-      sched_dag_schedule(sd);
-    }
-    if (s->one_finished && s->one_done) {
-      s->one_finished = false;
-      s->one_done(s->one_ctx, s->one_state);
-    }
-    if (!s->stopping) start_ready(s);
-    /* Starting a task can end its run (a task that cannot start). */
-  } while ((s->n_resched && !s->stopping) || (s->one_finished && s->one_done));
-  s->in_dispatch = false;
-}
-
-static void start_ready(struct dag_scheduler *s) {
+void sched_start_ready(struct dag_scheduler *s) {
   int parallelism = s->cfg->parallelism;
   struct sched_run *r = s->ready_runs;
   while (r && s->running_tasks < parallelism) {
@@ -708,7 +784,12 @@ static void start_ready(struct dag_scheduler *s) {
     while (!r->done && !sd->paused && r->state == DAG_RUN_RUNNING && r->ready_len &&
            s->running_tasks < parallelism && sd->running_tasks < limit) {
       struct sched_ti *ti = ready_pop(r);
-      if (ti) start_task(ti);
+      int rc = ti ? start_task(ti) : 0;
+      if (rc == DAG_ELOCKED || rc == START_WAIT) {
+        ready_unpop(ti);
+        if (rc == DAG_ELOCKED) sched_store_wait(s);
+        return;
+      }
       if (s->stopping) return;
     }
     if (r->done || r->ready_len == 0) ready_list_remove(r);
@@ -719,12 +800,11 @@ static void start_ready(struct dag_scheduler *s) {
 
 /* --- starting runs ------------------------------------------------------------------ */
 
+/* Inside the caller's transaction. */
 static int run_begin(struct sched_run *r) {
   struct dag_scheduler *s = run_sched(r);
-  dag_time_t now = dag_time_now();
-  int rc = dag_store_begin(s->store);
-  if (rc) return rc;
-  rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, now, 0);
+  dag_time_t now = sched_now(s);
+  int rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, now, 0);
   if (rc == 0) {
     r->state = DAG_RUN_RUNNING;
     r->sd->running_runs++;
@@ -732,24 +812,32 @@ static int run_begin(struct sched_run *r) {
     notify_run(r);
     rc = settle(r, now);
   }
-  if (rc == 0) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) store_broken(s, "start run");
+  if (rc == 0) rc = check_done(r, now);
   return rc;
 }
 
-void sched_start_queued_runs(struct sched_dag *sd) {
+/* Start the DAG's queued runs, oldest first, while max_active_runs allows. */
+static int start_runs_work(struct sched_dag *sd) {
   struct dag_scheduler *s = sd->s;
-  if (s->stopping || sd->paused) return;
-  for (struct sched_run *r = sd->runs; r;) {
+  if (s->stopping || sd->paused) return 0;
+  bool any = false;
+  for (struct sched_run *r = sd->runs; r && !any; r = r->next)
+    any = r->state == DAG_RUN_QUEUED && !r->done;
+  if (!any) return 0;
+  int rc = sched_txn_begin(s, "start run");
+  if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  for (struct sched_run *r = sd->runs; r && rc == 0;) {
     struct sched_run *next = r->next;
     if (sd->running_runs >= r->ref->dag->max_active_runs) break;
     if (r->state == DAG_RUN_QUEUED && !r->done) {
-      if (run_begin(r) != 0) return;
+      rc = run_begin(r);
+      /* A run with nothing to do ended at once; nothing refers to it. */
       if (r->done) run_release_if_idle(r);
     }
     r = next;
   }
+  sched_txn_end(s, rc, "start run");
+  return 0;
 }
 
 /* --- loading runs (start-up, triggers, clears) ------------------------------------------ */
@@ -781,10 +869,13 @@ static void on_orphan_poll(uv_timer_t *t) {
       kill(-o->pid, SIGKILL);
     return;
   }
+  int rc = 0;
+  /* Locked by another process: poll again in 50 ms, nothing changed. */
+  if (!o->unrecorded && (rc = dag_store_begin(s->store)) == DAG_ELOCKED) return;
   uv_timer_stop(t);
   uv_close((uv_handle_t *)t, orphan_closed);
   struct sched_run *r = ti->run;
-  dag_time_t now = dag_time_now();
+  dag_time_t now = sched_now(s);
   ti->orphan = NULL;
   r->live--;
   s->running_tasks--;
@@ -799,14 +890,12 @@ static void on_orphan_poll(uv_timer_t *t) {
     sched_dispatch(s);
     return;
   }
-  int rc = dag_store_begin(s->store);
   if (rc == 0)
     rc = dag_store_ti_end_try(s->store, r->pk, id, ti->try_number, DAG_TI_UP_FOR_RETRY, now, 0,
                               false, "interrupted: scheduler restarted while it ran", now);
   if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, id);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) {
-    store_broken(s, "recover task");
+  if (sched_txn_end(s, rc, "recover task") != 0) {
+    run_release_if_idle(r);
     return;
   }
   ti->max_tries++;
@@ -911,22 +1000,31 @@ static int find_task_index(const struct dag *dag, const char *id) {
   return i < 0 ? -1 : (int)i;
 }
 
+/* Load run `pk` into memory and bring it back to where the store says it
+ * is. Its own transaction (nested in the caller's, if any): DAG_ELOCKED
+ * only before anything changed; any other failure is for the caller to
+ * end its transaction with. */
 int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref *ref,
                    int64_t pk) {
-  struct dag_store_run row;
-  int rc = dag_store_get_run_by_pk(s->store, pk, &row);
+  int rc = dag_store_begin(s->store);
   if (rc) return rc;
+  struct dag_store_run row;
+  if ((rc = dag_store_get_run_by_pk(s->store, pk, &row)) != 0) {
+    dag_store_rollback(s->store);
+    return rc;
+  }
   if (row.state == DAG_RUN_SUCCESS || row.state == DAG_RUN_FAILED) {
     /* A stale event: the run ended before it was read (the event row of a
      * scheduled run we created and ran ourselves). Loading it would start
      * it again and overwrite its dates. */
     dag_store_run_free(&row);
-    return 0;
+    return dag_store_commit(s->store);
   }
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
   if ((rc = dag_store_list_tis(s->store, pk, &tis, &n)) != 0) {
     dag_store_run_free(&row);
+    dag_store_rollback(s->store);
     return rc;
   }
   const struct dag *dag = ref->dag;
@@ -969,10 +1067,9 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   sd->runs_tail = r;
   s->active_runs++;
 
-  dag_time_t now = dag_time_now();
+  dag_time_t now = sched_now(s);
   recount(r);
-  rc = dag_store_begin(s->store);
-  if (rc == 0 && row.state == DAG_RUN_RUNNING) {
+  if (row.state == DAG_RUN_RUNNING) {
     r->state = DAG_RUN_RUNNING;
     sd->running_runs++;
   }
@@ -983,14 +1080,14 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   /* revive() may have finished tasks; recount before deciding the rest. */
   if (rc == 0) recount(r);
   if (rc == 0 && r->state == DAG_RUN_RUNNING) rc = settle(r, now);
-  if (rc == 0) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
+  if (rc == 0) rc = check_done(r, now);
+  if (rc == 0)
+    rc = dag_store_commit(s->store);
+  else
+    dag_store_rollback(s->store);
   dag_store_tis_free(tis, n);
   dag_store_run_free(&row);
-  if (rc) {
-    store_broken(s, "load run");
-    return rc;
-  }
+  if (rc) return rc;
   run_release_if_idle(r);
   return 0;
 }
@@ -1006,10 +1103,7 @@ int sched_run_load_active(struct sched_dag *sd) {
   size_t n = 0;
   if (!sd->ref) return 0;
   int rc = dag_store_list_active_runs_of(s->store, sd->dag_id, &runs, &n);
-  if (rc) {
-    store_broken(s, "list active runs");
-    return rc;
-  }
+  if (rc) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) {
     bool loaded = false;
     for (struct sched_run *r = sd->runs; r && !loaded; r = r->next) loaded = r->pk == runs[i].pk;
@@ -1030,12 +1124,14 @@ struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk) {
 }
 
 /* A run already in memory was cleared by another process: adopt the task
- * instances it reset; leave running ones alone. */
-void sched_run_reload(struct sched_run *r) {
+ * instances it reset; leave running ones alone. Inside the caller's
+ * transaction; returns the store's failure. */
+int sched_run_reload(struct sched_run *r) {
   struct dag_scheduler *s = run_sched(r);
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
-  if (dag_store_list_tis(s->store, r->pk, &tis, &n) != 0) return;
+  int rc = dag_store_list_tis(s->store, r->pk, &tis, &n);
+  if (rc) return rc;
   for (size_t i = 0; i < n; i++) {
     int idx = find_task_index(r->ref->dag, tis[i].task_id);
     if (idx < 0) continue;
@@ -1049,16 +1145,44 @@ void sched_run_reload(struct sched_run *r) {
   }
   dag_store_tis_free(tis, n);
   recount(r);
-  dag_time_t now = dag_time_now();
-  int rc = dag_store_begin(s->store);
+  dag_time_t now = sched_now(s);
   /* The clear queued the run again; it is already running here. */
-  if (rc == 0 && r->state == DAG_RUN_RUNNING)
+  if (r->state == DAG_RUN_RUNNING)
     rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, 0, 0);
   if (rc == 0 && r->state == DAG_RUN_RUNNING) rc = settle(r, now);
-  if (rc == 0) check_done(r, now);
-  if (rc == 0) rc = dag_store_commit(s->store);
-  if (rc) store_broken(s, "reload run");
-  run_release_if_idle(r);
+  if (rc == 0) rc = check_done(r, now);
+  if (rc == 0) run_release_if_idle(r);
+  return rc;
+}
+
+/* --- work items ------------------------------------------------------------------------------ */
+
+int sched_run_work(struct dag_scheduler *s, struct sched_work *w) {
+  switch (w->kind) {
+  case SCHED_WORK_TASK_EXIT:
+    return task_exit_work(s, w);
+  case SCHED_WORK_SERVICE_READY:
+    return service_ready_work(w->ti);
+  case SCHED_WORK_START_RUNS:
+    return start_runs_work(w->sd);
+  case SCHED_WORK_LOAD_RUN: {
+    if (s->stopping) return 0;
+    int rc = sched_run_load(s, w->sd, w->sd->ref, w->pk);
+    if (rc == DAG_ELOCKED) return rc;
+    if (rc) {
+      sched_store_broken(s, "load run", rc);
+      return 0;
+    }
+    sched_store_ok(s);
+    sched_post_dag(w->sd, SCHED_WORK_START_RUNS);
+    return 0;
+  }
+  case SCHED_WORK_ONE_DONE:
+    if (s->one_done && !s->store_failed) s->one_done(s->one_ctx, w->state);
+    return 0;
+  default:
+    return 0;
+  }
 }
 
 /* --- shutdown ------------------------------------------------------------------------------- */
@@ -1071,7 +1195,7 @@ void sched_run_terminate_all(struct dag_scheduler *s) {
       for (size_t k = 0; k < r->n_tis; k++) {
         struct sched_ti *ti = &r->tis[k];
         cancel_retry(ti);
-        if (ti->proc) dag_proc_terminate(ti->proc);
+        if (ti->proc) s->ops.terminate(ti->proc);
         if (ti->orphan) {
           /* Still recorded as running: the next start deals with it. */
           uv_timer_stop(&ti->orphan->timer);

@@ -368,7 +368,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   }
   spec.env = env.v;
   if (ready_fd >= 0) spec.pass_fd = ready_fd;
-  rc = dag_proc_spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
+  rc = s->ops.spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
   /* Only the child keeps the write end: the next task must not inherit it. */
   if (ready_fd >= 0) close(ready_fd);
   if (rc) {

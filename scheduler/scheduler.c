@@ -55,21 +55,29 @@ void sched_handle_closed(uv_handle_t *h) {
   sched_maybe_closed(s);
 }
 
-static void close_handle(struct dag_scheduler *s, uv_handle_t *h) {
+void sched_close_handle(struct dag_scheduler *s, uv_handle_t *h) {
   if (uv_is_closing(h)) return;
   h->data = s;
   s->open_handles++;
   uv_close(h, sched_handle_closed);
 }
 
+/* Closed once every process is reaped and every queued item (a task's end
+ * waiting for the store among them) is done; the wait timers go last. */
 void sched_maybe_closed(struct dag_scheduler *s) {
-  if (!s->stopping || s->open_handles > 0 || !s->closed_cb) return;
+  if (!s->stopping || s->open_handles > 0 || s->work_head) return;
   for (size_t i = 0; i < s->n_dags; i++)
     for (struct sched_run *r = s->dags[i]->runs; r; r = r->next)
       if (r->live) return;
-  void (*cb)(void *) = s->closed_cb;
-  s->closed_cb = NULL;
-  cb(s->closed_ctx);
+  if (!s->wait_timers_closed) {
+    s->wait_timers_closed = true;
+    sched_close_handle(s, (uv_handle_t *)&s->store_timer);
+    sched_close_handle(s, (uv_handle_t *)&s->spawn_timer);
+    return;
+  }
+  if (!s->closed_cb || s->closed_called) return;
+  s->closed_called = true;
+  s->closed_cb(s->closed_ctx);
 }
 
 /* --- DAG entries ---------------------------------------------------------------------- */
@@ -140,39 +148,36 @@ static int count_active(const struct sched_dag *sd) {
 }
 
 /* Create every scheduled run that is due (up to max_active_runs) and arm
- * the timer for the next one. Cheap enough to call after any change. */
-void sched_dag_schedule(struct sched_dag *sd) {
+ * the timer for the next one. Inside the caller's transaction; returns the
+ * store's failure. */
+static int dag_schedule(struct sched_dag *sd) {
   struct dag_scheduler *s = sd->s;
-  uv_timer_stop(&sd->timer);
-  if (!s->service || s->stopping || sd->paused || !sd->ref) return;
   const struct dag *dag = sd->ref->dag;
-  if (dag->schedule.kind == DAG_SCHEDULE_NONE) {
-    dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
-    return;
-  }
+  int rc;
+  if (dag->schedule.kind == DAG_SCHEDULE_NONE)
+    return dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
   if (!sd->has_last) {
-    int rc = dag_store_last_scheduled_interval(s->store, sd->dag_id, &sd->last);
+    rc = dag_store_last_scheduled_interval(s->store, sd->dag_id, &sd->last);
     if (rc == 0)
       sd->has_last = true;
     else if (rc != DAG_ENOTFOUND)
-      return;
+      return rc;
   }
   for (;;) {
-    dag_time_t now = dag_time_now();
+    dag_time_t now = sched_now(s);
     struct dag_interval next;
-    if (dag_schedule_next(dag, sd->has_last ? &sd->last : NULL, now, &next) != 0) {
-      dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
-      return;
-    }
-    dag_store_set_next_dagrun(s->store, sd->dag_id, next.start, next.end);
+    if (dag_schedule_next(dag, sd->has_last ? &sd->last : NULL, now, &next) != 0)
+      return dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
+    if ((rc = dag_store_set_next_dagrun(s->store, sd->dag_id, next.start, next.end)) != 0)
+      return rc;
     if (next.end > now) {
       /* Wall-clock distance, re-checked when the timer fires, so a clock
        * step only delays the run until the timer notices. */
       uint64_t ms = (uint64_t)((next.end - now + 999) / 1000);
       uv_timer_start(&sd->timer, on_schedule_timer, ms, 0);
-      return;
+      return 0;
     }
-    if (count_active(sd) >= dag->max_active_runs) return; /* re-run when a run ends */
+    if (count_active(sd) >= dag->max_active_runs) return 0; /* re-run when a run ends */
 
     struct dag_run_request req;
     memset(&req, 0, sizeof(req));
@@ -181,7 +186,7 @@ void sched_dag_schedule(struct sched_dag *sd) {
     req.interval = &next;
     int64_t pk = 0;
     char *err = NULL, *run_id = NULL;
-    int rc = dag_run_create(s->store, dag, &req, &pk, &run_id, &err);
+    rc = dag_run_create(s->store, dag, &req, &pk, &run_id, &err);
     if (rc == DAG_EEXIST) {
       /* A run for this interval exists already (e.g. triggered by hand
        * with the same id): move past it. */
@@ -190,24 +195,38 @@ void sched_dag_schedule(struct sched_dag *sd) {
     } else if (rc) {
       LOG_ERROR("cannot create scheduled run dag=%s error=\"%s\"", sd->dag_id, err);
       free(err);
-      return;
+      return rc;
     }
     free(err);
     sd->last = next;
     sd->has_last = true;
     if (rc == 0) {
       LOG_INFO("scheduled run created dag=%s run=%s", sd->dag_id, run_id);
-      sched_run_load(s, sd, sd->ref, pk);
-      /* Our own event row is redundant: we loaded the run already. */
+      /* Our own event row is redundant: the run is loaded here. */
+      rc = sched_run_load(s, sd, sd->ref, pk);
     }
     free(run_id);
-    sched_start_queued_runs(sd);
+    if (rc && rc != DAG_EEXIST) return rc;
+    sched_post_dag(sd, SCHED_WORK_START_RUNS);
   }
+}
+
+static int schedule_work(struct sched_dag *sd) {
+  struct dag_scheduler *s = sd->s;
+  if (!s->service || s->stopping || sd->paused || !sd->ref) {
+    uv_timer_stop(&sd->timer);
+    return 0;
+  }
+  int rc = sched_txn_begin(s, "schedule");
+  if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  uv_timer_stop(&sd->timer);
+  sched_txn_end(s, dag_schedule(sd), "schedule");
+  return 0;
 }
 
 static void on_schedule_timer(uv_timer_t *t) {
   struct sched_dag *sd = t->data;
-  sched_dag_schedule(sd);
+  sched_post_dag(sd, SCHED_WORK_SCHEDULE);
   sched_dispatch(sd->s);
 }
 
@@ -220,17 +239,20 @@ static struct sched_file *find_file(struct dag_scheduler *s, const char *path) {
 }
 
 /* The file no longer defines `dag_id` (deleted, broken or renamed). */
-static void drop_definition(struct dag_scheduler *s, const char *dag_id) {
+static int drop_definition(struct dag_scheduler *s, const char *dag_id) {
   struct sched_dag *sd = sched_find_dag(s, dag_id);
-  if (!sd) return;
+  if (!sd) return 0;
   dag_ref_put(sd->ref);
   sd->ref = NULL;
   uv_timer_stop(&sd->timer);
-  dag_store_set_dag_active(s->store, dag_id, false);
-  dag_store_set_next_dagrun(s->store, dag_id, 0, 0);
+  int rc = dag_store_set_dag_active(s->store, dag_id, false);
+  if (rc == 0) rc = dag_store_set_next_dagrun(s->store, dag_id, 0, 0);
+  return rc;
 }
 
-static void load_file(struct dag_scheduler *s, struct sched_file *f) {
+/* Inside the caller's transaction; returns the store's failure (a file's
+ * own errors are recorded as its import error). */
+static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   struct dag_load_options opts;
   memset(&opts, 0, sizeof(opts));
   opts.default_timezone = s->cfg->default_timezone;
@@ -238,7 +260,7 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
   opts.default_max_active_tasks = s->cfg->max_active_tasks_per_dag;
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag = NULL;
-  dag_time_t now = dag_time_now();
+  dag_time_t now = sched_now(s);
   int rc = dag_load_file(f->path, &opts, &dag, &diags);
 
   if (rc == 0) {
@@ -261,19 +283,24 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
     char *text = dag_diags_join(&diags);
     LOG_WARN("DAG file has errors file=%s errors=%zu first=\"%s\"", f->path, diags.n,
              diags.n ? diags.items[0].msg : "?");
-    dag_store_set_import_error(s->store, f->path, text, now);
+    rc = dag_store_set_import_error(s->store, f->path, text, now);
     free(text);
     dag_diags_free(&diags);
-    if (f->dag_id) drop_definition(s, f->dag_id);
+    if (rc == 0 && f->dag_id) rc = drop_definition(s, f->dag_id);
     free(f->dag_id);
     f->dag_id = NULL;
-    return;
+    return rc;
   }
   dag_diags_free(&diags);
   free(f->conflict);
   f->conflict = NULL;
-  dag_store_clear_import_error(s->store, f->path);
-  if (f->dag_id && strcmp(f->dag_id, dag->dag_id) != 0) drop_definition(s, f->dag_id);
+  rc = dag_store_clear_import_error(s->store, f->path);
+  if (rc == 0 && f->dag_id && strcmp(f->dag_id, dag->dag_id) != 0)
+    rc = drop_definition(s, f->dag_id);
+  if (rc) {
+    dag_free(dag);
+    return rc;
+  }
   free(f->dag_id);
   f->dag_id = xstrdup(dag->dag_id);
 
@@ -281,8 +308,10 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
   bool is_new = sd == NULL;
   if (!sd) sd = add_dag(s, dag->dag_id);
   bool paused = false;
-  if (dag_store_sync_dag(s->store, dag, s->cfg->dags_are_paused_at_creation, now, &paused) != 0) {
-    LOG_ERROR("cannot record DAG dag=%s", dag->dag_id);
+  rc = dag_store_sync_dag(s->store, dag, s->cfg->dags_are_paused_at_creation, now, &paused);
+  if (rc) {
+    dag_free(dag);
+    return rc;
   }
   sd->paused = paused;
   free(sd->file);
@@ -294,9 +323,10 @@ static void load_file(struct dag_scheduler *s, struct sched_file *f) {
            dag->dag_id, dag->n_tasks, dag->schedule.expr ? dag->schedule.expr : "none",
            paused ? "yes" : "no");
   /* Before scheduling: max_active_runs counts the runs found here. */
-  if (sched_run_load_active(sd) != 0) return;
-  sched_start_queued_runs(sd);
-  sched_dag_schedule(sd);
+  if ((rc = sched_run_load_active(sd)) != 0) return rc;
+  sched_post_dag(sd, SCHED_WORK_START_RUNS);
+  sched_post_dag(sd, SCHED_WORK_SCHEDULE);
+  return 0;
 }
 
 static bool is_dag_file(const char *name) {
@@ -310,14 +340,16 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Load new and changed files, forget removed ones. O(files). */
-static void scan_dags(struct dag_scheduler *s) {
+/* Load new and changed files, forget removed ones. O(files). Inside the
+ * caller's transaction; returns the store's failure. */
+static int scan_dags(struct dag_scheduler *s) {
   DIR *d = opendir(s->cfg->dags_folder);
   if (!d) {
     LOG_WARN("cannot read the DAG folder dir=%s error=\"%s\"", s->cfg->dags_folder,
              strerror(errno));
-    return;
+    return 0;
   }
+  int rc = 0;
   for (size_t i = 0; i < s->n_files; i++) s->files[i].seen = false;
   struct dirent *e;
   /* Collect names first: loading may take a while, keep the order stable. */
@@ -333,6 +365,10 @@ static void scan_dags(struct dag_scheduler *s) {
   for (size_t i = 0; i < n; i++) {
     char *path = xasprintf("%s/%s", s->cfg->dags_folder, names[i]);
     free(names[i]);
+    if (rc) {
+      free(path);
+      continue;
+    }
     struct stat stbuf;
     if (stat(path, &stbuf) != 0 || !S_ISREG(stbuf.st_mode)) {
       free(path);
@@ -356,18 +392,19 @@ static void scan_dags(struct dag_scheduler *s) {
     f->ino = stbuf.st_ino;
     f->size = stbuf.st_size;
     f->mtime = stbuf.st_mtim;
-    load_file(s, f);
+    rc = load_file(s, f);
   }
   free(names);
-  for (size_t i = 0; i < s->n_files;) {
+  if (rc) return rc;
+  for (size_t i = 0; i < s->n_files && rc == 0;) {
     struct sched_file *f = &s->files[i];
     if (f->seen) {
       i++;
       continue;
     }
     LOG_INFO("DAG file removed file=%s", f->path);
-    dag_store_clear_import_error(s->store, f->path);
-    if (f->dag_id) drop_definition(s, f->dag_id);
+    rc = dag_store_clear_import_error(s->store, f->path);
+    if (rc == 0 && f->dag_id) rc = drop_definition(s, f->dag_id);
     free(f->path);
     free(f->dag_id);
     free(f->conflict);
@@ -375,17 +412,27 @@ static void scan_dags(struct dag_scheduler *s) {
   }
   /* A file refused because another file defined its dag_id first loads
    * once that definition is gone (removed, broken or renamed). */
-  for (size_t i = 0; i < s->n_files; i++) {
+  for (size_t i = 0; i < s->n_files && rc == 0; i++) {
     struct sched_file *f = &s->files[i];
     if (!f->conflict) continue;
     struct sched_dag *owner = sched_find_dag(s, f->conflict);
-    if (!owner || !owner->ref) load_file(s, f);
+    if (!owner || !owner->ref) rc = load_file(s, f);
   }
+  return rc;
+}
+
+static int rescan_work(struct dag_scheduler *s) {
+  if (s->stopping) return 0;
+  int rc = sched_txn_begin(s, "load DAG files");
+  if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  sched_txn_end(s, scan_dags(s), "load DAG files");
+  return 0;
 }
 
 static void on_rescan_timer(uv_timer_t *t) {
   struct dag_scheduler *s = t->data;
-  scan_dags(s);
+  struct sched_work w = {.kind = SCHED_WORK_RESCAN};
+  sched_post(s, &w);
   sched_dispatch(s);
 }
 
@@ -398,11 +445,13 @@ static void on_dags_changed(uv_fs_event_t *h, const char *filename, int events, 
 
 /* --- changes from other processes ------------------------------------------------------------ */
 
-static void take_events(struct dag_scheduler *s) {
+/* Inside the caller's transaction; returns the store's failure. */
+static int take_events(struct dag_scheduler *s) {
   struct dag_store_event *ev = NULL;
   size_t n = 0;
-  if (dag_store_take_events(s->store, &ev, &n) != 0) return;
-  for (size_t i = 0; i < n; i++) {
+  int rc = dag_store_take_events(s->store, &ev, &n);
+  if (rc) return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) {
     struct sched_dag *sd = sched_find_dag(s, ev[i].dag_id);
     if (!sd) {
       LOG_WARN("change for a DAG that is not loaded; its runs start when it loads dag=%s",
@@ -411,27 +460,44 @@ static void take_events(struct dag_scheduler *s) {
     }
     if (ev[i].kind == DAG_STORE_EVENT_DAG) {
       struct dag_store_dag row;
-      if (dag_store_get_dag(s->store, sd->dag_id, &row) == 0) {
+      rc = dag_store_get_dag(s->store, sd->dag_id, &row);
+      if (rc == DAG_ENOTFOUND) rc = 0;
+      else if (rc == 0) {
         if (row.is_paused != sd->paused)
           LOG_INFO("DAG %s dag=%s", row.is_paused ? "paused" : "unpaused", sd->dag_id);
         sd->paused = row.is_paused;
         dag_store_dag_free(&row);
       }
-      sched_start_queued_runs(sd);
-      sched_dag_schedule(sd);
+      sched_post_dag(sd, SCHED_WORK_START_RUNS);
+      sched_post_dag(sd, SCHED_WORK_SCHEDULE);
       continue;
     }
     struct sched_run *r = sched_find_run(s, ev[i].run_pk);
     if (r) {
-      sched_run_reload(r);
+      rc = sched_run_reload(r);
     } else if (sd->ref) {
-      sched_run_load(s, sd, sd->ref, ev[i].run_pk);
-      sched_start_queued_runs(sd);
+      rc = sched_run_load(s, sd, sd->ref, ev[i].run_pk);
+      sched_post_dag(sd, SCHED_WORK_START_RUNS);
     } else {
       LOG_WARN("run waits until its DAG file loads again dag=%s", sd->dag_id);
     }
   }
   dag_store_events_free(ev, n);
+  return rc;
+}
+
+static int events_work(struct dag_scheduler *s) {
+  if (s->stopping) return 0;
+  int rc = sched_txn_begin(s, "take events");
+  if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  sched_txn_end(s, take_events(s), "take events");
+  return 0;
+}
+
+static void post_events(struct dag_scheduler *s) {
+  struct sched_work w = {.kind = SCHED_WORK_EVENTS};
+  sched_post(s, &w);
+  sched_dispatch(s);
 }
 
 static void on_wakeup(uv_fs_event_t *h, const char *filename, int events, int status) {
@@ -439,17 +505,64 @@ static void on_wakeup(uv_fs_event_t *h, const char *filename, int events, int st
   DAG_UNUSED(filename);
   DAG_UNUSED(events);
   if (status < 0) return;
-  take_events(s);
-  sched_dispatch(s);
+  post_events(s);
 }
 
 static void on_poll_timer(uv_timer_t *t) {
-  struct dag_scheduler *s = t->data;
-  take_events(s);
-  sched_dispatch(s);
+  post_events(t->data);
+}
+
+/* Start-up: load the folder (loading a DAG loads the runs the previous
+ * scheduler left queued or running, and needs the processes it left
+ * behind), in one transaction. */
+static int startup_work(struct dag_scheduler *s) {
+  if (s->stopping) return 0;
+  int rc = sched_txn_begin(s, "start up");
+  if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  /* Events queued before this start are covered by the runs loaded below. */
+  struct dag_store_event *ev = NULL;
+  size_t n_ev = 0;
+  rc = dag_store_take_events(s->store, &ev, &n_ev);
+  if (rc == 0) dag_store_events_free(ev, n_ev);
+  if (rc == 0) rc = scan_dags(s);
+  struct dag_store_run *runs = NULL;
+  size_t n = 0;
+  if (rc == 0) rc = dag_store_list_active_runs(s->store, &runs, &n);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct sched_dag *sd = sched_find_dag(s, runs[i].dag_id);
+    if (!sd || !sd->ref)
+      LOG_WARN("run waits until its DAG file loads dag=%s run=%s", runs[i].dag_id,
+               runs[i].run_id);
+  }
+  dag_store_runs_free(runs, n);
+  sched_txn_end(s, rc, "start up");
+  dag_try_procs_free(s->try_procs, s->n_try_procs);
+  s->try_procs = NULL;
+  s->n_try_procs = 0;
+  return 0;
+}
+
+int sched_outer_work(struct dag_scheduler *s, struct sched_work *w) {
+  switch (w->kind) {
+  case SCHED_WORK_STARTUP:
+    return startup_work(s);
+  case SCHED_WORK_RESCAN:
+    return rescan_work(s);
+  case SCHED_WORK_EVENTS:
+    return events_work(s);
+  case SCHED_WORK_SCHEDULE:
+    return schedule_work(w->sd);
+  default:
+    return 0;
+  }
 }
 
 /* --- life cycle ---------------------------------------------------------------------------------- */
+
+/* How long a store call may wait for another process's lock before the
+ * scheduler treats it as a wait (see sched_work.c): short, so the loop
+ * never stalls behind a long outside transaction. */
+#define SCHED_BUSY_TIMEOUT_MS 5
 
 int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                       struct dag_scheduler **out) {
@@ -458,6 +571,8 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   s->cfg = cfg;
   s->store = store;
   s->base_env = environ;
+  s->ops.spawn = dag_proc_spawn;
+  s->ops.terminate = dag_proc_terminate;
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   s->self_exe = xstrndup(exe, n > 0 ? (size_t)n : 0);
@@ -465,6 +580,7 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   s->rescan_timer.data = s;
   uv_timer_init(loop, &s->poll_timer);
   s->poll_timer.data = s;
+  sched_work_init(s);
   *out = s;
   return 0;
 }
@@ -483,38 +599,15 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   s->service = true;
   int rc = load_home_id(s);
   if (rc) return rc;
+  dag_store_set_busy_timeout(s->store, SCHED_BUSY_TIMEOUT_MS);
   char *logs = xasprintf("%s/logs", s->cfg->home);
   mkdir(logs, 0755);
   free(logs);
 
-  /* Recovery: loading a DAG below loads the runs the previous scheduler
-   * left queued or running, and needs the processes it left behind. */
+  /* Recovery (in the start-up item) needs the processes left behind. */
   dag_find_try_procs(&s->try_procs, &s->n_try_procs);
-  /* Events queued before this start are covered by the runs loaded below. */
-  struct dag_store_event *ev = NULL;
-  size_t n_ev = 0;
-  if (dag_store_take_events(s->store, &ev, &n_ev) == 0) dag_store_events_free(ev, n_ev);
-  scan_dags(s);
-
-  struct dag_store_run *runs = NULL;
-  size_t n = 0;
-  rc = dag_store_list_active_runs(s->store, &runs, &n);
-  if (rc) return rc;
-  /* scan_dags() loaded the runs of every DAG it could load. */
-  for (size_t i = 0; i < n; i++) {
-    struct sched_dag *sd = sched_find_dag(s, runs[i].dag_id);
-    if (!sd || !sd->ref)
-      LOG_WARN("run waits until its DAG file loads dag=%s run=%s", runs[i].dag_id,
-               runs[i].run_id);
-  }
-  dag_store_runs_free(runs, n);
-  dag_try_procs_free(s->try_procs, s->n_try_procs);
-  s->try_procs = NULL;
-  s->n_try_procs = 0;
-  for (size_t i = 0; i < s->n_dags; i++) {
-    sched_start_queued_runs(s->dags[i]);
-    sched_dag_schedule(s->dags[i]);
-  }
+  struct sched_work w = {.kind = SCHED_WORK_STARTUP};
+  sched_post(s, &w);
 
   if (uv_fs_event_init(s->loop, &s->dags_watch) == 0) {
     s->dags_watch.data = s;
@@ -534,6 +627,8 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   }
   free(wake);
   uv_timer_start(&s->poll_timer, on_poll_timer, POLL_INTERVAL_MS, POLL_INTERVAL_MS);
+  /* A store that fails here stops the scheduler; the caller notices it
+   * with dag_scheduler_failed(). */
   sched_dispatch(s);
   return 0;
 }
@@ -548,33 +643,45 @@ int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_
     dag_free(dag);
     return rc;
   }
+  dag_store_set_busy_timeout(s->store, SCHED_BUSY_TIMEOUT_MS);
   struct sched_dag *sd = add_dag(s, dag->dag_id);
   sd->ref = dag_ref_new(dag);
   sd->file = xstrdup(dag->file ? dag->file : "");
   sched_need_kafka(s, dag);
-  rc = sched_run_load(s, sd, sd->ref, run_pk);
-  if (rc) return rc;
-  sched_start_queued_runs(sd);
+  struct sched_work w = {.kind = SCHED_WORK_LOAD_RUN, .sd = sd, .pk = run_pk};
+  sched_post(s, &w);
   sched_dispatch(s);
   return 0;
 }
 
 void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx), void *ctx) {
-  if (s->stopping) return;
+  if (s->stopping) {
+    /* Stopped from inside (the store failed) before the owner asked: the
+     * owner's callback still runs once everything is closed. */
+    if (closed_cb && !s->closed_cb && !s->closed_called) {
+      s->closed_cb = closed_cb;
+      s->closed_ctx = ctx;
+      sched_maybe_closed(s);
+    }
+    return;
+  }
   s->stopping = true;
   s->closed_cb = closed_cb;
   s->closed_ctx = ctx;
-  for (size_t i = 0; i < s->n_dags; i++) close_handle(s, (uv_handle_t *)&s->dags[i]->timer);
-  close_handle(s, (uv_handle_t *)&s->rescan_timer);
-  close_handle(s, (uv_handle_t *)&s->poll_timer);
-  if (s->dags_watch_on) close_handle(s, (uv_handle_t *)&s->dags_watch);
-  if (s->wake_watch_on) close_handle(s, (uv_handle_t *)&s->wake_watch);
+  for (size_t i = 0; i < s->n_dags; i++) sched_close_handle(s, (uv_handle_t *)&s->dags[i]->timer);
+  sched_close_handle(s, (uv_handle_t *)&s->rescan_timer);
+  sched_close_handle(s, (uv_handle_t *)&s->poll_timer);
+  if (s->dags_watch_on) sched_close_handle(s, (uv_handle_t *)&s->dags_watch);
+  if (s->wake_watch_on) sched_close_handle(s, (uv_handle_t *)&s->wake_watch);
   sched_run_terminate_all(s);
-  sched_maybe_closed(s);
+  /* Queued work is finished (task ends recorded) or dropped by its
+   * handler; dispatch also checks whether everything is closed. */
+  if (!s->draining) sched_dispatch(s);
 }
 
 void dag_scheduler_free(struct dag_scheduler *s) {
   if (!s) return;
+  sched_work_free(s);
   for (size_t i = 0; i < s->n_dags; i++) free_dag_entry(s->dags[i]);
   free(s->dags);
   for (size_t i = 0; i < s->n_files; i++) {
@@ -583,7 +690,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
     free(s->files[i].conflict);
   }
   free(s->files);
-  free(s->resched);
+  dag_try_procs_free(s->try_procs, s->n_try_procs);
   free(s->self_exe);
   free(s->home_id);
   dag_kafka_embed_stop(s->kafka);

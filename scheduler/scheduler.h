@@ -7,7 +7,14 @@
  * (`dagctl test`) it runs one given run to its end and nothing else.
  *
  * Work per task state change is proportional to the task's downstream
- * edges; nothing scans all tasks or all runs on a state change. */
+ * edges; nothing scans all tasks or all runs on a state change.
+ *
+ * The loop never waits for the database: while another process holds its
+ * write lock, changes wait in a queue (tasks keep running, their ends are
+ * recorded later) and the status page keeps answering. Running out of
+ * descriptors or processes at spawn is a wait too, not a failed try. A
+ * store that fails for good (a full disk) stops the scheduler; the next
+ * start recovers from the database. */
 #ifndef DAG_SCHEDULER_H
 #define DAG_SCHEDULER_H
 
@@ -39,7 +46,8 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
                       struct dag_scheduler **out);
 
 /* Service mode: load DAGs, recover, schedule, watch. Returns 0 or a negative
- * code (the DAG folder cannot be watched, the store fails). */
+ * code (the store cannot be read). A store failure during start-up stops
+ * the scheduler: see dag_scheduler_failed(). */
 int dag_scheduler_start(struct dag_scheduler *s);
 
 /* Foreground mode: run the run `run_pk` of `dag` (takes ownership of dag)
@@ -53,13 +61,17 @@ void dag_scheduler_set_listener(struct dag_scheduler *s,
 /* Stop: no new runs or tasks; running tasks get SIGTERM (SIGKILL after the
  * grace period) and their tries are recorded as interrupted, to be run again
  * at the next start without counting against retries. closed_cb(ctx) runs
- * once every handle is closed and every task reaped; then
- * dag_scheduler_free() may be called. Calling it again does nothing. */
+ * once every handle is closed, every task reaped and every task's end
+ * recorded (which waits for a database locked by another process); then
+ * dag_scheduler_free() may be called. Calling it again does nothing, except
+ * that a caller's closed_cb is taken if the scheduler stopped by itself
+ * (dag_scheduler_failed()) and none was given yet. */
 void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx), void *ctx);
 
 void dag_scheduler_free(struct dag_scheduler *s);
 
-/* True if the scheduler stopped because the state store failed. */
+/* True if the scheduler stopped because the state store failed (it then
+ * stops by itself: its owner should call dag_scheduler_shutdown() too). */
 bool dag_scheduler_failed(const struct dag_scheduler *s);
 
 /* Counters for /metrics and `dagctl` status. */

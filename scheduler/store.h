@@ -215,6 +215,10 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
  * again. */
 int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
                             int try_number, dag_time_t end, dag_time_t next_poke_at);
+/* The process of a try recorded by dag_store_ti_start_try() (with pid 0)
+ * was spawned: its pid and start time, to recognise it after a restart. */
+int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                         int pid, int64_t pid_start);
 /* A service task's try succeeded while its process runs on: keep its pid so
  * a restarted scheduler can stop it. */
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,

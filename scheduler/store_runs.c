@@ -410,6 +410,28 @@ fail:
   return rc ? rc : DAG_ESTORE;
 }
 
+int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                         int pid, int64_t pid_start) {
+  static const char ti[] =
+      "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
+  static const char tr[] =
+      "UPDATE task_try SET pid = ? WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+  sqlite3_stmt *s = store_stmt(st, ti);
+  if (!s) return DAG_ESTORE;
+  sqlite3_bind_int(s, 1, pid);
+  sqlite3_bind_int64(s, 2, pid_start);
+  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_text(s, 4, task_id);
+  int rc = store_step_done(st, s, "task pid");
+  if (rc) return rc;
+  if (!(s = store_stmt(st, tr))) return DAG_ESTORE;
+  sqlite3_bind_int(s, 1, pid);
+  sqlite3_bind_int64(s, 2, run_pk);
+  store_bind_text(s, 3, task_id);
+  sqlite3_bind_int(s, 4, try_number);
+  return store_step_done(st, s, "try pid");
+}
+
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
                                  int64_t pid_start) {
   static const char sql[] =

@@ -20,6 +20,7 @@ static const char usage[] = "dagctl test DAG [TASK] [--conf JSON] [--logical-dat
 struct test_ctx {
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_check_t watch; /* notices a scheduler that stopped by itself */
   struct dag_scheduler *sched;
   enum dag_run_state final;
   bool finished;
@@ -46,6 +47,14 @@ static void on_closed(void *ctx) {
   struct test_ctx *t = ctx;
   uv_close((uv_handle_t *)&t->sigint, NULL);
   uv_close((uv_handle_t *)&t->sigterm, NULL);
+  uv_close((uv_handle_t *)&t->watch, NULL);
+}
+
+/* The scheduler stops by itself when the state store fails: the signal
+ * handlers must then go too, or the loop never ends. */
+static void on_check(uv_check_t *h) {
+  struct test_ctx *t = h->data;
+  if (dag_scheduler_failed(t->sched)) dag_scheduler_shutdown(t->sched, on_closed, t);
 }
 
 static void on_done(void *ctx, enum dag_run_state state) {
@@ -142,6 +151,10 @@ int cmd_test(struct cli *c, int argc, char **argv) {
   t.sigint.data = t.sigterm.data = &t;
   uv_signal_start(&t.sigint, on_signal, SIGINT);
   uv_signal_start(&t.sigterm, on_signal, SIGTERM);
+  uv_check_init(&loop, &t.watch);
+  t.watch.data = &t;
+  uv_check_start(&t.watch, on_check);
+  uv_unref((uv_handle_t *)&t.watch);
 
   if ((rc = dag_scheduler_run_one(t.sched, dag, pk, on_done, &t)) != 0) {
     fprintf(stderr, "dagctl: cannot run: %s\n", dag_strerror(rc));
