@@ -12,7 +12,7 @@ SMTP_PID=
 SMTP_PORT=
 
 "$PY" -c 'import aiosmtpd' 2>/dev/null ||
-  skip "aiosmtpd is missing (apt-get install -y python3-aiosmtpd)"
+  fail "missing tool: aiosmtpd for $PY (run .ci/install-deps.sh test: python3-aiosmtpd)"
 
 free_port() { "$PY" "$SMTP_SERVER" --maildir "$MAILDIR" --free-port; }
 

@@ -18,6 +18,32 @@ fi
 [ -x "$DAGCTL_BIN" ] || { echo "not executable: $DAGCTL_BIN" >&2; exit 1; }
 [ -x "$FAKE_TASK" ] || { echo "not executable: $FAKE_TASK" >&2; exit 1; }
 export FAKE_TASK
+
+# need TOOL...: tools this test cannot run without. A missing tool fails the
+# test, never skips it: a skipped suite would let `make test` pass with a
+# whole area unchecked. .ci/install-deps.sh test installs every one of them.
+need() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 && continue
+    printf '[%s] FAIL: missing tool: %s (run .ci/install-deps.sh test)\n' \
+      "$(basename "$0" .sh)" "$t" >&2
+    FAILED=1
+    exit 1
+  done
+}
+# Every test asserts with python3 and reads the state store with sqlite3.
+need python3 sqlite3
+
+# need_s3rver: node and s3rver's modules, which .ci/install-deps.sh test
+# installs into tests/integration/s3rver (npm ci); sets S3RVER_DIR.
+need_s3rver() {
+  need node
+  S3RVER_DIR=${DAGCTL_SOURCE_DIR:?DAGCTL_SOURCE_DIR must name the sources}/tests/integration/s3rver
+  [ -d "$S3RVER_DIR/node_modules/s3rver" ] ||
+    fail "missing tool: s3rver in $S3RVER_DIR/node_modules (run .ci/install-deps.sh test)"
+}
+
 # The interpreter itself: a version manager's python3 shim costs a tenth of
 # a second per call, and assertions call it often.
 PYTHON=$(python3 -c 'import sys; print(sys.executable)')
@@ -59,11 +85,6 @@ fail() {
   printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
   dump_logs
   exit 1
-}
-
-skip() {
-  printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*" >&2
-  exit 77
 }
 
 # Report a failing command once, from the test's own shell (command
@@ -122,7 +143,7 @@ cleanup() {
     grep -hE -A20 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log | head -n 60 >&2
     rc=1
   fi
-  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$FAILED" -eq 0 ]; then
+  if [ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
     printf '[%s] FAIL: exited with status %s\n' "$TEST_NAME" "$rc" >&2
     dump_logs
   fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_lake_s3.sh - the lake's S3 backend and the wait_for_s3_files sensor
 # against real servers:
-#   - s3rver (npm, installed here on first use into tests/integration/s3rver)
+#   - s3rver (npm, installed into tests/integration/s3rver by
+#     .ci/install-deps.sh test)
 #     for puts, gets, paginated listings of 1050 keys, S3's error answers
 #     (NoSuchKey, NoSuchBucket, InvalidAccessKeyId) and the sensor;
 #   - sigv4_s3.py, which verifies every SigV4 signature (s3rver does not),
@@ -21,15 +22,7 @@ for f in "$LAKE_TOOL" "$PLUGIN_RUN" "$SENSOR"; do
   [ -e "$f" ] || fail "not built: $f"
 done
 
-command -v node >/dev/null && command -v npm >/dev/null || skip "s3rver needs node and npm"
-S3RVER_DIR=$DAGCTL_SOURCE_DIR/tests/integration/s3rver
-if [ ! -d "$S3RVER_DIR/node_modules/s3rver" ]; then
-  log "installing s3rver (npm ci)"
-  if ! (cd "$S3RVER_DIR" && npm ci --prefer-offline --no-audit --no-fund) >"$TMP/npm.log" 2>&1; then
-    cat "$TMP/npm.log" >&2
-    skip "npm ci failed: no registry and no cache to install s3rver from"
-  fi
-fi
+need_s3rver
 
 # --- servers ------------------------------------------------------------------
 

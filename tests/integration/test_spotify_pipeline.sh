@@ -7,7 +7,6 @@
 # nothing loaded twice and the bad line in quarantine.
 source "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 (the CLI) is not installed"
 for p in kafka s3_sensor load_bronze dbt; do
   [ -f "$DAGCTL_BUILD_DIR/plugins/$p.so" ] || fail "plugin $p not built"
 done

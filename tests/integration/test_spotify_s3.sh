@@ -5,16 +5,10 @@
 # exactly the produced events and gold must be built from them.
 source "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 (the CLI) is not installed"
-command -v node >/dev/null && command -v npm >/dev/null || skip "s3rver needs node and npm"
+need_s3rver
 for p in kafka s3_sensor load_bronze dbt; do
   [ -f "$DAGCTL_BUILD_DIR/plugins/$p.so" ] || fail "plugin $p not built"
 done
-S3RVER_DIR=$DAGCTL_SOURCE_DIR/tests/integration/s3rver
-if [ ! -d "$S3RVER_DIR/node_modules/s3rver" ]; then
-  (cd "$S3RVER_DIR" && npm ci --prefer-offline --no-audit --no-fund) >"$TMP/npm.log" 2>&1 ||
-    skip "npm ci failed: no registry and no cache to install s3rver from"
-fi
 
 # s3rver runs until its standard input (a FIFO we hold open) closes.
 mkfifo "$TMP/s3rver.in"

@@ -6,7 +6,6 @@
 # by name once data is duplicated or stale.
 source "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 (the CLI) is not installed"
 for p in load_bronze dbt sql_check; do
   [ -f "$DAGCTL_BUILD_DIR/plugins/$p.so" ] || fail "plugin $p not built"
 done

@@ -5,13 +5,8 @@
 # kept as test artifacts in the build directory (tests/artifacts/).
 . "$(dirname "$0")/lib.sh"
 
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  log "installing chromium"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || true
-  CHROMIUM=$(command -v chromium || true)
-fi
-[ -n "$CHROMIUM" ] || skip "no chromium (apt-get install chromium)"
+need chromium
+CHROMIUM=$(command -v chromium)
 
 ARTIFACTS=${DAGCTL_BUILD_DIR:-$TMP}/tests/artifacts
 mkdir -p "$ARTIFACTS"

@@ -3,8 +3,9 @@
  * DAGCTL_TEST_PG_URL names an existing server to use instead. Otherwise
  * initdb and pg_ctl (on PATH or under /usr/lib/postgresql/N/bin) start one
  * in a temporary folder, listening on a Unix socket only, as the postgres
- * user when the test runs as root (the server refuses root). Tests that
- * get no URL skip: PostgreSQL is optional. */
+ * user when the test runs as root (the server refuses root). PostgreSQL is
+ * required (.ci/install-deps.sh test installs it): a test that gets no URL
+ * fails, it never skips. */
 #ifndef DAGCTL_TEST_PG_SERVER_H
 #define DAGCTL_TEST_PG_SERVER_H
 
@@ -46,14 +47,22 @@ static int pg__run(char *inner) {
   return rc;
 }
 
-/* The URL of a server for this test (caller frees), or NULL: skip. */
+/* The URL of a server for this test (caller frees), or NULL (said why on
+ * stderr): the caller fails. */
 static char *pg_server_start(struct pg_server *s) {
   memset(s, 0, sizeof(*s));
   const char *url = getenv("DAGCTL_TEST_PG_URL");
   if (url && *url) return xstrdup(url);
   s->bin = pg__bin_dir();
-  if (s->bin == NULL) return NULL;
-  if (geteuid() == 0 && getpwnam("postgres") == NULL) return NULL;
+  if (s->bin == NULL) {
+    fprintf(stderr, "pg_server: missing tool: initdb and pg_ctl, on PATH or in "
+                    "/usr/lib/postgresql/N/bin (run .ci/install-deps.sh test)\n");
+    return NULL;
+  }
+  if (geteuid() == 0 && getpwnam("postgres") == NULL) {
+    fprintf(stderr, "pg_server: running as root without a postgres user\n");
+    return NULL;
+  }
   snprintf(s->dir, sizeof(s->dir), "/tmp/dagctl_pg.XXXXXX");
   if (mkdtemp(s->dir) == NULL) return NULL;
   if (geteuid() == 0) {
