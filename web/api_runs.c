@@ -164,7 +164,11 @@ static void safe_filename(struct strbuf *sb, const char *s) {
 /* GET .../taskInstances/{task_id}/logs/{try}: the log as text/plain. The
  * file is found by ids through the store's record of the try; nothing in
  * the request becomes part of a path. ?offset=N (or a Range header) sends
- * only what follows byte N, for following a running task's log. */
+ * only what follows byte N, for following a running task's log; ?limit=N
+ * at most N bytes of it; ?tail=N the last N bytes, so that a page shows
+ * the end of a log of any size and asks for earlier parts on demand. Every
+ * 200 and 206 says where it starts (X-Log-Start) and how big the log is
+ * (X-Log-Size). */
 static void get_log(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req, char *const *p) {
   const char *dag_id = p[0], *run_id = p[1], *task_id = p[2];
@@ -183,8 +187,17 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     web_error(c, 400, "Bad Request", "the try number must be a positive integer");
     return;
   }
-  long offset;
+  long offset, limit, tail;
   if (!api_query_int(c, req, "offset", 0, 0, INT64_C(1) << 50, &offset)) return;
+  if (!api_query_int(c, req, "limit", -1, 1, INT64_C(1) << 50, &limit)) return;
+  if (!api_query_int(c, req, "tail", -1, 1, INT64_C(1) << 50, &tail)) return;
+  char *has_offset = dag_http_query_param(req->query, "offset");
+  bool both = has_offset && tail > 0;
+  free(has_offset);
+  if (both) {
+    web_error(c, 400, "Bad Request", "tail and offset cannot be combined: tail counts from the end");
+    return;
+  }
   int download = 0;
   if (!api_query_bool(c, req, "download", &download)) return;
 
@@ -238,9 +251,14 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     status = 206;
     sb_appendf(&h, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)start,
                (long long)stop - 1, (long long)size);
+  } else if (tail > 0) {
+    start = tail >= size ? 0 : size - tail;
   } else {
     start = offset;
   }
+  if (rk <= 0 && limit > 0 && stop - start > limit) stop = start + limit;
+  sb_appendf(&h, "X-Log-Start: %lld\r\nX-Log-Size: %lld\r\n", (long long)start,
+             (long long)size);
   if (download) {
     sb_append(&h, "Content-Disposition: attachment; filename=\"");
     safe_filename(&h, dag_id);

@@ -219,6 +219,26 @@ http GET "$L" -H 'Range: bytes=0-9' >"$TMP/range.txt"
 expect_status 206 "log range"
 has_header "Content-Range: bytes 0-9/$size"
 assert_eq "$(wc -c <"$TMP/range.txt")" 10 "range length"
+# The page shows a big log's tail and loads earlier parts on demand:
+# ?tail=N and ?offset=A&limit=N, each answer saying where it starts.
+http GET "$L?tail=10" >"$TMP/last.txt"
+expect_status 200 "log tail"
+assert_eq "$(md5sum <"$TMP/last.txt")" "$(tail -c 10 "$TMP/log.txt" | md5sum)" "log tail content"
+has_header "X-Log-Start: $((size - 10))"
+has_header "X-Log-Size: $size"
+http GET "$L?tail=$((size + 100))" >"$TMP/last.txt"
+assert_eq "$(md5sum <"$TMP/last.txt")" "$(md5sum <"$TMP/log.txt")" "a tail longer than the log"
+has_header "X-Log-Start: 0"
+http GET "$L?offset=3&limit=7" >"$TMP/part.txt"
+expect_status 200 "log part"
+assert_eq "$(md5sum <"$TMP/part.txt")" "$(tail -c +4 "$TMP/log.txt" | head -c 7 | md5sum)" "log part content"
+has_header "X-Log-Start: 3"
+http GET "$L?offset=$((size - 2))&limit=7" >"$TMP/part.txt"
+assert_eq "$(wc -c <"$TMP/part.txt")" 2 "a part cut at the end of the log"
+http GET "$L?offset=1&tail=5" >/dev/null
+expect_status 400 "tail with offset"
+http GET "$L?limit=0" >/dev/null
+expect_status 400 "limit 0"
 http GET "$L?download=true" >/dev/null
 has_header 'Content-Disposition: attachment; filename="webdemo__api_run_1__extract__1.log"'
 http GET /api/v1/dags/webdemo/dagRuns/api_run_1/taskInstances/extract/logs/7 >/dev/null

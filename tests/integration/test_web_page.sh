@@ -39,6 +39,13 @@ tasks:
     trigger_rule: all_done
     command: echo reported
 EOF2
+# A log of 200,000 numbered lines (1.3 MB): the try page shows its tail.
+write_dag biglog <<'EOF2'
+dag_id: biglog
+tasks:
+  - id: count
+    command: seq 1 200000
+EOF2
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
 web:
   token: $TOKEN
@@ -146,6 +153,46 @@ browser --dump-dom "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >
 grep -q 'check failed' "$TMP/try.dom" || fail "the try page does not show the log"
 grep -q 'data-state="failed"' "$TMP/try.dom" || fail "the try page does not show the try's state"
 browser --screenshot="$ARTIFACTS/web_try_page.png" "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >/dev/null
+
+# --- a big log: its tail first, earlier parts on a click and on scrolling up -------------------
+curl -sS -f -X POST "$B/api/v1/dags/biglog/dagRuns" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"dag_run_id": "big"}' >/dev/null
+wait_for "[ \"\$(curl -sS $B/api/v1/dags/biglog/dagRuns/big | pyjson 'd[\"state\"]')\" = success ]" 30
+# What the log shows: its numbered lines, which must run without a gap.
+state='(() => { const ls = document.querySelector("#log").textContent.split("\n").filter((x) => /^[0-9]+$/.test(x));
+  const bar = document.querySelector("#log-earlier");
+  return {first: +ls[0], last: +ls[ls.length - 1], n: ls.length,
+          gapless: ls.every((x, i) => +x === +ls[0] + i), bar: !!bar && !bar.hidden}; })()'
+# Resolves once the log's first line is no longer `before`.
+moved='(before) => new Promise((res) => { const t = () => {
+  const f = document.querySelector("#log").textContent.split("\n")[0];
+  if (f !== before) res(true); else setTimeout(t, 50); }; t(); })'
+"$PYTHON" "$(dirname "$0")/cdp.py" "$CHROMIUM" "$B/dags/biglog/runs/big/tasks/count/tries/1" \
+  'new Promise((res) => { const t = () => { const p = document.querySelector("#log");
+    if (p && p.textContent.includes("200000")) res(true); else setTimeout(t, 50); }; t(); })' \
+  "$state" \
+  "(() => { const before = document.querySelector('#log').textContent.split('\n')[0];
+            document.querySelector('#log-earlier-btn').click(); return ($moved)(before); })()" \
+  "$state" \
+  "(() => { const p = document.querySelector('#log'); const before = p.textContent.split('\n')[0];
+            p.scrollTop = 0; return ($moved)(before); })()" \
+  "$state" >"$TMP/biglog.json" 2>"$TMP/biglog.err" ||
+  fail "driving the try page: $(cat "$TMP/biglog.err" "$TMP/biglog.json")"
+python3 - "$TMP/biglog.json" <<'EOF2' || fail "the big log's page: $(cat "$TMP/biglog.json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+tail, clicked, scrolled = lines[1], lines[3], lines[5]
+# The tail alone (256 KiB of 1.3 MB), complete lines, up to the last one.
+assert tail["last"] == 200000 and tail["gapless"] and tail["bar"], tail
+assert tail["first"] > 150000, tail
+# A click puts the part before it in front; scrolling to the top the next.
+assert clicked["last"] == 200000 and clicked["gapless"], clicked
+assert clicked["first"] < tail["first"] and clicked["first"] > 100000, clicked
+assert scrolled["last"] == 200000 and scrolled["gapless"], scrolled
+assert scrolled["first"] < clicked["first"], scrolled
+assert scrolled["bar"], scrolled  # more remains before
+EOF2
+log "big log: tail from line $(sed -n 2p "$TMP/biglog.json" | pyjson 'd["first"]'), then $(sed -n 4p "$TMP/biglog.json" | pyjson 'd["first"]'), then $(sed -n 6p "$TMP/biglog.json" | pyjson 'd["first"]')"
 
 for tab in graph gantt; do
   browser --screenshot="$ARTIFACTS/web_dag_$tab.png" "$B/dags/webpage?run=second_run&tab=$tab" >/dev/null

@@ -1,11 +1,17 @@
 // try.js - one try of a task: its log, followed live while the try runs
 // (the new bytes are fetched every second with ?offset=), and a download.
+// A log can be any size: the page starts from its last CHUNK bytes
+// (?tail=) and loads earlier parts (?offset=&limit=) when the reader scrolls
+// to the top or clicks "Load earlier".
 'use strict';
 
 const [, , DAG_ID, , RUN_ID, , TASK_ID, , TRY] = location.pathname.split('/').map(decodeURIComponent);
 const TRY_N = parseInt(TRY, 10);
 const logUrl = runUrl(DAG_ID, RUN_ID) + '/taskInstances/' + enc(TASK_ID) + '/logs/' + TRY_N;
-let offset = 0;                       // bytes of the log shown so far
+const CHUNK = 256 * 1024;             // bytes fetched at a time
+let offset = null;                    // where the shown log ends (null: nothing fetched yet)
+let first = 0;                        // where the shown log begins
+let loadingEarlier = false;
 const decoder = new TextDecoder();    // keeps a character split across fetches
 let live = true;
 
@@ -35,11 +41,43 @@ function renderHead(ti, tries) {
   return t;
 }
 
+// Bytes cut from the middle of a log start mid-line (and maybe inside a
+// character): skip to after the first newline, or past a split character.
+function startOfLine(bytes) {
+  const nl = bytes.indexOf(10);
+  if (nl >= 0 && nl + 1 < bytes.length) return nl + 1;
+  let i = 0;
+  while (i < 3 && i < bytes.length && (bytes[i] & 0xc0) === 0x80) i++;
+  return i;
+}
+
+function showEarlierBar() {
+  const bar = $('#log-earlier');
+  bar.hidden = first <= 0;
+  if (first > 0) $('#log-earlier-text').textContent = fmtBytes(first) + ' earlier not shown';
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return n + ' B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KiB';
+  return (n / 1024 / 1024).toFixed(1) + ' MiB';
+}
+
 async function fetchLog() {
-  const r = await fetch(logUrl + '?offset=' + offset);
+  // The first fetch takes the tail; later ones what was appended since.
+  const url = offset === null ? logUrl + '?tail=' + CHUNK : logUrl + '?offset=' + offset + '&limit=' + (4 * CHUNK);
+  const r = await fetch(url);
   if (r.status === 404) return false;
   if (!r.ok) throw new Error('log: HTTP ' + r.status);
-  const bytes = new Uint8Array(await r.arrayBuffer());
+  const start = parseInt(r.headers.get('X-Log-Start') || '0', 10);
+  let bytes = new Uint8Array(await r.arrayBuffer());
+  if (offset === null) {
+    const skip = start > 0 ? startOfLine(bytes) : 0;
+    first = start + skip;
+    bytes = bytes.subarray(skip);
+    offset = first;
+    showEarlierBar();
+  }
   if (!bytes.length) return true;
   const pre = $('#log');
   const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
@@ -47,6 +85,33 @@ async function fetchLog() {
   pre.append(decoder.decode(bytes, {stream: true}));
   if (atBottom) pre.scrollTop = pre.scrollHeight;
   return true;
+}
+
+// The CHUNK bytes before the shown part, put in front of it without moving
+// what the reader is looking at.
+async function loadEarlier() {
+  if (loadingEarlier || first <= 0) return;
+  loadingEarlier = true;
+  try {
+    const from = Math.max(0, first - CHUNK);
+    const r = await fetch(logUrl + '?offset=' + from + '&limit=' + (first - from));
+    if (!r.ok) throw new Error('log: HTTP ' + r.status);
+    let bytes = new Uint8Array(await r.arrayBuffer());
+    const skip = from > 0 ? startOfLine(bytes) : 0;
+    bytes = bytes.subarray(skip);
+    const pre = $('#log');
+    const height = pre.scrollHeight;
+    // `first` always sits at the start of a line or character, so this
+    // part ends on a whole one.
+    pre.prepend(new TextDecoder().decode(bytes));
+    pre.scrollTop += pre.scrollHeight - height;
+    first = from + skip;
+    showEarlierBar();
+  } catch (e) {
+    showError(e);
+  } finally {
+    loadingEarlier = false;
+  }
 }
 
 async function tick() {
@@ -67,6 +132,8 @@ async function tick() {
 document.addEventListener('DOMContentLoaded', () => {
   setupChrome();
   $('#download').href = logUrl + '?download=true';
+  $('#log-earlier-btn').addEventListener('click', loadEarlier);
+  $('#log').addEventListener('scroll', () => { if ($('#log').scrollTop === 0) loadEarlier(); });
   const loop = async () => {
     try { await tick(); } catch (e) { showError(e); }
     if (live) setTimeout(loop, 1000);
