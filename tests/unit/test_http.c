@@ -521,6 +521,21 @@ static void handler(void *ctx, struct dag_http_conn *c, const struct dag_http_re
   free(body);
 }
 
+/* A connection to 127.0.0.1:port from the loopback address `from` (every
+ * 127/8 address is the loopback: distinct clients on one machine). */
+static int connect_from(const char *from, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in src = {.sin_family = AF_INET};
+  inet_pton(AF_INET, from, &src.sin_addr);
+  if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) return -1;
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
 static int connect_to(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -569,6 +584,7 @@ static void run_server(struct server_test *t, const struct dag_http_options *ext
   struct dag_http_options o = {.port = 0, .handler = handler, .ctx = t};
   if (extra) {
     o.max_connections = extra->max_connections;
+    o.max_per_client = extra->max_per_client;
     o.idle_timeout_ms = extra->idle_timeout_ms;
   }
   assert_int_equal(dag_http_server_start(&t->loop, &o, &t->srv), 0);
@@ -725,6 +741,41 @@ static void test_server_connection_cap(void **state) {
   free(t.got2);
 }
 
+static void per_client_client(struct server_test *t) {
+  /* Two slow connections from 127.0.0.1, its whole share. */
+  int a = connect_from("127.0.0.1", t->port), b = connect_from("127.0.0.1", t->port);
+  send_all(a, "GET /a HTTP/1.1\r\n", 17);
+  send_all(b, "GET /b HTTP/1.1\r\n", 17);
+  /* Another address is served; once it is, a and b were taken before. */
+  int other = connect_from("127.0.0.2", t->port);
+  send_all(other, "GET /other HTTP/1.1\r\nConnection: close\r\n\r\n", 43);
+  t->got2 = read_all(other, NULL, &t->closed);
+  close(other);
+  /* A third from 127.0.0.1 is refused at once, before it sends anything. */
+  int c = connect_from("127.0.0.1", t->port);
+  t->got = read_all(c, NULL, &t->closed);
+  close(c);
+  /* The two it holds still work. */
+  send_all(a, "Connection: close\r\n\r\n", 23);
+  t->got3 = read_all(a, NULL, &t->closed);
+  close(a);
+  close(b);
+}
+
+static void test_server_per_client_cap(void **state) {
+  (void)state;
+  struct server_test t = {.client = per_client_client};
+  struct dag_http_options o = {.max_per_client = 2};
+  run_server(&t, &o);
+  assert_non_null(strstr(t.got2, "path=/other"));
+  assert_non_null(strstr(t.got, "HTTP/1.1 503 Service Unavailable\r\n"));
+  assert_non_null(strstr(t.got, "too many connections from your address"));
+  assert_non_null(strstr(t.got3, "path=/a"));
+  free(t.got);
+  free(t.got2);
+  free(t.got3);
+}
+
 static void file_client(struct server_test *t) {
   int fd = connect_to(t->port);
   static const char reqs[] = "GET /file HTTP/1.1\r\n\r\nHEAD /file HTTP/1.1\r\nConnection: close\r\n\r\n";
@@ -803,6 +854,7 @@ int main(void) {
       cmocka_unit_test(test_server_slow_client_cut_off),
       cmocka_unit_test(test_server_expect_continue),
       cmocka_unit_test(test_server_connection_cap),
+      cmocka_unit_test(test_server_per_client_cap),
       cmocka_unit_test(test_server_file_answer),
       cmocka_unit_test(test_server_address_taken),
   };
