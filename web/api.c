@@ -94,6 +94,8 @@ bool api_get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
   return false;
 }
 
+#define WEB_WRITE_BUSY_MS 100
+
 dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
   if (!w->write_db) return w->store;
   /* A connection per change: the read-only handle stays read-only, and a
@@ -111,6 +113,9 @@ dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
     free(err);
     return NULL;
   }
+  /* The loop serves every page: a change waits for another process's
+   * write lock only briefly, then is answered 503 (web_store_error). */
+  dag_store_set_busy_timeout(st, WEB_WRITE_BUSY_MS);
   if (dag_store_readonly(st)) {
     /* SQLite opens a file it may not write read-only without a word; say
      * so before any change is attempted. */
@@ -288,8 +293,7 @@ static void patch_dag(struct dag_web *w, struct dag_http_conn *c,
     return;
   }
   if (rc) {
-    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
-              dag_strerror(rc));
+    web_store_error(c, rc, "the state store failed");
     return;
   }
   LOG_INFO("web: DAG %s dag=%s", paused ? "paused" : "unpaused", dag_id);
@@ -386,6 +390,11 @@ static void trigger(struct dag_web *w, struct dag_http_conn *c,
   json_decref(body);
   dag_free(dag);
   if (rc) {
+    if (rc == DAG_ELOCKED) {
+      free(err);
+      web_store_error(c, rc, "cannot trigger");
+      return;
+    }
     int status = rc == DAG_EINVAL ? 400 : rc == DAG_EEXIST ? 409 : rc == DAG_ENOTFOUND ? 404 : 500;
     web_error(c, status, dag_http_reason(status), "%s", err ? err : dag_strerror(rc));
     free(err);

@@ -405,7 +405,7 @@ static void clear(struct dag_web *w, struct dag_http_conn *c,
       dag_scheduler_notify(w->cfg->home);
     } else {
       json_decref(arr);
-      web_error(c, 500, "Internal Server Error", "cannot clear: %s", dag_strerror(rc));
+      web_store_error(c, rc, "cannot clear");
     }
     api_writer_done(w, writer);
   }

@@ -178,6 +178,16 @@ static void error_with(struct dag_http_conn *c, int status, const char *title,
   free(clean);
 }
 
+void web_store_error(struct dag_http_conn *c, int rc, const char *what) {
+  if (rc == DAG_ELOCKED) {
+    char *detail = xasprintf("%s: the database is locked by another process; try again", what);
+    error_with(c, 503, "Service Unavailable", "Retry-After: 1\r\n", detail);
+    free(detail);
+    return;
+  }
+  web_error(c, 500, "Internal Server Error", "%s: %s", what, dag_strerror(rc));
+}
+
 /* An error whose text is ours alone (no request bytes), answered after
  * `delay_ms`. */
 static void error_after(struct dag_http_conn *c, uint64_t delay_ms, int status,

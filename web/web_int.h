@@ -74,6 +74,10 @@ void web_error(struct dag_http_conn *c, int status, const char *title, const cha
 /* `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD,
  * so that it can go into JSON; caller frees. */
 char *web_utf8_clean(const char *s);
+/* Answer a failed store call: 503 with Retry-After when another process
+ * holds the database's write lock (DAG_ELOCKED: a wait, not a failure),
+ * else 500; `what` says what failed ("cannot clear"). */
+void web_store_error(struct dag_http_conn *c, int rc, const char *what);
 /* JSON text of `j` with markup characters escaped; caller frees. */
 char *web_json_dumps(const json_t *j);
 /* Is the request allowed to change state? Answers 401/403 itself when

@@ -423,6 +423,31 @@ assert_eq "$code" 200 "pause through dagctl webserver: $(cat "$TMP/pause.json")"
 assert_eq "$(sql "SELECT is_paused FROM dag WHERE dag_id = 'slowdemo'")" 1 "paused through dagctl webserver"
 curl -sS -X PATCH "${WS}api/v1/dags/slowdemo" "${auth[@]}" -d '{"is_paused": false}' >/dev/null
 assert_eq "$(sql "SELECT is_paused FROM dag WHERE dag_id = 'slowdemo'")" 0 "unpaused through dagctl webserver"
+# While another process holds the write lock, a change is answered 503 at
+# once (try again), never after a wait that would stall every page.
+"$PYTHON" - "$DAGCTL_HOME/dagctl.db" "$TMP/lock" <<'EOF2' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2] + ".held", "w").close()
+while not os.path.exists(sys.argv[2] + ".release"):
+    time.sleep(0.02)
+db.execute("ROLLBACK")
+EOF2
+LOCK_PID=$!
+SCHED_PIDS+=("$LOCK_PID")
+wait_for "[ -e '$TMP/lock.held' ]" 10
+code=$(curl -sS -m 5 -o "$TMP/locked.json" -D "$TMP/locked.h" -w '%{http_code}' -X PATCH \
+  "${WS}api/v1/dags/slowdemo" "${auth[@]}" -d '{"is_paused": true}')
+assert_eq "$code" 503 "pause while the database is locked: $(cat "$TMP/locked.json")"
+grep -qi '^Retry-After: 1' "$TMP/locked.h" || fail "no Retry-After on 503: $(cat "$TMP/locked.h")"
+grep -q 'locked' "$TMP/locked.json" || fail "503 does not say why: $(cat "$TMP/locked.json")"
+assert_eq "$(curl -sS -m 5 "${WS}api/v1/dags" | pyjson 'd["total_entries"]')" 2 "pages while the database is locked"
+touch "$TMP/lock.release"
+wait "$LOCK_PID"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X PATCH "${WS}api/v1/dags/slowdemo" "${auth[@]}" \
+  -d '{"is_paused": false}')
+assert_eq "$code" 200 "pause once the lock is gone"
 kill -TERM "$WS_PID"
 wait_for "! proc_alive $WS_PID" 5
 
