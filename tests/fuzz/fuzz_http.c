@@ -4,7 +4,8 @@
  * at a time), as a network would. Beyond "no crash, no leak", the parser's
  * contract must hold: it stops at each complete request with every field
  * set, never accepts more than the limits allow, fails only with 400, 413
- * or 431, and the router never captures a refused segment. */
+ * or 431, the next request starts with nothing of the last one (an
+ * upgrade included), and the router never captures a refused segment. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (p.req.body_len > 64) abort();
       requests++;
       dag_http_parser_next(&p);
+      /* Each request starts afresh: nothing of an upgrade carries over. */
+      if (p.hp.upgrade || p.complete || p.req.url) abort();
     } else if (used < n) {
       abort(); /* stopped without a reason */
     }
