@@ -11,10 +11,14 @@
 #include "dag.h"
 #include "diag.h"
 
+struct dag_plugin_catalog;
+
 struct dag_load_options {
   const char *default_timezone; /* NULL: "UTC" */
   int default_max_active_runs;  /* 0: 16 */
   int default_max_active_tasks; /* 0: 16 */
+  /* Borrowed; NULL: plugin tasks' types and params go unchecked. */
+  const struct dag_plugin_catalog *plugins;
 };
 
 /* Load one file. On success returns 0 and *out (caller frees with

@@ -99,6 +99,13 @@ void dag__strmap_set(struct strmap *m, const char *key, size_t val);
 bool dag__strmap_get(const struct strmap *m, const char *key, size_t *val);
 void dag__strmap_free(struct strmap *m);
 
+/* A plugin task's type and params against ctx->opts->plugins, if given
+ * (dag_validate_plugin.c). `task_keys` are the keys every task may have,
+ * for did-you-mean. */
+void dag__check_plugin_task(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+                            const struct ynode *type_node, const char *const *task_keys,
+                            size_t n_task_keys, const struct dag_task *t);
+
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->errors is still 0 afterwards, NULL otherwise. */
 struct dag *dag__build(struct loadctx *ctx, const struct ynode *root);

@@ -522,9 +522,9 @@ static void get_type(struct loadctx *ctx, const struct ynode *item, const char *
 }
 
 /* The keys of shell and exec tasks. Plugin tasks hand every non-host key,
- * command/argv/env/cwd included, to the plugin as JSON instead: only the
- * plugin knows what they mean (and it may have its own {{ }} syntax, as
- * dbt does, so they are not template-checked here). */
+ * command/argv/env/cwd included, to the plugin as JSON instead: what they
+ * may be is what the plugin declares, checked by dag__check_plugin_task()
+ * when the loader knows the installed plugins. */
 static void get_run_keys(struct loadctx *ctx, const struct ynode *item, const char *tpath,
                          const struct slot *s, bool type_given, struct dag_task *t) {
   char *p;
@@ -614,6 +614,7 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   get_type(ctx, item, tpath, s, t);
   if (t->type == DAG_TASK_PLUGIN) {
     get_plugin_config(ctx, item, tpath, t);
+    dag__check_plugin_task(ctx, item, tpath, s[T_TYPE].val, task_keys, T__COUNT, t);
   } else {
     get_run_keys(ctx, item, tpath, s, present(&s[T_TYPE]), t);
     for (size_t j = 0; j < n_others; j++)

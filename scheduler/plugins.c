@@ -1,18 +1,29 @@
-/* plugins.c - plugin discovery and ABI checks. */
+/* plugins.c - plugin discovery, ABI checks and the catalog of declared
+ * parameters (see plugins.h). */
 #include "plugins.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "common.h"
+#include "config.h"
 #include "error.h"
+#include "plugin_params.h"
 #include "strbuf.h"
-#include "template.h"
 
 char *dag_plugins_folder(const char *configured) {
   if (configured && *configured) return xstrdup(configured);
@@ -89,6 +100,58 @@ static bool type_usable(const struct dagctl_plugin *p, const struct dagctl_task_
   return t->size == p->types[0].size && t->name && t->execute;
 }
 
+/* The fields of ABI minor 0 in a dagctl_param: every entry has them. */
+#define PARAM_MIN_SIZE (offsetof(struct dagctl_param, description) + sizeof(const char *))
+#define PARAM_MAX_SIZE 4096u
+#define MAX_PARAMS 1000u
+/* A dagctl_task_type long enough to hold params and n_params (minor 1). */
+#define TYPE_HAS_PARAMS(t) \
+  ((t)->size >= offsetof(struct dagctl_task_type, n_params) + sizeof(size_t))
+
+void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out) {
+  memset(out, 0, sizeof(*out));
+  out->name = xstrdup(t->name);
+  out->description = xstrdup(t->description ? t->description : "");
+  if (!TYPE_HAS_PARAMS(t) || t->params == NULL || t->n_params > MAX_PARAMS) return;
+  uint32_t stride = t->n_params ? t->params[0].size : 0;
+  if (t->n_params && (stride < PARAM_MIN_SIZE || stride > PARAM_MAX_SIZE ||
+                      stride % _Alignof(struct dagctl_param) != 0))
+    return; /* a garbage declaration: as if there were none */
+  out->declared = true;
+  out->params = xcalloc(t->n_params ? t->n_params : 1, sizeof(*out->params));
+  for (size_t i = 0; i < t->n_params; i++) {
+    /* Entries grow at the end like every ABI struct: step by their size. */
+    const struct dagctl_param *d =
+        (const void *)((const char *)t->params + i * stride);
+    if (d->size != stride || d->name == NULL || *d->name == '\0') continue;
+    struct dag_plugin_param *p = &out->params[out->n_params++];
+    p->name = xstrdup(d->name);
+    p->type = d->type <= DAGCTL_PARAM_ANY ? (enum dagctl_param_type)d->type : DAGCTL_PARAM_ANY;
+    p->flags = d->flags & (DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
+    p->default_value = d->default_value ? xstrdup(d->default_value) : NULL;
+    p->description = xstrdup(d->description ? d->description : "");
+  }
+}
+
+void dag_plugin_type_free(struct dag_plugin_type *t) {
+  for (size_t i = 0; i < t->n_params; i++) {
+    free(t->params[i].name);
+    free(t->params[i].default_value);
+    free(t->params[i].description);
+  }
+  free(t->params);
+  free(t->name);
+  free(t->description);
+  memset(t, 0, sizeof(*t));
+}
+
+const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
+                                                    const char *name) {
+  for (size_t i = 0; i < t->n_params; i++)
+    if (strcmp(t->params[i].name, name) == 0) return &t->params[i];
+  return NULL;
+}
+
 static int list_so(const char *folder, char ***paths, size_t *n) {
   *paths = NULL;
   *n = 0;
@@ -123,14 +186,11 @@ int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n
     if (!p) continue;
     info->name = xstrdup(p->name ? p->name : "?");
     info->version = xstrdup(p->version ? p->version : "?");
-    info->types = xcalloc(p->n_types ? p->n_types : 1, sizeof(char *));
-    info->descriptions = xcalloc(p->n_types ? p->n_types : 1, sizeof(char *));
+    info->types = xcalloc(p->n_types ? p->n_types : 1, sizeof(*info->types));
     for (size_t k = 0; k < p->n_types; k++) {
       const struct dagctl_task_type *t = type_at(p, k);
       if (!type_usable(p, t)) continue;
-      info->types[info->n_types] = xstrdup(t->name);
-      info->descriptions[info->n_types] = xstrdup(t->description ? t->description : "");
-      info->n_types++;
+      dag_plugin_type_describe(t, &info->types[info->n_types++]);
     }
     /* Descriptions are copied: the object can go. */
     dlclose(handle);
@@ -144,12 +204,9 @@ void dag_plugins_free(struct dag_plugin_info *p, size_t n) {
     free(p[i].path);
     free(p[i].name);
     free(p[i].version);
-    for (size_t k = 0; k < p[i].n_types; k++) {
-      free(p[i].types[k]);
-      free(p[i].descriptions[k]);
-    }
+    for (size_t k = 0; k < p[i].n_types; k++)
+      dag_plugin_type_free(&p[i].types[k]);
     free(p[i].types);
-    free(p[i].descriptions);
     free(p[i].error);
   }
   free(p);
@@ -195,47 +252,298 @@ int dag_plugin_load_type(const char *folder, const char *type,
   return rc;
 }
 
-/* Replace *v by its rendering when it is a string; recurse into lists and
- * mappings. */
-static int render_value(json_t *v, const struct dag_template_ctx *ctx, char **msg) {
-  if (json_is_string(v)) {
-    char *out = NULL;
-    int rc = dag_template_render(json_string_value(v), ctx, &out, msg);
-    if (rc == 0 && json_string_set(v, out) != 0) {
-      *msg = xstrdup("the rendered value is not valid UTF-8");
-      rc = DAG_ETEMPLATE;
-    }
-    free(out);
-    return rc;
+
+/* --- declarations as JSON ---------------------------------------------------- */
+
+static json_t *type_to_json(const struct dag_plugin_type *t) {
+  json_t *o = json_pack("{s:s, s:s}", "type", t->name, "description", t->description);
+  if (!t->declared) return o;
+  json_t *params = json_array();
+  for (size_t i = 0; i < t->n_params; i++) {
+    const struct dag_plugin_param *p = &t->params[i];
+    json_array_append_new(
+        params, json_pack("{s:s, s:s, s:b, s:b, s:o, s:s}", "name", p->name, "type",
+                          dag_param_type_key(p->type), "required", (p->flags & DAGCTL_PARAM_REQUIRED) != 0,
+                          "verbatim", (p->flags & DAGCTL_PARAM_VERBATIM) != 0, "default",
+                          p->default_value ? json_string(p->default_value) : json_null(),
+                          "description", p->description));
   }
+  json_object_set_new(o, "params", params);
+  return o;
+}
+
+json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *types = json_array();
+    for (size_t k = 0; k < p[i].n_types; k++)
+      json_array_append_new(types, type_to_json(&p[i].types[k]));
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "path", p[i].path, "name",
+                          p[i].name ? json_string(p[i].name) : json_null(), "version",
+                          p[i].version ? json_string(p[i].version) : json_null(), "types",
+                          types);
+    if (p[i].error) json_object_set_new(o, "error", json_string(p[i].error));
+    json_array_append_new(arr, o);
+  }
+  return arr;
+}
+
+static char *opt_string(const json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? xstrdup(v) : NULL;
+}
+
+static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
+  const char *name = json_string_value(json_object_get(o, "type"));
+  if (name == NULL) return DAG_EINVAL;
+  t->name = xstrdup(name);
+  t->description = opt_string(o, "description");
+  if (t->description == NULL) t->description = xstrdup("");
+  const json_t *params = json_object_get(o, "params");
+  if (params == NULL) return 0;
+  if (!json_is_array(params)) return DAG_EINVAL;
+  t->declared = true;
+  t->params = xcalloc(json_array_size(params) + 1, sizeof(*t->params));
   size_t i;
-  json_t *item;
-  const char *key;
-  if (json_is_array(v)) {
-    json_array_foreach(v, i, item) {
-      int rc = render_value(item, ctx, msg);
-      if (rc) return rc;
-    }
-  } else if (json_is_object(v)) {
-    json_object_foreach(v, key, item) {
-      int rc = render_value(item, ctx, msg);
-      if (rc) return rc;
-    }
+  const json_t *j;
+  json_array_foreach(params, i, j) {
+    const char *pname = json_string_value(json_object_get(j, "name"));
+    const char *ptype = json_string_value(json_object_get(j, "type"));
+    if (pname == NULL || ptype == NULL) return DAG_EINVAL;
+    struct dag_plugin_param *p = &t->params[t->n_params++];
+    p->name = xstrdup(pname);
+    p->type = dag_param_type_parse(ptype);
+    if (json_is_true(json_object_get(j, "required"))) p->flags |= DAGCTL_PARAM_REQUIRED;
+    if (json_is_true(json_object_get(j, "verbatim"))) p->flags |= DAGCTL_PARAM_VERBATIM;
+    p->default_value = opt_string(j, "default");
+    p->description = opt_string(j, "description");
+    if (p->description == NULL) p->description = xstrdup("");
   }
   return 0;
 }
 
-int dag_plugin_render_params(json_t *params, const struct dag_template_ctx *ctx, char **err) {
-  const char *name;
-  json_t *v;
-  *err = NULL;
-  json_object_foreach(params, name, v) {
-    char *msg = NULL;
-    if (render_value(v, ctx, &msg) != 0) {
-      *err = xasprintf("param %s: %s", name, msg ? msg : "template error");
-      free(msg);
-      return DAG_ETEMPLATE;
+int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!json_is_array(j)) return DAG_EINVAL;
+  struct dag_plugin_info *p = xcalloc(json_array_size(j) + 1, sizeof(*p));
+  size_t count = 0, i;
+  const json_t *o;
+  int rc = 0;
+  json_array_foreach(j, i, o) {
+    struct dag_plugin_info *info = &p[count++];
+    const json_t *types = json_object_get(o, "types");
+    info->path = opt_string(o, "path");
+    info->name = opt_string(o, "name");
+    info->version = opt_string(o, "version");
+    info->error = opt_string(o, "error");
+    if (info->path == NULL || !json_is_array(types)) {
+      rc = DAG_EINVAL;
+      break;
     }
+    info->types = xcalloc(json_array_size(types) + 1, sizeof(*info->types));
+    size_t k;
+    const json_t *t;
+    json_array_foreach(types, k, t) {
+      if ((rc = type_from_json(t, &info->types[info->n_types++])) != 0) break;
+    }
+    if (rc) break;
   }
+  if (rc) {
+    dag_plugins_free(p, count);
+    return rc;
+  }
+  *out = p;
+  *n = count;
   return 0;
+}
+
+/* --- the catalog -------------------------------------------------------------- */
+
+/* Task types the scheduler runs itself, declared like a plugin's. */
+static struct dag_plugin_param stop_service_params[] = {
+    {(char *)"service", DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, NULL,
+     (char *)"the id of the service task (of this DAG) to stop"},
+};
+static const struct dag_plugin_type builtin_types[] = {
+    {(char *)"stop_service", (char *)"stop a service task of the run (built in)", true,
+     stop_service_params, DAG_ARRAY_SIZE(stop_service_params)},
+};
+
+const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
+                                                      const char *name) {
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(builtin_types); i++)
+    if (strcmp(builtin_types[i].name, name) == 0) return &builtin_types[i];
+  for (size_t i = 0; i < c->n; i++)
+    for (size_t k = 0; k < c->plugins[i].n_types; k++)
+      if (strcmp(c->plugins[i].types[k].name, name) == 0) return &c->plugins[i].types[k];
+  return NULL;
+}
+
+const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t *n) {
+  size_t total = DAG_ARRAY_SIZE(builtin_types);
+  for (size_t i = 0; i < c->n; i++) total += c->plugins[i].n_types;
+  const char **names = xcalloc(total, sizeof(*names));
+  *n = 0;
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(builtin_types); i++) names[(*n)++] = builtin_types[i].name;
+  for (size_t i = 0; i < c->n; i++)
+    for (size_t k = 0; k < c->plugins[i].n_types; k++) names[(*n)++] = c->plugins[i].types[k].name;
+  return names;
+}
+
+static void catalog_clear(struct dag_plugin_catalog *c) {
+  dag_plugins_free(c->plugins, c->n);
+  c->plugins = NULL;
+  c->n = 0;
+  c->loaded = false;
+}
+
+void dag_plugin_catalog_free(struct dag_plugin_catalog *c) {
+  catalog_clear(c);
+  free(c->folder);
+  c->folder = NULL;
+}
+
+int dag_plugin_catalog_scan(struct dag_plugin_catalog *c, const char *folder) {
+  catalog_clear(c);
+  dag_plugins_scan(folder, &c->plugins, &c->n);
+  c->loaded = c->usable = true;
+  return 0;
+}
+
+static int64_t folder_stamp(const char *folder) {
+  struct stat st;
+  if (stat(folder, &st) != 0) return -1;
+  return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define DESCRIBE_TIMEOUT_MS 10000
+#define DESCRIBE_MAX_OUTPUT (16 * 1024 * 1024)
+
+extern char **environ;
+
+/* Run argv with its standard output into *out (caller frees); its standard
+ * error is discarded. Returns 0 once it exited (with status 0, or 1: a
+ * plugin that cannot be loaded, listed in the output), or a negative code
+ * with *err set. */
+static int run_describe(char *const argv[], char **out, char **err) {
+  int fds[2];
+  *out = NULL;
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    *err = xasprintf("cannot create a pipe: %s", strerror(errno));
+    return -errno;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    *err = xasprintf("cannot run %s: %s", argv[0], strerror(rc));
+    return -rc;
+  }
+  struct strbuf sb = STRBUF_INIT;
+  int64_t deadline = mono_ms() + DESCRIBE_TIMEOUT_MS;
+  bool timed_out = false, too_big = false;
+  for (;;) {
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    int n = poll(&pfd, 1, (int)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) continue;
+    char buf[8192];
+    ssize_t got = read(fds[0], buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (sb.len + (size_t)got > DESCRIBE_MAX_OUTPUT) {
+      too_big = true;
+      break;
+    }
+    sb_appendn(&sb, buf, (size_t)got);
+  }
+  close(fds[0]);
+  if (timed_out || too_big) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out || too_big || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+    *err = timed_out  ? xasprintf("%s plugins --json took longer than %d s", argv[0],
+                                  DESCRIBE_TIMEOUT_MS / 1000)
+           : too_big ? xasprintf("%s plugins --json printed more than %d bytes", argv[0],
+                                 DESCRIBE_MAX_OUTPUT)
+                     : xasprintf("%s plugins --json failed (status %d)", argv[0], status);
+    sb_free(&sb);
+    return DAG_EINVAL;
+  }
+  *out = sb_detach(&sb);
+  return 0;
+}
+
+const struct dag_plugin_catalog *dag_plugin_catalog_update(struct dag_plugin_catalog *c,
+                                                           const char *folder,
+                                                           char *const argv[], char **err) {
+  *err = NULL;
+  int64_t stamp = folder_stamp(folder);
+  if (c->loaded && c->folder && strcmp(c->folder, folder) == 0 && c->stamp == stamp)
+    return c->usable ? c : NULL;
+  catalog_clear(c);
+  free(c->folder);
+  c->folder = xstrdup(folder);
+  c->stamp = stamp;
+  c->loaded = true; /* tried: not again until the folder changes */
+  c->usable = false;
+  char *text = NULL;
+  if (run_describe(argv, &text, err) != 0) return NULL;
+  json_error_t jerr;
+  json_t *j = json_loads(text, 0, &jerr);
+  free(text);
+  int rc = j ? dag_plugins_from_json(j, &c->plugins, &c->n) : DAG_EINVAL;
+  json_decref(j);
+  if (rc != 0) {
+    *err = xasprintf("%s plugins --json printed something else than the plugin list", argv[0]);
+    return NULL;
+  }
+  c->usable = true;
+  return c;
+}
+
+const struct dag_plugin_catalog *dag_plugin_catalog_update_cfg(struct dag_plugin_catalog *c,
+                                                               const char *exe,
+                                                               const struct dag_config *cfg,
+                                                               char **err) {
+  /* The same settings a plugin task's child gets, so it finds the same
+   * folder. */
+  char *argv[12];
+  size_t n = 0;
+  argv[n++] = (char *)exe;
+  argv[n++] = (char *)"--home";
+  argv[n++] = cfg->home;
+  argv[n++] = (char *)"--dags";
+  argv[n++] = cfg->dags_folder;
+  if (cfg->config_file) {
+    argv[n++] = (char *)"--config";
+    argv[n++] = cfg->config_file;
+  }
+  argv[n++] = (char *)"plugins";
+  argv[n++] = (char *)"--json";
+  argv[n] = NULL;
+  char *folder = dag_plugins_folder(cfg->plugins_folder);
+  const struct dag_plugin_catalog *r = dag_plugin_catalog_update(c, folder, argv, err);
+  free(folder);
+  return r;
 }

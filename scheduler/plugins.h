@@ -1,12 +1,17 @@
-/* plugins.h - finding and loading task plugins (tasks/include/dagctl/plugin.h).
+/* plugins.h - finding and loading task plugins (tasks/include/dagctl/plugin.h),
+ * and what they declare about their parameters.
  *
  * Only child processes and the CLI load plugins: the scheduler never
- * dlopen()s one, so a plugin's constructor, crash or leak cannot reach it. */
+ * dlopen()s one, so a plugin's constructor, crash or leak cannot reach it.
+ * The scheduler learns the declarations through a child that prints them
+ * (`dagctl plugins --json`), kept in a catalog (below). */
 #ifndef DAG_PLUGINS_H
 #define DAG_PLUGINS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dagctl/plugin.h"
 
@@ -14,19 +19,50 @@
  * the running dagctl binary. Caller frees. */
 char *dag_plugins_folder(const char *configured);
 
+/* A declared parameter (struct dagctl_param), copied. */
+struct dag_plugin_param {
+  char *name;
+  enum dagctl_param_type type;
+  unsigned flags;      /* DAGCTL_PARAM_* */
+  char *default_value; /* NULL: none */
+  char *description;   /* never NULL */
+};
+
+/* A task type, copied out of the plugin so the object can be unloaded. */
+struct dag_plugin_type {
+  char *name;
+  char *description;
+  bool declared; /* params is all the type takes; false: anything goes */
+  struct dag_plugin_param *params;
+  size_t n_params;
+};
+
 struct dag_plugin_info {
   char *path;
-  char *name;    /* NULL if the plugin could not be loaded */
+  char *name; /* NULL if the plugin could not be loaded */
   char *version;
-  char **types;  /* task type names */
-  char **descriptions;
+  struct dag_plugin_type *types;
   size_t n_types;
-  char *error;   /* why it could not be loaded (ABI mismatch, no entry point) */
+  char *error; /* why it could not be loaded (ABI mismatch, no entry point) */
 };
 
 /* Load every *.so in `folder` to describe it (the CLI's `dagctl plugins`). */
 int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n);
 void dag_plugins_free(struct dag_plugin_info *p, size_t n);
+
+/* The same as JSON, as `dagctl plugins --json` prints it (new reference),
+ * and back: 0, or DAG_EINVAL if `j` is not that shape. */
+json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n);
+int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n);
+
+/* Copy what `t` declares (read behind its size: a plugin built before ABI
+ * minor 1 declares nothing). Free with dag_plugin_type_free(). */
+void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out);
+void dag_plugin_type_free(struct dag_plugin_type *t);
+
+/* The declared parameter `name` of `t`, or NULL. */
+const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
+                                                    const char *name);
 
 /* Load the plugin that provides task type `type`. The shared object stays
  * loaded for the life of the process. Returns 0, or DAG_ENOTFOUND /
@@ -35,12 +71,48 @@ void dag_plugins_free(struct dag_plugin_info *p, size_t n);
 int dag_plugin_load_type(const char *folder, const char *type,
                          const struct dagctl_task_type **out, char **err);
 
-/* Render the {{ }} templates in every string of a plugin task's params
- * (`params` is the task's mapping; strings nested in lists and mappings
- * too, keys never), in place, with the same context as a shell task's
- * templates but without shell quoting. Returns 0, or DAG_ETEMPLATE with
- * *err "param NAME: message" (caller frees). */
-struct dag_template_ctx;
-int dag_plugin_render_params(json_t *params, const struct dag_template_ctx *ctx, char **err);
+/* --- the catalog: every type the loader may meet ------------------------- */
+
+/* The installed plugins' types, plus the types the scheduler itself runs
+ * (stop_service), for the DAG loader's checks. */
+struct dag_plugin_catalog {
+  struct dag_plugin_info *plugins;
+  size_t n;
+  /* For dag_plugin_catalog_update(): what was read, and when. */
+  char *folder;
+  int64_t stamp; /* the folder's modification time (ns) when read */
+  bool loaded;   /* read (or tried) for this folder and stamp */
+  bool usable;   /* and it worked: a failure is not retried until the
+                  * folder changes */
+};
+
+/* Fill the catalog by loading the plugins of `folder` here (the CLI).
+ * Returns 0 (a folder that does not exist is an empty catalog). */
+int dag_plugin_catalog_scan(struct dag_plugin_catalog *c, const char *folder);
+
+/* Keep the catalog in step with `folder` without loading a plugin in this
+ * process: when the folder changed since the last read (or was never
+ * read), run `argv` (a dagctl that prints `plugins --json`; argv[0] is the
+ * program) and read its output. Blocks for that child (tens of
+ * milliseconds, at most 10 s), so only when the folder changed. Returns
+ * the catalog, or NULL when it cannot be read (plugin tasks then go
+ * unchecked), with *err saying why (caller frees). */
+const struct dag_plugin_catalog *dag_plugin_catalog_update(struct dag_plugin_catalog *c,
+                                                           const char *folder,
+                                                           char *const argv[], char **err);
+/* The same for the plugins folder of `cfg`, through `exe --home ... plugins
+ * --json` (the scheduler's way). */
+struct dag_config;
+const struct dag_plugin_catalog *dag_plugin_catalog_update_cfg(struct dag_plugin_catalog *c,
+                                                               const char *exe,
+                                                               const struct dag_config *cfg,
+                                                               char **err);
+void dag_plugin_catalog_free(struct dag_plugin_catalog *c);
+
+/* The type `name`, or NULL when no plugin provides it. */
+const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
+                                                      const char *name);
+/* Every type name (borrowed), for did-you-mean. Caller frees the array. */
+const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t *n);
 
 #endif

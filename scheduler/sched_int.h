@@ -211,6 +211,7 @@ struct dag_scheduler {
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
   struct dag_kafka_embed *kafka; /* the embedded Kafka cluster, once hosted */
   char *kafka_bootstraps; /* its address, for plugin tasks */
+  struct dag_plugin_catalog *plugins; /* what plugins declare, for the loader */
   uint64_t tasks_started, tasks_finished;
 };
 

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "kafka_embed.h"
 #include "log.h"
+#include "plugins.h"
 #include "runs.h"
 #include "sched_int.h"
 #include "timeutil.h"
@@ -250,6 +251,22 @@ static int drop_definition(struct dag_scheduler *s, const char *dag_id) {
   return rc;
 }
 
+void dag_scheduler_check_plugins(struct dag_scheduler *s) {
+  if (!s->plugins) s->plugins = xcalloc(1, sizeof(*s->plugins));
+}
+
+/* What the installed plugins declare, to check plugin tasks as DAGs load;
+ * read by a child, since the scheduler never loads a plugin itself. Called
+ * before a scan's transaction, never inside one: it may wait for the child
+ * (only when the plugins folder changed). */
+static void refresh_plugins(struct dag_scheduler *s) {
+  if (!s->plugins) return;
+  char *err = NULL;
+  dag_plugin_catalog_update_cfg(s->plugins, s->self_exe, s->cfg, &err);
+  if (err) LOG_WARN("plugin params go unchecked: cannot list the plugins error=\"%s\"", err);
+  free(err);
+}
+
 /* Inside the caller's transaction; returns the store's failure (a file's
  * own errors are recorded as its import error). */
 static int load_file(struct dag_scheduler *s, struct sched_file *f) {
@@ -258,6 +275,7 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   opts.default_timezone = s->cfg->default_timezone;
   opts.default_max_active_runs = s->cfg->max_active_runs_per_dag;
   opts.default_max_active_tasks = s->cfg->max_active_tasks_per_dag;
+  opts.plugins = s->plugins && s->plugins->usable ? s->plugins : NULL;
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag = NULL;
   dag_time_t now = sched_now(s);
@@ -423,6 +441,7 @@ static int scan_dags(struct dag_scheduler *s) {
 
 static int rescan_work(struct dag_scheduler *s) {
   if (s->stopping) return 0;
+  refresh_plugins(s);
   int rc = sched_txn_begin(s, "load DAG files");
   if (rc) return rc == DAG_ELOCKED ? rc : 0;
   sched_txn_end(s, scan_dags(s), "load DAG files");
@@ -517,6 +536,7 @@ static void on_poll_timer(uv_timer_t *t) {
  * behind), in one transaction. */
 static int startup_work(struct dag_scheduler *s) {
   if (s->stopping) return 0;
+  refresh_plugins(s);
   int rc = sched_txn_begin(s, "start up");
   if (rc) return rc == DAG_ELOCKED ? rc : 0;
   /* Events queued before this start are covered by the runs loaded below. */
@@ -691,6 +711,8 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   }
   free(s->files);
   dag_try_procs_free(s->try_procs, s->n_try_procs);
+  if (s->plugins) dag_plugin_catalog_free(s->plugins);
+  free(s->plugins);
   free(s->self_exe);
   free(s->home_id);
   dag_kafka_embed_stop(s->kafka);

@@ -45,6 +45,12 @@ struct dag_scheduler_listener {
 int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                       struct dag_scheduler **out);
 
+/* Check plugin tasks' params against what the installed plugins declare as
+ * DAG files load (see plugins.h), reading the declarations from this
+ * dagctl binary's `plugins --json`. Off unless called: a program that
+ * embeds the scheduler (a test) is not dagctl and must not be run so. */
+void dag_scheduler_check_plugins(struct dag_scheduler *s);
+
 /* Service mode: load DAGs, recover, schedule, watch. Returns 0 or a negative
  * code (the store cannot be read). A store failure during start-up stops
  * the scheduler: see dag_scheduler_failed(). */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dag_load.h"
 #include "error.h"
+#include "plugins.h"
 #include "runs.h"
 
 static const char dags_usage[] = "dagctl dags list [--json] | dagctl dags pause|unpause DAG";
@@ -111,11 +112,13 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
 
 static const char validate_usage[] = "dagctl validate [PATH...]";
 
-static int validate_file(struct cli *c, const char *path, int *n_files) {
+static int validate_file(struct cli *c, const struct dag_plugin_catalog *plugins,
+                         const char *path, int *n_files) {
   struct dag_load_options opts = {
       .default_timezone = c->cfg.default_timezone,
       .default_max_active_runs = c->cfg.max_active_runs_per_dag,
       .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
+      .plugins = plugins,
   };
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag = NULL;
@@ -132,13 +135,14 @@ static int validate_file(struct cli *c, const char *path, int *n_files) {
   return n ? n : 1;
 }
 
-static int validate_path(struct cli *c, const char *path, int *n_files) {
+static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins,
+                         const char *path, int *n_files) {
   struct stat st;
   if (stat(path, &st) != 0) {
     printf("%s: no such file or directory\n", path);
     return 1;
   }
-  if (!S_ISDIR(st.st_mode)) return validate_file(c, path, n_files);
+  if (!S_ISDIR(st.st_mode)) return validate_file(c, plugins, path, n_files);
   struct dirent **names = NULL;
   int n = scandir(path, &names, NULL, alphasort);
   int errors = 0;
@@ -148,7 +152,7 @@ static int validate_path(struct cli *c, const char *path, int *n_files) {
     if (name[0] != '.' && ((len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
                            (len > 4 && strcmp(name + len - 4, ".yml") == 0))) {
       char *file = xasprintf("%s/%s", path, name);
-      errors += validate_file(c, file, n_files);
+      errors += validate_file(c, plugins, file, n_files);
       free(file);
     }
     free(names[i]);
@@ -165,7 +169,8 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
     if (opt == 'h') {
       printf("usage: %s\n\n"
              "Checks DAG files (default: the DAG folder) and prints every error as\n"
-             "FILE:LINE:COL: message. Exits 1 if any file has errors.\n",
+             "FILE:LINE:COL: message. Plugin tasks are checked against the params\n"
+             "their installed plugin declares. Exits 1 if any file has errors.\n",
              validate_usage);
       return CLI_OK;
     }
@@ -173,10 +178,17 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
   }
   int rc = cli_load_config(c);
   if (rc) return rc;
+  /* Plugin tasks are checked against what the installed plugins declare. */
+  struct dag_plugin_catalog plugins;
+  memset(&plugins, 0, sizeof(plugins));
+  char *folder = dag_plugins_folder(c->cfg.plugins_folder);
+  dag_plugin_catalog_scan(&plugins, folder);
+  free(folder);
   int errors = 0, n_files = 0;
   if (optind == argc)
-    errors = validate_path(c, c->cfg.dags_folder, &n_files);
-  for (int i = optind; i < argc; i++) errors += validate_path(c, argv[i], &n_files);
+    errors = validate_path(c, &plugins, c->cfg.dags_folder, &n_files);
+  for (int i = optind; i < argc; i++) errors += validate_path(c, &plugins, argv[i], &n_files);
+  dag_plugin_catalog_free(&plugins);
   if (errors)
     fprintf(stderr, "%d error%s in %d file%s\n", errors, errors == 1 ? "" : "s", n_files,
             n_files == 1 ? "" : "s");

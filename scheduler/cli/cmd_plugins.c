@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "plugin_params.h"
 #include "plugins.h"
 
 static const char usage[] = "dagctl plugins [--json]";
@@ -17,7 +18,8 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
     if (opt == 'h') {
       printf("usage: %s\n\nLists the plugins in the plugins folder (core.plugins_folder,\n"
              "default: 'plugins' beside the dagctl binary) and the task types they\n"
-             "provide. A plugin that cannot be loaded is listed with the reason (exit 1).\n",
+             "provide, with the parameters each type declares. A plugin that cannot be\n"
+             "loaded is listed with the reason (exit 1).\n",
              usage);
       return CLI_OK;
     }
@@ -35,20 +37,10 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
   dag_plugins_scan(folder, &p, &n);
   int broken = 0;
   if (c->json) {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-      json_t *types = json_array();
-      for (size_t k = 0; k < p[i].n_types; k++)
-        json_array_append_new(types, json_pack("{s:s, s:s}", "type", p[i].types[k],
-                                               "description", p[i].descriptions[k]));
-      json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "path", p[i].path, "name",
-                            p[i].name ? json_string(p[i].name) : json_null(), "version",
-                            p[i].version ? json_string(p[i].version) : json_null(), "types",
-                            types);
-      if (p[i].error) json_object_set_new(o, "error", json_string(p[i].error));
-      json_array_append_new(arr, o);
-      broken += p[i].error != NULL;
-    }
+    /* The scheduler reads this to check plugin tasks' params: see
+     * dag_plugin_catalog_update(). */
+    json_t *arr = dag_plugins_to_json(p, n);
+    for (size_t i = 0; i < n; i++) broken += p[i].error != NULL;
     json_dumpf(arr, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
     json_decref(arr);
@@ -62,8 +54,17 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
         continue;
       }
       printf("%s %s (%s)\n", p[i].name, p[i].version, p[i].path);
-      for (size_t k = 0; k < p[i].n_types; k++)
-        printf("  %-24s %s\n", p[i].types[k], p[i].descriptions[k]);
+      for (size_t k = 0; k < p[i].n_types; k++) {
+        const struct dag_plugin_type *t = &p[i].types[k];
+        printf("  %-24s %s\n", t->name, t->description);
+        for (size_t j = 0; j < t->n_params; j++) {
+          const struct dag_plugin_param *d = &t->params[j];
+          printf("      %-20s %s%s%s%s%s%s\n", d->name, dag_param_type_key(d->type),
+                 d->flags & DAGCTL_PARAM_REQUIRED ? ", required" : "",
+                 d->default_value ? ", default " : "", d->default_value ? d->default_value : "",
+                 *d->description ? ": " : "", d->description);
+        }
+      }
     }
   }
   dag_plugins_free(p, n);

@@ -104,6 +104,7 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
   memset(&svc, 0, sizeof(svc));
   uv_loop_init(&svc.loop);
   dag_scheduler_new(&svc.loop, &c->cfg, c->store, &svc.sched);
+  dag_scheduler_check_plugins(svc.sched);
   /* Failures become alerts inside the scheduler's transactions; mail goes
    * out off the loop. The outbox never keeps the loop alive by itself. */
   struct dag_alerts *alerts = NULL;

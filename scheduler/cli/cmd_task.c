@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "dagctl/plugin.h"
 #include "log.h"
+#include "plugin_params.h"
 #include "plugins.h"
 #include "strbuf.h"
 #include "template.h"
@@ -35,6 +36,7 @@ struct task_host {
   struct dagctl_host host;
   struct cli *cli;
   json_t *params;
+  struct dag_plugin_type decl; /* what the type declares about its params */
   int64_t run_pk;
   char *task_id;
   char **strings; /* returned to the plugin, freed at exit */
@@ -80,7 +82,11 @@ static void host_log(const struct dagctl_host *h, enum dagctl_log_level level, c
 static const char *host_param(const struct dagctl_host *h, const char *name) {
   struct task_host *th = th_of(h);
   json_t *v = json_object_get(th->params, name);
-  if (!v || json_is_null(v)) return NULL;
+  if (!v || json_is_null(v)) {
+    /* A declared default stands in for a param the task does not set. */
+    const struct dag_plugin_param *p = dag_plugin_type_param(&th->decl, name);
+    return p ? p->default_value : NULL;
+  }
   if (json_is_string(v)) return json_string_value(v);
   return keep(th, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
 }
@@ -231,14 +237,21 @@ static json_t *env_json(const char *name) {
 }
 
 /* Render the params' templates with the context of a shell task of the
- * same try, rebuilt from the variables the scheduler set. Returns 0, or
- * -1 after saying why in the try's log. */
-static int render_params(struct task_host *th) {
+ * same try, rebuilt from the variables the scheduler set, and check them
+ * against the type's declarations. Returns 0, or -1 after saying why in
+ * the try's log. */
+static int prepare_params(struct task_host *th) {
+  const char *key;
+  json_t *value;
+  json_object_foreach(th->params, key, value) {
+    /* The loader refuses these when it knows the type; say so if it did not. */
+    if (th->decl.declared && !dag_plugin_type_param(&th->decl, key))
+      fprintf(stderr, "[dagctl] param %s: task type %s does not take it (ignored)\n", key,
+              th->decl.name);
+  }
   char *text = json_dumps(th->params, JSON_COMPACT);
-  bool has_tags = text && strstr(text, "{{");
   bool xcom = text && strstr(text, "xcom");
   free(text);
-  if (!has_tags) return 0;
   struct dag_template_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.dag_id = getenv("DAGCTL_DAG_ID");
@@ -256,7 +269,7 @@ static int render_params(struct task_host *th) {
   ctx.conf = conf;
   ctx.xcom = xcoms;
   char *err = NULL;
-  int rc = dag_plugin_render_params(th->params, &ctx, &err);
+  int rc = dag_plugin_prepare_params(th->params, &th->decl, &ctx, &err);
   if (rc != 0) {
     fprintf(stderr, "[dagctl] %s\n", err);
     free(err);
@@ -310,9 +323,10 @@ int cmd_task(struct cli *c, int argc, char **argv) {
   if (dag_plugin_load_type(folder, type, &tt, &err) != 0) {
     fprintf(stderr, "[dagctl] %s\n", err);
     free(err);
-  } else if (render_params(&th) != 0) {
-    exit_code = 1;
   } else {
+    dag_plugin_type_describe(tt, &th.decl);
+  }
+  if (tt && prepare_params(&th) == 0) {
     th.host.size = sizeof(th.host);
     th.host.abi_version = DAGCTL_PLUGIN_ABI_VERSION;
     th.host.host_data = &th;
@@ -324,6 +338,7 @@ int cmd_task(struct cli *c, int argc, char **argv) {
     th.host.xcom_pull = host_xcom_pull;
     th.host.cancelled = host_cancelled;
     th.host.service_ready = host_service_ready;
+    th.host.abi_minor = DAGCTL_PLUGIN_ABI_MINOR;
     enum dagctl_result res = tt->execute(&th.host);
     switch (res) {
     case DAGCTL_OK:
@@ -344,6 +359,7 @@ int cmd_task(struct cli *c, int argc, char **argv) {
   for (size_t i = 0; i < th.n_strings; i++) free(th.strings[i]);
   free(th.strings);
   json_decref(th.params);
+  dag_plugin_type_free(&th.decl);
   free(th.task_id);
   return exit_code;
 }

@@ -124,9 +124,21 @@ done:
   return out;
 }
 
+static const struct dagctl_param params[] = {
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "command", NULL,
+                 "compile, run or test"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "project_dir", NULL,
+                 "the dbt project's folder, relative to the dags folder"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "select", NULL, "dbt's --select; default: everything"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "target_dir", NULL,
+                 "default: DAGCTL_HOME/dbt/<project folder>/target"),
+    DAGCTL_PARAM(DAGCTL_PARAM_MAPPING, 0, "vars", NULL, "dbt's --vars"),
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "dbt",
-     "dbt compile | run | test of a dbt project, on the warehouse", dbt_execute},
+     "dbt compile | run | test of a dbt project, on the warehouse", dbt_execute, params,
+     sizeof(params) / sizeof(params[0])},
 };
 
 static const struct dagctl_plugin plugin = {

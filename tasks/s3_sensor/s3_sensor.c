@@ -397,12 +397,24 @@ static enum dagctl_result sensor_execute(const struct dagctl_host *h) {
   return r;
 }
 
+/* What read_params() reads, with its defaults. */
+static const struct dagctl_param params[] = {
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "prefix", NULL,
+                 "a key prefix, or a pattern with * ? [...]"),
+    DAGCTL_PARAM(DAGCTL_PARAM_INTEGER, 0, "min_count", "1", "keys needed"),
+    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "poke_interval", "30s", "time between pokes"),
+    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", "1h", "how long to wait in all"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "mode", "poke",
+                 "poke (sleep in the task) or reschedule (free the slot between pokes)"),
+    DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "soft_fail", "false", "on timeout, skip instead of fail"),
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "wait_for_s3_files",
      "wait until the lake holds keys matching a prefix or pattern (poke or reschedule)",
-     sensor_execute},
+     sensor_execute, params, DAG_ARRAY_SIZE(params)},
     {sizeof(struct dagctl_task_type), "s3_key_sensor", "the same as wait_for_s3_files",
-     sensor_execute},
+     sensor_execute, params, DAG_ARRAY_SIZE(params)},
 };
 
 static const struct dagctl_plugin plugin = {

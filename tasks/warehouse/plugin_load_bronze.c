@@ -129,9 +129,14 @@ static enum dagctl_result load_bronze(const struct dagctl_host *h) {
   return rc < 0 ? DAGCTL_FAILED : DAGCTL_OK;
 }
 
+static const struct dagctl_param params[] = {
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "prefix", "raw_events/", "the lake keys to load"),
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "load_bronze",
-     "load new lake objects into bronze.plays, each exactly once", load_bronze},
+     "load new lake objects into bronze.plays, each exactly once", load_bronze, params,
+     sizeof(params) / sizeof(params[0])},
 };
 
 static const struct dagctl_plugin plugin = {

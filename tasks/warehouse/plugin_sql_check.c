@@ -56,9 +56,24 @@ static enum dagctl_result sql_check(const struct dagctl_host *h) {
   return out;
 }
 
+static const struct dagctl_param params[] = {
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "check", NULL,
+                 "the check's name in messages; default: the task id"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "kind", "sql",
+                 "sql, row_count, not_null, no_duplicates, in_range or freshness"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "sql", NULL, "a query returning one value (kind sql)"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "table", NULL, "schema.table of a built-in kind"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "column", NULL, "the column of a built-in kind"),
+    DAGCTL_PARAM(DAGCTL_PARAM_NUMBER, 0, "min", NULL, "the least value that passes"),
+    DAGCTL_PARAM(DAGCTL_PARAM_NUMBER, 0, "max", NULL, "the greatest value that passes"),
+    DAGCTL_PARAM(DAGCTL_PARAM_NUMBER, 0, "equals", NULL, "the one value that passes"),
+    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "max_age", NULL, "freshness: the oldest newest value"),
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "sql_check",
-     "a data quality check: one query, one value, one condition", sql_check},
+     "a data quality check: one query, one value, one condition", sql_check, params,
+     sizeof(params) / sizeof(params[0])},
 };
 
 static const struct dagctl_plugin plugin = {

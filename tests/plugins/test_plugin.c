@@ -75,6 +75,31 @@ static enum dagctl_result service(const struct dagctl_host *h) {
   return DAGCTL_OK;
 }
 
+/* Declares its params (ABI minor 1) and logs what the host handed over. */
+static enum dagctl_result declared(const struct dagctl_host *h) {
+  const char *names[] = {"text", "n", "raw", "flag", "wait", "items"};
+  char line[1024];
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && len < sizeof(line); i++) {
+    const char *v = h->param(h, names[i]);
+    len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%s", i ? " " : "", names[i],
+                            v ? v : "(none)");
+  }
+  h->log(h, DAGCTL_LOG_INFO, "%s abi_minor=%u", line, h->abi_minor);
+  return DAGCTL_OK;
+}
+
+static const struct dagctl_param declared_params[] = {
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "text", NULL,
+     "any text"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_INTEGER, 0, "n", "7", "a count"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_STRING, DAGCTL_PARAM_VERBATIM, "raw", NULL,
+     "kept as written, {{ }} and all"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_BOOLEAN, 0, "flag", "false", "a switch"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_DURATION, 0, "wait", "30s", "a delay"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_LIST, 0, "items", NULL, "a list"},
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "test_echo", "log params, push an XCom", echo},
     {sizeof(struct dagctl_task_type), "test_fail", "always fail", fail},
@@ -82,6 +107,8 @@ static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "test_crash", "die of SIGKILL", crash},
     {sizeof(struct dagctl_task_type), "test_sensor", "wait for a file", sensor},
     {sizeof(struct dagctl_task_type), "test_service", "a service until SIGTERM", service},
+    {sizeof(struct dagctl_task_type), "test_declared", "declares its params", declared,
+     declared_params, sizeof(declared_params) / sizeof(declared_params[0])},
 };
 
 static const struct dagctl_plugin plugin = {

@@ -3,6 +3,10 @@
  * Most cases are data: every tests/data/dags/NNNN-name.yaml is loaded and its
  * diagnostics compared with NNNN-name.expected, line for line (an empty
  * .expected means the file must load). Adding a case is adding two files.
+ * Cases named *plugin-params* are loaded as `dagctl validate` loads them,
+ * with the catalog of the plugins built beside DAGCTL_BIN (the shipped
+ * ones), so their plugin tasks are checked against what those declare; the
+ * others without one, as the fuzzer does.
  * The functions below check the model built from a few of the valid files,
  * and what is easier to generate than to write down: big DAGs and limits. */
 #include <dirent.h>
@@ -22,9 +26,13 @@
 #include "dag.h"
 #include "dag_load.h"
 #include "error.h"
+#include "plugins.h"
 #include "strbuf.h"
 
 #define DATA_DIR "tests/data/dags"
+
+/* The shipped plugins' declarations, read once in main(). */
+static struct dag_plugin_catalog shipped;
 #define S INT64_C(1000000)
 
 static char *slurp(const char *path) {
@@ -50,7 +58,8 @@ static void test_data_case(void **state) {
 
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag = (struct dag *)1;
-  int rc = dag_load_file(yaml, NULL, &dag, &diags);
+  struct dag_load_options opts = {.plugins = &shipped};
+  int rc = dag_load_file(yaml, strstr(name, "plugin-params") ? &opts : NULL, &dag, &diags);
   char *got = dag_diags_join(&diags);
   if (strcmp(got, expected) != 0)
     fail_msg("%s: diagnostics differ\n--- expected\n%s\n--- got\n%s\n", yaml, expected, got);
@@ -598,6 +607,20 @@ int main(void) {
     return 1;
   }
 
+  const char *bin = getenv("DAGCTL_BIN");
+  char *slash = bin ? strrchr(bin, '/') : NULL;
+  if (slash == NULL) {
+    fprintf(stderr, "DAGCTL_BIN must name the dagctl binary, beside its plugins\n");
+    return 1;
+  }
+  char *plugins = xasprintf("%.*s/plugins", (int)(slash - bin), bin);
+  dag_plugin_catalog_scan(&shipped, plugins);
+  free(plugins);
+  if (dag_plugin_catalog_find(&shipped, "generate_events") == NULL) {
+    fprintf(stderr, "the shipped plugins are not built beside %s\n", bin);
+    return 1;
+  }
+
   size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
   struct CMUnitTest *tests = xcalloc(n + n_fixed, sizeof(*tests));
   memcpy(tests, fixed, sizeof(fixed));
@@ -610,5 +633,6 @@ int main(void) {
   for (size_t i = 0; i < n; i++) free(names[i]);
   free(names);
   free(tests);
+  dag_plugin_catalog_free(&shipped);
   return failed;
 }

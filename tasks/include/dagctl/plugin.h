@@ -8,11 +8,16 @@
  * functions. A crash, hang or leak in a plugin therefore never reaches the
  * scheduler, and execution_timeout can always kill it.
  *
- * Compatibility rules (SQLite's and Redis's): both structs begin with their
- * size and only ever grow at the end; a field is read only if `size` says it
- * is there. DAGCTL_PLUGIN_ABI_VERSION changes only when an existing field's
- * meaning changes, and the host refuses a plugin built for another version
- * with a message naming both versions.
+ * Compatibility rules (SQLite's and Redis's): every struct begins with its
+ * size and only ever grows at the end; a field is read only if `size` says
+ * it is there. DAGCTL_PLUGIN_ABI_VERSION changes only when an existing
+ * field's meaning changes, and the host refuses a plugin built for another
+ * version with a message naming both versions. DAGCTL_PLUGIN_ABI_MINOR
+ * counts the additions within a version; a plugin built against an older
+ * minor keeps loading, its missing fields read as absent:
+ *   0  the first release
+ *   1  dagctl_task_type.params/n_params (declared parameters, checked by
+ *      `dagctl validate` and the scheduler), dagctl_host.abi_minor
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -27,6 +32,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
+#define DAGCTL_PLUGIN_ABI_MINOR 1
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -86,7 +92,47 @@ struct dagctl_host {
    * the process goes on running until a stop task or the run's end sends
    * SIGTERM; execute() should then finish its work and return DAGCTL_OK. */
   void (*service_ready)(const struct dagctl_host *h);
+
+  /* Minor 1. DAGCTL_PLUGIN_ABI_MINOR of the host. */
+  uint32_t abi_minor;
 };
+
+/* The type of a declared parameter, as the YAML value must be written. A
+ * string holding {{ }} may stand for any type: it is checked once the host
+ * has rendered it, before execute() runs. */
+enum dagctl_param_type {
+  DAGCTL_PARAM_STRING = 0,   /* any scalar, read as text */
+  DAGCTL_PARAM_INTEGER = 1,  /* 200, -3 */
+  DAGCTL_PARAM_NUMBER = 2,   /* 99.9, 1e3, 7 */
+  DAGCTL_PARAM_BOOLEAN = 3,  /* true/false, yes/no, 1/0 */
+  DAGCTL_PARAM_DURATION = 4, /* 500ms, 30s, 1h30m, or a number of seconds */
+  DAGCTL_PARAM_LIST = 5,     /* a YAML sequence */
+  DAGCTL_PARAM_MAPPING = 6,  /* a YAML mapping */
+  DAGCTL_PARAM_ANY = 7,      /* anything: the plugin checks it */
+};
+
+/* Flags of a declared parameter. */
+#define DAGCTL_PARAM_REQUIRED 0x1u /* a task of this type must set it */
+#define DAGCTL_PARAM_VERBATIM 0x2u /* the host neither checks nor renders {{ }}
+                                    * in it: the plugin has a syntax of its own */
+
+/* One parameter a task type takes (minor 1). */
+struct dagctl_param {
+  uint32_t size;  /* sizeof(struct dagctl_param) as the plugin built it */
+  uint32_t type;  /* enum dagctl_param_type */
+  uint32_t flags; /* DAGCTL_PARAM_* */
+  const char *name;
+  /* The value when a task does not set it, as YAML text ("30s", "200"):
+   * param() returns it, `dagctl plugins` shows it. NULL: none (param()
+   * returns NULL when the task does not set it). */
+  const char *default_value;
+  const char *description; /* one line, for `dagctl plugins` */
+};
+
+/* One entry of a params array:
+ *   DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", "1h", "how long to wait") */
+#define DAGCTL_PARAM(type, flags, name, default_value, description) \
+  { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description) }
 
 struct dagctl_task_type {
   uint32_t size; /* sizeof(struct dagctl_task_type) as the plugin built it */
@@ -94,6 +140,16 @@ struct dagctl_task_type {
   const char *description; /* one line, for `dagctl plugins` */
   /* Run one try. May block; runs in a child process of its own. */
   enum dagctl_result (*execute)(const struct dagctl_host *h);
+
+  /* Minor 1: the parameters the type takes, n_params entries each
+   * params[0].size bytes from the last. With params set, `dagctl validate`
+   * and the scheduler's loader refuse a task that sets any other key (with
+   * a did-you-mean), misses a required one or gives one the wrong type. A
+   * type that takes none points params at any entry and sets n_params 0.
+   * NULL (and every plugin built before minor 1): not declared, anything
+   * goes and the plugin checks its params itself. */
+  const struct dagctl_param *params;
+  size_t n_params;
 };
 
 struct dagctl_plugin {
