@@ -1,0 +1,644 @@
+/* test_sched_run.c - the run state machine driven without processes: a fake
+ * spawner (struct sched_ops) whose "processes" end when a test says so, a
+ * fake clock, the real SQLite store on a temporary file (faults made real:
+ * a second connection holding the write lock, a database at its page
+ * limit) and the real libuv loop, run only for the scheduler's own timers.
+ * No test sleeps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "dag.h"
+#include "dag_load.h"
+#include "diag.h"
+#include "error.h"
+#include "runs.h"
+#include "sched_int.h"
+#include "store.h"
+#include "store_int.h"
+
+#define MAX_PROCS 64
+
+struct harness {
+  char dir[64];
+  char *dags, *db_path;
+  struct dag_config cfg;
+  dag_store *st;
+  uv_loop_t loop;
+  struct dag_scheduler *s;
+  dag_time_t now;
+  /* The fake executor. */
+  struct dag_proc *live[MAX_PROCS];
+  size_t n_live;
+  int spawns;           /* successful spawns */
+  int spawn_errors;     /* fail this many spawns next... */
+  int spawn_error;      /* ... with this code */
+  /* Foreground mode. */
+  int64_t pk;
+  int done_calls;
+  enum dag_run_state final;
+  bool closed;
+  sqlite3 *locker; /* a second connection, holding the write lock */
+};
+
+/* --- the fake executor and clock ---------------------------------------------- */
+
+static struct harness *of(void *data) {
+  struct sched_ti *ti = data;
+  return ti->run->sd->s->ops.ctx;
+}
+
+static int fake_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb,
+                      void *data, struct dag_proc **out) {
+  struct harness *h = of(data);
+  (void)loop;
+  (void)spec;
+  if (h->spawn_errors > 0) {
+    h->spawn_errors--;
+    return h->spawn_error;
+  }
+  assert_true(h->n_live < MAX_PROCS);
+  struct dag_proc *p = xcalloc(1, sizeof(*p));
+  p->pid = 4000000 + h->spawns; /* no such process: never signalled */
+  p->pid_start = 1;
+  p->data = data;
+  p->exit_cb = exit_cb;
+  h->live[h->n_live++] = p;
+  h->spawns++;
+  *out = p;
+  return 0;
+}
+
+static void fake_terminate(struct dag_proc *p) {
+  p->terminating = true; /* ended by pump() with SIGTERM */
+}
+
+static dag_time_t fake_now(void *ctx) {
+  struct harness *h = ctx;
+  return h->now += 1000; /* every reading is 1 ms later */
+}
+
+static const char *proc_task(const struct dag_proc *p) {
+  const struct sched_ti *ti = p->data;
+  return ti->run->ref->dag->tasks[ti->idx].id;
+}
+
+static struct dag_proc *find_live(struct harness *h, const char *task) {
+  for (size_t i = 0; i < h->n_live; i++)
+    if (strcmp(proc_task(h->live[i]), task) == 0) return h->live[i];
+  return NULL;
+}
+
+/* The process of `task` ends: as the executor does, the callback runs and
+ * the dag_proc is freed once it returns. */
+static void end_proc(struct harness *h, struct dag_proc *p, int64_t status, int sig) {
+  for (size_t i = 0; i < h->n_live; i++)
+    if (h->live[i] == p) {
+      h->live[i] = h->live[--h->n_live];
+      break;
+    }
+  p->exit_cb(p, status, sig, false);
+  free(p);
+}
+
+static void finish(struct harness *h, const char *task, int status) {
+  struct dag_proc *p = find_live(h, task);
+  assert_non_null(p);
+  end_proc(h, p, status, 0);
+}
+
+/* Run the loop's due callbacks and end terminated processes, until
+ * `done(h)` or nothing is left to run. UV_RUN_ONCE waits only for the
+ * scheduler's own timers (retry and wait delays of a few milliseconds). */
+static void pump_until(struct harness *h, bool (*done)(struct harness *)) {
+  for (int i = 0; i < 10000 && !(done && done(h)); i++) {
+    bool ended = false;
+    for (size_t k = 0; k < h->n_live && !ended; k++)
+      if (h->live[k]->terminating) {
+        end_proc(h, h->live[k], -1, 15);
+        ended = true;
+      }
+    if (ended) continue;
+    if (!uv_run(&h->loop, UV_RUN_ONCE) && !h->n_live) break;
+  }
+}
+
+/* Run the loop until `task` has a live process (a retry or a wait's timer
+ * has fired); each iteration blocks only until the next timer is due. */
+static void wait_live(struct harness *h, const char *task) {
+  for (int i = 0; i < 1000 && !find_live(h, task); i++) uv_run(&h->loop, UV_RUN_ONCE);
+  assert_non_null(find_live(h, task));
+}
+
+/* --- set-up --------------------------------------------------------------------- */
+
+static void on_done(void *ctx, enum dag_run_state state) {
+  struct harness *h = ctx;
+  h->done_calls++;
+  h->final = state;
+}
+
+static void on_closed(void *ctx) {
+  struct harness *h = ctx;
+  h->closed = true;
+}
+
+static int setup(void **state) {
+  struct harness *h = xcalloc(1, sizeof(*h));
+  snprintf(h->dir, sizeof(h->dir), "/tmp/dagctl-sched-XXXXXX");
+  assert_non_null(mkdtemp(h->dir));
+  char *home = xasprintf("%s/home", h->dir);
+  h->dags = xasprintf("%s/dags", h->dir);
+  assert_int_equal(mkdir(home, 0755), 0);
+  assert_int_equal(mkdir(h->dags, 0755), 0);
+  struct dag_config_flags flags = {.home = home, .dags_folder = h->dags};
+  char *envp[] = {NULL};
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  assert_int_equal(dag_config_load(&h->cfg, &flags, envp, &diags), 0);
+  dag_diags_free(&diags);
+  h->db_path = xasprintf("%s/dagctl.db", home);
+  free(home);
+  char *err = NULL;
+  assert_int_equal(dag_store_open(h->db_path, NULL, &h->st, &err), 0);
+  assert_int_equal(uv_loop_init(&h->loop), 0);
+  assert_int_equal(dag_scheduler_new(&h->loop, &h->cfg, h->st, &h->s), 0);
+  h->s->ops.spawn = fake_spawn;
+  h->s->ops.terminate = fake_terminate;
+  h->s->ops.now = fake_now;
+  h->s->ops.ctx = h;
+  h->now = (dag_time_t)1767225600 * DAG_USEC_PER_SEC; /* 2026-01-01 */
+  *state = h;
+  return 0;
+}
+
+static bool is_closed(struct harness *h) {
+  return h->closed;
+}
+
+static int teardown(void **state) {
+  struct harness *h = *state;
+  if (h->locker) sqlite3_close(h->locker);
+  dag_scheduler_shutdown(h->s, on_closed, h);
+  pump_until(h, is_closed);
+  assert_true(h->closed);
+  dag_scheduler_free(h->s);
+  uv_run(&h->loop, UV_RUN_NOWAIT); /* the closed handles' callbacks */
+  assert_int_equal(uv_loop_close(&h->loop), 0);
+  dag_store_close(h->st);
+  dag_config_free(&h->cfg);
+  char *cmd = xasprintf("rm -rf '%s'", h->dir);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  free(h->dags);
+  free(h->db_path);
+  free(h);
+  return 0;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+}
+
+static char *dag_path(struct harness *h, const char *name) {
+  return xasprintf("%s/%s.yaml", h->dags, name);
+}
+
+static struct dag *load_dag(const char *path) {
+  struct dag_load_options opts = {0};
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag *dag = NULL;
+  int rc = dag_load_file(path, &opts, &dag, &diags);
+  if (rc) fprintf(stderr, "%s\n", diags.n ? diags.items[0].msg : "?");
+  assert_int_equal(rc, 0);
+  dag_diags_free(&diags);
+  return dag;
+}
+
+/* A run of the DAG in `yaml` (type test unless service mode), recorded in
+ * the store; returns its pk. */
+static int64_t create_run(struct harness *h, const char *yaml, enum dag_run_type type,
+                          const char *only_task, struct dag **out) {
+  char *path = dag_path(h, "d");
+  write_file(path, yaml);
+  struct dag *dag = load_dag(path);
+  free(path);
+  bool paused = false;
+  assert_int_equal(dag_store_sync_dag(h->st, dag, false, h->now, &paused), 0);
+  struct dag_run_request req = {.type = type, .only_task = only_task};
+  int64_t pk = 0;
+  char *run_id = NULL, *err = NULL;
+  assert_int_equal(dag_run_create(h->st, dag, &req, &pk, &run_id, &err), 0);
+  free(run_id);
+  if (out)
+    *out = dag;
+  else
+    dag_free(dag);
+  return pk;
+}
+
+/* `dagctl test`'s way: the run in the foreground. */
+static void run_one(struct harness *h, const char *yaml, const char *only_task) {
+  struct dag *dag = NULL;
+  h->pk = create_run(h, yaml, DAG_RUN_TYPE_TEST, only_task, &dag);
+  assert_int_equal(dag_scheduler_run_one(h->s, dag, h->pk, on_done, h), 0);
+}
+
+static enum dag_task_state ti_state(struct harness *h, const char *task) {
+  struct dag_store_ti *tis = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_tis(h->st, h->pk, &tis, &n), 0);
+  enum dag_task_state st = DAG_TI__COUNT;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(tis[i].task_id, task) == 0) st = tis[i].state;
+  dag_store_tis_free(tis, n);
+  assert_int_not_equal(st, DAG_TI__COUNT);
+  return st;
+}
+
+static size_t tries(struct harness *h, const char *task) {
+  struct dag_store_try *t = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_tries(h->st, h->pk, task, &t, &n), 0);
+  dag_store_tries_free(t, n);
+  return n;
+}
+
+static enum dag_run_state run_state(struct harness *h) {
+  struct dag_store_run row;
+  assert_int_equal(dag_store_get_run_by_pk(h->st, h->pk, &row), 0);
+  enum dag_run_state st = row.state;
+  dag_store_run_free(&row);
+  return st;
+}
+
+static void lock_store(struct harness *h) {
+  assert_int_equal(sqlite3_open(h->db_path, &h->locker), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h->locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void unlock_store(struct harness *h) {
+  assert_int_equal(sqlite3_exec(h->locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h->locker);
+  h->locker = NULL;
+}
+
+static bool one_done(struct harness *h) {
+  return h->done_calls > 0;
+}
+
+static const char chain[] = "dag_id: d\n"
+                            "tasks:\n"
+                            "  - id: a\n"
+                            "    command: x\n"
+                            "  - id: b\n"
+                            "    upstream: a\n"
+                            "    command: x\n";
+
+/* --- trigger rules ------------------------------------------------------------------ */
+
+/* Two upstream tasks ending with `o1` and `o2` (0 or 1), then `d` with
+ * `rule`: d's final state. */
+static enum dag_task_state rule_outcome(const char *rule, int o1, int o2, bool *early) {
+  struct harness *h = NULL;
+  setup((void **)&h);
+  char *yaml = xasprintf("dag_id: d\n"
+                         "tasks:\n"
+                         "  - id: u1\n"
+                         "    command: x\n"
+                         "  - id: u2\n"
+                         "    command: x\n"
+                         "  - id: d\n"
+                         "    upstream: [u1, u2]\n"
+                         "    trigger_rule: %s\n"
+                         "    command: x\n",
+                         rule);
+  run_one(h, yaml, NULL);
+  free(yaml);
+  finish(h, "u1", o1);
+  /* one_success and one_failed decide on the first upstream that matches. */
+  *early = find_live(h, "d") != NULL;
+  if (find_live(h, "u2")) finish(h, "u2", o2);
+  if (find_live(h, "d")) finish(h, "d", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->done_calls, 1);
+  enum dag_task_state st = ti_state(h, "d");
+  /* A run fails when its leaf (d) failed or could not run. */
+  assert_int_equal(h->final,
+                   st == DAG_TI_UPSTREAM_FAILED ? DAG_RUN_FAILED : DAG_RUN_SUCCESS);
+  teardown((void **)&h);
+  return st;
+}
+
+static void trigger_rules(void **state) {
+  (void)state;
+  const enum dag_task_state S = DAG_TI_SUCCESS, K = DAG_TI_SKIPPED, U = DAG_TI_UPSTREAM_FAILED;
+  /* Airflow's semantics, for upstream outcomes (success, success),
+   * (success, failed) and (failed, failed); d succeeds when it runs. */
+  static const struct {
+    const char *rule;
+    enum dag_task_state ss, sf, ff;
+    bool early_s, early_f; /* runs as soon as u1 succeeded / failed */
+  } cases[] = {
+      {"all_success", 0, 0, 0, false, false},
+      {"all_failed", 0, 0, 0, false, false},
+      {"all_done", 0, 0, 0, false, false},
+      {"one_success", 0, 0, 0, true, false},
+      {"one_failed", 0, 0, 0, false, true},
+      {"none_failed", 0, 0, 0, false, false},
+      {"none_failed_min_one_success", 0, 0, 0, false, false},
+      {"none_skipped", 0, 0, 0, false, false},
+      {"all_skipped", 0, 0, 0, false, false},
+      {"always", 0, 0, 0, true, true},
+  };
+  const enum dag_task_state expect[][3] = {
+      {S, U, U}, /* all_success */
+      {K, K, S}, /* all_failed */
+      {S, S, S}, /* all_done */
+      {S, S, U}, /* one_success */
+      {K, S, S}, /* one_failed */
+      {S, U, U}, /* none_failed */
+      {S, U, U}, /* none_failed_min_one_success */
+      {S, S, S}, /* none_skipped */
+      {K, K, K}, /* all_skipped */
+      {S, S, S}, /* always */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    bool early = false;
+    const int outcome[3][2] = {{0, 0}, {0, 1}, {1, 1}};
+    for (int k = 0; k < 3; k++) {
+      enum dag_task_state got = rule_outcome(cases[i].rule, outcome[k][0], outcome[k][1], &early);
+      if (got != expect[i][k])
+        fail_msg("rule %s, upstream outcome %d: d is %s, expected %s", cases[i].rule, k,
+                 dag_task_state_name(got), dag_task_state_name(expect[i][k]));
+      bool want_early = outcome[k][0] == 0 ? cases[i].early_s : cases[i].early_f;
+      if (early != want_early)
+        fail_msg("rule %s, upstream outcome %d: d %s before u2 ended", cases[i].rule, k,
+                 early ? "ran" : "did not run");
+    }
+  }
+}
+
+/* --- starting tasks ------------------------------------------------------------------ */
+
+/* A last task that cannot start ends the run, and the foreground run's
+ * owner hears of it (`dagctl test` used to hang). */
+static void spawn_failure_ends_the_run(void **state) {
+  struct harness *h = *state;
+  run_one(h, chain, NULL);
+  h->spawn_errors = 1;
+  h->spawn_error = UV_ENOENT; /* b's program is missing */
+  finish(h, "a", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->done_calls, 1);
+  assert_int_equal(h->final, DAG_RUN_FAILED);
+  assert_int_equal(ti_state(h, "b"), DAG_TI_FAILED);
+}
+
+static void missing_program_fails_its_try(void **state) {
+  struct harness *h = *state;
+  h->spawn_errors = 1;
+  h->spawn_error = UV_ENOENT;
+  run_one(h, "dag_id: d\ntasks:\n  - id: a\n    command: x\n", NULL);
+  pump_until(h, one_done);
+  assert_int_equal(h->done_calls, 1);
+  assert_int_equal(h->final, DAG_RUN_FAILED);
+  assert_int_equal(ti_state(h, "a"), DAG_TI_FAILED);
+  assert_int_equal(tries(h, "a"), 1);
+  assert_int_equal(h->s->running_tasks, 0);
+}
+
+/* EMFILE at spawn is a wait: no try is recorded, the task starts once a
+ * spawn works again, at its first try. */
+static void emfile_is_a_wait(void **state) {
+  struct harness *h = *state;
+  h->spawn_errors = 3;
+  h->spawn_error = UV_EMFILE;
+  run_one(h, chain, NULL);
+  assert_int_equal(h->spawns, 0);
+  assert_int_equal(ti_state(h, "a"), DAG_TI_SCHEDULED);
+  assert_int_equal(tries(h, "a"), 0);
+  assert_true(h->s->spawn_waiting);
+  wait_live(h, "a");
+  assert_int_equal(h->spawn_errors, 0);
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+  assert_int_equal(tries(h, "a"), 1);
+  struct dag_store_try *t = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_tries(h->st, h->pk, "a", &t, &n), 0);
+  assert_int_equal(t[0].try_number, 1);
+  assert_int_equal(t[0].pid, 4000000); /* recorded with its pid */
+  dag_store_tries_free(t, n);
+}
+
+/* A single task tested alone: the run's outcome is that task's, though
+ * its downstream task is not part of the run. */
+static void single_task_outcome(void **state) {
+  struct harness *h = *state;
+  run_one(h, chain, "a");
+  finish(h, "a", 3);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_FAILED);
+  assert_int_equal(run_state(h), DAG_RUN_FAILED);
+}
+
+/* --- a busy store -------------------------------------------------------------------- */
+
+/* Another connection holds the write lock when a task ends: nothing
+ * changes (not even in memory) and nothing new starts until it is gone;
+ * then the end is recorded and the run goes on. */
+static void busy_store_delays_and_loses_nothing(void **state) {
+  struct harness *h = *state;
+  run_one(h, chain, NULL);
+  assert_non_null(find_live(h, "a"));
+  lock_store(h);
+  finish(h, "a", 0);
+  assert_true(h->s->store_waiting);
+  assert_non_null(h->s->work_head);
+  assert_int_equal(h->s->running_tasks, 1); /* a's slot is still held */
+  assert_int_equal(h->spawns, 1);
+  assert_int_equal(ti_state(h, "a"), DAG_TI_RUNNING);
+  /* The retries run from the loop while the lock is held. */
+  for (int i = 0; i < 3; i++) uv_run(&h->loop, UV_RUN_ONCE);
+  assert_int_equal(h->spawns, 1);
+  unlock_store(h);
+  wait_live(h, "b");
+  assert_false(h->s->store_waiting);
+  assert_int_equal(ti_state(h, "a"), DAG_TI_SUCCESS);
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+  assert_int_equal(tries(h, "a"), 1);
+  assert_int_equal(tries(h, "b"), 1);
+}
+
+/* Record, then spawn: a task due while the store is locked is not spawned
+ * until its try can be recorded. */
+static void busy_store_spawns_nothing(void **state) {
+  struct harness *h = *state;
+  struct dag *dag = NULL;
+  h->pk = create_run(h, chain, DAG_RUN_TYPE_TEST, NULL, &dag);
+  lock_store(h);
+  assert_int_equal(dag_scheduler_run_one(h->s, dag, h->pk, on_done, h), 0);
+  for (int i = 0; i < 3; i++) uv_run(&h->loop, UV_RUN_ONCE);
+  assert_int_equal(h->spawns, 0);
+  assert_int_equal(run_state(h), DAG_RUN_QUEUED);
+  unlock_store(h);
+  wait_live(h, "a");
+  assert_int_equal(ti_state(h, "a"), DAG_TI_RUNNING);
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+}
+
+/* A full database is not a wait: the scheduler stops (its owner is told
+ * through dag_scheduler_failed()), the run's outcome is never reported as
+ * if it had been recorded, and every handle closes. */
+static void full_store_stops_cleanly(void **state) {
+  struct harness *h = *state;
+  /* 300 tasks with long names: their tries need new pages soon. */
+  char *yaml = xstrdup("dag_id: d\ntasks:\n");
+  for (int i = 0; i < 300; i++) {
+    char *more = xasprintf("%s  - id: a_task_with_a_long_name_to_fill_pages_%03d\n"
+                           "    command: x\n", yaml, i);
+    free(yaml);
+    yaml = more;
+  }
+  run_one(h, yaml, NULL);
+  free(yaml);
+  /* The database may not grow: the next write that needs a page fails. */
+  sqlite3_stmt *q = NULL;
+  assert_int_equal(sqlite3_prepare_v2(h->st->db, "PRAGMA page_count", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  char *pragma = xasprintf("PRAGMA max_page_count = %d", sqlite3_column_int(q, 0));
+  sqlite3_finalize(q);
+  assert_int_equal(sqlite3_exec(h->st->db, pragma, NULL, NULL, NULL), SQLITE_OK);
+  free(pragma);
+  for (int i = 0; i < 300 && h->n_live && !dag_scheduler_failed(h->s); i++)
+    end_proc(h, h->live[0], 0, 0);
+  assert_true(dag_scheduler_failed(h->s));
+  assert_int_equal(h->done_calls, 0);
+  dag_scheduler_shutdown(h->s, on_closed, h);
+  pump_until(h, is_closed);
+  assert_true(h->closed);
+}
+
+/* --- service mode: loading, clearing, recovering -------------------------------------- */
+
+static void start_service(struct harness *h) {
+  assert_int_equal(dag_scheduler_start(h->s), 0);
+}
+
+static void rescan(struct harness *h) {
+  struct sched_work w = {.kind = SCHED_WORK_RESCAN};
+  sched_post(h->s, &w);
+  sched_dispatch(h->s);
+}
+
+static void take_events(struct harness *h) {
+  struct sched_work w = {.kind = SCHED_WORK_EVENTS};
+  sched_post(h->s, &w);
+  sched_dispatch(h->s);
+}
+
+/* A run queued while its file was broken runs once the file is fixed. */
+static void broken_file_with_queued_run(void **state) {
+  struct harness *h = *state;
+  h->pk = create_run(h, chain, DAG_RUN_TYPE_MANUAL, NULL, NULL);
+  char *path = dag_path(h, "d");
+  write_file(path, "dag_id: d\ntasks: [\n");
+  start_service(h);
+  assert_int_equal(h->spawns, 0);
+  assert_int_equal(run_state(h), DAG_RUN_QUEUED);
+  write_file(path, chain);
+  free(path);
+  rescan(h);
+  assert_non_null(find_live(h, "a"));
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+}
+
+/* A finished task cleared by another process runs again. */
+static void clear_and_reload(void **state) {
+  struct harness *h = *state;
+  h->pk = create_run(h, chain, DAG_RUN_TYPE_MANUAL, NULL, NULL);
+  start_service(h);
+  finish(h, "a", 0);
+  assert_non_null(find_live(h, "b"));
+  const char *ids[] = {"a"};
+  int retries[] = {0};
+  size_t cleared = 0, skipped = 0;
+  assert_int_equal(dag_store_clear(h->st, h->pk, ids, retries, 1, &cleared, &skipped), 0);
+  assert_int_equal(cleared, 1);
+  take_events(h);
+  assert_non_null(find_live(h, "a")); /* b still runs: it is left alone */
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+  assert_int_equal(tries(h, "a"), 2);
+}
+
+/* A scheduler starting on a run left mid-way: the try whose process is
+ * gone counts as failed (retries apply), the rest goes on. */
+static void restart_mid_run(void **state) {
+  struct harness *h = *state;
+  h->pk = create_run(h, "dag_id: d\n"
+                        "tasks:\n"
+                        "  - id: a\n"
+                        "    command: x\n"
+                        "    retries: 1\n"
+                        "    retry_delay: 0s\n"
+                        "  - id: b\n"
+                        "    upstream: a\n"
+                        "    command: x\n",
+                     DAG_RUN_TYPE_MANUAL, NULL, NULL);
+  /* What a crash leaves: the run running, a's try 1 recorded with a pid
+   * that no longer exists. */
+  assert_int_equal(dag_store_begin(h->st), 0);
+  assert_int_equal(dag_store_set_run_state(h->st, h->pk, DAG_RUN_RUNNING, h->now, 0), 0);
+  assert_int_equal(dag_store_ti_start_try(h->st, h->pk, "a", 1, h->now, 0, 0, "a/1.log"), 0);
+  assert_int_equal(dag_store_ti_set_pid(h->st, h->pk, "a", 1, 4999999, 1), 0);
+  assert_int_equal(dag_store_commit(h->st), 0);
+  start_service(h);
+  wait_live(h, "a");
+  assert_int_equal(tries(h, "a"), 2);
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(trigger_rules),
+      cmocka_unit_test_setup_teardown(spawn_failure_ends_the_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_program_fails_its_try, setup, teardown),
+      cmocka_unit_test_setup_teardown(emfile_is_a_wait, setup, teardown),
+      cmocka_unit_test_setup_teardown(single_task_outcome, setup, teardown),
+      cmocka_unit_test_setup_teardown(busy_store_delays_and_loses_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(busy_store_spawns_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(full_store_stops_cleanly, setup, teardown),
+      cmocka_unit_test_setup_teardown(broken_file_with_queued_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(clear_and_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(restart_mid_run, setup, teardown),
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
