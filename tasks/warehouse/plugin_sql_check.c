@@ -3,8 +3,10 @@
  * Params: check (its name, default the task id), and either sql with min /
  * max / equals, or kind (row_count, not_null, no_duplicates, in_range,
  * freshness) with table, column, min, max, max_age (see sqlcheck.h). The
- * task fails when the check does, with a message naming the check, its
- * query and the observed value; XCom: observed, passed. */
+ * host renders no template in sql (declared verbatim): a value from a run's
+ * conf must never become SQL. The task fails when the check does, with a
+ * message naming the check, its query and the observed value; XCom:
+ * observed, passed. */
 #include <dagctl/plugin.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -61,7 +63,9 @@ static const struct dagctl_param params[] = {
                  "the check's name in messages; default: the task id"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "kind", "sql",
                  "sql, row_count, not_null, no_duplicates, in_range or freshness"),
-    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "sql", NULL, "a query returning one value (kind sql)"),
+    /* Verbatim: a rendered {{ conf.x }} would reach the SQL unquoted. */
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_VERBATIM, "sql", NULL,
+                 "a query returning one value (kind sql), as written: no templates"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "table", NULL, "schema.table of a built-in kind"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "column", NULL, "the column of a built-in kind"),
     DAGCTL_PARAM(DAGCTL_PARAM_NUMBER, 0, "min", NULL, "the least value that passes"),

@@ -90,3 +90,19 @@ assert_eq "$(task_state declared "$run" templated)" failed "templated with n=abc
 log=$(dagctl logs declared "$run" templated)
 grep -qF "param n: expected an integer, got 'abc'" <<<"$log" || fail "no clear error: $log"
 if grep -q "abi_minor" <<<"$log"; then fail "the plugin ran: $log"; fi
+
+# sql_check's sql is declared verbatim: a conf value never becomes SQL.
+cp "$DAGCTL_BUILD_DIR"/plugins/sql_check.so "$TMP/plugins/"
+write_dag sqlverb <<'EOF'
+dag_id: sqlverb
+tasks:
+  - id: check
+    type: sql_check
+    sql: "SELECT '{{ conf.x }}'"
+    equals: 1
+EOF
+rc=0
+run=$(dagctl test sqlverb --quiet --conf '{"x": "1'"'"' UNION SELECT 1 --"}') || rc=$?
+[ "$rc" -ne 0 ] || fail "the check passed: the conf value became SQL"
+log=$(dagctl logs sqlverb "$run" check)
+grep -qF "SELECT '{{ conf.x }}'" <<<"$log" || fail "sql was rendered: $log"
