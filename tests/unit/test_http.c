@@ -748,7 +748,7 @@ static void per_client_client(struct server_test *t) {
   send_all(b, "GET /b HTTP/1.1\r\n", 17);
   /* Another address is served; once it is, a and b were taken before. */
   int other = connect_from("127.0.0.2", t->port);
-  send_all(other, "GET /other HTTP/1.1\r\nConnection: close\r\n\r\n", 43);
+  send_all(other, "GET /other HTTP/1.1\r\nConnection: close\r\n\r\n", 42);
   t->got2 = read_all(other, NULL, &t->closed);
   close(other);
   /* A third from 127.0.0.1 is refused at once, before it sends anything. */
@@ -756,7 +756,7 @@ static void per_client_client(struct server_test *t) {
   t->got = read_all(c, NULL, &t->closed);
   close(c);
   /* The two it holds still work. */
-  send_all(a, "Connection: close\r\n\r\n", 23);
+  send_all(a, "Connection: close\r\n\r\n", 21);
   t->got3 = read_all(a, NULL, &t->closed);
   close(a);
   close(b);
