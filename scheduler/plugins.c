@@ -361,8 +361,9 @@ int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t 
 /* --- the catalog -------------------------------------------------------------- */
 
 /* Task types the scheduler runs itself, declared like a plugin's. */
+/* The scheduler reads `service` as written: no template is rendered in it. */
 static struct dag_plugin_param stop_service_params[] = {
-    {(char *)"service", DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, NULL,
+    {(char *)"service", DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM, NULL,
      (char *)"the id of the service task (of this DAG) to stop"},
 };
 static const struct dag_plugin_type builtin_types[] = {

@@ -160,7 +160,8 @@ static void test_catalog_from_child(void **state) {
   assert_null(dag_plugin_catalog_find(c, "old_type")); /* its plugin was refused */
   const struct dag_plugin_type *stop = dag_plugin_catalog_find(c, "stop_service");
   assert_non_null(stop);
-  assert_int_equal(dag_plugin_type_param(stop, "service")->flags, DAGCTL_PARAM_REQUIRED);
+  assert_int_equal(dag_plugin_type_param(stop, "service")->flags,
+                   DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
   size_t n = 0;
   const char **names = dag_plugin_catalog_names(c, &n);
   assert_true(n > 10);
