@@ -30,6 +30,10 @@ int store_fail(dag_store *st, const char *what) {
   }
   LOG_ERROR("state store failed op=%s sqlite=%d msg=\"%s\"", what, code, st->errmsg);
   st->last_rc = code == SQLITE_CONSTRAINT ? DAG_EEXIST : code == SQLITE_FULL ? -ENOSPC : DAG_ESTORE;
+  /* A caller may log a failure and go on (the alert outbox does); the
+   * transaction must still not commit without it. A taken key is not a
+   * failure of the transaction: callers retry with another id. */
+  if (st->depth > 0 && code != SQLITE_CONSTRAINT) st->doomed = true;
   return st->last_rc;
 }
 

@@ -52,6 +52,8 @@ void dag_store_close(dag_store *st);
  * commit commits. A rollback at any depth dooms the whole transaction: the
  * statements up to the outermost call stay uncommitted, and that outermost
  * commit rolls back and returns the failure (DAG_ESTORE if none was seen).
+ * A failed statement inside a transaction dooms it the same way (except a
+ * constraint violation, DAG_EEXIST), even if its caller goes on.
  *
  * Errors of every store call: DAG_ELOCKED when another connection holds
  * the write lock longer than the busy timeout (a wait, not a failure: try

@@ -142,12 +142,37 @@ static void full_store_says_so(void **state) {
   assert_string_equal(dag_strerror(rc), "No space left on device");
 }
 
+/* A failure inside a transaction that its caller did not pass on (the
+ * alert outbox logs and goes on) still fails the transaction: an alert is
+ * stored if and only if its cause is. A taken key (a constraint) is the
+ * exception: callers retry with another id inside the transaction. */
+static void ignored_failure_fails_the_commit(void **state) {
+  struct fixture *f = *state;
+  char big[2048];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(dag_store_begin(f->st), 0);
+  assert_int_equal(add_row(f, "small"), 0);
+  int rc = 0;
+  for (int i = 0; i < 1000 && rc == 0; i++) {
+    char id[16];
+    snprintf(id, sizeof(id), "f%d", i);
+    rc = dag_store_set_import_error(f->st, id, big, 1000);
+  }
+  assert_int_equal(rc, -ENOSPC); /* ... and the caller goes on */
+  assert_int_equal(dag_store_commit(f->st), -ENOSPC);
+  assert_false(row_exists(f, "small"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(nested_commit_commits_once, setup, teardown),
       cmocka_unit_test_setup_teardown(inner_rollback_fails_outer_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(locked_store_is_a_wait, setup, teardown),
       cmocka_unit_test_setup_teardown(full_store_says_so, setup, teardown),
+      cmocka_unit_test_setup_teardown(ignored_failure_fails_the_commit, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
