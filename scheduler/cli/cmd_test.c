@@ -127,7 +127,14 @@ int cmd_test(struct cli *c, int argc, char **argv) {
   struct dag *dag = NULL;
   if ((rc = cli_load_dag(c, dag_id, &dag)) != 0) return rc;
   bool paused;
-  dag_store_sync_dag(c->store, dag, c->cfg.dags_are_paused_at_creation, dag_time_now(), &paused);
+  rc = dag_store_sync_dag(c->store, dag, c->cfg.dags_are_paused_at_creation, dag_time_now(),
+                          &paused);
+  if (rc) {
+    fprintf(stderr, "dagctl: cannot record the DAG: %s (%s)\n", dag_strerror(rc),
+            dag_store_errmsg(c->store));
+    dag_free(dag);
+    return CLI_CONFIG;
+  }
 
   int64_t pk = 0;
   char *err = NULL, *run_id = NULL;
