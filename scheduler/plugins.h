@@ -46,12 +46,14 @@ struct dag_plugin_info {
   char *error; /* why it could not be loaded (ABI mismatch, no entry point) */
 };
 
-/* Load every *.so in `folder` to describe it (the CLI's `dagctl plugins`). */
+/* Load every *.so in `folder` to describe it (the CLI's `dagctl plugins`).
+ * *out: caller frees with dag_plugins_free(). */
 int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n);
 void dag_plugins_free(struct dag_plugin_info *p, size_t n);
 
 /* The same as JSON, as `dagctl plugins --json` prints it (new reference),
- * and back: 0, or DAG_EINVAL if `j` is not that shape. */
+ * and back: 0 and *out (caller frees with dag_plugins_free()), or
+ * DAG_EINVAL if `j` is not that shape. */
 json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n);
 int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n);
 
@@ -60,7 +62,7 @@ int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t 
 void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out);
 void dag_plugin_type_free(struct dag_plugin_type *t);
 
-/* The declared parameter `name` of `t`, or NULL. */
+/* The declared parameter `name` of `t` (borrowed from `t`), or NULL. */
 const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
                                                     const char *name);
 
@@ -109,7 +111,8 @@ const struct dag_plugin_catalog *dag_plugin_catalog_update_cfg(struct dag_plugin
                                                                char **err);
 void dag_plugin_catalog_free(struct dag_plugin_catalog *c);
 
-/* The type `name`, or NULL when no plugin provides it. */
+/* The type `name` (borrowed from the catalog, or static for a built-in
+ * one), or NULL when no plugin provides it. */
 const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
                                                       const char *name);
 /* Every type name (borrowed), for did-you-mean. Caller frees the array. */
