@@ -1,4 +1,5 @@
-/* executor.c - task processes: spawn, timeout, terminate (see executor.h). */
+/* executor.c - task tries under their supervisors: spawn, adopt, stop
+ * (see executor.h). */
 #include "executor.h"
 
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,114 +77,312 @@ bool dag_pgrp_alive(int pgid) {
   return alive;
 }
 
-static void on_handle_closed(uv_handle_t *h) {
+/* --- status files ------------------------------------------------------------- */
+
+int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
+                         bool *timed_out, struct dag_proc_usage *usage) {
+  char buf[1024];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -EINVAL;
+  buf[n] = '\0';
+  if (strncmp(buf, "dagctl-status 1\n", 16) != 0) return -EINVAL;
+  long long exit_code = 0, sig = 0, tout = 0;
+  bool have_exit = false, have_sig = false;
+  memset(usage, 0, sizeof(*usage));
+  for (char *line = buf + 16; *line;) {
+    char *nl = strchr(line, '\n');
+    if (!nl) break; /* a line is whole or not at all */
+    *nl = '\0';
+    char key[32];
+    long long v;
+    if (sscanf(line, "%31s %lld", key, &v) == 2) {
+      if (strcmp(key, "exit") == 0) {
+        exit_code = v;
+        have_exit = true;
+      } else if (strcmp(key, "signal") == 0) {
+        sig = v;
+        have_sig = true;
+      } else if (strcmp(key, "timed_out") == 0) {
+        tout = v;
+      } else if (strcmp(key, "maxrss_kb") == 0) {
+        usage->maxrss_kb = v;
+      } else if (strcmp(key, "user_us") == 0) {
+        usage->user_us = v;
+      } else if (strcmp(key, "sys_us") == 0) {
+        usage->sys_us = v;
+      } else if (strcmp(key, "wall_us") == 0) {
+        usage->wall_us = v;
+      }
+    }
+    line = nl + 1;
+  }
+  if (!have_exit || !have_sig || sig < 0 || sig > 64 || exit_code < -1 || exit_code > 255)
+    return -EINVAL;
+  *exit_status = sig ? -1 : exit_code;
+  *term_signal = (int)sig;
+  *timed_out = tout != 0;
+  return 0;
+}
+
+/* --- watching a supervisor ---------------------------------------------------------- */
+
+static int pidfd_open(int pid) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+static void on_closed(uv_handle_t *h) {
   struct dag_proc *p = h->data;
-  if (--p->open_handles > 0) return;
-  p->exit_cb(p, p->exit_status, p->term_signal, p->timed_out);
+  if (p->pidfd >= 0) close(p->pidfd);
+  if (!p->released) p->exit_cb(p, p->exit_status, p->term_signal, p->timed_out);
+  free(p->status_path);
   free(p);
 }
 
-static void finish(struct dag_proc *p) {
-  uv_timer_stop(&p->timer);
-  uv_close((uv_handle_t *)&p->child, on_handle_closed);
-  uv_close((uv_handle_t *)&p->timer, on_handle_closed);
+static uv_handle_t *watch_handle(struct dag_proc *p) {
+  switch (p->how) {
+  case DAG_PROC_PIDFD:
+    return (uv_handle_t *)&p->watch;
+  case DAG_PROC_SIGCHLD:
+    return (uv_handle_t *)&p->child_signal;
+  default:
+    return (uv_handle_t *)&p->later;
+  }
 }
 
-/* After the leader exited: wait for the rest of its group until the grace
- * period ends, then kill what is left. Polls every 50 ms (each poll reads
- * /proc: O(processes)), only while a stopped task's group outlives its
- * leader. */
-static void on_group_poll(uv_timer_t *t) {
-  struct dag_proc *p = container_of(t, struct dag_proc, timer);
-  if (dag_pgrp_alive(p->pid) && uv_now(t->loop) < p->kill_at) return;
-  kill(-p->pid, SIGKILL);
-  finish(p);
+/* The supervisor has ended (`ws`: its wait status, when we reaped it): its
+ * status file says how the try ended. Then the handle closes and exit_cb
+ * runs. */
+static void finish(struct dag_proc *p, bool reaped, int ws) {
+  int rc = dag_proc_read_status(p->status_path, &p->exit_status, &p->term_signal,
+                                &p->timed_out, &p->usage);
+  if (rc != 0) {
+    p->lost = true;
+    p->exit_status = -1;
+    p->term_signal = reaped && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+    p->timed_out = false;
+    LOG_WARN("task supervisor ended without a status pid=%d status_file=%s error=\"%s\"",
+             p->pid, p->status_path, strerror(-rc));
+  }
+  uv_close(watch_handle(p), on_closed);
 }
 
-/* SIGCHLD says that some child changed state; waitpid() says whether it
- * is this one. Every running task watches, so an exit costs O(running
- * tasks) waitpid() calls. */
+static void on_pidfd(uv_poll_t *h, int status, int events) {
+  struct dag_proc *p = container_of(h, struct dag_proc, watch);
+  DAG_UNUSED(status);
+  DAG_UNUSED(events);
+  uv_poll_stop(h);
+  int ws = 0;
+  bool reaped = false;
+  if (p->child) {
+    pid_t r;
+    do
+      r = waitpid(p->pid, &ws, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    reaped = r == p->pid;
+  }
+  finish(p, reaped, ws);
+}
+
+/* Without pidfds (valgrind, Linux before 5.3): SIGCHLD says that some child
+ * changed state, waitpid() whether it is this one; every running try
+ * watches, so an exit costs O(running tries) waitpid() calls. */
 static void on_sigchld(uv_signal_t *h, int signum) {
-  struct dag_proc *p = container_of(h, struct dag_proc, child);
+  struct dag_proc *p = container_of(h, struct dag_proc, child_signal);
   DAG_UNUSED(signum);
-  int status;
+  int ws;
   pid_t r;
-  /* waitpid(0) would reap any child of the group: never without a pid. */
-  if (p->pid <= 0) return;
   do
-    r = waitpid(p->pid, &status, WNOHANG);
+    r = waitpid(p->pid, &ws, WNOHANG);
   while (r < 0 && errno == EINTR);
   if (r != p->pid) return;
   uv_signal_stop(h);
-  int term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  p->exit_status = term_signal ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-  p->term_signal = term_signal;
-  /* A task being stopped (timeout, shutdown) ends with its whole group: a
-   * shell leader dies at SIGTERM at once, while the program it started may
-   * still be cleaning up, or ignore the signal. The rest of the group gets
-   * what is left of the grace period, then SIGKILL; the try ends only then,
-   * so that nothing of it outlives its record. */
-  if (p->terminating && dag_pgrp_alive(p->pid)) {
-    uv_timer_stop(&p->timer);
-    uv_timer_start(&p->timer, on_group_poll, 50, 50);
-    return;
+  finish(p, true, ws);
+}
+
+/* Without pidfds, an adopted supervisor is looked at every 100 ms: only
+ * while recovering tries, and only where pidfds are missing. */
+static void on_poll_adopted(uv_timer_t *t) {
+  struct dag_proc *p = container_of(t, struct dag_proc, later);
+  if (dag_pid_start_time(p->pid) == p->pid_start) return;
+  uv_timer_stop(t);
+  finish(p, false, 0);
+}
+
+static void on_later(uv_timer_t *t) {
+  uv_close((uv_handle_t *)t, on_closed);
+}
+
+/* Watch the supervisor p->pid until it ends; p->pidfd is open, or the
+ * error pidfd_open() gave. */
+static int watch(uv_loop_t *loop, struct dag_proc *p) {
+  int rc;
+  if (p->pidfd >= 0) {
+    p->how = DAG_PROC_PIDFD;
+    p->watch.data = p;
+    rc = uv_poll_init(loop, &p->watch, p->pidfd);
+    if (rc == 0) rc = uv_poll_start(&p->watch, UV_READABLE, on_pidfd);
+    return rc;
   }
-  finish(p);
-}
-
-static void on_grace_over(uv_timer_t *t) {
-  struct dag_proc *p = container_of(t, struct dag_proc, timer);
-  LOG_WARN("task ignored SIGTERM, sending SIGKILL pid=%d", p->pid);
-  kill(-p->pid, SIGKILL);
-}
-
-void dag_proc_terminate(struct dag_proc *p) {
-  if (p->terminating) return;
-  p->terminating = true;
-  kill(-p->pid, SIGTERM);
-  uv_timer_stop(&p->timer);
-  p->kill_at = uv_now(p->timer.loop) + p->kill_grace_ms;
-  uv_timer_start(&p->timer, on_grace_over, p->kill_grace_ms, 0);
-}
-
-static void on_timeout(uv_timer_t *t) {
-  struct dag_proc *p = container_of(t, struct dag_proc, timer);
-  LOG_WARN("task timed out, sending SIGTERM pid=%d", p->pid);
-  p->timed_out = true;
-  dag_proc_terminate(p);
-}
-
-static void free_failed(uv_handle_t *h) {
-  free(container_of((uv_signal_t *)h, struct dag_proc, child));
-}
-
-/* posix_spawn() one file; one that is neither a binary nor a "#!" script
- * runs under /bin/sh, as execvp() does it. Returns 0 or an errno value.
- * A file execve() would refuse (missing, not executable) is refused here
- * first: cheaper than a child per PATH entry, and valgrind runs glibc's
- * CLONE_VM child as a plain fork, whose exec error never reaches us. A
- * relative path depends on the child's working folder: the child checks. */
-static int spawn_file(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-                      const posix_spawnattr_t *at, char **argv, char **env) {
-  if (path[0] == '/' && access(path, X_OK) != 0) return errno;
-  int rc = posix_spawn(pid, path, fa, at, argv, env);
-  if (rc != ENOEXEC) return rc;
-  size_t n = 0;
-  while (argv[n]) n++;
-  char **sh = xcalloc(n + 2, sizeof(*sh));
-  sh[0] = (char *)"/bin/sh";
-  sh[1] = (char *)path;
-  for (size_t i = 1; i < n; i++) sh[i + 1] = argv[i];
-  rc = posix_spawn(pid, "/bin/sh", fa, at, sh, env);
-  free(sh);
+  if (p->pidfd != -ENOSYS) return p->pidfd;
+  if (p->child) {
+    p->how = DAG_PROC_SIGCHLD;
+    p->child_signal.data = p;
+    rc = uv_signal_init(loop, &p->child_signal);
+    if (rc == 0) rc = uv_signal_start(&p->child_signal, on_sigchld, SIGCHLD);
+    /* It may have ended before we watched: its SIGCHLD is gone. */
+    if (rc == 0) on_sigchld(&p->child_signal, SIGCHLD);
+    return rc;
+  }
+  p->how = DAG_PROC_POLL;
+  p->later.data = p;
+  rc = uv_timer_init(loop, &p->later);
+  if (rc == 0) rc = uv_timer_start(&p->later, on_poll_adopted, 100, 100);
   return rc;
 }
 
-/* execvp()'s search, in the task's PATH (execvp() in a forked child saw the
- * task's environment too); without one, execvp()'s default. */
-static int spawn_search(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                        const posix_spawnattr_t *at, char **argv, char **env) {
-  if (strchr(file, '/')) return spawn_file(pid, file, fa, at, argv, env);
+void dag_proc_terminate(struct dag_proc *p) {
+  if (p->terminating || p->how == DAG_PROC_DONE) return;
+  p->terminating = true;
+  int rc;
+  if (p->pidfd >= 0) {
+    /* Through the pidfd: an adopted supervisor that has just ended may have
+     * been reaped, and its pid reused. */
+    rc = (int)syscall(SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0);
+  } else if (p->child || dag_pid_start_time(p->pid) == p->pid_start) {
+    rc = kill(p->pid, SIGTERM);
+  } else {
+    return;
+  }
+  if (rc != 0 && errno != ESRCH)
+    LOG_WARN("cannot signal a task's supervisor pid=%d error=\"%s\"", p->pid, strerror(errno));
+}
+
+void dag_proc_release(struct dag_proc *p) {
+  if (p->released) return;
+  p->released = true;
+  uv_handle_t *h = watch_handle(p);
+  if (uv_is_closing(h)) return;
+  if (p->how == DAG_PROC_PIDFD)
+    uv_poll_stop(&p->watch);
+  else if (p->how == DAG_PROC_SIGCHLD)
+    uv_signal_stop(&p->child_signal);
+  else
+    uv_timer_stop(&p->later);
+  uv_close(h, on_closed);
+}
+
+bool dag_pid_is_supervisor(int pid) {
+  char path[64], comm[32];
+  snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, comm, sizeof(comm) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  comm[n] = '\0';
+  /* The kernel keeps 15 characters of the name. */
+  return strncmp(comm, "dagctl-supervis", 15) == 0;
+}
+
+int dag_proc_adopt(uv_loop_t *loop, int pid, int64_t pid_start, const char *status_path,
+                   dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out) {
+  *out = NULL;
+  int pidfd = pid > 0 ? pidfd_open(pid) : -ESRCH;
+  /* The start time is read after the pidfd is open: if it matches, the
+   * pidfd holds the process that was recorded, not a reuse of its pid. */
+  bool alive = (pidfd >= 0 || pidfd == -ENOSYS) && dag_pid_start_time(pid) == pid_start;
+  if (alive && !dag_pid_is_supervisor(pid)) {
+    if (pidfd >= 0) close(pidfd);
+    return -ENOTSUP;
+  }
+  if (!alive && pidfd >= 0) close(pidfd);
+  struct dag_proc *p = xcalloc(1, sizeof(*p));
+  p->pid = pid;
+  p->pid_start = pid_start;
+  p->data = data;
+  p->exit_cb = exit_cb;
+  p->status_path = xstrdup(status_path);
+  p->pidfd = alive ? pidfd : -1;
+  if (alive) {
+    int rc = watch(loop, p);
+    if (rc) {
+      if (p->pidfd >= 0) close(p->pidfd);
+      free(p->status_path);
+      free(p);
+      return rc;
+    }
+    *out = p;
+    return 0;
+  }
+  /* Gone: the status file is the only witness. */
+  int rc = dag_proc_read_status(status_path, &p->exit_status, &p->term_signal, &p->timed_out,
+                                &p->usage);
+  if (rc != 0) {
+    free(p->status_path);
+    free(p);
+    return -ESRCH;
+  }
+  p->how = DAG_PROC_DONE;
+  p->later.data = p;
+  uv_timer_init(loop, &p->later);
+  uv_timer_start(&p->later, on_later, 0, 0);
+  *out = p;
+  return 0;
+}
+
+int dag_supervisor_path(char **out) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return -errno;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  *out = xasprintf("%.*s/dagctl-supervise", slash ? (int)(slash - exe) : 0, exe);
+  return 0;
+}
+
+/* --- spawning ------------------------------------------------------------------------- */
+
+/* The program's path, as the supervisor will exec it, in *out (caller
+ * frees), or an errno value: execvp()'s search in the task's PATH (execvp()
+ * in a forked child saw the task's environment too; without one, execvp()'s
+ * default), checked with access() here so that a missing or non-executable
+ * program fails the spawn rather than the try's process. A relative path
+ * is taken from the task's working folder. */
+static int resolve_in(const char *file, const char *cwd, char **env, char **out);
+
+static int resolve(const char *file, const char *cwd, char **env, char **out) {
+  int rc = resolve_in(file, cwd, env, out);
+  if (rc || (*out)[0] == '/') return rc;
+  /* Relative to dagctl's folder (a relative cwd): the supervisor runs in
+   * the task's folder, where the same path would mean another file. */
+  char here[4096];
+  if (!getcwd(here, sizeof(here))) {
+    rc = errno;
+    free(*out);
+    *out = NULL;
+    return rc;
+  }
+  char *abs = xasprintf("%s/%s", here, *out);
+  free(*out);
+  *out = abs;
+  return 0;
+}
+
+static int resolve_in(const char *file, const char *cwd, char **env, char **out) {
+  if (strchr(file, '/')) {
+    char *cand = file[0] == '/' || !cwd ? xstrdup(file) : xasprintf("%s/%s", cwd, file);
+    if (access(cand, X_OK) != 0) {
+      int e = errno;
+      free(cand);
+      return e;
+    }
+    *out = cand;
+    return 0;
+  }
   const char *path = "/bin:/usr/bin";
   for (char **e = env; *e; e++) {
     if (strncmp(*e, "PATH=", 5) == 0) {
@@ -195,11 +395,16 @@ static int spawn_search(pid_t *pid, const char *file, const posix_spawn_file_act
   for (const char *dir = path;; dir++) {
     const char *end = strchrnul(dir, ':');
     /* An empty entry is the task's working folder. */
-    char *cand = end == dir ? xasprintf("./%s", file)
-                            : xasprintf("%.*s/%s", (int)(end - dir), dir, file);
-    rc = spawn_file(pid, cand, fa, at, argv, env);
+    char *rel = end == dir ? xasprintf("./%s", file)
+                           : xasprintf("%.*s/%s", (int)(end - dir), dir, file);
+    char *cand = rel[0] == '/' || !cwd ? xstrdup(rel) : xasprintf("%s/%s", cwd, rel);
+    free(rel);
+    if (access(cand, X_OK) == 0) {
+      *out = cand;
+      return 0;
+    }
+    rc = errno;
     free(cand);
-    if (rc == 0) return 0;
     if (rc == EACCES)
       denied = true;
     else if (rc != ENOENT && rc != ENOTDIR && rc != ESTALE && rc != ENODEV && rc != ETIMEDOUT)
@@ -214,44 +419,79 @@ static int spawn_search(pid_t *pid, const char *file, const posix_spawn_file_act
  * dagctl's page tables and then charges a copy-on-write fault for every page
  * dagctl touches until the child has exec'd; glibc's posix_spawn() shares
  * the memory until exec (CLONE_VM | CLONE_VFORK). That was ~0.3 ms of the
- * ~1.2 ms each task of a chain took (bench/README.md). The child is set up
- * as uv_spawn() did it: a new session, stdin /dev/null, stdout and stderr to
- * the log, the working folder, default signal dispositions, nothing
- * blocked, execvp()'s PATH search. */
+ * ~1.2 ms each task of a chain took (bench/README.md). The supervisor gets a
+ * new session, stdin /dev/null, stdout and stderr to the log, the working
+ * folder, default signal dispositions and nothing blocked, all of which the
+ * task inherits from it. */
 int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
                    dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out) {
   *out = NULL;
+  if (!spec->supervisor || !spec->status_path) return -EINVAL;
+  char **env = spec->env ? spec->env : environ;
+  char *prog = NULL;
+  int rc = resolve(spec->file, spec->cwd, env, &prog);
+  if (rc) return -rc;
   int fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return -errno;
+  if (fd < 0) {
+    rc = errno;
+    free(prog);
+    return -rc;
+  }
   if (fd < 3) {
     /* Opening /dev/null on 0 must not close the log first. */
     int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     int err = errno;
     close(fd);
-    if (high < 0) return -err;
+    if (high < 0) {
+      free(prog);
+      return -err;
+    }
     fd = high;
   }
-  char **env = spec->env ? spec->env : environ;
+  if (spec->log_header) {
+    /* One open of the log for the header and the task (O_APPEND). */
+    ssize_t w = write(fd, spec->log_header, strlen(spec->log_header));
+    DAG_UNUSED(w);
+  }
+  size_t argc = 0;
+  while (spec->argv[argc]) argc++;
+  char num[3][24];
+  snprintf(num[0], sizeof(num[0]), "%llu", (unsigned long long)spec->timeout_ms);
+  snprintf(num[1], sizeof(num[1]), "%llu", (unsigned long long)spec->kill_grace_ms);
+  snprintf(num[2], sizeof(num[2]), "%d", spec->pass_fd > 2 ? 1 : 0);
+  char **argv = xcalloc(argc + 7, sizeof(*argv));
+  argv[0] = (char *)"dagctl-supervise";
+  argv[1] = (char *)spec->status_path;
+  argv[2] = num[0];
+  argv[3] = num[1];
+  argv[4] = num[2];
+  argv[5] = prog;
+  for (size_t i = 0; i < argc; i++) argv[6 + i] = spec->argv[i];
 
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
-  sigset_t all, none;
+  /* The supervisor starts with the signals it waits for blocked: a
+   * SIGTERM sent right after the spawn (a stop) must wait for it, not kill
+   * it before it can stop its task. */
+  sigset_t all, waited;
   sigfillset(&all);
-  sigemptyset(&none);
-  int rc = posix_spawn_file_actions_init(&fa);
+  sigemptyset(&waited);
+  sigaddset(&waited, SIGCHLD);
+  sigaddset(&waited, SIGTERM);
+  sigaddset(&waited, SIGINT);
+  sigaddset(&waited, SIGHUP);
+  rc = posix_spawn_file_actions_init(&fa);
+  if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0) posix_spawn_file_actions_destroy(&fa);
   if (rc) {
     close(fd);
-    return -rc;
-  }
-  if ((rc = posix_spawnattr_init(&at)) != 0) {
-    posix_spawn_file_actions_destroy(&fa);
-    close(fd);
+    free(argv);
+    free(prog);
     return -rc;
   }
   rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
                                          POSIX_SPAWN_SETSIGMASK);
   if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
-  if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
+  if (!rc) rc = posix_spawnattr_setsigmask(&at, &waited);
   if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 1);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fd, 2);
@@ -261,32 +501,37 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
   if (!rc && spec->pass_fd > 2) rc = posix_spawn_file_actions_adddup2(&fa, spec->pass_fd, 3);
   if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, spec->pass_fd > 2 ? 4 : 3);
   if (!rc && spec->cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
-
-  struct dag_proc *p = xcalloc(1, sizeof(*p));
-  p->data = data;
-  p->exit_cb = exit_cb;
-  p->kill_grace_ms = spec->kill_grace_ms;
-  if (!rc) rc = -uv_signal_init(loop, &p->child);
   pid_t pid = 0;
-  if (!rc) {
-    /* Watch before the child exists, so that its exit cannot be missed. */
-    p->child.data = p;
-    uv_signal_start(&p->child, on_sigchld, SIGCHLD);
-    rc = spawn_search(&pid, spec->file, &fa, &at, spec->argv, env);
-    if (rc) uv_close((uv_handle_t *)&p->child, free_failed);
-  } else {
-    free(p);
-  }
+  if (!rc) rc = posix_spawn(&pid, spec->supervisor, &fa, &at, argv, env);
   posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   close(fd);
-  if (rc) return -rc;
+  free(argv);
+  free(prog);
+  if (rc) {
+    LOG_ERROR("cannot start the task supervisor path=%s error=\"%s\"", spec->supervisor,
+              strerror(rc));
+    return -rc;
+  }
+
+  struct dag_proc *p = xcalloc(1, sizeof(*p));
   p->pid = pid;
-  p->pid_start = dag_pid_start_time(p->pid);
-  uv_timer_init(loop, &p->timer);
-  p->timer.data = p;
-  p->open_handles = 2;
-  if (spec->timeout_ms) uv_timer_start(&p->timer, on_timeout, spec->timeout_ms, 0);
+  p->data = data;
+  p->exit_cb = exit_cb;
+  p->child = true;
+  p->status_path = xstrdup(spec->status_path);
+  p->pidfd = pidfd_open(pid);
+  rc = watch(loop, p);
+  if (rc) {
+    LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    if (p->pidfd >= 0) close(p->pidfd);
+    free(p->status_path);
+    free(p);
+    return rc;
+  }
+  p->pid_start = dag_pid_start_time(pid);
   *out = p;
   return 0;
 }
@@ -317,6 +562,7 @@ void dag_find_try_procs(struct dag_try_proc **out, size_t *n) {
       if (strncmp(p, key, sizeof(key) - 1) != 0) continue;
       *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
       (*out)[*n].pid = (int)pid;
+      (*out)[*n].supervisor = dag_pid_is_supervisor((int)pid);
       (*out)[*n].try_id = xstrdup(p + sizeof(key) - 1);
       (*n)++;
       break;

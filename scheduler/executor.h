@@ -1,14 +1,28 @@
-/* executor.h - run one task try as a child process on the loop.
+/* executor.h - run one task try under its supervisor, on the loop.
  *
- * The child gets its own session and process group (setsid), so a timeout
- * can signal everything the task started, not only its first process. Its
- * stdin is /dev/null; stdout and stderr both go to the try's log file; no
- * other descriptor of dagctl's reaches it (but pass_fd, as fd 3).
+ * Each try runs under a supervisor of its own, dagctl-supervise
+ * (supervise/supervise.c), which the executor starts in a new session: the
+ * supervisor starts the task in a process group of its own and stays its
+ * parent. It applies the execution timeout (SIGTERM to the group, SIGKILL
+ * after the grace period), stops whatever the task left running when its
+ * first process exits, and writes the try's outcome to a status file. So a
+ * try outlives the scheduler that started it, and a later scheduler learns
+ * how it ended: it adopts the supervisor (dag_proc_adopt()) or, if it is
+ * gone, reads its status file.
+ *
+ * The task's stdin is /dev/null; stdout and stderr both go to the try's log
+ * file; no other descriptor of dagctl's reaches it (but pass_fd, as fd 3).
  *
  * Memory: the executor allocates the dag_proc and frees it when exit_cb
- * returns; the caller's pointer is valid until then. exit_cb runs exactly
- * once per successful dag_proc_spawn(), after every handle is closed. If
- * spawning fails, exit_cb never runs and nothing is left to free. */
+ * returns, or after dag_proc_release(); the caller's pointer is valid until
+ * then. exit_cb runs exactly once per successful dag_proc_spawn() or
+ * dag_proc_adopt(), after every handle is closed, unless dag_proc_release()
+ * is called first. If spawning or adopting fails, exit_cb never runs and
+ * nothing is left to free.
+ *
+ * Supervisors are watched through pidfds (Linux 5.3): an exit costs O(1).
+ * Without them (valgrind, older kernels) it falls back to SIGCHLD, and to a
+ * 100 ms poll for adopted supervisors. */
 #ifndef DAG_EXECUTOR_H
 #define DAG_EXECUTOR_H
 
@@ -19,7 +33,9 @@
 struct dag_proc;
 
 /* exit_status is the process's exit code, or -1 when it died of a signal
- * (term_signal). timed_out: killed because execution_timeout passed. */
+ * (term_signal). timed_out: killed because execution_timeout passed. When
+ * p->lost is set, the supervisor ended without recording the task's end
+ * (killed itself): exit_status is -1 and term_signal the supervisor's. */
 typedef void (*dag_proc_exit_cb)(struct dag_proc *p, int64_t exit_status,
                                  int term_signal, bool timed_out);
 
@@ -31,35 +47,93 @@ struct dag_proc_spec {
   const char *log_path;   /* absolute; created or appended to */
   uint64_t timeout_ms;    /* 0: none */
   uint64_t kill_grace_ms; /* SIGTERM -> SIGKILL delay */
-  int pass_fd;            /* > 2: given to the child as its fd 3; 0: none */
+  int pass_fd;            /* > 2: given to the task as its fd 3; 0: none */
+  const char *supervisor; /* dagctl-supervise, absolute (dag_supervisor_path()) */
+  const char *status_path; /* absolute: where the supervisor writes the outcome */
+  const char *log_header;  /* written to the log before the task starts; NULL: none */
+};
+
+/* What the try used, from its status file (all its processes together);
+ * zero when unknown. */
+struct dag_proc_usage {
+  int64_t maxrss_kb; /* largest resident set of one process */
+  int64_t user_us, sys_us;
+  int64_t wall_us;   /* the supervisor's start to the try's end */
+};
+
+/* How a dag_proc learns that its supervisor has ended. */
+enum dag_proc_how {
+  DAG_PROC_PIDFD,   /* `watch` polls its pidfd */
+  DAG_PROC_SIGCHLD, /* no pidfds (valgrind, Linux < 5.3): `child_signal`, a child */
+  DAG_PROC_POLL,    /* no pidfds, adopted: `later` looks every 100 ms */
+  DAG_PROC_DONE,    /* adopted after its end: `later` delivers it */
 };
 
 struct dag_proc {
-  uv_signal_t child; /* SIGCHLD: waitpid() tells whether it is this child */
-  uv_timer_t timer; /* execution timeout, then the SIGTERM grace period */
-  int pid;
-  int64_t pid_start; /* start time from /proc, to recognise this pid later */
+  /* One of these is in use, after `how`. */
+  uv_poll_t watch;           /* the supervisor's pidfd: readable once it has exited */
+  uv_signal_t child_signal;
+  uv_timer_t later;
+  int pid;           /* the supervisor's: signal it, never the task */
+  int64_t pid_start; /* its start time from /proc, to recognise it later */
   void *data;        /* the caller's */
+  bool lost;         /* see dag_proc_exit_cb */
+  struct dag_proc_usage usage;
   /* private */
   dag_proc_exit_cb exit_cb;
-  uint64_t kill_grace_ms;
+  char *status_path;
+  enum dag_proc_how how;
+  int pidfd;         /* < 0: none */
+  bool child;        /* spawned by us: reaped with waitpid() */
+  bool terminating;
+  bool released;
   int64_t exit_status;
   int term_signal;
   bool timed_out;
-  bool terminating; /* SIGTERM sent, SIGKILL pending */
-  uint64_t kill_at; /* loop time when the grace period ends */
-  int open_handles;
 };
 
-/* Start the process; *out is the new dag_proc (its `data` set to `data`).
+/* Start the try; *out is the new dag_proc (its `data` set to `data`).
  * Returns 0, or a negative errno/UV_E* code (the log file cannot be opened,
- * the program does not exist, ...). */
+ * the program does not exist or is not executable, the supervisor cannot
+ * start, ...). */
 int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
                    dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out);
 
-/* Ask the whole process group to stop: SIGTERM now, SIGKILL after the grace
- * period if it is still alive. Idempotent. */
+/* Ask the try to stop: SIGTERM to its supervisor, which sends SIGTERM to the
+ * task's process group and SIGKILL after the grace period. Idempotent. */
 void dag_proc_terminate(struct dag_proc *p);
+
+/* Stop watching the try and leave it running: its supervisor records its
+ * end for a later dag_proc_adopt(). exit_cb never runs; p is freed from the
+ * loop. For a scheduler that stops while its tasks run on. */
+void dag_proc_release(struct dag_proc *p);
+
+/* Watch a try started by an earlier scheduler: its supervisor `pid`, with
+ * start time `pid_start`, writes `status_path`. Returns 0 with *out set
+ * when the supervisor still runs (exit_cb runs when it ends) or has ended
+ * with a status file (exit_cb runs from the loop soon, with that outcome);
+ * -ESRCH when it has ended without one (or pid is 0); -ENOTSUP when the
+ * process is alive but no supervisor (an older dagctl's task). */
+int dag_proc_adopt(uv_loop_t *loop, int pid, int64_t pid_start, const char *status_path,
+                   dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out);
+
+/* dagctl-supervise beside the running binary (/proc/self/exe), in *out
+ * (caller frees). */
+int dag_supervisor_path(char **out);
+
+/* True if `pid` runs dagctl-supervise (by its command name). */
+bool dag_pid_is_supervisor(int pid);
+
+/* The status file a supervisor writes (text, one "key value" per line):
+ *   dagctl-status 1
+ *   exit N        the task's exit code, -1 if a signal ended it
+ *   signal N      that signal, else 0
+ *   timed_out 0|1
+ *   maxrss_kb N, user_us N, sys_us N, wall_us N   (dag_proc_usage)
+ * Unknown keys are ignored, so it may grow. Returns 0, -ENOENT when there is
+ * none, -EINVAL when it is not one. */
+int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
+                         bool *timed_out, struct dag_proc_usage *usage);
 
 /* The start time of process `pid` in clock ticks since boot (field 22 of
  * /proc/PID/stat), or -1 if there is no such process or it has exited (a
@@ -80,8 +154,9 @@ bool dag_pgrp_alive(int pgid);
 #define DAG_TRY_ID_ENV "DAGCTL_TRY_ID"
 
 struct dag_try_proc {
-  int pid;      /* a process group leader */
-  char *try_id; /* the DAGCTL_TRY_ID value; owned */
+  int pid;         /* a process group leader */
+  bool supervisor; /* ... that is a try's supervisor, not its task */
+  char *try_id;    /* the DAGCTL_TRY_ID value; owned */
 };
 
 /* Scan /proc for process group leaders carrying DAGCTL_TRY_ID. O(processes);

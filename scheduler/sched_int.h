@@ -30,11 +30,15 @@ struct sched_ti;
 
 /* The process spawner and the clock, replaceable so that tests can drive
  * the run state machine without processes or waiting. The spawner has the
- * contract of dag_proc_spawn() and dag_proc_terminate() (executor.h). */
+ * contract of dag_proc_spawn(), dag_proc_terminate() and dag_proc_release()
+ * (executor.h). */
 struct sched_ops {
   int (*spawn)(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb,
                void *data, struct dag_proc **out);
   void (*terminate)(struct dag_proc *p);
+  /* dag_proc_release(): leave a running try to its supervisor when the
+   * scheduler stops; NULL: terminate it instead. */
+  void (*release)(struct dag_proc *p);
   dag_time_t (*now)(void *ctx); /* wall clock, UTC microseconds */
   void *ctx;
 };
@@ -68,6 +72,7 @@ struct sched_work {
   int sig;
   bool timed_out;
   bool stopping; /* the scheduler was stopping when the process ended */
+  bool lost;     /* its supervisor ended without a status (dag_proc.lost) */
   enum dag_run_state state;
 };
 
@@ -118,6 +123,7 @@ struct sched_ti {
   int service_status;
   bool has_stop_waiter;       /* a stop_service task waits for this service */
   size_t stop_waiter;
+  bool interrupted; /* stopped at recovery: its try ends interrupted, not failed */
 };
 
 struct sched_run {
@@ -209,6 +215,7 @@ struct dag_scheduler {
   char *home_id;   /* the database's random id, in every DAGCTL_TRY_ID */
   char **base_env; /* the scheduler's environment, for tasks */
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
+  char *supervisor; /* dagctl-supervise, beside it: every try runs under one */
   struct dag_kafka_embed *kafka; /* the embedded Kafka cluster, once hosted */
   char *kafka_bootstraps; /* its address, for plugin tasks */
   struct dag_plugin_catalog *plugins; /* what plugins declare, for the loader */
@@ -275,6 +282,9 @@ void sched_service_ready(struct sched_ti *ti);
 int sched_task_spawn(struct sched_ti *ti, char **err);
 void sched_task_close_ready(struct sched_ti *ti);
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number);
+/* The absolute path of a try's status file (its supervisor writes it), beside
+ * its log. Caller frees. */
+char *sched_status_path(const struct sched_ti *ti, int try_number);
 /* DAGCTL_TRY_ID of a try: "<home id>:<run pk>:<try>:<task>". Caller frees. */
 char *sched_try_id(const struct sched_ti *ti, int try_number);
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...)

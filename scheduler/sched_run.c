@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "dag.h"
@@ -656,6 +657,12 @@ static bool start_stop_service(struct sched_ti *ti) {
   return true;
 }
 
+/* The supervisor ended without writing how the try ended (it was killed). */
+static void describe_lost(char *buf, size_t size, int sig) {
+  snprintf(buf, size, "its supervisor ended without recording how the task ended%s",
+           sig ? " (the supervisor was killed)" : "");
+}
+
 /* The executor's exit callback: the process is gone (and its dag_proc
  * freed when this returns); recording its end is a work item, which may
  * have to wait for the store. Until then the try holds its slot. */
@@ -673,10 +680,13 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   w.sig = sig;
   w.timed_out = timed_out;
   w.stopping = s->stopping;
+  w.lost = p->lost;
   if (!ti->service) {
     char *log_rel = sched_log_rel_path(ti, ti->try_number);
     char why[160];
-    if (status == 0 && sig == 0 && !timed_out)
+    if (p->lost)
+      describe_lost(why, sizeof(why), sig);
+    else if (status == 0 && sig == 0 && !timed_out)
       snprintf(why, sizeof(why), "exited with status 0");
     else
       describe_failure(why, sizeof(why), ti_task(ti), status, sig, timed_out);
@@ -720,16 +730,30 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
   int64_t status = w->status;
   int sig = w->sig;
   bool timed_out = w->timed_out;
-  bool ok = status == 0 && sig == 0 && !timed_out;
+  bool ok = status == 0 && sig == 0 && !timed_out && !w->lost;
   if (ti->service) {
     rc = service_exited(ti, status, sig, now);
-  } else if (w->stopping) {
-    /* Interrupted by our own shutdown: run it again at the next start
-     * without charging the task a retry. */
+  } else if (w->stopping || ti->interrupted) {
+    /* Interrupted by our own shutdown, or stopped at recovery (a plugin
+     * task, see adopt_try()): run it again without charging the task a
+     * retry. */
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_UP_FOR_RETRY, now,
-                              (int)status, sig == 0, "interrupted: scheduler shut down", now);
+                              (int)status, sig == 0,
+                              w->stopping ? "interrupted: scheduler shut down"
+                                          : "interrupted: scheduler restarted while it ran",
+                              now);
     if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id);
     ti->state = DAG_TI_UP_FOR_RETRY;
+    if (rc == 0 && !w->stopping) {
+      ti->interrupted = false;
+      ti->max_tries++;
+      notify_task(ti);
+      if (!r->done) ready_push(ti);
+    }
+  } else if (w->lost) {
+    char why[160];
+    describe_lost(why, sizeof(why), sig);
+    rc = try_failed(ti, now, 0, false, why);
   } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
              status == SCHED_EXIT_NOT_YET) {
     rc = sensor_not_yet(ti, now);
@@ -854,11 +878,12 @@ static void orphan_closed(uv_handle_t *h) {
   free(container_of((uv_timer_t *)h, struct sched_orphan, timer));
 }
 
-/* A previous scheduler's task is still running. dagctl cannot learn the
- * exit status of a process that is not its child, so it stops the process
- * group (SIGTERM, SIGKILL after the grace period) and runs the task again;
- * the interrupted try does not count against retries. Polling here is
- * bounded by the grace period and happens only during recovery. */
+/* A previous scheduler's task is still running without a supervisor (an
+ * older dagctl started it, or its supervisor was killed). Nothing records
+ * its end, so it stops the process group (SIGTERM, SIGKILL after the grace
+ * period) and runs the task again; the interrupted try does not count
+ * against retries. Polling here is bounded by the grace period and happens
+ * only during recovery. */
 static void on_orphan_poll(uv_timer_t *t) {
   struct sched_orphan *o = container_of(t, struct sched_orphan, timer);
   struct sched_ti *ti = o->ti;
@@ -926,17 +951,89 @@ static void adopt_orphan(struct sched_ti *ti, int pid, bool unrecorded) {
   uv_timer_start(&o->timer, on_orphan_poll, 50, 50);
 }
 
-/* The pid of a live process spawned for this try but never recorded. */
-static int unrecorded_process(const struct sched_ti *ti, int try_number) {
+/* A live process spawned for this try but never recorded: its supervisor
+ * if one is found, else (an older dagctl's task) the task itself. NULL if
+ * none. */
+static const struct dag_try_proc *unrecorded_process(const struct sched_ti *ti,
+                                                     int try_number) {
   struct dag_scheduler *s = run_sched(ti->run);
-  if (!s->n_try_procs) return 0;
+  if (!s->n_try_procs) return NULL;
   /* The home id in it: another DAGCTL_HOME's run may have the same pk. */
   char *want = sched_try_id(ti, try_number);
-  int pid = 0;
-  for (size_t i = 0; i < s->n_try_procs && !pid; i++)
-    if (strcmp(s->try_procs[i].try_id, want) == 0) pid = s->try_procs[i].pid;
+  const struct dag_try_proc *found = NULL;
+  for (size_t i = 0; i < s->n_try_procs; i++) {
+    if (strcmp(s->try_procs[i].try_id, want) != 0) continue;
+    if (!found || s->try_procs[i].supervisor) found = &s->try_procs[i];
+  }
   free(want);
-  return pid;
+  return found;
+}
+
+/* Take over a try that a previous scheduler started: its supervisor still
+ * runs (its end arrives as a child's would), or it has ended and left its
+ * status file (the end is delivered from the loop). Plugin tasks talk to the
+ * scheduler that started them (the readiness pipe, the embedded Kafka
+ * cluster, both gone with it), so a running one is stopped and run again
+ * without charging a retry; shell and exec tasks run on. Returns 0, or
+ * dag_proc_adopt()'s error: -ESRCH (gone without a status file), -ENOTSUP
+ * (alive but no supervisor: an older dagctl's task). */
+static int adopt_try(struct sched_ti *ti, int pid, int64_t pid_start) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  char *status = sched_status_path(ti, ti->try_number);
+  bool alive = pid > 0 && dag_pid_start_time(pid) == pid_start;
+  struct dag_proc *p = NULL;
+  int rc = dag_proc_adopt(s->loop, pid, pid_start, status, sched_on_task_exit, ti, &p);
+  free(status);
+  if (rc) return rc;
+  ti->proc = p;
+  ti->state = DAG_TI_RUNNING;
+  r->live++;
+  s->running_tasks++;
+  r->sd->running_tasks++;
+  const char *id = ti_task(ti)->id;
+  if (alive && ti_task(ti)->type == DAG_TASK_PLUGIN) {
+    LOG_WARN("plugin task still running from a previous scheduler, stopping it to run it "
+             "again dag=%s run=%s task=%s try=%d pid=%d", r->sd->dag_id, r->run_id, id,
+             ti->try_number, pid);
+    ti->interrupted = true;
+    dag_proc_terminate(p);
+  } else {
+    LOG_INFO("adopted a task %s the previous scheduler dag=%s run=%s task=%s try=%d pid=%d",
+             alive ? "still running from" : "that ended after", r->sd->dag_id, r->run_id, id,
+             ti->try_number, pid);
+  }
+  return 0;
+}
+
+/* A try was spawned, and the scheduler died before recording it: record it
+ * now, then adopt it. Inside the caller's transaction. */
+static int adopt_unrecorded(struct sched_ti *ti, int pid, dag_time_t now) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  int64_t pid_start = pid > 0 ? dag_pid_start_time(pid) : 0;
+  ti->try_number++;
+  ti->start_date = now;
+  char *log_rel = sched_log_rel_path(ti, ti->try_number);
+  int rc = dag_store_ti_start_try(s->store, r->pk, ti_task(ti)->id, ti->try_number, now, pid,
+                                  pid_start, log_rel);
+  free(log_rel);
+  if (rc) return rc;
+  LOG_INFO("recording a try that the previous scheduler started but never recorded dag=%s "
+           "run=%s task=%s try=%d", r->sd->dag_id, r->run_id, ti_task(ti)->id, ti->try_number);
+  if (adopt_try(ti, pid, pid_start) == 0) return 0;
+  /* Ended between the scan and now, and no status file: a failed try. */
+  ti->state = DAG_TI_RUNNING;
+  return try_failed(ti, now, 0, false, "the task and its supervisor vanished while the "
+                                       "scheduler was down (no status file)");
+}
+
+/* True if try `try_number` of `ti` left a status file. */
+static bool has_status(const struct sched_ti *ti, int try_number) {
+  char *path = sched_status_path(ti, try_number);
+  bool yes = access(path, F_OK) == 0;
+  free(path);
+  return yes;
 }
 
 /* Bring a task instance read from the database back to life. Returns the
@@ -949,17 +1046,36 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
   ti->start_date = row->start_date;
   switch (row->state) {
   case DAG_TI_RUNNING:
-  case DAG_TI_QUEUED:
-    if (row->pid > 0 && dag_pid_start_time(row->pid) == row->pid_start) {
-      adopt_orphan(ti, row->pid, false);
+  case DAG_TI_QUEUED: {
+    /* The recorded pid is the try's supervisor: adopt it, or read how the
+     * try ended from its status file. A try recorded before its process
+     * was spawned has no pid yet: its supervisor is found by its try id. */
+    int pid = row->pid;
+    int64_t pid_start = row->pid_start;
+    const struct dag_try_proc *tp = pid > 0 ? NULL : unrecorded_process(ti, row->try_number);
+    if (tp) {
+      pid = tp->pid;
+      pid_start = dag_pid_start_time(pid);
+    }
+    int rc = adopt_try(ti, pid, pid_start);
+    if (rc == 0) return 0;
+    if (rc == -ENOTSUP) {
+      adopt_orphan(ti, pid, false);
       return 0;
     }
-    /* The process died while nobody watched: a failed try, retries apply. */
+    /* The process died while nobody watched, and left no status: a failed
+     * try, retries apply. */
     ti->state = DAG_TI_RUNNING;
-    return try_failed(ti, now, 0, false, "process vanished while the scheduler was down");
+    return try_failed(ti, now, 0, false,
+                      "the task and its supervisor vanished while the scheduler was down "
+                      "(no status file)");
+  }
   case DAG_TI_SUCCESS:
     /* A service whose process a crash left running: stop it (it flushes
-     * and commits on SIGTERM). A stop_service task then finds it ended. */
+     * and commits on SIGTERM); it needs the scheduler that started it. A
+     * stop_service task then finds it ended. The recorded pid leads a
+     * group: the supervisor alone (it stops its task), or the task itself
+     * (an older dagctl's). */
     if (row->pid > 0 && dag_pid_start_time(row->pid) == row->pid_start) {
       LOG_WARN("service left running by the previous scheduler, stopping it dag=%s run=%s "
                "task=%s pid=%d", ti->run->sd->dag_id, ti->run->run_id, ti_task(ti)->id, row->pid);
@@ -973,10 +1089,15 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
   case DAG_TI_SCHEDULED:
   case DAG_TI_UP_FOR_RESCHEDULE:
   case DAG_TI_UP_FOR_RETRY: {
-    int pid = unrecorded_process(ti, row->try_number + 1);
-    if (pid > 0) {
-      adopt_orphan(ti, pid, true);
+    const struct dag_try_proc *tp = unrecorded_process(ti, row->try_number + 1);
+    if (tp && !tp->supervisor) {
+      adopt_orphan(ti, tp->pid, true);
       return 0;
+    }
+    /* Its supervisor runs, or has ended and left the try's status file. */
+    if (tp || has_status(ti, row->try_number + 1)) {
+      if (row->state == DAG_TI_UP_FOR_RESCHEDULE) ti->sensor_started = row->start_date;
+      return adopt_unrecorded(ti, tp ? tp->pid : 0, now);
     }
     if (row->state == DAG_TI_SCHEDULED) {
       ready_push(ti);
@@ -1187,6 +1308,16 @@ int sched_run_work(struct dag_scheduler *s, struct sched_work *w) {
 
 /* --- shutdown ------------------------------------------------------------------------------- */
 
+/* `dagctl scheduler` leaves shell and exec tasks to their supervisors: the
+ * next start adopts them. Plugin tasks and services need this scheduler (the
+ * readiness pipe, the embedded Kafka cluster), so they are stopped, and
+ * their tries recorded as interrupted (sched_on_task_exit()); so is every
+ * task of `dagctl test`, whose user asked for its end. */
+/* `dagctl scheduler` leaves shell and exec tasks to their supervisors: the
+ * next start adopts them. Plugin tasks and services need this scheduler (the
+ * readiness pipe, the embedded Kafka cluster), so they are stopped, and
+ * their tries recorded as interrupted; so is every task of `dagctl test`,
+ * whose user asked for its end. */
 void sched_run_terminate_all(struct dag_scheduler *s) {
   for (size_t i = 0; i < s->n_dags; i++) {
     struct sched_run *r = s->dags[i]->runs;
@@ -1195,7 +1326,18 @@ void sched_run_terminate_all(struct dag_scheduler *s) {
       for (size_t k = 0; k < r->n_tis; k++) {
         struct sched_ti *ti = &r->tis[k];
         cancel_retry(ti);
-        if (ti->proc) s->ops.terminate(ti->proc);
+        if (ti->proc && s->service && s->ops.release && !ti->service &&
+            r->ref->dag->tasks[k].type != DAG_TASK_PLUGIN) {
+          LOG_INFO("leaving a running task to its supervisor dag=%s run=%s task=%s try=%d "
+                   "pid=%d", r->sd->dag_id, r->run_id, r->ref->dag->tasks[k].id,
+                   ti->try_number, ti->proc->pid);
+          s->ops.release(ti->proc);
+          ti->proc = NULL;
+          sched_task_close_ready(ti);
+          r->live--;
+        } else if (ti->proc) {
+          s->ops.terminate(ti->proc);
+        }
         if (ti->orphan) {
           /* Still recorded as running: the next start deals with it. */
           uv_timer_stop(&ti->orphan->timer);

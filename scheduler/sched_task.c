@@ -1,5 +1,6 @@
 /* sched_task.c - from a task instance to a process: templates rendered,
- * environment built, log file named, child spawned. */
+ * environment built, log and status files named, the try's supervisor
+ * spawned. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,8 +19,17 @@
 #include "template.h"
 #include "timeutil.h"
 
-/* mkdir -p for the directory part of `path`. */
+/* mkdir -p for the directory part of `path`. The folder itself is tried
+ * first: a try's folder is new, its parents are usually there, and every
+ * mkdir() of a path is a lookup of each of its components. */
 static int make_parents(char *path) {
+  char *slash = strrchr(path, '/');
+  if (slash && slash != path) {
+    *slash = '\0';
+    int rc = mkdir(path, 0755);
+    *slash = '/';
+    if (rc == 0 || errno == EEXIST) return 0;
+  }
   for (char *p = path + 1; *p; p++) {
     if (*p != '/') continue;
     *p = '\0';
@@ -35,6 +45,12 @@ char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
   /* dag_id, run_id and task_id are validated to hold no '/' and not to
    * start with '.', so this path cannot leave the logs folder. */
   return xasprintf("%s/%s/%s/%d.log", r->sd->dag_id, r->run_id,
+                   r->ref->dag->tasks[ti->idx].id, try_number);
+}
+
+char *sched_status_path(const struct sched_ti *ti, int try_number) {
+  const struct sched_run *r = ti->run;
+  return xasprintf("%s/logs/%s/%s/%s/%d.status", r->sd->s->cfg->home, r->sd->dag_id, r->run_id,
                    r->ref->dag->tasks[ti->idx].id, try_number);
 }
 
@@ -237,7 +253,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     ctx.xcom = xcom;
   }
   struct strv argv = {0}, env = {0};
-  char *cwd = NULL, *log_path = NULL, *file = NULL;
+  char *cwd = NULL, *log_path = NULL, *file = NULL, *status_path = NULL, *header = NULL;
   int rc = 0;
 
   if (t->type == DAG_TASK_SHELL) {
@@ -357,9 +373,10 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   spec.log_path = log_path;
   spec.timeout_ms = (uint64_t)(t->args.execution_timeout_us / 1000);
   spec.kill_grace_ms = (uint64_t)(s->cfg->task_kill_grace_us / 1000);
-  sched_log_append(s, log_path + strlen(s->cfg->home) + strlen("/logs/"),
-                   "[dagctl] %s.%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
-                   r->run_id, ti->try_number, ti->max_tries + 1, started);
+  header = xasprintf("[dagctl] %s.%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
+                     r->run_id, ti->try_number, ti->max_tries + 1, started);
+  dag_log_redact(header);
+  spec.log_header = header;
   int ready_fd = -1;
   if (t->type == DAG_TASK_PLUGIN && (ready_fd = open_ready_pipe(ti, &env)) < 0) {
     *err = xasprintf("cannot create a pipe: %s", strerror(-ready_fd));
@@ -368,6 +385,9 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   }
   spec.env = env.v;
   if (ready_fd >= 0) spec.pass_fd = ready_fd;
+  spec.supervisor = s->supervisor;
+  status_path = sched_status_path(ti, ti->try_number);
+  spec.status_path = status_path;
   rc = s->ops.spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);
   /* Only the child keeps the write end: the next task must not inherit it. */
   if (ready_fd >= 0) close(ready_fd);
@@ -375,6 +395,8 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
     ti->proc = NULL;
     sched_task_close_ready(ti);
     *err = xasprintf("cannot start %s: %s", file, uv_strerror(rc));
+    /* The header the executor would have written: the reason follows. */
+    sched_log_append(s, log_path + strlen(s->cfg->home) + strlen("/logs/"), "%s", header);
   }
 out:
   json_decref(xcom);
@@ -382,6 +404,8 @@ out:
   strv_free(&env);
   free(cwd);
   free(log_path);
+  free(status_path);
+  free(header);
   free(file);
   return rc;
 }

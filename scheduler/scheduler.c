@@ -593,9 +593,11 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   s->base_env = environ;
   s->ops.spawn = dag_proc_spawn;
   s->ops.terminate = dag_proc_terminate;
+  s->ops.release = dag_proc_release;
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   s->self_exe = xstrndup(exe, n > 0 ? (size_t)n : 0);
+  if (dag_supervisor_path(&s->supervisor) != 0) s->supervisor = xstrdup("dagctl-supervise");
   uv_timer_init(loop, &s->rescan_timer);
   s->rescan_timer.data = s;
   uv_timer_init(loop, &s->poll_timer);
@@ -715,6 +717,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->plugins);
   free(s->self_exe);
   free(s->home_id);
+  free(s->supervisor);
   dag_kafka_embed_stop(s->kafka);
   free(s->kafka_bootstraps);
   free(s);

@@ -64,14 +64,17 @@ int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_
 void dag_scheduler_set_listener(struct dag_scheduler *s,
                                 const struct dag_scheduler_listener *l);
 
-/* Stop: no new runs or tasks; running tasks get SIGTERM (SIGKILL after the
- * grace period) and their tries are recorded as interrupted, to be run again
- * at the next start without counting against retries. closed_cb(ctx) runs
- * once every handle is closed, every task reaped and every task's end
- * recorded (which waits for a database locked by another process); then
- * dag_scheduler_free() may be called. Calling it again does nothing, except
- * that a caller's closed_cb is taken if the scheduler stopped by itself
- * (dag_scheduler_failed()) and none was given yet. */
+/* Stop: no new runs or tasks. In service mode, running shell and exec tasks
+ * are left to their supervisors, which record how they end; the next start
+ * adopts them. Plugin tasks and services, and in foreground mode every task,
+ * get SIGTERM (SIGKILL after the grace period) and their tries are recorded
+ * as interrupted, to be run again at the next start without counting against
+ * retries. closed_cb(ctx) runs once every handle is closed, every stopped
+ * task reaped and every such task's end recorded (which waits for a database
+ * locked by another process); then dag_scheduler_free() may be called.
+ * Calling it again does nothing, except that a caller's closed_cb is taken if
+ * the scheduler stopped by itself (dag_scheduler_failed()) and none was given
+ * yet. */
 void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx), void *ctx);
 
 void dag_scheduler_free(struct dag_scheduler *s);

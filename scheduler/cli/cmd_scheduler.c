@@ -35,7 +35,7 @@ static void on_closed(void *ctx) {
 }
 
 /* Close everything that keeps the loop running: the signal handlers, the
- * status page and the scheduler, which finishes its tasks first. */
+ * status page and the scheduler, which stops its plugin tasks first. */
 static void stop(struct service *svc) {
   if (svc->stopping) return;
   svc->stopping = true;
@@ -49,8 +49,8 @@ static void stop(struct service *svc) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   struct service *svc = h->data;
-  LOG_INFO("stopping on signal=%d; running tasks are interrupted and run again at the next "
-           "start", signum);
+  LOG_INFO("stopping on signal=%d; running tasks run on under their supervisors and are "
+           "adopted at the next start (plugin tasks are stopped and run again)", signum);
   stop(svc);
 }
 

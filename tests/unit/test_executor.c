@@ -1,6 +1,8 @@
 /* test_executor.c - dag_proc_spawn: what a task process gets (argv, the
- * task's own environment and PATH, cwd, log, stdin, session, default
- * signals) and what its exit reports, one real child per case. */
+ * task's own environment and PATH, cwd, log, stdin, process group, default
+ * signals) and what its exit reports, one real supervised child per case;
+ * what the supervisor stops and records; dag_proc_adopt. The supervisor is
+ * the dagctl-supervise beside $DAGCTL_BIN. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,6 +34,8 @@ struct result {
 struct fixture {
   char dir[64];
   char log[128];
+  char status[128];
+  char supervisor[4096];
   uv_loop_t loop;
 };
 
@@ -48,6 +53,11 @@ static int setup(void **state) {
   snprintf(f->dir, sizeof(f->dir), "/tmp/test_executor.XXXXXX");
   if (!mkdtemp(f->dir)) return -1;
   snprintf(f->log, sizeof(f->log), "%s/try.log", f->dir);
+  snprintf(f->status, sizeof(f->status), "%s/try.status", f->dir);
+  const char *bin = getenv("DAGCTL_BIN");
+  if (!bin || !strrchr(bin, '/')) return -1;
+  snprintf(f->supervisor, sizeof(f->supervisor), "%.*s/dagctl-supervise",
+           (int)(strrchr(bin, '/') - bin), bin);
   uv_loop_init(&f->loop);
   *state = f;
   return 0;
@@ -75,6 +85,8 @@ static int start(struct fixture *f, const char *file, char **argv, char **env,
   spec.log_path = f->log;
   spec.timeout_ms = timeout_ms;
   spec.kill_grace_ms = 1000;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
   memset(r, 0, sizeof(*r));
   r->loop = &f->loop;
   struct dag_proc *p = NULL;
@@ -206,10 +218,6 @@ static void test_default_path(void **state) {
 /* An executable file without "#!" runs under /bin/sh, as with execvp(). */
 static void test_script_without_shebang(void **state) {
   struct fixture *f = *state;
-  /* valgrind runs posix_spawn()'s CLONE_VM child as a fork: the exec error
-   * (ENOEXEC) that starts the /bin/sh fallback never reaches the parent. */
-  const char *preload = getenv("LD_PRELOAD");
-  if (preload && strstr(preload, "vgpreload")) skip();
   char path[160];
   snprintf(path, sizeof(path), "%s/noshebang", f->dir);
   write_file(path, "echo \"via sh $1\"\nexit 7\n", 0755);
@@ -238,13 +246,14 @@ static void test_environment_is_exact(void **state) {
   assert_string_equal(log, "bar baz|unset\n");
 }
 
-/* cwd, stdin from /dev/null, and a session and process group of its own. */
+/* cwd, stdin from /dev/null, a process group of its own, in the session of
+ * its supervisor (its parent). */
 static void test_cwd_stdin_session(void **state) {
   struct fixture *f = *state;
   struct result r;
   run_sh(f,
          "pwd; cat; set -- $(sed 's/.*) //' /proc/$$/stat);"
-         " [ \"$3\" = $$ ] && [ \"$4\" = $$ ] && echo leader",
+         " [ \"$3\" = $$ ] && [ \"$4\" = \"$2\" ] && [ \"$2\" != $$ ] && echo leader",
          NULL, &r);
   assert_int_equal(r.status, 0);
   char log[256], want[160];
@@ -315,6 +324,155 @@ static void test_timeout_stops_the_group(void **state) {
   assert_string_equal(log, "");
 }
 
+static bool pid_gone(const char *pidfile) {
+  FILE *fp = fopen(pidfile, "r");
+  assert_non_null(fp);
+  int pid = 0;
+  assert_int_equal(fscanf(fp, "%d", &pid), 1);
+  fclose(fp);
+  assert_true(pid > 0);
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* What a task leaves running when it ends is stopped and reaped with it:
+ * in its process group, or out of it (setsid), and after the grace period
+ * when it ignores SIGTERM. The try's outcome is its first process's. */
+static void test_leftovers_are_stopped(void **state) {
+  struct fixture *f = *state;
+  char script[512];
+  snprintf(script, sizeof(script),
+           "sleep 30 & echo $! > %s/bg.pid;"
+           " setsid sleep 30 & echo $! > %s/sid.pid;"
+           " exit 0",
+           f->dir, f->dir);
+  struct result r;
+  uint64_t t0 = uv_now(&f->loop);
+  run_sh(f, script, NULL, &r);
+  assert_int_equal(r.status, 0);
+  assert_false(r.timed_out);
+  assert_true(r.ended_ms - t0 < 900); /* SIGTERM sufficed: no grace period */
+  char path[160];
+  snprintf(path, sizeof(path), "%s/bg.pid", f->dir);
+  assert_true(pid_gone(path));
+  snprintf(path, sizeof(path), "%s/sid.pid", f->dir);
+  assert_true(pid_gone(path));
+
+  snprintf(script, sizeof(script),
+           "sh -c 'trap \"\" TERM; echo $$ > %s/stubborn.pid; exec sleep 30' &"
+           " while [ ! -s %s/stubborn.pid ]; do sleep 0.01; done; exit 4",
+           f->dir, f->dir);
+  uv_update_time(&f->loop);
+  t0 = uv_now(&f->loop);
+  run_sh(f, script, NULL, &r);
+  assert_int_equal(r.status, 4);
+  assert_true(r.ended_ms - t0 >= 900 && r.ended_ms - t0 < 5000);
+  snprintf(path, sizeof(path), "%s/stubborn.pid", f->dir);
+  assert_true(pid_gone(path));
+}
+
+/* The status file says how the try ended and what it used. */
+static void test_status_file(void **state) {
+  struct fixture *f = *state;
+  struct result r;
+  run_sh(f, "exit 3", NULL, &r);
+  int64_t status = 0;
+  int sig = -1;
+  bool timed_out = true;
+  struct dag_proc_usage u;
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), 0);
+  assert_int_equal(status, 3);
+  assert_int_equal(sig, 0);
+  assert_false(timed_out);
+  assert_true(u.maxrss_kb > 0);
+  assert_true(u.wall_us > 0);
+
+  run_sh(f, "kill -KILL $$", NULL, &r);
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), 0);
+  assert_int_equal(status, -1);
+  assert_int_equal(sig, SIGKILL);
+
+  write_file(f->status, "dagctl-status 1\nexit 0\n", 0644);
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), -EINVAL);
+  unlink(f->status);
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), -ENOENT);
+}
+
+static void test_terminate(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", "sleep 30", NULL};
+  struct result r;
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = "/bin/sh";
+  spec.argv = argv;
+  spec.env = env;
+  spec.log_path = f->log;
+  spec.kill_grace_ms = 1000;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  struct dag_proc *p = NULL;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  dag_proc_terminate(p);
+  dag_proc_terminate(p);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.sig, SIGTERM);
+  assert_false(r.timed_out);
+}
+
+/* A released try runs on; adopting its supervisor reports its end. */
+static void test_release_then_adopt(void **state) {
+  struct fixture *f = *state;
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 6", NULL};
+  struct result r;
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = "/bin/sh";
+  spec.argv = argv;
+  spec.env = env;
+  spec.log_path = f->log;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  struct dag_proc *p = NULL;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  int pid = p->pid;
+  int64_t pid_start = p->pid_start;
+  assert_true(pid_start > 0);
+  assert_true(dag_pid_is_supervisor(pid));
+  dag_proc_release(p);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 0);
+
+  assert_int_equal(dag_proc_adopt(&f->loop, pid, pid_start, f->status, on_exit_cb, &r, &p), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 6);
+  assert_int_equal(waitpid(pid, NULL, 0), pid); /* still our child: reap it */
+
+  /* Gone, with its status file: the end is delivered from the loop. */
+  assert_int_equal(dag_proc_adopt(&f->loop, pid, pid_start, f->status, on_exit_cb, &r, &p), 0);
+  assert_int_equal(r.calls, 1);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 2);
+  assert_int_equal(r.status, 6);
+
+  /* Gone without one; alive but no supervisor. */
+  unlink(f->status);
+  assert_int_equal(dag_proc_adopt(&f->loop, pid, pid_start, f->status, on_exit_cb, &r, &p),
+                   -ESRCH);
+  assert_int_equal(dag_proc_adopt(&f->loop, getpid(), dag_pid_start_time(getpid()), f->status,
+                                  on_exit_cb, &r, &p),
+                   -ENOTSUP);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_exit_code_and_output, setup, teardown),
@@ -330,6 +488,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_signals_reset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_children, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout_stops_the_group, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_leftovers_are_stopped, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_release_then_adopt, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

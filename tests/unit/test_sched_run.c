@@ -175,6 +175,7 @@ static int setup(void **state) {
   assert_int_equal(dag_scheduler_new(&h->loop, &h->cfg, h->st, &h->s), 0);
   h->s->ops.spawn = fake_spawn;
   h->s->ops.terminate = fake_terminate;
+  h->s->ops.release = NULL; /* a stop terminates the fake processes */
   h->s->ops.now = fake_now;
   h->s->ops.ctx = h;
   h->now = (dag_time_t)1767225600 * DAG_USEC_PER_SEC; /* 2026-01-01 */

@@ -1,0 +1,306 @@
+/* supervise.c - dagctl-supervise: the supervisor of one task try.
+ *
+ *   dagctl-supervise STATUS_FILE TIMEOUT_MS GRACE_MS PASS_FD PROGRAM ARGV0 [ARG...]
+ *
+ * The scheduler starts it (executor.c) in a session of its own, with the
+ * try's environment and working folder, stdin on /dev/null, stdout and
+ * stderr on the try's log, and no other descriptor but fd 3 when PASS_FD is
+ * 1 (a plugin's readiness pipe, for the task alone). It runs PROGRAM (an
+ * absolute path, or relative to the working folder; one that is not a binary
+ * runs under /bin/sh, as execvp() does it) in a process group of its own and
+ * stays its parent, so the try's end is known even when no scheduler is
+ * there to see it:
+ *  - after TIMEOUT_MS (0: never), or at SIGTERM, SIGINT or SIGHUP (the
+ *    scheduler stopping the try): SIGTERM to the task's process group,
+ *    SIGKILL after GRACE_MS;
+ *  - when the task's first process has exited, whatever it left behind (its
+ *    process group, and every descendant: a child subreaper inherits them)
+ *    gets SIGTERM, SIGKILL after GRACE_MS, and is reaped, so that nothing of
+ *    a try outlives it (`cmd &`);
+ *  - then the outcome goes to STATUS_FILE, atomically (a temporary file
+ *    renamed over it), in the format executor.h describes, and it exits 0.
+ * It exits 70 when it cannot write the status file, 64 on a usage error,
+ * with the reason on stderr (the try's log).
+ *
+ * libc only and small, so that its exec is cheap: it runs once per try. Its
+ * wait is one sigtimedwait() per event; /proc is read only when a task left
+ * processes behind. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define EXIT_USAGE 64
+#define EXIT_STATUS_FILE 70
+
+/* A line for the try's log (our stderr). */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (n <= 0) return;
+  ssize_t w = write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+  (void)w;
+}
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-') return -1;
+  *out = v;
+  return 0;
+}
+
+/* Send `sig` to every child of ours: the descendants a subreaper inherited
+ * left the task's process group, or never were in it (setsid). O(processes):
+ * only when a task left something behind. */
+static void signal_children(int sig) {
+  DIR *d = opendir("/proc");
+  if (!d) return;
+  pid_t self = getpid();
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold anything. */
+    char *p = strrchr(buf, ')');
+    char state;
+    long ppid;
+    if (p && sscanf(p + 1, " %c %ld", &state, &ppid) == 2 && ppid == self && state != 'Z')
+      kill((pid_t)pid, sig);
+  }
+  closedir(d);
+}
+
+struct try {
+  pid_t pid;           /* the task's first process, leader of its group */
+  bool leader_done;    /* ... has exited, with leader_status */
+  int leader_status;
+  bool timed_out;
+  bool stopping;       /* SIGTERM sent to the group */
+  int64_t kill_at;     /* when SIGKILL follows, once stopping */
+};
+
+/* Reap every child that has exited. Returns false once we have none left. */
+static bool reap(struct try *t) {
+  for (;;) {
+    int st;
+    pid_t pid = waitpid(-1, &st, WNOHANG);
+    if (pid > 0) {
+      if (pid == t->pid) {
+        t->leader_done = true;
+        t->leader_status = st;
+      }
+      continue;
+    }
+    if (pid == 0) return true;
+    if (errno == EINTR) continue;
+    return false; /* ECHILD */
+  }
+}
+
+static void stop(struct try *t, uint64_t grace_us) {
+  if (t->stopping) return;
+  t->stopping = true;
+  t->kill_at = mono_us() + (int64_t)grace_us;
+  kill(-t->pid, SIGTERM);
+  if (t->leader_done) signal_children(SIGTERM);
+}
+
+/* The grace period is over: SIGKILL to the group and to every child, again
+ * for each orphan a death hands over to us, until nothing is left. */
+static void kill_all(struct try *t) {
+  for (;;) {
+    kill(-t->pid, SIGKILL);
+    signal_children(SIGKILL);
+    int st;
+    pid_t pid = waitpid(-1, &st, 0);
+    if (pid == t->pid) {
+      t->leader_done = true;
+      t->leader_status = st;
+    }
+    if (pid < 0 && errno == ECHILD) return;
+  }
+}
+
+/* Start the task: vfork() and execve() by hand rather than posix_spawn(),
+ * whose child resets each of the 64 signal dispositions with two system
+ * calls; ours are all default already (the scheduler reset them), so the
+ * child only leaves our process group and unblocks signals. A file that is
+ * neither a binary nor a "#!" script runs under /bin/sh, as execvp() does
+ * it. Returns the pid, or -1 (the reason is in the log). */
+static pid_t start(char **argv, const char *file, bool pass_fd) {
+  size_t n = 0;
+  while (argv[n]) n++;
+  /* Prepared before vfork(): the child may not allocate. */
+  char **volatile sh = calloc(n + 2, sizeof(char *));
+  if (!sh) {
+    say("[dagctl] cannot start %s: %s\n", file, strerror(ENOMEM));
+    return -1;
+  }
+  sh[0] = (char *)"/bin/sh";
+  sh[1] = (char *)file;
+  for (size_t i = 1; i < n; i++) sh[i + 1] = argv[i];
+  sigset_t none;
+  sigemptyset(&none);
+  /* The child's exec error comes back through memory shared with it. */
+  volatile int child_errno = 0;
+  pid_t pid = vfork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(file, argv, environ);
+    if (errno == ENOEXEC) execve("/bin/sh", sh, environ);
+    child_errno = errno;
+    _exit(127);
+  }
+  int err = pid < 0 ? errno : child_errno;
+  free(sh);
+  /* The readiness pipe is the task's: its reader sees the end of file when
+   * the task exits, not when we do. */
+  if (pass_fd) close(3);
+  if (err) {
+    say("[dagctl] cannot start %s: %s\n", file, strerror(err));
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return -1;
+  }
+  return pid;
+}
+
+static int64_t tv_us(struct timeval tv) {
+  return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int write_status(const char *path, const struct try *t, int64_t wall_us) {
+  int exit_code = -1, sig = 0;
+  if (t->pid < 0)
+    exit_code = 127; /* never started: as a shell reports it */
+  else if (WIFEXITED(t->leader_status))
+    exit_code = WEXITSTATUS(t->leader_status);
+  else if (WIFSIGNALED(t->leader_status))
+    sig = WTERMSIG(t->leader_status);
+  struct rusage ru;
+  memset(&ru, 0, sizeof(ru));
+  getrusage(RUSAGE_CHILDREN, &ru);
+  char buf[512];
+  int n = snprintf(buf, sizeof(buf),
+                   "dagctl-status 1\nexit %d\nsignal %d\ntimed_out %d\nmaxrss_kb %ld\n"
+                   "user_us %lld\nsys_us %lld\nwall_us %lld\n",
+                   exit_code, sig, t->timed_out ? 1 : 0, ru.ru_maxrss,
+                   (long long)tv_us(ru.ru_utime), (long long)tv_us(ru.ru_stime),
+                   (long long)wall_us);
+  char tmp[4096];
+  if (n <= 0 || (size_t)n >= sizeof(buf) ||
+      (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+    return ENAMETOOLONG;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  ssize_t w = write(fd, buf, (size_t)n);
+  int err = w == n ? 0 : w < 0 ? errno : EIO;
+  if (close(fd) != 0 && !err) err = errno;
+  /* No fsync: the file must survive the scheduler's death, which the page
+   * cache does; the machine's would take the task with it. */
+  if (!err && rename(tmp, path) != 0) err = errno;
+  if (err) unlink(tmp);
+  return err;
+}
+
+int main(int argc, char **argv) {
+  uint64_t timeout_ms, grace_ms, pass;
+  if (argc < 7 || parse_u64(argv[2], &timeout_ms) || parse_u64(argv[3], &grace_ms) ||
+      parse_u64(argv[4], &pass) || pass > 1 || argv[1][0] != '/') {
+    say("usage: dagctl-supervise STATUS_FILE TIMEOUT_MS GRACE_MS PASS_FD PROGRAM ARGV0 "
+        "[ARG...] (run by the scheduler, not by hand)\n");
+    return EXIT_USAGE;
+  }
+  const char *status_path = argv[1];
+  int64_t t0 = mono_us();
+
+  /* Orphans of the task become our children, so that they can be stopped
+   * and reaped. Signals are taken synchronously: nothing runs in a
+   * handler. The scheduler starts us with them blocked already, so that a
+   * stop sent at once is not lost. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+
+  struct try t;
+  memset(&t, 0, sizeof(t));
+  t.pid = start(argv + 6, argv[5], pass == 1);
+  int64_t timeout_at = timeout_ms ? t0 + (int64_t)timeout_ms * 1000 : INT64_MAX;
+  uint64_t grace_us = grace_ms * 1000;
+
+  while (t.pid > 0) {
+    bool any = reap(&t);
+    if (!any) break;
+    if (t.leader_done && !t.stopping) {
+      /* The task is over; what it left running is not part of the next
+       * try, nor of anything else. */
+      stop(&t, grace_us);
+    }
+    int64_t now = mono_us();
+    if (t.stopping && now >= t.kill_at) {
+      kill_all(&t);
+      break;
+    }
+    if (!t.stopping && now >= timeout_at) {
+      t.timed_out = true;
+      stop(&t, grace_us);
+      continue;
+    }
+    int64_t until = t.stopping ? t.kill_at : timeout_at;
+    struct timespec ts, *tsp = NULL;
+    if (until != INT64_MAX) {
+      int64_t left = until - now;
+      ts.tv_sec = (time_t)(left / 1000000);
+      ts.tv_nsec = (long)(left % 1000000) * 1000;
+      tsp = &ts;
+    }
+    int sig = sigtimedwait(&set, NULL, tsp);
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) stop(&t, grace_us);
+  }
+
+  int err = write_status(status_path, &t, mono_us() - t0);
+  if (err) {
+    say("[dagctl] cannot write the try's status file %s: %s\n", status_path, strerror(err));
+    return EXIT_STATUS_FILE;
+  }
+  return 0;
+}
