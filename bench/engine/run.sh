@@ -42,6 +42,10 @@ if [[ -z ${DAGCTL_BIN:-} ]]; then
   DAGCTL_BIN=$BUILD/dagctl
 fi
 DAGCTL_BIN=$(cd "$(dirname "$DAGCTL_BIN")" && pwd)/$(basename "$DAGCTL_BIN")
+# Every try runs under dagctl-supervise, found beside dagctl: its cost is
+# part of every dagctl figure below.
+[[ -x $(dirname "$DAGCTL_BIN")/dagctl-supervise ]] ||
+  { echo "run.sh: no dagctl-supervise beside $DAGCTL_BIN (build the dagctl target)" >&2; exit 1; }
 
 # Only the folders this script creates are removed, whatever WORK points at.
 mkdir -p "$WORK"
@@ -66,7 +70,8 @@ git -C "$REPO" diff --quiet HEAD -- scheduler 2>/dev/null || commit+="+dirty"
 {
   echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) cpus=$(nproc) kernel=$(uname -r)" \
     "cpu=\"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)\""
-  echo "# dagctl=$DAGCTL_BIN ($("$DAGCTL_BIN" version 2>/dev/null | head -n 1), commit $commit)" \
+  echo "# dagctl=$DAGCTL_BIN ($("$DAGCTL_BIN" version 2>/dev/null | head -n 1), commit $commit," \
+    "each try under $(dirname "$DAGCTL_BIN")/dagctl-supervise)" \
     "make=$(make --version | awk 'NR == 1 { print $3 }') hyperfine=$(hyperfine --version | awk '{ print $2 }')"
   echo "# work=$WORK ($(stat -f -c %T "$WORK")) runs>=$RUNS warmup=$WARMUP jobs=$JOBS" \
     "load=$(cut -d' ' -f1-3 /proc/loadavg)"
