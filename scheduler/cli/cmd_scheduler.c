@@ -126,7 +126,7 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
            c->cfg.dags_folder, c->cfg.parallelism);
   rc = dag_scheduler_start(svc.sched);
   if (rc) {
-    LOG_ERROR("scheduler could not start error=\"%s\"", uv_strerror(rc));
+    LOG_ERROR("scheduler could not start error=\"%s\"", dag_strerror(rc));
     stop(&svc);
   } else if (cli_web_start(c, &web, &svc.loop, svc.sched, &svc.web) != 0) {
     /* Scheduling matters more than the page: carry on without it. */
