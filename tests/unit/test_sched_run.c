@@ -393,6 +393,47 @@ static void trigger_rules(void **state) {
   }
 }
 
+/* Decisions cascade down a chain in the transaction of the end that
+ * caused them: upstream failures, and skips. */
+static void cascades(void **state) {
+  struct harness *h = *state;
+  run_one(h, "dag_id: d\n"
+             "tasks:\n"
+             "  - id: a\n"
+             "    command: x\n"
+             "  - id: b\n"
+             "    upstream: a\n"
+             "    command: x\n"
+             "  - id: c\n"
+             "    upstream: b\n"
+             "    command: x\n"
+             "  - id: s1\n"
+             "    upstream: a\n"
+             "    trigger_rule: one_failed\n"
+             "    command: x\n"
+             "  - id: s2\n"
+             "    upstream: s1\n"
+             "    command: x\n"
+             "  - id: end\n"
+             "    upstream: [c, s2]\n"
+             "    trigger_rule: all_done\n"
+             "    command: x\n",
+          NULL);
+  finish(h, "a", 0);
+  /* a succeeded: b runs; s1 (one_failed) is skipped, and so is s2. */
+  assert_int_equal(ti_state(h, "s1"), DAG_TI_SKIPPED);
+  assert_int_equal(ti_state(h, "s2"), DAG_TI_SKIPPED);
+  finish(h, "b", 1);
+  /* b failed: c cannot run; end (all_done) runs. */
+  assert_int_equal(ti_state(h, "c"), DAG_TI_UPSTREAM_FAILED);
+  assert_int_equal(h->spawns, 3);
+  finish(h, "end", 0);
+  pump_until(h, one_done);
+  /* The leaf succeeded: Airflow's rule makes the run a success. */
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+  assert_int_equal(ti_state(h, "b"), DAG_TI_FAILED);
+}
+
 /* --- starting tasks ------------------------------------------------------------------ */
 
 /* A last task that cannot start ends the run, and the foreground run's
@@ -629,6 +670,7 @@ static void restart_mid_run(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(trigger_rules),
+      cmocka_unit_test_setup_teardown(cascades, setup, teardown),
       cmocka_unit_test_setup_teardown(spawn_failure_ends_the_run, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_program_fails_its_try, setup, teardown),
       cmocka_unit_test_setup_teardown(emfile_is_a_wait, setup, teardown),
