@@ -1094,8 +1094,11 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
       adopt_orphan(ti, tp->pid, true);
       return 0;
     }
-    /* Its supervisor runs, or has ended and left the try's status file. */
-    if (tp || has_status(ti, row->try_number + 1)) {
+    /* Its supervisor runs, or has ended and left the try's status file. A
+     * sensor's pokes share one try number, so the status file of the next
+     * try may be the last poke's, already recorded; a poke that ended
+     * unrecorded is simply made again. */
+    if (tp || (row->state != DAG_TI_UP_FOR_RESCHEDULE && has_status(ti, row->try_number + 1))) {
       if (row->state == DAG_TI_UP_FOR_RESCHEDULE) ti->sensor_started = row->start_date;
       return adopt_unrecorded(ti, tp ? tp->pid : 0, now);
     }
