@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "strbuf.h"
 #include "template.h"
+#include "timeutil.h"
 #include "tz.h"
 
 
@@ -156,99 +157,31 @@ static void check_template(struct loadctx *ctx, const struct ynode *n, const cha
 
 /* --- dates ----------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil), so offsets need no time zone switch. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static bool read_num(const char **p, int digits, int *out) {
-  int v = 0;
-  for (int i = 0; i < digits; i++) {
-    char c = (*p)[i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *p += digits;
-  *out = v;
-  return true;
-}
-
-static int days_in_month(int y, int m) {
-  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* "YYYY-MM-DD" then optionally ('T' | ' ') "HH:MM[:SS]" and "Z", "±HH:MM",
- * "±HHMM" or "±HH". *off_s is the UTC offset when *has_off. */
-static bool parse_iso(const char *s, struct tm *tm, bool *has_off, int *off_s) {
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  const char *p = s;
-  memset(tm, 0, sizeof(*tm));
-  *has_off = false;
-  *off_s = 0;
-  if (!read_num(&p, 4, &y) || *p++ != '-' || !read_num(&p, 2, &mo) || *p++ != '-' ||
-      !read_num(&p, 2, &d))
-    return false;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return false;
-  if (*p == 'T' || *p == ' ') {
-    p++;
-    if (!read_num(&p, 2, &h) || *p++ != ':' || !read_num(&p, 2, &mi)) return false;
-    if (*p == ':' && (p++, !read_num(&p, 2, &sec))) return false;
-    if (h > 23 || mi > 59 || sec > 59) return false;
-    if (*p == 'Z') {
-      p++;
-      *has_off = true;
-    } else if (*p == '+' || *p == '-') {
-      int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-      if (!read_num(&p, 2, &oh)) return false;
-      if (*p == ':') p++;
-      if (*p && !read_num(&p, 2, &om)) return false;
-      if (oh > 23 || om > 59) return false;
-      *has_off = true;
-      *off_s = sign * (oh * 3600 + om * 60);
-    }
-  }
-  if (*p != '\0') return false;
-  tm->tm_year = y - 1900;
-  tm->tm_mon = mo - 1;
-  tm->tm_mday = d;
-  tm->tm_hour = h;
-  tm->tm_min = mi;
-  tm->tm_sec = sec;
-  return true;
-}
-
 /* A date without an offset is wall time in the DAG's zone, as in Airflow; if
  * the zone itself is bad, that is reported once, at `timezone`. */
 static bool get_date(struct loadctx *ctx, const struct slot *s, const char *path,
                      const char *tz, bool tz_ok, dag_time_t *out) {
   char *text;
   if (!dag__get_string(ctx, s->val, path, &text)) return false;
-  struct tm tm;
-  bool has_off;
-  int off_s;
+  struct dag_iso iso;
+  char why[96];
   dag_time_t t = 0;
-  bool ok = parse_iso(text, &tm, &has_off, &off_s);
-  if (ok && has_off) {
-    int64_t days = days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - off_s;
-    t = secs * DAG_USEC_PER_SEC;
+  bool ok = dag_iso_parse(text, strlen(text), &iso, why, sizeof(why)) == 0;
+  if (ok && iso.has_offset) {
+    t = dag_iso_utc(&iso);
   } else if (ok && !tz_ok) {
     free(text);
     return false;
   } else if (ok) {
+    struct tm tm = {.tm_year = iso.year - 1900, .tm_mon = iso.month - 1, .tm_mday = iso.day,
+                    .tm_hour = iso.hour, .tm_min = iso.min, .tm_sec = iso.sec};
     ok = dag_tz_to_utc(tz, &tm, &t) == 0;
+    if (ok) t += iso.usec;
+    else snprintf(why, sizeof(why), "not a time in %s", tz);
   }
   if (!ok) {
-    dag__err(ctx, s->val, path, "invalid date '%s' (use e.g. 2024-01-01 or 2024-01-01T06:00:00Z)",
-             text);
+    dag__err(ctx, s->val, path,
+             "invalid date '%s': %s (use e.g. 2024-01-01 or 2024-01-01T06:00:00Z)", text, why);
   } else if (t <= 0) {
     /* 0 means "unset" in struct dag. */
     dag__err(ctx, s->val, path, "must be after 1970-01-01T00:00:00Z");

@@ -14,56 +14,14 @@
 
 #include "alloc.h"
 #include "jscan.h"
+#include "timeutil.h"
 
 /* --- times --------------------------------------------------------------- */
 
-static int digits(const char *s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
 int bt_parse_time(const char *s, int64_t *out) {
-  int y, mo, d, h, mi, se;
-  if (strlen(s) < 19 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-      s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-      digits(s + 17, 2, &se))
-    return -1;
-  const char *p = s + 19;
-  if (*p == '.' || *p == ',') {
-    p++;
-    if (!isdigit((unsigned char)*p)) return -1;
-    while (isdigit((unsigned char)*p))
-      p++;
-  }
-  int offset_s = 0;
-  if (*p == 'Z' || *p == 'z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int oh, om;
-    int sign = *p == '-' ? -1 : 1;
-    p++;
-    if (digits(p, 2, &oh)) return -1;
-    p += 2;
-    if (*p == ':') p++;
-    if (digits(p, 2, &om) || oh > 23 || om > 59) return -1;
-    p += 2;
-    offset_s = sign * (oh * 3600 + om * 60);
-  }
-  if (*p != '\0') return -1;
-  struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                  .tm_hour = h, .tm_min = mi, .tm_sec = se};
-  time_t t = timegm(&tm);
-  /* timegm() normalises out-of-range fields (Feb 30th, 25:00): refuse. */
-  if (tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 || tm.tm_mday != d || tm.tm_hour != h ||
-      tm.tm_min != mi || tm.tm_sec != se)
-    return -1;
-  *out = (int64_t)t - offset_s;
+  struct dag_iso iso;
+  if (dag_iso_parse(s, strlen(s), &iso, NULL, 0) != 0 || !iso.has_sec) return -1;
+  *out = (dag_iso_utc(&iso) - iso.usec) / DAG_USEC_PER_SEC;
   return 0;
 }
 

@@ -20,10 +20,10 @@
 
 #include "strbuf.h"
 
-/* An ISO-8601 UTC time as events carry it: "YYYY-MM-DDTHH:MM:SS", optional
- * fraction, then "Z", "+00:00" or nothing (UTC assumed); a space may stand
- * for the 'T'. Other offsets are converted. Returns 0 with Unix seconds in
- * *out, or -1. */
+/* An ISO-8601 time as events carry it: a date and a time with seconds
+ * (dag_iso_parse() reads the rest: fraction, offset, 'T' or a space);
+ * without an offset it is UTC. Returns 0 with Unix seconds in *out (any
+ * fraction dropped), or -1. */
 int bt_parse_time(const char *s, int64_t *out);
 
 /* Check one message. Returns 0 when it is an event: valid JSON (jscan.h)

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "strbuf.h"
+#include "timeutil.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -250,51 +251,18 @@ void ev_uuid5(const unsigned char ns[16], const char *name, size_t len,
 /* --- dates --------------------------------------------------------------- */
 
 int ev_parse_day(const char *ds, int64_t *out) {
-  if (strlen(ds) != 10 || ds[4] != '-' || ds[7] != '-') return -1;
-  for (int i = 0; i < 10; i++)
-    if (i != 4 && i != 7 && (ds[i] < '0' || ds[i] > '9')) return -1;
-  int y = (ds[0] - '0') * 1000 + (ds[1] - '0') * 100 + (ds[2] - '0') * 10 + (ds[3] - '0');
-  int m = (ds[5] - '0') * 10 + (ds[6] - '0');
-  int d = (ds[8] - '0') * 10 + (ds[9] - '0');
-  struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-  time_t t = timegm(&tm);
-  /* timegm() normalises 2026-02-30 to March 2nd: refuse instead. */
-  if (tm.tm_year != y - 1900 || tm.tm_mon != m - 1 || tm.tm_mday != d) return -1;
-  *out = (int64_t)t;
+  struct dag_iso iso;
+  if (dag_iso_parse(ds, strlen(ds), &iso, NULL, 0) != 0 || iso.has_time) return -1;
+  *out = dag_iso_utc(&iso) / DAG_USEC_PER_SEC;
   return 0;
 }
 
-static int two(const char *s, int *out) {
-  if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return -1;
-  *out = (s[0] - '0') * 10 + (s[1] - '0');
-  return 0;
-}
-
-int ev_parse_instant(const char *iso, int64_t *out) {
-  char day[11];
-  int h, mi, sec, oh = 0, om = 0;
-  if (strlen(iso) < 20 || iso[10] != 'T') return -1;
-  memcpy(day, iso, 10);
-  day[10] = '\0';
-  int64_t t;
-  if (ev_parse_day(day, &t) != 0 || two(iso + 11, &h) || iso[13] != ':' ||
-      two(iso + 14, &mi) || iso[16] != ':' || two(iso + 17, &sec) || h > 23 || mi > 59 ||
-      sec > 60)
+int ev_parse_instant(const char *iso_text, int64_t *out) {
+  struct dag_iso iso;
+  if (dag_iso_parse(iso_text, strlen(iso_text), &iso, NULL, 0) != 0 || !iso.has_sec ||
+      !iso.has_offset)
     return -1;
-  const char *p = iso + 19;
-  if (*p == '.')
-    for (p++; *p >= '0' && *p <= '9'; p++) {
-    }
-  int sign = 0;
-  if (strcmp(p, "Z") == 0) {
-    sign = 0;
-  } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && two(p + 1, &oh) == 0 &&
-             p[3] == ':' && two(p + 4, &om) == 0) {
-    sign = *p == '-' ? -1 : 1;
-  } else {
-    return -1;
-  }
-  *out = t + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+  *out = (dag_iso_utc(&iso) - iso.usec) / DAG_USEC_PER_SEC;
   return 0;
 }
 

@@ -58,14 +58,15 @@ void ev_uuid4(struct ev_rng *r, char out[EV_UUID_LEN + 1]);
 void ev_uuid5(const unsigned char ns[16], const char *name, size_t len,
               char out[EV_UUID_LEN + 1]);
 
-/* "YYYY-MM-DD" (the run's ds) to the Unix time of its 00:00:00 UTC.
- * 0 or -1. */
+/* "YYYY-MM-DD" (the run's ds) to the Unix time of its 00:00:00 UTC, with
+ * dag_iso_parse(). 0 or -1. */
 int ev_parse_day(const char *ds, int64_t *out);
 
 /* An ISO-8601 instant as the host gives it ("2026-11-22T13:45:12Z",
- * "...12.5+00:00", other offsets ±HH:MM) to Unix seconds, any fraction
- * dropped. 0 or -1. */
-int ev_parse_instant(const char *iso, int64_t *out);
+ * "...12.5+00:00", other offsets ±HH:MM): a time with seconds and an
+ * offset, read by dag_iso_parse(), to Unix seconds, any fraction dropped.
+ * 0 or -1. */
+int ev_parse_instant(const char *iso_text, int64_t *out);
 
 enum ev_type { EV_PLAY, EV_PAUSE, EV_SKIP, EV_ADD_TO_PLAYLIST, EV_N_TYPES };
 

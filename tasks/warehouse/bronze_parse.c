@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "bronze.h"
 #include "bronze_int.h"
+#include "timeutil.h"
 
 /* A quarantined line is kept whole up to this size; beyond it the reason
  * says it was cut. Lines that long are not events anyway. */
@@ -64,16 +65,16 @@ static const char *fv_kind(const struct fv *v) {
   }
 }
 
-/* YYYY-MM-DDTHH:MM:SS at the start: enough for silver's date and ordering. */
-static bool iso_datetime(const char *s, size_t len) {
-  static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
-  if (len < sizeof(pattern) - 1) return false;
-  for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
-    char p = pattern[i], c = s[i];
-    if (p == 'd' ? (c < '0' || c > '9') : p == 'T' ? (c != 'T' && c != ' ') : c != p)
-      return false;
-  }
-  return true;
+/* A date and a time with seconds, as dag_iso_parse() reads them: silver
+ * takes its day and its order from it, so a day that does not exist
+ * (2026-02-30) is refused here rather than filed under March. On false,
+ * why (why_size bytes) says what is wrong. */
+static bool iso_datetime(const char *s, size_t len, char *why, size_t why_size) {
+  struct dag_iso iso;
+  if (dag_iso_parse(s, len, &iso, why, why_size) != 0) return false;
+  if (iso.has_sec) return true;
+  snprintf(why, why_size, "no time of day with seconds");
+  return false;
 }
 
 static long field_index(const char *name, size_t len) {
@@ -244,6 +245,7 @@ static bool slow_parse(const char *line, size_t len, struct event *ev, char **re
 static char *parse_event(const char *line, size_t len, struct event *ev) {
   memset(ev, 0, sizeof(*ev));
   char *reason = NULL;
+  char why[96];
   if (!fast_parse(line, len, ev)) {
     memset(ev, 0, sizeof(*ev));
     if (!slow_parse(line, len, ev, &reason)) return reason;
@@ -259,9 +261,9 @@ static char *parse_event(const char *line, size_t len, struct event *ev) {
         reason = xasprintf("%s: expected a string, got %s", fields[i].name, fv_kind(v));
       else if (v->len == 0)
         reason = xasprintf("%s: empty", fields[i].name);
-      else if (i == F_PLAYED_AT && !iso_datetime(v->s, v->len))
-        reason = xasprintf("played_at: expected an ISO-8601 date and time, got '%.*s'",
-                           (int)(v->len < 40 ? v->len : 40), v->s);
+      else if (i == F_PLAYED_AT && !iso_datetime(v->s, v->len, why, sizeof(why)))
+        reason = xasprintf("played_at: expected an ISO-8601 date and time, got '%.*s': %s",
+                           (int)(v->len < 40 ? v->len : 40), v->s, why);
       break;
     case F_OPTIONAL_STRING:
       if (!absent && v->t != FV_STRING)

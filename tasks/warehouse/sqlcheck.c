@@ -11,6 +11,7 @@
 #include "duration.h"
 #include "error.h"
 #include "strbuf.h"
+#include "timeutil.h"
 
 static bool is_number(const char *s) {
   if (s == NULL || *s == '\0') return false;
@@ -21,66 +22,6 @@ static bool is_number(const char *s) {
   errno = 0;
   double v = strtod(s, &end);
   return errno == 0 && *end == '\0' && isfinite(v);
-}
-
-static int digits(const char *s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-int sqlcheck_parse_time(const char *s, int64_t *out) {
-  struct tm tm;
-  memset(&tm, 0, sizeof(tm));
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (strlen(s) < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-      s[7] != '-' || digits(s + 8, 2, &d))
-    return -1;
-  const char *p = s + 10;
-  int64_t frac_us = 0;
-  if (*p == 'T' || *p == ' ') {
-    if (strlen(p) < 9 || digits(p + 1, 2, &h) || p[3] != ':' || digits(p + 4, 2, &mi) ||
-        p[6] != ':' || digits(p + 7, 2, &sec))
-      return -1;
-    p += 9;
-    if (*p == '.') {
-      int64_t scale = 100000;
-      for (p++; *p >= '0' && *p <= '9'; p++) {
-        frac_us += (*p - '0') * scale;
-        scale /= 10;
-      }
-    }
-  }
-  int64_t offset_s = 0;
-  if (*p == 'Z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int oh, om = 0;
-    if (digits(p + 1, 2, &oh)) return -1;
-    const char *q = p + 3;
-    if (*q == ':') q++;
-    if (*q >= '0' && *q <= '9') {
-      if (digits(q, 2, &om)) return -1;
-      q += 2;
-    }
-    offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-    p = q;
-  }
-  if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return -1;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  *out = ((int64_t)t - offset_s) * 1000000 + frac_us;
-  return 0;
 }
 
 static int bad(const struct sqlcheck *c, char **err, const char *fmt, const char *arg) {
@@ -206,21 +147,23 @@ int sqlcheck_run(struct wh *w, const struct sqlcheck *c, int64_t now_us,
   res->observed = xstrdup(value ? value : "NULL");
 
   if (freshness) {
-    int64_t max_age_us, newest;
+    int64_t max_age_us;
+    struct dag_iso at;
+    char why[96];
     dag_duration_parse(c->max_age, &max_age_us);
     char *detail;
     if (value == NULL) {
       detail = xasprintf("%s.%s has no value (no rows), max_age %s", c->table, c->column,
                          c->max_age);
       finish(c, res, false, detail);
-    } else if (sqlcheck_parse_time(value, &newest) < 0) {
-      detail = xasprintf("newest %s.%s '%s' is not an ISO-8601 time", c->table, c->column,
-                         value);
+    } else if (dag_iso_parse(value, strlen(value), &at, why, sizeof(why)) < 0) {
+      detail = xasprintf("newest %s.%s '%s' is not an ISO-8601 time: %s", c->table, c->column,
+                         value, why);
       finish(c, res, false, detail);
     } else {
       /* A time that has not come yet is not fresh data but wrong data (a
        * generator or a clock that lies): it fails, however young. */
-      int64_t age = now_us - newest;
+      int64_t age = now_us - dag_iso_utc(&at);
       char age_text[32];
       dag_duration_format(age >= 0 ? age : -age, age_text, sizeof(age_text));
       bool ok = age >= 0 && age <= max_age_us;

@@ -9,8 +9,9 @@
  *   in_range       table column [min] [max]         rows outside [min, max] = 0
  *   freshness      table column max_age ("6h")      0 <= now - MAX(column) <= max_age
  *                                                   (a newest value in the future fails)
- * freshness reads ISO-8601 text (2026-11-22T08:00:00Z, a space for the T,
- * fractions, offsets +HH[:MM]) as both backends print timestamps.
+ * freshness reads ISO-8601 text as both backends print timestamps
+ * (2026-11-22T08:00:00Z, a space for the T, fractions, offsets +HH[:MM]),
+ * with dag_iso_parse().
  * Names of tables and columns must be identifiers (schema.table allowed),
  * numbers must be numbers: both are pasted into the SQL. */
 #ifndef DAGCTL_SQLCHECK_H
@@ -47,9 +48,5 @@ struct sqlcheck_result {
 int sqlcheck_run(struct wh *w, const struct sqlcheck *c, int64_t now_us,
                  struct sqlcheck_result *res, char **err);
 void sqlcheck_result_free(struct sqlcheck_result *res);
-
-/* Parse a timestamp as freshness reads it into microseconds since the
- * epoch. Returns 0 or -1. */
-int sqlcheck_parse_time(const char *s, int64_t *out);
 
 #endif
