@@ -32,6 +32,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "timeutil.h"
 #include "tz.h"
 
 /* Search bound. "0 0 29 2 *" fires every 4 years, or 8 across a skipped
@@ -270,17 +271,6 @@ struct civil {
   int y, mon, d, h, min;
 };
 
-/* Days since 1970-01-01 in the proleptic Gregorian calendar (after Howard
- * Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 static void civil_from_days(int64_t z, struct civil *c) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -294,7 +284,7 @@ static void civil_from_days(int64_t z, struct civil *c) {
 }
 
 static int64_t civil_to_min(const struct civil *c) {
-  return days_from_civil(c->y, c->mon, c->d) * 1440 + c->h * 60 + c->min;
+  return dag_days_from_civil(c->y, c->mon, c->d) * 1440 + c->h * 60 + c->min;
 }
 
 static void min_to_civil(int64_t m, struct civil *c) {
@@ -308,14 +298,8 @@ static void min_to_civil(int64_t m, struct civil *c) {
   c->min = (int)(rem % 60);
 }
 
-static int days_in_month(int y, int m) {
-  static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) return 29;
-  return dim[m - 1];
-}
-
 static int weekday(int y, int m, int d) {
-  int64_t w = (days_from_civil(y, m, d) + 4) % 7; /* 1970-01-01: Thursday */
+  int64_t w = (dag_days_from_civil(y, m, d) + 4) % 7; /* 1970-01-01: Thursday */
   return (int)(w < 0 ? w + 7 : w);
 }
 
@@ -342,7 +326,7 @@ static bool day_matches(const struct dag_cron *c, int y, int m, int d) {
 }
 
 static void next_day(struct civil *t) {
-  if (++t->d > days_in_month(t->y, t->mon)) {
+  if (++t->d > dag_days_in_month(t->y, t->mon)) {
     t->d = 1;
     if (++t->mon > 12) {
       t->mon = 1;
@@ -359,7 +343,7 @@ static void prev_day(struct civil *t) {
       t->mon = 12;
       t->y--;
     }
-    t->d = days_in_month(t->y, t->mon);
+    t->d = dag_days_in_month(t->y, t->mon);
   }
   t->h = 23;
   t->min = 59;
@@ -423,7 +407,7 @@ static int search_down(const struct dag_cron *c, struct civil *t,
         if (m < 1) return DAG_ENOTFOUND;
       }
       t->mon = m;
-      t->d = days_in_month(t->y, m);
+      t->d = dag_days_in_month(t->y, m);
       t->h = 23;
       t->min = 59;
       continue;

@@ -26,6 +26,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "timeutil.h"
 
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define MAX_ZONE_NAME 128
@@ -74,15 +75,6 @@ struct dag_tz {
 
 /* ---- calendar arithmetic (proleptic Gregorian, seconds since 1970) ---- */
 
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 static int64_t year_of_days(int64_t z) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -100,11 +92,6 @@ static int64_t floor_div(int64_t a, int64_t b) {
 
 static bool is_leap(int64_t y) {
   return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-static int days_in_month(int64_t y, int m) {
-  static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
 /* ---- the POSIX TZ string of the footer ---- */
@@ -251,15 +238,15 @@ static int64_t rule_date_local(const struct rule_date *d, int64_t year) {
   int64_t days;
   if (d->kind == 'J') {
     /* Julian day 1..365: February 29 is never counted. */
-    days = days_from_civil(year, 1, 1) + d->n - 1 +
+    days = dag_days_from_civil(year, 1, 1) + d->n - 1 +
            (is_leap(year) && d->n >= 60 ? 1 : 0);
   } else if (d->kind == 'N') {
-    days = days_from_civil(year, 1, 1) + d->n;
+    days = dag_days_from_civil(year, 1, 1) + d->n;
   } else {
-    int64_t first = days_from_civil(year, d->m, 1);
+    int64_t first = dag_days_from_civil(year, d->m, 1);
     int wd = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01: Thursday */
     int day = 1 + (d->d - wd + 7) % 7 + (d->w - 1) * 7;
-    while (day > days_in_month(year, d->m)) day -= 7; /* w = 5: the last */
+    while (day > dag_days_in_month(year, d->m)) day -= 7; /* w = 5: the last */
     days = first + day - 1;
   }
   return days * DAY + d->time;
@@ -641,7 +628,7 @@ int dag_tz_to_utc_fold(const char *tz, const struct tm *local, int fold,
   int64_t year = (int64_t)local->tm_year + 1900 + floor_div(mon, 12);
   mon -= floor_div(mon, 12) * 12;
   int64_t wall =
-      (days_from_civil(year, (int)mon + 1, 1) + local->tm_mday - 1) * DAY +
+      (dag_days_from_civil(year, (int)mon + 1, 1) + local->tm_mday - 1) * DAY +
       (int64_t)local->tm_hour * 3600 + (int64_t)local->tm_min * 60 +
       local->tm_sec;
   *out = dag_tz_wall_to_utc(z, wall, fold) * DAG_USEC_PER_SEC;
