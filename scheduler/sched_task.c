@@ -13,32 +13,12 @@
 #include "alloc.h"
 #include "dag.h"
 #include "error.h"
+#include "fsutil.h"
 #include "log.h"
 #include "sched_int.h"
 #include "strbuf.h"
 #include "template.h"
 #include "timeutil.h"
-
-/* mkdir -p for the directory part of `path`. The folder itself is tried
- * first: a try's folder is new, its parents are usually there, and every
- * mkdir() of a path is a lookup of each of its components. */
-static int make_parents(char *path) {
-  char *slash = strrchr(path, '/');
-  if (slash && slash != path) {
-    *slash = '\0';
-    int rc = mkdir(path, 0755);
-    *slash = '/';
-    if (rc == 0 || errno == EEXIST) return 0;
-  }
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    int rc = mkdir(path, 0755);
-    *p = '/';
-    if (rc != 0 && errno != EEXIST) return -errno;
-  }
-  return 0;
-}
 
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
@@ -65,7 +45,7 @@ void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt,
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   /* A try that failed before its process was spawned (a template error)
    * has no log folder yet, and its reason belongs in its log. */
-  if (fd < 0 && errno == ENOENT && make_parents(path) == 0)
+  if (fd < 0 && errno == ENOENT && dag_fs_mkdir_parents(path) == 0)
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   free(path);
   if (fd < 0) return;
@@ -340,7 +320,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   char *rel = sched_log_rel_path(ti, ti->try_number);
   log_path = xasprintf("%s/logs/%s", s->cfg->home, rel);
   free(rel);
-  if ((rc = make_parents(log_path)) != 0) {
+  if ((rc = dag_fs_mkdir_parents(log_path)) != 0) {
     *err = xasprintf("cannot create the log folder for %s: %s", log_path, strerror(-rc));
     goto out;
   }

@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "dbt_int.h"
 #include "error.h"
+#include "fsutil.h"
 
 enum { L_DEBUG, L_INFO, L_WARN, L_ERROR };
 
@@ -163,26 +164,8 @@ char *dbt_plan(const struct dbt_project *p, const char *select, char **err) {
 
 /* --- compile ------------------------------------------------------------------------- */
 
-static int mkdirs(const char *path) {
-  char *p = xstrdup(path);
-  int rc = 0;
-  for (char *s = p + 1; rc == 0; s++) {
-    if (*s != '/' && *s != '\0') continue;
-    char save = *s;
-    *s = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) rc = -errno;
-    *s = save;
-    if (save == '\0') break;
-  }
-  free(p);
-  return rc;
-}
-
 static int write_file(const char *path, const char *text, char **err) {
-  char *dir = xstrdup(path);
-  *strrchr(dir, '/') = '\0';
-  int rc = mkdirs(dir);
-  free(dir);
+  int rc = dag_fs_mkdir_parents(path);
   char *tmp = xasprintf("%s.tmp", path);
   FILE *fp = rc == 0 ? fopen(tmp, "wb") : NULL;
   if (fp == NULL) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "fsutil.h"
 #include "lake_int.h"
 #include "strbuf.h"
 
@@ -22,32 +23,6 @@
 struct local {
   char *root; /* without a trailing '/' (except for "/" itself) */
 };
-
-/* mkdir -p, each level 0755. */
-static int make_dirs(const char *path) {
-  char *p = xstrdup(path);
-  int rc = 0;
-  for (char *s = p + 1;; s++) {
-    if (*s != '/' && *s != '\0') continue;
-    char c = *s;
-    *s = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      rc = -errno;
-      break;
-    }
-    *s = c;
-    if (c == '\0') break;
-  }
-  if (rc == 0) {
-    struct stat st;
-    if (stat(path, &st) != 0)
-      rc = -errno;
-    else if (!S_ISDIR(st.st_mode))
-      rc = -ENOTDIR;
-  }
-  free(p);
-  return rc;
-}
 
 static int write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
@@ -79,7 +54,7 @@ static int local_put(struct lake *lk, const char *key, const void *data, size_t 
   char *tmp = xasprintf("%s/" TMP_PREFIX "XXXXXX", dir);
   const char *step = "create folder";
   int fd = -1;
-  int rc = make_dirs(dir);
+  int rc = dag_fs_mkdir_p(dir);
   if (rc == 0) {
     step = "create temporary file";
     fd = mkostemp(tmp, O_CLOEXEC);
@@ -246,7 +221,7 @@ int lake__local_open(struct lake *lk, const char *root, char **err) {
   while (len > 1 && root[len - 1] == '/')
     len--;
   char *r = xstrndup(root, len);
-  int rc = make_dirs(r);
+  int rc = dag_fs_mkdir_p(r);
   if (rc < 0) {
     lake__error(err, "lake: cannot create folder %s: %s", r, strerror(-rc));
     free(r);
