@@ -100,8 +100,5 @@ int bt_gzip(const void *in, size_t len, char **out, size_t *out_len);
 int bt_parse_int(const char *text, long long min, long long max, long long *out);
 /* true/false/yes/no/on/off/1/0; 0 or -1. */
 int bt_parse_bool(const char *text, bool *out);
-/* "500ms", "60s", "5m", "1h", "1m30s", or a plain number of seconds; 0 or -1
- * with milliseconds in *out. */
-int bt_parse_duration_ms(const char *text, int64_t *out);
 
 #endif

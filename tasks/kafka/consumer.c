@@ -29,6 +29,7 @@
 
 #include "alloc.h"
 #include "batch.h"
+#include "duration.h"
 #include "kafka_tasks.h"
 #include "kconf.h"
 #include "lake.h"
@@ -356,8 +357,8 @@ static int open_lake(const struct dagctl_host *h, struct lake **out) {
   };
   bool b;
   if (bt_parse_bool(h->connection(h, "lake", "path_style"), &b) == 0) o.path_style = b;
-  int64_t ms;
-  if (bt_parse_duration_ms(h->connection(h, "lake", "timeout"), &ms) == 0) o.timeout_ms = ms;
+  int64_t us;
+  if (dag_duration_parse(h->connection(h, "lake", "timeout"), &us) == 0) o.timeout_ms = us / 1000;
   char *err = NULL;
   int rc = lake_open(&o, out, &err);
   if (rc != 0)

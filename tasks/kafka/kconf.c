@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "batch.h"
+#include "duration.h"
 
 /* The scheduler's kafka_embed.c writes it; a copy of the name, since
  * plugins do not link the core. */
@@ -179,7 +180,11 @@ int kconf_param_duration_ms(const struct dagctl_host *h, const char *name, int64
     *out = def;
     return 0;
   }
-  if (bt_parse_duration_ms(v, out) == 0) return 0;
+  int64_t us;
+  if (dag_duration_parse(v, &us) == 0) {
+    *out = us / 1000;
+    return 0;
+  }
   h->log(h, DAGCTL_LOG_ERROR,
          "param %s: expected a duration such as 500ms, 60s or 5m (or seconds), got '%s'",
          name, v);
