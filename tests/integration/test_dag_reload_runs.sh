@@ -26,7 +26,7 @@ good_dag fixme
 assert_eq "$(wait_run fixme "$qrun" 10)" success "queued run once its file is fixed"
 
 # --- copy a new file in and trigger it at once, several times -------------------
-for i in 1 2 3; do
+for i in $(seq 1 10); do
   good_dag "fresh$i"
   run=$(trigger "fresh$i")
   assert_eq "$(wait_run "fresh$i" "$run" 10)" success "run of a DAG triggered as its file arrived ($i)"
