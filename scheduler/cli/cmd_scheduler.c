@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -62,13 +61,21 @@ static void on_check(uv_check_t *h) {
 }
 
 /* One scheduler per home: two would run every task twice. The lock dies
- * with the process, so a crash never leaves a stale lock behind. */
+ * with the process, so a crash never leaves a stale lock behind. It is a
+ * POSIX record lock, not flock(): that belongs to this process alone,
+ * whereas a child caught between its fork and its exec when the scheduler
+ * is killed holds a copy of the descriptor, and with it a flock(), for a
+ * moment after the scheduler's death. */
 static int lock_home(const char *home) {
   char *path = xasprintf("%s/scheduler.lock", home);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   free(path);
   if (fd < 0) return -errno;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  struct flock whole;
+  memset(&whole, 0, sizeof(whole));
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  if (fcntl(fd, F_SETLK, &whole) != 0) {
     char buf[32] = {0};
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     DAG_UNUSED(n);
