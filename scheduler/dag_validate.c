@@ -90,33 +90,33 @@ static const char *const task_keys[T__COUNT] = {
 static const char *const *const arg_keys = task_keys + T_ARGS;
 
 struct slot {
-  const struct ynode *key;
-  const struct ynode *val;
+  const struct dag_ynode *key;
+  const struct dag_ynode *val;
 };
 
 /* A key given with a null value counts as absent (`retries:` or `retries: ~`);
  * required keys report the null instead. */
 static bool present(const struct slot *s) {
-  return s->val && !dag__is_null(s->val);
+  return s->val && !dag_yaml_is_null(s->val);
 }
 
 /* Sort a mapping's pairs into slots by name; the indexes of the other pairs go
  * to others[] (sized map->n / 2) when given, else they are reported unknown.
  * Top-level keys starting with "x-" are ignored: as in Docker Compose files,
  * they are where anchors for the rest of the file live. */
-static void collect(struct loadctx *ctx, const struct ynode *map, const char *path,
+static void collect(struct loadctx *ctx, const struct dag_ynode *map, const char *path,
                     const char *const *names, size_t n_names, struct slot *slots,
                     size_t *others, size_t *n_others) {
   bool top = *path == '\0';
   memset(slots, 0, n_names * sizeof(*slots));
   if (n_others) *n_others = 0;
   for (size_t i = 0; i < map->n / 2; i++) {
-    const struct ynode *k = YN_KEY(map, i);
+    const struct dag_ynode *k = DAG_YN_KEY(map, i);
     size_t j = 0;
     while (j < n_names && strcmp(k->value, names[j]) != 0) j++;
     if (j < n_names) {
       slots[j].key = k;
-      slots[j].val = YN_VAL(map, i);
+      slots[j].val = DAG_YN_VAL(map, i);
     } else if (top && strncmp(k->value, "x-", 2) == 0) {
       continue;
     } else if (others) {
@@ -127,31 +127,31 @@ static void collect(struct loadctx *ctx, const struct ynode *map, const char *pa
   }
 }
 
-static void type_error(struct loadctx *ctx, const struct ynode *n, const char *path,
+static void type_error(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
                        const char *expected) {
-  char *got = dag__describe(n);
-  dag__err(ctx, n, path, "expected %s, got %s", expected, got);
+  char *got = dag_yaml_describe(n);
+  dag_yaml_err(&ctx->y, n, path, "expected %s, got %s", expected, got);
   free(got);
 }
 
 /* dag and task ids, and plugin type names: they end up in file names, URLs
  * and log lines, so they follow the one rule of ids.h. */
-static bool valid_name(struct loadctx *ctx, const struct ynode *n, const char *path,
+static bool valid_name(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
                        enum dag_id_kind kind, const char *what, const char *id) {
   const char *why = dag_id_problem(kind, id);
   if (why == NULL) return true;
   if (strlen(id) > DAG_ID_MAX_LEN)
-    dag__err(ctx, n, path, "%s", why);
+    dag_yaml_err(&ctx->y, n, path, "%s", why);
   else
-    dag__err(ctx, n, path, "invalid %s '%s' (%s)", what, id, why);
+    dag_yaml_err(&ctx->y, n, path, "invalid %s '%s' (%s)", what, id, why);
   return false;
 }
 
-static void check_template(struct loadctx *ctx, const struct ynode *n, const char *path,
+static void check_template(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
                            const char *text) {
   char *err = NULL;
   if (dag_template_check(text, &err) != 0)
-    dag__err(ctx, n, path, "%s", err ? err : "invalid template");
+    dag_yaml_err(&ctx->y, n, path, "%s", err ? err : "invalid template");
   free(err);
 }
 
@@ -162,7 +162,7 @@ static void check_template(struct loadctx *ctx, const struct ynode *n, const cha
 static bool get_date(struct loadctx *ctx, const struct slot *s, const char *path,
                      const char *tz, bool tz_ok, dag_time_t *out) {
   char *text;
-  if (!dag__get_string(ctx, s->val, path, &text)) return false;
+  if (!dag_yaml_get_string(&ctx->y, s->val, path, &text)) return false;
   struct dag_iso iso;
   char why[96];
   dag_time_t t = 0;
@@ -180,11 +180,11 @@ static bool get_date(struct loadctx *ctx, const struct slot *s, const char *path
     else snprintf(why, sizeof(why), "not a time in %s", tz);
   }
   if (!ok) {
-    dag__err(ctx, s->val, path,
+    dag_yaml_err(&ctx->y, s->val, path,
              "invalid date '%s': %s (use e.g. 2024-01-01 or 2024-01-01T06:00:00Z)", text, why);
   } else if (t <= 0) {
     /* 0 means "unset" in struct dag. */
-    dag__err(ctx, s->val, path, "must be after 1970-01-01T00:00:00Z");
+    dag_yaml_err(&ctx->y, s->val, path, "must be after 1970-01-01T00:00:00Z");
     ok = false;
   }
   free(text);
@@ -198,7 +198,7 @@ static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_s
   const char *path = "schedule";
   char *expr;
   out->kind = DAG_SCHEDULE_NONE;
-  if (!present(s) || !dag__get_string(ctx, s->val, path, &expr)) return;
+  if (!present(s) || !dag_yaml_get_string(&ctx->y, s->val, path, &expr)) return;
   if (strcmp(expr, "@once") == 0) {
     out->kind = DAG_SCHEDULE_ONCE;
   } else if (strncmp(expr, "every ", 6) == 0) {
@@ -206,21 +206,21 @@ static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_s
     while (*d == ' ') d++;
     int rc = dag_duration_parse(d, &out->interval_us);
     if (rc == -ERANGE) {
-      dag__err(ctx, s->val, path, "duration '%s' is " DAG_DURATION_TOO_LONG, d);
+      dag_yaml_err(&ctx->y, s->val, path, "duration '%s' is " DAG_DURATION_TOO_LONG, d);
     } else if (rc != 0) {
-      dag__err(ctx, s->val, path, "invalid duration '%s' (use e.g. 30s, 5m, 1h30m)", d);
+      dag_yaml_err(&ctx->y, s->val, path, "invalid duration '%s' (use e.g. 30s, 5m, 1h30m)", d);
     } else if (out->interval_us < DAG_USEC_PER_SEC) {
-      dag__err(ctx, s->val, path, "interval must be at least 1s");
+      dag_yaml_err(&ctx->y, s->val, path, "interval must be at least 1s");
     }
     out->kind = DAG_SCHEDULE_INTERVAL;
   } else if (strcasecmp(expr, "none") == 0) {
-    dag__err(ctx, s->val, path,
+    dag_yaml_err(&ctx->y, s->val, path,
              "'%s' is not a schedule (leave schedule out, or write null, for manual runs only)",
              expr);
   } else {
     char *err = NULL;
     if (dag_cron_parse(expr, &out->cron, &err) != 0)
-      dag__err(ctx, s->val, path, "%s", err ? err : "invalid cron expression");
+      dag_yaml_err(&ctx->y, s->val, path, "%s", err ? err : "invalid cron expression");
     free(err);
     out->kind = DAG_SCHEDULE_CRON;
   }
@@ -229,14 +229,14 @@ static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_s
 
 /* --- default_args and per-task overrides ----------------------------------- */
 
-static void add_email(struct loadctx *ctx, const struct ynode *n, const char *path,
+static void add_email(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
                       struct dag_task_args *a, const char *addr, size_t len) {
   while (len && (*addr == ' ' || *addr == '\t')) addr++, len--;
   while (len && (addr[len - 1] == ' ' || addr[len - 1] == '\t')) len--;
   if (len == 0) return;
   const char *at = memchr(addr, '@', len);
   if (at == NULL || at == addr || at == addr + len - 1) {
-    dag__err(ctx, n, path, "'%.*s' is not an email address", (int)len, addr);
+    dag_yaml_err(&ctx->y, n, path, "'%.*s' is not an email address", (int)len, addr);
     return;
   }
   a->email = xrealloc(a->email, (a->n_email + 1) * sizeof(*a->email));
@@ -245,10 +245,10 @@ static void add_email(struct loadctx *ctx, const struct ynode *n, const char *pa
 
 /* One string may list several addresses separated by ',' or ';', as in
  * Airflow's get_email_address_list(). */
-static void add_emails(struct loadctx *ctx, const struct ynode *n, const char *path,
+static void add_emails(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
                        struct dag_task_args *a) {
   char *s;
-  if (!dag__get_string(ctx, n, path, &s)) return;
+  if (!dag_yaml_get_string(&ctx->y, n, path, &s)) return;
   for (const char *p = s;;) {
     size_t len = strcspn(p, ",;");
     add_email(ctx, n, path, a, p, len);
@@ -258,44 +258,44 @@ static void add_emails(struct loadctx *ctx, const struct ynode *n, const char *p
   free(s);
 }
 
-static void apply_arg(struct loadctx *ctx, int k, const struct ynode *v, const char *path,
+static void apply_arg(struct loadctx *ctx, int k, const struct dag_ynode *v, const char *path,
                       struct dag_task_args *a) {
   switch (k) {
   case A_RETRIES:
-    dag__get_int(ctx, v, path, 0, DAG_MAX_RETRIES, &a->retries);
+    dag_yaml_get_int(&ctx->y, v, path, 0, DAG_MAX_RETRIES, &a->retries);
     break;
   case A_RETRY_DELAY:
-    dag__get_duration(ctx, v, path, &a->retry_delay_us);
+    dag_yaml_get_duration(&ctx->y, v, path, &a->retry_delay_us);
     break;
   case A_EXPONENTIAL:
-    dag__get_bool(ctx, v, path, &a->retry_exponential_backoff);
+    dag_yaml_get_bool(&ctx->y, v, path, &a->retry_exponential_backoff);
     break;
   case A_MAX_RETRY_DELAY:
-    dag__get_duration(ctx, v, path, &a->max_retry_delay_us);
+    dag_yaml_get_duration(&ctx->y, v, path, &a->max_retry_delay_us);
     break;
   case A_EXECUTION_TIMEOUT:
-    dag__get_duration(ctx, v, path, &a->execution_timeout_us);
+    dag_yaml_get_duration(&ctx->y, v, path, &a->execution_timeout_us);
     break;
   case A_EMAIL:
     /* A task's list replaces default_args' list rather than adding to it. */
     dag_task_args_free(a);
-    if (v->kind == YN_SEQ) {
+    if (v->kind == DAG_YN_SEQ) {
       for (size_t i = 0; i < v->n; i++) {
-        char *p = dag__path_index(path, i);
+        char *p = dag_yaml_path_index(path, i);
         add_emails(ctx, v->items[i], p, a);
         free(p);
       }
-    } else if (v->kind == YN_SCALAR) {
+    } else if (v->kind == DAG_YN_SCALAR) {
       add_emails(ctx, v, path, a);
     } else {
       type_error(ctx, v, path, "an address or a list of addresses");
     }
     break;
   case A_EMAIL_ON_FAILURE:
-    dag__get_bool(ctx, v, path, &a->email_on_failure);
+    dag_yaml_get_bool(&ctx->y, v, path, &a->email_on_failure);
     break;
   case A_EMAIL_ON_RETRY:
-    dag__get_bool(ctx, v, path, &a->email_on_retry);
+    dag_yaml_get_bool(&ctx->y, v, path, &a->email_on_retry);
     break;
   }
 }
@@ -304,7 +304,7 @@ static void apply_args(struct loadctx *ctx, const struct slot *slots, const char
                        struct dag_task_args *a) {
   for (int k = 0; k < A__COUNT; k++) {
     if (!present(&slots[k])) continue;
-    char *p = dag__path_key(prefix, arg_keys[k]);
+    char *p = dag_yaml_path_key(prefix, arg_keys[k]);
     apply_arg(ctx, k, slots[k].val, p, a);
     free(p);
   }
@@ -314,7 +314,7 @@ static void apply_args(struct loadctx *ctx, const struct slot *slots, const char
 
 /* An upstream reference as written, kept until every id is known. */
 struct upref {
-  const struct ynode *node;
+  const struct dag_ynode *node;
   size_t index; /* in the upstream list, or SIZE_MAX for `upstream: a` */
 };
 
@@ -336,20 +336,20 @@ static bool valid_env_name(const char *s) {
          strlen(s);
 }
 
-static void get_env(struct loadctx *ctx, const struct ynode *v, const char *path,
+static void get_env(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                     struct dag_task *t) {
-  if (v->kind != YN_MAP) {
+  if (v->kind != DAG_YN_MAP) {
     type_error(ctx, v, path, "a mapping of variable names to strings");
     return;
   }
   t->env = xcalloc(v->n / 2 + 1, sizeof(*t->env));
   for (size_t i = 0; i < v->n / 2; i++) {
-    const struct ynode *k = YN_KEY(v, i), *val = YN_VAL(v, i);
-    char *p = dag__path_key(path, k->value);
+    const struct dag_ynode *k = DAG_YN_KEY(v, i), *val = DAG_YN_VAL(v, i);
+    char *p = dag_yaml_path_key(path, k->value);
     char *value;
     if (!valid_env_name(k->value)) {
-      dag__err(ctx, k, p, "invalid environment variable name '%s'", k->value);
-    } else if (dag__get_string(ctx, val, p, &value)) {
+      dag_yaml_err(&ctx->y, k, p, "invalid environment variable name '%s'", k->value);
+    } else if (dag_yaml_get_string(&ctx->y, val, p, &value)) {
       check_template(ctx, val, p, value);
       t->env[t->n_env].name = xstrdup(k->value);
       t->env[t->n_env].value = value;
@@ -359,22 +359,22 @@ static void get_env(struct loadctx *ctx, const struct ynode *v, const char *path
   }
 }
 
-static void get_argv(struct loadctx *ctx, const struct ynode *v, const char *path,
+static void get_argv(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                      struct dag_task *t) {
-  if (v->kind != YN_SEQ) {
+  if (v->kind != DAG_YN_SEQ) {
     type_error(ctx, v, path, "a list of strings");
     return;
   }
   if (v->n == 0) {
-    dag__err(ctx, v, path, "must not be empty");
+    dag_yaml_err(&ctx->y, v, path, "must not be empty");
     return;
   }
   t->argv = xcalloc(v->n + 1, sizeof(*t->argv));
   for (size_t i = 0; i < v->n; i++) {
-    char *p = dag__path_index(path, i);
-    if (dag__get_string(ctx, v->items[i], p, &t->argv[t->argc])) {
+    char *p = dag_yaml_path_index(path, i);
+    if (dag_yaml_get_string(&ctx->y, v->items[i], p, &t->argv[t->argc])) {
       if (i == 0 && t->argv[0][0] == '\0')
-        dag__err(ctx, v->items[i], p, "the program name must not be empty");
+        dag_yaml_err(&ctx->y, v->items[i], p, "the program name must not be empty");
       else
         check_template(ctx, v->items[i], p, t->argv[t->argc]);
       t->argc++;
@@ -383,24 +383,24 @@ static void get_argv(struct loadctx *ctx, const struct ynode *v, const char *pat
   }
 }
 
-static void get_upstream(struct loadctx *ctx, const struct ynode *v, const char *path,
+static void get_upstream(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                          struct task_extra *x) {
-  if (v->kind == YN_SCALAR) {
+  if (v->kind == DAG_YN_SCALAR) {
     char *id;
-    if (!dag__get_string(ctx, v, path, &id)) return;
+    if (!dag_yaml_get_string(&ctx->y, v, path, &id)) return;
     free(id);
     x->refs = xcalloc(1, sizeof(*x->refs));
     x->refs[x->n_refs++] = (struct upref){v, SIZE_MAX};
     return;
   }
-  if (v->kind != YN_SEQ) {
+  if (v->kind != DAG_YN_SEQ) {
     type_error(ctx, v, path, "a task id or a list of task ids");
     return;
   }
   x->refs = xcalloc(v->n + 1, sizeof(*x->refs));
   for (size_t i = 0; i < v->n; i++) {
-    char *p = dag__path_index(path, i), *id;
-    if (dag__get_string(ctx, v->items[i], p, &id)) {
+    char *p = dag_yaml_path_index(path, i), *id;
+    if (dag_yaml_get_string(&ctx->y, v->items[i], p, &id)) {
       free(id);
       x->refs[x->n_refs++] = (struct upref){v->items[i], i};
     }
@@ -408,10 +408,10 @@ static void get_upstream(struct loadctx *ctx, const struct ynode *v, const char 
   }
 }
 
-static void get_trigger_rule(struct loadctx *ctx, const struct ynode *v, const char *path,
+static void get_trigger_rule(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                              enum dag_trigger_rule *out) {
   char *name;
-  if (!dag__get_string(ctx, v, path, &name)) return;
+  if (!dag_yaml_get_string(&ctx->y, v, path, &name)) return;
   if (dag_trigger_rule_parse(name, out) != 0) {
     const char *names[DAG_TRIGGER__COUNT];
     struct strbuf all = STRBUF_INIT;
@@ -421,24 +421,24 @@ static void get_trigger_rule(struct loadctx *ctx, const struct ynode *v, const c
     }
     const char *best = dag_did_you_mean(name, names, DAG_TRIGGER__COUNT);
     if (best)
-      dag__err(ctx, v, path, "unknown trigger rule '%s' (did you mean '%s'?)", name, best);
+      dag_yaml_err(&ctx->y, v, path, "unknown trigger rule '%s' (did you mean '%s'?)", name, best);
     else
-      dag__err(ctx, v, path, "unknown trigger rule '%s' (one of: %s)", name, sb_str(&all));
+      dag_yaml_err(&ctx->y, v, path, "unknown trigger rule '%s' (one of: %s)", name, sb_str(&all));
     sb_free(&all);
   }
   free(name);
 }
 
 /* shell if `command` is given, exec if `argv` is; `type` says otherwise. */
-static void get_type(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+static void get_type(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                      const struct slot *s, struct dag_task *t) {
   char *name = NULL;
   if (present(&s[T_TYPE])) {
-    char *p = dag__path_key(tpath, "type");
-    if (dag__get_string(ctx, s[T_TYPE].val, p, &name)) {
+    char *p = dag_yaml_path_key(tpath, "type");
+    if (dag_yaml_get_string(&ctx->y, s[T_TYPE].val, p, &name)) {
       bool shell_ci = strcasecmp(name, "shell") == 0, exec_ci = strcasecmp(name, "exec") == 0;
       if ((shell_ci || exec_ci) && strcmp(name, shell_ci ? "shell" : "exec") != 0)
-        dag__err(ctx, s[T_TYPE].val, p, "unknown type '%s' (did you mean '%s'?)", name,
+        dag_yaml_err(&ctx->y, s[T_TYPE].val, p, "unknown type '%s' (did you mean '%s'?)", name,
                  shell_ci ? "shell" : "exec");
       else
         valid_name(ctx, s[T_TYPE].val, p, DAG_ID_TASK, "type", name);
@@ -446,7 +446,7 @@ static void get_type(struct loadctx *ctx, const struct ynode *item, const char *
     free(p);
   }
   if (name == NULL && present(&s[T_COMMAND]) && present(&s[T_ARGV]))
-    dag__err(ctx, item, tpath, "give 'command' (a shell task) or 'argv' (an exec task), not both");
+    dag_yaml_err(&ctx->y, item, tpath, "give 'command' (a shell task) or 'argv' (an exec task), not both");
   if (name == NULL) name = xstrdup(present(&s[T_ARGV]) && !present(&s[T_COMMAND]) ? "exec" : "shell");
   t->type = strcmp(name, "shell") == 0  ? DAG_TASK_SHELL
             : strcmp(name, "exec") == 0 ? DAG_TASK_EXEC
@@ -458,65 +458,65 @@ static void get_type(struct loadctx *ctx, const struct ynode *item, const char *
  * command/argv/env/cwd included, to the plugin as JSON instead: what they
  * may be is what the plugin declares, checked by dag__check_plugin_task()
  * when the loader knows the installed plugins. */
-static void get_run_keys(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+static void get_run_keys(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                          const struct slot *s, bool type_given, struct dag_task *t) {
   char *p;
   bool both = !type_given && present(&s[T_COMMAND]) && present(&s[T_ARGV]);
   if (present(&s[T_COMMAND])) {
-    p = dag__path_key(tpath, "command");
+    p = dag_yaml_path_key(tpath, "command");
     if (t->type == DAG_TASK_EXEC)
-      dag__err(ctx, s[T_COMMAND].key, p, "not allowed for exec tasks (use 'argv')");
-    else if (dag__get_string(ctx, s[T_COMMAND].val, p, &t->command) && *t->command == '\0')
-      dag__err(ctx, s[T_COMMAND].val, p, "must not be empty");
+      dag_yaml_err(&ctx->y, s[T_COMMAND].key, p, "not allowed for exec tasks (use 'argv')");
+    else if (dag_yaml_get_string(&ctx->y, s[T_COMMAND].val, p, &t->command) && *t->command == '\0')
+      dag_yaml_err(&ctx->y, s[T_COMMAND].val, p, "must not be empty");
     else if (t->command)
       check_template(ctx, s[T_COMMAND].val, p, t->command);
     free(p);
   } else if (t->type == DAG_TASK_SHELL) {
-    dag__err(ctx, item, tpath, "a shell task needs 'command'");
+    dag_yaml_err(&ctx->y, item, tpath, "a shell task needs 'command'");
   }
   if (present(&s[T_ARGV])) {
-    p = dag__path_key(tpath, "argv");
+    p = dag_yaml_path_key(tpath, "argv");
     if (t->type == DAG_TASK_SHELL && !both)
-      dag__err(ctx, s[T_ARGV].key, p, "not allowed for shell tasks (use 'command', or type: exec)");
+      dag_yaml_err(&ctx->y, s[T_ARGV].key, p, "not allowed for shell tasks (use 'command', or type: exec)");
     else if (t->type == DAG_TASK_EXEC)
       get_argv(ctx, s[T_ARGV].val, p, t);
     free(p);
   } else if (t->type == DAG_TASK_EXEC) {
-    dag__err(ctx, item, tpath, "an exec task needs 'argv'");
+    dag_yaml_err(&ctx->y, item, tpath, "an exec task needs 'argv'");
   }
   if (present(&s[T_ENV])) {
-    p = dag__path_key(tpath, "env");
+    p = dag_yaml_path_key(tpath, "env");
     get_env(ctx, s[T_ENV].val, p, t);
     free(p);
   }
   if (present(&s[T_CWD])) {
-    p = dag__path_key(tpath, "cwd");
-    if (dag__get_string(ctx, s[T_CWD].val, p, &t->cwd)) check_template(ctx, s[T_CWD].val, p, t->cwd);
+    p = dag_yaml_path_key(tpath, "cwd");
+    if (dag_yaml_get_string(&ctx->y, s[T_CWD].val, p, &t->cwd)) check_template(ctx, s[T_CWD].val, p, t->cwd);
     free(p);
   }
 }
 
-static void get_plugin_config(struct loadctx *ctx, const struct ynode *item, const char *tpath,
+static void get_plugin_config(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                               struct dag_task *t) {
   t->config = json_object();
   for (size_t i = 0; i < item->n / 2; i++) {
-    const struct ynode *k = YN_KEY(item, i);
+    const struct dag_ynode *k = DAG_YN_KEY(item, i);
     size_t j = 0;
     while (j < T__COUNT && strcmp(k->value, task_keys[j]) != 0) j++;
     if (j < T__COUNT && (j < T_COMMAND || j >= T_ARGS)) continue; /* the host's */
-    char *p = dag__path_key(tpath, k->value);
-    json_t *v = dag__to_json(ctx, YN_VAL(item, i), p);
+    char *p = dag_yaml_path_key(tpath, k->value);
+    json_t *v = dag_yaml_to_json(&ctx->y, DAG_YN_VAL(item, i), p);
     if (v && json_object_set_new(t->config, k->value, v) != 0)
-      dag__err(ctx, k, p, "key is not valid UTF-8");
+      dag_yaml_err(&ctx->y, k, p, "key is not valid UTF-8");
     free(p);
   }
 }
 
-static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const struct ynode *item,
-                       struct task_extra *xs, struct strmap *ids) {
+static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const struct dag_ynode *item,
+                       struct task_extra *xs, struct dag_strmap *ids) {
   struct dag_task *t = &dag->tasks[i];
   struct task_extra *x = &xs[i];
-  char *tpath = dag__path_index("tasks", i);
+  char *tpath = dag_yaml_path_index("tasks", i);
   struct slot s[T__COUNT];
   size_t *others = NULL, n_others = 0;
 
@@ -524,22 +524,22 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   t->col = item->col;
   t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
   dag_task_args_copy(&t->args, &dag->default_args);
-  if (item->kind != YN_MAP) {
+  if (item->kind != DAG_YN_MAP) {
     type_error(ctx, item, tpath, "a mapping (a task)");
     goto out;
   }
   others = xcalloc(item->n / 2 + 1, sizeof(*others));
   collect(ctx, item, tpath, task_keys, T__COUNT, s, others, &n_others);
 
-  char *p = dag__path_key(tpath, "id");
+  char *p = dag_yaml_path_key(tpath, "id");
   if (s[T_ID].val == NULL) {
-    dag__err(ctx, item, p, "required key is missing");
-  } else if (dag__get_string(ctx, s[T_ID].val, p, &t->id) &&
+    dag_yaml_err(&ctx->y, item, p, "required key is missing");
+  } else if (dag_yaml_get_string(&ctx->y, s[T_ID].val, p, &t->id) &&
              valid_name(ctx, s[T_ID].val, p, DAG_ID_TASK, "id", t->id)) {
     size_t first;
     x->id_line = s[T_ID].val->line;
-    if (!dag__strmap_add(ids, t->id, i, &first))
-      dag__err(ctx, s[T_ID].val, p, "duplicate task id '%s' (first declared at line %d)", t->id,
+    if (!dag_strmap_add(ids, t->id, i, &first))
+      dag_yaml_err(&ctx->y, s[T_ID].val, p, "duplicate task id '%s' (first declared at line %d)", t->id,
                xs[first].id_line);
   }
   free(p);
@@ -551,15 +551,15 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   } else {
     get_run_keys(ctx, item, tpath, s, present(&s[T_TYPE]), t);
     for (size_t j = 0; j < n_others; j++)
-      dag__unknown_key(ctx, YN_KEY(item, others[j]), tpath, task_keys, T__COUNT);
+      dag__unknown_key(ctx, DAG_YN_KEY(item, others[j]), tpath, task_keys, T__COUNT);
   }
   if (present(&s[T_UPSTREAM])) {
-    p = dag__path_key(tpath, "upstream");
+    p = dag_yaml_path_key(tpath, "upstream");
     get_upstream(ctx, s[T_UPSTREAM].val, p, x);
     free(p);
   }
   if (present(&s[T_TRIGGER_RULE])) {
-    p = dag__path_key(tpath, "trigger_rule");
+    p = dag_yaml_path_key(tpath, "trigger_rule");
     get_trigger_rule(ctx, s[T_TRIGGER_RULE].val, p, &t->trigger_rule);
     free(p);
   }
@@ -571,7 +571,7 @@ out:
 
 /* Upstream ids -> indexes, then downstream lists. */
 static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *xs,
-                       const struct strmap *ids) {
+                       const struct dag_strmap *ids) {
   size_t n = dag->n_tasks;
   size_t *seen = xcalloc(n, sizeof(*seen)); /* task i+1 that last listed j */
   const char **names = NULL;                /* for did-you-mean, built on demand */
@@ -590,10 +590,10 @@ static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *
       char *p = upref_path(i, ref);
       size_t j;
       if (t->id && strcmp(id, t->id) == 0) {
-        dag__err(ctx, ref->node, p, "task '%s' cannot depend on itself", id);
-      } else if (!dag__strmap_get(ids, id, &j)) {
+        dag_yaml_err(&ctx->y, ref->node, p, "task '%s' cannot depend on itself", id);
+      } else if (!dag_strmap_get(ids, id, &j)) {
         const char *best = NULL;
-        if (!dag__err_saturated(ctx)) {
+        if (!dag_yaml_saturated(&ctx->y)) {
           if (names == NULL) {
             names = xcalloc(n, sizeof(*names));
             /* Only ids that were accepted: suggesting a refused one would
@@ -605,11 +605,11 @@ static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *
           best = dag_did_you_mean(id, names, n_names);
         }
         if (best)
-          dag__err(ctx, ref->node, p, "unknown task '%s' (did you mean '%s'?)", id, best);
+          dag_yaml_err(&ctx->y, ref->node, p, "unknown task '%s' (did you mean '%s'?)", id, best);
         else
-          dag__err(ctx, ref->node, p, "unknown task '%s'", id);
+          dag_yaml_err(&ctx->y, ref->node, p, "unknown task '%s'", id);
       } else if (seen[j] == i + 1) {
-        dag__err(ctx, ref->node, p, "task '%s' is listed twice", id);
+        dag_yaml_err(&ctx->y, ref->node, p, "task '%s' is listed twice", id);
       } else {
         seen[j] = i + 1;
         x->edges[t->n_upstream] = *ref;
@@ -682,7 +682,7 @@ static void find_cycle(struct loadctx *ctx, const struct dag *dag, const struct 
         for (size_t e = 0; e < h->n_upstream; e++) {
           if (h->upstream[e] != prev) continue;
           char *p = upref_path(head, &xs[head].edges[e]);
-          dag__err(ctx, xs[head].edges[e].node, p, "dependency cycle: %s", sb_str(&sb));
+          dag_yaml_err(&ctx->y, xs[head].edges[e].node, p, "dependency cycle: %s", sb_str(&sb));
           free(p);
         }
         ctx->cycle = true;
@@ -714,58 +714,58 @@ static void topo_sort(struct dag *dag) {
   free(indeg);
 }
 
-static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct ynode *root,
+static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_ynode *root,
                       const struct slot *s) {
   const char *path = "tasks";
   if (s->val == NULL) {
-    dag__err(ctx, root, path, "required key is missing");
+    dag_yaml_err(&ctx->y, root, path, "required key is missing");
     return;
   }
-  if (s->val->kind != YN_SEQ) {
+  if (s->val->kind != DAG_YN_SEQ) {
     type_error(ctx, s->val, path, "a list of tasks");
     return;
   }
   if (s->val->n == 0) {
-    dag__err(ctx, s->val, path, "must have at least one task");
+    dag_yaml_err(&ctx->y, s->val, path, "must have at least one task");
     return;
   }
   size_t n = s->val->n;
   struct task_extra *xs = xcalloc(n, sizeof(*xs));
-  struct strmap ids = {0};
+  struct dag_strmap ids = {0};
   dag->tasks = xcalloc(n, sizeof(*dag->tasks));
   dag->n_tasks = n;
-  for (size_t i = 0; i < n && !dag__err_saturated(ctx); i++)
+  for (size_t i = 0; i < n && !dag_yaml_saturated(&ctx->y); i++)
     build_task(ctx, dag, i, s->val->items[i], xs, &ids);
   link_tasks(ctx, dag, xs, &ids);
   find_cycle(ctx, dag, xs);
-  if (ctx->errors == 0) topo_sort(dag);
+  if (ctx->y.errors == 0) topo_sort(dag);
   for (size_t i = 0; i < n; i++) {
     free(xs[i].refs);
     free(xs[i].edges);
   }
   free(xs);
-  dag__strmap_free(&ids);
+  dag_strmap_free(&ids);
 }
 
 /* --- the DAG --------------------------------------------------------------- */
 
-static void get_tags(struct loadctx *ctx, const struct ynode *v, struct dag *dag) {
-  if (v->kind != YN_SEQ) {
+static void get_tags(struct loadctx *ctx, const struct dag_ynode *v, struct dag *dag) {
+  if (v->kind != DAG_YN_SEQ) {
     type_error(ctx, v, "tags", "a list of strings");
     return;
   }
   dag->tags = xcalloc(v->n + 1, sizeof(*dag->tags));
   for (size_t i = 0; i < v->n; i++) {
-    char *p = dag__path_index("tags", i);
-    if (dag__get_string(ctx, v->items[i], p, &dag->tags[dag->n_tags])) dag->n_tags++;
+    char *p = dag_yaml_path_index("tags", i);
+    if (dag_yaml_get_string(&ctx->y, v->items[i], p, &dag->tags[dag->n_tags])) dag->n_tags++;
     free(p);
   }
 }
 
-struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
-  if (root == NULL || root->kind != YN_MAP) {
-    char *got = root ? dag__describe(root) : xstrdup("an empty file");
-    dag__err(ctx, root, "", "expected a mapping with dag_id and tasks at the top level, got %s",
+struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
+  if (root == NULL || root->kind != DAG_YN_MAP) {
+    char *got = root ? dag_yaml_describe(root) : xstrdup("an empty file");
+    dag_yaml_err(&ctx->y, root, "", "expected a mapping with dag_id and tasks at the top level, got %s",
              got);
     free(got);
     return NULL;
@@ -776,19 +776,19 @@ struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
   collect(ctx, root, "", top_keys, K__COUNT, s, NULL, NULL);
 
   if (s[K_DAG_ID].val == NULL)
-    dag__err(ctx, root, "dag_id", "required key is missing");
-  else if (dag__get_string(ctx, s[K_DAG_ID].val, "dag_id", &dag->dag_id))
+    dag_yaml_err(&ctx->y, root, "dag_id", "required key is missing");
+  else if (dag_yaml_get_string(&ctx->y, s[K_DAG_ID].val, "dag_id", &dag->dag_id))
     valid_name(ctx, s[K_DAG_ID].val, "dag_id", DAG_ID_DAG, "id", dag->dag_id);
 
   if (!present(&s[K_DESCRIPTION]) ||
-      !dag__get_string(ctx, s[K_DESCRIPTION].val, "description", &dag->description))
+      !dag_yaml_get_string(&ctx->y, s[K_DESCRIPTION].val, "description", &dag->description))
     dag->description = xstrdup("");
 
   bool tz_ok = true;
   if (present(&s[K_TIMEZONE]) &&
-      dag__get_string(ctx, s[K_TIMEZONE].val, "timezone", &dag->timezone)) {
+      dag_yaml_get_string(&ctx->y, s[K_TIMEZONE].val, "timezone", &dag->timezone)) {
     if (dag_tz_validate(dag->timezone) != 0) {
-      dag__err(ctx, s[K_TIMEZONE].val, "timezone", "unknown time zone '%s'", dag->timezone);
+      dag_yaml_err(&ctx->y, s[K_TIMEZONE].val, "timezone", "unknown time zone '%s'", dag->timezone);
       tz_ok = false;
     }
   } else if (present(&s[K_TIMEZONE])) {
@@ -804,30 +804,30 @@ struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
   bool end_ok = present(&s[K_END_DATE]) &&
                 get_date(ctx, &s[K_END_DATE], "end_date", dag->timezone, tz_ok, &dag->end_date);
   if (start_ok && end_ok && dag->end_date < dag->start_date)
-    dag__err(ctx, s[K_END_DATE].val, "end_date", "%s is before start_date %s",
+    dag_yaml_err(&ctx->y, s[K_END_DATE].val, "end_date", "%s is before start_date %s",
              s[K_END_DATE].val->value, s[K_START_DATE].val->value);
 
   dag->catchup = false;
-  if (present(&s[K_CATCHUP])) dag__get_bool(ctx, s[K_CATCHUP].val, "catchup", &dag->catchup);
+  if (present(&s[K_CATCHUP])) dag_yaml_get_bool(&ctx->y, s[K_CATCHUP].val, "catchup", &dag->catchup);
   dag->max_active_runs = o->default_max_active_runs > 0 ? o->default_max_active_runs
                                                         : DEFAULT_MAX_ACTIVE;
   if (present(&s[K_MAX_ACTIVE_RUNS]))
-    dag__get_int(ctx, s[K_MAX_ACTIVE_RUNS].val, "max_active_runs", 1, DAG_MAX_ACTIVE,
+    dag_yaml_get_int(&ctx->y, s[K_MAX_ACTIVE_RUNS].val, "max_active_runs", 1, DAG_MAX_ACTIVE,
                  &dag->max_active_runs);
   dag->max_active_tasks = o->default_max_active_tasks > 0 ? o->default_max_active_tasks
                                                           : DEFAULT_MAX_ACTIVE;
   if (present(&s[K_MAX_ACTIVE_TASKS]))
-    dag__get_int(ctx, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, DAG_MAX_ACTIVE,
+    dag_yaml_get_int(&ctx->y, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, DAG_MAX_ACTIVE,
                  &dag->max_active_tasks);
   if (present(&s[K_IS_PAUSED]))
-    dag__get_bool(ctx, s[K_IS_PAUSED].val, "is_paused_upon_creation",
+    dag_yaml_get_bool(&ctx->y, s[K_IS_PAUSED].val, "is_paused_upon_creation",
                   &dag->is_paused_upon_creation);
   if (present(&s[K_TAGS])) get_tags(ctx, s[K_TAGS].val, dag);
 
-  if (present(&s[K_PARAMS]) && s[K_PARAMS].val->kind != YN_MAP)
+  if (present(&s[K_PARAMS]) && s[K_PARAMS].val->kind != DAG_YN_MAP)
     type_error(ctx, s[K_PARAMS].val, "params", "a mapping");
   else if (present(&s[K_PARAMS]))
-    dag->params = dag__to_json(ctx, s[K_PARAMS].val, "params");
+    dag->params = dag_yaml_to_json(&ctx->y, s[K_PARAMS].val, "params");
   if (dag->params == NULL) dag->params = json_object();
 
   dag->default_args = (struct dag_task_args){
@@ -836,8 +836,8 @@ struct dag *dag__build(struct loadctx *ctx, const struct ynode *root) {
       .email_on_retry = true,
   };
   if (present(&s[K_DEFAULT_ARGS])) {
-    const struct ynode *v = s[K_DEFAULT_ARGS].val;
-    if (v->kind != YN_MAP) {
+    const struct dag_ynode *v = s[K_DEFAULT_ARGS].val;
+    if (v->kind != DAG_YN_MAP) {
       type_error(ctx, v, "default_args", "a mapping");
     } else {
       struct slot a[A__COUNT];

@@ -15,47 +15,47 @@
 #include "template.h"
 
 /* Every template in the strings of `n`, checked like a shell task's. */
-static void check_templates(struct loadctx *ctx, const struct ynode *n, const char *path) {
-  if (n->kind == YN_SCALAR) {
+static void check_templates(struct loadctx *ctx, const struct dag_ynode *n, const char *path) {
+  if (n->kind == DAG_YN_SCALAR) {
     char *err = NULL;
-    if (dag__scalar_type(n) == YS_STR && dag_template_check(n->value, &err) != 0)
-      dag__err(ctx, n, path, "%s", err ? err : "invalid template");
+    if (dag_yaml_scalar_type(n) == DAG_YS_STR && dag_template_check(n->value, &err) != 0)
+      dag_yaml_err(&ctx->y, n, path, "%s", err ? err : "invalid template");
     free(err);
     return;
   }
-  for (size_t i = 0; i < (n->kind == YN_MAP ? n->n / 2 : n->n); i++) {
-    const struct ynode *item = n->kind == YN_MAP ? YN_VAL(n, i) : n->items[i];
-    char *p = n->kind == YN_MAP ? dag__path_key(path, YN_KEY(n, i)->value)
-                                : dag__path_index(path, i);
+  for (size_t i = 0; i < (n->kind == DAG_YN_MAP ? n->n / 2 : n->n); i++) {
+    const struct dag_ynode *item = n->kind == DAG_YN_MAP ? DAG_YN_VAL(n, i) : n->items[i];
+    char *p = n->kind == DAG_YN_MAP ? dag_yaml_path_key(path, DAG_YN_KEY(n, i)->value)
+                                : dag_yaml_path_index(path, i);
     check_templates(ctx, item, p);
     free(p);
   }
 }
 
-static void check_value(struct loadctx *ctx, const struct ynode *v, const char *path,
+static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                         const struct dag_plugin_param *p) {
   if (!(p->flags & DAGCTL_PARAM_VERBATIM)) check_templates(ctx, v, path);
   if (p->type == DAGCTL_PARAM_ANY) return;
   /* A template stands for any type: the host checks it once rendered. */
-  if (v->kind == YN_SCALAR && !(p->flags & DAGCTL_PARAM_VERBATIM) && strstr(v->value, "{{"))
+  if (v->kind == DAG_YN_SCALAR && !(p->flags & DAGCTL_PARAM_VERBATIM) && strstr(v->value, "{{"))
     return;
   bool ok;
   if (p->type == DAGCTL_PARAM_LIST)
-    ok = v->kind == YN_SEQ;
+    ok = v->kind == DAG_YN_SEQ;
   else if (p->type == DAGCTL_PARAM_MAPPING)
-    ok = v->kind == YN_MAP;
-  else if (v->kind != YN_SCALAR)
+    ok = v->kind == DAG_YN_MAP;
+  else if (v->kind != DAG_YN_SCALAR)
     ok = false;
   else
     ok = dag_param_check_text(p->type, v->value, NULL) == 0;
   if (ok) return;
-  char *got = dag__describe(v);
-  dag__err(ctx, v, path, "expected %s, got %s", dag_param_type_name(p->type), got);
+  char *got = dag_yaml_describe(v);
+  dag_yaml_err(&ctx->y, v, path, "expected %s, got %s", dag_param_type_name(p->type), got);
   free(got);
 }
 
-void dag__check_plugin_task(struct loadctx *ctx, const struct ynode *item, const char *tpath,
-                            const struct ynode *type_node, const char *const *task_keys,
+void dag__check_plugin_task(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
+                            const struct dag_ynode *type_node, const char *const *task_keys,
                             size_t n_task_keys, const struct dag_task *t) {
   const struct dag_plugin_catalog *cat = ctx->opts->plugins;
   if (cat == NULL || t->type_name == NULL || t->config == NULL) return;
@@ -64,12 +64,12 @@ void dag__check_plugin_task(struct loadctx *ctx, const struct ynode *item, const
     size_t n = 0;
     const char **names = dag_plugin_catalog_names(cat, &n);
     const char *best = dag_did_you_mean(t->type_name, names, n);
-    char *p = dag__path_key(tpath, "type");
+    char *p = dag_yaml_path_key(tpath, "type");
     if (best)
-      dag__err(ctx, type_node, p, "unknown task type '%s' (did you mean '%s'?)", t->type_name,
+      dag_yaml_err(&ctx->y, type_node, p, "unknown task type '%s' (did you mean '%s'?)", t->type_name,
                best);
     else
-      dag__err(ctx, type_node, p,
+      dag_yaml_err(&ctx->y, type_node, p,
                "unknown task type '%s': no installed plugin provides it (see dagctl plugins)",
                t->type_name);
     free(p);
@@ -85,15 +85,15 @@ void dag__check_plugin_task(struct loadctx *ctx, const struct ynode *item, const
   for (size_t i = 0; i < type->n_params; i++) known[i] = type->params[i].name;
   for (size_t i = 0; i < n_task_keys; i++) known[type->n_params + i] = task_keys[i];
   for (size_t i = 0; i < item->n / 2; i++) {
-    const struct ynode *k = YN_KEY(item, i), *v = YN_VAL(item, i);
+    const struct dag_ynode *k = DAG_YN_KEY(item, i), *v = DAG_YN_VAL(item, i);
     if (json_object_get(t->config, k->value) == NULL) continue; /* the host's key */
     const struct dag_plugin_param *p = dag_plugin_type_param(type, k->value);
     if (p == NULL) {
       dag__unknown_key(ctx, k, tpath, known, n_known);
       continue;
     }
-    if (dag__is_null(v)) continue;
-    char *path = dag__path_key(tpath, k->value);
+    if (dag_yaml_is_null(v)) continue;
+    char *path = dag_yaml_path_key(tpath, k->value);
     check_value(ctx, v, path, p);
     free(path);
   }
@@ -102,8 +102,8 @@ void dag__check_plugin_task(struct loadctx *ctx, const struct ynode *item, const
     const struct dag_plugin_param *p = &type->params[i];
     const json_t *v = json_object_get(t->config, p->name);
     if (!(p->flags & DAGCTL_PARAM_REQUIRED) || (v && !json_is_null(v))) continue;
-    char *path = dag__path_key(tpath, p->name);
-    dag__err(ctx, item, path, "required key is missing (task type %s needs it)", type->name);
+    char *path = dag_yaml_path_key(tpath, p->name);
+    dag_yaml_err(&ctx->y, item, path, "required key is missing (task type %s needs it)", type->name);
     free(path);
   }
 }
