@@ -17,7 +17,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "alloc.h"
 #include "dag.h"
@@ -26,6 +25,7 @@
 #include "error.h"
 #include "strbuf.h"
 #include "tz.h"
+#include "yaml_doc.h"
 
 #define ENV_PREFIX "DAGCTL__"
 #define CONFIG_NAME "dagctl.yaml"
@@ -821,149 +821,121 @@ static void apply(struct loader *L, size_t i, const char *text, enum layer layer
 
 /* --- the file ------------------------------------------------------------ */
 
-static const char *node_kind(const yaml_node_t *n) {
-  switch (n->type) {
-  case YAML_MAPPING_NODE: return "a mapping";
-  case YAML_SEQUENCE_NODE: return "a list";
+static const char *node_kind(const struct dag_ynode *n) {
+  switch (n->kind) {
+  case DAG_YN_MAP: return "a mapping";
+  case DAG_YN_SEQ: return "a list";
   default: return "a scalar";
   }
 }
 
-static int is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-    return 0;
-  const char *v = (const char *)n->data.scalar.value;
-  return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+/* Only a plain null counts: a quoted "" is a value the setting judges. */
+static int is_null(const struct dag_ynode *n) {
+  return n->kind == DAG_YN_SCALAR && dag_yaml_is_null(n);
 }
 
-#define LINE(n) ((int)(n)->start_mark.line + 1)
-#define COL(n) ((int)(n)->start_mark.column + 1)
-
-static void load_section(struct loader *L, yaml_document_t *doc, const char *path,
-                         const char *section, yaml_node_t *map) {
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-       p < map->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = yaml_document_get_node(doc, p->key);
-    yaml_node_t *v = yaml_document_get_node(doc, p->value);
-    if (k->type != YAML_SCALAR_NODE) {
-      dag_diag_add(L->diags, path, LINE(k), COL(k), "%s: expected a key name, got %s",
-                   section, node_kind(k));
+static void load_section(struct loader *L, const char *path, const char *section,
+                         const struct dag_ynode *map) {
+  for (size_t p = 0; p < map->n / 2; p++) {
+    const struct dag_ynode *k = DAG_YN_KEY(map, p), *v = DAG_YN_VAL(map, p);
+    if (k->kind != DAG_YN_SCALAR) {
+      dag_diag_add(L->diags, path, k->line, k->col, "%s: expected a key name, got %s", section,
+                   node_kind(k));
       continue;
     }
-    const char *key = (const char *)k->data.scalar.value;
+    const char *key = k->value;
     long i = find_setting(section, key);
     if (i < 0) {
       const char *hint = suggest_key(section, key);
       if (hint)
-        dag_diag_add(L->diags, path, LINE(k), COL(k),
+        dag_diag_add(L->diags, path, k->line, k->col,
                      "unknown key '%s.%s' (did you mean '%s.%s'?)", section, key, section,
                      hint);
       else
-        dag_diag_add(L->diags, path, LINE(k), COL(k), "unknown key '%s.%s'", section,
-                     key);
+        dag_diag_add(L->diags, path, k->line, k->col, "unknown key '%s.%s'", section, key);
       continue;
     }
-    if (v->type != YAML_SCALAR_NODE || is_null(v)) {
+    if (v->kind != DAG_YN_SCALAR || is_null(v)) {
       char *expect = expectation(&settings[i]);
-      dag_diag_add(L->diags, path, LINE(v), COL(v), "%s.%s: expected %s, got %s", section,
+      dag_diag_add(L->diags, path, v->line, v->col, "%s.%s: expected %s, got %s", section,
                    key, expect, is_null(v) ? "null" : node_kind(v));
       free(expect);
       continue;
     }
-    apply(L, (size_t)i, (const char *)v->data.scalar.value, L_FILE, path, LINE(v),
-          COL(v));
+    apply(L, (size_t)i, v->value, L_FILE, path, v->line, v->col);
   }
 }
 
-static void load_root(struct loader *L, yaml_document_t *doc, const char *path) {
-  yaml_node_t *root = yaml_document_get_root_node(doc);
+static void load_root(struct loader *L, const struct dag_ynode *root, const char *path) {
   if (root == NULL || is_null(root)) return; /* an empty file sets nothing */
-  if (root->type != YAML_MAPPING_NODE) {
-    dag_diag_add(L->diags, path, LINE(root), COL(root),
+  if (root->kind != DAG_YN_MAP) {
+    dag_diag_add(L->diags, path, root->line, root->col,
                  "expected a mapping of sections (core:, web:, ...), got %s",
                  node_kind(root));
     return;
   }
-  for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-       p < root->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = yaml_document_get_node(doc, p->key);
-    yaml_node_t *v = yaml_document_get_node(doc, p->value);
-    if (k->type != YAML_SCALAR_NODE) {
-      dag_diag_add(L->diags, path, LINE(k), COL(k), "expected a section name, got %s",
+  for (size_t p = 0; p < root->n / 2; p++) {
+    const struct dag_ynode *k = DAG_YN_KEY(root, p), *v = DAG_YN_VAL(root, p);
+    if (k->kind != DAG_YN_SCALAR) {
+      dag_diag_add(L->diags, path, k->line, k->col, "expected a section name, got %s",
                    node_kind(k));
       continue;
     }
-    const char *section = (const char *)k->data.scalar.value;
+    const char *section = k->value;
     if (!known_section(section)) {
       const char *hint = suggest_section(section);
       if (hint)
-        dag_diag_add(L->diags, path, LINE(k), COL(k),
+        dag_diag_add(L->diags, path, k->line, k->col,
                      "unknown section '%s' (did you mean '%s'?)", section, hint);
       else
-        dag_diag_add(L->diags, path, LINE(k), COL(k), "unknown section '%s'", section);
+        dag_diag_add(L->diags, path, k->line, k->col, "unknown section '%s'", section);
       continue;
     }
     /* A repeated section would silently merge in most YAML readers. */
-    for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < p; q++) {
-      yaml_node_t *prev = yaml_document_get_node(doc, q->key);
-      if (prev->type == YAML_SCALAR_NODE &&
-          strcmp((const char *)prev->data.scalar.value, section) == 0) {
-        dag_diag_add(L->diags, path, LINE(k), COL(k),
-                     "duplicate section '%s' (first at line %d)", section, LINE(prev));
+    for (size_t q = 0; q < p; q++) {
+      const struct dag_ynode *prev = DAG_YN_KEY(root, q);
+      if (prev->kind == DAG_YN_SCALAR && strcmp(prev->value, section) == 0) {
+        dag_diag_add(L->diags, path, k->line, k->col,
+                     "duplicate section '%s' (first at line %d)", section, prev->line);
         break;
       }
     }
     if (is_null(v)) continue; /* `web:` with nothing under it */
-    if (v->type != YAML_MAPPING_NODE) {
-      dag_diag_add(L->diags, path, LINE(v), COL(v),
+    if (v->kind != DAG_YN_MAP) {
+      dag_diag_add(L->diags, path, v->line, v->col,
                    "%s: expected a mapping of settings, got %s", section, node_kind(v));
       continue;
     }
-    load_section(L, doc, path, section, v);
+    load_section(L, path, section, v);
   }
 }
 
-static void syntax_error(struct loader *L, const char *path, const yaml_parser_t *p) {
-  int line = p->error == YAML_READER_ERROR ? 0 : (int)p->problem_mark.line + 1;
-  int col = p->error == YAML_READER_ERROR ? 0 : (int)p->problem_mark.column + 1;
-  if (p->context)
-    dag_diag_add(L->diags, path, line, col, "syntax error: %s (%s at line %d)",
-                 p->problem ? p->problem : "invalid YAML", p->context,
-                 (int)p->context_mark.line + 1);
+/* Mappings as written: duplicates are named here by section and key. */
+static const struct dag_yaml_options yaml_options = {
+    .as_written = true, .caller_reports_syntax = true, .what = "config file"};
+
+/* In this file's own words, which predate the YAML layer. */
+static void syntax_error(struct loader *L, const char *path, const struct dag_yaml_syntax *sx) {
+  if (sx->second_document)
+    dag_diag_add(L->diags, path, sx->node_line, sx->node_col,
+                 "only one YAML document is allowed");
+  else if (sx->context)
+    dag_diag_add(L->diags, path, sx->line, sx->col, "syntax error: %s (%s at line %d)",
+                 sx->problem, sx->context, sx->context_line);
   else
-    dag_diag_add(L->diags, path, line, col, "syntax error: %s",
-                 p->problem ? p->problem : "invalid YAML");
+    dag_diag_add(L->diags, path, sx->line, sx->col, "syntax error: %s", sx->problem);
 }
 
 static void load_file(struct loader *L, const char *path) {
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL) {
-    dag_diag_add(L->diags, path, 0, 0, "cannot read config file: %s", strerror(errno));
-    return;
-  }
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_file(&parser, fp);
-  if (!yaml_parser_load(&parser, &doc)) {
-    syntax_error(L, path, &parser);
-  } else {
-    load_root(L, &doc, path);
-    yaml_document_delete(&doc);
-    /* A second document would be ignored by the loader; refuse it instead. */
-    if (!yaml_parser_load(&parser, &doc)) {
-      syntax_error(L, path, &parser);
-    } else {
-      yaml_node_t *extra = yaml_document_get_root_node(&doc);
-      if (extra)
-        dag_diag_add(L->diags, path, LINE(extra), COL(extra),
-                     "only one YAML document is allowed");
-      yaml_document_delete(&doc);
-    }
-  }
-  yaml_parser_delete(&parser);
-  fclose(fp);
+  struct dag_yaml_ctx ctx;
+  struct dag_ydoc doc;
+  dag_yaml_ctx_init(&ctx, path, L->diags);
+  int rc = dag_yaml_parse_file(&ctx, path, &yaml_options, &doc);
+  if (rc == 0)
+    load_root(L, doc.root, path);
+  else if (doc.syntax.problem || doc.syntax.second_document)
+    syntax_error(L, path, &doc.syntax);
+  dag_ydoc_free(&doc);
 }
 
 /* --- the environment ----------------------------------------------------- */

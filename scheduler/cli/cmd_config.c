@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "alloc.h"
 #include "cli.h"
 #include "plugins.h"
 #include "strbuf.h"
+#include "yaml_doc.h"
 
 extern char **environ;
 
@@ -40,38 +40,30 @@ static void file_keys_free(struct file_keys *fk) {
  * after dag_config_load() accepted the file, so its shape is known good;
  * anything else is skipped, never reported twice. */
 static void scan_file(const char *path, struct file_keys *fk) {
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL) return;
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_file(&parser, fp);
-  if (yaml_parser_load(&parser, &doc)) {
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && root->type == YAML_MAPPING_NODE) {
-      for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-           p < root->data.mapping.pairs.top; p++) {
-        yaml_node_t *sk = yaml_document_get_node(&doc, p->key);
-        yaml_node_t *sv = yaml_document_get_node(&doc, p->value);
-        if (sk->type != YAML_SCALAR_NODE || sv->type != YAML_MAPPING_NODE) continue;
-        for (yaml_node_pair_t *q = sv->data.mapping.pairs.start;
-             q < sv->data.mapping.pairs.top; q++) {
-          yaml_node_t *k = yaml_document_get_node(&doc, q->key);
-          yaml_node_t *v = yaml_document_get_node(&doc, q->value);
-          if (k->type != YAML_SCALAR_NODE) continue;
-          fk->items = xgrow(fk->items, &fk->cap, fk->n + 1, sizeof(*fk->items));
-          struct file_key *e = &fk->items[fk->n++];
-          e->section = xstrdup((const char *)sk->data.scalar.value);
-          e->key = xstrdup((const char *)k->data.scalar.value);
-          e->line = (int)v->start_mark.line + 1;
-          e->col = (int)v->start_mark.column + 1;
-        }
-      }
+  static const struct dag_yaml_options opts = {.as_written = true,
+                                               .caller_reports_syntax = true};
+  struct dag_diags ignored = DAG_DIAGS_INIT;
+  struct dag_yaml_ctx ctx;
+  struct dag_ydoc doc;
+  dag_yaml_ctx_init(&ctx, path, &ignored);
+  const struct dag_ynode *root = NULL;
+  if (dag_yaml_parse_file(&ctx, path, &opts, &doc) == 0) root = doc.root;
+  for (size_t p = 0; root && root->kind == DAG_YN_MAP && p < root->n / 2; p++) {
+    const struct dag_ynode *sk = DAG_YN_KEY(root, p), *sv = DAG_YN_VAL(root, p);
+    if (sk->kind != DAG_YN_SCALAR || sv->kind != DAG_YN_MAP) continue;
+    for (size_t q = 0; q < sv->n / 2; q++) {
+      const struct dag_ynode *k = DAG_YN_KEY(sv, q), *v = DAG_YN_VAL(sv, q);
+      if (k->kind != DAG_YN_SCALAR) continue;
+      fk->items = xgrow(fk->items, &fk->cap, fk->n + 1, sizeof(*fk->items));
+      struct file_key *e = &fk->items[fk->n++];
+      e->section = xstrdup(sk->value);
+      e->key = xstrdup(k->value);
+      e->line = v->line;
+      e->col = v->col;
     }
-    yaml_document_delete(&doc);
   }
-  yaml_parser_delete(&parser);
-  fclose(fp);
+  dag_ydoc_free(&doc);
+  dag_diags_free(&ignored);
 }
 
 static const struct file_key *find_file_key(const struct file_keys *fk, const char *section,
