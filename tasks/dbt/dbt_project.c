@@ -13,13 +13,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 #include "alloc.h"
 #include "dbt_int.h"
 #include "error.h"
-
-#define YLINE(n) ((int)(n)->start_mark.line + 1)
+#include "yaml_doc.h"
 
 /* Problems found while loading, one "FILE:LINE: message" per line. */
 struct problems {
@@ -53,96 +51,38 @@ void dbt__log(const struct dbt_project *p, int level, const char *fmt, ...) {
 
 /* --- YAML ------------------------------------------------------------------ */
 
+/* One .yml file, read through the YAML layer; its diagnostics become
+ * problems when it is closed. */
 struct ydoc {
-  yaml_document_t doc;
-  bool loaded;
+  struct dag_ydoc doc;
+  struct dag_yaml_ctx ctx;
+  struct dag_diags diags;
   char *file; /* relative, for messages */
 };
 
-static int ydoc_load(const char *path, const char *rel, struct ydoc *y, struct problems *pr) {
+static const struct dag_yaml_options yaml_options = {.what = "dbt YAML file"};
+
+static int ydoc_load(const char *path, const char *rel, struct ydoc *y) {
   memset(y, 0, sizeof(*y));
   y->file = xstrdup(rel);
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL) {
-    problem(pr, rel, 0, "cannot read: %s", strerror(errno));
-    return -1;
-  }
-  yaml_parser_t parser;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_file(&parser, fp);
-  int rc = 0;
-  if (!yaml_parser_load(&parser, &y->doc)) {
-    problem(pr, rel, (int)parser.problem_mark.line + 1, "YAML syntax error: %s",
-            parser.problem ? parser.problem : "invalid YAML");
-    rc = -1;
-  } else {
-    y->loaded = true;
-  }
-  yaml_parser_delete(&parser);
-  fclose(fp);
-  return rc;
+  dag_yaml_ctx_init(&y->ctx, y->file, &y->diags);
+  return dag_yaml_parse_file(&y->ctx, path, &yaml_options, &y->doc) == 0 ? 0 : -1;
 }
 
-static void ydoc_free(struct ydoc *y) {
-  if (y->loaded) yaml_document_delete(&y->doc);
+static void ydoc_close(struct ydoc *y, struct problems *pr) {
+  dag_yaml_ctx_finish(&y->ctx);
+  for (size_t i = 0; i < y->diags.n; i++)
+    problem(pr, y->file, y->diags.items[i].line, "%s", y->diags.items[i].msg);
+  dag_diags_free(&y->diags);
+  dag_ydoc_free(&y->doc);
   free(y->file);
 }
 
-static yaml_node_t *yroot(struct ydoc *y) {
-  return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
-}
-
-static yaml_node_t *yget(struct ydoc *y, yaml_node_t *map, const char *key) {
-  if (map == NULL || map->type != YAML_MAPPING_NODE) return NULL;
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-       p++) {
-    yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
-    if (k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
-      return yaml_document_get_node(&y->doc, p->value);
-  }
-  return NULL;
-}
-
-static const char *yscalar(yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static json_t *yjson(struct ydoc *y, yaml_node_t *n) {
-  if (n == NULL) return json_null();
-  switch (n->type) {
-  case YAML_SCALAR_NODE: {
-    const char *v = (const char *)n->data.scalar.value;
-    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return json_string(v);
-    if (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0)
-      return json_null();
-    if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0) return json_true();
-    if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0) return json_false();
-    char *end;
-    errno = 0;
-    long long i = strtoll(v, &end, 10);
-    if (*end == '\0' && errno == 0) return json_integer(i);
-    double d = strtod(v, &end);
-    if (*end == '\0') return json_real(d);
-    return json_string(v);
-  }
-  case YAML_SEQUENCE_NODE: {
-    json_t *a = json_array();
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-         it++)
-      json_array_append_new(a, yjson(y, yaml_document_get_node(&y->doc, *it)));
-    return a;
-  }
-  case YAML_MAPPING_NODE: {
-    json_t *o = json_object();
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-         p++) {
-      const char *k = yscalar(yaml_document_get_node(&y->doc, p->key));
-      if (k) json_object_set_new(o, k, yjson(y, yaml_document_get_node(&y->doc, p->value)));
-    }
-    return o;
-  }
-  default: return json_null();
-  }
+/* A node as JSON: null when absent, or after an error (then a problem of
+ * the file). */
+static json_t *yjson(struct ydoc *y, const struct dag_ynode *n, const char *path) {
+  json_t *j = n ? dag_yaml_to_json(&y->ctx, n, path) : NULL;
+  return j ? j : json_null();
 }
 
 /* --- configs ----------------------------------------------------------------- */
@@ -332,39 +272,37 @@ struct loader {
   int config_line;
 };
 
-static void read_columns(struct loader *L, struct ydoc *y, yaml_node_t *cols, const char *model,
-                         const char *source) {
+static void read_columns(struct loader *L, struct ydoc *y, const struct dag_ynode *cols,
+                         const char *model, const char *source) {
   if (cols == NULL) return;
-  if (cols->type != YAML_SEQUENCE_NODE) {
-    problem(&L->pr, y->file, YLINE(cols), "columns: expected a list");
+  if (cols->kind != DAG_YN_SEQ) {
+    problem(&L->pr, y->file, cols->line, "columns: expected a list");
     return;
   }
-  for (yaml_node_item_t *it = cols->data.sequence.items.start;
-       it < cols->data.sequence.items.top; it++) {
-    yaml_node_t *col = yaml_document_get_node(&y->doc, *it);
-    const char *cname = yscalar(yget(y, col, "name"));
+  for (size_t it = 0; it < cols->n; it++) {
+    const struct dag_ynode *col = cols->items[it];
+    const char *cname = dag_yaml_scalar(dag_yaml_get(col, "name"));
     if (cname == NULL) {
-      problem(&L->pr, y->file, YLINE(col), "a column needs a name");
+      problem(&L->pr, y->file, col->line, "a column needs a name");
       continue;
     }
-    yaml_node_t *tests = yget(y, col, "data_tests");
-    if (tests == NULL) tests = yget(y, col, "tests");
+    const struct dag_ynode *tests = dag_yaml_get(col, "data_tests");
+    if (tests == NULL) tests = dag_yaml_get(col, "tests");
     if (tests == NULL) continue;
-    if (tests->type != YAML_SEQUENCE_NODE) {
-      problem(&L->pr, y->file, YLINE(tests), "column %s: tests: expected a list", cname);
+    if (tests->kind != DAG_YN_SEQ) {
+      problem(&L->pr, y->file, tests->line, "column %s: tests: expected a list", cname);
       continue;
     }
-    for (yaml_node_item_t *t = tests->data.sequence.items.start;
-         t < tests->data.sequence.items.top; t++) {
-      yaml_node_t *tn = yaml_document_get_node(&y->doc, *t);
+    for (size_t t = 0; t < tests->n; t++) {
+      const struct dag_ynode *tn = tests->items[t];
       L->tests = xgrow(L->tests, &L->cap_tests, L->n_tests + 1, sizeof(*L->tests));
       struct pending_test *pt = &L->tests[L->n_tests++];
       pt->file = xstrdup(y->file);
-      pt->line = YLINE(tn);
+      pt->line = tn->line;
       pt->model = model ? xstrdup(model) : NULL;
       pt->source = source ? xstrdup(source) : NULL;
       pt->column = xstrdup(cname);
-      pt->spec = yjson(y, tn);
+      pt->spec = yjson(y, tn, cname);
     }
   }
 }
@@ -373,42 +311,40 @@ static void read_properties(struct loader *L, const char *rel) {
   struct dbt_project *p = L->p;
   char *path = xasprintf("%s/%s", p->dir, rel);
   struct ydoc y;
-  if (ydoc_load(path, rel, &y, &L->pr) < 0) {
+  if (ydoc_load(path, rel, &y) < 0) {
     free(path);
-    ydoc_free(&y);
+    ydoc_close(&y, &L->pr);
     return;
   }
   free(path);
-  yaml_node_t *root = yroot(&y);
-  yaml_node_t *sources = yget(&y, root, "sources");
-  if (sources && sources->type == YAML_SEQUENCE_NODE) {
-    for (yaml_node_item_t *it = sources->data.sequence.items.start;
-         it < sources->data.sequence.items.top; it++) {
-      yaml_node_t *src = yaml_document_get_node(&y.doc, *it);
-      const char *sname = yscalar(yget(&y, src, "name"));
+  const struct dag_ynode *root = y.doc.root;
+  const struct dag_ynode *sources = dag_yaml_get(root, "sources");
+  if (sources && sources->kind == DAG_YN_SEQ) {
+    for (size_t it = 0; it < sources->n; it++) {
+      const struct dag_ynode *src = sources->items[it];
+      const char *sname = dag_yaml_scalar(dag_yaml_get(src, "name"));
       if (sname == NULL) {
-        problem(&L->pr, rel, YLINE(src), "a source needs a name");
+        problem(&L->pr, rel, src->line, "a source needs a name");
         continue;
       }
-      const char *schema = yscalar(yget(&y, src, "schema"));
+      const char *schema = dag_yaml_scalar(dag_yaml_get(src, "schema"));
       if (schema == NULL) schema = sname;
-      yaml_node_t *tables = yget(&y, src, "tables");
-      if (tables == NULL || tables->type != YAML_SEQUENCE_NODE) {
-        problem(&L->pr, rel, YLINE(src), "source %s: tables: expected a list", sname);
+      const struct dag_ynode *tables = dag_yaml_get(src, "tables");
+      if (tables == NULL || tables->kind != DAG_YN_SEQ) {
+        problem(&L->pr, rel, src->line, "source %s: tables: expected a list", sname);
         continue;
       }
-      for (yaml_node_item_t *t = tables->data.sequence.items.start;
-           t < tables->data.sequence.items.top; t++) {
-        yaml_node_t *tn = yaml_document_get_node(&y.doc, *t);
-        const char *tname = yscalar(yget(&y, tn, "name"));
+      for (size_t t = 0; t < tables->n; t++) {
+        const struct dag_ynode *tn = tables->items[t];
+        const char *tname = dag_yaml_scalar(dag_yaml_get(tn, "name"));
         if (tname == NULL) {
-          problem(&L->pr, rel, YLINE(tn), "source %s: a table needs a name", sname);
+          problem(&L->pr, rel, tn->line, "source %s: a table needs a name", sname);
           continue;
         }
-        const char *ident = yscalar(yget(&y, tn, "identifier"));
+        const char *ident = dag_yaml_scalar(dag_yaml_get(tn, "identifier"));
         if (ident == NULL) ident = tname;
         if (!wh_is_identifier(schema) || !wh_is_identifier(ident)) {
-          problem(&L->pr, rel, YLINE(tn), "source %s.%s: '%s.%s' is not a relation name", sname,
+          problem(&L->pr, rel, tn->line, "source %s.%s: '%s.%s' is not a relation name", sname,
                   tname, schema, ident);
           continue;
         }
@@ -418,32 +354,31 @@ static void read_properties(struct loader *L, const char *rel) {
         s->table = xstrdup(tname);
         s->relation = xasprintf("%s.%s", schema, ident);
         char *sref = xasprintf("%s.%s", sname, tname);
-        read_columns(L, &y, yget(&y, tn, "columns"), NULL, sref);
+        read_columns(L, &y, dag_yaml_get(tn, "columns"), NULL, sref);
         free(sref);
       }
     }
   }
-  yaml_node_t *models = yget(&y, root, "models");
-  if (models && models->type == YAML_SEQUENCE_NODE) {
-    for (yaml_node_item_t *it = models->data.sequence.items.start;
-         it < models->data.sequence.items.top; it++) {
-      yaml_node_t *m = yaml_document_get_node(&y.doc, *it);
-      const char *mname = yscalar(yget(&y, m, "name"));
+  const struct dag_ynode *models = dag_yaml_get(root, "models");
+  if (models && models->kind == DAG_YN_SEQ) {
+    for (size_t it = 0; it < models->n; it++) {
+      const struct dag_ynode *m = models->items[it];
+      const char *mname = dag_yaml_scalar(dag_yaml_get(m, "name"));
       if (mname == NULL) {
-        problem(&L->pr, rel, YLINE(m), "a model needs a name");
+        problem(&L->pr, rel, m->line, "a model needs a name");
         continue;
       }
       if (dbt_model_find(p, mname) < 0) {
-        problem(&L->pr, rel, YLINE(m), "properties for model '%s', which has no .sql file",
+        problem(&L->pr, rel, m->line, "properties for model '%s', which has no .sql file",
                 mname);
         continue;
       }
-      yaml_node_t *cfg = yget(&y, m, "config");
-      if (cfg) json_object_set_new(L->yml_configs, mname, yjson(&y, cfg));
-      read_columns(L, &y, yget(&y, m, "columns"), mname, NULL);
+      const struct dag_ynode *cfg = dag_yaml_get(m, "config");
+      if (cfg) json_object_set_new(L->yml_configs, mname, yjson(&y, cfg, "config"));
+      read_columns(L, &y, dag_yaml_get(m, "columns"), mname, NULL);
     }
   }
-  ydoc_free(&y);
+  ydoc_close(&y, &L->pr);
 }
 
 /* --- rendering ------------------------------------------------------------------ */
@@ -834,20 +769,20 @@ static void read_project_file(struct loader *L, json_t **model_paths, char **tar
   struct ydoc y;
   *model_paths = NULL;
   *target_path = NULL;
-  if (ydoc_load(path, "dbt_project.yml", &y, &L->pr) == 0) {
-    yaml_node_t *root = yroot(&y);
-    const char *name = yscalar(yget(&y, root, "name"));
+  if (ydoc_load(path, "dbt_project.yml", &y) == 0) {
+    const struct dag_ynode *root = y.doc.root;
+    const char *name = dag_yaml_scalar(dag_yaml_get(root, "name"));
     if (name == NULL || !wh_is_identifier(name))
-      problem(&L->pr, "dbt_project.yml", root ? YLINE(root) : 1,
+      problem(&L->pr, "dbt_project.yml", root ? root->line : 1,
               "name: required, an identifier such as spotify_dbt");
     else
       p->name = xstrdup(name);
-    yaml_node_t *mp = yget(&y, root, "model-paths");
-    if (mp == NULL) mp = yget(&y, root, "source-paths"); /* dbt < 1.0 */
-    if (mp) *model_paths = yjson(&y, mp);
-    const char *tp = yscalar(yget(&y, root, "target-path"));
+    const struct dag_ynode *mp = dag_yaml_get(root, "model-paths");
+    if (mp == NULL) mp = dag_yaml_get(root, "source-paths"); /* dbt < 1.0 */
+    if (mp) *model_paths = yjson(&y, mp, "model-paths");
+    const char *tp = dag_yaml_scalar(dag_yaml_get(root, "target-path"));
     if (tp) *target_path = xstrdup(tp);
-    json_t *vars = yjson(&y, yget(&y, root, "vars"));
+    json_t *vars = yjson(&y, dag_yaml_get(root, "vars"), "vars");
     if (json_is_object(vars)) {
       /* vars: {project: {...}} scopes them to this project. */
       json_t *scoped = p->name ? json_object_get(vars, p->name) : NULL;
@@ -855,11 +790,11 @@ static void read_project_file(struct loader *L, json_t **model_paths, char **tar
       json_object_update(p->vars, vars);
     }
     json_decref(vars);
-    json_t *models = yjson(&y, yget(&y, root, "models"));
+    json_t *models = yjson(&y, dag_yaml_get(root, "models"), "models");
     if (json_is_object(models)) json_object_update(L->models_cfg, models);
     json_decref(models);
   }
-  ydoc_free(&y);
+  ydoc_close(&y, &L->pr);
   free(path);
 }
 

@@ -20,7 +20,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include <yaml.h>
 #include <zlib.h>
 
 #include <cmocka.h>
@@ -33,6 +32,7 @@
 #include "sqlcheck.h"
 #include "strbuf.h"
 #include "wh.h"
+#include "yaml_doc.h"
 
 #define H "raw_events/year=2026/month=11/day=22/hour=%02d/"
 
@@ -377,36 +377,28 @@ static const char *def_get(const struct check_def *d, const char *k) {
 /* The sql_check tasks of dags/data_quality_monitoring.yaml. */
 static int read_checks(struct check_def *defs, int max) {
   char *path = src_path("dags/data_quality_monitoring.yaml");
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_file(&parser, fp);
-  assert_true(yaml_parser_load(&parser, &doc));
-  yaml_node_t *root = yaml_document_get_root_node(&doc), *tasks = NULL;
-  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-       p++)
-    if (strcmp((char *)yaml_document_get_node(&doc, p->key)->data.scalar.value, "tasks") == 0)
-      tasks = yaml_document_get_node(&doc, p->value);
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag_yaml_ctx ctx;
+  struct dag_ydoc doc;
+  dag_yaml_ctx_init(&ctx, path, &diags);
+  assert_int_equal(dag_yaml_parse_file(&ctx, path, NULL, &doc), 0);
+  const struct dag_ynode *tasks = dag_yaml_get(doc.root, "tasks");
   assert_non_null(tasks);
   int n = 0;
-  for (yaml_node_item_t *it = tasks->data.sequence.items.start;
-       it < tasks->data.sequence.items.top && n < max; it++) {
-    yaml_node_t *task = yaml_document_get_node(&doc, *it);
+  for (size_t i = 0; i < tasks->n && n < max; i++) {
+    const struct dag_ynode *task = tasks->items[i];
     struct check_def *d = &defs[n++];
     d->n = 0;
-    for (yaml_node_pair_t *p = task->data.mapping.pairs.start;
-         p < task->data.mapping.pairs.top && d->n < 16; p++) {
-      d->keys[d->n] = xstrdup((char *)yaml_document_get_node(&doc, p->key)->data.scalar.value);
-      d->vals[d->n] = xstrdup((char *)yaml_document_get_node(&doc, p->value)->data.scalar.value);
+    for (size_t p = 0; p < task->n / 2 && d->n < 16; p++) {
+      const char *v = dag_yaml_scalar(DAG_YN_VAL(task, p));
+      d->keys[d->n] = xstrdup(DAG_YN_KEY(task, p)->value);
+      d->vals[d->n] = xstrdup(v ? v : "");
       d->n++;
     }
     assert_string_equal(def_get(d, "type"), "sql_check");
   }
-  yaml_document_delete(&doc);
-  yaml_parser_delete(&parser);
-  fclose(fp);
+  dag_ydoc_free(&doc);
+  dag_diags_free(&diags);
   free(path);
   return n;
 }
