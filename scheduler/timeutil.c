@@ -150,9 +150,9 @@ dag_time_t dag_iso_utc(const struct dag_iso *iso) {
   return secs * DAG_USEC_PER_SEC + iso->usec;
 }
 
-int dag_time_parse_iso(const char *s, dag_time_t *out) {
+int dag_time_parse_iso(const char *s, dag_time_t *out, char *why, size_t why_size) {
   struct dag_iso iso;
-  int rc = dag_iso_parse(s, strlen(s), &iso, NULL, 0);
+  int rc = dag_iso_parse(s, strlen(s), &iso, why, why_size);
   if (rc == 0) *out = dag_iso_utc(&iso);
   return rc;
 }

@@ -51,8 +51,8 @@ int dag_iso_parse(const char *s, size_t len, struct dag_iso *out, char *why, siz
  * A value in a time zone's wall time goes through dag_tz_to_utc instead. */
 dag_time_t dag_iso_utc(const struct dag_iso *iso);
 
-/* dag_iso_parse() of the string s, then dag_iso_utc(). Returns 0 or
- * DAG_EINVAL. */
-int dag_time_parse_iso(const char *s, dag_time_t *out);
+/* dag_iso_parse() of the string s, then dag_iso_utc(). Returns 0, or
+ * DAG_EINVAL with the reason in why (why_size bytes; why may be NULL). */
+int dag_time_parse_iso(const char *s, dag_time_t *out, char *why, size_t why_size);
 
 #endif

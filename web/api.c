@@ -360,9 +360,13 @@ static void trigger(struct dag_web *w, struct dag_http_conn *c,
   memset(&rr, 0, sizeof(rr));
   rr.type = DAG_RUN_TYPE_MANUAL;
   rr.run_id = json_string_value(run_id);
+  char why[96], bad_date[160];
   if (!bad && json_is_string(logical) &&
-      dag_time_parse_iso(json_string_value(logical), &rr.logical_date) != 0)
-    bad = "logical_date is not an ISO-8601 date or time";
+      dag_time_parse_iso(json_string_value(logical), &rr.logical_date, why, sizeof(why)) != 0) {
+    snprintf(bad_date, sizeof(bad_date), "logical_date is not an ISO-8601 date or time: %s",
+             why);
+    bad = bad_date;
+  }
   if (bad) {
     json_decref(body);
     web_error(c, 400, "Bad Request", "%s", bad);

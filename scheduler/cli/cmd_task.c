@@ -226,7 +226,7 @@ static json_t *load_xcom(struct task_host *th) {
 static dag_time_t env_time(const char *name) {
   const char *v = getenv(name);
   dag_time_t t = 0;
-  if (v && dag_time_parse_iso(v, &t) != 0) t = 0;
+  if (v && dag_time_parse_iso(v, &t, NULL, 0) != 0) t = 0;
   return t;
 }
 

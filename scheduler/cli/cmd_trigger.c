@@ -57,9 +57,10 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
   req.type = DAG_RUN_TYPE_MANUAL;
   req.run_id = run_id;
   req.conf_json = conf;
-  if (logical && dag_time_parse_iso(logical, &req.logical_date) != 0)
-    return cli_usage_error(usage, "--logical-date: '%s' is not an ISO-8601 date or time",
-                           logical);
+  char why[96];
+  if (logical && dag_time_parse_iso(logical, &req.logical_date, why, sizeof(why)) != 0)
+    return cli_usage_error(usage, "--logical-date: '%s' is not an ISO-8601 date or time: %s",
+                           logical, why);
 
   int rc = cli_open(c);
   if (rc) return rc;

@@ -364,7 +364,7 @@ static enum dagctl_result run_reschedule_mode(struct sensor *s) {
   const struct dagctl_host *h = s->h;
   dag_time_t now = dag_time_now(), started = now;
   const char *v = context(h, "sensor_started");
-  if (v && dag_time_parse_iso(v, &started) < 0) {
+  if (v && dag_time_parse_iso(v, &started, NULL, 0) < 0) {
     h->log(h, DAGCTL_LOG_WARN, "sensor_started: not an ISO-8601 instant '%s'; timing from "
            "now", v);
     started = now;

@@ -32,6 +32,12 @@ expect_rc 2 dagctl runs
 expect_rc 2 dagctl tasks only_dag
 expect_rc 2 dagctl logs d r t --try zero
 expect_rc 2 dagctl trigger a b
+# A date that does not exist is refused with the reason, by trigger and test.
+for verb in trigger test; do
+  expect_rc 2 dagctl "$verb" a --logical-date 2026-02-30
+  grep -q "'2026-02-30' is not an ISO-8601 date or time: day 30 does not exist: February 2026 has 28 days" \
+    "$TMP/err" || fail "$verb --logical-date 2026-02-30: $(cat "$TMP/err")"
+done
 expect_rc 2 dagctl dags frobnicate
 expect_rc 2 dagctl runs x --no-such-option
 

@@ -164,6 +164,10 @@ http POST /api/v1/dags/webdemo/dagRuns "${auth[@]}" -d 'not json' >/dev/null
 expect_status 400 "body not JSON"
 http POST /api/v1/dags/webdemo/dagRuns "${auth[@]}" -d '{"logical_date": "yesterday"}' >/dev/null
 expect_status 400 "bad logical date"
+http POST /api/v1/dags/webdemo/dagRuns "${auth[@]}" -d '{"logical_date": "2026-04-31"}' >/dev/null
+expect_status 400 "a day that does not exist"
+grep -q "day 31 does not exist: April 2026 has 30 days" "$TMP/body" ||
+  fail "no reason for 2026-04-31: $(cat "$TMP/body")"
 http POST /api/v1/dags/nope/dagRuns "${auth[@]}" -d '{}' >/dev/null
 expect_status 404 "trigger an unknown DAG"
 

@@ -205,7 +205,7 @@ enum dagctl_result fake_host_run(struct fake_host *f, const struct dagctl_task_t
   if ((v = find(f->ctx, f->n_ctx, "logical_date")) == NULL &&
       (v = find(f->ctx, f->n_ctx, "ds")) != NULL)
     v = midnight = xasprintf("%sT00:00:00Z", v);
-  if (v) dag_time_parse_iso(v, &ctx.logical_date);
+  if (v) dag_time_parse_iso(v, &ctx.logical_date, NULL, 0);
   free(midnight);
   ctx.data_interval_start = ctx.data_interval_end = ctx.logical_date;
   for (size_t i = 0; i < f->n_params; i++) {

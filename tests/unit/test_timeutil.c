@@ -20,7 +20,7 @@
 
 static dag_time_t parse_ok(const char *s) {
   dag_time_t t = -42;
-  int rc = dag_time_parse_iso(s, &t);
+  int rc = dag_time_parse_iso(s, &t, NULL, 0);
   if (rc != 0) fail_msg("'%s' refused (rc %d)", s, rc);
   return t;
 }
@@ -33,8 +33,10 @@ static void parse_fails(const char *s, const char *reason) {
   if (rc != DAG_EINVAL) fail_msg("'%s' accepted (rc %d)", s, rc);
   if (strcmp(why, reason) != 0) fail_msg("'%s': want reason '%s', got '%s'", s, reason, why);
   dag_time_t t = -42;
-  assert_int_equal(dag_time_parse_iso(s, &t), DAG_EINVAL);
+  char why2[96];
+  assert_int_equal(dag_time_parse_iso(s, &t, why2, sizeof(why2)), DAG_EINVAL);
   assert_int_equal(t, -42); /* untouched on error */
+  assert_string_equal(why2, reason);
 }
 
 static void test_forms(void **state) {
