@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "plugins.h"
+#include "plugin_decl.h"
 
 struct dag_template_ctx;
 

@@ -18,7 +18,7 @@
 #include "error.h"
 #include "ids.h"
 #include "log.h"
-#include "sched_int.h"
+#include "scheduler.h"
 #include "smtp_send.h"
 #include "timeutil.h"
 
@@ -29,17 +29,6 @@ struct dag_alerts {
   struct dag_alert_masker masker;
   struct dag_smtp_sender *sender; /* NULL once closed */
 };
-
-/* The definition a run executes with: a run keeps the one it started with
- * when its file changes (sched_int.h's dag_ref). */
-static const struct dag *run_dag(struct dag_scheduler *s, const char *dag_id,
-                                 const char *run_id) {
-  struct sched_dag *sd = sched_find_dag(s, dag_id);
-  if (!sd) return NULL;
-  for (struct sched_run *r = sd->runs; r; r = r->next)
-    if (strcmp(r->run_id, run_id) == 0) return r->ref->dag;
-  return sd->ref ? sd->ref->dag : NULL;
-}
 
 static char *emails_json(char *const *email, size_t n) {
   json_t *arr = json_array();
@@ -78,7 +67,7 @@ static void on_task_changed(void *ctx, const char *dag_id, const char *run_id,
                             const char *task_id, enum dag_task_state state, int try_number) {
   struct dag_alerts *a = ctx;
   if (state != DAG_TI_FAILED && state != DAG_TI_UP_FOR_RETRY) return;
-  const struct dag *dag = run_dag(a->sched, dag_id, run_id);
+  const struct dag *dag = dag_scheduler_run_dag(a->sched, dag_id, run_id);
   long idx = dag ? dag_find_task(dag, task_id) : -1;
   if (idx < 0) return;
   const struct dag_task_args *args = &dag->tasks[idx].args;
@@ -192,7 +181,7 @@ static void on_run_changed(void *ctx, const char *dag_id, const char *run_id,
                            enum dag_run_state state) {
   struct dag_alerts *a = ctx;
   if (state != DAG_RUN_FAILED) return;
-  const struct dag *dag = run_dag(a->sched, dag_id, run_id);
+  const struct dag *dag = dag_scheduler_run_dag(a->sched, dag_id, run_id);
   if (!dag || !dag->default_args.email_on_failure) return;
   struct dag_store_run run;
   if (dag_store_get_run(a->store, dag_id, run_id, &run) != 0) return;

@@ -14,58 +14,19 @@
 #include <stdint.h>
 
 #include "dagctl/plugin.h"
+#include "plugin_decl.h"
 
 /* The folder holding plugins: `configured` if set, else "plugins" beside
  * the running dagctl binary. Caller frees. */
 char *dag_plugins_folder(const char *configured);
 
-/* A declared parameter (struct dagctl_param), copied. */
-struct dag_plugin_param {
-  char *name;
-  enum dagctl_param_type type;
-  unsigned flags;      /* DAGCTL_PARAM_* */
-  char *default_value; /* NULL: none */
-  char *description;   /* never NULL */
-};
-
-/* A task type, copied out of the plugin so the object can be unloaded. */
-struct dag_plugin_type {
-  char *name;
-  char *description;
-  bool declared; /* params is all the type takes; false: anything goes */
-  struct dag_plugin_param *params;
-  size_t n_params;
-};
-
-struct dag_plugin_info {
-  char *path;
-  char *name; /* NULL if the plugin could not be loaded */
-  char *version;
-  struct dag_plugin_type *types;
-  size_t n_types;
-  char *error; /* why it could not be loaded (ABI mismatch, no entry point) */
-};
-
 /* Load every *.so in `folder` to describe it (the CLI's `dagctl plugins`).
  * *out: caller frees with dag_plugins_free(). */
 int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n);
-void dag_plugins_free(struct dag_plugin_info *p, size_t n);
-
-/* The same as JSON, as `dagctl plugins --json` prints it (new reference),
- * and back: 0 and *out (caller frees with dag_plugins_free()), or
- * DAG_EINVAL if `j` is not that shape. */
-json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n);
-int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n);
 
 /* Copy what `t` declares (read behind its size: a plugin built before ABI
  * minor 1 declares nothing). Free with dag_plugin_type_free(). */
 void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out);
-void dag_plugin_type_free(struct dag_plugin_type *t);
-
-/* The declared parameter `name` of `t` (borrowed from `t`), or NULL. */
-const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
-                                                    const char *name);
-
 /* Load the plugin that provides task type `type`. The shared object stays
  * loaded for the life of the process. Returns 0, or DAG_ENOTFOUND /
  * DAG_EINVAL with *err naming the installed types or the ABI problem
@@ -77,17 +38,6 @@ int dag_plugin_load_type(const char *folder, const char *type,
 
 /* The installed plugins' types, plus the types the scheduler itself runs
  * (stop_service), for the DAG loader's checks. */
-struct dag_plugin_catalog {
-  struct dag_plugin_info *plugins;
-  size_t n;
-  /* For dag_plugin_catalog_update(): what was read, and when. */
-  char *folder;
-  int64_t stamp; /* the folder's modification time (ns) when read */
-  bool loaded;   /* read (or tried) for this folder and stamp */
-  bool usable;   /* and it worked: a failure is not retried until the
-                  * folder changes */
-};
-
 /* Fill the catalog by loading the plugins of `folder` here (the CLI).
  * Returns 0 (a folder that does not exist is an empty catalog). */
 int dag_plugin_catalog_scan(struct dag_plugin_catalog *c, const char *folder);
@@ -109,13 +59,4 @@ const struct dag_plugin_catalog *dag_plugin_catalog_update_cfg(struct dag_plugin
                                                                const char *exe,
                                                                const struct dag_config *cfg,
                                                                char **err);
-void dag_plugin_catalog_free(struct dag_plugin_catalog *c);
-
-/* The type `name` (borrowed from the catalog, or static for a built-in
- * one), or NULL when no plugin provides it. */
-const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
-                                                      const char *name);
-/* Every type name (borrowed), for did-you-mean. Caller frees the array. */
-const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t *n);
-
 #endif

@@ -733,6 +733,15 @@ void dag_scheduler_stats(const struct dag_scheduler *s, struct dag_scheduler_sta
   out->tasks_finished = s->tasks_finished;
 }
 
+const struct dag *dag_scheduler_run_dag(struct dag_scheduler *s, const char *dag_id,
+                                        const char *run_id) {
+  struct sched_dag *sd = sched_find_dag(s, dag_id);
+  if (!sd) return NULL;
+  for (struct sched_run *r = sd->runs; r; r = r->next)
+    if (strcmp(r->run_id, run_id) == 0) return r->ref->dag;
+  return sd->ref ? sd->ref->dag : NULL;
+}
+
 bool dag_scheduler_failed(const struct dag_scheduler *s) {
   return s->store_failed;
 }

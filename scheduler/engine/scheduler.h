@@ -79,6 +79,13 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
 
 void dag_scheduler_free(struct dag_scheduler *s);
 
+/* The definition run `run_id` of `dag_id` executes with (a run keeps the
+ * one it started with when its file changes), or the DAG's current one when
+ * the run is not active here; NULL if the DAG is unknown. Borrowed: valid
+ * until control returns to the loop. O(active runs of the DAG). */
+const struct dag *dag_scheduler_run_dag(struct dag_scheduler *s, const char *dag_id,
+                                        const char *run_id);
+
 /* True if the scheduler stopped because the state store failed (it then
  * stops by itself: its owner should call dag_scheduler_shutdown() too). */
 bool dag_scheduler_failed(const struct dag_scheduler *s);

@@ -10,8 +10,8 @@
 #include "alloc.h"
 #include "dag_load_int.h"
 #include "didyoumean.h"
+#include "plugin_decl.h"
 #include "plugin_params.h"
-#include "plugins.h"
 #include "template.h"
 
 /* Every template in the strings of `n`, checked like a shell task's. */

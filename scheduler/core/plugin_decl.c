@@ -1,0 +1,196 @@
+/* plugin_decl.c - what plugins declare, as data: copies of their task
+ * types and parameters, their JSON form and the catalog (see
+ * plugin_decl.h). Nothing here loads a plugin. */
+#include "plugin_decl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "common.h"
+#include "error.h"
+#include "plugin_params.h"
+
+void dag_plugin_type_free(struct dag_plugin_type *t) {
+  for (size_t i = 0; i < t->n_params; i++) {
+    free(t->params[i].name);
+    free(t->params[i].default_value);
+    free(t->params[i].description);
+  }
+  free(t->params);
+  free(t->name);
+  free(t->description);
+  memset(t, 0, sizeof(*t));
+}
+
+const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
+                                                    const char *name) {
+  for (size_t i = 0; i < t->n_params; i++)
+    if (strcmp(t->params[i].name, name) == 0) return &t->params[i];
+  return NULL;
+}
+
+void dag_plugins_free(struct dag_plugin_info *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(p[i].path);
+    free(p[i].name);
+    free(p[i].version);
+    for (size_t k = 0; k < p[i].n_types; k++)
+      dag_plugin_type_free(&p[i].types[k]);
+    free(p[i].types);
+    free(p[i].error);
+  }
+  free(p);
+}
+
+/* --- declarations as JSON ---------------------------------------------------- */
+
+static json_t *type_to_json(const struct dag_plugin_type *t) {
+  json_t *o = json_pack("{s:s, s:s}", "type", t->name, "description", t->description);
+  if (!t->declared) return o;
+  json_t *params = json_array();
+  for (size_t i = 0; i < t->n_params; i++) {
+    const struct dag_plugin_param *p = &t->params[i];
+    json_array_append_new(
+        params, json_pack("{s:s, s:s, s:b, s:b, s:o, s:s}", "name", p->name, "type",
+                          dag_param_type_key(p->type), "required", (p->flags & DAGCTL_PARAM_REQUIRED) != 0,
+                          "verbatim", (p->flags & DAGCTL_PARAM_VERBATIM) != 0, "default",
+                          p->default_value ? json_string(p->default_value) : json_null(),
+                          "description", p->description));
+  }
+  json_object_set_new(o, "params", params);
+  return o;
+}
+
+json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *types = json_array();
+    for (size_t k = 0; k < p[i].n_types; k++)
+      json_array_append_new(types, type_to_json(&p[i].types[k]));
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "path", p[i].path, "name",
+                          p[i].name ? json_string(p[i].name) : json_null(), "version",
+                          p[i].version ? json_string(p[i].version) : json_null(), "types",
+                          types);
+    if (p[i].error) json_object_set_new(o, "error", json_string(p[i].error));
+    json_array_append_new(arr, o);
+  }
+  return arr;
+}
+
+static char *opt_string(const json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? xstrdup(v) : NULL;
+}
+
+static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
+  const char *name = json_string_value(json_object_get(o, "type"));
+  if (name == NULL) return DAG_EINVAL;
+  t->name = xstrdup(name);
+  t->description = opt_string(o, "description");
+  if (t->description == NULL) t->description = xstrdup("");
+  const json_t *params = json_object_get(o, "params");
+  if (params == NULL) return 0;
+  if (!json_is_array(params)) return DAG_EINVAL;
+  t->declared = true;
+  t->params = xcalloc(json_array_size(params) + 1, sizeof(*t->params));
+  size_t i;
+  const json_t *j;
+  json_array_foreach(params, i, j) {
+    const char *pname = json_string_value(json_object_get(j, "name"));
+    const char *ptype = json_string_value(json_object_get(j, "type"));
+    if (pname == NULL || ptype == NULL) return DAG_EINVAL;
+    struct dag_plugin_param *p = &t->params[t->n_params++];
+    p->name = xstrdup(pname);
+    p->type = dag_param_type_parse(ptype);
+    if (json_is_true(json_object_get(j, "required"))) p->flags |= DAGCTL_PARAM_REQUIRED;
+    if (json_is_true(json_object_get(j, "verbatim"))) p->flags |= DAGCTL_PARAM_VERBATIM;
+    p->default_value = opt_string(j, "default");
+    p->description = opt_string(j, "description");
+    if (p->description == NULL) p->description = xstrdup("");
+  }
+  return 0;
+}
+
+int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!json_is_array(j)) return DAG_EINVAL;
+  struct dag_plugin_info *p = xcalloc(json_array_size(j) + 1, sizeof(*p));
+  size_t count = 0, i;
+  const json_t *o;
+  int rc = 0;
+  json_array_foreach(j, i, o) {
+    struct dag_plugin_info *info = &p[count++];
+    const json_t *types = json_object_get(o, "types");
+    info->path = opt_string(o, "path");
+    info->name = opt_string(o, "name");
+    info->version = opt_string(o, "version");
+    info->error = opt_string(o, "error");
+    if (info->path == NULL || !json_is_array(types)) {
+      rc = DAG_EINVAL;
+      break;
+    }
+    info->types = xcalloc(json_array_size(types) + 1, sizeof(*info->types));
+    size_t k;
+    const json_t *t;
+    json_array_foreach(types, k, t) {
+      if ((rc = type_from_json(t, &info->types[info->n_types++])) != 0) break;
+    }
+    if (rc) break;
+  }
+  if (rc) {
+    dag_plugins_free(p, count);
+    return rc;
+  }
+  *out = p;
+  *n = count;
+  return 0;
+}
+
+/* --- the catalog -------------------------------------------------------------- */
+
+/* Task types the scheduler runs itself, declared like a plugin's. */
+/* The scheduler reads `service` as written: no template is rendered in it. */
+static struct dag_plugin_param stop_service_params[] = {
+    {(char *)"service", DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM, NULL,
+     (char *)"the id of the service task (of this DAG) to stop"},
+};
+static const struct dag_plugin_type builtin_types[] = {
+    {(char *)"stop_service", (char *)"stop a service task of the run (built in)", true,
+     stop_service_params, DAG_ARRAY_SIZE(stop_service_params)},
+};
+
+const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
+                                                      const char *name) {
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(builtin_types); i++)
+    if (strcmp(builtin_types[i].name, name) == 0) return &builtin_types[i];
+  for (size_t i = 0; i < c->n; i++)
+    for (size_t k = 0; k < c->plugins[i].n_types; k++)
+      if (strcmp(c->plugins[i].types[k].name, name) == 0) return &c->plugins[i].types[k];
+  return NULL;
+}
+
+const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t *n) {
+  size_t total = DAG_ARRAY_SIZE(builtin_types);
+  for (size_t i = 0; i < c->n; i++) total += c->plugins[i].n_types;
+  const char **names = xcalloc(total, sizeof(*names));
+  *n = 0;
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(builtin_types); i++) names[(*n)++] = builtin_types[i].name;
+  for (size_t i = 0; i < c->n; i++)
+    for (size_t k = 0; k < c->plugins[i].n_types; k++) names[(*n)++] = c->plugins[i].types[k].name;
+  return names;
+}
+
+void dag_plugin_catalog_clear(struct dag_plugin_catalog *c) {
+  dag_plugins_free(c->plugins, c->n);
+  c->plugins = NULL;
+  c->n = 0;
+  c->loaded = false;
+}
+
+void dag_plugin_catalog_free(struct dag_plugin_catalog *c) {
+  dag_plugin_catalog_clear(c);
+  free(c->folder);
+  c->folder = NULL;
+}

@@ -1,0 +1,79 @@
+/* plugin_decl.h - what task plugins declare (tasks/include/dagctl/plugin.h),
+ * as plain data the DAG loader checks tasks against: task types with their
+ * parameters, copied out of the plugins, their JSON form (`dagctl plugins
+ * --json`) and the catalog of every known type. Loading plugins is the
+ * plugin host's (scheduler/plugin_host/plugins.h); nothing here dlopen()s. */
+#ifndef DAG_PLUGIN_DECL_H
+#define DAG_PLUGIN_DECL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dagctl/plugin.h"
+
+/* A declared parameter (struct dagctl_param), copied. */
+struct dag_plugin_param {
+  char *name;
+  enum dagctl_param_type type;
+  unsigned flags;      /* DAGCTL_PARAM_* */
+  char *default_value; /* NULL: none */
+  char *description;   /* never NULL */
+};
+
+/* A task type, copied out of the plugin so the object can be unloaded. */
+struct dag_plugin_type {
+  char *name;
+  char *description;
+  bool declared; /* params is all the type takes; false: anything goes */
+  struct dag_plugin_param *params;
+  size_t n_params;
+};
+
+struct dag_plugin_info {
+  char *path;
+  char *name; /* NULL if the plugin could not be loaded */
+  char *version;
+  struct dag_plugin_type *types;
+  size_t n_types;
+  char *error; /* why it could not be loaded (ABI mismatch, no entry point) */
+};
+
+void dag_plugins_free(struct dag_plugin_info *p, size_t n);
+
+void dag_plugin_type_free(struct dag_plugin_type *t);
+
+/* The declared parameter `name` of `t` (borrowed from `t`), or NULL. */
+const struct dag_plugin_param *dag_plugin_type_param(const struct dag_plugin_type *t,
+                                                    const char *name);
+
+/* The same as JSON, as `dagctl plugins --json` prints it (new reference),
+ * and back: 0 and *out (caller frees with dag_plugins_free()), or
+ * DAG_EINVAL if `j` is not that shape. */
+json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n);
+int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n);
+
+struct dag_plugin_catalog {
+  struct dag_plugin_info *plugins;
+  size_t n;
+  /* For dag_plugin_catalog_update(): what was read, and when. */
+  char *folder;
+  int64_t stamp; /* the folder's modification time (ns) when read */
+  bool loaded;   /* read (or tried) for this folder and stamp */
+  bool usable;   /* and it worked: a failure is not retried until the
+                  * folder changes */
+};
+
+/* Empty the catalog's plugin list (the folder and stamp stay). */
+void dag_plugin_catalog_clear(struct dag_plugin_catalog *c);
+void dag_plugin_catalog_free(struct dag_plugin_catalog *c);
+
+/* The type `name` (borrowed from the catalog, or static for a built-in
+ * one), or NULL when no plugin provides it. */
+const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
+                                                      const char *name);
+/* Every type name (borrowed), for did-you-mean. Caller frees the array. */
+const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t *n);
+
+#endif
