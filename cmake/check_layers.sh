@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# check_layers.sh SOURCE_DIR - refuse an #include that points the wrong way.
+#
+# The layers of dagctl and whom each may include (README's map):
+#   scheduler/core         core only (and tasks/include, the plugin ABI)
+#   scheduler/store        store, core
+#   scheduler/plugin_host  plugin_host, core
+#   scheduler/engine       engine, store, plugin_host, core
+#   scheduler/alerts       alerts, engine, store, core
+#   web                    web, engine, store, core
+#   scheduler/cli          every layer
+# A header named *_int.h is its folder's own: no other folder includes it.
+# Every quoted include must resolve to a header of a layer (or of
+# tasks/include); a header name may exist only once across the layers, so
+# that the folder of any name is unambiguous.
+#
+# Prints one line per violation, FILE:LINE: what and why, and exits 1 if
+# there is any. Run by every build (the check_layers target) and tested by
+# tests/integration/test_layering.sh.
+set -euo pipefail
+src=${1:?usage: check_layers.sh SOURCE_DIR}
+cd "$src"
+
+declare -A allowed=(
+  [scheduler/core]="scheduler/core"
+  [scheduler/store]="scheduler/store scheduler/core"
+  [scheduler/plugin_host]="scheduler/plugin_host scheduler/core"
+  [scheduler/engine]="scheduler/engine scheduler/store scheduler/plugin_host scheduler/core"
+  [scheduler/alerts]="scheduler/alerts scheduler/engine scheduler/store scheduler/core"
+  [web]="web scheduler/engine scheduler/store scheduler/core"
+  [scheduler/cli]="scheduler/cli scheduler/alerts web scheduler/engine scheduler/store scheduler/plugin_host scheduler/core"
+)
+
+declare -A home=()
+bad=0
+for dir in "${!allowed[@]}"; do
+  for h in "$dir"/*.h; do
+    [[ -e $h ]] || continue
+    name=${h##*/}
+    if [[ -n ${home[$name]:-} ]]; then
+      echo "$h: header name also in ${home[$name]}: names must be unique across layers"
+      bad=1
+    fi
+    home[$name]=$dir
+  done
+done
+
+for dir in "${!allowed[@]}"; do
+  for f in "$dir"/*.[ch]; do
+    [[ -e $f ]] || continue
+    while IFS=: read -r line inc; do
+      inc=${inc#*\"}
+      inc=${inc%%\"*}
+      [[ $inc == dagctl/* && -e tasks/include/$inc ]] && continue
+      to=${home[$inc]:-}
+      if [[ -z $to ]]; then
+        echo "$f:$line: #include \"$inc\" is in no layer"
+        bad=1
+        continue
+      fi
+      if [[ $inc == *_int.h && $to != "$dir" ]]; then
+        echo "$f:$line: #include \"$inc\" reaches into $to's internals"
+        bad=1
+        continue
+      fi
+      if [[ " ${allowed[$dir]} " != *" $to "* ]]; then
+        echo "$f:$line: #include \"$inc\" points the wrong way: $dir may not include $to"
+        bad=1
+      fi
+    done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" || true)
+  done
+done
+exit $bad
