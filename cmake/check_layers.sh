@@ -2,13 +2,17 @@
 # check_layers.sh SOURCE_DIR - refuse an #include that points the wrong way.
 #
 # The layers of dagctl and whom each may include (README's map):
-#   scheduler/core         core only (and tasks/include, the plugin ABI)
-#   scheduler/store        store, core
-#   scheduler/plugin_host  plugin_host, core
-#   scheduler/engine       engine, store, plugin_host, core
-#   scheduler/alerts       alerts, engine, store, core
-#   web                    web, engine, store, core
+#   tasks/support          support only (the helpers dagctl and plugins share)
+#   scheduler/core         core, support (and tasks/include, the plugin ABI)
+#   scheduler/store        store, core, support
+#   scheduler/plugin_host  plugin_host, core, support
+#   scheduler/engine       engine, store, plugin_host, core, support
+#   scheduler/alerts       alerts, engine, store, core, support
+#   web                    web, engine, store, core, support
 #   scheduler/cli          every layer
+#   tasks/NAME (a plugin)  its own folder, support and the other task
+#                          folders (the lake, the warehouse), never scheduler/
+#                          or web: a plugin builds against tasks/ alone
 # A header named *_int.h is its folder's own: no other folder includes it.
 # Every quoted include must resolve to a header of a layer (or of
 # tasks/include); a header name may exist only once across the layers, so
@@ -21,15 +25,27 @@ set -euo pipefail
 src=${1:?usage: check_layers.sh SOURCE_DIR}
 cd "$src"
 
+sup=tasks/support
 declare -A allowed=(
-  [scheduler/core]="scheduler/core"
-  [scheduler/store]="scheduler/store scheduler/core"
-  [scheduler/plugin_host]="scheduler/plugin_host scheduler/core"
-  [scheduler/engine]="scheduler/engine scheduler/store scheduler/plugin_host scheduler/core"
-  [scheduler/alerts]="scheduler/alerts scheduler/engine scheduler/store scheduler/core"
-  [web]="web scheduler/engine scheduler/store scheduler/core"
-  [scheduler/cli]="scheduler/cli scheduler/alerts web scheduler/engine scheduler/store scheduler/plugin_host scheduler/core"
+  [$sup]="$sup"
+  [scheduler/core]="scheduler/core $sup"
+  [scheduler/store]="scheduler/store scheduler/core $sup"
+  [scheduler/plugin_host]="scheduler/plugin_host scheduler/core $sup"
+  [scheduler/engine]="scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
+  [scheduler/alerts]="scheduler/alerts scheduler/engine scheduler/store scheduler/core $sup"
+  [web]="web scheduler/engine scheduler/store scheduler/core $sup"
+  [scheduler/cli]="scheduler/cli scheduler/alerts web scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
 )
+# Every other folder of tasks/ (but the ABI's) is a plugin or a task library.
+tasks=()
+for d in tasks/*/; do
+  [[ -d $d ]] || continue
+  d=${d%/}
+  [[ $d == tasks/include || $d == "$sup" ]] || tasks+=("$d")
+done
+for d in "${tasks[@]}"; do
+  allowed[$d]="${tasks[*]} $sup"
+done
 
 declare -A home=()
 bad=0

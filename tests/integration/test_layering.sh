@@ -3,7 +3,8 @@
 # and web/ pointing one way, passes on the tree and refuses each kind of
 # wrong include in a copy of it: core reaching up into the engine, alerts
 # reaching into the engine's internals, a layer reaching sideways, a header
-# that belongs to no layer.
+# that belongs to no layer, a plugin (or the support library it links)
+# reaching into scheduler/.
 source "$(dirname "$0")/lib.sh"
 
 check=$DAGCTL_SOURCE_DIR/cmake/check_layers.sh
@@ -15,9 +16,8 @@ bash "$check" "$DAGCTL_SOURCE_DIR" >"$TMP/tree.out" 2>&1 ||
 refuses() {
   local file=$1 line=$2 text=$3 expected=$4 copy=$TMP/copy
   rm -rf "$copy"
-  mkdir -p "$copy/tasks"
-  cp -r "$DAGCTL_SOURCE_DIR/scheduler" "$DAGCTL_SOURCE_DIR/web" "$copy/"
-  cp -r "$DAGCTL_SOURCE_DIR/tasks/include" "$copy/tasks/"
+  mkdir -p "$copy"
+  cp -r "$DAGCTL_SOURCE_DIR/scheduler" "$DAGCTL_SOURCE_DIR/web" "$DAGCTL_SOURCE_DIR/tasks" "$copy/"
   sed -i "${line}i $text" "$copy/$file"
   if bash "$check" "$copy" >"$TMP/out" 2>&1; then
     fail "check_layers accepted $text in $file"
@@ -37,4 +37,12 @@ refuses scheduler/alerts/alerts.c 3 '#include "sched_int.h"' \
 refuses web/web.c 3 '#include "plugins.h"' \
   'points the wrong way: web may not include scheduler/plugin_host'
 refuses scheduler/core/dag.c 3 '#include "nowhere.h"' 'is in no layer'
-echo "[$TEST_NAME] the layering check passes on the tree and refuses six wrong includes"
+refuses tasks/kafka/plugin.c 3 '#include "plugin_params.h"' \
+  'points the wrong way: tasks/kafka may not include scheduler/core'
+refuses tasks/s3_sensor/s3_sensor.c 3 '#include "log.h"' \
+  'points the wrong way: tasks/s3_sensor may not include scheduler/core'
+refuses tasks/support/strbuf.c 3 '#include "config.h"' \
+  'points the wrong way: tasks/support may not include scheduler/core'
+refuses tasks/kafka/plugin.c 3 '#include "lake_int.h"' \
+  "reaches into tasks/lake's internals"
+echo "[$TEST_NAME] the layering check passes on the tree and refuses ten wrong includes"

@@ -1,7 +1,7 @@
 /* timeutil.h - wall-clock instants: now, calendar days, and ISO-8601 text.
  *
  * dag_iso_parse() is the project's one reader of ISO-8601 dates and times:
- * DAG files, the CLI, the API, and the plugins (which compile this file in)
+ * DAG files, the CLI, the API, and the plugins (through the support library)
  * all go through it, so every one of them refuses the same impossible dates. */
 #ifndef DAG_TIMEUTIL_H
 #define DAG_TIMEUTIL_H

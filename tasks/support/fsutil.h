@@ -1,8 +1,8 @@
 /* fsutil.h - folders: the project's one `mkdir -p`.
  *
  * The scheduler (log folders), the lake's local store and dbt's compiled
- * files all create nested folders through these; plugins compile
- * fsutil.c in, as they do timeutil.c. */
+ * files all create nested folders through these, from the support
+ * library. */
 #ifndef DAG_FSUTIL_H
 #define DAG_FSUTIL_H
 
