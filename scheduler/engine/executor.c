@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "common.h"
 #include "log.h"
+#include "strbuf.h"
 
 int64_t dag_pid_start_time(int pid) {
   char path[64], buf[1024];
@@ -415,6 +416,122 @@ static int resolve_in(const char *file, const char *cwd, char **env, char **out)
   return denied ? EACCES : rc;
 }
 
+/* A dag_proc for the supervisor `pid`, our child, now running the try. */
+static int watch_new(uv_loop_t *loop, int pid, int64_t pid_start,
+                     const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb, void *data,
+                     struct dag_proc **out) {
+  struct dag_proc *p = xcalloc(1, sizeof(*p));
+  p->pid = pid;
+  p->pid_start = pid_start;
+  p->data = data;
+  p->exit_cb = exit_cb;
+  p->child = true;
+  p->status_path = xstrdup(spec->status_path);
+  p->pidfd = pidfd_open(pid);
+  int rc = watch(loop, p);
+  if (rc) {
+    LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    if (p->pidfd >= 0) close(p->pidfd);
+    free(p->status_path);
+    free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+/* --- supervisors started ahead of need ------------------------------------------------ */
+
+static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, waited;
+  sigfillset(&all);
+  sigemptyset(&waited);
+  sigaddset(&waited, SIGCHLD);
+  sigaddset(&waited, SIGTERM);
+  sigaddset(&waited, SIGINT);
+  sigaddset(&waited, SIGHUP);
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0) posix_spawn_file_actions_destroy(&fa);
+  if (rc) {
+    close(fds[0]);
+    close(fds[1]);
+    return;
+  }
+  rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                         POSIX_SPAWN_SETSIGMASK);
+  if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
+  if (!rc) rc = posix_spawnattr_setsigmask(&at, &waited);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+  if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  char *argv[] = {(char *)"dagctl-supervise", (char *)"-", NULL};
+  char *env[] = {NULL};
+  pid_t pid = 0;
+  if (!rc) rc = posix_spawn(&pid, supervisor, &fa, &at, argv, env);
+  posix_spawnattr_destroy(&at);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[0]);
+  if (rc) {
+    close(fds[1]);
+    return;
+  }
+  pool->pid = pid;
+  pool->pid_start = dag_pid_start_time(pid);
+  pool->fd = fds[1];
+}
+
+void dag_proc_pool_close(struct dag_proc_pool *pool) {
+  if (!pool || pool->pid <= 0) return;
+  close(pool->fd); /* end of file: it exits at once */
+  waitpid(pool->pid, NULL, 0);
+  pool->pid = 0;
+}
+
+static void put_str(struct strbuf *sb, const char *s) {
+  sb_appendn(sb, s, strlen(s) + 1);
+}
+
+/* Give the waiting supervisor its try; returns its pid, or 0 if it is gone
+ * (then it is reaped, and the caller takes the usual way). */
+static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec *spec,
+                          char **argv, char **env) {
+  struct strbuf sb = STRBUF_INIT;
+  char here[4096];
+  put_str(&sb, spec->log_path);
+  put_str(&sb, spec->cwd ? spec->cwd : getcwd(here, sizeof(here)) ? here : "/");
+  size_t envc = 0;
+  while (env[envc]) envc++;
+  char num[24];
+  snprintf(num, sizeof(num), "%zu", envc);
+  put_str(&sb, num);
+  for (size_t i = 0; i < envc; i++) put_str(&sb, env[i]);
+  for (size_t i = 1; argv[i]; i++) put_str(&sb, argv[i]);
+  int pid = pool->pid;
+  bool ok = true;
+  for (size_t off = 0; off < sb.len && ok;) {
+    ssize_t w = write(pool->fd, sb.buf + off, sb.len - off);
+    if (w < 0 && errno == EINTR) continue;
+    ok = w > 0;
+    if (ok) off += (size_t)w;
+  }
+  sb_free(&sb);
+  close(pool->fd);
+  pool->pid = 0;
+  if (!ok) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
+  }
+  return pid;
+}
+
 /* posix_spawn() rather than uv_spawn(): libuv 1.44 forks, which copies
  * dagctl's page tables and then charges a copy-on-write fault for every page
  * dagctl touches until the child has exec'd; glibc's posix_spawn() shares
@@ -468,6 +585,20 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
   argv[5] = prog;
   for (size_t i = 0; i < argc; i++) argv[6 + i] = spec->argv[i];
 
+  if (spec->pool && spec->pass_fd <= 2) {
+    if (spec->pool->pid <= 0) pool_start(spec->pool, spec->supervisor);
+    int64_t pid_start = spec->pool->pid_start;
+    int pid = spec->pool->pid > 0 ? pool_hand_over(spec->pool, spec, argv, env) : 0;
+    /* The next one starts while this try's task runs. */
+    pool_start(spec->pool, spec->supervisor);
+    if (pid > 0) {
+      close(fd);
+      free(argv);
+      free(prog);
+      return watch_new(loop, pid, pid_start, spec, exit_cb, data, out);
+    }
+  }
+
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   /* The supervisor starts with the signals it waits for blocked: a
@@ -514,26 +645,23 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
     return -rc;
   }
 
-  struct dag_proc *p = xcalloc(1, sizeof(*p));
-  p->pid = pid;
-  p->data = data;
-  p->exit_cb = exit_cb;
-  p->child = true;
-  p->status_path = xstrdup(spec->status_path);
-  p->pidfd = pidfd_open(pid);
-  rc = watch(loop, p);
-  if (rc) {
-    LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    if (p->pidfd >= 0) close(p->pidfd);
-    free(p->status_path);
-    free(p);
-    return rc;
-  }
-  p->pid_start = dag_pid_start_time(pid);
-  *out = p;
-  return 0;
+  return watch_new(loop, pid, dag_pid_start_time(pid), spec, exit_cb, data, out);
+}
+
+/* The parent of `pid`, or 0. */
+static int parent_of(int pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  char state;
+  int ppid;
+  return p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 ? ppid : 0;
 }
 
 void dag_find_try_procs(struct dag_try_proc **out, size_t *n) {
@@ -561,8 +689,16 @@ void dag_find_try_procs(struct dag_try_proc **out, size_t *n) {
     for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
       if (strncmp(p, key, sizeof(key) - 1) != 0) continue;
       *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+      /* A supervisor started ahead of need got its try on a pipe: the
+       * try id is in its task's environment, not in its own. */
+      bool sup = dag_pid_is_supervisor((int)pid);
+      int ppid = sup ? 0 : parent_of((int)pid);
+      if (ppid > 1 && dag_pid_is_supervisor(ppid)) {
+        pid = ppid;
+        sup = true;
+      }
       (*out)[*n].pid = (int)pid;
-      (*out)[*n].supervisor = dag_pid_is_supervisor((int)pid);
+      (*out)[*n].supervisor = sup;
       (*out)[*n].try_id = xstrdup(p + sizeof(key) - 1);
       (*n)++;
       break;

@@ -51,7 +51,21 @@ struct dag_proc_spec {
   const char *supervisor; /* dagctl-supervise, absolute (dag_supervisor_path()) */
   const char *status_path; /* absolute: where the supervisor writes the outcome */
   const char *log_header;  /* written to the log before the task starts; NULL: none */
+  struct dag_proc_pool *pool; /* a supervisor started ahead of need; NULL: none */
 };
+
+/* One supervisor started ahead of need ("dagctl-supervise -", waiting for
+ * its try on a pipe), so that the exec of a try's supervisor is not on the
+ * way from one task to the next: dag_proc_spawn() hands the try to it and
+ * starts the next one while the task runs. Plugin tasks (pass_fd) take the
+ * usual way. Zero-initialise it; the caller owns it and ends it with
+ * dag_proc_pool_close() (the waiting supervisor then exits). */
+struct dag_proc_pool {
+  int pid;           /* 0: none waiting */
+  int64_t pid_start;
+  int fd;            /* the write end of its pipe */
+};
+void dag_proc_pool_close(struct dag_proc_pool *pool);
 
 /* What the try used, from its status file (all its processes together);
  * zero when unknown. */

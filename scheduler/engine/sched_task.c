@@ -366,6 +366,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   spec.env = env.v;
   if (ready_fd >= 0) spec.pass_fd = ready_fd;
   spec.supervisor = s->supervisor;
+  spec.pool = &s->pool;
   status_path = sched_status_path(ti, ti->try_number);
   spec.status_path = status_path;
   rc = s->ops.spawn(s->loop, &spec, sched_on_task_exit, ti, &ti->proc);

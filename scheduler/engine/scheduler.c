@@ -717,6 +717,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->plugins);
   free(s->self_exe);
   free(s->home_id);
+  dag_proc_pool_close(&s->pool);
   free(s->supervisor);
   dag_kafka_embed_stop(s->kafka);
   free(s->kafka_bootstraps);

@@ -473,6 +473,50 @@ static void test_release_then_adopt(void **state) {
   assert_int_equal(r.calls, 2);
 }
 
+/* Tries handed to a supervisor started ahead of need: the same argv,
+ * environment, working folder, log and status as the usual way, one after
+ * another; closing the pool ends the supervisor left waiting. */
+static void test_pool(void **state) {
+  struct fixture *f = *state;
+  struct dag_proc_pool pool;
+  memset(&pool, 0, sizeof(pool));
+  char *env[] = {"PATH=/usr/bin:/bin", "FOO=bar baz", NULL};
+  char *argv[] = {"/bin/sh", "-c", "echo \"$FOO|$1|$(pwd)\"; exit $2", "sh", "one", "5", NULL};
+  for (int i = 0; i < 2; i++) {
+    struct dag_proc_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.file = "/bin/sh";
+    spec.argv = argv;
+    spec.env = env;
+    spec.cwd = f->dir;
+    spec.log_path = f->log;
+    spec.log_header = "[header]\n";
+    spec.kill_grace_ms = 1000;
+    spec.supervisor = f->supervisor;
+    spec.status_path = f->status;
+    spec.pool = &pool;
+    struct result r;
+    memset(&r, 0, sizeof(r));
+    r.loop = &f->loop;
+    struct dag_proc *p = NULL;
+    assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+    assert_true(pool.pid > 0 && pool.pid != p->pid); /* the next one waits */
+    assert_true(p->pid_start > 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.status, 5);
+  }
+  char log[512], want[512];
+  read_log(f, log, sizeof(log));
+  snprintf(want, sizeof(want), "[header]\nbar baz|one|%s\n[header]\nbar baz|one|%s\n", f->dir,
+           f->dir);
+  assert_string_equal(log, want);
+  int waiting = pool.pid;
+  dag_proc_pool_close(&pool);
+  assert_int_equal(pool.pid, 0);
+  assert_true(kill(waiting, 0) != 0 && errno == ESRCH);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_exit_code_and_output, setup, teardown),
@@ -492,6 +536,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_status_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_then_adopt, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,7 +237,7 @@ static int write_status(const char *path, const struct try *t, int64_t wall_us) 
   return err;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   uint64_t timeout_ms, grace_ms, pass;
   if (argc < 7 || parse_u64(argv[2], &timeout_ms) || parse_u64(argv[3], &grace_ms) ||
       parse_u64(argv[4], &pass) || pass > 1 || argv[1][0] != '/') {
@@ -303,4 +303,69 @@ int main(int argc, char **argv) {
     return EXIT_STATUS_FILE;
   }
   return 0;
+}
+
+/* Warm mode ("dagctl-supervise -"): started ahead of need, with stdin on a
+ * pipe, the try arrives as NUL-terminated strings: LOG_FILE, CWD, the
+ * number of environment entries and the entries, then the arguments of the
+ * usual mode. The end of file without a try (the scheduler stopped, or
+ * died) ends us quietly. */
+static int warm(void) {
+  size_t len = 0, cap = 8192;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf) return EXIT_STATUS_FILE;
+    if (len + 1 >= cap) {
+      char *bigger = realloc(buf, cap *= 2);
+      if (!bigger) {
+        free(buf);
+        return EXIT_STATUS_FILE;
+      }
+      buf = bigger;
+    }
+    ssize_t n = read(0, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  if (len == 0) return 0;
+  buf[len] = '\0';
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
+  char **v = calloc(n + 2, sizeof(*v));
+  if (!v) return EXIT_STATUS_FILE;
+  v[0] = (char *)"dagctl-supervise";
+  size_t k = 1;
+  for (char *p = buf; p < buf + len; p += strlen(p) + 1) v[k++] = p;
+  /* v[1] log, v[2] cwd, v[3] env count, then env, then the arguments. */
+  uint64_t envc;
+  if (k < 4 || parse_u64(v[3], &envc) || envc > k - 4) {
+    say("dagctl-supervise: a malformed try on stdin\n");
+    return EXIT_USAGE;
+  }
+  int null = open("/dev/null", O_RDONLY);
+  int log = open(v[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) {
+    say("dagctl-supervise: cannot open the try's log %s: %s\n", v[1], strerror(errno));
+    return EXIT_STATUS_FILE;
+  }
+  close(null);
+  close(log);
+  if (chdir(v[2]) != 0) say("[dagctl] cannot enter %s: %s\n", v[2], strerror(errno));
+  char **env = v + 4;
+  char *after = env[envc];
+  env[envc] = NULL; /* the entry after the environment is copied below */
+  environ = env;
+  char **args = calloc(k - 4 - envc + 2, sizeof(*args));
+  if (!args) return EXIT_STATUS_FILE;
+  args[0] = v[0];
+  args[1] = after;
+  size_t argc = 2;
+  for (size_t i = 4 + envc + 1; i < k; i++) args[argc++] = v[i];
+  return run((int)argc, args);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "-") == 0) return warm();
+  return run(argc, argv);
 }
