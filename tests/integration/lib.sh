@@ -136,6 +136,33 @@ cleanup() {
     pid=$(cat "$f")
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
+  # Tries outlive their scheduler under their supervisors (dagctl-supervise,
+  # whose output is a try's log in this test's folder): SIGTERM stops each
+  # with its task, as a scheduler would; after 5 s, SIGKILL for what is left.
+  local sups=() left n p comm
+  for f in /proc/[0-9]*/comm; do
+    comm=
+    read -r comm <"$f" 2>/dev/null || true
+    [ "$comm" = dagctl-supervis ] || continue
+    pid=${f#/proc/}
+    pid=${pid%/comm}
+    case $(readlink "/proc/$pid/fd/1" 2>/dev/null) in
+      "$TMP"/*) sups+=("$pid") ;;
+    esac
+  done
+  if [ ${#sups[@]} -gt 0 ]; then
+    kill -TERM "${sups[@]}" 2>/dev/null || true
+    for n in $(seq 100); do
+      left=()
+      for p in "${sups[@]}"; do proc_alive "$p" && left+=("$p"); done
+      [ ${#left[@]} -gt 0 ] || break
+      sleep 0.05
+    done
+    for p in "${left[@]}"; do
+      pkill -9 -P "$p" 2>/dev/null || true
+      kill -9 "$p" 2>/dev/null || true
+    done
+  fi
   wait 2>/dev/null || true
   # A sanitizer build reports into the scheduler's log, not its status.
   if [ "$rc" -eq 0 ] && grep -lE 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log >/dev/null 2>&1; then
