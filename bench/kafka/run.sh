@@ -8,7 +8,7 @@
 #   LAKE_DIR=/dev/shm/lake-bench bench/kafka/run.sh   # the lake on tmpfs
 #
 # Knobs:
-#   BUILD       build folder holding kafka_mock, kafka_harness and plugins/kafka.so;
+#   BUILD       build folder holding plugins/dagctl-kafka-embed, kafka_harness, plugins/kafka.so;
 #               default <repo>/build-bench-kafka, configured (Release) and built here
 #   EVENTS      events per run (500000)
 #   PARTITIONS  partitions of the benchmark topics (24). The embedded cluster
@@ -47,13 +47,13 @@ for tool in "$PY" awk /usr/bin/time; do
 done
 
 BUILD=${BUILD:-$REPO/build-bench-kafka}
-MOCK=$BUILD/tests/kafka_mock
+MOCK=$BUILD/plugins/dagctl-kafka-embed
 HARNESS=$BUILD/tests/kafka_harness
 PLUGIN=$BUILD/plugins/kafka.so
 if [[ ! -x $MOCK || ! -x $HARNESS || ! -e $PLUGIN ]]; then
-  echo "# building kafka_mock, kafka_harness and kafka.so (Release) in $BUILD" >&2
+  echo "# building dagctl-kafka-embed, kafka_harness and kafka.so (Release) in $BUILD" >&2
   cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target kafka kafka_mock kafka_harness >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target kafka dagctl-kafka-embed kafka_harness >/dev/null
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")

@@ -217,7 +217,7 @@ struct dag_scheduler {
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
   char *supervisor; /* dagctl-supervise, beside it: every try runs under one */
   struct dag_proc_pool pool; /* the next try's supervisor, started ahead */
-  struct dag_kafka_embed *kafka; /* the embedded Kafka cluster, once hosted */
+  struct dag_kafka_side *kafka; /* the embedded Kafka cluster, once started */
   char *kafka_bootstraps; /* its address, for plugin tasks */
   struct dag_plugin_catalog *plugins; /* what plugins declare, for the loader */
   uint64_t tasks_started, tasks_finished;

@@ -12,7 +12,7 @@
 #include "dag.h"
 #include "dag_load.h"
 #include "error.h"
-#include "kafka_embed.h"
+#include "kafka_side.h"
 #include "log.h"
 #include "plugins.h"
 #include "runs.h"
@@ -116,28 +116,25 @@ static void free_dag_entry(struct sched_dag *sd) {
 
 /* --- the embedded Kafka cluster ---------------------------------------------------- */
 
-/* Host librdkafka's mock cluster once a DAG with plugin tasks is loaded and
- * kafka.bootstrap_servers is "embedded" (the default): plugins in child
- * processes then reach it like any broker. DAGs of shell and exec tasks
- * never pay for it. */
+static void refresh_plugins(struct dag_scheduler *s);
+
+/* The kafka plugin's embedded cluster, for a DAG with a task of that
+ * plugin (see kafka_side.h): plugins in child processes then reach it like
+ * any broker. Other DAGs never pay for it. */
 void sched_need_kafka(struct dag_scheduler *s, const struct dag *dag) {
-  if (s->kafka || !s->cfg->kafka_bootstrap_servers ||
-      strcmp(s->cfg->kafka_bootstrap_servers, "embedded") != 0)
-    return;
   bool plugins = false;
   for (size_t i = 0; i < dag->n_tasks && !plugins; i++)
     plugins = dag->tasks[i].type == DAG_TASK_PLUGIN;
   if (!plugins) return;
-  int rc = dag_kafka_embed_start(s->cfg->home, 1, &s->kafka);
-  if (rc) {
-    LOG_ERROR("cannot start the embedded Kafka cluster error=\"%s\"", dag_strerror(rc));
-    s->kafka = NULL;
-    return;
+  /* `dagctl test` has no catalog until a DAG needs one. */
+  if (!s->plugins) {
+    dag_scheduler_check_plugins(s);
+    refresh_plugins(s);
   }
+  bool had = s->kafka != NULL;
+  if (dag_kafka_side_need(&s->kafka, s->plugins, s->cfg, dag) != 0 || had || !s->kafka) return;
   free(s->kafka_bootstraps);
-  s->kafka_bootstraps = xstrdup(dag_kafka_embed_bootstraps(s->kafka));
-  LOG_INFO("embedded Kafka cluster started bootstrap_servers=%s (in memory: its data is "
-           "lost when dagctl stops)", s->kafka_bootstraps);
+  s->kafka_bootstraps = xstrdup(dag_kafka_side_bootstraps(s->kafka));
 }
 
 /* --- scheduling --------------------------------------------------------------------------- */
@@ -719,7 +716,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->home_id);
   dag_proc_pool_close(&s->pool);
   free(s->supervisor);
-  dag_kafka_embed_stop(s->kafka);
+  dag_kafka_side_stop(s->kafka);
   free(s->kafka_bootstraps);
   free(s);
 }

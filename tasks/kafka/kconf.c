@@ -11,10 +11,10 @@
 #include "alloc.h"
 #include "batch.h"
 #include "duration.h"
+#include "embed.h"
 
-/* The scheduler's kafka_embed.c writes it; a copy of the name, since
- * plugins do not link the core. */
-#define BOOTSTRAPS_FILE "kafka.bootstraps"
+/* dagctl-kafka-embed (embed.c) writes it. */
+#define BOOTSTRAPS_FILE KAFKA_EMBED_BOOTSTRAPS_FILE
 #define BOOTSTRAPS_MAX 4096
 
 /* The handle's opaque points at a struct whose first member is the host. */

@@ -251,7 +251,7 @@ else
     sed -n 's/^\([a-z0-9][^ <:]*\).*/\1/p' | sort -u)
   # The C library is in every Debian image, and no Dockerfile names it.
   base_pkgs=libc6
-  bins=("$BUILD/dagctl" "$BUILD"/plugins/*.so)
+  bins=("$BUILD/dagctl" "$BUILD"/plugins/*.so "$BUILD/plugins/dagctl-kafka-embed")
   [ -e "${bins[1]}" ] || fail "no plugins in $BUILD/plugins"
   if readelf -d "$BUILD/dagctl" | grep -Eq 'NEEDED.*lib(a|ub|t)san'; then
     log "SKIP (d) ldd: a sanitizer build links its runtime; the image builds without"

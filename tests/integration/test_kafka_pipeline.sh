@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_kafka_pipeline.sh - events -> embedded Kafka -> lake, with crashes.
 #
-# Against the real protocol: kafka_mock hosts the embedded cluster exactly as
+# Against the real protocol: dagctl-kafka-embed hosts the embedded cluster as
 # the scheduler does (HOME/kafka.bootstraps), kafka_harness runs the kafka
 # plugin's tasks with a fake host, and kcat, an independent client, reads
 # the topic back. Checks:
@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${DAGCTL_BUILD_DIR:?DAGCTL_BUILD_DIR must name the build folder}"
-MOCK=$DAGCTL_BUILD_DIR/tests/kafka_mock
+MOCK=$DAGCTL_BUILD_DIR/plugins/dagctl-kafka-embed
 HARNESS=$DAGCTL_BUILD_DIR/tests/kafka_harness
 PLUGIN=$DAGCTL_BUILD_DIR/plugins/kafka.so
 for f in "$MOCK" "$HARNESS" "$PLUGIN"; do
@@ -41,7 +41,7 @@ trap 'kafka_cleanup; cleanup' EXIT
 
 # --- the cluster --------------------------------------------------------------
 mkfifo "$TMP/mock.in"
-"$MOCK" "$DAGCTL_HOME" <"$TMP/mock.in" >"$TMP/mock.out" 2>"$TMP/mock.log" &
+"$MOCK" "$DAGCTL_HOME" --topic spotify-plays <"$TMP/mock.in" >"$TMP/mock.out" 2>"$TMP/mock.log" &
 KPIDS+=($!)
 exec 3>"$TMP/mock.in" # the cluster lives as long as this descriptor
 wait_for '[ -s "$TMP/mock.out" ]' 10
@@ -210,7 +210,7 @@ MOCK_PID=${KPIDS[0]}
 exec 3>&-
 rc=0
 wait "$MOCK_PID" || rc=$?
-assert_eq "$rc" 0 "kafka_mock exit status"
+assert_eq "$rc" 0 "dagctl-kafka-embed exit status"
 [ ! -e "$DAGCTL_HOME/kafka.bootstraps" ] || fail "kafka.bootstraps left behind"
 # A sanitizer build reports into the processes' logs, not always their status.
 if grep -lE 'Sanitizer|runtime error:' "$TMP"/*.log >/dev/null 2>&1; then

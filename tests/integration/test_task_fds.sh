@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # A task starts with standard input, output and error and nothing else: none
 # of the scheduler's own descriptors (its database, its listening socket, the
-# embedded Kafka cluster's pipes and sockets, which librdkafka opens without
-# close-on-exec) may leak into it.
+# pipe to the embedded Kafka cluster's process, whose end the scheduler
+# alone must hold) may leak into it.
 source "$(dirname "$0")/lib.sh"
 
-plugins=$DAGCTL_BUILD_DIR/tests/plugins
-[ -f "$plugins/test_plugin.so" ] || fail "test plugins not built in $plugins"
+[ -x "$DAGCTL_BUILD_DIR/plugins/dagctl-kafka-embed" ] || fail "dagctl-kafka-embed not built"
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF
-  plugins_folder: $plugins
+  plugins_folder: $DAGCTL_BUILD_DIR/plugins
 EOF
-# Loading a DAG with a plugin task starts the embedded Kafka cluster.
+# Loading a DAG with a kafka task starts the embedded Kafka cluster.
 write_dag plug <<EOF
 dag_id: plug
 tasks:
-  - id: echo
-    type: test_echo
+  - id: gen
+    type: generate_events
 EOF
 write_dag fds <<EOF
 dag_id: fds

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test_needed.sh - dagctl needs no librdkafka, and the check says so.
+#
+# cmake/check_needed.sh runs in every build (the check_needed target). Here:
+# it passes on the built dagctl, whose NEEDED entries hold no librdkafka;
+# it fails, naming the library, on binaries that do need it (the kafka
+# plugin and its embedded cluster), so a check that cannot fail would be
+# caught; and it fails on a file that is not an ELF binary.
+. "$(dirname "$0")/lib.sh"
+need readelf
+
+: "${DAGCTL_BUILD_DIR:?DAGCTL_BUILD_DIR must name the build folder}"
+CHECK=$DAGCTL_SOURCE_DIR/cmake/check_needed.sh
+EMBED=$DAGCTL_BUILD_DIR/plugins/dagctl-kafka-embed
+PLUGIN=$DAGCTL_BUILD_DIR/plugins/kafka.so
+for f in "$DAGCTL_BIN" "$EMBED" "$PLUGIN"; do
+  [ -e "$f" ] || fail "not built: $f"
+done
+
+# dagctl: clean, and librdkafka truly absent from its entries.
+out=$(bash "$CHECK" "$DAGCTL_BIN" librdkafka) || fail "check refused dagctl: $out"
+readelf -d "$DAGCTL_BIN" | grep -q '(NEEDED)' || fail "dagctl has no NEEDED entries to check"
+if readelf -d "$DAGCTL_BIN" | grep '(NEEDED)' | grep -q librdkafka; then
+  fail "dagctl needs librdkafka"
+fi
+log "dagctl needs no librdkafka"
+
+# The plugin's side does need it: the check must fail and name it.
+for b in "$EMBED" "$PLUGIN"; do
+  rc=0
+  out=$(bash "$CHECK" "$b" librdkafka) || rc=$?
+  assert_eq "$rc" 1 "check status on $(basename "$b")"
+  case $out in
+    *"needs librdkafka.so"*) ;;
+    *) fail "the check does not name the library: $out" ;;
+  esac
+done
+log "the check fails on binaries that need librdkafka"
+
+# Several names: any one found fails.
+rc=0
+bash "$CHECK" "$DAGCTL_BIN" libnotthere libc >/dev/null || rc=$?
+assert_eq "$rc" 1 "check status with libc banned"
+
+# Not a binary: an error, not a pass.
+echo "not elf" >"$TMP/not_elf"
+rc=0
+bash "$CHECK" "$TMP/not_elf" librdkafka >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 2 "check status on a non-ELF file"
+log "ok"
