@@ -2,9 +2,9 @@
  * a plugin task. The scheduler spawns it like any task; it loads the plugin
  * providing TYPE and calls its execute() with the host table below.
  *
- * Exit status: 0 success, 1 failure, 100 "not yet" (a sensor in reschedule
- * mode), 101 skip. The task's parameters arrive as JSON in
- * DAGCTL_TASK_PARAMS, its context in the DAGCTL_* variables every task
+ * Exit status: 0 success, 1 failure, DAG_PLUGIN_EXIT_NOT_YET (a sensor in
+ * reschedule mode) or DAG_PLUGIN_EXIT_SKIP (plugin_host/plugin_rules.h).
+ * The task's parameters arrive as JSON in DAGCTL_TASK_PARAMS, its context in the DAGCTL_* variables every task
  * gets (DAGCTL_PARAMS and DAGCTL_CONF among them); the {{ }} templates in
  * the parameters are rendered here, before the plugin runs, so a template
  * error fails the try with the param's name. Not a verb for people: it is
@@ -24,12 +24,12 @@
 #include "dagctl/plugin.h"
 #include "log.h"
 #include "plugin_params.h"
+#include "plugin_rules.h"
 #include "plugins.h"
 #include "strbuf.h"
 #include "template.h"
 #include "timeutil.h"
 
-enum { EXIT_NOT_YET = 100, EXIT_SKIP = 101 };
 
 
 struct task_host {
@@ -183,6 +183,16 @@ static int host_cancelled(const struct dagctl_host *h) {
 static void host_service_ready(const struct dagctl_host *h) {
   struct task_host *th = th_of(h);
   if (th->ready_sent || th->ready_fd < 0) return;
+  if (!dag_plugin_may_serve(&th->decl)) {
+    /* Nothing would stop it: a service is stopped by stop_service or the
+     * run's end, a plain task by returning. Fail now rather than hold the
+     * slot until execution_timeout; _exit(), since the plugin's threads
+     * may still run. */
+    host_log(h, DAGCTL_LOG_ERROR, "service_ready() from type %s, which is not declared a "
+             "service (DAGCTL_TYPE_SERVICE): the try fails", th->decl.name);
+    fflush(NULL);
+    _exit(1);
+  }
   th->ready_sent = true;
   /* The scheduler reads this pipe: the service is up, the try succeeded. */
   ssize_t w = write(th->ready_fd, "ready\n", 6);
@@ -345,10 +355,10 @@ int cmd_task(struct cli *c, int argc, char **argv) {
       exit_code = 0;
       break;
     case DAGCTL_NOT_YET:
-      exit_code = EXIT_NOT_YET;
+      exit_code = DAG_PLUGIN_EXIT_NOT_YET;
       break;
     case DAGCTL_SKIP:
-      exit_code = EXIT_SKIP;
+      exit_code = DAG_PLUGIN_EXIT_SKIP;
       break;
     default:
       exit_code = 1;

@@ -20,6 +20,8 @@ void dag_plugin_type_free(struct dag_plugin_type *t) {
   free(t->params);
   free(t->name);
   free(t->description);
+  free(t->poke_interval_param);
+  free(t->stop_param);
   memset(t, 0, sizeof(*t));
 }
 
@@ -45,8 +47,18 @@ void dag_plugins_free(struct dag_plugin_info *p, size_t n) {
 
 /* --- declarations as JSON ---------------------------------------------------- */
 
+/* Minor 2's declarations; absent for a plugin built before. */
+static void rules_to_json(json_t *o, const struct dag_plugin_type *t) {
+  if (!t->rules_declared) return;
+  json_object_set_new(o, "sensor", json_boolean(t->flags & DAGCTL_TYPE_SENSOR));
+  json_object_set_new(o, "service", json_boolean(t->flags & DAGCTL_TYPE_SERVICE));
+  if (t->poke_interval_param)
+    json_object_set_new(o, "poke_interval_param", json_string(t->poke_interval_param));
+}
+
 static json_t *type_to_json(const struct dag_plugin_type *t) {
   json_t *o = json_pack("{s:s, s:s}", "type", t->name, "description", t->description);
+  rules_to_json(o, t);
   if (!t->declared) return o;
   json_t *params = json_array();
   for (size_t i = 0; i < t->n_params; i++) {
@@ -89,6 +101,11 @@ static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
   t->name = xstrdup(name);
   t->description = opt_string(o, "description");
   if (t->description == NULL) t->description = xstrdup("");
+  const json_t *sensor = json_object_get(o, "sensor"), *service = json_object_get(o, "service");
+  t->rules_declared = sensor || service;
+  if (json_is_true(sensor)) t->flags |= DAGCTL_TYPE_SENSOR;
+  if (json_is_true(service)) t->flags |= DAGCTL_TYPE_SERVICE;
+  t->poke_interval_param = opt_string(o, "poke_interval_param");
   const json_t *params = json_object_get(o, "params");
   if (params == NULL) return 0;
   if (!json_is_array(params)) return DAG_EINVAL;
@@ -158,14 +175,15 @@ static struct dag_plugin_param stop_service_params[] = {
 };
 static const struct dag_plugin_type builtin_types[] = {
     {(char *)"stop_service", (char *)"stop a service task of the run (built in)", true,
-     stop_service_params, DAG_ARRAY_SIZE(stop_service_params)},
+     stop_service_params, DAG_ARRAY_SIZE(stop_service_params), true, DAG_TYPE_STOPS_SERVICE,
+     NULL, (char *)"service"},
 };
 
 const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
                                                       const char *name) {
   for (size_t i = 0; i < DAG_ARRAY_SIZE(builtin_types); i++)
     if (strcmp(builtin_types[i].name, name) == 0) return &builtin_types[i];
-  for (size_t i = 0; i < c->n; i++)
+  for (size_t i = 0; c && i < c->n; i++)
     for (size_t k = 0; k < c->plugins[i].n_types; k++)
       if (strcmp(c->plugins[i].types[k].name, name) == 0) return &c->plugins[i].types[k];
   return NULL;

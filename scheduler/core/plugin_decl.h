@@ -29,7 +29,17 @@ struct dag_plugin_type {
   bool declared; /* params is all the type takes; false: anything goes */
   struct dag_plugin_param *params;
   size_t n_params;
+  /* How the host runs it (dagctl/plugin.h, minor 2). rules_declared false:
+   * a plugin built before, whose types may sense or serve unannounced. */
+  bool rules_declared;
+  unsigned flags;            /* DAGCTL_TYPE_*, DAG_TYPE_STOPS_SERVICE */
+  char *poke_interval_param; /* a sensor's declared duration param, or NULL */
+  char *stop_param;          /* DAG_TYPE_STOPS_SERVICE: the key naming the service */
 };
+
+/* A flag of the built-in types only, never of a plugin's: tasks of the type
+ * stop the service task their `stop_param` key names. */
+#define DAG_TYPE_STOPS_SERVICE 0x10000u
 
 struct dag_plugin_info {
   char *path;
@@ -70,7 +80,8 @@ void dag_plugin_catalog_clear(struct dag_plugin_catalog *c);
 void dag_plugin_catalog_free(struct dag_plugin_catalog *c);
 
 /* The type `name` (borrowed from the catalog, or static for a built-in
- * one), or NULL when no plugin provides it. */
+ * one), or NULL when no plugin provides it. `c` may be NULL: the built-in
+ * types only. */
 const struct dag_plugin_type *dag_plugin_catalog_find(const struct dag_plugin_catalog *c,
                                                       const char *name);
 /* Every type name (borrowed), for did-you-mean. Caller frees the array. */

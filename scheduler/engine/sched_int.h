@@ -277,9 +277,6 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
 void sched_service_ready(struct sched_ti *ti);
 
 /* sched_task.c */
-/* Exit codes of `dagctl __task` beyond 0 and 1 (see cli/cmd_task.c). */
-#define SCHED_EXIT_NOT_YET 100
-#define SCHED_EXIT_SKIP 101
 int sched_task_spawn(struct sched_ti *ti, char **err);
 void sched_task_close_ready(struct sched_ti *ti);
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number);

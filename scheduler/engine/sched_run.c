@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "error.h"
 #include "log.h"
+#include "plugin_rules.h"
 #include "retry.h"
 #include "sched_int.h"
 #include "timeutil.h"
@@ -487,25 +488,18 @@ static void describe_failure(char *buf, size_t size, const struct dag_task *t, i
 
 /* --- plugins: sensors and services ------------------------------------------------- */
 
-/* A duration parameter of a plugin task: "30s" or a number of seconds. */
-static int64_t param_duration(const struct dag_task *t, const char *name, int64_t def) {
-  json_t *v = t->config ? json_object_get(t->config, name) : NULL;
-  int64_t us;
-  if (json_is_integer(v) && json_integer_value(v) >= 0)
-    return json_integer_value(v) * DAG_USEC_PER_SEC;
-  if (json_is_real(v) && json_real_value(v) >= 0)
-    return (int64_t)(json_real_value(v) * 1e6);
-  if (json_is_string(v) && dag_duration_parse(json_string_value(v), &us) == 0) return us;
-  return def;
-}
-
 /* A sensor in reschedule mode found nothing yet: free the slot and poke
- * again after poke_interval. The poke does not use up a try. */
+ * again after its declared poke interval (plugin_rules.h). The poke does
+ * not use up a try. A type not declared a sensor may not ask for it. */
 static int sensor_not_yet(struct sched_ti *ti, dag_time_t now) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   const struct dag_task *t = ti_task(ti);
-  int64_t poke = param_duration(t, "poke_interval", 60 * DAG_USEC_PER_SEC);
+  const struct dag_plugin_type *pt = dag_plugin_catalog_find(s->plugins, t->type_name);
+  if (!dag_plugin_may_reschedule(pt))
+    return try_failed(ti, now, DAG_PLUGIN_EXIT_NOT_YET, true,
+                      "answered 'not yet', but its type is not declared a sensor");
+  int64_t poke = dag_plugin_poke_interval(pt, t->config);
   int rc = dag_store_ti_reschedule(s->store, r->pk, t->id, ti->try_number, now, now + poke);
   if (rc) return rc;
   ti->try_number--;
@@ -611,11 +605,14 @@ static int service_exited(struct sched_ti *ti, int64_t status, int sig, dag_time
  * transaction ended). */
 static bool start_stop_service(struct sched_ti *ti) {
   const struct dag_task *t = ti_task(ti);
-  if (t->type != DAG_TASK_PLUGIN || strcmp(t->type_name, "stop_service") != 0) return false;
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
+  const char *key = t->type == DAG_TASK_PLUGIN
+                        ? dag_plugin_stop_key(dag_plugin_catalog_find(s->plugins, t->type_name))
+                        : NULL;
+  if (!key) return false;
   dag_time_t now = sched_now(s);
-  const char *name = json_string_value(t->config ? json_object_get(t->config, "service") : NULL);
+  const char *name = json_string_value(t->config ? json_object_get(t->config, key) : NULL);
   long idx = name ? dag_find_task(r->ref->dag, name) : -1;
   struct sched_ti *svc = idx >= 0 ? &r->tis[idx] : NULL;
   ti->try_number++;
@@ -755,9 +752,10 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     describe_lost(why, sizeof(why), sig);
     rc = try_failed(ti, now, 0, false, why);
   } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
-             status == SCHED_EXIT_NOT_YET) {
+             status == DAG_PLUGIN_EXIT_NOT_YET) {
     rc = sensor_not_yet(ti, now);
-  } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out && status == SCHED_EXIT_SKIP) {
+  } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
+             status == DAG_PLUGIN_EXIT_SKIP) {
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
                               (int)status, true, "skipped by the task", 0);
     if (rc == 0) {

@@ -108,10 +108,23 @@ static bool type_usable(const struct dagctl_plugin *p, const struct dagctl_task_
 #define TYPE_HAS_PARAMS(t) \
   ((t)->size >= offsetof(struct dagctl_task_type, n_params) + sizeof(size_t))
 
+/* Long enough to hold flags and poke_interval_param (minor 2). */
+#define TYPE_HAS_RULES(t)                                                        \
+  ((t)->size >= offsetof(struct dagctl_task_type, poke_interval_param) + \
+                    sizeof(const char *))
+#define KNOWN_TYPE_FLAGS (DAGCTL_TYPE_SENSOR | DAGCTL_TYPE_SERVICE)
+
 void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out) {
   memset(out, 0, sizeof(*out));
   out->name = xstrdup(t->name);
   out->description = xstrdup(t->description ? t->description : "");
+  if (TYPE_HAS_RULES(t)) {
+    out->rules_declared = true;
+    /* Unknown bits are a later minor's: ignored, never the host's own. */
+    out->flags = t->flags & KNOWN_TYPE_FLAGS;
+    if ((out->flags & DAGCTL_TYPE_SENSOR) && t->poke_interval_param && *t->poke_interval_param)
+      out->poke_interval_param = xstrdup(t->poke_interval_param);
+  }
   if (!TYPE_HAS_PARAMS(t) || t->params == NULL || t->n_params > MAX_PARAMS) return;
   uint32_t stride = t->n_params ? t->params[0].size : 0;
   if (t->n_params && (stride < PARAM_MIN_SIZE || stride > PARAM_MAX_SIZE ||

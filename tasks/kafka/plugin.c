@@ -51,6 +51,7 @@ static const struct dagctl_task_type types[] = {
         .execute = kafka_consume,
         .params = consume_params,
         .n_params = N_ELEMS(consume_params),
+        .flags = DAGCTL_TYPE_SERVICE,
     },
 };
 

@@ -114,11 +114,17 @@ static int parse_bool(const char *v, bool *out) {
 
 /* --- params -------------------------------------------------------------- */
 
-static int duration_param(const struct dagctl_host *h, const char *name, int64_t def,
+/* The declared defaults (params[] below), which the host also reads: the
+ * scheduler reschedules after the same poke interval. */
+#define POKE_INTERVAL_DEFAULT "30s"
+#define TIMEOUT_DEFAULT "1h"
+
+/* `name` as a duration; `def` (a declared default) when unset. */
+static int duration_param(const struct dagctl_host *h, const char *name, const char *def,
                           int64_t *out) {
   const char *v = param(h, name);
-  *out = def;
-  if (v == NULL) return 0;
+  *out = 0;
+  if (v == NULL) return dag_duration_parse(def, out) < 0 ? -1 : 0;
   char *text = unquote(v);
   int rc = dag_duration_parse(text, out);
   if (rc < 0)
@@ -152,8 +158,8 @@ static int read_params(struct sensor *s) {
     }
     s->min_count = n;
   }
-  if (duration_param(h, "poke_interval", 30 * DAG_USEC_PER_SEC, &s->poke_interval_us) < 0 ||
-      duration_param(h, "timeout", 3600 * DAG_USEC_PER_SEC, &s->timeout_us) < 0)
+  if (duration_param(h, "poke_interval", POKE_INTERVAL_DEFAULT, &s->poke_interval_us) < 0 ||
+      duration_param(h, "timeout", TIMEOUT_DEFAULT, &s->timeout_us) < 0)
     return -1;
   if (s->poke_interval_us <= 0) {
     h->log(h, DAGCTL_LOG_ERROR, "poke_interval: must be longer than 0");
@@ -402,19 +408,21 @@ static const struct dagctl_param params[] = {
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "prefix", NULL,
                  "a key prefix, or a pattern with * ? [...]"),
     DAGCTL_PARAM(DAGCTL_PARAM_INTEGER, 0, "min_count", "1", "keys needed"),
-    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "poke_interval", "30s", "time between pokes"),
-    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", "1h", "how long to wait in all"),
+    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "poke_interval", POKE_INTERVAL_DEFAULT,
+                 "time between pokes"),
+    DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", TIMEOUT_DEFAULT, "how long to wait in all"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "mode", "poke",
                  "poke (sleep in the task) or reschedule (free the slot between pokes)"),
     DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "soft_fail", "false", "on timeout, skip instead of fail"),
 };
 
+/* Sensors: in reschedule mode the host pokes again after poke_interval. */
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "wait_for_s3_files",
      "wait until the lake holds keys matching a prefix or pattern (poke or reschedule)",
-     sensor_execute, params, DAG_ARRAY_SIZE(params)},
+     sensor_execute, params, DAG_ARRAY_SIZE(params), DAGCTL_TYPE_SENSOR, "poke_interval"},
     {sizeof(struct dagctl_task_type), "s3_key_sensor", "the same as wait_for_s3_files",
-     sensor_execute, params, DAG_ARRAY_SIZE(params)},
+     sensor_execute, params, DAG_ARRAY_SIZE(params), DAGCTL_TYPE_SENSOR, "poke_interval"},
 };
 
 static const struct dagctl_plugin plugin = {

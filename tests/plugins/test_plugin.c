@@ -100,15 +100,31 @@ static const struct dagctl_param declared_params[] = {
     {sizeof(struct dagctl_param), DAGCTL_PARAM_LIST, 0, "items", NULL, "a list"},
 };
 
+/* A sensor whose poke interval is its own `every` parameter. */
+static const struct dagctl_param every_params[] = {
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_STRING, 0, "path", NULL, "the file to wait for"},
+    {sizeof(struct dagctl_param), DAGCTL_PARAM_DURATION, 0, "every", "250ms",
+     "time between pokes"},
+};
+
 static const struct dagctl_task_type types[] = {
     {sizeof(struct dagctl_task_type), "test_echo", "log params, push an XCom", echo},
     {sizeof(struct dagctl_task_type), "test_fail", "always fail", fail},
     {sizeof(struct dagctl_task_type), "test_skip", "always skip", skip},
     {sizeof(struct dagctl_task_type), "test_crash", "die of SIGKILL", crash},
-    {sizeof(struct dagctl_task_type), "test_sensor", "wait for a file", sensor},
-    {sizeof(struct dagctl_task_type), "test_service", "a service until SIGTERM", service},
+    {sizeof(struct dagctl_task_type), "test_sensor", "wait for a file", sensor, NULL, 0,
+     DAGCTL_TYPE_SENSOR, "poke_interval"},
+    {sizeof(struct dagctl_task_type), "test_service", "a service until SIGTERM", service, NULL,
+     0, DAGCTL_TYPE_SERVICE, NULL},
     {sizeof(struct dagctl_task_type), "test_declared", "declares its params", declared,
      declared_params, sizeof(declared_params) / sizeof(declared_params[0])},
+    {sizeof(struct dagctl_task_type), "test_sensor_every", "wait for a file, poke every `every`",
+     sensor, every_params, sizeof(every_params) / sizeof(every_params[0]), DAGCTL_TYPE_SENSOR,
+     "every"},
+    {sizeof(struct dagctl_task_type), "test_not_sensor", "answers 'not yet' undeclared", sensor,
+     NULL, 0, 0, NULL},
+    {sizeof(struct dagctl_task_type), "test_not_service", "calls service_ready() undeclared",
+     service, NULL, 0, 0, NULL},
 };
 
 static const struct dagctl_plugin plugin = {

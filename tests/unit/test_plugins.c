@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "error.h"
+#include "plugin_rules.h"
 #include "plugins.h"
 
 #ifndef TEST_PLUGIN_DIR
@@ -162,6 +163,33 @@ static void test_catalog_from_child(void **state) {
   assert_non_null(stop);
   assert_int_equal(dag_plugin_type_param(stop, "service")->flags,
                    DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
+  assert_string_equal(dag_plugin_stop_key(stop), "service");
+  assert_null(dag_plugin_stop_key(dag_plugin_catalog_find(c, "test_service")));
+
+  /* Minor 2's declarations cross the child's JSON, and the rules read
+   * them: the declared poke parameter, its default, a task's value. */
+  const struct dag_plugin_type *every = dag_plugin_catalog_find(c, "test_sensor_every");
+  assert_true(every->rules_declared);
+  assert_int_equal(every->flags, DAGCTL_TYPE_SENSOR);
+  assert_string_equal(every->poke_interval_param, "every");
+  assert_int_equal(dag_plugin_poke_interval(every, NULL), 250000);
+  json_t *cfg = json_pack("{s:s, s:s}", "every", "2s", "poke_interval", "5s");
+  assert_int_equal(dag_plugin_poke_interval(every, cfg), 2000000);
+  json_decref(cfg);
+  assert_true(dag_plugin_may_reschedule(every));
+  assert_int_equal(dag_plugin_catalog_find(c, "test_service")->flags, DAGCTL_TYPE_SERVICE);
+  const struct dag_plugin_type *not_sensor = dag_plugin_catalog_find(c, "test_not_sensor");
+  assert_true(not_sensor->rules_declared);
+  assert_false(dag_plugin_may_reschedule(not_sensor));
+  /* Built before minor 2: trusted as before, the `poke_interval` key, else
+   * 60 s. */
+  const struct dag_plugin_type *old = dag_plugin_catalog_find(c, "v10_one");
+  assert_false(old->rules_declared);
+  assert_true(dag_plugin_may_reschedule(old));
+  cfg = json_pack("{s:s}", "poke_interval", "5s");
+  assert_int_equal(dag_plugin_poke_interval(old, cfg), 5000000);
+  json_decref(cfg);
+  assert_int_equal(dag_plugin_poke_interval(old, NULL), 60000000);
   size_t n = 0;
   const char **names = dag_plugin_catalog_names(c, &n);
   assert_true(n > 10);

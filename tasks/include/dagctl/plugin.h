@@ -18,6 +18,8 @@
  *   0  the first release
  *   1  dagctl_task_type.params/n_params (declared parameters, checked by
  *      `dagctl validate` and the scheduler), dagctl_host.abi_minor
+ *   2  dagctl_task_type.flags/poke_interval_param (sensors and services
+ *      declared, read by the scheduler)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -32,7 +34,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 1
+#define DAGCTL_PLUGIN_ABI_MINOR 2
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -134,6 +136,13 @@ struct dagctl_param {
 #define DAGCTL_PARAM(type, flags, name, default_value, description) \
   { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description) }
 
+/* Flags of a task type (minor 2): how the host runs its tasks. */
+#define DAGCTL_TYPE_SENSOR 0x1u  /* execute() may return DAGCTL_NOT_YET (reschedule
+                                  * mode): the host frees the slot and calls
+                                  * again after the poke interval */
+#define DAGCTL_TYPE_SERVICE 0x2u /* execute() calls service_ready() and runs on
+                                  * until a stop_service task or the run's end */
+
 struct dagctl_task_type {
   uint32_t size; /* sizeof(struct dagctl_task_type) as the plugin built it */
   const char *name;        /* the YAML `type`, e.g. "generate_events" */
@@ -150,6 +159,16 @@ struct dagctl_task_type {
    * goes and the plugin checks its params itself. */
   const struct dagctl_param *params;
   size_t n_params;
+
+  /* Minor 2: DAGCTL_TYPE_* flags. */
+  uint32_t flags;
+  /* Minor 2, a DAGCTL_TYPE_SENSOR: the name of its declared DURATION
+   * parameter holding the time between pokes. The host reschedules after
+   * the task's value, else the parameter's declared default, the same
+   * value the plugin reads with param(): one source. NULL (and every
+   * plugin built before minor 2): the task's `poke_interval` key, else
+   * 60 s. */
+  const char *poke_interval_param;
 };
 
 struct dagctl_plugin {
