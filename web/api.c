@@ -526,6 +526,10 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_RECENT_RUNS:
     recent_runs(w, c, req);
     break;
+  case DAG_ROUTE_VERSIONS:
+  case DAG_ROUTE_SOURCE:
+    api_versions(w, c, req, m);
+    break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");
   }

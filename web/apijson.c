@@ -26,6 +26,10 @@ static json_t *schedule_json(const char *expr) {
   return json_pack("{s:s, s:s}", "__type", "CronExpression", "value", expr);
 }
 
+static json_t *version_json(int number) {
+  return number > 0 ? json_integer(number) : json_null();
+}
+
 json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
   json_t *tags = json_array();
   json_t *raw = json_loads(d->tags ? d->tags : "[]", 0, NULL);
@@ -33,7 +37,7 @@ json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
   json_t *v;
   json_array_foreach(raw, i, v) json_array_append_new(tags, json_pack("{s:O}", "name", v));
   json_decref(raw);
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}", "dag_id",
       d->dag_id, "description", d->description ? d->description : "", "fileloc",
       d->fileloc ? d->fileloc : "", "schedule_interval", schedule_json(d->schedule),
@@ -43,12 +47,16 @@ json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
       dag_api_time(d->next_dagrun), "next_dagrun_create_after",
       dag_api_time(d->next_dagrun_create_after), "last_parsed_time",
       dag_api_time(d->last_parsed_time));
+  /* The version the scheduler runs: the last good one, even while the
+   * file has import errors. */
+  json_object_set_new(j, "dag_version_number", version_json(d->dag_version_number));
+  return j;
 }
 
 json_t *dag_api_run(const struct dag_store_run *r) {
   json_t *conf = json_loads(r->conf ? r->conf : "{}", 0, NULL);
   if (!conf) conf = json_object();
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:b}", "dag_id",
       r->dag_id, "dag_run_id", r->run_id, "logical_date", dag_api_time(r->logical_date),
       "execution_date", dag_api_time(r->logical_date), "data_interval_start",
@@ -57,6 +65,9 @@ json_t *dag_api_run(const struct dag_store_run *r) {
       "start_date", dag_api_time(r->start_date), "end_date", dag_api_time(r->end_date),
       "state", dag_run_state_name(r->state), "run_type", r->run_type, "conf", conf,
       "external_trigger", strcmp(r->run_type, "scheduled") != 0);
+  /* The version the run was created with and keeps (null: older runs). */
+  json_object_set_new(j, "dag_version_number", version_json(r->dag_version_number));
+  return j;
 }
 
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,

@@ -32,6 +32,8 @@ static const struct route_entry {
     {"api/v1/dags/{}/dagRuns/{}/tries", GET, DAG_ROUTE_TRIES},
     {"api/v1/dags/{}/clearTaskInstances", M(HTTP_POST), DAG_ROUTE_CLEAR},
     {"api/v1/dags/{}/grid", GET, DAG_ROUTE_GRID},
+    {"api/v1/dags/{}/dagVersions", GET, DAG_ROUTE_VERSIONS},
+    {"api/v1/dagSources/{}", GET, DAG_ROUTE_SOURCE},
     {"api/v1/importErrors", GET, DAG_ROUTE_IMPORT_ERRORS},
     {"api/v1/health", GET, DAG_ROUTE_HEALTH},
     {"api/v1/version", GET, DAG_ROUTE_VERSION},

@@ -36,6 +36,8 @@ enum dag_route {
   DAG_ROUTE_GRID,           /* /api/v1/dags/{dag_id}/grid */
   DAG_ROUTE_TRIES,          /* .../dagRuns/{run_id}/tries */
   DAG_ROUTE_RECENT_RUNS,    /* /api/v1/ui/recentRuns */
+  DAG_ROUTE_VERSIONS,       /* /api/v1/dags/{dag_id}/dagVersions */
+  DAG_ROUTE_SOURCE,         /* /api/v1/dagSources/{dag_id}?version_number=N */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

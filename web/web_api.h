@@ -20,6 +20,10 @@ bool api_query_int(struct dag_http_conn *c, const struct dag_http_request *req,
 bool api_query_bool(struct dag_http_conn *c, const struct dag_http_request *req,
                     const char *name, int *out);
 /* The request body as a JSON object (new reference). */
+/* GET .../dagVersions and /api/v1/dagSources/{dag_id} (api_versions.c). */
+void api_versions(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+                  const struct dag_route_match *m);
+/* The request body as a JSON object (new reference). */
 json_t *api_body_object(struct dag_http_conn *c, const struct dag_http_request *req);
 bool api_get_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
                  struct dag_store_dag *out);

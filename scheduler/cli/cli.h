@@ -48,9 +48,12 @@ int cli_open_readonly(struct cli *c);
 int cli_load_config(struct cli *c);
 void cli_close(struct cli *c);
 
-/* Find and load the file that defines `dag_id`; prints the reason and
- * returns a CLI_* code when it cannot. */
+/* The DAG `dag_id` as the scheduler last stored it (dag_find_load()), or
+ * with `file` as its file reads now (dag_find_load_file()); *out is the
+ * caller's (dag_free()). Prints the reason and returns a CLI_* code when it
+ * cannot. */
 int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out);
+int cli_load_dag_from(struct cli *c, const char *dag_id, bool file, struct dag **out);
 
 /* Print a usage error with the verb's usage line; returns CLI_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...)

@@ -1,5 +1,6 @@
 /* cmd_dags.c - `dagctl dags list|pause|unpause` and `dagctl validate`. */
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "plugins.h"
 #include "runs.h"
 
-static const char dags_usage[] = "dagctl dags list [--json] | dagctl dags pause|unpause DAG";
+static const char dags_usage[] =
+    "dagctl dags list [--json] | dagctl dags pause|unpause DAG |\n"
+    "       dagctl dags versions DAG [--json] | dagctl dags source DAG [--version N]";
 
 static bool has_import_error(const struct dag_store_import_error *e, size_t n,
                              const char *file) {
@@ -41,13 +44,15 @@ static int dags_list(struct cli *c) {
     fputc('\n', stdout);
     json_decref(arr);
   } else {
-    printf("%-32s %-8s %-8s %-20s %-20s %s\n", "DAG", "PAUSED", "ACTIVE", "SCHEDULE",
-           "NEXT RUN", "FILE");
+    printf("%-32s %-8s %-8s %-8s %-20s %-20s %s\n", "DAG", "PAUSED", "ACTIVE", "VERSION",
+           "SCHEDULE", "NEXT RUN", "FILE");
     for (size_t i = 0; i < n; i++) {
-      char next[32];
+      char next[32], version[16] = "-";
       cli_fmt_time(dags[i].next_dagrun, next, sizeof(next));
-      printf("%-32s %-8s %-8s %-20s %-20s %s\n", dags[i].dag_id,
-             dags[i].is_paused ? "yes" : "no", dags[i].is_active ? "yes" : "no",
+      if (dags[i].dag_version_number > 0)
+        snprintf(version, sizeof(version), "v%d", dags[i].dag_version_number);
+      printf("%-32s %-8s %-8s %-8s %-20s %-20s %s\n", dags[i].dag_id,
+             dags[i].is_paused ? "yes" : "no", dags[i].is_active ? "yes" : "no", version,
              dags[i].schedule ? dags[i].schedule : "(manual)", next, dags[i].fileloc);
     }
     if (n == 0)
@@ -63,9 +68,82 @@ static int dags_list(struct cli *c) {
   return rc;
 }
 
+/* Every stored version of a DAG, newest first. */
+static int dags_versions(struct cli *c, const char *dag_id) {
+  struct dag_store_version *v = NULL;
+  size_t n = 0;
+  if (dag_store_list_versions(c->store, dag_id, &v, &n) != 0) {
+    fprintf(stderr, "dagctl: cannot read the state store\n");
+    return CLI_CONFIG;
+  }
+  if (n == 0) {
+    fprintf(stderr, "dagctl: no stored version of DAG '%s' (has a scheduler loaded it?)\n",
+            dag_id);
+    return CLI_NOTFOUND;
+  }
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:o}", "version_number",
+                                           v[i].version_number, "dag_hash", v[i].dag_hash,
+                                           "fileloc", v[i].fileloc, "created_at",
+                                           dag_api_time(v[i].created_at)));
+    json_dumpf(arr, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(arr);
+  } else {
+    printf("%-8s %-20s %-16s %s\n", "VERSION", "CREATED", "HASH", "FILE");
+    for (size_t i = 0; i < n; i++) {
+      char created[32];
+      cli_fmt_time(v[i].created_at, created, sizeof(created));
+      printf("v%-7d %-20s %-16.16s %s\n", v[i].version_number, created, v[i].dag_hash,
+             v[i].fileloc);
+    }
+  }
+  dag_store_versions_free(v, n);
+  return CLI_OK;
+}
+
+/* The file's text as stored with a version (the latest good one by
+ * default), and the file's current import error, if any, on stderr. */
+static int dags_source(struct cli *c, const char *dag_id, int number) {
+  struct dag_store_version v;
+  int rc = number ? dag_store_get_version_number(c->store, dag_id, number, true, &v)
+                  : dag_store_get_version(c->store, 0, dag_id, true, &v);
+  if (rc == DAG_ENOTFOUND) {
+    if (number)
+      fprintf(stderr, "dagctl: DAG '%s' has no version %d (see: dagctl dags versions %s)\n",
+              dag_id, number, dag_id);
+    else
+      fprintf(stderr, "dagctl: no stored version of DAG '%s' (has a scheduler loaded it?)\n",
+              dag_id);
+    return CLI_NOTFOUND;
+  }
+  if (rc) return CLI_CONFIG;
+  if (v.source_code)
+    fputs(v.source_code, stdout);
+  else
+    fprintf(stderr, "dagctl: version %d of '%s' was stored without its file's text\n",
+            v.version_number, dag_id);
+  struct dag_store_import_error *errs = NULL;
+  size_t n = 0;
+  if (dag_store_list_import_errors(c->store, &errs, &n) == 0)
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(errs[i].filename, v.fileloc) == 0)
+        fprintf(stderr, "dagctl: %s does not load now; this is its last good version (v%d):\n%s\n",
+                v.fileloc, v.version_number, errs[i].stacktrace);
+  dag_store_import_errors_free(errs, n);
+  dag_store_version_free(&v);
+  return CLI_OK;
+}
+
 int cmd_dags(struct cli *c, int argc, char **argv) {
   static const struct option opts[] = {
-      {"json", no_argument, NULL, OPT_JSON}, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+      {"json", no_argument, NULL, OPT_JSON},
+      {"version", required_argument, NULL, 'V'},
+      CLI_COMMON_OPTIONS,
+      {0, 0, 0, 0}};
+  long version = 0;
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -73,12 +151,23 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
       printf("usage: %s\n\n"
              "list: every DAG the scheduler has loaded, and the files that failed to\n"
              "load with their errors (exit 1 when there are any).\n"
-             "pause: no new runs or tasks start; running tasks finish. unpause: resume.\n",
+             "pause: no new runs or tasks start; running tasks finish. unpause: resume.\n"
+             "versions: the DAG's stored versions (one per distinct content the\n"
+             "scheduler loaded), newest first.\n"
+             "source: the file's text as stored with version N (by default the latest\n"
+             "good one, which the scheduler runs even while the file is broken).\n",
              dags_usage);
       return CLI_OK;
     }
     if (opt == OPT_JSON)
       c->json = true;
+    else if (opt == 'V') {
+      char *end;
+      errno = 0;
+      version = strtol(optarg, &end, 10);
+      if (errno || end == optarg || *end || version < 1 || version > 1000000000)
+        return cli_usage_error(dags_usage, "--version: '%s' is not a version number", optarg);
+    }
     else if (!cli_common_option(c, opt, optarg))
       return cli_usage_error(dags_usage, "bad option");
   }
@@ -104,6 +193,12 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
     dag_scheduler_notify(c->cfg.home);
     printf("%s %s\n", dag_id, pause ? "paused" : "unpaused");
     return CLI_OK;
+  }
+  if (strcmp(sub, "versions") == 0 || strcmp(sub, "source") == 0) {
+    if (optind + 2 != argc) return cli_usage_error(dags_usage, "%s needs one DAG id", sub);
+    if ((rc = cli_open(c)) != 0) return rc;
+    return sub[0] == 'v' ? dags_versions(c, argv[optind + 1])
+                         : dags_source(c, argv[optind + 1], (int)version);
   }
   return cli_usage_error(dags_usage, "unknown dags command '%s'", sub);
 }

@@ -91,16 +91,20 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, dag_api_run(&runs[i]));
     print_json(arr);
   } else {
-    printf("%-48s %-10s %-10s %-20s %-20s %s\n", "RUN ID", "TYPE", "STATE", "LOGICAL DATE",
-           "STARTED", "DURATION");
+    printf("%-48s %-10s %-10s %-20s %-20s %-10s %s\n", "RUN ID", "TYPE", "STATE",
+           "LOGICAL DATE", "STARTED", "DURATION", "VERSION");
     for (size_t i = 0; i < n; i++) {
       char logical[32], start[32], dur[32] = "-";
       cli_fmt_time(runs[i].logical_date, logical, sizeof(logical));
       cli_fmt_time(runs[i].start_date, start, sizeof(start));
       if (runs[i].start_date && runs[i].end_date)
         dag_duration_format(runs[i].end_date - runs[i].start_date, dur, sizeof(dur));
-      printf("%-48s %-10s %-10s %-20s %-20s %s\n", runs[i].run_id, runs[i].run_type,
-             dag_run_state_name(runs[i].state), logical, start, dur);
+      /* The DAG version the run keeps: `dagctl dags source DAG --version N`. */
+      char version[16] = "-";
+      if (runs[i].dag_version_number > 0)
+        snprintf(version, sizeof(version), "v%d", runs[i].dag_version_number);
+      printf("%-48s %-10s %-10s %-20s %-20s %-10s %s\n", runs[i].run_id, runs[i].run_type,
+             dag_run_state_name(runs[i].state), logical, start, dur, version);
     }
   }
   dag_store_runs_free(runs, n);

@@ -126,7 +126,9 @@ int cmd_test(struct cli *c, int argc, char **argv) {
   if (rc) return rc;
   if (t.quiet && c->cfg.log_level < DAG_LOG_WARN) dag_log_set_level(DAG_LOG_WARN);
   struct dag *dag = NULL;
-  if ((rc = cli_load_dag(c, dag_id, &dag)) != 0) return rc;
+  /* The file as it is now, not the stored version: `test` tries an edit
+   * before the scheduler takes it, as Airflow's `dags test` does. */
+  if ((rc = cli_load_dag_from(c, dag_id, true, &dag)) != 0) return rc;
   bool paused;
   rc = dag_store_sync_dag(c->store, dag, c->cfg.dags_are_paused_at_creation, dag_time_now(),
                           &paused);

@@ -130,8 +130,13 @@ void cli_close(struct cli *c) {
 }
 
 int cli_load_dag(struct cli *c, const char *dag_id, struct dag **out) {
+  return cli_load_dag_from(c, dag_id, false, out);
+}
+
+int cli_load_dag_from(struct cli *c, const char *dag_id, bool file, struct dag **out) {
   struct dag_diags broken = DAG_DIAGS_INIT;
-  int rc = dag_find_load(c->store, &c->cfg, dag_id, out, &broken);
+  int rc = file ? dag_find_load_file(c->store, &c->cfg, dag_id, out, &broken)
+                : dag_find_load(c->store, &c->cfg, dag_id, out, &broken);
   if (rc == 0) {
     dag_diags_free(&broken);
     return CLI_OK;

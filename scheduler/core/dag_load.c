@@ -91,3 +91,17 @@ int dag_load_file(const char *path, const struct dag_load_options *opts,
   dag_ydoc_free(&doc);
   return rc;
 }
+
+int dag_load_file_text(const char *path, const struct dag_load_options *opts,
+                       struct dag **out, struct dag_diags *diags, char **text) {
+  char *buf = NULL;
+  size_t len = 0;
+  *text = NULL;
+  /* A file that cannot be read: the loader says why, with its usual words. */
+  if (dag_yaml_read_file(path, &buf, &len) != 0) return dag_load_file(path, opts, out, diags);
+  int rc = dag_load_buffer(path, buf, len, opts, out, diags);
+  buf = xrealloc(buf, len + 1);
+  buf[len] = '\0';
+  *text = buf;
+  return rc;
+}

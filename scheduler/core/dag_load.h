@@ -27,6 +27,11 @@ struct dag_load_options {
 int dag_load_file(const char *path, const struct dag_load_options *opts,
                   struct dag **out, struct dag_diags *diags);
 
+/* dag_load_file() that also returns the text it parsed, in *text (caller
+ * frees; NUL-terminated; NULL when the file could not be read), so that
+ * what is stored as the DAG's source is exactly what was loaded. */
+int dag_load_file_text(const char *path, const struct dag_load_options *opts,
+                       struct dag **out, struct dag_diags *diags, char **text);
 /* The same from memory; `name` is used in diagnostics. */
 int dag_load_buffer(const char *name, const char *buf, size_t len,
                     const struct dag_load_options *opts, struct dag **out,

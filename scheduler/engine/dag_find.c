@@ -1,4 +1,5 @@
-/* dag_find.c - locate a DAG's file by its id (see dag_find.h). */
+/* dag_find.c - a DAG by its id: its stored version, or its file (see
+ * dag_find.h). */
 #include "dag_find.h"
 
 #include <dirent.h>
@@ -8,7 +9,9 @@
 
 #include "alloc.h"
 #include "dag_load.h"
+#include "dag_serial.h"
 #include "error.h"
+#include "log.h"
 
 static int load_file(const struct dag_config *cfg, const char *path, struct dag **out,
                      struct dag_diags *diags) {
@@ -28,6 +31,24 @@ static bool is_dag_file(const char *name) {
 
 int dag_find_load(dag_store *store, const struct dag_config *cfg, const char *dag_id,
                   struct dag **out, struct dag_diags *broken) {
+  *out = NULL;
+  struct dag_store_version v;
+  int rc = store ? dag_store_get_version(store, 0, dag_id, true, &v) : DAG_ENOTFOUND;
+  if (rc == 0) {
+    char *err = NULL;
+    rc = dag_deserialize(v.data, out, &err);
+    if (rc) LOG_WARN("stored DAG version unreadable, reading the files dag=%s version=%d "
+                     "error=\"%s\"", dag_id, v.version_number, err);
+    free(err);
+    dag_store_version_free(&v);
+    if (rc == 0) return 0;
+  }
+  /* No version stored yet (no scheduler has seen the file): the files. */
+  return dag_find_load_file(store, cfg, dag_id, out, broken);
+}
+
+int dag_find_load_file(dag_store *store, const struct dag_config *cfg, const char *dag_id,
+                       struct dag **out, struct dag_diags *broken) {
   *out = NULL;
   /* Fast path: the file the scheduler last loaded it from. */
   struct dag_store_dag row;

@@ -103,7 +103,17 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
      * both are refused when taken. */
     bool suffix = !req->run_id && req->type != DAG_RUN_TYPE_SCHEDULED;
     char *used = NULL;
-    rc = dag_store_create_run(st, &row, ids, tries, k, suffix, pk, &used);
+    /* The run keeps the graph it starts with: record that content's
+     * version (found by digest, so usually the DAG's current one). */
+    if ((rc = dag_store_begin(st)) == 0) {
+      rc = dag_store_put_version(st, dag, NULL, false, now, &row.dag_version_id, NULL);
+      if (rc == 0) rc = dag_store_create_run(st, &row, ids, tries, k, suffix, pk, &used);
+      if (rc) dag_store_rollback(st);
+      else if ((rc = dag_store_commit(st)) != 0) {
+        free(used);
+        used = NULL;
+      }
+    }
     if (rc == 0) {
       free(run_id);
       run_id = used;

@@ -18,12 +18,17 @@
  * file changes under it. */
 struct dag_ref {
   struct dag *dag;
+  int64_t version_id; /* its stored version (dag_store_put_version); 0: none */
   int refs;
 };
 
 struct dag_ref *dag_ref_new(struct dag *dag);
 struct dag_ref *dag_ref_get(struct dag_ref *r);
 void dag_ref_put(struct dag_ref *r);
+/* The definition stored as version `version_id`, for a run created with a
+ * content the file no longer has (caller puts *out). DAG_ENOTFOUND, a
+ * store error, or DAG_EINVAL for a version that does not deserialize. */
+int dag_ref_from_version(dag_store *store, int64_t version_id, struct dag_ref **out);
 
 struct sched_run;
 struct sched_ti;

@@ -1149,10 +1149,17 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
     dag_store_rollback(s->store);
     return rc;
   }
+  /* A run keeps the graph it was created with: when the file has changed
+   * since, that graph comes from the run's stored version. */
+  struct dag_ref *own = NULL;
+  if (row.dag_version_id && row.dag_version_id != ref->version_id &&
+      dag_ref_from_version(s->store, row.dag_version_id, &own) == 0)
+    ref = own;
   const struct dag *dag = ref->dag;
   struct sched_run *r = xcalloc(1, sizeof(*r));
   r->sd = sd;
   r->ref = dag_ref_get(ref);
+  dag_ref_put(own);
   r->pk = pk;
   r->run_id = xstrdup(row.run_id);
   r->is_test = strcmp(row.run_type, "test") == 0;

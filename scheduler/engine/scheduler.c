@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "dag.h"
 #include "dag_load.h"
+#include "dag_serial.h"
 #include "error.h"
 #include "kafka_side.h"
 #include "log.h"
@@ -32,8 +33,27 @@ extern char **environ;
 struct dag_ref *dag_ref_new(struct dag *dag) {
   struct dag_ref *r = xmalloc(sizeof(*r));
   r->dag = dag;
+  r->version_id = 0;
   r->refs = 1;
   return r;
+}
+
+int dag_ref_from_version(dag_store *store, int64_t version_id, struct dag_ref **out) {
+  struct dag_store_version v;
+  *out = NULL;
+  int rc = dag_store_get_version(store, version_id, NULL, true, &v);
+  if (rc) return rc;
+  struct dag *dag = NULL;
+  char *err = NULL;
+  rc = dag_deserialize(v.data, &dag, &err);
+  if (rc) LOG_ERROR("stored DAG version unreadable dag=%s version=%d error=\"%s\"", v.dag_id,
+                    v.version_number, err);
+  free(err);
+  dag_store_version_free(&v);
+  if (rc) return rc;
+  *out = dag_ref_new(dag);
+  (*out)->version_id = version_id;
+  return 0;
 }
 
 struct dag_ref *dag_ref_get(struct dag_ref *r) {
@@ -276,7 +296,8 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   struct dag_diags diags = DAG_DIAGS_INIT;
   struct dag *dag = NULL;
   dag_time_t now = sched_now(s);
-  int rc = dag_load_file(f->path, &opts, &dag, &diags);
+  char *source = NULL;
+  int rc = dag_load_file_text(f->path, &opts, &dag, &diags, &source);
 
   if (rc == 0) {
     struct sched_dag *other = sched_find_dag(s, dag->dag_id);
@@ -294,6 +315,7 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
     free(f->conflict);
     f->conflict = NULL;
   }
+  int rc_load = rc;
   if (rc != 0) {
     char *text = dag_diags_join(&diags);
     LOG_WARN("DAG file has errors file=%s errors=%zu first=\"%s\"", f->path, diags.n,
@@ -301,6 +323,15 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
     rc = dag_store_set_import_error(s->store, f->path, text, now);
     free(text);
     dag_diags_free(&diags);
+    free(source);
+    struct sched_dag *kept = f->dag_id ? sched_find_dag(s, f->dag_id) : NULL;
+    if (rc == 0 && kept && kept->ref && rc_load != DAG_EEXIST) {
+      /* Airflow's rule: a file that breaks leaves its DAG on the last good
+       * version (runs and schedule go on), its error shown beside it. */
+      LOG_WARN("DAG keeps its last good version dag=%s version=%lld file=%s", f->dag_id,
+               (long long)kept->ref->version_id, f->path);
+      return 0;
+    }
     if (rc == 0 && f->dag_id) rc = drop_definition(s, f->dag_id);
     free(f->dag_id);
     f->dag_id = NULL;
@@ -314,6 +345,7 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
     rc = drop_definition(s, f->dag_id);
   if (rc) {
     dag_free(dag);
+    free(source);
     return rc;
   }
   free(f->dag_id);
@@ -324,6 +356,11 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   if (!sd) sd = add_dag(s, dag->dag_id);
   bool paused = false;
   rc = dag_store_sync_dag(s->store, dag, s->cfg->dags_are_paused_at_creation, now, &paused);
+  int64_t version_id = 0;
+  int version = 0;
+  if (rc == 0)
+    rc = dag_store_put_version(s->store, dag, source, true, now, &version_id, &version);
+  free(source);
   if (rc) {
     dag_free(dag);
     return rc;
@@ -333,10 +370,11 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   sd->file = xstrdup(f->path);
   dag_ref_put(sd->ref);
   sd->ref = dag_ref_new(dag);
+  sd->ref->version_id = version_id;
   sched_need_kafka(s, dag);
-  LOG_INFO("%s DAG dag=%s tasks=%zu schedule=%s paused=%s", is_new ? "loaded" : "reloaded",
-           dag->dag_id, dag->n_tasks, dag->schedule.expr ? dag->schedule.expr : "none",
-           paused ? "yes" : "no");
+  LOG_INFO("%s DAG dag=%s version=%d tasks=%zu schedule=%s paused=%s",
+           is_new ? "loaded" : "reloaded", dag->dag_id, version, dag->n_tasks,
+           dag->schedule.expr ? dag->schedule.expr : "none", paused ? "yes" : "no");
   /* Before scheduling: max_active_runs counts the runs found here. */
   if ((rc = sched_run_load_active(sd)) != 0) return rc;
   sched_post_dag(sd, SCHED_WORK_START_RUNS);

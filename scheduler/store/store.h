@@ -97,6 +97,8 @@ struct dag_store_dag {
   dag_time_t last_parsed_time;
   dag_time_t next_dagrun; /* 0: none */
   dag_time_t next_dagrun_create_after;
+  int64_t dag_version_id; /* latest good version (dag_store_put_version); 0: none */
+  int dag_version_number;
 };
 
 /* Record a freshly loaded DAG (insert or update, is_active = 1). A new DAG
@@ -113,6 +115,42 @@ int dag_store_get_dag(dag_store *st, const char *dag_id, struct dag_store_dag *o
 int dag_store_list_dags(dag_store *st, struct dag_store_dag **out, size_t *n);
 void dag_store_dag_free(struct dag_store_dag *d);
 void dag_store_dags_free(struct dag_store_dag *d, size_t n);
+
+/* --- DAG versions (Airflow's dag_version + serialized_dag + dag_code) ------ */
+
+struct dag_store_version {
+  int64_t id;
+  char *dag_id;
+  int version_number; /* 1, 2, ... per DAG */
+  char *dag_hash;     /* SHA-256 of data, hex */
+  char *data;         /* the serialized DAG (dag_serial.h); NULL when not asked for */
+  char *fileloc;
+  char *source_code;  /* NULL: never read with its file, or not asked for */
+  dag_time_t created_at;
+};
+
+/* The version of `dag`'s content: the existing one of the same digest, or a
+ * new one numbered after the DAG's last. `source` (NULL: unknown) is the
+ * file's text; it replaces the stored text of an existing version, since a
+ * comment or spacing changes the text and not the DAG. With `current`, the
+ * version becomes the DAG's latest good one (the dag row must exist). Stores
+ * the version's id and number in *id and *number (either may be NULL). One
+ * transaction (or part of the caller's). Costs a serialization and a hash. */
+int dag_store_put_version(dag_store *st, const struct dag *dag, const char *source,
+                          bool current, dag_time_t now, int64_t *id, int *number);
+/* Version `id`, or with id 0 the DAG `dag_id`'s latest good one, with its
+ * data and source when `with_data`. DAG_ENOTFOUND if none. Caller frees
+ * with dag_store_version_free(). */
+int dag_store_get_version(dag_store *st, int64_t id, const char *dag_id, bool with_data,
+                          struct dag_store_version *out);
+/* Version `number` of `dag_id`; the same otherwise. */
+int dag_store_get_version_number(dag_store *st, const char *dag_id, int number,
+                                 bool with_data, struct dag_store_version *out);
+/* Every version of a DAG, newest first, without data or source. */
+int dag_store_list_versions(dag_store *st, const char *dag_id, struct dag_store_version **out,
+                            size_t *n);
+void dag_store_version_free(struct dag_store_version *v);
+void dag_store_versions_free(struct dag_store_version *v, size_t n);
 
 /* --- import errors ------------------------------------------------------ */
 
@@ -144,6 +182,11 @@ struct dag_store_run {
   dag_time_t queued_at;
   dag_time_t start_date; /* 0: not started */
   dag_time_t end_date;   /* 0: not ended */
+  /* The DAG version the run was created with and keeps (0: none, a run
+   * older than versions); dag_store_create_run() records dag_version_id,
+   * reads also fill its number. */
+  int64_t dag_version_id;
+  int dag_version_number;
 };
 
 /* Create a queued run and one task instance (state none) per task, in one

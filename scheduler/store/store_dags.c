@@ -128,6 +128,8 @@ void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
   d->last_parsed_time = store_col_int(s, 11);
   d->next_dagrun = store_col_int(s, 12);
   d->next_dagrun_create_after = store_col_int(s, 13);
+  d->dag_version_id = store_col_int(s, 14);
+  d->dag_version_number = (int)store_col_int(s, 15);
 }
 
 int dag_store_get_dag(dag_store *st, const char *dag_id, struct dag_store_dag *out) {

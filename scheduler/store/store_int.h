@@ -46,7 +46,8 @@ void store_bind_time(sqlite3_stmt *s, int idx, dag_time_t t); /* 0 -> NULL */
  * failed step log `what` and return the error, the rows read so far kept. */
 #define STORE_RUN_COLUMNS                                                         \
   "id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"      \
-  " data_interval_end, conf, queued_at, start_date, end_date"
+  " data_interval_end, conf, queued_at, start_date, end_date, created_dag_version_id," \
+  " (SELECT version_number FROM dag_version v WHERE v.id = created_dag_version_id)"
 void store_read_run(sqlite3_stmt *s, struct dag_store_run *r);
 int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
                     size_t *n, const char *what);
@@ -56,7 +57,8 @@ int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
 #define STORE_DAG_COLUMNS_(graph)                                                  \
   "dag_id, fileloc, description, schedule_interval, timezone, tags, " graph ","   \
   " max_active_runs, max_active_tasks, is_paused, is_active, last_parsed_time,"   \
-  " next_dagrun, next_dagrun_create_after"
+  " next_dagrun, next_dagrun_create_after, dag_version_id,"                      \
+  " (SELECT version_number FROM dag_version v WHERE v.id = dag.dag_version_id)"
 #define STORE_DAG_COLUMNS STORE_DAG_COLUMNS_("graph")
 void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d);
 int store_read_dags(dag_store *st, sqlite3_stmt *s, struct dag_store_dag **out,

@@ -24,6 +24,8 @@ void store_read_run(sqlite3_stmt *s, struct dag_store_run *r) {
   r->queued_at = store_col_int(s, 9);
   r->start_date = store_col_int(s, 10);
   r->end_date = store_col_int(s, 11);
+  r->dag_version_id = store_col_int(s, 12);
+  r->dag_version_number = (int)store_col_int(s, 13);
 }
 
 int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
@@ -63,8 +65,8 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
                          char **run_id_out) {
   static const char ins_run[] =
       "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
-      " data_interval_start, data_interval_end, conf, queued_at)"
-      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)";
+      " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id)"
+      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
   if (run_id_out) *run_id_out = NULL;
@@ -105,6 +107,7 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
   sqlite3_bind_int64(s, 6, run->data_interval_end);
   store_bind_text(s, 7, run->conf ? run->conf : "{}");
   sqlite3_bind_int64(s, 8, run->queued_at);
+  store_bind_time(s, 9, run->dag_version_id); /* 0 -> NULL */
   if ((rc = store_step_done(st, s, "create run")) != 0) goto fail;
   int64_t id = sqlite3_last_insert_rowid(st->db);
 

@@ -777,8 +777,7 @@ json_t *dag_yaml_to_json(struct dag_yaml_ctx *ctx, const struct dag_ynode *n, co
 
 /* --- files ---------------------------------------------------------------- */
 
-/* The whole file, refusing more than DAG_YAML_MAX_SIZE bytes. */
-static int read_file(const char *path, char **out, size_t *len) {
+int dag_yaml_read_file(const char *path, char **out, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct stat st;
@@ -825,7 +824,7 @@ int dag_yaml_parse_file(struct dag_yaml_ctx *ctx, const char *path,
   char *buf = NULL;
   size_t len = 0;
   memset(doc, 0, sizeof(*doc));
-  int rc = read_file(path, &buf, &len);
+  int rc = dag_yaml_read_file(path, &buf, &len);
   if (rc == -EFBIG) {
     dag_yaml_err_at(ctx, 0, 0, "file is larger than 16 MiB");
     return DAG_EINVAL;

@@ -114,6 +114,10 @@ struct dag_ydoc {
  * and do not fail the parse. */
 int dag_yaml_parse(struct dag_yaml_ctx *ctx, const char *buf, size_t len,
                    const struct dag_yaml_options *opts, struct dag_ydoc *doc);
+/* The whole file `path` in *out (caller frees; not NUL-terminated) and its
+ * length, refusing more than DAG_YAML_MAX_SIZE bytes (-EFBIG). Returns 0 or
+ * -errno. */
+int dag_yaml_read_file(const char *path, char **out, size_t *len);
 /* Read the file `path` (at most DAG_YAML_MAX_SIZE bytes) and parse it. A
  * file that cannot be read is "cannot read: REASON" at the whole file. */
 int dag_yaml_parse_file(struct dag_yaml_ctx *ctx, const char *path,

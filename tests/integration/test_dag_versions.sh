@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# One source of DAG truth: each distinct content of a DAG file is stored as a
+# version. A DAG file edited during a run (a task removed, one added) leaves
+# the run on the version it started with, through a scheduler crash too;
+# the next run uses the new version; `dagctl` and the API show each run's
+# version and both sources. A file that breaks keeps the last good version
+# running, its error shown beside it.
+. "$(dirname "$0")/lib.sh"
+
+v1() {
+  write_dag ver <<EOF2
+dag_id: ver
+tasks:
+  - id: gate
+    command: while [ ! -e $TMP/gate ]; do sleep 0.05; done
+  - id: keep
+    command: $FAKE_TASK --record $TMP/ver.rec --label keep
+    upstream: [gate]
+  - id: old
+    command: $FAKE_TASK --record $TMP/ver.rec --label old
+    upstream: [gate]
+EOF2
+}
+v2() {
+  write_dag ver <<EOF2
+dag_id: ver
+# version 2: 'old' gone, 'new' added
+tasks:
+  - id: gate
+    command: while [ ! -e $TMP/gate ]; do sleep 0.05; done
+  - id: keep
+    command: $FAKE_TASK --record $TMP/ver.rec --label keep
+    upstream: [gate]
+  - id: new
+    command: $FAKE_TASK --record $TMP/ver.rec --label new
+    upstream: [keep]
+EOF2
+}
+tasks_of() {
+  sql "SELECT group_concat(task_id || '=' || state, ' ') FROM (SELECT ti.task_id, ti.state
+       FROM task_instance ti JOIN dag_run r ON r.id = ti.run_pk
+       WHERE r.dag_id = 'ver' AND r.run_id = '$1' ORDER BY ti.task_id)"
+}
+version_of_run() {
+  sql "SELECT v.version_number FROM dag_run r JOIN dag_version v ON v.id = r.created_dag_version_id
+       WHERE r.dag_id = 'ver' AND r.run_id = '$1'"
+}
+
+v1
+cp "$DAGCTL_DAGS/ver.yaml" "$TMP/v1.yaml"
+start_scheduler ver
+[ -n "$SCHED_URL" ] || fail "the scheduler did not serve its page"
+B=${SCHED_URL%/}
+run1=$(trigger ver)
+wait_for "[ \"\$(task_state ver '$run1' gate)\" = running ]" 10
+assert_eq "$(version_of_run "$run1")" 1 "first run's version"
+
+# --- edit the file during the run ----------------------------------------------------
+v2
+cp "$DAGCTL_DAGS/ver.yaml" "$TMP/v2.yaml"
+wait_for "grep -q 'reloaded DAG dag=ver version=2' '$SCHED_LOG'" 10
+assert_eq "$(sql "SELECT count(*) FROM dag_version WHERE dag_id = 'ver'")" 2 "versions stored"
+# A restarted scheduler resumes the run from its stored version, not the file.
+crash_scheduler
+start_scheduler ver
+B=${SCHED_URL%/}
+touch "$TMP/gate"
+assert_eq "$(wait_run ver "$run1" 20)" success "run across the edit"
+assert_eq "$(tasks_of "$run1")" "gate=success keep=success old=success" "first run's graph"
+assert_eq "$(rec_count "$TMP/ver.rec" end new)" 0 "the added task in the first run"
+
+run2=$(trigger ver)
+assert_eq "$(wait_run ver "$run2" 20)" success "run after the edit"
+assert_eq "$(tasks_of "$run2")" "gate=success keep=success new=success" "second run's graph"
+assert_eq "$(version_of_run "$run2")" 2 "second run's version"
+assert_eq "$(rec_count "$TMP/ver.rec" end old)" 1 "the removed task ran in the first run only"
+
+# The same content again is the same version: a touch, or writing it anew.
+touch "$DAGCTL_DAGS/ver.yaml"
+v2
+run3=$(trigger ver)
+assert_eq "$(wait_run ver "$run3" 20)" success "run of unchanged content"
+assert_eq "$(version_of_run "$run3")" 2 "identical content keeps its version"
+
+# --- the CLI ------------------------------------------------------------------------
+dagctl runs ver >"$TMP/runs.txt"
+cli_version() { awk -v r="$1" '$1 == r { print $NF }' "$TMP/runs.txt"; }
+assert_eq "$(cli_version "$run1")" v1 "dagctl runs: first run's version"
+assert_eq "$(cli_version "$run2")" v2 "dagctl runs: second run's version"
+assert_eq "$(dagctl runs ver --json | pyjson "[r['dag_version_number'] for r in d if r['dag_run_id'] == '$run1'][0]")" 1 \
+  "runs --json version"
+dagctl dags source ver --version 1 >"$TMP/src1"
+cmp -s "$TMP/src1" "$TMP/v1.yaml" || fail "dags source v1: $(diff "$TMP/v1.yaml" "$TMP/src1")"
+dagctl dags source ver --version 2 >"$TMP/src2"
+cmp -s "$TMP/src2" "$TMP/v2.yaml" || fail "dags source v2: $(diff "$TMP/v2.yaml" "$TMP/src2")"
+dagctl dags source ver >"$TMP/src"
+cmp -s "$TMP/src" "$TMP/v2.yaml" || fail "dags source (latest)"
+[ "$(dagctl dags versions ver --json | pyjson '[v["version_number"] for v in d]')" = "$(printf '2\n1')" ] ||
+  fail "dags versions: $(dagctl dags versions ver)"
+rc=0
+dagctl dags source ver --version 9 >/dev/null 2>"$TMP/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "has no version 9" "$TMP/err" || fail "source of a missing version: rc=$rc $(cat "$TMP/err")"
+
+# --- the API ------------------------------------------------------------------------
+api() { curl -sS -f "$B$1"; }
+assert_eq "$(api "/api/v1/dags/ver/dagRuns/$run1" | pyjson 'd["dag_version_number"]')" 1 "API run 1 version"
+assert_eq "$(api "/api/v1/dags/ver/dagRuns/$run2" | pyjson 'd["dag_version_number"]')" 2 "API run 2 version"
+content() { "$PYTHON" -c 'import json, sys; sys.stdout.write(json.load(sys.stdin)["content"])'; }
+api "/api/v1/dagSources/ver?version_number=1" | content >"$TMP/api1"
+cmp -s "$TMP/api1" "$TMP/v1.yaml" || fail "API source v1: $(cat "$TMP/api1")"
+api "/api/v1/dagSources/ver?version_number=2" | content >"$TMP/api2"
+cmp -s "$TMP/api2" "$TMP/v2.yaml" || fail "API source v2: $(cat "$TMP/api2")"
+assert_eq "$(api "/api/v1/dags/ver/dagVersions" | pyjson 'd["total_entries"]')" 2 "API versions"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$B/api/v1/dagSources/ver?version_number=9")
+assert_eq "$code" 404 "API source of a missing version"
+
+# --- a broken file keeps the last good version -----------------------------------------
+printf 'dag_id: ver\ntasks:\n  - id: gate\n    command: true\n   upstream: x\n' | write_dag ver
+wait_for "grep -q 'DAG keeps its last good version dag=ver' '$SCHED_LOG'" 10
+run4=$(trigger ver)
+assert_eq "$(wait_run ver "$run4" 20)" success "run while the file is broken"
+assert_eq "$(version_of_run "$run4")" 2 "run on the last good version"
+assert_eq "$(tasks_of "$run4")" "gate=success keep=success new=success" "last good graph"
+dagctl dags source ver >"$TMP/src" 2>"$TMP/err"
+cmp -s "$TMP/src" "$TMP/v2.yaml" || fail "source while broken"
+grep -q "does not load now; this is its last good version (v2)" "$TMP/err" ||
+  fail "no error beside the source: $(cat "$TMP/err")"
+grep -Eq "ver.yaml:[0-9]+:[0-9]+: " "$TMP/err" || fail "the error names no line: $(cat "$TMP/err")"
+api "/api/v1/dagSources/ver" >"$TMP/src.json"
+assert_eq "$(pyjson 'd["version_number"]' <"$TMP/src.json")" 2 "API latest good version"
+pyjson 'd["import_error"]' <"$TMP/src.json" | grep -Eq "ver.yaml:[0-9]+:[0-9]+: " ||
+  fail "API source shows no error: $(cat "$TMP/src.json")"
+assert_eq "$(api /api/v1/dags/ver | pyjson '[d["dag_version_number"], d["has_import_errors"], d["is_active"]]')" \
+  "$(printf '2\nTrue\nTrue')" "API DAG while broken"
+stop_scheduler
