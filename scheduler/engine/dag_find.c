@@ -32,8 +32,14 @@ static bool is_dag_file(const char *name) {
 int dag_find_load(dag_store *store, const struct dag_config *cfg, const char *dag_id,
                   struct dag **out, struct dag_diags *broken) {
   *out = NULL;
+  /* A DAG whose file is gone (inactive) has no version to offer: no
+   * scheduler would run it. */
+  struct dag_store_dag row;
+  int rc = store ? dag_store_get_dag(store, dag_id, &row) : DAG_ENOTFOUND;
+  bool active = rc == 0 && row.is_active;
+  if (rc == 0) dag_store_dag_free(&row);
   struct dag_store_version v;
-  int rc = store ? dag_store_get_version(store, 0, dag_id, true, &v) : DAG_ENOTFOUND;
+  rc = active ? dag_store_get_version(store, 0, dag_id, true, &v) : DAG_ENOTFOUND;
   if (rc == 0) {
     char *err = NULL;
     rc = dag_deserialize(v.data, out, &err);

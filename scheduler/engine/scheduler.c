@@ -284,6 +284,41 @@ static void refresh_plugins(struct dag_scheduler *s) {
   free(err);
 }
 
+/* A file that does not load and defines nothing in memory (the scheduler
+ * just started) whose DAG the store knows from an earlier load: run its
+ * last good version, as a file that breaks under a running scheduler keeps
+ * it. 0 also when there is none. Inside the caller's transaction. */
+static int restore_last_good(struct dag_scheduler *s, struct sched_file *f) {
+  struct dag_store_dag *dags = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_dags(s->store, &dags, &n);
+  if (rc) return rc;
+  const struct dag_store_dag *d = NULL;
+  for (size_t i = 0; i < n && !d; i++)
+    if (dags[i].is_active && dags[i].dag_version_id && strcmp(dags[i].fileloc, f->path) == 0)
+      d = &dags[i];
+  struct sched_dag *sd = d ? sched_find_dag(s, d->dag_id) : NULL;
+  struct dag_ref *ref = NULL;
+  if (!d || (sd && sd->ref) || dag_ref_from_version(s->store, d->dag_version_id, &ref) != 0) {
+    dag_store_dags_free(dags, n);
+    return 0;
+  }
+  if (!sd) sd = add_dag(s, d->dag_id);
+  sd->paused = d->is_paused;
+  free(sd->file);
+  sd->file = xstrdup(f->path);
+  sd->ref = ref;
+  f->dag_id = xstrdup(d->dag_id);
+  sched_need_kafka(s, ref->dag);
+  LOG_WARN("DAG file does not load: running its last good version dag=%s version=%d file=%s",
+           d->dag_id, d->dag_version_number, f->path);
+  dag_store_dags_free(dags, n);
+  if ((rc = sched_run_load_active(sd)) != 0) return rc;
+  sched_post_dag(sd, SCHED_WORK_START_RUNS);
+  sched_post_dag(sd, SCHED_WORK_SCHEDULE);
+  return 0;
+}
+
 /* Inside the caller's transaction; returns the store's failure (a file's
  * own errors are recorded as its import error). */
 static int load_file(struct dag_scheduler *s, struct sched_file *f) {
@@ -328,10 +363,11 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
     if (rc == 0 && kept && kept->ref && rc_load != DAG_EEXIST) {
       /* Airflow's rule: a file that breaks leaves its DAG on the last good
        * version (runs and schedule go on), its error shown beside it. */
-      LOG_WARN("DAG keeps its last good version dag=%s version=%lld file=%s", f->dag_id,
+      LOG_WARN("DAG keeps its last good version dag=%s version_id=%lld file=%s", f->dag_id,
                (long long)kept->ref->version_id, f->path);
       return 0;
     }
+    if (rc == 0 && !f->dag_id && rc_load != DAG_EEXIST) return restore_last_good(s, f);
     if (rc == 0 && f->dag_id) rc = drop_definition(s, f->dag_id);
     free(f->dag_id);
     f->dag_id = NULL;
