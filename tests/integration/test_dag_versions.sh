@@ -7,6 +7,10 @@
 # running, its error shown beside it.
 . "$(dirname "$0")/lib.sh"
 
+need chromium
+CHROMIUM=$(command -v chromium)
+PWN="document.title='pwned'"
+
 v1() {
   write_dag ver <<EOF2
 dag_id: ver
@@ -24,7 +28,7 @@ EOF2
 v2() {
   write_dag ver <<EOF2
 dag_id: ver
-# version 2: 'old' gone, 'new' added
+# version 2: 'old' gone, 'new' added <img src=x onerror="$PWN">
 tasks:
   - id: gate
     command: while [ ! -e $TMP/gate ]; do sleep 0.05; done
@@ -132,4 +136,53 @@ pyjson 'd["import_error"]' <"$TMP/src.json" | grep -Eq "ver.yaml:[0-9]+:[0-9]+: 
   fail "API source shows no error: $(cat "$TMP/src.json")"
 assert_eq "$(api /api/v1/dags/ver | pyjson '[d["dag_version_number"], d["has_import_errors"], d["is_active"]]')" \
   "$(printf '2\nTrue\nTrue')" "API DAG while broken"
+# A scheduler started while the file is broken runs the last good version too.
+stop_scheduler
+start_scheduler ver
+B=${SCHED_URL%/}
+grep -q 'running its last good version dag=ver version=2' "$SCHED_LOG" ||
+  fail "restart with a broken file: $(grep ver.yaml "$SCHED_LOG")"
+run5=$(trigger ver)
+assert_eq "$(wait_run ver "$run5" 20)" success "run after a restart with the file broken"
+assert_eq "$(version_of_run "$run5")" 2 "its version"
+
+# --- the status page's code view ----------------------------------------------------------
+browser() {
+  timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --window-size=1400,900 \
+    --virtual-time-budget=6000 "$@" 2>>"$TMP/chromium.log" </dev/null
+}
+page() { # page QUERY OUT: the DAG page's DOM as the browser built it
+  browser --dump-dom "$B/dags/ver?$1" >"$2"
+  [ -s "$2" ] || fail "chromium dumped no DOM: $(tail -n 5 "$TMP/chromium.log")"
+}
+urlq() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+page "run=$(urlq "$run1")&tab=code" "$TMP/code1.dom"
+python3 - "$TMP/code1.dom" "$TMP/v1.yaml" <<'EOF2' || fail "the code view of run 1"
+import sys, html, re
+dom, src = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+m = re.search(r'<pre[^>]*id="code-source"[^>]*>(.*?)</pre>', dom, re.S)
+assert m, "no code view"
+assert html.unescape(m.group(1)) == src, m.group(1)
+assert re.search(r'id="code-version"[^>]*>v1<', dom), "version not shown"
+# The file is broken now: its error beside the source.
+m = re.search(r'<pre[^>]*id="code-error"[^>]*>(.*?)</pre>', dom, re.S)
+assert m and re.search(r'ver\.yaml:\d+:\d+: ', html.unescape(m.group(1))), "no import error shown"
+EOF2
+page "run=$(urlq "$run1")" "$TMP/details1.dom"
+grep -q '<dt>DAG version</dt><dd>v1</dd>' "$TMP/details1.dom" || fail "run 1's details show no v1"
+grep -q '<dt>Version</dt><dd>v2</dd>' "$TMP/details1.dom" || fail "the DAG's head shows no v2"
+page "run=$(urlq "$run2")&tab=code" "$TMP/code2.dom"
+python3 - "$TMP/code2.dom" "$TMP/v2.yaml" <<'EOF2' || fail "the code view of run 2"
+import sys, html, re
+dom, src = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+m = re.search(r'<pre[^>]*id="code-source"[^>]*>(.*?)</pre>', dom, re.S)
+assert m and html.unescape(m.group(1)) == src, m and m.group(1)
+assert re.search(r'id="code-version"[^>]*>v2<', dom), "version not shown"
+# The source's markup is text: the title is the page's, no <img> element.
+assert "<title>ver \u2013 dagctl</title>" in dom, re.search(r'<title>.*?</title>', dom)
+assert "<img src=x" not in dom, "an <img> from the source became an element"
+assert "&lt;img src=x onerror=" in dom, "the source's markup is not shown as text"
+EOF2
 stop_scheduler

@@ -11,6 +11,7 @@ let grid = null;      // the last /grid answer
 let gridSig = '';     // its shape: run ids and task ids
 let cells = [];       // cells[task][run] elements
 let runHeads = [];    // the run header bars
+let latestVersion = null; // the DAG's latest good version number
 
 function remember() {
   const q = new URLSearchParams();
@@ -34,6 +35,7 @@ function renderHead(dag) {
   document.title = dag.dag_id + ' – dagctl';
   $('#dag-id').textContent = dag.dag_id;
   $('#dag-desc').textContent = dag.description || '';
+  latestVersion = dag.dag_version_number;
   const pause = $('#pause');
   if (!pause.disabled) {
     pause.checked = !dag.is_paused;
@@ -49,6 +51,7 @@ function renderHead(dag) {
     ...fact('Next run', dag.is_paused || !dag.schedule_interval ? '–' : fmtTime(dag.next_dagrun)),
     ...fact('Timezone', dag.timezone),
     ...fact('Max active runs', String(dag.max_active_runs)),
+    ...fact('Version', fmtVersion(dag.dag_version_number)),
     ...fact('File', h('code', {text: dag.fileloc})));
 }
 
@@ -203,6 +206,7 @@ function runDetail(run) {
       ['Started', fmtTime(run.start_date)],
       ['Ended', fmtTime(run.end_date)],
       ['Duration', fmtDuration(duration(run.start_date, run.end_date))],
+      ['DAG version', fmtVersion(run.dag_version_number)],
     ]),
     h('div', {class: 'conf-label', text: 'Conf'}),
     h('pre', {class: 'conf', id: 'run-conf', text: JSON.stringify(run.conf, null, 2)}),
@@ -323,6 +327,37 @@ async function ganttView(run) {
   return h('div', {class: 'gantt-wrap'}, g);
 }
 
+// --- code ------------------------------------------------------------------------------------
+
+const fmtVersion = (n) => (n == null ? '–' : 'v' + n);
+
+// The DAG's source as the scheduler stored it: the selected run's version
+// (the graph that run keeps), else the latest good one; beside it, why the
+// file as it is now does not load. Text only, as everything from the API.
+async function codeView(run) {
+  const n = run && run.dag_version_number;
+  let src;
+  try {
+    src = await apiGet('/api/v1/dagSources/' + enc(DAG_ID) + (n ? '?version_number=' + n : ''));
+  } catch (e) {
+    if (e.status === 404) return h('p', {class: 'muted', text: 'No stored version of this DAG yet.'});
+    throw e;
+  }
+  const latest = latestVersion;
+  return h('div', {class: 'code-view'},
+    h('h3', {}, 'Version ', h('code', {id: 'code-version', text: fmtVersion(src.version_number)}),
+      run ? ' of run ' : ' (latest good)', run ? h('code', {text: run.dag_run_id}) : null,
+      latest != null && src.version_number !== latest
+        ? h('span', {class: 'muted', text: ' · the DAG is now at ' + fmtVersion(latest)}) : null),
+    src.import_error ? h('div', {class: 'import-error'},
+      h('div', {class: 'conf-label', text: 'The file does not load now; the scheduler runs its last good version:'}),
+      h('pre', {class: 'error-text', id: 'code-error', text: src.import_error})) : null,
+    h('div', {class: 'conf-label'}, h('code', {text: src.fileloc}), ' · sha256 ',
+      h('code', {text: src.dag_hash.slice(0, 12)})),
+    h('pre', {class: 'conf code', id: 'code-source',
+      text: src.content == null ? '(stored without its file\'s text)' : src.content}));
+}
+
 // --- refresh -------------------------------------------------------------------------------------
 
 async function renderDetail() {
@@ -332,6 +367,8 @@ async function renderDetail() {
     view = graphView(run);
   } else if (sel.tab === 'gantt') {
     view = await ganttView(run);
+  } else if (sel.tab === 'code') {
+    view = await codeView(run);
   } else if (!run) {
     view = h('p', {class: 'muted', text: 'No runs yet. Trigger one with the button above.'});
   } else {
