@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "apijson.h"
+#include "dag_find.h"
 #include "error.h"
 #include "ids.h"
 #include "log.h"
@@ -315,7 +316,10 @@ static void clear(struct dag_web *w, struct dag_http_conn *c,
     json_decref(body);
     return;
   }
-  struct dag *dag = api_load_dag(w, c, dag_id);
+  /* The run's own graph (its version), as the scheduler runs it. */
+  struct dag *dag = NULL;
+  if (!run.dag_version_id || dag_find_load_version(w->store, run.dag_version_id, &dag) != 0)
+    dag = api_load_dag(w, c, dag_id);
   if (!dag) {
     dag_store_run_free(&run);
     json_decref(body);

@@ -12,6 +12,7 @@
 #include "apijson.h"
 #include "cli.h"
 #include "duration.h"
+#include "dag_find.h"
 #include "error.h"
 #include "ids.h"
 #include "runs.h"
@@ -234,7 +235,10 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
   struct dag_store_run run;
   if ((rc = find_run(c, dag_id, argv[optind + 1], &run)) != 0) return rc;
   struct dag *dag = NULL;
-  if ((rc = cli_load_dag(c, dag_id, &dag)) != 0) {
+  /* The run's own graph (its version), which a later edit of the file
+   * does not change; the DAG's current one for runs older than versions. */
+  if ((!run.dag_version_id || dag_find_load_version(c->store, run.dag_version_id, &dag) != 0) &&
+      (rc = cli_load_dag(c, dag_id, &dag)) != 0) {
     dag_store_run_free(&run);
     return rc;
   }

@@ -53,6 +53,20 @@ int dag_find_load(dag_store *store, const struct dag_config *cfg, const char *da
   return dag_find_load_file(store, cfg, dag_id, out, broken);
 }
 
+int dag_find_load_version(dag_store *store, int64_t version_id, struct dag **out) {
+  struct dag_store_version v;
+  *out = NULL;
+  int rc = dag_store_get_version(store, version_id, NULL, true, &v);
+  if (rc) return rc;
+  char *err = NULL;
+  rc = dag_deserialize(v.data, out, &err);
+  if (rc) LOG_WARN("stored DAG version unreadable dag=%s version=%d error=\"%s\"", v.dag_id,
+                   v.version_number, err);
+  free(err);
+  dag_store_version_free(&v);
+  return rc;
+}
+
 int dag_find_load_file(dag_store *store, const struct dag_config *cfg, const char *dag_id,
                        struct dag **out, struct dag_diags *broken) {
   *out = NULL;

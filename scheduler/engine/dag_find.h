@@ -17,6 +17,11 @@
 int dag_find_load(dag_store *store, const struct dag_config *cfg, const char *dag_id,
                   struct dag **out, struct dag_diags *broken);
 
+/* The DAG as stored with version `version_id` (caller frees): the graph a
+ * run created with that version keeps, for acting on that run (clear).
+ * DAG_ENOTFOUND, a store error, or DAG_EINVAL if it does not deserialize. */
+int dag_find_load_version(dag_store *store, int64_t version_id, struct dag **out);
+
 /* Load the DAG `dag_id` from the files, as they are now: from the file the
  * store last saw it in (its fileloc) when that still defines it, else by reading every .yaml or .yml
  * file in cfg->dags_folder. `store` may be NULL. Returns 0 and *out (caller

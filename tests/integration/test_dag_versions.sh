@@ -50,6 +50,12 @@ version_of_run() {
        WHERE r.dag_id = 'ver' AND r.run_id = '$1'"
 }
 
+TOKEN=versions-token-$RANDOM-0123456789abcdef0123456789
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
+web:
+  token: $TOKEN
+EOF2
+chmod 600 "$DAGCTL_HOME/dagctl.yaml"
 v1
 cp "$DAGCTL_DAGS/ver.yaml" "$TMP/v1.yaml"
 start_scheduler ver
@@ -85,6 +91,19 @@ v2
 run3=$(trigger ver)
 assert_eq "$(wait_run ver "$run3" 20)" success "run of unchanged content"
 assert_eq "$(version_of_run "$run3")" 2 "identical content keeps its version"
+
+# Clearing a task of the first run clears it in that run's graph: 'old' is
+# in version 1 only, and runs again there.
+dagctl clear ver "$run1" old >"$TMP/clear.out" || fail "clear a task of the first run's version"
+assert_eq "$(wait_run ver "$run1" 20)" success "first run after the clear"
+assert_eq "$(rec_count "$TMP/ver.rec" end old)" 2 "the cleared task of version 1 ran again"
+# The API's clear too.
+curl -sS -f -X POST "$B/api/v1/dags/ver/clearTaskInstances" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d "{\"dag_run_id\": \"$run1\", \"task_ids\": [\"old\"], \"dry_run\": false}" >/dev/null ||
+  fail "API clear of a task of the first run's version"
+assert_eq "$(wait_run ver "$run1" 20)" success "first run after the API's clear"
+assert_eq "$(rec_count "$TMP/ver.rec" end old)" 3 "the task cleared through the API ran again"
 
 # --- the CLI ------------------------------------------------------------------------
 dagctl runs ver >"$TMP/runs.txt"
