@@ -95,6 +95,27 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
               dag_strerror(rc));
     goto out;
   }
+  /* A task that an edit removed from the DAG is still part of the runs
+   * that keep an older version: a row after the current graph's, so the
+   * grid shows what those runs ran. O(rows x removed tasks). */
+  size_t n_current = json_array_size(order.graph);
+  for (size_t i = 0; i < n_rows; i++) {
+    if (api_order_find(&order, rows[i].task_id) >= 0) continue;
+    bool seen = false;
+    for (size_t k = n_current; k < json_array_size(order.graph) && !seen; k++)
+      seen = strcmp(json_string_value(json_object_get(json_array_get(order.graph, k), "task_id")),
+                    rows[i].task_id) == 0;
+    if (!seen)
+      json_array_append_new(order.graph, json_pack("{s:s, s:n, s:n, s:[]}", "task_id",
+                                                   rows[i].task_id, "type", "trigger_rule",
+                                                   "upstream"));
+  }
+  if (json_array_size(order.graph) > n_current) {
+    char *g = json_dumps(order.graph, JSON_COMPACT);
+    api_order_free(&order);
+    api_order_init(&order, g);
+    free(g);
+  }
   size_t n_tasks = json_array_size(order.graph), n = n_tasks * n_runs;
   struct cell *cells = xmalloc((n ? n : 1) * sizeof(*cells));
   for (size_t i = 0; i < n; i++) cells[i] = (struct cell){-1, 0, -1};

@@ -134,6 +134,11 @@ cmp -s "$TMP/api1" "$TMP/v1.yaml" || fail "API source v1: $(cat "$TMP/api1")"
 api "/api/v1/dagSources/ver?version_number=2" | content >"$TMP/api2"
 cmp -s "$TMP/api2" "$TMP/v2.yaml" || fail "API source v2: $(cat "$TMP/api2")"
 assert_eq "$(api "/api/v1/dags/ver/dagVersions" | pyjson 'd["total_entries"]')" 2 "API versions"
+# The grid: the current graph's tasks, then the one only older runs have.
+assert_eq "$(api /api/v1/dags/ver/grid | pyjson '[t["task_id"] for t in d["tasks"]]' | paste -sd' ')" \
+  "gate keep new old" "grid rows"
+assert_eq "$(api /api/v1/dags/ver/grid | pyjson "[t['states'][[r['dag_run_id'] for r in d['dag_runs']].index('$run1')] for t in d['tasks']]" | paste -sd' ')" \
+  "success success null success" "first run's column"
 code=$(curl -sS -o /dev/null -w '%{http_code}' "$B/api/v1/dagSources/ver?version_number=9")
 assert_eq "$code" 404 "API source of a missing version"
 
