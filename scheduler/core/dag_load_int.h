@@ -33,6 +33,13 @@ void dag__check_plugin_task(struct loadctx *ctx, const struct dag_ynode *item, c
                             const struct dag_ynode *type_node, const char *const *task_keys,
                             size_t n_task_keys, const struct dag_task *t);
 
+/* Once every task is read (`tasks` the YAML list, `ids` task id -> index):
+ * a task of a type that stops a service (stop_service) must name a task of
+ * this DAG that is one, as far as the catalog knows (dag_validate_plugin.c). */
+struct dag_strmap;
+void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
+                              const struct dag_ynode *tasks, const struct dag_strmap *ids);
+
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */
 struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root);

@@ -737,6 +737,7 @@ static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_yno
   for (size_t i = 0; i < n && !dag_yaml_saturated(&ctx->y); i++)
     build_task(ctx, dag, i, s->val->items[i], xs, &ids);
   link_tasks(ctx, dag, xs, &ids);
+  dag__check_stop_services(ctx, dag, s->val, &ids);
   find_cycle(ctx, dag, xs);
   if (ctx->y.errors == 0) topo_sort(dag);
   for (size_t i = 0; i < n; i++) {

@@ -12,6 +12,7 @@
 #include "didyoumean.h"
 #include "plugin_decl.h"
 #include "plugin_params.h"
+#include "strmap.h"
 #include "template.h"
 
 /* Every template in the strings of `n`, checked like a shell task's. */
@@ -105,5 +106,48 @@ void dag__check_plugin_task(struct loadctx *ctx, const struct dag_ynode *item, c
     char *path = dag_yaml_path_key(tpath, p->name);
     dag_yaml_err(&ctx->y, item, path, "required key is missing (task type %s needs it)", type->name);
     free(path);
+  }
+}
+
+/* Why task `svc` cannot be stopped as a service, or NULL when it can (or
+ * the catalog cannot tell: a type of a plugin built before ABI minor 2). */
+static char *not_a_service(const struct dag_plugin_catalog *cat, const struct dag_task *svc) {
+  if (svc->type != DAG_TASK_PLUGIN)
+    return xasprintf("task '%s' is not a service (a %s task)", svc->id,
+                     svc->type == DAG_TASK_EXEC ? "exec" : "shell");
+  const struct dag_plugin_type *type = svc->type_name ? dag_plugin_catalog_find(cat, svc->type_name)
+                                                      : NULL;
+  if (type == NULL || !type->rules_declared || (type->flags & DAGCTL_TYPE_SERVICE)) return NULL;
+  return xasprintf("task '%s' is not a service (type %s is not declared one)", svc->id,
+                   type->name);
+}
+
+void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
+                              const struct dag_ynode *tasks, const struct dag_strmap *ids) {
+  const struct dag_plugin_catalog *cat = ctx->opts->plugins;
+  if (cat == NULL) return;
+  for (size_t i = 0; i < dag->n_tasks && i < tasks->n && !dag_yaml_saturated(&ctx->y); i++) {
+    const struct dag_task *t = &dag->tasks[i];
+    if (t->type != DAG_TASK_PLUGIN || t->type_name == NULL) continue;
+    const struct dag_plugin_type *type = dag_plugin_catalog_find(cat, t->type_name);
+    if (type == NULL || !(type->flags & DAG_TYPE_STOPS_SERVICE) || !type->stop_param) continue;
+    const struct dag_ynode *v = tasks->items[i]->kind == DAG_YN_MAP
+                                    ? dag_yaml_get(tasks->items[i], type->stop_param)
+                                    : NULL;
+    if (v == NULL || v->kind != DAG_YN_SCALAR || dag_yaml_is_null(v)) continue; /* required */
+    char *tpath = dag_yaml_path_index("tasks", i);
+    char *path = dag_yaml_path_key(tpath, type->stop_param);
+    size_t j;
+    char *why = NULL;
+    if (!dag_strmap_get(ids, v->value, &j))
+      why = xasprintf("unknown task '%s'", v->value);
+    else if (j == i)
+      why = xasprintf("task '%s' cannot stop itself", v->value);
+    else
+      why = not_a_service(cat, &dag->tasks[j]);
+    if (why) dag_yaml_err(&ctx->y, v, path, "%s", why);
+    free(why);
+    free(path);
+    free(tpath);
   }
 }
