@@ -9,8 +9,10 @@
 # makes sure apt's package lists exist (test_docker_compose.sh reads them).
 set -euo pipefail
 
+# binutils: every build reads dagctl's NEEDED entries with readelf
+# (cmake/check_needed.sh); gcc pulls it in, but the build names it.
 build_pkgs=(
-  gcc make cmake pkg-config
+  gcc make cmake pkg-config binutils
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
   tzdata zlib1g-dev libpq-dev
