@@ -1,4 +1,4 @@
-/* sha256.h - SHA-256 (FIPS 180-4), to name content by its digest: a DAG
+/* sha256.h - SHA-256 (libcrypto's), to name content by its digest: a DAG
  * version is the digest of its serialized form. Not for secrets. */
 #ifndef DAG_SHA256_H
 #define DAG_SHA256_H
