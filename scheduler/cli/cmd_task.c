@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "cli.h"
 #include "dagctl/plugin.h"
+#include "error.h"
 #include "log.h"
 #include "plugin_params.h"
 #include "plugin_rules.h"
@@ -213,26 +214,6 @@ static void parse_try_id(struct task_host *th) {
   th->task_id = xstrdup(task ? task + 1 : "");
 }
 
-/* The run's XComs as {TASK: {KEY: value}}, for {{ ti.xcom.TASK.KEY }}. */
-static json_t *load_xcom(struct task_host *th) {
-  json_t *all = json_object();
-  struct dag_store_xcom *x = NULL;
-  size_t n = 0;
-  if (!th->cli->store || dag_store_xcom_list(th->cli->store, th->run_pk, &x, &n) != 0)
-    return all;
-  for (size_t i = 0; i < n; i++) {
-    json_t *task = json_object_get(all, x[i].task_id);
-    if (!task) {
-      task = json_object();
-      json_object_set_new(all, x[i].task_id, task);
-    }
-    json_t *v = json_loads(x[i].value, JSON_DECODE_ANY, NULL);
-    if (v) json_object_set_new(task, x[i].key, v);
-  }
-  dag_store_xcoms_free(x, n);
-  return all;
-}
-
 static dag_time_t env_time(const char *name) {
   const char *v = getenv(name);
   dag_time_t t = 0;
@@ -274,12 +255,19 @@ static int prepare_params(struct task_host *th) {
   ctx.try_number = try_number ? (int)strtol(try_number, NULL, 10) : 0;
   /* DAGCTL_PARAMS holds the params with the conf already applied. */
   json_t *params = env_json("DAGCTL_PARAMS"), *conf = env_json("DAGCTL_CONF");
-  json_t *xcoms = xcom ? load_xcom(th) : NULL;
+  json_t *xcoms = NULL;
+  char *err = NULL;
+  int rc = 0;
+  /* A param that reads an XCom must not be rendered with the values missing. */
+  if (xcom && (!th->cli->store || dag_store_xcom_tree(th->cli->store, th->run_pk, &xcoms) != 0)) {
+    rc = DAG_ESTORE;
+    err = xasprintf("cannot read the run's XComs: %s",
+                    th->cli->store ? dag_store_errmsg(th->cli->store) : "no state store");
+  }
   ctx.params = params;
   ctx.conf = conf;
   ctx.xcom = xcoms;
-  char *err = NULL;
-  int rc = dag_plugin_prepare_params(th->params, &th->decl, &ctx, &err);
+  if (rc == 0) rc = dag_plugin_prepare_params(th->params, &th->decl, &ctx, &err);
   if (rc != 0) {
     fprintf(stderr, "[dagctl] %s\n", err);
     free(err);

@@ -200,25 +200,6 @@ static bool uses_xcom(const struct dag_task *t) {
   return false;
 }
 
-/* The run's XComs as {TASK: {KEY: value}}. */
-static json_t *load_xcom(dag_store *st, int64_t run_pk) {
-  json_t *all = json_object();
-  struct dag_store_xcom *x = NULL;
-  size_t n = 0;
-  if (dag_store_xcom_list(st, run_pk, &x, &n) != 0) return all;
-  for (size_t i = 0; i < n; i++) {
-    json_t *task = json_object_get(all, x[i].task_id);
-    if (!task) {
-      task = json_object();
-      json_object_set_new(all, x[i].task_id, task);
-    }
-    json_t *v = json_loads(x[i].value, JSON_DECODE_ANY, NULL);
-    if (v) json_object_set_new(task, x[i].key, v);
-  }
-  dag_store_xcoms_free(x, n);
-  return all;
-}
-
 int sched_task_spawn(struct sched_ti *ti, char **err) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = r->sd->s;
@@ -227,14 +208,16 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   ctx_init(&ctx, ti);
   *err = NULL;
 
-  json_t *xcom = NULL;
-  if (uses_xcom(t)) {
-    xcom = load_xcom(s->store, r->pk);
-    ctx.xcom = xcom;
-  }
   struct strv argv = {0}, env = {0};
   char *cwd = NULL, *log_path = NULL, *file = NULL, *status_path = NULL, *header = NULL;
   int rc = 0;
+  json_t *xcom = NULL;
+  /* A template that reads an XCom must not run with the values missing. */
+  if (uses_xcom(t) && (rc = dag_store_xcom_tree(s->store, r->pk, &xcom)) != 0) {
+    *err = xasprintf("cannot read the run's XComs: %s", dag_store_errmsg(s->store));
+    goto out;
+  }
+  ctx.xcom = xcom;
 
   if (t->type == DAG_TASK_SHELL) {
     char *cmd = NULL;

@@ -18,6 +18,7 @@
 #ifndef DAG_STORE_H
 #define DAG_STORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -463,5 +464,9 @@ int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, cons
 /* Every value of a run, by task then key. */
 int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **out, size_t *n);
 void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
+/* Every value of a run as {TASK: {KEY: value}}, the shape templates read
+ * ({{ ti.xcom.TASK.KEY }}); a value that is not JSON is left out. 0 and
+ * *out (a new reference), or the store's error with *out NULL. */
+int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out);
 
 #endif

@@ -50,3 +50,24 @@ void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n) {
   }
   free(x);
 }
+
+int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out) {
+  *out = NULL;
+  struct dag_store_xcom *x = NULL;
+  size_t n = 0;
+  int rc = dag_store_xcom_list(st, run_pk, &x, &n);
+  if (rc) return rc;
+  json_t *all = json_object();
+  for (size_t i = 0; i < n; i++) {
+    json_t *task = json_object_get(all, x[i].task_id);
+    if (!task) {
+      task = json_object();
+      json_object_set_new(all, x[i].task_id, task);
+    }
+    json_t *v = json_loads(x[i].value, JSON_DECODE_ANY, NULL);
+    if (v) json_object_set_new(task, x[i].key, v);
+  }
+  dag_store_xcoms_free(x, n);
+  *out = all;
+  return 0;
+}
