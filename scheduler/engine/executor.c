@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,6 +254,10 @@ void dag_proc_terminate(struct dag_proc *p) {
     /* Through the pidfd: an adopted supervisor that has just ended may have
      * been reaped, and its pid reused. */
     rc = (int)syscall(SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0);
+    /* A pidfd from the server where pidfd_send_signal() is missing
+     * (valgrind): by pid, if it is still the same process. */
+    if (rc != 0 && errno == ENOSYS && dag_pid_start_time(p->pid) == p->pid_start)
+      rc = kill(p->pid, SIGTERM);
   } else if (p->child || dag_pid_start_time(p->pid) == p->pid_start) {
     rc = kill(p->pid, SIGTERM);
   } else {
@@ -442,11 +447,20 @@ static int watch_new(uv_loop_t *loop, int pid, int64_t pid_start,
   return 0;
 }
 
-/* --- supervisors started ahead of need ------------------------------------------------ */
+/* --- the supervisor server ------------------------------------------------------------ */
 
+/* The server's answer to a try (supervise.c, server()); a pidfd of the
+ * try's supervisor comes with it as SCM_RIGHTS. */
+struct dag_served {
+  int32_t pid; /* -errno when the server could not fork */
+  int32_t pad;
+  int64_t start;
+};
+
+/* Exec the server, once: its stdin is our end of a socket pair. */
 static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   sigset_t all, waited;
@@ -467,29 +481,30 @@ static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
                                          POSIX_SPAWN_SETSIGMASK);
   if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
   if (!rc) rc = posix_spawnattr_setsigmask(&at, &waited);
-  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 0);
   if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
   if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  char *argv[] = {(char *)"dagctl-supervise", (char *)"-", NULL};
+  char *argv[] = {(char *)"dagctl-supervise", (char *)"--server", NULL};
   char *env[] = {NULL};
   pid_t pid = 0;
   if (!rc) rc = posix_spawn(&pid, supervisor, &fa, &at, argv, env);
   posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
-  close(fds[0]);
+  close(fds[1]);
   if (rc) {
-    close(fds[1]);
+    LOG_WARN("cannot start the supervisor server path=%s error=\"%s\"", supervisor,
+             strerror(rc));
+    close(fds[0]);
     return;
   }
   pool->pid = pid;
-  pool->pid_start = dag_pid_start_time(pid);
-  pool->fd = fds[1];
+  pool->fd = fds[0];
 }
 
 void dag_proc_pool_close(struct dag_proc_pool *pool) {
   if (!pool || pool->pid <= 0) return;
-  close(pool->fd); /* end of file: it exits at once */
+  close(pool->fd); /* end of file: it exits at once, its tries run on */
   waitpid(pool->pid, NULL, 0);
   pool->pid = 0;
 }
@@ -498,12 +513,16 @@ static void put_str(struct strbuf *sb, const char *s) {
   sb_appendn(sb, s, strlen(s) + 1);
 }
 
-/* Give the waiting supervisor its try; returns its pid, or 0 if it is gone
- * (then it is reaped, and the caller takes the usual way). */
+/* Ask the server for the try's supervisor: 0 with *pid, *start and *pidfd
+ * (-ENOSYS when none came), or -1 when the server is gone (then it is
+ * reaped, and the caller takes the usual way; the next try starts a new
+ * one). The round trip blocks the loop for one fork() of a small process. */
 static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec *spec,
-                          char **argv, char **env) {
+                          char **argv, char **env, int *pid, int64_t *start, int *pidfd) {
   struct strbuf sb = STRBUF_INIT;
   char here[4096];
+  uint64_t len = 0;
+  sb_appendn(&sb, (const char *)&len, sizeof(len)); /* filled in below */
   put_str(&sb, spec->log_path);
   put_str(&sb, spec->cwd ? spec->cwd : getcwd(here, sizeof(here)) ? here : "/");
   size_t envc = 0;
@@ -513,23 +532,80 @@ static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec
   put_str(&sb, num);
   for (size_t i = 0; i < envc; i++) put_str(&sb, env[i]);
   for (size_t i = 1; argv[i]; i++) put_str(&sb, argv[i]);
-  int pid = pool->pid;
+  len = sb.len - sizeof(len);
+  memcpy(sb.buf, &len, sizeof(len));
   bool ok = true;
   for (size_t off = 0; off < sb.len && ok;) {
-    ssize_t w = write(pool->fd, sb.buf + off, sb.len - off);
+    ssize_t w = send(pool->fd, sb.buf + off, sb.len - off, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     ok = w > 0;
     if (ok) off += (size_t)w;
   }
   sb_free(&sb);
-  close(pool->fd);
-  pool->pid = 0;
-  if (!ok) {
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+  struct dag_served ans;
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  *pidfd = -ENOSYS;
+  if (ok) {
+    struct iovec iov = {.iov_base = &ans, .iov_len = sizeof(ans)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    msg.msg_control = cm.buf;
+    msg.msg_controllen = sizeof(cm.buf);
+    ssize_t r;
+    do
+      r = recvmsg(pool->fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    while (r < 0 && errno == EINTR);
+    ok = r == (ssize_t)sizeof(ans);
+    struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int)))
+      memcpy(pidfd, CMSG_DATA(c), sizeof(int));
+  }
+  if (ok && ans.pid > 0) {
+    *pid = ans.pid;
+    *start = ans.start;
     return 0;
   }
-  return pid;
+  if (*pidfd >= 0) close(*pidfd);
+  if (ok) {
+    LOG_WARN("the supervisor server cannot start a try error=\"%s\"", strerror(-ans.pid));
+    return -1;
+  }
+  LOG_WARN("the supervisor server is gone pid=%d", pool->pid);
+  close(pool->fd);
+  kill(pool->pid, SIGKILL);
+  waitpid(pool->pid, NULL, 0);
+  pool->pid = 0;
+  return -1;
+}
+
+/* A dag_proc for the supervisor `pid` the server forked (our grandchild,
+ * so not reaped here): watched through `pidfd` as an adopted one. */
+static int watch_served(uv_loop_t *loop, int pid, int64_t pid_start, int pidfd,
+                        const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb, void *data,
+                        struct dag_proc **out) {
+  struct dag_proc *p = xcalloc(1, sizeof(*p));
+  p->pid = pid;
+  p->pid_start = pid_start;
+  p->data = data;
+  p->exit_cb = exit_cb;
+  p->status_path = xstrdup(spec->status_path);
+  p->pidfd = pidfd;
+  int rc = watch(loop, p);
+  if (rc) {
+    LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
+    if (p->pidfd >= 0) {
+      syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+      close(p->pidfd);
+    }
+    free(p->status_path);
+    free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
 }
 
 /* posix_spawn() rather than uv_spawn(): libuv 1.44 forks, which copies
@@ -587,15 +663,14 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
 
   if (spec->pool && spec->pass_fd <= 2) {
     if (spec->pool->pid <= 0) pool_start(spec->pool, spec->supervisor);
-    int64_t pid_start = spec->pool->pid_start;
-    int pid = spec->pool->pid > 0 ? pool_hand_over(spec->pool, spec, argv, env) : 0;
-    /* The next one starts while this try's task runs. */
-    pool_start(spec->pool, spec->supervisor);
-    if (pid > 0) {
+    int pid, pidfd;
+    int64_t pid_start;
+    if (spec->pool->pid > 0 &&
+        pool_hand_over(spec->pool, spec, argv, env, &pid, &pid_start, &pidfd) == 0) {
       close(fd);
       free(argv);
       free(prog);
-      return watch_new(loop, pid, pid_start, spec, exit_cb, data, out);
+      return watch_served(loop, pid, pid_start, pidfd, spec, exit_cb, data, out);
     }
   }
 

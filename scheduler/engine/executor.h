@@ -51,19 +51,20 @@ struct dag_proc_spec {
   const char *supervisor; /* dagctl-supervise, absolute (dag_supervisor_path()) */
   const char *status_path; /* absolute: where the supervisor writes the outcome */
   const char *log_header;  /* written to the log before the task starts; NULL: none */
-  struct dag_proc_pool *pool; /* a supervisor started ahead of need; NULL: none */
+  struct dag_proc_pool *pool; /* the supervisor server; NULL: none */
 };
 
-/* One supervisor started ahead of need ("dagctl-supervise -", waiting for
- * its try on a pipe), so that the exec of a try's supervisor is not on the
- * way from one task to the next: dag_proc_spawn() hands the try to it and
- * starts the next one while the task runs. Plugin tasks (pass_fd) take the
- * usual way. Zero-initialise it; the caller owns it and ends it with
- * dag_proc_pool_close() (the waiting supervisor then exits). */
+/* The supervisor server ("dagctl-supervise --server", supervise.c), exec'd
+ * once, on the first try that uses it: for each try, dag_proc_spawn() sends
+ * it the try over a socket and it fork()s the try's supervisor (no exec on
+ * the way from one task to the next), answering with its pid, start time
+ * and a pidfd. The try's supervisor is not our child: it is watched as an
+ * adopted one is, and outlives the server and us. Plugin tasks (pass_fd)
+ * take the usual way. Zero-initialise it; the caller owns it and ends it
+ * with dag_proc_pool_close() (the server exits; the tries run on). */
 struct dag_proc_pool {
-  int pid;           /* 0: none waiting */
-  int64_t pid_start;
-  int fd;            /* the write end of its pipe */
+  int pid; /* the server's; 0: none yet */
+  int fd;  /* our end of its socket */
 };
 void dag_proc_pool_close(struct dag_proc_pool *pool);
 

@@ -221,7 +221,7 @@ struct dag_scheduler {
   char **base_env; /* the scheduler's environment, for tasks */
   char *self_exe;  /* this dagctl binary, which runs plugin tasks */
   char *supervisor; /* dagctl-supervise, beside it: every try runs under one */
-  struct dag_proc_pool pool; /* the next try's supervisor, started ahead */
+  struct dag_proc_pool pool; /* the supervisor server, forking tries' supervisors */
   struct dag_kafka_side *kafka; /* the embedded Kafka cluster, once started */
   char *kafka_bootstraps; /* its address, for plugin tasks */
   struct dag_plugin_catalog *plugins; /* what plugins declare, for the loader */

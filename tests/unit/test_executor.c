@@ -473,15 +473,33 @@ static void test_release_then_adopt(void **state) {
   assert_int_equal(r.calls, 2);
 }
 
-/* Tries handed to a supervisor started ahead of need: the same argv,
- * environment, working folder, log and status as the usual way, one after
- * another; closing the pool ends the supervisor left waiting. */
+/* The parent of `pid` from /proc, or 0. */
+static int parent_pid(int pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  char st;
+  int ppid;
+  return p && sscanf(p + 1, " %c %d", &st, &ppid) == 2 ? ppid : 0;
+}
+
+/* Tries through the supervisor server: the same argv, environment, working
+ * folder, log and status as the usual way, one after another, each under a
+ * supervisor of its own that the one server forked (no exec per try);
+ * closing the pool ends the server, and a try still running runs on to its
+ * end and is seen to end. */
 static void test_pool(void **state) {
   struct fixture *f = *state;
   struct dag_proc_pool pool;
   memset(&pool, 0, sizeof(pool));
   char *env[] = {"PATH=/usr/bin:/bin", "FOO=bar baz", NULL};
   char *argv[] = {"/bin/sh", "-c", "echo \"$FOO|$1|$(pwd)\"; exit $2", "sh", "one", "5", NULL};
+  int server = 0;
   for (int i = 0; i < 2; i++) {
     struct dag_proc_spec spec;
     memset(&spec, 0, sizeof(spec));
@@ -500,7 +518,9 @@ static void test_pool(void **state) {
     r.loop = &f->loop;
     struct dag_proc *p = NULL;
     assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
-    assert_true(pool.pid > 0 && pool.pid != p->pid); /* the next one waits */
+    assert_true(pool.pid > 0 && pool.pid != p->pid);
+    if (i == 0) server = pool.pid;
+    assert_int_equal(pool.pid, server); /* one server for every try */
     assert_true(p->pid_start > 0);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(r.calls, 1);
@@ -511,10 +531,44 @@ static void test_pool(void **state) {
   snprintf(want, sizeof(want), "[header]\nbar baz|one|%s\n[header]\nbar baz|one|%s\n", f->dir,
            f->dir);
   assert_string_equal(log, want);
-  int waiting = pool.pid;
+
+  /* A try that waits on a FIFO outlives the server. */
+  char fifo[600];
+  snprintf(fifo, sizeof(fifo), "%s/gate", f->dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  char *wait_argv[] = {"/bin/sh", "-c", "read x < \"$1\"; exit 3", "sh", fifo, NULL};
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = "/bin/sh";
+  spec.argv = wait_argv;
+  spec.env = env;
+  spec.log_path = f->log;
+  spec.kill_grace_ms = 1000;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
+  spec.pool = &pool;
+  struct result r;
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  struct dag_proc *p = NULL;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  int try_pid = p->pid;
+  /* Blocked on the FIFO: still there to be looked at. */
+  assert_int_equal(pool.pid, server);
+  assert_int_equal(parent_pid(try_pid), server);
+  assert_true(dag_pid_is_supervisor(try_pid));
   dag_proc_pool_close(&pool);
   assert_int_equal(pool.pid, 0);
-  assert_true(kill(waiting, 0) != 0 && errno == ESRCH);
+  assert_true(kill(server, 0) != 0 && errno == ESRCH);
+  assert_true(kill(try_pid, 0) == 0);
+  assert_int_not_equal(parent_pid(try_pid), server);
+  int gate = open(fifo, O_WRONLY);
+  assert_true(gate >= 0);
+  assert_int_equal(write(gate, "go\n", 3), 3);
+  close(gate);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 3);
 }
 
 int main(void) {

@@ -22,9 +22,14 @@
  * It exits 70 when it cannot write the status file, 64 on a usage error,
  * with the reason on stderr (the try's log).
  *
- * libc only and small, so that its exec is cheap: it runs once per try. Its
- * wait is one sigtimedwait() per event; /proc is read only when a task left
- * processes behind. */
+ * The scheduler usually does not exec it per try: it execs one server
+ * ("dagctl-supervise --server", see server() below) that fork()s each try's
+ * supervisor on request; the forked child then runs as above. Plugin tasks
+ * (PASS_FD) get an exec of their own.
+ *
+ * libc only, small and static, so that its exec and its fork are cheap.
+ * Its wait is one sigtimedwait() per event; /proc is read only when a task
+ * left processes behind. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -305,48 +314,37 @@ static int run(int argc, char **argv) {
   return 0;
 }
 
-/* Warm mode ("dagctl-supervise -"): started ahead of need, with stdin on a
- * pipe, the try arrives as NUL-terminated strings: LOG_FILE, CWD, the
+/* One try from its request: NUL-terminated strings LOG_FILE, CWD, the
  * number of environment entries and the entries, then the arguments of the
- * usual mode. The end of file without a try (the scheduler stopped, or
- * died) ends us quietly. */
-static int warm(void) {
-  size_t len = 0, cap = 8192;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (!buf) return EXIT_STATUS_FILE;
-    if (len + 1 >= cap) {
-      char *bigger = realloc(buf, cap *= 2);
-      if (!bigger) {
-        free(buf);
-        return EXIT_STATUS_FILE;
-      }
-      buf = bigger;
-    }
-    ssize_t n = read(0, buf + len, cap - len - 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-  }
-  if (len == 0) return 0;
+ * usual mode. Takes stdin, stdout and stderr over (/dev/null, the log), the
+ * working folder and the environment, then runs the try. `buf` (len bytes,
+ * one more for a NUL) is freed before returning. */
+static int serve_try(char *buf, size_t len) {
   buf[len] = '\0';
   size_t n = 0;
   for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
   char **v = calloc(n + 2, sizeof(*v));
-  if (!v) return EXIT_STATUS_FILE;
+  if (!v) {
+    free(buf);
+    return EXIT_STATUS_FILE;
+  }
   v[0] = (char *)"dagctl-supervise";
   size_t k = 1;
   for (char *p = buf; p < buf + len; p += strlen(p) + 1) v[k++] = p;
   /* v[1] log, v[2] cwd, v[3] env count, then env, then the arguments. */
   uint64_t envc;
   if (k < 4 || parse_u64(v[3], &envc) || envc > k - 4) {
-    say("dagctl-supervise: a malformed try on stdin\n");
+    say("dagctl-supervise: a malformed try request\n");
+    free(v);
+    free(buf);
     return EXIT_USAGE;
   }
   int null = open("/dev/null", O_RDONLY);
   int log = open(v[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) {
     say("dagctl-supervise: cannot open the try's log %s: %s\n", v[1], strerror(errno));
+    free(v);
+    free(buf);
     return EXIT_STATUS_FILE;
   }
   close(null);
@@ -357,12 +355,14 @@ static int warm(void) {
   env[envc] = NULL; /* the entry after the environment is copied below */
   environ = env;
   char **args = calloc(k - 4 - envc + 2, sizeof(*args));
-  if (!args) return EXIT_STATUS_FILE;
-  args[0] = v[0];
-  args[1] = after;
-  size_t argc = 2;
-  for (size_t i = 4 + envc + 1; i < k; i++) args[argc++] = v[i];
-  int rc = run((int)argc, args);
+  int rc = EXIT_STATUS_FILE;
+  if (args) {
+    args[0] = v[0];
+    args[1] = after;
+    size_t argc = 2;
+    for (size_t i = 4 + envc + 1; i < k; i++) args[argc++] = v[i];
+    rc = run((int)argc, args);
+  }
   /* Freed for leak checkers, whose reports would land in the try's log. */
   environ = NULL;
   free(args);
@@ -371,7 +371,143 @@ static int warm(void) {
   return rc;
 }
 
+/* Read exactly `len` bytes; 0, or -1 at the end of file or an error. */
+static int read_all(int fd, void *to, size_t len) {
+  char *p = to;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Field 22 of /proc/PID/stat, the start time, zombie or not: -1 if
+ * unreadable. */
+static long long start_time_of(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  if (!p) return -1;
+  char *end;
+  long long v = strtoll(p + 1, &end, 10);
+  return end == p + 1 ? -1 : v;
+}
+
+/* Server mode ("dagctl-supervise --server"): exec'd once per scheduler,
+ * stdin a unix stream socket. A try arrives as a 64-bit length (host
+ * order) and that many bytes (serve_try()'s request); the server fork()s a
+ * child, which becomes that try's supervisor in a session of its own
+ * (a fork of this small static process costs far less than an exec: see
+ * bench/README.md), and answers with struct dag_served: the child's pid and
+ * start time, and a pidfd for it as SCM_RIGHTS, opened here, by its parent,
+ * before it can be reaped, so that the scheduler watches the right
+ * process however soon it ends. pid is -errno when the fork failed.
+ *
+ * The server reaps its children (a signalfd for SIGCHLD). At the end of
+ * file (the scheduler stopped or died) it exits without waiting for them:
+ * they are reparented and run on, and a later scheduler adopts them by pid
+ * and start time, as any supervisor. */
+struct dag_served {
+  int32_t pid;
+  int32_t pad;
+  int64_t start; /* clock ticks after boot, as /proc/PID/stat */
+};
+
+static int server(void) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, SIGTERM);
+  sigaddset(&chld, SIGINT);
+  sigaddset(&chld, SIGHUP);
+  /* Blocked in the server, and so in each child from the fork on: a stop
+   * sent to a try's supervisor at once waits for its run(). */
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    say("dagctl-supervise: signalfd: %s\n", strerror(errno));
+    return EXIT_USAGE;
+  }
+  int rc = 0;
+  for (;;) {
+    struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+    if (poll(pfd, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      rc = EXIT_USAGE;
+      break;
+    }
+    if (pfd[1].revents) {
+      struct signalfd_siginfo si;
+      bool stop = false;
+      while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        stop |= si.ssi_signo != SIGCHLD;
+      while (waitpid(-1, NULL, WNOHANG) > 0) {
+      }
+      if (stop) break;
+    }
+    if (!pfd[0].revents) continue;
+    uint64_t len;
+    if (read_all(0, &len, sizeof(len)) != 0) break; /* the scheduler is gone */
+    char *buf = len < (1u << 30) ? malloc(len + 1) : NULL;
+    if (!buf || read_all(0, buf, len) != 0) {
+      free(buf);
+      rc = EXIT_USAGE;
+      break;
+    }
+    struct dag_served ans = {0, 0, -1};
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(sfd);
+      setsid();
+      _exit(serve_try(buf, len)); /* stdin, the socket, is replaced there */
+    }
+    free(buf);
+    int pidfd = -1;
+    if (pid < 0) {
+      ans.pid = -errno;
+    } else {
+      ans.pid = pid;
+      ans.start = start_time_of(pid);
+      pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    }
+    struct iovec iov = {.iov_base = &ans, .iov_len = sizeof(ans)};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } cm;
+    memset(&cm, 0, sizeof(cm));
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (pidfd >= 0) {
+      msg.msg_control = cm.buf;
+      msg.msg_controllen = sizeof(cm.buf);
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+    }
+    ssize_t w;
+    do
+      w = sendmsg(0, &msg, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (pidfd >= 0) close(pidfd);
+    if (w != (ssize_t)sizeof(ans)) break; /* the scheduler is gone */
+  }
+  close(sfd);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "-") == 0) return warm();
+  if (argc == 2 && strcmp(argv[1], "--server") == 0) return server();
   return run(argc, argv);
 }
