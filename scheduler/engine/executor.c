@@ -449,16 +449,91 @@ static int watch_new(uv_loop_t *loop, int pid, int64_t pid_start,
 
 /* --- the supervisor server ------------------------------------------------------------ */
 
-/* The server's answer to a try (supervise.c, server()); a pidfd of the
- * try's supervisor comes with it as SCM_RIGHTS. */
+/* The server's answer to a request (supervise.c, server()); the waiting
+ * supervisor's pipe, and a pidfd for it when with_pidfd, come with it as
+ * SCM_RIGHTS. */
 struct dag_served {
   int32_t pid; /* -errno when the server could not fork */
-  int32_t pad;
+  int32_t with_pidfd;
   int64_t start;
 };
 
+static void pool_forget_next(struct dag_proc_pool *pool) {
+  if (pool->next_fd >= 0) close(pool->next_fd);
+  if (pool->next_pidfd >= 0) close(pool->next_pidfd);
+  pool->next_pid = 0;
+  pool->next_fd = -1;
+  pool->next_pidfd = -1;
+}
+
+/* The server is gone (or speaks nonsense): end it; the next try starts a
+ * new one. */
+static void pool_lost(struct dag_proc_pool *pool) {
+  LOG_WARN("the supervisor server is gone pid=%d", pool->pid);
+  pool_forget_next(pool);
+  close(pool->fd);
+  kill(pool->pid, SIGKILL);
+  waitpid(pool->pid, NULL, 0);
+  pool->pid = 0;
+  pool->asked = false;
+}
+
+/* Ask for the next supervisor; the answer is read by pool_take(). */
+static void pool_ask(struct dag_proc_pool *pool) {
+  ssize_t w;
+  do
+    w = send(pool->fd, "n", 1, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w != 1)
+    pool_lost(pool);
+  else
+    pool->asked = true;
+}
+
+/* Read the answer to pool_ask(): blocks only until the server has forked,
+ * which it usually did while the last task ran. */
+static void pool_take(struct dag_proc_pool *pool) {
+  struct dag_served ans;
+  int fds[2] = {-1, -1};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } cm;
+  struct iovec iov = {.iov_base = &ans, .iov_len = sizeof(ans)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  msg.msg_control = cm.buf;
+  msg.msg_controllen = sizeof(cm.buf);
+  ssize_t r;
+  do
+    r = recvmsg(pool->fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  while (r < 0 && errno == EINTR);
+  pool->asked = false;
+  size_t nfds = 0;
+  struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+    nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    if (nfds > 2) nfds = 2;
+    memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+  }
+  if (r != (ssize_t)sizeof(ans) || (ans.pid > 0 && nfds != 1u + (ans.with_pidfd ? 1 : 0))) {
+    for (size_t i = 0; i < nfds; i++) close(fds[i]);
+    pool_lost(pool);
+    return;
+  }
+  if (ans.pid < 0) {
+    LOG_WARN("the supervisor server cannot fork error=\"%s\"", strerror(-ans.pid));
+    return;
+  }
+  pool->next_pid = ans.pid;
+  pool->next_start = ans.start;
+  pool->next_fd = fds[0];
+  pool->next_pidfd = nfds == 2 ? fds[1] : -ENOSYS;
+}
+
 /* Exec the server, once: its stdin is our end of a socket pair. */
 static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
+  pool->next_fd = pool->next_pidfd = -1;
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return;
   posix_spawn_file_actions_t fa;
@@ -500,29 +575,37 @@ static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
   }
   pool->pid = pid;
   pool->fd = fds[0];
+  pool_ask(pool);
 }
 
 void dag_proc_pool_close(struct dag_proc_pool *pool) {
   if (!pool || pool->pid <= 0) return;
-  close(pool->fd); /* end of file: it exits at once, its tries run on */
+  /* End of file for the supervisor waiting (it exits) and for the server
+   * (it exits; the tries run on). An answer still unread goes with the
+   * socket, and its pipe with it. */
+  pool_forget_next(pool);
+  close(pool->fd);
   waitpid(pool->pid, NULL, 0);
   pool->pid = 0;
+  pool->asked = false;
 }
 
 static void put_str(struct strbuf *sb, const char *s) {
   sb_appendn(sb, s, strlen(s) + 1);
 }
 
-/* Ask the server for the try's supervisor: 0 with *pid, *start and *pidfd
- * (-ENOSYS when none came), or -1 when the server is gone (then it is
- * reaped, and the caller takes the usual way; the next try starts a new
- * one). The round trip blocks the loop for one fork() of a small process. */
+/* Give the waiting supervisor its try, and ask for the next one: 0 with
+ * *pid, *start and *pidfd (-ENOSYS when none came), or -1 (no server, or
+ * the supervisor is gone), then the caller takes the usual way. */
 static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec *spec,
                           char **argv, char **env, int *pid, int64_t *start, int *pidfd) {
+  if (pool->asked) pool_take(pool);
+  if (pool->next_pid <= 0) {
+    if (pool->pid > 0 && !pool->asked) pool_ask(pool);
+    return -1;
+  }
   struct strbuf sb = STRBUF_INIT;
   char here[4096];
-  uint64_t len = 0;
-  sb_appendn(&sb, (const char *)&len, sizeof(len)); /* filled in below */
   put_str(&sb, spec->log_path);
   put_str(&sb, spec->cwd ? spec->cwd : getcwd(here, sizeof(here)) ? here : "/");
   size_t envc = 0;
@@ -532,53 +615,28 @@ static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec
   put_str(&sb, num);
   for (size_t i = 0; i < envc; i++) put_str(&sb, env[i]);
   for (size_t i = 1; argv[i]; i++) put_str(&sb, argv[i]);
-  len = sb.len - sizeof(len);
-  memcpy(sb.buf, &len, sizeof(len));
   bool ok = true;
   for (size_t off = 0; off < sb.len && ok;) {
-    ssize_t w = send(pool->fd, sb.buf + off, sb.len - off, MSG_NOSIGNAL);
+    ssize_t w = write(pool->next_fd, sb.buf + off, sb.len - off);
     if (w < 0 && errno == EINTR) continue;
     ok = w > 0;
     if (ok) off += (size_t)w;
   }
   sb_free(&sb);
-  struct dag_served ans;
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm;
-  *pidfd = -ENOSYS;
-  if (ok) {
-    struct iovec iov = {.iov_base = &ans, .iov_len = sizeof(ans)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    msg.msg_control = cm.buf;
-    msg.msg_controllen = sizeof(cm.buf);
-    ssize_t r;
-    do
-      r = recvmsg(pool->fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-    while (r < 0 && errno == EINTR);
-    ok = r == (ssize_t)sizeof(ans);
-    struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-        c->cmsg_len == CMSG_LEN(sizeof(int)))
-      memcpy(pidfd, CMSG_DATA(c), sizeof(int));
-  }
-  if (ok && ans.pid > 0) {
-    *pid = ans.pid;
-    *start = ans.start;
-    return 0;
-  }
-  if (*pidfd >= 0) close(*pidfd);
-  if (ok) {
-    LOG_WARN("the supervisor server cannot start a try error=\"%s\"", strerror(-ans.pid));
+  close(pool->next_fd);
+  pool->next_fd = -1;
+  *pid = pool->next_pid;
+  *start = pool->next_start;
+  *pidfd = pool->next_pidfd;
+  pool->next_pid = 0;
+  pool->next_pidfd = -1;
+  /* The next one is forked while this try's task runs. */
+  pool_ask(pool);
+  if (!ok) {
+    if (*pidfd >= 0) close(*pidfd);
     return -1;
   }
-  LOG_WARN("the supervisor server is gone pid=%d", pool->pid);
-  close(pool->fd);
-  kill(pool->pid, SIGKILL);
-  waitpid(pool->pid, NULL, 0);
-  pool->pid = 0;
-  return -1;
+  return 0;
 }
 
 /* A dag_proc for the supervisor `pid` the server forked (our grandchild,

@@ -55,16 +55,23 @@ struct dag_proc_spec {
 };
 
 /* The supervisor server ("dagctl-supervise --server", supervise.c), exec'd
- * once, on the first try that uses it: for each try, dag_proc_spawn() sends
- * it the try over a socket and it fork()s the try's supervisor (no exec on
- * the way from one task to the next), answering with its pid, start time
- * and a pidfd. The try's supervisor is not our child: it is watched as an
- * adopted one is, and outlives the server and us. Plugin tasks (pass_fd)
- * take the usual way. Zero-initialise it; the caller owns it and ends it
- * with dag_proc_pool_close() (the server exits; the tries run on). */
+ * once, on the first try that uses it. It fork()s each try's supervisor
+ * ahead of need (no exec on the way from one task to the next), answering
+ * with its pid, start time, a pidfd and the pipe it waits on:
+ * dag_proc_spawn() writes the try to that pipe and asks for the next one.
+ * The try's supervisor is not our child: it is watched as an adopted one
+ * is, and outlives the server and us. Plugin tasks (pass_fd) take the
+ * usual way. Zero-initialise it; the caller owns it and ends it with
+ * dag_proc_pool_close() (the server and the supervisor waiting exit; the
+ * tries run on). */
 struct dag_proc_pool {
-  int pid; /* the server's; 0: none yet */
-  int fd;  /* our end of its socket */
+  int pid;          /* the server's; 0: none yet */
+  int fd;           /* our end of its socket */
+  bool asked;       /* a supervisor asked for, the answer not read yet */
+  int next_pid;     /* the supervisor waiting for a try; 0: none */
+  int64_t next_start;
+  int next_fd;      /* the write end of its pipe */
+  int next_pidfd;   /* < 0: none */
 };
 void dag_proc_pool_close(struct dag_proc_pool *pool);
 

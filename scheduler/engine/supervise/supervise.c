@@ -24,7 +24,8 @@
  *
  * The scheduler usually does not exec it per try: it execs one server
  * ("dagctl-supervise --server", see server() below) that fork()s each try's
- * supervisor on request; the forked child then runs as above. Plugin tasks
+ * supervisor ahead of need; the forked child gets its try on a pipe and
+ * then runs as above. Plugin tasks
  * (PASS_FD) get an exec of their own.
  *
  * libc only, small and static, so that its exec and its fork are cheap.
@@ -371,19 +372,6 @@ static int serve_try(char *buf, size_t len) {
   return rc;
 }
 
-/* Read exactly `len` bytes; 0, or -1 at the end of file or an error. */
-static int read_all(int fd, void *to, size_t len) {
-  char *p = to;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Field 22 of /proc/PID/stat, the start time, zombie or not: -1 if
  * unreadable. */
 static long long start_time_of(pid_t pid) {
@@ -404,24 +392,53 @@ static long long start_time_of(pid_t pid) {
 }
 
 /* Server mode ("dagctl-supervise --server"): exec'd once per scheduler,
- * stdin a unix stream socket. A try arrives as a 64-bit length (host
- * order) and that many bytes (serve_try()'s request); the server fork()s a
- * child, which becomes that try's supervisor in a session of its own
- * (a fork of this small static process costs far less than an exec: see
- * bench/README.md), and answers with struct dag_served: the child's pid and
- * start time, and a pidfd for it as SCM_RIGHTS, opened here, by its parent,
- * before it can be reaped, so that the scheduler watches the right
- * process however soon it ends. pid is -errno when the fork failed.
+ * stdin a unix stream socket. Each byte received asks for one supervisor
+ * ahead of need: the server fork()s a child (a fork of this small static
+ * process costs far less than an exec: see bench/README.md), which waits
+ * in a session of its own for its try on a pipe, and answers with struct
+ * dag_served (the child's pid and start time) and, as SCM_RIGHTS, the
+ * pipe's write end and a pidfd for the child. The pidfd is opened here, by
+ * the parent, before the child can be reaped, so the scheduler watches the
+ * right process however soon it ends. pid is -errno when the fork failed.
  *
- * The server reaps its children (a signalfd for SIGCHLD). At the end of
- * file (the scheduler stopped or died) it exits without waiting for them:
- * they are reparented and run on, and a later scheduler adopts them by pid
- * and start time, as any supervisor. */
+ * The child reads its try (serve_try()'s request) until the end of file,
+ * then becomes that try's supervisor; an end of file without a try (the
+ * scheduler stopped, or died) ends it quietly. The server reaps its
+ * children (a signalfd for SIGCHLD). At the end of its socket it exits
+ * without waiting for them: they are reparented and run on, and a later
+ * scheduler adopts them by pid and start time, as any supervisor. */
 struct dag_served {
   int32_t pid;
-  int32_t pad;
-  int64_t start; /* clock ticks after boot, as /proc/PID/stat */
+  int32_t with_pidfd; /* 1: the pidfd follows the pipe in SCM_RIGHTS */
+  int64_t start;      /* clock ticks after boot, as /proc/PID/stat */
 };
+
+/* The forked child: its try from `fd` until the end of file. */
+static int await_try(int fd) {
+  size_t len = 0, cap = 8192;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf) return EXIT_STATUS_FILE;
+    if (len + 1 >= cap) {
+      char *bigger = realloc(buf, cap *= 2);
+      if (!bigger) {
+        free(buf);
+        return EXIT_STATUS_FILE;
+      }
+      buf = bigger;
+    }
+    ssize_t n = read(fd, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  if (len == 0) {
+    free(buf);
+    return 0;
+  }
+  return serve_try(buf, len);
+}
 
 static int server(void) {
   sigset_t chld;
@@ -456,50 +473,52 @@ static int server(void) {
       if (stop) break;
     }
     if (!pfd[0].revents) continue;
-    uint64_t len;
-    if (read_all(0, &len, sizeof(len)) != 0) break; /* the scheduler is gone */
-    char *buf = len < (1u << 30) ? malloc(len + 1) : NULL;
-    if (!buf || read_all(0, buf, len) != 0) {
-      free(buf);
-      rc = EXIT_USAGE;
-      break;
-    }
+    char ask;
+    ssize_t r = read(0, &ask, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break; /* the scheduler is gone */
     struct dag_served ans = {0, 0, -1};
-    pid_t pid = fork();
+    int fds[2] = {-1, -1}, pidfd = -1;
+    pid_t pid = -1;
+    if (pipe2(fds, O_CLOEXEC) == 0) pid = fork();
     if (pid == 0) {
       close(sfd);
+      close(fds[1]);
       setsid();
-      _exit(serve_try(buf, len)); /* stdin, the socket, is replaced there */
+      _exit(await_try(fds[0])); /* stdin, the socket, is replaced there */
     }
-    free(buf);
-    int pidfd = -1;
     if (pid < 0) {
       ans.pid = -errno;
     } else {
       ans.pid = pid;
       ans.start = start_time_of(pid);
       pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+      ans.with_pidfd = pidfd >= 0;
     }
+    if (fds[0] >= 0) close(fds[0]);
+    int pass[2] = {fds[1], pidfd};
+    size_t npass = pid < 0 ? 0 : pidfd >= 0 ? 2 : 1;
     struct iovec iov = {.iov_base = &ans, .iov_len = sizeof(ans)};
     union {
-      char buf[CMSG_SPACE(sizeof(int))];
+      char buf[CMSG_SPACE(sizeof(pass))];
       struct cmsghdr align;
     } cm;
     memset(&cm, 0, sizeof(cm));
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (pidfd >= 0) {
+    if (npass) {
       msg.msg_control = cm.buf;
-      msg.msg_controllen = sizeof(cm.buf);
+      msg.msg_controllen = CMSG_SPACE(npass * sizeof(int));
       struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
       c->cmsg_level = SOL_SOCKET;
       c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+      c->cmsg_len = CMSG_LEN(npass * sizeof(int));
+      memcpy(CMSG_DATA(c), pass, npass * sizeof(int));
     }
     ssize_t w;
     do
       w = sendmsg(0, &msg, MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
+    if (fds[1] >= 0) close(fds[1]); /* the child waiting has the end of file if we failed */
     if (pidfd >= 0) close(pidfd);
     if (w != (ssize_t)sizeof(ans)) break; /* the scheduler is gone */
   }
