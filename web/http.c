@@ -305,8 +305,12 @@ void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int stat
   c->delayed_len = sb.len;
   c->delayed = sb_detach(&sb);
   /* The connection's own timer: closing the connection cancels the answer
-   * and frees it, so nothing outlives the connection. */
-  uv_timer_start(&c->timer, on_delayed, delay_ms, 0);
+   * and frees it, so nothing outlives the connection. The loop's clock is
+   * read once per iteration and in whole milliseconds: refresh it and add
+   * the truncated millisecond, or the answer could leave before delay_ms
+   * has passed since the request arrived. */
+  uv_update_time(c->timer.loop);
+  uv_timer_start(&c->timer, on_delayed, delay_ms + 1, 0);
 }
 
 const char *dag_http_conn_peer(const struct dag_http_conn *c) {
