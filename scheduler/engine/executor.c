@@ -531,6 +531,19 @@ static void pool_take(struct dag_proc_pool *pool) {
   pool->next_pidfd = nfds == 2 ? fds[1] : -ENOSYS;
 }
 
+/* The signal sets a supervisor is spawned with: every disposition reset
+ * (`all`) and the signals it waits for blocked (`waited`), so that a SIGTERM
+ * sent right after the spawn (a stop) waits for it instead of killing it
+ * before it can stop its task. */
+static void supervisor_signals(sigset_t *all, sigset_t *waited) {
+  sigfillset(all);
+  sigemptyset(waited);
+  sigaddset(waited, SIGCHLD);
+  sigaddset(waited, SIGTERM);
+  sigaddset(waited, SIGINT);
+  sigaddset(waited, SIGHUP);
+}
+
 /* Exec the server, once: its stdin is our end of a socket pair. */
 static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
   pool->next_fd = pool->next_pidfd = -1;
@@ -539,12 +552,7 @@ static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   sigset_t all, waited;
-  sigfillset(&all);
-  sigemptyset(&waited);
-  sigaddset(&waited, SIGCHLD);
-  sigaddset(&waited, SIGTERM);
-  sigaddset(&waited, SIGINT);
-  sigaddset(&waited, SIGHUP);
+  supervisor_signals(&all, &waited);
   int rc = posix_spawn_file_actions_init(&fa);
   if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0) posix_spawn_file_actions_destroy(&fa);
   if (rc) {
@@ -734,16 +742,8 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
 
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
-  /* The supervisor starts with the signals it waits for blocked: a
-   * SIGTERM sent right after the spawn (a stop) must wait for it, not kill
-   * it before it can stop its task. */
   sigset_t all, waited;
-  sigfillset(&all);
-  sigemptyset(&waited);
-  sigaddset(&waited, SIGCHLD);
-  sigaddset(&waited, SIGTERM);
-  sigaddset(&waited, SIGINT);
-  sigaddset(&waited, SIGHUP);
+  supervisor_signals(&all, &waited);
   rc = posix_spawn_file_actions_init(&fa);
   if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0) posix_spawn_file_actions_destroy(&fa);
   if (rc) {
