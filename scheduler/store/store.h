@@ -2,16 +2,25 @@
  *
  * Everything the scheduler, the CLI and the web server know about DAGs, runs
  * and task instances goes through these calls; nothing else in dagctl speaks
- * SQL to the metadata database. SQLite is the only backend: one database
- * file, DAGCTL_HOME/dagctl.db, shared by that home's scheduler (one at a
- * time), CLI and web server. store.c opens and migrates it and runs
- * transactions; store_*.c hold the queries.
+ * SQL to the metadata database.
+ *
+ * Backends. The database is named by a "state" string: a path opens SQLite
+ * (DAGCTL_HOME/dagctl.db, one file shared by that home's scheduler, CLI and
+ * web server). Inside, the design is a small statement layer rather than one
+ * implementation of every call per backend (store_int.h): each query is
+ * written once, in SQL that PostgreSQL accepts too, against
+ * prepare/bind/step/column operations that a backend provides in a table
+ * (store_sqlite.c); a query whose dialects differ names one text per
+ * backend. Statements are prepared once per connection. store.c opens,
+ * migrates (migrations/NNNN_name.sql), refuses a schema newer than the
+ * binary, and runs transactions; store_*.c hold the queries.
  *
  * Every call that changes state is one short transaction of its own, unless
  * the caller wraps several in dag_store_begin()/dag_store_commit(), which the
  * scheduler does so that a task's end and its consequences (downstream tasks
  * skipped, the run finished) commit together: a crash at any instant leaves a
- * consistent state. A dag_store is used from one thread.
+ * consistent state. A dag_store is one connection, used from one thread; it
+ * keeps no state outside itself, so a process may open several.
  *
  * Rows returned to the caller are owned by the caller: free them with the
  * matching *_free() call. */
@@ -30,8 +39,13 @@
 struct dag;
 typedef struct dag_store dag_store;
 
+enum dag_store_kind {
+  DAG_STORE_SQLITE,     /* a file: one scheduler per home */
+  DAG_STORE_POSTGRESQL, /* a server (the backend to come) */
+};
+
 struct dag_store_options {
-  bool fsync_each_commit; /* synchronous=FULL: survive power loss, not only crashes */
+  bool fsync_each_commit; /* SQLite synchronous=FULL: survive power loss, not only crashes */
   /* SQLITE_OPEN_READONLY: never create, migrate or write the database
    * (`dagctl webserver`); a database that is missing or whose schema is not
    * this binary's is refused (DAG_ESTORE, DAG_ESCHEMA). */
@@ -41,13 +55,20 @@ struct dag_store_options {
   bool no_migrate;
 };
 
-/* Open the database at `path`: by default create it if needed and migrate
- * it; see the options for the read-only ways. Refuses a database whose
- * schema is newer than this binary (DAG_ESCHEMA). On failure *err says why
- * (caller frees). */
-int dag_store_open(const char *path, const struct dag_store_options *opts,
+/* Open the database that `state` names (a SQLite path): by default create
+ * it if needed and migrate it; see the options for the read-only ways.
+ * Refuses a database whose schema is newer than this binary (DAG_ESCHEMA).
+ * On failure *err says why (caller frees). */
+int dag_store_open(const char *state, const struct dag_store_options *opts,
                    dag_store **out, char **err);
 void dag_store_close(dag_store *st);
+
+/* Which backend `st` runs on. */
+enum dag_store_kind dag_store_kind(dag_store *st);
+/* The database, for messages: the path or the URL (never a password).
+ * Borrowed. */
+const char *dag_store_where(dag_store *st);
+
 
 /* Group several changes into one transaction. Calls nest: only the outermost
  * commit commits. A rollback at any depth dooms the whole transaction: the
@@ -75,7 +96,7 @@ void dag_store_set_busy_timeout(dag_store *st, int ms);
  * another's. */
 int dag_store_home_id(dag_store *st, char **out);
 
-/* The last SQLite error message, for logs. Borrowed. */
+/* The backend's last error message, for logs. Borrowed. */
 const char *dag_store_errmsg(dag_store *st);
 /* True when writes cannot succeed: opened read-only, or SQLite fell back to
  * reading a file this process may not write. */

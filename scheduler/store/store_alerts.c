@@ -43,11 +43,11 @@ static int kind_parse(const char *name, enum dag_alert_kind *out) {
   "id, created_at, kind, dag_id, run_id, task_id, try_number, recipients, subject,"   \
   " body, state, attempts, next_attempt_at, last_error, sent_at"
 
-static void read_alert(sqlite3_stmt *s, struct dag_store_alert *a) {
+static void read_alert(struct store_stmt *s, struct dag_store_alert *a) {
   memset(a, 0, sizeof(*a));
   a->id = store_col_int(s, 0);
   a->created_at = store_col_int(s, 1);
-  const char *kind = (const char *)sqlite3_column_text(s, 2);
+  const char *kind = store_col_cstr(s, 2);
   if (!kind || kind_parse(kind, &a->kind) != 0) a->kind = DAG_ALERT_TASK_FAILED;
   a->dag_id = store_col_text(s, 3);
   a->run_id = store_col_text(s, 4);
@@ -56,7 +56,7 @@ static void read_alert(sqlite3_stmt *s, struct dag_store_alert *a) {
   a->recipients = store_col_text(s, 7);
   a->subject = store_col_text(s, 8);
   a->body = store_col_text(s, 9);
-  const char *state = (const char *)sqlite3_column_text(s, 10);
+  const char *state = store_col_cstr(s, 10);
   if (!state || dag_alert_state_parse(state, &a->state) != 0) a->state = DAG_ALERT_FAILED;
   a->attempts = (int)store_col_int(s, 11);
   a->next_attempt_at = store_col_int(s, 12);
@@ -64,65 +64,66 @@ static void read_alert(sqlite3_stmt *s, struct dag_store_alert *a) {
   a->sent_at = store_col_int(s, 14);
 }
 
-static int get_one(dag_store *st, sqlite3_stmt *s, struct dag_store_alert *out,
+static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_alert *out,
                    const char *what) {
   memset(out, 0, sizeof(*out));
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) read_alert(s, out);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, what);
+  int rc = store_step(s);
+  if (rc == STORE_ROW) read_alert(s, out);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, what);
 }
 
 int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t *id) {
   static const char sql[] =
       "INSERT INTO alert (created_at, kind, dag_id, run_id, task_id, try_number, recipients,"
-      " subject, body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  sqlite3_stmt *s = store_stmt(st, sql);
+      " subject, body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, a->created_at);
+  store_bind_int64(s, 1, a->created_at);
   store_bind_text(s, 2, dag_alert_kind_name(a->kind));
   store_bind_text(s, 3, a->dag_id);
   store_bind_text(s, 4, a->run_id);
   store_bind_text(s, 5, a->task_id);
-  if (a->task_id) sqlite3_bind_int(s, 6, a->try_number);
+  if (a->task_id) store_bind_int64(s, 6, a->try_number);
   store_bind_text(s, 7, a->recipients ? a->recipients : "[]");
   store_bind_text(s, 8, a->subject);
   store_bind_text(s, 9, a->body);
-  sqlite3_bind_int64(s, 10, a->next_attempt_at);
-  int rc = store_step_done(st, s, "add alert");
-  if (rc == 0 && id) *id = sqlite3_last_insert_rowid(st->db);
-  return rc;
+  store_bind_int64(s, 10, a->next_attempt_at);
+  int rc = store_step(s);
+  if (rc == STORE_ROW && id) *id = store_col_int(s, 0);
+  store_reset(s);
+  return rc == STORE_ROW ? 0 : store_fail(st, "add alert");
 }
 
 int dag_store_next_alert_due(dag_store *st, dag_time_t *due) {
   static const char sql[] =
       "SELECT next_attempt_at FROM alert WHERE state = 'queued'"
       " ORDER BY next_attempt_at, id LIMIT 1";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *due = store_col_int(s, 0);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "next alert due");
+  int rc = store_step(s);
+  if (rc == STORE_ROW) *due = store_col_int(s, 0);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "next alert due");
 }
 
 int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out) {
   static const char sql[] =
       "SELECT " ALERT_COLUMNS " FROM alert WHERE state = 'queued' AND next_attempt_at <= ?"
       " ORDER BY next_attempt_at, id LIMIT 1";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, now);
+  store_bind_int64(s, 1, now);
   return get_one(st, s, out, "due alert");
 }
 
 int dag_store_get_alert(dag_store *st, int64_t id, struct dag_store_alert *out) {
   static const char sql[] = "SELECT " ALERT_COLUMNS " FROM alert WHERE id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, id);
+  store_bind_int64(s, 1, id);
   return get_one(st, s, out, "get alert");
 }
 
@@ -131,17 +132,17 @@ int dag_store_list_alerts(dag_store *st, int limit, struct dag_store_alert **out
   static const char sql[] = "SELECT " ALERT_COLUMNS " FROM alert ORDER BY id DESC LIMIT ?";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int(s, 1, limit > 0 ? limit : -1);
+  store_bind_int64(s, 1, limit > 0 ? limit : STORE_NO_LIMIT);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     read_alert(s, &(*out)[(*n)++]);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "list alerts");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "list alerts");
 }
 
 void dag_store_alert_free(struct dag_store_alert *a) {
@@ -168,22 +169,22 @@ int dag_store_alert_recipients(dag_store *st, int64_t alert_id,
       " ORDER BY address";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, alert_id);
+  store_bind_int64(s, 1, alert_id);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_alert_rcpt *r = &(*out)[(*n)++];
     r->address = store_col_text(s, 0);
-    const char *state = (const char *)sqlite3_column_text(s, 1);
+    const char *state = store_col_cstr(s, 1);
     r->rejected = state && strcmp(state, "rejected") == 0;
     r->reply = store_col_text(s, 2);
     r->updated_at = store_col_int(s, 3);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "alert recipients");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "alert recipients");
 }
 
 void dag_store_alert_rcpts_free(struct dag_store_alert_rcpt *r, size_t n) {
@@ -202,30 +203,31 @@ int dag_store_alert_attempted(dag_store *st, int64_t id,
       " last_error = ?3, sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END,"
       " recipients = coalesce(?6, recipients) WHERE id = ?5";
   static const char ins[] =
-      "INSERT OR REPLACE INTO alert_recipient (alert_id, address, state, reply, updated_at)"
-      " VALUES (?, ?, ?, ?, ?)";
+      "INSERT INTO alert_recipient (alert_id, address, state, reply, updated_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (alert_id, address)"
+      " DO UPDATE SET state = ?3, reply = ?4, updated_at = ?5";
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, upd);
+  struct store_stmt *s = store_stmt(st, upd);
   if (!s) goto fail;
   store_bind_text(s, 1, dag_alert_state_name(a->state));
-  sqlite3_bind_int64(s, 2, a->next_attempt_at);
+  store_bind_int64(s, 2, a->next_attempt_at);
   store_bind_text(s, 3, a->error);
-  sqlite3_bind_int64(s, 4, a->now);
-  sqlite3_bind_int64(s, 5, id);
+  store_bind_int64(s, 4, a->now);
+  store_bind_int64(s, 5, id);
   store_bind_text(s, 6, a->recipients);
   if ((rc = store_step_done(st, s, "record alert attempt")) != 0) goto fail;
-  if (sqlite3_changes(st->db) == 0) {
+  if (store_changes(st) == 0) {
     dag_store_rollback(st);
     return DAG_ENOTFOUND;
   }
   for (size_t i = 0; i < a->n_rcpts; i++) {
     if (!(s = store_stmt(st, ins))) goto fail;
-    sqlite3_bind_int64(s, 1, id);
+    store_bind_int64(s, 1, id);
     store_bind_text(s, 2, a->rcpts[i].address);
     store_bind_text(s, 3, a->rcpts[i].rejected ? "rejected" : "sent");
     store_bind_text(s, 4, a->rcpts[i].reply);
-    sqlite3_bind_int64(s, 5, a->now);
+    store_bind_int64(s, 5, a->now);
     if ((rc = store_step_done(st, s, "record alert recipient")) != 0) goto fail;
   }
   return dag_store_commit(st);
@@ -244,21 +246,26 @@ int dag_store_retry_alert(dag_store *st, int64_t id, dag_time_t now) {
       " json_each(a.recipients) j WHERE j.value NOT IN"
       " (SELECT address FROM alert_recipient WHERE alert_id = a.id))"
       " FROM alert a WHERE a.id = ?";
+  static const char pending_pg[] =
+      "SELECT json_array_length(a.recipients::json) = 0 OR EXISTS (SELECT 1 FROM"
+      " json_array_elements_text(a.recipients::json) j WHERE j NOT IN"
+      " (SELECT address FROM alert_recipient WHERE alert_id = a.id))"
+      " FROM alert a WHERE a.id = ?";
   static const char upd[] =
       "UPDATE alert SET state = 'queued', next_attempt_at = ? WHERE id = ?";
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, del);
+  struct store_stmt *s = store_stmt(st, del);
   if (!s) goto fail;
-  sqlite3_bind_int64(s, 1, id);
+  store_bind_int64(s, 1, id);
   if ((rc = store_step_done(st, s, "forget rejections")) != 0) goto fail;
-  if (!(s = store_stmt(st, pending))) goto fail;
-  sqlite3_bind_int64(s, 1, id);
-  rc = sqlite3_step(s);
-  int has_pending = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW) {
-    rc = rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "pending recipients");
+  if (!(s = store_stmt2(st, pending, pending_pg))) goto fail;
+  store_bind_int64(s, 1, id);
+  rc = store_step(s);
+  int has_pending = rc == STORE_ROW ? store_col_int(s, 0) : 0;
+  store_reset(s);
+  if (rc != STORE_ROW) {
+    rc = rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "pending recipients");
     dag_store_rollback(st);
     return rc;
   }
@@ -267,8 +274,8 @@ int dag_store_retry_alert(dag_store *st, int64_t id, dag_time_t now) {
     return DAG_ESTATE;
   }
   if (!(s = store_stmt(st, upd))) goto fail;
-  sqlite3_bind_int64(s, 1, now);
-  sqlite3_bind_int64(s, 2, id);
+  store_bind_int64(s, 1, now);
+  store_bind_int64(s, 2, id);
   if ((rc = store_step_done(st, s, "retry alert")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
@@ -279,15 +286,15 @@ fail:
 int dag_store_count_alerts(dag_store *st, int64_t counts[3]) {
   static const char sql[] = "SELECT state, count(*) FROM alert GROUP BY state";
   counts[0] = counts[1] = counts[2] = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     enum dag_alert_state state;
-    const char *name = (const char *)sqlite3_column_text(s, 0);
+    const char *name = store_col_cstr(s, 0);
     if (name && dag_alert_state_parse(name, &state) == 0 && (unsigned)state < 3)
-      counts[state] = sqlite3_column_int64(s, 1);
+      counts[state] = store_col_int(s, 1);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "count alerts");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "count alerts");
 }

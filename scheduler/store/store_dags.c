@@ -45,7 +45,7 @@ int dag_store_sync_dag(dag_store *st, const struct dag *dag, bool paused_if_new,
       " schedule_interval = ?4, timezone = ?5, tags = ?6, graph = ?7,"
       " max_active_runs = ?8, max_active_tasks = ?9, is_active = 1, last_parsed_time = ?11"
       " RETURNING is_paused";
-  sqlite3_stmt *s = store_stmt(st, upsert);
+  struct store_stmt *s = store_stmt(st, upsert);
   if (!s) return DAG_ESTORE;
   char *graph = graph_json(dag);
   char *tags = tags_json(dag);
@@ -56,27 +56,27 @@ int dag_store_sync_dag(dag_store *st, const struct dag *dag, bool paused_if_new,
   store_bind_text(s, 5, dag->timezone);
   store_bind_text(s, 6, tags);
   store_bind_text(s, 7, graph);
-  sqlite3_bind_int(s, 8, dag->max_active_runs);
-  sqlite3_bind_int(s, 9, dag->max_active_tasks);
-  sqlite3_bind_int(s, 10, paused_if_new || dag->is_paused_upon_creation);
-  sqlite3_bind_int64(s, 11, now);
-  int rc = sqlite3_step(s);
+  store_bind_int64(s, 8, dag->max_active_runs);
+  store_bind_int64(s, 9, dag->max_active_tasks);
+  store_bind_int64(s, 10, paused_if_new || dag->is_paused_upon_creation);
+  store_bind_int64(s, 11, now);
+  int rc = store_step(s);
   free(graph);
   free(tags);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(s);
+  if (rc != STORE_ROW) {
+    store_reset(s);
     return store_fail(st, "sync dag");
   }
-  if (is_paused) *is_paused = sqlite3_column_int(s, 0) != 0;
-  sqlite3_reset(s);
+  if (is_paused) *is_paused = store_col_int(s, 0) != 0;
+  store_reset(s);
   return 0;
 }
 
 int dag_store_set_dag_active(dag_store *st, const char *dag_id, bool active) {
   static const char sql[] = "UPDATE dag SET is_active = ? WHERE dag_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int(s, 1, active);
+  store_bind_int64(s, 1, active);
   store_bind_text(s, 2, dag_id);
   return store_step_done(st, s, "set dag active");
 }
@@ -85,12 +85,12 @@ int dag_store_set_paused(dag_store *st, const char *dag_id, bool paused) {
   static const char sql[] = "UPDATE dag SET is_paused = ? WHERE dag_id = ?";
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) goto fail;
-  sqlite3_bind_int(s, 1, paused);
+  store_bind_int64(s, 1, paused);
   store_bind_text(s, 2, dag_id);
   if ((rc = store_step_done(st, s, "set paused")) != 0) goto fail;
-  if (sqlite3_changes(st->db) == 0) {
+  if (store_changes(st) == 0) {
     dag_store_rollback(st);
     return DAG_ENOTFOUND;
   }
@@ -105,7 +105,7 @@ int dag_store_set_next_dagrun(dag_store *st, const char *dag_id, dag_time_t next
                               dag_time_t create_after) {
   static const char sql[] =
       "UPDATE dag SET next_dagrun = ?, next_dagrun_create_after = ? WHERE dag_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_time(s, 1, next);
   store_bind_time(s, 2, create_after);
@@ -113,7 +113,7 @@ int dag_store_set_next_dagrun(dag_store *st, const char *dag_id, dag_time_t next
   return store_step_done(st, s, "set next dagrun");
 }
 
-void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
+void store_read_dag(struct store_stmt *s, struct dag_store_dag *d) {
   d->dag_id = store_col_text(s, 0);
   d->fileloc = store_col_text(s, 1);
   d->description = store_col_text(s, 2);
@@ -135,35 +135,35 @@ void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d) {
 int dag_store_get_dag(dag_store *st, const char *dag_id, struct dag_store_dag *out) {
   static const char sql[] = "SELECT " STORE_DAG_COLUMNS " FROM dag WHERE dag_id = ?";
   memset(out, 0, sizeof(*out));
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) store_read_dag(s, out);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "get dag");
+  int rc = store_step(s);
+  if (rc == STORE_ROW) store_read_dag(s, out);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "get dag");
 }
 
-int store_read_dags(dag_store *st, sqlite3_stmt *s, struct dag_store_dag **out,
+int store_read_dags(dag_store *st, struct store_stmt *s, struct dag_store_dag **out,
                     size_t *n, const char *what) {
   size_t cap = 0;
   int rc;
   *out = NULL;
   *n = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     store_read_dag(s, &(*out)[(*n)++]);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, what);
 }
 
 int dag_store_list_dags(dag_store *st, struct dag_store_dag **out, size_t *n) {
   static const char sql[] = "SELECT " STORE_DAG_COLUMNS " FROM dag ORDER BY dag_id";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   return store_read_dags(st, s, out, n, "list dags");
 }
@@ -190,18 +190,18 @@ int dag_store_set_import_error(dag_store *st, const char *file, const char *text
   static const char sql[] =
       "INSERT INTO import_error (filename, timestamp, stacktrace) VALUES (?1, ?2, ?3)"
       " ON CONFLICT (filename) DO UPDATE SET timestamp = ?2, stacktrace = ?3"
-      " WHERE stacktrace IS NOT ?3";
-  sqlite3_stmt *s = store_stmt(st, sql);
+      " WHERE import_error.stacktrace IS DISTINCT FROM ?3";
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, file);
-  sqlite3_bind_int64(s, 2, now);
+  store_bind_int64(s, 2, now);
   store_bind_text(s, 3, text);
   return store_step_done(st, s, "set import error");
 }
 
 int dag_store_clear_import_error(dag_store *st, const char *file) {
   static const char sql[] = "DELETE FROM import_error WHERE filename = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, file);
   return store_step_done(st, s, "clear import error");
@@ -213,19 +213,19 @@ int dag_store_list_import_errors(dag_store *st, struct dag_store_import_error **
       "SELECT filename, timestamp, stacktrace FROM import_error ORDER BY filename";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_import_error *e = &(*out)[(*n)++];
     e->filename = store_col_text(s, 0);
     e->timestamp = store_col_int(s, 1);
     e->stacktrace = store_col_text(s, 2);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "list import errors");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "list import errors");
 }
 
 void dag_store_import_errors_free(struct dag_store_import_error *e, size_t n) {

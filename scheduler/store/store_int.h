@@ -1,43 +1,138 @@
-/* store_int.h - helpers shared by the SQLite store's files. Not public. */
+/* store_int.h - what the store's files share: the statement layer that the
+ * queries (store_dags.c, store_runs.c, ...) are written against, the backend
+ * table behind it (store_sqlite.c), and the row readers. Not
+ * public.
+ *
+ * A query is written once, in the SQL both backends speak, with SQLite's
+ * parameters (? or ?N, numbered from 1); the PostgreSQL backend rewrites
+ * them to $N when it prepares the statement. Where the dialects differ (JSON
+ * functions, a row lock), the query names both texts with store_stmt2(). */
 #ifndef DAG_STORE_INT_H
 #define DAG_STORE_INT_H
 
-#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
+/* A prepared statement of either backend; each backend's struct begins with
+ * this one. Cached by its SQL text's address for the connection's life;
+ * store_stmt() hands it back reset, bindings cleared. */
 struct store_stmt {
+  dag_store *st;   /* borrowed: the connection it was prepared on */
   const char *sql; /* identity: the address of a static string */
-  sqlite3_stmt *stmt;
 };
 
+/* store_step()'s answers besides a failure. */
+enum { STORE_DONE = 0, STORE_ROW = 1, STORE_ERROR = -1 };
+
+/* What a failure was, as the backend tells it, for store_fail(). */
+enum store_fault {
+  STORE_FAULT_OTHER,
+  STORE_FAULT_BUSY,       /* a lock held elsewhere, a serialization failure: try again */
+  STORE_FAULT_CONSTRAINT, /* a taken key or a broken CHECK */
+  STORE_FAULT_FULL,       /* disk or database full */
+  STORE_FAULT_CANTOPEN,   /* the file cannot be read (SQLite: -shm, -wal, permissions) */
+};
+
+/* The operations a backend provides. Statements, binds and columns follow
+ * SQLite's model: bind by 1-based index, step row by row, read columns of
+ * the current row by 0-based index. A step that fails returns STORE_ERROR
+ * and leaves the reason for fault() and errmsg(). */
+struct store_backend {
+  const char *name; /* "sqlite", "postgresql" */
+  enum dag_store_kind kind;
+  struct store_stmt *(*prepare)(dag_store *st, const char *sql);
+  void (*finalize)(struct store_stmt *s);
+  void (*reset)(struct store_stmt *s); /* also clears the bindings */
+  void (*bind_int64)(struct store_stmt *s, int idx, int64_t v);
+  void (*bind_text)(struct store_stmt *s, int idx, const char *v); /* copied; NULL: NULL */
+  void (*bind_null)(struct store_stmt *s, int idx);
+  int (*step)(struct store_stmt *s); /* STORE_ROW, STORE_DONE or STORE_ERROR */
+  const char *(*col_text)(struct store_stmt *s, int col); /* borrowed until the next step */
+  int64_t (*col_int)(struct store_stmt *s, int col);      /* NULL: 0; a boolean: 0 or 1 */
+  bool (*col_null)(struct store_stmt *s, int col);
+  int64_t (*changes)(dag_store *st); /* rows changed by the last statement */
+  /* Run a script of statements without parameters (migrations, BEGIN). 0,
+   * or STORE_ERROR with the reason left for fault() and errmsg(). */
+  int (*exec)(dag_store *st, const char *sql);
+  bool (*in_transaction)(dag_store *st); /* the server's view, after a failure */
+  enum store_fault (*fault)(dag_store *st);
+  const char *(*errmsg)(dag_store *st); /* the last failure; borrowed */
+  void (*set_busy_timeout)(dag_store *st, int ms);
+  bool (*readonly)(dag_store *st);
+  int (*data_version)(dag_store *st, uint64_t *version);
+  void (*close)(dag_store *st); /* the connection only; store.c frees the rest */
+};
+
+extern const struct store_backend store_sqlite_backend;
+
 struct dag_store {
-  sqlite3 *db;
+  const struct store_backend *be;
+  void *conn;  /* the backend's connection (sqlite3 *, PGconn *) */
   int depth;   /* dag_store_begin() nesting */
   bool doomed; /* rolled back inside: the outermost commit must not commit */
   int last_rc;  /* the transaction's last failure, which a doomed commit returns */
   char *errmsg; /* the last failure's message, kept past a later ROLLBACK */
-  struct store_stmt *stmts;
+  char *where;  /* the database for messages: a path, or a URL without password */
+  struct store_stmt **stmts;
   size_t n_stmts, cap_stmts;
+  void *be_data; /* the backend's own state, freed by its close() */
 };
 
-/* A prepared, reset statement for the static string `sql`, cached for the
- * life of the connection; NULL (and the error logged) if it fails. */
-sqlite3_stmt *store_stmt(dag_store *st, const char *sql);
+/* Open a backend's connection into st->conn. On failure *err says why
+ * (caller frees), without any password. */
+int store_sqlite_connect(dag_store *st, const char *path,
+                         const struct dag_store_options *opts, char **err);
 
-/* Map a failed SQLite call to a dagctl error, logging the message. */
+/* A prepared, reset statement for the static string `sql`, cached for the
+ * life of the connection; NULL (and the error logged) if it fails.
+ * store_stmt2() takes the text for each dialect (either may be the same
+ * string): SQLite's, PostgreSQL's. */
+struct store_stmt *store_stmt(dag_store *st, const char *sql);
+struct store_stmt *store_stmt2(dag_store *st, const char *sqlite_sql, const char *pg_sql);
+
+/* Map the backend's last failure to a dagctl error, logging `what` and the
+ * message, and doom an open transaction. */
 int store_fail(dag_store *st, const char *what);
 
 /* Run a statement that returns no rows to completion. */
-int store_step_done(dag_store *st, sqlite3_stmt *s, const char *what);
+int store_step_done(dag_store *st, struct store_stmt *s, const char *what);
 
-/* Column helpers: a NULL column gives NULL / 0. */
-char *store_col_text(sqlite3_stmt *s, int col);
-int64_t store_col_int(sqlite3_stmt *s, int col);
+static inline int store_step(struct store_stmt *s) { return s->st->be->step(s); }
+static inline void store_reset(struct store_stmt *s) { s->st->be->reset(s); }
+static inline void store_bind_int64(struct store_stmt *s, int idx, int64_t v) {
+  s->st->be->bind_int64(s, idx, v);
+}
+static inline void store_bind_null(struct store_stmt *s, int idx) {
+  s->st->be->bind_null(s, idx);
+}
+/* NULL text binds SQL NULL. */
+static inline void store_bind_text(struct store_stmt *s, int idx, const char *v) {
+  s->st->be->bind_text(s, idx, v);
+}
+/* 0 binds SQL NULL (a time or an id that is not there). */
+static inline void store_bind_time(struct store_stmt *s, int idx, dag_time_t t) {
+  if (t)
+    s->st->be->bind_int64(s, idx, t);
+  else
+    s->st->be->bind_null(s, idx);
+}
+/* Borrowed until the next step or reset; NULL for SQL NULL. */
+static inline const char *store_col_cstr(struct store_stmt *s, int col) {
+  return s->st->be->col_text(s, col);
+}
+static inline int64_t store_col_int(struct store_stmt *s, int col) {
+  return s->st->be->col_int(s, col);
+}
+static inline bool store_col_null(struct store_stmt *s, int col) {
+  return s->st->be->col_null(s, col);
+}
+static inline int64_t store_changes(dag_store *st) { return st->be->changes(st); }
 
-/* Bind helpers: NULL text and 0 times bind SQL NULL where noted. */
-void store_bind_text(sqlite3_stmt *s, int idx, const char *v);
-void store_bind_time(sqlite3_stmt *s, int idx, dag_time_t t); /* 0 -> NULL */
+/* A copy of a text column (caller frees); NULL for SQL NULL. */
+char *store_col_text(struct store_stmt *s, int col);
 
 /* Row readers shared by the files that select runs and DAGs. A query
  * selects STORE_RUN_COLUMNS (STORE_DAG_COLUMNS) first, in that order; the
@@ -48,8 +143,8 @@ void store_bind_time(sqlite3_stmt *s, int idx, dag_time_t t); /* 0 -> NULL */
   "id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"      \
   " data_interval_end, conf, queued_at, start_date, end_date, created_dag_version_id," \
   " (SELECT version_number FROM dag_version v WHERE v.id = created_dag_version_id)"
-void store_read_run(sqlite3_stmt *s, struct dag_store_run *r);
-int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
+void store_read_run(struct store_stmt *s, struct dag_store_run *r);
+int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,
                     size_t *n, const char *what);
 
 /* STORE_DAG_COLUMNS_("NULL") selects everything but the graph, which for a
@@ -60,12 +155,16 @@ int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
   " next_dagrun, next_dagrun_create_after, dag_version_id,"                      \
   " (SELECT version_number FROM dag_version v WHERE v.id = dag.dag_version_id)"
 #define STORE_DAG_COLUMNS STORE_DAG_COLUMNS_("graph")
-void store_read_dag(sqlite3_stmt *s, struct dag_store_dag *d);
-int store_read_dags(dag_store *st, sqlite3_stmt *s, struct dag_store_dag **out,
+void store_read_dag(struct store_stmt *s, struct dag_store_dag *d);
+int store_read_dags(dag_store *st, struct store_stmt *s, struct dag_store_dag **out,
                     size_t *n, const char *what);
 
 /* Queue a scheduler_event row (part of the caller's transaction). */
 int store_add_event(dag_store *st, const char *kind, const char *dag_id,
                     int64_t run_pk);
+
+/* A LIMIT that does not limit: SQLite takes -1 for that, PostgreSQL
+ * refuses a negative one. */
+#define STORE_NO_LIMIT INT64_MAX
 
 #endif

@@ -10,12 +10,12 @@
 
 /* --- runs ------------------------------------------------------------------ */
 
-void store_read_run(sqlite3_stmt *s, struct dag_store_run *r) {
+void store_read_run(struct store_stmt *s, struct dag_store_run *r) {
   r->pk = store_col_int(s, 0);
   r->dag_id = store_col_text(s, 1);
   r->run_id = store_col_text(s, 2);
   r->run_type = store_col_text(s, 3);
-  const char *state = (const char *)sqlite3_column_text(s, 4);
+  const char *state = store_col_cstr(s, 4);
   if (!state || dag_run_state_parse(state, &r->state) != 0) r->state = DAG_RUN_FAILED;
   r->logical_date = store_col_int(s, 5);
   r->data_interval_start = store_col_int(s, 6);
@@ -28,31 +28,31 @@ void store_read_run(sqlite3_stmt *s, struct dag_store_run *r) {
   r->dag_version_number = (int)store_col_int(s, 13);
 }
 
-int store_read_runs(dag_store *st, sqlite3_stmt *s, struct dag_store_run **out,
+int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,
                     size_t *n, const char *what) {
   size_t cap = 0;
   int rc;
   *out = NULL;
   *n = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     store_read_run(s, &(*out)[(*n)++]);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, what);
 }
 
 /* Is run_id taken for dag_id? 1 yes, 0 no, or a negative code. */
 static int run_id_taken(dag_store *st, const char *dag_id, const char *run_id) {
   static const char sql[] = "SELECT 1 FROM dag_run WHERE dag_id = ? AND run_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   store_bind_text(s, 2, run_id);
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 1;
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "check run id");
+  int rc = store_step(s);
+  store_reset(s);
+  if (rc == STORE_ROW) return 1;
+  return rc == STORE_DONE ? 0 : store_fail(st, "check run id");
 }
 
 /* How many suffixes a generated id tries before giving up: far more runs of
@@ -66,7 +66,7 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
   static const char ins_run[] =
       "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
       " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id)"
-      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)";
+      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING id";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
   if (run_id_out) *run_id_out = NULL;
@@ -97,25 +97,30 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
     rc = taken;
     goto fail;
   }
-  sqlite3_stmt *s = store_stmt(st, ins_run);
+  struct store_stmt *s = store_stmt(st, ins_run);
   if (!s) goto fail;
   store_bind_text(s, 1, run->dag_id);
   store_bind_text(s, 2, run_id);
   store_bind_text(s, 3, run->run_type);
-  sqlite3_bind_int64(s, 4, run->logical_date);
-  sqlite3_bind_int64(s, 5, run->data_interval_start);
-  sqlite3_bind_int64(s, 6, run->data_interval_end);
+  store_bind_int64(s, 4, run->logical_date);
+  store_bind_int64(s, 5, run->data_interval_start);
+  store_bind_int64(s, 6, run->data_interval_end);
   store_bind_text(s, 7, run->conf ? run->conf : "{}");
-  sqlite3_bind_int64(s, 8, run->queued_at);
+  store_bind_int64(s, 8, run->queued_at);
   store_bind_time(s, 9, run->dag_version_id); /* 0 -> NULL */
-  if ((rc = store_step_done(st, s, "create run")) != 0) goto fail;
-  int64_t id = sqlite3_last_insert_rowid(st->db);
+  if ((rc = store_step(s)) != STORE_ROW) {
+    store_reset(s);
+    rc = store_fail(st, "create run");
+    goto fail;
+  }
+  int64_t id = store_col_int(s, 0);
+  store_reset(s);
 
   for (size_t i = 0; i < n_tasks; i++) {
     if (!(s = store_stmt(st, ins_ti))) goto fail;
-    sqlite3_bind_int64(s, 1, id);
+    store_bind_int64(s, 1, id);
     store_bind_text(s, 2, task_ids[i]);
-    sqlite3_bind_int(s, 3, max_tries[i]);
+    store_bind_int64(s, 3, max_tries[i]);
     if ((rc = store_step_done(st, s, "create task instance")) != 0) goto fail;
   }
   if (strcmp(run->run_type, "test") != 0 &&
@@ -142,29 +147,29 @@ int dag_store_set_run_state(dag_store *st, int64_t pk, enum dag_run_state state,
   static const char sql[] =
       "UPDATE dag_run SET state = ?, start_date = coalesce(?, start_date), end_date = ?"
       " WHERE id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_run_state_name(state));
   store_bind_time(s, 2, start_date);
   store_bind_time(s, 3, end_date);
-  sqlite3_bind_int64(s, 4, pk);
+  store_bind_int64(s, 4, pk);
   return store_step_done(st, s, "set run state");
 }
 
-static int get_one_run(dag_store *st, sqlite3_stmt *s, struct dag_store_run *out) {
+static int get_one_run(dag_store *st, struct store_stmt *s, struct dag_store_run *out) {
   memset(out, 0, sizeof(*out));
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) store_read_run(s, out);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "get run");
+  int rc = store_step(s);
+  if (rc == STORE_ROW) store_read_run(s, out);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "get run");
 }
 
 int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
                       struct dag_store_run *out) {
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE dag_id = ? AND run_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   store_bind_text(s, 2, run_id);
@@ -173,9 +178,9 @@ int dag_store_get_run(dag_store *st, const char *dag_id, const char *run_id,
 
 int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out) {
   static const char sql[] = "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, pk);
+  store_bind_int64(s, 1, pk);
   return get_one_run(st, s, out);
 }
 
@@ -183,10 +188,10 @@ int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
                         struct dag_store_run **out, size_t *n) {
   static const char sql[] = "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE dag_id = ?"
                             " ORDER BY logical_date DESC, id DESC LIMIT ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
-  sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+  store_bind_int64(s, 2, limit > 0 ? limit : STORE_NO_LIMIT);
   return store_read_runs(st, s, out, n, "list runs");
 }
 
@@ -194,7 +199,7 @@ int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
       " AND run_type <> 'test' ORDER BY id";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   return store_read_runs(st, s, out, n, "list active runs");
 }
@@ -204,7 +209,7 @@ int dag_store_list_active_runs_of(dag_store *st, const char *dag_id,
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
       " AND run_type <> 'test' AND dag_id = ? ORDER BY id";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   return store_read_runs(st, s, out, n, "list active runs of a DAG");
@@ -216,17 +221,17 @@ int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
       "SELECT data_interval_start, data_interval_end FROM dag_run"
       " WHERE dag_id = ? AND run_type = 'scheduled'"
       " ORDER BY data_interval_end DESC LIMIT 1";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  int rc = store_step(s);
+  if (rc == STORE_ROW) {
     out->start = store_col_int(s, 0);
     out->end = store_col_int(s, 1);
   }
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, "last scheduled run");
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "last scheduled run");
 }
 
 void dag_store_run_free(struct dag_store_run *r) {
@@ -253,17 +258,17 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
       " FROM task_instance WHERE run_pk = ?";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_ti *t = &(*out)[(*n)++];
     memset(t, 0, sizeof(*t));
     t->task_id = store_col_text(s, 0);
-    const char *state = (const char *)sqlite3_column_text(s, 1);
+    const char *state = store_col_cstr(s, 1);
     if (!state || dag_task_state_parse(state, &t->state) != 0) t->state = DAG_TI_NONE;
     t->try_number = (int)store_col_int(s, 2);
     t->max_tries = (int)store_col_int(s, 3);
@@ -272,12 +277,12 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
     t->next_retry_at = store_col_int(s, 6);
     t->pid = (int)store_col_int(s, 7);
     t->pid_start = store_col_int(s, 8);
-    t->has_exit_code = sqlite3_column_type(s, 9) != SQLITE_NULL;
+    t->has_exit_code = !store_col_null(s, 9);
     t->exit_code = (int)store_col_int(s, 9);
     t->error = store_col_text(s, 10);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "list task instances");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "list task instances");
 }
 
 void dag_store_tis_free(struct dag_store_ti *t, size_t n) {
@@ -295,11 +300,11 @@ int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
       " next_retry_at = NULL,"
       " end_date = CASE WHEN ?1 IN ('skipped', 'upstream_failed') THEN ?2 ELSE end_date END"
       " WHERE run_pk = ?3 AND task_id = ?4";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_task_state_name(state));
-  sqlite3_bind_int64(s, 2, now);
-  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_int64(s, 2, now);
+  store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
   return store_step_done(st, s, "set task state");
 }
@@ -312,25 +317,27 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
       " end_date = NULL, pid = ?3, pid_start = ?4, exit_code = NULL, error = NULL,"
       " next_retry_at = NULL WHERE run_pk = ?5 AND task_id = ?6";
   static const char ins[] =
-      "INSERT OR REPLACE INTO task_try (run_pk, task_id, try_number, state, start_date,"
-      " pid, log_path) VALUES (?, ?, ?, 'running', ?, ?, ?)";
+      "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, pid, log_path)"
+      " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6) ON CONFLICT (run_pk, task_id, try_number)"
+      " DO UPDATE SET state = 'running', start_date = ?4, end_date = NULL, pid = ?5,"
+      " exit_code = NULL, error = NULL, log_path = ?6";
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, upd);
+  struct store_stmt *s = store_stmt(st, upd);
   if (!s) goto fail;
-  sqlite3_bind_int(s, 1, try_number);
-  sqlite3_bind_int64(s, 2, start);
-  sqlite3_bind_int(s, 3, pid);
-  sqlite3_bind_int64(s, 4, pid_start);
-  sqlite3_bind_int64(s, 5, run_pk);
+  store_bind_int64(s, 1, try_number);
+  store_bind_int64(s, 2, start);
+  store_bind_int64(s, 3, pid);
+  store_bind_int64(s, 4, pid_start);
+  store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   if ((rc = store_step_done(st, s, "start try")) != 0) goto fail;
   if (!(s = store_stmt(st, ins))) goto fail;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
-  sqlite3_bind_int(s, 3, try_number);
-  sqlite3_bind_int64(s, 4, start);
-  sqlite3_bind_int(s, 5, pid);
+  store_bind_int64(s, 3, try_number);
+  store_bind_int64(s, 4, start);
+  store_bind_int64(s, 5, pid);
   store_bind_text(s, 6, log_path);
   if ((rc = store_step_done(st, s, "record try")) != 0) goto fail;
   return dag_store_commit(st);
@@ -353,28 +360,28 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
   const char *name = dag_task_state_name(state);
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, upd);
+  struct store_stmt *s = store_stmt(st, upd);
   if (!s) goto fail;
   store_bind_text(s, 1, name);
-  sqlite3_bind_int64(s, 2, end);
+  store_bind_int64(s, 2, end);
   if (has_exit_code)
-    sqlite3_bind_int(s, 3, exit_code);
+    store_bind_int64(s, 3, exit_code);
   store_bind_text(s, 4, error);
   store_bind_time(s, 5, next_retry_at);
-  sqlite3_bind_int64(s, 6, run_pk);
+  store_bind_int64(s, 6, run_pk);
   store_bind_text(s, 7, task_id);
   if ((rc = store_step_done(st, s, "end try")) != 0) goto fail;
   if (!(s = store_stmt(st, upd_try))) goto fail;
   /* A try's own record says how that try ended: up_for_retry is a property
    * of the task instance, the try itself failed. */
   store_bind_text(s, 1, state == DAG_TI_UP_FOR_RETRY ? "failed" : name);
-  sqlite3_bind_int64(s, 2, end);
+  store_bind_int64(s, 2, end);
   if (has_exit_code)
-    sqlite3_bind_int(s, 3, exit_code);
+    store_bind_int64(s, 3, exit_code);
   store_bind_text(s, 4, error);
-  sqlite3_bind_int64(s, 5, run_pk);
+  store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
-  sqlite3_bind_int(s, 7, try_number);
+  store_bind_int64(s, 7, try_number);
   if ((rc = store_step_done(st, s, "end try record")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
@@ -393,19 +400,19 @@ int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
       " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, upd);
+  struct store_stmt *s = store_stmt(st, upd);
   if (!s) goto fail;
-  sqlite3_bind_int(s, 1, try_number);
-  sqlite3_bind_int64(s, 2, end);
-  sqlite3_bind_int64(s, 3, next_poke_at);
-  sqlite3_bind_int64(s, 4, run_pk);
+  store_bind_int64(s, 1, try_number);
+  store_bind_int64(s, 2, end);
+  store_bind_int64(s, 3, next_poke_at);
+  store_bind_int64(s, 4, run_pk);
   store_bind_text(s, 5, task_id);
   if ((rc = store_step_done(st, s, "reschedule")) != 0) goto fail;
   if (!(s = store_stmt(st, upd_try))) goto fail;
-  sqlite3_bind_int64(s, 1, end);
-  sqlite3_bind_int64(s, 2, run_pk);
+  store_bind_int64(s, 1, end);
+  store_bind_int64(s, 2, run_pk);
   store_bind_text(s, 3, task_id);
-  sqlite3_bind_int(s, 4, try_number);
+  store_bind_int64(s, 4, try_number);
   if ((rc = store_step_done(st, s, "reschedule try")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
@@ -419,19 +426,19 @@ int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int
       "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
   static const char tr[] =
       "UPDATE task_try SET pid = ? WHERE run_pk = ? AND task_id = ? AND try_number = ?";
-  sqlite3_stmt *s = store_stmt(st, ti);
+  struct store_stmt *s = store_stmt(st, ti);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int(s, 1, pid);
-  sqlite3_bind_int64(s, 2, pid_start);
-  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_int64(s, 1, pid);
+  store_bind_int64(s, 2, pid_start);
+  store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
   int rc = store_step_done(st, s, "task pid");
   if (rc) return rc;
   if (!(s = store_stmt(st, tr))) return DAG_ESTORE;
-  sqlite3_bind_int(s, 1, pid);
-  sqlite3_bind_int64(s, 2, run_pk);
+  store_bind_int64(s, 1, pid);
+  store_bind_int64(s, 2, run_pk);
   store_bind_text(s, 3, task_id);
-  sqlite3_bind_int(s, 4, try_number);
+  store_bind_int64(s, 4, try_number);
   return store_step_done(st, s, "try pid");
 }
 
@@ -439,11 +446,11 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
                                  int64_t pid_start) {
   static const char sql[] =
       "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int(s, 1, pid);
-  sqlite3_bind_int64(s, 2, pid_start);
-  sqlite3_bind_int64(s, 3, run_pk);
+  store_bind_int64(s, 1, pid);
+  store_bind_int64(s, 2, pid_start);
+  store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
   return store_step_done(st, s, "service pid");
 }
@@ -451,9 +458,9 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
   static const char sql[] =
       "UPDATE task_instance SET max_tries = max_tries + 1 WHERE run_pk = ? AND task_id = ?";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
   return store_step_done(st, s, "grant try");
 }
@@ -469,27 +476,27 @@ int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
   size_t ok = 0, busy = 0;
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s;
+  struct store_stmt *s;
   for (size_t i = 0; i < n; i++) {
     if (!(s = store_stmt(st, upd))) goto fail;
-    sqlite3_bind_int(s, 1, retries[i]);
-    sqlite3_bind_int64(s, 2, run_pk);
+    store_bind_int64(s, 1, retries[i]);
+    store_bind_int64(s, 2, run_pk);
     store_bind_text(s, 3, task_ids[i]);
     if ((rc = store_step_done(st, s, "clear task")) != 0) goto fail;
-    if (sqlite3_changes(st->db))
+    if (store_changes(st))
       ok++;
     else
       busy++;
   }
   if (!(s = store_stmt(st, upd_run))) goto fail;
-  sqlite3_bind_int64(s, 1, run_pk);
-  if (sqlite3_step(s) != SQLITE_ROW) {
-    sqlite3_reset(s);
+  store_bind_int64(s, 1, run_pk);
+  if (store_step(s) != STORE_ROW) {
+    store_reset(s);
     dag_store_rollback(st);
     return DAG_ENOTFOUND;
   }
   char *dag_id = store_col_text(s, 0);
-  sqlite3_reset(s);
+  store_reset(s);
   rc = store_add_event(st, "run", dag_id, run_pk);
   free(dag_id);
   if (rc) goto fail;
@@ -512,30 +519,30 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
       " ORDER BY task_id, try_number";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_try *t = &(*out)[(*n)++];
     memset(t, 0, sizeof(*t));
     t->task_id = store_col_text(s, 0);
     t->try_number = (int)store_col_int(s, 1);
-    const char *state = (const char *)sqlite3_column_text(s, 2);
+    const char *state = store_col_cstr(s, 2);
     if (!state || dag_task_state_parse(state, &t->state) != 0) t->state = DAG_TI_NONE;
     t->start_date = store_col_int(s, 3);
     t->end_date = store_col_int(s, 4);
     t->pid = (int)store_col_int(s, 5);
-    t->has_exit_code = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    t->has_exit_code = !store_col_null(s, 6);
     t->exit_code = (int)store_col_int(s, 6);
     t->error = store_col_text(s, 7);
     t->log_path = store_col_text(s, 8);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "list tries");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "list tries");
 }
 
 void dag_store_tries_free(struct dag_store_try *t, size_t n) {
@@ -559,27 +566,27 @@ int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n
   *n = 0;
   int rc = dag_store_begin(st);
   if (rc) return rc;
-  sqlite3_stmt *s = store_stmt(st, sel);
+  struct store_stmt *s = store_stmt(st, sel);
   if (!s) goto fail;
   size_t cap = 0;
   int step;
-  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((step = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_event *e = &(*out)[(*n)++];
     e->id = store_col_int(s, 0);
-    const char *kind = (const char *)sqlite3_column_text(s, 1);
+    const char *kind = store_col_cstr(s, 1);
     e->kind = kind && strcmp(kind, "dag") == 0 ? DAG_STORE_EVENT_DAG : DAG_STORE_EVENT_RUN;
     e->dag_id = store_col_text(s, 2);
     e->run_pk = store_col_int(s, 3);
   }
-  sqlite3_reset(s);
-  if (step != SQLITE_DONE) {
+  store_reset(s);
+  if (step != STORE_DONE) {
     rc = store_fail(st, "take events");
     goto fail;
   }
   if (*n) {
     if (!(s = store_stmt(st, del))) goto fail;
-    sqlite3_bind_int64(s, 1, (*out)[*n - 1].id);
+    store_bind_int64(s, 1, (*out)[*n - 1].id);
     if ((rc = store_step_done(st, s, "delete events")) != 0) goto fail;
   }
   if ((rc = dag_store_commit(st)) == 0) return 0;

@@ -14,7 +14,7 @@
 #define VERSION_COLUMNS VERSION_COLUMNS_("data", "source_code")
 #define VERSION_COLUMNS_LIGHT VERSION_COLUMNS_("NULL", "NULL")
 
-static void read_version(sqlite3_stmt *s, struct dag_store_version *v) {
+static void read_version(struct store_stmt *s, struct dag_store_version *v) {
   v->id = store_col_int(s, 0);
   v->dag_id = store_col_text(s, 1);
   v->version_number = (int)store_col_int(s, 2);
@@ -26,13 +26,13 @@ static void read_version(sqlite3_stmt *s, struct dag_store_version *v) {
 }
 
 /* Step a statement that yields at most one version. */
-static int get_one(dag_store *st, sqlite3_stmt *s, struct dag_store_version *out,
+static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_version *out,
                    const char *what) {
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) read_version(s, out);
-  sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return 0;
-  return rc == SQLITE_DONE ? DAG_ENOTFOUND : store_fail(st, what);
+  int rc = store_step(s);
+  if (rc == STORE_ROW) read_version(s, out);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, what);
 }
 
 /* Inside the caller's transaction. */
@@ -40,47 +40,48 @@ static int put_version(dag_store *st, const struct dag *dag, const char *text,
                        const char *hash, const char *source, dag_time_t now, int64_t *id,
                        int *number) {
   static const char find[] =
-      "SELECT id, version_number, source_code IS ?3 FROM dag_version"
+      "SELECT id, version_number, source_code IS NOT DISTINCT FROM ?3 FROM dag_version"
       " WHERE dag_id = ?1 AND dag_hash = ?2";
   static const char set_source[] = "UPDATE dag_version SET source_code = ? WHERE id = ?";
   static const char ins[] =
       "INSERT INTO dag_version (dag_id, version_number, dag_hash, data, fileloc,"
       " source_code, created_at)"
-      " SELECT ?1, coalesce(max(version_number), 0) + 1, ?2, ?3, ?4, ?5, ?6"
+      " SELECT CAST(?1 AS TEXT), coalesce(max(version_number), 0) + 1, CAST(?2 AS TEXT),"
+      " CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS BIGINT)"
       " FROM dag_version WHERE dag_id = ?1 RETURNING id, version_number";
-  sqlite3_stmt *s = store_stmt(st, find);
+  struct store_stmt *s = store_stmt(st, find);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag->dag_id);
   store_bind_text(s, 2, hash);
   store_bind_text(s, 3, source);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  int rc = store_step(s);
+  if (rc == STORE_ROW) {
     *id = store_col_int(s, 0);
     *number = (int)store_col_int(s, 1);
     bool same_source = store_col_int(s, 2) != 0;
-    sqlite3_reset(s);
+    store_reset(s);
     if (!source || same_source) return 0;
     if (!(s = store_stmt(st, set_source))) return DAG_ESTORE;
     store_bind_text(s, 1, source);
-    sqlite3_bind_int64(s, 2, *id);
+    store_bind_int64(s, 2, *id);
     return store_step_done(st, s, "update version source");
   }
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE) return store_fail(st, "find version");
+  store_reset(s);
+  if (rc != STORE_DONE) return store_fail(st, "find version");
   if (!(s = store_stmt(st, ins))) return DAG_ESTORE;
   store_bind_text(s, 1, dag->dag_id);
   store_bind_text(s, 2, hash);
   store_bind_text(s, 3, text);
   store_bind_text(s, 4, dag->file ? dag->file : "");
   store_bind_text(s, 5, source);
-  sqlite3_bind_int64(s, 6, now);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  store_bind_int64(s, 6, now);
+  rc = store_step(s);
+  if (rc == STORE_ROW) {
     *id = store_col_int(s, 0);
     *number = (int)store_col_int(s, 1);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_ROW ? 0 : store_fail(st, "add version");
+  store_reset(s);
+  return rc == STORE_ROW ? 0 : store_fail(st, "add version");
 }
 
 int dag_store_put_version(dag_store *st, const struct dag *dag, const char *source,
@@ -94,11 +95,11 @@ int dag_store_put_version(dag_store *st, const struct dag *dag, const char *sour
   int rc = dag_store_begin(st);
   if (rc == 0) rc = put_version(st, dag, text, hash, source, now, &vid, &vnum);
   if (rc == 0 && current) {
-    sqlite3_stmt *s = store_stmt(st, set_current);
+    struct store_stmt *s = store_stmt(st, set_current);
     if (!s) {
       rc = DAG_ESTORE;
     } else {
-      sqlite3_bind_int64(s, 1, vid);
+      store_bind_int64(s, 1, vid);
       store_bind_text(s, 2, dag->dag_id);
       rc = store_step_done(st, s, "set current version");
     }
@@ -126,10 +127,10 @@ int dag_store_get_version(dag_store *st, int64_t id, const char *dag_id, bool wi
       "SELECT " VERSION_COLUMNS_LIGHT " FROM dag_version"
       " WHERE id = (SELECT dag_version_id FROM dag WHERE dag_id = ?)";
   memset(out, 0, sizeof(*out));
-  sqlite3_stmt *s =
+  struct store_stmt *s =
       store_stmt(st, id ? (with_data ? by_id : by_id_light) : (with_data ? cur : cur_light));
   if (!s) return DAG_ESTORE;
-  if (id) sqlite3_bind_int64(s, 1, id);
+  if (id) store_bind_int64(s, 1, id);
   else store_bind_text(s, 1, dag_id);
   return get_one(st, s, out, "get version");
 }
@@ -141,10 +142,10 @@ int dag_store_get_version_number(dag_store *st, const char *dag_id, int number,
   static const char light[] = "SELECT " VERSION_COLUMNS_LIGHT
                               " FROM dag_version WHERE dag_id = ? AND version_number = ?";
   memset(out, 0, sizeof(*out));
-  sqlite3_stmt *s = store_stmt(st, with_data ? sql : light);
+  struct store_stmt *s = store_stmt(st, with_data ? sql : light);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
-  sqlite3_bind_int(s, 2, number);
+  store_bind_int64(s, 2, number);
   return get_one(st, s, out, "get version by number");
 }
 
@@ -154,17 +155,17 @@ int dag_store_list_versions(dag_store *st, const char *dag_id, struct dag_store_
                             " FROM dag_version WHERE dag_id = ? ORDER BY version_number DESC";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     read_version(s, &(*out)[(*n)++]);
   }
-  sqlite3_reset(s);
-  if (rc == SQLITE_DONE) return 0;
+  store_reset(s);
+  if (rc == STORE_DONE) return 0;
   dag_store_versions_free(*out, *n);
   *out = NULL;
   *n = 0;

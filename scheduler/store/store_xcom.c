@@ -11,13 +11,13 @@ int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, cons
   static const char sql[] =
       "INSERT INTO xcom (run_pk, task_id, key, value, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)"
       " ON CONFLICT (run_pk, task_id, key) DO UPDATE SET value = ?4, timestamp = ?5";
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
   store_bind_text(s, 3, key);
   store_bind_text(s, 4, value_json);
-  sqlite3_bind_int64(s, 5, now);
+  store_bind_int64(s, 5, now);
   return store_step_done(st, s, "xcom push");
 }
 
@@ -26,20 +26,20 @@ int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **o
       "SELECT task_id, key, value FROM xcom WHERE run_pk = ? ORDER BY task_id, key";
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *s = store_stmt(st, sql);
+  struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
-  sqlite3_bind_int64(s, 1, run_pk);
+  store_bind_int64(s, 1, run_pk);
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_xcom *x = &(*out)[(*n)++];
     x->task_id = store_col_text(s, 0);
     x->key = store_col_text(s, 1);
     x->value = store_col_text(s, 2);
   }
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : store_fail(st, "xcom list");
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "xcom list");
 }
 
 void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n) {

@@ -567,11 +567,11 @@ static void full_store_stops_cleanly(void **state) {
   free(yaml);
   /* The database may not grow: the next write that needs a page fails. */
   sqlite3_stmt *q = NULL;
-  assert_int_equal(sqlite3_prepare_v2(h->st->db, "PRAGMA page_count", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2((sqlite3 *)h->st->conn, "PRAGMA page_count", -1, &q, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
   char *pragma = xasprintf("PRAGMA max_page_count = %d", sqlite3_column_int(q, 0));
   sqlite3_finalize(q);
-  assert_int_equal(sqlite3_exec(h->st->db, pragma, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec((sqlite3 *)h->st->conn, pragma, NULL, NULL, NULL), SQLITE_OK);
   free(pragma);
   for (int i = 0; i < 300 && h->n_live && !dag_scheduler_failed(h->s); i++)
     end_proc(h, h->live[0], 0, 0);

@@ -127,7 +127,7 @@ static void full_store_says_so(void **state) {
   char big[2048];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
-  assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+  assert_int_equal(sqlite3_exec((sqlite3 *)f->st->conn, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
                    SQLITE_OK);
   int rc = 0;
   assert_int_equal(dag_store_begin(f->st), 0);
@@ -151,7 +151,7 @@ static void ignored_failure_fails_the_commit(void **state) {
   char big[2048];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
-  assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+  assert_int_equal(sqlite3_exec((sqlite3 *)f->st->conn, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
                    SQLITE_OK);
   assert_int_equal(dag_store_begin(f->st), 0);
   assert_int_equal(add_row(f, "small"), 0);
