@@ -195,6 +195,18 @@ static int parse_durability(const struct setting *s, const char *text, void *fie
   return 0;
 }
 
+static int parse_executor(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (strcmp(text, "local") == 0)
+    FIELD(bool, field) = false;
+  else if (strcmp(text, "workers") == 0)
+    FIELD(bool, field) = true;
+  else
+    return -1;
+  return 0;
+}
+
 static int parse_log_level(const struct setting *s, const char *text, void *field,
                            char **why) {
   DAG_UNUSED(s);
@@ -568,6 +580,7 @@ static const struct type t_duration = {"a duration such as 30s, 5m or 1h30m",
                                        parse_duration, 0};
 static const struct type t_tz = {"a time zone such as UTC or Europe/Paris", parse_tz, 1};
 static const struct type t_durability = {"'normal' or 'full'", parse_durability, 0};
+static const struct type t_executor = {"'local' or 'workers'", parse_executor, 0};
 static const struct type t_log_level = {"one of debug, info, warn, error",
                                         parse_log_level, 0};
 static const struct type t_token = {"a token without spaces or control characters",
@@ -618,6 +631,8 @@ static const struct setting settings[] = {
     {"core", "durability", &t_durability, OFF(durable_fsync), "normal", 0, 0, 0},
     {"core", "log_level", &t_log_level, OFF(log_level), "info", 0, 0, 0},
     {"core", "plugins_folder", &t_path, OFF(plugins_folder), NULL, 0, 0, 0},
+    {"core", "executor", &t_executor, OFF(executor_workers), "local", 0, 0, 0},
+    {"core", "worker_timeout", &t_duration, OFF(worker_timeout_us), "10s", 0, 0, 0},
     {"web", "bind", &t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a

@@ -35,6 +35,10 @@ struct dag_config {
   bool durable_fsync;           /* core.durability: full (fsync each commit) vs normal */
   enum dag_log_level log_level; /* core.log_level: debug|info|warn|error */
   char *plugins_folder;         /* NULL: the plugins folder beside the dagctl binary */
+  /* core.executor: local (the scheduler runs tasks as its children) or
+   * workers (it queues them for `dagctl worker` processes). */
+  bool executor_workers;        /* local */
+  int64_t worker_timeout_us;    /* a worker silent this long is gone; 10 s */
 
   /* web */
   char *web_bind; /* "127.0.0.1" */

@@ -42,6 +42,7 @@ static void task_free(struct dag_task *t) {
   }
   free(t->env);
   free(t->cwd);
+  free(t->queue);
   json_decref(t->config);
   free(t->upstream);
   free(t->downstream);

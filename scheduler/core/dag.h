@@ -72,6 +72,8 @@ struct dag_task {
   size_t *downstream; /* computed by the loader */
   size_t n_downstream;
   enum dag_trigger_rule trigger_rule;
+  char *queue;               /* the workers' queue it goes to (core.executor:
+                                workers); NULL: "default" */
   struct dag_task_args args; /* default_args with this task's overrides */
   int line;                  /* where the task is declared */
   int col;

@@ -54,6 +54,9 @@ static json_t *task_json(const struct dag_task *t) {
   json_object_set_new(o, "upstream", index_array(t->upstream, t->n_upstream));
   json_object_set_new(o, "downstream", index_array(t->downstream, t->n_downstream));
   json_object_set_new(o, "trigger_rule", json_string(dag_trigger_rule_name(t->trigger_rule)));
+  /* Written only when set, so the digest of a DAG without queues stays
+   * what it was before queues existed. */
+  if (t->queue) json_object_set_new(o, "queue", json_string(t->queue));
   json_object_set_new(o, "args", args_json(&t->args));
   json_object_set_new(o, "line", json_integer(t->line));
   json_object_set_new(o, "col", json_integer(t->col));
@@ -216,6 +219,7 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t
   json_t *rule = need(r, o, "trigger_rule", JSON_STRING, false);
   if (rule && dag_trigger_rule_parse(json_string_value(rule), &t->trigger_rule) != 0 && !r->err)
     r->err = xasprintf("serialized DAG: unknown trigger_rule '%s'", json_string_value(rule));
+  if (json_object_get(o, "queue")) t->queue = get_str(r, o, "queue", false);
   get_args(r, o, "args", &t->args);
   t->line = (int)get_int(r, o, "line");
   t->col = (int)get_int(r, o, "col");

@@ -71,6 +71,7 @@ enum {
   T_TYPE,
   T_UPSTREAM,
   T_TRIGGER_RULE,
+  T_QUEUE,
   T_COMMAND, /* T_COMMAND..T_CWD: run keys, plugin config for plugin tasks */
   T_ARGV,
   T_ENV,
@@ -80,7 +81,7 @@ enum {
 };
 
 static const char *const task_keys[T__COUNT] = {
-    "id",      "type", "upstream", "trigger_rule", "command",
+    "id",      "type", "upstream", "trigger_rule", "queue", "command",
     "argv",    "env",  "cwd",
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
@@ -561,6 +562,17 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   if (present(&s[T_TRIGGER_RULE])) {
     p = dag_yaml_path_key(tpath, "trigger_rule");
     get_trigger_rule(ctx, s[T_TRIGGER_RULE].val, p, &t->trigger_rule);
+    free(p);
+  }
+  if (present(&s[T_QUEUE])) {
+    /* Queue names follow the rule of task ids: they travel in logs, the
+     * workers table and `dagctl worker --queues`. */
+    p = dag_yaml_path_key(tpath, "queue");
+    if (dag_yaml_get_string(&ctx->y, s[T_QUEUE].val, p, &t->queue) &&
+        !valid_name(ctx, s[T_QUEUE].val, p, DAG_ID_TASK, "queue", t->queue)) {
+      free(t->queue);
+      t->queue = NULL;
+    }
     free(p);
   }
   apply_args(ctx, s + T_ARGS, tpath, &t->args);

@@ -26,7 +26,7 @@ static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
   assert_int_equal(sizeof(struct dag), 224);
-  assert_int_equal(sizeof(struct dag_task), 192);
+  assert_int_equal(sizeof(struct dag_task), 200);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 48);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -108,6 +108,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
       assert_string_equal(x->env[k].value, y->env[k].value);
     }
     same_str(x->cwd, y->cwd);
+    same_str(x->queue, y->queue);
     same_json(x->config, y->config);
     same_indexes(x->upstream, x->n_upstream, y->upstream, y->n_upstream);
     same_indexes(x->downstream, x->n_downstream, y->downstream, y->n_downstream);
@@ -185,6 +186,7 @@ static struct dag *full_dag(void) {
   t->env[1] = (struct dag_env){xstrdup("B"), xstrdup("{{ run_id }}")};
   t->n_env = 2;
   t->cwd = xstrdup("/tmp/{{ ds }}");
+  t->queue = xstrdup("etl");
   t->downstream = idx(2, (size_t)1, (size_t)2);
   t->n_downstream = 2;
   t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
