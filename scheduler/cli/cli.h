@@ -99,6 +99,7 @@ int cli_web_start(struct cli *c, const struct cli_web *w, struct uv_loop_s *loop
 
 int cmd_scheduler(struct cli *c, int argc, char **argv);
 int cmd_webserver(struct cli *c, int argc, char **argv);
+int cmd_worker(struct cli *c, int argc, char **argv);
 int cmd_trigger(struct cli *c, int argc, char **argv);
 int cmd_dags(struct cli *c, int argc, char **argv);
 int cmd_runs(struct cli *c, int argc, char **argv);

@@ -10,6 +10,7 @@ static const struct verb {
   const char *summary;
 } verbs[] = {
     {"scheduler", cmd_scheduler, "run the scheduler (and the status page) in the foreground"},
+    {"worker", cmd_worker, "run the tasks schedulers queue for workers (core.executor: workers)"},
     {"webserver", cmd_webserver, "serve the status page and JSON API without a scheduler"},
     {"trigger", cmd_trigger, "start a run of a DAG now"},
     {"dags", cmd_dags, "list DAGs, pause or unpause one"},

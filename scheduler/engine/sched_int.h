@@ -65,6 +65,7 @@ enum sched_work_kind {
   SCHED_WORK_TASK_EXIT,     /* ti's process ended with status/sig */
   SCHED_WORK_SERVICE_READY, /* ti's service said it is up */
   SCHED_WORK_ONE_DONE,      /* foreground mode: the run ended with `state` */
+  SCHED_WORK_REAP,          /* workers mode: take back the tries of silent workers */
 };
 
 struct sched_work {
@@ -78,6 +79,8 @@ struct sched_work {
   bool timed_out;
   bool stopping; /* the scheduler was stopping when the process ended */
   bool lost;     /* its supervisor ended without a status (dag_proc.lost) */
+  int64_t claim_id;  /* a worker's try: its claim, marked recorded with its end */
+  char *why;         /* owned: why a worker's try ended without an outcome (lost) */
   enum dag_run_state state;
 };
 
@@ -129,6 +132,8 @@ struct sched_ti {
   bool has_stop_waiter;       /* a stop_service task waits for this service */
   size_t stop_waiter;
   bool interrupted; /* stopped at recovery: its try ends interrupted, not failed */
+  bool on_worker;   /* its try is queued for or run by a worker (sched_queue.c) */
+  bool end_posted;  /* ... and the worker's report of its end is a queued work item */
 };
 
 struct sched_run {
@@ -226,6 +231,11 @@ struct dag_scheduler {
   char *kafka_bootstraps; /* its address, for plugin tasks */
   struct dag_plugin_catalog *plugins; /* what plugins declare, for the loader */
   uint64_t tasks_started, tasks_finished;
+
+  /* core.executor: workers (sched_queue.c). */
+  uv_timer_t reap_timer; /* looks for silent workers */
+  bool reap_on;
+  bool queued_new; /* tries were queued: tell the workers once dispatch ends */
 };
 
 /* scheduler.c */
@@ -280,6 +290,31 @@ void sched_run_terminate_all(struct dag_scheduler *s);
 void sched_run_free(struct sched_run *r);
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);
 void sched_service_ready(struct sched_ti *ti);
+
+/* sched_queue.c: core.executor workers, the scheduler's side */
+/* Whether ti's next try goes to the workers rather than to a process of
+ * ours: in service mode with core.executor workers, except services and the
+ * tasks that stop them, which need this scheduler (its readiness pipes). */
+bool sched_queue_wants(const struct sched_ti *ti);
+/* Queue ti's try ti->try_number for the workers (part of the caller's
+ * transaction) and count it as running. */
+int sched_queue_try(struct sched_ti *ti, dag_time_t now, const char *log_rel);
+/* A try of ti found queued or running at load: if a worker holds it, count
+ * it as running here and return true. Sets *rc on a store failure. */
+bool sched_queue_revive(struct sched_ti *ti, int *rc);
+/* Post the ends the workers have reported (part of the caller's
+ * transaction). */
+int sched_queue_take_ends(struct dag_scheduler *s);
+/* Work item SCHED_WORK_REAP: 0 or DAG_ELOCKED. */
+int sched_queue_reap_work(struct dag_scheduler *s);
+/* Service start / shutdown of the reaper timer; after dispatch, tell the
+ * workers about new tries. */
+void sched_queue_start(struct dag_scheduler *s);
+void sched_queue_stop(struct dag_scheduler *s);
+void sched_queue_notify(struct dag_scheduler *s);
+/* The file a scheduler touches when it queues tries, for workers on this
+ * machine to wake on (DAGCTL_HOME/worker-wakeup). Caller frees. */
+char *sched_queue_wake_path(const char *home);
 
 /* sched_task.c */
 int sched_task_spawn(struct sched_ti *ti, char **err);

@@ -437,6 +437,14 @@ static int start_task(struct sched_ti *ti) {
   if (!ti->sensor_started) ti->sensor_started = now;
   char *err = NULL;
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
+  if (sched_queue_wants(ti)) {
+    /* core.executor workers: a worker claims and runs it; its end comes
+     * back through the store (sched_queue.c). */
+    rc = sched_queue_try(ti, now, log_rel);
+    if (rc == 0) notify_task(ti);
+    free(log_rel);
+    return sched_txn_end(s, rc, "queue task");
+  }
   rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
   int spawn_rc = rc == 0 ? sched_task_spawn(ti, &err) : 0;
   if (rc == 0 && spawn_rc == 0) {
@@ -728,7 +736,13 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
   int sig = w->sig;
   bool timed_out = w->timed_out;
   bool ok = status == 0 && sig == 0 && !timed_out && !w->lost;
-  if (ti->service) {
+  if (w->claim_id) {
+    ti->on_worker = ti->end_posted = false;
+    rc = dag_store_claim_recorded(s->store, w->claim_id);
+  }
+  if (rc) {
+    /* The claim could not be marked: the end is recorded with it, below. */
+  } else if (ti->service) {
     rc = service_exited(ti, status, sig, now);
   } else if (w->stopping || ti->interrupted) {
     /* Interrupted by our own shutdown, or stopped at recovery (a plugin
@@ -749,7 +763,10 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     }
   } else if (w->lost) {
     char why[160];
-    describe_lost(why, sizeof(why), sig);
+    if (w->why)
+      snprintf(why, sizeof(why), "%s", w->why);
+    else
+      describe_lost(why, sizeof(why), sig);
     rc = try_failed(ti, now, 0, false, why);
   } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
              status == DAG_PLUGIN_EXIT_NOT_YET) {
@@ -1045,6 +1062,8 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
   switch (row->state) {
   case DAG_TI_RUNNING:
   case DAG_TI_QUEUED: {
+    int qrc = 0;
+    if (sched_queue_revive(ti, &qrc)) return qrc;
     /* The recorded pid is the try's supervisor: adopt it, or read how the
      * try ended from its status file. A try recorded before its process
      * was spawned has no pid yet: its supervisor is found by its try id. */
@@ -1309,6 +1328,8 @@ int sched_run_work(struct dag_scheduler *s, struct sched_work *w) {
   case SCHED_WORK_ONE_DONE:
     if (s->one_done && !s->store_failed) s->one_done(s->one_ctx, w->state);
     return 0;
+  case SCHED_WORK_REAP:
+    return sched_queue_reap_work(s);
   default:
     return 0;
   }
@@ -1334,6 +1355,11 @@ void sched_run_terminate_all(struct dag_scheduler *s) {
       for (size_t k = 0; k < r->n_tis; k++) {
         struct sched_ti *ti = &r->tis[k];
         cancel_retry(ti);
+        if (ti->on_worker && !ti->end_posted) {
+          /* A worker runs it; the next start counts it again. */
+          ti->on_worker = false;
+          r->live--;
+        }
         if (ti->proc && s->service && s->ops.release && !ti->service &&
             r->ref->dag->tasks[k].type != DAG_TASK_PLUGIN) {
           LOG_INFO("leaving a running task to its supervisor dag=%s run=%s task=%s try=%d "

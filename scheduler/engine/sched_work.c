@@ -67,6 +67,7 @@ static void pop(struct dag_scheduler *s) {
   s->work_head = w->next;
   if (!s->work_head) s->work_tail = NULL;
   if (deduplicated(w->kind)) *posted_mask(s, w) &= ~(1u << w->kind);
+  free(w->why);
   free(w);
 }
 
@@ -96,6 +97,7 @@ void sched_dispatch(struct dag_scheduler *s) {
     }
     if (s->store_waiting) break;
     if (!s->stopping && !s->spawn_waiting) sched_start_ready(s);
+    if (s->queued_new) sched_queue_notify(s);
     /* Starting a task can end its run (a task that cannot start). */
     if (!s->work_head || s->store_waiting) break;
   }

@@ -580,7 +580,9 @@ static int events_work(struct dag_scheduler *s) {
   if (s->stopping) return 0;
   int rc = sched_txn_begin(s, "take events");
   if (rc) return rc == DAG_ELOCKED ? rc : 0;
-  sched_txn_end(s, take_events(s), "take events");
+  rc = take_events(s);
+  if (rc == 0) rc = sched_queue_take_ends(s);
+  sched_txn_end(s, rc, "take events");
   return 0;
 }
 
@@ -626,6 +628,8 @@ static int startup_work(struct dag_scheduler *s) {
                runs[i].run_id);
   }
   dag_store_runs_free(runs, n);
+  /* Ends the workers reported while no scheduler ran. */
+  if (rc == 0) rc = sched_queue_take_ends(s);
   sched_txn_end(s, rc, "start up");
   dag_try_procs_free(s->try_procs, s->n_try_procs);
   s->try_procs = NULL;
@@ -720,6 +724,7 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   }
   free(wake);
   uv_timer_start(&s->poll_timer, on_poll_timer, POLL_INTERVAL_MS, POLL_INTERVAL_MS);
+  sched_queue_start(s);
   /* A store that fails here stops the scheduler; the caller notices it
    * with dag_scheduler_failed(). */
   sched_dispatch(s);
@@ -766,6 +771,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
   sched_close_handle(s, (uv_handle_t *)&s->poll_timer);
   if (s->dags_watch_on) sched_close_handle(s, (uv_handle_t *)&s->dags_watch);
   if (s->wake_watch_on) sched_close_handle(s, (uv_handle_t *)&s->wake_watch);
+  sched_queue_stop(s);
   sched_run_terminate_all(s);
   /* Queued work is finished (task ends recorded) or dropped by its
    * handler; dispatch also checks whether everything is closed. */

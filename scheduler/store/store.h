@@ -490,4 +490,100 @@ void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
  * *out (a new reference), or the store's error with *out NULL. */
 int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out);
 
+/* --- workers: tries queued for `dagctl worker` (store_workers.c) ----------- */
+
+/* A try the scheduler queued for the workers (core.executor: workers),
+ * with its claim and, once done, how it ended. Strings owned by the caller:
+ * free with dag_store_claims_free(). */
+struct dag_store_claim {
+  int64_t id;
+  int64_t run_pk;
+  char *task_id;
+  int try_number;
+  char *queue;
+  char *task_type; /* shell, exec or a plugin type: what a worker must have */
+  char *log_path;  /* relative to DAGCTL_HOME/logs */
+  char *worker_id; /* NULL: not claimed */
+  char *token;     /* the claimer's token; NULL: unclaimed or taken back */
+  /* How it ended (done): as dag_proc_exit_cb reports a process. */
+  int64_t exit_status;
+  int term_signal;
+  bool timed_out;
+  char *lost; /* non-NULL: ended without an outcome, and why */
+};
+void dag_store_claims_free(struct dag_store_claim *c, size_t n);
+
+/* The scheduler queues try `try_number` of a task: the task instance goes
+ * to state queued with that try number, and a claim row waits for a worker
+ * serving `queue` that can run `task_type`. One transaction (or part of the
+ * caller's). */
+int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                        const char *queue, const char *task_type, const char *log_path,
+                        dag_time_t now);
+
+/* A worker claims up to `limit` queued tries, oldest first, of the given
+ * queues and task types (arrays of n_queues and n_types names). Each
+ * claimed try gets a fresh random token; its task instance goes to running
+ * with a task_try row, started `now`. One transaction: two workers never
+ * claim the same try. Caller frees *out with dag_store_claims_free(). */
+int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *const *queues,
+                          size_t n_queues, const char *const *types, size_t n_types,
+                          size_t limit, dag_time_t now, struct dag_store_claim **out,
+                          size_t *n);
+
+/* The worker holding claim `id` with `token` is alive. DAG_ECLAIM when the
+ * claim is no longer its own (taken back: the worker should stop the try). */
+int dag_store_claim_heartbeat(dag_store *st, int64_t id, const char *token, dag_time_t now);
+
+/* The worker reports how its try ended; `c` gives id, token and the
+ * outcome fields (lost: it never started, and why). DAG_ECLAIM, with nothing changed, when the
+ * claim is no longer its own: the try was given to another worker. */
+int dag_store_claim_end(dag_store *st, const struct dag_store_claim *c, dag_time_t now);
+
+/* Claims whose try has ended and whose end the scheduler has not yet
+ * recorded, oldest first. */
+int dag_store_claims_done(dag_store *st, struct dag_store_claim **out, size_t *n);
+
+/* The scheduler recorded claim `id`'s end (part of the caller's transaction). */
+int dag_store_claim_recorded(dag_store *st, int64_t id);
+
+/* The claim of try `try_number` of a task, in *out (caller frees its
+ * strings with dag_store_claim_clear()). DAG_ENOTFOUND when that try was
+ * never queued for the workers. */
+int dag_store_claim_of_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                           struct dag_store_claim *out);
+void dag_store_claim_clear(struct dag_store_claim *c);
+
+struct dag_store_worker {
+  char *id;
+  char *host;
+  char *queues;     /* JSON array */
+  char *task_types; /* JSON array */
+  int concurrency;
+  int running;
+  char *state; /* active | stopped | gone */
+  dag_time_t started_at;
+  dag_time_t last_heartbeat;
+};
+
+/* A worker starts (or comes back after being declared gone): insert or
+ * update its row, state active. */
+int dag_store_worker_register(dag_store *st, const struct dag_store_worker *w, dag_time_t now);
+/* A worker is alive with `running` tries. DAG_ENOTFOUND if it has no row;
+ * DAG_ECLAIM if it was declared gone (its tries were taken back). */
+int dag_store_worker_heartbeat(dag_store *st, const char *id, int running, dag_time_t now);
+/* A worker stopped cleanly (state stopped). */
+int dag_store_worker_stopped(dag_store *st, const char *id, dag_time_t now);
+
+/* Declare gone every active worker whose last heartbeat is older than
+ * now - timeout_us, and end each try it held as lost (token taken back),
+ * for the scheduler to fail or retry. One transaction, so of several
+ * schedulers only one reaps a given worker. Counts in *workers, *tries. */
+int dag_store_reap_workers(dag_store *st, dag_time_t now, int64_t timeout_us, size_t *workers,
+                           size_t *tries);
+
+/* Every worker, active first, then by id. Free with dag_store_workers_free(). */
+int dag_store_list_workers(dag_store *st, struct dag_store_worker **out, size_t *n);
+void dag_store_workers_free(struct dag_store_worker *w, size_t n);
+
 #endif

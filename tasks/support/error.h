@@ -19,7 +19,8 @@
   XX(ETEMPLATE, "template error")                                  \
   XX(ECONFIG, "configuration error")                               \
   XX(ESTATE, "not allowed in the current state")                   \
-  XX(ELOCKED, "the state store is locked by another process")
+  XX(ELOCKED, "the state store is locked by another process")      \
+  XX(ECLAIM, "the try was taken from this worker")
 
 /* Position of each code in the table, from 0. */
 enum {

@@ -73,7 +73,7 @@ log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
 # Print every scheduler log (the last lines) to help the post-mortem.
 dump_logs() {
   local f
-  for f in "$TMP"/scheduler.*.log; do
+  for f in "$TMP"/scheduler.*.log "$TMP"/worker.*.log; do
     [ -e "$f" ] || continue
     echo "----- $f (last 60 lines) -----" >&2
     tail -n 60 "$f" >&2

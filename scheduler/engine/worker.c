@@ -1,0 +1,513 @@
+/* worker.c - `dagctl worker`: claim queued tries, run them under their
+ * supervisors, report their ends with the claim's token (worker.h).
+ *
+ * A claimed try is turned into a process by sched_task_spawn(), the
+ * scheduler's own path (templates, environment, log, supervisor), given the
+ * few scheduler, run and task instance fields it reads: one way to run a
+ * task, whichever process claimed it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "dag.h"
+#include "duration.h"
+#include "error.h"
+#include "log.h"
+#include "runs.h"
+#include "sched_int.h"
+#include "timeutil.h"
+#include "worker.h"
+
+extern char **environ;
+
+/* Stored DAG versions kept deserialized; a try of another version reads
+ * and parses its version once more. */
+#define VERSION_CACHE 32
+
+struct worker_try {
+  struct dag_worker *w;
+  struct dag_store_claim claim; /* owned */
+  /* What sched_task_spawn() reads. */
+  struct sched_dag sd;
+  struct sched_run run;
+  struct sched_ti ti;
+  dag_time_t started;
+  bool ended;   /* its process has exited; `claim` holds the outcome */
+  bool refused; /* the claim was taken back: stop it, report nothing */
+  struct worker_try *next, *prev;
+};
+
+struct version_ref {
+  int64_t id;
+  struct dag_ref *ref;
+};
+
+struct dag_worker {
+  uv_loop_t *loop;
+  const struct dag_config *cfg;
+  dag_store *store;
+  struct dag_scheduler sched; /* the parts of a scheduler tasks are spawned with */
+  char *id, *host;
+  char **queues, **types;
+  size_t n_queues, n_types;
+  int concurrency;
+  unsigned poll_ms;
+  int running; /* tries in `tries`: running, or ended with the end unreported */
+  struct worker_try *tries;
+  struct version_ref cache[VERSION_CACHE];
+  size_t cache_next;
+  uv_timer_t poll_timer, beat_timer;
+  uv_fs_event_t wake;
+  bool wake_on, started, stopping, closing, registered_gone;
+  int open_handles;
+  void (*closed_cb)(void *ctx);
+  void *closed_ctx;
+};
+
+static char **copy_names(const char *const *v, size_t n) {
+  char **out = xcalloc(n + 1, sizeof(*out));
+  for (size_t i = 0; i < n; i++) out[i] = xstrdup(v[i]);
+  return out;
+}
+
+static void free_names(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) free(v[i]);
+  free(v);
+}
+
+static char *names_json(char **v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+  char *text = json_dumps(a, JSON_COMPACT);
+  json_decref(a);
+  return text;
+}
+
+const char *dag_worker_id(const struct dag_worker *w) {
+  return w->id;
+}
+
+/* A 64-bit random value for the worker's id: two workers started on one
+ * host in one pid's lifetime (containers) still differ. */
+static uint64_t random64(void) {
+  uint64_t v = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, &v, sizeof(v));
+    DAG_UNUSED(n);
+    close(fd);
+  }
+  return v ^ uv_hrtime();
+}
+
+static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);
+
+/* sched_task_spawn() passes the scheduler's exit callback; a worker's
+ * tries end here instead. */
+static int worker_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
+                        dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out) {
+  DAG_UNUSED(exit_cb);
+  return dag_proc_spawn(loop, spec, on_try_exit, data, out);
+}
+
+int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
+                   const struct dag_worker_options *opts, struct dag_worker **out) {
+  struct dag_worker *w = xcalloc(1, sizeof(*w));
+  w->loop = loop;
+  w->cfg = cfg;
+  w->store = store;
+  w->queues = copy_names(opts->queues, opts->n_queues);
+  w->n_queues = opts->n_queues;
+  w->types = copy_names(opts->types, opts->n_types);
+  w->n_types = opts->n_types;
+  w->concurrency = opts->concurrency > 0 ? opts->concurrency : 1;
+  w->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
+  char host[256];
+  if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "unknown");
+  host[sizeof(host) - 1] = '\0';
+  w->host = xstrdup(host);
+  w->id = xasprintf("%s:%d:%08llx", host, (int)getpid(),
+                    (unsigned long long)(random64() & 0xffffffffu));
+
+  struct dag_scheduler *s = &w->sched;
+  s->loop = loop;
+  s->cfg = cfg;
+  s->store = store;
+  s->service = true;
+  s->base_env = environ;
+  s->ops.spawn = worker_spawn;
+  s->ops.terminate = dag_proc_terminate;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  s->self_exe = xstrndup(exe, n > 0 ? (size_t)n : 0);
+  if (dag_supervisor_path(&s->supervisor) != 0) s->supervisor = xstrdup("dagctl-supervise");
+  *out = w;
+  return 0;
+}
+
+/* --- DAGs from their stored versions ---------------------------------------------- */
+
+static int version_ref(struct dag_worker *w, int64_t id, struct dag_ref **out) {
+  for (size_t i = 0; i < VERSION_CACHE; i++)
+    if (w->cache[i].ref && w->cache[i].id == id) {
+      *out = dag_ref_get(w->cache[i].ref);
+      return 0;
+    }
+  struct dag_ref *ref = NULL;
+  int rc = dag_ref_from_version(w->store, id, &ref);
+  if (rc) return rc;
+  struct version_ref *slot = &w->cache[w->cache_next++ % VERSION_CACHE];
+  dag_ref_put(slot->ref);
+  slot->id = id;
+  slot->ref = dag_ref_get(ref);
+  *out = ref;
+  return 0;
+}
+
+/* --- tries --------------------------------------------------------------------------- */
+
+static void try_unlink_free(struct worker_try *t) {
+  struct dag_worker *w = t->w;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    w->tries = t->next;
+  if (t->next) t->next->prev = t->prev;
+  w->running--;
+  dag_store_claim_clear(&t->claim);
+  free(t->sd.dag_id);
+  free(t->run.run_id);
+  json_decref(t->run.conf);
+  dag_ref_put(t->run.ref);
+  free(t);
+}
+
+static void maybe_closed(struct dag_worker *w);
+static void claim_more(struct dag_worker *w);
+
+/* Report an ended try with its token. 0 when done with it (recorded, or
+ * refused and logged); DAG_ELOCKED or a store error to try again later. */
+static int report_end(struct worker_try *t) {
+  struct dag_worker *w = t->w;
+  int rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
+  const char *task = t->claim.task_id;
+  if (rc == DAG_ECLAIM) {
+    /* Another worker has (or will have) run it; this result must not
+     * overwrite that one. */
+    LOG_WARN("late result refused: the try was taken from this worker (it was silent longer "
+             "than core.worker_timeout) worker=%s run_pk=%lld task=%s try=%d exit=%lld",
+             w->id, (long long)t->claim.run_pk, task, t->claim.try_number,
+             (long long)t->claim.exit_status);
+    if (t->run.ref)
+      sched_log_append(&w->sched, t->claim.log_path,
+                       "[dagctl] result refused: the try was taken from worker %s\n", w->id);
+    return 0;
+  }
+  if (rc) {
+    if (rc != DAG_ELOCKED)
+      LOG_ERROR("cannot record a try's end, will try again worker=%s task=%s try=%d "
+                "error=\"%s\"", w->id, task, t->claim.try_number, dag_strerror(rc));
+    return rc;
+  }
+  LOG_DEBUG("try ended worker=%s run_pk=%lld task=%s try=%d exit=%lld signal=%d", w->id,
+            (long long)t->claim.run_pk, task, t->claim.try_number,
+            (long long)t->claim.exit_status, t->claim.term_signal);
+  /* Schedulers on this machine wake at once; others look periodically. */
+  dag_scheduler_notify(w->cfg->home);
+  return 0;
+}
+
+static void try_done(struct worker_try *t) {
+  struct dag_worker *w = t->w;
+  t->ended = true;
+  if (report_end(t) == 0) {
+    try_unlink_free(t);
+    if (!w->stopping) claim_more(w);
+    maybe_closed(w);
+  }
+  /* else: kept, reported again from the poll timer. */
+}
+
+static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
+  struct sched_ti *ti = p->data;
+  struct worker_try *t = container_of(ti, struct worker_try, ti);
+  struct dag_worker *w = t->w;
+  ti->proc = NULL;
+  sched_task_close_ready(ti);
+  t->claim.exit_status = status;
+  t->claim.term_signal = sig;
+  t->claim.timed_out = timed_out;
+  if (p->lost) {
+    free(t->claim.lost);
+    t->claim.lost = xstrdup("its supervisor ended without recording how the task ended");
+  }
+  char took[32];
+  dag_duration_format(dag_time_now() - t->started, took, sizeof(took));
+  sched_log_append(&w->sched, t->claim.log_path,
+                   "[dagctl] try %d ended on worker %s: exit %lld signal %d%s after %s\n",
+                   t->claim.try_number, w->id, (long long)status, sig,
+                   timed_out ? " (timed out)" : "", took);
+  try_done(t);
+}
+
+/* A claimed try that cannot start: reported as lost with the reason, so
+ * the scheduler fails it (retries apply) as it would fail a local try. */
+static void try_cannot_start(struct worker_try *t, const char *why) {
+  struct dag_worker *w = t->w;
+  LOG_WARN("try could not start on this worker worker=%s run_pk=%lld task=%s try=%d why=\"%s\"",
+           w->id, (long long)t->claim.run_pk, t->claim.task_id, t->claim.try_number, why);
+  sched_log_append(&w->sched, t->claim.log_path, "[dagctl] could not start on worker %s: %s\n",
+                   w->id, why);
+  free(t->claim.lost);
+  t->claim.lost = xasprintf("could not start on worker %s: %s", w->id, why);
+  t->claim.exit_status = -1;
+  try_done(t);
+}
+
+static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
+  struct worker_try *t = xcalloc(1, sizeof(*t));
+  t->w = w;
+  t->claim = *c; /* takes the strings */
+  memset(c, 0, sizeof(*c));
+  t->started = dag_time_now();
+  t->next = w->tries;
+  if (w->tries) w->tries->prev = t;
+  w->tries = t;
+  w->running++;
+
+  struct dag_store_run row;
+  int rc = dag_store_get_run_by_pk(w->store, t->claim.run_pk, &row);
+  if (rc) {
+    try_cannot_start(t, rc == DAG_ENOTFOUND ? "its run no longer exists"
+                                             : "cannot read its run from the state store");
+    return;
+  }
+  struct dag_ref *ref = NULL;
+  if (!row.dag_version_id) rc = DAG_ENOTFOUND;
+  else rc = version_ref(w, row.dag_version_id, &ref);
+  long idx = rc == 0 ? dag_find_task(ref->dag, t->claim.task_id) : -1;
+  if (rc || idx < 0) {
+    dag_store_run_free(&row);
+    dag_ref_put(ref);
+    try_cannot_start(t, rc ? "its run has no readable stored DAG version"
+                           : "its task is not in the run's DAG version");
+    return;
+  }
+  t->sd.s = &w->sched;
+  t->sd.dag_id = xstrdup(row.dag_id);
+  t->run.sd = &t->sd;
+  t->run.ref = ref;
+  t->run.pk = row.pk;
+  t->run.run_id = xstrdup(row.run_id);
+  t->run.logical_date = row.logical_date;
+  t->run.interval_start = row.data_interval_start;
+  t->run.interval_end = row.data_interval_end;
+  t->run.conf = json_loads(row.conf ? row.conf : "{}", 0, NULL);
+  if (!t->run.conf) t->run.conf = json_object();
+  dag_store_run_free(&row);
+  t->ti.run = &t->run;
+  t->ti.idx = (size_t)idx;
+  t->ti.try_number = t->claim.try_number;
+  /* For the log's "try N of M": the task's retries as its DAG declares
+   * them (a clear may have granted more). */
+  t->ti.max_tries = ref->dag->tasks[idx].args.retries;
+  char *err = NULL;
+  rc = sched_task_spawn(&t->ti, &err);
+  if (rc) {
+    try_cannot_start(t, err ? err : dag_strerror(rc));
+    free(err);
+    return;
+  }
+  LOG_INFO("try started worker=%s dag=%s run=%s task=%s try=%d pid=%d", w->id, t->sd.dag_id,
+           t->run.run_id, t->claim.task_id, t->claim.try_number, t->ti.proc->pid);
+}
+
+static void claim_more(struct dag_worker *w) {
+  while (!w->stopping && w->running < w->concurrency) {
+    size_t limit = (size_t)(w->concurrency - w->running);
+    struct dag_store_claim *c = NULL;
+    size_t n = 0;
+    int rc = dag_store_claim_tries(w->store, w->id, (const char *const *)w->queues, w->n_queues,
+                                   (const char *const *)w->types, w->n_types, limit,
+                                   dag_time_now(), &c, &n);
+    if (rc) {
+      if (rc != DAG_ELOCKED)
+        LOG_WARN("cannot claim tries, will look again worker=%s error=\"%s\"", w->id,
+                 dag_strerror(rc));
+      return;
+    }
+    for (size_t i = 0; i < n; i++) start_try(w, &c[i]);
+    dag_store_claims_free(c, n);
+    if (n < limit) return;
+  }
+}
+
+/* --- heartbeats ------------------------------------------------------------------------ */
+
+static int register_self(struct dag_worker *w) {
+  char *q = names_json(w->queues, w->n_queues), *ty = names_json(w->types, w->n_types);
+  struct dag_store_worker row = {.id = w->id, .host = w->host, .queues = q, .task_types = ty,
+                                 .concurrency = w->concurrency};
+  int rc = dag_store_worker_register(w->store, &row, dag_time_now());
+  free(q);
+  free(ty);
+  return rc;
+}
+
+static void heartbeat(struct dag_worker *w) {
+  dag_time_t now = dag_time_now();
+  int rc = dag_store_begin(w->store);
+  if (rc) return;
+  rc = dag_store_worker_heartbeat(w->store, w->id, w->running, now);
+  if (rc == DAG_ECLAIM || rc == DAG_ENOTFOUND) {
+    /* Declared gone while it could not reach the store: its tries were
+     * taken back (each is refused below); it serves again from now on. */
+    LOG_WARN("this worker was declared gone (silent longer than core.worker_timeout); "
+             "registering again worker=%s", w->id);
+    rc = register_self(w);
+  }
+  for (struct worker_try *t = w->tries; t && rc == 0; t = t->next) {
+    if (t->ended || t->refused || !t->ti.proc) continue;
+    int hrc = dag_store_claim_heartbeat(w->store, t->claim.id, t->claim.token, now);
+    if (hrc == DAG_ECLAIM) {
+      t->refused = true;
+      LOG_WARN("try taken from this worker, stopping it worker=%s run_pk=%lld task=%s try=%d",
+               w->id, (long long)t->claim.run_pk, t->claim.task_id, t->claim.try_number);
+      w->sched.ops.terminate(t->ti.proc);
+    } else if (hrc) {
+      rc = hrc;
+    }
+  }
+  if (rc == 0)
+    rc = dag_store_commit(w->store);
+  else
+    dag_store_rollback(w->store);
+  if (rc && rc != DAG_ELOCKED)
+    LOG_WARN("heartbeat not recorded worker=%s error=\"%s\"", w->id, dag_strerror(rc));
+}
+
+static void on_beat_timer(uv_timer_t *h) {
+  heartbeat(h->data);
+}
+
+/* Ends the store refused for a while (locked, unreachable) are reported
+ * again here, then more tries claimed. */
+static void on_poll_timer(uv_timer_t *h) {
+  struct dag_worker *w = h->data;
+  for (struct worker_try *t = w->tries, *next; t; t = next) {
+    next = t->next;
+    if (t->ended && report_end(t) == 0) try_unlink_free(t);
+  }
+  if (!w->stopping) claim_more(w);
+  maybe_closed(w);
+}
+
+static void on_wake(uv_fs_event_t *h, const char *filename, int events, int status) {
+  DAG_UNUSED(filename);
+  DAG_UNUSED(events);
+  if (status < 0) return;
+  struct dag_worker *w = h->data;
+  if (!w->stopping) claim_more(w);
+}
+
+int dag_worker_start(struct dag_worker *w) {
+  int rc = dag_store_home_id(w->store, &w->sched.home_id);
+  if (rc) return rc;
+  /* A store call waits this long for another writer: short, since the
+   * loop waits with it; a locked store is retried from the timers. */
+  dag_store_set_busy_timeout(w->store, 1000);
+  if ((rc = register_self(w)) != 0) return rc;
+  w->started = true;
+  char *logs = xasprintf("%s/logs", w->cfg->home);
+  mkdir(logs, 0755);
+  free(logs);
+  uv_timer_init(w->loop, &w->poll_timer);
+  w->poll_timer.data = w;
+  uv_timer_init(w->loop, &w->beat_timer);
+  w->beat_timer.data = w;
+  uint64_t beat = (uint64_t)(w->cfg->worker_timeout_us / 1000 / 5);
+  if (beat < 50) beat = 50;
+  uv_timer_start(&w->beat_timer, on_beat_timer, beat, beat);
+  uv_timer_start(&w->poll_timer, on_poll_timer, w->poll_ms, w->poll_ms);
+  char *wake = sched_queue_wake_path(w->cfg->home);
+  int fd = open(wake, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
+  if (uv_fs_event_init(w->loop, &w->wake) == 0) {
+    w->wake.data = w;
+    w->wake_on = true;
+    if (uv_fs_event_start(&w->wake, on_wake, wake, 0) != 0)
+      LOG_INFO("cannot watch the wake-up file; queued tries are noticed within %u ms",
+               w->poll_ms);
+  }
+  free(wake);
+  claim_more(w);
+  return 0;
+}
+
+/* --- shutdown ---------------------------------------------------------------------------- */
+
+static void handle_closed(uv_handle_t *h) {
+  struct dag_worker *w = h->data;
+  if (--w->open_handles == 0 && w->closed_cb) {
+    void (*cb)(void *) = w->closed_cb;
+    w->closed_cb = NULL;
+    cb(w->closed_ctx);
+  }
+}
+
+static void close_handle(struct dag_worker *w, uv_handle_t *h) {
+  h->data = w;
+  w->open_handles++;
+  uv_close(h, handle_closed);
+}
+
+static void maybe_closed(struct dag_worker *w) {
+  if (!w->stopping || w->closing || w->running > 0) return;
+  w->closing = true;
+  if (w->started) {
+    int rc = dag_store_worker_stopped(w->store, w->id, dag_time_now());
+    if (rc) LOG_WARN("cannot record this worker's stop worker=%s error=\"%s\"", w->id,
+                     dag_strerror(rc));
+    close_handle(w, (uv_handle_t *)&w->poll_timer);
+    close_handle(w, (uv_handle_t *)&w->beat_timer);
+    if (w->wake_on) close_handle(w, (uv_handle_t *)&w->wake);
+  } else if (w->closed_cb) {
+    void (*cb)(void *) = w->closed_cb;
+    w->closed_cb = NULL;
+    cb(w->closed_ctx);
+  }
+}
+
+void dag_worker_shutdown(struct dag_worker *w, bool terminate, void (*closed_cb)(void *ctx),
+                         void *ctx) {
+  if (closed_cb) {
+    w->closed_cb = closed_cb;
+    w->closed_ctx = ctx;
+  }
+  if (terminate)
+    for (struct worker_try *t = w->tries; t; t = t->next)
+      if (t->ti.proc) w->sched.ops.terminate(t->ti.proc);
+  if (w->stopping) return;
+  w->stopping = true;
+  LOG_INFO("worker stopping worker=%s running=%d", w->id, w->running);
+  maybe_closed(w);
+}
+
+void dag_worker_free(struct dag_worker *w) {
+  if (!w) return;
+  while (w->tries) try_unlink_free(w->tries);
+  for (size_t i = 0; i < VERSION_CACHE; i++) dag_ref_put(w->cache[i].ref);
+  free_names(w->queues, w->n_queues);
+  free_names(w->types, w->n_types);
+  free(w->id);
+  free(w->host);
+  free(w->sched.self_exe);
+  free(w->sched.supervisor);
+  free(w->sched.home_id);
+  dag_proc_pool_close(&w->sched.pool);
+  free(w);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# core.executor: workers on one SQLite home: a scheduler queues tries and
+# `dagctl worker` processes claim and run them. Every task runs exactly
+# once and never on two workers at once (each appends to a trace under
+# flock and records any overlap); a task's queue routes it; a scheduler
+# restarted mid-run takes the workers' running tries back; a worker killed
+# mid-task has its try retried on another within 15 s; a worker cut off
+# (stopped with SIGSTOP past core.worker_timeout) has its try re-run
+# elsewhere, and its late result is refused and logged.
+. "$(dirname "$0")/lib.sh"
+need flock
+
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF
+  executor: workers
+  worker_timeout: 2s
+EOF
+
+# trace.sh SLEEP: record this try's start and end under a lock; a start
+# that finds the same task started and not ended records an overlap.
+cat >"$TMP/trace.sh" <<'EOS'
+#!/bin/sh
+t=$DAGCTL_RUN_ID/$DAGCTL_TASK_ID
+{
+  flock 9
+  starts=$(grep -c "^start $t " "$TMP_TRACE" || true)
+  ends=$(grep -c "^end $t " "$TMP_TRACE" || true)
+  [ "$starts" -gt "$ends" ] && echo "overlap $t $WORKER_NAME" >>"$TMP_TRACE"
+  echo "start $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
+} 9>>"$TMP_TRACE.lock"
+sleep "$1"
+{
+  flock 9
+  echo "end $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
+} 9>>"$TMP_TRACE.lock"
+EOS
+chmod +x "$TMP/trace.sh"
+export TMP_TRACE=$TMP/trace
+touch "$TMP_TRACE"
+
+WORKER_PIDS=()
+# start_worker NAME [ARGS...]: a worker whose tasks see WORKER_NAME=NAME;
+# waits until it has registered. Sets WORKER_PID.
+start_worker() {
+  local name=$1
+  shift
+  WORKER_NAME=$name "$DAGCTL_BIN" worker "$@" >"$TMP/worker.$name.log" 2>&1 &
+  WORKER_PID=$!
+  disown "$WORKER_PID"
+  SCHED_PIDS+=("$WORKER_PID")
+  WORKER_PIDS+=("$WORKER_PID")
+  wait_for "grep -q 'worker starting' '$TMP/worker.$name.log' &&
+            [ \"\$(sql \"SELECT state FROM worker WHERE id LIKE '%:$WORKER_PID:%'\")\" = active ]" 10
+}
+
+# --- every task exactly once, queues route ---------------------------------------
+
+{
+  printf 'dag_id: wide\ntasks:\n'
+  printf '  - {id: first, command: %s/trace.sh 0}\n' "$TMP"
+  for i in $(seq 1 40); do
+    printf '  - {id: t%02d, command: %s/trace.sh 0.05, upstream: [first]}\n' "$i" "$TMP"
+  done
+  for i in $(seq 1 6); do
+    printf '  - {id: q%d, command: %s/trace.sh 0.05, queue: special, upstream: [first]}\n' "$i" "$TMP"
+  done
+  printf '  - {id: last, command: %s/trace.sh 0, upstream: [' "$TMP"
+  for i in $(seq 1 40); do printf 't%02d, ' "$i"; done
+  printf 'q1, q2, q3, q4, q5, q6]}\n'
+} | write_dag wide
+
+start_scheduler wide
+start_worker w1 --concurrency 4
+start_worker w2 --queues default,special --concurrency 4
+dagctl dags unpause wide >/dev/null
+run=$(trigger wide)
+assert_eq "$(wait_run wide "$run" 60)" success "run on two workers"
+assert_eq "$(grep -c "^start $run/" "$TMP/trace")" 48 "tries started"
+assert_eq "$(grep "^start $run/" "$TMP/trace" | awk '{print $2}' | sort -u | wc -l)" 48 \
+  "tasks that ran (each exactly once)"
+assert_eq "$(grep -c '^overlap' "$TMP/trace" || true)" 0 "tasks running twice at once"
+assert_eq "$(grep "^start $run/q" "$TMP/trace" | awk '{print $3}' | sort -u)" w2 \
+  "the worker that ran the special queue's tasks"
+used=$(grep "^start $run/t" "$TMP/trace" | awk '{print $3}' | sort -u | tr '\n' ' ')
+assert_eq "$used" "w1 w2 " "workers that ran default-queue tasks"
+assert_eq "$(sql "SELECT count(*) FROM task_claim c JOIN dag_run r ON r.id = c.run_pk
+                  WHERE r.run_id = '$run' AND c.state = 'recorded'")" 48 "claims recorded"
+# The try's log is where `dagctl logs` looks, with the worker's end line.
+dagctl logs wide "$run" t01 | grep -q 'ended on worker' ||
+  fail "the log of a worker's try lacks its end line"
+
+# --- a scheduler restarted while workers run its tries ----------------------------------
+
+write_dag slow <<EOF
+dag_id: slow
+tasks:
+  - {id: s1, command: $TMP/trace.sh 1.5}
+  - {id: s2, command: $TMP/trace.sh 1.5}
+  - {id: after, command: $TMP/trace.sh 0, upstream: [s1, s2]}
+EOF
+wait_for "dagctl dags list --json | grep -q '\"slow\"'" 10
+dagctl dags unpause slow >/dev/null
+run=$(trigger slow)
+wait_for "[ \$(grep -c '^start $run/s' '$TMP/trace') -eq 2 ]" 10
+stop_scheduler
+start_scheduler wide slow
+assert_eq "$(wait_run slow "$run" 30)" success "run across a scheduler restart"
+assert_eq "$(grep -c "^start $run/" "$TMP/trace")" 3 "tries of the restarted run (each once)"
+
+# --- a worker killed mid-task --------------------------------------------------------------
+
+write_dag crash <<EOF
+dag_id: crash
+tasks:
+  - {id: long, command: $TMP/trace.sh 3, retries: 1, retry_delay: 0s}
+EOF
+wait_for "dagctl dags list --json | grep -q '\"crash\"'" 10
+dagctl dags unpause crash >/dev/null
+run=$(trigger crash)
+wait_for "grep -q '^start $run/long ' '$TMP/trace'" 10
+victim=$(grep "^start $run/long " "$TMP/trace" | awk '{print $3}')
+if [ "$victim" = w1 ]; then vpid=${WORKER_PIDS[0]}; else vpid=${WORKER_PIDS[1]}; fi
+t0=$(now_us)
+kill -9 "$vpid"
+wait_for "[ \$(grep -c '^start $run/long ' '$TMP/trace') -eq 2 ]" 15
+log "retried on another worker $(us_to_s "$t0" "$(now_us)")s after the kill"
+assert_eq "$(wait_run crash "$run" 20)" success "run of a killed worker's task"
+second=$(grep "^start $run/long " "$TMP/trace" | tail -n 1 | awk '{print $3 " " $4}')
+[ "${second% *}" != "$victim" ] || fail "the retry ran on the killed worker $victim"
+assert_eq "${second#* }" 2 "the retry's try number"
+assert_eq "$(sql "SELECT error FROM task_try t JOIN dag_run r ON r.id = t.run_pk
+                  WHERE r.run_id = '$run' AND t.try_number = 1")" \
+  "its worker $(sql "SELECT worker_id FROM task_claim c JOIN dag_run r ON r.id = c.run_pk
+                     WHERE r.run_id = '$run' AND c.try_number = 1") stopped heartbeating (core.worker_timeout)" \
+  "why the first try failed"
+
+# --- a worker cut off: re-run elsewhere, its late result refused ----------------------------
+
+# Fresh workers, so that the cut-off one is known.
+for pid in "${WORKER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${WORKER_PIDS[@]}"; do wait_for "! proc_alive $pid" 10; done
+WORKER_PIDS=()
+start_worker w3
+cutpid=$WORKER_PID
+write_dag cut <<EOF
+dag_id: cut
+tasks:
+  - {id: long, command: $TMP/trace.sh 2, retries: 1, retry_delay: 0s}
+EOF
+wait_for "dagctl dags list --json | grep -q '\"cut\"'" 10
+dagctl dags unpause cut >/dev/null
+run=$(trigger cut)
+wait_for "grep -q '^start $run/long w3 1' '$TMP/trace'" 10
+kill -STOP "$cutpid"
+start_worker w4
+wait_for "grep -q '^start $run/long w4 2' '$TMP/trace'" 15
+# The cut-off worker's task ran on (its supervisor is not the worker): let
+# it end, then bring the worker back.
+wait_for "grep -q '^end $run/long w3 1' '$TMP/trace'" 10
+kill -CONT "$cutpid"
+wait_for "grep -q 'late result refused' '$TMP/worker.w3.log'" 10
+assert_eq "$(wait_run cut "$run" 20)" success "run of a cut-off worker's task"
+assert_eq "$(sql "SELECT ti.state || ' ' || ti.try_number FROM task_instance ti JOIN dag_run r
+                  ON r.id = ti.run_pk WHERE r.run_id = '$run'")" "success 2" \
+  "the task instance keeps the second try's result"
+dagctl logs cut "$run" long --try 1 | grep -q 'result refused' ||
+  fail "the first try's log does not say its result was refused"
+# The worker serves again once it is back.
+wait_for "[ \"\$(sql \"SELECT state FROM worker WHERE id LIKE '%:$cutpid:%'\")\" = active ]" 10

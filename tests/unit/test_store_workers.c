@@ -1,0 +1,242 @@
+/* test_store_workers.c - the claims of tries queued for workers: a try is
+ * claimed once, only by a worker of its queue that can run its type; every
+ * later write carries the claim's token and is refused (DAG_ECLAIM) once
+ * the claim was taken back from a silent worker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "store.h"
+
+struct fixture {
+  char dir[64];
+  char *path;
+  dag_store *st;
+  int64_t run_pk;
+};
+
+static int setup(void **state) {
+  struct fixture *f = xcalloc(1, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-claims-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  f->path = xasprintf("%s/dagctl.db", f->dir);
+  char *err = NULL;
+  assert_int_equal(dag_store_open(f->path, NULL, &f->st, &err), 0);
+  struct dag_store_run run = {.dag_id = "d", .run_id = "r1", .run_type = "manual",
+                              .logical_date = 1000, .data_interval_start = 1000,
+                              .data_interval_end = 1000, .conf = "{}", .queued_at = 1000};
+  const char *tasks[] = {"a", "b", "c"};
+  int tries[] = {0, 0, 0};
+  assert_int_equal(dag_store_create_run(f->st, &run, tasks, tries, 3, false, &f->run_pk, NULL),
+                   0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  dag_store_close(f->st);
+  char *cmd = xasprintf("rm -rf '%s'", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  free(f->path);
+  free(f);
+  return 0;
+}
+
+static const char *const default_q[] = {"default"};
+static const char *const shell_only[] = {"shell", "exec"};
+
+static void queue(struct fixture *f, const char *task, int try_number, const char *q,
+                  const char *type) {
+  assert_int_equal(dag_store_queue_try(f->st, f->run_pk, task, try_number, q, type,
+                                       "d/r1/x/1.log", 2000),
+                   0);
+}
+
+static size_t claim(struct fixture *f, dag_store *st, const char *worker,
+                    const char *const *queues, size_t nq, const char *const *types, size_t nt,
+                    size_t limit, struct dag_store_claim **out) {
+  size_t n = 0;
+  assert_int_equal(dag_store_claim_tries(st, worker, queues, nq, types, nt, limit, 3000, out, &n),
+                   0);
+  (void)f;
+  return n;
+}
+
+static enum dag_task_state ti_state(struct fixture *f, const char *task) {
+  struct dag_store_ti *tis = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_tis(f->st, f->run_pk, &tis, &n), 0);
+  enum dag_task_state s = DAG_TI__COUNT;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(tis[i].task_id, task) == 0) s = tis[i].state;
+  dag_store_tis_free(tis, n);
+  return s;
+}
+
+/* A queued try is claimed once, with a token of 32 hex digits, and its task
+ * instance goes from queued to running. */
+static void claimed_once(void **state) {
+  struct fixture *f = *state;
+  queue(f, "a", 1, "default", "shell");
+  assert_int_equal(ti_state(f, "a"), DAG_TI_QUEUED);
+  struct dag_store_claim *c = NULL;
+  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
+  assert_string_equal(c[0].task_id, "a");
+  assert_int_equal(c[0].try_number, 1);
+  assert_string_equal(c[0].worker_id, "w1");
+  assert_int_equal(strlen(c[0].token), 32);
+  assert_int_equal(strspn(c[0].token, "0123456789abcdef"), 32);
+  assert_int_equal(ti_state(f, "a"), DAG_TI_RUNNING);
+  dag_store_claims_free(c, 1);
+
+  /* Another connection, as another worker process: nothing left. */
+  dag_store *other = NULL;
+  char *err = NULL;
+  assert_int_equal(dag_store_open(f->path, NULL, &other, &err), 0);
+  assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 8, &c), 0);
+  dag_store_close(other);
+}
+
+/* Two workers, two connections, one try each: never the same one. */
+static void two_claimers_split(void **state) {
+  struct fixture *f = *state;
+  queue(f, "a", 1, "default", "shell");
+  queue(f, "b", 1, "default", "shell");
+  dag_store *other = NULL;
+  char *err = NULL;
+  assert_int_equal(dag_store_open(f->path, NULL, &other, &err), 0);
+  struct dag_store_claim *c1 = NULL, *c2 = NULL;
+  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 1, &c1), 1);
+  assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
+  assert_int_not_equal(c1[0].id, c2[0].id);
+  assert_string_not_equal(c1[0].token, c2[0].token);
+  dag_store_claims_free(c1, 1);
+  dag_store_claims_free(c2, 1);
+  dag_store_close(other);
+}
+
+/* A worker takes only its queues and the types it can run. */
+static void queues_and_types_route(void **state) {
+  struct fixture *f = *state;
+  queue(f, "a", 1, "etl", "shell");
+  queue(f, "b", 1, "default", "sql_check");
+  struct dag_store_claim *c = NULL;
+  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 0);
+  const char *const etl[] = {"etl"};
+  assert_int_equal(claim(f, f->st, "w1", etl, 1, shell_only, 2, 8, &c), 1);
+  assert_string_equal(c[0].task_id, "a");
+  dag_store_claims_free(c, 1);
+  const char *const with_sql[] = {"shell", "sql_check"};
+  assert_int_equal(claim(f, f->st, "w2", default_q, 1, with_sql, 2, 8, &c), 1);
+  assert_string_equal(c[0].task_id, "b");
+  dag_store_claims_free(c, 1);
+}
+
+/* The end is accepted with the claim's token only; then the scheduler sees
+ * it once, until it marks it recorded. */
+static void end_needs_the_token(void **state) {
+  struct fixture *f = *state;
+  queue(f, "a", 1, "default", "shell");
+  struct dag_store_claim *c = NULL;
+  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
+  char *token = c[0].token;
+  c[0].token = xstrdup("00000000000000000000000000000000");
+  c[0].exit_status = 3;
+  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4000), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, c[0].token, 4000), DAG_ECLAIM);
+  struct dag_store_claim *done = NULL;
+  size_t n = 9;
+  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(n, 0);
+  free(c[0].token);
+  c[0].token = token;
+  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, token, 4000), 0);
+  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4000), 0);
+  /* A second report of the same end changes nothing. */
+  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4001), DAG_ECLAIM);
+  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(done[0].exit_status, 3);
+  assert_null(done[0].lost);
+  assert_int_equal(dag_store_claim_recorded(f->st, done[0].id), 0);
+  dag_store_claims_free(done, n);
+  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(n, 0);
+  dag_store_claims_free(c, 1);
+}
+
+/* A silent worker is declared gone once, its tries end as lost with the
+ * token taken back, and nothing it writes later is accepted. */
+static void silent_worker_loses_its_tries(void **state) {
+  struct fixture *f = *state;
+  struct dag_store_worker w = {.id = "w1", .host = "h", .queues = "[\"default\"]",
+                               .task_types = "[\"shell\"]", .concurrency = 2};
+  struct dag_store_worker w2 = w;
+  w2.id = "w2";
+  assert_int_equal(dag_store_worker_register(f->st, &w, 1000), 0);
+  assert_int_equal(dag_store_worker_register(f->st, &w2, 1000), 0);
+  queue(f, "a", 1, "default", "shell");
+  queue(f, "b", 1, "default", "shell");
+  struct dag_store_claim *c = NULL, *c2 = NULL;
+  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 1, &c), 1);
+  assert_int_equal(claim(f, f->st, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
+  /* w2 keeps beating; w1 fell silent at 1000. */
+  assert_int_equal(dag_store_worker_heartbeat(f->st, "w2", 1, 9000), 0);
+  size_t workers = 0, tries = 0;
+  assert_int_equal(dag_store_reap_workers(f->st, 12000, 5000, &workers, &tries), 0);
+  assert_int_equal(workers, 1);
+  assert_int_equal(tries, 1);
+  /* A second reaper (another scheduler) finds nothing left to do. */
+  assert_int_equal(dag_store_reap_workers(f->st, 12000, 5000, &workers, &tries), 0);
+  assert_int_equal(workers, 0);
+
+  struct dag_store_claim *done = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(done[0].id, c[0].id);
+  assert_null(done[0].token);
+  assert_non_null(strstr(done[0].lost, "its worker w1 stopped heartbeating"));
+  dag_store_claims_free(done, n);
+
+  /* The late worker: every write refused. */
+  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, c[0].token, 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_end(f->st, &c[0], 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_worker_heartbeat(f->st, "w1", 1, 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_worker_heartbeat(f->st, "nobody", 0, 13000), DAG_ENOTFOUND);
+  /* The other worker's claim is untouched. */
+  assert_int_equal(dag_store_claim_end(f->st, &c2[0], 13000), 0);
+  /* Back, it registers again and serves. */
+  assert_int_equal(dag_store_worker_register(f->st, &w, 14000), 0);
+  assert_int_equal(dag_store_worker_heartbeat(f->st, "w1", 0, 14000), 0);
+  struct dag_store_worker *list = NULL;
+  assert_int_equal(dag_store_list_workers(f->st, &list, &n), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(list[0].state, "active");
+  assert_string_equal(list[1].state, "active");
+  dag_store_workers_free(list, n);
+  dag_store_claims_free(c, 1);
+  dag_store_claims_free(c2, 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(claimed_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(two_claimers_split, setup, teardown),
+      cmocka_unit_test_setup_teardown(queues_and_types_route, setup, teardown),
+      cmocka_unit_test_setup_teardown(end_needs_the_token, setup, teardown),
+      cmocka_unit_test_setup_teardown(silent_worker_loses_its_tries, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
