@@ -33,12 +33,19 @@ struct wh_options {
   const char *url;      /* required */
   const char *password; /* PostgreSQL; NULL: from the URL or libpq's PGPASSWORD/.pgpass */
   int busy_timeout_ms;  /* SQLite: wait this long for another writer; 0: 30 s */
+  /* Open for reading only, creating nothing: SQLite opens the files
+   * read-only (a schema whose file is missing fails the open) and refuses
+   * every write (query_only); PostgreSQL's session is read-only
+   * (default_transaction_read_only) and no schema is created. For readers
+   * beside the pipeline, such as the status page's dashboard. */
+  bool read_only;
 };
 
 /* The schemas opened (attached or created) by wh_open(). */
 #define WH_DEFAULT_SCHEMAS {"bronze", "silver", "gold"}
 
-/* Open the warehouse and make sure bronze, silver and gold exist. */
+/* Open the warehouse and make sure bronze, silver and gold exist (read-only:
+ * attach them; see wh_options.read_only). */
 int wh_open(const struct wh_options *opts, struct wh **out, char **err);
 void wh_close(struct wh *w);
 

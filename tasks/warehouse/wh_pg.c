@@ -274,12 +274,19 @@ int wh__pg_open(const struct wh_options *opts, struct wh **out, char **err) {
   g->base.ops = &pg_ops;
   g->base.backend = WH_POSTGRES;
   g->base.describe = without_password(opts->url);
-  const char *keys[] = {"dbname", "password", "application_name", NULL};
-  const char *vals[] = {opts->url, opts->password, "dagctl", NULL};
-  if (opts->password == NULL) {
-    keys[1] = "application_name";
-    vals[1] = "dagctl";
-    keys[2] = NULL;
+  const char *keys[5] = {"dbname"}, *vals[5] = {opts->url};
+  int nk = 1;
+  if (opts->password) {
+    keys[nk] = "password";
+    vals[nk++] = opts->password;
+  }
+  keys[nk] = "application_name";
+  vals[nk++] = "dagctl";
+  if (opts->read_only) {
+    /* Every transaction of the session is read-only: the server refuses a
+     * write, whatever SQL runs. */
+    keys[nk] = "options";
+    vals[nk++] = "-c default_transaction_read_only=on";
   }
   g->conn = PQconnectdbParams(keys, vals, 1);
   int rc = 0;
@@ -294,7 +301,8 @@ int wh__pg_open(const struct wh_options *opts, struct wh **out, char **err) {
   if (rc == 0) {
     PQsetNoticeProcessor(g->conn, ignore_notice, NULL);
     static const char *const schemas[] = WH_DEFAULT_SCHEMAS;
-    for (size_t i = 0; rc == 0 && i < sizeof(schemas) / sizeof(schemas[0]); i++)
+    for (size_t i = 0; rc == 0 && !opts->read_only && i < sizeof(schemas) / sizeof(schemas[0]);
+         i++)
       rc = pg_ensure_schema(&g->base, schemas[i], err);
   }
   if (rc < 0) {

@@ -25,6 +25,7 @@ struct wh_sqlite {
   sqlite3 *db;
   char *base_path; /* the url's path minus ".db": schema files are BASE_S.db */
   bool in_txn;
+  bool read_only; /* files opened read-only: attach them, set nothing */
 };
 
 struct sqlite_appender {
@@ -70,7 +71,8 @@ static int ensure_schema(struct wh *w, const char *schema, char **err) {
   }
   sqlite3_finalize(st);
   free(sql);
-  if (rc == 0) {
+  /* A reader changes no file's settings: journal_mode would need a write. */
+  if (rc == 0 && !s->read_only) {
     /* WAL + NORMAL: a commit is durable against a crash of the process or
      * the OS once it returns, at the cost of one fsync per checkpoint rather
      * than per commit. A large cache keeps dbt's window sorts in memory. */
@@ -284,10 +286,11 @@ int wh__sqlite_open(const struct wh_options *opts, const char *path, struct wh *
   int rc = 0;
   /* NOMUTEX: a struct wh is used from one thread, and SQLite's own locking
    * of every call showed as a few percent of a bulk load. */
-  if (sqlite3_open_v2(path, &s->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      NULL) !=
-      SQLITE_OK) {
+  s->read_only = opts->read_only;
+  /* Attached files take the main file's flags: read-only ones are never
+   * created, so a missing schema file fails the open instead. */
+  int flags = opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     *err = xasprintf("warehouse %s: cannot open: %s", path,
                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
     rc = DAG_ESTORE;
@@ -300,8 +303,9 @@ int wh__sqlite_open(const struct wh_options *opts, const char *path, struct wh *
      * (The sorter's settings stay SQLite's: a 256 MiB main cache and a
      * helper thread made dbt's sorts take more CPU, not less.) */
     rc = exec_sql(&s->base,
-                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                  "PRAGMA legacy_alter_table=ON;",
+                  opts->read_only ? "PRAGMA query_only=ON;"
+                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                    "PRAGMA legacy_alter_table=ON;",
                   err);
     /* With NORMAL, the fsyncs happen at checkpoints; SQLite's default of one
      * every 1000 pages (4 MiB) made a bulk load wait on the disk longer than

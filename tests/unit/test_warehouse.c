@@ -106,6 +106,40 @@ static void test_reopen_sees_committed_data(void **state) {
   assert_value(f->w, "SELECT a FROM silver.s", "kept");
 }
 
+/* A reader sees the writer's data, writes nothing, and creates no file. */
+static void test_read_only_open(void **state) {
+  struct fx *f = *state;
+  exec_ok(f->w, "CREATE TABLE gold.g (a TEXT); INSERT INTO gold.g VALUES ('seen')");
+  struct wh *r = NULL;
+  char *err = NULL;
+  struct wh_options o = {.url = f->url, .read_only = true};
+  assert_int_equal(wh_open(&o, &r, &err), 0);
+  assert_value(r, "SELECT a FROM gold.g", "seen");
+  assert_int_equal(wh_exec(r, "INSERT INTO gold.g VALUES ('written')", &err), DAG_ESTORE);
+  assert_non_null(strstr(err, "readonly"));
+  free(err);
+  err = NULL;
+  assert_int_equal(wh_exec(r, "CREATE TABLE gold.h (a TEXT)", &err), DAG_ESTORE);
+  free(err);
+  err = NULL;
+  /* The writer's later commit is seen by the open reader. */
+  exec_ok(f->w, "INSERT INTO gold.g VALUES ('later')");
+  assert_value(r, "SELECT count(*) FROM gold.g", "2");
+  wh_close(r);
+
+  /* A warehouse that does not exist yet is an error, never created. */
+  char *missing = xasprintf("%s/none.db", f->dir);
+  struct wh_options m = {.url = missing, .read_only = true};
+  r = NULL;
+  assert_int_equal(wh_open(&m, &r, &err), DAG_ESTORE);
+  assert_null(r);
+  assert_non_null(strstr(err, "none.db"));
+  free(err);
+  struct stat st;
+  assert_int_equal(stat(missing, &st), -1);
+  free(missing);
+}
+
 struct rows {
   int n;
   char seen[256];
@@ -264,6 +298,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_query_params_and_early_stop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_appender_and_rollback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_swap_replaces_atomically, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_only_open, setup, teardown),
       cmocka_unit_test(test_urls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

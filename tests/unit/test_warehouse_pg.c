@@ -97,6 +97,24 @@ static void test_schemas_and_queries(void **state) {
   wh_close(w);
 }
 
+/* A read-only session reads and cannot write, whatever the SQL. */
+static void test_read_only_session(void **state) {
+  (void)state;
+  struct wh *w = open_wh();
+  exec_ok(w, "CREATE TABLE gold.r (k TEXT); INSERT INTO gold.r VALUES ('seen')");
+  struct wh_options o = {.url = G.url, .read_only = true};
+  struct wh *r = NULL;
+  char *err = NULL;
+  if (wh_open(&o, &r, &err) != 0) fail_msg("%s", err);
+  assert_value(r, "SELECT k FROM gold.r", "seen");
+  assert_int_equal(wh_exec(r, "INSERT INTO gold.r VALUES ('written')", &err), DAG_ESTORE);
+  assert_non_null(strstr(err, "read-only transaction"));
+  free(err);
+  wh_close(r);
+  assert_value(w, "SELECT count(*) FROM gold.r", "1");
+  wh_close(w);
+}
+
 static void test_appender_copy(void **state) {
   (void)state;
   struct wh *w = open_wh();
@@ -188,6 +206,7 @@ int main(void) {
       cmocka_unit_test(test_appender_copy),
       cmocka_unit_test(test_swap),
       cmocka_unit_test(test_password_never_in_messages),
+      cmocka_unit_test(test_read_only_session),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
