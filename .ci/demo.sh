@@ -53,6 +53,7 @@ cat <<MSG
   state:         $DAGCTL_HOME/dagctl.db (SQLite)
   scheduler log: $log
   status page:   http://127.0.0.1:${DEMO_PORT:-8080}/dags/$DEMO_DAG
+  dashboard:     http://127.0.0.1:${DEMO_PORT:-8080}/dashboard (gold's plays, trends, tops, devices)
   lake:          $DAGCTL_HOME/lake/raw_events/
   warehouse:     $DAGCTL_HOME/warehouse.db (bronze, silver, gold attached from warehouse_*.db)
 The scheduler keeps running in the background; stop it with: make demo-stop

@@ -11,11 +11,13 @@ set -euo pipefail
 
 # binutils: every build reads dagctl's NEEDED entries with readelf
 # (cmake/check_needed.sh); gcc pulls it in, but the build names it.
+# libjs-chart.js: Chart.js, compiled into the binary for the dashboard (the
+# test set includes this set, so test_dashboard_page has it too).
 build_pkgs=(
   gcc make cmake pkg-config binutils
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
-  tzdata zlib1g-dev libpq-dev
+  tzdata zlib1g-dev libpq-dev libjs-chart.js
 )
 # make demo prints the gold tables with the sqlite3 shell.
 demo_pkgs=(sqlite3)

@@ -8,7 +8,8 @@
 #   scheduler/plugin_host  plugin_host, core, support
 #   scheduler/engine       engine, store, plugin_host, core, support
 #   scheduler/alerts       alerts, engine, store, core, support
-#   web                    web, engine, store, core, support
+#   web                    web, engine, store, core, support, and the
+#                          warehouse library (tasks/warehouse: the dashboard)
 #   scheduler/cli          every layer
 #   tasks/NAME (a plugin)  its own folder, support and the other task
 #                          folders (the lake, the warehouse), never scheduler/
@@ -33,7 +34,7 @@ declare -A allowed=(
   [scheduler/plugin_host]="scheduler/plugin_host scheduler/core $sup"
   [scheduler/engine]="scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
   [scheduler/alerts]="scheduler/alerts scheduler/engine scheduler/store scheduler/core $sup"
-  [web]="web scheduler/engine scheduler/store scheduler/core $sup"
+  [web]="web scheduler/engine scheduler/store scheduler/core $sup tasks/warehouse"
   [scheduler/cli]="scheduler/cli scheduler/alerts web scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
 )
 # Every other folder of tasks/ (but the ABI's) is a plugin or a task library.

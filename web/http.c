@@ -382,6 +382,16 @@ static void file_next(struct dag_http_conn *c) {
   c->refs++;
 }
 
+void dag_http_conn_hold(struct dag_http_conn *c) {
+  c->refs++;
+}
+
+bool dag_http_conn_release(struct dag_http_conn *c) {
+  bool open = !c->closing;
+  conn_unref(c);
+  return open;
+}
+
 uv_loop_t *dag_http_conn_loop(const struct dag_http_conn *c) {
   return c->srv->loop;
 }

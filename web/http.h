@@ -149,6 +149,12 @@ void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int stat
 /* The client's address as text ("127.0.0.1", "::1"), or "unknown".
  * Borrowed; lives as long as the connection. */
 const char *dag_http_conn_peer(const struct dag_http_conn *c);
+/* Keep `c` allocated while its answer is computed elsewhere (on the thread
+ * pool). Each hold is ended by one dag_http_conn_release(), which returns
+ * true when the connection is still open and may be answered; false when
+ * it closed meanwhile, and then `c` may be gone. */
+void dag_http_conn_hold(struct dag_http_conn *c);
+bool dag_http_conn_release(struct dag_http_conn *c);
 /* The loop the connection runs on, for handlers that need it. */
 uv_loop_t *dag_http_conn_loop(const struct dag_http_conn *c);
 

@@ -22,6 +22,7 @@ static const struct route_entry {
     {"dags/{}/runs/{}/tasks/{}/tries/{}", GET, DAG_ROUTE_PAGE_TRY},
     {"static/{}", GET, DAG_ROUTE_STATIC},
     {"metrics", GET, DAG_ROUTE_METRICS},
+    {"dashboard", GET, DAG_ROUTE_PAGE_DASHBOARD},
     {"api/v1/dags", GET, DAG_ROUTE_DAGS},
     {"api/v1/dags/{}", GET | M(HTTP_PATCH), DAG_ROUTE_DAG},
     {"api/v1/dags/{}/dagRuns", GET | M(HTTP_POST), DAG_ROUTE_RUNS},
@@ -38,6 +39,7 @@ static const struct route_entry {
     {"api/v1/health", GET, DAG_ROUTE_HEALTH},
     {"api/v1/version", GET, DAG_ROUTE_VERSION},
     {"api/v1/ui/recentRuns", GET, DAG_ROUTE_RECENT_RUNS},
+    {"api/v1/ui/dashboard", GET, DAG_ROUTE_DASHBOARD},
 };
 
 /* Does the pattern match the segments? Literal segments compare exactly;

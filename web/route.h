@@ -38,6 +38,8 @@ enum dag_route {
   DAG_ROUTE_RECENT_RUNS,    /* /api/v1/ui/recentRuns */
   DAG_ROUTE_VERSIONS,       /* /api/v1/dags/{dag_id}/dagVersions */
   DAG_ROUTE_SOURCE,         /* /api/v1/dagSources/{dag_id}?version_number=N */
+  DAG_ROUTE_PAGE_DASHBOARD, /* /dashboard */
+  DAG_ROUTE_DASHBOARD,      /* /api/v1/ui/dashboard?start=&end= */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -386,16 +386,21 @@ static void on_request(void *ctx, struct dag_http_conn *c, const struct dag_http
     case DAG_ROUTE_PAGE_DAGS:
     case DAG_ROUTE_PAGE_DAG:
     case DAG_ROUTE_PAGE_TRY:
+    case DAG_ROUTE_PAGE_DASHBOARD:
     case DAG_ROUTE_STATIC: {
-      const char *name = m.route == DAG_ROUTE_PAGE_DAGS  ? "index.html"
-                         : m.route == DAG_ROUTE_PAGE_DAG ? "dag.html"
-                         : m.route == DAG_ROUTE_PAGE_TRY ? "try.html"
-                                                         : m.params[0];
+      const char *name = m.route == DAG_ROUTE_PAGE_DAGS        ? "index.html"
+                         : m.route == DAG_ROUTE_PAGE_DAG       ? "dag.html"
+                         : m.route == DAG_ROUTE_PAGE_TRY       ? "try.html"
+                         : m.route == DAG_ROUTE_PAGE_DASHBOARD ? "dashboard.html"
+                                                               : m.params[0];
       if (!serve_asset(c, name)) not_found(c, req);
       break;
     }
     case DAG_ROUTE_METRICS:
       web_metrics(w, c);
+      break;
+    case DAG_ROUTE_DASHBOARD:
+      web_dashboard(w, c, req);
       break;
     default:
       web_api(w, c, req, &m);
@@ -426,10 +431,11 @@ static void on_lag(uv_timer_t *t) {
 
 /* --- life cycle ----------------------------------------------------------------------------------- */
 
-static void maybe_closed(struct dag_web *w) {
+void web_handle_closed(struct dag_web *w) {
   if (--w->handles > 0) return;
   void (*cb)(void *) = w->closed_cb;
   void *ctx = w->closed_ctx;
+  web_dash_free(w);
   for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
     free(w->cache[i].key);
     free(w->cache[i].body);
@@ -440,11 +446,11 @@ static void maybe_closed(struct dag_web *w) {
 }
 
 static void on_http_closed(void *ctx) {
-  maybe_closed(ctx);
+  web_handle_closed(ctx);
 }
 
 static void on_lag_closed(uv_handle_t *h) {
-  maybe_closed(container_of((uv_timer_t *)h, struct dag_web, lag_timer));
+  web_handle_closed(container_of((uv_timer_t *)h, struct dag_web, lag_timer));
 }
 
 int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct dag_web **out) {
@@ -473,6 +479,7 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   uv_unref((uv_handle_t *)&w->lag_timer);
   arm_lag(w);
   w->handles = 2;
+  web_dash_init(w);
   if (!w->cfg->web_token)
     LOG_INFO("web API is read-only: set web.token to allow pause, trigger and clear");
   *out = w;
@@ -491,6 +498,7 @@ void dag_web_close(struct dag_web *w, void (*closed_cb)(void *ctx), void *ctx) {
   uint64_t left = dag_log_limit_flush(&w->auth_log);
   if (left)
     LOG_WARN("web: wrong API tokens not logged one by one count=%llu", (unsigned long long)left);
+  web_dash_stop(w);
   uv_timer_stop(&w->lag_timer);
   uv_close((uv_handle_t *)&w->lag_timer, on_lag_closed);
   dag_http_server_close(w->http, on_http_closed, w);

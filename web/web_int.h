@@ -32,6 +32,8 @@ struct web_auth_failures {
   uint64_t last_ms; /* uv_now() of the last one */
 };
 
+struct web_dash; /* dashboard.c */
+
 struct dag_web {
   uv_loop_t *loop;
   const struct dag_config *cfg;
@@ -50,8 +52,9 @@ struct dag_web {
   unsigned cache_next; /* the slot to replace next */
   struct web_auth_failures auth_failures[WEB_AUTH_SLOTS];
   struct dag_log_limit auth_log; /* wrong tokens: a client can send them at will */
+  struct web_dash *dash; /* owned */
   bool closing;
-  int handles;
+  int handles; /* the HTTP server, the lag timer, a dashboard read running */
   void (*closed_cb)(void *ctx);
   void *closed_ctx;
 };
@@ -103,6 +106,31 @@ int web_log_path(const char *home, const char *rel, char **out);
 /* api.c: the JSON API; answers every API route. */
 void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
              const struct dag_route_match *m);
+
+/* web.c: one of w->handles is done; the server frees itself after the
+ * last. */
+void web_handle_closed(struct dag_web *w);
+
+/* dashboard.c: GET /api/v1/ui/dashboard?start=YYYY-MM-DD&end=YYYY-MM-DD,
+ * answered from the thread pool. */
+void web_dashboard(struct dag_web *w, struct dag_http_conn *c,
+                   const struct dag_http_request *req);
+void web_dash_init(struct dag_web *w);
+/* Drop the reads still waiting (the server is closing). */
+void web_dash_stop(struct dag_web *w);
+void web_dash_free(struct dag_web *w);
+
+/* dashboard_sql.c: the queries, run on the thread pool. */
+struct wh;
+struct dash_range {
+  char start[11], end[11]; /* YYYY-MM-DD, or "" for an open end */
+};
+/* Text that changes whenever the warehouse's bronze, silver or gold
+ * changes (caller frees); `generation` names the connection, for versions
+ * that mean something to one connection only. */
+int dash_sql_version(struct wh *wh, unsigned generation, char **out, char **err);
+/* Every figure of the dashboard over the range (caller decrefs *out). */
+int dash_sql_read(struct wh *wh, const struct dash_range *r, json_t **out, char **err);
 
 /* metrics.c: GET /metrics. */
 void web_metrics(struct dag_web *w, struct dag_http_conn *c);

@@ -7,7 +7,9 @@ read the first rendering.
 
 Opens URL, then evaluates each JavaScript expression in turn (a Promise is
 awaited) and prints each value as one line of JSON. Exits 1 with the
-exception's text when an expression throws. Standard library only: the
+exception's text when an expression throws. An argument "screenshot:PATH"
+instead saves the whole page (beyond the window too) as a PNG in PATH and
+prints its path. Standard library only: the
 WebSocket client is the few lines the protocol needs.
 """
 import base64
@@ -134,7 +136,29 @@ def main():
             if time.monotonic() > deadline:
                 raise RuntimeError("the page did not load: %s" % json.dumps(msg)[:500])
             time.sleep(0.05)
+        def command(method, params):
+            next_id[0] += 1
+            ws.send(json.dumps({"id": next_id[0], "method": method, "params": params}))
+            while True:
+                msg = json.loads(ws.recv())
+                if msg.get("id") == next_id[0]:
+                    if "error" in msg:
+                        raise RuntimeError("%s: %s" % (method, msg["error"]))
+                    return msg["result"]
+
         for i, expr in enumerate(exprs, 1):
+            if expr.startswith("screenshot:"):
+                path = expr[len("screenshot:"):]
+                size = command("Page.getLayoutMetrics", {})["cssContentSize"]
+                shot = command("Page.captureScreenshot", {
+                    "format": "png", "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                             "scale": 1}})
+                with open(path, "wb") as f:
+                    f.write(base64.b64decode(shot["data"]))
+                print(json.dumps(path))
+                sys.stdout.flush()
+                continue
             msg = evaluate(expr)
             result = msg.get("result", {})
             if "exceptionDetails" in result or "error" in msg:

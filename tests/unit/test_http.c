@@ -395,7 +395,7 @@ static void test_token_equal(void **state) {
 static const char *const route_names[] = {
     "NONE", "PAGE_DAGS", "PAGE_DAG", "PAGE_TRY", "STATIC", "METRICS", "DAGS", "DAG", "RUNS",
     "RUN", "TIS", "TI", "LOG", "CLEAR", "IMPORT_ERRORS", "HEALTH", "VERSION", "GRID", "TRIES",
-    "RECENT_RUNS",
+    "RECENT_RUNS", "VERSIONS", "SOURCE", "PAGE_DASHBOARD", "DASHBOARD",
 };
 
 static enum http_method method_of(const char *name) {
