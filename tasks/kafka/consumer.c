@@ -1,17 +1,31 @@
 /* consumer.c - the kafka_consumer service task: a topic into the lake.
  *
  * Params: topic (spotify-plays), group_id ("dagctl-" + dag_id), batch_size
- * (100 messages), batch_interval (60s), gzip (false), prefix (raw_events),
- * dead_letter_prefix (dead_letter), session_timeout (3s on the embedded
- * cluster, else librdkafka's 45s), writers (4: lake objects of a batch
- * written in parallel).
+ * (100 messages), batch_interval (60s), flush_at_end (false: also write a
+ * partition's batch once the partition is read to its end), gzip (false),
+ * prefix (raw_events), dead_letter_prefix (dead_letter), session_timeout
+ * (3s on the embedded cluster, else librdkafka's 45s), writers (4: lake
+ * objects of a batch written in parallel), join_group (true, except on the
+ * embedded cluster).
  *
- * A service: it calls service_ready() once it has joined its group and
- * received an assignment, then runs until cancelled() (SIGTERM from a
- * stop_service task or the run's end). Then it reads on to the end of its
- * partitions (for at most 1.5 s), flushes what it holds, commits, leaves
- * the group and returns DAGCTL_OK: stopping right after the producer
- * finished still lands every event in the lake.
+ * A service: it calls service_ready() once it has its partitions, then
+ * runs until cancelled() (SIGTERM from a stop_service task or the run's
+ * end). Then it reads on to the end of its partitions (for at most 1.5 s),
+ * flushes what it holds, commits, leaves the group and returns DAGCTL_OK:
+ * stopping right after the producer finished still lands every event in
+ * the lake.
+ *
+ * Partitions come from the group protocol (subscribe), or, with join_group
+ * false, by assigning every partition of the topic directly, resuming from
+ * the group's committed offsets and committing to them as a group member
+ * would. The embedded cluster defaults to the latter: librdkafka 2.0's
+ * mock broker holds a first join for a fixed 3 s (its
+ * group.initial.rebalance.delay.ms, not configurable there), the longest
+ * step of a pipeline run. Without the group protocol nothing splits the
+ * partitions among members, so a direct consumer takes a lock per group in
+ * the home folder (HOME/kafka-group-HASH.lock): a second consumer of the
+ * same group waits for the first to stop instead of reading the same
+ * events again.
  *
  * Delivery is at-least-once: a batch's objects are written (lake_put is
  * atomic) before its offsets are committed, and nothing else commits
@@ -21,11 +35,14 @@
  * rebalancing is kept and retried after the rebalance; if the partition
  * moved meanwhile, its new owner replays and overwrites the same way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "batch.h"
@@ -43,6 +60,8 @@
 #define STOP_COMMIT_MS 2000
 #define COMMIT_RETRY_MS 200
 #define MAX_WRITERS 16
+/* How often a direct consumer looks again for its topic or its group's lock. */
+#define DIRECT_RETRY_MS 100
 
 struct part {
   struct bt_batch batch;
@@ -61,6 +80,9 @@ struct consumer {
   struct bt_options opts;
   long long batch_size;
   int64_t interval_ms;
+  bool flush_at_end; /* write a batch as soon as its partition is read to the end */
+  bool direct;       /* partitions assigned directly, not by the group protocol */
+  int lock_fd;       /* the group's lock while direct, else -1 */
   struct part *parts; /* indexed by partition number */
   int32_t n_parts;
   bool assigned_once;
@@ -129,6 +151,19 @@ static int commit(struct consumer *c, int32_t partition, int64_t offset) {
       h->log(h, DAGCTL_LOG_INFO, "commit deferred topic=%s partition=%d offset=%lld error=%s",
              c->topic, (int)partition, (long long)offset, rd_kafka_err2name(err));
     if (offset > pt->pending) pt->pending = offset;
+    return -1;
+  }
+  if (c->direct && err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+    /* The broker knows the group from members that joined it: it takes
+     * commits only from them now. Nothing more is committed; what was
+     * written is read again by the next consumer, as after a crash. */
+    h->log(h, DAGCTL_LOG_ERROR,
+           "commit refused: the group has members that joined it on this cluster "
+           "(join_group: true); use another group_id or join_group: true here "
+           "topic=%s partition=%d offset=%lld error=%s",
+           c->topic, (int)partition, (long long)offset, rd_kafka_err2name(err));
+    c->failed = true;
+    pt->pending = -1;
     return -1;
   }
   /* The member lost its generation (session timeout, fenced): the group
@@ -321,6 +356,10 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, uint64_t now) 
     if (pt) pt->at_end = true;
     h->log(h, DAGCTL_LOG_DEBUG, "caught up topic=%s partition=%d offset=%lld", c->topic,
            (int)m->partition, (long long)m->offset);
+    /* Everything the producers had written to this partition is in the
+     * batch: waiting for batch_interval would only delay it. */
+    if (c->flush_at_end && pt && pt->assigned && pt->batch.n_messages && !c->failed)
+      flush(c, m->partition);
     return;
   }
   if (m->err) {
@@ -384,11 +423,15 @@ static void set_cluster_tag(struct consumer *c, const struct dagctl_host *h) {
   rd_kafka_mem_free(c->rk, id);
 }
 
-static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t session_ms) {
+/* A consumer handle for `group`; *embedded tells whether it talks to the
+ * embedded cluster. */
+static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t session_ms,
+                                bool *embedded_out) {
   const struct dagctl_host *h = c->h;
   bool embedded;
   rd_kafka_conf_t *conf = kconf_new(h, &embedded);
   if (conf == NULL) return NULL;
+  *embedded_out = embedded;
   /* The mock rejoins a restarted member only after session.timeout.ms; its
    * 45 s default would stall every restart. Real brokers refuse less than
    * their group.min.session.timeout.ms (6 s), hence only when embedded. */
@@ -422,6 +465,113 @@ static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t s
    * on this thread. */
   rd_kafka_poll_set_consumer(rk);
   return rk;
+}
+
+/* --- direct assignment -------------------------------------------------- */
+
+/* Take the group's lock in `home` (see the header). Returns 0 when held
+ * (c->lock_fd set), 1 if cancelled while another consumer held it, or -1
+ * if the lock file cannot be used (logged). */
+static int lock_group(struct consumer *c, const char *home, const char *group) {
+  const struct dagctl_host *h = c->h;
+  uint64_t hash = 14695981039346656037ull; /* FNV-1a: any group id makes a file name */
+  for (const char *p = group; *p; p++) hash = (hash ^ (unsigned char)*p) * 1099511628211ull;
+  char *path = xasprintf("%s/kafka-group-%016llx.lock", home, (unsigned long long)hash);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    h->log(h, DAGCTL_LOG_ERROR, "cannot open the group's lock file=%s error=%s", path,
+           strerror(errno));
+    free(path);
+    return -1;
+  }
+  bool said = false;
+  int rc = 1;
+  while (!h->cancelled(h)) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      rc = 0;
+      break;
+    }
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      h->log(h, DAGCTL_LOG_ERROR, "cannot lock file=%s error=%s", path, strerror(errno));
+      rc = -1;
+      break;
+    }
+    if (!said)
+      h->log(h, DAGCTL_LOG_INFO,
+             "another consumer of group_id=%s holds its partitions on the embedded cluster; "
+             "waiting for it to stop lock=%s",
+             group, path);
+    said = true;
+    struct timespec ts = {.tv_nsec = DIRECT_RETRY_MS * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  free(path);
+  if (rc != 0) {
+    close(fd);
+    return rc;
+  }
+  c->lock_fd = fd;
+  return 0;
+}
+
+/* Assign every partition of the topic, each from the group's committed
+ * offset (auto.offset.reset where there is none). A topic not there yet
+ * (its producer may start after us) is looked for again until it is, or
+ * until cancelled. Returns 0 once assigned, 1 if cancelled, -1 on error. */
+static int assign_all(struct consumer *c) {
+  const struct dagctl_host *h = c->h;
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
+  if (rkt == NULL) {
+    h->log(h, DAGCTL_LOG_ERROR, "cannot use topic=%s error=%s", c->topic,
+           rd_kafka_err2str(rd_kafka_last_error()));
+    return -1;
+  }
+  bool said = false;
+  int rc = 1;
+  while (!h->cancelled(h)) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 0, rkt, &md, 5000);
+    int n = 0;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err)
+      n = md->topics[0].partition_cnt;
+    else if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+      err = md->topics[0].err;
+    if (n > 0) {
+      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+      for (int i = 0; i < n; i++) {
+        int32_t p = md->topics[0].partitions[i].id;
+        rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = RD_KAFKA_OFFSET_INVALID;
+        struct part *pt = part_of(c, p);
+        bt_batch_reset(&pt->batch);
+        pt->assigned = true;
+        pt->at_end = false;
+        pt->pending = -1;
+      }
+      rd_kafka_metadata_destroy(md);
+      err = rd_kafka_assign(c->rk, l);
+      rd_kafka_topic_partition_list_destroy(l);
+      if (err) {
+        h->log(h, DAGCTL_LOG_ERROR, "cannot assign topic=%s error=%s", c->topic,
+               rd_kafka_err2str(err));
+        rc = -1;
+        break;
+      }
+      h->log(h, DAGCTL_LOG_INFO,
+             "partitions assigned directly topic=%s partitions=%d (no group join)", c->topic, n);
+      c->assigned_once = true;
+      rc = 0;
+      break;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    if (!said)
+      h->log(h, DAGCTL_LOG_INFO, "waiting for topic=%s to exist error=%s", c->topic,
+             rd_kafka_err2name(err));
+    said = true;
+    struct timespec ts = {.tv_nsec = DIRECT_RETRY_MS * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  rd_kafka_topic_destroy(rkt);
+  return rc;
 }
 
 static bool all_at_end(const struct consumer *c) {
@@ -465,7 +615,7 @@ static void drain(struct consumer *c) {
 }
 
 enum dagctl_result kafka_consume(const struct dagctl_host *h) {
-  struct consumer c = {.h = h};
+  struct consumer c = {.h = h, .lock_fd = -1};
   c.topic = kconf_param_str(h, "topic", DEFAULT_TOPIC);
   c.opts.prefix = kconf_param_str(h, "prefix", "raw_events");
   c.opts.dead_letter_prefix = kconf_param_str(h, "dead_letter_prefix", "dead_letter");
@@ -475,6 +625,7 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
       kconf_param_int(h, "writers", 4, 1, MAX_WRITERS, &writers) < 0 ||
       kconf_param_duration_ms(h, "batch_interval", 60000, &c.interval_ms) < 0 ||
       kconf_param_bool(h, "gzip", false, &c.opts.gzip) < 0 ||
+      kconf_param_bool(h, "flush_at_end", false, &c.flush_at_end) < 0 ||
       kconf_param_duration_ms(h, "session_timeout", 0, &session_ms) < 0)
     return DAGCTL_FAILED;
   const char *dag = h->context(h, "dag_id");
@@ -486,13 +637,29 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
     if (open_lake(h, &c.lakes[i]) != 0) goto out;
     c.n_lakes++;
   }
-  c.rk = new_consumer(&c, group, session_ms);
+  bool embedded;
+  c.rk = new_consumer(&c, group, session_ms, &embedded);
   if (c.rk == NULL) goto out;
+  bool join;
+  if (kconf_param_bool(h, "join_group", !embedded, &join) < 0) {
+    rd_kafka_destroy(c.rk);
+    goto out;
+  }
+  const char *home = h->context(h, "home");
+  if (!join && (home == NULL || *home == '\0')) {
+    h->log(h, DAGCTL_LOG_WARN, "join_group is false but the host gave no home folder for "
+                               "the group's lock: joining the group");
+    join = true;
+  }
+  c.direct = !join;
 
-  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(sub, c.topic, RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(c.rk, sub);
-  rd_kafka_topic_partition_list_destroy(sub);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (join) {
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, c.topic, RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(c.rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+  }
   if (err) {
     h->log(h, DAGCTL_LOG_ERROR, "cannot subscribe topic=%s error=%s", c.topic,
            rd_kafka_err2str(err));
@@ -500,14 +667,33 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
     goto out;
   }
   h->log(h, DAGCTL_LOG_INFO,
-         "consumer starting topic=%s group_id=%s batch_size=%lld batch_interval_ms=%lld "
-         "gzip=%s writers=%d lake=%s",
-         c.topic, group, c.batch_size, (long long)c.interval_ms, c.opts.gzip ? "true" : "false",
-         c.n_lakes,
+         "consumer starting topic=%s group_id=%s join_group=%s batch_size=%lld "
+         "batch_interval_ms=%lld flush_at_end=%s gzip=%s writers=%d lake=%s",
+         c.topic, group, join ? "true" : "false", c.batch_size, (long long)c.interval_ms,
+         c.flush_at_end ? "true" : "false", c.opts.gzip ? "true" : "false", c.n_lakes,
          lake_describe(c.lakes[0]));
+  if (c.direct) {
+    int rc = lock_group(&c, home, group);
+    if (rc == 0) rc = assign_all(&c);
+    if (rc != 0) {
+      /* Cancelled before having partitions: nothing read, nothing owed. */
+      rd_kafka_destroy(c.rk);
+      if (rc < 0) goto out;
+      h->log(h, DAGCTL_LOG_INFO, "consumer stopped before it had partitions");
+      result = DAGCTL_OK;
+      goto out;
+    }
+  }
 
   bool ready = false;
   while (!h->cancelled(h) && !c.failed) {
+    /* Checked before the poll too: a direct consumer has its partitions
+     * already, and should not wait out a poll's timeout to say so. */
+    if (c.assigned_once && !ready) {
+      ready = true;
+      set_cluster_tag(&c, h);
+      h->service_ready(h);
+    }
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c.rk, 100);
     if (c.assigned_once && !ready) {
       ready = true;
@@ -530,10 +716,11 @@ enum dagctl_result kafka_consume(const struct dagctl_host *h) {
   rd_kafka_destroy(c.rk);
   h->log(h, c.failed ? DAGCTL_LOG_ERROR : DAGCTL_LOG_INFO,
          "consumer stopped events=%zu dead_letters=%zu objects=%zu%s", c.events, c.dead,
-         c.objects, c.failed ? " (after a lake failure; the rest stays uncommitted)" : "");
+         c.objects, c.failed ? " (after a failure; the rest stays uncommitted)" : "");
   result = c.failed ? DAGCTL_FAILED : DAGCTL_OK;
 
 out:
+  if (c.lock_fd >= 0) close(c.lock_fd); /* after the last commit: the next consumer may go */
   for (int32_t i = 0; i < c.n_parts; i++)
     bt_batch_free(&c.parts[i].batch);
   free(c.parts);

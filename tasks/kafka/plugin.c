@@ -26,6 +26,12 @@ static const struct dagctl_param consume_params[] = {
     DAGCTL_PARAM(DAGCTL_PARAM_INTEGER, 0, "batch_size", "100", "messages per lake object"),
     DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "batch_interval", "60s",
                  "write a partial batch after this long"),
+    DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "flush_at_end", "false",
+                 "also write a partition's batch once the partition is read to its end"),
+    DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "join_group", NULL,
+                 "partitions from the group protocol; default: true, except on the "
+                 "embedded cluster (every partition assigned directly, one consumer per "
+                 "group at a time)"),
     DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "gzip", "false", "gzip the lake objects"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "prefix", "raw_events", "lake key prefix"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "dead_letter_prefix", "dead_letter",

@@ -15,7 +15,13 @@
 #    so a later consumer of the group finds nothing left to write;
 #  - a consumer stopped right after it joined still reads to the end of
 #    the topic first; malformed messages land in dead-letter objects with
-#    their reason; gzip objects read back with zcat.
+#    their reason; gzip objects read back with zcat;
+#  - with flush_at_end, a running consumer writes its partial batches once
+#    it has read every partition to its end (batch_interval 1h);
+#  - on the embedded cluster a consumer takes every partition directly: a
+#    second consumer of the group waits until the first stops, then finds
+#    nothing left; join_group: true uses the group protocol instead, and a
+#    direct consumer of a group that has joined members fails loudly.
 . "$(dirname "$0")/lib.sh"
 
 : "${DAGCTL_BUILD_DIR:?DAGCTL_BUILD_DIR must name the build folder}"
@@ -204,6 +210,73 @@ assert_eq "$(lake_ids distinct)" $((COUNT + 10)) "distinct event ids after the g
 [ -n "$(find "$LAKE/raw_events" -name '*.ndjson.gz' -print -quit)" ] || fail "no gzip objects"
 grep -q 'dead_letters=2 ' "$TMP/cons$CN.log" || fail "dead letters not counted"
 caught_up || fail "the stopped consumer did not read to the end of every partition"
+
+# 5. flush_at_end: partial batches land once every partition is read to its
+# end, while the consumer runs on (no stop, batch_interval 1h).
+# count_prefix PREFIX lines|distinct: the lake's NDJSON lines under PREFIX.
+count_prefix() {
+  find "$LAKE/$1" -name '*.ndjson' -exec cat {} + 2>/dev/null |
+    "$PYTHON" -c 'import json, sys
+ids = [json.loads(l)["event_id"] for l in sys.stdin if l.strip()]
+print(len(ids) if sys.argv[1] == "lines" else len(set(ids)))' "$2"
+}
+run_task "$TMP/gen4" generate_events -p count=50 -p seed=eof -p topic=eof-check ||
+  fail "generate_events to eof-check failed"
+start_consumer -p topic=eof-check -p prefix=eof_events -p group_id=eof -p flush_at_end=true
+grep -q 'partitions assigned directly topic=eof-check ' "$TMP/cons$CN.log" ||
+  fail "the embedded cluster's consumer did not take its partitions directly: $(grep -m1 assigned "$TMP/cons$CN.log")"
+wait_for '[ "$(count_prefix eof_events lines)" = 50 ]' 30
+proc_alive "$CPID" || fail "the consumer stopped on its own"
+FIRST=$CPID FIRST_N=$CN
+
+# A second consumer of the group waits for the first to stop, then has
+# nothing to write: the first committed what it wrote.
+CN=$((CN + 1))
+"$HARNESS" -x dag_id=spotify_data_basic -p topic=eof-check -p prefix=eof_events -p group_id=eof \
+  -p flush_at_end=true -p batch_interval=1h "$PLUGIN" kafka_consumer \
+  >"$TMP/cons$CN.out" 2>"$TMP/cons$CN.log" &
+CPID=$!
+KPIDS+=($CPID)
+wait_for 'grep -q "another consumer of group_id=eof holds its partitions" "$TMP/cons$CN.log"' 30
+! grep -qx ready "$TMP/cons$CN.out" || fail "a second direct consumer of the group got ready"
+kill -TERM "$FIRST"
+rc=0
+wait "$FIRST" || rc=$?
+assert_eq "$rc" 0 "first eof consumer exit status"
+grep -q '^INFO consumer stopped events=50 ' "$TMP/cons$FIRST_N.log" ||
+  fail "first eof consumer: $(grep 'consumer stopped' "$TMP/cons$FIRST_N.log")"
+wait_for 'grep -qx ready "$TMP/cons$CN.out"' 30
+wait_for 'grep -q "caught up topic=eof-check" "$TMP/cons$CN.log"' 30
+kill -TERM "$CPID"
+rc=0
+wait "$CPID" || rc=$?
+assert_eq "$rc" 0 "second eof consumer exit status"
+grep -q '^INFO consumer stopped events=0 dead_letters=0 objects=0$' "$TMP/cons$CN.log" ||
+  fail "the second consumer of the group wrote again: $(grep 'consumer stopped' "$TMP/cons$CN.log")"
+assert_eq "$(count_prefix eof_events lines)" 50 "lines under eof_events after two consumers"
+
+# join_group: true takes the group protocol on the embedded cluster too.
+start_consumer -p topic=eof-check -p prefix=join_events -p group_id=joined -p flush_at_end=true \
+  -p join_group=true
+grep -q 'partitions assigned topic=eof-check partitions=' "$TMP/cons$CN.log" ||
+  fail "join_group: true did not join the group"
+wait_for '[ "$(count_prefix join_events distinct)" = 50 ]' 30
+kill -TERM "$CPID"
+rc=0
+wait "$CPID" || rc=$?
+assert_eq "$rc" 0 "group consumer exit status"
+# The broker now knows the group's members and refuses a direct commit:
+# the consumer says why and fails, rather than commit nothing silently.
+run_task "$TMP/gen5" generate_events -p count=5 -p seed=eof2 -p topic=eof-check ||
+  fail "generate_events to eof-check failed"
+CN=$((CN + 1))
+rc=0
+timeout 60 "$HARNESS" -x dag_id=spotify_data_basic -p topic=eof-check -p prefix=join_events \
+  -p group_id=joined -p flush_at_end=true "$PLUGIN" kafka_consumer \
+  >"$TMP/cons$CN.out" 2>"$TMP/cons$CN.log" || rc=$?
+[ "$rc" -ne 0 ] || fail "a direct consumer of a joined group succeeded"
+grep -q 'commit refused: the group has members that joined it' "$TMP/cons$CN.log" ||
+  fail "no message for the refused commit: $(tail -n 3 "$TMP/cons$CN.log")"
 
 # The cluster stops when its pipe closes, and removes its address file.
 MOCK_PID=${KPIDS[0]}
