@@ -67,6 +67,8 @@ struct part {
   struct bt_batch batch;
   bool assigned;
   bool at_end;     /* read up to the partition's end, nothing newer since */
+  int64_t next;    /* offset of the next message to read, or -1 before the first */
+  int64_t stop_at; /* a stop reads up to here: the end offset when it began, or -1 */
   int64_t pending; /* offset whose commit is still owed, or -1 */
 };
 
@@ -107,6 +109,8 @@ static struct part *part_of(struct consumer *c, int32_t partition) {
       bt_batch_init(&c->parts[i].batch, c->topic, i);
       c->parts[i].assigned = false;
       c->parts[i].at_end = false;
+      c->parts[i].next = -1;
+      c->parts[i].stop_at = -1;
       c->parts[i].pending = -1;
     }
     c->n_parts = n;
@@ -320,6 +324,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       bt_batch_reset(&pt->batch);
       pt->assigned = true;
       pt->at_end = false;
+      pt->next = -1;
       pt->pending = -1;
     }
     h->log(h, DAGCTL_LOG_INFO, "partitions assigned topic=%s partitions=%s", c->topic,
@@ -353,7 +358,10 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, uint64_t now) 
   const struct dagctl_host *h = c->h;
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
     struct part *pt = part_of(c, m->partition);
-    if (pt) pt->at_end = true;
+    if (pt) {
+      pt->at_end = true;
+      pt->next = m->offset;
+    }
     h->log(h, DAGCTL_LOG_DEBUG, "caught up topic=%s partition=%d offset=%lld", c->topic,
            (int)m->partition, (long long)m->offset);
     /* Everything the producers had written to this partition is in the
@@ -371,6 +379,7 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, uint64_t now) 
   struct part *pt = part_of(c, m->partition);
   if (pt == NULL || !pt->assigned) return; /* left over from a revoked assignment */
   pt->at_end = false;
+  pt->next = m->offset + 1;
   if (bt_batch_add(&pt->batch, m->offset, m->key, m->key_len, m->payload, m->len, now))
     h->log(h, DAGCTL_LOG_DEBUG, "dead letter topic=%s partition=%d offset=%lld", c->topic,
            (int)m->partition, (long long)m->offset);
@@ -445,6 +454,13 @@ static rd_kafka_t *new_consumer(struct consumer *c, const char *group, int64_t s
   /* Events produced before the group first joined are part of the run. */
   if (rc == 0) rc = kconf_set(h, conf, "auto.offset.reset", "earliest");
   if (rc == 0) rc = kconf_set(h, conf, "enable.partition.eof", "true");
+  /* The mock broker answers a fetch that finds nothing only after the
+   * whole fetch.wait.max.ms (500 ms by default), new messages or not, and
+   * answers the connection's other requests after it: a stop's look at
+   * the end offsets, and the first messages after a caught-up partition,
+   * would each wait that long. An idle fetch on the embedded cluster is
+   * cheap. */
+  if (rc == 0 && embedded) rc = kconf_set(h, conf, "fetch.wait.max.ms", "20");
   if (rc == 0 && session_ms > 0) rc = kconf_set(h, conf, "session.timeout.ms", sess);
   if (rc == 0 && session_ms > 0) rc = kconf_set(h, conf, "heartbeat.interval.ms", beat);
   if (rc != 0) {
@@ -545,6 +561,7 @@ static int assign_all(struct consumer *c) {
         bt_batch_reset(&pt->batch);
         pt->assigned = true;
         pt->at_end = false;
+        pt->next = -1;
         pt->pending = -1;
       }
       rd_kafka_metadata_destroy(md);
@@ -574,9 +591,14 @@ static int assign_all(struct consumer *c) {
   return rc;
 }
 
+/* Whether every assigned partition is read to its end: to its stop_at
+ * when a stop has fixed one, else to its last partition-EOF. */
 static bool all_at_end(const struct consumer *c) {
-  for (int32_t i = 0; i < c->n_parts; i++)
-    if (c->parts[i].assigned && !c->parts[i].at_end) return false;
+  for (int32_t i = 0; i < c->n_parts; i++) {
+    const struct part *pt = &c->parts[i];
+    if (!pt->assigned) continue;
+    if (pt->stop_at >= 0 ? pt->next < pt->stop_at : !pt->at_end) return false;
+  }
   return true;
 }
 
@@ -586,12 +608,31 @@ static bool all_at_end(const struct consumer *c) {
 static void drain(struct consumer *c) {
   const struct dagctl_host *h = c->h;
   uint64_t deadline = now_ms() + STOP_CATCHUP_MS;
+  /* The end is where each partition ends now, as the broker says: a
+   * partition-EOF seen earlier may predate the producer's last messages,
+   * which are then still on their way to us. */
+  for (int32_t i = 0; i < c->n_parts; i++) {
+    struct part *pt = &c->parts[i];
+    int64_t low, high;
+    int64_t left = (int64_t)(deadline - now_ms());
+    pt->stop_at = -1;
+    if (pt->assigned && left > 0 &&
+        rd_kafka_query_watermark_offsets(c->rk, c->topic, i, &low, &high, (int)left) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+      pt->stop_at = high;
+  }
   while (!c->failed && !all_at_end(c) && now_ms() < deadline) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m) {
       on_message(c, m, now_ms());
       rd_kafka_message_destroy(m);
     }
+  }
+  for (int32_t i = 0; i < c->n_parts; i++) {
+    const struct part *pt = &c->parts[i];
+    if (pt->assigned && pt->stop_at >= 0 && pt->next >= pt->stop_at && !pt->at_end)
+      h->log(h, DAGCTL_LOG_DEBUG, "caught up topic=%s partition=%d offset=%lld", c->topic,
+             (int)i, (long long)pt->next);
   }
   if (!all_at_end(c))
     h->log(h, DAGCTL_LOG_WARN, "stopping before reaching the end of every partition "

@@ -278,6 +278,22 @@ timeout 60 "$HARNESS" -x dag_id=spotify_data_basic -p topic=eof-check -p prefix=
 grep -q 'commit refused: the group has members that joined it' "$TMP/cons$CN.log" ||
   fail "no message for the refused commit: $(tail -n 3 "$TMP/cons$CN.log")"
 
+# 6. A consumer that had read to the end before the producer ran, stopped
+# the moment the producer is done, still writes what the producer wrote:
+# its stop reads up to the end offsets the broker has then, not up to the
+# ends it had seen before.
+run_task "$TMP/gen6" generate_events -p count=10 -p seed=race -p topic=stop-race ||
+  fail "generate_events to stop-race failed"
+start_consumer -p topic=stop-race -p prefix=race_events -p group_id=race
+wait_for '[ "$(grep -c "caught up topic=stop-race" "$TMP/cons$CN.log")" -ge 4 ]' 30
+run_task "$TMP/gen7" generate_events -p count=50 -p seed=race2 -p topic=stop-race ||
+  fail "generate_events to stop-race failed"
+kill -TERM "$CPID"
+rc=0
+wait "$CPID" || rc=$?
+assert_eq "$rc" 0 "stop-race consumer exit status"
+assert_eq "$(count_prefix race_events distinct)" 60 "events under race_events after the stop"
+
 # The cluster stops when its pipe closes, and removes its address file.
 MOCK_PID=${KPIDS[0]}
 exec 3>&-
