@@ -16,6 +16,62 @@ static void family(struct strbuf *sb, const char *name, const char *type, const 
   sb_appendf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A label value as Prometheus reads it: backslash, quote and newline escaped. */
+static void label(struct strbuf *sb, const char *v) {
+  for (; v && *v; v++) {
+    if (*v == '\\' || *v == '"')
+      sb_appendf(sb, "\\%c", *v);
+    else if (*v == '\n')
+      sb_appendf(sb, "\\n");
+    else
+      sb_appendc(sb, *v);
+  }
+}
+
+/* The workers (core.executor: workers) as the database knows them: every
+ * one that has run, with its state, queues, load and last heartbeat. */
+static void web_metrics_workers(struct dag_web *w, struct strbuf *sb) {
+  struct dag_store_worker *ws = NULL;
+  size_t n = 0;
+  if (dag_store_list_workers(w->store, &ws, &n) != 0 || n == 0) {
+    dag_store_workers_free(ws, n);
+    return;
+  }
+  static const struct {
+    const char *name, *type, *help;
+  } fams[] = {
+      {"dagctl_worker_up", "gauge", "1 while a worker heartbeats (state active)."},
+      {"dagctl_worker_running", "gauge", "Tries a worker runs."},
+      {"dagctl_worker_concurrency", "gauge", "Tries a worker runs at most."},
+      {"dagctl_worker_last_heartbeat_seconds", "gauge", "A worker's last heartbeat (Unix time)."},
+  };
+  for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+    family(sb, fams[f].name, fams[f].type, fams[f].help);
+    for (size_t i = 0; i < n; i++) {
+      sb_appendf(sb, "%s{worker=\"", fams[f].name);
+      label(sb, ws[i].id);
+      if (f == 0) {
+        sb_append(sb, "\",host=\"");
+        label(sb, ws[i].host);
+        sb_append(sb, "\",queues=\"");
+        label(sb, ws[i].queues);
+        sb_append(sb, "\",state=\"");
+        label(sb, ws[i].state);
+      }
+      sb_append(sb, "\"} ");
+      if (f == 0)
+        sb_appendf(sb, "%d\n", strcmp(ws[i].state, "active") == 0);
+      else if (f == 1)
+        sb_appendf(sb, "%d\n", ws[i].running);
+      else if (f == 2)
+        sb_appendf(sb, "%d\n", ws[i].concurrency);
+      else
+        sb_appendf(sb, "%.3f\n", (double)ws[i].last_heartbeat / 1e6);
+    }
+  }
+  dag_store_workers_free(ws, n);
+}
+
 void web_metrics(struct dag_web *w, struct dag_http_conn *c) {
   int64_t ti[DAG_TI__COUNT], runs[DAG_RUN__COUNT];
   int64_t bounds[N_BUCKETS], counts[N_BUCKETS + 1], sum_us = 0;
@@ -87,6 +143,7 @@ void web_metrics(struct dag_web *w, struct dag_http_conn *c) {
       sb_appendf(&sb, "dagctl_alerts{state=\"%s\"} %lld\n",
                  dag_alert_state_name((enum dag_alert_state)a), (long long)alerts[a]);
   }
+  web_metrics_workers(w, &sb);
   family(&sb, "dagctl_scheduler_up", "gauge", "1 when this process runs the scheduler.");
   sb_appendf(&sb, "dagctl_scheduler_up %d\n", w->sched && !dag_scheduler_failed(w->sched));
   dag_http_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8",

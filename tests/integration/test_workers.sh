@@ -88,6 +88,17 @@ assert_eq "$(sql "SELECT count(*) FROM task_claim c JOIN dag_run r ON r.id = c.r
 dagctl logs wide "$run" t01 | grep -q 'ended on worker' ||
   fail "the log of a worker's try lacks its end line"
 
+# /metrics shows each worker: up, its queues, load and capacity.
+need curl
+[ -n "$SCHED_URL" ] || fail "the scheduler did not serve its page"
+metrics=$(curl -sf "${SCHED_URL%/}/metrics")
+w2id=$(sql "SELECT id FROM worker WHERE queues LIKE '%special%'")
+grep -qF "dagctl_worker_up{worker=\"$w2id\",host=\"$(hostname)\",queues=\"[\\\"default\\\",\\\"special\\\"]\",state=\"active\"} 1" <<<"$metrics" ||
+  fail "/metrics lacks worker $w2id as up: $(grep dagctl_worker_up <<<"$metrics")"
+grep -qF "dagctl_worker_concurrency{worker=\"$w2id\"} 4" <<<"$metrics" ||
+  fail "/metrics lacks worker $w2id's concurrency"
+assert_eq "$(grep -c '^dagctl_worker_running{' <<<"$metrics")" 2 "workers in dagctl_worker_running"
+
 # --- a scheduler restarted while workers run its tries ----------------------------------
 
 write_dag slow <<EOF
