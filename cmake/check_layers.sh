@@ -19,6 +19,11 @@
 # tasks/include); a header name may exist only once across the layers, so
 # that the folder of any name is unambiguous.
 #
+# The configuration keeps to its room too: scheduler/core/config*.[ch] know
+# only dagctl's own sections, so no section a plugin declares (found as
+# `sizeof(struct dagctl_config_section), "NAME"` in tasks/) may appear there
+# as a string ("lake") or a field (lake_url).
+#
 # Prints one line per violation, FILE:LINE: what and why, and exits 1 if
 # there is any. Run by every build (the check_layers target) and tested by
 # tests/integration/test_layering.sh.
@@ -85,6 +90,21 @@ for dir in "${!allowed[@]}"; do
         bad=1
       fi
     done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" || true)
+  done
+done
+declare -A section_home=()
+while IFS=: read -r file _ text; do
+  [[ $text =~ sizeof\(struct\ dagctl_config_section\),[[:space:]]*\"([a-z0-9_]+)\" ]] || continue
+  section_home[${BASH_REMATCH[1]}]=$file
+done < <(grep -rn --include='*.c' 'sizeof(struct dagctl_config_section)' tasks || true)
+for name in "${!section_home[@]}"; do
+  for f in scheduler/core/config*.[ch]; do
+    [[ -e $f ]] || continue
+    while IFS=: read -r line _; do
+      echo "$f:$line: names the plugin section '$name' (declared in ${section_home[$name]}):" \
+        "the configuration knows only dagctl's own sections"
+      bad=1
+    done < <(grep -nE "\"$name\"|\b${name}_[a-z]" "$f" || true)
   done
 done
 exit $bad

@@ -261,9 +261,12 @@ void web_dashboard(struct dag_web *w, struct dag_http_conn *c,
 
 void web_dash_init(struct dag_web *w) {
   struct web_dash *d = xcalloc(1, sizeof(*d));
-  d->url = w->cfg->warehouse_url ? xstrdup(w->cfg->warehouse_url)
-                                 : xasprintf("%s/warehouse.db", w->cfg->home);
-  d->password = w->cfg->warehouse_password ? xstrdup(w->cfg->warehouse_password) : NULL;
+  /* The warehouse section is the warehouse plugins' (tasks/warehouse):
+   * resolved once the CLI checked it against their declaration; unset
+   * (no such section anywhere), its declared default. */
+  d->url = dag_config_value(w->cfg, "warehouse", "url");
+  if (d->url == NULL) d->url = xasprintf("%s/warehouse.db", w->cfg->home);
+  d->password = dag_config_value(w->cfg, "warehouse", "password");
   w->dash = d;
 }
 

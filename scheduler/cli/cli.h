@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "dag.h"
@@ -26,6 +27,10 @@ struct cli {
   dag_store *store;
   bool json;
   bool config_loaded;
+  /* cli_load_config() leaves the plugins' config sections unchecked: set
+   * by the verbs that judge them otherwise (`plugins`, which the check
+   * itself runs, and `__task`, which knows its plugin). */
+  bool plugin_sections_later;
 };
 
 /* Options every verb accepts, and --help. Verbs put CLI_COMMON_OPTIONS in
@@ -46,6 +51,12 @@ int cli_open(struct cli *c);
  * creating or migrating it; prints why not. */
 int cli_open_readonly(struct cli *c);
 int cli_load_config(struct cli *c);
+/* Check the configuration's plugin sections (dagctl.yaml sections such as
+ * `lake:`) against what the installed plugins declare, learnt from a
+ * `dagctl plugins --json` child so that no plugin is loaded here, and
+ * resolve their values. Problems go to `out`. When the plugins cannot be
+ * listed: CLI_CONFIG if `strict`, else a warning and CLI_OK. */
+int cli_check_plugin_config(struct cli *c, FILE *out, bool strict);
 void cli_close(struct cli *c);
 
 /* The DAG `dag_id` as the scheduler last stored it (dag_find_load()), or

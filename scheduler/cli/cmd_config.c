@@ -221,6 +221,9 @@ int cmd_config(struct cli *c, int argc, char **argv) {
     return CLI_CONFIG;
   }
   dag_diags_free(&diags);
+  dag_log_set_level(c->cfg.log_level);
+  rc = cli_check_plugin_config(c, stdout, true);
+  if (rc) return rc;
   if (is_check) {
     printf("ok\n");
     return CLI_OK;

@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "plugin_params.h"
@@ -29,6 +30,9 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
       return cli_usage_error(usage, "bad option");
   }
   if (optind != argc) return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+  /* The check of the plugins' config sections runs this verb: it must not
+   * wait for itself. */
+  c->plugin_sections_later = true;
   int rc = cli_load_config(c);
   if (rc) return rc;
   char *folder = dag_plugins_folder(c->cfg.plugins_folder);
@@ -65,8 +69,35 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
                  *d->description ? ": " : "", d->description);
         }
       }
+      for (size_t k = 0; k < p[i].n_sections; k++) {
+        const struct dag_config_section_decl *s = &p[i].sections[k];
+        printf("  config section %s: %s\n", s->name, s->description);
+        for (size_t j = 0; j < s->n_keys; j++) {
+          const struct dag_config_key_decl *d = &s->keys[j];
+          printf("      %-20s %s%s%s%s%s%s%s%s%s\n", d->key,
+                 dag_config_setting_type_key(d->type), d->choices ? " (" : "",
+                 d->choices ? d->choices : "", d->choices ? ")" : "",
+                 d->flags & DAGCTL_SETTING_SECRET ? ", secret" : "",
+                 d->default_value ? ", default " : "", d->default_value ? d->default_value : "",
+                 *d->description ? ": " : "", d->description);
+        }
+      }
     }
   }
+  /* Two plugins that declare one config section differently: the user
+   * must hear of it here too, not only when the settings are checked. */
+  struct dag_plugin_catalog cat;
+  memset(&cat, 0, sizeof(cat));
+  cat.plugins = p;
+  cat.n = n;
+  dag_plugin_catalog_merge_sections(&cat);
+  if (cat.sections_error) {
+    fprintf(stderr, "dagctl: %s\n", cat.sections_error);
+    broken++;
+  }
+  cat.plugins = NULL;
+  cat.n = 0;
+  dag_plugin_catalog_free(&cat);
   dag_plugins_free(p, n);
   free(folder);
   return broken ? CLI_FAILED : CLI_OK;

@@ -278,12 +278,39 @@ static int prepare_params(struct task_host *th) {
   return rc == 0 ? 0 : -1;
 }
 
+/* The plugin reads its own config sections through connection(): resolve
+ * them as declared (the scheduler checked every section before it ran this
+ * try; a file edited since is judged again here). A plugin built before
+ * ABI minor 3 declares none and reads whatever section it knows: every
+ * installed plugin's declarations then stand in. Returns 0, or -1 after
+ * printing the problems to the try's log. */
+static int resolve_sections(struct cli *c, const char *folder,
+                            const struct dag_config_section_decl *sections, size_t n) {
+  struct dag_plugin_catalog cat;
+  memset(&cat, 0, sizeof(cat));
+  if (n == 0) {
+    dag_plugin_catalog_scan(&cat, folder);
+    sections = cat.sections;
+    n = cat.n_sections;
+  }
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  int rc = dag_config_check_plugins(&c->cfg, sections, n, false, &diags);
+  if (rc) {
+    fprintf(stderr, "[dagctl] the plugin's config sections have errors:\n");
+    dag_diags_print(&diags, stderr);
+  }
+  dag_diags_free(&diags);
+  dag_plugin_catalog_free(&cat);
+  return rc ? -1 : 0;
+}
+
 int cmd_task(struct cli *c, int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: dagctl __task TYPE (run by the scheduler, not by hand)\n");
     return CLI_USAGE;
   }
   const char *type = argv[1];
+  c->plugin_sections_later = true; /* resolve_sections(), once the plugin is known */
   int rc = cli_open(c);
   if (rc) return rc;
 
@@ -318,12 +345,18 @@ int cmd_task(struct cli *c, int argc, char **argv) {
   const struct dagctl_task_type *tt = NULL;
   char *err = NULL;
   int exit_code = 1;
-  if (dag_plugin_load_type(folder, type, &tt, &err) != 0) {
+  struct dag_config_section_decl *sections = NULL;
+  size_t n_sections = 0;
+  if (dag_plugin_load_type_sections(folder, type, &tt, &sections, &n_sections, &err) != 0) {
     fprintf(stderr, "[dagctl] %s\n", err);
     free(err);
   } else {
     dag_plugin_type_describe(tt, &th.decl);
   }
+  if (tt && resolve_sections(c, folder, sections, n_sections) != 0) tt = NULL;
+  for (size_t i = 0; i < n_sections; i++)
+    dag_config_section_decl_free(&sections[i]);
+  free(sections);
   if (tt && prepare_params(&th) == 0) {
     th.host.size = sizeof(th.host);
     th.host.abi_version = DAGCTL_PLUGIN_ABI_VERSION;

@@ -1,6 +1,8 @@
 /* common.c - helpers shared by the dagctl verbs. */
 #include <jansson.h>
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include "cli.h"
 #include "dag_find.h"
 #include "error.h"
+#include "log.h"
+#include "plugins.h"
 #include "timeutil.h"
 
 extern char **environ;
@@ -74,7 +78,38 @@ int cli_load_config(struct cli *c) {
   }
   dag_diags_free(&diags);
   dag_log_set_level(c->cfg.log_level);
+  /* Without a section of its own, no plugin setting differs from its
+   * default, and a command that needs none (most) spares the child. */
+  if (c->cfg.n_raw && !c->plugin_sections_later) return cli_check_plugin_config(c, stderr, false);
   return CLI_OK;
+}
+
+int cli_check_plugin_config(struct cli *c, FILE *out, bool strict) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  struct dag_plugin_catalog cat;
+  memset(&cat, 0, sizeof(cat));
+  char *err = NULL;
+  const struct dag_plugin_catalog *r = dag_plugin_catalog_update_cfg(&cat, exe, &c->cfg, &err);
+  if (r == NULL) {
+    if (strict)
+      fprintf(out, "dagctl: cannot check the plugins' config sections: %s\n", err);
+    else
+      LOG_WARN("plugins' config sections go unchecked: cannot list the plugins error=\"%s\"",
+               err);
+    free(err);
+    dag_plugin_catalog_free(&cat);
+    return strict ? CLI_CONFIG : CLI_OK;
+  }
+  struct dag_diags diags = DAG_DIAGS_INIT;
+  if (r->sections_error) dag_diag_add(&diags, "plugins", 0, 0, "%s", r->sections_error);
+  dag_config_check_plugins(&c->cfg, r->sections, r->n_sections, true, &diags);
+  int rc = diags.n ? CLI_CONFIG : CLI_OK;
+  dag_diags_print(&diags, out);
+  dag_diags_free(&diags);
+  dag_plugin_catalog_free(&cat);
+  return rc;
 }
 
 int cli_open(struct cli *c) {

@@ -3,15 +3,77 @@
  * Precedence, lowest first: built-in defaults, the config file (sections such
  * as `core:` and `web:`), environment variables DAGCTL__SECTION__KEY
  * (Airflow's convention), then command-line flags. Unknown sections and keys,
- * in the file or the environment, are errors with a did-you-mean. */
+ * in the file or the environment, are errors with a did-you-mean.
+ *
+ * dagctl's own sections are core, web and smtp. Every other section belongs
+ * to the plugins that declare it (dagctl/plugin.h, minor 3: kafka, lake,
+ * warehouse, ...): kept as written by dag_config_load(), judged by
+ * dag_config_check_plugins() once their declarations are known. */
 #ifndef DAG_CONFIG_H
 #define DAG_CONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dagctl/plugin.h"
 #include "diag.h"
 #include "log.h"
+
+/* A setting a plugin declares (dagctl/plugin.h, struct dagctl_setting),
+ * copied. */
+struct dag_config_key_decl {
+  char *key;
+  enum dagctl_setting_type type;
+  unsigned flags;      /* DAGCTL_SETTING_SECRET */
+  char *default_value; /* NULL: none; may hold DAGCTL_HOME_PLACEHOLDER */
+  char *choices;       /* ENUM and BROKERS: "a,b,c"; else NULL */
+  long long min, max;  /* INTEGER */
+  char *description;   /* never NULL */
+};
+
+/* A section of dagctl.yaml that a plugin declares, copied. */
+struct dag_config_section_decl {
+  char *name;
+  char *owner; /* the declaring plugin(s), for messages: "kafka, load_bronze" */
+  char *description;
+  struct dag_config_key_decl *keys;
+  size_t n_keys;
+};
+
+void dag_config_section_decl_free(struct dag_config_section_decl *d);
+/* A deep copy of `d` into `out`. */
+void dag_config_section_decl_copy(const struct dag_config_section_decl *d,
+                                  struct dag_config_section_decl *out);
+/* Whether two declarations of one section agree (all but descriptions and
+ * owners): 0, or -1 with *why naming the first difference (caller frees). */
+int dag_config_section_decl_compare(const struct dag_config_section_decl *a,
+                                    const struct dag_config_section_decl *b, char **why);
+/* "string", "integer", ... as `dagctl plugins` and its JSON name a setting's
+ * type; and back (-1 for an unknown word). */
+const char *dag_config_setting_type_key(enum dagctl_setting_type t);
+int dag_config_setting_type_parse(const char *key);
+
+/* A setting of a section dagctl itself does not know, as the file or the
+ * environment wrote it. */
+struct dag_config_raw {
+  char *section;
+  char *key;        /* NULL: the section itself (`lake:` with nothing under it) */
+  char *value;      /* the scalar; NULL when `kind` says it is none */
+  const char *kind; /* static: NULL for a scalar, else "null", "a mapping", "a list" */
+  char *where;      /* the file, or the DAGCTL__ variable */
+  int line, col;    /* of the key in the file; 0 for the environment */
+  int vline, vcol;  /* of the value */
+  bool env;
+};
+
+/* A plugin section's setting once checked: its value in normal form. */
+struct dag_config_plugin_value {
+  char *section;
+  char *key;
+  char *value;  /* NULL: unset */
+  char *alias;  /* a secret's KEY_file, the other way to set it; else NULL */
+  bool secret;  /* value is never shown */
+};
 
 /* How the SMTP connection is protected (smtp.tls). */
 enum dag_smtp_tls {
@@ -59,26 +121,15 @@ struct dag_config {
   int64_t smtp_timeout_us;      /* per SMTP step; 30 s */
   int64_t smtp_retry_base_us;   /* first retry delay, doubled each time; 30 s */
 
-  /* lake: the object store plugins read and write */
-  char *lake_url;               /* "s3://bucket/prefix" or an absolute folder; HOME/lake */
-  char *lake_endpoint;          /* S3 endpoint URL; NULL: AWS */
-  char *lake_region;            /* "us-east-1" */
-  bool lake_path_style;         /* false; forced for an IP or localhost endpoint */
-  char *lake_access_key_id;     /* NULL: unsigned requests */
-  char *lake_secret_access_key; /* env or lake.secret_access_key_file only */
-  int64_t lake_timeout_us;      /* per request; 30 s */
-
-  /* warehouse: bronze/silver/gold for load_bronze, dbt and sql_check */
-  char *warehouse_url;      /* a SQLite path or postgresql:// URL; HOME/warehouse.db */
-  char *warehouse_password; /* PostgreSQL; env or password_file only; NULL: libpq's own */
-
-  /* kafka: the event stream (plugins read these through connection()) */
-  char *kafka_bootstrap_servers; /* "embedded" (the default) or "host:port,..." */
-  char *kafka_security_protocol; /* plaintext|ssl|sasl_plaintext|sasl_ssl; NULL: plaintext */
-  char *kafka_sasl_mechanism;    /* PLAIN, SCRAM-SHA-256, ...; NULL: none */
-  char *kafka_sasl_username;     /* NULL: none */
-  char *kafka_sasl_password;     /* env or kafka.sasl_password_file only */
-  char *kafka_ssl_ca_location;   /* trusted CAs (PEM); NULL: the system's */
+  /* Sections of plugins (kafka, lake, warehouse, ...): kept as written until
+   * the plugins' declarations are known (dag_config_check_plugins()), then
+   * checked into `plugin_values`. */
+  struct dag_config_raw *raw; /* owned; n_raw entries */
+  size_t n_raw;
+  struct dag_config_section_decl *decls; /* owned copies of the declarations checked */
+  size_t n_decls;
+  struct dag_config_plugin_value *plugin_values; /* owned; n_plugin_values entries */
+  size_t n_plugin_values;
 };
 
 struct dag_config_flags {
@@ -90,29 +141,51 @@ struct dag_config_flags {
 /* Fill `cfg` from defaults, the file, `envp` (NULL-terminated, usually
  * environ) and `flags`. Returns 0, or DAG_ECONFIG with every problem in
  * `diags` (file:line:col for the file, the variable name for the
- * environment). cfg is always safe to dag_config_free(). */
+ * environment). cfg is always safe to dag_config_free().
+ *
+ * Only dagctl's own sections (core, web, smtp) are checked here: a section
+ * it does not know may be a plugin's, which only the plugins' declarations
+ * tell, and those are known later (the scheduler never loads a plugin
+ * itself). Such sections are kept in cfg->raw with their positions for
+ * dag_config_check_plugins(). */
 int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags,
                     char *const *envp, struct dag_diags *diags);
+
+/* Check the sections kept by dag_config_load() against the plugins'
+ * declarations `decls` (one per section, merged) and resolve every
+ * declared setting: the file, then DAGCTL__SECTION__KEY, else the
+ * declared default. An unknown key gets a did-you-mean over the section's
+ * declared keys; with `whole` set, a kept section that no declaration
+ * names is an error with a did-you-mean over dagctl's and the declared
+ * sections (without it, such sections are left for a caller that knows
+ * every plugin). A declaration of dagctl's own section is an error.
+ * Replaces what an earlier call resolved. Returns 0, or DAG_ECONFIG with
+ * the problems in `diags` (FILE:LINE:COL, or the variable). */
+int dag_config_check_plugins(struct dag_config *cfg,
+                             const struct dag_config_section_decl *decls, size_t n,
+                             bool whole, struct dag_diags *diags);
 
 void dag_config_free(struct dag_config *cfg);
 
 /* A setting's value as text ("4", "true", "30s", a string), for plugins'
- * connection() lookups; NULL if unset or unknown. Caller frees. Secrets
- * included: never log the result. */
+ * connection() lookups; NULL if unset or unknown (a plugin's setting is
+ * known once dag_config_check_plugins() resolved it). Caller frees.
+ * Secrets included: never log the result. */
 char *dag_config_value(const struct dag_config *cfg, const char *section, const char *key);
 
 /* One setting of a loaded configuration, as `dagctl config show` lists it. */
 struct dag_config_item {
-  const char *section; /* static */
-  const char *key;     /* static */
-  const char *alias;   /* static; another key setting the same value
+  const char *section; /* borrowed from the config */
+  const char *key;     /* borrowed from the config */
+  const char *alias;   /* borrowed; another key setting the same value
                           ("token_file" for web.token), or NULL */
   char *value;         /* owned; as written in the file, "***" for a secret
                           that is set; NULL when unset */
   bool secret;
 };
 
-/* Every setting of `cfg` in the file format's order, one item per value:
+/* Every setting of `cfg` in the file format's order, then the plugins'
+ * resolved sections in declaration order, one item per value:
  * an alternative spelling is the alias of the first, not an item. Secret
  * values never leave the config (they read "***"). Caller frees with
  * dag_config_items_free(). */

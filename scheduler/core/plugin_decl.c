@@ -10,6 +10,7 @@
 #include "common.h"
 #include "error.h"
 #include "plugin_params.h"
+#include "strbuf.h"
 
 void dag_plugin_type_free(struct dag_plugin_type *t) {
   for (size_t i = 0; i < t->n_params; i++) {
@@ -40,6 +41,9 @@ void dag_plugins_free(struct dag_plugin_info *p, size_t n) {
     for (size_t k = 0; k < p[i].n_types; k++)
       dag_plugin_type_free(&p[i].types[k]);
     free(p[i].types);
+    for (size_t k = 0; k < p[i].n_sections; k++)
+      dag_config_section_decl_free(&p[i].sections[k]);
+    free(p[i].sections);
     free(p[i].error);
   }
   free(p);
@@ -74,6 +78,27 @@ static json_t *type_to_json(const struct dag_plugin_type *t) {
   return o;
 }
 
+/* Minor 3's config sections; absent for a plugin that declares none. */
+static json_t *section_to_json(const struct dag_config_section_decl *d) {
+  json_t *keys = json_array();
+  for (size_t i = 0; i < d->n_keys; i++) {
+    const struct dag_config_key_decl *k = &d->keys[i];
+    json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:s}", "key", k->key, "type",
+                          dag_config_setting_type_key(k->type), "secret",
+                          (k->flags & DAGCTL_SETTING_SECRET) != 0, "default",
+                          k->default_value ? json_string(k->default_value) : json_null(),
+                          "description", k->description);
+    if (k->choices) json_object_set_new(o, "choices", json_string(k->choices));
+    if (k->type == DAGCTL_SETTING_INTEGER) {
+      json_object_set_new(o, "min", json_integer(k->min));
+      json_object_set_new(o, "max", json_integer(k->max));
+    }
+    json_array_append_new(keys, o);
+  }
+  return json_pack("{s:s, s:s, s:o}", "section", d->name, "description", d->description,
+                   "settings", keys);
+}
+
 json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n) {
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
@@ -85,6 +110,12 @@ json_t *dag_plugins_to_json(const struct dag_plugin_info *p, size_t n) {
                           p[i].version ? json_string(p[i].version) : json_null(), "types",
                           types);
     if (p[i].error) json_object_set_new(o, "error", json_string(p[i].error));
+    if (p[i].n_sections) {
+      json_t *sections = json_array();
+      for (size_t k = 0; k < p[i].n_sections; k++)
+        json_array_append_new(sections, section_to_json(&p[i].sections[k]));
+      json_object_set_new(o, "config_sections", sections);
+    }
     json_array_append_new(arr, o);
   }
   return arr;
@@ -129,6 +160,37 @@ static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
   return 0;
 }
 
+static int section_from_json(const json_t *o, const char *owner,
+                             struct dag_config_section_decl *d) {
+  const char *name = json_string_value(json_object_get(o, "section"));
+  const json_t *keys = json_object_get(o, "settings");
+  if (name == NULL || !json_is_array(keys)) return DAG_EINVAL;
+  d->name = xstrdup(name);
+  d->owner = xstrdup(owner ? owner : "?");
+  d->description = opt_string(o, "description");
+  if (d->description == NULL) d->description = xstrdup("");
+  d->keys = xcalloc(json_array_size(keys) + 1, sizeof(*d->keys));
+  size_t i;
+  const json_t *j;
+  json_array_foreach(keys, i, j) {
+    const char *key = json_string_value(json_object_get(j, "key"));
+    const char *type = json_string_value(json_object_get(j, "type"));
+    int t = type ? dag_config_setting_type_parse(type) : -1;
+    if (key == NULL || t < 0) return DAG_EINVAL;
+    struct dag_config_key_decl *k = &d->keys[d->n_keys++];
+    k->key = xstrdup(key);
+    k->type = (enum dagctl_setting_type)t;
+    if (json_is_true(json_object_get(j, "secret"))) k->flags |= DAGCTL_SETTING_SECRET;
+    k->default_value = opt_string(j, "default");
+    k->choices = opt_string(j, "choices");
+    k->min = json_integer_value(json_object_get(j, "min"));
+    k->max = json_integer_value(json_object_get(j, "max"));
+    k->description = opt_string(j, "description");
+    if (k->description == NULL) k->description = xstrdup("");
+  }
+  return 0;
+}
+
 int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t *n) {
   *out = NULL;
   *n = 0;
@@ -153,6 +215,15 @@ int dag_plugins_from_json(const json_t *j, struct dag_plugin_info **out, size_t 
     const json_t *t;
     json_array_foreach(types, k, t) {
       if ((rc = type_from_json(t, &info->types[info->n_types++])) != 0) break;
+    }
+    if (rc) break;
+    const json_t *sections = json_object_get(o, "config_sections");
+    if (sections && !json_is_array(sections)) rc = DAG_EINVAL;
+    if (rc) break;
+    info->sections = xcalloc(json_array_size(sections) + 1, sizeof(*info->sections));
+    json_array_foreach(sections, k, t) {
+      rc = section_from_json(t, info->name, &info->sections[info->n_sections++]);
+      if (rc) break;
     }
     if (rc) break;
   }
@@ -200,11 +271,62 @@ const char **dag_plugin_catalog_names(const struct dag_plugin_catalog *c, size_t
   return names;
 }
 
+static void sections_clear(struct dag_plugin_catalog *c) {
+  for (size_t i = 0; i < c->n_sections; i++)
+    dag_config_section_decl_free(&c->sections[i]);
+  free(c->sections);
+  c->sections = NULL;
+  c->n_sections = 0;
+  free(c->sections_error);
+  c->sections_error = NULL;
+}
+
+/* Add `owner` to the owners of `d` ("load_bronze, sql_check"). */
+static void add_owner(struct dag_config_section_decl *d, const char *owner) {
+  char *both = xasprintf("%s, %s", d->owner, owner);
+  free(d->owner);
+  d->owner = both;
+}
+
+void dag_plugin_catalog_merge_sections(struct dag_plugin_catalog *c) {
+  sections_clear(c);
+  size_t total = 0;
+  for (size_t i = 0; i < c->n; i++) total += c->plugins[i].n_sections;
+  c->sections = xcalloc(total ? total : 1, sizeof(*c->sections));
+  struct strbuf errors = STRBUF_INIT;
+  for (size_t i = 0; i < c->n; i++) {
+    const struct dag_plugin_info *p = &c->plugins[i];
+    for (size_t k = 0; k < p->n_sections; k++) {
+      const struct dag_config_section_decl *d = &p->sections[k];
+      struct dag_config_section_decl *have = NULL;
+      for (size_t m = 0; m < c->n_sections && !have; m++)
+        if (strcmp(c->sections[m].name, d->name) == 0) have = &c->sections[m];
+      if (have == NULL) {
+        dag_config_section_decl_copy(d, &c->sections[c->n_sections++]);
+        continue;
+      }
+      char *why = NULL;
+      if (dag_config_section_decl_compare(have, d, &why) == 0) {
+        add_owner(have, d->owner);
+        continue;
+      }
+      /* The first declaration stays; the user must hear of the other. */
+      sb_appendf(&errors, "%sconfig section '%s' is declared differently by the plugins %s "
+                 "and %s (%s): %s; the first declaration is used",
+                 errors.len ? "; " : "", d->name, have->owner, d->owner, p->path, why);
+      free(why);
+    }
+  }
+  c->sections_error = errors.len ? sb_detach(&errors) : NULL;
+  sb_free(&errors);
+}
+
 void dag_plugin_catalog_clear(struct dag_plugin_catalog *c) {
   dag_plugins_free(c->plugins, c->n);
   c->plugins = NULL;
   c->n = 0;
   c->loaded = false;
+  sections_clear(c);
 }
 
 void dag_plugin_catalog_free(struct dag_plugin_catalog *c) {

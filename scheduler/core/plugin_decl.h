@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "dagctl/plugin.h"
 
 /* A declared parameter (struct dagctl_param), copied. */
@@ -47,6 +48,9 @@ struct dag_plugin_info {
   char *version;
   struct dag_plugin_type *types;
   size_t n_types;
+  /* The sections of dagctl.yaml it declares (minor 3); owner is its name. */
+  struct dag_config_section_decl *sections;
+  size_t n_sections;
   char *error; /* why it could not be loaded (ABI mismatch, no entry point) */
 };
 
@@ -73,7 +77,19 @@ struct dag_plugin_catalog {
   bool loaded;   /* read (or tried) for this folder and stamp */
   bool usable;   /* and it worked: a failure is not retried until the
                   * folder changes */
+  /* Every plugin's config sections, one per name, merged (identical
+   * declarations from several plugins are one). */
+  struct dag_config_section_decl *sections;
+  size_t n_sections;
+  /* Declarations of one section that differ, naming both plugins; NULL
+   * when they all agree. */
+  char *sections_error;
 };
+
+/* Merge the plugins' config sections into c->sections (after c->plugins
+ * changed): the first declaration of a name counts, a different one from
+ * another plugin is reported in c->sections_error. */
+void dag_plugin_catalog_merge_sections(struct dag_plugin_catalog *c);
 
 /* Empty the catalog's plugin list (the folder and stamp stay). */
 void dag_plugin_catalog_clear(struct dag_plugin_catalog *c);

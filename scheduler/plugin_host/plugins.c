@@ -146,6 +146,63 @@ void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugi
   }
 }
 
+/* A dagctl_plugin long enough to hold its config sections (minor 3). */
+#define PLUGIN_HAS_SECTIONS(p) \
+  ((p)->size >= offsetof(struct dagctl_plugin, n_config_sections) + sizeof(size_t))
+#define SECTION_MIN_SIZE \
+  (offsetof(struct dagctl_config_section, n_settings) + sizeof(size_t))
+#define SETTING_MIN_SIZE \
+  (offsetof(struct dagctl_setting, description) + sizeof(const char *))
+#define MAX_SECTIONS 100u
+#define MAX_SETTINGS 1000u
+
+/* Copy one declared section; -1 (nothing copied) for a garbage one. */
+static int section_describe(const struct dagctl_config_section *sec, const char *owner,
+                            struct dag_config_section_decl *out) {
+  memset(out, 0, sizeof(*out));
+  if (sec == NULL || sec->size < SECTION_MIN_SIZE || sec->name == NULL || *sec->name == '\0' ||
+      sec->n_settings > MAX_SETTINGS || (sec->n_settings && sec->settings == NULL))
+    return -1;
+  uint32_t stride = sec->n_settings ? sec->settings[0].size : 0;
+  if (sec->n_settings && (stride < SETTING_MIN_SIZE || stride > PARAM_MAX_SIZE ||
+                          stride % _Alignof(struct dagctl_setting) != 0))
+    return -1;
+  out->name = xstrdup(sec->name);
+  out->owner = xstrdup(owner);
+  out->description = xstrdup(sec->description ? sec->description : "");
+  out->keys = xcalloc(sec->n_settings ? sec->n_settings : 1, sizeof(*out->keys));
+  for (size_t i = 0; i < sec->n_settings; i++) {
+    /* Entries grow at the end like every ABI struct: step by their size. */
+    const struct dagctl_setting *d = (const void *)((const char *)sec->settings + i * stride);
+    if (d->size != stride || d->key == NULL || *d->key == '\0' ||
+        d->type > DAGCTL_SETTING_PASSWORD)
+      continue; /* a later minor's type is not one this host can check */
+    struct dag_config_key_decl *k = &out->keys[out->n_keys++];
+    k->key = xstrdup(d->key);
+    k->type = (enum dagctl_setting_type)d->type;
+    k->flags = d->flags & DAGCTL_SETTING_SECRET;
+    k->default_value = d->default_value ? xstrdup(d->default_value) : NULL;
+    k->choices = d->choices ? xstrdup(d->choices) : NULL;
+    k->min = d->min;
+    k->max = d->max;
+    k->description = xstrdup(d->description ? d->description : "");
+  }
+  return 0;
+}
+
+/* The config sections `p` declares (none before minor 3). */
+static void sections_describe(const struct dagctl_plugin *p, const char *owner,
+                              struct dag_config_section_decl **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!PLUGIN_HAS_SECTIONS(p) || p->config_sections == NULL ||
+      p->n_config_sections > MAX_SECTIONS)
+    return;
+  *out = xcalloc(p->n_config_sections ? p->n_config_sections : 1, sizeof(**out));
+  for (size_t i = 0; i < p->n_config_sections; i++)
+    if (section_describe(p->config_sections[i], owner, &(*out)[*n]) == 0) (*n)++;
+}
+
 static int list_so(const char *folder, char ***paths, size_t *n) {
   *paths = NULL;
   *n = 0;
@@ -186,6 +243,7 @@ int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n
       if (!type_usable(p, t)) continue;
       dag_plugin_type_describe(t, &info->types[info->n_types++]);
     }
+    sections_describe(p, info->name, &info->sections, &info->n_sections);
     /* Descriptions are copied: the object can go. */
     dlclose(handle);
   }
@@ -195,8 +253,19 @@ int dag_plugins_scan(const char *folder, struct dag_plugin_info **out, size_t *n
 
 int dag_plugin_load_type(const char *folder, const char *type,
                          const struct dagctl_task_type **out, char **err) {
+  return dag_plugin_load_type_sections(folder, type, out, NULL, NULL, err);
+}
+
+int dag_plugin_load_type_sections(const char *folder, const char *type,
+                                  const struct dagctl_task_type **out,
+                                  struct dag_config_section_decl **sections,
+                                  size_t *n_sections, char **err) {
   *out = NULL;
   *err = NULL;
+  if (sections) {
+    *sections = NULL;
+    *n_sections = 0;
+  }
   char **paths;
   size_t n;
   list_so(folder, &paths, &n);
@@ -213,9 +282,10 @@ int dag_plugin_load_type(const char *folder, const char *type,
     for (size_t k = 0; k < p->n_types && !*out; k++) {
       const struct dagctl_task_type *t = type_at(p, k);
       if (!type_usable(p, t)) continue;
-      if (strcmp(t->name, type) == 0)
+      if (strcmp(t->name, type) == 0) {
         *out = t; /* the handle stays open for the life of the process */
-      else
+        if (sections) sections_describe(p, p->name ? p->name : paths[i], sections, n_sections);
+      } else
         sb_appendf(&known, "%s%s", known.len ? ", " : "", t->name);
     }
     if (!*out) dlclose(handle);
@@ -239,6 +309,7 @@ int dag_plugin_load_type(const char *folder, const char *type,
 int dag_plugin_catalog_scan(struct dag_plugin_catalog *c, const char *folder) {
   dag_plugin_catalog_clear(c);
   dag_plugins_scan(folder, &c->plugins, &c->n);
+  dag_plugin_catalog_merge_sections(c);
   c->loaded = c->usable = true;
   return 0;
 }
@@ -350,6 +421,7 @@ const struct dag_plugin_catalog *dag_plugin_catalog_update(struct dag_plugin_cat
     *err = xasprintf("%s plugins --json printed something else than the plugin list", argv[0]);
     return NULL;
   }
+  dag_plugin_catalog_merge_sections(c);
   c->usable = true;
   return c;
 }

@@ -33,6 +33,13 @@ void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugi
  * (caller frees). */
 int dag_plugin_load_type(const char *folder, const char *type,
                          const struct dagctl_task_type **out, char **err);
+/* The same, and copies of the config sections that plugin declares
+ * (*sections: caller frees each with dag_config_section_decl_free(), then
+ * the array; none before ABI minor 3). */
+int dag_plugin_load_type_sections(const char *folder, const char *type,
+                                  const struct dagctl_task_type **out,
+                                  struct dag_config_section_decl **sections,
+                                  size_t *n_sections, char **err);
 
 /* --- the catalog: every type the loader may meet ------------------------- */
 

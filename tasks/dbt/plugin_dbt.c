@@ -141,9 +141,11 @@ static const struct dagctl_task_type types[] = {
      sizeof(params) / sizeof(params[0])},
 };
 
+static const struct dagctl_config_section *const sections[] = {&wh_config_section};
+
 static const struct dagctl_plugin plugin = {
     sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "dbt", "1.0.0", types,
-    sizeof(types) / sizeof(types[0]),
+    sizeof(types) / sizeof(types[0]), sections, sizeof(sections) / sizeof(sections[0]),
 };
 
 DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {

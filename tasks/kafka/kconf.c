@@ -102,6 +102,30 @@ static bool is_embedded_address(const struct dagctl_host *h, const char *servers
   return same;
 }
 
+static const struct dagctl_setting settings[] = {
+    /* "embedded": the scheduler (or `dagctl test`) hosts librdkafka's mock
+     * cluster and publishes its address (read_embedded()). */
+    DAGCTL_SETTING(DAGCTL_SETTING_BROKERS, 0, "bootstrap_servers", "embedded", "embedded",
+                   "the brokers, host:port,host:port, or 'embedded'"),
+    /* Unset: librdkafka's default, plaintext. The spellings are
+     * librdkafka's, which the host keeps whatever the case written. */
+    DAGCTL_SETTING(DAGCTL_SETTING_ENUM, 0, "security_protocol", NULL,
+                   "plaintext,ssl,sasl_plaintext,sasl_ssl", "librdkafka's security.protocol"),
+    DAGCTL_SETTING(DAGCTL_SETTING_ENUM, 0, "sasl_mechanism", NULL,
+                   "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,GSSAPI,OAUTHBEARER",
+                   "librdkafka's sasl.mechanisms"),
+    DAGCTL_SETTING(DAGCTL_SETTING_STRING, 0, "sasl_username", NULL, NULL, "the SASL user"),
+    /* Like smtp.password: the environment or a file, never dagctl.yaml. */
+    DAGCTL_SETTING(DAGCTL_SETTING_PASSWORD, DAGCTL_SETTING_SECRET, "sasl_password", NULL, NULL,
+                   "the SASL password"),
+    DAGCTL_SETTING(DAGCTL_SETTING_PATH, 0, "ssl_ca_location", NULL, NULL,
+                   "trusted CAs (PEM); unset: the system's"),
+};
+
+const struct dagctl_config_section kafka_config_section = {
+    sizeof(struct dagctl_config_section), "kafka", "the Kafka cluster of the event stream",
+    settings, sizeof(settings) / sizeof(settings[0])};
+
 rd_kafka_conf_t *kconf_new(const struct dagctl_host *h, bool *embedded) {
   const char *servers = h->connection(h, "kafka", "bootstrap_servers");
   *embedded = servers == NULL || *servers == '\0' || strcmp(servers, "embedded") == 0;

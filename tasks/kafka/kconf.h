@@ -22,6 +22,9 @@
  * Returns NULL after logging why. */
 rd_kafka_conf_t *kconf_new(const struct dagctl_host *h, bool *embedded);
 
+/* The `kafka:` section of dagctl.yaml, which this plugin alone reads. */
+extern const struct dagctl_config_section kafka_config_section;
+
 /* Set one property; logs and returns -1 if librdkafka refuses it. */
 int kconf_set(const struct dagctl_host *h, rd_kafka_conf_t *conf, const char *name,
               const char *value);

@@ -2,6 +2,8 @@
 #include "dagctl/plugin.h"
 
 #include "kafka_tasks.h"
+#include "kconf.h"
+#include "lake.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,6 +63,10 @@ static const struct dagctl_task_type types[] = {
     },
 };
 
+/* The consumer writes to the lake. */
+static const struct dagctl_config_section *const sections[] = {&kafka_config_section,
+                                                               &lake_config_section};
+
 static const struct dagctl_plugin plugin = {
     .size = sizeof(struct dagctl_plugin),
     .abi_version = DAGCTL_PLUGIN_ABI_VERSION,
@@ -68,6 +74,8 @@ static const struct dagctl_plugin plugin = {
     .version = "1.0.0",
     .types = types,
     .n_types = sizeof(types) / sizeof(types[0]),
+    .config_sections = sections,
+    .n_config_sections = sizeof(sections) / sizeof(sections[0]),
 };
 
 const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {

@@ -20,6 +20,12 @@
 #include <stddef.h>
 
 struct lake;
+struct dagctl_config_section;
+
+/* The `lake:` section of dagctl.yaml (url, endpoint, region, path_style,
+ * access_key_id, secret_access_key, timeout), for the config_sections of
+ * every plugin that opens the lake. */
+extern const struct dagctl_config_section lake_config_section;
 
 struct lake_options {
   const char *url;      /* "s3://bucket/prefix", "file:///path" or a plain path */

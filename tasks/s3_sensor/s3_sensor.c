@@ -425,9 +425,11 @@ static const struct dagctl_task_type types[] = {
      sensor_execute, params, DAG_ARRAY_SIZE(params), DAGCTL_TYPE_SENSOR, "poke_interval"},
 };
 
+static const struct dagctl_config_section *const sections[] = {&lake_config_section};
+
 static const struct dagctl_plugin plugin = {
     sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "s3_sensor", "1.0.0", types,
-    DAG_ARRAY_SIZE(types)};
+    DAG_ARRAY_SIZE(types), sections, DAG_ARRAY_SIZE(sections)};
 
 const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {
   return host_abi_version == DAGCTL_PLUGIN_ABI_VERSION ? &plugin : NULL;

@@ -15,6 +15,7 @@
 #include "wh.h"
 #include "wh_host.h"
 #ifdef DAGCTL_HAVE_LAKE
+#include "duration.h"
 #include "lake.h"
 #endif
 
@@ -70,7 +71,9 @@ static enum dagctl_result load_bronze(const struct dagctl_host *h) {
            wh_describe(w));
   } else {
 #ifdef DAGCTL_HAVE_LAKE
-    const char *timeout = h->connection(h, "lake", "timeout_ms");
+    /* The host hands lake.timeout checked and in normal form ("30s"). */
+    int64_t timeout_us = 0;
+    if (dag_duration_parse(h->connection(h, "lake", "timeout"), &timeout_us) != 0) timeout_us = 0;
     struct lake_options lo = {
         .url = url,
         .endpoint = h->connection(h, "lake", "endpoint"),
@@ -78,7 +81,7 @@ static enum dagctl_result load_bronze(const struct dagctl_host *h) {
         .path_style = truthy(h->connection(h, "lake", "path_style")),
         .access_key_id = h->connection(h, "lake", "access_key_id"),
         .secret_access_key = h->connection(h, "lake", "secret_access_key"),
-        .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
+        .timeout_ms = (long)(timeout_us / 1000),
     };
     if (lake_open(&lo, &lk, &err) < 0) {
       h->log(h, DAGCTL_LOG_ERROR, "%s", err);
@@ -139,9 +142,16 @@ static const struct dagctl_task_type types[] = {
      sizeof(params) / sizeof(params[0])},
 };
 
+static const struct dagctl_config_section *const sections[] = {
+    &wh_config_section,
+#ifdef DAGCTL_HAVE_LAKE
+    &lake_config_section,
+#endif
+};
+
 static const struct dagctl_plugin plugin = {
     sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "warehouse_load", "1.0.0", types,
-    sizeof(types) / sizeof(types[0]),
+    sizeof(types) / sizeof(types[0]), sections, sizeof(sections) / sizeof(sections[0]),
 };
 
 DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {

@@ -26,6 +26,11 @@
 #include <stdint.h>
 
 struct wh;
+struct dagctl_config_section;
+
+/* The `warehouse:` section of dagctl.yaml (url, password), for the
+ * config_sections of every plugin that opens the warehouse. */
+extern const struct dagctl_config_section wh_config_section;
 
 enum wh_backend { WH_SQLITE, WH_POSTGRES };
 

@@ -4,7 +4,7 @@
 # wrong include in a copy of it: core reaching up into the engine, alerts
 # reaching into the engine's internals, a layer reaching sideways, a header
 # that belongs to no layer, a plugin (or the support library it links)
-# reaching into scheduler/.
+# reaching into scheduler/, the configuration naming a plugin's section.
 source "$(dirname "$0")/lib.sh"
 
 check=$DAGCTL_SOURCE_DIR/cmake/check_layers.sh
@@ -45,4 +45,9 @@ refuses tasks/support/strbuf.c 3 '#include "config.h"' \
   'points the wrong way: tasks/support may not include scheduler/core'
 refuses tasks/kafka/plugin.c 3 '#include "lake_int.h"' \
   "reaches into tasks/lake's internals"
-echo "[$TEST_NAME] the layering check passes on the tree and refuses ten wrong includes"
+refuses scheduler/core/config.c 40 '    {"lake", "url", \&dag_cfg_t_storage, 0, NULL, 0, 0, 0},' \
+  "names the plugin section 'lake' (declared in tasks/lake/lake_config.c)"
+refuses scheduler/core/config.h 20 '  char *kafka_bootstrap_servers;' \
+  "names the plugin section 'kafka' (declared in tasks/kafka/kconf.c)"
+echo "[$TEST_NAME] the layering check passes on the tree and refuses ten wrong includes" \
+  "and two plugin sections in the configuration"

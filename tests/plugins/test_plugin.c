@@ -20,6 +20,12 @@ static enum dagctl_result echo(const struct dagctl_host *h) {
   h->log(h, DAGCTL_LOG_INFO, "message=%s count=%s ds=%s run_id=%s home=%s",
          msg ? msg : "(none)", h->param(h, "count") ? h->param(h, "count") : "(none)",
          h->context(h, "ds"), h->context(h, "run_id"), h->context(h, "home"));
+  /* Its own config section (ABI minor 3), as the host resolved it. The
+   * key is a secret: the host masks it in this line. */
+  const char *key = h->connection(h, "sample", "api_key");
+  h->log(h, DAGCTL_LOG_INFO, "sample color=%s retries=%s spool=%s api_key=%s",
+         h->connection(h, "sample", "color"), h->connection(h, "sample", "retries"),
+         h->connection(h, "sample", "spool"), key ? key : "(none)");
   char json[256];
   snprintf(json, sizeof(json), "\"%s\"", msg ? msg : "");
   if (h->xcom_push(h, "message", json) != 0) return DAGCTL_FAILED;
@@ -127,9 +133,23 @@ static const struct dagctl_task_type types[] = {
      service, NULL, 0, 0, NULL},
 };
 
+/* A config section of its own, `sample:` in dagctl.yaml (minor 3). */
+static const struct dagctl_setting sample_settings[] = {
+    DAGCTL_SETTING(DAGCTL_SETTING_ENUM, 0, "color", "green", "red,green,blue", "a colour"),
+    DAGCTL_SETTING_INT(0, "retries", "3", 1, 9, "a count"),
+    DAGCTL_SETTING(DAGCTL_SETTING_PATH, 0, "spool", DAGCTL_HOME_PLACEHOLDER "/spool", NULL,
+                   "a folder"),
+    DAGCTL_SETTING(DAGCTL_SETTING_TOKEN, DAGCTL_SETTING_SECRET, "api_key", NULL, NULL,
+                   "a secret"),
+};
+static const struct dagctl_config_section sample = {
+    sizeof(struct dagctl_config_section), "sample", "the test plugin's settings",
+    sample_settings, sizeof(sample_settings) / sizeof(sample_settings[0])};
+static const struct dagctl_config_section *const sections[] = {&sample};
+
 static const struct dagctl_plugin plugin = {
     sizeof(struct dagctl_plugin), DAGCTL_PLUGIN_ABI_VERSION, "test", "1.0.0", types,
-    sizeof(types) / sizeof(types[0]),
+    sizeof(types) / sizeof(types[0]), sections, 1,
 };
 
 DAGCTL_PLUGIN_EXPORT const struct dagctl_plugin *dagctl_plugin_init(uint32_t host_abi_version) {

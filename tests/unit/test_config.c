@@ -576,5 +576,5 @@ int main(void) {
       T(test_secrets_are_never_echoed),
       T(test_empty_flag),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, NULL, config_group_teardown);
 }

@@ -1,5 +1,7 @@
 /* test_config_items.c - dag_config_items(): every setting listed once, as
- * text, with secrets masked. What `dagctl config show` prints. */
+ * text, with secrets masked, the plugins' sections (as the shipped plugins
+ * built beside DAGCTL_BIN declare them) after dagctl's own. What `dagctl
+ * config show` prints. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,10 @@
 #include "alloc.h"
 #include "common.h"
 #include "config.h"
+#include "plugins.h"
+
+/* The shipped plugins' declarations, read in main(). */
+static struct dag_plugin_catalog shipped;
 
 struct fixture {
   char dir[PATH_MAX];
@@ -67,6 +73,9 @@ static void load_and_list(struct fixture *f, const char *config, char *const *en
     flags.config_file = "dagctl.yaml";
   }
   int rc = dag_config_load(&f->cfg, &flags, envp, &f->diags);
+  if (rc == 0)
+    rc = dag_config_check_plugins(&f->cfg, shipped.sections, shipped.n_sections, true,
+                                  &f->diags);
   if (rc) {
     char *errs = dag_diags_join(&f->diags);
     fail_msg("config did not load: %s", errs);
@@ -122,9 +131,18 @@ static void aliases_listed_once(void **state) {
     for (size_t j = i + 1; j < f->n; j++)
       assert_false(strcmp(f->items[i].section, f->items[j].section) == 0 &&
                    strcmp(f->items[i].key, f->items[j].key) == 0);
-  /* The first and the last rows of the format, in order. */
+  /* The first and the last rows of dagctl's own format, in order, then
+   * the plugins' sections. */
   assert_string_equal(f->items[0].key, "dags_folder");
-  assert_string_equal(f->items[f->n - 1].key, "ssl_ca_location");
+  size_t last = 0;
+  while (last < f->n && strcmp(f->items[last].key, "retry_base") != 0)
+    last++;
+  assert_true(last + 1 < f->n);
+  assert_string_equal(f->items[last].section, "smtp");
+  for (size_t i = last + 1; i < f->n; i++)
+    assert_true(strcmp(f->items[i].section, "kafka") == 0 ||
+                strcmp(f->items[i].section, "lake") == 0 ||
+                strcmp(f->items[i].section, "warehouse") == 0);
 }
 
 /* Set secrets read "***" whether they came from the environment or a file;
@@ -169,5 +187,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(aliases_listed_once, setup, teardown),
       cmocka_unit_test_setup_teardown(secrets_masked, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  const char *bin = getenv("DAGCTL_BIN");
+  const char *slash = bin ? strrchr(bin, '/') : NULL;
+  if (slash == NULL) {
+    fprintf(stderr, "DAGCTL_BIN must name the dagctl binary, beside its plugins\n");
+    return 1;
+  }
+  char *plugins = xasprintf("%.*s/plugins", (int)(slash - bin), bin);
+  dag_plugin_catalog_scan(&shipped, plugins);
+  free(plugins);
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  dag_plugin_catalog_free(&shipped);
+  return rc;
 }

@@ -39,12 +39,12 @@ static void test_defaults(void **state) {
   struct config_fixture *f = *state;
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.kafka_bootstrap_servers, "embedded");
-  assert_null(f->cfg.kafka_security_protocol);
-  assert_null(f->cfg.kafka_sasl_mechanism);
-  assert_null(f->cfg.kafka_sasl_username);
-  assert_null(f->cfg.kafka_sasl_password);
-  assert_null(f->cfg.kafka_ssl_ca_location);
+  assert_string_equal(setting(f, "kafka", "bootstrap_servers"), "embedded");
+  assert_null(setting(f, "kafka", "security_protocol"));
+  assert_null(setting(f, "kafka", "sasl_mechanism"));
+  assert_null(setting(f, "kafka", "sasl_username"));
+  assert_null(setting(f, "kafka", "sasl_password"));
+  assert_null(setting(f, "kafka", "ssl_ca_location"));
 }
 
 static void test_file_values(void **state) {
@@ -58,12 +58,12 @@ static void test_file_values(void **state) {
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
   /* Normalised: no blanks, librdkafka's spellings. */
-  assert_string_equal(f->cfg.kafka_bootstrap_servers, "kafka-1:9092,10.0.0.2:9093,[::1]:9094");
-  assert_string_equal(f->cfg.kafka_security_protocol, "sasl_ssl");
-  assert_string_equal(f->cfg.kafka_sasl_mechanism, "SCRAM-SHA-512");
-  assert_string_equal(f->cfg.kafka_sasl_username, "pipeline");
+  assert_string_equal(setting(f, "kafka", "bootstrap_servers"), "kafka-1:9092,10.0.0.2:9093,[::1]:9094");
+  assert_string_equal(setting(f, "kafka", "security_protocol"), "sasl_ssl");
+  assert_string_equal(setting(f, "kafka", "sasl_mechanism"), "SCRAM-SHA-512");
+  assert_string_equal(setting(f, "kafka", "sasl_username"), "pipeline");
   char *ca = xasprintf("%s/certs/ca.pem", f->dir);
-  assert_string_equal(f->cfg.kafka_ssl_ca_location, ca);
+  assert_string_equal(setting(f, "kafka", "ssl_ca_location"), ca);
   free(ca);
 }
 
@@ -72,10 +72,10 @@ static void test_env_overrides_file(void **state) {
   write_config(f, "kafka:\n  bootstrap_servers: kafka-1:9092\n");
   char *env[] = {"DAGCTL__KAFKA__BOOTSTRAP_SERVERS=embedded", NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.kafka_bootstrap_servers, "embedded");
+  assert_string_equal(setting(f, "kafka", "bootstrap_servers"), "embedded");
   char *env2[] = {"DAGCTL__KAFKA__BOOTSTRAP_SERVERS=broker:19092", NULL};
   assert_int_equal(load(f, env2), 0);
-  assert_string_equal(f->cfg.kafka_bootstrap_servers, "broker:19092");
+  assert_string_equal(setting(f, "kafka", "bootstrap_servers"), "broker:19092");
 }
 
 static void test_password_in_clear_is_an_error(void **state) {
@@ -87,14 +87,14 @@ static void test_password_in_clear_is_an_error(void **state) {
                   "clear in the config file; set DAGCTL__KAFKA__SASL_PASSWORD in the "
                   "environment or kafka.sasl_password_file to a file only you can read");
   assert_null(strstr(f->errors, "hunter2"));
-  assert_null(f->cfg.kafka_sasl_password);
+  assert_null(setting(f, "kafka", "sasl_password"));
 }
 
 static void test_password_from_env_is_masked(void **state) {
   struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__KAFKA__SASL_PASSWORD=kafka secret 42", NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.kafka_sasl_password, "kafka secret 42");
+  assert_string_equal(setting(f, "kafka", "sasl_password"), "kafka secret 42");
   char line[] = "auth failed password=kafka secret 42 user=u";
   dag_log_redact(line);
   assert_string_equal(line, "auth failed password=*** user=u");
@@ -106,7 +106,7 @@ static void test_password_file(void **state) {
   write_config(f, "kafka:\n  sasl_password_file: secrets/kafka\n");
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.kafka_sasl_password, "from-a-file");
+  assert_string_equal(setting(f, "kafka", "sasl_password"), "from-a-file");
 
   /* Both spellings in one layer: ambiguous, refused. */
   char *env2[] = {"DAGCTL__KAFKA__SASL_PASSWORD=a-secret",
@@ -168,5 +168,5 @@ int main(void) {
       T(test_password_file),
       T(test_bad_values),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, NULL, config_group_teardown);
 }

@@ -40,14 +40,14 @@ static void test_defaults(void **state) {
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
   char *want = xasprintf("%s/.dagctl/lake", f->dir);
-  assert_string_equal(f->cfg.lake_url, want);
+  assert_string_equal(setting(f, "lake", "url"), want);
   free(want);
-  assert_null(f->cfg.lake_endpoint);
-  assert_string_equal(f->cfg.lake_region, "us-east-1");
-  assert_false(f->cfg.lake_path_style);
-  assert_null(f->cfg.lake_access_key_id);
-  assert_null(f->cfg.lake_secret_access_key);
-  assert_int_equal(f->cfg.lake_timeout_us, 30 * DAG_USEC_PER_SEC);
+  assert_null(setting(f, "lake", "endpoint"));
+  assert_string_equal(setting(f, "lake", "region"), "us-east-1");
+  assert_string_equal(setting(f, "lake", "path_style"), "false");
+  assert_null(setting(f, "lake", "access_key_id"));
+  assert_null(setting(f, "lake", "secret_access_key"));
+  assert_string_equal(setting(f, "lake", "timeout"), "30s");
 }
 
 static void test_file_values(void **state) {
@@ -61,12 +61,12 @@ static void test_file_values(void **state) {
                   "  timeout: 5s\n");
   char *env[] = {NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.lake_url, "s3://spotify-lake/raw");
-  assert_string_equal(f->cfg.lake_endpoint, "http://127.0.0.1:4569");
-  assert_string_equal(f->cfg.lake_region, "eu-west-3");
-  assert_true(f->cfg.lake_path_style);
-  assert_string_equal(f->cfg.lake_access_key_id, "AKIDEXAMPLE");
-  assert_int_equal(f->cfg.lake_timeout_us, 5 * DAG_USEC_PER_SEC);
+  assert_string_equal(setting(f, "lake", "url"), "s3://spotify-lake/raw");
+  assert_string_equal(setting(f, "lake", "endpoint"), "http://127.0.0.1:4569");
+  assert_string_equal(setting(f, "lake", "region"), "eu-west-3");
+  assert_string_equal(setting(f, "lake", "path_style"), "true");
+  assert_string_equal(setting(f, "lake", "access_key_id"), "AKIDEXAMPLE");
+  assert_string_equal(setting(f, "lake", "timeout"), "5s");
 }
 
 static void test_local_urls(void **state) {
@@ -74,17 +74,17 @@ static void test_local_urls(void **state) {
   char *env[] = {"DAGCTL__LAKE__URL=data/./lake/", NULL};
   assert_int_equal(load(f, env), 0);
   char *want = xasprintf("%s/data/lake", f->dir);
-  assert_string_equal(f->cfg.lake_url, want);
+  assert_string_equal(setting(f, "lake", "url"), want);
   free(want);
 
   char *env2[] = {"DAGCTL__LAKE__URL=file:///srv/lake", NULL};
   assert_int_equal(load(f, env2), 0);
-  assert_string_equal(f->cfg.lake_url, "/srv/lake");
+  assert_string_equal(setting(f, "lake", "url"), "/srv/lake");
 
   /* A bucket without a prefix. */
   char *env3[] = {"DAGCTL__LAKE__URL=s3://my.bucket-1", NULL};
   assert_int_equal(load(f, env3), 0);
-  assert_string_equal(f->cfg.lake_url, "s3://my.bucket-1");
+  assert_string_equal(setting(f, "lake", "url"), "s3://my.bucket-1");
 }
 
 static void test_secret_in_clear_is_an_error(void **state) {
@@ -96,14 +96,14 @@ static void test_secret_in_clear_is_an_error(void **state) {
                   "clear in the config file; set DAGCTL__LAKE__SECRET_ACCESS_KEY in the "
                   "environment or lake.secret_access_key_file to a file only you can read");
   assert_null(strstr(f->errors, "wJalr"));
-  assert_null(f->cfg.lake_secret_access_key);
+  assert_null(setting(f, "lake", "secret_access_key"));
 }
 
 static void test_secret_from_env_and_file(void **state) {
   struct config_fixture *f = *state;
   char *env[] = {"DAGCTL__LAKE__SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", NULL};
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.lake_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
+  assert_string_equal(setting(f, "lake", "secret_access_key"), "wJalrXUtnFEMI/K7MDENG");
   char line[] = "PUT failed secret=wJalrXUtnFEMI/K7MDENG key=x";
   dag_log_redact(line);
   assert_string_equal(line, "PUT failed secret=*** key=x");
@@ -112,11 +112,11 @@ static void test_secret_from_env_and_file(void **state) {
   write_config(f, "lake:\n  secret_access_key_file: secrets/lake\n");
   char *none[] = {NULL};
   assert_int_equal(load(f, none), 0);
-  assert_string_equal(f->cfg.lake_secret_access_key, "from-a-file");
+  assert_string_equal(setting(f, "lake", "secret_access_key"), "from-a-file");
 
   /* The environment replaces the file's choice. */
   assert_int_equal(load(f, env), 0);
-  assert_string_equal(f->cfg.lake_secret_access_key, "wJalrXUtnFEMI/K7MDENG");
+  assert_string_equal(setting(f, "lake", "secret_access_key"), "wJalrXUtnFEMI/K7MDENG");
 }
 
 static void test_bad_values(void **state) {
@@ -158,5 +158,5 @@ int main(void) {
       T(test_secret_from_env_and_file),
       T(test_bad_values),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, NULL, config_group_teardown);
 }

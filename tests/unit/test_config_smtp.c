@@ -178,5 +178,5 @@ int main(void) {
       T(test_password_file),
       T(test_bad_values),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, NULL, config_group_teardown);
 }

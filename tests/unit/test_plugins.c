@@ -115,6 +115,18 @@ static void test_declarations_and_minor_0(void **state) {
   assert_string_equal(v10->types[1].name, "v10_two");
   assert_false(v10->types[0].declared);
   assert_false(v10->types[1].declared);
+  /* Its descriptor ends before minor 3's config sections: none read. */
+  assert_int_equal(v10->n_sections, 0);
+  const struct dag_plugin_info *test = find(p, n, "test_plugin.so");
+  assert_int_equal(test->n_sections, 1);
+  assert_string_equal(test->sections[0].name, "sample");
+  assert_string_equal(test->sections[0].owner, "test");
+  assert_int_equal(test->sections[0].n_keys, 4);
+  assert_string_equal(test->sections[0].keys[0].choices, "red,green,blue");
+  assert_int_equal(test->sections[0].keys[1].type, DAGCTL_SETTING_INTEGER);
+  assert_int_equal(test->sections[0].keys[1].max, 9);
+  assert_string_equal(test->sections[0].keys[2].default_value, "${DAGCTL_HOME}/spool");
+  assert_int_equal(test->sections[0].keys[3].flags, DAGCTL_SETTING_SECRET);
 
   /* What `dagctl plugins --json` prints reads back the same. */
   json_t *j = dag_plugins_to_json(p, n);

@@ -20,6 +20,8 @@
  *      `dagctl validate` and the scheduler), dagctl_host.abi_minor
  *   2  dagctl_task_type.flags/poke_interval_param (sensors and services
  *      declared, read by the scheduler)
+ *   3  dagctl_plugin.config_sections/n_config_sections (the plugin's own
+ *      sections of dagctl.yaml, checked by the host)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -34,7 +36,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 2
+#define DAGCTL_PLUGIN_ABI_MINOR 3
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -68,7 +70,9 @@ struct dagctl_host {
 
   /* A setting of the dagctl configuration, e.g. ("kafka",
    * "bootstrap_servers") or ("lake", "url"); secrets included, never logged.
-   * NULL when unset. */
+   * NULL when unset. A section of a plugin (minor 3) is read only by the
+   * plugins that declare it: the value is the one the host checked against
+   * the declaration, default included, in its normal form ("true", "30s"). */
   const char *(*connection)(const struct dagctl_host *h, const char *section, const char *key);
 
   /* The run's context: "dag_id", "task_id", "run_id", "ds", "ts",
@@ -171,6 +175,75 @@ struct dagctl_task_type {
   const char *poke_interval_param;
 };
 
+/* The type of a declared setting of dagctl.yaml (minor 3). Every setting is
+ * one scalar, which DAGCTL__SECTION__KEY can also hold. The host checks the
+ * value, reports a bad one as FILE:LINE:COL with the section and key, and
+ * hands connection() the normal form noted here. */
+enum dagctl_setting_type {
+  DAGCTL_SETTING_STRING = 0,   /* any non-empty text, as written */
+  DAGCTL_SETTING_INTEGER = 1,  /* from min to max: "4" */
+  DAGCTL_SETTING_BOOLEAN = 2,  /* true/false, yes/no, on/off, 1/0: "true" or "false" */
+  DAGCTL_SETTING_DURATION = 3, /* 500ms, 30s, 1h30m: "30s" */
+  DAGCTL_SETTING_ENUM = 4,     /* one of `choices` ("a,b,c"), ignoring case: as
+                                * spelled in `choices` */
+  DAGCTL_SETTING_PATH = 5,     /* a file or folder: made absolute */
+  DAGCTL_SETTING_URL = 6,      /* http:// or https://, the trailing '/' dropped */
+  DAGCTL_SETTING_BROKERS = 7,  /* host:port[,host:port...], blanks dropped; or
+                                * one of `choices` ("embedded") */
+  DAGCTL_SETTING_STORAGE = 8,  /* s3://bucket/prefix (an S3 bucket name),
+                                * file:///path or a folder (made absolute) */
+  DAGCTL_SETTING_TOKEN = 9,    /* one word of printable characters */
+  DAGCTL_SETTING_PASSWORD = 10, /* one line without control characters */
+};
+
+/* Flags of a declared setting. */
+#define DAGCTL_SETTING_SECRET 0x1u /* never shown by `dagctl config show` nor logged;
+                                    * never in clear in dagctl.yaml: set from
+                                    * DAGCTL__SECTION__KEY, or from the file that
+                                    * KEY_file (declared by the host) names */
+
+/* Written in a default, the home folder: "${DAGCTL_HOME}/lake". */
+#define DAGCTL_HOME_PLACEHOLDER "${DAGCTL_HOME}"
+
+/* One key of a plugin's section of dagctl.yaml (minor 3). */
+struct dagctl_setting {
+  uint32_t size;  /* sizeof(struct dagctl_setting) as the plugin built it */
+  uint32_t type;  /* enum dagctl_setting_type */
+  uint32_t flags; /* DAGCTL_SETTING_* */
+  const char *key;
+  /* The value when none is set, as written in the file (may hold
+   * DAGCTL_HOME_PLACEHOLDER); NULL: unset, connection() returns NULL. */
+  const char *default_value;
+  /* ENUM: the allowed words, "a,b,c"; BROKERS: words allowed instead of
+   * a broker list; else NULL. */
+  const char *choices;
+  int64_t min, max;        /* INTEGER: the bounds */
+  const char *description; /* one line, for `dagctl plugins` */
+};
+
+/* One entry of a settings array:
+ *   DAGCTL_SETTING(DAGCTL_SETTING_DURATION, 0, "timeout", "30s", NULL, "per request") */
+#define DAGCTL_SETTING(type, flags, key, default_value, choices, description) \
+  { sizeof(struct dagctl_setting), (type), (flags), (key), (default_value), (choices), 0, 0, \
+    (description) }
+#define DAGCTL_SETTING_INT(flags, key, default_value, min, max, description)               \
+  { sizeof(struct dagctl_setting), DAGCTL_SETTING_INTEGER, (flags), (key), (default_value), \
+    NULL, (min), (max), (description) }
+
+/* A section of dagctl.yaml a plugin owns (minor 3), e.g. `lake:`. Sections
+ * of dagctl itself (core, web, smtp) cannot be declared. Several plugins
+ * may declare one section (the warehouse's url for load_bronze, dbt and
+ * sql_check): their declarations must be identical but for descriptions,
+ * or the host reports both plugins and keeps the first. */
+struct dagctl_config_section {
+  uint32_t size; /* sizeof(struct dagctl_config_section) as the plugin built it */
+  const char *name;
+  const char *description; /* one line */
+  /* n_settings entries, each settings[0].size bytes from the last. */
+  const struct dagctl_setting *settings;
+  size_t n_settings;
+};
+
 struct dagctl_plugin {
   uint32_t size;        /* sizeof(struct dagctl_plugin) as the plugin built it */
   uint32_t abi_version; /* DAGCTL_PLUGIN_ABI_VERSION the plugin was built for */
@@ -181,6 +254,12 @@ struct dagctl_plugin {
    * their size, not by its own sizeof. */
   const struct dagctl_task_type *types;
   size_t n_types;
+
+  /* Minor 3: the sections of dagctl.yaml the plugin reads through
+   * connection(), n_config_sections pointers. NULL (and every plugin built
+   * before minor 3): none. */
+  const struct dagctl_config_section *const *config_sections;
+  size_t n_config_sections;
 };
 
 /* Plugins build with hidden visibility; the entry point is the one symbol
