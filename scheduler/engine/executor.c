@@ -136,8 +136,18 @@ static int pidfd_open(int pid) {
   return fd < 0 ? -errno : fd;
 }
 
+/* The try never goes to its supervisor: the end of file ends it. */
+static void drop_handover(struct dag_proc *p) {
+  if (p->handover_fd >= 0) close(p->handover_fd);
+  p->handover_fd = -1;
+  free(p->request);
+  p->request = NULL;
+  p->request_len = 0;
+}
+
 static void on_closed(uv_handle_t *h) {
   struct dag_proc *p = h->data;
+  drop_handover(p);
   if (p->pidfd >= 0) close(p->pidfd);
   if (!p->released) p->exit_cb(p, p->exit_status, p->term_signal, p->timed_out);
   free(p->status_path);
@@ -161,7 +171,17 @@ static uv_handle_t *watch_handle(struct dag_proc *p) {
 static void finish(struct dag_proc *p, bool reaped, int ws) {
   int rc = dag_proc_read_status(p->status_path, &p->exit_status, &p->term_signal,
                                 &p->timed_out, &p->usage);
-  if (rc != 0) {
+  drop_handover(p);
+  if (rc == -ENOENT && !p->handed) {
+    /* No status file, not even the one written before the task starts,
+     * and the try did not come from us whole: it never started. */
+    p->unstarted = true;
+    p->exit_status = -1;
+    p->term_signal = 0;
+    p->timed_out = false;
+    LOG_INFO("task supervisor ended before it started its task pid=%d status_file=%s", p->pid,
+             p->status_path);
+  } else if (rc != 0) {
     p->lost = true;
     p->exit_status = -1;
     p->term_signal = reaped && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
@@ -249,6 +269,12 @@ static int watch(uv_loop_t *loop, struct dag_proc *p) {
 void dag_proc_terminate(struct dag_proc *p) {
   if (p->terminating || p->how == DAG_PROC_DONE) return;
   p->terminating = true;
+  if (!p->handed) {
+    /* Waiting for its try: the end of file ends it, and the try never
+     * starts. */
+    drop_handover(p);
+    return;
+  }
   int rc;
   if (p->pidfd >= 0) {
     /* Through the pidfd: an adopted supervisor that has just ended may have
@@ -270,6 +296,7 @@ void dag_proc_terminate(struct dag_proc *p) {
 void dag_proc_release(struct dag_proc *p) {
   if (p->released) return;
   p->released = true;
+  drop_handover(p);
   uv_handle_t *h = watch_handle(p);
   if (uv_is_closing(h)) return;
   if (p->how == DAG_PROC_PIDFD)
@@ -313,6 +340,7 @@ int dag_proc_adopt(uv_loop_t *loop, int pid, int64_t pid_start, const char *stat
   p->exit_cb = exit_cb;
   p->status_path = xstrdup(status_path);
   p->pidfd = alive ? pidfd : -1;
+  p->handover_fd = -1;
   if (alive) {
     int rc = watch(loop, p);
     if (rc) {
@@ -324,13 +352,15 @@ int dag_proc_adopt(uv_loop_t *loop, int pid, int64_t pid_start, const char *stat
     *out = p;
     return 0;
   }
-  /* Gone: the status file is the only witness. */
+  /* Gone: the status file is the only witness. None at all: the task
+   * never started. One that says only that it started: the supervisor was
+   * killed, the outcome is lost. */
   int rc = dag_proc_read_status(status_path, &p->exit_status, &p->term_signal, &p->timed_out,
                                 &p->usage);
   if (rc != 0) {
     free(p->status_path);
     free(p);
-    return -ESRCH;
+    return rc == -ENOENT ? -ESRCH : -ENODATA;
   }
   p->how = DAG_PROC_DONE;
   p->later.data = p;
@@ -431,6 +461,8 @@ static int watch_new(uv_loop_t *loop, int pid, int64_t pid_start,
   p->data = data;
   p->exit_cb = exit_cb;
   p->child = true;
+  p->handed = true; /* its try is in its arguments */
+  p->handover_fd = -1;
   p->status_path = xstrdup(spec->status_path);
   p->pidfd = pidfd_open(pid);
   int rc = watch(loop, p);
@@ -602,56 +634,78 @@ static void put_str(struct strbuf *sb, const char *s) {
   sb_appendn(sb, s, strlen(s) + 1);
 }
 
-/* Give the waiting supervisor its try, and ask for the next one: 0 with
- * *pid, *start and *pidfd (-ENOSYS when none came), or -1 (no server, or
- * the supervisor is gone), then the caller takes the usual way. */
-static int pool_hand_over(struct dag_proc_pool *pool, const struct dag_proc_spec *spec,
-                          char **argv, char **env, int *pid, int64_t *start, int *pidfd) {
+/* Take the waiting supervisor for a try, and ask for the next one: 0 with
+ * *pid, *start, *pidfd (-ENOSYS when none came) and *fd (its pipe's write
+ * end, which the caller now owns), or -1 (no server, or no supervisor
+ * came), then the caller takes the usual way. */
+static int pool_take_next(struct dag_proc_pool *pool, int *pid, int64_t *start, int *pidfd,
+                          int *fd) {
   if (pool->asked) pool_take(pool);
   if (pool->next_pid <= 0) {
     if (pool->pid > 0 && !pool->asked) pool_ask(pool);
     return -1;
   }
-  struct strbuf sb = STRBUF_INIT;
+  *pid = pool->next_pid;
+  *start = pool->next_start;
+  *pidfd = pool->next_pidfd;
+  *fd = pool->next_fd;
+  pool->next_pid = 0;
+  pool->next_pidfd = -1;
+  pool->next_fd = -1;
+  /* The next one is forked while this try's task runs. */
+  pool_ask(pool);
+  return 0;
+}
+
+/* The try as the waiting supervisor reads it (supervise.c, serve_try()), in
+ * *out: the length of the rest, so that a try cut short is refused, then
+ * the try. */
+static void pool_request(struct strbuf *out, const struct dag_proc_spec *spec, char **argv,
+                         char **env) {
+  struct strbuf body = STRBUF_INIT, *sb = &body;
   char here[4096];
-  put_str(&sb, spec->log_path);
-  put_str(&sb, spec->cwd ? spec->cwd : getcwd(here, sizeof(here)) ? here : "/");
+  put_str(sb, spec->log_path);
+  put_str(sb, spec->cwd ? spec->cwd : getcwd(here, sizeof(here)) ? here : "/");
   size_t envc = 0;
   while (env[envc]) envc++;
   char num[24];
   snprintf(num, sizeof(num), "%zu", envc);
-  put_str(&sb, num);
-  for (size_t i = 0; i < envc; i++) put_str(&sb, env[i]);
-  for (size_t i = 1; argv[i]; i++) put_str(&sb, argv[i]);
-  bool ok = true;
-  for (size_t off = 0; off < sb.len && ok;) {
-    ssize_t w = write(pool->next_fd, sb.buf + off, sb.len - off);
+  put_str(sb, num);
+  for (size_t i = 0; i < envc; i++) put_str(sb, env[i]);
+  for (size_t i = 1; argv[i]; i++) put_str(sb, argv[i]);
+  snprintf(num, sizeof(num), "%zu", body.len);
+  put_str(out, num);
+  sb_appendn(out, body.buf, body.len);
+  sb_free(&body);
+}
+
+int dag_proc_start(struct dag_proc *p) {
+  if (p->handed || p->handover_fd < 0) return 0;
+  int rc = 0;
+  for (size_t off = 0; off < p->request_len && rc == 0;) {
+    ssize_t w = write(p->handover_fd, p->request + off, p->request_len - off);
     if (w < 0 && errno == EINTR) continue;
-    ok = w > 0;
-    if (ok) off += (size_t)w;
+    if (w <= 0)
+      rc = w < 0 ? -errno : -EIO;
+    else
+      off += (size_t)w;
   }
-  sb_free(&sb);
-  close(pool->next_fd);
-  pool->next_fd = -1;
-  *pid = pool->next_pid;
-  *start = pool->next_start;
-  *pidfd = pool->next_pidfd;
-  pool->next_pid = 0;
-  pool->next_pidfd = -1;
-  /* The next one is forked while this try's task runs. */
-  pool_ask(pool);
-  if (!ok) {
-    if (*pidfd >= 0) close(*pidfd);
-    return -1;
-  }
-  return 0;
+  /* Whole or not at all: a partial try is refused by the supervisor, which
+   * then ends without a status file. */
+  p->handed = rc == 0;
+  drop_handover(p);
+  if (rc)
+    LOG_WARN("cannot hand a try to its supervisor pid=%d error=\"%s\"", p->pid, strerror(-rc));
+  return rc;
 }
 
 /* A dag_proc for the supervisor `pid` the server forked (our grandchild,
- * so not reaped here): watched through `pidfd` as an adopted one. */
-static int watch_served(uv_loop_t *loop, int pid, int64_t pid_start, int pidfd,
-                        const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb, void *data,
-                        struct dag_proc **out) {
+ * so not reaped here): watched through `pidfd` as an adopted one. It waits
+ * on `fd` for `request` (taken over, *request emptied) until
+ * dag_proc_start(). */
+static int watch_served(uv_loop_t *loop, int pid, int64_t pid_start, int pidfd, int fd,
+                        struct strbuf *request, const struct dag_proc_spec *spec,
+                        dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out) {
   struct dag_proc *p = xcalloc(1, sizeof(*p));
   p->pid = pid;
   p->pid_start = pid_start;
@@ -659,13 +713,16 @@ static int watch_served(uv_loop_t *loop, int pid, int64_t pid_start, int pidfd,
   p->exit_cb = exit_cb;
   p->status_path = xstrdup(spec->status_path);
   p->pidfd = pidfd;
+  p->handover_fd = fd;
+  p->request = request->buf;
+  p->request_len = request->len;
+  *request = (struct strbuf)STRBUF_INIT;
   int rc = watch(loop, p);
   if (rc) {
     LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
-    if (p->pidfd >= 0) {
-      syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-      close(p->pidfd);
-    }
+    /* The end of file ends it, without a try. */
+    drop_handover(p);
+    if (p->pidfd >= 0) close(p->pidfd);
     free(p->status_path);
     free(p);
     return rc;
@@ -729,14 +786,19 @@ int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
 
   if (spec->pool && spec->pass_fd <= 2) {
     if (spec->pool->pid <= 0) pool_start(spec->pool, spec->supervisor);
-    int pid, pidfd;
+    int pid, pidfd, pipe_fd;
     int64_t pid_start;
     if (spec->pool->pid > 0 &&
-        pool_hand_over(spec->pool, spec, argv, env, &pid, &pid_start, &pidfd) == 0) {
+        pool_take_next(spec->pool, &pid, &pid_start, &pidfd, &pipe_fd) == 0) {
+      struct strbuf request = STRBUF_INIT;
+      pool_request(&request, spec, argv, env);
       close(fd);
       free(argv);
       free(prog);
-      return watch_served(loop, pid, pid_start, pidfd, spec, exit_cb, data, out);
+      rc = watch_served(loop, pid, pid_start, pidfd, pipe_fd, &request, spec, exit_cb, data,
+                        out);
+      sb_free(&request);
+      return rc;
     }
   }
 

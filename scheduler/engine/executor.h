@@ -13,6 +13,14 @@
  * The task's stdin is /dev/null; stdout and stderr both go to the try's log
  * file; no other descriptor of dagctl's reaches it (but pass_fd, as fd 3).
  *
+ * A try reaches a supervisor started ahead of need (struct dag_proc_pool)
+ * in two steps: dag_proc_spawn() takes the supervisor (its pid is known),
+ * dag_proc_start() hands it the try. The scheduler records the try with
+ * that pid in between, so that no try ever runs unrecorded: a scheduler
+ * killed before the hand-over leaves a supervisor that gets the end of file
+ * without a try and ends without a status file, which says that its task
+ * never started (see dag_proc.unstarted).
+ *
  * Memory: the executor allocates the dag_proc and frees it when exit_cb
  * returns, or after dag_proc_release(); the caller's pointer is valid until
  * then. exit_cb runs exactly once per successful dag_proc_spawn() or
@@ -35,7 +43,8 @@ struct dag_proc;
 /* exit_status is the process's exit code, or -1 when it died of a signal
  * (term_signal). timed_out: killed because execution_timeout passed. When
  * p->lost is set, the supervisor ended without recording the task's end
- * (killed itself): exit_status is -1 and term_signal the supervisor's. */
+ * (killed itself): exit_status is -1 and term_signal the supervisor's. When
+ * p->unstarted is set, the task never started: exit_status is -1. */
 typedef void (*dag_proc_exit_cb)(struct dag_proc *p, int64_t exit_status,
                                  int term_signal, bool timed_out);
 
@@ -58,7 +67,8 @@ struct dag_proc_spec {
  * once, on the first try that uses it. It fork()s each try's supervisor
  * ahead of need (no exec on the way from one task to the next), answering
  * with its pid, start time, a pidfd and the pipe it waits on:
- * dag_proc_spawn() writes the try to that pipe and asks for the next one.
+ * dag_proc_spawn() takes it and asks for the next one, dag_proc_start()
+ * writes the try to its pipe.
  * The try's supervisor is not our child: it is watched as an adopted one
  * is, and outlives the server and us. Plugin tasks (pass_fd) take the
  * usual way. Zero-initialise it; the caller owns it and ends it with
@@ -100,10 +110,20 @@ struct dag_proc {
   int64_t pid_start; /* its start time from /proc, to recognise it later */
   void *data;        /* the caller's */
   bool lost;         /* see dag_proc_exit_cb */
+  /* The supervisor ended without a status file (it writes one before it
+   * starts the task), and it did not get its try from this process: an
+   * adopted supervisor whose scheduler died before the hand-over, or one
+   * that dag_proc_start() could not reach. Its try can run again as the
+   * same try. */
+  bool unstarted;
   struct dag_proc_usage usage;
   /* private */
   dag_proc_exit_cb exit_cb;
   char *status_path;
+  bool handed;       /* its supervisor has its try (from us, whole) */
+  int handover_fd;   /* the waiting supervisor's pipe, until dag_proc_start(); < 0: none */
+  char *request;     /* ... and the try to write to it (request_len bytes) */
+  size_t request_len;
   enum dag_proc_how how;
   int pidfd;         /* < 0: none */
   bool child;        /* spawned by us: reaped with waitpid() */
@@ -114,28 +134,41 @@ struct dag_proc {
   bool timed_out;
 };
 
-/* Start the try; *out is the new dag_proc (its `data` set to `data`).
- * Returns 0, or a negative errno/UV_E* code (the log file cannot be opened,
- * the program does not exist or is not executable, the supervisor cannot
- * start, ...). */
+/* Give the try a supervisor; *out is the new dag_proc (its `data` set to
+ * `data`), with the supervisor's pid and start time. A supervisor started
+ * ahead of need (spec->pool) has not got the try yet: dag_proc_start()
+ * hands it over. Any other has it and runs it already. Returns 0, or a
+ * negative errno/UV_E* code (the log file cannot be opened, the program
+ * does not exist or is not executable, the supervisor cannot start, ...). */
 int dag_proc_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec,
                    dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out);
 
+/* Hand the try to its supervisor, once the caller has recorded it (a no-op
+ * when it has it). Returns 0, or a negative errno code when the supervisor
+ * is gone: exit_cb then comes with p->unstarted. Never blocks for long: the
+ * try fits in the pipe's buffer unless its environment is huge. */
+int dag_proc_start(struct dag_proc *p);
+
 /* Ask the try to stop: SIGTERM to its supervisor, which sends SIGTERM to the
- * task's process group and SIGKILL after the grace period. Idempotent. */
+ * task's process group and SIGKILL after the grace period; a supervisor yet
+ * to get its try gets the end of file instead, and its task never starts.
+ * Idempotent. */
 void dag_proc_terminate(struct dag_proc *p);
 
 /* Stop watching the try and leave it running: its supervisor records its
- * end for a later dag_proc_adopt(). exit_cb never runs; p is freed from the
- * loop. For a scheduler that stops while its tasks run on. */
+ * end for a later dag_proc_adopt() (one yet to get its try gets the end of
+ * file, and ends without a status file). exit_cb never runs; p is freed
+ * from the loop. For a scheduler that stops while its tasks run on. */
 void dag_proc_release(struct dag_proc *p);
 
 /* Watch a try started by an earlier scheduler: its supervisor `pid`, with
  * start time `pid_start`, writes `status_path`. Returns 0 with *out set
  * when the supervisor still runs (exit_cb runs when it ends) or has ended
  * with a status file (exit_cb runs from the loop soon, with that outcome);
- * -ESRCH when it has ended without one (or pid is 0); -ENOTSUP when the
- * process is alive but no supervisor (an older dagctl's task). */
+ * -ESRCH when it has ended without one (or pid is 0): its task never
+ * started; -ENODATA when it has ended after starting its task without
+ * recording the outcome (it was killed); -ENOTSUP when the process is alive
+ * but no supervisor (an older dagctl's task). */
 int dag_proc_adopt(uv_loop_t *loop, int pid, int64_t pid_start, const char *status_path,
                    dag_proc_exit_cb exit_cb, void *data, struct dag_proc **out);
 
@@ -146,14 +179,17 @@ int dag_supervisor_path(char **out);
 /* True if `pid` runs dagctl-supervise (by its command name). */
 bool dag_pid_is_supervisor(int pid);
 
-/* The status file a supervisor writes (text, one "key value" per line):
+/* The status file a supervisor writes (text, one "key value" per line),
+ * first as "dagctl-status 1" and "started 1" before it starts the task (so
+ * that a try whose supervisor left no status file at all never started),
+ * then replaced by the outcome when the try has ended:
  *   dagctl-status 1
  *   exit N        the task's exit code, -1 if a signal ended it
  *   signal N      that signal, else 0
  *   timed_out 0|1
  *   maxrss_kb N, user_us N, sys_us N, wall_us N   (dag_proc_usage)
  * Unknown keys are ignored, so it may grow. Returns 0, -ENOENT when there is
- * none, -EINVAL when it is not one. */
+ * none, -EINVAL when it is not one or has no outcome yet. */
 int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
                          bool *timed_out, struct dag_proc_usage *usage);
 

@@ -40,6 +40,9 @@ struct sched_ti;
 struct sched_ops {
   int (*spawn)(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_proc_exit_cb exit_cb,
                void *data, struct dag_proc **out);
+  /* dag_proc_start(): hand the try over once it is recorded; NULL: the
+   * spawner started it. */
+  int (*start)(struct dag_proc *p);
   void (*terminate)(struct dag_proc *p);
   /* dag_proc_release(): leave a running try to its supervisor when the
    * scheduler stops; NULL: terminate it instead. */
@@ -79,6 +82,7 @@ struct sched_work {
   bool timed_out;
   bool stopping; /* the scheduler was stopping when the process ended */
   bool lost;     /* its supervisor ended without a status (dag_proc.lost) */
+  bool unstarted; /* ... before it started the task (dag_proc.unstarted) */
   int64_t claim_id;  /* a worker's try: its claim, marked recorded with its end */
   char *why;         /* owned: why a worker's try ended without an outcome (lost) */
   enum dag_run_state state;

@@ -418,9 +418,15 @@ static bool spawn_should_wait(int rc) {
 
 #define START_WAIT 1 /* start_task(): no resources to spawn, nothing changed */
 
-/* Start a try: record it, then spawn its process, then record the pid, all
- * in one transaction, so that no process ever runs unrecorded and a spawn
- * failure is recorded with its try. Returns 0, DAG_ELOCKED or START_WAIT
+/* Start a try: record it, give it a supervisor and record its pid, all in
+ * one transaction, and once that has committed hand the try over (a
+ * supervisor started ahead of need waits for it: see executor.h). So no
+ * try ever runs unrecorded, not even for the instant between the hand-over
+ * and the commit, when a scheduler killed there left a running try that no
+ * record and no process environment named; and a spawn failure is recorded
+ * with its try. The hand-over is a step after the commit, here rather than
+ * a work item: it needs no transaction, and must not wait behind one that
+ * waits for the store. Returns 0, DAG_ELOCKED or START_WAIT
  * (nothing changed: the caller puts the task back in its queue), or the
  * store's failure (the scheduler then stops). */
 static int start_task(struct sched_ti *ti) {
@@ -478,7 +484,10 @@ static int start_task(struct sched_ti *ti) {
   }
   free(err);
   free(log_rel);
-  return sched_txn_end(s, rc, "start task");
+  rc = sched_txn_end(s, rc, "start task");
+  /* A failed hand-over comes back through the exit callback, unstarted. */
+  if (rc == 0 && ti->proc && s->ops.start) s->ops.start(ti->proc);
+  return rc;
 }
 
 static void describe_failure(char *buf, size_t size, const struct dag_task *t, int64_t status,
@@ -668,6 +677,30 @@ static void describe_lost(char *buf, size_t size, int sig) {
            sig ? " (the supervisor was killed)" : "");
 }
 
+/* Try `ti->try_number` was recorded but never started: its supervisor
+ * never got it (the scheduler that recorded it died, or stopped, before the
+ * hand-over). Take it back, not counted, and start the same try again
+ * (`requeue`; otherwise at the next start). Inside the caller's
+ * transaction. */
+static int undo_try(struct sched_ti *ti, bool requeue) {
+  struct sched_run *r = ti->run;
+  struct dag_scheduler *s = run_sched(r);
+  const char *id = ti_task(ti)->id;
+  int rc = dag_store_ti_undo_try(s->store, r->pk, id, ti->try_number);
+  if (rc) return rc;
+  char *log_rel = sched_log_rel_path(ti, ti->try_number);
+  sched_log_append(s, log_rel, "[dagctl] try %d never reached its supervisor; it starts again\n",
+                   ti->try_number);
+  free(log_rel);
+  LOG_INFO("a recorded try never started, starting it again dag=%s run=%s task=%s try=%d",
+           r->sd->dag_id, r->run_id, id, ti->try_number);
+  ti->try_number--;
+  ti->state = DAG_TI_SCHEDULED;
+  notify_task(ti);
+  if (requeue && !r->done) ready_push(ti);
+  return 0;
+}
+
 /* The executor's exit callback: the process is gone (and its dag_proc
  * freed when this returns); recording its end is a work item, which may
  * have to wait for the store. Until then the try holds its slot. */
@@ -686,7 +719,8 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   w.timed_out = timed_out;
   w.stopping = s->stopping;
   w.lost = p->lost;
-  if (!ti->service) {
+  w.unstarted = p->unstarted;
+  if (!ti->service && !p->unstarted) {
     char *log_rel = sched_log_rel_path(ti, ti->try_number);
     char why[160];
     if (p->lost)
@@ -744,6 +778,8 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     /* The claim could not be marked: the end is recorded with it, below. */
   } else if (ti->service) {
     rc = service_exited(ti, status, sig, now);
+  } else if (w->unstarted) {
+    rc = undo_try(ti, !w->stopping);
   } else if (w->stopping || ti->interrupted) {
     /* Interrupted by our own shutdown, or stopped at recovery (a plugin
      * task, see adopt_try()): run it again without charging the task a
@@ -990,8 +1026,9 @@ static const struct dag_try_proc *unrecorded_process(const struct sched_ti *ti,
  * scheduler that started them (the readiness pipe, the embedded Kafka
  * cluster, both gone with it), so a running one is stopped and run again
  * without charging a retry; shell and exec tasks run on. Returns 0, or
- * dag_proc_adopt()'s error: -ESRCH (gone without a status file), -ENOTSUP
- * (alive but no supervisor: an older dagctl's task). */
+ * dag_proc_adopt()'s error: -ESRCH (gone without a status file: its task
+ * never started), -ENODATA (gone, its outcome unrecorded), -ENOTSUP (alive
+ * but no supervisor: an older dagctl's task). */
 static int adopt_try(struct sched_ti *ti, int pid, int64_t pid_start) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
@@ -1036,11 +1073,14 @@ static int adopt_unrecorded(struct sched_ti *ti, int pid, dag_time_t now) {
   if (rc) return rc;
   LOG_INFO("recording a try that the previous scheduler started but never recorded dag=%s "
            "run=%s task=%s try=%d", r->sd->dag_id, r->run_id, ti_task(ti)->id, ti->try_number);
-  if (adopt_try(ti, pid, pid_start) == 0) return 0;
-  /* Ended between the scan and now, and no status file: a failed try. */
+  rc = adopt_try(ti, pid, pid_start);
+  if (rc == 0) return 0;
+  /* Ended between the scan and now without a status file: it never
+   * started its task. */
+  if (rc == -ESRCH) return undo_try(ti, true);
   ti->state = DAG_TI_RUNNING;
   return try_failed(ti, now, 0, false, "the task and its supervisor vanished while the "
-                                       "scheduler was down (no status file)");
+                                       "scheduler was down (no outcome recorded)");
 }
 
 /* True if try `try_number` of `ti` left a status file. */
@@ -1080,12 +1120,16 @@ static int revive(struct sched_ti *ti, const struct dag_store_ti *row, dag_time_
       adopt_orphan(ti, pid, false);
       return 0;
     }
-    /* The process died while nobody watched, and left no status: a failed
-     * try, retries apply. */
+    /* Gone without a status file, not even the one its supervisor writes
+     * before it starts the task: the previous scheduler recorded the try
+     * and died before handing it over. The same try runs again. */
+    if (rc == -ESRCH) return undo_try(ti, true);
+    /* The task started, and its end went unrecorded while nobody watched:
+     * a failed try, retries apply. */
     ti->state = DAG_TI_RUNNING;
     return try_failed(ti, now, 0, false,
                       "the task and its supervisor vanished while the scheduler was down "
-                      "(no status file)");
+                      "(no outcome recorded)");
   }
   case DAG_TI_SUCCESS:
     /* A service whose process a crash left running: stop it (it flushes

@@ -667,6 +667,7 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   s->store = store;
   s->base_env = environ;
   s->ops.spawn = dag_proc_spawn;
+  s->ops.start = dag_proc_start;
   s->ops.terminate = dag_proc_terminate;
   s->ops.release = dag_proc_release;
   char exe[4096];

@@ -241,9 +241,10 @@ static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   t->claim.exit_status = status;
   t->claim.term_signal = sig;
   t->claim.timed_out = timed_out;
-  if (p->lost) {
+  if (p->lost || p->unstarted) {
     free(t->claim.lost);
-    t->claim.lost = xstrdup("its supervisor ended without recording how the task ended");
+    t->claim.lost = xstrdup(p->lost ? "its supervisor ended without recording how the task ended"
+                                    : "its supervisor ended before it got the try");
   }
   char took[32];
   dag_duration_format(dag_time_now() - t->started, took, sizeof(took));
@@ -322,6 +323,9 @@ static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
     free(err);
     return;
   }
+  /* The claim records the try already: hand it over at once. A failure
+   * comes back through on_try_exit(), unstarted. */
+  dag_proc_start(t->ti.proc);
   LOG_INFO("try started worker=%s dag=%s run=%s task=%s try=%d pid=%d", w->id, t->sd.dag_id,
            t->run.run_id, t->claim.task_id, t->claim.try_number, t->ti.proc->pid);
 }

@@ -295,6 +295,12 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
  * scheduler itself interrupted). */
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
 
+/* Take back try `try_number`, recorded but never started (its supervisor
+ * never got it): the task instance goes back to scheduled with the try
+ * before it (its dates, exit code and error), and the try's record goes.
+ * The next start is the same try again. */
+int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number);
+
 /* Airflow's clear: the named tasks go back to state none with
  * max_tries = try_number + retries[i]; the run goes back to queued; the
  * scheduler is told. Running tasks are left alone (returned in *skipped). */

@@ -465,6 +465,41 @@ int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
   return store_step_done(st, s, "grant try");
 }
 
+int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number) {
+  static const char upd[] =
+      "UPDATE task_instance SET state = 'scheduled', try_number = ?4, pid = NULL,"
+      " pid_start = NULL, next_retry_at = NULL,"
+      " start_date = (SELECT start_date FROM task_try p WHERE p.run_pk = ?1"
+      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      " end_date = (SELECT end_date FROM task_try p WHERE p.run_pk = ?1"
+      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      " exit_code = (SELECT exit_code FROM task_try p WHERE p.run_pk = ?1"
+      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      " error = (SELECT error FROM task_try p WHERE p.run_pk = ?1"
+      "   AND p.task_id = ?2 AND p.try_number = ?4)"
+      " WHERE run_pk = ?1 AND task_id = ?2 AND try_number = ?3";
+  static const char del[] =
+      "DELETE FROM task_try WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  struct store_stmt *s = store_stmt(st, upd);
+  if (!s) goto fail;
+  store_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  store_bind_int64(s, 3, try_number);
+  store_bind_int64(s, 4, try_number - 1);
+  if ((rc = store_step_done(st, s, "undo try")) != 0) goto fail;
+  if (!(s = store_stmt(st, del))) goto fail;
+  store_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  store_bind_int64(s, 3, try_number);
+  if ((rc = store_step_done(st, s, "undo try record")) != 0) goto fail;
+  return dag_store_commit(st);
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
 int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
                     const int *retries, size_t n, size_t *cleared, size_t *skipped) {
   static const char upd[] =

@@ -27,6 +27,7 @@ struct result {
   int64_t status;
   int sig;
   bool timed_out;
+  bool unstarted, lost;
   uint64_t ended_ms; /* uv_now() when exit_cb ran */
   uv_loop_t *loop;
 };
@@ -45,6 +46,8 @@ static void on_exit_cb(struct dag_proc *p, int64_t status, int sig, bool timed_o
   r->status = status;
   r->sig = sig;
   r->timed_out = timed_out;
+  r->unstarted = p->unstarted;
+  r->lost = p->lost;
   r->ended_ms = uv_now(r->loop);
 }
 
@@ -518,6 +521,7 @@ static void test_pool(void **state) {
     r.loop = &f->loop;
     struct dag_proc *p = NULL;
     assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+    assert_int_equal(dag_proc_start(p), 0);
     assert_true(pool.pid > 0 && pool.pid != p->pid);
     if (i == 0) server = pool.pid;
     assert_int_equal(pool.pid, server); /* one server for every try */
@@ -552,6 +556,7 @@ static void test_pool(void **state) {
   r.loop = &f->loop;
   struct dag_proc *p = NULL;
   assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  assert_int_equal(dag_proc_start(p), 0);
   int try_pid = p->pid;
   /* Blocked on the FIFO: still there to be looked at. */
   assert_int_equal(pool.pid, server);
@@ -569,6 +574,71 @@ static void test_pool(void **state) {
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(r.calls, 1);
   assert_int_equal(r.status, 3);
+}
+
+/* A supervisor started ahead of need that never gets its try (stopped
+ * before dag_proc_start(): the end of file) ends without a status file, and
+ * says so: its task never started. One adopted while it waits (its
+ * scheduler died before the hand-over) says the same when it ends; so does
+ * adopting it once it has ended. One that got its try and ran it does not. */
+static void test_pool_unstarted(void **state) {
+  struct fixture *f = *state;
+  struct dag_proc_pool pool;
+  memset(&pool, 0, sizeof(pool));
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", "echo ran", NULL};
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = "/bin/sh";
+  spec.argv = argv;
+  spec.env = env;
+  spec.log_path = f->log;
+  spec.kill_grace_ms = 1000;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
+  spec.pool = &pool;
+  struct result r;
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  struct dag_proc *p = NULL;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  dag_proc_terminate(p);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_true(r.unstarted);
+  assert_false(r.lost);
+  assert_int_equal(r.status, -1);
+  assert_true(access(f->status, F_OK) != 0 && errno == ENOENT);
+
+  /* Released before the hand-over (a scheduler that stops, or dies), then
+   * adopted by its pid as a later scheduler does. */
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  int pid = p->pid;
+  int64_t start = p->pid_start;
+  assert_int_equal(kill(pid, SIGSTOP), 0);
+  dag_proc_release(p);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 0);
+  assert_int_equal(dag_proc_adopt(&f->loop, pid, start, f->status, on_exit_cb, &r, &p), 0);
+  assert_int_equal(kill(pid, SIGCONT), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_true(r.unstarted);
+  /* Gone: nothing to adopt, its task never started. */
+  assert_int_equal(dag_proc_adopt(&f->loop, pid, start, f->status, on_exit_cb, &r, &p), -ESRCH);
+
+  /* Handed over: it ran, and its status file says how it ended. */
+  memset(&r, 0, sizeof(r));
+  r.loop = &f->loop;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, &r, &p), 0);
+  assert_int_equal(dag_proc_start(p), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r.calls, 1);
+  assert_false(r.unstarted);
+  assert_int_equal(r.status, 0);
+  dag_proc_pool_close(&pool);
 }
 
 int main(void) {
@@ -591,6 +661,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_then_adopt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pool_unstarted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

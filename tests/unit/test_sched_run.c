@@ -638,10 +638,10 @@ static void clear_and_reload(void **state) {
   assert_int_equal(tries(h, "a"), 2);
 }
 
-/* A scheduler starting on a run left mid-way: the try whose process is
- * gone counts as failed (retries apply), the rest goes on. */
-static void restart_mid_run(void **state) {
-  struct harness *h = *state;
+/* What a crash leaves: the run running, a's try 1 recorded with a pid that
+ * no longer exists; with `started`, the status file its supervisor wrote
+ * before starting the task. */
+static void crash_mid_run(struct harness *h, bool started) {
   h->pk = create_run(h, "dag_id: d\n"
                         "tasks:\n"
                         "  - id: a\n"
@@ -652,19 +652,58 @@ static void restart_mid_run(void **state) {
                         "    upstream: a\n"
                         "    command: x\n",
                      DAG_RUN_TYPE_MANUAL, NULL, NULL);
-  /* What a crash leaves: the run running, a's try 1 recorded with a pid
-   * that no longer exists. */
   assert_int_equal(dag_store_begin(h->st), 0);
   assert_int_equal(dag_store_set_run_state(h->st, h->pk, DAG_RUN_RUNNING, h->now, 0), 0);
   assert_int_equal(dag_store_ti_start_try(h->st, h->pk, "a", 1, h->now, 0, 0, "a/1.log"), 0);
   assert_int_equal(dag_store_ti_set_pid(h->st, h->pk, "a", 1, 4999999, 1), 0);
   assert_int_equal(dag_store_commit(h->st), 0);
+  if (!started) return;
+  struct dag_store_run row;
+  assert_int_equal(dag_store_get_run_by_pk(h->st, h->pk, &row), 0);
+  char *dir = xasprintf("%s/logs/d/%s/a", h->cfg.home, row.run_id);
+  dag_store_run_free(&row);
+  char *cmd = xasprintf("mkdir -p '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  char *status = xasprintf("%s/1.status", dir);
+  write_file(status, "dagctl-status 1\nstarted 1\n");
+  free(status);
+  free(dir);
+}
+
+/* A scheduler starting on a run left mid-way: the try whose process is
+ * gone after it started its task counts as failed (retries apply), the
+ * rest goes on. */
+static void restart_mid_run(void **state) {
+  struct harness *h = *state;
+  crash_mid_run(h, true);
   start_service(h);
   wait_live(h, "a");
   assert_int_equal(tries(h, "a"), 2);
   finish(h, "a", 0);
   finish(h, "b", 0);
   assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+}
+
+/* The same, but no status file at all: the try was recorded and its
+ * supervisor ended before it got it (the scheduler died before the
+ * hand-over). The same try runs again, not counted. */
+static void restart_never_started(void **state) {
+  struct harness *h = *state;
+  crash_mid_run(h, false);
+  start_service(h);
+  wait_live(h, "a");
+  assert_int_equal(tries(h, "a"), 1);
+  finish(h, "a", 0);
+  finish(h, "b", 0);
+  assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+  struct dag_store_try *t = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_tries(h->st, h->pk, "a", &t, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(t[0].try_number, 1);
+  assert_int_equal(t[0].state, DAG_TI_SUCCESS);
+  dag_store_tries_free(t, n);
 }
 
 int main(void) {
@@ -681,6 +720,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(broken_file_with_queued_run, setup, teardown),
       cmocka_unit_test_setup_teardown(clear_and_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_mid_run, setup, teardown),
+      cmocka_unit_test_setup_teardown(restart_never_started, setup, teardown),
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);

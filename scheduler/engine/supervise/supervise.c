@@ -17,8 +17,10 @@
  *    process group, and every descendant: a child subreaper inherits them)
  *    gets SIGTERM, SIGKILL after GRACE_MS, and is reaped, so that nothing of
  *    a try outlives it (`cmd &`);
- *  - then the outcome goes to STATUS_FILE, atomically (a temporary file
- *    renamed over it), in the format executor.h describes, and it exits 0.
+ *  - before it starts the task, STATUS_FILE says "started" (no status file
+ *    at all means the task never started); when the try has ended, the
+ *    outcome replaces it, atomically (a temporary file renamed over it), in
+ *    the format executor.h describes, and it exits 0.
  * It exits 70 when it cannot write the status file, 64 on a usage error,
  * with the reason on stderr (the try's log).
  *
@@ -247,6 +249,19 @@ static int write_status(const char *path, const struct try *t, int64_t wall_us) 
   return err;
 }
 
+/* The status file's first form, written before the task starts: a try
+ * whose supervisor left no status file at all never started (its
+ * scheduler may start it again), one that left only this was lost. */
+static int write_started(const char *path) {
+  static const char text[] = "dagctl-status 1\nstarted 1\n";
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  ssize_t w = write(fd, text, sizeof(text) - 1);
+  int err = w == (ssize_t)sizeof(text) - 1 ? 0 : w < 0 ? errno : EIO;
+  if (close(fd) != 0 && !err) err = errno;
+  return err;
+}
+
 static int run(int argc, char **argv) {
   uint64_t timeout_ms, grace_ms, pass;
   if (argc < 7 || parse_u64(argv[2], &timeout_ms) || parse_u64(argv[3], &grace_ms) ||
@@ -271,6 +286,11 @@ static int run(int argc, char **argv) {
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, NULL);
 
+  int err = write_started(status_path);
+  if (err) {
+    say("[dagctl] cannot write the try's status file %s: %s\n", status_path, strerror(err));
+    return EXIT_STATUS_FILE;
+  }
   struct try t;
   memset(&t, 0, sizeof(t));
   t.pid = start(argv + 6, argv[5], pass == 1);
@@ -307,7 +327,7 @@ static int run(int argc, char **argv) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) stop(&t, grace_us);
   }
 
-  int err = write_status(status_path, &t, mono_us() - t0);
+  err = write_status(status_path, &t, mono_us() - t0);
   if (err) {
     say("[dagctl] cannot write the try's status file %s: %s\n", status_path, strerror(err));
     return EXIT_STATUS_FILE;
@@ -315,15 +335,26 @@ static int run(int argc, char **argv) {
   return 0;
 }
 
-/* One try from its request: NUL-terminated strings LOG_FILE, CWD, the
- * number of environment entries and the entries, then the arguments of the
- * usual mode. Takes stdin, stdout and stderr over (/dev/null, the log), the
- * working folder and the environment, then runs the try. `buf` (len bytes,
- * one more for a NUL) is freed before returning. */
+/* One try from its request: NUL-terminated strings, the first the number
+ * of bytes after it, then LOG_FILE, CWD, the number of environment entries
+ * and the entries, then the arguments of the usual mode. Takes stdin,
+ * stdout and stderr over (/dev/null, the log), the working folder and the
+ * environment, then runs the try. `buf` (len bytes, one more for a NUL) is
+ * freed before returning. */
 static int serve_try(char *buf, size_t len) {
   buf[len] = '\0';
+  /* A try cut short (its scheduler died while writing it) is refused, and
+   * never run with an argument cut. */
+  size_t head = strlen(buf);
+  uint64_t want;
+  if (head == len || parse_u64(buf, &want) || want != len - head - 1) {
+    say("dagctl-supervise: an incomplete try request\n");
+    free(buf);
+    return EXIT_USAGE;
+  }
+  char *body = buf + head + 1;
   size_t n = 0;
-  for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
+  for (char *p = body; p < buf + len; p++) n += *p == '\0';
   char **v = calloc(n + 2, sizeof(*v));
   if (!v) {
     free(buf);
@@ -331,7 +362,7 @@ static int serve_try(char *buf, size_t len) {
   }
   v[0] = (char *)"dagctl-supervise";
   size_t k = 1;
-  for (char *p = buf; p < buf + len; p += strlen(p) + 1) v[k++] = p;
+  for (char *p = body; p < buf + len; p += strlen(p) + 1) v[k++] = p;
   /* v[1] log, v[2] cwd, v[3] env count, then env, then the arguments. */
   uint64_t envc;
   if (k < 4 || parse_u64(v[3], &envc) || envc > k - 4) {
@@ -403,8 +434,11 @@ static long long start_time_of(pid_t pid) {
  *
  * The child reads its try (serve_try()'s request) until the end of file,
  * then becomes that try's supervisor; an end of file without a try (the
- * scheduler stopped, or died) ends it quietly. The server reaps its
- * children (a signalfd for SIGCHLD). At the end of its socket it exits
+ * scheduler stopped, or died after recording the try but before handing it
+ * over) ends it quietly, without a status file: a later scheduler that
+ * adopted it by its recorded pid learns that the try never started, and
+ * starts it again. A partial try is refused the same way. The server reaps
+ * its children (a signalfd for SIGCHLD). At the end of its socket it exits
  * without waiting for them: they are reparented and run on, and a later
  * scheduler adopts them by pid and start time, as any supervisor. */
 struct dag_served {
