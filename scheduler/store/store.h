@@ -231,6 +231,18 @@ int dag_store_get_run_by_pk(dag_store *st, int64_t pk, struct dag_store_run *out
 /* The newest `limit` runs of a DAG, newest logical date first. */
 int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
                         struct dag_store_run **out, size_t *n);
+/* What `dagctl runs` asks for; a zero field does not filter. */
+struct dag_store_run_filter {
+  const char *dag_id;        /* NULL: every DAG (borrowed) */
+  bool has_state;            /* filter on `state` */
+  enum dag_run_state state;
+  dag_time_t since;          /* runs started, or if not started queued, at or after */
+  int limit;                 /* <= 0: no limit */
+};
+/* Runs matching `f`, newest logical date first. Caller frees with
+ * dag_store_runs_free(). */
+int dag_store_find_runs(dag_store *st, const struct dag_store_run_filter *f,
+                        struct dag_store_run **out, size_t *n);
 /* Queued and running runs the scheduler owns (not "test" runs), oldest first. */
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n);
 /* The same for one DAG. */

@@ -195,6 +195,23 @@ int dag_store_list_runs(dag_store *st, const char *dag_id, int limit,
   return store_read_runs(st, s, out, n, "list runs");
 }
 
+int dag_store_find_runs(dag_store *st, const struct dag_store_run_filter *f,
+                        struct dag_store_run **out, size_t *n) {
+  /* One statement for every combination: a NULL parameter does not filter. */
+  static const char sql[] =
+      "SELECT " STORE_RUN_COLUMNS " FROM dag_run"
+      " WHERE (?1 IS NULL OR dag_id = ?1) AND (?2 IS NULL OR state = ?2)"
+      " AND (?3 IS NULL OR COALESCE(start_date, queued_at) >= ?3)"
+      " ORDER BY logical_date DESC, id DESC LIMIT ?4";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, f->dag_id);
+  store_bind_text(s, 2, f->has_state ? dag_run_state_name(f->state) : NULL);
+  store_bind_time(s, 3, f->since);
+  store_bind_int64(s, 4, f->limit > 0 ? f->limit : STORE_NO_LIMIT);
+  return store_read_runs(st, s, out, n, "find runs");
+}
+
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n) {
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
