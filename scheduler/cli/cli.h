@@ -26,6 +26,7 @@ struct cli {
   struct dag_config cfg;
   dag_store *store;
   bool json;
+  bool no_color; /* --no-color */
   bool config_loaded;
   /* cli_load_config() leaves the plugins' config sections unchecked: set
    * by the verbs that judge them otherwise (`plugins`, which the check
@@ -35,14 +36,18 @@ struct cli {
 
 /* Options every verb accepts, and --help. Verbs put CLI_COMMON_OPTIONS in
  * their getopt tables and pass unknown codes to cli_common_option(). */
-enum { OPT_HOME = 1000, OPT_DAGS, OPT_CONFIG, OPT_JSON, OPT_HELP };
+enum { OPT_HOME = 1000, OPT_DAGS, OPT_CONFIG, OPT_JSON, OPT_HELP, OPT_NO_COLOR };
 #define CLI_COMMON_OPTIONS                                             \
   {"home", required_argument, NULL, OPT_HOME},                         \
       {"dags", required_argument, NULL, OPT_DAGS},                     \
       {"config", required_argument, NULL, OPT_CONFIG},                 \
+      {"no-color", no_argument, NULL, OPT_NO_COLOR},                   \
       {"help", no_argument, NULL, 'h'}
+/* The same options as the completion scripts offer them (verbs.c). */
+#define CLI_COMMON_FLAGS "--home= --dags= --config= --no-color --help"
 
-/* Handles --home/--dags/--config; returns false for anything else. */
+/* Handles --home/--dags/--config/--no-color; returns false for anything
+ * else. */
 bool cli_common_option(struct cli *c, int opt, const char *arg);
 
 /* Load the configuration (printing every problem) and open the store. */
@@ -75,6 +80,50 @@ bool cli_parse_int(const char *s, int *out);
 
 /* Durations and instants for people: "1.25s", "2026-11-22 00:41:00". */
 void cli_fmt_time(dag_time_t t, char *buf, size_t size);
+
+/* One JSON document on standard output, indented; takes `j`. */
+void cli_print_json(json_t *j);
+
+/* --- text tables (table.c) --------------------------------------------------
+ * Each column as wide as its widest value (header included), two spaces
+ * between columns, the last column unpadded. Cells are copied; a newline in
+ * one becomes a space. */
+struct cli_table;
+/* Caller frees with cli_table_free(). */
+struct cli_table *cli_table_new(const char *const *headers, size_t n_cols);
+/* Add a row of n_cols cells (NULL prints as empty). */
+void cli_table_add(struct cli_table *t, const char *const *cells);
+/* Colour cell `col` of the last row added: an SGR parameter ("31"), static. */
+void cli_table_color(struct cli_table *t, size_t col, const char *sgr);
+size_t cli_table_rows(const struct cli_table *t);
+/* `color`: cli_color(); without it the output has no escape sequence. */
+void cli_table_print(const struct cli_table *t, FILE *out, bool color);
+void cli_table_free(struct cli_table *t);
+/* Colour on standard output: a terminal, no --no-color, NO_COLOR unset or
+ * empty (https://no-color.org), TERM not "dumb". */
+bool cli_color(const struct cli *c);
+/* The SGR colour of a run, task or recipient state; NULL for none. Static. */
+const char *cli_state_color(const char *state);
+
+/* --- the verb table (verbs.c) ------------------------------------------------
+ * One row per verb: `dagctl help`, `help --json`, the completion scripts and
+ * the test that every data verb takes --json all read it. */
+struct cli_verb {
+  const char *name;
+  int (*run)(struct cli *c, int argc, char **argv);
+  const char *summary;
+  const char *subs;  /* space-separated subcommands, or NULL */
+  /* What each positional argument (after the subcommand) is, for
+   * completion: "dag", "run" (of the dag before it), "task", "file",
+   * "none"; space-separated, or NULL. */
+  const char *args;
+  /* The verb's own flags, space-separated; a trailing '=' takes a value.
+   * Every verb also takes CLI_COMMON_FLAGS. */
+  const char *flags;
+  bool json; /* prints data, and --json prints it as JSON */
+};
+extern const struct cli_verb cli_verbs[];
+extern const size_t cli_n_verbs;
 
 /* --bind and --port, for the verbs that serve the status page
  * (cmd_webserver.c). */
@@ -123,6 +172,11 @@ int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_task(struct cli *c, int argc, char **argv);
+int cmd_help(struct cli *c, int argc, char **argv);
+int cmd_version(struct cli *c, int argc, char **argv);
+int cmd_completion(struct cli *c, int argc, char **argv);
+/* The completion scripts' helper (hidden): `dagctl __complete dag|run|task|state`. */
+int cmd_complete(struct cli *c, int argc, char **argv);
 
 /* Sort task instances into the DAG's declared order (from the graph the
  * scheduler stored). Returns that graph (caller json_decref()s it). */
@@ -133,5 +187,12 @@ const char *cli_task_type(json_t *graph, const char *task_id);
 /* Shared by trigger --wait and test: follow a run until it ends, printing
  * each task state change. Returns the run's final state. */
 int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final);
+
+/* `dagctl logs --follow` (logs_follow.c): print the log at `path` as it
+ * grows until try `try_number` of `task_id` ends, then the rest of it; the
+ * state it ended in goes to *final. Returns 0, or a negative code (the
+ * watch failed, the try vanished: DAG_ENOTFOUND) after printing why. */
+int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
+                   const char *path, enum dag_task_state *final);
 
 #endif

@@ -12,7 +12,7 @@
 #include "runs.h"
 #include "timeutil.h"
 
-static const char usage[] = "dagctl alerts [--limit N] [--json] | dagctl alerts retry ID";
+static const char usage[] = "dagctl alerts [--limit N] [--json] | dagctl alerts retry ID [--json]";
 
 /* What happened to each recipient: its final outcome, or pending. */
 struct rcpt_view {
@@ -127,9 +127,7 @@ static int list(struct cli *c, int limit) {
     dag_store_alert_rcpts_free(done, n_done);
   }
   if (arr) {
-    json_dumpf(arr, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(arr);
+    cli_print_json(arr);
   }
   if (!c->json && !c->cfg.smtp_host && n)
     printf("\nsmtp.host is not set: queued alerts stay in the outbox until it is.\n");
@@ -155,6 +153,11 @@ static int retry(struct cli *c, const char *arg) {
   }
   if (rc) return CLI_CONFIG;
   dag_scheduler_notify(c->cfg.home);
+  if (c->json) {
+    cli_print_json(json_pack("{s:I, s:s, s:b}", "id", (json_int_t)id, "state", "queued",
+                             "smtp_configured", c->cfg.smtp_host != NULL));
+    return CLI_OK;
+  }
   printf("alert %lld queued again%s\n", id,
          c->cfg.smtp_host ? "" : " (smtp.host is not set: it stays in the outbox)");
   return CLI_OK;
@@ -175,7 +178,8 @@ int cmd_alerts(struct cli *c, int argc, char **argv) {
       printf("usage: %s\n\n"
              "Lists email alerts, newest first (50 by default): queued, sent or failed,\n"
              "with each recipient's outcome and the server's reply. `retry ID` queues a\n"
-             "failed (or waiting) alert again, for the recipients that do not have it.\n",
+             "failed (or waiting) alert again, for the recipients that do not have it\n"
+             "(--json: {id, state, smtp_configured}).\n",
              usage);
       return CLI_OK;
     case OPT_JSON:

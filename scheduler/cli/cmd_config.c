@@ -153,9 +153,7 @@ static int show(struct cli *c) {
         "{s:s, s:s, s:o, s:o}", "home", c->cfg.home, "home_source", home_source(c),
         "config_file", c->cfg.config_file ? json_string(c->cfg.config_file) : json_null(),
         "settings", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(doc);
+    cli_print_json(doc);
   } else {
     printf("# home: %s (%s)\n", c->cfg.home, home_source(c));
     if (c->cfg.config_file)
@@ -192,7 +190,9 @@ int cmd_config(struct cli *c, int argc, char **argv) {
              "config file, DAGCTL__SECTION__KEY variables, flags) and print every\n"
              "problem as FILE:LINE:COL: message (exit 4), or \"ok\" (exit 0).\n"
              "show: print every effective setting and where it came from (a flag,\n"
-             "a variable, FILE:LINE:COL or default); secrets are printed as ***.\n",
+             "a variable, FILE:LINE:COL or default); secrets are printed as ***.\n"
+             "--json: check prints {ok, config_file, problems: [{file, line, column,\n"
+             "message}]}; show prints {home, home_source, config_file, settings}.\n",
              usage);
       return CLI_OK;
     }
@@ -208,13 +208,29 @@ int cmd_config(struct cli *c, int argc, char **argv) {
     return cli_usage_error(usage, "unknown config command '%s'", sub);
   if (optind + 1 != argc)
     return cli_usage_error(usage, "unexpected argument '%s'", argv[optind + 1]);
-  if (is_check && c->json) return cli_usage_error(usage, "--json is for show");
 
   /* Not cli_load_config(): the problems are this verb's output, so they go
    * to standard output like `dagctl validate`'s. */
   struct dag_diags diags = DAG_DIAGS_INIT;
   int rc = dag_config_load(&c->cfg, &c->flags, environ, &diags);
   c->config_loaded = true;
+  if (c->json && (rc || is_check)) {
+    /* check's answer, or show's when there is nothing to show. */
+    json_t *problems = json_array();
+    for (size_t i = 0; i < diags.n; i++) {
+      const struct dag_diag *d = &diags.items[i];
+      json_array_append_new(problems, json_pack("{s:o, s:i, s:i, s:s}", "file",
+                                                d->file ? json_string(d->file) : json_null(),
+                                                "line", d->line, "column", d->col, "message",
+                                                d->msg));
+    }
+    cli_print_json(json_pack("{s:b, s:o, s:o}", "ok", rc == 0, "config_file",
+                             !rc && c->cfg.config_file ? json_string(c->cfg.config_file)
+                                                       : json_null(),
+                             "problems", problems));
+    dag_diags_free(&diags);
+    return rc ? CLI_CONFIG : CLI_OK;
+  }
   if (rc) {
     dag_diags_print(&diags, stdout);
     dag_diags_free(&diags);

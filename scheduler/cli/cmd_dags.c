@@ -16,8 +16,7 @@
 #include "runs.h"
 
 static const char dags_usage[] =
-    "dagctl dags list [--json] | dagctl dags pause|unpause DAG |\n"
-    "       dagctl dags versions DAG [--json] | dagctl dags source DAG [--version N]";
+    "dagctl dags list|pause DAG|unpause DAG|versions DAG|source DAG [--version N] [--json]";
 
 static bool has_import_error(const struct dag_store_import_error *e, size_t n,
                              const char *file) {
@@ -40,21 +39,28 @@ static int dags_list(struct cli *c) {
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, dag_api_dag(&dags[i], has_import_error(errs, n_errs,
                                                                          dags[i].fileloc)));
-    json_dumpf(arr, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(arr);
+    cli_print_json(arr);
   } else {
-    printf("%-32s %-8s %-8s %-8s %-20s %-20s %s\n", "DAG", "PAUSED", "ACTIVE", "VERSION",
-           "SCHEDULE", "NEXT RUN", "FILE");
+    static const char *const head[] = {"DAG",      "PAUSED",   "ACTIVE", "VERSION",
+                                       "SCHEDULE", "NEXT RUN", "FILE"};
+    struct cli_table *t = cli_table_new(head, 7);
     for (size_t i = 0; i < n; i++) {
       char next[32], version[16] = "-";
       cli_fmt_time(dags[i].next_dagrun, next, sizeof(next));
       if (dags[i].dag_version_number > 0)
         snprintf(version, sizeof(version), "v%d", dags[i].dag_version_number);
-      printf("%-32s %-8s %-8s %-8s %-20s %-20s %s\n", dags[i].dag_id,
-             dags[i].is_paused ? "yes" : "no", dags[i].is_active ? "yes" : "no", version,
-             dags[i].schedule ? dags[i].schedule : "(manual)", next, dags[i].fileloc);
+      const char *row[] = {dags[i].dag_id,
+                           dags[i].is_paused ? "yes" : "no",
+                           dags[i].is_active ? "yes" : "no",
+                           version,
+                           dags[i].schedule ? dags[i].schedule : "(manual)",
+                           next,
+                           dags[i].fileloc};
+      cli_table_add(t, row);
+      if (dags[i].is_paused) cli_table_color(t, 1, "33");
     }
+    if (n) cli_table_print(t, stdout, cli_color(c));
+    cli_table_free(t);
     if (n == 0)
       printf("(no DAGs recorded yet: they are recorded when a scheduler loads them)\n");
     if (n_errs) {
@@ -88,17 +94,20 @@ static int dags_versions(struct cli *c, const char *dag_id) {
                                            v[i].version_number, "dag_hash", v[i].dag_hash,
                                            "fileloc", v[i].fileloc, "created_at",
                                            dag_api_time(v[i].created_at)));
-    json_dumpf(arr, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(arr);
+    cli_print_json(arr);
   } else {
-    printf("%-8s %-20s %-16s %s\n", "VERSION", "CREATED", "HASH", "FILE");
+    static const char *const head[] = {"VERSION", "CREATED", "HASH", "FILE"};
+    struct cli_table *t = cli_table_new(head, 4);
     for (size_t i = 0; i < n; i++) {
-      char created[32];
+      char created[32], number[16], hash[17];
       cli_fmt_time(v[i].created_at, created, sizeof(created));
-      printf("v%-7d %-20s %-16.16s %s\n", v[i].version_number, created, v[i].dag_hash,
-             v[i].fileloc);
+      snprintf(number, sizeof(number), "v%d", v[i].version_number);
+      snprintf(hash, sizeof(hash), "%s", v[i].dag_hash);
+      const char *row[] = {number, created, hash, v[i].fileloc};
+      cli_table_add(t, row);
     }
+    cli_table_print(t, stdout, cli_color(c));
+    cli_table_free(t);
   }
   dag_store_versions_free(v, n);
   return CLI_OK;
@@ -120,7 +129,13 @@ static int dags_source(struct cli *c, const char *dag_id, int number) {
     return CLI_NOTFOUND;
   }
   if (rc) return CLI_CONFIG;
-  if (v.source_code)
+  if (c->json)
+    cli_print_json(json_pack("{s:s, s:i, s:s, s:s, s:o, s:o}", "dag_id", dag_id,
+                             "version_number", v.version_number, "dag_hash", v.dag_hash,
+                             "fileloc", v.fileloc, "created_at", dag_api_time(v.created_at),
+                             "source_code",
+                             v.source_code ? json_string(v.source_code) : json_null()));
+  else if (v.source_code)
     fputs(v.source_code, stdout);
   else
     fprintf(stderr, "dagctl: version %d of '%s' was stored without its file's text\n",
@@ -155,7 +170,10 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
              "versions: the DAG's stored versions (one per distinct content the\n"
              "scheduler loaded), newest first.\n"
              "source: the file's text as stored with version N (by default the latest\n"
-             "good one, which the scheduler runs even while the file is broken).\n",
+             "good one, which the scheduler runs even while the file is broken).\n"
+             "--json: list and versions print arrays; pause and unpause print\n"
+             "{dag_id, is_paused}; source prints {dag_id, version_number, dag_hash,\n"
+             "fileloc, created_at, source_code}.\n",
              dags_usage);
       return CLI_OK;
     }
@@ -191,7 +209,10 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
     }
     if (src) return CLI_CONFIG;
     dag_scheduler_notify(c->cfg.home);
-    printf("%s %s\n", dag_id, pause ? "paused" : "unpaused");
+    if (c->json)
+      cli_print_json(json_pack("{s:s, s:b}", "dag_id", dag_id, "is_paused", pause));
+    else
+      printf("%s %s\n", dag_id, pause ? "paused" : "unpaused");
     return CLI_OK;
   }
   if (strcmp(sub, "versions") == 0 || strcmp(sub, "source") == 0) {
@@ -205,10 +226,26 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
 
 /* --- validate ------------------------------------------------------------------- */
 
-static const char validate_usage[] = "dagctl validate [PATH...]";
+static const char validate_usage[] = "dagctl validate [PATH...] [--json]";
+
+/* One file's outcome: {file, ok, dag_id, tasks, errors: [{file, line,
+ * column, message}]}. */
+static json_t *file_json(const char *path, const struct dag *dag,
+                         const struct dag_diags *diags) {
+  json_t *errs = json_array();
+  for (size_t i = 0; diags && i < diags->n; i++) {
+    const struct dag_diag *d = &diags->items[i];
+    json_array_append_new(errs, json_pack("{s:s, s:i, s:i, s:s}", "file",
+                                          d->file ? d->file : path, "line", d->line, "column",
+                                          d->col, "message", d->msg));
+  }
+  return json_pack("{s:s, s:b, s:o, s:o, s:o}", "file", path, "ok", dag != NULL, "dag_id",
+                   dag ? json_string(dag->dag_id) : json_null(), "tasks",
+                   dag ? json_integer((json_int_t)dag->n_tasks) : json_null(), "errors", errs);
+}
 
 static int validate_file(struct cli *c, const struct dag_plugin_catalog *plugins,
-                         const char *path, int *n_files) {
+                         const char *path, int *n_files, json_t *out) {
   struct dag_load_options opts = {
       .default_timezone = c->cfg.default_timezone,
       .default_max_active_runs = c->cfg.max_active_runs_per_dag,
@@ -220,24 +257,39 @@ static int validate_file(struct cli *c, const struct dag_plugin_catalog *plugins
   int rc = dag_load_file(path, &opts, &dag, &diags);
   (*n_files)++;
   if (rc == 0) {
-    printf("%s: ok (%s, %zu tasks)\n", path, dag->dag_id, dag->n_tasks);
+    if (out)
+      json_array_append_new(out, file_json(path, dag, NULL));
+    else
+      printf("%s: ok (%s, %zu tasks)\n", path, dag->dag_id, dag->n_tasks);
     dag_free(dag);
     return 0;
   }
-  dag_diags_print(&diags, stdout);
+  if (out) {
+    if (diags.n == 0) dag_diag_add(&diags, path, 0, 0, "%s", dag_strerror(rc));
+    json_array_append_new(out, file_json(path, NULL, &diags));
+  } else {
+    dag_diags_print(&diags, stdout);
+  }
   int n = (int)diags.n;
   dag_diags_free(&diags);
   return n ? n : 1;
 }
 
 static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins,
-                         const char *path, int *n_files) {
+                         const char *path, int *n_files, json_t *out) {
   struct stat st;
   if (stat(path, &st) != 0) {
-    printf("%s: no such file or directory\n", path);
+    if (out) {
+      struct dag_diags d = DAG_DIAGS_INIT;
+      dag_diag_add(&d, path, 0, 0, "no such file or directory");
+      json_array_append_new(out, file_json(path, NULL, &d));
+      dag_diags_free(&d);
+    } else {
+      printf("%s: no such file or directory\n", path);
+    }
     return 1;
   }
-  if (!S_ISDIR(st.st_mode)) return validate_file(c, plugins, path, n_files);
+  if (!S_ISDIR(st.st_mode)) return validate_file(c, plugins, path, n_files, out);
   struct dirent **names = NULL;
   int n = scandir(path, &names, NULL, alphasort);
   int errors = 0;
@@ -247,7 +299,7 @@ static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins
     if (name[0] != '.' && ((len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
                            (len > 4 && strcmp(name + len - 4, ".yml") == 0))) {
       char *file = xasprintf("%s/%s", path, name);
-      errors += validate_file(c, plugins, file, n_files);
+      errors += validate_file(c, plugins, file, n_files, out);
       free(file);
     }
     free(names[i]);
@@ -257,7 +309,8 @@ static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins
 }
 
 int cmd_validate(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON}, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -265,11 +318,16 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
       printf("usage: %s\n\n"
              "Checks DAG files (default: the DAG folder) and prints every error as\n"
              "FILE:LINE:COL: message. Plugin tasks are checked against the params\n"
-             "their installed plugin declares. Exits 1 if any file has errors.\n",
+             "their installed plugin declares. Exits 1 if any file has errors.\n"
+             "--json prints {ok, files, errors, results: [{file, ok, dag_id, tasks,\n"
+             "errors: [{file, line, column, message}]}]}.\n",
              validate_usage);
       return CLI_OK;
     }
-    if (!cli_common_option(c, opt, optarg)) return cli_usage_error(validate_usage, "bad option");
+    if (opt == OPT_JSON)
+      c->json = true;
+    else if (!cli_common_option(c, opt, optarg))
+      return cli_usage_error(validate_usage, "bad option");
   }
   int rc = cli_load_config(c);
   if (rc) return rc;
@@ -280,11 +338,16 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
   dag_plugin_catalog_scan(&plugins, folder);
   free(folder);
   int errors = 0, n_files = 0;
+  json_t *results = c->json ? json_array() : NULL;
   if (optind == argc)
-    errors = validate_path(c, &plugins, c->cfg.dags_folder, &n_files);
-  for (int i = optind; i < argc; i++) errors += validate_path(c, &plugins, argv[i], &n_files);
+    errors = validate_path(c, &plugins, c->cfg.dags_folder, &n_files, results);
+  for (int i = optind; i < argc; i++)
+    errors += validate_path(c, &plugins, argv[i], &n_files, results);
   dag_plugin_catalog_free(&plugins);
-  if (errors)
+  if (results)
+    cli_print_json(json_pack("{s:b, s:i, s:i, s:o}", "ok", errors == 0, "files", n_files,
+                             "errors", errors, "results", results));
+  else if (errors)
     fprintf(stderr, "%d error%s in %d file%s\n", errors, errors == 1 ? "" : "s", n_files,
             n_files == 1 ? "" : "s");
   return errors ? CLI_FAILED : CLI_OK;

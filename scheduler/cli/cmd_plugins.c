@@ -45,9 +45,7 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
      * dag_plugin_catalog_update(). */
     json_t *arr = dag_plugins_to_json(p, n);
     for (size_t i = 0; i < n; i++) broken += p[i].error != NULL;
-    json_dumpf(arr, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(arr);
+    cli_print_json(arr);
   } else {
     printf("plugins folder: %s\n", folder);
     if (n == 0) printf("(no plugins installed)\n");

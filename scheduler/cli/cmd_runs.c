@@ -16,22 +16,43 @@
 #include "error.h"
 #include "ids.h"
 #include "runs.h"
+#include "strbuf.h"
+#include "timeutil.h"
 
-/* Parse the options shared by these verbs; returns -1 to go on, or an exit
- * code. */
+/* What the options of these verbs set; each verb says which it takes. */
+struct runs_opts {
+  int limit;
+  int try_number;
+  bool downstream;
+  bool follow;
+  struct dag_store_run_filter filter;
+};
+
+/* The options' letters in `takes`: l(imit) t(ry) d(ownstream) f(ollow)
+ * s(tate, since, dag). */
 static int parse(struct cli *c, int argc, char **argv, const char *usage, const char *help,
-                 int *limit, int *try_number, bool *downstream) {
-  enum { OPT_LIMIT = 1, OPT_TRY, OPT_DOWNSTREAM };
+                 const char *takes, struct runs_opts *o) {
+  enum { OPT_LIMIT = 1, OPT_TRY, OPT_DOWNSTREAM, OPT_FOLLOW, OPT_STATE, OPT_SINCE, OPT_DAG };
   static const struct option opts[] = {
       {"json", no_argument, NULL, OPT_JSON},
       {"limit", required_argument, NULL, OPT_LIMIT},
       {"try", required_argument, NULL, OPT_TRY},
       {"downstream", no_argument, NULL, OPT_DOWNSTREAM},
+      {"follow", no_argument, NULL, OPT_FOLLOW},
+      {"state", required_argument, NULL, OPT_STATE},
+      {"since", required_argument, NULL, OPT_SINCE},
+      {"dag", required_argument, NULL, OPT_DAG},
       CLI_COMMON_OPTIONS,
       {0, 0, 0, 0}};
-  int opt;
+  static const char letter[] = {[OPT_LIMIT] = 'l', [OPT_TRY] = 't', [OPT_DOWNSTREAM] = 'd',
+                                [OPT_FOLLOW] = 'f', [OPT_STATE] = 's', [OPT_SINCE] = 's',
+                                [OPT_DAG] = 's'};
+  int opt, idx = 0;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "hf", opts, &idx)) != -1) {
+    if (opt == 'f') opt = OPT_FOLLOW;
+    if (opt >= OPT_LIMIT && opt <= OPT_DAG && !strchr(takes, letter[opt]))
+      return cli_usage_error(usage, "%s takes no --%s", argv[0], opts[opt].name);
     switch (opt) {
     case 'h':
       printf("usage: %s\n\n%s", usage, help);
@@ -40,28 +61,54 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
       c->json = true;
       break;
     case OPT_LIMIT:
-      if (!limit || !cli_parse_int(optarg, limit) || *limit < 1)
-        return cli_usage_error(usage, "--limit takes a positive number");
+      if (!cli_parse_int(optarg, &o->limit) || o->limit < 1)
+        return cli_usage_error(usage, "--limit: '%s' is not a positive number", optarg);
       break;
     case OPT_TRY:
-      if (!try_number || !cli_parse_int(optarg, try_number) || *try_number < 1)
-        return cli_usage_error(usage, "--try takes a positive number");
+      if (!cli_parse_int(optarg, &o->try_number) || o->try_number < 1)
+        return cli_usage_error(usage, "--try: '%s' is not a positive number", optarg);
       break;
     case OPT_DOWNSTREAM:
-      if (!downstream) return cli_usage_error(usage, "--downstream is for clear");
-      *downstream = true;
+      o->downstream = true;
       break;
+    case OPT_FOLLOW:
+      o->follow = true;
+      break;
+    case OPT_STATE:
+      if (dag_run_state_parse(optarg, &o->filter.state) != 0)
+        return cli_usage_error(usage,
+                               "--state: '%s' is not a run state (queued, running, success, "
+                               "failed)",
+                               optarg);
+      o->filter.has_state = true;
+      break;
+    case OPT_SINCE: {
+      /* A duration back from now ("1d", "2h30m"), or an ISO-8601 date or
+       * time, through the project's one parser of each. */
+      int64_t ago;
+      char why[96];
+      if (dag_duration_parse(optarg, &ago) == 0) {
+        o->filter.since = dag_time_now() - ago;
+      } else if (dag_time_parse_iso(optarg, &o->filter.since, why, sizeof(why)) != 0) {
+        return cli_usage_error(usage,
+                               "--since: '%s' is neither a duration (30m, 12h, 7d) nor an "
+                               "ISO-8601 date or time (%s)",
+                               optarg, why);
+      }
+      if (o->filter.since <= 0) o->filter.since = 1;
+      break;
+    }
+    case OPT_DAG: {
+      const char *why = dag_id_problem(DAG_ID_DAG, optarg);
+      if (why) return cli_usage_error(usage, "--dag: invalid DAG id '%s' (%s)", optarg, why);
+      o->filter.dag_id = optarg;
+      break;
+    }
     default:
       if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
     }
   }
   return -1;
-}
-
-static void print_json(json_t *j) {
-  json_dumpf(j, stdout, JSON_INDENT(2));
-  fputc('\n', stdout);
-  json_decref(j);
 }
 
 static int find_run(struct cli *c, const char *dag_id, const char *run_id,
@@ -76,24 +123,46 @@ static int find_run(struct cli *c, const char *dag_id, const char *run_id,
 }
 
 int cmd_runs(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl runs DAG [--limit N] [--json]";
-  int limit = 25;
-  int rc = parse(c, argc, argv, usage, "The newest runs of a DAG, newest first (25 by default).\n",
-                 &limit, NULL, NULL);
+  static const char usage[] =
+      "dagctl runs [DAG] [--dag DAG] [--state STATE] [--since TIME] [--limit N] [--json]";
+  struct runs_opts o = {.limit = 25};
+  int rc = parse(c, argc, argv, usage,
+                 "Runs, newest logical date first (25 by default): of one DAG (DAG or\n"
+                 "--dag), or of every DAG; --state queued|running|success|failed keeps\n"
+                 "those in that state; --since keeps those started (or, not started yet,\n"
+                 "queued) at or after TIME: a duration back from now (30m, 12h, 1d, 1h30m)\n"
+                 "or an ISO-8601 date or time (2026-11-22, 2026-11-22T08:00:00+01:00).\n",
+                 "ls", &o);
   if (rc >= 0) return rc;
-  if (optind + 1 != argc) return cli_usage_error(usage, "expected one DAG id");
+  if (optind + 1 < argc) return cli_usage_error(usage, "expected at most one DAG id");
+  if (optind + 1 == argc) {
+    const char *dag_id = argv[optind];
+    if (o.filter.dag_id && strcmp(o.filter.dag_id, dag_id) != 0)
+      return cli_usage_error(usage, "two DAG ids: '%s' and --dag '%s'", dag_id, o.filter.dag_id);
+    const char *why = dag_id_problem(DAG_ID_DAG, dag_id);
+    if (why) return cli_usage_error(usage, "invalid DAG id '%s' (%s)", dag_id, why);
+    o.filter.dag_id = dag_id;
+  }
+  o.filter.limit = o.limit;
   if ((rc = cli_open(c)) != 0) return rc;
-  const char *dag_id = argv[optind];
   struct dag_store_run *runs = NULL;
   size_t n = 0;
-  if (dag_store_list_runs(c->store, dag_id, limit, &runs, &n) != 0) return CLI_CONFIG;
+  if (dag_store_find_runs(c->store, &o.filter, &runs, &n) != 0) {
+    fprintf(stderr, "dagctl: cannot read the state store: %s\n", dag_store_errmsg(c->store));
+    return CLI_CONFIG;
+  }
   if (c->json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, dag_api_run(&runs[i]));
-    print_json(arr);
+    cli_print_json(arr);
+  } else if (n == 0) {
+    printf("(no runs match)\n");
   } else {
-    printf("%-48s %-10s %-10s %-20s %-20s %-10s %s\n", "RUN ID", "TYPE", "STATE",
-           "LOGICAL DATE", "STARTED", "DURATION", "VERSION");
+    /* The DAG column only when the runs may be of several DAGs. */
+    size_t skip = o.filter.dag_id ? 1 : 0;
+    static const char *const head[] = {"DAG",          "RUN ID",  "TYPE",     "STATE",
+                                       "LOGICAL DATE", "STARTED", "DURATION", "VERSION"};
+    struct cli_table *t = cli_table_new(head + skip, 8 - skip);
     for (size_t i = 0; i < n; i++) {
       char logical[32], start[32], dur[32] = "-";
       cli_fmt_time(runs[i].logical_date, logical, sizeof(logical));
@@ -104,9 +173,14 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
       char version[16] = "-";
       if (runs[i].dag_version_number > 0)
         snprintf(version, sizeof(version), "v%d", runs[i].dag_version_number);
-      printf("%-48s %-10s %-10s %-20s %-20s %-10s %s\n", runs[i].run_id, runs[i].run_type,
-             dag_run_state_name(runs[i].state), logical, start, dur, version);
+      const char *state = dag_run_state_name(runs[i].state);
+      const char *row[] = {runs[i].dag_id, runs[i].run_id, runs[i].run_type, state,
+                           logical, start, dur, version};
+      cli_table_add(t, row + skip);
+      cli_table_color(t, 3 - skip, cli_state_color(state));
     }
+    cli_table_print(t, stdout, cli_color(c));
+    cli_table_free(t);
   }
   dag_store_runs_free(runs, n);
   return CLI_OK;
@@ -114,9 +188,9 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
 
 int cmd_tasks(struct cli *c, int argc, char **argv) {
   static const char usage[] = "dagctl tasks DAG RUN_ID [--json]";
+  struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
-                 "The task instances of one run: state, tries, duration, error.\n", NULL,
-                 NULL, NULL);
+                 "The task instances of one run: state, tries, duration, error.\n", "", &o);
   if (rc >= 0) return rc;
   if (optind + 2 != argc) return cli_usage_error(usage, "expected a DAG id and a run id");
   if ((rc = cli_open(c)) != 0) return rc;
@@ -131,17 +205,22 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
                                                        cli_task_type(graph, tis[i].task_id)));
-    print_json(arr);
+    cli_print_json(arr);
   } else {
-    printf("%-28s %-16s %-7s %-10s %s\n", "TASK", "STATE", "TRIES", "DURATION", "ERROR");
+    static const char *const head[] = {"TASK", "STATE", "TRIES", "DURATION", "ERROR"};
+    struct cli_table *t = cli_table_new(head, 5);
     for (size_t i = 0; i < n; i++) {
-      char dur[32] = "-", tries[16];
+      char dur[32] = "-", tries[32];
       if (tis[i].start_date && tis[i].end_date)
         dag_duration_format(tis[i].end_date - tis[i].start_date, dur, sizeof(dur));
       snprintf(tries, sizeof(tries), "%d/%d", tis[i].try_number, tis[i].max_tries + 1);
-      printf("%-28s %-16s %-7s %-10s %s\n", tis[i].task_id, dag_task_state_name(tis[i].state),
-             tries, dur, tis[i].error ? tis[i].error : "");
+      const char *state = dag_task_state_name(tis[i].state);
+      const char *row[] = {tis[i].task_id, state, tries, dur, tis[i].error};
+      cli_table_add(t, row);
+      cli_table_color(t, 1, cli_state_color(state));
     }
+    cli_table_print(t, stdout, cli_color(c));
+    cli_table_free(t);
     struct dag_store_xcom *x = NULL;
     size_t nx = 0;
     if (dag_store_xcom_list(c->store, run.pk, &x, &nx) == 0 && nx) {
@@ -158,13 +237,52 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
   return CLI_OK;
 }
 
+/* `s` as JSON text: bytes that are not UTF-8 (a task may print anything)
+ * become U+FFFD, since a JSON string holds only Unicode. */
+static json_t *json_text(const char *s, size_t n) {
+  struct strbuf sb = STRBUF_INIT;
+  size_t i = 0;
+  while (i < n) {
+    unsigned char b = (unsigned char)s[i];
+    size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    bool ok = len && i + len <= n && b != 0;
+    for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+    if (ok && len > 1) {
+      /* Overlong forms, surrogates and code points past U+10FFFF. */
+      unsigned cp = b & (0x7F >> len);
+      for (size_t k = 1; k < len; k++) cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3F);
+      static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= min[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (ok) {
+      sb_appendn(&sb, s + i, len);
+      i += len;
+    } else {
+      sb_appendn(&sb, "\xEF\xBF\xBD", 3);
+      i++;
+    }
+  }
+  json_t *j = json_stringn(sb_str(&sb), sb.len);
+  sb_free(&sb);
+  return j;
+}
+
 int cmd_logs(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl logs DAG RUN_ID TASK [--try N]";
-  int try_number = 0;
+  static const char usage[] = "dagctl logs DAG RUN_ID TASK [--try N] [--follow | --json]";
+  struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
-                 "Prints the log of a task's try (the latest by default).\n", NULL,
-                 &try_number, NULL);
+                 "Prints the log of a task's try (the latest by default). With --follow\n"
+                 "(-f), a running try's log is printed as it grows until the try ends\n"
+                 "(whichever scheduler runs it, also one that adopted it after a\n"
+                 "restart); the exit status then says how it ended: 0 success, 1 any\n"
+                 "other end (failed, up_for_retry...). --json prints {dag_id, dag_run_id,\n"
+                 "task_id, try_number, state, content}.\n",
+                 "tf", &o);
   if (rc >= 0) return rc;
+  int try_number = o.try_number;
+  if (o.follow && c->json)
+    return cli_usage_error(usage, "--follow prints the log as it grows; --json is for a "
+                                  "whole log");
   if (optind + 3 != argc) return cli_usage_error(usage, "expected a DAG id, a run id and a task id");
   static const struct {
     enum dag_id_kind kind;
@@ -183,7 +301,6 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   struct dag_store_try *tries = NULL;
   size_t n = 0;
   dag_store_list_tries(c->store, run.pk, task_id, &tries, &n);
-  dag_store_run_free(&run);
   const struct dag_store_try *t = NULL;
   for (size_t i = 0; i < n; i++)
     if (try_number ? tries[i].try_number == try_number : true) t = &tries[i];
@@ -193,6 +310,7 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
     else
       fprintf(stderr, "dagctl: task '%s' has no try %d (it has %zu)\n", task_id, try_number, n);
     dag_store_tries_free(tries, n);
+    dag_store_run_free(&run);
     return CLI_NOTFOUND;
   }
   /* Paths in the store are written by dagctl from validated ids; refuse
@@ -200,33 +318,68 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   if (!dag_id_rel_path_is_safe(t->log_path)) {
     fprintf(stderr, "dagctl: refusing log path outside the logs folder\n");
     dag_store_tries_free(tries, n);
+    dag_store_run_free(&run);
     return CLI_FAILED;
   }
   char *path = xasprintf("%s/logs/%s", c->cfg.home, t->log_path);
+  int number = t->try_number;
+  enum dag_task_state state = t->state;
   dag_store_tries_free(tries, n);
+  if (o.follow) {
+    enum dag_task_state final = DAG_TI_NONE;
+    int frc = cli_follow_try(c, run.pk, task_id, number, path, &final);
+    free(path);
+    dag_store_run_free(&run);
+    if (frc == DAG_ENOTFOUND) {
+      fprintf(stderr, "dagctl: try %d of task '%s' is gone (was the run cleared?)\n", number,
+              task_id);
+      return CLI_NOTFOUND;
+    }
+    if (frc) return CLI_CONFIG;
+    fprintf(stderr, "dagctl: try %d of %s ended: %s\n", number, task_id,
+            dag_task_state_name(final));
+    return final == DAG_TI_SUCCESS ? CLI_OK : CLI_FAILED;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     fprintf(stderr, "dagctl: %s: %s\n", path, strerror(errno));
     free(path);
+    dag_store_run_free(&run);
     return CLI_NOTFOUND;
   }
   free(path);
   char buf[65536];
   ssize_t r;
-  while ((r = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)r, stdout);
+  struct strbuf all = STRBUF_INIT;
+  while ((r = read(fd, buf, sizeof(buf))) > 0) {
+    if (c->json)
+      sb_appendn(&all, buf, (size_t)r);
+    else
+      fwrite(buf, 1, (size_t)r, stdout);
+  }
   close(fd);
+  if (c->json) {
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "dag_id", run.dag_id,
+                            "dag_run_id", run.run_id, "task_id", task_id, "try_number", number,
+                            "state", dag_task_state_name(state), "content",
+                            json_text(all.len ? sb_str(&all) : "", all.len));
+    cli_print_json(doc);
+  }
+  sb_free(&all);
+  dag_store_run_free(&run);
   return CLI_OK;
 }
 
 int cmd_clear(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl clear DAG RUN_ID [TASK] [--downstream]";
-  bool downstream = false;
+  static const char usage[] = "dagctl clear DAG RUN_ID [TASK] [--downstream] [--json]";
+  struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
                  "Runs tasks of a run again, as Airflow's clear: the tasks go back to state\n"
                  "none, get their retries anew, and the run is queued again. Without TASK,\n"
                  "every task; with --downstream, TASK and everything after it. Running\n"
-                 "tasks are left alone.\n",
-                 NULL, NULL, &downstream);
+                 "tasks are left alone. --json prints what was cleared.\n",
+                 "d", &o);
+  bool downstream = o.downstream;
   if (rc >= 0) return rc;
   if (optind + 2 != argc && optind + 3 != argc)
     return cli_usage_error(usage, "expected a DAG id, a run id and optionally a task id");
@@ -279,7 +432,13 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
   free(retries);
   free(pick);
   dag_free(dag);
-  if (src == 0) {
+  if (src == 0 && c->json) {
+    dag_scheduler_notify(c->cfg.home);
+    cli_print_json(json_pack("{s:s, s:s, s:o, s:b, s:I, s:I}", "dag_id", dag_id, "dag_run_id",
+                             run.run_id, "task_id", task_id ? json_string(task_id) : json_null(),
+                             "downstream", downstream, "cleared", (json_int_t)cleared,
+                             "running_left_alone", (json_int_t)skipped));
+  } else if (src == 0) {
     dag_scheduler_notify(c->cfg.home);
     printf("cleared %zu task%s of %s %s", cleared, cleared == 1 ? "" : "s", dag_id, run.run_id);
     if (skipped) printf(" (%zu running, left alone)", skipped);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "apijson.h"
 #include "cli.h"
 #include "error.h"
 #include "log.h"
@@ -15,7 +16,8 @@
 #include "scheduler.h"
 #include "timeutil.h"
 
-static const char usage[] = "dagctl test DAG [TASK] [--conf JSON] [--logical-date ISO8601]";
+static const char usage[] =
+    "dagctl test DAG [TASK] [--conf JSON] [--logical-date ISO8601] [--json]";
 
 struct test_ctx {
   uv_signal_t sigint;
@@ -76,6 +78,7 @@ int cmd_test(struct cli *c, int argc, char **argv) {
       {"conf", required_argument, NULL, OPT_CONF},
       {"logical-date", required_argument, NULL, OPT_LOGICAL},
       {"quiet", no_argument, NULL, OPT_QUIET},
+      {"json", no_argument, NULL, OPT_JSON},
       CLI_COMMON_OPTIONS,
       {0, 0, 0, 0}};
   const char *conf = NULL, *logical = NULL;
@@ -90,7 +93,9 @@ int cmd_test(struct cli *c, int argc, char **argv) {
              "Runs the whole DAG (or only TASK, ignoring its upstream tasks) in the\n"
              "foreground, honouring retries, timeouts and trigger rules, and exits 0 if\n"
              "the run succeeded, 1 if it failed. No scheduler is needed; the run is\n"
-             "recorded with run type \"test\".\n",
+             "recorded with run type \"test\". --json prints the run and its task\n"
+             "instances when it ends: {run: {...}, task_instances: [...]} with the\n"
+             "fields of `dagctl runs --json` and `dagctl tasks --json`.\n",
              usage);
       return CLI_OK;
     case OPT_CONF:
@@ -98,6 +103,9 @@ int cmd_test(struct cli *c, int argc, char **argv) {
       break;
     case OPT_LOGICAL:
       logical = optarg;
+      break;
+    case OPT_JSON:
+      c->json = true;
       break;
     case 'q':
     case OPT_QUIET:
@@ -174,7 +182,24 @@ int cmd_test(struct cli *c, int argc, char **argv) {
   dag_scheduler_free(t.sched);
   uv_loop_close(&loop);
   if (!t.quiet && t.finished) fprintf(stderr, "run %s %s\n", run_id, dag_run_state_name(t.final));
-  printf("%s\n", run_id);
+  if (c->json) {
+    struct dag_store_run run;
+    if (dag_store_get_run_by_pk(c->store, pk, &run) == 0) {
+      struct dag_store_ti *tis = NULL;
+      size_t n = 0;
+      dag_store_list_tis(c->store, pk, &tis, &n);
+      json_t *graph = cli_sort_tis(c, run.dag_id, tis, n), *arr = json_array();
+      for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
+                                                         cli_task_type(graph, tis[i].task_id)));
+      cli_print_json(json_pack("{s:o, s:o}", "run", dag_api_run(&run), "task_instances", arr));
+      json_decref(graph);
+      dag_store_tis_free(tis, n);
+      dag_store_run_free(&run);
+    }
+  } else {
+    printf("%s\n", run_id);
+  }
   free(run_id);
   if (!t.finished) return CLI_FAILED;
   return t.final == DAG_RUN_SUCCESS ? CLI_OK : CLI_FAILED;

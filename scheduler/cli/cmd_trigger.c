@@ -3,17 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apijson.h"
 #include "cli.h"
 #include "error.h"
 #include "runs.h"
 #include "timeutil.h"
 
 static const char usage[] =
-    "dagctl trigger DAG [--conf JSON] [--run-id ID] [--logical-date ISO8601] [--wait]";
+    "dagctl trigger DAG [--conf JSON] [--run-id ID] [--logical-date ISO8601] [--wait] [--json]";
 
 int cmd_trigger(struct cli *c, int argc, char **argv) {
   enum { OPT_CONF = 1, OPT_RUN_ID, OPT_LOGICAL, OPT_WAIT };
   static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON},
       {"conf", required_argument, NULL, OPT_CONF},
       {"run-id", required_argument, NULL, OPT_RUN_ID},
       {"logical-date", required_argument, NULL, OPT_LOGICAL},
@@ -30,7 +32,8 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
       printf("usage: %s\n\n"
              "Queues a manual run and prints its run id. The run starts as soon as a\n"
              "scheduler is running (at once if one is). With --wait, shows each task's\n"
-             "progress and exits 1 if the run failed.\n",
+             "progress and exits 1 if the run failed. --json prints the run (as\n"
+             "`dagctl runs --json` does) when it is queued, or with --wait when it ends.\n",
              usage);
       return CLI_OK;
     case OPT_CONF:
@@ -44,6 +47,9 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
       break;
     case OPT_WAIT:
       wait = true;
+      break;
+    case OPT_JSON:
+      c->json = true;
       break;
     default:
       if (!cli_common_option(c, opt, optarg)) return cli_usage_error(usage, "bad option");
@@ -77,8 +83,16 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
     /* A bad --conf or --run-id is the caller's mistake. */
     return crc == DAG_EINVAL ? CLI_USAGE : CLI_FAILED;
   }
+  /* The run as created, before the scheduler hears of it and moves on. */
+  json_t *queued = NULL;
+  struct dag_store_run run;
+  if (c->json && !wait && dag_store_get_run_by_pk(c->store, pk, &run) == 0) {
+    queued = dag_api_run(&run);
+    dag_store_run_free(&run);
+  }
   dag_scheduler_notify(c->cfg.home);
-  printf("%s\n", created);
+  if (queued) cli_print_json(queued);
+  if (!c->json) printf("%s\n", created);
   fflush(stdout);
   struct dag_store_dag row;
   if (dag_store_get_dag(c->store, dag_id, &row) == 0) {
@@ -88,10 +102,15 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
     dag_store_dag_free(&row);
   }
   free(created);
-  if (!wait) return CLI_OK;
-
-  enum dag_run_state final;
-  if ((rc = cli_follow_run(c, pk, &final)) != 0) return rc;
-  fprintf(stderr, "run %s\n", dag_run_state_name(final));
-  return final == DAG_RUN_SUCCESS ? CLI_OK : CLI_FAILED;
+  enum dag_run_state final = DAG_RUN_QUEUED;
+  if (wait) {
+    if ((rc = cli_follow_run(c, pk, &final)) != 0) return rc;
+    fprintf(stderr, "run %s\n", dag_run_state_name(final));
+  }
+  if (c->json && wait) {
+    if (dag_store_get_run_by_pk(c->store, pk, &run) != 0) return CLI_CONFIG;
+    cli_print_json(dag_api_run(&run));
+    dag_store_run_free(&run);
+  }
+  return !wait || final == DAG_RUN_SUCCESS ? CLI_OK : CLI_FAILED;
 }

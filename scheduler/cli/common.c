@@ -31,6 +31,9 @@ bool cli_common_option(struct cli *c, int opt, const char *arg) {
   case OPT_CONFIG:
     c->flags.config_file = arg;
     return true;
+  case OPT_NO_COLOR:
+    c->no_color = true;
+    return true;
   default:
     return false;
   }
@@ -44,6 +47,12 @@ int cli_usage_error(const char *usage, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nusage: %s\n", usage);
   return CLI_USAGE;
+}
+
+void cli_print_json(json_t *j) {
+  json_dumpf(j, stdout, JSON_INDENT(2));
+  fputc('\n', stdout);
+  json_decref(j);
 }
 
 bool cli_parse_int(const char *s, int *out) {

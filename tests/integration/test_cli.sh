@@ -28,7 +28,7 @@ done
 expect_rc 2 dagctl no-such-verb
 grep -q "unknown verb 'no-such-verb'" "$TMP/err" || fail "unknown verb message"
 expect_rc 2 dagctl
-expect_rc 2 dagctl runs
+expect_rc 2 dagctl runs one_dag two_dags
 expect_rc 2 dagctl tasks only_dag
 expect_rc 2 dagctl logs d r t --try zero
 expect_rc 2 dagctl trigger a b
