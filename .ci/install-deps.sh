@@ -27,13 +27,15 @@ demo_pkgs=(sqlite3)
 # procps, kcat (test_kafka_pipeline), docker-compose + binutils
 # (test_docker_compose: readelf), postgresql (initdb, pg_ctl, psql:
 # test_warehouse_pg, test_transform_*), nodejs (s3rver: test_lake_s3,
-# test_spotify_s3; npm below).
+# test_spotify_s3; npm below), zsh (test_cli_completion; script(1) for
+# test_cli_table comes with bsdutils, which every Debian system has).
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
   python3-yaml python3-aiosmtpd openssl chromium procps kcat
   docker-compose binutils
   postgresql
   nodejs
+  zsh
 )
 
 want=("${build_pkgs[@]}")
