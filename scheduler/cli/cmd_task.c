@@ -109,10 +109,27 @@ static char *embedded_bootstraps(struct task_host *th) {
   return buf[0] ? xstrdup(buf) : NULL;
 }
 
+/* A key the plugin's own section does not declare is always unset: most
+ * likely a misspelling in the plugin, which would otherwise go unnoticed
+ * (load_bronze once read lake.timeout as "timeout_ms"). */
+static void warn_undeclared(const struct dagctl_host *h, const struct dag_config *cfg,
+                            const char *section, const char *key) {
+  for (size_t i = 0; i < cfg->n_decls; i++) {
+    const struct dag_config_section_decl *d = &cfg->decls[i];
+    if (strcmp(d->name, section) != 0) continue;
+    for (size_t k = 0; k < d->n_keys; k++)
+      if (strcmp(d->keys[k].key, key) == 0) return;
+    host_log(h, DAGCTL_LOG_WARN, "connection(\"%s\", \"%s\"): the section declares no key "
+             "'%s', so it is never set", section, key, key);
+    return;
+  }
+}
+
 static const char *host_connection(const struct dagctl_host *h, const char *section,
                                    const char *key) {
   struct task_host *th = th_of(h);
   char *v = dag_config_value(&th->cli->cfg, section, key);
+  if (v == NULL) warn_undeclared(h, &th->cli->cfg, section, key);
   if (v && strcmp(section, "kafka") == 0 && strcmp(key, "bootstrap_servers") == 0 &&
       strcmp(v, "embedded") == 0) {
     free(v);

@@ -127,5 +127,9 @@ assert_eq "$(task_state conf "$run" echo)" success "echo"
 dagctl logs conf "$run" echo | grep -qF "sample color=blue retries=7 spool=$DAGCTL_HOME/spool api_key=***" ||
   fail "the plugin did not get its section: $(dagctl logs conf "$run" echo)"
 dagctl logs conf "$run" echo | grep -q "key-0123456789" && fail "the secret reached the log"
+# A key the section does not declare is never set, and the host says so.
+dagctl logs conf "$run" echo |
+  grep -qF "connection(\"sample\", \"colour\"): the section declares no key 'colour', so it is never set" ||
+  fail "no warning for an undeclared key: $(dagctl logs conf "$run" echo)"
 
 echo "[$TEST_NAME] plugin config sections are checked, listed and handed to their plugins"

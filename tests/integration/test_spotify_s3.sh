@@ -54,4 +54,9 @@ assert_eq "$(wh gold "SELECT sum(play_count) FROM device_usage")" 200 "plays in 
 if grep -rqF -- "$LAKE_SECRET_ACCESS_KEY" "$DAGCTL_HOME/logs" "$TMP/test.log"; then
   fail "the S3 secret reached a log"
 fi
+# Every setting the plugins read is one their sections declare (load_bronze
+# once asked for lake.timeout_ms, so its S3 requests ignored lake.timeout).
+if grep -rqF "the section declares no key" "$DAGCTL_HOME/logs"; then
+  fail "a plugin read an undeclared setting: $(grep -rhF "declares no key" "$DAGCTL_HOME/logs")"
+fi
 exec {S3_FD}>&-

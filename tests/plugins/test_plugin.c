@@ -23,6 +23,7 @@ static enum dagctl_result echo(const struct dagctl_host *h) {
   /* Its own config section (ABI minor 3), as the host resolved it. The
    * key is a secret: the host masks it in this line. */
   const char *key = h->connection(h, "sample", "api_key");
+  if (h->connection(h, "sample", "colour") != NULL) return DAGCTL_FAILED; /* not declared */
   h->log(h, DAGCTL_LOG_INFO, "sample color=%s retries=%s spool=%s api_key=%s",
          h->connection(h, "sample", "color"), h->connection(h, "sample", "retries"),
          h->connection(h, "sample", "spool"), key ? key : "(none)");
