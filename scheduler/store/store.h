@@ -604,4 +604,53 @@ int dag_store_reap_workers(dag_store *st, dag_time_t now, int64_t timeout_us, si
 int dag_store_list_workers(dag_store *st, struct dag_store_worker **out, size_t *n);
 void dag_store_workers_free(struct dag_store_worker *w, size_t n);
 
+/* --- several schedulers (store_schedulers.c) ------------------------------- */
+
+/* A scheduler starts: insert its row, state active. */
+int dag_store_scheduler_register(dag_store *st, const char *id, const char *host,
+                                 dag_time_t now);
+/* A scheduler is alive, having read events up to `events_seen`.
+ * DAG_ECLAIM when it was declared gone (its runs were freed). */
+int dag_store_scheduler_heartbeat(dag_store *st, const char *id, int64_t events_seen,
+                                  dag_time_t now);
+/* A scheduler stops cleanly: state stopped, its active runs freed for the
+ * others. One transaction. */
+int dag_store_scheduler_stopped(dag_store *st, const char *id, dag_time_t now);
+/* Declare gone every active scheduler silent since now - timeout_us and free
+ * its active runs; then drop the events every active scheduler has read.
+ * One transaction: of several reapers, one frees a given scheduler's runs.
+ * Count of schedulers declared gone in *gone. */
+int dag_store_reap_schedulers(dag_store *st, dag_time_t now, int64_t timeout_us,
+                              size_t *gone);
+/* Lock DAG `dag_id`'s row until the end of the caller's transaction, so
+ * that of several schedulers one at a time creates its scheduled runs
+ * (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite's one writer needs
+ * none). DAG_ECLAIM, without waiting, when another transaction holds it. */
+int dag_store_lock_dag(dag_store *st, const char *dag_id);
+/* Scheduler `id` takes run `pk`, unless another holds it: 0 when the run is
+ * now its own (or was), DAG_ECLAIM when another scheduler's, DAG_ENOTFOUND
+ * when no such run. Part of the caller's transaction. */
+int dag_store_claim_run(dag_store *st, int64_t pk, const char *id);
+/* Queued and running runs no scheduler holds (not "test" runs), oldest
+ * first. */
+int dag_store_list_unowned_runs(dag_store *st, struct dag_store_run **out, size_t *n);
+/* Events after id `after`, oldest first, left in place for the other
+ * schedulers (dag_store_take_events() deletes them); the id of the last
+ * event in *last (`after` when none). */
+int dag_store_events_after(dag_store *st, int64_t after, struct dag_store_event **out,
+                           size_t *n, int64_t *last);
+/* The newest event's id, 0 when none. */
+int dag_store_last_event_id(dag_store *st, int64_t *id);
+
+struct dag_store_scheduler {
+  char *id;
+  char *host;
+  char *state; /* active | stopped | gone */
+  dag_time_t started_at;
+  dag_time_t last_heartbeat;
+};
+/* Every scheduler, active first, then by id. */
+int dag_store_list_schedulers(dag_store *st, struct dag_store_scheduler **out, size_t *n);
+void dag_store_schedulers_free(struct dag_store_scheduler *s, size_t n);
+
 #endif
