@@ -58,6 +58,7 @@ static const struct setting settings[] = {
     {"core", "plugins_folder", &dag_cfg_t_path, OFF(plugins_folder), NULL, 0, 0, 0},
     {"core", "executor", &dag_cfg_t_executor, OFF(executor_workers), "local", 0, 0, 0},
     {"core", "worker_timeout", &dag_cfg_t_duration, OFF(worker_timeout_us), "10s", 0, 0, 0},
+    {"core", "scheduler_timeout", &dag_cfg_t_duration, OFF(scheduler_timeout_us), "10s", 0, 0, 0},
     {"web", "bind", &dag_cfg_t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &dag_cfg_t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a

@@ -101,6 +101,7 @@ struct dag_config {
    * workers (it queues them for `dagctl worker` processes). */
   bool executor_workers;        /* local */
   int64_t worker_timeout_us;    /* a worker silent this long is gone; 10 s */
+  int64_t scheduler_timeout_us; /* a scheduler silent this long is gone; 10 s */
 
   /* web */
   char *web_bind; /* "127.0.0.1" */

@@ -240,6 +240,14 @@ struct dag_scheduler {
   uv_timer_t reap_timer; /* looks for silent workers */
   bool reap_on;
   bool queued_new; /* tries were queued: tell the workers once dispatch ends */
+
+  /* Several schedulers on one database (sched_ha.c): PostgreSQL with
+   * core.executor workers. Each drives only the runs it claimed. */
+  bool ha;
+  char *sched_id;      /* this scheduler's row in the scheduler table */
+  int64_t events_seen; /* scheduler_event rows read up to here */
+  uv_timer_t ha_timer; /* heartbeat, and looks for silent schedulers */
+  bool ha_on;
 };
 
 /* scheduler.c */
@@ -319,6 +327,21 @@ void sched_queue_notify(struct dag_scheduler *s);
 /* The file a scheduler touches when it queues tries, for workers on this
  * machine to wake on (DAGCTL_HOME/worker-wakeup). Caller frees. */
 char *sched_queue_wake_path(const char *home);
+
+/* sched_ha.c: several schedulers */
+/* Register and start heartbeating when the store and executor allow several
+ * schedulers (sets s->ha); 0 or the store's error. */
+int sched_ha_start(struct dag_scheduler *s);
+/* Stop heartbeating and free this scheduler's runs for the others. */
+void sched_ha_stop(struct dag_scheduler *s);
+/* Whether run `pk` may be driven here: claims it in the caller's
+ * transaction. 0 (ours), DAG_ECLAIM (another's) or the store's error. */
+int sched_ha_claim_run(struct dag_scheduler *s, int64_t pk);
+/* Read the events since the last look without taking them from the
+ * others (s->events_seen advances), then take over the runs no scheduler
+ * holds. Part of the caller's transaction. */
+int sched_ha_events(struct dag_scheduler *s, struct dag_store_event **ev, size_t *n);
+int sched_ha_adopt_runs(struct dag_scheduler *s);
 
 /* sched_task.c */
 int sched_task_spawn(struct sched_ti *ti, char **err);

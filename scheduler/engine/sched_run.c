@@ -1193,8 +1193,10 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
                    int64_t pk) {
   int rc = dag_store_begin(s->store);
   if (rc) return rc;
+  /* Another scheduler drives it (several schedulers on one state). */
+  if ((rc = sched_ha_claim_run(s, pk)) == DAG_ECLAIM) return dag_store_commit(s->store);
   struct dag_store_run row;
-  if ((rc = dag_store_get_run_by_pk(s->store, pk, &row)) != 0) {
+  if (rc || (rc = dag_store_get_run_by_pk(s->store, pk, &row)) != 0) {
     dag_store_rollback(s->store);
     return rc;
   }

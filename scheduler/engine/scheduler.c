@@ -25,6 +25,9 @@ extern char **environ;
 /* How often to look at the database when no wake-up arrives: a safety net
  * for file systems without inotify, not the way triggers are noticed. */
 #define POLL_INTERVAL_MS 2000
+/* The same with several schedulers on PostgreSQL, where it is the way a
+ * worker's end on another machine is noticed: three small queries. */
+#define SCHED_HA_POLL_MS 200
 /* Editors write a file in several steps; wait for them to finish. */
 #define RESCAN_DELAY_MS 100
 
@@ -174,6 +177,18 @@ static int dag_schedule(struct sched_dag *sd) {
   int rc;
   if (dag->schedule.kind == DAG_SCHEDULE_NONE)
     return dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
+  if (s->ha) {
+    /* Several schedulers: one at a time decides the DAG's next run, each
+     * from what the others have created (Airflow locks its dag rows the
+     * same way). The row lock ends with this transaction. */
+    if ((rc = dag_store_lock_dag(s->store, sd->dag_id)) == DAG_ECLAIM) {
+      /* Another scheduler is at it: look again shortly. */
+      uv_timer_start(&sd->timer, on_schedule_timer, SCHED_HA_POLL_MS, 0);
+      return 0;
+    }
+    if (rc) return rc;
+    sd->has_last = false;
+  }
   if (!sd->has_last) {
     rc = dag_store_last_scheduled_interval(s->store, sd->dag_id, &sd->last);
     if (rc == 0)
@@ -195,7 +210,16 @@ static int dag_schedule(struct sched_dag *sd) {
       uv_timer_start(&sd->timer, on_schedule_timer, ms, 0);
       return 0;
     }
-    if (count_active(sd) >= dag->max_active_runs) return 0; /* re-run when a run ends */
+    int active = count_active(sd);
+    if (s->ha) {
+      /* The other schedulers' runs of this DAG count too. */
+      struct dag_store_run *runs = NULL;
+      size_t n = 0;
+      if ((rc = dag_store_list_active_runs_of(s->store, sd->dag_id, &runs, &n)) != 0) return rc;
+      dag_store_runs_free(runs, n);
+      active = (int)n;
+    }
+    if (active >= dag->max_active_runs) return 0; /* re-run when a run ends */
 
     struct dag_run_request req;
     memset(&req, 0, sizeof(req));
@@ -539,7 +563,7 @@ static void on_dags_changed(uv_fs_event_t *h, const char *filename, int events, 
 static int take_events(struct dag_scheduler *s) {
   struct dag_store_event *ev = NULL;
   size_t n = 0;
-  int rc = dag_store_take_events(s->store, &ev, &n);
+  int rc = s->ha ? sched_ha_events(s, &ev, &n) : dag_store_take_events(s->store, &ev, &n);
   if (rc) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct sched_dag *sd = sched_find_dag(s, ev[i].dag_id);
@@ -573,6 +597,7 @@ static int take_events(struct dag_scheduler *s) {
     }
   }
   dag_store_events_free(ev, n);
+  if (rc == 0) rc = sched_ha_adopt_runs(s);
   return rc;
 }
 
@@ -615,7 +640,9 @@ static int startup_work(struct dag_scheduler *s) {
   /* Events queued before this start are covered by the runs loaded below. */
   struct dag_store_event *ev = NULL;
   size_t n_ev = 0;
-  rc = dag_store_take_events(s->store, &ev, &n_ev);
+  /* With several schedulers the others still need them: this one reads
+   * from the newest at its start (sched_ha_start()). */
+  if (!s->ha) rc = dag_store_take_events(s->store, &ev, &n_ev);
   if (rc == 0) dag_store_events_free(ev, n_ev);
   if (rc == 0) rc = scan_dags(s);
   struct dag_store_run *runs = NULL;
@@ -658,6 +685,7 @@ int sched_outer_work(struct dag_scheduler *s, struct sched_work *w) {
  * scheduler treats it as a wait (see sched_work.c): short, so the loop
  * never stalls behind a long outside transaction. */
 #define SCHED_BUSY_TIMEOUT_MS 5
+#define SCHED_HA_BUSY_TIMEOUT_MS 2000
 
 int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                       struct dag_scheduler **out) {
@@ -696,8 +724,12 @@ static int load_home_id(struct dag_scheduler *s) {
 int dag_scheduler_start(struct dag_scheduler *s) {
   s->service = true;
   int rc = load_home_id(s);
+  if (rc == 0) rc = sched_ha_start(s);
   if (rc) return rc;
-  dag_store_set_busy_timeout(s->store, SCHED_BUSY_TIMEOUT_MS);
+  /* On PostgreSQL a row lock may be met inside a transaction, where a wait
+   * cannot be turned into a retry: several schedulers wait for each other's
+   * short transactions rather than fail. */
+  dag_store_set_busy_timeout(s->store, s->ha ? SCHED_HA_BUSY_TIMEOUT_MS : SCHED_BUSY_TIMEOUT_MS);
   char *logs = xasprintf("%s/logs", s->cfg->home);
   mkdir(logs, 0755);
   free(logs);
@@ -724,7 +756,10 @@ int dag_scheduler_start(struct dag_scheduler *s) {
                POLL_INTERVAL_MS, wake);
   }
   free(wake);
-  uv_timer_start(&s->poll_timer, on_poll_timer, POLL_INTERVAL_MS, POLL_INTERVAL_MS);
+  /* Several schedulers hear of other machines' changes (workers' ends,
+   * runs freed by a silent scheduler) only through the database. */
+  uint64_t poll = s->ha ? SCHED_HA_POLL_MS : POLL_INTERVAL_MS;
+  uv_timer_start(&s->poll_timer, on_poll_timer, poll, poll);
   sched_queue_start(s);
   /* A store that fails here stops the scheduler; the caller notices it
    * with dag_scheduler_failed(). */
@@ -773,6 +808,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
   if (s->dags_watch_on) sched_close_handle(s, (uv_handle_t *)&s->dags_watch);
   if (s->wake_watch_on) sched_close_handle(s, (uv_handle_t *)&s->wake_watch);
   sched_queue_stop(s);
+  sched_ha_stop(s);
   sched_run_terminate_all(s);
   /* Queued work is finished (task ends recorded) or dropped by its
    * handler; dispatch also checks whether everything is closed. */
@@ -795,6 +831,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->plugins);
   free(s->self_exe);
   free(s->home_id);
+  free(s->sched_id);
   dag_proc_pool_close(&s->pool);
   free(s->supervisor);
   dag_kafka_side_stop(s->kafka);

@@ -125,7 +125,11 @@ int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   w->types = copy_names(opts->types, opts->n_types);
   w->n_types = opts->n_types;
   w->concurrency = opts->concurrency > 0 ? opts->concurrency : 1;
-  w->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
+  /* On PostgreSQL the database is how a worker on another machine hears
+   * of queued tries; on SQLite a wake-up file is, beside the scheduler. */
+  w->poll_ms = opts->poll_ms                                      ? opts->poll_ms
+               : dag_store_kind(store) == DAG_STORE_POSTGRESQL ? 200
+                                                                : 1000;
   char host[256];
   if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "unknown");
   host[sizeof(host) - 1] = '\0';
