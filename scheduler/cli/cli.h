@@ -60,7 +60,8 @@ int cli_load_config(struct cli *c);
  * `lake:`) against what the installed plugins declare, learnt from a
  * `dagctl plugins --json` child so that no plugin is loaded here, and
  * resolve their values. Problems go to `out`. When the plugins cannot be
- * listed: CLI_CONFIG if `strict`, else a warning and CLI_OK. */
+ * listed, or two of them declare one section differently: CLI_CONFIG if
+ * `strict`, else a warning and CLI_OK. */
 int cli_check_plugin_config(struct cli *c, FILE *out, bool strict);
 void cli_close(struct cli *c);
 

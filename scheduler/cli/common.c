@@ -112,7 +112,13 @@ int cli_check_plugin_config(struct cli *c, FILE *out, bool strict) {
     return strict ? CLI_CONFIG : CLI_OK;
   }
   struct dag_diags diags = DAG_DIAGS_INIT;
-  if (r->sections_error) dag_diag_add(&diags, "plugins", 0, 0, "%s", r->sections_error);
+  /* Two plugins that disagree on a section are the installation's problem,
+   * not the settings': the first declaration counts, so only the verbs
+   * that check (config check, show) fail; the others say so and go on. */
+  if (r->sections_error && strict)
+    dag_diag_add(&diags, "plugins", 0, 0, "%s", r->sections_error);
+  else if (r->sections_error)
+    LOG_WARN("plugins disagree on a config section error=\"%s\"", r->sections_error);
   dag_config_check_plugins(&c->cfg, r->sections, r->n_sections, true, &diags);
   int rc = diags.n ? CLI_CONFIG : CLI_OK;
   dag_diags_print(&diags, out);

@@ -132,4 +132,24 @@ dagctl logs conf "$run" echo |
   grep -qF "connection(\"sample\", \"colour\"): the section declares no key 'colour', so it is never set" ||
   fail "no warning for an undeclared key: $(dagctl logs conf "$run" echo)"
 
+# --- two plugins declaring one section otherwise ---------------------------------
+mkdir -p "$TMP/plugins"
+cp "$plugins/test_plugin.so" "$DAGCTL_BUILD_DIR/tests/plugins-conflict/test_plugin_conflict.so" \
+  "$TMP/plugins/"
+write_config
+cat >>"$conf" <<EOF
+  plugins_folder: $TMP/plugins
+sample:
+  retries: 5
+EOF
+conflict="config section 'sample' is declared differently by the plugins test and zconflict ($TMP/plugins/test_plugin_conflict.so): key 'retries' allows other values in each; the first declaration is used"
+rc=0
+out=$(dagctl plugins 2>&1) || rc=$?
+assert_eq "$rc" 1 "plugins exit status with two declarations of one section"
+grep -qxF "dagctl: $conflict" <<<"$out" || fail "dagctl plugins did not name both: $out"
+check_says "plugins: $conflict"
+# Any other verb goes on with the first declaration, and says why.
+out=$(dagctl dags list 2>&1) || fail "dags list refused the settings: $out"
+grep -qF "plugins disagree on a config section" <<<"$out" || fail "no warning: $out"
+
 echo "[$TEST_NAME] plugin config sections are checked, listed and handed to their plugins"
