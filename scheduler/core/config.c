@@ -553,7 +553,7 @@ void dag_config_free(struct dag_config *cfg) {
   free(cfg->home);
   free(cfg->config_file);
   for (size_t i = 0; i < N_SETTINGS; i++) {
-    if (!settings[i].type->field == DAG_CFG_FIELD_STRING) continue;
+    if (settings[i].type->field != DAG_CFG_FIELD_STRING) continue;
     size_t j = 0;
     while (j < i && settings[j].offset != settings[i].offset)
       j++;
