@@ -8,6 +8,7 @@
  * their declarations from a child (it never loads a plugin itself). So the
  * loader keeps such sections as written, with their positions, and
  * dag_config_check_plugins() judges them here against the declarations. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -156,6 +157,15 @@ static void slots_init(struct section_check *c) {
     s->base = (struct setting){d->name,   k->key, type_of(k->type), 0, k->default_value,
                                k->min,    k->max, secret ? SECRET | NOT_IN_FILE : 0u,
                                k->choices};
+    if (k->type == DAGCTL_SETTING_INTEGER) {
+      /* No bounds declared (both 0): any int; the value is held in an int. */
+      if (k->min == 0 && k->max == 0) {
+        s->base.min = INT_MIN;
+        s->base.max = INT_MAX;
+      }
+      if (s->base.min < INT_MIN) s->base.min = INT_MIN;
+      if (s->base.max > INT_MAX) s->base.max = INT_MAX;
+    }
     if (!secret) continue;
     /* Like smtp.password: the environment, or a file only its owner reads. */
     s->file_key = xasprintf("%s_file", k->key);

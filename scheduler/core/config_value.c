@@ -595,6 +595,7 @@ const struct type dag_cfg_t_storage = {"s3://bucket/prefix, file:///path or a fo
 
 char *dag_cfg_expectation(const struct setting *s) {
   if (s->type == &dag_cfg_t_int) {
+    if (s->min == INT_MIN && s->max == INT_MAX) return xstrdup("an integer");
     if (s->max == INT_MAX) return xasprintf("an integer >= %lld", s->min);
     return xasprintf("an integer from %lld to %lld", s->min, s->max);
   }

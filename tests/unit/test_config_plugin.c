@@ -36,6 +36,7 @@ static struct dag_config_key_decl queue_keys[] = {
     {(char *)"token", DAGCTL_SETTING_TOKEN, DAGCTL_SETTING_SECRET, NULL, NULL, 0, 0,
      (char *)""},
     {(char *)"linger", DAGCTL_SETTING_DURATION, 0, (char *)"1m30s", NULL, 0, 0, (char *)""},
+    {(char *)"offset", DAGCTL_SETTING_INTEGER, 0, NULL, NULL, 0, 0, (char *)""}, /* unbounded */
 };
 
 static const struct dag_config_section_decl queue = {
@@ -97,7 +98,7 @@ static void test_defaults_and_values(void **state) {
   assert_string_equal(setting(f, "queue", "linger"), "1m30s");
 
   write_config(f, "queue:\n  brokers: ' a:1 , b:2'\n  workers: 64\n  mode: SAFE\n"
-                  "  spool: s/../t\n  linger: 90\n");
+                  "  spool: s/../t\n  linger: 90\n  offset: -17\n");
   char *env2[] = {"DAGCTL__QUEUE__WORKERS=2", NULL};
   assert_int_equal(load_queue(f, env2, true), 0);
   assert_string_equal(setting(f, "queue", "brokers"), "a:1,b:2");
@@ -107,6 +108,7 @@ static void test_defaults_and_values(void **state) {
   assert_string_equal(setting(f, "queue", "spool"), t);
   free(t);
   assert_string_equal(setting(f, "queue", "linger"), "1m30s");
+  assert_string_equal(setting(f, "queue", "offset"), "-17");
 }
 
 /* An unknown key of a declared section: FILE:LINE:COL and a did-you-mean
@@ -166,6 +168,7 @@ static void test_bad_values(void **state) {
       {"queue:\n  workers: [1]\n",
        "2:12: queue.workers: expected an integer from 1 to 64, got a list"},
       {"queue:\n  workers:\n", "2:11: queue.workers: expected an integer from 1 to 64, got null"},
+      {"queue:\n  offset: 1.5\n", "2:11: queue.offset: expected an integer, got '1.5'"},
       {"queue:\n  mode: slow\n", "2:9: queue.mode: expected one of fast, Safe, got 'slow'"},
       {"queue:\n  brokers: a\n",
        "2:12: queue.brokers: 'a' is not a broker (expected host:port, or 'local')"},

@@ -217,7 +217,7 @@ struct dagctl_setting {
   /* ENUM: the allowed words, "a,b,c"; BROKERS: words allowed instead of
    * a broker list; else NULL. */
   const char *choices;
-  int64_t min, max;        /* INTEGER: the bounds */
+  int64_t min, max;        /* INTEGER: the bounds (both 0: any int) */
   const char *description; /* one line, for `dagctl plugins` */
 };
 
