@@ -28,7 +28,8 @@ demo_pkgs=(sqlite3)
 # (test_docker_compose: readelf), postgresql (initdb, pg_ctl, psql:
 # test_warehouse_pg, test_transform_*), nodejs (s3rver: test_lake_s3,
 # test_spotify_s3; npm below), zsh (test_cli_completion; script(1) for
-# test_cli_table comes with bsdutils, which every Debian system has).
+# test_cli_table comes with bsdutils, which every Debian system has),
+# python3-prometheus-client (test_metrics parses /metrics with it).
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
   python3-yaml python3-aiosmtpd openssl chromium procps kcat
@@ -36,6 +37,7 @@ test_pkgs=(
   postgresql
   nodejs
   zsh
+  python3-prometheus-client
 )
 
 want=("${build_pkgs[@]}")

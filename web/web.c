@@ -436,6 +436,7 @@ void web_handle_closed(struct dag_web *w) {
   void (*cb)(void *) = w->closed_cb;
   void *ctx = w->closed_ctx;
   web_dash_free(w);
+  free(w->metrics_db);
   for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
     free(w->cache[i].key);
     free(w->cache[i].body);

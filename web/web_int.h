@@ -53,6 +53,9 @@ struct dag_web {
   struct web_auth_failures auth_failures[WEB_AUTH_SLOTS];
   struct dag_log_limit auth_log; /* wrong tokens: a client can send them at will */
   struct web_dash *dash; /* owned */
+  /* /metrics' figures from the database, at metrics_version (owned). */
+  char *metrics_db;
+  uint64_t metrics_version;
   bool closing;
   int handles; /* the HTTP server, the lag timer, a dashboard read running */
   void (*closed_cb)(void *ctx);
@@ -134,5 +137,7 @@ int dash_sql_read(struct wh *wh, const struct dash_range *r, json_t **out, char 
 
 /* metrics.c: GET /metrics. */
 void web_metrics(struct dag_web *w, struct dag_http_conn *c);
+/* Append a label value escaped as the text format wants (\\, \", \n). */
+void web_metrics_label_escape(struct strbuf *sb, const char *v);
 
 #endif

@@ -489,6 +489,28 @@ int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
 int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bounds,
                             int64_t *counts, int64_t *sum_us);
 
+/* --- metrics (store_metrics.c) ------------------------------------------------- */
+
+/* Every try, ordered by dag_id then task_id; strings borrowed for the call;
+ * duration_us is -1 while the try runs. */
+typedef void (*dag_store_try_fn)(void *ud, const char *dag_id, const char *task_id,
+                                 const char *state, int try_number, int64_t duration_us);
+int dag_store_each_try(dag_store *st, dag_store_try_fn fn, void *ud);
+
+/* A run's times (0: not yet); strings borrowed for the call. */
+struct dag_store_run_times {
+  const char *dag_id, *run_type, *state;
+  dag_time_t queued_at, interval_end, start_date, end_date;
+};
+typedef void (*dag_store_run_fn)(void *ud, const struct dag_store_run_times *r);
+/* Every run, ordered by dag_id. */
+int dag_store_each_run(dag_store *st, dag_store_run_fn fn, void *ud);
+
+/* Rows by DAG and state (task instances; runs), ordered by dag_id, state. */
+typedef void (*dag_store_count_fn)(void *ud, const char *dag_id, const char *state, int64_t n);
+int dag_store_ti_states_by_dag(dag_store *st, dag_store_count_fn fn, void *ud);
+int dag_store_run_states_by_dag(dag_store *st, dag_store_count_fn fn, void *ud);
+
 /* --- XCom (store_xcom.c) ------------------------------------------------------ */
 
 struct dag_store_xcom {

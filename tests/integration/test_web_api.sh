@@ -391,21 +391,28 @@ for line in open(sys.argv[1]):
     m = line_re.match(line)
     assert m, "bad line: " + line
     samples[m.group(1) + (m.group(2) or "")] = float(m.group(5))
-need = ['dagctl_task_instances{state="success"}', 'dagctl_dag_runs{state="success"}',
-        'dagctl_task_duration_seconds_count', 'dagctl_task_duration_seconds_sum',
-        'dagctl_task_duration_seconds_bucket{le="+Inf"}', 'dagctl_scheduler_loop_lag_seconds',
-        'dagctl_queue_depth', 'dagctl_running_tasks', 'dagctl_alerts_pending',
+need = ['dagctl_task_instances{dag_id="webdemo",state="success"}',
+        'dagctl_dag_runs{dag_id="webdemo",state="success"}',
+        'dagctl_task_duration_seconds_count{dag_id="webdemo",task_id="extract"}',
+        'dagctl_task_duration_seconds_sum{dag_id="webdemo",task_id="extract"}',
+        'dagctl_task_duration_seconds_bucket{dag_id="webdemo",task_id="extract",le="+Inf"}',
+        'dagctl_scheduler_loop_lag_seconds', 'dagctl_dag_processing_import_errors',
+        'dagctl_executor_queued_tasks', 'dagctl_scheduler_tasks_running', 'dagctl_alerts_pending',
         'dagctl_alerts{state="queued"}']
 for n in need:
     assert n in samples, "missing " + n
 assert types["dagctl_task_duration_seconds"] == "histogram"
-assert samples['dagctl_task_instances{state="success"}'] >= 4
-assert samples['dagctl_dag_runs{state="success"}'] == 2
-assert samples['dagctl_task_duration_seconds_count'] >= 6
-buckets = [v for k, v in samples.items() if k.startswith("dagctl_task_duration_seconds_bucket")]
+assert samples['dagctl_task_instances{dag_id="webdemo",state="success"}'] >= 4
+assert sum(v for k, v in samples.items()
+           if k.startswith('dagctl_dag_runs{') and k.endswith(',state="success"}')) == 2
+assert samples['dagctl_dag_processing_import_errors'] == 1  # broken.yaml
+total = sum(v for k, v in samples.items() if k.startswith("dagctl_task_duration_seconds_count{"))
+assert total >= 6, total
+buckets = [v for k, v in samples.items()
+           if k.startswith('dagctl_task_duration_seconds_bucket{dag_id="webdemo",task_id="extract"')]
 assert buckets == sorted(buckets), "buckets not cumulative"
 assert 0 <= samples['dagctl_scheduler_loop_lag_seconds'] < 1
-assert samples['dagctl_running_tasks'] == 0
+assert samples['dagctl_scheduler_tasks_running'] == 0
 assert samples['dagctl_alerts_pending'] == samples['dagctl_alerts{state="queued"}']
 EOF2
 
