@@ -65,7 +65,8 @@ static int add_row(void *ud, int ncols, const char *const *names, const char *co
 static int rows(struct wh *wh, const char *sql, const char *p[2], json_t *parent,
                 const char *key, const char *const *names, const enum kind *kinds, char **err) {
   struct rows_ctx r = {json_array(), kinds, names};
-  int rc = wh_query(wh, sql, p, 2, add_row, &r, err);
+  /* PostgreSQL refuses parameters a statement does not use. */
+  int rc = wh_query(wh, sql, p, strstr(sql, "$1") ? 2 : 0, add_row, &r, err);
   json_object_set_new(parent, key, r.array);
   return rc;
 }

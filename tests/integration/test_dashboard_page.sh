@@ -17,33 +17,7 @@ ARTIFACTS=${DAGCTL_BUILD_DIR:-$TMP}/tests/artifacts
 mkdir -p "$ARTIFACTS"
 GOLD=$DAGCTL_HOME/warehouse
 
-# lake.py FIRST N: events FIRST..FIRST+N-1 over the three days before today
-# (so freshness never matters), into one lake object of their own.
-cat >"$TMP/lake.py" <<'EOF'
-import datetime, json, os, random, sys
-root, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(first)
-today = datetime.datetime.now(datetime.timezone.utc).date()
-days = [today - datetime.timedelta(days=k) for k in (3, 2, 1)]
-artists = ["Artist %s" % c for c in "ABCDEFG"]
-d = os.path.join(root, "raw_events/year=2026/month=01/day=01/hour=00")
-os.makedirs(d, exist_ok=True)
-with open(os.path.join(d, "objects-%d.ndjson" % first), "w") as f:
-    for i in range(first, first + n):
-        t = min(int(rnd.paretovariate(1.2)), 18)  # skewed: a few tracks lead
-        day = days[rnd.choice([0, 1, 1, 2, 2, 2])]
-        hour = rnd.choice([7, 8, 8, 12, 17, 18, 18, 18, 21, 22, 23, 0, 3])
-        f.write(json.dumps({
-            "event_id": "ev-%05d" % i, "user_id": "user-%02d" % rnd.randrange(23),
-            "event_type": rnd.choice(["play", "pause", "skip", "add_to_playlist"]),
-            "track_id": "track-%02d" % t, "track_name": "Song <%02d> & co" % t,
-            "artist_name": artists[t % len(artists)], "album_name": "Album",
-            "duration_ms": rnd.randrange(30000, 300000),
-            "played_at": "%sT%02d:%02d:%02dZ" % (day.isoformat(), hour, rnd.randrange(60), rnd.randrange(60)),
-            "device_type": rnd.choice(["mobile", "mobile", "mobile", "desktop", "desktop", "web", "tablet", "smart_speaker"]),
-            "country": "SE"}) + "\n")
-EOF
-"$PYTHON" "$TMP/lake.py" "$DAGCTL_HOME/lake" 0 300
+"$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 0 300
 
 {
   cat <<EOF
@@ -201,7 +175,7 @@ sed -n 2p "$TMP/page.json" >"$TMP/got1.json"
   fail "the dashboard disagrees with gold: $(cat "$TMP/got1.json")"
 
 # A second run brings 150 more events; the open page redraws by itself.
-"$PYTHON" "$TMP/lake.py" "$DAGCTL_HOME/lake" 300 150
+"$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 300 150
 out=$(dagctl trigger transform --wait) || fail "the second transform run failed: $out"
 wait "$page_pid" || fail "driving the dashboard after the second run: $(cat "$TMP/page.err")"
 "$PYTHON" "$TMP/expected.py" "$DAGCTL_HOME" >"$TMP/want2.json"
