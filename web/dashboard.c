@@ -237,12 +237,15 @@ void web_dashboard(struct dag_web *w, struct dag_http_conn *c,
     return;
   }
   struct web_dash *d = w->dash;
+  if (w->closing) {
+    web_error(c, 503, "Service Unavailable", "the server is stopping");
+    return;
+  }
   if (d->queued >= DASH_MAX_QUEUED) {
+    static const char busy[] = "{\"status\":503,\"title\":\"Service Unavailable\","
+                               "\"detail\":\"too many dashboard reads waiting; try again\"}";
     dag_http_respond(c, 503, "application/json", "Cache-Control: no-store\r\nRetry-After: 1\r\n",
-                     "{\"status\":503,\"title\":\"Service Unavailable\","
-                     "\"detail\":\"too many dashboard reads waiting; try again\"}",
-                     strlen("{\"status\":503,\"title\":\"Service Unavailable\","
-                            "\"detail\":\"too many dashboard reads waiting; try again\"}"));
+                     busy, sizeof(busy) - 1);
     return;
   }
   struct dash_job *job = xcalloc(1, sizeof(*job));
