@@ -108,14 +108,15 @@ static void list_tries(struct dag_web *w, struct dag_http_conn *c,
                            ? json_real((double)(t->end_date - t->start_date) / 1e6)
                            : json_null();
     /* The log path stays on the server: the log is fetched by these ids. */
-    json_array_append_new(
-        arr, json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
                        dag_id, "dag_run_id", run_id, "task_id", t->task_id, "try_number",
                        t->try_number, "state", dag_task_state_name(t->state), "start_date",
                        dag_api_time(t->start_date), "end_date", dag_api_time(t->end_date),
                        "duration", duration, "pid", t->pid ? json_integer(t->pid) : json_null(),
                        "exit_code", t->has_exit_code ? json_integer(t->exit_code) : json_null(),
-                       "error", t->error ? json_string(t->error) : json_null()));
+                       "error", t->error ? json_string(t->error) : json_null());
+    dag_api_usage(o, &t->usage);
+    json_array_append_new(arr, o);
   }
   dag_store_tries_free(tries, n);
   dag_store_run_free(&run);

@@ -87,7 +87,18 @@ json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_st
   json_object_set_new(o, "exit_code", ti->has_exit_code ? json_integer(ti->exit_code) : json_null());
   json_object_set_new(o, "error", ti->error ? json_string(ti->error) : json_null());
   json_object_set_new(o, "next_retry_at", dag_api_time(ti->next_retry_at));
+  dag_api_usage(o, &ti->usage);
   return o;
+}
+
+void dag_api_usage(json_t *o, const struct dag_store_usage *u) {
+  /* Beside Airflow's fields: what the latest try cost, null when unknown. */
+  bool k = u->known;
+  json_object_set_new(o, "max_rss_bytes", k ? json_integer(u->max_rss_kb * 1024) : json_null());
+  json_object_set_new(o, "cpu_user_seconds", k ? json_real((double)u->user_us / 1e6) : json_null());
+  json_object_set_new(o, "cpu_system_seconds",
+                      k ? json_real((double)u->sys_us / 1e6) : json_null());
+  json_object_set_new(o, "wall_seconds", k ? json_real((double)u->wall_us / 1e6) : json_null());
 }
 
 json_t *dag_api_import_error(const struct dag_store_import_error *e, int id) {

@@ -16,5 +16,8 @@ json_t *dag_api_run(const struct dag_store_run *r);
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
 json_t *dag_api_import_error(const struct dag_store_import_error *e, int id);
+/* Adds what a try cost to `o` (borrowed): max_rss_bytes, cpu_user_seconds,
+ * cpu_system_seconds, wall_seconds; null when unknown. */
+void dag_api_usage(json_t *o, const struct dag_store_usage *u);
 
 #endif

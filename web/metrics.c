@@ -388,6 +388,28 @@ static int db_part(struct dag_web *w, struct strbuf *out) {
       sb_appendf(out, "dagctl_dag_processing_import_errors %zu\n", n_errors);
       dag_store_import_errors_free(errors, n_errors);
     }
+    /* What the tries cost (task_try's usage columns), all tasks together. */
+    static const double rss_mib[] = {16, 64, 256, 1024, 4096, 16384};
+    int64_t rss_kb[6], rss_counts[7], rss_sum_kb, user_us, sys_us;
+    for (size_t i = 0; i < 6; i++) rss_kb[i] = (int64_t)rss_mib[i] * 1024;
+    if (dag_store_try_usage(w->store, rss_kb, 6, rss_counts, &rss_sum_kb, &user_us,
+                            &sys_us) == 0) {
+      family(out, "dagctl_task_max_rss_bytes", "histogram",
+             "Peak resident memory of one process of each finished try.");
+      for (size_t i = 0; i < 6; i++)
+        sb_appendf(out, "dagctl_task_max_rss_bytes_bucket{le=\"%.0f\"} %lld\n",
+                   rss_mib[i] * 1048576, (long long)rss_counts[i]);
+      sb_appendf(out, "dagctl_task_max_rss_bytes_bucket{le=\"+Inf\"} %lld\n",
+                 (long long)rss_counts[6]);
+      sb_appendf(out, "dagctl_task_max_rss_bytes_sum %lld\n", (long long)rss_sum_kb * 1024);
+      sb_appendf(out, "dagctl_task_max_rss_bytes_count %lld\n", (long long)rss_counts[6]);
+      family(out, "dagctl_task_cpu_seconds_total", "counter",
+             "CPU time of the finished tries' processes, by mode.");
+      sb_appendf(out, "dagctl_task_cpu_seconds_total{mode=\"user\"} %.6f\n",
+                 (double)user_us / 1e6);
+      sb_appendf(out, "dagctl_task_cpu_seconds_total{mode=\"system\"} %.6f\n",
+                 (double)sys_us / 1e6);
+    }
     int64_t alerts[3];
     if (dag_store_count_alerts(w->store, alerts) == 0) {
       family(out, "dagctl_alerts_pending", "gauge", "Email alerts in the outbox not sent yet.");

@@ -207,15 +207,23 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
                                                        cli_task_type(graph, tis[i].task_id)));
     cli_print_json(arr);
   } else {
-    static const char *const head[] = {"TASK", "STATE", "TRIES", "DURATION", "ERROR"};
-    struct cli_table *t = cli_table_new(head, 5);
+    static const char *const head[] = {"TASK", "STATE", "TRIES", "DURATION",
+                                       "MAX_RSS", "CPU", "ERROR"};
+    struct cli_table *t = cli_table_new(head, 7);
     for (size_t i = 0; i < n; i++) {
-      char dur[32] = "-", tries[32];
+      char dur[32] = "-", tries[32], rss[24] = "-", cpu[24] = "-";
       if (tis[i].start_date && tis[i].end_date)
         dag_duration_format(tis[i].end_date - tis[i].start_date, dur, sizeof(dur));
       snprintf(tries, sizeof(tries), "%d/%d", tis[i].try_number, tis[i].max_tries + 1);
+      /* What the latest try cost: its peak memory, its CPU time (user and
+       * system together). */
+      const struct dag_store_usage *u = &tis[i].usage;
+      if (u->known) {
+        snprintf(rss, sizeof(rss), "%.1fM", (double)u->max_rss_kb / 1024);
+        snprintf(cpu, sizeof(cpu), "%.2fs", (double)(u->user_us + u->sys_us) / 1e6);
+      }
       const char *state = dag_task_state_name(tis[i].state);
-      const char *row[] = {tis[i].task_id, state, tries, dur, tis[i].error};
+      const char *row[] = {tis[i].task_id, state, tries, dur, rss, cpu, tis[i].error};
       cli_table_add(t, row);
       cli_table_color(t, 1, cli_state_color(state));
     }

@@ -85,6 +85,7 @@ struct sched_work {
   bool unstarted; /* ... before it started the task (dag_proc.unstarted) */
   int64_t claim_id;  /* a worker's try: its claim, marked recorded with its end */
   char *why;         /* owned: why a worker's try ended without an outcome (lost) */
+  struct dag_proc_usage usage; /* what the try cost; zero: unknown */
   enum dag_run_state state;
 };
 

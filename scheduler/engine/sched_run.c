@@ -720,6 +720,7 @@ void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   w.stopping = s->stopping;
   w.lost = p->lost;
   w.unstarted = p->unstarted;
+  if (!p->lost && !p->unstarted) w.usage = p->usage;
   if (!ti->service && !p->unstarted) {
     char *log_rel = sched_log_rel_path(ti, ti->try_number);
     char why[160];
@@ -766,6 +767,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     return 0;
   }
   dag_time_t now = sched_now(s);
+  int try_number = ti->try_number; /* a sensor's "not yet" takes it back */
   int64_t status = w->status;
   int sig = w->sig;
   bool timed_out = w->timed_out;
@@ -830,6 +832,16 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     char why[160];
     describe_failure(why, sizeof(why), t, status, sig, timed_out);
     rc = try_failed(ti, now, (int)status, sig == 0 && !timed_out, why);
+  }
+  /* What it cost, from the status file, adopted try or not. A status file
+   * of an older supervisor has no figures (wall time 0). */
+  if (rc == 0 && !ti->service && !w->unstarted && w->usage.wall_us > 0) {
+    struct dag_store_usage u = {.known = true,
+                                .max_rss_kb = w->usage.maxrss_kb,
+                                .user_us = w->usage.user_us,
+                                .sys_us = w->usage.sys_us,
+                                .wall_us = w->usage.wall_us};
+    rc = dag_store_try_set_usage(s->store, r->pk, t->id, try_number, &u);
   }
   if (rc == 0 && !w->stopping && !ti->service) rc = check_done(r, now);
   sched_txn_end(s, rc, "end task");

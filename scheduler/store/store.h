@@ -256,6 +256,15 @@ void dag_store_runs_free(struct dag_store_run *r, size_t n);
 
 /* --- task instances -------------------------------------------------------- */
 
+/* What one try cost (migrations/0006_try_usage.sql); all zero and `known`
+ * false when not recorded. */
+struct dag_store_usage {
+  bool known;
+  int64_t max_rss_kb; /* the largest resident set of one of its processes */
+  int64_t user_us, sys_us; /* CPU time of all its processes */
+  int64_t wall_us;
+};
+
 struct dag_store_ti {
   char *task_id;
   enum dag_task_state state;
@@ -269,6 +278,7 @@ struct dag_store_ti {
   int exit_code;       /* meaningful when has_exit_code */
   bool has_exit_code;
   char *error;         /* NULL or why it failed */
+  struct dag_store_usage usage; /* of its latest try */
 };
 
 int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
@@ -307,6 +317,10 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
  * scheduler itself interrupted). */
 int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
 
+/* Record what try `try_number` cost (its row must exist). */
+int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                            const struct dag_store_usage *u);
+
 /* Take back try `try_number`, recorded but never started (its supervisor
  * never got it): the task instance goes back to scheduled with the try
  * before it (its dates, exit code and error), and the try's record goes.
@@ -330,6 +344,7 @@ struct dag_store_try {
   bool has_exit_code;
   char *error;
   char *log_path; /* relative to DAGCTL_HOME/logs */
+  struct dag_store_usage usage;
 };
 
 /* Every try of one task (task_id non-NULL) or of every task, by task then try. */
@@ -488,6 +503,10 @@ int dag_store_count_states(dag_store *st, int64_t ti_counts[DAG_TI__COUNT],
  * try; *sum_us is their total. `counts` holds n_bounds + 1. O(tries). */
 int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bounds,
                             int64_t *counts, int64_t *sum_us);
+/* The same for the peak memory (max RSS, KiB) of every try that recorded
+ * its cost, with the CPU time of them all in *user_us and *sys_us. */
+int dag_store_try_usage(dag_store *st, const int64_t *bounds_kb, size_t n_bounds,
+                        int64_t *counts, int64_t *sum_kb, int64_t *user_us, int64_t *sys_us);
 
 /* --- metrics (store_metrics.c) ------------------------------------------------- */
 

@@ -267,12 +267,24 @@ void dag_store_runs_free(struct dag_store_run *r, size_t n) {
 
 /* --- task instances ------------------------------------------------------- */
 
+/* Columns max_rss_kb, cpu_user_us, cpu_system_us, wall_us from `col`. */
+static void read_usage(struct store_stmt *s, int col, struct dag_store_usage *u) {
+  u->known = !store_col_null(s, col);
+  u->max_rss_kb = store_col_int(s, col);
+  u->user_us = store_col_int(s, col + 1);
+  u->sys_us = store_col_int(s, col + 2);
+  u->wall_us = store_col_int(s, col + 3);
+}
+
 int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
                        size_t *n) {
   static const char sql[] =
-      "SELECT task_id, state, try_number, max_tries, start_date, end_date,"
-      " next_retry_at, pid, pid_start, exit_code, error"
-      " FROM task_instance WHERE run_pk = ?";
+      "SELECT ti.task_id, ti.state, ti.try_number, ti.max_tries, ti.start_date, ti.end_date,"
+      " ti.next_retry_at, ti.pid, ti.pid_start, ti.exit_code, ti.error,"
+      " t.max_rss_kb, t.cpu_user_us, t.cpu_system_us, t.wall_us"
+      " FROM task_instance ti LEFT JOIN task_try t ON t.run_pk = ti.run_pk"
+      " AND t.task_id = ti.task_id AND t.try_number = ti.try_number"
+      " WHERE ti.run_pk = ?";
   *out = NULL;
   *n = 0;
   struct store_stmt *s = store_stmt(st, sql);
@@ -297,6 +309,7 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
     t->has_exit_code = !store_col_null(s, 9);
     t->exit_code = (int)store_col_int(s, 9);
     t->error = store_col_text(s, 10);
+    read_usage(s, 11, &t->usage);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list task instances");
@@ -482,6 +495,23 @@ int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
   return store_step_done(st, s, "grant try");
 }
 
+int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                            const struct dag_store_usage *u) {
+  static const char sql[] =
+      "UPDATE task_try SET max_rss_kb = ?, cpu_user_us = ?, cpu_system_us = ?, wall_us = ?"
+      " WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, u->max_rss_kb);
+  store_bind_int64(s, 2, u->user_us);
+  store_bind_int64(s, 3, u->sys_us);
+  store_bind_int64(s, 4, u->wall_us);
+  store_bind_int64(s, 5, run_pk);
+  store_bind_text(s, 6, task_id);
+  store_bind_int64(s, 7, try_number);
+  return store_step_done(st, s, "try usage");
+}
+
 int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number) {
   static const char upd[] =
       "UPDATE task_instance SET state = 'scheduled', try_number = ?4, pid = NULL,"
@@ -567,7 +597,8 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
                          struct dag_store_try **out, size_t *n) {
   static const char sql[] =
       "SELECT task_id, try_number, state, start_date, end_date, pid, exit_code, error,"
-      " log_path FROM task_try WHERE run_pk = ?1 AND (?2 IS NULL OR task_id = ?2)"
+      " log_path, max_rss_kb, cpu_user_us, cpu_system_us, wall_us"
+      " FROM task_try WHERE run_pk = ?1 AND (?2 IS NULL OR task_id = ?2)"
       " ORDER BY task_id, try_number";
   *out = NULL;
   *n = 0;
@@ -592,6 +623,7 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
     t->exit_code = (int)store_col_int(s, 6);
     t->error = store_col_text(s, 7);
     t->log_path = store_col_text(s, 8);
+    read_usage(s, 9, &t->usage);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list tries");

@@ -150,6 +150,27 @@ int dag_store_try_durations(dag_store *st, const int64_t *bounds_us, size_t n_bo
   return rc == STORE_DONE ? 0 : store_fail(st, "try durations");
 }
 
+int dag_store_try_usage(dag_store *st, const int64_t *bounds_kb, size_t n_bounds,
+                        int64_t *counts, int64_t *sum_kb, int64_t *user_us, int64_t *sys_us) {
+  static const char sql[] =
+      "SELECT max_rss_kb, cpu_user_us, cpu_system_us FROM task_try WHERE max_rss_kb IS NOT NULL";
+  memset(counts, 0, sizeof(int64_t) * (n_bounds + 1));
+  *sum_kb = *user_us = *sys_us = 0;
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  int rc;
+  while ((rc = store_step(s)) == STORE_ROW) {
+    int64_t kb = store_col_int(s, 0);
+    *sum_kb += kb;
+    *user_us += store_col_int(s, 1);
+    *sys_us += store_col_int(s, 2);
+    counts[n_bounds]++;
+    for (size_t i = n_bounds; i > 0 && kb <= bounds_kb[i - 1]; i--) counts[i - 1]++;
+  }
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "try usage");
+}
+
 int dag_store_list_dags_brief(dag_store *st, struct dag_store_dag **out, size_t *n) {
   static const char sql[] =
       "SELECT " STORE_DAG_COLUMNS_("NULL") " FROM dag ORDER BY dag_id";

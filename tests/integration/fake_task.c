@@ -1,6 +1,7 @@
 /* fake_task.c - a task for the integration tests: it exits with a chosen
- * code, sleeps, floods its output, ignores SIGTERM, starts a grandchild, and
- * records when it started and ended so that tests can check for overlaps.
+ * code, sleeps, floods its output, ignores SIGTERM, starts a grandchild,
+ * allocates and touches memory, burns CPU time, and records when it started
+ * and ended so that tests can check for overlaps.
  *
  * Record lines (one write(2) each, to a file opened with O_APPEND, so lines
  * from concurrent tasks never interleave):
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +24,7 @@
 static const char usage[] =
     "usage: fake_task [--exit N] [--sleep S] [--first-try-sleep S] [--lines N]\n"
     "                 [--ignore-term] [--record FILE] [--label L] [--grandchild FILE]\n"
-    "                 [--echo TEXT]\n";
+    "                 [--echo TEXT] [--alloc-mb N] [--cpu S]\n";
 
 struct opts {
   int exit_code;
@@ -34,6 +36,8 @@ struct opts {
   const char *label;
   const char *grandchild;
   const char *echo;
+  long alloc_mb;  /* MiB allocated and touched, kept until the exit */
+  double cpu_s;   /* CPU time (user + system) to have used before going on */
 };
 
 static volatile sig_atomic_t got_term;
@@ -112,6 +116,33 @@ static void start_grandchild(const char *pidfile) {
   fclose(fp);
 }
 
+/* Every page written: resident, not merely reserved. The caller frees it. */
+static void *alloc_touch(long mb) {
+  if (mb <= 0) return NULL;
+  size_t len = (size_t)mb << 20;
+  volatile char *p = malloc(len);
+  if (!p) {
+    fprintf(stderr, "fake_task: cannot allocate %ld MiB\n", mb);
+    exit(70);
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  for (size_t i = 0; i < len; i += (size_t)page) p[i] = 1;
+  return (void *)p;
+}
+
+/* Busy until this process has used `secs` of CPU time, whatever the load. */
+static void burn_cpu(double secs) {
+  volatile unsigned long x = 0;
+  for (;;) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double used = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    if (used >= secs) return;
+    for (int i = 0; i < 1000000; i++) x += (unsigned long)i;
+  }
+}
+
 static int parse_double(const char *s, double *out) {
   char *end;
   errno = 0;
@@ -131,7 +162,10 @@ static int parse_long(const char *s, long *out) {
 }
 
 int main(int argc, char **argv) {
-  enum { O_EXIT = 1, O_SLEEP, O_FIRST, O_LINES, O_IGNORE, O_RECORD, O_LABEL, O_GRAND, O_ECHO };
+  enum {
+    O_EXIT = 1, O_SLEEP, O_FIRST, O_LINES, O_IGNORE, O_RECORD, O_LABEL, O_GRAND, O_ECHO,
+    O_ALLOC, O_CPU
+  };
   static const struct option longopts[] = {
       {"exit", required_argument, NULL, O_EXIT},
       {"sleep", required_argument, NULL, O_SLEEP},
@@ -142,6 +176,8 @@ int main(int argc, char **argv) {
       {"label", required_argument, NULL, O_LABEL},
       {"grandchild", required_argument, NULL, O_GRAND},
       {"echo", required_argument, NULL, O_ECHO},
+      {"alloc-mb", required_argument, NULL, O_ALLOC},
+      {"cpu", required_argument, NULL, O_CPU},
       {0, 0, 0, 0}};
   struct opts o;
   memset(&o, 0, sizeof(o));
@@ -181,6 +217,12 @@ int main(int argc, char **argv) {
     case O_ECHO:
       o.echo = optarg;
       break;
+    case O_ALLOC:
+      if (parse_long(optarg, &o.alloc_mb) || o.alloc_mb < 0 || o.alloc_mb > 65536) bad = 1;
+      break;
+    case O_CPU:
+      bad |= parse_double(optarg, &o.cpu_s) != 0;
+      break;
     default:
       bad = 1;
     }
@@ -201,6 +243,8 @@ int main(int argc, char **argv) {
   record(&o, "start");
   if (o.grandchild) start_grandchild(o.grandchild);
   if (o.echo) printf("%s\n", o.echo);
+  void *mem = alloc_touch(o.alloc_mb);
+  burn_cpu(o.cpu_s);
   for (long i = 1; i <= o.lines; i++) {
     printf("line %ld of %ld: the quick brown fox jumps over the lazy dog\n", i, o.lines);
     if (i % 1024 == 0) check_term(&o);
@@ -209,6 +253,7 @@ int main(int argc, char **argv) {
   double secs = o.sleep_s;
   if (o.first_try_sleep_s >= 0 && try_number() <= 1) secs = o.first_try_sleep_s;
   sleep_for(&o, secs);
+  free(mem);
   record(&o, "end");
   return o.exit_code;
 }

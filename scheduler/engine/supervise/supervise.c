@@ -223,6 +223,16 @@ static int write_status(const char *path, const struct try *t, int64_t wall_us) 
     exit_code = WEXITSTATUS(t->leader_status);
   else if (WIFSIGNALED(t->leader_status))
     sig = WTERMSIG(t->leader_status);
+  /* What the whole try used. Called once every child is reaped (ECHILD):
+   * RUSAGE_CHILDREN covers every waited-for descendant, and that is all of
+   * them. A process reaped by its own parent (the task's shell) is added to
+   * that parent's children figures, which come to us when we reap it; an
+   * orphan is reparented to us, the subreaper, and reaped here. So the CPU
+   * times are those of the task's whole process tree, background jobs and
+   * setsid()'d ones included; ru_maxrss is the largest resident set of any
+   * one of those processes (the kernel keeps a maximum, not a sum). A
+   * supervisor forked by the server starts with zero figures (fork() resets
+   * them), so none of the server's other children count. */
   struct rusage ru;
   memset(&ru, 0, sizeof(ru));
   getrusage(RUSAGE_CHILDREN, &ru);
