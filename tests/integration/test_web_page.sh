@@ -152,6 +152,9 @@ browser --screenshot="$ARTIFACTS/web_dags_page.png" "$B/" >/dev/null
 browser --dump-dom "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >"$TMP/try.dom"
 grep -q 'check failed' "$TMP/try.dom" || fail "the try page does not show the log"
 grep -q 'data-state="failed"' "$TMP/try.dom" || fail "the try page does not show the try's state"
+# What the try cost, from its status file.
+grep -qE '<dt>Max RSS</dt><dd>[0-9.]+ MiB</dd><dt>CPU</dt><dd>[0-9]+ms user \+ [0-9]+ms system</dd>' \
+  "$TMP/try.dom" || fail "the try page does not show the try's max RSS and CPU time"
 browser --screenshot="$ARTIFACTS/web_try_page.png" "$B/dags/webpage/runs/second_run/tasks/flaky_check/tries/1" >/dev/null
 
 # --- a big log: its tail first, earlier parts on a click and on scrolling up -------------------
@@ -197,6 +200,9 @@ log "big log: tail from line $(sed -n 2p "$TMP/biglog.json" | pyjson 'd["first"]
 for tab in graph gantt; do
   browser --screenshot="$ARTIFACTS/web_dag_$tab.png" "$B/dags/webpage?run=second_run&tab=$tab" >/dev/null
 done
+browser --dump-dom "$B/dags/webpage?run=second_run&tab=gantt" >"$TMP/gantt.dom"
+grep -qE 'max RSS [0-9.]+ MiB · CPU [0-9]+ms user' "$TMP/gantt.dom" ||
+  fail "the Gantt chart's tooltips do not show the tries' max RSS and CPU time"
 browser --dump-dom "$B/dags/webpage?run=second_run&tab=graph" >"$TMP/graph.dom"
 [ "$(grep -o '<g class="node[^"]*" data-state="[a-z_]*" data-task=' "$TMP/graph.dom" | wc -l)" = 6 ] ||
   fail "the graph does not draw the six tasks"

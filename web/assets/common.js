@@ -86,6 +86,19 @@ function duration(start, end) {
   return (b - a) / 1000;
 }
 
+// What a try cost (max_rss_bytes, cpu_*_seconds from the API): its peak
+// memory and its CPU time, '–' when not recorded.
+function fmtRss(t) {
+  const b = t && t.max_rss_bytes;
+  if (b == null) return '–';
+  return b >= 1024 ** 3 ? (b / 1024 ** 3).toFixed(2) + ' GiB' : (b / 1024 ** 2).toFixed(1) + ' MiB';
+}
+
+function fmtCpu(t) {
+  if (!t || t.cpu_user_seconds == null) return '–';
+  return fmtDuration(t.cpu_user_seconds) + ' user + ' + fmtDuration(t.cpu_system_seconds) + ' system';
+}
+
 function fmtSchedule(s) {
   if (!s) return 'manual';
   if (s.__type === 'CronExpression') return s.value;

@@ -182,6 +182,8 @@ async function taskDetail(run) {
       ['Ended', fmtTime(ti.end_date)],
       ['Duration', fmtDuration(ti.duration != null ? ti.duration : duration(ti.start_date, ti.end_date))],
       ['Exit code', ti.exit_code == null ? '–' : String(ti.exit_code)],
+      ['Max RSS', fmtRss(ti)],
+      ['CPU', fmtCpu(ti)],
       ['Error', ti.error ? h('span', {class: 'error-text', text: ti.error}) : '–'],
       ['Next retry', fmtTime(ti.next_retry_at)],
     ]),
@@ -319,7 +321,8 @@ async function ganttView(run) {
       const bar = svg('rect', {class: 'gantt-bar', 'data-state': t.state, x: x(a), y: y + 3, rx: 2,
         width: Math.max(2, x(b) - x(a)), height: ROW - 6},
         svg('title', {text: id + ' try ' + t.try_number + ' · ' + t.state + '\n' + fmtTime(t.start_date) +
-          ' · ' + fmtDuration((b - a) / 1000)}));
+          ' · ' + fmtDuration((b - a) / 1000) +
+          (t.max_rss_bytes != null ? '\nmax RSS ' + fmtRss(t) + ' · CPU ' + fmtCpu(t) : '')}));
       bar.addEventListener('click', () => { location.href = tryPage(DAG_ID, run.dag_run_id, id, t.try_number); });
       g.append(bar);
     }

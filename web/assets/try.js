@@ -36,6 +36,8 @@ function renderHead(ti, tries) {
     ...fact('Ended', t ? fmtTime(t.end_date) : '–'),
     ...fact('Duration', t ? fmtDuration(t.duration != null ? t.duration : duration(t.start_date, t.end_date)) : '–'),
     ...fact('Exit code', t && t.exit_code != null ? String(t.exit_code) : '–'),
+    ...fact('Max RSS', fmtRss(t)),
+    ...fact('CPU', fmtCpu(t)),
     ...fact('PID', t && t.pid ? String(t.pid) : '–'),
     ...fact('Error', t && t.error ? h('span', {class: 'error-text', text: t.error}) : '–'));
   return t;
