@@ -8,8 +8,8 @@
  * Per-DAG and per-task figures come from the database, so they survive a
  * restart and `dagctl webserver` serves them too; they are computed once
  * per database change (dag_store_data_version()) and cached. Figures of
- * the live scheduler (running tasks, the ready queue, loop lag) are added
- * at each scrape.
+ * the live scheduler (running tasks, the ready queue, the tasks' waits
+ * for a start, loop lag) are added at each scrape.
  *
  * Cardinality: labels are dag_id, task_id and a state from a fixed set,
  * never a run id or a date. At most MAX_DAG_SERIES DAGs and MAX_TASK_SERIES
@@ -325,6 +325,25 @@ static void web_metrics_workers(struct dag_web *w, struct strbuf *sb) {
   dag_store_workers_free(ws, n);
 }
 
+/* --- the scheduler's waits ---------------------------------------------------------------------- */
+
+static void on_delay(void *ud, const char *dag, const char *task, const uint64_t *counts,
+                     double sum) {
+  struct strbuf *sb = ud;
+  char le[32];
+  for (int i = 0; i <= DAG_SCHED_DELAY_BUCKETS; i++) {
+    if (i < DAG_SCHED_DELAY_BUCKETS)
+      snprintf(le, sizeof(le), "%g", dag_sched_delay_bounds[i]);
+    series(sb, "dagctl_task_scheduling_delay_seconds_bucket", dag, task, NULL,
+           i < DAG_SCHED_DELAY_BUCKETS ? le : "+Inf");
+    sb_appendf(sb, "%llu\n", (unsigned long long)counts[i]);
+  }
+  series(sb, "dagctl_task_scheduling_delay_seconds_sum", dag, task, NULL, NULL);
+  sb_appendf(sb, "%.6f\n", sum);
+  series(sb, "dagctl_task_scheduling_delay_seconds_count", dag, task, NULL, NULL);
+  sb_appendf(sb, "%llu\n", (unsigned long long)counts[DAG_SCHED_DELAY_BUCKETS]);
+}
+
 /* --- the database's part, cached ------------------------------------------------------------------ */
 
 static int db_part(struct dag_web *w, struct strbuf *out) {
@@ -488,6 +507,10 @@ void web_metrics(struct dag_web *w, struct dag_http_conn *c) {
     sb_appendf(&sb, "dagctl_dagrun_active %d\n", st.active_runs);
     family(&sb, "dagctl_dagbag_size", "gauge", "DAGs the scheduler knows (Airflow: dagbag_size).");
     sb_appendf(&sb, "dagctl_dagbag_size %d\n", st.dags);
+    family(&sb, "dagctl_task_scheduling_delay_seconds", "histogram",
+           "How long a task waited, once ready to run, for its try to start, since the "
+           "scheduler started (Airflow: dag.<dag_id>.<task_id>.scheduled_duration).");
+    dag_scheduler_each_delay(w->sched, on_delay, &sb);
   }
   family(&sb, "dagctl_scheduler_up", "gauge", "1 when this process runs the scheduler.");
   sb_appendf(&sb, "dagctl_scheduler_up %d\n", w->sched && !dag_scheduler_failed(w->sched));

@@ -12,6 +12,7 @@
 
 #include "executor.h"
 #include "scheduler.h"
+#include "strmap.h"
 
 /* A loaded DAG definition, shared by the DAG entry and the runs that were
  * started with it: a run keeps the definition it started with even when the
@@ -121,6 +122,7 @@ struct sched_ti {
   enum dag_task_state state;
   bool absent;  /* no task instance row: not part of this run */
   bool queued;  /* in the run's ready queue */
+  uint64_t ready_ns; /* uv_hrtime() when it last entered the queue */
   struct sched_orphan *orphan; /* a previous scheduler's process being stopped */
   int try_number;
   int max_tries;
@@ -175,12 +177,30 @@ struct sched_file {
   bool seen;    /* found by the current scan */
 };
 
+/* sched_metrics.c: ready-to-start waits by DAG and task. */
+struct sched_delay_series {
+  char *key; /* "DAG\x1fTASK", the index's */
+  char *dag_id, *task_id;
+  uint64_t counts[DAG_SCHED_DELAY_BUCKETS + 1]; /* cumulative; the last: all */
+  double sum;
+};
+struct sched_delays {
+  struct sched_delay_series *v;
+  size_t n, cap;
+  struct dag_strmap index; /* key -> index in v */
+};
+/* A ready task's try started `seconds` after it became ready. */
+void sched_delay_observe(struct dag_scheduler *s, const char *dag_id, const char *task_id,
+                         double seconds);
+void sched_delays_free(struct sched_delays *d);
+
 struct dag_scheduler {
   uv_loop_t *loop;
   const struct dag_config *cfg;
   dag_store *store;
   bool service; /* dagctl scheduler, as opposed to dagctl test */
   bool stopping;
+  struct sched_delays delays;
   bool store_failed; /* stopped because the store failed: exit non-zero */
 
   struct sched_dag **dags;

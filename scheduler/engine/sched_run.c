@@ -106,6 +106,7 @@ static void ready_list_remove(struct sched_run *r) {
 static void ready_push(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   if (ti->queued) return;
+  ti->ready_ns = uv_hrtime();
   if (r->ready_len == r->ready_cap) {
     size_t cap = r->ready_cap ? r->ready_cap * 2 : 16;
     size_t *q = xmalloc(cap * sizeof(*q));
@@ -871,7 +872,12 @@ void sched_start_ready(struct dag_scheduler *s) {
     while (!r->done && !sd->paused && r->state == DAG_RUN_RUNNING && r->ready_len &&
            s->running_tasks < parallelism && sd->running_tasks < limit) {
       struct sched_ti *ti = ready_pop(r);
+      int tries = ti ? ti->try_number : 0;
+      uint64_t picked = uv_hrtime();
       int rc = ti ? start_task(ti) : 0;
+      if (ti && rc == 0 && ti->try_number > tries)
+        sched_delay_observe(s, sd->dag_id, ti_task(ti)->id,
+                            (double)(picked - ti->ready_ns) / 1e9);
       if (rc == DAG_ELOCKED || rc == START_WAIT) {
         ready_unpop(ti);
         if (rc == DAG_ELOCKED) sched_store_wait(s);

@@ -836,6 +836,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   free(s->supervisor);
   dag_kafka_side_stop(s->kafka);
   free(s->kafka_bootstraps);
+  sched_delays_free(&s->delays);
   free(s);
 }
 

@@ -101,4 +101,14 @@ struct dag_scheduler_stats {
 };
 void dag_scheduler_stats(const struct dag_scheduler *s, struct dag_scheduler_stats *out);
 
+/* How long ready tasks waited for their try to start, since start-up, per
+ * DAG and task: cumulative counts of waits up to each bound (seconds), then
+ * of all, and their sum. fn gets each series once; strings and counts are
+ * borrowed for the call. */
+#define DAG_SCHED_DELAY_BUCKETS 12
+extern const double dag_sched_delay_bounds[DAG_SCHED_DELAY_BUCKETS];
+typedef void (*dag_sched_delay_fn)(void *ud, const char *dag_id, const char *task_id,
+                                   const uint64_t *counts, double sum);
+void dag_scheduler_each_delay(const struct dag_scheduler *s, dag_sched_delay_fn fn, void *ud);
+
 #endif

@@ -148,9 +148,17 @@ want = {
 if sys.argv[2] == "scheduler":
     want.update({'dagctl_scheduler_tasks_running': 0, 'dagctl_executor_queued_tasks': 0,
                  'dagctl_dagbag_size': 2, 'dagctl_scheduler_up': 1, 'dagctl_dagrun_active': 0})
+    # Each try waited once, from ready to started: flaky twice (its retry).
+    want.update({'dagctl_task_scheduling_delay_seconds_count{%s}' % t("ok"): 1,
+                 'dagctl_task_scheduling_delay_seconds_count{%s}' % t("flaky"): 2,
+                 'dagctl_task_scheduling_delay_seconds_count{%s}' % t("broken"): 1,
+                 'dagctl_task_scheduling_delay_seconds_count{dag_id="metrics_n",task_id="only"}': 1})
+    assert 'dagctl_task_scheduling_delay_seconds_count{%s}' % t("after") not in samples
+    assert types["dagctl_task_scheduling_delay_seconds"] == "histogram"
 else:
     want.update({'dagctl_scheduler_up': 0})
     assert 'dagctl_scheduler_tasks_running' not in samples
+    assert 'dagctl_task_scheduling_delay_seconds' not in types
 for key, value in want.items():
     assert v(key) == value, "%s = %s, want %s" % (key, v(key), value)
 # A task with no try has no per-try series.
