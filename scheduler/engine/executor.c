@@ -600,7 +600,8 @@ static void pool_start(struct dag_proc_pool *pool, const char *supervisor) {
   if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
   if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  char *argv[] = {(char *)"dagctl-supervise", (char *)"--server", NULL};
+  char *argv[] = {(char *)"dagctl-supervise", (char *)"--server",
+                  pool->tied ? (char *)"--tied" : NULL, NULL};
   char *env[] = {NULL};
   pid_t pid = 0;
   if (!rc) rc = posix_spawn(&pid, supervisor, &fa, &at, argv, env);

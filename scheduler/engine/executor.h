@@ -82,6 +82,12 @@ struct dag_proc_pool {
   int64_t next_start;
   int next_fd;      /* the write end of its pipe */
   int next_pidfd;   /* < 0: none */
+  /* Set before the first try: the tries end with their owner. When the
+   * process that owns the pool dies, its server exits (the end of its
+   * socket) and each supervisor it forked gets SIGTERM and stops its try,
+   * rather than run on for a later adoption: for `dagctl worker`, whose
+   * tries nobody else can report. */
+  bool tied;
 };
 void dag_proc_pool_close(struct dag_proc_pool *pool);
 

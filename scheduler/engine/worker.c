@@ -149,6 +149,8 @@ int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   s->self_exe = xstrndup(exe, n > 0 ? (size_t)n : 0);
   if (dag_supervisor_path(&s->supervisor) != 0) s->supervisor = xstrdup("dagctl-supervise");
+  /* No later worker adopts a try of this one: they end with it. */
+  s->pool.tied = true;
   *out = w;
   return 0;
 }

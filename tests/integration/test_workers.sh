@@ -27,7 +27,10 @@ t=$DAGCTL_RUN_ID/$DAGCTL_TASK_ID
   [ "$starts" -gt "$ends" ] && echo "overlap $t $WORKER_NAME" >>"$TMP_TRACE"
   echo "start $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
 } 9>>"$TMP_TRACE.lock"
+# A try stopped by its supervisor (SIGTERM to its group) ends here too.
+trap '{ flock 9; echo "end $t $WORKER_NAME $DAGCTL_TRY_NUMBER stopped" >>"$TMP_TRACE"; } 9>>"$TMP_TRACE.lock"; exit 143' TERM
 sleep "$1"
+trap - TERM
 {
   flock 9
   echo "end $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
@@ -138,6 +141,10 @@ assert_eq "$(wait_run crash "$run" 20)" success "run of a killed worker's task"
 second=$(grep "^start $run/long " "$TMP/trace" | tail -n 1 | awk '{print $3 " " $4}')
 [ "${second% *}" != "$victim" ] || fail "the retry ran on the killed worker $victim"
 assert_eq "${second#* }" 2 "the retry's try number"
+# The killed worker's task was stopped with it (its supervisor is tied to
+# the worker), not left to run beside its retry.
+assert_eq "$(grep -c "^overlap $run/" "$TMP/trace" || true)" 0 "a killed worker's task running beside its retry"
+grep -q "^end $run/long $victim 1 stopped" "$TMP/trace" || fail "the killed worker's task was not stopped"
 assert_eq "$(sql "SELECT error FROM task_try t JOIN dag_run r ON r.id = t.run_pk
                   WHERE r.run_id = '$run' AND t.try_number = 1")" \
   "its worker $(sql "SELECT worker_id FROM task_claim c JOIN dag_run r ON r.id = c.run_pk

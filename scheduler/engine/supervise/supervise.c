@@ -27,7 +27,8 @@
  * The scheduler usually does not exec it per try: it execs one server
  * ("dagctl-supervise --server", see server() below) that fork()s each try's
  * supervisor ahead of need; the forked child gets its try on a pipe and
- * then runs as above. Plugin tasks
+ * then runs as above. With --tied (`dagctl worker`) each such supervisor
+ * stops its try when the server dies, which it does with its owner. Plugin tasks
  * (PASS_FD) get an exec of their own.
  *
  * libc only, small and static, so that its exec and its fork are cheap.
@@ -484,7 +485,7 @@ static int await_try(int fd) {
   return serve_try(buf, len);
 }
 
-static int server(void) {
+static int server(bool tied) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -500,6 +501,7 @@ static int server(void) {
     return EXIT_USAGE;
   }
   int rc = 0;
+  pid_t self = getpid();
   for (;;) {
     struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
     if (poll(pfd, 2, -1) < 0) {
@@ -528,6 +530,9 @@ static int server(void) {
     if (pid == 0) {
       close(sfd);
       close(fds[1]);
+      /* --tied: the server's death (its owner's) stops this try; SIGTERM
+       * is blocked, so it waits for run()'s stop, as a scheduler's would. */
+      if (tied && (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != self)) _exit(0);
       setsid();
       _exit(await_try(fds[0])); /* stdin, the socket, is replaced there */
     }
@@ -571,6 +576,7 @@ static int server(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "--server") == 0) return server();
+  if (argc >= 2 && strcmp(argv[1], "--server") == 0)
+    return server(argc == 3 && strcmp(argv[2], "--tied") == 0);
   return run(argc, argv);
 }
