@@ -27,6 +27,7 @@ struct service {
   struct dag_scheduler *sched;
   struct dag_web *web;
   bool stopping;
+  bool signalled; /* stopped by SIGTERM/SIGINT, not by a failed store */
 };
 
 static void on_closed(void *ctx) {
@@ -50,6 +51,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   struct service *svc = h->data;
   LOG_INFO("stopping on signal=%d; running tasks run on under their supervisors and are "
            "adopted at the next start (plugin tasks are stopped and run again)", signum);
+  svc->signalled = true;
   stop(svc);
 }
 
@@ -66,6 +68,35 @@ static void on_check(uv_check_t *h) {
  * whereas a child caught between its fork and its exec when the scheduler
  * is killed holds a copy of the descriptor, and with it a flock(), for a
  * moment after the scheduler's death. */
+/* Several schedulers (PostgreSQL, core.executor: workers): one the
+ * database failed under (a restarted server, a cut link) starts again as
+ * this same program once the database answers, rebuilding its state from
+ * it as any start does, while the others drive its runs. One scheduler of
+ * a SQLite home stops instead, for its operator or supervisor. Returns
+ * only if the program cannot be started again. */
+static void restart_when_store_answers(struct cli *c) {
+  char cmdline[8192];
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  ssize_t len = fd >= 0 ? read(fd, cmdline, sizeof(cmdline) - 1) : -1;
+  if (fd >= 0) close(fd);
+  if (len <= 0 || (size_t)len >= sizeof(cmdline) - 1) return;
+  cmdline[len] = '\0';
+  char *args[256];
+  size_t n = 0;
+  for (char *p = cmdline; p < cmdline + len && n < 255; p += strlen(p) + 1) args[n++] = p;
+  args[n] = NULL;
+  unsigned delay_ms = 100;
+  while (dag_store_ping(c->store) != 0) {
+    LOG_WARN("state store unreachable; this scheduler starts again once it answers "
+             "retry_ms=%u", delay_ms);
+    usleep(delay_ms * 1000u);
+    if (delay_ms < 3200) delay_ms *= 2;
+  }
+  LOG_WARN("state store answers again: starting this scheduler again");
+  execv("/proc/self/exe", args);
+  LOG_ERROR("cannot start this scheduler again error=\"%s\"", strerror(errno));
+}
+
 static int lock_home(const char *home) {
   char *path = xasprintf("%s/scheduler.lock", home);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -148,6 +179,9 @@ int cmd_scheduler(struct cli *c, int argc, char **argv) {
   dag_alerts_free(alerts);
   uv_loop_close(&svc.loop);
   close(lock);
+  if (rc == DAG_ESTORE && !svc.signalled && c->cfg.executor_workers &&
+      dag_store_kind(c->store) == DAG_STORE_POSTGRESQL)
+    restart_when_store_answers(c);
   LOG_INFO("scheduler stopped");
   return rc ? CLI_CONFIG : CLI_OK;
 }
