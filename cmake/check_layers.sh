@@ -15,6 +15,9 @@
 #                          folders (the lake, the warehouse), never scheduler/
 #                          or web: a plugin builds against tasks/ alone
 # A header named *_int.h is its folder's own: no other folder includes it.
+# The database client libraries' headers (<sqlite3.h>, <libpq-fe.h>) are
+# the store's alone among the layers of scheduler/ and web/: nothing else
+# speaks SQL to the metadata database (the warehouse in tasks/ has its own).
 # Every quoted include must resolve to a header of a layer (or of
 # tasks/include); a header name may exist only once across the layers, so
 # that the folder of any name is unambiguous.
@@ -90,6 +93,13 @@ for dir in "${!allowed[@]}"; do
         bad=1
       fi
     done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" || true)
+    [[ $dir == scheduler/* || $dir == web ]] && [[ $dir != scheduler/store ]] || continue
+    while IFS=: read -r line inc; do
+      inc=${inc#*<}
+      inc=${inc%%>*}
+      echo "$f:$line: #include <$inc> is the state store's: $dir reaches the database through store.h"
+      bad=1
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(sqlite3|libpq-fe)\.h>' "$f" || true)
   done
 done
 declare -A section_home=()

@@ -1,3 +1,4 @@
+cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...) in script mode
 # Writes OUT, a C file with every migration in FILES as
 # { version, name, sql, pg_sql } rows, sorted by file name (NNNN_name.sql).
 # NNNN_name.pg.sql, where present, is the PostgreSQL text of NNNN_name.sql

@@ -1,6 +1,6 @@
 /* store.c - the metadata database, whichever its backend: opening it,
  * migrations, transactions, the statement cache and the mapping of
- * failures to dagctl errors. The backends (store_sqlite.c) only
+ * failures to dagctl errors. The backends (store_sqlite.c, store_pg.c) only
  * connect and run statements; queries live in store_dags.c, store_runs.c
  * and the other store_*.c. */
 #include <errno.h>
@@ -43,10 +43,30 @@ int store_fail(dag_store *st, const char *what) {
    * failure of a SQLite transaction: callers retry with another id. In
    * PostgreSQL it is (the server aborts the transaction), so queries there
    * check before they insert or use ON CONFLICT. */
-  if (st->depth > 0 &&
-      (fault != STORE_FAULT_CONSTRAINT || st->be->kind == DAG_STORE_POSTGRESQL))
+  if (st->depth > 0 && (fault != STORE_FAULT_CONSTRAINT ||
+                        (st->be->kind == DAG_STORE_POSTGRESQL && !st->guarded)))
     st->doomed = true;
   return st->last_rc;
+}
+
+static const char sql_savepoint[] = "SAVEPOINT dagctl_guard";
+static const char sql_release[] = "RELEASE SAVEPOINT dagctl_guard";
+static const char sql_back[] = "ROLLBACK TO SAVEPOINT dagctl_guard";
+
+static int control(dag_store *st, const char *sql);
+
+void store_guard(dag_store *st) {
+  if (st->depth == 0 || st->be->kind != DAG_STORE_POSTGRESQL) return;
+  if (control(st, sql_savepoint) == 0)
+    st->guarded = true;
+  else
+    store_fail(st, "savepoint");
+}
+
+void store_unguard(dag_store *st, bool ok) {
+  if (!st->guarded) return;
+  st->guarded = false;
+  if (control(st, ok ? sql_release : sql_back) != 0) store_fail(st, "release savepoint");
 }
 
 const char *dag_store_errmsg(dag_store *st) {
@@ -60,6 +80,10 @@ bool dag_store_readonly(dag_store *st) { return st->be->readonly(st); }
 enum dag_store_kind dag_store_kind(dag_store *st) { return st->be->kind; }
 
 const char *dag_store_where(dag_store *st) { return st->where; }
+
+bool dag_store_is_url(const char *state) {
+  return strncmp(state, "postgresql://", 13) == 0 || strncmp(state, "postgres://", 11) == 0;
+}
 
 struct store_stmt *store_stmt2(dag_store *st, const char *sqlite_sql, const char *pg_sql) {
   const char *sql = st->be->kind == DAG_STORE_POSTGRESQL ? pg_sql : sqlite_sql;
@@ -211,8 +235,8 @@ static int current_version(dag_store *st, int *version, char **err) {
 
 /* The text of migration `m` for this backend (caller frees). */
 static char *migration_sql(dag_store *st, const struct dag_migration *m) {
-  (void)st;
-  return xstrdup(m->sql);
+  if (st->be->kind != DAG_STORE_POSTGRESQL) return xstrdup(m->sql);
+  return m->pg_sql ? xstrdup(m->pg_sql) : store_pg_translate_ddl(m->sql);
 }
 
 /* Apply one migration and its schema_migrations row in one transaction,
@@ -314,11 +338,22 @@ int dag_store_open(const char *state, const struct dag_store_options *opts, dag_
   *out = NULL;
   *err = NULL;
   dag_store *st = xcalloc(1, sizeof(*st));
-  st->be = &store_sqlite_backend;
-  st->where = xstrdup(state);
+  bool pg = dag_store_is_url(state);
+  st->be = pg ? &store_pg_backend : &store_sqlite_backend;
   bool no_migrate = opts && (opts->readonly || opts->no_migrate);
-  int rc = store_sqlite_connect(st, state, opts, err);
-  if (!rc) rc = migrate(st, no_migrate, err);
+  int rc = pg ? store_pg_connect(st, state, opts, err)
+              : store_sqlite_connect(st, state, opts, err);
+  if (!st->where) st->where = xstrdup(state);
+  if (!rc && pg) {
+    /* Schedulers starting together on one database migrate one at a time:
+     * a transaction-level lock would not cover CREATE TABLE IF NOT EXISTS
+     * of schema_migrations, which two sessions can race on. */
+    rc = no_migrate ? 0 : exec_sql(st, "SELECT pg_advisory_lock(7201368117)", err);
+    if (!rc) rc = migrate(st, no_migrate, err);
+    if (!no_migrate) st->be->exec(st, "SELECT pg_advisory_unlock(7201368117)");
+  } else if (!rc) {
+    rc = migrate(st, no_migrate, err);
+  }
   if (rc) {
     if (!*err) *err = xstrdup(dag_strerror(rc));
     dag_store_close(st);
@@ -348,6 +383,6 @@ void dag_store_close(dag_store *st) {
   free(st->stmts);
   free(st->errmsg);
   free(st->where);
-  if (st->conn) st->be->close(st);
+  st->be->close(st); /* a connection that failed to open included */
   free(st);
 }

@@ -4,16 +4,20 @@
  * and task instances goes through these calls; nothing else in dagctl speaks
  * SQL to the metadata database.
  *
- * Backends. The database is named by a "state" string: a path opens SQLite
- * (DAGCTL_HOME/dagctl.db, one file shared by that home's scheduler, CLI and
- * web server). Inside, the design is a small statement layer rather than one
- * implementation of every call per backend (store_int.h): each query is
- * written once, in SQL that PostgreSQL accepts too, against
- * prepare/bind/step/column operations that a backend provides in a table
- * (store_sqlite.c); a query whose dialects differ names one text per
- * backend. Statements are prepared once per connection. store.c opens,
- * migrates (migrations/NNNN_name.sql), refuses a schema newer than the
- * binary, and runs transactions; store_*.c hold the queries.
+ * Backends. The database is named by a "state" string, core.state in
+ * dagctl.yaml: a path opens SQLite (the default, DAGCTL_HOME/dagctl.db, one
+ * file shared by that home's scheduler, CLI and web server); a
+ * postgresql:// URL opens PostgreSQL through libpq. The calls below behave
+ * the same on both. Inside, the design is a small statement layer rather
+ * than one implementation of every call per backend (store_int.h): each
+ * query is written once, in the SQL both dialects accept, against
+ * prepare/bind/step/column operations that each backend provides in a table
+ * (store_sqlite.c, store_pg.c); a query whose dialects differ names one text
+ * per backend. Statements are prepared once per connection on both. The
+ * migrations (migrations/NNNN_name.sql) are the same for both backends: the
+ * PostgreSQL text is translated from the SQLite one, or given beside it as
+ * NNNN_name.pg.sql. store.c opens, migrates, refuses a schema newer than
+ * the binary, and runs transactions; store_*.c hold the queries.
  *
  * Every call that changes state is one short transaction of its own, unless
  * the caller wraps several in dag_store_begin()/dag_store_commit(), which the
@@ -41,7 +45,7 @@ typedef struct dag_store dag_store;
 
 enum dag_store_kind {
   DAG_STORE_SQLITE,     /* a file: one scheduler per home */
-  DAG_STORE_POSTGRESQL, /* a server (the backend to come) */
+  DAG_STORE_POSTGRESQL, /* a server, through libpq */
 };
 
 struct dag_store_options {
@@ -53,10 +57,13 @@ struct dag_store_options {
   /* Read-write, but like readonly never create or migrate: for a short-lived
    * writer beside a read-only handle (the web server's changes). */
   bool no_migrate;
+  /* PostgreSQL: the password (borrowed), kept out of the URL and out of
+   * every message; NULL: libpq's PGPASSWORD or ~/.pgpass. */
+  const char *password;
 };
 
-/* Open the database that `state` names (a SQLite path): by default create
- * it if needed and migrate it; see the options for the read-only ways.
+/* Open the database that `state` names (a SQLite path or a postgresql://
+ * URL without a password): by default create it if needed and migrate it; see the options for the read-only ways.
  * Refuses a database whose schema is newer than this binary (DAG_ESCHEMA).
  * On failure *err says why (caller frees). */
 int dag_store_open(const char *state, const struct dag_store_options *opts,
@@ -68,26 +75,36 @@ enum dag_store_kind dag_store_kind(dag_store *st);
 /* The database, for messages: the path or the URL (never a password).
  * Borrowed. */
 const char *dag_store_where(dag_store *st);
-
+/* Whether a state string is a PostgreSQL URL (postgresql:// or
+ * postgres://) rather than a SQLite path. */
+bool dag_store_is_url(const char *state);
 
 /* Group several changes into one transaction. Calls nest: only the outermost
  * commit commits. A rollback at any depth dooms the whole transaction: the
  * statements up to the outermost call stay uncommitted, and that outermost
  * commit rolls back and returns the failure (DAG_ESTORE if none was seen).
- * A failed statement inside a transaction dooms it the same way (except a
- * constraint violation, DAG_EEXIST), even if its caller goes on.
+ * A failed statement inside a transaction dooms it the same way, even if
+ * its caller goes on; on SQLite a constraint violation (DAG_EEXIST) is the
+ * exception, on PostgreSQL it is not (the server aborts the transaction):
+ * a query that expects a taken key checks first or says ON CONFLICT.
  *
  * Errors of every store call: DAG_ELOCKED when another connection holds
- * the write lock longer than the busy timeout (a wait, not a failure: try
+ * the lock it needs longer than the busy timeout, or (PostgreSQL) a
+ * serialization failure or deadlock ended it (a wait, not a failure: try
  * again later), -ENOSPC when the disk or the database is full, DAG_ESTORE
- * otherwise. The outermost begin takes the write lock (BEGIN IMMEDIATE),
- * so in WAL mode nothing inside a begun transaction waits for a lock. */
+ * otherwise. On SQLite the outermost begin takes the write lock (BEGIN
+ * IMMEDIATE), so in WAL mode nothing inside a begun transaction waits for
+ * a lock. On PostgreSQL a transaction is READ COMMITTED and locks the rows
+ * it writes as it writes them; several connections (schedulers, workers)
+ * may write at once, and a query that must own a row from its first read
+ * says SELECT ... FOR UPDATE [SKIP LOCKED] through store_stmt2(). */
 int dag_store_begin(dag_store *st);
 int dag_store_commit(dag_store *st);
 void dag_store_rollback(dag_store *st);
 
 /* How long a call waits for another connection's lock before it returns
- * DAG_ELOCKED; 10 s from dag_store_open(). The scheduler, which must never
+ * DAG_ELOCKED (SQLite's busy timeout, PostgreSQL's lock_timeout); 10 s
+ * from dag_store_open(). The scheduler, which must never
  * block its loop, waits a few milliseconds and retries from a timer. */
 void dag_store_set_busy_timeout(dag_store *st, int ms);
 

@@ -90,10 +90,13 @@ int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t 
   store_bind_text(s, 8, a->subject);
   store_bind_text(s, 9, a->body);
   store_bind_int64(s, 10, a->next_attempt_at);
+  store_guard(st);
   int rc = store_step(s);
   if (rc == STORE_ROW && id) *id = store_col_int(s, 0);
   store_reset(s);
-  return rc == STORE_ROW ? 0 : store_fail(st, "add alert");
+  rc = rc == STORE_ROW ? 0 : store_fail(st, "add alert");
+  store_unguard(st, rc == 0);
+  return rc;
 }
 
 int dag_store_next_alert_due(dag_store *st, dag_time_t *due) {

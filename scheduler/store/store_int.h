@@ -1,6 +1,6 @@
 /* store_int.h - what the store's files share: the statement layer that the
  * queries (store_dags.c, store_runs.c, ...) are written against, the backend
- * table behind it (store_sqlite.c), and the row readers. Not
+ * table behind it (store_sqlite.c, store_pg.c), and the row readers. Not
  * public.
  *
  * A query is written once, in the SQL both backends speak, with SQLite's
@@ -67,6 +67,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 struct dag_store {
   const struct store_backend *be;
@@ -79,12 +80,21 @@ struct dag_store {
   struct store_stmt **stmts;
   size_t n_stmts, cap_stmts;
   void *be_data; /* the backend's own state, freed by its close() */
+  bool guarded;  /* inside store_guard() */
 };
 
-/* Open a backend's connection into st->conn. On failure *err says why
+/* Open a backend's connection into st->conn (and may set st->where). On failure *err says why
  * (caller frees), without any password. */
 int store_sqlite_connect(dag_store *st, const char *path,
                          const struct dag_store_options *opts, char **err);
+int store_pg_connect(dag_store *st, const char *url, const struct dag_store_options *opts,
+                     char **err);
+/* Whether a PostgreSQL URL carries a password (refused: see store_pg.c). */
+bool store_pg_url_has_password(const char *url);
+/* The PostgreSQL text of a SQLite migration that has no NNNN_name.pg.sql:
+ * INTEGER becomes BIGINT (an INTEGER PRIMARY KEY an identity column) and
+ * WITHOUT ROWID goes, outside literals and comments (caller frees). */
+char *store_pg_translate_ddl(const char *sql);
 
 /* A prepared, reset statement for the static string `sql`, cached for the
  * life of the connection; NULL (and the error logged) if it fails.
@@ -96,6 +106,14 @@ struct store_stmt *store_stmt2(dag_store *st, const char *sqlite_sql, const char
 /* Map the backend's last failure to a dagctl error, logging `what` and the
  * message, and doom an open transaction. */
 int store_fail(dag_store *st, const char *what);
+
+/* Around one statement inside a transaction whose failure must leave the
+ * transaction as SQLite leaves it after a constraint violation: alive, as
+ * if the statement had not run. SQLite needs nothing; on PostgreSQL, which
+ * aborts the whole transaction on any failure, it is a savepoint. Outside
+ * a transaction both are no-ops. `ok`: the statement succeeded. */
+void store_guard(dag_store *st);
+void store_unguard(dag_store *st, bool ok);
 
 /* Run a statement that returns no rows to completion. */
 int store_step_done(dag_store *st, struct store_stmt *s, const char *what);

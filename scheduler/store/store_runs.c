@@ -598,7 +598,7 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
   static const char sql[] =
       "SELECT task_id, try_number, state, start_date, end_date, pid, exit_code, error,"
       " log_path, max_rss_kb, cpu_user_us, cpu_system_us, wall_us"
-      " FROM task_try WHERE run_pk = ?1 AND (?2 IS NULL OR task_id = ?2)"
+      " FROM task_try WHERE run_pk = ?1 AND (CAST(?2 AS TEXT) IS NULL OR task_id = ?2)"
       " ORDER BY task_id, try_number";
   *out = NULL;
   *n = 0;

@@ -4,7 +4,8 @@
 # wrong include in a copy of it: core reaching up into the engine, alerts
 # reaching into the engine's internals, a layer reaching sideways, a header
 # that belongs to no layer, a plugin (or the support library it links)
-# reaching into scheduler/, the configuration naming a plugin's section.
+# reaching into scheduler/, the configuration naming a plugin's section, a
+# layer other than the store including a database client's header.
 source "$(dirname "$0")/lib.sh"
 
 check=$DAGCTL_SOURCE_DIR/cmake/check_layers.sh
@@ -49,5 +50,9 @@ refuses scheduler/core/config.c 40 '    {"lake", "url", \&dag_cfg_t_storage, 0, 
   "names the plugin section 'lake' (declared in tasks/lake/lake_config.c)"
 refuses scheduler/core/config.h 20 '  char *kafka_bootstrap_servers;' \
   "names the plugin section 'kafka' (declared in tasks/kafka/kconf.c)"
-echo "[$TEST_NAME] the layering check passes on the tree and refuses ten wrong includes" \
+refuses scheduler/engine/scheduler.c 3 '#include <sqlite3.h>' \
+  "is the state store's: scheduler/engine reaches the database through store.h"
+refuses web/api.c 3 '#include <libpq-fe.h>' \
+  "is the state store's: web reaches the database through store.h"
+echo "[$TEST_NAME] the layering check passes on the tree and refuses twelve wrong includes" \
   "and two plugin sections in the configuration"

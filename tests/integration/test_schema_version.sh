@@ -6,7 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 dagctl dags list >/dev/null
 versions=$(sql "SELECT group_concat(version) FROM (SELECT version FROM schema_migrations ORDER BY version)")
-expected=$(ls "$DAGCTL_SOURCE_DIR/migrations" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | paste -sd, -)
+# NNNN_name.pg.sql is the PostgreSQL text of NNNN_name.sql, not a migration.
+expected=$(ls "$DAGCTL_SOURCE_DIR/migrations" | grep -v '\.pg\.sql$' |
+  sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | paste -sd, -)
 assert_eq "$versions" "$expected" "applied migrations"
 sql "SELECT name FROM sqlite_master WHERE name = 'task_instance'" | grep -qx task_instance ||
   fail "no task_instance table"

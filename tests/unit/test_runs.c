@@ -18,21 +18,19 @@
 #include "ids.h"
 #include "runs.h"
 #include "store.h"
+#include "store_backends.h"
 
 struct fixture {
-  char dir[64];
+  struct store_test_db db;
   dag_store *st;
   struct dag *dag;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-runs-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char *path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(path, NULL, &f->st, &err), 0);
-  free(path);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
   static const char yaml[] = "dag_id: d\n"
                              "tasks:\n"
                              "  - {id: a, command: 'true'}\n"
@@ -48,9 +46,7 @@ static int teardown(void **state) {
   struct fixture *f = *state;
   dag_free(f->dag);
   dag_store_close(f->st);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
@@ -159,5 +155,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_explicit_id_taken_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scheduled_id_taken_is_eexist, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("runs", tests, DAG_ARRAY_SIZE(tests));
 }

@@ -1,6 +1,7 @@
-/* test_store.c - the SQLite store's transaction layer: nesting, a
- * rollback inside a nested transaction, a database locked by another
- * connection, a full disk. */
+/* test_store.c - the store's transaction layer, on each backend: nesting,
+ * a rollback inside a nested transaction, a database locked by another
+ * connection; on SQLite a full disk, on PostgreSQL a password kept out of
+ * messages and a schema newer than the binary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,26 +13,25 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
+#include "store_backends.h"
 #include "store_int.h"
 
 struct fixture {
-  char dir[64];
-  char *path;
+  struct store_test_db db;
   dag_store *st;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-store-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  f->path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &f->st, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
   *state = f;
   return 0;
 }
@@ -39,25 +39,23 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   dag_store_close(f->st);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f->path);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
 
 /* Whether row `id` exists, through a connection of its own. */
 static bool row_exists(struct fixture *f, const char *id) {
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-  sqlite3_stmt *s = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT 1 FROM import_error WHERE filename = ?", -1, &s, NULL),
-                   SQLITE_OK);
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  bool found = sqlite3_step(s) == SQLITE_ROW;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
+  dag_store *other = NULL;
+  char *err = NULL;
+  assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
+  struct dag_store_import_error *e = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_list_import_errors(other, &e, &n), 0);
+  bool found = false;
+  for (size_t i = 0; i < n; i++) found |= strcmp(e[i].filename, id) == 0;
+  dag_store_import_errors_free(e, n);
+  dag_store_close(other);
   return found;
 }
 
@@ -96,27 +94,74 @@ static void inner_rollback_fails_outer_commit(void **state) {
   assert_true(row_exists(f, "later"));
 }
 
-/* Another connection holds the write lock: begin says so at once (after
- * the busy timeout), changes nothing, and works once the lock is gone. */
+/* Another connection holds the lock a write needs (SQLite: the database's
+ * write lock; PostgreSQL: the row's key, inserted and not yet committed).
+ * Returns a handle to give to unlock(). */
+static void *lock_elsewhere(struct fixture *f, const char *id) {
+  if (store_test_kind == DAG_STORE_SQLITE) {
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->db.state, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return other;
+  }
+  PGconn *other = PQconnectdb(f->db.state);
+  assert_int_equal(PQstatus(other), CONNECTION_OK);
+  char *sql = xasprintf("BEGIN; INSERT INTO import_error VALUES ('%s', 1, 'held')", id);
+  PGresult *r = PQexec(other, sql);
+  free(sql);
+  assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  return other;
+}
+
+static void unlock(void *other) {
+  if (store_test_kind == DAG_STORE_SQLITE) {
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    return;
+  }
+  PGresult *r = PQexec(other, "ROLLBACK");
+  assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  PQfinish(other);
+}
+
+/* Another connection holds the lock: the write says so (after the busy
+ * timeout) with DAG_ELOCKED, changes nothing, reads go on, and it works
+ * once the lock is gone. */
 static void locked_store_is_a_wait(void **state) {
   struct fixture *f = *state;
-  sqlite3 *other = NULL;
-  assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  void *other = lock_elsewhere(f, "a");
   dag_store_set_busy_timeout(f->st, 1);
-  assert_int_equal(dag_store_begin(f->st), DAG_ELOCKED);
-  assert_int_equal(add_row(f, "autocommit"), DAG_ELOCKED);
-  /* Reads go on beside the writer (WAL). */
+  if (store_test_kind == DAG_STORE_SQLITE) assert_int_equal(dag_store_begin(f->st), DAG_ELOCKED);
+  assert_int_equal(add_row(f, "a"), DAG_ELOCKED);
+  /* Reads go on beside the writer (WAL; MVCC). */
   struct dag_store_dag *dags = NULL;
   size_t n = 0;
   assert_int_equal(dag_store_list_dags(f->st, &dags, &n), 0);
   dag_store_dags_free(dags, n);
-  assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(other);
+  unlock(other);
   assert_int_equal(dag_store_begin(f->st), 0);
   assert_int_equal(add_row(f, "a"), 0);
   assert_int_equal(dag_store_commit(f->st), 0);
   assert_true(row_exists(f, "a"));
+}
+
+/* On PostgreSQL any failed statement ends the server's transaction, a
+ * lock timeout among them: the transaction is doomed even if the caller
+ * goes on, and the store is usable once it has rolled back. */
+static void pg_failure_dooms_the_transaction(void **state) {
+  struct fixture *f = *state;
+  void *other = lock_elsewhere(f, "held");
+  dag_store_set_busy_timeout(f->st, 1);
+  assert_int_equal(dag_store_begin(f->st), 0);
+  assert_int_equal(add_row(f, "small"), 0);
+  assert_int_equal(add_row(f, "held"), DAG_ELOCKED); /* ... and the caller goes on */
+  assert_int_equal(dag_store_commit(f->st), DAG_ELOCKED);
+  unlock(other);
+  assert_false(row_exists(f, "small"));
+  assert_int_equal(add_row(f, "later"), 0);
+  assert_true(row_exists(f, "later"));
 }
 
 /* A full database: -ENOSPC with SQLite's own message, which the rollback
@@ -166,13 +211,139 @@ static void ignored_failure_fails_the_commit(void **state) {
   assert_false(row_exists(f, "small"));
 }
 
+/* A password given apart from the URL opens the database and appears in
+ * no message, not even when the server refuses it; a URL holding one is
+ * refused without repeating it. */
+static void pg_password_stays_secret(void **state) {
+  struct fixture *f = *state;
+  static const char secret[] = "s3cr3t-Pa55";
+  char *in_url = xasprintf("postgresql://dagctl_pw:%s@localhost/x", secret);
+  dag_store *st = NULL;
+  char *err = NULL;
+  assert_int_equal(dag_store_open(in_url, NULL, &st, &err), DAG_EINVAL);
+  assert_null(strstr(err, secret));
+  free(err);
+  err = NULL;
+  free(in_url);
+  /* The rest rewrites the server's pg_hba.conf: only on the test's own. */
+  if (!store_test_pg_private) return;
+
+  char *sql = xasprintf("CREATE ROLE dagctl_pw LOGIN PASSWORD '%s'; "
+                        "GRANT ALL ON SCHEMA public TO dagctl_pw; "
+                        "GRANT ALL ON ALL TABLES IN SCHEMA public TO dagctl_pw; "
+                        "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO dagctl_pw",
+                        secret);
+  PGconn *admin = PQconnectdb(f->db.state);
+  PGresult *r = PQexec(admin, sql);
+  free(sql);
+  assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  /* The test server trusts its socket: make it ask for the password. */
+  r = PQexec(admin, "SELECT current_setting('hba_file')");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  char *hba = xstrdup(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  FILE *fp = fopen(hba, "w");
+  if (!fp) fail_msg("%s: cannot rewrite the server's pg_hba.conf", hba);
+  fputs("local all dagctl_pw scram-sha-256\nlocal all all trust\n", fp);
+  fclose(fp);
+  r = PQexec(admin, "SELECT pg_reload_conf()");
+  PQclear(r);
+
+  char *url = store__url_with_db(f->db.state, f->db.db);
+  char *as_pw = NULL;
+  {
+    /* user=postgres in the query gives way to our role. */
+    const char *q = strstr(url, "user=postgres");
+    if (q)
+      as_pw = xasprintf("%.*suser=dagctl_pw%s", (int)(q - url), url, q + strlen("user=postgres"));
+    else
+      as_pw = xasprintf("%s%suser=dagctl_pw", url, strchr(url, '?') ? "&" : "?");
+  }
+  struct dag_store_options bad = {.password = "wrong-" "s3cr3t-Pa55"};
+  assert_int_not_equal(dag_store_open(as_pw, &bad, &st, &err), 0);
+  assert_non_null(err);
+  assert_null(strstr(err, "wrong-"));
+  assert_null(strstr(err, secret));
+  assert_non_null(strstr(err, "password authentication failed"));
+  free(err);
+  err = NULL;
+
+  struct dag_store_options good = {.password = secret};
+  assert_int_equal(dag_store_open(as_pw, &good, &st, &err), 0);
+  assert_null(strstr(dag_store_where(st), secret));
+  assert_int_equal(dag_store_ping(st), 0);
+  dag_store_close(st);
+
+  fp = fopen(hba, "w");
+  assert_non_null(fp);
+  fputs("local all all trust\n", fp);
+  fclose(fp);
+  r = PQexec(admin, "SELECT pg_reload_conf()");
+  PQclear(r);
+  PQfinish(admin);
+  free(hba);
+  free(as_pw);
+  free(url);
+}
+
+/* A database migrated by a newer dagctl is refused, by a writer and by a
+ * reader, with a message that says what to do. */
+static void newer_schema_is_refused(void **state) {
+  struct fixture *f = *state;
+  assert_int_equal(dag_store_set_import_error(f->st, "x", "y", 1), 0);
+  dag_store_close(f->st);
+  f->st = NULL;
+  if (store_test_kind == DAG_STORE_SQLITE) {
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db.state, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (9999, 'x', 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    PGconn *c = PQconnectdb(f->db.state);
+    PGresult *r = PQexec(c, "INSERT INTO schema_migrations VALUES (9999, 'x', 0)");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+  }
+  char *err = NULL;
+  dag_store *st = NULL;
+  assert_int_equal(dag_store_open(f->db.state, NULL, &st, &err), DAG_ESCHEMA);
+  assert_non_null(strstr(err, "schema version 9999 is newer than this dagctl"));
+  free(err);
+  struct dag_store_options ro = {.readonly = true};
+  assert_int_equal(dag_store_open(f->db.state, &ro, &st, &err), DAG_ESCHEMA);
+  assert_non_null(strstr(err, "newer than this dagctl"));
+  free(err);
+}
+
+/* The SQLite-only cases run in the SQLite group only. */
+#define SQLITE_ONLY(name)                                                       \
+  static void name##_on_sqlite(void **state) {                                  \
+    if (store_test_kind == DAG_STORE_SQLITE) name(state);                       \
+  }
+#define PG_ONLY(name)                                                           \
+  static void name##_on_pg(void **state) {                                      \
+    if (store_test_kind == DAG_STORE_POSTGRESQL) name(state);                   \
+  }
+SQLITE_ONLY(full_store_says_so)
+SQLITE_ONLY(ignored_failure_fails_the_commit)
+PG_ONLY(pg_failure_dooms_the_transaction)
+PG_ONLY(pg_password_stays_secret)
+
 int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(nested_commit_commits_once, setup, teardown),
-      cmocka_unit_test_setup_teardown(inner_rollback_fails_outer_commit, setup, teardown),
-      cmocka_unit_test_setup_teardown(locked_store_is_a_wait, setup, teardown),
-      cmocka_unit_test_setup_teardown(full_store_says_so, setup, teardown),
-      cmocka_unit_test_setup_teardown(ignored_failure_fails_the_commit, setup, teardown),
+      T(nested_commit_commits_once),
+      T(inner_rollback_fails_outer_commit),
+      T(locked_store_is_a_wait),
+      T(newer_schema_is_refused),
+      T(full_store_says_so_on_sqlite),
+      T(ignored_failure_fails_the_commit_on_sqlite),
+      T(pg_failure_dooms_the_transaction_on_pg),
+      T(pg_password_stays_secret_on_pg),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("store", tests, DAG_ARRAY_SIZE(tests));
 }

@@ -1,4 +1,4 @@
-/* test_store_alerts.c - the outbox in the SQLite store: queueing, due
+/* test_store_alerts.c - the outbox in the store, on each backend: queueing, due
  * order, attempts with per-recipient outcomes, `alerts retry`. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,20 +14,18 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
+#include "store_backends.h"
 
 struct fixture {
-  char dir[64];
+  struct store_test_db db;
   dag_store *st;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-store-alerts-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char *path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(path, NULL, &f->st, &err), 0);
-  free(path);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
   *state = f;
   return 0;
 }
@@ -35,9 +33,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   dag_store_close(f->st);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
@@ -220,5 +216,5 @@ int main(void) {
       T(test_defaults_resolved_and_recorded),
       T(test_add_keeps_an_enclosing_transaction),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("store_alerts", tests, DAG_ARRAY_SIZE(tests));
 }

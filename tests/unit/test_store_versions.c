@@ -18,20 +18,18 @@
 #include "dag_serial.h"
 #include "error.h"
 #include "store.h"
+#include "store_backends.h"
 
 struct fixture {
-  char dir[64];
-  char *path;
+  struct store_test_db db;
   dag_store *st;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-versions-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  f->path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &f->st, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
   *state = f;
   return 0;
 }
@@ -39,16 +37,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   dag_store_close(f->st);
-  char *db = xasprintf("%s/dagctl.db", f->dir);
-  char *wal = xasprintf("%s-wal", db), *shm = xasprintf("%s-shm", db);
-  unlink(db);
-  unlink(wal);
-  unlink(shm);
-  rmdir(f->dir);
-  free(db);
-  free(wal);
-  free(shm);
-  free(f->path);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
@@ -160,5 +149,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_one_version_per_content, setup, teardown),
       cmocka_unit_test_setup_teardown(test_run_records_its_version, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("store_versions", tests, DAG_ARRAY_SIZE(tests));
 }
