@@ -101,7 +101,8 @@ dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
   /* A connection per change: the read-only handle stays read-only, and a
    * change costs an open (about a millisecond) it would not otherwise. */
   struct dag_store_options opts = {.no_migrate = true,
-                                   .fsync_each_commit = w->cfg->durable_fsync};
+                                   .fsync_each_commit = w->cfg->durable_fsync,
+                                   .password = w->cfg->state_password};
   dag_store *st = NULL;
   char *err = NULL;
   int rc = dag_store_open(w->write_db, &opts, &st, &err);

@@ -56,7 +56,7 @@ int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const 
 
 int cli_web_start(struct cli *c, const struct cli_web *w, uv_loop_t *loop,
                   struct dag_scheduler *sched, struct dag_web **out) {
-  char *db = w->readonly ? xasprintf("%s/dagctl.db", c->cfg.home) : NULL;
+  char *db = w->readonly ? xstrdup(c->cfg.state) : NULL;
   struct dag_web_options opts = {.cfg = &c->cfg,
                                  .store = c->store,
                                  .sched = sched,

@@ -134,11 +134,10 @@ int cli_open(struct cli *c) {
     fprintf(stderr, "dagctl: cannot create DAGCTL_HOME %s: %s\n", c->cfg.home, strerror(errno));
     return CLI_CONFIG;
   }
-  char *path = xasprintf("%s/dagctl.db", c->cfg.home);
   char *err = NULL;
-  struct dag_store_options opts = {.fsync_each_commit = c->cfg.durable_fsync};
-  int src = dag_store_open(path, &opts, &c->store, &err);
-  free(path);
+  struct dag_store_options opts = {.fsync_each_commit = c->cfg.durable_fsync,
+                                   .password = c->cfg.state_password};
+  int src = dag_store_open(c->cfg.state, &opts, &c->store, &err);
   if (src) {
     fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));
     free(err);
@@ -150,20 +149,18 @@ int cli_open(struct cli *c) {
 int cli_open_readonly(struct cli *c) {
   int rc = cli_load_config(c);
   if (rc) return rc;
-  char *path = xasprintf("%s/dagctl.db", c->cfg.home);
+  const char *path = c->cfg.state;
   struct stat st;
-  if (stat(path, &st) != 0) {
+  if (!dag_store_is_url(path) && stat(path, &st) != 0) {
     fprintf(stderr,
             "dagctl: no database at %s (%s): this command only reads one; "
             "start `dagctl scheduler` once to create it\n",
             path, strerror(errno));
-    free(path);
     return CLI_CONFIG;
   }
   char *err = NULL;
-  struct dag_store_options opts = {.readonly = true};
+  struct dag_store_options opts = {.readonly = true, .password = c->cfg.state_password};
   int src = dag_store_open(path, &opts, &c->store, &err);
-  free(path);
   if (src) {
     fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));
     free(err);

@@ -59,6 +59,14 @@ static const struct setting settings[] = {
     {"core", "executor", &dag_cfg_t_executor, OFF(executor_workers), "local", 0, 0, 0},
     {"core", "worker_timeout", &dag_cfg_t_duration, OFF(worker_timeout_us), "10s", 0, 0, 0},
     {"core", "scheduler_timeout", &dag_cfg_t_duration, OFF(scheduler_timeout_us), "10s", 0, 0, 0},
+    /* The metadata database. NULL default: DAGCTL_HOME/dagctl.db once the
+     * home is known. A PostgreSQL password never sits in the URL nor in
+     * clear in dagctl.yaml (or libpq's PGPASSWORD, ~/.pgpass). */
+    {"core", "state", &dag_cfg_t_state, OFF(state), NULL, 0, 0, 0},
+    {"core", "state_password", &dag_cfg_t_password, OFF(state_password), NULL, 0, 0,
+     SECRET | NOT_IN_FILE},
+    {"core", "state_password_file", &dag_cfg_t_password_file, OFF(state_password), NULL, 0, 0,
+     SECRET},
     {"web", "bind", &dag_cfg_t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &dag_cfg_t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a
@@ -537,6 +545,7 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
   }
 
   if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;
+  if (cfg->state == NULL && cfg->home) cfg->state = xasprintf("%s/dagctl.db", cfg->home);
 
   for (size_t i = 0; i < N_SETTINGS; i++) {
     if ((settings[i].flags & SECRET) && settings[i].type->field == DAG_CFG_FIELD_STRING)

@@ -102,6 +102,8 @@ struct dag_config {
   bool executor_workers;        /* local */
   int64_t worker_timeout_us;    /* a worker silent this long is gone; 10 s */
   int64_t scheduler_timeout_us; /* a scheduler silent this long is gone; 10 s */
+  char *state;          /* core.state: a SQLite path or a postgresql:// URL; HOME/dagctl.db */
+  char *state_password; /* PostgreSQL; env or state_password_file only; NULL: libpq's own */
 
   /* web */
   char *web_bind; /* "127.0.0.1" */

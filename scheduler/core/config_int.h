@@ -57,7 +57,7 @@ extern const struct type dag_cfg_t_string, dag_cfg_t_path, dag_cfg_t_int, dag_cf
     dag_cfg_t_token, dag_cfg_t_token_file, dag_cfg_t_web_token, dag_cfg_t_web_token_file,
     dag_cfg_t_url, dag_cfg_t_host, dag_cfg_t_smtp_tls, dag_cfg_t_brokers, dag_cfg_t_enum,
     dag_cfg_t_password, dag_cfg_t_password_file, dag_cfg_t_address, dag_cfg_t_addresses,
-    dag_cfg_t_storage;
+    dag_cfg_t_storage, dag_cfg_t_state;
 
 /* `path` made absolute against the working directory and normalised
  * lexically, without touching the file system. NULL (errno set) if getcwd

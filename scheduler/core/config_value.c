@@ -94,6 +94,34 @@ static int parse_path(const struct setting *s, const char *text, void *field,
   return 0;
 }
 
+/* core.state: a SQLite path (made absolute) or a PostgreSQL URL, which
+ * must not hold the password: the URL shows in logs and `config show`. */
+static int parse_state(const struct setting *s, const char *text, void *field, char **why) {
+  bool url = strncmp(text, "postgresql://", 13) == 0 || strncmp(text, "postgres://", 11) == 0;
+  if (!url) {
+    if (strstr(text, "://") != NULL) {
+      *why = xstrdup("the only URL scheme is postgresql://");
+      return -1;
+    }
+    return parse_path(s, text, field, why);
+  }
+  const char *auth = strstr(text, "://") + 3;
+  size_t auth_len = strcspn(auth, "/?");
+  const char *at = memchr(auth, '@', auth_len);
+  bool has_password = at && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+  const char *query = strchr(text, '?');
+  if (query && (strstr(query, "?password=") || strstr(query, "&password=")))
+    has_password = true;
+  if (has_password) {
+    /* Not repeated: the message shows in logs and terminals. */
+    *why = xstrdup("the URL holds a password: give it in DAGCTL__CORE__STATE_PASSWORD, "
+                   "core.state_password_file, PGPASSWORD or ~/.pgpass instead");
+    return -1;
+  }
+  dag_cfg_set_string(field, xstrdup(text));
+  return 0;
+}
+
 static int parse_int(const struct setting *s, const char *text, void *field, char **why) {
   DAG_UNUSED(why);
   /* strtoll alone would accept " 4", "+4" and "4 "; a config value is exact. */
@@ -558,6 +586,8 @@ static int parse_storage(const struct setting *s, const char *text, void *field,
 #define STR DAG_CFG_FIELD_STRING
 const struct type dag_cfg_t_string = {"a non-empty string", parse_string, STR};
 const struct type dag_cfg_t_path = {"a path", parse_path, STR};
+const struct type dag_cfg_t_state = {"a SQLite path or postgresql://USER@HOST:PORT/DB",
+                                     parse_state, STR};
 const struct type dag_cfg_t_int = {"an integer", parse_int, DAG_CFG_FIELD_INT};
 const struct type dag_cfg_t_bool = {"true or false", parse_bool, DAG_CFG_FIELD_BOOL};
 const struct type dag_cfg_t_duration = {"a duration such as 30s, 5m or 1h30m",

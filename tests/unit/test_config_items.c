@@ -126,6 +126,8 @@ static void aliases_listed_once(void **state) {
   assert_string_equal(item(f, "web", "token")->alias, "token_file");
   assert_string_equal(item(f, "smtp", "password")->alias, "password_file");
   assert_string_equal(item(f, "kafka", "sasl_password")->alias, "sasl_password_file");
+  assert_null(item(f, "core", "state_password_file"));
+  assert_string_equal(item(f, "core", "state_password")->alias, "state_password_file");
   assert_null(item(f, "core", "parallelism")->alias);
   for (size_t i = 0; i < f->n; i++)
     for (size_t j = i + 1; j < f->n; j++)
