@@ -16,21 +16,19 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
+#include "store_backends.h"
 
 struct fixture {
-  char dir[64];
-  char *path;
+  struct store_test_db db;
   dag_store *st;
   int64_t run_pk;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-claims-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  f->path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &f->st, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
   struct dag_store_run run = {.dag_id = "d", .run_id = "r1", .run_type = "manual",
                               .logical_date = 1000, .data_interval_start = 1000,
                               .data_interval_end = 1000, .conf = "{}", .queued_at = 1000};
@@ -45,10 +43,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   dag_store_close(f->st);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f->path);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
@@ -103,7 +98,7 @@ static void claimed_once(void **state) {
   /* Another connection, as another worker process: nothing left. */
   dag_store *other = NULL;
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &other, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
   assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 8, &c), 0);
   dag_store_close(other);
 }
@@ -115,7 +110,7 @@ static void two_claimers_split(void **state) {
   queue(f, "b", 1, "default", "shell");
   dag_store *other = NULL;
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &other, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
   struct dag_store_claim *c1 = NULL, *c2 = NULL;
   assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 1, &c1), 1);
   assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
@@ -238,5 +233,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(end_needs_the_token, setup, teardown),
       cmocka_unit_test_setup_teardown(silent_worker_loses_its_tries, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("store_workers", tests, DAG_ARRAY_SIZE(tests));
 }
