@@ -6,7 +6,14 @@
  * A query is written once, in the SQL both backends speak, with SQLite's
  * parameters (? or ?N, numbered from 1); the PostgreSQL backend rewrites
  * them to $N when it prepares the statement. Where the dialects differ (JSON
- * functions, a row lock), the query names both texts with store_stmt2(). */
+ * functions, a row lock), the query names both texts with store_stmt2().
+ *
+ * PostgreSQL infers each parameter's type from where it stands; one it
+ * cannot place (only tested with IS NULL, or alone in a SELECT list) is an
+ * error there: write CAST(?N AS TEXT) or CAST(?N AS BIGINT), which SQLite
+ * reads the same. A failed statement ends a PostgreSQL transaction: see
+ * store_guard(). Run new queries through the store suites, which test both
+ * backends (tests/unit/store_backends.h). */
 #ifndef DAG_STORE_INT_H
 #define DAG_STORE_INT_H
 

@@ -200,8 +200,9 @@ int dag_store_find_runs(dag_store *st, const struct dag_store_run_filter *f,
   /* One statement for every combination: a NULL parameter does not filter. */
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run"
-      " WHERE (?1 IS NULL OR dag_id = ?1) AND (?2 IS NULL OR state = ?2)"
-      " AND (?3 IS NULL OR COALESCE(start_date, queued_at) >= ?3)"
+      " WHERE (CAST(?1 AS TEXT) IS NULL OR dag_id = ?1)"
+      " AND (CAST(?2 AS TEXT) IS NULL OR state = ?2)"
+      " AND (CAST(?3 AS BIGINT) IS NULL OR COALESCE(start_date, queued_at) >= ?3)"
       " ORDER BY logical_date DESC, id DESC LIMIT ?4";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;

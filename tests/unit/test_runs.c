@@ -147,6 +147,46 @@ static void test_scheduled_id_taken_is_eexist(void **state) {
   free(a);
 }
 
+/* dag_store_find_runs(): each filter alone and none, one statement for
+ * every combination (a NULL parameter does not filter). */
+static void test_find_runs_filters(void **state) {
+  struct fixture *f = *state;
+  char *a = NULL, *b = NULL, *err = NULL;
+  assert_int_equal(create(f, DAG_RUN_TYPE_MANUAL, "first", 1000, &a, &err), 0);
+  assert_int_equal(create(f, DAG_RUN_TYPE_MANUAL, "second", 2000, &b, &err), 0);
+  struct dag_store_run r;
+  assert_int_equal(dag_store_get_run(f->st, "d", "second", &r), 0);
+  assert_int_equal(dag_store_set_run_state(f->st, r.pk, DAG_RUN_FAILED, 5000, 6000), 0);
+  dag_store_run_free(&r);
+  assert_int_equal(dag_store_get_run(f->st, "d", "first", &r), 0);
+  assert_int_equal(dag_store_set_run_state(f->st, r.pk, DAG_RUN_RUNNING, 3000, 0), 0);
+  dag_store_run_free(&r);
+  struct {
+    struct dag_store_run_filter filter;
+    const char *want; /* run ids, newest first */
+  } cases[] = {
+      {{0}, "second first"},
+      {{.dag_id = "d"}, "second first"},
+      {{.dag_id = "other"}, ""},
+      {{.has_state = true, .state = DAG_RUN_FAILED}, "second"},
+      {{.has_state = true, .state = DAG_RUN_RUNNING}, "first"},
+      {{.since = 4000}, "second"},
+      {{.limit = 1}, "second"},
+  };
+  for (size_t c = 0; c < DAG_ARRAY_SIZE(cases); c++) {
+    struct dag_store_run *runs = NULL;
+    size_t n = 0;
+    assert_int_equal(dag_store_find_runs(f->st, &cases[c].filter, &runs, &n), 0);
+    char got[64] = "";
+    for (size_t i = 0; i < n; i++)
+      snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "", runs[i].run_id);
+    assert_string_equal(got, cases[c].want);
+    dag_store_runs_free(runs, n);
+  }
+  free(a);
+  free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_generated_ids_never_collide, setup, teardown),
@@ -154,6 +194,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_generated_id_taken_by_hand, setup, teardown),
       cmocka_unit_test_setup_teardown(test_explicit_id_taken_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scheduled_id_taken_is_eexist, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_find_runs_filters, setup, teardown),
   };
   return store_backends_run("runs", tests, DAG_ARRAY_SIZE(tests));
 }
