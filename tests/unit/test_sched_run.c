@@ -76,6 +76,11 @@ static int fake_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_pro
   struct dag_proc *p = xcalloc(1, sizeof(*p));
   p->pid = 4000000 + h->spawns; /* no such process: never signalled */
   p->pid_start = 1;
+  /* No descriptors: the executor closes (and writes the try to) those >= 0,
+   * and a calloc'd 0 is stdin, or whatever took its number since, such as
+   * a PostgreSQL connection's socket. */
+  p->handover_fd = -1;
+  p->pidfd = -1;
   p->data = data;
   p->exit_cb = exit_cb;
   h->live[h->n_live++] = p;
