@@ -17,7 +17,7 @@ build_pkgs=(
   gcc make cmake pkg-config binutils
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
-  tzdata zlib1g-dev libpq-dev libjs-chart.js
+  tzdata zlib1g-dev libpq-dev libjs-chart.js libsodium-dev
 )
 # make demo prints the gold tables with the sqlite3 shell.
 demo_pkgs=(sqlite3)

@@ -12,35 +12,45 @@
 #define GET (M(HTTP_GET) | M(HTTP_HEAD))
 #define MAX_SEGMENTS 12
 
-static const struct route_entry {
-  const char *pattern; /* segments after the leading '/'; "{}" captures */
-  uint64_t methods;
-  enum dag_route route;
-} routes[] = {
-    {"", GET, DAG_ROUTE_PAGE_DAGS},
-    {"dags/{}", GET, DAG_ROUTE_PAGE_DAG},
-    {"dags/{}/runs/{}/tasks/{}/tries/{}", GET, DAG_ROUTE_PAGE_TRY},
-    {"static/{}", GET, DAG_ROUTE_STATIC},
-    {"metrics", GET, DAG_ROUTE_METRICS},
-    {"dashboard", GET, DAG_ROUTE_PAGE_DASHBOARD},
-    {"api/v1/dags", GET, DAG_ROUTE_DAGS},
-    {"api/v1/dags/{}", GET | M(HTTP_PATCH), DAG_ROUTE_DAG},
-    {"api/v1/dags/{}/dagRuns", GET | M(HTTP_POST), DAG_ROUTE_RUNS},
-    {"api/v1/dags/{}/dagRuns/{}", GET, DAG_ROUTE_RUN},
-    {"api/v1/dags/{}/dagRuns/{}/taskInstances", GET, DAG_ROUTE_TIS},
-    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}", GET, DAG_ROUTE_TI},
-    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}/logs/{}", GET, DAG_ROUTE_LOG},
-    {"api/v1/dags/{}/dagRuns/{}/tries", GET, DAG_ROUTE_TRIES},
-    {"api/v1/dags/{}/clearTaskInstances", M(HTTP_POST), DAG_ROUTE_CLEAR},
-    {"api/v1/dags/{}/grid", GET, DAG_ROUTE_GRID},
-    {"api/v1/dags/{}/dagVersions", GET, DAG_ROUTE_VERSIONS},
-    {"api/v1/dagSources/{}", GET, DAG_ROUTE_SOURCE},
-    {"api/v1/importErrors", GET, DAG_ROUTE_IMPORT_ERRORS},
-    {"api/v1/health", GET, DAG_ROUTE_HEALTH},
-    {"api/v1/version", GET, DAG_ROUTE_VERSION},
-    {"api/v1/ui/recentRuns", GET, DAG_ROUTE_RECENT_RUNS},
-    {"api/v1/ui/dashboard", GET, DAG_ROUTE_DASHBOARD},
+/* One row per path and method set, each with the one permission it needs
+ * (auth.h): a path whose methods need different permissions has a row for
+ * each. A row without a permission (DAG_PERM_NONE) is refused to everyone,
+ * and tests/integration/test_web_auth.sh fails on it. README's "Who may do
+ * what" lists this table. */
+static const struct dag_route_info routes[] = {
+    {"", GET, DAG_ROUTE_PAGE_DAGS, DAG_PERM_READ},
+    {"dags/{}", GET, DAG_ROUTE_PAGE_DAG, DAG_PERM_READ},
+    {"dags/{}/runs/{}/tasks/{}/tries/{}", GET, DAG_ROUTE_PAGE_TRY, DAG_PERM_READ},
+    {"static/{}", GET, DAG_ROUTE_STATIC, DAG_PERM_PUBLIC},
+    {"metrics", GET, DAG_ROUTE_METRICS, DAG_PERM_READ},
+    {"dashboard", GET, DAG_ROUTE_PAGE_DASHBOARD, DAG_PERM_READ},
+    {"api/v1/dags", GET, DAG_ROUTE_DAGS, DAG_PERM_READ},
+    {"api/v1/dags/{}", GET, DAG_ROUTE_DAG, DAG_PERM_READ},
+    {"api/v1/dags/{}", M(HTTP_PATCH), DAG_ROUTE_DAG, DAG_PERM_EDIT},
+    {"api/v1/dags/{}/dagRuns", GET, DAG_ROUTE_RUNS, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns", M(HTTP_POST), DAG_ROUTE_RUNS, DAG_PERM_EDIT},
+    {"api/v1/dags/{}/dagRuns/{}", GET, DAG_ROUTE_RUN, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances", GET, DAG_ROUTE_TIS, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}", GET, DAG_ROUTE_TI, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}/logs/{}", GET, DAG_ROUTE_LOG, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns/{}/tries", GET, DAG_ROUTE_TRIES, DAG_PERM_READ},
+    {"api/v1/dags/{}/clearTaskInstances", M(HTTP_POST), DAG_ROUTE_CLEAR, DAG_PERM_EDIT},
+    {"api/v1/dags/{}/grid", GET, DAG_ROUTE_GRID, DAG_PERM_READ},
+    {"api/v1/dags/{}/dagVersions", GET, DAG_ROUTE_VERSIONS, DAG_PERM_READ},
+    {"api/v1/dagSources/{}", GET, DAG_ROUTE_SOURCE, DAG_PERM_READ},
+    {"api/v1/importErrors", GET, DAG_ROUTE_IMPORT_ERRORS, DAG_PERM_READ},
+    /* Load balancers and monitors probe it without credentials, as in
+     * Airflow; it says only whether the database and scheduler answer. */
+    {"api/v1/health", GET, DAG_ROUTE_HEALTH, DAG_PERM_PUBLIC},
+    {"api/v1/version", GET, DAG_ROUTE_VERSION, DAG_PERM_READ},
+    {"api/v1/ui/recentRuns", GET, DAG_ROUTE_RECENT_RUNS, DAG_PERM_READ},
+    {"api/v1/ui/dashboard", GET, DAG_ROUTE_DASHBOARD, DAG_PERM_READ},
 };
+
+const struct dag_route_info *dag_route_table(size_t *n) {
+  *n = DAG_ARRAY_SIZE(routes);
+  return routes;
+}
 
 /* Does the pattern match the segments? Literal segments compare exactly;
  * "{}" takes any non-empty segment. */
@@ -111,6 +121,7 @@ int dag_route_match(enum http_method method, const char *path, struct dag_route_
       m->methods |= routes[r].methods;
       if (!(routes[r].methods & M(method))) continue;
       m->route = routes[r].route;
+      m->perm = routes[r].perm;
       capture(routes[r].pattern, segs, m);
       status = 200;
       break;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
+
 enum dag_route {
   DAG_ROUTE_NONE,
   /* pages and assets */
@@ -46,6 +48,7 @@ enum dag_route {
 
 struct dag_route_match {
   enum dag_route route;
+  enum dag_perm perm; /* what the route needs for this method */
   char *params[DAG_ROUTE_MAX_PARAMS]; /* decoded captures, in path order; owned */
   size_t n_params;
   uint64_t methods; /* bit (1 << method) for each method the path accepts */
@@ -58,6 +61,16 @@ struct dag_route_match {
  * dag_route_match_free(). */
 int dag_route_match(enum http_method method, const char *path, struct dag_route_match *m);
 void dag_route_match_free(struct dag_route_match *m);
+
+/* A row of the route table. */
+struct dag_route_info {
+  const char *pattern; /* segments after the leading '/'; "{}" captures */
+  uint64_t methods;    /* bit (1 << method); HEAD wherever GET */
+  enum dag_route route;
+  enum dag_perm perm;
+};
+/* The whole table, in match order (static). */
+const struct dag_route_info *dag_route_table(size_t *n);
 
 /* The methods of m->methods as an Allow header value, "GET, HEAD". */
 void dag_route_allow(const struct dag_route_match *m, char *buf, size_t size);

@@ -3,13 +3,15 @@
  * `dagctl scheduler` serves it on the scheduler's own loop (figures such as
  * running tasks come straight from the scheduler); `dagctl webserver` serves
  * it alone from the same database, opened read-only (changes get a
- * short-lived writer of their own). Reads are open; every mutation (pause,
- * trigger, clear) needs "Authorization: Bearer <web.token>", and with no
- * token configured every mutation is refused. No CORS headers are sent, so
- * other origins cannot read the API from a browser. */
+ * short-lived writer of their own). Every route needs one permission
+ * (route.c's table), granted by the role of the user behind the request's
+ * credentials (web_auth.h); with web.auth none, requests without any may
+ * read. No CORS headers are sent, so other origins cannot read the API from
+ * a browser. */
 #ifndef DAG_WEB_H
 #define DAG_WEB_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "config.h"
@@ -35,6 +37,10 @@ struct dag_web_options {
  * not an address) with nothing left open. Everything borrowed must outlive
  * the server until its close callback. */
 int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct dag_web **out);
+
+/* Is `bind` a loopback address (127.0.0.0/8, ::1)? NULL: the default,
+ * which is. web.auth none may serve only these. */
+bool dag_web_bind_is_loopback(const char *bind);
 
 /* The port bound (useful with port 0). */
 int dag_web_port(const struct dag_web *w);

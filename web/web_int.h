@@ -22,13 +22,13 @@ struct web_cached {
   uint64_t version; /* dag_store_data_version() it was computed at */
 };
 
-/* Wrong API tokens by client address, to answer repeated guesses later and
+/* Wrong credentials by client address, to answer repeated guesses later and
  * later. A fixed table: a client beyond it takes the slot of the one that
  * guessed least recently. */
 #define WEB_AUTH_SLOTS 64
 struct web_auth_failures {
   char peer[64]; /* "" for a free slot */
-  unsigned count;   /* wrong tokens in a row, forgotten after a quiet spell */
+  unsigned count;   /* wrong credentials in a row, forgotten after a quiet spell */
   uint64_t last_ms; /* uv_now() of the last one */
 };
 
@@ -86,13 +86,13 @@ char *web_utf8_clean(const char *s);
 void web_store_error(struct dag_http_conn *c, int rc, const char *what);
 /* JSON text of `j` with markup characters escaped; caller frees. */
 char *web_json_dumps(const json_t *j);
-/* Is the request allowed to change state? Answers 401/403 itself when
- * not. Compares the token in constant time. A wrong token is logged with
- * the client's address (never the token; at most a line per 10 s) and
- * answered after a delay that doubles with each wrong token in a row from
- * that address (web_auth_delay_ms), from a timer. */
-bool web_authorized(struct dag_web *w, struct dag_http_conn *c,
-                    const struct dag_http_request *req);
+/* An error whose text is ours alone (no request bytes), answered after
+ * `delay_ms`; `extra` header lines or NULL. */
+void web_error_after(struct dag_http_conn *c, uint64_t delay_ms, int status, const char *title,
+                     const char *extra, const char *detail);
+/* web_error() with extra header lines (or NULL) and a detail as is. */
+void web_error_with(struct dag_http_conn *c, int status, const char *title, const char *extra,
+                    const char *detail);
 /* The delay before answering the n-th wrong token in a row (n >= 1):
  * 100 ms, doubling, at most 5 s. */
 uint64_t web_auth_delay_ms(unsigned n);

@@ -51,7 +51,18 @@ int cli_web_args(struct cli *c, struct cli_web *w, int argc, char **argv, const 
   if (optind < argc)
     return cli_usage_error(verb_usage, "unexpected argument '%s'", argv[optind]);
   int rc = w->readonly ? cli_open_readonly(c) : cli_open(c);
-  return rc ? rc : -1;
+  if (rc) return rc;
+  const char *bind = w->bind ? w->bind : c->cfg.web_bind;
+  if (!c->cfg.web_auth_password && !dag_web_bind_is_loopback(bind)) {
+    fprintf(stderr,
+            "dagctl: web.auth is none, which serves only a loopback address, but the page "
+            "would listen on %s: set `web: {auth: password}` in dagctl.yaml (or "
+            "DAGCTL__WEB__AUTH=password) and add a user (dagctl users add NAME --role admin), "
+            "or bind 127.0.0.1\n",
+            bind);
+    return CLI_CONFIG;
+  }
+  return -1;
 }
 
 int cli_web_start(struct cli *c, const struct cli_web *w, uv_loop_t *loop,

@@ -74,6 +74,10 @@ static const struct setting settings[] = {
      * out of a file that is often shared or committed. */
     {"web", "token", &dag_cfg_t_web_token, OFF(web_token), NULL, 0, 0, SECRET},
     {"web", "token_file", &dag_cfg_t_web_token_file, OFF(web_token), NULL, 0, 0, SECRET},
+    /* none: reads need no login (changes still need a token), allowed only
+     * on a loopback address; password: every route but the public ones
+     * needs a user's password or token. */
+    {"web", "auth", &dag_cfg_t_web_auth, OFF(web_auth_password), "none", 0, 0, 0},
     /* NULL default: derived from web.bind and web.port once both are known. */
     {"web", "base_url", &dag_cfg_t_url, OFF(web_base_url), NULL, 0, 0, 0},
     /* A share of the server's 256 connections per client address, so one
@@ -597,6 +601,8 @@ static char *item_text(const struct dag_config *cfg, const struct setting *st) {
     return xstrdup(*(const bool *)field ? "full" : "normal");
   if (st->type == &dag_cfg_t_executor)
     return xstrdup(*(const bool *)field ? "workers" : "local");
+  if (st->type == &dag_cfg_t_web_auth)
+    return xstrdup(*(const bool *)field ? "password" : "none");
   if (st->type == &dag_cfg_t_log_level) {
     enum dag_log_level l = *(const enum dag_log_level *)field;
     return xstrdup((size_t)l < DAG_ARRAY_SIZE(levels) ? levels[l] : "?");

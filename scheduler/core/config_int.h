@@ -52,7 +52,7 @@ struct setting {
 
 /* The value types. */
 extern const struct type dag_cfg_t_string, dag_cfg_t_path, dag_cfg_t_int, dag_cfg_t_bool,
-    dag_cfg_t_duration, dag_cfg_t_tz, dag_cfg_t_durability, dag_cfg_t_executor,
+    dag_cfg_t_duration, dag_cfg_t_tz, dag_cfg_t_durability, dag_cfg_t_executor, dag_cfg_t_web_auth,
     dag_cfg_t_log_level,
     dag_cfg_t_token, dag_cfg_t_token_file, dag_cfg_t_web_token, dag_cfg_t_web_token_file,
     dag_cfg_t_url, dag_cfg_t_host, dag_cfg_t_smtp_tls, dag_cfg_t_brokers, dag_cfg_t_enum,

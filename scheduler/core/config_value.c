@@ -198,6 +198,18 @@ static int parse_executor(const struct setting *s, const char *text, void *field
   return 0;
 }
 
+static int parse_web_auth(const struct setting *s, const char *text, void *field, char **why) {
+  DAG_UNUSED(s);
+  DAG_UNUSED(why);
+  if (strcmp(text, "none") == 0)
+    FIELD(bool, field) = false;
+  else if (strcmp(text, "password") == 0)
+    FIELD(bool, field) = true;
+  else
+    return -1;
+  return 0;
+}
+
 static int parse_log_level(const struct setting *s, const char *text, void *field,
                            char **why) {
   DAG_UNUSED(s);
@@ -596,6 +608,8 @@ const struct type dag_cfg_t_tz = {"a time zone such as UTC or Europe/Paris", par
 const struct type dag_cfg_t_durability = {"'normal' or 'full'", parse_durability,
                                           DAG_CFG_FIELD_OTHER};
 const struct type dag_cfg_t_executor = {"'local' or 'workers'", parse_executor,
+                                        DAG_CFG_FIELD_OTHER};
+const struct type dag_cfg_t_web_auth = {"'none' or 'password'", parse_web_auth,
                                         DAG_CFG_FIELD_OTHER};
 const struct type dag_cfg_t_log_level = {"one of debug, info, warn, error", parse_log_level,
                                          DAG_CFG_FIELD_OTHER};

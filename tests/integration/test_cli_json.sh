@@ -88,6 +88,18 @@ check alerts 'len(d) >= 1 and all(a["dag_id"] == "jsondag" and a["state"] == "qu
 alert=$(dagctl alerts --json | jq '.[0].id')
 check alerts "d == {'id': $alert, 'state': 'queued', 'smtp_configured': False}" \
   dagctl alerts retry "$alert" --json
+check users 'd == {"username": "jo", "action": "add", "role": "viewer"}' \
+  dagctl users add jo --role viewer --no-password --json
+check users 'd == {"username": "jo", "action": "set-role", "role": "op"}' dagctl users set-role jo op --json
+check users 'd == {"username": "jo", "action": "set-password"}' \
+  dagctl users set-password jo --password-stdin --json <<<"a long enough password"
+check users '[u["username"] for u in d] == ["jo"] and d[0]["has_password"] is True' dagctl users list --json
+check tokens 'd["username"] == "jo" and d["token"].startswith("dagctl_") and d["expires_at"] is not None' \
+  dagctl tokens create jo --expires 1d --json
+token_id=$(dagctl tokens list --json | jq -r '.[0].id')
+check tokens "d == {'id': '$token_id', 'revoked': True}" dagctl tokens revoke "$token_id" --json
+check tokens 'len(d) == 1 and d[0]["revoked_at"] is not None' dagctl tokens list --user jo --json
+check users 'd == {"username": "jo", "action": "delete"}' dagctl users delete jo --json
 # A bad configuration is still an answer in JSON (exit 4, problems listed).
 printf 'core:\n  no_such_key: 1\n' >"$TMP/bad.yaml"
 rc=0
@@ -113,14 +125,15 @@ for v in $(jq -r '.[].name' <<<"$verbs"); do
 done
 # Every subcommand of a data verb is covered too.
 for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source" \
-  "config check" "config show" "alerts retry"; do
+  "config check" "config show" "alerts retry" "users list" "users add" "users delete" \
+  "users set-password" "users set-role" "tokens create" "tokens list" "tokens revoke"; do
   jq -e --arg v "${sub% *}" --arg s "${sub#* }" \
     '.[] | select(.name == $v) | .subcommands | index($s)' <<<"$verbs" >/dev/null ||
     fail "subcommand '$sub' is not in the verb table"
 done
 for v in $(jq -r '.[] | select(.json) | .name' <<<"$verbs"); do
   for s in $(jq -r --arg v "$v" '.[] | select(.name == $v) | .subcommands[]' <<<"$verbs"); do
-    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry " in
+    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke " in
       *"$v $s"*) ;;
       *) fail "subcommand '$v $s' prints data but this test has no case for it" ;;
     esac

@@ -526,7 +526,8 @@ wait_for "! proc_alive $WS_PID" 5
 if grep -q 'applied migration' "$TMP/webserver-ro.log"; then fail "read-only webserver migrated"; fi
 assert_eq "$(sha256sum <"$TMP/ro/dagctl.db")" "$sum_before" "the read-only database is unchanged"
 
-# Without web.token, every mutation is refused with a message naming it.
+# Without web.token, a token that was web.token is refused as a wrong
+# credential, with a message naming both kinds of token.
 cat >"$TMP/notoken.yaml" <<EOF2
 core:
   log_level: info
@@ -538,8 +539,9 @@ wait_for "grep -q 'web server listening' '$TMP/webserver2.log'" 10
 WS=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/webserver2.log")
 code=$(curl -sS -o "$TMP/403.json" -w '%{http_code}' -X POST "${WS}api/v1/dags/webdemo/dagRuns" \
   -H "Authorization: Bearer $TOKEN" -d '{}')
-assert_eq "$code" 403 "trigger with no token configured"
-grep -q 'web.token' "$TMP/403.json" || fail "403 does not say to set web.token: $(cat "$TMP/403.json")"
+assert_eq "$code" 401 "trigger with no token configured"
+grep -q 'dagctl tokens create) nor web.token' "$TMP/403.json" ||
+  fail "401 does not name the tokens it takes: $(cat "$TMP/403.json")"
 kill -TERM "$WS_PID"
 wait_for "! proc_alive $WS_PID" 5
 

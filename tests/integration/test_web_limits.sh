@@ -222,7 +222,7 @@ grep -q 'web connection refused client=127.0.0.1 reason=client_limit' "$WS_LOG" 
 
 auth_lines=$(grep -c 'web: wrong API token client=' "$WS_LOG" || true)
 auth_sum=$(awk '/web: wrong API token client=/ { for (i = 1; i <= NF; i++) if ($i ~ /^not_logged_before=/) { sub(/.*=/, "", $i); n += $i } ; n++ }
-                /web: wrong API tokens not logged one by one/ { for (i = 1; i <= NF; i++) if ($i ~ /^count=/) { sub(/.*=/, "", $i); n += $i } }
+                /web: wrong credentials not logged one by one/ { for (i = 1; i <= NF; i++) if ($i ~ /^count=/) { sub(/.*=/, "", $i); n += $i } }
                 END { print n + 0 }' "$WS_LOG")
 assert_eq "$auth_sum" 6 "wrong tokens accounted for in the log"
 [ "$auth_lines" -le 2 ] || fail "$auth_lines log lines for 6 wrong tokens"
