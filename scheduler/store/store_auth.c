@@ -159,10 +159,13 @@ int dag_store_user_set_role(dag_store *st, const char *username, enum dag_role r
 int dag_store_token_add(dag_store *st, const char *id, const char *username,
                         const char *token_hash, dag_time_t now, dag_time_t expires_at) {
   /* INSERT ... SELECT: no row when the user does not exist, rather than a
-   * broken foreign key that PostgreSQL would abort the transaction for. */
+   * broken foreign key that PostgreSQL would abort the transaction for.
+   * The casts give PostgreSQL the parameters' types, which a SELECT list
+   * does not. */
   static const char sql[] =
       "INSERT INTO api_token (id, username, token_hash, created_at, expires_at)"
-      " SELECT ?1, username, ?3, ?4, ?5 FROM app_user WHERE username = ?2";
+      " SELECT CAST(?1 AS TEXT), username, CAST(?3 AS TEXT), CAST(?4 AS BIGINT),"
+      " CAST(?5 AS BIGINT) FROM app_user WHERE username = ?2";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, id);

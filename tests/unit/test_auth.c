@@ -1,7 +1,6 @@
 /* test_auth.c - roles and permissions, password and token hashing
  * (scheduler/core/auth.c), the Authorization header parser
- * (web/web_auth.c), the route table's permissions (web/route.c) and the
- * users and tokens of the store (scheduler/store/store_auth.c). */
+ * (web/web_auth.c) and the route table's permissions (web/route.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +13,6 @@
 #include "auth.h"
 #include "error.h"
 #include "route.h"
-#include "store_auth.h"
 #include "web_auth.h"
 
 static void test_roles(void **state) {
@@ -147,42 +145,11 @@ static void test_cred_parse(void **state) {
   assert_int_equal(c.kind, WEB_CRED_NONE);
 }
 
-static void test_store(void **state) {
-  (void)state;
-  dag_store *st;
-  char *err = NULL;
-  assert_int_equal(dag_store_open(":memory:", NULL, &st, &err), 0);
-  assert_int_equal(dag_store_user_add(st, "al", DAG_ROLE_USER, "h1", 10), 0);
-  assert_int_equal(dag_store_user_add(st, "al", DAG_ROLE_ADMIN, NULL, 11), DAG_EEXIST);
-  assert_int_equal(dag_store_token_add(st, "t1", "al", "hash1", 12, 0), 0);
-  assert_int_equal(dag_store_token_add(st, "t2", "nobody", "hash2", 12, 0), DAG_ENOTFOUND);
-  struct dag_store_token t;
-  enum dag_role r;
-  assert_int_equal(dag_store_token_find(st, "hash1", &t, &r), 0);
-  assert_string_equal(t.username, "al");
-  assert_int_equal(r, DAG_ROLE_USER);
-  dag_store_token_clear(&t);
-  assert_int_equal(dag_store_user_set_role(st, "al", DAG_ROLE_OP, 13), 0);
-  assert_int_equal(dag_store_token_find(st, "hash1", &t, &r), 0);
-  assert_int_equal(r, DAG_ROLE_OP); /* the user's role now, not at creation */
-  dag_store_token_clear(&t);
-  assert_int_equal(dag_store_token_revoke(st, "t1", 14), 0);
-  assert_int_equal(dag_store_token_revoke(st, "t1", 15), DAG_ENOTFOUND);
-  assert_int_equal(dag_store_token_find(st, "hash1", &t, &r), 0);
-  assert_int_equal(t.revoked_at, 14);
-  dag_store_token_clear(&t);
-  assert_int_equal(dag_store_user_delete(st, "al"), 0);
-  assert_int_equal(dag_store_user_delete(st, "al"), DAG_ENOTFOUND);
-  assert_int_equal(dag_store_token_find(st, "hash1", &t, &r), DAG_ENOTFOUND);
-  assert_int_equal(dag_store_user_set_password(st, "al", "h", 16), DAG_ENOTFOUND);
-  dag_store_close(st);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roles),     cmocka_unit_test(test_route_permissions),
       cmocka_unit_test(test_passwords), cmocka_unit_test(test_tokens),
-      cmocka_unit_test(test_cred_parse), cmocka_unit_test(test_store),
+      cmocka_unit_test(test_cred_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
