@@ -687,6 +687,15 @@ int sched_outer_work(struct dag_scheduler *s, struct sched_work *w) {
 #define SCHED_BUSY_TIMEOUT_MS 5
 #define SCHED_HA_BUSY_TIMEOUT_MS 2000
 
+/* On PostgreSQL a row lock may be met inside a transaction, where a wait
+ * cannot be turned into a retry: the scheduler waits for other sessions'
+ * short transactions (other schedulers, a `dagctl clear`, the web
+ * server's writer) rather than fail, one scheduler or several. */
+static int busy_timeout_ms(const struct dag_scheduler *s) {
+  return s->ha || dag_store_kind(s->store) == DAG_STORE_POSTGRESQL ? SCHED_HA_BUSY_TIMEOUT_MS
+                                                                   : SCHED_BUSY_TIMEOUT_MS;
+}
+
 int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                       struct dag_scheduler **out) {
   struct dag_scheduler *s = xcalloc(1, sizeof(*s));
@@ -726,10 +735,7 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   int rc = load_home_id(s);
   if (rc == 0) rc = sched_ha_start(s);
   if (rc) return rc;
-  /* On PostgreSQL a row lock may be met inside a transaction, where a wait
-   * cannot be turned into a retry: several schedulers wait for each other's
-   * short transactions rather than fail. */
-  dag_store_set_busy_timeout(s->store, s->ha ? SCHED_HA_BUSY_TIMEOUT_MS : SCHED_BUSY_TIMEOUT_MS);
+  dag_store_set_busy_timeout(s->store, busy_timeout_ms(s));
   char *logs = xasprintf("%s/logs", s->cfg->home);
   mkdir(logs, 0755);
   free(logs);
@@ -777,7 +783,7 @@ int dag_scheduler_run_one(struct dag_scheduler *s, struct dag *dag, int64_t run_
     dag_free(dag);
     return rc;
   }
-  dag_store_set_busy_timeout(s->store, SCHED_BUSY_TIMEOUT_MS);
+  dag_store_set_busy_timeout(s->store, busy_timeout_ms(s));
   struct sched_dag *sd = add_dag(s, dag->dag_id);
   sd->ref = dag_ref_new(dag);
   sd->file = xstrdup(dag->file ? dag->file : "");

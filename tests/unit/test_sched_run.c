@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -637,6 +638,48 @@ static void pg_lock_timeout_stops_cleanly(void **state) {
   assert_true(h->closed);
 }
 
+/* Another session's short transaction (a `dagctl clear`, the web server's
+ * writer) holds the rows a task's end must write for 300 ms: on
+ * PostgreSQL the scheduler meets the lock halfway through its transaction,
+ * where it cannot back off and retry, so it waits it out and goes on. */
+static void pg_short_lock_is_waited_out(void **state) {
+  struct harness *h = *state;
+  if (store_test_kind != DAG_STORE_POSTGRESQL) return;
+  run_one(h, chain, NULL);
+  assert_non_null(find_live(h, "a"));
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    PGconn *c = PQconnectdb(h->db.state);
+    PGresult *r = PQexec(c, "BEGIN; LOCK TABLE task_instance IN EXCLUSIVE MODE");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (write(ready[1], ok ? "1" : "0", 1) != 1) _exit(1);
+    usleep(300000); /* the other session's work */
+    r = PQexec(c, "COMMIT");
+    PQclear(r);
+    PQfinish(c);
+    _exit(ok ? 0 : 1);
+  }
+  char b = 0;
+  assert_int_equal(read(ready[0], &b, 1), 1);
+  assert_int_equal(b, '1');
+  close(ready[0]);
+  close(ready[1]);
+  finish(h, "a", 0);
+  int status = 0;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_false(dag_scheduler_failed(h->s));
+  assert_int_equal(ti_state(h, "a"), DAG_TI_SUCCESS);
+  wait_live(h, "b");
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+}
+
 /* --- service mode: loading, clearing, recovering -------------------------------------- */
 
 static void start_service(struct harness *h) {
@@ -773,6 +816,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(busy_store_spawns_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(full_store_stops_cleanly, setup, teardown),
       cmocka_unit_test_setup_teardown(pg_lock_timeout_stops_cleanly, setup, teardown),
+      cmocka_unit_test_setup_teardown(pg_short_lock_is_waited_out, setup, teardown),
       cmocka_unit_test_setup_teardown(broken_file_with_queued_run, setup, teardown),
       cmocka_unit_test_setup_teardown(clear_and_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_mid_run, setup, teardown),
