@@ -16,10 +16,10 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
+#include "store_backends.h"
 
 struct fixture {
-  char dir[64];
-  char *path;
+  struct store_test_db db;
   dag_store *a, *b; /* two schedulers' connections */
   int64_t run1, run2;
 };
@@ -37,12 +37,10 @@ static int64_t make_run(dag_store *st, const char *run_id) {
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/dagctl-scheds-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  f->path = xasprintf("%s/dagctl.db", f->dir);
+  store_test_open(&f->db);
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->path, NULL, &f->a, &err), 0);
-  assert_int_equal(dag_store_open(f->path, NULL, &f->b, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->a, &err), 0);
+  assert_int_equal(dag_store_open(f->db.state, NULL, &f->b, &err), 0);
   f->run1 = make_run(f->a, "r1");
   f->run2 = make_run(f->a, "r2");
   assert_int_equal(dag_store_scheduler_register(f->a, "A", "h1", 1000), 0);
@@ -55,10 +53,7 @@ static int teardown(void **state) {
   struct fixture *f = *state;
   dag_store_close(f->a);
   dag_store_close(f->b);
-  char *cmd = xasprintf("rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(cmd);
-  free(f->path);
+  store_test_drop(&f->db);
   free(f);
   return 0;
 }
@@ -158,5 +153,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(stop_frees_runs, setup, teardown),
       cmocka_unit_test_setup_teardown(events_reach_everyone, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return store_backends_run("store_schedulers", tests, DAG_ARRAY_SIZE(tests));
 }
