@@ -26,6 +26,13 @@ if dagctl runs nothing >"$TMP/nopw.out" 2>&1; then fail "dagctl reached the data
 grep -q 'password' "$TMP/nopw.out" || fail "no word of the password: $(cat "$TMP/nopw.out")"
 export DAGCTL__CORE__STATE_PASSWORD=$PASSWORD
 
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
+web:
+  token: $TOKEN
+EOF2
+chmod 600 "$DAGCTL_HOME/dagctl.yaml"
+
 write_dag pgchain <<EOF2
 dag_id: pgchain
 default_args:
@@ -99,10 +106,24 @@ P().feed(open(sys.argv[1]).read())
 assert cells == {"extract": "success", "flaky": "success", "load": "success"}, cells
 EOF2
 
+# dagctl webserver reads the same state through a read-only session, and
+# writes a change through a session of its own, password and all.
+"$DAGCTL_BIN" webserver --port 0 >"$TMP/webserver.log" 2>&1 &
+SCHED_PIDS+=("$!")
+wait_for "grep -q 'web server listening' '$TMP/webserver.log'" 10
+WS=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/webserver.log")
+assert_eq "$(curl -sS "${WS}api/v1/dags/pgchain/dagRuns/$run" | pyjson 'd["state"]')" success \
+  "webserver run"
+code=$(curl -sS -o "$TMP/pause.json" -w '%{http_code}' -X PATCH "${WS}api/v1/dags/pgchain" \
+  -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"is_paused": true}')
+assert_eq "$code" 200 "pause through dagctl webserver: $(cat "$TMP/pause.json")"
+assert_eq "$(pg "SELECT is_paused FROM dag WHERE dag_id = 'pgchain'")" 1 "paused in PostgreSQL"
+
 # The password is in no log, no task's environment dump, no config output.
 dagctl config show >"$TMP/config.out" 2>&1
 grep -q 'postgresql:///dagctl' "$TMP/config.out" || fail "config show lacks core.state"
-if grep -rlF -- "$PASSWORD" "$TMP"/scheduler.*.log "$DAGCTL_HOME" "$TMP/config.out" 2>/dev/null; then
+if grep -rlF -- "$PASSWORD" "$TMP"/scheduler.*.log "$TMP/webserver.log" "$DAGCTL_HOME" \
+  "$TMP/config.out" 2>/dev/null; then
   fail "the state password appears in the files above"
 fi
 
