@@ -142,7 +142,9 @@ cleanup() {
   local sups=() left n p comm
   for f in /proc/[0-9]*/comm; do
     comm=
-    read -r comm <"$f" 2>/dev/null || true
+    # (a process may end between the glob and the read: the braces make
+    # the redirection's own error quiet too)
+    { read -r comm <"$f"; } 2>/dev/null || true
     [ "$comm" = dagctl-supervis ] || continue
     pid=${f#/proc/}
     pid=${pid%/comm}
