@@ -47,6 +47,7 @@ int sched_ha_start(struct dag_scheduler *s) {
   s->ha_timer.data = s;
   s->ha_on = true;
   uv_timer_start(&s->ha_timer, on_ha_timer, every, every);
+  s->reap_schedulers_after = uv_now(s->loop) + (uint64_t)(s->cfg->scheduler_timeout_us / 1000);
   LOG_INFO("one of several schedulers on this state scheduler=%s scheduler_timeout_ms=%lld",
            s->sched_id, (long long)(s->cfg->scheduler_timeout_us / 1000));
   return 0;
@@ -112,12 +113,16 @@ static void on_ha_timer(uv_timer_t *t) {
     dag_scheduler_shutdown(s, NULL, NULL);
     return;
   }
+  uint64_t timeout_ms = (uint64_t)(s->cfg->scheduler_timeout_us / 1000);
   if (rc) {
     if (rc != DAG_ELOCKED)
       LOG_WARN("scheduler heartbeat not recorded scheduler=%s error=\"%s\"", s->sched_id,
                dag_strerror(rc));
+    /* The others could not heartbeat either: judge them a timeout later. */
+    s->reap_schedulers_after = uv_now(s->loop) + timeout_ms;
     return;
   }
+  if (uv_now(s->loop) < s->reap_schedulers_after) return;
   size_t gone = 0;
   rc = dag_store_reap_schedulers(s->store, now, s->cfg->scheduler_timeout_us, &gone);
   if (rc == 0 && gone) {

@@ -260,6 +260,11 @@ struct dag_scheduler {
   /* core.executor: workers (sched_queue.c). */
   uv_timer_t reap_timer; /* looks for silent workers */
   bool reap_on;
+  /* uv_now() before which no one is declared gone: this scheduler has not
+   * itself been connected to the store for a whole timeout yet (it just
+   * started, or the store failed under it), so another's silence may be
+   * the store's, not theirs. */
+  uint64_t reap_workers_after, reap_schedulers_after;
   bool queued_new; /* tries were queued: tell the workers once dispatch ends */
 
   /* Several schedulers on one database (sched_ha.c): PostgreSQL with

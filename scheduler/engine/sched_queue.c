@@ -121,10 +121,19 @@ int sched_queue_take_ends(struct dag_scheduler *s) {
 
 int sched_queue_reap_work(struct dag_scheduler *s) {
   if (s->stopping) return 0;
+  uint64_t timeout_ms = (uint64_t)(s->cfg->worker_timeout_us / 1000);
+  if (uv_now(s->loop) < s->reap_workers_after) return 0;
   size_t workers = 0, tries = 0;
   int rc = dag_store_reap_workers(s->store, sched_now(s), s->cfg->worker_timeout_us, &workers,
                                   &tries);
   if (rc == DAG_ELOCKED) return rc;
+  if (rc && dag_store_kind(s->store) == DAG_STORE_POSTGRESQL) {
+    /* The server went away: workers cannot heartbeat either. Judge them
+     * again once this scheduler has been connected for a whole timeout. */
+    LOG_WARN("cannot look for silent workers error=\"%s\"", dag_strerror(rc));
+    s->reap_workers_after = uv_now(s->loop) + timeout_ms;
+    return 0;
+  }
   if (rc) {
     sched_store_broken(s, "reap workers", rc);
     return 0;
@@ -156,6 +165,10 @@ void sched_queue_start(struct dag_scheduler *s) {
   s->reap_timer.data = s;
   s->reap_on = true;
   uv_timer_start(&s->reap_timer, on_reap_timer, every, every);
+  /* Judge no worker before being connected for a whole timeout: after a
+   * restart of the database (and of this scheduler) they may just be
+   * reconnecting. */
+  s->reap_workers_after = uv_now(s->loop) + (uint64_t)(s->cfg->worker_timeout_us / 1000);
   char *wake = sched_queue_wake_path(s->cfg->home);
   int fd = open(wake, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd >= 0) close(fd);
