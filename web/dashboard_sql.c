@@ -103,7 +103,7 @@ int dash_sql_version(struct wh *wh, unsigned generation, char **out, char **err)
   return rc;
 }
 
-static const enum kind K3I[] = {K_INT, K_INT, K_INT, K_TEXT, K_TEXT};
+static const enum kind ov_kinds[] = {K_INT, K_INT, K_INT, K_TEXT, K_TEXT};
 
 int dash_sql_read(struct wh *wh, const struct dash_range *r, json_t **out, char **err) {
   *out = NULL;
@@ -126,7 +126,7 @@ int dash_sql_read(struct wh *wh, const struct dash_range *r, json_t **out, char 
                 "SELECT coalesce(sum(play_count), 0), count(DISTINCT user_id),"
                 " coalesce(sum(total_ms), 0), min(played_date), max(played_date)"
                 " FROM gold.daily_user_stats WHERE played_date >= $1 AND played_date <= $2",
-                p, tmp, "r", ov_names, K3I, err);
+                p, tmp, "r", ov_names, ov_kinds, err);
   static const char *const ta_names[] = {"tracks", "artists", NULL};
   static const enum kind ta_kinds[] = {K_INT, K_INT};
   if (rc == 0)
