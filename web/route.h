@@ -42,6 +42,10 @@ enum dag_route {
   DAG_ROUTE_SOURCE,         /* /api/v1/dagSources/{dag_id}?version_number=N */
   DAG_ROUTE_PAGE_DASHBOARD, /* /dashboard */
   DAG_ROUTE_DASHBOARD,      /* /api/v1/ui/dashboard?start=&end= */
+  DAG_ROUTE_PAGE_LOGIN,     /* /login */
+  DAG_ROUTE_LOGIN,          /* POST /api/v1/ui/login */
+  DAG_ROUTE_LOGOUT,         /* POST /api/v1/ui/logout */
+  DAG_ROUTE_SESSION,        /* GET /api/v1/ui/session: who, and the CSRF token */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -3,6 +3,7 @@
  * loop-lag probe. The API handlers are api.c and api_runs.c. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +130,10 @@ static void json_with(struct dag_http_conn *c, int status, const char *extra, js
   dag_http_respond(c, status, "application/json", sb_str(&h), s, strlen(s));
   sb_free(&h);
   free(s);
+}
+
+void web_json_with(struct dag_http_conn *c, int status, const char *extra, json_t *body) {
+  json_with(c, status, extra, body);
 }
 
 void web_json(struct dag_http_conn *c, int status, json_t *body) {
@@ -312,17 +317,18 @@ static void not_found(struct dag_http_conn *c, const struct dag_http_request *re
 static void dispatch(struct dag_web *w, struct dag_http_conn *c,
                      const struct dag_http_request *req, const struct dag_route_match *m,
                      const struct web_who *who) {
-  DAG_UNUSED(who);
   switch (m->route) {
   case DAG_ROUTE_PAGE_DAGS:
   case DAG_ROUTE_PAGE_DAG:
   case DAG_ROUTE_PAGE_TRY:
   case DAG_ROUTE_PAGE_DASHBOARD:
+  case DAG_ROUTE_PAGE_LOGIN:
   case DAG_ROUTE_STATIC: {
     const char *name = m->route == DAG_ROUTE_PAGE_DAGS        ? "index.html"
                        : m->route == DAG_ROUTE_PAGE_DAG       ? "dag.html"
                        : m->route == DAG_ROUTE_PAGE_TRY       ? "try.html"
                        : m->route == DAG_ROUTE_PAGE_DASHBOARD ? "dashboard.html"
+                       : m->route == DAG_ROUTE_PAGE_LOGIN     ? "login.html"
                                                              : m->params[0];
     if (!serve_asset(c, name)) not_found(c, req);
     break;
@@ -332,6 +338,10 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
     break;
   case DAG_ROUTE_DASHBOARD:
     web_dashboard(w, c, req);
+    break;
+  case DAG_ROUTE_SESSION:
+  case DAG_ROUTE_LOGOUT:
+    web_session_api(w, c, req, m, who);
     break;
   default:
     web_api(w, c, req, m);

@@ -13,14 +13,21 @@
 #include "error.h"
 #include "log.h"
 #include "store_auth.h"
+#include "strbuf.h"
 #include "timeutil.h"
 #include "web_int.h"
 
-/* Both schemes are offered: browsers and Airflow's clients speak Basic,
- * scripts Bearer. */
-static const char challenge[] =
+/* Both schemes are offered: Airflow's clients speak Basic, scripts Bearer.
+ * Our own page says who it is (X-Requested-With) and gets no challenge: a
+ * Basic one would make the browser pop up its own login over our page. */
+static const char challenge_all[] =
     "WWW-Authenticate: Bearer realm=\"dagctl\"\r\n"
     "WWW-Authenticate: Basic realm=\"dagctl\", charset=\"UTF-8\"\r\n";
+
+static const char *challenge(const struct dag_http_request *req) {
+  const char *xrw = dag_http_header(req, "X-Requested-With");
+  return xrw && strcmp(xrw, "dagctl") == 0 ? NULL : challenge_all;
+}
 
 /* --- the Authorization header ------------------------------------------------------- */
 
@@ -96,9 +103,26 @@ static struct web_auth_failures *auth_slot(struct dag_web *w, const char *peer) 
   return oldest;
 }
 
+/* The slot of `user` among the wrong passwords by user. */
+static struct web_user_failures *user_slot(struct dag_web *w, const char *user) {
+  struct web_user_failures *oldest = &w->user_failures[0];
+  for (size_t i = 0; i < WEB_AUTH_SLOTS; i++) {
+    struct web_user_failures *f = &w->user_failures[i];
+    if (strcmp(f->user, user) == 0) return f;
+    if (!f->user[0] || (oldest->user[0] && f->last_ms < oldest->last_ms)) oldest = f;
+  }
+  snprintf(oldest->user, sizeof(oldest->user), "%s", user);
+  oldest->count = 0;
+  return oldest;
+}
+
 /* Answer 401 after a delay that doubles with each wrong guess in a row
- * from the client's address; log it (never the secret, at most a line per
- * 10 s). `what` says what was wrong ("API token", "password"). */
+ * from the client's address and, for a password, at the user's name: the
+ * longer of the two. Only the wrong answer waits, so the right password
+ * from another address is answered at once: slowed, never locked out.
+ * Logged without the secret: wrong tokens at most a line per 10 s (any
+ * client can send them at will), wrong passwords each (each costs a hash
+ * on the thread pool, which bounds their rate). */
 static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
                         const struct dag_http_request *req, const char *what,
                         const char *user, const char *detail) {
@@ -109,13 +133,29 @@ static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
   f->count++;
   f->last_ms = now;
   uint64_t delay = web_auth_delay_ms(f->count);
-  uint64_t suppressed;
-  if (dag_log_limit_allow(&w->auth_log, now, &suppressed))
+  unsigned user_count = 0;
+  bool password = strcmp(what, "password") == 0;
+  if (password && user && *user) {
+    struct web_user_failures *u = user_slot(w, user);
+    if (u->count && now - u->last_ms > AUTH_FORGET_MS) u->count = 0;
+    u->count++;
+    u->last_ms = now;
+    user_count = u->count;
+    uint64_t ud = web_auth_delay_ms(u->count);
+    if (ud > delay) delay = ud;
+  }
+  uint64_t suppressed = 0;
+  if (password)
+    LOG_WARN("web: wrong password client=%s user=%s method=%s path=%s in_a_row=%u "
+             "user_in_a_row=%u delay_ms=%llu",
+             peer, user && *user ? user : "-", http_method_str(req->method), req->path,
+             f->count, user_count, (unsigned long long)delay);
+  else if (dag_log_limit_allow(&w->auth_log, now, &suppressed))
     LOG_WARN("web: wrong %s client=%s user=%s method=%s path=%s in_a_row=%u delay_ms=%llu "
              "not_logged_before=%llu",
              what, peer, user && *user ? user : "-", http_method_str(req->method), req->path,
              f->count, (unsigned long long)delay, (unsigned long long)suppressed);
-  web_error_after(c, delay, 401, "Unauthorized", challenge, detail);
+  web_error_after(c, delay, 401, "Unauthorized", challenge(req), detail);
 }
 
 /* The right credentials clear the address's count, without taking a slot. */
@@ -195,6 +235,7 @@ struct pw_job {
   struct dag_route_match m;           /* owns the captures */
   web_next_fn next;
   struct web_cred cred;
+  bool login; /* POST /api/v1/ui/login: a session, not a request to run */
   char *hash; /* NULL: no such user or no password; still costs a hash */
   enum dag_role role;
   bool ok;
@@ -220,6 +261,23 @@ static void pw_job_free(struct pw_job *j) {
   free(j);
 }
 
+/* The password was right: a new session (the id drawn anew, any session
+ * the browser held ended), its cookie and CSRF token. */
+static void logged_in(struct dag_web *w, struct dag_http_conn *c,
+                      const struct dag_http_request *req, const char *user, enum dag_role role) {
+  auth_succeeded(w, c);
+  struct web_session *old = web_session_of(w, req);
+  if (old) web_session_end(old);
+  struct web_session *s = web_session_new(w, user);
+  LOG_INFO("web: login user=%s role=%s client=%s", user, dag_role_name(role),
+           dag_http_conn_peer(c));
+  char *cookie = web_session_cookie(w, s);
+  web_json_with(c, 200, cookie,
+                json_pack("{s:s, s:s, s:s}", "username", user, "role", dag_role_name(role),
+                          "csrf_token", s->csrf));
+  free(cookie);
+}
+
 static void pw_done(uv_work_t *r, int status) {
   struct pw_job *j = container_of(r, struct pw_job, work);
   struct dag_web *w = j->w;
@@ -229,6 +287,8 @@ static void pw_done(uv_work_t *r, int status) {
     } else if (!j->ok) {
       auth_failed(w, j->c, j->req, "password", j->cred.user,
                   "wrong user name or password");
+    } else if (j->login) {
+      logged_in(w, j->c, j->req, j->cred.user, j->role);
     } else {
       struct web_who who = {.role = j->role};
       snprintf(who.user, sizeof(who.user), "%s", j->cred.user);
@@ -242,8 +302,9 @@ static void pw_done(uv_work_t *r, int status) {
 
 static void check_password(struct dag_web *w, struct dag_http_conn *c,
                            const struct dag_http_request *req, struct dag_route_match *m,
-                           struct web_cred *cred, web_next_fn next) {
+                           struct web_cred *cred, web_next_fn next, bool login) {
   struct pw_job *j = xcalloc(1, sizeof(*j));
+  j->login = login;
   j->w = w;
   j->c = c;
   j->req = req;
@@ -276,10 +337,42 @@ static void check_password(struct dag_web *w, struct dag_http_conn *c,
   w->handles++;
 }
 
+/* POST /api/v1/ui/login {"username", "password"}: from our own page only
+ * (a login planted by another site would log the victim in as the
+ * attacker). */
+static void login_request(struct dag_web *w, struct dag_http_conn *c,
+                          const struct dag_http_request *req, struct dag_route_match *m) {
+  if (!web_same_origin(req, false)) {
+    web_error(c, 403, "Forbidden", "a login must come from this server's own page");
+    return;
+  }
+  json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+  const char *user = json_string_value(json_object_get(body, "username"));
+  const char *pw = json_string_value(json_object_get(body, "password"));
+  struct web_cred cred = {.kind = WEB_CRED_BASIC};
+  if (!user || !pw || !*pw || dag_auth_user_problem(user) ||
+      strlen(pw) >= sizeof(cred.secret)) {
+    json_decref(body);
+    web_error(c, 400, "Bad Request", "send {\"username\": ..., \"password\": ...}");
+    return;
+  }
+  snprintf(cred.user, sizeof(cred.user), "%s", user);
+  snprintf(cred.secret, sizeof(cred.secret), "%s", pw);
+  /* jansson keeps its own copy of the password: wipe it before freeing. */
+  sodium_memzero((char *)pw, strlen(pw));
+  json_decref(body);
+  check_password(w, c, req, m, &cred, NULL, true);
+  web_cred_wipe(&cred);
+}
+
 void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req, struct dag_route_match *m,
                     web_next_fn next) {
   struct web_who who = {.role = DAG_ROLE_VIEWER, .anonymous = true};
+  if (m->route == DAG_ROUTE_LOGIN) {
+    login_request(w, c, req, m);
+    return;
+  }
   if (m->perm == DAG_PERM_PUBLIC) {
     next(w, c, req, m, &who);
     return;
@@ -292,13 +385,58 @@ void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
   }
   struct web_cred cred;
   web_cred_parse(dag_http_header(req, "Authorization"), &cred);
+  struct web_session *s = cred.kind == WEB_CRED_NONE ? web_session_of(w, req) : NULL;
+  if (s) {
+    struct dag_store_user u;
+    int rc = dag_store_user_get(w->store, s->user, &u);
+    if (rc == DAG_ENOTFOUND) {
+      web_session_end(s); /* the user was deleted: so is the session */
+      s = NULL;
+    } else if (rc) {
+      web_store_error(c, rc, "cannot check the session");
+      return;
+    } else {
+      bool change = req->method != HTTP_GET && req->method != HTTP_HEAD;
+      const char *why = change ? web_session_csrf_problem(s, req) : NULL;
+      if (why) {
+        LOG_WARN("web: change refused user=%s client=%s method=%s path=%s reason=\"%s\"",
+                 s->user, dag_http_conn_peer(c), http_method_str(req->method), req->path, why);
+        web_error(c, 403, "Forbidden", "%s", why);
+        dag_store_user_free(&u);
+        return;
+      }
+      who.anonymous = false;
+      snprintf(who.user, sizeof(who.user), "%s", u.username);
+      who.role = u.role;
+      dag_store_user_free(&u);
+      let_through(w, c, req, m, &who, next);
+      return;
+    }
+  }
   switch (cred.kind) {
   case WEB_CRED_NONE:
     if (!w->cfg->web_auth_password && m->perm == DAG_PERM_READ) {
       next(w, c, req, m, &who); /* web.auth none: reads are open */
       return;
     }
-    web_error_with(c, 401, "Unauthorized", challenge,
+    if (req->method == HTTP_GET && strncmp(req->path, "/api/", 5) != 0 &&
+        strcmp(req->path, "/metrics") != 0) {
+      /* A page: to the login page, which comes back here. */
+      struct strbuf loc = STRBUF_INIT;
+      sb_append(&loc, "Location: /login?next=");
+      for (const unsigned char *p = (const unsigned char *)req->url; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/-_.~", *p))
+          sb_appendc(&loc, (char)*p);
+        else
+          sb_appendf(&loc, "%%%02X", *p);
+      }
+      sb_append(&loc, "\r\n");
+      dag_http_respond(c, 303, "text/plain; charset=utf-8", sb_str(&loc), "log in\n", 7);
+      sb_free(&loc);
+      return;
+    }
+    web_error_with(c, 401, "Unauthorized", challenge(req),
                    m->perm == DAG_PERM_READ
                        ? "log in: send 'Authorization: Bearer <API token>' or Basic "
                          "credentials (dagctl users add, dagctl tokens create)"
@@ -306,7 +444,7 @@ void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
                          "token>' (dagctl tokens create, or web.token) or Basic credentials");
     return;
   case WEB_CRED_BAD:
-    web_error_with(c, 401, "Unauthorized", challenge,
+    web_error_with(c, 401, "Unauthorized", challenge(req),
                    "the Authorization header is neither 'Bearer <token>' nor Basic "
                    "credentials");
     return;
@@ -314,7 +452,7 @@ void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
     break;
   case WEB_CRED_BASIC:
     if (strncmp(cred.secret, "dagctl_", 7) != 0) {
-      check_password(w, c, req, m, &cred, next);
+      check_password(w, c, req, m, &cred, next, false);
       web_cred_wipe(&cred);
       return;
     }

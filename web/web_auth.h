@@ -58,4 +58,40 @@ void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req, struct dag_route_match *m,
                     web_next_fn next);
 
+
+/* --- browser sessions (web_session.c) ------------------------------------------------ */
+
+#define WEB_SESSION_COOKIE "dagctl_session"
+
+/* The value of cookie `name` in a Cookie header (NULL: none) copied into
+ * out (cap bytes): true when present, non-empty, of base64url characters
+ * and shorter than cap. Any bytes are safe (fuzz_auth_header.c). */
+bool web_cookie_value(const char *header, const char *name, char *out, size_t cap);
+
+struct web_session;
+/* The live session the request's cookie names, its idle time renewed; NULL
+ * when none (an idle one is ended here). Borrowed until the next call. */
+struct web_session *web_session_of(struct dag_web *w, const struct dag_http_request *req);
+/* A new session for `user`, evicting the least recently used when all
+ * slots are taken. Borrowed. */
+struct web_session *web_session_new(struct dag_web *w, const char *user);
+void web_session_end(struct web_session *s);
+/* "Set-Cookie: ...\r\n" for `s` (NULL: one that clears the cookie);
+ * caller frees. */
+char *web_session_cookie(const struct dag_web *w, const struct web_session *s);
+/* Does a change made with a session cookie come from our own page? Its
+ * X-CSRF-Token must be the session's, and its Origin (or, without one, its
+ * Referer) must be this server's, as the Host header names it. NULL when
+ * it does, else a static reason. */
+const char *web_session_csrf_problem(const struct web_session *s,
+                                     const struct dag_http_request *req);
+/* Is the Origin (or Referer) header, if any, this server's own? */
+bool web_same_origin(const struct dag_http_request *req, bool required);
+
+/* GET /api/v1/ui/session and POST /api/v1/ui/logout. (POST .../login is
+ * web_auth_route()'s: it checks the password on the thread pool.) */
+void web_session_api(struct dag_web *w, struct dag_http_conn *c,
+                     const struct dag_http_request *req, const struct dag_route_match *m,
+                     const struct web_who *who);
+
 #endif

@@ -32,6 +32,26 @@ struct web_auth_failures {
   uint64_t last_ms; /* uv_now() of the last one */
 };
 
+/* Wrong passwords by user name, to slow guesses at one account from many
+ * addresses. Only wrong answers wait, so the right password from another
+ * address is never held up. */
+struct web_user_failures {
+  char user[72]; /* "" for a free slot */
+  unsigned count;
+  uint64_t last_ms;
+};
+
+/* Browser sessions (web_session.c), in this process's memory: a restart
+ * logs everyone out. The cookie holds `id`; `csrf` goes with every change
+ * the page makes. */
+#define WEB_SESSION_SLOTS 256
+struct web_session {
+  char id[48];   /* base64url of 32 random bytes; "" for a free slot */
+  char csrf[48]; /* likewise */
+  char user[72];
+  uint64_t last_ms; /* uv_now() of the last request; idle past web.session_timeout: gone */
+};
+
 struct web_dash; /* dashboard.c */
 
 struct dag_web {
@@ -52,6 +72,9 @@ struct dag_web {
   unsigned cache_next; /* the slot to replace next */
   struct web_auth_failures auth_failures[WEB_AUTH_SLOTS];
   struct dag_log_limit auth_log; /* wrong tokens: a client can send them at will */
+  struct web_user_failures user_failures[WEB_AUTH_SLOTS];
+  struct web_session *sessions; /* owned; WEB_SESSION_SLOTS, allocated at the first login */
+  bool tls; /* served over TLS: cookies are Secure */
   struct web_dash *dash; /* owned */
   /* /metrics' figures from the database, at metrics_version (owned). */
   char *metrics_db;
@@ -66,6 +89,8 @@ struct dag_web {
 /* Answer with `body` as JSON (takes the reference). '<', '>' and '&' are
  * written as \u escapes, so no JSON answer can be read as markup. */
 void web_json(struct dag_http_conn *c, int status, json_t *body);
+/* web_json() with extra header lines (or NULL). */
+void web_json_with(struct dag_http_conn *c, int status, const char *extra, json_t *body);
 /* Answer with JSON text already escaped as web_json_dumps() does. */
 void web_json_text(struct dag_http_conn *c, int status, const char *json, size_t len);
 /* Send the cached answer for `key` if it was computed at `version`. */

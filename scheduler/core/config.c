@@ -78,6 +78,7 @@ static const struct setting settings[] = {
      * on a loopback address; password: every route but the public ones
      * needs a user's password or token. */
     {"web", "auth", &dag_cfg_t_web_auth, OFF(web_auth_password), "none", 0, 0, 0},
+    {"web", "session_timeout", &dag_cfg_t_duration, OFF(web_session_timeout_us), "30m", 0, 0, 0},
     /* NULL default: derived from web.bind and web.port once both are known. */
     {"web", "base_url", &dag_cfg_t_url, OFF(web_base_url), NULL, 0, 0, 0},
     /* A share of the server's 256 connections per client address, so one

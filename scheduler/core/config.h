@@ -110,6 +110,7 @@ struct dag_config {
   int web_port;   /* 8080 */
   char *web_token; /* NULL: none; else a legacy API token acting as admin */
   bool web_auth_password; /* web.auth: none (reads open, loopback only) | password */
+  int64_t web_session_timeout_us; /* a browser session idle this long ends; 30 min */
   char *web_base_url; /* for links in alerts; "http://127.0.0.1:8080" */
   int web_max_connections_per_client; /* open connections from one address; 32 */
 

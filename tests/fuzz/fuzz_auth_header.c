@@ -1,7 +1,8 @@
-/* fuzz_auth_header.c - libFuzzer target for the Authorization header
- * parser (web/web_auth.c). Beyond "no crash": the parse always ends in one
- * kind, a Basic user is never empty nor holds ':', and no field holds a
- * control character or runs past its buffer. */
+/* fuzz_auth_header.c - libFuzzer target for the parsers of the
+ * Authorization and Cookie headers (web/web_auth.c, web_session.c). Beyond
+ * "no crash": the parse always ends in one kind, a Basic user is never
+ * empty nor holds ':', no field holds a control character or runs past its
+ * buffer, and a cookie value is base64url only. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort(); /* a header was given */
   }
   web_cred_wipe(&c);
+  char v[48];
+  if (web_cookie_value(h, "dagctl_session", v, sizeof(v))) {
+    size_t n = strnlen(v, sizeof(v));
+    if (n == 0 || n == sizeof(v)) abort();
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n)
+      abort();
+  }
   free(h);
   return 0;
 }

@@ -78,7 +78,11 @@ fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
-passed = {"DAG_ROUTE_DASHBOARD": 503}
+passed = {"DAG_ROUTE_DASHBOARD": 503,
+          # the walk's body is no login: 400, for everyone (a public route)
+          "DAG_ROUTE_LOGIN": 400}
+# Logging in and out change only the caller's own session.
+own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT"}
 n_src = [0]
 def request(method, path, body, auth):
     # Each wrong guess from an address of its own (all of 127/8 is
@@ -99,7 +103,7 @@ for pattern, methods, route, perm in rows:
     if not perm or perm not in list(grants) + ["DAG_PERM_PUBLIC"]:
         print("FAIL route %s %s has no permission (%r)" % (pattern, route, perm)); bad += 1; continue
     # A change (any method but GET) needs at least the edit permission.
-    if methods.strip() != "GET" and perm in ("DAG_PERM_PUBLIC", "DAG_PERM_READ"):
+    if methods.strip() != "GET" and perm in ("DAG_PERM_PUBLIC", "DAG_PERM_READ") and route not in own_session:
         print("FAIL route %s %s changes state with only %s" % (pattern, methods, perm)); bad += 1
     segs = pattern.split("/") if pattern else []
     path = "/" + "/".join(urllib.parse.quote(fill[segs[i - 1]], safe="") if s == "{}" else s
@@ -122,6 +126,8 @@ for pattern, methods, route, perm in rows:
             ok_status = passed.get(route, 200)
             if perm == "DAG_PERM_PUBLIC": want = ok_status
             elif who in toks: want = ok_status if who in grants[perm] else 403
+            elif who == "none" and m == "GET" and not path.startswith(("/api/", "/metrics")):
+                want = 303  # a page without a login: to the login page
             else: want = 401
             st, data = request(m, path, body(), auth)
             ok = st == want
@@ -153,6 +159,93 @@ assert_eq "$(code -H "Authorization: Bearer $LEGACY" -X PATCH -H 'Content-Type: 
 grep -qE 'web: wrong password client=127.0.0.1 user=(u_user|nobody) ' "$SCHED_LOG" ||
   fail "a wrong password is not logged with its user and address"
 
+# --- browser sessions ------------------------------------------------------------------
+login() { # login USER PASSWORD [CURL ARGS...]: the answer's body; headers in $TMP/lh
+  local u=$1 p=$2
+  shift 2
+  curl -sS -D "$TMP/lh" -o "$TMP/lbody" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary @- "$@" "$B/api/v1/ui/login" <<<"{\"username\": \"$u\", \"password\": \"$p\"}"
+}
+cookie_of() { sed -n 's/^Set-Cookie: dagctl_session=\([^;]*\).*/\1/ip' "$TMP/lh" | tr -d '\r'; }
+assert_eq "$(login u_user "${PW[user]}" -H 'Origin: http://evil.example')" 403 "a login from another site"
+assert_eq "$(login u_user "${PW[user]}")" 200 "login"
+grep -i '^Set-Cookie: dagctl_session=' "$TMP/lh" | grep -qi 'HttpOnly; SameSite=Strict' ||
+  fail "the session cookie is not HttpOnly and SameSite=Strict: $(grep -i set-cookie "$TMP/lh")"
+grep -i '^Set-Cookie:' "$TMP/lh" | grep -qi 'Secure' && fail "a Secure cookie over plain HTTP"
+C1=$(cookie_of)
+CSRF=$(pyjson 'd["csrf_token"]' <"$TMP/lbody")
+[ -n "$C1" ] && [ -n "$CSRF" ] || fail "no session cookie or CSRF token: $(cat "$TMP/lh" "$TMP/lbody")"
+assert_eq "$(code -b "dagctl_session=$C1" "$B/api/v1/dags")" 200 "a session reads"
+assert_eq "$(code -b "dagctl_session=$C1" "$B/dags/authdemo")" 200 "a session sees the page"
+assert_eq "$(code -b "dagctl_session=$C1" "$B/api/v1/ui/session")" 200 "session info"
+assert_eq "$(pyjson 'd["csrf_token"] == "'"$CSRF"'" and d["username"] == "u_user"' <"$TMP/body")" True "session info"
+patch() { code -b "dagctl_session=$1" -X PATCH -H 'Content-Type: application/json' \
+  -d '{"is_paused": false}' "${@:2}" "$B/api/v1/dags/authdemo"; }
+assert_eq "$(patch "$C1" -H "Origin: $B")" 403 "a change without the CSRF token"
+assert_eq "$(patch "$C1" -H "X-CSRF-Token: $CSRF" -H 'Origin: http://evil.example')" 403 \
+  "a change from another origin (CSRF)"
+assert_eq "$(patch "$C1" -H "X-CSRF-Token: $CSRF" -H 'Referer: http://evil.example/x')" 403 \
+  "a change from another site's Referer"
+assert_eq "$(patch "$C1" -H "X-CSRF-Token: $CSRF")" 403 "a change with neither Origin nor Referer"
+assert_eq "$(patch "$C1" -H "X-CSRF-Token: wrong$CSRF" -H "Origin: $B")" 403 "a wrong CSRF token"
+assert_eq "$(patch "$C1" -H "X-CSRF-Token: $CSRF" -H "Origin: $B")" 200 "a change from the page"
+grep -q 'web: change refused user=u_user .* reason="the request.s Origin is not this server"' "$SCHED_LOG" ||
+  fail "a refused cross-origin change is not logged"
+# The session id is drawn anew at login: the one held before is over.
+assert_eq "$(login u_user "${PW[user]}" -b "dagctl_session=$C1")" 200 "login again"
+C2=$(cookie_of)
+[ "$C2" != "$C1" ] || fail "the session id was not renewed at login"
+assert_eq "$(code -b "dagctl_session=$C1" "$B/api/v1/dags")" 401 "the session before the login"
+assert_eq "$(code -b "dagctl_session=$C2" "$B/api/v1/dags")" 200 "the new session"
+assert_eq "$(code -b "dagctl_session=x$C2" "$B/api/v1/dags")" 401 "a forged session id"
+# A viewer's session may not change anything.
+assert_eq "$(login u_viewer "${PW[viewer]}")" 200 "viewer login"
+CV=$(cookie_of)
+CSRFV=$(pyjson 'd["csrf_token"]' <"$TMP/lbody")
+assert_eq "$(patch "$CV" -H "X-CSRF-Token: $CSRFV" -H "Origin: $B")" 403 "a viewer's session may not pause"
+# Logout ends the session and clears the cookie.
+CSRF2=$(curl -sS -b "dagctl_session=$C2" "$B/api/v1/ui/session" | pyjson 'd["csrf_token"]')
+assert_eq "$(code -D "$TMP/lo" -b "dagctl_session=$C2" -X POST -H "X-CSRF-Token: $CSRF2" -H "Origin: $B" \
+  "$B/api/v1/ui/logout")" 200 "logout"
+grep -qi '^Set-Cookie: dagctl_session=;.*Max-Age=0' "$TMP/lo" || fail "logout does not clear the cookie"
+assert_eq "$(code -b "dagctl_session=$C2" "$B/api/v1/dags")" 401 "a session after logout"
+assert_eq "$(code -H 'Accept: text/html' "$B/dags/authdemo")" 303 "a page without a login"
+assert_eq "$(code "$B/login")" 200 "the login page"
+
+# --- 100 wrong passwords: slowed, logged, the right user still gets in -------------------
+"$PYTHON" - "${SCHED_URL%/}" "${PW[admin]}" >"$TMP/brute.txt" 2>&1 <<'PY' || fail "brute force: $(tail -n 20 "$TMP/brute.txt")"
+import http.client, json, sys, threading, urllib.parse
+base, right = sys.argv[1], sys.argv[2]
+u = urllib.parse.urlsplit(base)
+def post(src, pw):
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60, source_address=(src, 0))
+    c.request("POST", "/api/v1/ui/login", body=json.dumps({"username": "u_admin", "password": pw}),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse(); r.read(); c.close()
+    return r.status
+codes = []
+def guess(i):
+    codes.append(post("127.0.%d.%d" % (20 + i // 200, 1 + i % 200), "wrong-guess-%d" % i))
+threads = [threading.Thread(target=guess, args=(i,)) for i in range(100)]
+for t in threads[:50]: t.start()
+for t in threads[:50]: t.join()
+for t in threads[50:]: t.start()
+for t in threads[50:]: t.join()
+bad = [c for c in codes if c != 401]
+if len(codes) != 100 or bad: sys.exit("wrong guesses answered %r" % bad)
+# The right password from an address of its own: in at once, not locked out.
+st = post("127.0.30.1", right)
+print("right", st)
+sys.exit(0 if st == 200 else 1)
+PY
+assert_eq "$(grep -c 'web: wrong password client=127\.0\.2[0-9]\.[0-9]* user=u_admin method=POST path=/api/v1/ui/login' "$SCHED_LOG")" 100 \
+  "each wrong password logged"
+# Slowed: the account's count reached 100 and its answers waited the most.
+grep -q 'user=u_admin method=POST path=/api/v1/ui/login in_a_row=1 user_in_a_row=100 delay_ms=5000' "$SCHED_LOG" ||
+  fail "the 100th wrong password was not slowed: $(grep 'wrong password' "$SCHED_LOG" | tail -n 2)"
+grep -q 'web: login user=u_admin role=admin client=127.0.30.1' "$SCHED_LOG" ||
+  fail "the right user was not let in from another address"
+
 # --- a role changed, a user deleted: at once ------------------------------------------------
 dagctl users set-role u_viewer user >/dev/null
 assert_eq "$(code -H "Authorization: Bearer ${TOK[viewer]}" -X PATCH -H 'Content-Type: application/json' \
@@ -173,7 +266,7 @@ DAGCTL__WEB__AUTH=none "$DAGCTL_BIN" scheduler --bind :: --port 0 >"$TMP/open6.l
 assert_eq "$rc" 4 "auth none on :: (the scheduler)"
 
 # --- web.auth none: reads open, changes not ------------------------------------------------
-DAGCTL__WEB__AUTH=none "$DAGCTL_BIN" webserver --port 0 >"$TMP/ws.log" 2>&1 &
+DAGCTL__WEB__AUTH=none DAGCTL__WEB__SESSION_TIMEOUT=2s "$DAGCTL_BIN" webserver --port 0 >"$TMP/ws.log" 2>&1 &
 WS_PID=$!
 SCHED_PIDS+=("$WS_PID")
 wait_for "grep -q 'web server listening' '$TMP/ws.log'" 10
@@ -185,6 +278,19 @@ assert_eq "$(code -X PATCH -H 'Content-Type: application/json' -d '{"is_paused":
   "$WS/api/v1/dags/authdemo")" 401 "auth none: a change needs credentials"
 assert_eq "$(code -H "Authorization: Bearer ${TOK[user]}" -X PATCH -H 'Content-Type: application/json' \
   -d '{"is_paused": false}' "$WS/api/v1/dags/authdemo")" 200 "auth none: a user's token may change"
+# A session idle past web.session_timeout (2 s here) is over. Any request
+# with it would renew it, so nothing can be polled: the test waits 3 s
+# untouched, then the session works no more.
+B_SAVE=$B
+B=$WS
+assert_eq "$(login u_user "${PW[user]}")" 200 "login on the webserver"
+CW=$(cookie_of)
+assert_eq "$(code -b "dagctl_session=$CW" "$WS/api/v1/ui/session")" 200 "a new session"
+assert_eq "$(pyjson 'd["username"]' <"$TMP/body")" u_user "a new session's user"
+B=$B_SAVE
+sleep 3
+assert_eq "$(code -b "dagctl_session=$CW" "$WS/api/v1/ui/session")" 200 "an idle session's info"
+assert_eq "$(pyjson 'd["username"] is None' <"$TMP/body")" True "a session idle past web.session_timeout"
 kill -TERM "$WS_PID"
 wait_for "! proc_alive $WS_PID" 10
 stop_scheduler

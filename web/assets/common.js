@@ -44,14 +44,34 @@ class ApiError extends Error {
   }
 }
 
+// The logged-in session's CSRF token, asked once (GET /api/v1/ui/session);
+// every change made with the session cookie must carry it.
+let csrfToken;
+async function csrf() {
+  if (csrfToken === undefined) {
+    const r = await fetch('/api/v1/ui/session', {headers: {Accept: 'application/json', 'X-Requested-With': 'dagctl'}});
+    csrfToken = r.ok ? (await r.json()).csrf_token : null;
+  }
+  return csrfToken;
+}
+
 async function api(method, url, body) {
-  const headers = {Accept: 'application/json'};
+  // X-Requested-With: the server then sends no Basic challenge, which would
+  // make the browser pop up its own login over the page.
+  const headers = {Accept: 'application/json', 'X-Requested-With': 'dagctl'};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = localStorage.getItem(TOKEN_KEY);
   if (method !== 'GET' && token) headers.Authorization = 'Bearer ' + token;
+  else if (method !== 'GET' && !url.endsWith('/ui/login')) {
+    const t = await csrf();
+    if (t) headers['X-CSRF-Token'] = t;
+  }
   const r = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
   let data = null;
   try { data = await r.json(); } catch (e) { /* not JSON */ }
+  if (r.status === 401 && !url.endsWith('/ui/login') && location.pathname !== '/login') {
+    location.assign('/login?next=' + enc(location.pathname + location.search));
+  }
   if (!r.ok) throw new ApiError(r.status, data && data.title, data && data.detail);
   return data;
 }
