@@ -7,11 +7,14 @@
 # recorded: never a process the database does not know about.
 . "$(dirname "$0")/lib.sh"
 
+# Task a ends only when the test writes to this fifo, once the lock is held:
+# its end must fall inside the lock however slow the machine is.
+mkfifo "$TMP/a.go"
 write_dag held <<EOF2
 dag_id: held
 tasks:
   - id: a
-    command: $FAKE_TASK --record $TMP/held.rec --sleep 0.5
+    command: cat $TMP/a.go >/dev/null && $FAKE_TASK --record $TMP/held.rec
   - id: b
     upstream: a
     command: $FAKE_TASK --record $TMP/held.rec
@@ -50,6 +53,7 @@ holder=$!
 wait_for "[ -e '$TMP/locked' ]" 10
 
 # Task a ends while the lock is held; its end waits to be recorded.
+echo go >"$TMP/a.go"
 wait_for "[ \"\$(rec_count '$TMP/held.rec' end a)\" = 1 ]" 10
 # The page answers meanwhile (the loop is not blocked), from the database.
 for i in 1 2 3; do
