@@ -81,15 +81,10 @@ bool dag_pgrp_alive(int pgid) {
 
 /* --- status files ------------------------------------------------------------- */
 
-int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
-                         bool *timed_out, struct dag_proc_usage *usage) {
-  char buf[1024];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return -EINVAL;
-  buf[n] = '\0';
+/* A status file's text, `buf` (NUL-terminated, modified), as
+ * dag_proc_read_status() returns it. */
+static int parse_status(char *buf, int64_t *exit_status, int *term_signal, bool *timed_out,
+                        struct dag_proc_usage *usage) {
   if (strncmp(buf, "dagctl-status 1\n", 16) != 0) return -EINVAL;
   long long exit_code = 0, sig = 0, tout = 0;
   bool have_exit = false, have_sig = false;
@@ -129,6 +124,20 @@ int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signa
   return 0;
 }
 
+int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
+                         bool *timed_out, struct dag_proc_usage *usage) {
+  char buf[1024];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  /* Empty: made ahead by the scheduler, never written by a supervisor. */
+  if (n == 0) return -ENOENT;
+  if (n < 0) return -EINVAL;
+  buf[n] = '\0';
+  return parse_status(buf, exit_status, term_signal, timed_out, usage);
+}
+
 /* --- watching a supervisor ---------------------------------------------------------- */
 
 static int pidfd_open(int pid) {
@@ -136,10 +145,11 @@ static int pidfd_open(int pid) {
   return fd < 0 ? -errno : fd;
 }
 
-/* The try never goes to its supervisor: the end of file ends it. */
+/* The try is not to go to its supervisor (any more): a supervisor still
+ * waiting for it gets the end of file and ends without it. The socket
+ * stays open, for its report or its end, until the dag_proc goes. */
 static void drop_handover(struct dag_proc *p) {
-  if (p->handover_fd >= 0) close(p->handover_fd);
-  p->handover_fd = -1;
+  if (p->handover_fd >= 0 && !p->handed) shutdown(p->handover_fd, SHUT_WR);
   free(p->request);
   p->request = NULL;
   p->request_len = 0;
@@ -148,6 +158,7 @@ static void drop_handover(struct dag_proc *p) {
 static void on_closed(uv_handle_t *h) {
   struct dag_proc *p = h->data;
   drop_handover(p);
+  if (p->handover_fd >= 0) close(p->handover_fd);
   if (p->pidfd >= 0) close(p->pidfd);
   if (!p->released) p->exit_cb(p, p->exit_status, p->term_signal, p->timed_out);
   free(p->status_path);
@@ -156,6 +167,8 @@ static void on_closed(uv_handle_t *h) {
 
 static uv_handle_t *watch_handle(struct dag_proc *p) {
   switch (p->how) {
+  case DAG_PROC_REPORT:
+    return (uv_handle_t *)&p->report;
   case DAG_PROC_PIDFD:
     return (uv_handle_t *)&p->watch;
   case DAG_PROC_SIGCHLD:
@@ -266,6 +279,53 @@ static int watch(uv_loop_t *loop, struct dag_proc *p) {
   return rc;
 }
 
+/* The socket ended without a report: the supervisor died (killed), or
+ * ended without its try. Its end is then learnt as an adopted one's, from
+ * its exit and its status file, once the socket's handle is closed. */
+static void on_report_dropped(uv_handle_t *h) {
+  struct dag_proc *p = h->data;
+  close(p->handover_fd);
+  p->handover_fd = -1;
+  if (p->released) {
+    on_closed(h);
+    return;
+  }
+  int rc = watch(h->loop, p);
+  if (rc == 0) return;
+  LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", p->pid, uv_strerror(rc));
+  if (p->pidfd >= 0) close(p->pidfd);
+  p->pidfd = -1;
+  p->how = DAG_PROC_DONE;
+  p->later.data = p;
+  uv_timer_init(h->loop, &p->later);
+  finish(p, false, 0);
+}
+
+/* A served supervisor's socket is readable: its report (the status file's
+ * text, one SOCK_SEQPACKET message) ends the try; the end of file alone
+ * means that it ended without one. */
+static void on_report(uv_poll_t *h, int status, int events) {
+  struct dag_proc *p = container_of(h, struct dag_proc, report);
+  DAG_UNUSED(status);
+  DAG_UNUSED(events);
+  ssize_t n;
+  do
+    n = recv(p->handover_fd, p->msg, sizeof(p->msg) - 1, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  uv_poll_stop(h);
+  if (n > 0) {
+    p->msg[n] = '\0';
+    if (p->handed &&
+        parse_status(p->msg, &p->exit_status, &p->term_signal, &p->timed_out, &p->usage) == 0) {
+      uv_close((uv_handle_t *)h, on_closed);
+      return;
+    }
+    LOG_WARN("task supervisor sent a malformed report pid=%d", p->pid);
+  }
+  uv_close((uv_handle_t *)h, on_report_dropped);
+}
+
 void dag_proc_terminate(struct dag_proc *p) {
   if (p->terminating || p->how == DAG_PROC_DONE) return;
   p->terminating = true;
@@ -299,7 +359,9 @@ void dag_proc_release(struct dag_proc *p) {
   drop_handover(p);
   uv_handle_t *h = watch_handle(p);
   if (uv_is_closing(h)) return;
-  if (p->how == DAG_PROC_PIDFD)
+  if (p->how == DAG_PROC_REPORT)
+    uv_poll_stop(&p->report);
+  else if (p->how == DAG_PROC_PIDFD)
     uv_poll_stop(&p->watch);
   else if (p->how == DAG_PROC_SIGCHLD)
     uv_signal_stop(&p->child_signal);
@@ -680,16 +742,20 @@ static void pool_request(struct strbuf *out, const struct dag_proc_spec *spec, c
   sb_free(&body);
 }
 
+/* The largest message of a try's request (supervise.c reads no larger). */
+#define TRY_CHUNK 32768
+
 int dag_proc_start(struct dag_proc *p) {
-  if (p->handed || p->handover_fd < 0) return 0;
+  if (p->handed || !p->request) return 0;
   int rc = 0;
   for (size_t off = 0; off < p->request_len && rc == 0;) {
-    ssize_t w = write(p->handover_fd, p->request + off, p->request_len - off);
+    size_t len = p->request_len - off < TRY_CHUNK ? p->request_len - off : TRY_CHUNK;
+    ssize_t w = send(p->handover_fd, p->request + off, len, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0)
+    if (w != (ssize_t)len)
       rc = w < 0 ? -errno : -EIO;
     else
-      off += (size_t)w;
+      off += len;
   }
   /* Whole or not at all: a partial try is refused by the supervisor, which
    * then ends without a status file. */
@@ -718,11 +784,17 @@ static int watch_served(uv_loop_t *loop, int pid, int64_t pid_start, int pidfd, 
   p->request = request->buf;
   p->request_len = request->len;
   *request = (struct strbuf)STRBUF_INIT;
-  int rc = watch(loop, p);
+  /* Its socket says when the try ends (its report), and when it ends
+   * before (the end of file): its pidfd only when the report never came. */
+  p->how = DAG_PROC_REPORT;
+  p->report.data = p;
+  int rc = uv_poll_init(loop, &p->report, fd);
+  if (rc == 0) rc = uv_poll_start(&p->report, UV_READABLE, on_report);
   if (rc) {
     LOG_ERROR("cannot watch the task supervisor pid=%d error=\"%s\"", pid, uv_strerror(rc));
     /* The end of file ends it, without a try. */
     drop_handover(p);
+    close(fd);
     if (p->pidfd >= 0) close(p->pidfd);
     free(p->status_path);
     free(p);

@@ -66,11 +66,14 @@ struct dag_proc_spec {
 /* The supervisor server ("dagctl-supervise --server", supervise.c), exec'd
  * once, on the first try that uses it. It fork()s each try's supervisor
  * ahead of need (no exec on the way from one task to the next), answering
- * with its pid, start time, a pidfd and the pipe it waits on:
+ * with its pid, start time, a pidfd and the socket it waits on:
  * dag_proc_spawn() takes it and asks for the next one, dag_proc_start()
- * writes the try to its pipe.
- * The try's supervisor is not our child: it is watched as an adopted one
- * is, and outlives the server and us. Plugin tasks (pass_fd) take the
+ * sends the try on its socket. The supervisor reports the try's end on the
+ * same socket as soon as the task and all it left are gone: exit_cb runs on
+ * that message, before the supervisor has written its status file or
+ * exited. The try's supervisor is not our child: without the message (it
+ * died) it is watched as an adopted one is, and it outlives the server and
+ * us. Plugin tasks (pass_fd) take the
  * usual way. Zero-initialise it; the caller owns it and ends it with
  * dag_proc_pool_close() (the server and the supervisor waiting exit; the
  * tries run on). */
@@ -80,7 +83,7 @@ struct dag_proc_pool {
   bool asked;       /* a supervisor asked for, the answer not read yet */
   int next_pid;     /* the supervisor waiting for a try; 0: none */
   int64_t next_start;
-  int next_fd;      /* the write end of its pipe */
+  int next_fd;      /* our end of its socket */
   int next_pidfd;   /* < 0: none */
   /* Set before the first try: the tries end with their owner. When the
    * process that owns the pool dies, its server exits (the end of its
@@ -99,8 +102,9 @@ struct dag_proc_usage {
   int64_t wall_us;   /* the supervisor's start to the try's end */
 };
 
-/* How a dag_proc learns that its supervisor has ended. */
+/* How a dag_proc learns that its try has ended. */
 enum dag_proc_how {
+  DAG_PROC_REPORT,  /* `report` polls a served supervisor's socket: its message */
   DAG_PROC_PIDFD,   /* `watch` polls its pidfd */
   DAG_PROC_SIGCHLD, /* no pidfds (valgrind, Linux < 5.3): `child_signal`, a child */
   DAG_PROC_POLL,    /* no pidfds, adopted: `later` looks every 100 ms */
@@ -109,6 +113,7 @@ enum dag_proc_how {
 
 struct dag_proc {
   /* One of these is in use, after `how`. */
+  uv_poll_t report;          /* a served supervisor's socket: its message, or its end */
   uv_poll_t watch;           /* the supervisor's pidfd: readable once it has exited */
   uv_signal_t child_signal;
   uv_timer_t later;
@@ -127,9 +132,10 @@ struct dag_proc {
   dag_proc_exit_cb exit_cb;
   char *status_path;
   bool handed;       /* its supervisor has its try (from us, whole) */
-  int handover_fd;   /* the waiting supervisor's pipe, until dag_proc_start(); < 0: none */
-  char *request;     /* ... and the try to write to it (request_len bytes) */
+  int handover_fd;   /* a served supervisor's socket (its try, its report); < 0: none */
+  char *request;     /* the try to send on it (request_len bytes), until dag_proc_start() */
   size_t request_len;
+  char msg[512];     /* its report */
   enum dag_proc_how how;
   int pidfd;         /* < 0: none */
   bool child;        /* spawned by us: reaped with waitpid() */
@@ -195,7 +201,9 @@ bool dag_pid_is_supervisor(int pid);
  *   timed_out 0|1
  *   maxrss_kb N, user_us N, sys_us N, wall_us N   (dag_proc_usage)
  * Unknown keys are ignored, so it may grow. Returns 0, -ENOENT when there is
- * none, -EINVAL when it is not one or has no outcome yet. */
+ * none or it is empty (the scheduler may make it ahead, empty: the same as
+ * none), -EINVAL when it is not one or has no outcome yet. A served
+ * supervisor sends the same text to the scheduler first. */
 int dag_proc_read_status(const char *path, int64_t *exit_status, int *term_signal,
                          bool *timed_out, struct dag_proc_usage *usage);
 

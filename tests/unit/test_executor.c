@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +31,7 @@ struct result {
   int sig;
   bool timed_out;
   bool unstarted, lost;
+  int pid;           /* the supervisor's */
   uint64_t ended_ms; /* uv_now() when exit_cb ran */
   uv_loop_t *loop;
 };
@@ -48,6 +52,7 @@ static void on_exit_cb(struct dag_proc *p, int64_t status, int sig, bool timed_o
   r->timed_out = timed_out;
   r->unstarted = p->unstarted;
   r->lost = p->lost;
+  r->pid = p->pid;
   r->ended_ms = uv_now(r->loop);
 }
 
@@ -110,6 +115,25 @@ static void run_sh(struct fixture *f, const char *script, char **env, struct res
   assert_int_equal(start(f, "/bin/sh", argv, env ? env : min_env, 0, r), 0);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(r->calls, 1);
+}
+
+/* Wait until process `pid` (not our child) has ended. */
+static void wait_gone(int pid) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, -1), 1);
+    close(fd);
+    return;
+  }
+  if (errno == ESRCH) return;
+  /* No pidfds (valgrind): nothing to wait on but /proc, looked at every
+   * millisecond (a zombie counts as gone). */
+  int64_t start = dag_pid_start_time(pid);
+  while (start > 0 && dag_pid_start_time(pid) == start) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
 }
 
 static void read_log(const struct fixture *f, char *buf, size_t size) {
@@ -394,6 +418,9 @@ static void test_status_file(void **state) {
   assert_int_equal(status, -1);
   assert_int_equal(sig, SIGKILL);
 
+  /* Empty (made ahead by the scheduler): as good as none. */
+  write_file(f->status, "", 0644);
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), -ENOENT);
   write_file(f->status, "dagctl-status 1\nexit 0\n", 0644);
   assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), -EINVAL);
   unlink(f->status);
@@ -641,6 +668,68 @@ static void test_pool_unstarted(void **state) {
   dag_proc_pool_close(&pool);
 }
 
+/* Run `sh -c script` through `pool` with status file f->status, to its end. */
+static void run_pooled(struct fixture *f, struct dag_proc_pool *pool, const char *script,
+                       struct result *r) {
+  char *env[] = {"PATH=/usr/bin:/bin", NULL};
+  char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+  struct dag_proc_spec spec;
+  memset(&spec, 0, sizeof(spec));
+  spec.file = "/bin/sh";
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = f->dir;
+  spec.log_path = f->log;
+  spec.kill_grace_ms = 1000;
+  spec.supervisor = f->supervisor;
+  spec.status_path = f->status;
+  spec.pool = pool;
+  memset(r, 0, sizeof(*r));
+  r->loop = &f->loop;
+  struct dag_proc *p = NULL;
+  assert_int_equal(dag_proc_spawn(&f->loop, &spec, on_exit_cb, r, &p), 0);
+  assert_int_equal(dag_proc_start(p), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(r->calls, 1);
+}
+
+/* A served supervisor reports the try's end on its socket, before it
+ * writes the outcome to its status file: the end is known even when that
+ * write fails (the task put a folder where the file was). One killed
+ * before its report is seen to end without one (lost). */
+static void test_pool_report(void **state) {
+  struct fixture *f = *state;
+  struct dag_proc_pool pool;
+  memset(&pool, 0, sizeof(pool));
+  char script[512];
+  snprintf(script, sizeof(script), "rm '%s' && mkdir '%s' && exit 5", f->status, f->status);
+  struct result r;
+  run_pooled(f, &pool, script, &r);
+  assert_false(r.lost);
+  assert_int_equal(r.status, 5);
+  assert_int_equal(r.sig, 0);
+  wait_gone(r.pid); /* its complaint goes to the log */
+  assert_int_equal(rmdir(f->status), 0);
+
+  run_pooled(f, &pool, "kill -TERM $$", &r);
+  assert_false(r.lost);
+  assert_int_equal(r.status, -1);
+  assert_int_equal(r.sig, SIGTERM);
+  wait_gone(r.pid);
+  int64_t status = 0;
+  int sig = -1;
+  bool timed_out = true;
+  struct dag_proc_usage u;
+  assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), 0);
+  assert_int_equal(sig, SIGTERM);
+
+  run_pooled(f, &pool, "kill -KILL $PPID; exit 0", &r);
+  assert_true(r.lost);
+  assert_false(r.unstarted);
+  assert_int_equal(r.status, -1);
+  dag_proc_pool_close(&pool);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_exit_code_and_output, setup, teardown),
@@ -662,6 +751,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_release_then_adopt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool_unstarted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pool_report, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

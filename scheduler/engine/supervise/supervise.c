@@ -18,18 +18,19 @@
  *    gets SIGTERM, SIGKILL after GRACE_MS, and is reaped, so that nothing of
  *    a try outlives it (`cmd &`);
  *  - before it starts the task, STATUS_FILE says "started" (no status file
- *    at all means the task never started); when the try has ended, the
- *    outcome replaces it, atomically (a temporary file renamed over it), in
- *    the format executor.h describes, and it exits 0.
+ *    at all, or an empty one, means the task never started); when the try
+ *    has ended, the outcome replaces it (in place: see write_status()), in
+ *    the format executor.h describes, and it exits 0. One forked by the
+ *    server sends the outcome to the scheduler first (server()).
  * It exits 70 when it cannot write the status file, 64 on a usage error,
  * with the reason on stderr (the try's log).
  *
  * The scheduler usually does not exec it per try: it execs one server
  * ("dagctl-supervise --server", see server() below) that fork()s each try's
- * supervisor ahead of need; the forked child gets its try on a pipe and
+ * supervisor ahead of need; the forked child gets its try on a socket and
  * then runs as above. With --tied (`dagctl worker`) each such supervisor
- * stops its try when the server dies, which it does with its owner. Plugin tasks
- * (PASS_FD) get an exec of their own.
+ * stops its try when the server dies, which it does with its owner. Plugin
+ * tasks (PASS_FD) get an exec of their own.
  *
  * libc only, small and static, so that its exec and its fork are cheap.
  * Its wait is one sigtimedwait() per event; /proc is read only when a task
@@ -216,7 +217,9 @@ static int64_t tv_us(struct timeval tv) {
   return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-static int write_status(const char *path, const struct try *t, int64_t wall_us) {
+/* The try's outcome as text, the status file's format (executor.h), in
+ * buf; returns its length, or -1 if it does not fit. */
+static int status_text(char *buf, size_t size, const struct try *t, int64_t wall_us) {
   int exit_code = -1, sig = 0;
   if (t->pid < 0)
     exit_code = 127; /* never started: as a shell reports it */
@@ -237,26 +240,30 @@ static int write_status(const char *path, const struct try *t, int64_t wall_us) 
   struct rusage ru;
   memset(&ru, 0, sizeof(ru));
   getrusage(RUSAGE_CHILDREN, &ru);
-  char buf[512];
-  int n = snprintf(buf, sizeof(buf),
+  int n = snprintf(buf, size,
                    "dagctl-status 1\nexit %d\nsignal %d\ntimed_out %d\nmaxrss_kb %ld\n"
                    "user_us %lld\nsys_us %lld\nwall_us %lld\n",
                    exit_code, sig, t->timed_out ? 1 : 0, ru.ru_maxrss,
                    (long long)tv_us(ru.ru_utime), (long long)tv_us(ru.ru_stime),
                    (long long)wall_us);
-  char tmp[4096];
-  if (n <= 0 || (size_t)n >= sizeof(buf) ||
-      (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-    return ENAMETOOLONG;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  return n > 0 && (size_t)n < size ? n : -1;
+}
+
+/* The outcome over the "started" form, in place: the status file is read
+ * only once its supervisor has ended (executor.c), so no reader sees it
+ * half written, and the outcome is longer than the form it replaces (then
+ * cut to its length), so the file is never empty meanwhile. No temporary
+ * file: creating one is, on some file systems, the costliest step of a
+ * try's end (bench/README.md). No fsync: the file must survive the
+ * scheduler's death, which the page cache does; the machine's would take
+ * the task with it. */
+static int write_status(const char *path, const char *text, size_t n) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno;
-  ssize_t w = write(fd, buf, (size_t)n);
-  int err = w == n ? 0 : w < 0 ? errno : EIO;
+  ssize_t w = pwrite(fd, text, n, 0);
+  int err = w == (ssize_t)n ? 0 : w < 0 ? errno : EIO;
+  if (!err && ftruncate(fd, (off_t)n) != 0) err = errno;
   if (close(fd) != 0 && !err) err = errno;
-  /* No fsync: the file must survive the scheduler's death, which the page
-   * cache does; the machine's would take the task with it. */
-  if (!err && rename(tmp, path) != 0) err = errno;
-  if (err) unlink(tmp);
   return err;
 }
 
@@ -273,12 +280,15 @@ static int write_started(const char *path) {
   return err;
 }
 
-static int run(int argc, char **argv) {
+/* REPORT_FD (>= 0, owned) is the scheduler's socket of a supervisor forked
+ * by the server: the outcome goes there first, see server(). */
+static int run(int argc, char **argv, int report_fd) {
   uint64_t timeout_ms, grace_ms, pass;
   if (argc < 7 || parse_u64(argv[2], &timeout_ms) || parse_u64(argv[3], &grace_ms) ||
       parse_u64(argv[4], &pass) || pass > 1 || argv[1][0] != '/') {
     say("usage: dagctl-supervise STATUS_FILE TIMEOUT_MS GRACE_MS PASS_FD PROGRAM ARGV0 "
         "[ARG...] (run by the scheduler, not by hand)\n");
+    if (report_fd >= 0) close(report_fd);
     return EXIT_USAGE;
   }
   const char *status_path = argv[1];
@@ -300,6 +310,7 @@ static int run(int argc, char **argv) {
   int err = write_started(status_path);
   if (err) {
     say("[dagctl] cannot write the try's status file %s: %s\n", status_path, strerror(err));
+    if (report_fd >= 0) close(report_fd);
     return EXIT_STATUS_FILE;
   }
   struct try t;
@@ -338,7 +349,21 @@ static int run(int argc, char **argv) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) stop(&t, grace_us);
   }
 
-  err = write_status(status_path, &t, mono_us() - t0);
+  char text[512];
+  int n = status_text(text, sizeof(text), &t, mono_us() - t0);
+  if (report_fd >= 0) {
+    /* The scheduler goes on from this message, not from our exit nor from
+     * the file: the task and all it left are gone by now. If it is gone
+     * itself (the send fails), the file below is what its successor reads. */
+    if (n > 0) {
+      ssize_t w;
+      do
+        w = send(report_fd, text, (size_t)n, MSG_NOSIGNAL);
+      while (w < 0 && errno == EINTR);
+    }
+    close(report_fd);
+  }
+  err = n > 0 ? write_status(status_path, text, (size_t)n) : ENAMETOOLONG;
   if (err) {
     say("[dagctl] cannot write the try's status file %s: %s\n", status_path, strerror(err));
     return EXIT_STATUS_FILE;
@@ -352,7 +377,7 @@ static int run(int argc, char **argv) {
  * stdout and stderr over (/dev/null, the log), the working folder and the
  * environment, then runs the try. `buf` (len bytes, one more for a NUL) is
  * freed before returning. */
-static int serve_try(char *buf, size_t len) {
+static int serve_try(char *buf, size_t len, int report_fd) {
   buf[len] = '\0';
   /* A try cut short (its scheduler died while writing it) is refused, and
    * never run with an argument cut. */
@@ -360,6 +385,7 @@ static int serve_try(char *buf, size_t len) {
   uint64_t want;
   if (head == len || parse_u64(buf, &want) || want != len - head - 1) {
     say("dagctl-supervise: an incomplete try request\n");
+    close(report_fd);
     free(buf);
     return EXIT_USAGE;
   }
@@ -368,6 +394,7 @@ static int serve_try(char *buf, size_t len) {
   for (char *p = body; p < buf + len; p++) n += *p == '\0';
   char **v = calloc(n + 2, sizeof(*v));
   if (!v) {
+    close(report_fd);
     free(buf);
     return EXIT_STATUS_FILE;
   }
@@ -378,6 +405,7 @@ static int serve_try(char *buf, size_t len) {
   uint64_t envc;
   if (k < 4 || parse_u64(v[3], &envc) || envc > k - 4) {
     say("dagctl-supervise: a malformed try request\n");
+    close(report_fd);
     free(v);
     free(buf);
     return EXIT_USAGE;
@@ -386,6 +414,7 @@ static int serve_try(char *buf, size_t len) {
   int log = open(v[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) {
     say("dagctl-supervise: cannot open the try's log %s: %s\n", v[1], strerror(errno));
+    close(report_fd);
     free(v);
     free(buf);
     return EXIT_STATUS_FILE;
@@ -404,7 +433,9 @@ static int serve_try(char *buf, size_t len) {
     args[1] = after;
     size_t argc = 2;
     for (size_t i = 4 + envc + 1; i < k; i++) args[argc++] = v[i];
-    rc = run((int)argc, args);
+    rc = run((int)argc, args, report_fd);
+  } else {
+    close(report_fd);
   }
   /* Freed for leak checkers, whose reports would land in the try's log. */
   environ = NULL;
@@ -437,14 +468,23 @@ static long long start_time_of(pid_t pid) {
  * stdin a unix stream socket. Each byte received asks for one supervisor
  * ahead of need: the server fork()s a child (a fork of this small static
  * process costs far less than an exec: see bench/README.md), which waits
- * in a session of its own for its try on a pipe, and answers with struct
+ * in a session of its own for its try on a socket, and answers with struct
  * dag_served (the child's pid and start time) and, as SCM_RIGHTS, the
- * pipe's write end and a pidfd for the child. The pidfd is opened here, by
- * the parent, before the child can be reaped, so the scheduler watches the
- * right process however soon it ends. pid is -errno when the fork failed.
+ * scheduler's end of that socket and a pidfd for the child. The pidfd is
+ * opened here, by the parent, before the child can be reaped, so the
+ * scheduler watches the right process however soon it ends. pid is -errno
+ * when the fork failed.
  *
- * The child reads its try (serve_try()'s request) until the end of file,
- * then becomes that try's supervisor; an end of file without a try (the
+ * The socket is a SOCK_SEQPACKET pair, used both ways. The child reads its
+ * try (serve_try()'s request, in messages of at most TRY_CHUNK bytes) until
+ * it is whole, then becomes that try's supervisor. Once the task and all it
+ * left are gone, it sends the try's outcome (the status file's text) as
+ * one message, closes the socket, and only then writes the outcome to the
+ * status file and exits: the scheduler records the end without waiting for
+ * a file or an exit, and the file is there for one that did not hear it.
+ * An end of file without that message tells the scheduler that the
+ * supervisor died: it then waits for its exit and reads the status file,
+ * as for an adopted one. An end of file without a try (the
  * scheduler stopped, or died after recording the try but before handing it
  * over) ends it quietly, without a status file: a later scheduler that
  * adopted it by its recorded pid learns that the try never started, and
@@ -454,35 +494,48 @@ static long long start_time_of(pid_t pid) {
  * scheduler adopts them by pid and start time, as any supervisor. */
 struct dag_served {
   int32_t pid;
-  int32_t with_pidfd; /* 1: the pidfd follows the pipe in SCM_RIGHTS */
+  int32_t with_pidfd; /* 1: the pidfd follows the socket in SCM_RIGHTS */
   int64_t start;      /* clock ticks after boot, as /proc/PID/stat */
 };
 
-/* The forked child: its try from `fd` until the end of file. */
+/* The largest message of a try's request (executor.c sends no larger). */
+#define TRY_CHUNK 32768
+
+/* The forked child: its try from `fd` until it is whole (its first string
+ * is the length of the rest) or the end of file. A message larger than the
+ * room left would be cut: room for a whole one is made before each read. */
 static int await_try(int fd) {
-  size_t len = 0, cap = 8192;
+  size_t len = 0, cap = 2 * TRY_CHUNK, want = SIZE_MAX;
   char *buf = malloc(cap);
-  for (;;) {
-    if (!buf) return EXIT_STATUS_FILE;
-    if (len + 1 >= cap) {
+  while (buf && len < want) {
+    if (cap - len < TRY_CHUNK + 1) {
       char *bigger = realloc(buf, cap *= 2);
       if (!bigger) {
         free(buf);
-        return EXIT_STATUS_FILE;
+        buf = NULL;
+        break;
       }
       buf = bigger;
     }
-    ssize_t n = read(fd, buf + len, cap - len - 1);
+    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += (size_t)n;
+    char *nul = want == SIZE_MAX ? memchr(buf, '\0', len) : NULL;
+    uint64_t body;
+    if (nul && parse_u64(buf, &body) == 0 && body < SIZE_MAX / 2)
+      want = (size_t)(nul - buf) + 1 + (size_t)body;
   }
-  close(fd);
+  if (!buf) {
+    close(fd);
+    return EXIT_STATUS_FILE;
+  }
   if (len == 0) {
+    close(fd);
     free(buf);
     return 0;
   }
-  return serve_try(buf, len);
+  return serve_try(buf, len, fd);
 }
 
 static int server(bool tied) {
@@ -526,7 +579,7 @@ static int server(bool tied) {
     struct dag_served ans = {0, 0, -1};
     int fds[2] = {-1, -1}, pidfd = -1;
     pid_t pid = -1;
-    if (pipe2(fds, O_CLOEXEC) == 0) pid = fork();
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0) pid = fork();
     if (pid == 0) {
       close(sfd);
       close(fds[1]);
@@ -578,5 +631,5 @@ static int server(bool tied) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--server") == 0)
     return server(argc == 3 && strcmp(argv[2], "--tied") == 0);
-  return run(argc, argv);
+  return run(argc, argv, -1);
 }
