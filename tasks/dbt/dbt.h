@@ -7,11 +7,19 @@
  * dbt:
  *   {{ ref('model') }}                 the model's relation, schema.alias
  *   {{ source('src', 'table') }}       a table declared in a sources: file
- *   {{ config(materialized='table'|'view', schema='gold', alias='x',
- *             tags=['a'], enabled=true) }}
+ *   {{ config(materialized='table'|'view'|'incremental', schema='gold',
+ *             alias='x', tags=['a'], enabled=true, unique_key='id' or ['a', 'b'],
+ *             indexes=[{'columns': ['a'], 'unique': true}]) }}
+ *   {{ this }}                         the model's own relation
+ *   {% if [not] is_incremental() %} ... [{% else %} ...] {% endif %}
  *   {{ var('name') }}, {{ var('name', default) }}
  *   {# comment #}, and {{- -}} whitespace control
- * Anything else inside {{ }} or any {% %} is an error naming file:line.
+ * Anything else inside {{ }} or {% %} is an error naming file:line.
+ * An incremental model is built in full the first time (is_incremental()
+ * false); afterwards its rows with is_incremental() true replace the
+ * table's rows with the same unique_key and are added (dbt's
+ * delete+insert), in one transaction. `indexes` (dbt-postgres's config,
+ * on both backends) are created on the model's table after each build.
  * As in dbt, Jinja inside SQL -- comments is still rendered.
  *
  * Schemas: a model's schema is its `schema` config verbatim (the project
@@ -45,6 +53,12 @@ struct dbt_options {
   void *log_ud;
   int (*cancelled)(void *ud); /* may be NULL; checked between models and tests */
   void *cancel_ud;
+  /* dbt's threads: models whose upstream models are built run side by side,
+   * each thread on its own connection opened with wh_opts (borrowed; NULL:
+   * one thread). 0 or 1: one at a time. */
+  int threads;
+  const struct wh_options *wh_opts;
+  bool full_refresh; /* dbt run --full-refresh: incremental models built in full */
 };
 
 /* Load and check the project. On failure *err holds every problem, one per
@@ -70,7 +84,8 @@ struct dbt_run_result {
  * (and its descendants). A selector that matches nothing is an error.
  * A table is built as SCHEMA.NAME__dbt_tmp and swapped in atomically; a
  * failed model leaves the old relation in place and skips its dependents,
- * and the others still run. Returns DAG_EINVAL (with *err) if any model
+ * and the others still run. With opts.threads > 1, models whose upstream
+ * models are built run side by side. Returns DAG_EINVAL (with *err) if any model
  * failed. */
 int dbt_run(struct dbt_project *p, struct wh *w, const char *select,
             struct dbt_run_result *res, char **err);

@@ -1,5 +1,6 @@
 /* dbt_exec.c - selection, compile, run and test (see dbt.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,14 +233,60 @@ static char *body_sql(const char *sql) {
   return xstrndup(sql, n);
 }
 
-static int build_table(struct wh *w, const struct dbt_model *m, char **rows, char **err) {
+/* The model's `indexes` config on its table, named ALIAS__idxN (the old
+ * table's went with it when the new one was swapped in). */
+static int create_indexes(struct wh *w, const struct dbt_model *m, char **err) {
+  size_t i, k;
+  json_t *ix, *col;
+  int rc = 0;
+  json_array_foreach(m->indexes, i, ix) {
+    if (rc < 0) break;
+    struct strbuf cols = STRBUF_INIT;
+    json_array_foreach(json_object_get(ix, "columns"), k, col)
+        sb_appendf(&cols, "%s%s", k ? ", " : "", json_string_value(col));
+    const char *uniq = json_is_true(json_object_get(ix, "unique")) ? "UNIQUE " : "";
+    /* SQLite names the index's schema, PostgreSQL the table's. */
+    char *sql = wh_backend(w) == WH_SQLITE
+                    ? xasprintf("CREATE %sINDEX IF NOT EXISTS %s.%s__idx%zu ON %s (%s)", uniq,
+                                m->schema, m->alias, i + 1, m->alias, sb_str(&cols))
+                    : xasprintf("CREATE %sINDEX IF NOT EXISTS %s__idx%zu ON %s.%s (%s)", uniq,
+                                m->alias, i + 1, m->schema, m->alias, sb_str(&cols));
+    rc = wh_exec(w, sql, err);
+    free(sql);
+    sb_free(&cols);
+  }
+  return rc;
+}
+
+/* Build schema.alias from `sql` as a new table swapped in. `stage`: compute
+ * the rows into a temporary table first, so that on SQLite, where a schema
+ * file has one writer at a time, models built side by side hold their
+ * schema's write lock only to copy the result, not while computing it. */
+static int build_table(struct wh *w, const struct dbt_model *m, const char *sql_text,
+                       bool stage, char **rows, char **err) {
   char *tmp = xasprintf("%s__dbt_tmp", m->alias);
-  char *body = body_sql(m->compiled);
+  char *body = body_sql(sql_text);
   int rc = wh_ensure_schema(w, m->schema, err);
   if (rc == 0) rc = wh_drop_relation(w, m->schema, tmp, err);
+  if (rc == 0 && stage) {
+    char *sql = xasprintf("DROP TABLE IF EXISTS temp.%s__dbt_stage;"
+                          "CREATE TEMP TABLE %s__dbt_stage AS\n%s",
+                          m->alias, m->alias, body);
+    rc = wh_exec(w, sql, err);
+    free(sql);
+    free(body);
+    body = xasprintf("SELECT * FROM temp.%s__dbt_stage", m->alias);
+  }
   if (rc == 0) {
     char *sql = xasprintf("CREATE TABLE %s.%s AS\n%s", m->schema, tmp, body);
     rc = wh_exec(w, sql, err);
+    free(sql);
+  }
+  if (stage) {
+    char *sql = xasprintf("DROP TABLE IF EXISTS temp.%s__dbt_stage", m->alias);
+    char *e2 = NULL;
+    wh_exec(w, sql, &e2); /* best effort: the connection's temporary tables go with it */
+    free(e2);
     free(sql);
   }
   if (rc == 0) {
@@ -253,7 +300,62 @@ static int build_table(struct wh *w, const struct dbt_model *m, char **rows, cha
     wh_drop_relation(w, m->schema, tmp, &e2); /* best effort: the old table stays */
     free(e2);
   }
+  if (rc == 0) rc = create_indexes(w, m, err);
   free(body);
+  free(tmp);
+  return rc;
+}
+
+/* dbt's incremental materialization: the first time (or when the relation
+ * is not a table) a full build; then the model's rows with is_incremental()
+ * true go into a temporary table, and in one transaction the table's rows
+ * with the same unique_key are deleted and the new ones inserted (dbt's
+ * delete+insert strategy; without unique_key, an append). *rows: the rows
+ * added. */
+static int build_incremental(struct wh *w, const struct dbt_model *m, bool stage,
+                             bool full_refresh, bool *full, char **rows, char **err) {
+  enum wh_relkind kind;
+  int rc = wh_ensure_schema(w, m->schema, err);
+  if (rc == 0) rc = wh_relation_kind(w, m->schema, m->alias, &kind, err);
+  if (rc < 0) return rc;
+  *full = kind != WH_REL_TABLE || full_refresh;
+  if (*full) return build_table(w, m, m->compiled, stage, rows, err);
+  char *tmp = xasprintf("%s__dbt_incr", m->alias);
+  char *body = body_sql(m->compiled_incremental);
+  char *sql = xasprintf("DROP TABLE IF EXISTS %s%s;\nCREATE TEMPORARY TABLE %s AS\n%s",
+                        wh_backend(w) == WH_SQLITE ? "temp." : "pg_temp.", tmp, tmp, body);
+  rc = wh_exec(w, sql, err);
+  free(sql);
+  free(body);
+  if (rc == 0) {
+    sql = xasprintf("SELECT COUNT(*) FROM %s", tmp);
+    rc = wh_query_value(w, sql, NULL, 0, rows, err);
+    free(sql);
+  }
+  if (rc == 0) rc = wh_begin(w, err);
+  if (rc == 0) {
+    if (m->unique_key) {
+      bool several = strchr(m->unique_key, ',') != NULL;
+      sql = xasprintf("DELETE FROM %s.%s WHERE %s%s%s IN (SELECT %s FROM %s)", m->schema,
+                      m->alias, several ? "(" : "", m->unique_key, several ? ")" : "",
+                      m->unique_key, tmp);
+      rc = wh_exec(w, sql, err);
+      free(sql);
+    }
+    if (rc == 0) {
+      sql = xasprintf("INSERT INTO %s.%s SELECT * FROM %s", m->schema, m->alias, tmp);
+      rc = wh_exec(w, sql, err);
+      free(sql);
+    }
+    if (rc == 0) rc = wh_commit(w, err);
+    if (rc < 0) wh_rollback(w);
+  }
+  sql = xasprintf("DROP TABLE IF EXISTS %s%s", wh_backend(w) == WH_SQLITE ? "temp." : "pg_temp.",
+                  tmp);
+  char *e2 = NULL;
+  wh_exec(w, sql, &e2); /* best effort: temporary tables end with the connection */
+  free(e2);
+  free(sql);
   free(tmp);
   return rc;
 }
@@ -280,76 +382,185 @@ static bool cancelled(const struct dbt_project *p) {
   return p->opts.cancelled && p->opts.cancelled(p->opts.cancel_ud);
 }
 
+/* One model built on `w`, with its START and OK/ERROR lines (logged under
+ * `lock` when one is given: workers share the log). Returns 0 or <0. */
+static int build_one(struct dbt_project *p, struct wh *w, struct dbt_model *m, int k_run,
+                     int total, bool stage, pthread_mutex_t *lock) {
+  if (lock) pthread_mutex_lock(lock);
+  dbt__log(p, L_INFO, "%d of %d START %s model %s", k_run, total, m->materialized,
+           m->relation);
+  if (lock) pthread_mutex_unlock(lock);
+  double t0 = now_s();
+  char *rows = NULL, *merr = NULL;
+  bool full = true;
+  int rc = strcmp(m->materialized, "view") == 0 ? build_view(w, m, &merr)
+           : strcmp(m->materialized, "incremental") == 0
+               ? build_incremental(w, m, stage, p->opts.full_refresh, &full, &rows, &merr)
+               : build_table(w, m, m->compiled, stage, &rows, &merr);
+  if (lock) pthread_mutex_lock(lock);
+  if (rc == 0 && rows && !full)
+    dbt__log(p, L_INFO, "%d of %d OK added to incremental model %s [%s rows in %.2fs]", k_run,
+             total, m->relation, rows, now_s() - t0);
+  else if (rc == 0 && rows)
+    dbt__log(p, L_INFO, "%d of %d OK created %s model %s [%s rows in %.2fs]", k_run, total,
+             strcmp(m->materialized, "incremental") == 0 ? "incremental" : "table", m->relation,
+             rows, now_s() - t0);
+  else if (rc == 0)
+    dbt__log(p, L_INFO, "%d of %d OK created view model %s [in %.2fs]", k_run, total,
+             m->relation, now_s() - t0);
+  else
+    dbt__log(p, L_ERROR, "%d of %d ERROR creating %s model %s (%s): %s", k_run, total,
+             m->materialized, m->relation, m->path, merr);
+  if (lock) pthread_mutex_unlock(lock);
+  free(rows);
+  free(merr);
+  return rc;
+}
+
+enum { M_PENDING, M_OK, M_FAILED, M_RUNNING }; /* M_FAILED: failed or skipped */
+
+/* What the models' builders share (threads > 1). */
+struct run {
+  struct dbt_project *p;
+  const bool *sel;
+  int *state;
+  int total, k_run;
+  bool stop, stage;
+  struct dbt_run_result *res;
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+};
+
+/* Under r->lock: the next selected model whose selected upstream models
+ * are built, marking the ones an upstream failure blocks; -1 when none is
+ * ready now, -2 when none is left. */
+static long next_model(struct run *r) {
+  struct dbt_project *p = r->p;
+  bool left = false;
+  for (size_t k = 0; k < p->n_models; k++) {
+    size_t i = p->order[k];
+    struct dbt_model *m = &p->models[i];
+    if (!r->sel[i] || !m->enabled || r->state[i] != M_PENDING) continue;
+    if (r->stop || cancelled(p)) {
+      r->stop = true;
+      r->state[i] = M_FAILED;
+      r->res->skipped++;
+      r->k_run++;
+      continue;
+    }
+    const char *blocked = NULL;
+    bool waiting = false;
+    for (size_t d = 0; d < m->n_deps; d++) {
+      size_t j = m->deps[d];
+      if (!r->sel[j] || !p->models[j].enabled) continue; /* not in this run: as it is */
+      if (r->state[j] == M_FAILED) blocked = p->models[j].name;
+      if (r->state[j] == M_PENDING || r->state[j] == M_RUNNING) waiting = true;
+    }
+    if (blocked) {
+      r->state[i] = M_FAILED;
+      r->res->skipped++;
+      r->k_run++;
+      dbt__log(p, L_WARN, "%d of %d SKIP %s model %s (upstream %s failed)", r->k_run,
+               r->total, m->materialized, m->relation, blocked);
+      continue;
+    }
+    left = true;
+    if (!waiting) return (long)i;
+  }
+  for (size_t i = 0; i < p->n_models && !left; i++)
+    left = r->state[i] == M_RUNNING;
+  return left ? -1 : -2;
+}
+
+struct worker {
+  struct run *r;
+  struct wh *w;
+  pthread_t tid;
+  bool started;
+};
+
+static void *work(void *arg) {
+  struct worker *wk = arg;
+  struct run *r = wk->r;
+  pthread_mutex_lock(&r->lock);
+  for (;;) {
+    long i = next_model(r);
+    if (i == -2) break;
+    if (i == -1) {
+      pthread_cond_wait(&r->changed, &r->lock);
+      continue;
+    }
+    r->state[i] = M_RUNNING;
+    int k_run = ++r->k_run;
+    pthread_mutex_unlock(&r->lock);
+    int rc = build_one(r->p, wk->w, &r->p->models[i], k_run, r->total, r->stage, &r->lock);
+    pthread_mutex_lock(&r->lock);
+    r->state[i] = rc == 0 ? M_OK : M_FAILED;
+    if (rc == 0)
+      r->res->ok++;
+    else
+      r->res->failed++;
+    pthread_cond_broadcast(&r->changed);
+  }
+  pthread_cond_broadcast(&r->changed);
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
 int dbt_run(struct dbt_project *p, struct wh *w, const char *select,
             struct dbt_run_result *res, char **err) {
   memset(res, 0, sizeof(*res));
   bool with_sources;
   bool *sel = dbt__select(p, select, &with_sources, err);
   if (sel == NULL) return DAG_EINVAL;
-  /* 0 not run, 1 ok, 2 failed or skipped */
-  int *state = xcalloc(p->n_models + 1, sizeof(*state));
-  int total = 0, k_run = 0;
+  struct run r = {.p = p, .sel = sel, .res = res};
+  r.state = xcalloc(p->n_models + 1, sizeof(*r.state));
   for (size_t i = 0; i < p->n_models; i++)
-    total += sel[i] && p->models[i].enabled;
+    r.total += sel[i] && p->models[i].enabled;
+  int threads = p->opts.threads > 1 ? p->opts.threads : 1;
+  if (threads > r.total) threads = r.total > 1 ? r.total : 1;
   double started = now_s();
-  dbt__log(p, L_INFO, "running %d models of project %s", total, p->name);
-  bool stop = false;
-  for (size_t k = 0; k < p->n_models; k++) {
-    size_t i = p->order[k];
-    struct dbt_model *m = &p->models[i];
-    if (!sel[i] || !m->enabled) continue;
-    k_run++;
-    if (stop || cancelled(p)) {
-      stop = true;
-      state[i] = 2;
-      res->skipped++;
-      continue;
+  dbt__log(p, L_INFO, "running %d models of project %s with %d thread%s", r.total, p->name,
+           threads, threads == 1 ? "" : "s");
+  /* Each thread its own connection: the caller's, then new ones. */
+  struct worker *wk = xcalloc((size_t)threads, sizeof(*wk));
+  wk[0].w = w;
+  int n = 1;
+  for (; n < threads && p->opts.wh_opts; n++) {
+    char *werr = NULL;
+    if (wh_open(p->opts.wh_opts, &wk[n].w, &werr) < 0) {
+      dbt__log(p, L_WARN, "cannot open another warehouse connection, %d thread%s: %s", n,
+               n == 1 ? "" : "s", werr);
+      free(werr);
+      break;
     }
-    const char *blocked = NULL;
-    for (size_t d = 0; d < m->n_deps && !blocked; d++)
-      if (state[m->deps[d]] == 2) blocked = p->models[m->deps[d]].name;
-    if (blocked) {
-      state[i] = 2;
-      res->skipped++;
-      dbt__log(p, L_WARN, "%d of %d SKIP %s model %s (upstream %s failed)", k_run, total,
-               m->materialized, m->relation, blocked);
-      continue;
-    }
-    dbt__log(p, L_INFO, "%d of %d START %s model %s", k_run, total, m->materialized,
-             m->relation);
-    double t0 = now_s();
-    char *rows = NULL, *merr = NULL;
-    int rc = strcmp(m->materialized, "view") == 0 ? build_view(w, m, &merr)
-                                                  : build_table(w, m, &rows, &merr);
-    if (rc == 0) {
-      state[i] = 1;
-      res->ok++;
-      if (rows)
-        dbt__log(p, L_INFO, "%d of %d OK created table model %s [%s rows in %.2fs]", k_run,
-                 total, m->relation, rows, now_s() - t0);
-      else
-        dbt__log(p, L_INFO, "%d of %d OK created view model %s [in %.2fs]", k_run, total,
-                 m->relation, now_s() - t0);
-    } else {
-      state[i] = 2;
-      res->failed++;
-      dbt__log(p, L_ERROR, "%d of %d ERROR creating %s model %s (%s): %s", k_run, total,
-               m->materialized, m->relation, m->path, merr);
-    }
-    free(rows);
-    free(merr);
   }
-  dbt__log(p, res->failed || stop ? L_ERROR : L_INFO,
+  r.stage = n > 1 && wh_backend(w) == WH_SQLITE;
+  pthread_mutex_init(&r.lock, NULL);
+  pthread_cond_init(&r.changed, NULL);
+  for (int t = 0; t < n; t++)
+    wk[t].r = &r;
+  for (int t = 1; t < n; t++)
+    wk[t].started = pthread_create(&wk[t].tid, NULL, work, &wk[t]) == 0;
+  work(&wk[0]);
+  for (int t = 1; t < n; t++) {
+    if (wk[t].started) pthread_join(wk[t].tid, NULL);
+    wh_close(wk[t].w);
+  }
+  pthread_cond_destroy(&r.changed);
+  pthread_mutex_destroy(&r.lock);
+  free(wk);
+  dbt__log(p, res->failed || r.stop ? L_ERROR : L_INFO,
            "Done in %.2fs. PASS=%d ERROR=%d SKIP=%d TOTAL=%d", now_s() - started, res->ok,
-           res->failed, res->skipped, total);
-  free(state);
+           res->failed, res->skipped, r.total);
+  free(r.state);
   free(sel);
-  if (stop) {
+  if (r.stop) {
     *err = xstrdup("cancelled");
     return DAG_ESTATE;
   }
   if (res->failed) {
-    *err = xasprintf("%d of %d models failed, %d skipped", res->failed, total, res->skipped);
+    *err = xasprintf("%d of %d models failed, %d skipped", res->failed, r.total, res->skipped);
     return DAG_EINVAL;
   }
   return 0;

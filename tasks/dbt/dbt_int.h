@@ -18,6 +18,7 @@ struct jinja_call {
   json_t *args;   /* array */
   json_t *kwargs; /* object */
   int line;
+  bool bare; /* a name without parentheses, such as `this` */
 };
 
 /* Append what the call renders to; return 0 or -1 with *err (the message
@@ -25,10 +26,17 @@ struct jinja_call {
 typedef int (*jinja_call_fn)(void *ud, const struct jinja_call *call, struct strbuf *out,
                              char **err);
 
-/* Render `text` from `file`. Returns 0 and *out (caller frees), or -1 with
- * *err = "FILE:LINE: message" (caller frees). */
-int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void *ud,
-                      char **out, char **err);
+/* An {% if %}'s test: set *out to JINJA_TRUE or JINJA_FALSE, or to
+ * JINJA_BOTH to emit both branches (to find every ref() whatever the test
+ * will say); return 0 or -1 with *err, as jinja_call_fn. */
+enum { JINJA_FALSE, JINJA_TRUE, JINJA_BOTH };
+typedef int (*jinja_test_fn)(void *ud, const struct jinja_call *call, int *out, char **err);
+
+/* Render `text` from `file`; `test` NULL refuses every {% %} statement.
+ * Returns 0 and *out (caller frees), or -1 with *err = "FILE:LINE: message"
+ * (caller frees). */
+int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn,
+                      jinja_test_fn test, void *ud, char **out, char **err);
 
 /* --- the project (dbt_project.c) --------------------------------------------- */
 
@@ -37,8 +45,11 @@ struct dbt_model {
   char *path;      /* relative to the project, e.g. models/gold/top_tracks.sql */
   char *dir;       /* folder under its model path: "gold", "" at the top */
   char *raw;       /* the file */
-  char *compiled;  /* after pass two */
+  char *compiled;  /* after pass two; an incremental model's full build */
+  char *compiled_incremental; /* incremental: with is_incremental() true, else NULL */
   char *materialized;
+  char *unique_key; /* incremental: "col" or "a, b", or NULL */
+  json_t *indexes;  /* [{columns: [...], unique: bool}] or NULL, checked */
   char *schema;
   char *alias;
   char *relation;  /* schema.alias */

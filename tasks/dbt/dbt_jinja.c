@@ -1,9 +1,12 @@
-/* dbt_jinja.c - the Jinja subset dbt models use: {{ call(...) }}, {# #}.
+/* dbt_jinja.c - the Jinja subset dbt models use: {{ call(...) }}, {{ this }},
+ * {# #}, and {% if [not] call() %} ... [{% else %} ...] {% endif %}.
  *
  * Expressions are one call of a named function with literal arguments,
- * which covers ref(), source(), config() and var(). Everything else is an
- * error that names the file and line, never text passed through: SQL with
- * a stray {{ }} must not reach the warehouse. */
+ * which covers ref(), source(), config() and var(), or the bare name
+ * `this`; an if's test is one such call (is_incremental()), possibly
+ * negated. Everything else is an error that names the file and line, never
+ * text passed through: SQL with a stray {{ }} must not reach the
+ * warehouse. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +84,49 @@ static json_t *parse_list(struct lexer *lx, char **err) {
   return NULL;
 }
 
+/* {'key': value, ...}: keys are strings, as in dbt's config(indexes=...). */
+static json_t *parse_dict(struct lexer *lx, char **err) {
+  json_t *dict = json_object();
+  lx->p++; /* { */
+  for (;;) {
+    skip_ws(lx);
+    if (lx->p < lx->end && *lx->p == '}') {
+      lx->p++;
+      return dict;
+    }
+    if (lx->p >= lx->end || (*lx->p != '\'' && *lx->p != '"')) {
+      *err = xasprintf("expected a quoted key in a mapping in '%s'", lx->what);
+      break;
+    }
+    json_t *key = parse_string(lx, err);
+    if (key == NULL) break;
+    skip_ws(lx);
+    if (lx->p >= lx->end || *lx->p != ':') {
+      json_decref(key);
+      *err = xasprintf("expected ':' after a key in a mapping in '%s'", lx->what);
+      break;
+    }
+    lx->p++;
+    json_t *v = parse_literal(lx, err);
+    if (v == NULL) {
+      json_decref(key);
+      break;
+    }
+    json_object_set_new(dict, json_string_value(key), v);
+    json_decref(key);
+    skip_ws(lx);
+    if (lx->p < lx->end && *lx->p == ',') {
+      lx->p++;
+      continue;
+    }
+    if (lx->p < lx->end && *lx->p == '}') continue;
+    *err = xasprintf("expected ',' or '}' in a mapping in '%s'", lx->what);
+    break;
+  }
+  json_decref(dict);
+  return NULL;
+}
+
 static json_t *parse_literal(struct lexer *lx, char **err) {
   skip_ws(lx);
   if (lx->p >= lx->end) {
@@ -90,6 +136,7 @@ static json_t *parse_literal(struct lexer *lx, char **err) {
   char c = *lx->p;
   if (c == '\'' || c == '"') return parse_string(lx, err);
   if (c == '[') return parse_list(lx, err);
+  if (c == '{') return parse_dict(lx, err);
   if (c == '-' || isdigit((unsigned char)c)) {
     char *end;
     const char *start = lx->p;
@@ -119,7 +166,7 @@ static json_t *parse_literal(struct lexer *lx, char **err) {
     }
   }
   *err = xasprintf("unsupported value in '%s' (only literals: strings, numbers, "
-                   "true/false, lists)",
+                   "true/false, lists, mappings)",
                    lx->what);
   return NULL;
 }
@@ -128,8 +175,10 @@ static bool ident_char(char c) {
   return isalnum((unsigned char)c) || c == '_';
 }
 
-/* Parse `name(args)` filling *call; returns 0 or -1 with *err. */
-static int parse_call(struct lexer *lx, struct jinja_call *call, char **name, char **err) {
+/* Parse `name(args)` (or, if bare_ok, the bare name `this`) filling *call;
+ * returns 0 or -1 with *err. */
+static int parse_call(struct lexer *lx, struct jinja_call *call, char **name, bool bare_ok,
+                      char **err) {
   skip_ws(lx);
   const char *start = lx->p;
   while (lx->p < lx->end && ident_char(*lx->p))
@@ -143,6 +192,13 @@ static int parse_call(struct lexer *lx, struct jinja_call *call, char **name, ch
   *name = xstrndup(start, (size_t)(lx->p - start));
   call->name = *name;
   skip_ws(lx);
+  if (lx->p == lx->end && bare_ok && strcmp(*name, "this") == 0) {
+    /* A bare name such as `this`: the caller decides whether it knows it. */
+    call->bare = true;
+    call->args = json_array();
+    call->kwargs = json_object();
+    return 0;
+  }
   if (lx->p >= lx->end || *lx->p != '(') {
     *err = xasprintf("unsupported Jinja expression '%s' (this engine knows ref(), source(), "
                      "config() and var())",
@@ -206,6 +262,104 @@ static int parse_call(struct lexer *lx, struct jinja_call *call, char **name, ch
   return 0;
 }
 
+/* --- {% if %} ------------------------------------------------------------------ */
+
+#define MAX_IF_DEPTH 16
+
+/* The open {% if %} blocks, innermost last. */
+struct if_level {
+  bool outer;   /* text around the block is emitted */
+  int cond;     /* JINJA_FALSE, JINJA_TRUE or JINJA_BOTH */
+  bool in_else; /* past its {% else %} */
+  int line;
+};
+
+struct ifs {
+  struct if_level lv[MAX_IF_DEPTH];
+  int depth;
+};
+
+/* Whether text at this point is emitted. */
+static bool active(const struct ifs *s) {
+  if (s->depth == 0) return true;
+  const struct if_level *l = &s->lv[s->depth - 1];
+  if (!l->outer) return false;
+  return l->cond == JINJA_BOTH || (l->in_else ? l->cond == JINJA_FALSE : l->cond == JINJA_TRUE);
+}
+
+/* One {% %} statement: if, else, endif. Returns 0 or -1 with *err
+ * ("FILE:LINE: message"). */
+static int statement(const char *file, int line, char *body, jinja_test_fn test, void *ud,
+                     struct ifs *s, char **err) {
+  char *w = body;
+  while (isspace((unsigned char)*w))
+    w++;
+  size_t wlen = strlen(w);
+  while (wlen && isspace((unsigned char)w[wlen - 1]))
+    w[--wlen] = '\0';
+  size_t kw = strcspn(w, " \t\r\n");
+  if (test && kw == 2 && strncmp(w, "if", 2) == 0) {
+    if (s->depth == MAX_IF_DEPTH) {
+      *err = xasprintf("%s:%d: {%% if %%} blocks nested deeper than %d", file, line,
+                       MAX_IF_DEPTH);
+      return -1;
+    }
+    const char *e = w + 2;
+    while (isspace((unsigned char)*e))
+      e++;
+    bool negate = strncmp(e, "not", 3) == 0 && isspace((unsigned char)e[3]);
+    if (negate) {
+      e += 3;
+      while (isspace((unsigned char)*e))
+        e++;
+    }
+    bool outer = active(s);
+    int cond = JINJA_FALSE;
+    if (outer) {
+      struct lexer lx = {e, e + strlen(e), w};
+      struct jinja_call call = {.line = line};
+      char *name = NULL, *msg = NULL;
+      int rc = parse_call(&lx, &call, &name, false, &msg);
+      if (rc < 0) {
+        free(msg);
+        msg = xasprintf("{%% if %%} takes is_incremental() or not is_incremental(), got '%s'",
+                        e);
+      }
+      if (rc == 0) rc = test(ud, &call, &cond, &msg);
+      json_decref(call.args);
+      json_decref(call.kwargs);
+      free(name);
+      if (rc < 0) {
+        *err = xasprintf("%s:%d: %s", file, line, msg ? msg : "error");
+        free(msg);
+        return -1;
+      }
+      if (negate && cond != JINJA_BOTH) cond = cond == JINJA_TRUE ? JINJA_FALSE : JINJA_TRUE;
+    }
+    s->lv[s->depth].outer = outer;
+    s->lv[s->depth].cond = cond;
+    s->lv[s->depth].in_else = false;
+    s->lv[s->depth].line = line;
+    s->depth++;
+    return 0;
+  }
+  if (test && kw == wlen && (strcmp(w, "else") == 0 || strcmp(w, "endif") == 0)) {
+    if (s->depth == 0 || (w[1] == 'l' && s->lv[s->depth - 1].in_else)) {
+      *err = xasprintf("%s:%d: {%% %s %%} without {%% if %%}", file, line, w);
+      return -1;
+    }
+    if (w[1] == 'l')
+      s->lv[s->depth - 1].in_else = true;
+    else
+      s->depth--;
+    return 0;
+  }
+  *err = xasprintf("%s:%d: Jinja statements such as {%% %.*s %%} are not supported "
+                   "(only {%% if [not] is_incremental() %%}, {%% else %%}, {%% endif %%})",
+                   file, line, (int)kw, w);
+  return -1;
+}
+
 static int line_at(const char *text, const char *at) {
   int line = 1;
   for (const char *p = text; p < at; p++)
@@ -218,9 +372,10 @@ static void rstrip(struct strbuf *sb) {
     sb->buf[--sb->len] = '\0';
 }
 
-int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void *ud,
-                      char **out, char **err) {
+int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn,
+                      jinja_test_fn test, void *ud, char **out, char **err) {
   struct strbuf sb = STRBUF_INIT;
+  struct ifs ifs = {0};
   const char *p = text;
   bool lstrip_next = false;
   *out = NULL;
@@ -236,7 +391,7 @@ int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void
         lit++;
       lstrip_next = false;
     }
-    sb_appendn(&sb, lit, (size_t)(lit_end - lit));
+    if (active(&ifs)) sb_appendn(&sb, lit, (size_t)(lit_end - lit));
     if (open == NULL) break;
 
     int line = line_at(text, open);
@@ -262,16 +417,17 @@ int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void
     if (kind == '#') continue;
     char *what = xstrndup(body, (size_t)(body_end - body));
     if (kind == '%') {
-      char *trimmed = what;
-      while (isspace((unsigned char)*trimmed))
-        trimmed++;
-      size_t wl = strcspn(trimmed, " \t\r\n");
-      *err = xasprintf("%s:%d: Jinja statements such as {%% %.*s %%} are not supported "
-                       "(only {{ ref() }}, {{ source() }}, {{ config() }}, {{ var() }})",
-                       file, line, (int)wl, trimmed);
+      int rc = statement(file, line, what, test, ud, &ifs, err);
       free(what);
-      sb_free(&sb);
-      return -1;
+      if (rc < 0) {
+        sb_free(&sb);
+        return -1;
+      }
+      continue;
+    }
+    if (!active(&ifs)) {
+      free(what);
+      continue;
     }
     /* Trim for messages. */
     char *w = what;
@@ -283,7 +439,7 @@ int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void
     struct lexer lx = {w, w + wlen, w};
     struct jinja_call call = {.line = line};
     char *name = NULL, *msg = NULL;
-    int rc = parse_call(&lx, &call, &name, &msg);
+    int rc = parse_call(&lx, &call, &name, true, &msg);
     if (rc == 0) rc = fn(ud, &call, &sb, &msg);
     json_decref(call.args);
     json_decref(call.kwargs);
@@ -295,6 +451,12 @@ int dbt__jinja_render(const char *file, const char *text, jinja_call_fn fn, void
       sb_free(&sb);
       return -1;
     }
+  }
+  if (ifs.depth) {
+    *err = xasprintf("%s:%d: {%% if %%} without {%% endif %%}", file,
+                     ifs.lv[ifs.depth - 1].line);
+    sb_free(&sb);
+    return -1;
   }
   *out = sb_detach(&sb);
   if (*out == NULL) *out = xstrdup("");

@@ -93,6 +93,8 @@ struct config {
   char *alias;
   struct strbuf tags; /* comma-separated */
   bool enabled;
+  char *unique_key; /* incremental: column or "a, b" (identifiers), or NULL */
+  json_t *indexes;  /* [{columns: [...], unique: bool}], checked; or NULL */
 };
 
 static void add_tag(struct config *c, const char *tag) {
@@ -121,8 +123,8 @@ static char *apply_config(struct config *c, const char *key, json_t *v) {
     if (!json_is_string(v)) return xasprintf("config %s: expected a string", key);
     const char *s = json_string_value(v);
     if (strcmp(key, "materialized") == 0) {
-      if (strcmp(s, "table") != 0 && strcmp(s, "view") != 0)
-        return xasprintf("materialized '%s' is not supported (table or view)", s);
+      if (strcmp(s, "table") != 0 && strcmp(s, "view") != 0 && strcmp(s, "incremental") != 0)
+        return xasprintf("materialized '%s' is not supported (table, view or incremental)", s);
       set_str(&c->materialized, s);
     } else {
       if (!wh_is_identifier(s)) return xasprintf("%s '%s' is not an identifier", key, s);
@@ -144,6 +146,40 @@ static char *apply_config(struct config *c, const char *key, json_t *v) {
   } else if (strcmp(key, "enabled") == 0) {
     if (!json_is_boolean(v)) return xstrdup("config enabled: expected true or false");
     c->enabled = json_is_true(v);
+  } else if (strcmp(key, "unique_key") == 0) {
+    struct strbuf sb = STRBUF_INIT;
+    size_t i;
+    json_t *col;
+    json_t *list = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+    bool ok = json_is_array(list) && json_array_size(list) > 0;
+    json_array_foreach(list, i, col) {
+      ok = ok && json_is_string(col) && wh_is_identifier(json_string_value(col));
+      if (ok) sb_appendf(&sb, "%s%s", i ? ", " : "", json_string_value(col));
+    }
+    json_decref(list);
+    if (!ok) {
+      sb_free(&sb);
+      return xstrdup("config unique_key: expected a column name or a list of column names");
+    }
+    free(c->unique_key);
+    c->unique_key = sb_detach(&sb);
+  } else if (strcmp(key, "indexes") == 0) {
+    /* dbt-postgres's form: [{'columns': ['a', 'b'], 'unique': True}]. */
+    size_t i, k;
+    json_t *ix, *col;
+    bool ok = json_is_array(v);
+    json_array_foreach(v, i, ix) {
+      json_t *cols = json_object_get(ix, "columns"), *uniq = json_object_get(ix, "unique");
+      ok = ok && json_is_object(ix) && json_is_array(cols) && json_array_size(cols) > 0 &&
+           (uniq == NULL || json_is_boolean(uniq));
+      json_array_foreach(cols, k, col) ok =
+          ok && json_is_string(col) && wh_is_identifier(json_string_value(col));
+    }
+    if (!ok)
+      return xstrdup("config indexes: expected a list of {'columns': [names], "
+                     "'unique': true|false}");
+    json_decref(c->indexes);
+    c->indexes = json_incref(v);
   }
   /* Other keys (docs, meta, persist_docs, ...) mean nothing here. */
   return NULL;
@@ -152,7 +188,8 @@ static char *apply_config(struct config *c, const char *key, json_t *v) {
 static bool is_config_key(const char *k, json_t *v) {
   if (k[0] == '+') return true;
   /* Without '+', a known config name whose value is not a folder mapping. */
-  static const char *const known[] = {"materialized", "schema", "alias", "tags", "enabled"};
+  static const char *const known[] = {"materialized", "schema",     "alias",  "tags",
+                                      "enabled",      "unique_key", "indexes"};
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
     if (strcmp(k, known[i]) == 0 && !json_is_object(v)) return true;
   return false;
@@ -267,6 +304,7 @@ struct loader {
   struct pending_test *tests;
   size_t n_tests, cap_tests;
   int pass;                      /* 1: parse, 2: compile */
+  bool incremental;              /* pass 2: what is_incremental() says */
   size_t current;                /* the model being rendered */
   struct config cfg;             /* pass 1: the model's config so far */
   int config_line;
@@ -425,6 +463,15 @@ static int render_call(void *ud, const struct jinja_call *c, struct strbuf *out,
   struct loader *L = ud;
   struct dbt_project *p = L->p;
   struct dbt_model *m = &p->models[L->current];
+  if (c->bare) {
+    if (strcmp(c->name, "this") != 0) {
+      *err = xasprintf("unknown name '%s' (this engine knows {{ this }})", c->name);
+      return -1;
+    }
+    /* The model's own relation; not known before pass two. */
+    sb_append(out, L->pass == 1 ? "__this__" : m->relation);
+    return 0;
+  }
   if (strcmp(c->name, "ref") == 0) {
     size_t nargs = json_array_size(c->args);
     const char *name = str_arg(c, nargs == 2 ? 1 : 0);
@@ -497,6 +544,20 @@ static int render_call(void *ud, const struct jinja_call *c, struct strbuf *out,
                    "var())",
                    c->name);
   return -1;
+}
+
+/* {% if is_incremental() %}: false for a full build, true when adding to
+ * the model's existing table; pass one takes both branches, so that a
+ * ref() in either counts. */
+static int render_test(void *ud, const struct jinja_call *c, int *out, char **err) {
+  struct loader *L = ud;
+  if (strcmp(c->name, "is_incremental") != 0 || c->bare || json_array_size(c->args) ||
+      json_object_size(c->kwargs)) {
+    *err = xasprintf("unsupported test '%s' in {%% if %%} (only is_incremental())", c->name);
+    return -1;
+  }
+  *out = L->pass == 1 ? JINJA_BOTH : L->incremental ? JINJA_TRUE : JINJA_FALSE;
+  return 0;
 }
 
 /* --- the graph --------------------------------------------------------------------- */
@@ -893,7 +954,8 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
     }
     L.current = i;
     char *rendered = NULL, *jerr = NULL;
-    if (dbt__jinja_render(m->path, m->raw, render_call, &L, &rendered, &jerr) < 0) {
+    if (dbt__jinja_render(m->path, m->raw, render_call, render_test, &L, &rendered, &jerr) <
+        0) {
       if (L.pr.sb.len) sb_appendc(&L.pr.sb, '\n');
       sb_append(&L.pr.sb, jerr);
       L.pr.n++;
@@ -907,6 +969,11 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
     m->tags = sb_detach(&L.cfg.tags);
     if (m->tags == NULL) m->tags = xstrdup("");
     m->enabled = L.cfg.enabled;
+    m->unique_key = L.cfg.unique_key;
+    m->indexes = L.cfg.indexes;
+    if (m->unique_key && strcmp(m->materialized, "incremental") != 0)
+      problem(&L.pr, m->path, L.config_line,
+              "unique_key is for incremental models (materialized '%s')", m->materialized);
     free(L.cfg.materialized);
     free(L.cfg.schema);
     free(L.cfg.alias);
@@ -934,14 +1001,22 @@ int dbt_project_load(const struct dbt_options *opts, struct dbt_project **out, c
     for (size_t k = 0; k < p->n_models; k++) {
       size_t i = p->order[k];
       L.current = i;
-      char *jerr = NULL;
-      if (dbt__jinja_render(p->models[i].path, p->models[i].raw, render_call, &L,
-                            &p->models[i].compiled, &jerr) < 0) {
-        if (L.pr.sb.len) sb_appendc(&L.pr.sb, '\n');
-        sb_append(&L.pr.sb, jerr);
-        L.pr.n++;
+      struct dbt_model *m = &p->models[i];
+      /* An incremental model compiles twice: its full build, and what it
+       * adds to its existing table (is_incremental() true). */
+      for (int inc = 0; inc <= (strcmp(m->materialized, "incremental") == 0); inc++) {
+        char *jerr = NULL;
+        L.incremental = inc;
+        if (dbt__jinja_render(m->path, m->raw, render_call, render_test, &L,
+                              inc ? &m->compiled_incremental : &m->compiled, &jerr) < 0) {
+          if (L.pr.sb.len) sb_appendc(&L.pr.sb, '\n');
+          sb_append(&L.pr.sb, jerr);
+          L.pr.n++;
+          free(jerr);
+          break;
+        }
       }
-      free(jerr);
+      L.incremental = false;
     }
     for (size_t i = 0; i < L.n_tests; i++)
       add_test(&L, &L.tests[i]);
@@ -982,6 +1057,9 @@ void dbt_project_free(struct dbt_project *p) {
     free(m->dir);
     free(m->raw);
     free(m->compiled);
+    free(m->compiled_incremental);
+    free(m->unique_key);
+    json_decref(m->indexes);
     free(m->materialized);
     free(m->schema);
     free(m->alias);

@@ -2,7 +2,10 @@
  *
  * Params: command (compile | run | test), select (dbt's --select), project_dir
  * (relative to the dags folder), target_dir (default
- * DAGCTL_HOME/dbt/<project folder>/target), vars (a mapping, dbt's --vars).
+ * DAGCTL_HOME/dbt/<project folder>/target), vars (a mapping, dbt's --vars),
+ * threads (4, dbt's threads: models built side by side, each on its own
+ * warehouse connection), full_refresh (false: dbt's --full-refresh,
+ * incremental models built in full).
  * The warehouse is the configuration's `warehouse` section. XCom: for run,
  * models_ok/models_failed/models_skipped; for test, tests_passed,
  * tests_failed, tests_warned. */
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "dbt.h"
@@ -38,6 +42,17 @@ static enum dagctl_result dbt_execute(const struct dagctl_host *h) {
   const char *target = h->param(h, "target_dir");
   const char *vars = h->param(h, "vars");
   const char *home = h->context(h, "home");
+  const char *threads_s = h->param(h, "threads");
+  long threads = 4;
+  if (threads_s) {
+    char *end;
+    threads = strtol(threads_s, &end, 10);
+    if (*threads_s == '\0' || *end || threads < 1 || threads > 64) {
+      h->log(h, DAGCTL_LOG_ERROR, "param threads: expected an integer from 1 to 64, got '%s'",
+             threads_s);
+      return DAGCTL_FAILED;
+    }
+  }
   if (command == NULL || (strcmp(command, "compile") != 0 && strcmp(command, "run") != 0 &&
                           strcmp(command, "test") != 0)) {
     h->log(h, DAGCTL_LOG_ERROR, "param command: expected compile, run or test, got '%s'",
@@ -72,13 +87,18 @@ static enum dagctl_result dbt_execute(const struct dagctl_host *h) {
   struct wh *w = NULL;
   char *err = NULL;
   enum dagctl_result out = DAGCTL_FAILED;
+  const char *url = h->connection(h, "warehouse", "url");
+  char *fallback = url ? NULL : xasprintf("%s/warehouse.db", home ? home : ".");
+  struct wh_options wo = {.url = url ? url : fallback,
+                          .password = h->connection(h, "warehouse", "password")};
+  o.threads = (int)threads;
+  /* The host has checked it is a boolean (true/false, yes/no, 1/0). */
+  const char *fr = h->param(h, "full_refresh");
+  o.full_refresh = fr && (strcasecmp(fr, "true") == 0 || strcmp(fr, "1") == 0 ||
+                          strcasecmp(fr, "yes") == 0);
+  o.wh_opts = &wo;
   if (strcmp(command, "compile") != 0) {
-    const char *url = h->connection(h, "warehouse", "url");
-    char *fallback = url ? NULL : xasprintf("%s/warehouse.db", home ? home : ".");
-    struct wh_options wo = {.url = url ? url : fallback,
-                            .password = h->connection(h, "warehouse", "password")};
     int rc = wh_open(&wo, &w, &err);
-    free(fallback);
     if (rc < 0) {
       h->log(h, DAGCTL_LOG_ERROR, "%s", err);
       goto done;
@@ -119,6 +139,7 @@ static enum dagctl_result dbt_execute(const struct dagctl_host *h) {
 done:
   free(err);
   wh_close(w);
+  free(fallback);
   free(project_dir);
   free(target_dir);
   return out;
@@ -133,6 +154,10 @@ static const struct dagctl_param params[] = {
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "target_dir", NULL,
                  "default: DAGCTL_HOME/dbt/<project folder>/target"),
     DAGCTL_PARAM(DAGCTL_PARAM_MAPPING, 0, "vars", NULL, "dbt's --vars"),
+    DAGCTL_PARAM(DAGCTL_PARAM_BOOLEAN, 0, "full_refresh", "false",
+                 "dbt's --full-refresh: incremental models built in full"),
+    DAGCTL_PARAM(DAGCTL_PARAM_INTEGER, 0, "threads", "4",
+                 "models built side by side (dbt's threads), each on its own connection"),
 };
 
 static const struct dagctl_task_type types[] = {

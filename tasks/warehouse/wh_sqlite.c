@@ -237,8 +237,14 @@ static int drop_relation(struct wh *w, const char *schema, const char *name, cha
 
 static int swap_table(struct wh *w, const char *schema, const char *name,
                       const char *tmp_name, char **err) {
-  int rc = begin(w, err);
+  /* IMMEDIATE: the swap reads the schema before it writes. A deferred
+   * transaction would upgrade its read to a write, and if another
+   * connection (dbt's threads) wrote the file in between, SQLite fails at
+   * once with "database is locked" instead of waiting its busy timeout. */
+  struct wh_sqlite *s = (struct wh_sqlite *)w;
+  int rc = exec_sql(w, "BEGIN IMMEDIATE", err);
   if (rc < 0) return rc;
+  s->in_txn = true;
   rc = drop_relation(w, schema, name, err);
   if (rc == 0) {
     char *sql = xasprintf("ALTER TABLE %s.%s RENAME TO %s", schema, tmp_name, name);

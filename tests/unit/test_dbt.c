@@ -57,10 +57,23 @@ static int echo_call(void *ud, const struct jinja_call *c, struct strbuf *out, c
   return 0;
 }
 
+/* {% if yes() %} is true, no() false, both() takes both branches. */
+static int echo_test(void *ud, const struct jinja_call *c, int *out, char **err) {
+  (void)ud;
+  if (strcmp(c->name, "yes") == 0) *out = JINJA_TRUE;
+  else if (strcmp(c->name, "no") == 0) *out = JINJA_FALSE;
+  else if (strcmp(c->name, "both") == 0) *out = JINJA_BOTH;
+  else {
+    *err = xasprintf("unknown test %s", c->name);
+    return -1;
+  }
+  return 0;
+}
+
 static char *render(const char *text, char **err) {
   char *out = NULL;
   *err = NULL;
-  if (dbt__jinja_render("m.sql", text, echo_call, NULL, &out, err) < 0) return NULL;
+  if (dbt__jinja_render("m.sql", text, echo_call, echo_test, NULL, &out, err) < 0) return NULL;
   return out;
 }
 
@@ -73,6 +86,26 @@ static void test_jinja_calls_and_comments(void **state) {
   free(out);
   out = render("a\n{{ config(materialized=\"view\", tags=['x', \"y\"]) }}\nb", &err);
   assert_string_equal(out, "a\n<config[]{\"materialized\":\"view\",\"tags\":[\"x\",\"y\"]}@2>\nb");
+  free(out);
+  /* Mappings, as in config(indexes=[{...}]). */
+  out = render("{{ f(x=[{'columns': ['a'], \"unique\": true}]) }}", &err);
+  assert_string_equal(out, "<f[]{\"x\":[{\"columns\":[\"a\"],\"unique\":true}]}@1>");
+  free(out);
+  /* {% if %}: the branch the test picks, both in pass one; nesting; not;
+   * {{ this }}. */
+  out = render("a{% if yes() %}b{% else %}c{% endif %}d", &err);
+  assert_string_equal(out, "abd");
+  free(out);
+  out = render("a{% if no() %}b{{ f() }}{% else %}c{% endif %}d", &err);
+  assert_string_equal(out, "acd");
+  free(out);
+  out = render("a{% if not no() %}b{% endif %}{% if both() %}c{% else %}d{% endif %}", &err);
+  assert_string_equal(out, "abcd");
+  free(out);
+  out = render("{% if yes() %}1{% if no() %}2{% else %}3{% endif %}{% else %}"
+               "{% if yes() %}4{% endif %}{% endif %} from {{ this }}",
+               &err);
+  assert_string_equal(out, "13 from <this[]{}@1>");
   free(out);
   /* Comments vanish, even across lines and holding braces; whitespace
    * control trims around tags. */
@@ -107,6 +140,12 @@ static void test_jinja_errors_name_the_line(void **state) {
       {"{{ f(1 2) }}", "m.sql:1: expected ',' or ')' in 'f(1 2)'"},
       {"x\n{{ f()", "m.sql:2: unterminated '{{' (no '}}')"},
       {"{# never closed", "m.sql:1: unterminated '{#' (no '#}')"},
+      {"{% if yes() %}a{% else %}b{% else %}c{% endif %}", "m.sql:1: {% else %} without {% if %}"},
+      {"a\n{% endif %}", "m.sql:2: {% endif %} without {% if %}"},
+      {"{% if yes() %}\n{% if no() %}", "m.sql:2: {% if %} without {% endif %}"},
+      {"{% if 1 < 2 %}{% endif %}", "m.sql:1: {% if %} takes is_incremental() or not"},
+      {"{% if maybe() %}{% endif %}", "m.sql:1: unknown test maybe"},
+      {"{{ f({'a' 1}) }}", "m.sql:1: expected ':' after a key in a mapping"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *err;

@@ -1,2 +1,2 @@
-{{ config(materialized='incremental') }}
+{{ config(materialized='ephemeral') }}
 select 1

@@ -1,4 +1,4 @@
 select 1
-{% if true %}
+{% for x in [1] %}
 where 1 = 1
-{% endif %}
+{% endfor %}

@@ -1,1 +1,1 @@
-select * from {{ this }}
+select * from {{ that }}
