@@ -82,7 +82,9 @@ assert_eq "$(wh bronze 'SELECT COUNT(*) FROM plays')" 420 "bronze rows after run
 # Quality: all twelve checks pass.
 qrun=$(dagctl test data_quality_monitoring --quiet) || fail "quality run failed on good data"
 
-# A duplicated event fails exactly the duplicate check, by name.
+# A duplicated event fails exactly the duplicate check, by name (silver's
+# unique index, from its indexes config, would refuse it: drop it first).
+wh silver "DROP INDEX silver_plays__idx1"
 wh silver "INSERT INTO silver_plays SELECT * FROM silver_plays WHERE event_id = 'e0001'"
 set +e
 qrun=$(dagctl test data_quality_monitoring --quiet); rc=$?

@@ -79,6 +79,7 @@ run2=$(dagctl test transform --quiet) || fail "second run failed"
 assert_eq "$(pg 'SELECT COUNT(*) FROM bronze.plays')" 420 "bronze rows after run 2"
 
 dagctl test data_quality_monitoring --quiet >/dev/null || fail "quality run failed on good data"
+pg "DROP INDEX silver.silver_plays__idx1" # silver's unique index would refuse it
 pg "INSERT INTO silver.silver_plays SELECT * FROM silver.silver_plays WHERE event_id = 'e0001'"
 set +e
 qrun=$(dagctl test data_quality_monitoring --quiet); rc=$?

@@ -39,6 +39,8 @@
 struct fx {
   char dir[64];
   char *lake;
+  char *url;             /* the warehouse's, for more connections */
+  struct wh_options wo; /* .url = url */
   struct wh *w;
   struct strbuf log;
   struct strbuf objects; /* lake files in load order, shell-quoted */
@@ -143,6 +145,8 @@ static int setup_at(void **state, const char *url_or_null) {
   if (mkdtemp(f->dir) == NULL) return -1;
   f->lake = xasprintf("%s/lake", f->dir);
   char *url = url_or_null ? xstrdup(url_or_null) : xasprintf("%s/warehouse.db", f->dir);
+  f->url = xstrdup(url);
+  f->wo.url = f->url;
   struct wh_options o = {.url = url};
   char *err = NULL;
   int rc = wh_open(&o, &f->w, &err);
@@ -205,6 +209,7 @@ static int teardown(void **state) {
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", f->dir);
   free(cmd);
   free(f->lake);
+  free(f->url);
   sb_free(&f->log);
   sb_free(&f->objects);
   free(f);
@@ -234,11 +239,14 @@ static struct bronze_stats load(struct fx *f) {
   return st;
 }
 
-static struct dbt_project *project(struct fx *f) {
+/* The project; full_refresh as dbt run --full-refresh. Two threads: gold's
+ * models are built side by side, each on its own connection. */
+static struct dbt_project *project_with(struct fx *f, bool full_refresh) {
   char *dir = src_path("dags/spotify_dbt");
   char *target = xasprintf("%s/target", f->dir);
   struct dbt_options o = {.project_dir = dir, .target_dir = target, .log = log_to_buf,
-                          .log_ud = &f->log};
+                          .log_ud = &f->log, .threads = 2, .wh_opts = &f->wo,
+                          .full_refresh = full_refresh};
   struct dbt_project *p = NULL;
   char *err = NULL;
   if (dbt_project_load(&o, &p, &err) != 0) fail_msg("project: %s", err);
@@ -247,13 +255,20 @@ static struct dbt_project *project(struct fx *f) {
   return p;
 }
 
+static struct dbt_project *project(struct fx *f) {
+  return project_with(f, false);
+}
+
 static void dbt_build(struct fx *f) {
   struct dbt_project *p = project(f);
   struct dbt_run_result r;
   char *err = NULL;
   if (dbt_run(p, f->w, "silver", &r, &err) != 0) fail_msg("run silver: %s\n%s", err, sb_str(&f->log));
   assert_int_equal(r.ok, 1);
-  if (dbt_run(p, f->w, "gold", &r, &err) != 0) fail_msg("run gold: %s\n%s", err, sb_str(&f->log));
+  if (dbt_run(p, f->w, "gold", &r, &err) != 0) {
+    fputs(sb_str(&f->log), stderr);
+    fail_msg("run gold: %s", err);
+  }
   assert_int_equal(r.ok, 4);
   dbt_project_free(p);
 }
@@ -358,6 +373,37 @@ static void assert_value(struct fx *f, const char *sql, const char *want) {
   char *v = value(f, sql);
   if (v == NULL || strcmp(v, want) != 0) fail_msg("%s: '%s', want '%s'", sql, v, want);
   free(v);
+}
+
+static int append_row(void *ud, int ncols, const char *const *names,
+                      const char *const *vals) {
+  (void)names;
+  for (int i = 0; i < ncols; i++)
+    sb_appendf(ud, "%s%s", i ? "|" : "", vals[i] ? vals[i] : "NULL");
+  sb_appendc(ud, '\n');
+  return 0;
+}
+
+/* Silver (but for processed_at, when it ran) and every gold table, sorted,
+ * as text (caller frees). */
+static char *snapshot(struct fx *f) {
+  static const char *const sql[] = {
+      "SELECT event_id, user_id, event_type, track_id, track_name, artist_name, album_name, "
+      "duration_ms, played_at, played_date, device_type, country, source_object, loaded_at "
+      "FROM silver.silver_plays ORDER BY event_id",
+      "SELECT * FROM gold.daily_user_stats ORDER BY played_date, user_id",
+      "SELECT * FROM gold.top_tracks ORDER BY track_id",
+      "SELECT * FROM gold.top_artists ORDER BY artist_name",
+      "SELECT * FROM gold.device_usage ORDER BY device_type",
+  };
+  struct strbuf sb = STRBUF_INIT;
+  for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+    char *err = NULL;
+    sb_appendf(&sb, "-- %s\n", sql[i]);
+    if (wh_query(f->w, sql[i], NULL, 0, append_row, &sb, &err) != 0)
+      fail_msg("%s: %s", sql[i], err);
+  }
+  return sb_detach(&sb);
 }
 
 /* --- the quality DAG's checks --------------------------------------------------- */
@@ -506,7 +552,26 @@ static void test_lake_to_gold_twice(void **state) {
   assert_value(f, "SELECT COUNT(*) FROM bronze.loaded_objects", "4");
 
   dbt_build(f);
+  if (strstr(sb_str(&f->log), "OK added to incremental model silver.silver_plays [") == NULL)
+    fail_msg("silver was not built incrementally:\n%s", sb_str(&f->log));
   compare_gold(f);
+  /* Incremental equals a full rebuild: silver (but for when it ran) and
+   * every gold table, row for row. */
+  char *inc = snapshot(f);
+  struct dbt_project *fp_ = project_with(f, true);
+  struct dbt_run_result rr;
+  if (dbt_run(fp_, f->w, NULL, &rr, &err) != 0) {
+    fputs(sb_str(&f->log), stderr);
+    fail_msg("full refresh: %s", err);
+  }
+  assert_int_equal(rr.ok, 5);
+  dbt_project_free(fp_);
+  if (strstr(sb_str(&f->log), "OK created incremental model silver.silver_plays [") == NULL)
+    fail_msg("silver was not rebuilt in full:\n%s", sb_str(&f->log));
+  char *full = snapshot(f);
+  assert_string_equal(inc, full);
+  free(inc);
+  free(full);
   /* The copy loaded first won. */
   assert_value(f, "SELECT device_type FROM silver.silver_plays WHERE event_id = 'ev-0006'", "web");
   assert_value(f, "SELECT COUNT(*) FROM bronze.plays WHERE event_id = 'ev-0006'", "2");
@@ -529,6 +594,9 @@ static void test_lake_to_gold_twice(void **state) {
   assert_int_equal(lines, 2);
   free(failed);
 
+  /* silver's unique index (its indexes config) refuses a duplicate: drop
+   * it, as a broken build might, to see the checks catch one. */
+  assert_int_equal(wh_exec(f->w, "DROP INDEX silver.silver_plays__idx1", &err), 0);
   assert_int_equal(wh_exec(f->w,
                            "INSERT INTO silver.silver_plays SELECT * FROM silver.silver_plays "
                            "WHERE event_id IN ('ev-0001', 'ev-0002')",
