@@ -350,6 +350,8 @@ static int build_incremental(struct wh *w, const struct dbt_model *m, bool stage
     if (rc == 0) rc = wh_commit(w, err);
     if (rc < 0) wh_rollback(w);
   }
+  /* An index added to the config since the table was built. */
+  if (rc == 0) rc = create_indexes(w, m, err);
   sql = xasprintf("DROP TABLE IF EXISTS %s%s", wh_backend(w) == WH_SQLITE ? "temp." : "pg_temp.",
                   tmp);
   char *e2 = NULL;
