@@ -3,14 +3,20 @@
  *   bench_warehouse N DIR [PROJECT_DIR]
  *
  * Writes N generated events as NDJSON objects of 100k lines under
- * DIR/lake/raw_events/..., loads them into the SQLite warehouse
- * DIR/warehouse.db with the bronze loader (rows/s), then runs the dbt project
- * (default dags/spotify_dbt) for silver and for gold (seconds). With
- * WAREHOUSE_URL=postgresql://... the warehouse is that database instead
- * (its bronze, silver and gold schemas are dropped first). 1% of the
- * events are delivered twice and 0.5% have an out-of-range duration, so
- * silver's deduplication and filter do real work. Prints one line per
- * figure, "name value unit". */
+ * DIR/lake/raw_events/..., in two deliveries: the first 90%, then the
+ * last 10%. Each delivery is loaded into the SQLite warehouse
+ * DIR/warehouse.db with the bronze loader (rows/s), then the dbt project
+ * (default dags/spotify_dbt) builds silver and gold with THREADS threads
+ * (default 2): after the first delivery, a first build; after the second,
+ * the incremental build (silver adds the new rows, gold is rebuilt: the
+ * figure for N events); then a full rebuild of the same N events
+ * (--full-refresh), to compare. With WAREHOUSE_URL=postgresql://... the
+ * warehouse is that database instead (its bronze, silver and gold schemas
+ * are dropped first). 1% of the events are delivered twice (some across
+ * the two deliveries) and 0.5% have an out-of-range duration, so silver's
+ * deduplication and filter do real work. Prints one line per figure,
+ * "name value unit". */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +88,13 @@ static void write_event(FILE *fp, uint64_t id, uint64_t *rng) {
           (r >> 36) % 3 ? "US" : "SE");
 }
 
-static void generate(const char *lake, long n) {
-  uint64_t rng = 42;
+/* Events [from, to) of the stream (the same events whatever the split). */
+static void generate(const char *lake, long from, long to) {
+  static uint64_t rng = 42;
+  static long written = 0, object = 0;
   FILE *fp = NULL;
-  long written = 0, object = 0;
-  for (long i = 0; i < n; i++) {
-    if (written % PER_OBJECT == 0) {
+  for (long i = from; i < to; i++) {
+    if (fp == NULL || written % PER_OBJECT == 0) {
       if (fp) fclose(fp);
       char *dir = xasprintf("%s/raw_events/year=2026/month=11/day=22/hour=%02ld", lake,
                             object % 24);
@@ -121,6 +128,64 @@ static void log_quiet(void *ud, int level, const char *msg) {
   if (level >= 2) fprintf(stderr, "%s\n", msg);
 }
 
+static void die(const char *what, char *err) {
+  fprintf(stderr, "%s: %s\n", what, err ? err : "?");
+  exit(1);
+}
+
+/* Load what the lake holds that bronze does not; prints load_* figures
+ * with `prefix`. The load is done when it is durable: closing the
+ * connection checkpoints the WAL. */
+static void load(const struct wh_options *wo, const char *lake, const char *prefix) {
+  struct wh *w;
+  char *err = NULL;
+  if (wh_open(wo, &w, &err) != 0) die("open", err);
+  struct bronze_source src;
+  bronze_dir_source(lake, &src);
+  struct bronze_stats st;
+  struct bronze_options bo = {.log = log_quiet};
+  double t0 = now_s(), c0 = cpu_s();
+  if (bronze_load(w, &src, &bo, &st, &err) != 0) die("load", err);
+  wh_close(w);
+  double load_s = now_s() - t0;
+  printf("%sload_rows %lld rows\n%sload_seconds %.2f s\n%sload_rows_per_second %.0f rows/s\n"
+         "%sload_cpu_seconds %.2f s\n",
+         prefix, (long long)st.rows_loaded, prefix, load_s, prefix,
+         (double)st.rows_loaded / load_s, prefix, cpu_s() - c0);
+  fflush(stdout);
+}
+
+/* dbt run silver, then gold; prints NAME_silver_seconds, NAME_gold_seconds,
+ * NAME_seconds and NAME_cpu_seconds (all threads of this process). */
+static void build(const struct wh_options *wo, const char *project, const char *target,
+                  int threads, bool full_refresh, const char *name) {
+  struct wh *w;
+  char *err = NULL;
+  if (wh_open(wo, &w, &err) != 0) die("open", err);
+  struct dbt_options dopts = {.project_dir = project, .target_dir = target, .log = log_quiet,
+                              .threads = threads, .wh_opts = wo, .full_refresh = full_refresh,
+                              .default_schema = wh_backend(w) == WH_POSTGRES ? "public" : "main"};
+  struct dbt_project *p;
+  if (dbt_project_load(&dopts, &p, &err) != 0) die("project", err);
+  struct dbt_run_result r;
+  double t_all = now_s(), c0 = cpu_s(), t0 = now_s();
+  if (dbt_run(p, w, "silver", &r, &err) != 0) die("silver", err);
+  printf("%s_silver_seconds %.2f s\n", name, now_s() - t0);
+  fflush(stdout);
+  t0 = now_s();
+  if (dbt_run(p, w, "gold", &r, &err) != 0) die("gold", err);
+  printf("%s_gold_seconds %.2f s\n", name, now_s() - t0);
+  printf("%s_seconds %.2f s\n%s_cpu_seconds %.2f s\n", name, now_s() - t_all, name,
+         cpu_s() - c0);
+  char *rows = NULL;
+  wh_query_value(w, "SELECT COUNT(*) FROM silver.silver_plays", NULL, 0, &rows, &err);
+  printf("%s_silver_rows %s rows\n", name, rows ? rows : "?");
+  fflush(stdout);
+  free(rows);
+  dbt_project_free(p);
+  wh_close(w);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: bench_warehouse N DIR [PROJECT_DIR]\n");
@@ -134,87 +199,35 @@ int main(int argc, char **argv) {
   }
   const char *dir = argv[2];
   const char *project = argc > 3 ? argv[3] : "dags/spotify_dbt";
+  const char *threads_env = getenv("THREADS");
+  int threads = threads_env && *threads_env ? (int)strtol(threads_env, NULL, 10) : 2;
   char *lake = xasprintf("%s/lake", dir);
   const char *url_env = getenv("WAREHOUSE_URL");
   char *url = url_env && *url_env ? xstrdup(url_env) : xasprintf("%s/warehouse.db", dir);
   char *target = xasprintf("%s/target", dir);
   mkdirs(dir);
+  struct wh_options wo = {.url = url};
+  char *err = NULL;
+  if (strncmp(url, "postgres", 8) == 0) {
+    struct wh *w;
+    if (wh_open(&wo, &w, &err) != 0) die("open", err);
+    if (wh_exec(w, "DROP SCHEMA IF EXISTS bronze, silver, gold CASCADE", &err) != 0)
+      die("drop", err);
+    wh_close(w);
+  }
+  long first = n - n / 10;
 
   double t0 = now_s();
-  generate(lake, n);
+  generate(lake, 0, first);
   printf("generate_seconds %.2f s\n", now_s() - t0);
   fflush(stdout);
+  load(&wo, lake, "");
+  build(&wo, project, target, threads, false, "first_build");
 
-  struct wh *w;
-  char *err = NULL;
-  struct wh_options wo = {.url = url};
-  if (wh_open(&wo, &w, &err) != 0) {
-    fprintf(stderr, "%s\n", err);
-    return 1;
-  }
-  if (wh_backend(w) == WH_POSTGRES) {
-    if (wh_exec(w, "DROP SCHEMA IF EXISTS bronze, silver, gold CASCADE", &err) != 0) {
-      fprintf(stderr, "%s\n", err);
-      return 1;
-    }
-    wh_close(w);
-    if (wh_open(&wo, &w, &err) != 0) {
-      fprintf(stderr, "%s\n", err);
-      return 1;
-    }
-  }
-  struct bronze_source src;
-  bronze_dir_source(lake, &src);
-  struct bronze_stats st;
-  struct bronze_options bo = {.log = log_quiet};
-  t0 = now_s();
-  double c0 = cpu_s();
-  if (bronze_load(w, &src, &bo, &st, &err) != 0) {
-    fprintf(stderr, "load: %s\n", err);
-    return 1;
-  }
-  /* The load is done when it is durable: close checkpoints the WAL. */
-  wh_close(w);
-  double load_s = now_s() - t0;
-  printf("load_rows %lld rows\nload_seconds %.2f s\nload_rows_per_second %.0f rows/s\n"
-         "load_cpu_seconds %.2f s\n",
-         (long long)st.rows_loaded, load_s, (double)st.rows_loaded / load_s, cpu_s() - c0);
-  fflush(stdout);
-
-  if (wh_open(&wo, &w, &err) != 0) {
-    fprintf(stderr, "%s\n", err);
-    return 1;
-  }
-  struct dbt_options dopts = {.project_dir = project, .target_dir = target, .log = log_quiet};
-  struct dbt_project *p;
-  if (dbt_project_load(&dopts, &p, &err) != 0) {
-    fprintf(stderr, "project: %s\n", err);
-    return 1;
-  }
-  struct dbt_run_result r;
-  double t_all = now_s();
-  c0 = cpu_s();
-  t0 = now_s();
-  if (dbt_run(p, w, "silver", &r, &err) != 0) {
-    fprintf(stderr, "silver: %s\n", err);
-    return 1;
-  }
-  printf("silver_seconds %.2f s\n", now_s() - t0);
-  fflush(stdout);
-  t0 = now_s();
-  if (dbt_run(p, w, "gold", &r, &err) != 0) {
-    fprintf(stderr, "gold: %s\n", err);
-    return 1;
-  }
-  printf("gold_seconds %.2f s\n", now_s() - t0);
-  printf("silver_gold_seconds %.2f s\nsilver_gold_cpu_seconds %.2f s\n", now_s() - t_all,
-         cpu_s() - c0);
-  char *rows = NULL;
-  wh_query_value(w, "SELECT COUNT(*) FROM silver.silver_plays", NULL, 0, &rows, &err);
-  printf("silver_rows %s rows\n", rows ? rows : "?");
-  free(rows);
-  dbt_project_free(p);
-  wh_close(w);
+  generate(lake, first, n);
+  load(&wo, lake, "delta_");
+  build(&wo, project, target, threads, false, "incremental");
+  build(&wo, project, target, threads, true, "full_rebuild");
   free(lake);
   free(url);
   free(target);
