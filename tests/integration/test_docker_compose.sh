@@ -88,6 +88,29 @@ assert_eq "$(fact BUILD_CONTEXT)" "$SRC" "the build context (the repository root
 assert_eq "$(fact DOCKERFILE)" "docker/Dockerfile" "the Dockerfile"
 [ -f "$SRC/$(fact DOCKERFILE)" ] || fail "compose builds from a missing $(fact DOCKERFILE)"
 
+# The scaleout profile: the state on its own PostgreSQL, two schedulers and
+# two workers, all of the one image, each told where the state is.
+docker-compose -f "$DOCKER/compose.yaml" --env-file "$TMP/env" --profile scaleout config \
+  >"$TMP/scaleout.yaml" 2>"$TMP/scaleout.err" || fail "profile scaleout: $(cat "$TMP/scaleout.err")"
+"$YPY" - "$TMP/scaleout.yaml" >"$TMP/scaleout.facts" <<'EOF' || fail "profile scaleout: $(cat "$TMP/scaleout.facts")"
+import sys, yaml
+svc = yaml.safe_load(open(sys.argv[1]))["services"]
+db = svc["state-db"]["environment"]
+for name in ("scheduler-1", "scheduler-2", "worker-1", "worker-2"):
+    s = svc[name]
+    env = s["environment"]
+    assert env["DAGCTL__CORE__STATE"] == "postgresql://%s@state-db:5432/%s" % (
+        db["POSTGRES_USER"], db["POSTGRES_DB"]), (name, env["DAGCTL__CORE__STATE"])
+    assert env["DAGCTL__CORE__STATE_PASSWORD"] == db["POSTGRES_PASSWORD"], name
+    assert env["DAGCTL__CORE__EXECUTOR"] == "workers", name
+    assert "state-db" in s["depends_on"], name
+    # Started only with --profile scaleout: the default stack is unchanged.
+    assert s.get("profiles") == ["scaleout"], (name, s.get("profiles"))
+    cmd = s.get("command") or ["scheduler"]
+    assert cmd[0] == ("worker" if name.startswith("worker") else "scheduler"), (name, cmd)
+print("ok")
+EOF
+
 # --- (b) dagctl config check with the service's environment ----------------------------
 log "(b) dagctl config check --config docker/dagctl.yaml"
 # Exactly what the container gets: the service's environment, plus the
