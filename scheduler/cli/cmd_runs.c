@@ -349,6 +349,22 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
     return final == DAG_TI_SUCCESS ? CLI_OK : CLI_FAILED;
   }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct dag_store_claim claim;
+  if (fd < 0 && errno == ENOENT &&
+      dag_store_claim_of_try(c->store, run.pk, task_id, number, &claim) == 0) {
+    /* core.executor workers: the log is where the try ran. */
+    if (claim.worker_id)
+      fprintf(stderr, "dagctl: try %d of task '%s' ran on worker %s: its log is in that "
+              "worker's DAGCTL_HOME/logs/%s\n", number, task_id, claim.worker_id,
+              claim.log_path);
+    else
+      fprintf(stderr, "dagctl: try %d of task '%s' waits for a worker (queue %s)\n", number,
+              task_id, claim.queue);
+    dag_store_claim_clear(&claim);
+    free(path);
+    dag_store_run_free(&run);
+    return CLI_NOTFOUND;
+  }
   if (fd < 0) {
     fprintf(stderr, "dagctl: %s: %s\n", path, strerror(errno));
     free(path);

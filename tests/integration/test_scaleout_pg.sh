@@ -171,6 +171,13 @@ survivor=s1
 proc_alive "${PIDS[$survivor]}" || fail "the surviving scheduler $survivor stopped"
 if grep -l 'state store write failed' "$TMP"/scheduler.s?.log; then fail "a scheduler's store failed"; fi
 
+# A worker's log stays on its host: `dagctl logs` here says which worker.
+ran_on=$(pg "SELECT c.worker_id FROM task_claim c JOIN dag_run r ON r.id = c.run_pk
+             WHERE r.run_id = 'r1' AND c.task_id = 'l1_001'")
+if dagctl logs wide r1 l1_001 >"$TMP/logs.out" 2>&1; then fail "a remote try's log read here"; fi
+grep -qF "ran on worker $ran_on: its log is in that worker's DAGCTL_HOME/logs/wide/r1/l1_001/1.log" \
+  "$TMP/logs.out" || fail "dagctl logs of a worker's try: $(cat "$TMP/logs.out")"
+
 # --- kill -9 of a worker mid-task: retried on another within 15 s -----------------
 
 write_dag crash <<EOF
