@@ -19,33 +19,11 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
-#include "store_backends.h"
+#include "store_fixture.h"
 #include "store_int.h"
 
-struct fixture {
-  struct store_test_db db;
-  dag_store *st;
-};
-
-static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  store_test_open(&f->db);
-  char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_store_close(f->st);
-  store_test_drop(&f->db);
-  free(f);
-  return 0;
-}
-
 /* Whether row `id` exists, through a connection of its own. */
-static bool row_exists(struct fixture *f, const char *id) {
+static bool row_exists(struct store_fixture *f, const char *id) {
   dag_store *other = NULL;
   char *err = NULL;
   assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
@@ -60,12 +38,12 @@ static bool row_exists(struct fixture *f, const char *id) {
 }
 
 /* A row written through the store: an import error named `id`. */
-static int add_row(struct fixture *f, const char *id) {
+static int add_row(struct store_fixture *f, const char *id) {
   return dag_store_set_import_error(f->st, id, "broken", 1000);
 }
 
 static void nested_commit_commits_once(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   assert_int_equal(dag_store_begin(f->st), 0);
   assert_int_equal(dag_store_begin(f->st), 0);
   assert_int_equal(add_row(f, "a"), 0);
@@ -78,7 +56,7 @@ static void nested_commit_commits_once(void **state) {
 /* An inner rollback dooms the whole transaction: the outer commit reports
  * it and writes nothing, not even what came after the rollback. */
 static void inner_rollback_fails_outer_commit(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   assert_int_equal(dag_store_begin(f->st), 0);
   assert_int_equal(add_row(f, "before"), 0);
   assert_int_equal(dag_store_begin(f->st), 0);
@@ -97,7 +75,7 @@ static void inner_rollback_fails_outer_commit(void **state) {
 /* Another connection holds the lock a write needs (SQLite: the database's
  * write lock; PostgreSQL: the row's key, inserted and not yet committed).
  * Returns a handle to give to unlock(). */
-static void *lock_elsewhere(struct fixture *f, const char *id) {
+static void *lock_elsewhere(struct store_fixture *f, const char *id) {
   if (store_test_kind == DAG_STORE_SQLITE) {
     sqlite3 *other = NULL;
     assert_int_equal(sqlite3_open(f->db.state, &other), SQLITE_OK);
@@ -130,7 +108,7 @@ static void unlock(void *other) {
  * timeout) with DAG_ELOCKED, changes nothing, reads go on, and it works
  * once the lock is gone. */
 static void locked_store_is_a_wait(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   void *other = lock_elsewhere(f, "a");
   dag_store_set_busy_timeout(f->st, 1);
   if (store_test_kind == DAG_STORE_SQLITE) assert_int_equal(dag_store_begin(f->st), DAG_ELOCKED);
@@ -151,7 +129,7 @@ static void locked_store_is_a_wait(void **state) {
  * lock timeout among them: the transaction is doomed even if the caller
  * goes on, and the store is usable once it has rolled back. */
 static void pg_failure_dooms_the_transaction(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   void *other = lock_elsewhere(f, "held");
   dag_store_set_busy_timeout(f->st, 1);
   assert_int_equal(dag_store_begin(f->st), 0);
@@ -168,7 +146,7 @@ static void pg_failure_dooms_the_transaction(void **state) {
  * that follows does not replace ("cannot rollback - no transaction is
  * active" used to hide "database or disk is full"). */
 static void full_store_says_so(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   char big[2048];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
@@ -192,7 +170,7 @@ static void full_store_says_so(void **state) {
  * stored if and only if its cause is. A taken key (a constraint) is the
  * exception: callers retry with another id inside the transaction. */
 static void ignored_failure_fails_the_commit(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   char big[2048];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
@@ -215,7 +193,7 @@ static void ignored_failure_fails_the_commit(void **state) {
  * no message, not even when the server refuses it; a URL holding one is
  * refused without repeating it. */
 static void pg_password_stays_secret(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   static const char secret[] = "s3cr3t-Pa55";
   char *in_url = xasprintf("postgresql://dagctl_pw:%s@localhost/x", secret);
   dag_store *st = NULL;
@@ -290,7 +268,7 @@ static void pg_password_stays_secret(void **state) {
 /* A database migrated by a newer dagctl is refused, by a writer and by a
  * reader, with a message that says what to do. */
 static void newer_schema_is_refused(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   assert_int_equal(dag_store_set_import_error(f->st, "x", "y", 1), 0);
   dag_store_close(f->st);
   f->st = NULL;
@@ -334,7 +312,7 @@ PG_ONLY(pg_failure_dooms_the_transaction)
 PG_ONLY(pg_password_stays_secret)
 
 int main(void) {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) STORE_TEST(name)
   const struct CMUnitTest tests[] = {
       T(nested_commit_commits_once),
       T(inner_rollback_fails_outer_commit),

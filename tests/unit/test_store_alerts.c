@@ -14,31 +14,9 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
-#include "store_backends.h"
+#include "store_fixture.h"
 
-struct fixture {
-  struct store_test_db db;
-  dag_store *st;
-};
-
-static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  store_test_open(&f->db);
-  char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_store_close(f->st);
-  store_test_drop(&f->db);
-  free(f);
-  return 0;
-}
-
-static int64_t add(struct fixture *f, enum dag_alert_kind kind, const char *task,
+static int64_t add(struct store_fixture *f, enum dag_alert_kind kind, const char *task,
                    const char *rcpts, dag_time_t due) {
   struct dag_store_alert a = {
       .created_at = 1000,
@@ -59,7 +37,7 @@ static int64_t add(struct fixture *f, enum dag_alert_kind kind, const char *task
 }
 
 static void test_queue_and_due_order(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   dag_time_t due;
   assert_int_equal(dag_store_next_alert_due(f->st, &due), DAG_ENOTFOUND);
   int64_t late = add(f, DAG_ALERT_TASK_FAILED, "t", "[\"a@x.org\"]", 500);
@@ -96,7 +74,7 @@ static void test_queue_and_due_order(void **state) {
 }
 
 static void test_attempts_and_recipients(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   int64_t id = add(f, DAG_ALERT_TASK_RETRY, "t", "[\"a@x.org\",\"b@x.org\"]", 100);
   /* First attempt: a@ rejected, b@ deferred: queued again for later. */
   struct dag_store_alert_rcpt r1[] = {{"a@x.org", true, "550 5.1.1 no such user", 0}};
@@ -167,7 +145,7 @@ static void test_attempts_and_recipients(void **state) {
 }
 
 static void test_defaults_resolved_and_recorded(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   int64_t id = add(f, DAG_ALERT_RUN_FAILED, NULL, "[]", 100);
   /* An empty list means smtp.to: always retryable until resolved. */
   assert_int_equal(dag_store_retry_alert(f->st, id, 120), 0);
@@ -191,7 +169,7 @@ static void test_defaults_resolved_and_recorded(void **state) {
 }
 
 static void test_add_keeps_an_enclosing_transaction(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   assert_int_equal(dag_store_begin(f->st), 0);
   int64_t id = add(f, DAG_ALERT_TASK_FAILED, "t", "[]", 1);
   /* A failing insert (bad kind cannot happen; a NULL subject violates NOT
@@ -209,7 +187,7 @@ static void test_add_keeps_an_enclosing_transaction(void **state) {
 }
 
 int main(void) {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) STORE_TEST(name)
   const struct CMUnitTest tests[] = {
       T(test_queue_and_due_order),
       T(test_attempts_and_recipients),

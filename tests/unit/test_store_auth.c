@@ -16,32 +16,10 @@
 #include "alloc.h"
 #include "error.h"
 #include "store_auth.h"
-#include "store_backends.h"
-
-struct fixture {
-  struct store_test_db db;
-  dag_store *st;
-};
-
-static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  store_test_open(&f->db);
-  char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_store_close(f->st);
-  store_test_drop(&f->db);
-  free(f);
-  return 0;
-}
+#include "store_fixture.h"
 
 static void users_and_tokens(void **state) {
-  dag_store *st = ((struct fixture *)*state)->st;
+  dag_store *st = ((struct store_fixture *)*state)->st;
   assert_int_equal(dag_store_user_add(st, "al", DAG_ROLE_USER, "h1", 10), 0);
   assert_int_equal(dag_store_user_add(st, "al", DAG_ROLE_ADMIN, NULL, 11), DAG_EEXIST);
   assert_int_equal(dag_store_token_add(st, "t1", "al", "hash1", 12, 0), 0);
@@ -69,7 +47,7 @@ static void users_and_tokens(void **state) {
 
 
 static void lists(void **state) {
-  dag_store *st = ((struct fixture *)*state)->st;
+  dag_store *st = ((struct store_fixture *)*state)->st;
   assert_int_equal(dag_store_user_add(st, "b", DAG_ROLE_ADMIN, NULL, 10), 0);
   assert_int_equal(dag_store_user_add(st, "a", DAG_ROLE_VIEWER, "h", 10), 0);
   assert_int_equal(dag_store_token_add(st, "t1", "a", "x1", 20, 0), 0);
@@ -98,8 +76,8 @@ static void lists(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(users_and_tokens, setup, teardown),
-      cmocka_unit_test_setup_teardown(lists, setup, teardown),
+      STORE_TEST(users_and_tokens),
+      STORE_TEST(lists),
   };
   return store_backends_run("store_auth", tests, DAG_ARRAY_SIZE(tests));
 }

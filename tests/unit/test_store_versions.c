@@ -18,29 +18,7 @@
 #include "dag_serial.h"
 #include "error.h"
 #include "store.h"
-#include "store_backends.h"
-
-struct fixture {
-  struct store_test_db db;
-  dag_store *st;
-};
-
-static int setup(void **state) {
-  struct fixture *f = xcalloc(1, sizeof(*f));
-  store_test_open(&f->db);
-  char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  dag_store_close(f->st);
-  store_test_drop(&f->db);
-  free(f);
-  return 0;
-}
+#include "store_fixture.h"
 
 static struct dag *load(const char *yaml) {
   struct dag *dag = NULL;
@@ -55,7 +33,7 @@ static const char A[] = "dag_id: v\ntasks:\n  - id: a\n    command: echo a\n";
 static const char B[] = "dag_id: v\ntasks:\n  - id: b\n    command: echo b\n";
 
 static void test_one_version_per_content(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   struct dag *a = load(A), *b = load(B);
   bool paused;
   assert_int_equal(dag_store_sync_dag(f->st, a, false, 1, &paused), 0);
@@ -118,7 +96,7 @@ static void test_one_version_per_content(void **state) {
 }
 
 static void test_run_records_its_version(void **state) {
-  struct fixture *f = *state;
+  struct store_fixture *f = *state;
   struct dag *a = load(A);
   int64_t vid;
   assert_int_equal(dag_store_put_version(f->st, a, A, false, 10, &vid, NULL), 0);
@@ -146,8 +124,8 @@ static void test_run_records_its_version(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_one_version_per_content, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_run_records_its_version, setup, teardown),
+      STORE_TEST(test_one_version_per_content),
+      STORE_TEST(test_run_records_its_version),
   };
   return store_backends_run("store_versions", tests, DAG_ARRAY_SIZE(tests));
 }

@@ -16,25 +16,22 @@
 #include "alloc.h"
 #include "error.h"
 #include "store.h"
-#include "store_backends.h"
+#include "store_fixture.h"
 
 struct fixture {
-  struct store_test_db db;
-  dag_store *st;
+  struct store_fixture s;
   int64_t run_pk;
 };
 
 static int setup(void **state) {
   struct fixture *f = xcalloc(1, sizeof(*f));
-  store_test_open(&f->db);
-  char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &f->st, &err), 0);
+  store_fixture_open(&f->s);
   struct dag_store_run run = {.dag_id = "d", .run_id = "r1", .run_type = "manual",
                               .logical_date = 1000, .data_interval_start = 1000,
                               .data_interval_end = 1000, .conf = "{}", .queued_at = 1000};
   const char *tasks[] = {"a", "b", "c"};
   int tries[] = {0, 0, 0};
-  assert_int_equal(dag_store_create_run(f->st, &run, tasks, tries, 3, false, &f->run_pk, NULL),
+  assert_int_equal(dag_store_create_run(f->s.st, &run, tasks, tries, 3, false, &f->run_pk, NULL),
                    0);
   *state = f;
   return 0;
@@ -42,8 +39,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct fixture *f = *state;
-  dag_store_close(f->st);
-  store_test_drop(&f->db);
+  store_fixture_close(&f->s);
   free(f);
   return 0;
 }
@@ -53,7 +49,7 @@ static const char *const shell_only[] = {"shell", "exec"};
 
 static void queue(struct fixture *f, const char *task, int try_number, const char *q,
                   const char *type) {
-  assert_int_equal(dag_store_queue_try(f->st, f->run_pk, task, try_number, q, type,
+  assert_int_equal(dag_store_queue_try(f->s.st, f->run_pk, task, try_number, q, type,
                                        "d/r1/x/1.log", 2000),
                    0);
 }
@@ -71,7 +67,7 @@ static size_t claim(struct fixture *f, dag_store *st, const char *worker,
 static enum dag_task_state ti_state(struct fixture *f, const char *task) {
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
-  assert_int_equal(dag_store_list_tis(f->st, f->run_pk, &tis, &n), 0);
+  assert_int_equal(dag_store_list_tis(f->s.st, f->run_pk, &tis, &n), 0);
   enum dag_task_state s = DAG_TI__COUNT;
   for (size_t i = 0; i < n; i++)
     if (strcmp(tis[i].task_id, task) == 0) s = tis[i].state;
@@ -86,7 +82,7 @@ static void claimed_once(void **state) {
   queue(f, "a", 1, "default", "shell");
   assert_int_equal(ti_state(f, "a"), DAG_TI_QUEUED);
   struct dag_store_claim *c = NULL;
-  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
   assert_string_equal(c[0].task_id, "a");
   assert_int_equal(c[0].try_number, 1);
   assert_string_equal(c[0].worker_id, "w1");
@@ -98,7 +94,7 @@ static void claimed_once(void **state) {
   /* Another connection, as another worker process: nothing left. */
   dag_store *other = NULL;
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
+  assert_int_equal(dag_store_open(f->s.db.state, NULL, &other, &err), 0);
   assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 8, &c), 0);
   dag_store_close(other);
 }
@@ -110,9 +106,9 @@ static void two_claimers_split(void **state) {
   queue(f, "b", 1, "default", "shell");
   dag_store *other = NULL;
   char *err = NULL;
-  assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
+  assert_int_equal(dag_store_open(f->s.db.state, NULL, &other, &err), 0);
   struct dag_store_claim *c1 = NULL, *c2 = NULL;
-  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 1, &c1), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 1, &c1), 1);
   assert_int_equal(claim(f, other, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
   assert_int_not_equal(c1[0].id, c2[0].id);
   assert_string_not_equal(c1[0].token, c2[0].token);
@@ -127,13 +123,13 @@ static void queues_and_types_route(void **state) {
   queue(f, "a", 1, "etl", "shell");
   queue(f, "b", 1, "default", "sql_check");
   struct dag_store_claim *c = NULL;
-  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 0);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 8, &c), 0);
   const char *const etl[] = {"etl"};
-  assert_int_equal(claim(f, f->st, "w1", etl, 1, shell_only, 2, 8, &c), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", etl, 1, shell_only, 2, 8, &c), 1);
   assert_string_equal(c[0].task_id, "a");
   dag_store_claims_free(c, 1);
   const char *const with_sql[] = {"shell", "sql_check"};
-  assert_int_equal(claim(f, f->st, "w2", default_q, 1, with_sql, 2, 8, &c), 1);
+  assert_int_equal(claim(f, f->s.st, "w2", default_q, 1, with_sql, 2, 8, &c), 1);
   assert_string_equal(c[0].task_id, "b");
   dag_store_claims_free(c, 1);
 }
@@ -144,29 +140,29 @@ static void end_needs_the_token(void **state) {
   struct fixture *f = *state;
   queue(f, "a", 1, "default", "shell");
   struct dag_store_claim *c = NULL;
-  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
   char *token = c[0].token;
   c[0].token = xstrdup("00000000000000000000000000000000");
   c[0].exit_status = 3;
-  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4000), DAG_ECLAIM);
-  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, c[0].token, 4000), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[0], 4000), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_heartbeat(f->s.st, c[0].id, c[0].token, 4000), DAG_ECLAIM);
   struct dag_store_claim *done = NULL;
   size_t n = 9;
-  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
   assert_int_equal(n, 0);
   free(c[0].token);
   c[0].token = token;
-  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, token, 4000), 0);
-  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4000), 0);
+  assert_int_equal(dag_store_claim_heartbeat(f->s.st, c[0].id, token, 4000), 0);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[0], 4000), 0);
   /* A second report of the same end changes nothing. */
-  assert_int_equal(dag_store_claim_end(f->st, &c[0], 4001), DAG_ECLAIM);
-  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[0], 4001), DAG_ECLAIM);
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
   assert_int_equal(n, 1);
   assert_int_equal(done[0].exit_status, 3);
   assert_null(done[0].lost);
-  assert_int_equal(dag_store_claim_recorded(f->st, done[0].id), 0);
+  assert_int_equal(dag_store_claim_recorded(f->s.st, done[0].id), 0);
   dag_store_claims_free(done, n);
-  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
   assert_int_equal(n, 0);
   dag_store_claims_free(c, 1);
 }
@@ -179,26 +175,26 @@ static void silent_worker_loses_its_tries(void **state) {
                                .task_types = "[\"shell\"]", .concurrency = 2};
   struct dag_store_worker w2 = w;
   w2.id = "w2";
-  assert_int_equal(dag_store_worker_register(f->st, &w, 1000), 0);
-  assert_int_equal(dag_store_worker_register(f->st, &w2, 1000), 0);
+  assert_int_equal(dag_store_worker_register(f->s.st, &w, 1000), 0);
+  assert_int_equal(dag_store_worker_register(f->s.st, &w2, 1000), 0);
   queue(f, "a", 1, "default", "shell");
   queue(f, "b", 1, "default", "shell");
   struct dag_store_claim *c = NULL, *c2 = NULL;
-  assert_int_equal(claim(f, f->st, "w1", default_q, 1, shell_only, 2, 1, &c), 1);
-  assert_int_equal(claim(f, f->st, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 1, &c), 1);
+  assert_int_equal(claim(f, f->s.st, "w2", default_q, 1, shell_only, 2, 1, &c2), 1);
   /* w2 keeps beating; w1 fell silent at 1000. */
-  assert_int_equal(dag_store_worker_heartbeat(f->st, "w2", 1, 9000), 0);
+  assert_int_equal(dag_store_worker_heartbeat(f->s.st, "w2", 1, 9000), 0);
   size_t workers = 0, tries = 0;
-  assert_int_equal(dag_store_reap_workers(f->st, 12000, 5000, &workers, &tries), 0);
+  assert_int_equal(dag_store_reap_workers(f->s.st, 12000, 5000, &workers, &tries), 0);
   assert_int_equal(workers, 1);
   assert_int_equal(tries, 1);
   /* A second reaper (another scheduler) finds nothing left to do. */
-  assert_int_equal(dag_store_reap_workers(f->st, 12000, 5000, &workers, &tries), 0);
+  assert_int_equal(dag_store_reap_workers(f->s.st, 12000, 5000, &workers, &tries), 0);
   assert_int_equal(workers, 0);
 
   struct dag_store_claim *done = NULL;
   size_t n = 0;
-  assert_int_equal(dag_store_claims_done(f->st, &done, &n), 0);
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
   assert_int_equal(n, 1);
   assert_int_equal(done[0].id, c[0].id);
   assert_null(done[0].token);
@@ -206,17 +202,17 @@ static void silent_worker_loses_its_tries(void **state) {
   dag_store_claims_free(done, n);
 
   /* The late worker: every write refused. */
-  assert_int_equal(dag_store_claim_heartbeat(f->st, c[0].id, c[0].token, 13000), DAG_ECLAIM);
-  assert_int_equal(dag_store_claim_end(f->st, &c[0], 13000), DAG_ECLAIM);
-  assert_int_equal(dag_store_worker_heartbeat(f->st, "w1", 1, 13000), DAG_ECLAIM);
-  assert_int_equal(dag_store_worker_heartbeat(f->st, "nobody", 0, 13000), DAG_ENOTFOUND);
+  assert_int_equal(dag_store_claim_heartbeat(f->s.st, c[0].id, c[0].token, 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[0], 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_worker_heartbeat(f->s.st, "w1", 1, 13000), DAG_ECLAIM);
+  assert_int_equal(dag_store_worker_heartbeat(f->s.st, "nobody", 0, 13000), DAG_ENOTFOUND);
   /* The other worker's claim is untouched. */
-  assert_int_equal(dag_store_claim_end(f->st, &c2[0], 13000), 0);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c2[0], 13000), 0);
   /* Back, it registers again and serves. */
-  assert_int_equal(dag_store_worker_register(f->st, &w, 14000), 0);
-  assert_int_equal(dag_store_worker_heartbeat(f->st, "w1", 0, 14000), 0);
+  assert_int_equal(dag_store_worker_register(f->s.st, &w, 14000), 0);
+  assert_int_equal(dag_store_worker_heartbeat(f->s.st, "w1", 0, 14000), 0);
   struct dag_store_worker *list = NULL;
-  assert_int_equal(dag_store_list_workers(f->st, &list, &n), 0);
+  assert_int_equal(dag_store_list_workers(f->s.st, &list, &n), 0);
   assert_int_equal(n, 2);
   assert_string_equal(list[0].state, "active");
   assert_string_equal(list[1].state, "active");
