@@ -6,32 +6,10 @@
 # warehouse_version and its figures. (test_dashboard_page.sh checks the
 # page itself, on SQLite; test_warehouse_pg the read-only session.)
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pg_lib.sh"
 
-bin=
-for d in "" /usr/lib/postgresql/*/bin/; do
-  if [ -z "$d" ] && command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then bin=" "; break; fi
-  if [ -n "$d" ] && [ -x "$d/initdb" ]; then bin=$d; break; fi
-done
-[ -n "$bin" ] || need initdb pg_ctl # fails: neither on PATH nor in /usr/lib/postgresql
-need psql
-bin=${bin# }
-
-# The server refuses to run as root: run it as postgres then.
-pgdir=$TMP/pg
-mkdir -p "$pgdir"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || fail "running as root without a postgres user (the postgresql package creates it)"
-  chown postgres "$pgdir"
-  chmod 755 "$TMP"
-fi
-as_pg "${bin}initdb" -D "$pgdir/data" -A trust -U postgres --locale=C -E UTF8 >"$pgdir/initdb.log" 2>&1 \
-  || fail "initdb: $(tail -5 "$pgdir/initdb.log")"
-as_pg "${bin}pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w \
-  -o "-k $pgdir -c listen_addresses= -c fsync=off" start >/dev/null || fail "pg_ctl start"
-stop_pg() { as_pg "${bin}pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true; }
-trap 'rc=$?; stop_pg; (exit $rc); cleanup' EXIT
-export DAGCTL__WAREHOUSE__URL="postgresql:///postgres?host=$pgdir&user=postgres"
+start_pg
+export DAGCTL__WAREHOUSE__URL="postgresql:///postgres?host=$PG_DIR&user=postgres"
 
 "$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 0 300
 {
@@ -87,16 +65,16 @@ assert [(d["device_type"], d["plays"], d["listeners"], d["pct"]) for d in got["d
 assert tracks and artists and devices and days
 print(got["warehouse_version"])
 EOF
-v1=$("$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard" "$pgdir") ||
+v1=$("$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard" "$PG_DIR") ||
   fail "the dashboard disagrees with PostgreSQL's gold: $(curl -sS "$B/api/v1/ui/dashboard")"
-day=$(psql -X -A -t -q -h "$pgdir" -U postgres -d postgres -c 'SELECT min(played_date) FROM gold.daily_user_stats')
-"$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard?start=$day&end=$day" "$pgdir" "$day" "$day" >/dev/null ||
+day=$(psql_as postgres postgres 'SELECT min(played_date) FROM gold.daily_user_stats')
+"$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard?start=$day&end=$day" "$PG_DIR" "$day" "$day" >/dev/null ||
   fail "the dashboard over $day disagrees with PostgreSQL's silver"
 
 # A second run: a new version, new figures.
 "$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 300 150
 out=$(dagctl trigger transform --wait) || fail "the second transform run failed: $out"
-v2=$("$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard" "$pgdir") ||
+v2=$("$PYTHON" "$TMP/compare.py" "$B/api/v1/ui/dashboard" "$PG_DIR") ||
   fail "after the second run the dashboard disagrees with PostgreSQL's gold"
 [ "$v1" != "$v2" ] || fail "the warehouse version did not change with a pipeline run: $v1"
 assert_eq "$(curl -sS "$B/api/v1/ui/dashboard" | pyjson 'd["overview"]["plays"]')" 450 "plays after the second run"

@@ -4,33 +4,11 @@
 # on a private server this test starts. PostgreSQL is required (.ci/install-deps.sh
 # test installs it): without it the test fails.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pg_lib.sh"
 
-bin=
-for d in "" /usr/lib/postgresql/*/bin/; do
-  if [ -z "$d" ] && command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then bin=" "; break; fi
-  if [ -n "$d" ] && [ -x "$d/initdb" ]; then bin=$d; break; fi
-done
-[ -n "$bin" ] || need initdb pg_ctl # fails: neither on PATH nor in /usr/lib/postgresql
-need psql
-bin=${bin# }
-
-# The server refuses to run as root: run it as postgres then.
-pgdir=$TMP/pg
-mkdir -p "$pgdir"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || fail "running as root without a postgres user (the postgresql package creates it)"
-  chown postgres "$pgdir"
-  chmod 755 "$TMP"
-fi
-as_pg "${bin}initdb" -D "$pgdir/data" -A trust -U postgres --locale=C -E UTF8 >"$pgdir/initdb.log" 2>&1 \
-  || fail "initdb: $(tail -5 "$pgdir/initdb.log")"
-as_pg "${bin}pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w \
-  -o "-k $pgdir -c listen_addresses= -c fsync=off" start >/dev/null || fail "pg_ctl start"
-stop_pg() { as_pg "${bin}pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true; }
-trap 'rc=$?; stop_pg; (exit $rc); cleanup' EXIT
-export DAGCTL__WAREHOUSE__URL="postgresql:///postgres?host=$pgdir&user=postgres"
-pg() { psql -X -A -t -q -h "$pgdir" -U postgres -d postgres -c "$1"; }
+start_pg
+export DAGCTL__WAREHOUSE__URL="postgresql:///postgres?host=$PG_DIR&user=postgres"
+pg() { psql_as postgres postgres "$1"; }
 
 "$PYTHON" - "$DAGCTL_HOME/lake" <<'EOF'
 import datetime, json, os, sys
