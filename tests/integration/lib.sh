@@ -166,10 +166,11 @@ cleanup() {
     done
   fi
   wait 2>/dev/null || true
-  # A sanitizer build reports into the scheduler's log, not its status.
-  if [ "$rc" -eq 0 ] && grep -lE 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log >/dev/null 2>&1; then
-    printf '[%s] FAIL: sanitizer report in a scheduler log\n' "$TEST_NAME" >&2
-    grep -hE -A20 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log | head -n 60 >&2
+  # A sanitizer build reports into the scheduler's (or a worker's) log, not
+  # its status.
+  if [ "$rc" -eq 0 ] && grep -qsE 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log "$TMP"/worker.*.log; then
+    printf '[%s] FAIL: sanitizer report in a scheduler or worker log\n' "$TEST_NAME" >&2
+    grep -shE -A20 'Sanitizer|runtime error:' "$TMP"/scheduler.*.log "$TMP"/worker.*.log | head -n 60 >&2
     rc=1
   fi
   if [ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
