@@ -109,8 +109,9 @@ dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
   if (rc) {
     LOG_WARN("web: cannot open the database to write db=%s error=\"%s\"", w->write_db,
              err ? err : dag_strerror(rc));
-    web_error(c, 500, "Internal Server Error", "cannot open the database to save the change: %s",
-              err ? err : dag_strerror(rc));
+    if (c)
+      web_error(c, 500, "Internal Server Error",
+                "cannot open the database to save the change: %s", err ? err : dag_strerror(rc));
     free(err);
     return NULL;
   }
@@ -121,9 +122,10 @@ dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
     /* SQLite opens a file it may not write read-only without a word; say
      * so before any change is attempted. */
     dag_store_close(st);
-    web_error(c, 500, "Internal Server Error",
-              "the database is read-only for this server (file permissions): "
-              "the change cannot be saved here");
+    if (c)
+      web_error(c, 500, "Internal Server Error",
+                "the database is read-only for this server (file permissions): "
+                "the change cannot be saved here");
     return NULL;
   }
   return st;
@@ -286,7 +288,9 @@ static void patch_dag(struct dag_web *w, struct dag_http_conn *c,
   json_decref(body);
   dag_store *writer = api_writer(w, c);
   if (!writer) return;
-  int rc = dag_store_set_paused(writer, dag_id, paused);
+  int rc = dag_store_begin(writer);
+  if (rc == 0) rc = dag_store_set_paused(writer, dag_id, paused);
+  rc = web_audit_finish(w, c, writer, rc, paused ? "pause" : "unpause", dag_id, NULL, NULL);
   api_writer_done(w, writer);
   if (rc == DAG_ENOTFOUND) {
     web_error(c, 404, "DAG not found", "DAG with dag_id: '%s' not found", dag_id);
@@ -387,7 +391,9 @@ static void trigger(struct dag_web *w, struct dag_http_conn *c,
     dag_free(dag);
     return;
   }
-  int rc = dag_run_create(writer, dag, &rr, &pk, &created, &err);
+  int rc = dag_store_begin(writer);
+  if (rc == 0) rc = dag_run_create(writer, dag, &rr, &pk, &created, &err);
+  rc = web_audit_finish(w, c, writer, rc, "trigger", dag_id, rc == 0 ? created : rr.run_id, NULL);
   api_writer_done(w, writer);
   free(conf_json);
   json_decref(body);

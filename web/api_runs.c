@@ -402,7 +402,9 @@ static void clear(struct dag_web *w, struct dag_http_conn *c,
     rc = -1; /* answered */
   } else if (!dry_run && m) {
     size_t cleared = 0, skipped = 0;
-    rc = dag_store_clear(writer, run.pk, names, retries, m, &cleared, &skipped);
+    rc = dag_store_begin(writer);
+    if (rc == 0) rc = dag_store_clear(writer, run.pk, names, retries, m, &cleared, &skipped);
+    rc = web_audit_finish(w, c, writer, rc, "clear", dag_id, run_id, NULL);
     if (rc == 0) {
       LOG_INFO("web: cleared dag=%s run=%s tasks=%zu left_running=%zu", dag_id, run_id, cleared,
                skipped);

@@ -46,6 +46,7 @@ enum dag_route {
   DAG_ROUTE_LOGIN,          /* POST /api/v1/ui/login */
   DAG_ROUTE_LOGOUT,         /* POST /api/v1/ui/logout */
   DAG_ROUTE_SESSION,        /* GET /api/v1/ui/session: who, and the CSRF token */
+  DAG_ROUTE_EVENT_LOGS,     /* GET /api/v1/eventLogs: the audit log */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

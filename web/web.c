@@ -317,6 +317,7 @@ static void not_found(struct dag_http_conn *c, const struct dag_http_request *re
 static void dispatch(struct dag_web *w, struct dag_http_conn *c,
                      const struct dag_http_request *req, const struct dag_route_match *m,
                      const struct web_who *who) {
+  w->who = who; /* for the audit log, while the handler runs */
   switch (m->route) {
   case DAG_ROUTE_PAGE_DAGS:
   case DAG_ROUTE_PAGE_DAG:
@@ -339,6 +340,9 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
   case DAG_ROUTE_DASHBOARD:
     web_dashboard(w, c, req);
     break;
+  case DAG_ROUTE_EVENT_LOGS:
+    web_event_logs(w, c, req);
+    break;
   case DAG_ROUTE_SESSION:
   case DAG_ROUTE_LOGOUT:
     web_session_api(w, c, req, m, who);
@@ -346,6 +350,12 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
   default:
     web_api(w, c, req, m);
   }
+  w->who = NULL;
+}
+
+const char *web_client_address(struct dag_web *w, struct dag_http_conn *c) {
+  DAG_UNUSED(w);
+  return dag_http_conn_peer(c);
 }
 
 static void on_request(void *ctx, struct dag_http_conn *c, const struct dag_http_request *req) {

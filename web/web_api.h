@@ -32,7 +32,7 @@ bool api_get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
 /* The store a change is written through: the server's own, or beside a
  * read-only one a new read-write handle on the same database (see
  * dag_web_options.write_db). Give it back with api_writer_done(). NULL
- * after answering 500 with the reason. */
+ * after answering 500 with the reason (only logging it when c is NULL). */
 dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c);
 void api_writer_done(struct dag_web *w, dag_store *st);
 /* The DAG's definition from its file (caller frees with dag_free()). */

@@ -155,6 +155,7 @@ static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
              "not_logged_before=%llu",
              what, peer, user && *user ? user : "-", http_method_str(req->method), req->path,
              f->count, (unsigned long long)delay, (unsigned long long)suppressed);
+  if (password) web_audit_event(w, c, user, "login", NULL, false, "wrong user name or password");
   web_error_after(c, delay, 401, "Unauthorized", challenge(req), detail);
 }
 
@@ -271,6 +272,7 @@ static void logged_in(struct dag_web *w, struct dag_http_conn *c,
   struct web_session *s = web_session_new(w, user);
   LOG_INFO("web: login user=%s role=%s client=%s", user, dag_role_name(role),
            dag_http_conn_peer(c));
+  web_audit_event(w, c, user, "login", NULL, true, NULL);
   char *cookie = web_session_cookie(w, s);
   web_json_with(c, 200, cookie,
                 json_pack("{s:s, s:s, s:s}", "username", user, "role", dag_role_name(role),

@@ -75,6 +75,7 @@ struct dag_web {
   struct web_user_failures user_failures[WEB_AUTH_SLOTS];
   struct web_session *sessions; /* owned; WEB_SESSION_SLOTS, allocated at the first login */
   bool tls; /* served over TLS: cookies are Secure */
+  const struct web_who *who; /* the request whose handler runs now; borrowed, else NULL */
   struct web_dash *dash; /* owned */
   /* /metrics' figures from the database, at metrics_version (owned). */
   char *metrics_db;
@@ -130,6 +131,22 @@ bool web_token_equal(const char *given, const char *expected);
  * -errno when it does not resolve; DAG_EINVAL when it resolves outside
  * the logs folder (a symbolic link). Caller frees *out. */
 int web_log_path(const char *home, const char *rel, char **out);
+
+/* web_audit.c. End the change begun (dag_store_begin) on `st` with its
+ * outcome `rc`: on success add its audit entry and commit (returns the
+ * commit's result); on failure roll back and record the failure on its
+ * own (returns rc). Who: w->who. */
+int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                     const char *event, const char *dag_id, const char *run_id,
+                     const char *task_id);
+/* GET /api/v1/eventLogs?limit=&offset=&owner=: Airflow's EventLogCollection. */
+void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
+                    const struct dag_http_request *req);
+/* Record an event that changes no other table (a login, a failed one). */
+void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
+                     const char *event, const char *object, bool ok, const char *extra);
+/* The client's address for the audit log: the connection's peer. */
+const char *web_client_address(struct dag_web *w, struct dag_http_conn *c);
 
 /* api.c: the JSON API; answers every API route. */
 void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,

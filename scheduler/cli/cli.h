@@ -173,6 +173,12 @@ int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_plugins(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_users(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+/* End a change begun with dag_store_begin(c->store) whose outcome is rc:
+ * on success add its audit entry (who: "cli:" and the account running
+ * dagctl) and commit; on failure roll back and record the failure alone.
+ * Returns the outcome. (cmd_audit.c) */
+int cli_audit_finish(struct cli *c, int rc, const char *event, const char *object);
 int cmd_tokens(struct cli *c, int argc, char **argv);
 int cmd_task(struct cli *c, int argc, char **argv);
 int cmd_help(struct cli *c, int argc, char **argv);

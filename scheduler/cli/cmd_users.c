@@ -211,11 +211,16 @@ int cmd_users(struct cli *c, int argc, char **argv) {
     return rc;
   }
   dag_time_t now = dag_time_now();
-  int src = add      ? dag_store_user_add(c->store, args[0], role, hash, now)
-            : del    ? dag_store_user_delete(c->store, args[0])
-            : set_pw ? dag_store_user_set_password(c->store, args[0], hash, now)
-                     : dag_store_user_set_role(c->store, args[0], role, now);
+  int src = dag_store_begin(c->store);
+  if (src == 0)
+    src = add      ? dag_store_user_add(c->store, args[0], role, hash, now)
+          : del    ? dag_store_user_delete(c->store, args[0])
+          : set_pw ? dag_store_user_set_password(c->store, args[0], hash, now)
+                   : dag_store_user_set_role(c->store, args[0], role, now);
   free(hash);
+  char *event = xasprintf("user.%s", sub);
+  src = cli_audit_finish(c, src, event, args[0]);
+  free(event);
   rc = store_rc(src, "user", args[0]);
   if (rc != CLI_OK) return rc;
   if (c->json) {
@@ -274,7 +279,11 @@ static int tokens_create(struct cli *c, const char *user, int64_t expires_us) {
   char *id = dag_auth_new_id();
   dag_time_t now = dag_time_now();
   dag_time_t expires = expires_us ? now + expires_us : 0;
-  int rc = store_rc(dag_store_token_add(c->store, id, user, hash, now, expires), "user", user);
+  int rc = dag_store_begin(c->store);
+  if (rc == 0) rc = dag_store_token_add(c->store, id, user, hash, now, expires);
+  char *object = xasprintf("%s token %s", user, id);
+  rc = store_rc(cli_audit_finish(c, rc, "token.create", object), "user", user);
+  free(object);
   if (rc == CLI_OK) {
     if (c->json) {
       struct dag_store_token t = {.id = id, .username = (char *)user, .created_at = now,
@@ -351,7 +360,9 @@ int cmd_tokens(struct cli *c, int argc, char **argv) {
   if (strcmp(sub, "revoke") == 0) {
     if (nargs != 1) return cli_usage_error(tokens_usage, "revoke takes one token id");
     if ((rc = cli_open(c)) != 0) return rc;
-    rc = dag_store_token_revoke(c->store, args[0], dag_time_now());
+    rc = dag_store_begin(c->store);
+    if (rc == 0) rc = dag_store_token_revoke(c->store, args[0], dag_time_now());
+    rc = cli_audit_finish(c, rc, "token.revoke", args[0]);
     if (rc == DAG_ENOTFOUND) {
       fprintf(stderr, "dagctl: no token '%s' in force (see: dagctl tokens list)\n", args[0]);
       return CLI_NOTFOUND;

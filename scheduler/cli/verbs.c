@@ -34,6 +34,8 @@ const struct cli_verb cli_verbs[] = {
      true},
     {"tokens", cmd_tokens, "create, list and revoke API tokens", "create list revoke", "none",
      "--expires= --user= --json", true},
+    {"audit", cmd_audit, "the audit log: every change, who made it, from where, how it went",
+     NULL, NULL, "--user= --since= --limit= --json", true},
     {"config", cmd_config, "check the configuration, or show every setting and its source",
      "check show", NULL, "--json", true},
     {"completion", cmd_completion, "print the bash or zsh completion script", "bash zsh", NULL,

@@ -100,6 +100,8 @@ token_id=$(dagctl tokens list --json | jq -r '.[0].id')
 check tokens "d == {'id': '$token_id', 'revoked': True}" dagctl tokens revoke "$token_id" --json
 check tokens 'len(d) == 1 and d[0]["revoked_at"] is not None' dagctl tokens list --user jo --json
 check users 'd == {"username": "jo", "action": "delete"}' dagctl users delete jo --json
+check audit '[e["event"] for e in d][-3:] == ["token.create", "token.revoke", "user.delete"]' \
+  dagctl audit --json
 # A bad configuration is still an answer in JSON (exit 4, problems listed).
 printf 'core:\n  no_such_key: 1\n' >"$TMP/bad.yaml"
 rc=0

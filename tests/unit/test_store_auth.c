@@ -1,7 +1,8 @@
 /* test_store_auth.c - users and API tokens in the store
  * (scheduler/store/store_auth.c), on SQLite and on PostgreSQL: a taken name,
  * a token for a user that does not exist, the role read at each lookup,
- * revocation, and a deleted user's tokens gone with it. */
+ * revocation, a deleted user's tokens gone with it; the audit log's
+ * entries and their filters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "store_audit.h"
 #include "store_auth.h"
 #include "store_fixture.h"
 
@@ -74,10 +76,48 @@ static void lists(void **state) {
   dag_store_tokens_free(t, n);
 }
 
+static void audit(void **state) {
+  dag_store *st = ((struct store_fixture *)*state)->st;
+  struct dag_audit_entry a = {.at = 100, .username = "al", .client = "127.0.0.1",
+                              .event = "trigger", .dag_id = "d", .run_id = "r",
+                              .outcome = "success"};
+  struct dag_audit_entry b = {.at = 200, .client = "cli", .event = "login",
+                              .outcome = "failure", .extra = "wrong"};
+  assert_int_equal(dag_store_audit_add(st, &a), 0);
+  assert_int_equal(dag_store_audit_add(st, &b), 0);
+  struct dag_audit_entry *e;
+  size_t n;
+  int64_t total;
+  assert_int_equal(dag_store_audit_list(st, NULL, 0, 10, 0, &e, &n, &total), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(total, 2);
+  assert_string_equal(e[0].event, "trigger");
+  assert_string_equal(e[0].run_id, "r");
+  assert_null(e[1].username);
+  assert_string_equal(e[1].extra, "wrong");
+  dag_store_audit_free(e, n);
+  assert_int_equal(dag_store_audit_list(st, "al", 0, 10, 0, &e, &n, &total), 0);
+  assert_int_equal(n, 1);
+  dag_store_audit_free(e, n);
+  assert_int_equal(dag_store_audit_list(st, NULL, 150, 10, 0, &e, &n, &total), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(e[0].event, "login");
+  dag_store_audit_free(e, n);
+  assert_int_equal(dag_store_audit_list(st, NULL, 0, 1, 1, &e, &n, &total), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(total, 2);
+  dag_store_audit_free(e, n);
+  assert_int_equal(dag_store_audit_list(st, NULL, 0, 10, 5, &e, &n, &total), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(total, 2);
+  dag_store_audit_free(e, n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       STORE_TEST(users_and_tokens),
       STORE_TEST(lists),
+      STORE_TEST(audit),
   };
   return store_backends_run("store_auth", tests, DAG_ARRAY_SIZE(tests));
 }

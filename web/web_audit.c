@@ -1,0 +1,100 @@
+/* web_audit.c - changes made through the web, into the audit log: who (the
+ * request's user), from where (its address), what, on which object, and
+ * how it went. A change and its entry commit together; a failed change is
+ * rolled back and its entry written on its own. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apijson.h"
+#include "http.h"
+#include "error.h"
+#include "log.h"
+#include "store_audit.h"
+#include "timeutil.h"
+#include "web_api.h"
+#include "web_auth.h"
+#include "web_int.h"
+
+static void fill(struct dag_web *w, struct dag_http_conn *c, struct dag_audit_entry *e,
+                 const char *user, const char *event, const char *dag_id, const char *run_id,
+                 const char *task_id, const char *object, bool ok, const char *extra) {
+  memset(e, 0, sizeof(*e));
+  e->at = dag_time_now();
+  e->username = (char *)(user && *user ? user : NULL);
+  e->client = (char *)(c ? web_client_address(w, c) : "unknown");
+  e->event = (char *)event;
+  e->dag_id = (char *)dag_id;
+  e->run_id = (char *)run_id;
+  e->task_id = (char *)task_id;
+  e->object = (char *)object;
+  e->outcome = ok ? "success" : "failure";
+  e->extra = (char *)extra;
+}
+
+int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                     const char *event, const char *dag_id, const char *run_id,
+                     const char *task_id) {
+  const char *user = w->who && !w->who->anonymous ? w->who->user : NULL;
+  struct dag_audit_entry e;
+  if (rc == 0) {
+    fill(w, c, &e, user, event, dag_id, run_id, task_id, NULL, true, NULL);
+    rc = dag_store_audit_add(st, &e);
+    if (rc == 0) return dag_store_commit(st);
+  }
+  dag_store_rollback(st);
+  fill(w, c, &e, user, event, dag_id, run_id, task_id, NULL, false, dag_strerror(rc));
+  if (dag_store_audit_add(st, &e) != 0)
+    LOG_ERROR("web: cannot record a failed change in the audit log event=%s", event);
+  return rc;
+}
+
+void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
+                     const char *event, const char *object, bool ok, const char *extra) {
+  dag_store *st = api_writer(w, NULL);
+  struct dag_audit_entry e;
+  fill(w, c, &e, user, event, NULL, NULL, NULL, object, ok, extra);
+  int rc = st ? dag_store_audit_add(st, &e) : DAG_ESTORE;
+  if (rc) LOG_ERROR("web: cannot record in the audit log event=%s user=%s", event, user);
+  api_writer_done(w, st);
+}
+
+void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
+                    const struct dag_http_request *req) {
+  long limit, offset;
+  if (!api_query_int(c, req, "limit", 100, 1, 10000, &limit) ||
+      !api_query_int(c, req, "offset", 0, 0, INT32_MAX, &offset))
+    return;
+  char *owner = dag_http_query_param(req->query, "owner");
+  struct dag_audit_entry *e = NULL;
+  size_t n = 0;
+  int64_t total = 0;
+  int rc = dag_store_audit_list(w->store, owner, 0, limit, offset, &e, &n, &total);
+  free(owner);
+  if (rc) {
+    web_store_error(c, rc, "cannot read the audit log");
+    return;
+  }
+  /* Airflow's EventLog fields; dagctl's own (client, outcome, object) too. */
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *o = json_object();
+    json_object_set_new(o, "event_log_id", json_integer(e[i].id));
+    json_object_set_new(o, "when", dag_api_time(e[i].at));
+    json_object_set_new(o, "dag_id", e[i].dag_id ? json_string(e[i].dag_id) : json_null());
+    json_object_set_new(o, "task_id", e[i].task_id ? json_string(e[i].task_id) : json_null());
+    json_object_set_new(o, "run_id", e[i].run_id ? json_string(e[i].run_id) : json_null());
+    json_object_set_new(o, "map_index", json_null());
+    json_object_set_new(o, "try_number", json_null());
+    json_object_set_new(o, "event", json_string(e[i].event));
+    json_object_set_new(o, "execution_date", json_null());
+    json_object_set_new(o, "owner", e[i].username ? json_string(e[i].username) : json_null());
+    json_object_set_new(o, "extra", e[i].extra ? json_string(e[i].extra) : json_null());
+    json_object_set_new(o, "client", json_string(e[i].client));
+    json_object_set_new(o, "object", e[i].object ? json_string(e[i].object) : json_null());
+    json_object_set_new(o, "outcome", json_string(e[i].outcome));
+    json_array_append_new(arr, o);
+  }
+  dag_store_audit_free(e, n);
+  web_json(c, 200, json_pack("{s:o, s:I}", "event_logs", arr, "total_entries", (json_int_t)total));
+}
