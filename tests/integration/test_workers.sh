@@ -15,27 +15,8 @@ cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF
   worker_timeout: 2s
 EOF
 
-# trace.sh SLEEP: record this try's start and end under a lock; a start
-# that finds the same task started and not ended records an overlap.
-cat >"$TMP/trace.sh" <<'EOS'
-#!/bin/sh
-t=$DAGCTL_RUN_ID/$DAGCTL_TASK_ID
-{
-  flock 9
-  starts=$(grep -c "^start $t " "$TMP_TRACE" || true)
-  ends=$(grep -c "^end $t " "$TMP_TRACE" || true)
-  [ "$starts" -gt "$ends" ] && echo "overlap $t $WORKER_NAME" >>"$TMP_TRACE"
-  echo "start $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
-} 9>>"$TMP_TRACE.lock"
-# A try stopped by its supervisor (SIGTERM to its group) ends here too.
-trap '{ flock 9; echo "end $t $WORKER_NAME $DAGCTL_TRY_NUMBER stopped" >>"$TMP_TRACE"; } 9>>"$TMP_TRACE.lock"; exit 143' TERM
-sleep "$1"
-trap - TERM
-{
-  flock 9
-  echo "end $t $WORKER_NAME $DAGCTL_TRY_NUMBER" >>"$TMP_TRACE"
-} 9>>"$TMP_TRACE.lock"
-EOS
+# trace.sh SLEEP: trace_try.sh, recording each try's start and end.
+cp "$(dirname "$0")/trace_try.sh" "$TMP/trace.sh"
 chmod +x "$TMP/trace.sh"
 export TMP_TRACE=$TMP/trace
 touch "$TMP_TRACE"
