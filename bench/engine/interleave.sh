@@ -11,7 +11,9 @@
 # (check_run) before the timed rounds. Prints one line per shape, in ms.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=${WORK:-/tmp/dagctl-interleave}
+# A folder of its own by default: another run of this script at the same
+# time must not remove this one's.
+WORK=${WORK:-$(mktemp -d /tmp/dagctl-interleave.XXXXXX)}
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 SHAPES=${SHAPES:-"chain200 fanout1000"}
