@@ -179,6 +179,9 @@ int cmd_audit(struct cli *c, int argc, char **argv);
  * dagctl) and commit; on failure roll back and record the failure alone.
  * Returns the outcome. (cmd_audit.c) */
 int cli_audit_finish(struct cli *c, int rc, const char *event, const char *object);
+/* The same for a change of a DAG (run_id NULL) or of a run. */
+int cli_audit_finish_run(struct cli *c, int rc, const char *event, const char *dag_id,
+                         const char *run_id, const char *object);
 int cmd_tokens(struct cli *c, int argc, char **argv);
 int cmd_task(struct cli *c, int argc, char **argv);
 int cmd_help(struct cli *c, int argc, char **argv);

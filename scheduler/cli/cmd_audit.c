@@ -1,5 +1,6 @@
 /* cmd_audit.c - `dagctl audit`: the audit log, oldest first, and the
- * entries of the command line's own changes (users, tokens). */
+ * entries of the command line's own changes (users, tokens, triggers,
+ * pauses, clears). */
 #include <jansson.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -25,9 +26,15 @@ static char *cli_who(void) {
 }
 
 int cli_audit_finish(struct cli *c, int rc, const char *event, const char *object) {
+  return cli_audit_finish_run(c, rc, event, NULL, NULL, object);
+}
+
+int cli_audit_finish_run(struct cli *c, int rc, const char *event, const char *dag_id,
+                         const char *run_id, const char *object) {
   char *who = cli_who();
   struct dag_audit_entry e = {.at = dag_time_now(), .username = who, .client = "cli",
-                              .event = (char *)event, .object = (char *)object,
+                              .event = (char *)event, .dag_id = (char *)dag_id,
+                              .run_id = (char *)run_id, .object = (char *)object,
                               .outcome = "success"};
   if (rc == 0) {
     rc = dag_store_audit_add(c->store, &e);

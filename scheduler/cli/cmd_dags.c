@@ -202,7 +202,9 @@ int cmd_dags(struct cli *c, int argc, char **argv) {
     if ((rc = cli_open(c)) != 0) return rc;
     const char *dag_id = argv[optind + 1];
     bool pause = strcmp(sub, "pause") == 0;
-    int src = dag_store_set_paused(c->store, dag_id, pause);
+    int src = dag_store_begin(c->store);
+    if (src == 0) src = dag_store_set_paused(c->store, dag_id, pause);
+    src = cli_audit_finish_run(c, src, sub, dag_id, NULL, NULL);
     if (src == DAG_ENOTFOUND) {
       fprintf(stderr, "dagctl: no DAG '%s' recorded (has a scheduler loaded it?)\n", dag_id);
       return CLI_NOTFOUND;

@@ -451,7 +451,9 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
     retries[k++] = dag->tasks[i].args.retries;
   }
   size_t cleared = 0, skipped = 0;
-  int src = dag_store_clear(c->store, run.pk, ids, retries, k, &cleared, &skipped);
+  int src = dag_store_begin(c->store);
+  if (src == 0) src = dag_store_clear(c->store, run.pk, ids, retries, k, &cleared, &skipped);
+  src = cli_audit_finish_run(c, src, "clear", dag_id, run.run_id, task_id);
   free(ids);
   free(retries);
   free(pick);

@@ -75,7 +75,9 @@ int cmd_trigger(struct cli *c, int argc, char **argv) {
 
   int64_t pk = 0;
   char *err = NULL, *created = NULL;
-  int crc = dag_run_create(c->store, dag, &req, &pk, &created, &err);
+  int crc = dag_store_begin(c->store);
+  if (crc == 0) crc = dag_run_create(c->store, dag, &req, &pk, &created, &err);
+  crc = cli_audit_finish_run(c, crc, "trigger", dag_id, crc == 0 ? created : req.run_id, NULL);
   dag_free(dag);
   if (crc) {
     fprintf(stderr, "dagctl: %s\n", err ? err : "cannot create the run");

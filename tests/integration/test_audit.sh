@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The audit log: each change of the test (users, tokens, triggers, pauses,
-# logins, a refused trigger) is one entry with who, from where, what, on
+# clears, logins, a refused trigger and pause), through the API and the
+# command line, is one entry with who, from where, what, on
 # which object and the outcome, in order, and nothing else; `dagctl audit`
 # and /api/v1/eventLogs (admins only) read it; SQL cannot change or delete
 # an entry.
@@ -51,6 +52,12 @@ assert_eq "$(pyjson 'sorted(d["event_logs"][0].keys())' <"$TMP/body" | tr '\n' '
 dagctl tokens create adm --json >/dev/null # one entry more, below
 ADM2=$(dagctl users add u2 --role user --no-password >/dev/null && dagctl tokens create u2)
 assert_eq "$(code -H "Authorization: Bearer $ADM2" "$B/api/v1/eventLogs")" 403 "eventLogs for a user"
+# The command line's changes of DAGs and runs, one of them refused.
+dagctl dags unpause auditdemo >/dev/null
+dagctl dags pause nope >/dev/null 2>&1 && fail "paused a DAG that does not exist"
+dagctl trigger auditdemo --run-id r2 >/dev/null
+wait_run auditdemo r1 >/dev/null
+dagctl clear auditdemo r1 hello >/dev/null
 stop_scheduler
 
 # --- every entry, in order, and nothing else ---------------------------------------------
@@ -71,11 +78,16 @@ $me|cli|user.delete|None|None|vw|success
 $me|cli|token.create|None|None|adm token $(dagctl tokens list --user adm --json | pyjson 'd[0]["id"]')|success
 $me|cli|user.add|None|None|u2|success
 $me|cli|token.create|None|None|u2 token $(dagctl tokens list --user u2 --json | pyjson 'd[0]["id"]')|success
+$me|cli|unpause|auditdemo|None|None|success
+$me|cli|pause|nope|None|None|failure
+$me|cli|trigger|auditdemo|r2|None|success
+$me|cli|clear|auditdemo|r1|hello|success
 EOF2
 diff "$TMP/want.txt" "$TMP/audit.txt" >&2 || fail "the audit log is not the changes made"
 assert_eq "$(dagctl audit --user adm --json | pyjson 'len(d)')" 5 "audit --user"
-assert_eq "$(dagctl audit --since 1h --json | pyjson 'len(d)')" 14 "audit --since 1h"
-assert_eq "$(dagctl audit --since 2000-01-01 --json | pyjson 'len(d)')" 14 "audit --since a date"
+assert_eq "$(dagctl audit --since 1h --json | pyjson 'len(d)')" 18 "audit --since 1h"
+assert_eq "$(dagctl audit --since 2000-01-01 --json | pyjson 'len(d)')" 18 "audit --since a date"
+assert_eq "$(dagctl audit --since 2999-01-01 --json | pyjson 'len(d)')" 0 "audit --since the future"
 dagctl audit | grep -q 'adm .*127.0.0.1 .*trigger .*auditdemo r1 .*failure' || fail "audit text: $(dagctl audit)"
 
 # --- entries cannot be changed or deleted --------------------------------------------------
@@ -83,7 +95,7 @@ sqlite3 "$DAGCTL_HOME/dagctl.db" "UPDATE audit_log SET outcome = 'success'" 2>"$
   fail "an audit entry was changed"
 grep -q 'the audit log cannot be changed' "$TMP/up.err" || fail "UPDATE: $(cat "$TMP/up.err")"
 sqlite3 "$DAGCTL_HOME/dagctl.db" "DELETE FROM audit_log" 2>"$TMP/del.err" && fail "audit entries were deleted"
-assert_eq "$(sql 'SELECT count(*) FROM audit_log')" 14 "entries after the attempts"
+assert_eq "$(sql 'SELECT count(*) FROM audit_log')" 18 "entries after the attempts"
 # No secret in any entry or log.
 for s in "$PW" "$TOKEN" "$VTOKEN" "$ADM2"; do
   hits=$(grep -rlaF -- "$s" "$DAGCTL_HOME" "$TMP" || true)
