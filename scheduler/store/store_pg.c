@@ -99,6 +99,15 @@ static void maybe_reconnect(dag_store *st) {
   }
 }
 
+/* The end of a failed call: keep its failure, free `res` (may be NULL),
+ * reconnect if the connection broke. Returns STORE_ERROR to pass on. */
+static int fail_result(dag_store *st, PGresult *res) {
+  keep_failure(st, res);
+  PQclear(res);
+  maybe_reconnect(st);
+  return STORE_ERROR;
+}
+
 /* `sql` with ? and ?N rewritten to $N, outside quotes; the highest
  * parameter number in *n_params (caller frees). */
 static char *number_params(const char *sql, int *n_params) {
@@ -189,24 +198,14 @@ static int pg_step(struct store_stmt *base) {
   }
   if (!s->prepared) {
     PGresult *r = PQprepare(CONN(st), s->name, s->text, s->n_params, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-      keep_failure(st, r);
-      PQclear(r);
-      maybe_reconnect(st);
-      return STORE_ERROR;
-    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail_result(st, r);
     PQclear(r);
     s->prepared = true;
   }
   PGresult *r = PQexecPrepared(CONN(st), s->name, s->n_params,
                                (const char *const *)s->values, NULL, NULL, 0);
   ExecStatusType status = PQresultStatus(r);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    keep_failure(st, r);
-    PQclear(r);
-    maybe_reconnect(st);
-    return STORE_ERROR;
-  }
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail_result(st, r);
   const char *changed = PQcmdTuples(r);
   DATA(st)->changes = *changed ? strtoll(changed, NULL, 10) : 0;
   s->res = r;
@@ -238,12 +237,7 @@ static int64_t pg_changes(dag_store *st) { return DATA(st)->changes; }
 static int pg_exec(dag_store *st, const char *sql) {
   PGresult *r = PQexec(CONN(st), sql);
   ExecStatusType status = PQresultStatus(r);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    keep_failure(st, r);
-    PQclear(r);
-    maybe_reconnect(st);
-    return STORE_ERROR;
-  }
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail_result(st, r);
   PQclear(r);
   return 0;
 }
