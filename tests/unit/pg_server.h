@@ -5,14 +5,23 @@
  * in a temporary folder, listening on a Unix socket only, as the postgres
  * user when the test runs as root (the server refuses root). PostgreSQL is
  * required (.ci/install-deps.sh test installs it): a test that gets no URL
- * fails, it never skips. */
+ * fails, it never skips.
+ *
+ * The server does not outlive the test, however the test ends: a watchdog
+ * process, started with it, waits for the end of a pipe only the test holds
+ * open, which the kernel closes when the test exits, is killed or aborts;
+ * it then stops the server and removes its folder. */
 #ifndef DAGCTL_TEST_PG_SERVER_H
 #define DAGCTL_TEST_PG_SERVER_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -21,6 +30,8 @@ struct pg_server {
   char dir[64];
   char *bin;    /* folder of initdb and pg_ctl; NULL: on PATH */
   bool started; /* by us */
+  int watchdog_fd;   /* the pipe's end whose closing stops the server; -1: none */
+  int watchdog_done; /* at end of file, the watchdog is through */
 };
 
 static char *pg__bin_dir(void) {
@@ -47,10 +58,55 @@ static int pg__run(char *inner) {
   return rc;
 }
 
+/* Start the process that stops the server and removes its folder once
+ * every copy of the pipe end s->watchdog_fd is closed: at pg_server_stop(),
+ * or when the test process dies. CLOEXEC keeps the end out of the programs
+ * a test runs. The watchdog is forked twice and in a session of its own,
+ * so that whatever kills a test and its descendants (a ctest timeout)
+ * does not take it along; it closes s->watchdog_done when it is through. */
+static void pg__watchdog(struct pg_server *s) {
+  int p[2], done[2];
+  s->watchdog_fd = s->watchdog_done = -1;
+  if (pipe2(p, O_CLOEXEC) != 0) return;
+  if (pipe2(done, O_CLOEXEC) != 0) {
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  char *stop = xasprintf("%spg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", s->bin,
+                         s->dir);
+  char *rm = xasprintf("rm -rf '%s'", s->dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    if (fork() != 0) _exit(0);
+    close(p[1]);
+    close(done[0]);
+    char c;
+    while (read(p[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    pg__run(stop);
+    if (system(rm) != 0) fprintf(stderr, "pg_server: cannot remove %s\n", s->dir);
+    _exit(0); /* closes done[1] */
+  }
+  free(stop);
+  free(rm);
+  close(p[0]);
+  close(done[1]);
+  if (pid < 0 || waitpid(pid, NULL, 0) != pid) {
+    close(p[1]);
+    close(done[0]);
+    return;
+  }
+  s->watchdog_fd = p[1];
+  s->watchdog_done = done[0];
+}
+
 /* The URL of a server for this test (caller frees), or NULL (said why on
  * stderr): the caller fails. */
 static char *pg_server_start(struct pg_server *s) {
   memset(s, 0, sizeof(*s));
+  s->watchdog_fd = s->watchdog_done = -1;
   const char *url = getenv("DAGCTL_TEST_PG_URL");
   if (url && *url) return xstrdup(url);
   s->bin = pg__bin_dir();
@@ -69,6 +125,7 @@ static char *pg_server_start(struct pg_server *s) {
     struct passwd *pw = getpwnam("postgres");
     if (chown(s->dir, pw->pw_uid, pw->pw_gid) != 0) return NULL;
   }
+  pg__watchdog(s);
   /* fsync off: this server's data dies with the test. */
   if (pg__run(xasprintf("%sinitdb -D %s/data -A trust -U postgres --locale=C -E UTF8 "
                         ">%s/initdb.log 2>&1",
@@ -84,7 +141,16 @@ static char *pg_server_start(struct pg_server *s) {
 }
 
 static void pg_server_stop(struct pg_server *s) {
-  if (s->started) {
+  if (s->watchdog_fd >= 0) {
+    /* The watchdog stops the server and removes the folder: wait for it. */
+    close(s->watchdog_fd);
+    s->watchdog_fd = -1;
+    char c;
+    while (read(s->watchdog_done, &c, 1) < 0 && errno == EINTR) {
+    }
+    close(s->watchdog_done);
+    s->watchdog_done = -1;
+  } else if (s->started) {
     pg__run(xasprintf("%spg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", s->bin,
                       s->dir));
     char *cmd = xasprintf("rm -rf '%s'", s->dir);
