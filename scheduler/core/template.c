@@ -1,8 +1,8 @@
-/* template.c - {{ name }} substitution (see template.h).
+/* template.c - {{ ... }} substitution (see template.h).
  *
  * One pass over the text: literal bytes are copied, each {{ ... }} tag is
- * parsed as a dotted name (and an optional `| raw`) and resolved against the
- * context. Checking is the same pass with no context, so the loader and the
+ * parsed by a small recursive-descent parser (a name, literal or macro call,
+ * then filters) and evaluated against the context. Checking is the same pass with no context, so the loader and the
  * runner can never disagree about what is valid. For shell commands each
  * value is quoted as it is inserted: the command's author wrote the syntax,
  * whoever supplies params and conf only ever supplies words. */
@@ -28,13 +28,17 @@ enum var {
   V_LOGICAL_DATE,
   V_DATA_INTERVAL_START,
   V_DATA_INTERVAL_END,
+  V_PREV_START_SUCCESS,
   V_RUN_ID,
   V_DAG_ID,
   V_TASK_ID,
   V_TRY_NUMBER,
   V_PARAMS, /* takes a key: params.NAME */
   V_CONF,   /* takes a key: conf.NAME */
-  V_TI,     /* ti.xcom.TASK.KEY: a value pushed by another task of the run */
+  V_TI,     /* ti.xcom.TASK.KEY or ti.try_number */
+  V_DAG,    /* dag.dag_id */
+  V_TASK,   /* task.task_id */
+  V_MACROS, /* macros.ds_add(...), macros.ds_format(...) */
 };
 
 /* Indexed by enum var; also the did-you-mean candidates. */
@@ -46,6 +50,7 @@ static const char *const var_names[] = {
     "logical_date",
     "data_interval_start",
     "data_interval_end",
+    "prev_data_interval_start_success",
     "run_id",
     "dag_id",
     "task_id",
@@ -53,6 +58,9 @@ static const char *const var_names[] = {
     "params",
     "conf",
     "ti",
+    "dag",
+    "task",
+    "macros",
 };
 
 static int fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -158,11 +166,79 @@ static const json_t *descend(const json_t *v, const char *keys, size_t len) {
   return v;
 }
 
+/* --- values ---------------------------------------------------------------
+ * A tag is evaluated to a JSON value. A lookup that finds nothing (a missing
+ * param, conf key or XCom) is "undefined": it carries the message it will
+ * fail with unless a `default` filter replaces it, as Jinja's Undefined. */
+struct val {
+  json_t *j;   /* owned; NULL when undefined or when only checking */
+  char *undef; /* owned; the error an undefined value fails with */
+};
+
+static void val_free(struct val *v) {
+  json_decref(v->j);
+  free(v->undef);
+  v->j = NULL;
+  v->undef = NULL;
+}
+
+struct parser {
+  const char *p, *end;                /* the cursor in the tag */
+  const char *tag;                    /* the whole tag, for messages */
+  size_t tag_len, offset;             /* offset of its '{{' in the template */
+  const struct dag_template_ctx *ctx; /* NULL: check only */
+  char **err;
+  int depth;
+  bool verbatim; /* the last filter was raw or shquote */
+};
+
+/* Nesting deeper than this is no template anyone writes; refusing it keeps
+ * the recursion bounded on hostile input. */
+#define MAX_DEPTH 16
+
+static int syntax(struct parser *ps, const char *what) {
+  return fail(ps->err, "unsupported expression '%.*s' at offset %zu: %s", (int)ps->tag_len,
+              ps->tag, ps->offset, what);
+}
+
+static void skip_ws(struct parser *ps) {
+  while (ps->p < ps->end && isspace((unsigned char)*ps->p))
+    ps->p++;
+}
+
+static bool is_ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool is_ident(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+/* A value as text, as a template inserts it (see append_json). */
+static int val_text(const struct val *v, struct strbuf *sb, const char *what,
+                    size_t what_len, char **err) {
+  if (v->undef) return fail(err, "%s", v->undef);
+  return append_json(sb, v->j, what, what_len, err);
+}
+
+static int val_string(const struct val *v, const char *what, char **out, char **err) {
+  struct strbuf sb = STRBUF_INIT;
+  int rc = val_text(v, &sb, what, strlen(what), err);
+  if (rc < 0) {
+    sb_free(&sb);
+    return rc;
+  }
+  *out = sb_detach(&sb);
+  return 0;
+}
+
+static void set_string(struct val *v, struct strbuf *sb) {
+  val_free(v);
+  v->j = json_stringn(sb_str(sb), sb->len);
+  sb_free(sb);
+}
+
+/* --- names ---------------------------------------------------------------- */
+
 /* params.KEY...: the run's conf wins over the DAG's params for the first key,
  * as with Airflow's dag_run_conf_overrides_params. */
-static int render_lookup(struct strbuf *sb, enum var var, const char *expr,
-                         size_t expr_len, const char *keys, size_t len,
-                         const struct dag_template_ctx *ctx, char **err) {
+static void lookup(enum var var, const char *keys, size_t len,
+                   const struct dag_template_ctx *ctx, struct val *out) {
   const char *dot = memchr(keys, '.', len);
   size_t first_len = dot ? (size_t)(dot - keys) : len;
   char *first = xstrndup(keys, first_len);
@@ -174,64 +250,101 @@ static int render_lookup(struct strbuf *sb, enum var var, const char *expr,
 
   const json_t *v = NULL;
   if (root) v = dot ? descend(root, dot + 1, len - first_len - 1) : root;
-  if (v == NULL) {
-    if (var == V_PARAMS) return fail(err, "unknown param '%.*s'", (int)len, keys);
-    return fail(err, "conf has no key '%.*s'", (int)len, keys);
+  if (v) {
+    out->j = json_incref((json_t *)v);
+  } else if (var == V_PARAMS) {
+    out->undef = xasprintf("unknown param '%.*s'", (int)len, keys);
+  } else {
+    out->undef = xasprintf("conf has no key '%.*s'", (int)len, keys);
   }
-  return append_json(sb, v, expr, expr_len, err);
 }
 
-static int render_var(struct strbuf *sb, enum var var, const char *name,
-                      const struct dag_template_ctx *ctx, char **err) {
+static json_t *iso_value(dag_time_t t) {
+  struct strbuf sb = STRBUF_INIT;
+  append_iso(&sb, t);
+  json_t *j = json_string(sb_str(&sb));
+  sb_free(&sb);
+  return j;
+}
+
+static int var_value(enum var var, const char *name, const struct dag_template_ctx *ctx,
+                     struct val *out, char **err) {
+  struct strbuf sb = STRBUF_INIT;
   const char *s = NULL;
   switch (var) {
-  case V_DS: append_date(sb, ctx->logical_date, true); return 0;
-  case V_DS_NODASH: append_date(sb, ctx->logical_date, false); return 0;
+  case V_DS: append_date(&sb, ctx->logical_date, true); break;
+  case V_DS_NODASH: append_date(&sb, ctx->logical_date, false); break;
   case V_TS:
-  case V_LOGICAL_DATE: append_iso(sb, ctx->logical_date); return 0;
-  case V_TS_NODASH: append_ts_nodash(sb, ctx->logical_date); return 0;
-  case V_DATA_INTERVAL_START: append_iso(sb, ctx->data_interval_start); return 0;
-  case V_DATA_INTERVAL_END: append_iso(sb, ctx->data_interval_end); return 0;
-  case V_TRY_NUMBER: sb_appendf(sb, "%d", ctx->try_number); return 0;
+  case V_LOGICAL_DATE: out->j = iso_value(ctx->logical_date); return 0;
+  case V_TS_NODASH: append_ts_nodash(&sb, ctx->logical_date); break;
+  case V_DATA_INTERVAL_START: out->j = iso_value(ctx->data_interval_start); return 0;
+  case V_DATA_INTERVAL_END: out->j = iso_value(ctx->data_interval_end); return 0;
+  case V_PREV_START_SUCCESS:
+    /* Airflow's None before the first success: null, which renders empty
+     * and which `default(x, true)` replaces. */
+    out->j = ctx->has_prev_success ? iso_value(ctx->prev_data_interval_start_success)
+                                   : json_null();
+    return 0;
+  case V_TRY_NUMBER: out->j = json_integer(ctx->try_number); return 0;
   case V_RUN_ID: s = ctx->run_id; break;
   case V_DAG_ID: s = ctx->dag_id; break;
   case V_TASK_ID: s = ctx->task_id; break;
-  case V_PARAMS:
-  case V_CONF:
-  case V_TI: break;
+  default: break;
+  }
+  if (sb.len) {
+    out->j = json_string(sb_str(&sb));
+    sb_free(&sb);
+    return 0;
   }
   /* An empty string would run a command with a hole in it; say so instead. */
   if (s == NULL) return fail(err, "template variable '%s' is not available here", name);
-  sb_append(sb, s);
+  out->j = json_string(s);
   return 0;
 }
 
-static bool is_name(const char *s, size_t len) {
-  bool seg_start = true;
-  if (len == 0) return false;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '.') {
-      if (seg_start) return false;
-      seg_start = true;
-    } else if (isalpha(c) || c == '_' || (!seg_start && isdigit(c))) {
-      seg_start = false;
-    } else {
-      return false;
-    }
-  }
-  return !seg_start;
+/* Names with a dot that stand for one value, as Airflow's objects give them. */
+static const struct {
+  const char *name;
+  enum var var;
+} attr_names[] = {
+    {"dag.dag_id", V_DAG_ID},
+    {"task.task_id", V_TASK_ID},
+    {"ti.try_number", V_TRY_NUMBER},
+};
+
+/* Every complete name, for did-you-mean on a whole dotted name. */
+static const char *const full_names[] = {
+    "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
+    "data_interval_end", "prev_data_interval_start_success", "run_id", "dag_id", "task_id",
+    "try_number", "dag.dag_id", "task.task_id", "ti.try_number", "macros.ds_add",
+    "macros.ds_format",
+};
+
+static int unknown_name(struct parser *ps, const char *expr, size_t len, size_t head) {
+  char *word = xstrndup(expr, len);
+  const char *hint = dag_did_you_mean(word, full_names, DAG_ARRAY_SIZE(full_names));
+  free(word);
+  if (hint)
+    return fail(ps->err, "unknown template variable '%.*s' (did you mean '%s'?)", (int)len,
+                expr, hint);
+  word = xstrndup(expr, head);
+  hint = dag_did_you_mean(word, var_names, DAG_ARRAY_SIZE(var_names));
+  free(word);
+  if (hint && (strlen(hint) != head || memcmp(hint, expr, head) != 0) &&
+      strcmp(hint, "ti") != 0 && strcmp(hint, "dag") != 0 &&
+      strcmp(hint, "task") != 0 && strcmp(hint, "macros") != 0)
+    return fail(ps->err, "unknown template variable '%.*s' (did you mean '%s%.*s'?)",
+                (int)len, expr, hint, (int)(len - head), expr + head);
+  return fail(ps->err, "unknown template variable '%.*s'", (int)len, expr);
 }
 
-/* One name, already trimmed. With ctx NULL only check it. */
-static int expand_name(struct strbuf *sb, const char *expr, size_t len, size_t offset,
-                       const struct dag_template_ctx *ctx, char **err) {
-  if (!is_name(expr, len))
-    return fail(err,
-                "unsupported expression '%.*s' at offset %zu: only {{ name }} "
-                "templates are supported",
-                (int)len, expr, offset);
-
+/* One dotted name, already checked for shape. */
+static int eval_name(struct parser *ps, const char *expr, size_t len, struct val *out) {
+  const struct dag_template_ctx *ctx = ps->ctx;
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(attr_names); i++) {
+    if (strlen(attr_names[i].name) == len && memcmp(attr_names[i].name, expr, len) == 0)
+      return ctx ? var_value(attr_names[i].var, attr_names[i].name, ctx, out, ps->err) : 0;
+  }
   const char *dot = memchr(expr, '.', len);
   size_t head = dot ? (size_t)(dot - expr) : len;
   int var = -1;
@@ -244,9 +357,9 @@ static int expand_name(struct strbuf *sb, const char *expr, size_t len, size_t o
 
   if (var == V_PARAMS || var == V_CONF) {
     if (dot == NULL)
-      return fail(err, "'%s' needs a key: {{ %s.NAME }}", var_names[var], var_names[var]);
-    if (ctx == NULL) return 0;
-    return render_lookup(sb, (enum var)var, expr, len, dot + 1, len - head - 1, ctx, err);
+      return fail(ps->err, "'%s' needs a key: {{ %s.NAME }}", var_names[var], var_names[var]);
+    if (ctx) lookup((enum var)var, dot + 1, len - head - 1, ctx, out);
+    return 0;
   }
   if (var == V_TI) {
     /* ti.xcom.TASK.KEY: exactly two names after "xcom". */
@@ -256,65 +369,472 @@ static int expand_name(struct strbuf *sb, const char *expr, size_t len, size_t o
     bool shape = rest && rest_len > 5 && strncmp(rest, "xcom.", 5) == 0 && d1 &&
                  memchr(d1 + 1, '.', rest_len - (size_t)(d1 + 1 - rest)) != NULL;
     if (!shape)
-      return fail(err, "'%.*s': use {{ ti.xcom.TASK_ID.KEY }}", (int)len, expr);
+      return fail(ps->err, "'%.*s': use {{ ti.xcom.TASK_ID.KEY }} or {{ ti.try_number }}",
+                  (int)len, expr);
     if (ctx == NULL) return 0;
     const json_t *v = ctx->xcom ? descend(ctx->xcom, rest + 5, rest_len - 5) : NULL;
-    if (v == NULL)
-      return fail(err, "no XCom value '%.*s' in this run (has that task run and pushed it?)",
-                  (int)(rest_len - 5), rest + 5);
-    return append_json(sb, v, expr, len, err);
+    if (v)
+      out->j = json_incref((json_t *)v);
+    else
+      out->undef = xasprintf("no XCom value '%.*s' in this run (has that task run and "
+                             "pushed it?)",
+                             (int)(rest_len - 5), rest + 5);
+    return 0;
   }
-  if (var < 0 || dot) {
-    const char *hint = NULL;
-    if (var < 0) {
-      char *word = xstrndup(expr, head);
-      hint = dag_did_you_mean(word, var_names, DAG_ARRAY_SIZE(var_names));
-      free(word);
-    }
-    if (hint)
-      return fail(err, "unknown template variable '%.*s' (did you mean '%s%.*s'?)",
-                  (int)len, expr, hint, (int)(len - head), expr + head);
-    return fail(err, "unknown template variable '%.*s'", (int)len, expr);
-  }
-  if (ctx == NULL) return 0;
-  return render_var(sb, (enum var)var, var_names[var], ctx, err);
+  if (var < 0 || dot || var == V_DAG || var == V_TASK || var == V_MACROS)
+    return unknown_name(ps, expr, len, head);
+  return ctx ? var_value((enum var)var, var_names[var], ctx, out, ps->err) : 0;
 }
 
-static const char *const filter_names[] = {"raw"};
+/* --- expressions ----------------------------------------------------------
+ *   expr    := primary ( '|' filter [ '(' args ')' ] )*
+ *   primary := 'string' | "string" | integer | true | false | none
+ *            | name | macros.ds_add(args) | macros.ds_format(args)
+ * A strict subset of Jinja's: no operators, no statements. */
 
-/* One tag's expression, already trimmed: NAME or NAME | raw. In a shell
- * command the value goes in quoted unless the tag says raw. */
-static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset,
-                  const struct dag_template_ctx *ctx, bool shell, char **err) {
-  bool raw = false;
-  size_t name_len = len;
-  const char *bar = memchr(expr, '|', len);
-  if (bar) {
-    const char *f = bar + 1, *end = expr + len;
-    while (f < end && isspace((unsigned char)*f))
-      f++;
-    name_len = (size_t)(bar - expr);
-    while (name_len && isspace((unsigned char)expr[name_len - 1]))
-      name_len--;
-    size_t flen = (size_t)(end - f);
-    if (flen == 3 && memcmp(f, "raw", 3) == 0) {
-      raw = true;
+#define MAX_ARGS 4
+
+static int parse_expr(struct parser *ps, struct val *out);
+
+static void args_free(struct val *args, int n) {
+  for (int i = 0; i < n; i++)
+    val_free(&args[i]);
+}
+
+/* '(' already seen: up to MAX_ARGS expressions and ')'. */
+static int parse_args(struct parser *ps, struct val *args, int *n) {
+  *n = 0;
+  skip_ws(ps);
+  if (ps->p < ps->end && *ps->p == ')') {
+    ps->p++;
+    return 0;
+  }
+  for (;;) {
+    if (*n == MAX_ARGS) return syntax(ps, "too many arguments");
+    int rc = parse_expr(ps, &args[*n]);
+    if (rc < 0) return rc;
+    (*n)++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+      ps->p++;
+      continue;
+    }
+    if (ps->p < ps->end && *ps->p == ')') {
+      ps->p++;
+      return 0;
+    }
+    return syntax(ps, "expected ',' or ')'");
+  }
+}
+
+static int parse_string(struct parser *ps, struct val *out) {
+  char q = *ps->p++;
+  struct strbuf sb = STRBUF_INIT;
+  while (ps->p < ps->end && *ps->p != q) {
+    char c = *ps->p++;
+    if (c == '\\' && ps->p < ps->end) {
+      c = *ps->p++;
+      if (c == 'n') c = '\n';
+      else if (c == 't') c = '\t';
+      else if (c != '\\' && c != '\'' && c != '"') sb_appendc(&sb, '\\');
+    }
+    sb_appendc(&sb, c);
+  }
+  if (ps->p == ps->end) {
+    sb_free(&sb);
+    return syntax(ps, "unterminated string");
+  }
+  ps->p++;
+  if (ps->ctx)
+    set_string(out, &sb);
+  else
+    sb_free(&sb);
+  return 0;
+}
+
+static int parse_int(struct parser *ps, struct val *out) {
+  const char *b = ps->p;
+  if (*ps->p == '-') ps->p++;
+  while (ps->p < ps->end && isdigit((unsigned char)*ps->p))
+    ps->p++;
+  if (ps->p < ps->end && (is_ident(*ps->p) || *ps->p == '.'))
+    return syntax(ps, "only whole numbers are supported");
+  size_t n = (size_t)(ps->p - b);
+  if (n > 18) return syntax(ps, "number out of range");
+  char buf[24];
+  memcpy(buf, b, n);
+  buf[n] = '\0';
+  if (ps->ctx) out->j = json_integer(strtoll(buf, NULL, 10));
+  return 0;
+}
+
+static bool word_is(const char *s, size_t len, const char *w) {
+  return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+static int call_macro(struct parser *ps, bool add, struct val *args, int n, struct val *out);
+
+static int parse_primary(struct parser *ps, struct val *out) {
+  skip_ws(ps);
+  if (ps->p == ps->end) return syntax(ps, "expected a name or a value");
+  char c = *ps->p;
+  if (c == '\'' || c == '"') return parse_string(ps, out);
+  if (isdigit((unsigned char)c) ||
+      (c == '-' && ps->p + 1 < ps->end && isdigit((unsigned char)ps->p[1])))
+    return parse_int(ps, out);
+  if (!is_ident_start(c)) return syntax(ps, "expected a name or a value");
+
+  const char *b = ps->p;
+  for (;;) {
+    while (ps->p < ps->end && is_ident(*ps->p))
+      ps->p++;
+    if (ps->p < ps->end && *ps->p == '.') {
+      ps->p++;
+      if (ps->p == ps->end || !is_ident_start(*ps->p))
+        return syntax(ps, "expected a name after '.'");
+      continue;
+    }
+    break;
+  }
+  size_t len = (size_t)(ps->p - b);
+  if (word_is(b, len, "true") || word_is(b, len, "True") || word_is(b, len, "false") ||
+      word_is(b, len, "False")) {
+    if (ps->ctx) out->j = json_boolean(*b == 't' || *b == 'T');
+    return 0;
+  }
+  if (word_is(b, len, "none") || word_is(b, len, "None")) {
+    if (ps->ctx) out->j = json_null();
+    return 0;
+  }
+  skip_ws(ps);
+  bool call = ps->p < ps->end && *ps->p == '(';
+  bool is_add = word_is(b, len, "macros.ds_add");
+  bool is_format = word_is(b, len, "macros.ds_format");
+  if (!call) {
+    if (is_add || is_format) return fail(ps->err, "'%.*s' needs arguments", (int)len, b);
+    return eval_name(ps, b, len, out);
+  }
+  if (!is_add && !is_format) {
+    int rc = eval_name(ps, b, len, out);
+    val_free(out);
+    if (rc < 0) return rc;
+    return fail(ps->err, "'%.*s' cannot be called: the macros are macros.ds_add and "
+                "macros.ds_format", (int)len, b);
+  }
+  ps->p++;
+  struct val args[MAX_ARGS] = {{0}};
+  int n = 0;
+  int rc = parse_args(ps, args, &n);
+  if (rc == 0) rc = call_macro(ps, is_add, args, n, out);
+  args_free(args, n);
+  return rc;
+}
+
+/* --- macros ---------------------------------------------------------------- */
+
+/* Python's datetime.strptime: the whole text must match. Fields it does not
+ * set stay at 1900-01-01 00:00:00, as Python's. */
+static bool parse_date(const char *text, const char *fmt, struct tm *tm) {
+  memset(tm, 0, sizeof(*tm));
+  tm->tm_year = 0;
+  tm->tm_mday = 1;
+  const char *rest = strptime(text, fmt, tm);
+  if (rest == NULL || *rest != '\0') return false;
+  /* Normalise and fill the weekday and day of year strftime may print. */
+  time_t t = timegm(tm);
+  return gmtime_r(&t, tm) != NULL;
+}
+
+static int call_macro(struct parser *ps, bool add, struct val *args, int n, struct val *out) {
+  const char *name = add ? "macros.ds_add" : "macros.ds_format";
+  int want = add ? 2 : 3;
+  if (n != want)
+    return fail(ps->err, "%s takes %d arguments (%s), got %d", name, want,
+                add ? "ds, days" : "ds, input_format, output_format", n);
+  if (ps->ctx == NULL) return 0;
+  char *ds = NULL;
+  int rc = val_string(&args[0], name, &ds, ps->err);
+  if (rc < 0) return rc;
+  struct tm tm;
+  char buf[256];
+  if (add) {
+    if (!json_is_integer(args[1].j)) {
+      free(ds);
+      return fail(ps->err, "%s: days must be a whole number", name);
+    }
+    json_int_t days = json_integer_value(args[1].j);
+    if (!parse_date(ds, "%Y-%m-%d", &tm) || days < -3660000 || days > 3660000) {
+      rc = fail(ps->err, "%s: '%s' is not a YYYY-MM-DD date", name, ds);
+      free(ds);
+      return rc;
+    }
+    /* Airflow returns ds itself when days is 0. */
+    if (days == 0) {
+      out->j = json_string(ds);
+      free(ds);
+      return 0;
+    }
+    time_t t = timegm(&tm) + (time_t)days * 86400;
+    gmtime_r(&t, &tm);
+    if (tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999) {
+      free(ds);
+      return fail(ps->err, "%s: the date is out of range", name);
+    }
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    out->j = json_string(buf);
+    free(ds);
+    return 0;
+  }
+  char *in = NULL, *fmt = NULL;
+  if ((rc = val_string(&args[1], name, &in, ps->err)) == 0 &&
+      (rc = val_string(&args[2], name, &fmt, ps->err)) == 0) {
+    if (!parse_date(ds, in, &tm)) {
+      rc = fail(ps->err, "%s: '%s' does not match the format '%s'", name, ds, in);
     } else {
-      char *word = xstrndup(f, flen);
-      const char *hint = dag_did_you_mean(word, filter_names, DAG_ARRAY_SIZE(filter_names));
-      free(word);
-      if (hint)
-        return fail(err, "unknown filter '%.*s' at offset %zu (did you mean '%s'?)", (int)flen,
-                    f, offset, hint);
-      return fail(err, "unknown filter '%.*s' at offset %zu: the only filter is 'raw'",
-                  (int)flen, f, offset);
+      size_t w = strftime(buf, sizeof(buf), fmt, &tm);
+      if (w == 0 && *fmt)
+        rc = fail(ps->err, "%s: output format '%s' gives no text or too long a text", name,
+                  fmt);
+      else
+        out->j = json_stringn(buf, w);
     }
   }
-  if (!shell || raw || sb == NULL) return expand_name(sb, expr, name_len, offset, ctx, err);
-  struct strbuf value = STRBUF_INIT;
-  int rc = expand_name(&value, expr, name_len, offset, ctx, err);
-  if (rc == 0) dag_shell_quote(sb, sb_str(&value), value.len);
-  sb_free(&value);
+  free(ds);
+  free(in);
+  free(fmt);
+  return rc;
+}
+
+/* --- filters --------------------------------------------------------------- */
+
+enum filter { F_RAW, F_UPPER, F_LOWER, F_DEFAULT, F_REPLACE, F_TOJSON, F_SHQUOTE };
+
+/* Indexed by enum filter; also the did-you-mean candidates. */
+static const char *const filter_names[] = {"raw",     "upper",  "lower",  "default",
+                                           "replace", "tojson", "shquote"};
+static const int filter_min[] = {0, 0, 0, 0, 2, 0, 0};
+static const int filter_max[] = {0, 0, 0, 2, 3, 0, 0};
+
+/* Python's truth: what `default(x, true)` replaces. */
+static bool falsy(const json_t *j) {
+  switch (json_typeof(j)) {
+  case JSON_NULL:
+  case JSON_FALSE: return true;
+  case JSON_INTEGER: return json_integer_value(j) == 0;
+  case JSON_REAL: return json_real_value(j) == 0.0;
+  case JSON_STRING: return json_string_length(j) == 0;
+  case JSON_ARRAY: return json_array_size(j) == 0;
+  case JSON_OBJECT: return json_object_size(j) == 0;
+  default: return false;
+  }
+}
+
+/* Jinja's tojson: json.dumps with sorted keys, ASCII only, and <, >, & and '
+ * escaped, so the text is safe inside HTML and single-quoted attributes. */
+static int to_json(struct val *v, char **err) {
+  if (v->undef) return fail(err, "%s", v->undef);
+  char *text = json_dumps(v->j, JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+  if (text == NULL) return fail(err, "value cannot be rendered as JSON");
+  struct strbuf sb = STRBUF_INIT;
+  for (const char *c = text; *c; c++) {
+    /* Python writes \u escapes in lower case, jansson in upper case. */
+    if (*c == '\\' && c[1] == 'u') {
+      sb_append(&sb, "\\u");
+      for (int i = 0; i < 4 && isxdigit((unsigned char)c[2]); i++, c++)
+        sb_appendc(&sb, (char)tolower((unsigned char)c[2]));
+      c++;
+      continue;
+    }
+    if (*c == '\\' && c[1]) {
+      sb_appendn(&sb, c, 2);
+      c++;
+      continue;
+    }
+    switch (*c) {
+    case '<': sb_append(&sb, "\\u003c"); break;
+    case '>': sb_append(&sb, "\\u003e"); break;
+    case '&': sb_append(&sb, "\\u0026"); break;
+    case '\'': sb_append(&sb, "\\u0027"); break;
+    default: sb_appendc(&sb, *c);
+    }
+  }
+  free(text);
+  set_string(v, &sb);
+  return 0;
+}
+
+/* Python's str.replace(old, new, count): an empty `old` matches between
+ * every character; count < 0 replaces all. */
+static void replace_all(struct strbuf *sb, const char *s, size_t len, const char *old,
+                        size_t old_len, const char *new, size_t new_len, json_int_t count) {
+  size_t i = 0;
+  json_int_t done = 0;
+  if (old_len == 0) {
+    for (; i <= len; i++) {
+      if (count < 0 || done < count) {
+        sb_appendn(sb, new, new_len);
+        done++;
+      }
+      if (i < len) sb_appendc(sb, s[i]);
+    }
+    return;
+  }
+  while (i < len) {
+    if ((count < 0 || done < count) && len - i >= old_len &&
+        memcmp(s + i, old, old_len) == 0) {
+      sb_appendn(sb, new, new_len);
+      i += old_len;
+      done++;
+    } else {
+      sb_appendc(sb, s[i++]);
+    }
+  }
+}
+
+static int apply_filter(struct parser *ps, enum filter f, struct val *v, struct val *args,
+                        int n) {
+  struct strbuf sb = STRBUF_INIT;
+  char *s = NULL, *a = NULL, *b = NULL;
+  int rc = 0;
+  switch (f) {
+  case F_RAW: return 0;
+  case F_DEFAULT: {
+    bool boolean = n > 1 && !falsy(args[1].j);
+    if (v->undef || (boolean && falsy(v->j))) {
+      val_free(v);
+      if (n > 0) {
+        v->j = args[0].j ? json_incref(args[0].j) : NULL;
+        v->undef = args[0].undef ? xstrdup(args[0].undef) : NULL;
+      } else {
+        v->j = json_string("");
+      }
+    }
+    return 0;
+  }
+  case F_TOJSON: return to_json(v, ps->err);
+  default: break;
+  }
+  if ((rc = val_string(v, "filter", &s, ps->err)) < 0) return rc;
+  size_t len = strlen(s);
+  switch (f) {
+  case F_UPPER:
+  case F_LOWER:
+    /* ASCII letters only: the C library's case tables depend on a locale. */
+    for (size_t i = 0; i < len; i++)
+      sb_appendc(&sb, (char)(f == F_UPPER ? toupper((unsigned char)s[i])
+                                          : tolower((unsigned char)s[i])));
+    break;
+  case F_SHQUOTE: dag_shell_quote(&sb, s, len); break;
+  case F_REPLACE: {
+    json_int_t count = -1;
+    if (n > 2) {
+      if (!json_is_integer(args[2].j)) {
+        rc = fail(ps->err, "replace: count must be a whole number");
+        break;
+      }
+      count = json_integer_value(args[2].j);
+    }
+    if ((rc = val_string(&args[0], "replace", &a, ps->err)) < 0 ||
+        (rc = val_string(&args[1], "replace", &b, ps->err)) < 0)
+      break;
+    replace_all(&sb, s, len, a, strlen(a), b, strlen(b), count);
+    break;
+  }
+  default: break;
+  }
+  free(s);
+  free(a);
+  free(b);
+  if (rc < 0) {
+    sb_free(&sb);
+    return rc;
+  }
+  set_string(v, &sb);
+  return 0;
+}
+
+static int parse_filter(struct parser *ps, struct val *v) {
+  skip_ws(ps);
+  const char *b = ps->p;
+  while (ps->p < ps->end && is_ident(*ps->p))
+    ps->p++;
+  size_t len = (size_t)(ps->p - b);
+  int f = -1;
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(filter_names); i++)
+    if (word_is(b, len, filter_names[i])) f = (int)i;
+  if (f < 0) {
+    char *word = xstrndup(b, len);
+    const char *hint = dag_did_you_mean(word, filter_names, DAG_ARRAY_SIZE(filter_names));
+    free(word);
+    if (hint)
+      return fail(ps->err, "unknown filter '%.*s' at offset %zu (did you mean '%s'?)",
+                  (int)len, b, ps->offset, hint);
+    return fail(ps->err,
+                "unknown filter '%.*s' at offset %zu: the filters are raw, upper, lower, "
+                "default, replace, tojson and shquote",
+                (int)len, b, ps->offset);
+  }
+  struct val args[MAX_ARGS] = {{0}};
+  int n = 0, rc = 0;
+  skip_ws(ps);
+  if (ps->p < ps->end && *ps->p == '(') {
+    ps->p++;
+    if ((rc = parse_args(ps, args, &n)) < 0) goto out;
+  }
+  if (n < filter_min[f] || n > filter_max[f]) {
+    if (filter_max[f] == 0)
+      rc = fail(ps->err, "filter '%s' takes no arguments, got %d", filter_names[f], n);
+    else
+      rc = fail(ps->err, "filter '%s' takes %d to %d arguments, got %d", filter_names[f],
+                filter_min[f], filter_max[f], n);
+    goto out;
+  }
+  ps->verbatim = f == F_RAW || f == F_SHQUOTE;
+  if (ps->ctx) rc = apply_filter(ps, (enum filter)f, v, args, n);
+out:
+  args_free(args, n);
+  return rc;
+}
+
+static int parse_expr(struct parser *ps, struct val *out) {
+  if (++ps->depth > MAX_DEPTH) return syntax(ps, "nested too deeply");
+  int rc = parse_primary(ps, out);
+  ps->verbatim = false;
+  while (rc == 0) {
+    skip_ws(ps);
+    if (ps->p == ps->end || *ps->p != '|') break;
+    ps->p++;
+    rc = parse_filter(ps, out);
+  }
+  ps->depth--;
+  if (rc < 0) val_free(out);
+  return rc;
+}
+
+/* One tag's expression, already trimmed. In a shell command the value goes
+ * in quoted unless its last filter is raw (the author means syntax) or
+ * shquote (it is quoted already). */
+static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset,
+                  const struct dag_template_ctx *ctx, bool shell, char **err) {
+  struct parser ps = {.p = expr, .end = expr + len, .tag = expr, .tag_len = len,
+                      .offset = offset, .ctx = ctx, .err = err};
+  struct val v = {0};
+  int rc = parse_expr(&ps, &v);
+  if (rc == 0) {
+    skip_ws(&ps);
+    if (ps.p != ps.end) rc = syntax(&ps, "expected '|' or the end of the tag");
+  }
+  if (rc == 0 && ctx && sb) {
+    struct strbuf value = STRBUF_INIT;
+    rc = val_text(&v, &value, expr, len, err);
+    if (rc == 0 && shell && !ps.verbatim)
+      dag_shell_quote(sb, sb_str(&value), value.len);
+    else if (rc == 0)
+      sb_appendn(sb, sb_str(&value), value.len);
+    sb_free(&value);
+  }
+  val_free(&v);
   return rc;
 }
 

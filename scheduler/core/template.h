@@ -2,23 +2,32 @@
  *
  * A small, strict subset of Airflow's Jinja context. Names:
  *   ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
- *   data_interval_end, run_id, dag_id, task_id, try_number,
+ *   data_interval_end, prev_data_interval_start_success, run_id, dag_id,
+ *   task_id, try_number, dag.dag_id, task.task_id, ti.try_number,
  *   params.NAME, conf.NAME (conf.NAME.SUB for nested objects),
  *   ti.xcom.TASK.KEY (a value another task of the run pushed)
+ * Macros: macros.ds_add(ds, days), macros.ds_format(ds, in_fmt, out_fmt).
+ * Literals: 'text', "text", whole numbers, true, false, none.
+ * Filters, chained with |: upper, lower, default(v[, boolean]),
+ * replace(old, new[, count]), tojson, shquote, raw.
  * `params.x` resolves to the run's conf value when the run's conf has key x
  * (Airflow's dag_run_conf_overrides_params), else to the DAG's params.
- * Unknown names and unterminated tags are errors, never silently empty.
+ * Unknown names and filters, wrong argument counts and unterminated tags are
+ * errors, never silently empty; a missing param, conf key or XCom is an
+ * error unless a `default` filter replaces it.
  *
  * Shell commands (dag_template_render_shell) get every value as one
  * POSIX-single-quoted word, so a value can never become shell syntax:
- * `{{ params.x }}` with x = `a; rm -rf ~` runs nothing. `{{ NAME | raw }}`
- * splices the text in as it is, for authors who mean to build syntax from
- * it; anywhere else (argv, env, cwd, plugin params) values are never
- * interpreted by a shell, so there `raw` changes nothing. */
+ * `{{ params.x }}` with x = `a; rm -rf ~` runs nothing. A tag whose last
+ * filter is `shquote` is a quoted word already and goes in as it is.
+ * `{{ NAME | raw }}` splices the text in as it is, for authors who mean to
+ * build syntax from it; anywhere else (argv, env, cwd, plugin params) values
+ * are never interpreted by a shell, so there `raw` changes nothing. */
 #ifndef DAG_TEMPLATE_H
 #define DAG_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "common.h"
 
@@ -30,6 +39,10 @@ struct dag_template_ctx {
   dag_time_t data_interval_start;
   dag_time_t data_interval_end;
   int try_number;
+  /* The data interval start of the latest successful run before this one
+   * (Airflow's prev_data_interval_start_success); null when there is none. */
+  bool has_prev_success;
+  dag_time_t prev_data_interval_start_success;
   const json_t *params; /* borrowed; may be NULL */
   const json_t *conf;   /* borrowed; may be NULL */
   const json_t *xcom;   /* borrowed; {TASK: {KEY: value}}; may be NULL */

@@ -186,18 +186,39 @@ static int render(const char *tmpl, const struct dag_template_ctx *ctx, const ch
   return DAG_ETEMPLATE;
 }
 
-static bool mentions_xcom(const char *s) {
-  return s && strstr(s, "xcom");
+static bool mentions(const char *s, const char *word) {
+  return s && strstr(s, word);
 }
 
-/* Loading XComs costs a query: only for tasks whose templates read one. */
-static bool uses_xcom(const struct dag_task *t) {
-  if (mentions_xcom(t->command) || mentions_xcom(t->cwd)) return true;
+/* Loading XComs or earlier runs costs a query: only for tasks whose
+ * templates name them. */
+static bool uses(const struct dag_task *t, const char *word) {
+  if (mentions(t->command, word) || mentions(t->cwd, word)) return true;
   for (size_t i = 0; i < t->argc; i++)
-    if (mentions_xcom(t->argv[i])) return true;
+    if (mentions(t->argv[i], word)) return true;
   for (size_t i = 0; i < t->n_env; i++)
-    if (mentions_xcom(t->env[i].value)) return true;
+    if (mentions(t->env[i].value, word)) return true;
   return false;
+}
+
+/* Airflow's prev_data_interval_start_success: the latest successful run
+ * with an earlier logical date. */
+static int prev_success(struct sched_run *r, struct dag_template_ctx *ctx) {
+  struct dag_store_run_filter f = {.dag_id = r->ref->dag->dag_id, .has_state = true,
+                                   .state = DAG_RUN_SUCCESS};
+  struct dag_store_run *runs = NULL;
+  size_t n = 0;
+  int rc = dag_store_find_runs(r->sd->s->store, &f, &runs, &n);
+  if (rc != 0) return rc;
+  for (size_t i = 0; i < n; i++) {
+    if (runs[i].logical_date < r->logical_date) { /* newest first */
+      ctx->has_prev_success = true;
+      ctx->prev_data_interval_start_success = runs[i].data_interval_start;
+      break;
+    }
+  }
+  dag_store_runs_free(runs, n);
+  return 0;
 }
 
 int sched_task_spawn(struct sched_ti *ti, char **err) {
@@ -213,8 +234,12 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   int rc = 0;
   json_t *xcom = NULL;
   /* A template that reads an XCom must not run with the values missing. */
-  if (uses_xcom(t) && (rc = dag_store_xcom_tree(s->store, r->pk, &xcom)) != 0) {
+  if (uses(t, "xcom") && (rc = dag_store_xcom_tree(s->store, r->pk, &xcom)) != 0) {
     *err = xasprintf("cannot read the run's XComs: %s", dag_store_errmsg(s->store));
+    goto out;
+  }
+  if (uses(t, "prev_data_interval_start_success") && (rc = prev_success(r, &ctx)) != 0) {
+    *err = xasprintf("cannot read the DAG's earlier runs: %s", dag_store_errmsg(s->store));
     goto out;
   }
   ctx.xcom = xcom;

@@ -197,24 +197,56 @@ static void test_syntax_errors(void **state) {
   expect_render_error(&f->ctx, "echo ${#arr[@]}",
                       "'{#' at offset 6: only {{ name }} templates are supported");
   expect_render_error(&f->ctx, "{{ }}", "empty '{{ }}' at offset 0");
-  expect_render_error(&f->ctx, "{{ ds | upper }}",
-                      "unknown filter 'upper' at offset 0: the only filter is 'raw'");
+  expect_render_error(&f->ctx, "{{ ds | uper }}",
+                      "unknown filter 'uper' at offset 0 (did you mean 'upper'?)");
   expect_render_error(&f->ctx, "x {{ ds | rwa }}",
                       "unknown filter 'rwa' at offset 2 (did you mean 'raw'?)");
   expect_render_error(&f->ctx, "{{ ds | }}",
-                      "unknown filter '' at offset 0: the only filter is 'raw'");
+                      "unknown filter '' at offset 0: the filters are raw, upper, lower, "
+                      "default, replace, tojson and shquote");
   expect_render_error(&f->ctx, "{{ | raw }}",
-                      "unsupported expression '' at offset 0: only {{ name }} "
-                      "templates are supported");
-  expect_render_error(&f->ctx, "{{ params['x'] }}",
-                      "unsupported expression 'params['x']' at offset 0: only {{ name }} "
-                      "templates are supported");
+                      "unsupported expression '| raw' at offset 0: expected a name or a "
+                      "value");
+  expect_render_error(&f->ctx, "{{ ds['x'] }}",
+                      "unsupported expression 'ds['x']' at offset 0: expected '|' or the "
+                      "end of the tag");
   expect_render_error(&f->ctx, "{{ conf..x }}",
-                      "unsupported expression 'conf..x' at offset 0: only {{ name }} "
-                      "templates are supported");
+                      "unsupported expression 'conf..x' at offset 0: expected a name "
+                      "after '.'");
   expect_render_error(&f->ctx, "{{ ds. }}",
-                      "unsupported expression 'ds.' at offset 0: only {{ name }} "
-                      "templates are supported");
+                      "unsupported expression 'ds.' at offset 0: expected a name after '.'");
+  expect_render_error(&f->ctx, "{{ ds + 1 }}",
+                      "unsupported expression 'ds + 1' at offset 0: expected '|' or the "
+                      "end of the tag");
+  expect_render_error(&f->ctx, "{{ 'abc }}",
+                      "unsupported expression ''abc' at offset 0: unterminated string");
+  expect_render_error(&f->ctx, "{{ 1.5 }}",
+                      "unsupported expression '1.5' at offset 0: only whole numbers are "
+                      "supported");
+  expect_render_error(&f->ctx, "{{ ds | upper(1) }}",
+                      "filter 'upper' takes no arguments, got 1");
+  expect_render_error(&f->ctx, "{{ ds | replace('a') }}",
+                      "filter 'replace' takes 2 to 3 arguments, got 1");
+  expect_render_error(&f->ctx, "{{ ds | replace('a', 'b' }}",
+                      "unsupported expression 'ds | replace('a', 'b'' at offset 0: "
+                      "expected ',' or ')'");
+  expect_render_error(&f->ctx, "{{ ds(1) }}",
+                      "'ds' cannot be called: the macros are macros.ds_add and "
+                      "macros.ds_format");
+  expect_render_error(&f->ctx, "{{ macros.ds_add }}", "'macros.ds_add' needs arguments");
+  expect_render_error(&f->ctx, "{{ macros.ds_add(ds) }}",
+                      "macros.ds_add takes 2 arguments (ds, days), got 1");
+  /* Deep nesting is refused, never a deep recursion. */
+  expect_render_error(&f->ctx,
+                      "{{ ds | default(ds | default(ds | default(ds | default(ds | default("
+                      "ds | default(ds | default(ds | default(ds | default(ds | default("
+                      "ds | default(ds | default(ds | default(ds | default(ds | default("
+                      "ds | default(ds | default(ds)))))))))))))))))) }}",
+                      "unsupported expression 'ds | default(ds | default(ds | default(ds | "
+                      "default(ds | default(ds | default(ds | default(ds | default(ds | "
+                      "default(ds | default(ds | default(ds | default(ds | default(ds | "
+                      "default(ds | default(ds | default(ds | default(ds))))))))))))))))))' "
+                      "at offset 0: nested too deeply");
 }
 
 static void test_unknown_names(void **state) {
@@ -291,6 +323,147 @@ static void test_shell_quoting(void **state) {
   /* Without a shell there is nothing to quote for: raw changes nothing. */
   expect_render(&f->ctx, "{{ conf.quote }}|{{ conf.quote | raw }}", "it's|it's");
   json_decref(conf);
+}
+
+/* Airflow's dotted context names and prev_data_interval_start_success. */
+static void test_airflow_names(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ dag.dag_id }}/{{ task.task_id }}/{{ ti.try_number }}",
+                "etl/load/2");
+  expect_render(&f->ctx, "[{{ prev_data_interval_start_success }}]", "[]");
+  expect_render(&f->ctx, "{{ prev_data_interval_start_success | default('first', true) }}",
+                "first");
+  f->ctx.has_prev_success = true;
+  f->ctx.prev_data_interval_start_success = SEC(1703980800); /* 2023-12-31 */
+  expect_render(&f->ctx, "{{ prev_data_interval_start_success }}",
+                "2023-12-31T00:00:00+00:00");
+  expect_render(&f->ctx, "{{ prev_data_interval_start_success | default('first', true) }}",
+                "2023-12-31T00:00:00+00:00");
+  expect_render_error(&f->ctx, "{{ dag.dag_idd }}",
+                      "unknown template variable 'dag.dag_idd' (did you mean 'dag.dag_id'?)");
+  expect_render_error(&f->ctx, "{{ dag }}",
+                      "unknown template variable 'dag' (did you mean 'ds'?)");
+  expect_render_error(&f->ctx, "{{ ti.try }}",
+                      "'ti.try': use {{ ti.xcom.TASK_ID.KEY }} or {{ ti.try_number }}");
+  expect_render_error(&f->ctx, "{{ macros.ds_sub(ds, 1) }}",
+                      "unknown template variable 'macros.ds_sub' (did you mean "
+                      "'macros.ds_add'?)");
+}
+
+static void test_macros(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, 5) }}", "2024-01-06");
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, -1) }}", "2023-12-31");
+  expect_render(&f->ctx, "{{ macros.ds_add('2024-02-28', 1) }}", "2024-02-29");
+  expect_render(&f->ctx, "{{ macros.ds_add('2023-02-28', 1) }}", "2023-03-01");
+  expect_render(&f->ctx, "{{ macros.ds_add(\"2015-01-06\", -5) }}", "2015-01-01");
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, 366) }}", "2025-01-01");
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, conf.n) }}", "2024-01-08");
+  /* Airflow hands ds back untouched when days is 0. */
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, 0) }}", "2024-01-01");
+  expect_render(&f->ctx, "{{ macros.ds_add(ds, -1) | replace('-', '') }}", "20231231");
+  expect_render(&f->ctx, "{{ macros.ds_format(ds, '%Y-%m-%d', '%Y/%m/%d') }}",
+                "2024/01/01");
+  expect_render(&f->ctx, "{{ macros.ds_format('2022-02-01', '%Y-%m-%d', '%b %d, %Y') }}",
+                "Feb 01, 2022");
+  expect_render(&f->ctx, "{{ macros.ds_format(ds_nodash, '%Y%m%d', '%A %j') }}",
+                "Monday 001");
+  expect_render(&f->ctx, "{{ macros.ds_format(macros.ds_add(ds, 45), '%Y-%m-%d', '%m') }}",
+                "02");
+  expect_render_error(&f->ctx, "{{ macros.ds_add('2024-13-01', 1) }}",
+                      "macros.ds_add: '2024-13-01' is not a YYYY-MM-DD date");
+  expect_render_error(&f->ctx, "{{ macros.ds_add('2024-01-01x', 1) }}",
+                      "macros.ds_add: '2024-01-01x' is not a YYYY-MM-DD date");
+  expect_render_error(&f->ctx, "{{ macros.ds_add(ds, '1') }}",
+                      "macros.ds_add: days must be a whole number");
+  expect_render_error(&f->ctx, "{{ macros.ds_add('9999-12-31', 1) }}",
+                      "macros.ds_add: the date is out of range");
+  expect_render_error(&f->ctx, "{{ macros.ds_format(ds, '%Y%m%d', '%Y') }}",
+                      "macros.ds_format: '2024-01-01' does not match the format '%Y%m%d'");
+  expect_render_error(&f->ctx, "{{ macros.ds_format(ds, '%Y-%m-%d') }}",
+                      "macros.ds_format takes 3 arguments (ds, input_format, "
+                      "output_format), got 2");
+  expect_render_error(&f->ctx, "{{ macros.ds_add(params.nope, 1) }}", "unknown param 'nope'");
+}
+
+static void test_filters(void **state) {
+  struct fixture *f = *state;
+  expect_render(&f->ctx, "{{ params.env | upper }}", "PROD");
+  expect_render(&f->ctx, "{{ 'MiXeD \xc3\xa9' | lower }}|{{ 'MiXeD \xc3\xa9' | upper }}",
+                "mixed \xc3\xa9|MIXED \xc3\xa9");
+  expect_render(&f->ctx, "{{ dag.dag_id|upper|lower }}", "etl");
+  expect_render(&f->ctx, "{{ params.limit | upper }}", "10");
+  /* default: Jinja's, undefined only unless the second argument is true. */
+  expect_render(&f->ctx, "{{ params.nope | default('x') }}", "x");
+  expect_render(&f->ctx, "{{ params.env | default('x') }}", "prod");
+  expect_render(&f->ctx, "[{{ params.none | default('x') }}]", "[]");
+  expect_render(&f->ctx, "{{ params.none | default('x', true) }}", "x");
+  expect_render(&f->ctx, "{{ params.off | default('x', true) }}", "x");
+  expect_render(&f->ctx, "{{ params.off | default('x') }}", "false");
+  expect_render(&f->ctx, "[{{ conf.missing | default }}]", "[]");
+  expect_render(&f->ctx, "{{ conf.missing | default(params.env) | upper }}", "PROD");
+  expect_render(&f->ctx, "{{ ti.xcom.t.k | default(7) }}", "7");
+  expect_render_error(&f->ctx, "{{ conf.missing | default(conf.other) }}",
+                      "conf has no key 'other'");
+  expect_render_error(&f->ctx, "{{ params.nope | upper }}", "unknown param 'nope'");
+  /* replace: Python's str.replace. */
+  expect_render(&f->ctx, "{{ ds | replace('-', '/') }}", "2024/01/01");
+  expect_render(&f->ctx, "{{ ds | replace('-', '', 1) }}", "202401-01");
+  expect_render(&f->ctx, "{{ 'aaa' | replace('a', 'bb', -1) }}", "bbbbbb");
+  expect_render(&f->ctx, "{{ 'abc' | replace('', '-') }}", "-a-b-c-");
+  expect_render(&f->ctx, "{{ 'abc' | replace('x', 'y') }}", "abc");
+  expect_render(&f->ctx, "{{ 'a\\'b' | replace(\"'\", \"\\\"\") }}", "a\"b");
+  expect_render_error(&f->ctx, "{{ ds | replace('-', '', 'x') }}",
+                      "replace: count must be a whole number");
+  /* tojson: Jinja's htmlsafe_json_dumps (sorted keys, ", " and ": "). */
+  expect_render(&f->ctx, "{{ params.db | tojson }}", "{\"host\": \"h1\", \"port\": 5432}");
+  expect_render(&f->ctx, "{{ params.tables | tojson }}", "[\"a\", \"b\"]");
+  expect_render(&f->ctx, "{{ params.env | tojson }}", "\"prod\"");
+  expect_render(&f->ctx, "{{ params.none | tojson }}", "null");
+  expect_render(&f->ctx, "{{ params.limit | tojson }}", "10");
+  expect_render(&f->ctx, "{{ '<a href=\\'x\\'>&\xc3\xa9</a>' | tojson }}",
+                "\"\\u003ca href=\\u0027x\\u0027\\u003e\\u0026\\u00e9\\u003c/a\\u003e\"");
+  expect_render(&f->ctx, "{{ '\xc3\xa9" "ABC\\\\uABCD' | tojson }}", "\"\\u00e9ABC\\\\uABCD\"");
+  expect_render_error(&f->ctx, "{{ params.nope | tojson }}", "unknown param 'nope'");
+  /* shquote: one POSIX shell word, wherever the text goes. */
+  expect_render(&f->ctx, "{{ params.env | shquote }}", "'prod'");
+  expect_render(&f->ctx, "{{ \"it's\" | shquote }}", "'it'\\''s'");
+  expect_render(&f->ctx, "{{ '' | shquote }}", "''");
+}
+
+/* In a shell command a value that shquote quoted goes in as it is, never
+ * quoted twice; any other filter's result is quoted like any value. */
+static void test_shell_filters(void **state) {
+  struct fixture *f = *state;
+  json_t *conf = json_pack("{s:s}", "evil", "x'; rm -rf ~; echo '");
+  f->ctx.conf = conf;
+  expect_shell(&f->ctx, "echo {{ conf.evil | shquote }}",
+               "echo 'x'\\''; rm -rf ~; echo '\\'''");
+  expect_shell(&f->ctx, "echo {{ conf.evil | upper }}",
+               "echo 'X'\\''; RM -RF ~; ECHO '\\'''");
+  expect_shell(&f->ctx, "echo {{ conf.nope | default(conf.evil) }}",
+               "echo 'x'\\''; rm -rf ~; echo '\\'''");
+  expect_shell(&f->ctx, "echo {{ macros.ds_add(ds, 1) }}", "echo '2024-01-02'");
+  json_decref(conf);
+}
+
+static void test_check_new_syntax(void **state) {
+  (void)state;
+  assert_int_equal(dag_template_check("{{ macros.ds_add(ds, -3) | replace('-', '') }} "
+                                      "{{ params.x | default('a', true) | tojson }} "
+                                      "{{ conf.y | shquote }} {{ ti.try_number }}",
+                                      NULL),
+                   0);
+  expect_check_error("{{ ds | uppr }}",
+                     "unknown filter 'uppr' at offset 0 (did you mean 'upper'?)");
+  expect_check_error("{{ macros.ds_ad(ds, 1) }}",
+                     "unknown template variable 'macros.ds_ad' (did you mean "
+                     "'macros.ds_add'?)");
+  expect_check_error("{{ macros.ds_add(ds, 1, 2) }}",
+                     "macros.ds_add takes 2 arguments (ds, days), got 3");
+  expect_check_error("{{ ds | default(dss) }}",
+                     "unknown template variable 'dss' (did you mean 'ds'?)");
+  expect_check_error("{{ ds | tojson('x') }}", "filter 'tojson' takes no arguments, got 1");
 }
 
 /* What /bin/sh makes of a quoted word is the value, byte for byte. */
@@ -374,6 +547,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nul_in_string_value, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shell_quoting, setup, teardown),
       cmocka_unit_test(test_shell_round_trip),
+      cmocka_unit_test_setup_teardown(test_airflow_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_macros, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shell_filters, setup, teardown),
+      cmocka_unit_test(test_check_new_syntax),
       cmocka_unit_test_setup_teardown(test_env, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
