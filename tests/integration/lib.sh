@@ -239,6 +239,16 @@ write_dag() {
   mv -f "$tmp" "$DAGCTL_DAGS/$1.yaml"
 }
 
+# transform_dag_yaml: the tasks of dags/spotify_transform_snippet.yaml.txt
+# as DAG `transform`, starting after a `start` task that does nothing
+# instead of the Kafka consumer. A test may append tasks before write_dag,
+# and copies dags/spotify_dbt into $DAGCTL_DAGS for the dbt tasks.
+transform_dag_yaml() {
+  printf 'dag_id: transform\ntasks:\n  - id: start\n    command: "true"\n'
+  grep -v '^#' "$DAGCTL_SOURCE_DIR/dags/spotify_transform_snippet.yaml.txt" \
+    | sed 's/upstream: stop_consumer/upstream: start/'
+}
+
 # The settings every test starts from; tests append to the file.
 write_config() {
   cat >"$DAGCTL_HOME/dagctl.yaml" <<EOF

@@ -19,16 +19,7 @@ GOLD=$DAGCTL_HOME/warehouse
 
 "$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 0 300
 
-{
-  cat <<EOF
-dag_id: transform
-tasks:
-  - id: start
-    command: "true"
-EOF
-  grep -v '^#' "$DAGCTL_SOURCE_DIR/dags/spotify_transform_snippet.yaml.txt" \
-    | sed 's/upstream: stop_consumer/upstream: start/'
-} | write_dag transform
+transform_dag_yaml | write_dag transform
 cp -r "$DAGCTL_SOURCE_DIR/dags/spotify_dbt" "$DAGCTL_DAGS/"
 start_scheduler transform
 B=${SCHED_URL%/}

@@ -12,11 +12,7 @@ start_pg
 export DAGCTL__WAREHOUSE__URL="postgresql:///postgres?host=$PG_DIR&user=postgres"
 
 "$PYTHON" "$(dirname "$0")/dashboard_lake.py" "$DAGCTL_HOME/lake" 0 300
-{
-  printf 'dag_id: transform\ntasks:\n  - id: start\n    command: "true"\n'
-  grep -v '^#' "$DAGCTL_SOURCE_DIR/dags/spotify_transform_snippet.yaml.txt" \
-    | sed 's/upstream: stop_consumer/upstream: start/'
-} | write_dag transform
+transform_dag_yaml | write_dag transform
 cp -r "$DAGCTL_SOURCE_DIR/dags/spotify_dbt" "$DAGCTL_DAGS/"
 start_scheduler transform
 B=${SCHED_URL%/}

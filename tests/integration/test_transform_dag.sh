@@ -39,14 +39,7 @@ for name, ids in objects.items():
 EOF
 
 {
-  cat <<EOF
-dag_id: transform
-tasks:
-  - id: start
-    command: "true"
-EOF
-  grep -v '^#' "$DAGCTL_SOURCE_DIR/dags/spotify_transform_snippet.yaml.txt" \
-    | sed 's/upstream: stop_consumer/upstream: start/'
+  transform_dag_yaml
   cat <<'EOF'
   - id: report
     upstream: dbt_test

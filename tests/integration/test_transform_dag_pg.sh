@@ -34,11 +34,7 @@ for name, ids in {"a-0-199.ndjson": list(range(0, 200)) + ["bad"],
             f.write(("{\"event_id\": 12" if i == "bad" else ev(i)) + "\n")
 EOF
 
-{
-  printf 'dag_id: transform\ntasks:\n  - id: start\n    command: "true"\n'
-  grep -v '^#' "$DAGCTL_SOURCE_DIR/dags/spotify_transform_snippet.yaml.txt" \
-    | sed 's/upstream: stop_consumer/upstream: start/'
-} | write_dag transform
+transform_dag_yaml | write_dag transform
 cp -r "$DAGCTL_SOURCE_DIR/dags/spotify_dbt" "$DAGCTL_DAGS/"
 cp "$DAGCTL_SOURCE_DIR/dags/data_quality_monitoring.yaml" "$DAGCTL_DAGS/"
 
