@@ -408,6 +408,8 @@ void web_handle_closed(struct dag_web *w) {
   void (*cb)(void *) = w->closed_cb;
   void *ctx = w->closed_ctx;
   web_dash_free(w);
+  if (w->sessions) sodium_memzero(w->sessions, WEB_SESSION_SLOTS * sizeof(*w->sessions));
+  free(w->sessions);
   free(w->metrics_db);
   for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
     free(w->cache[i].key);
