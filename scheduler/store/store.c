@@ -131,6 +131,14 @@ int store_add_event(dag_store *st, const char *kind, const char *dag_id,
   return store_step_done(st, s, "add event");
 }
 
+void store_read_event(struct store_stmt *s, struct dag_store_event *e) {
+  e->id = store_col_int(s, 0);
+  const char *kind = store_col_cstr(s, 1);
+  e->kind = kind && strcmp(kind, "dag") == 0 ? DAG_STORE_EVENT_DAG : DAG_STORE_EVENT_RUN;
+  e->dag_id = store_col_text(s, 2);
+  e->run_pk = store_col_int(s, 3);
+}
+
 /* Run a cached transaction-control statement: BEGIN and COMMIT happen twice
  * per task, and parsing them each time through sqlite3_exec() was ~5% of
  * the scheduler's CPU on a chain of short tasks (bench/README.md). */

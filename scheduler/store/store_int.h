@@ -187,6 +187,9 @@ int store_read_dags(dag_store *st, struct store_stmt *s, struct dag_store_dag **
 /* Queue a scheduler_event row (part of the caller's transaction). */
 int store_add_event(dag_store *st, const char *kind, const char *dag_id,
                     int64_t run_pk);
+/* One scheduler_event row of a query that selects id, kind, dag_id,
+ * run_pk first, in that order; e->dag_id is owned by the caller. */
+void store_read_event(struct store_stmt *s, struct dag_store_event *e);
 
 /* A LIMIT that does not limit: SQLite takes -1 for that, PostgreSQL
  * refuses a negative one. */

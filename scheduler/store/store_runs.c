@@ -658,11 +658,7 @@ int dag_store_take_events(dag_store *st, struct dag_store_event **out, size_t *n
   while ((step = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_event *e = &(*out)[(*n)++];
-    e->id = store_col_int(s, 0);
-    const char *kind = store_col_cstr(s, 1);
-    e->kind = kind && strcmp(kind, "dag") == 0 ? DAG_STORE_EVENT_DAG : DAG_STORE_EVENT_RUN;
-    e->dag_id = store_col_text(s, 2);
-    e->run_pk = store_col_int(s, 3);
+    store_read_event(s, e);
   }
   store_reset(s);
   if (step != STORE_DONE) {

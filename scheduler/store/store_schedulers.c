@@ -5,7 +5,6 @@
  * conditional UPDATE of the run's row, so on PostgreSQL a second claimer
  * waits for the first's row lock and then finds the run taken. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -171,11 +170,7 @@ int dag_store_events_after(dag_store *st, int64_t after, struct dag_store_event 
   while ((rc = store_step(s)) == STORE_ROW) {
     *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
     struct dag_store_event *e = &(*out)[(*n)++];
-    e->id = store_col_int(s, 0);
-    const char *kind = store_col_cstr(s, 1);
-    e->kind = kind && strcmp(kind, "dag") == 0 ? DAG_STORE_EVENT_DAG : DAG_STORE_EVENT_RUN;
-    e->dag_id = store_col_text(s, 2);
-    e->run_pk = store_col_int(s, 3);
+    store_read_event(s, e);
     *last = e->id;
   }
   store_reset(s);
