@@ -52,6 +52,7 @@ static const struct dag_route_info routes[] = {
     {"api/v1/ui/session", GET, DAG_ROUTE_SESSION, DAG_PERM_READ},
     /* Who did what, from where: as Airflow's Audit Log, for admins. */
     {"api/v1/eventLogs", GET, DAG_ROUTE_EVENT_LOGS, DAG_PERM_ADMIN},
+    {"audit", GET, DAG_ROUTE_PAGE_AUDIT, DAG_PERM_ADMIN},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

@@ -47,6 +47,7 @@ enum dag_route {
   DAG_ROUTE_LOGOUT,         /* POST /api/v1/ui/logout */
   DAG_ROUTE_SESSION,        /* GET /api/v1/ui/session: who, and the CSRF token */
   DAG_ROUTE_EVENT_LOGS,     /* GET /api/v1/eventLogs: the audit log */
+  DAG_ROUTE_PAGE_AUDIT,     /* /audit: its page */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -52,6 +52,11 @@ assert_eq "$(pyjson 'sorted(d["event_logs"][0].keys())' <"$TMP/body" | tr '\n' '
 dagctl tokens create adm --json >/dev/null # one entry more, below
 ADM2=$(dagctl users add u2 --role user --no-password >/dev/null && dagctl tokens create u2)
 assert_eq "$(code -H "Authorization: Bearer $ADM2" "$B/api/v1/eventLogs")" 403 "eventLogs for a user"
+# The page: admins only; reading it changes nothing.
+assert_eq "$(code -u "adm:$PW" "$B/audit")" 200 "the audit page for an admin"
+grep -q '<h1>Audit log</h1>' "$TMP/body" || fail "the audit page: $(head -c 300 "$TMP/body")"
+assert_eq "$(code -H "Authorization: Bearer $ADM2" "$B/audit")" 403 "the audit page for a user"
+assert_eq "$(code "$B/static/audit.js")" 200 "the audit page's script"
 # The command line's changes of DAGs and runs, one of them refused.
 dagctl dags unpause auditdemo >/dev/null
 dagctl dags pause nope >/dev/null 2>&1 && fail "paused a DAG that does not exist"
