@@ -212,6 +212,19 @@ assert_eq "$(code -b "dagctl_session=$C2" "$B/api/v1/dags")" 401 "a session afte
 assert_eq "$(code -H 'Accept: text/html' "$B/dags/authdemo")" 303 "a page without a login"
 assert_eq "$(code "$B/login")" 200 "the login page"
 
+# --- the page in headless Chromium: the login page, a login through the
+# page's own api(), a change that carries the CSRF token, one that does not.
+need chromium
+"$PYTHON" "$(dirname "$0")/cdp.py" "$(command -v chromium)" "$B/login?next=/" \
+  "!!document.querySelector('#login-form') && typeof api" \
+  "api('POST', '/api/v1/ui/login', {username: 'u_user', password: '${PW[user]}'}).then((d) => d.role)" \
+  "document.cookie" \
+  "api('PATCH', dagUrl('authdemo'), {is_paused: false}).then((d) => d.dag_id)" \
+  "fetch('/api/v1/dags/authdemo', {method: 'PATCH', headers: {'Content-Type': 'application/json'}, body: '{\"is_paused\": false}'}).then((r) => r.status)" \
+  >"$TMP/chromium.json" 2>"$TMP/chromium.err" || fail "the page in Chromium: $(tail -n 5 "$TMP/chromium.err")"
+assert_eq "$(tr '\n' ' ' <"$TMP/chromium.json")" '"function" "user" "" "authdemo" 403 ' \
+  "login, an HttpOnly cookie, a change with and without the CSRF token, in Chromium"
+
 # --- 100 wrong passwords: slowed, logged, the right user still gets in -------------------
 "$PYTHON" - "${SCHED_URL%/}" "${PW[admin]}" >"$TMP/brute.txt" 2>&1 <<'PY' || fail "brute force: $(tail -n 20 "$TMP/brute.txt")"
 import http.client, json, sys, threading, urllib.parse
