@@ -336,6 +336,14 @@ static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
            t->run.run_id, t->claim.task_id, t->claim.try_number, t->ti.proc->pid);
 }
 
+/* After a failed store call: one statement outside any transaction. The
+ * PostgreSQL backend re-opens a broken connection only after a statement
+ * fails outside a transaction, and every call of a worker's loop but this
+ * one begins one; without it a restarted server was never reached again. */
+static void reconnect(struct dag_worker *w) {
+  if (dag_store_ping(w->store) == 0) LOG_INFO("state store reachable again worker=%s", w->id);
+}
+
 static void claim_more(struct dag_worker *w) {
   while (!w->stopping && w->running < w->concurrency) {
     size_t limit = (size_t)(w->concurrency - w->running);
@@ -345,9 +353,11 @@ static void claim_more(struct dag_worker *w) {
                                    (const char *const *)w->types, w->n_types, limit,
                                    dag_time_now(), &c, &n);
     if (rc) {
-      if (rc != DAG_ELOCKED)
+      if (rc != DAG_ELOCKED) {
         LOG_WARN("cannot claim tries, will look again worker=%s error=\"%s\"", w->id,
                  dag_strerror(rc));
+        reconnect(w);
+      }
       return;
     }
     for (size_t i = 0; i < n; i++) start_try(w, &c[i]);
@@ -396,8 +406,10 @@ static void heartbeat(struct dag_worker *w) {
     rc = dag_store_commit(w->store);
   else
     dag_store_rollback(w->store);
-  if (rc && rc != DAG_ELOCKED)
+  if (rc && rc != DAG_ELOCKED) {
     LOG_WARN("heartbeat not recorded worker=%s error=\"%s\"", w->id, dag_strerror(rc));
+    reconnect(w);
+  }
 }
 
 static void on_beat_timer(uv_timer_t *h) {

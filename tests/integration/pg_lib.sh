@@ -35,7 +35,9 @@ start_pg() {
     >"$PG_DIR/initdb.log" 2>&1 || fail "initdb: $(tail -5 "$PG_DIR/initdb.log")"
   _as_pg "${PG_BIN}pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-k $PG_DIR -c listen_addresses= -c fsync=off" start >/dev/null || fail "pg_ctl start"
-  trap 'rc=$?; stop_pg; (exit $rc); cleanup' EXIT
+  # set +e: under errexit the (exit $rc) would end the trap before cleanup,
+  # leaving every process of a failed test running.
+  trap 'rc=$?; set +e; stop_pg; (exit $rc); cleanup' EXIT
 }
 
 _as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -39,7 +39,7 @@ net_down() {
   done
   return 0
 }
-trap 'rc=$?; stop_pg; net_down; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; stop_pg; net_down; (exit $rc); cleanup' EXIT
 listen=
 k=0
 for h in "${HOSTS[@]}"; do
