@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 #include "cron.h"
@@ -75,6 +76,10 @@ struct dag_task {
   char *queue;               /* the workers' queue it goes to (core.executor:
                                 workers); NULL: "default" */
   struct dag_task_args args; /* default_args with this task's overrides */
+  /* SHELL/EXEC: the exit codes that end a try `skipped` rather than failed
+   * (Airflow's skip_on_exit_code), one bit per code 0..255; the loader sets
+   * 99 unless the task says otherwise. */
+  uint8_t skip_exit[32];
   int line;                  /* where the task is declared */
   int col;
 };
@@ -111,5 +116,15 @@ void dag_task_args_free(struct dag_task_args *a);
 
 /* Deep copy of a->email into dst (dst's other fields are copied too). */
 void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src);
+
+/* skip_on_exit_code: whether exit `code` ends the task's try skipped. */
+static inline bool dag_task_skips_exit(const struct dag_task *t, int64_t code) {
+  return code >= 0 && code <= 255 && (t->skip_exit[code / 8] >> (code % 8) & 1);
+}
+static inline void dag_task_set_skip_exit(struct dag_task *t, int code) {
+  t->skip_exit[code / 8] = (uint8_t)(t->skip_exit[code / 8] | 1u << (code % 8));
+}
+/* Airflow's BashOperator default: exit 99 means "skip me". */
+#define DAG_SKIP_EXIT_DEFAULT 99
 
 #endif

@@ -57,6 +57,15 @@ static json_t *task_json(const struct dag_task *t) {
   /* Written only when set, so the digest of a DAG without queues stays
    * what it was before queues existed. */
   if (t->queue) json_object_set_new(o, "queue", json_string(t->queue));
+  /* Likewise skip_on_exit_code, written only when not the default. */
+  struct dag_task dflt = {0};
+  if (t->type != DAG_TASK_PLUGIN) dag_task_set_skip_exit(&dflt, DAG_SKIP_EXIT_DEFAULT);
+  if (memcmp(dflt.skip_exit, t->skip_exit, sizeof(t->skip_exit)) != 0) {
+    json_t *codes = json_array();
+    for (int c = 0; c <= 255; c++)
+      if (dag_task_skips_exit(t, c)) json_array_append_new(codes, json_integer(c));
+    json_object_set_new(o, "skip_on_exit_code", codes);
+  }
   json_object_set_new(o, "args", args_json(&t->args));
   json_object_set_new(o, "line", json_integer(t->line));
   json_object_set_new(o, "col", json_integer(t->col));
@@ -220,6 +229,21 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t
   if (rule && dag_trigger_rule_parse(json_string_value(rule), &t->trigger_rule) != 0 && !r->err)
     r->err = xasprintf("serialized DAG: unknown trigger_rule '%s'", json_string_value(rule));
   if (json_object_get(o, "queue")) t->queue = get_str(r, o, "queue", false);
+  json_t *codes = json_object_get(o, "skip_on_exit_code");
+  if (codes) {
+    size_t ci;
+    json_t *c;
+    if (!json_is_array(codes) && !r->err) r->err = xstrdup("serialized DAG: bad 'skip_on_exit_code'");
+    json_array_foreach(codes, ci, c) {
+      json_int_t v = json_integer_value(c);
+      if (json_is_integer(c) && v >= 0 && v <= 255)
+        dag_task_set_skip_exit(t, (int)v);
+      else if (!r->err)
+        r->err = xstrdup("serialized DAG: bad 'skip_on_exit_code'");
+    }
+  } else if (t->type != DAG_TASK_PLUGIN) {
+    dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
+  }
   get_args(r, o, "args", &t->args);
   t->line = (int)get_int(r, o, "line");
   t->col = (int)get_int(r, o, "col");

@@ -76,13 +76,14 @@ enum {
   T_ARGV,
   T_ENV,
   T_CWD,
+  T_SKIP_ON_EXIT_CODE,
   T_ARGS, /* + A_* */
   T__COUNT = T_ARGS + A__COUNT
 };
 
 static const char *const task_keys[T__COUNT] = {
     "id",      "type", "upstream", "trigger_rule", "queue", "command",
-    "argv",    "env",  "cwd",
+    "argv",    "env",  "cwd", "skip_on_exit_code",
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
     "execution_timeout", "email", "email_on_failure", "email_on_retry",
@@ -455,6 +456,36 @@ static void get_type(struct loadctx *ctx, const struct dag_ynode *item, const ch
   t->type_name = name;
 }
 
+static bool skip_code(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
+                      struct dag_task *t) {
+  char *end = NULL;
+  long v = -1;
+  if (n->kind == DAG_YN_SCALAR && dag_yaml_scalar_type(n) == DAG_YS_INT) v = strtol(n->value, &end, 10);
+  if (end == NULL || *end != '\0' || v < 0 || v > 255) {
+    char *got = dag_yaml_describe(n);
+    dag_yaml_err(&ctx->y, n, path, "expected an exit code (0 to 255), got %s", got);
+    free(got);
+    return false;
+  }
+  dag_task_set_skip_exit(t, (int)v);
+  return true;
+}
+
+static void get_skip_codes(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
+                           struct dag_task *t) {
+  memset(t->skip_exit, 0, sizeof(t->skip_exit));
+  if (n->kind == DAG_YN_SCALAR && dag_yaml_scalar_type(n) == DAG_YS_NULL) return;
+  if (n->kind != DAG_YN_SEQ) {
+    skip_code(ctx, n, path, t);
+    return;
+  }
+  for (size_t i = 0; i < n->n; i++) {
+    char *p = dag_yaml_path_index(path, i);
+    skip_code(ctx, n->items[i], p, t);
+    free(p);
+  }
+}
+
 /* The keys of shell and exec tasks. Plugin tasks hand every non-host key,
  * command/argv/env/cwd included, to the plugin as JSON instead: what they
  * may be is what the plugin declares, checked by dag__check_plugin_task()
@@ -493,6 +524,13 @@ static void get_run_keys(struct loadctx *ctx, const struct dag_ynode *item, cons
   if (present(&s[T_CWD])) {
     p = dag_yaml_path_key(tpath, "cwd");
     if (dag_yaml_get_string(&ctx->y, s[T_CWD].val, p, &t->cwd)) check_template(ctx, s[T_CWD].val, p, t->cwd);
+    free(p);
+  }
+  dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
+  if (s[T_SKIP_ON_EXIT_CODE].val) {
+    /* Airflow's skip_on_exit_code: one code or a list; null or [] turns it off. */
+    p = dag_yaml_path_key(tpath, "skip_on_exit_code");
+    get_skip_codes(ctx, s[T_SKIP_ON_EXIT_CODE].val, p, t);
     free(p);
   }
 }

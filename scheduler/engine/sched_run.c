@@ -810,8 +810,11 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
   } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
              status == DAG_PLUGIN_EXIT_NOT_YET) {
     rc = sensor_not_yet(ti, now);
-  } else if (t->type == DAG_TASK_PLUGIN && sig == 0 && !timed_out &&
-             status == DAG_PLUGIN_EXIT_SKIP) {
+  } else if (sig == 0 && !timed_out &&
+             (t->type == DAG_TASK_PLUGIN ? status == DAG_PLUGIN_EXIT_SKIP
+                                         : dag_task_skips_exit(t, status))) {
+    /* A shell or exec task asks for it with an exit code listed in its
+     * skip_on_exit_code (99 by default), as Airflow's BashOperator. */
     rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
                               (int)status, true, "skipped by the task", 0);
     if (rc == 0) {

@@ -26,7 +26,7 @@ static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
   assert_int_equal(sizeof(struct dag), 224);
-  assert_int_equal(sizeof(struct dag_task), 200);
+  assert_int_equal(sizeof(struct dag_task), 232);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 48);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -109,6 +109,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
     }
     same_str(x->cwd, y->cwd);
     same_str(x->queue, y->queue);
+    assert_memory_equal(x->skip_exit, y->skip_exit, sizeof(x->skip_exit));
     same_json(x->config, y->config);
     same_indexes(x->upstream, x->n_upstream, y->upstream, y->n_upstream);
     same_indexes(x->downstream, x->n_downstream, y->downstream, y->n_downstream);
@@ -187,6 +188,7 @@ static struct dag *full_dag(void) {
   t->n_env = 2;
   t->cwd = xstrdup("/tmp/{{ ds }}");
   t->queue = xstrdup("etl");
+  dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
   t->downstream = idx(2, (size_t)1, (size_t)2);
   t->n_downstream = 2;
   t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
@@ -198,6 +200,9 @@ static struct dag *full_dag(void) {
   t->type = DAG_TASK_EXEC;
   t->type_name = xstrdup("exec");
   t->argv = strs(3, "/bin/echo", "a b", "");
+  dag_task_set_skip_exit(t, 0);
+  dag_task_set_skip_exit(t, 3);
+  dag_task_set_skip_exit(t, 255);
   t->argc = 3;
   t->upstream = idx(1, (size_t)0);
   t->n_upstream = 1;
