@@ -67,6 +67,8 @@ json_t *dag_api_run(const struct dag_store_run *r) {
       "external_trigger", strcmp(r->run_type, "scheduled") != 0);
   /* The version the run was created with and keeps (null: older runs). */
   json_object_set_new(j, "dag_version_number", version_json(r->dag_version_number));
+  /* When the run was loaded from another home's bundle (null: made here). */
+  json_object_set_new(j, "imported_at", dag_api_time(r->imported_at));
   return j;
 }
 

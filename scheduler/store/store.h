@@ -226,6 +226,9 @@ struct dag_store_run {
    * reads also fill its number. */
   int64_t dag_version_id;
   int dag_version_number;
+  /* 0, or when the run was loaded from another home's bundle (`dagctl
+   * import`): kept as it was there, never scheduled, resumed or cleared. */
+  dag_time_t imported_at;
 };
 
 /* Create a queued run and one task instance (state none) per task, in one
@@ -260,7 +263,8 @@ struct dag_store_run_filter {
  * dag_store_runs_free(). */
 int dag_store_find_runs(dag_store *st, const struct dag_store_run_filter *f,
                         struct dag_store_run **out, size_t *n);
-/* Queued and running runs the scheduler owns (not "test" runs), oldest first. */
+/* Queued and running runs the scheduler owns (not "test" runs, not
+ * imported ones), oldest first. */
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n);
 /* The same for one DAG. */
 int dag_store_list_active_runs_of(dag_store *st, const char *dag_id,
@@ -346,7 +350,8 @@ int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, in
 
 /* Airflow's clear: the named tasks go back to state none with
  * max_tries = try_number + retries[i]; the run goes back to queued; the
- * scheduler is told. Running tasks are left alone (returned in *skipped). */
+ * scheduler is told. Running tasks are left alone (returned in *skipped).
+ * DAG_ESTATE for an imported run, which no scheduler here may run. */
 int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
                     const int *retries, size_t n, size_t *cleared, size_t *skipped);
 
@@ -368,6 +373,19 @@ struct dag_store_try {
 int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
                          struct dag_store_try **out, size_t *n);
 void dag_store_tries_free(struct dag_store_try *t, size_t n);
+
+/* --- imported runs (store_import.c) ------------------------------------------ */
+
+struct dag_bundle;
+/* Record the run of bundle `b` (bundle.h) as it was in its home, marked
+ * imported at `now`: its state, task instances, tries (log_paths[i], relative
+ * to DAGCTL_HOME/logs, for try i) and XComs, with the DAG version
+ * `version_id` (0: none). Never tells the scheduler: no scheduler resumes,
+ * schedules or clears an imported run. One transaction (or part of the
+ * caller's). DAG_EEXIST if the DAG already has a run of that id, DAG_EINVAL
+ * for an id or path that breaks ids.h. Stores the run's pk in *pk. */
+int dag_store_import_run(dag_store *st, const struct dag_bundle *b, const char *const *log_paths,
+                         int64_t version_id, dag_time_t now, int64_t *pk);
 
 /* --- changes from other processes ------------------------------------------ */
 
@@ -686,11 +704,12 @@ int dag_store_reap_schedulers(dag_store *st, dag_time_t now, int64_t timeout_us,
  * none). DAG_ECLAIM, without waiting, when another transaction holds it. */
 int dag_store_lock_dag(dag_store *st, const char *dag_id);
 /* Scheduler `id` takes run `pk`, unless another holds it: 0 when the run is
- * now its own (or was), DAG_ECLAIM when another scheduler's, DAG_ENOTFOUND
- * when no such run. Part of the caller's transaction. */
+ * now its own (or was), DAG_ECLAIM when another scheduler's (or an imported
+ * run, which none may take), DAG_ENOTFOUND when no such run. Part of the
+ * caller's transaction. */
 int dag_store_claim_run(dag_store *st, int64_t pk, const char *id);
-/* Queued and running runs no scheduler holds (not "test" runs), oldest
- * first. */
+/* Queued and running runs no scheduler holds (not "test" runs, not imported
+ * ones), oldest first. */
 int dag_store_list_unowned_runs(dag_store *st, struct dag_store_run **out, size_t *n);
 /* Events after id `after`, oldest first, left in place for the other
  * schedulers (dag_store_take_events() deletes them); the id of the last

@@ -26,6 +26,7 @@ void store_read_run(struct store_stmt *s, struct dag_store_run *r) {
   r->end_date = store_col_int(s, 11);
   r->dag_version_id = store_col_int(s, 12);
   r->dag_version_number = (int)store_col_int(s, 13);
+  r->imported_at = store_col_int(s, 14);
 }
 
 int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,
@@ -216,7 +217,7 @@ int dag_store_find_runs(dag_store *st, const struct dag_store_run_filter *f,
 int dag_store_list_active_runs(dag_store *st, struct dag_store_run **out, size_t *n) {
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
-      " AND run_type <> 'test' ORDER BY id";
+      " AND run_type <> 'test' AND imported_at IS NULL ORDER BY id";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   return store_read_runs(st, s, out, n, "list active runs");
@@ -226,7 +227,7 @@ int dag_store_list_active_runs_of(dag_store *st, const char *dag_id,
                                   struct dag_store_run **out, size_t *n) {
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
-      " AND run_type <> 'test' AND dag_id = ? ORDER BY id";
+      " AND run_type <> 'test' AND imported_at IS NULL AND dag_id = ? ORDER BY id";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_id);
@@ -556,10 +557,24 @@ int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
       " WHERE run_pk = ?2 AND task_id = ?3 AND state NOT IN ('running', 'queued')";
   static const char upd_run[] =
       "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ? RETURNING dag_id";
+  static const char imported[] = "SELECT 1 FROM dag_run WHERE id = ? AND imported_at IS NOT NULL";
   size_t ok = 0, busy = 0;
   int rc = dag_store_begin(st);
   if (rc) return rc;
   struct store_stmt *s;
+  /* An imported run is a record of another home: nothing here runs it. */
+  if (!(s = store_stmt(st, imported))) goto fail;
+  store_bind_int64(s, 1, run_pk);
+  rc = store_step(s);
+  store_reset(s);
+  if (rc == STORE_ROW) {
+    dag_store_rollback(st);
+    return DAG_ESTATE;
+  }
+  if (rc != STORE_DONE) {
+    rc = store_fail(st, "clear: read the run");
+    goto fail;
+  }
   for (size_t i = 0; i < n; i++) {
     if (!(s = store_stmt(st, upd))) goto fail;
     store_bind_int64(s, 1, retries[i]);

@@ -126,10 +126,11 @@ int dag_store_claim_run(dag_store *st, int64_t pk, const char *id) {
    * for: it is that scheduler's, or free again at the next look. */
   static const char claim[] =
       "UPDATE dag_run SET scheduler_id = ?1"
-      " WHERE id = ?2 AND (scheduler_id IS NULL OR scheduler_id = ?1)";
+      " WHERE id = ?2 AND (scheduler_id IS NULL OR scheduler_id = ?1) AND imported_at IS NULL";
   static const char claim_pg[] =
       "UPDATE dag_run SET scheduler_id = ?1 WHERE id = (SELECT id FROM dag_run WHERE id = ?2"
-      " AND (scheduler_id IS NULL OR scheduler_id = ?1) FOR UPDATE SKIP LOCKED)";
+      " AND (scheduler_id IS NULL OR scheduler_id = ?1) AND imported_at IS NULL"
+      " FOR UPDATE SKIP LOCKED)";
   static const char exists[] = "SELECT 1 FROM dag_run WHERE id = ?";
   struct store_stmt *s = store_stmt2(st, claim, claim_pg);
   if (!s) return DAG_ESTORE;
@@ -149,7 +150,7 @@ int dag_store_claim_run(dag_store *st, int64_t pk, const char *id) {
 int dag_store_list_unowned_runs(dag_store *st, struct dag_store_run **out, size_t *n) {
   static const char sql[] =
       "SELECT " STORE_RUN_COLUMNS " FROM dag_run WHERE state IN ('queued', 'running')"
-      " AND run_type <> 'test' AND scheduler_id IS NULL ORDER BY id";
+      " AND run_type <> 'test' AND scheduler_id IS NULL AND imported_at IS NULL ORDER BY id";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   return store_read_runs(st, s, out, n, "list unowned runs");
