@@ -185,6 +185,8 @@ int cli_audit_finish_run(struct cli *c, int rc, const char *event, const char *d
 int cmd_tokens(struct cli *c, int argc, char **argv);
 int cmd_task(struct cli *c, int argc, char **argv);
 int cmd_help(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_version(struct cli *c, int argc, char **argv);
 int cmd_completion(struct cli *c, int argc, char **argv);
 /* The completion scripts' helper (hidden): `dagctl __complete dag|run|task|state`. */

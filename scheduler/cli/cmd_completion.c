@@ -138,7 +138,7 @@ static const char cands_fn[] =
     "  if [ -n \"$flag\" ]; then\n"
     "    case $flag in\n"
     "      --home | --dags) _dagctl_want=dir ;;\n"
-    "      --config) _dagctl_want=file ;;\n"
+    "      --config | --output) _dagctl_want=file ;;\n"
     "      --dag) _dagctl_out=$(_dagctl_ids dag | _dagctl_keep \"$cur\" \"$pre\") ;;\n"
     "      --state) _dagctl_out=$(_dagctl_ids state | _dagctl_keep \"$cur\" \"$pre\") ;;\n"
     "    esac\n"

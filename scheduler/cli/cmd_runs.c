@@ -174,7 +174,11 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
       if (runs[i].dag_version_number > 0)
         snprintf(version, sizeof(version), "v%d", runs[i].dag_version_number);
       const char *state = dag_run_state_name(runs[i].state);
-      const char *row[] = {runs[i].dag_id, runs[i].run_id, runs[i].run_type, state,
+      /* A run loaded by `dagctl import` says so: no scheduler here runs it. */
+      char type[48];
+      snprintf(type, sizeof(type), "%s%s", runs[i].run_type,
+               runs[i].imported_at ? " (imported)" : "");
+      const char *row[] = {runs[i].dag_id, runs[i].run_id, type, state,
                            logical, start, dur, version};
       cli_table_add(t, row + skip);
       cli_table_color(t, 3 - skip, cli_state_color(state));
@@ -469,9 +473,14 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
     printf("cleared %zu task%s of %s %s", cleared, cleared == 1 ? "" : "s", dag_id, run.run_id);
     if (skipped) printf(" (%zu running, left alone)", skipped);
     printf("\n");
+  } else if (src == DAG_ESTATE) {
+    fprintf(stderr,
+            "dagctl: run %s of %s was imported from another home (dagctl import): "
+            "nothing here runs it again\n",
+            run.run_id, dag_id);
   } else {
     fprintf(stderr, "dagctl: cannot clear: %s\n", dag_strerror(src));
   }
   dag_store_run_free(&run);
-  return src ? CLI_CONFIG : CLI_OK;
+  return src == DAG_ESTATE ? CLI_FAILED : src ? CLI_CONFIG : CLI_OK;
 }

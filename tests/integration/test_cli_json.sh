@@ -102,6 +102,10 @@ check tokens 'len(d) == 1 and d[0]["revoked_at"] is not None' dagctl tokens list
 check users 'd == {"username": "jo", "action": "delete"}' dagctl users delete jo --json
 check audit '[e["event"] for e in d][-3:] == ["token.create", "token.revoke", "user.delete"]' \
   dagctl audit --json
+check export "d['file'] == '$TMP/run.bundle' and d['dag_run_id'] == '$run' and d['tries'] == 2" \
+  dagctl export jsondag "$run" -o "$TMP/run.bundle" --json
+check import "d['dag_id'] == 'jsondag' and d['dag_run_id'] == '$run' and d['state'] == 'failed'" \
+  dagctl --home "$TMP/other-home" import "$TMP/run.bundle" --json
 # A bad configuration is still an answer in JSON (exit 4, problems listed).
 printf 'core:\n  no_such_key: 1\n' >"$TMP/bad.yaml"
 rc=0
