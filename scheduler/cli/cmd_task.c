@@ -259,6 +259,7 @@ static int prepare_params(struct task_host *th) {
   }
   char *text = json_dumps(th->params, JSON_COMPACT);
   bool xcom = text && strstr(text, "xcom");
+  bool prev = text && strstr(text, "prev_data_interval_start_success");
   free(text);
   struct dag_template_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
@@ -280,6 +281,27 @@ static int prepare_params(struct task_host *th) {
     rc = DAG_ESTORE;
     err = xasprintf("cannot read the run's XComs: %s",
                     th->cli->store ? dag_store_errmsg(th->cli->store) : "no state store");
+  }
+  /* As for shell tasks (sched_task.c): the latest successful run with an
+   * earlier logical date, read only when a param names it. */
+  if (rc == 0 && prev && ctx.dag_id) {
+    struct dag_store_run_filter f = {.dag_id = ctx.dag_id, .has_state = true,
+                                     .state = DAG_RUN_SUCCESS};
+    struct dag_store_run *runs = NULL;
+    size_t n = 0;
+    if (!th->cli->store || dag_store_find_runs(th->cli->store, &f, &runs, &n) != 0) {
+      rc = DAG_ESTORE;
+      err = xasprintf("cannot read the DAG's earlier runs: %s",
+                      th->cli->store ? dag_store_errmsg(th->cli->store) : "no state store");
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      if (runs[i].logical_date < ctx.logical_date) { /* newest first */
+        ctx.has_prev_success = true;
+        ctx.prev_data_interval_start_success = runs[i].data_interval_start;
+        break;
+      }
+    }
+    dag_store_runs_free(runs, n);
   }
   ctx.params = params;
   ctx.conf = conf;

@@ -77,6 +77,28 @@ expect 'ds=2024-01-02'
 expect 'prev=[2023-12-31T00:00:00+00:00]'
 expect 'add=2024-01-01'
 
+# Plugin params see the same value, rendered in the plugin's child.
+plugins=$DAGCTL_BUILD_DIR/tests/plugins
+[ -f "$plugins/test_plugin.so" ] || fail "test plugins not built in $plugins"
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF
+  plugins_folder: $plugins
+EOF
+write_dag pmacros <<'YAML'
+dag_id: pmacros
+schedule: "@daily"
+start_date: 2024-01-01T00:00:00+00:00
+tasks:
+  - id: echo
+    type: test_echo
+    message: "prev={{ prev_data_interval_start_success | default('none', true) }} add={{ macros.ds_add(ds, 1) }}"
+YAML
+prun1=$(dagctl test pmacros --quiet --logical-date 2024-01-01T00:00:00+00:00)
+grep -qF 'message=prev=none add=2024-01-02' <<<"$(dagctl logs pmacros "$prun1" echo)" ||
+  fail "plugin params, first run: $(dagctl logs pmacros "$prun1" echo)"
+prun2=$(dagctl test pmacros --quiet --logical-date 2024-01-02T00:00:00+00:00)
+grep -qF 'message=prev=2023-12-31T00:00:00+00:00 add=2024-01-03' <<<"$(dagctl logs pmacros "$prun2" echo)" ||
+  fail "plugin params, second run: $(dagctl logs pmacros "$prun2" echo)"
+
 # An unknown macro or filter is refused at load time, at its line and column.
 mkdir -p "$TMP/bad"
 cat >"$TMP/bad/bad.yaml" <<'YAML'
