@@ -37,6 +37,7 @@ struct worker_try {
   struct sched_ti ti;
   dag_time_t started;
   bool ended;   /* its process has exited; `claim` holds the outcome */
+  struct dag_store_usage usage; /* what the try cost, from its supervisor; known: recorded */
   bool refused; /* the claim was taken back: stop it, report nothing */
   struct worker_try *next, *prev;
 };
@@ -199,7 +200,17 @@ static void claim_more(struct dag_worker *w);
  * refused and logged); DAG_ELOCKED or a store error to try again later. */
 static int report_end(struct worker_try *t) {
   struct dag_worker *w = t->w;
-  int rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
+  /* The end and what the try cost commit together, under the claim's token:
+   * a refused end records no figures either. */
+  int rc = dag_store_begin(w->store);
+  if (rc == 0) rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
+  if (rc == 0 && t->usage.known)
+    rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id,
+                                 t->claim.try_number, &t->usage);
+  if (rc == 0)
+    rc = dag_store_commit(w->store);
+  else
+    dag_store_rollback(w->store);
   const char *task = t->claim.task_id;
   if (rc == DAG_ECLAIM) {
     /* Another worker has (or will have) run it; this result must not
@@ -247,6 +258,13 @@ static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   t->claim.exit_status = status;
   t->claim.term_signal = sig;
   t->claim.timed_out = timed_out;
+  /* A status file of an older supervisor has no figures (wall time 0). */
+  if (!p->lost && !p->unstarted && p->usage.wall_us > 0)
+    t->usage = (struct dag_store_usage){.known = true,
+                                        .max_rss_kb = p->usage.maxrss_kb,
+                                        .user_us = p->usage.user_us,
+                                        .sys_us = p->usage.sys_us,
+                                        .wall_us = p->usage.wall_us};
   if (p->lost || p->unstarted) {
     free(t->claim.lost);
     t->claim.lost = xstrdup(p->lost ? "its supervisor ended without recording how the task ended"

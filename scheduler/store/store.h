@@ -277,7 +277,7 @@ void dag_store_runs_free(struct dag_store_run *r, size_t n);
 
 /* --- task instances -------------------------------------------------------- */
 
-/* What one try cost (migrations/0006_try_usage.sql); all zero and `known`
+/* What one try cost (migrations/0008_try_usage.sql); all zero and `known`
  * false when not recorded. */
 struct dag_store_usage {
   bool known;

@@ -58,6 +58,10 @@ start_worker w2 --queues default,special --concurrency 4
 dagctl dags unpause wide >/dev/null
 run=$(trigger wide)
 assert_eq "$(wait_run wide "$run" 60)" success "run on two workers"
+# What each try cost comes back from the workers as from local tries.
+assert_eq "$(sql "SELECT count(*) FROM task_try t JOIN dag_run r ON r.id = t.run_pk
+                  WHERE r.run_id = '$run' AND (t.max_rss_kb > 0 AND t.wall_us > 0)")" 48 \
+  "tries with their peak memory and wall time"
 assert_eq "$(grep -c "^start $run/" "$TMP/trace")" 48 "tries started"
 assert_eq "$(grep "^start $run/" "$TMP/trace" | awk '{print $2}' | sort -u | wc -l)" 48 \
   "tasks that ran (each exactly once)"
