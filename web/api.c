@@ -440,6 +440,36 @@ static void recent_runs(struct dag_web *w, struct dag_http_conn *c,
   web_json(c, 200, json_pack("{s:o, s:I}", "dag_runs", arr, "total_entries", (json_int_t)n));
 }
 
+/* The workers as the database knows them (active first, then by id), as
+ * /metrics shows them: for the DAG list's Workers view. */
+static void list_workers(struct dag_web *w, struct dag_http_conn *c) {
+  struct dag_store_worker *ws = NULL;
+  size_t n = 0;
+  int rc = dag_store_list_workers(w->store, &ws, &n);
+  if (rc) {
+    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
+              dag_strerror(rc));
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    /* queues is stored as a JSON array; a row that is not one shows as []. */
+    json_t *queues = json_loads(ws[i].queues ? ws[i].queues : "[]", 0, NULL);
+    if (!json_is_array(queues)) {
+      json_decref(queues);
+      queues = json_array();
+    }
+    json_array_append_new(
+        arr, json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:o, s:o}", "worker_id", ws[i].id,
+                       "hostname", ws[i].host ? ws[i].host : "", "queues", queues, "state",
+                       ws[i].state, "running", ws[i].running, "concurrency",
+                       ws[i].concurrency, "started_at", dag_api_time(ws[i].started_at),
+                       "latest_heartbeat", dag_api_time(ws[i].last_heartbeat)));
+  }
+  dag_store_workers_free(ws, n);
+  web_json(c, 200, json_pack("{s:o, s:I}", "workers", arr, "total_entries", (json_int_t)n));
+}
+
 /* --- import errors, health, version -------------------------------------------------------- */
 
 static void import_errors(struct dag_web *w, struct dag_http_conn *c) {
@@ -530,6 +560,9 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
     break;
   case DAG_ROUTE_RECENT_RUNS:
     recent_runs(w, c, req);
+    break;
+  case DAG_ROUTE_WORKERS:
+    list_workers(w, c);
     break;
   case DAG_ROUTE_VERSIONS:
   case DAG_ROUTE_SOURCE:

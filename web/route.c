@@ -45,6 +45,7 @@ static const struct dag_route_info routes[] = {
     {"api/v1/version", GET, DAG_ROUTE_VERSION, DAG_PERM_READ},
     {"api/v1/ui/recentRuns", GET, DAG_ROUTE_RECENT_RUNS, DAG_PERM_READ},
     {"api/v1/ui/dashboard", GET, DAG_ROUTE_DASHBOARD, DAG_PERM_READ},
+    {"api/v1/ui/workers", GET, DAG_ROUTE_WORKERS, DAG_PERM_READ},
     /* Logging in and out change only the caller's own session. */
     {"login", GET, DAG_ROUTE_PAGE_LOGIN, DAG_PERM_PUBLIC},
     {"api/v1/ui/login", M(HTTP_POST), DAG_ROUTE_LOGIN, DAG_PERM_PUBLIC},

@@ -48,6 +48,7 @@ enum dag_route {
   DAG_ROUTE_SESSION,        /* GET /api/v1/ui/session: who, and the CSRF token */
   DAG_ROUTE_EVENT_LOGS,     /* GET /api/v1/eventLogs: the audit log */
   DAG_ROUTE_PAGE_AUDIT,     /* /audit: its page */
+  DAG_ROUTE_WORKERS,        /* GET /api/v1/ui/workers: core.executor: workers */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

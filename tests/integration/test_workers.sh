@@ -6,7 +6,8 @@
 # restarted mid-run takes the workers' running tries back; a worker killed
 # mid-task has its try retried on another within 15 s; a worker cut off
 # (stopped with SIGSTOP past core.worker_timeout) has its try re-run
-# elsewhere, and its late result is refused and logged.
+# elsewhere, and its late result is refused and logged. /metrics and the
+# page's Workers view (and its API) list the workers.
 . "$(dirname "$0")/lib.sh"
 need flock
 
@@ -86,6 +87,50 @@ grep -qF "dagctl_worker_up{worker=\"$w2id\",host=\"$(hostname)\",queues=\"[\\\"d
 grep -qF "dagctl_worker_concurrency{worker=\"$w2id\"} 4" <<<"$metrics" ||
   fail "/metrics lacks worker $w2id's concurrency"
 assert_eq "$(grep -c '^dagctl_worker_running{' <<<"$metrics")" 2 "workers in dagctl_worker_running"
+
+# The page's Workers view: its API, then the view as Chromium built it.
+w1id=$(sql "SELECT id FROM worker WHERE queues NOT LIKE '%special%'")
+curl -sf "${SCHED_URL%/}/api/v1/ui/workers" >"$TMP/workers.json" || fail "GET /api/v1/ui/workers"
+assert_eq "$(pyjson '" ".join("%s|%s|%s|%s|%s|%s" % (w["worker_id"], w["hostname"], ",".join(w["queues"]),
+                 w["state"], w["concurrency"], w["latest_heartbeat"] is not None) for w in d["workers"])' \
+             <"$TMP/workers.json")" \
+  "$(printf '%s\n' "$w1id|$(hostname)|default|active|4|True" "$w2id|$(hostname)|default,special|active|4|True" |
+     sort | tr '\n' ' ' | sed 's/ $//')" "the workers in /api/v1/ui/workers"
+need chromium
+timeout 90 "$(command -v chromium)" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --virtual-time-budget=6000 \
+  --dump-dom "${SCHED_URL%/}/" 2>"$TMP/chromium.log" </dev/null >"$TMP/dags.dom"
+[ -s "$TMP/dags.dom" ] || fail "chromium dumped no DOM: $(tail -n 5 "$TMP/chromium.log")"
+"$PYTHON" - "$TMP/dags.dom" "$w1id" "$w2id" <<'PY' || fail "the page's Workers view"
+import sys
+from html.parser import HTMLParser
+dom, w1, w2 = sys.argv[1:]
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cur, self.hidden = {}, None, None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id") == "workers":
+            self.hidden = "hidden" in a
+        if tag == "tr" and "data-worker" in a:
+            self.cur = a["data-worker"]
+            self.rows[self.cur] = []
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self.cur = None
+    def handle_data(self, data):
+        if self.cur and data.strip():
+            self.rows[self.cur].append(data.strip())
+p = P()
+p.feed(open(dom).read())
+assert p.hidden is False, ("the Workers view is hidden", p.hidden)
+assert sorted(p.rows) == sorted([w1, w2]), p.rows
+assert p.rows[w2][2:5] == ["default", "special", "active"], p.rows[w2]
+assert p.rows[w1][2:4] == ["default", "active"], p.rows[w1]
+assert p.rows[w1][4].endswith("/4") and p.rows[w1][5].endswith(" ago"), p.rows[w1]
+PY
 
 # --- a scheduler restarted while workers run its tries ----------------------------------
 

@@ -1,5 +1,6 @@
 // dags.js - the DAG list: paused toggle, schedule, next run, the last runs
-// as coloured squares, and the DAG files that failed to load.
+// as coloured squares, the DAG files that failed to load, and the workers
+// (core.executor: workers) when the home has any.
 'use strict';
 
 const RECENT = 12;
@@ -49,12 +50,30 @@ function dagRow(dag, runs) {
     h('td', {}, runSquares(dag.dag_id, runs)));
 }
 
+// A worker's row: its load as running/concurrency, its heartbeat's age.
+function workerRow(wk) {
+  const age = duration(wk.latest_heartbeat, null);
+  return h('tr', {'data-worker': wk.worker_id},
+    h('td', {}, h('code', {text: wk.worker_id})),
+    h('td', {text: wk.hostname}),
+    h('td', {}, wk.queues.map((q) => h('span', {class: 'tag', text: q}))),
+    h('td', {}, h('span', {class: 'badge', 'data-state': wk.state === 'active' ? 'success' : 'failed',
+                           text: wk.state})),
+    h('td', {class: 'worker-load', text: wk.running + '/' + wk.concurrency}),
+    h('td', {title: fmtTime(wk.latest_heartbeat),
+             text: age == null ? '–' : fmtDuration(Math.max(age, 0)) + ' ago'}));
+}
+
 async function refresh() {
-  const [dags, recent, errors] = await Promise.all([
+  const [dags, recent, errors, workers] = await Promise.all([
     apiGet('/api/v1/dags?limit=1000'),
     apiGet('/api/v1/ui/recentRuns?limit=' + RECENT),
     apiGet('/api/v1/importErrors'),
+    apiGet('/api/v1/ui/workers'),
   ]);
+  // Shown only where tries run on workers: a local home has none.
+  $('#workers').hidden = workers.workers.length === 0;
+  $('#worker-rows').replaceChildren(...workers.workers.map(workerRow));
   const byDag = new Map();
   for (const r of recent.dag_runs) {
     if (!byDag.has(r.dag_id)) byDag.set(r.dag_id, []);
