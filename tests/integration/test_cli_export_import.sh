@@ -2,7 +2,8 @@
 # `dagctl export` and `dagctl import`: a run exported from one home imports
 # into an empty one, whose API (what the status page draws) answers the same
 # for the run, its task instances, tries, grid cells and logs, byte for byte
-# (a log that is not UTF-8 included). Imported runs are marked, never run:
+# (a log that is not UTF-8 included). Imported runs are marked (on the
+# page too), never run:
 # one exported while a task was running stays as it was under a scheduler of
 # the new home, and cannot be cleared. A run that exists already is refused,
 # and so is every tampered bundle, with the field at fault, leaving nothing
@@ -179,6 +180,45 @@ rc=0
 dagctl clear inflight "$frun" 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "clear of an imported run"
 grep -q "imported from another home" "$TMP/err" || fail "clear of an imported run: $(cat "$TMP/err")"
+
+# The status page marks the imported run, in the grid and in the run's
+# details, and not home B's own run of the same DAG (as Chromium built it).
+need chromium
+curl -sS "${SCHED_URL%/}/api/v1/dags/queued/grid" |
+  pyjson '" ".join("%s:%s" % (r["dag_run_id"] == "'"$qrun"'", r["imported_at"] is not None) for r in d["dag_runs"])' >"$TMP/out"
+assert_eq "$(tr ' ' '\n' <"$TMP/out" | sort | tr '\n' ' ')" "False:False True:True " "the grid's imported_at"
+timeout 90 "$(command -v chromium)" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --virtual-time-budget=6000 \
+  --dump-dom "${SCHED_URL%/}/dags/queued?run=$("$PYTHON" -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' "$qrun")" 2>"$TMP/chromium.log" </dev/null >"$TMP/page.dom"
+[ -s "$TMP/page.dom" ] || fail "chromium dumped no DOM: $(tail -n 5 "$TMP/chromium.log")"
+"$PYTHON" - "$TMP/page.dom" "$qrun" "$brun" <<'PY' || fail "the page does not mark the imported run"
+import sys
+from html.parser import HTMLParser
+dom, qrun, brun = sys.argv[1:]
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.head, self.marked, self.badge, self.detail = None, set(), 0, 0
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if "run-head" in cls:
+            self.head = a.get("data-run")
+        elif "imported-mark" in cls and self.head:
+            self.marked.add(self.head)
+        if "run-detail" in cls:
+            self.detail += 1
+        if "badge" in cls and "imported" in cls and self.detail:
+            self.badge += 1
+    def handle_endtag(self, tag):
+        if tag == "button":
+            self.head = None
+p = P()
+p.feed(open(dom).read())
+assert p.marked == {qrun}, ("marked runs", p.marked, "expected", qrun, "not", brun)
+assert p.detail == 1 and p.badge == 1, ("run detail", p.detail, "imported badges in it", p.badge)
+PY
 
 # --- tampered bundles: refused whole, with the field at fault ------------------------------
 tamper() { # NAME PYTHON-STATEMENT (on d, the bundle, with run id "tampered")

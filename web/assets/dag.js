@@ -94,9 +94,12 @@ function buildGrid() {
     const d = duration(r.start_date, r.end_date) || 0;
     const bar = h('span', {class: 'bar', 'data-state': r.state});
     bar.style.height = Math.round(8 + 44 * d / longest) + 'px';
+    // A run brought in by `dagctl import` is marked above its bar.
     return h('button', {type: 'button', class: 'run-head', 'data-run': r.dag_run_id,
-      title: r.dag_run_id + '\n' + r.state + ' · ' + fmtTime(r.logical_date) + ' · ' + fmtDuration(d),
-      onclick: () => select(r.dag_run_id, null)}, bar);
+      title: r.dag_run_id + '\n' + r.state + ' · ' + fmtTime(r.logical_date) + ' · ' + fmtDuration(d) +
+        (r.imported_at ? '\nimported ' + fmtTime(r.imported_at) : ''),
+      onclick: () => select(r.dag_run_id, null)},
+      r.imported_at ? h('span', {class: 'imported-mark', 'aria-label': 'imported', text: 'i'}) : null, bar);
   });
   g.append(...runHeads);
   cells = grid.tasks.map((t) => {
@@ -197,9 +200,15 @@ async function taskDetail(run) {
         onclick: () => clearTasks({task_ids: [sel.task], include_downstream: down.checked}, sel.task)})));
 }
 
+// A run brought in by `dagctl import` (imported_at set): it was not run here.
+function importedBadge(run) {
+  return h('span', {class: 'badge imported', title: 'imported ' + fmtTime(run.imported_at), text: 'imported'});
+}
+
 function runDetail(run) {
   return h('div', {class: 'run-detail'},
-    h('h3', {}, 'Run ', h('code', {text: run.dag_run_id}), ' ', stateBadge(run.state)),
+    h('h3', {}, 'Run ', h('code', {text: run.dag_run_id}), ' ', stateBadge(run.state),
+      run.imported_at ? [' ', importedBadge(run)] : null),
     facts([
       ['Type', run.run_type],
       ['Logical date', fmtTime(run.logical_date)],
@@ -209,7 +218,7 @@ function runDetail(run) {
       ['Ended', fmtTime(run.end_date)],
       ['Duration', fmtDuration(duration(run.start_date, run.end_date))],
       ['DAG version', fmtVersion(run.dag_version_number)],
-    ]),
+    ].concat(run.imported_at ? [['Imported', fmtTime(run.imported_at)]] : [])),
     h('div', {class: 'conf-label', text: 'Conf'}),
     h('pre', {class: 'conf', id: 'run-conf', text: JSON.stringify(run.conf, null, 2)}),
     h('div', {class: 'buttons'},
