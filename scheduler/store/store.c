@@ -166,14 +166,20 @@ static void rollback_now(dag_store *st) {
 }
 
 int dag_store_begin(dag_store *st) {
-  if (st->depth++ > 0) return 0;
+  if (st->depth > 0) {
+    st->depth++;
+    return 0;
+  }
   st->doomed = false;
   st->last_rc = 0;
+  /* The transaction counts only once its BEGIN has run: a BEGIN that fails
+   * opened nothing, and the backend resets a broken connection only on a
+   * failure outside a transaction. After a server restart the BEGIN is the
+   * first statement to meet the cut connection; counted early, its failure
+   * skipped the reset and every later BEGIN failed the same way. */
   const char *begin = st->be->kind == DAG_STORE_POSTGRESQL ? sql_begin_pg : sql_begin;
-  if (control(st, begin) != 0) {
-    st->depth = 0;
-    return store_fail(st, "begin");
-  }
+  if (control(st, begin) != 0) return store_fail(st, "begin");
+  st->depth = 1;
   return 0;
 }
 

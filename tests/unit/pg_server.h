@@ -140,6 +140,20 @@ static char *pg_server_start(struct pg_server *s) {
   return xasprintf("postgresql:///postgres?host=%s&user=postgres", s->dir);
 }
 
+/* Restart a server this test started, as an upgrade or a crash-restart
+ * would: every session is cut, and the server accepts new ones once the
+ * call returns (pg_ctl -w). 0, or -1 if it is not ours or did not come
+ * back (see its log). Inline, so that a test without a restart builds
+ * without an unused-function warning. */
+static inline int pg_server_restart(struct pg_server *s) {
+  if (!s->started) return -1;
+  return pg__run(xasprintf("%spg_ctl -D %s/data -l %s/server.log -m fast -w restart "
+                           ">/dev/null 2>&1",
+                           s->bin, s->dir, s->dir)) == 0
+             ? 0
+             : -1;
+}
+
 static void pg_server_stop(struct pg_server *s) {
   if (s->watchdog_fd >= 0) {
     /* The watchdog stops the server and removes the folder: wait for it. */

@@ -18,6 +18,7 @@
 static enum dag_store_kind store_test_kind = DAG_STORE_SQLITE;
 static char *store_test_pg_url;
 static bool store_test_pg_private; /* the server is the test's own */
+static struct pg_server *store_test_pg_server; /* borrowed: the running group's */
 static unsigned store_test_serial;
 
 struct store_test_db {
@@ -79,6 +80,26 @@ static void store_test_drop(struct store_test_db *db) {
   memset(db, 0, sizeof(*db));
 }
 
+/* Cut every client of the PostgreSQL server as its restart does: the
+ * private server is restarted; a server named by DAGCTL_TEST_PG_URL, which
+ * the test may not restart, has the sessions of database `db` terminated,
+ * which is what its clients see of a restart. */
+static inline void store_test_pg_restart(const char *db) {
+  if (store_test_pg_private) {
+    assert_int_equal(pg_server_restart(store_test_pg_server), 0);
+    return;
+  }
+  char *sql = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = '%s' AND pid <> pg_backend_pid()", db);
+  PGconn *c = PQconnectdb(store_test_pg_url);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+  PQclear(r);
+  PQfinish(c);
+  free(sql);
+}
+
 /* Run `tests` on SQLite, then on PostgreSQL; the number of failures (a
  * server that does not start is one). */
 static int store_backends_run(const char *name, const struct CMUnitTest *tests, size_t n) {
@@ -94,10 +115,12 @@ static int store_backends_run(const char *name, const struct CMUnitTest *tests, 
     return failed + 1;
   }
   store_test_pg_private = server.started;
+  store_test_pg_server = &server;
   group = xasprintf("%s on postgresql", name);
   store_test_kind = DAG_STORE_POSTGRESQL;
   failed += _cmocka_run_group_tests(group, tests, n, NULL, NULL);
   free(group);
+  store_test_pg_server = NULL;
   pg_server_stop(&server);
   free(store_test_pg_url);
   store_test_pg_url = NULL;

@@ -1,7 +1,7 @@
 /* test_store.c - the store's transaction layer, on each backend: nesting,
  * a rollback inside a nested transaction, a database locked by another
  * connection; on SQLite a full disk, on PostgreSQL a password kept out of
- * messages and a schema newer than the binary. */
+ * messages, a schema newer than the binary and a server restart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +297,35 @@ static void newer_schema_is_refused(void **state) {
   free(err);
 }
 
+/* After a server restart, a transaction reaches the server again: the
+ * first call may fail (its connection was cut), the next must not. The
+ * BEGIN is the first statement to meet the cut connection, so its failure
+ * is the one that must reconnect. */
+static void pg_restart_reconnects_a_transaction(void **state) {
+  struct store_fixture *f = *state;
+  assert_int_equal(add_row(f, "before"), 0); /* statements prepared on the old connection */
+  store_test_pg_restart(f->db.db);
+  int failed = 0;
+  for (int i = 0; i < 3; i++) {
+    char id[16];
+    snprintf(id, sizeof(id), "after%d", i);
+    int rc = dag_store_begin(f->st);
+    if (rc == 0) {
+      rc = add_row(f, id);
+      int crc = dag_store_commit(f->st);
+      if (rc == 0) rc = crc;
+    }
+    if (rc != 0) {
+      assert_true(rc == DAG_ESTORE || rc == DAG_ELOCKED);
+      failed++;
+      continue;
+    }
+    assert_true(row_exists(f, id));
+  }
+  assert_in_range(failed, 0, 1);
+  assert_true(row_exists(f, "before"));
+}
+
 /* The SQLite-only cases run in the SQLite group only. */
 #define SQLITE_ONLY(name)                                                       \
   static void name##_on_sqlite(void **state) {                                  \
@@ -310,6 +339,7 @@ SQLITE_ONLY(full_store_says_so)
 SQLITE_ONLY(ignored_failure_fails_the_commit)
 PG_ONLY(pg_failure_dooms_the_transaction)
 PG_ONLY(pg_password_stays_secret)
+PG_ONLY(pg_restart_reconnects_a_transaction)
 
 int main(void) {
 #define T(name) STORE_TEST(name)
@@ -322,6 +352,7 @@ int main(void) {
       T(ignored_failure_fails_the_commit_on_sqlite),
       T(pg_failure_dooms_the_transaction_on_pg),
       T(pg_password_stays_secret_on_pg),
+      T(pg_restart_reconnects_a_transaction_on_pg),
   };
   return store_backends_run("store", tests, DAG_ARRAY_SIZE(tests));
 }
