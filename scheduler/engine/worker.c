@@ -354,14 +354,6 @@ static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
            t->run.run_id, t->claim.task_id, t->claim.try_number, t->ti.proc->pid);
 }
 
-/* After a failed store call: one statement outside any transaction. The
- * PostgreSQL backend re-opens a broken connection only after a statement
- * fails outside a transaction, and every call of a worker's loop but this
- * one begins one; without it a restarted server was never reached again. */
-static void reconnect(struct dag_worker *w) {
-  if (dag_store_ping(w->store) == 0) LOG_INFO("state store reachable again worker=%s", w->id);
-}
-
 static void claim_more(struct dag_worker *w) {
   while (!w->stopping && w->running < w->concurrency) {
     size_t limit = (size_t)(w->concurrency - w->running);
@@ -374,7 +366,6 @@ static void claim_more(struct dag_worker *w) {
       if (rc != DAG_ELOCKED) {
         LOG_WARN("cannot claim tries, will look again worker=%s error=\"%s\"", w->id,
                  dag_strerror(rc));
-        reconnect(w);
       }
       return;
     }
@@ -426,7 +417,6 @@ static void heartbeat(struct dag_worker *w) {
     dag_store_rollback(w->store);
   if (rc && rc != DAG_ELOCKED) {
     LOG_WARN("heartbeat not recorded worker=%s error=\"%s\"", w->id, dag_strerror(rc));
-    reconnect(w);
   }
 }
 
