@@ -42,6 +42,7 @@ struct pg_conn {
   char *errmsg;      /* the last failure, password masked; owned */
   int64_t changes;   /* rows changed by the last statement */
   unsigned n_named;  /* statements named so far */
+  int lock_timeout_ms; /* the session's, set again on a new connection */
   bool readonly;
 };
 
@@ -87,16 +88,24 @@ static void keep_failure(dag_store *st, const PGresult *res) {
 
 /* A broken connection (a restarted server, a cut link) is reset when no
  * transaction is open: the transaction it had is gone either way, and its
- * caller has the failure. Statements are prepared again as they are used. */
+ * caller has the failure. Statements are prepared again as they are used,
+ * and the session's settings (store_pg_connect()) made again: without them
+ * a busy row would be waited for without end. Run directly, not through
+ * pg_exec(), so that the failure being reported keeps its message. */
 static void maybe_reconnect(dag_store *st) {
   if (PQstatus(CONN(st)) != CONNECTION_BAD || st->depth > 0) return;
   LOG_WARN("state store connection lost, reconnecting db=%s", st->where);
   PQreset(CONN(st));
   for (size_t i = 0; i < st->n_stmts; i++) PS(st->stmts[i])->prepared = false;
-  if (PQstatus(CONN(st)) == CONNECTION_OK && DATA(st)->readonly) {
-    PGresult *r = PQexec(CONN(st), "SET default_transaction_read_only = on");
-    PQclear(r);
-  }
+  if (PQstatus(CONN(st)) != CONNECTION_OK) return;
+  char sql[128];
+  snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET lock_timeout = %d%s",
+           DATA(st)->lock_timeout_ms,
+           DATA(st)->readonly ? "; SET default_transaction_read_only = on" : "");
+  PGresult *r = PQexec(CONN(st), sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    LOG_WARN("state store: cannot set the session up again db=%s", st->where);
+  PQclear(r);
 }
 
 /* The end of a failed call: keep its failure, free `res` (may be NULL),
@@ -268,7 +277,8 @@ static const char *pg_errmsg(dag_store *st) {
 
 static void pg_set_busy_timeout(dag_store *st, int ms) {
   char sql[64];
-  snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms > 0 ? ms : 1);
+  DATA(st)->lock_timeout_ms = ms > 0 ? ms : 1;
+  snprintf(sql, sizeof(sql), "SET lock_timeout = %d", DATA(st)->lock_timeout_ms);
   if (pg_exec(st, sql) != 0)
     LOG_WARN("state store: cannot set lock_timeout msg=\"%s\"", pg_errmsg(st));
 }
@@ -361,6 +371,7 @@ int store_pg_connect(dag_store *st, const char *url, const struct dag_store_opti
   }
   if (opts && opts->password && *opts->password) d->password = xstrdup(opts->password);
   d->readonly = opts && opts->readonly;
+  d->lock_timeout_ms = 10000;
   /* expand_dbname: dbname holds the whole URL; the password travels apart
    * (NULL values are ignored, and libpq then reads PGPASSWORD, .pgpass). */
   const char *keys[] = {"dbname", "password", "application_name", "connect_timeout", NULL};

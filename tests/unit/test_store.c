@@ -326,6 +326,27 @@ static void pg_restart_reconnects_a_transaction(void **state) {
   assert_true(row_exists(f, "before"));
 }
 
+/* The session's settings come back with the connection: a lock timeout
+ * lost to a restart would turn a busy row into a wait without end. */
+static void pg_restart_keeps_the_session_settings(void **state) {
+  struct store_fixture *f = *state;
+  static const char show_lock[] = "SHOW lock_timeout";
+  static const char show_tz[] = "SHOW TimeZone";
+  dag_store_set_busy_timeout(f->st, 1234);
+  store_test_pg_restart(f->db.db);
+  if (dag_store_ping(f->st) != 0) assert_int_equal(dag_store_ping(f->st), 0);
+  struct store_stmt *s = store_stmt(f->st, show_lock);
+  assert_non_null(s);
+  assert_int_equal(store_step(s), STORE_ROW);
+  assert_string_equal(store_col_cstr(s, 0), "1234ms");
+  store_reset(s);
+  s = store_stmt(f->st, show_tz);
+  assert_non_null(s);
+  assert_int_equal(store_step(s), STORE_ROW);
+  assert_string_equal(store_col_cstr(s, 0), "UTC");
+  store_reset(s);
+}
+
 /* The SQLite-only cases run in the SQLite group only. */
 #define SQLITE_ONLY(name)                                                       \
   static void name##_on_sqlite(void **state) {                                  \
@@ -340,6 +361,7 @@ SQLITE_ONLY(ignored_failure_fails_the_commit)
 PG_ONLY(pg_failure_dooms_the_transaction)
 PG_ONLY(pg_password_stays_secret)
 PG_ONLY(pg_restart_reconnects_a_transaction)
+PG_ONLY(pg_restart_keeps_the_session_settings)
 
 int main(void) {
 #define T(name) STORE_TEST(name)
@@ -353,6 +375,7 @@ int main(void) {
       T(pg_failure_dooms_the_transaction_on_pg),
       T(pg_password_stays_secret_on_pg),
       T(pg_restart_reconnects_a_transaction_on_pg),
+      T(pg_restart_keeps_the_session_settings_on_pg),
   };
   return store_backends_run("store", tests, DAG_ARRAY_SIZE(tests));
 }
