@@ -193,7 +193,7 @@ static int parse_version(struct parse *p, json_t *o, const char *dag_id, struct 
   if (json_is_null(o)) return 0;
   if (exact_keys(p, o, "dag_version", -1, version_keys)) return DAG_EINVAL;
   struct dag_store_version *v = &b->version;
-  int64_t number;
+  int64_t number = 0; /* set by get_int() on success; -O3 cannot tell */
   int rc = get_int(p, o, "dag_version", -1, "version_number", 1, 1000000000, &number);
   if (!rc) rc = get_str(p, o, "dag_version", -1, "dag_hash", false, 64, &v->dag_hash);
   if (!rc) rc = get_str(p, o, "dag_version", -1, "data", false, 64u << 20, &v->data);
