@@ -1,5 +1,11 @@
 /* http.c - the HTTP server on a libuv loop: connections, their timers, and
- * writing answers. Parsing is http_parse.c. */
+ * writing answers. Parsing is http_parse.c.
+ *
+ * Under TLS each connection has an SSL object between the socket and the
+ * parser (tls.h): what is read goes through SSL_read() into `in`, what is
+ * written through SSL_write() and out of the SSL's write BIO to libuv.
+ * Everything else (limits, timers, answers in order) is the same for both. */
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "log_limit.h"
+#include "tls.h"
 
 #define FILE_CHUNK (64 * 1024)
 /* After the last answer on a connection we shut our side down and read
@@ -37,6 +44,8 @@ struct dag_http_server {
   void *closed_ctx;
   /* A client can open connections faster than a line can be written. */
   struct dag_log_limit refused_log;
+  struct dag_tls *tls; /* borrowed; NULL: plain HTTP */
+  struct dag_log_limit tls_log; /* failed handshakes: any client can cause them */
 };
 
 struct file_stream {
@@ -71,10 +80,15 @@ struct dag_http_conn {
   char *delayed; /* a whole answer waiting for the timer (dag_http_respond_after) */
   size_t delayed_len;
   char peer[64]; /* the client's address, e.g. "127.0.0.1"; "unknown" */
+  char client[64]; /* the current request's client as the handler decided; "": peer */
+  SSL *ssl;        /* under TLS; owned */
+  bool tls_dead;   /* a fatal TLS error: send its alert, never close_notify */
   char rbuf[16 * 1024];
 };
 
-enum write_kind { WRITE_DONE, WRITE_FILE };
+/* WRITE_TLS: bytes OpenSSL sent on its own (handshake, alerts, tickets);
+ * their completion moves no answer forward. */
+enum write_kind { WRITE_DONE, WRITE_FILE, WRITE_TLS };
 
 struct write_req {
   uv_write_t req;
@@ -104,6 +118,7 @@ static void conn_unref(struct dag_http_conn *c) {
     free(c->file.buf);
   }
   dag_http_parser_free(&c->parser);
+  if (c->ssl) SSL_free(c->ssl);
   sb_free(&c->in);
   free(c->delayed);
   free(c);
@@ -149,9 +164,27 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 
+static int tls_in(struct dag_http_conn *c, const char *data, size_t len);
+static void linger_close(struct dag_http_conn *c);
+static void stop_reading_tls(struct dag_http_conn *c);
+static void tls_flush(struct dag_http_conn *c, enum write_kind kind);
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct dag_http_conn *c = s->data;
   if (nread == 0) return;
+  if (nread > 0 && c->ssl && !c->lingering) {
+    int rc = tls_in(c, buf->base, (size_t)nread);
+    if (rc < 0) {
+      /* The alert (if any) is on its way; no answer follows it. */
+      stop_reading_tls(c);
+      return;
+    }
+    if (rc == 0) {
+      if (!c->busy) process(c);
+      return;
+    }
+    nread = UV_EOF; /* the client's close_notify: its end of file */
+  }
   if (nread < 0) {
     if (nread == UV_EOF && c->busy && !c->lingering) {
       /* The client is done sending; it still gets its answer. */
@@ -191,10 +224,17 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 }
 
 static void linger_close(struct dag_http_conn *c) {
+  if (c->lingering || c->closing) return;
   c->lingering = true;
   sb_reset(&c->in);
   c->in_off = 0;
   arm_timer(c, LINGER_MS);
+  if (c->ssl && !c->tls_dead && SSL_is_init_finished(c->ssl)) {
+    /* close_notify: the client can tell our end from a cut connection. */
+    SSL_shutdown(c->ssl);
+    ERR_clear_error();
+  }
+  if (c->ssl) tls_flush(c, WRITE_TLS);
   c->shutdown.data = c;
   if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
     conn_close(c);
@@ -229,25 +269,107 @@ static void on_write(uv_write_t *req, int status) {
   }
   if (kind == WRITE_DONE)
     finish_answer(c);
-  else
+  else if (kind == WRITE_FILE)
     file_next(c);
 }
 
-static void send_bytes(struct dag_http_conn *c, char *data, size_t len, bool owned,
-                       enum write_kind kind) {
+static void write_raw(struct dag_http_conn *c, char *data, size_t len, bool owned,
+                      enum write_kind kind) {
   struct write_req *w = xmalloc(sizeof(*w));
   w->c = c;
   w->owned = owned ? data : NULL;
   w->kind = kind;
   /* Each write must finish within the timeout: a client that stops reading
-   * is cut off rather than holding memory forever. */
-  arm_timer(c, c->srv->idle_timeout_ms);
+   * is cut off rather than holding memory forever. OpenSSL's own messages
+   * leave the timer as it is, so a client cannot keep a connection open by
+   * making us answer handshake or key-update records. */
+  if (kind != WRITE_TLS) arm_timer(c, c->srv->idle_timeout_ms);
   uv_buf_t b = uv_buf_init(data, (unsigned)len);
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
     free(w->owned);
     free(w);
     conn_close(c);
   }
+}
+
+/* Whatever OpenSSL has queued for the client, written as `kind`. A write
+ * of kind WRITE_DONE or WRITE_FILE always goes out, even empty, so that the
+ * answer moves on. */
+static void tls_flush(struct dag_http_conn *c, enum write_kind kind) {
+  BIO *wbio = SSL_get_wbio(c->ssl);
+  size_t n = BIO_ctrl_pending(wbio);
+  if (n == 0 && kind == WRITE_TLS) return;
+  char *out = xmalloc(n ? n : 1);
+  int got = n ? BIO_read(wbio, out, (int)n) : 0;
+  write_raw(c, out, got > 0 ? (size_t)got : 0, true, kind);
+}
+
+static void send_bytes(struct dag_http_conn *c, char *data, size_t len, bool owned,
+                       enum write_kind kind) {
+  if (!c->ssl) {
+    write_raw(c, data, len, owned, kind);
+    return;
+  }
+  /* A memory BIO takes all: SSL_write() encrypts the whole buffer at once
+   * (records of at most 16 KiB), and the plain text can be let go. */
+  int rc = len ? SSL_write(c->ssl, data, (int)len) : 1;
+  if (owned) free(data);
+  if (rc <= 0) {
+    ERR_clear_error();
+    c->tls_dead = true;
+    conn_close(c);
+    return;
+  }
+  tls_flush(c, kind);
+}
+
+/* Bytes from the socket: through the SSL into `in` (which may then hold a
+ * request), and anything OpenSSL answers (handshake messages, session
+ * tickets, alerts) sent. Returns 0, 1 for the client's close_notify, or -1
+ * for a fatal error (a client that does not speak TLS, or only TLS 1.1),
+ * logged at most once per 10 s. */
+static int tls_in(struct dag_http_conn *c, const char *data, size_t len) {
+  BIO_write(SSL_get_rbio(c->ssl), data, (int)len);
+  char plain[16 * 1024];
+  int ret = 0;
+  for (;;) {
+    int n = SSL_read(c->ssl, plain, sizeof(plain));
+    if (n > 0) {
+      sb_appendn(&c->in, plain, (size_t)n);
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) break;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      ret = 1;
+      break;
+    }
+    unsigned long code = ERR_peek_error();
+    char why[160];
+    ERR_error_string_n(code, why, sizeof(why));
+    ERR_clear_error();
+    c->tls_dead = true;
+    uint64_t suppressed;
+    if (dag_log_limit_allow(&c->srv->tls_log, uv_now(c->srv->loop), &suppressed))
+      LOG_INFO("web: TLS handshake or record failed client=%s error=\"%s\" "
+               "not_logged_before=%llu",
+               c->peer, code ? why : "protocol error", (unsigned long long)suppressed);
+    ret = -1;
+    break;
+  }
+  tls_flush(c, WRITE_TLS);
+  return ret;
+}
+
+/* After a fatal TLS error: let the alert go out, then close as after a last
+ * answer (the linger timer bounds it). */
+static void stop_reading_tls(struct dag_http_conn *c) {
+  if (c->busy) {
+    /* An answer is being computed; it will find the connection closed. */
+    conn_close(c);
+    return;
+  }
+  linger_close(c);
 }
 
 static void build_head(struct strbuf *sb, struct dag_http_conn *c, int status,
@@ -315,6 +437,18 @@ void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int stat
 
 const char *dag_http_conn_peer(const struct dag_http_conn *c) {
   return c->peer;
+}
+
+void dag_http_conn_set_client(struct dag_http_conn *c, const char *addr) {
+  snprintf(c->client, sizeof(c->client), "%s", addr);
+}
+
+const char *dag_http_conn_client(const struct dag_http_conn *c) {
+  return c->client[0] ? c->client : c->peer;
+}
+
+bool dag_http_conn_tls(const struct dag_http_conn *c) {
+  return c->ssl != NULL;
 }
 
 void dag_http_respond_file(struct dag_http_conn *c, int status, const char *content_type,
@@ -428,6 +562,7 @@ static void dispatch(struct dag_http_conn *c) {
   c->head = r->method == HTTP_HEAD;
   c->keep_alive = r->keep_alive && !r->upgrade;
   c->http10 = c->parser.hp.http_major == 1 && c->parser.hp.http_minor == 0;
+  c->client[0] = '\0';
   c->srv->handler(c->srv->ctx, c, r);
 }
 
@@ -450,8 +585,15 @@ static void process(struct dag_http_conn *c) {
     /* Best effort: a client that gets no go-ahead sends the body after a
      * pause of its own. */
     static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    uv_buf_t b = uv_buf_init((char *)go, sizeof(go) - 1);
-    c->continue_sent = uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)sizeof(go) - 1;
+    if (c->ssl) {
+      /* Queued like any write, ahead of the answer. */
+      send_bytes(c, (char *)go, sizeof(go) - 1, false, WRITE_TLS);
+      c->continue_sent = true;
+    } else {
+      uv_buf_t b = uv_buf_init((char *)go, sizeof(go) - 1);
+      c->continue_sent = uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)sizeof(go) - 1;
+    }
+    if (c->closing) return;
   }
   if (c->in_off < c->in.len) {
     /* http-parser consumes everything unless it stops; be safe anyway. */
@@ -483,9 +625,11 @@ static void refuse(struct dag_http_conn *c, const char *detail) {
                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                    "Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s",
                    bn, body);
-  /* Best effort and never blocking: a fresh socket's buffer is empty. */
+  /* Best effort and never blocking: a fresh socket's buffer is empty.
+   * Under TLS there is no handshake to answer in: the client sees the
+   * connection closed. */
   uv_buf_t b = uv_buf_init(msg, (unsigned)n);
-  uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  if (!c->srv->tls) uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   /* Closing a socket with unread bytes sends a reset, which can destroy
    * the answer before the client reads it: drop the request the client
    * has sent already (a few reads, never waiting). */
@@ -553,6 +697,12 @@ static void on_connection(uv_stream_t *listener, int status) {
     refuse(c, "too many connections from your address");
     return;
   }
+  if (srv->tls && !(c->ssl = dag_tls_accept(srv->tls))) {
+    ERR_clear_error();
+    log_refused(srv, c->peer, "tls_out_of_memory", srv->n_conns);
+    refuse(c, "out of memory");
+    return;
+  }
   c->refs = 2;
   uv_timer_init(srv->loop, &c->timer);
   c->timer.data = c;
@@ -593,6 +743,7 @@ int dag_http_server_start(uv_loop_t *loop, const struct dag_http_options *opts,
   srv->idle_timeout_ms = opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms
                                                    : DAG_HTTP_IDLE_TIMEOUT_MS;
   srv->max_body = opts->max_body > 0 ? opts->max_body : DAG_HTTP_MAX_BODY_BYTES;
+  srv->tls = opts->tls;
   uv_tcp_init(loop, &srv->tcp);
   srv->tcp.data = srv;
   srv->handles = 1;
@@ -634,6 +785,10 @@ void dag_http_server_close(struct dag_http_server *srv, void (*closed_cb)(void *
   uint64_t left = dag_log_limit_flush(&srv->refused_log);
   if (left)
     LOG_WARN("web connections refused and not logged one by one count=%llu",
+             (unsigned long long)left);
+  left = dag_log_limit_flush(&srv->tls_log);
+  if (left)
+    LOG_INFO("web: failed TLS handshakes not logged one by one count=%llu",
              (unsigned long long)left);
   uv_close((uv_handle_t *)&srv->tcp, on_listener_closed);
   while (srv->conns) conn_close(srv->conns);

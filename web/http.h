@@ -107,6 +107,8 @@ struct dag_http_conn;
 typedef void (*dag_http_handler)(void *ctx, struct dag_http_conn *conn,
                                  const struct dag_http_request *req);
 
+struct dag_tls; /* tls.h */
+
 struct dag_http_options {
   const char *bind; /* an IPv4 or IPv6 address; "127.0.0.1" when NULL */
   int port;         /* 0: any free port (see dag_http_server_port) */
@@ -114,6 +116,8 @@ struct dag_http_options {
   int max_per_client;  /* from one client address; 0: DAG_HTTP_MAX_PER_CLIENT */
   int idle_timeout_ms; /* 0: DAG_HTTP_IDLE_TIMEOUT_MS */
   size_t max_body;     /* 0: DAG_HTTP_MAX_BODY_BYTES */
+  struct dag_tls *tls; /* borrowed, outlives the server; NULL: plain HTTP. The
+                        * handshake counts against the idle timeout. */
   dag_http_handler handler;
   void *ctx;
 };
@@ -149,6 +153,15 @@ void dag_http_respond_after(struct dag_http_conn *c, uint64_t delay_ms, int stat
 /* The client's address as text ("127.0.0.1", "::1"), or "unknown".
  * Borrowed; lives as long as the connection. */
 const char *dag_http_conn_peer(const struct dag_http_conn *c);
+/* The address the current request is from, when the handler knows better
+ * than the socket (a trusted proxy's X-Forwarded-For): copied, forgotten
+ * at the next request. */
+void dag_http_conn_set_client(struct dag_http_conn *c, const char *addr);
+/* The current request's client: the address set above, else the peer.
+ * Borrowed. */
+const char *dag_http_conn_client(const struct dag_http_conn *c);
+/* Is the connection TLS? */
+bool dag_http_conn_tls(const struct dag_http_conn *c);
 /* Keep `c` allocated while its answer is computed elsewhere (on the thread
  * pool). Each hold is ended by one dag_http_conn_release(), which returns
  * true when the connection is still open and may be answered; false when

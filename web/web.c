@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@
 #include "error.h"
 #include "ids.h"
 #include "log.h"
+#include "forwarded.h"
 #include "strbuf.h"
+#include "tls.h"
 #include "web_auth.h"
 #include "web_int.h"
 
@@ -357,11 +360,30 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
 
 const char *web_client_address(struct dag_web *w, struct dag_http_conn *c) {
   DAG_UNUSED(w);
-  return dag_http_conn_peer(c);
+  return dag_http_conn_client(c);
+}
+
+/* Behind a proxy, the client it forwards for: every X-Forwarded-For header
+ * in order, as one list. Without web.behind_proxy the header is never
+ * read: any client could write it. */
+static void forwarded_client(struct dag_web *w, struct dag_http_conn *c,
+                             const struct dag_http_request *req) {
+  if (!w->cfg->web_behind_proxy) return;
+  struct strbuf sb = STRBUF_INIT;
+  for (size_t i = 0; i < req->n_headers; i++) {
+    if (strcasecmp(req->headers[i].name, "X-Forwarded-For") != 0) continue;
+    if (sb.len) sb_append(&sb, ",");
+    sb_append(&sb, req->headers[i].value);
+  }
+  char addr[64];
+  if (sb.len && dag_forwarded_client(sb_str(&sb), dag_http_conn_peer(c), addr, sizeof(addr)))
+    dag_http_conn_set_client(c, addr);
+  sb_free(&sb);
 }
 
 static void on_request(void *ctx, struct dag_http_conn *c, const struct dag_http_request *req) {
   struct dag_web *w = ctx;
+  forwarded_client(w, c, req);
   struct dag_route_match m;
   int status = dag_route_match(req->method, req->path, &m);
   if (status == 400) {
@@ -410,6 +432,7 @@ void web_handle_closed(struct dag_web *w) {
   void (*cb)(void *) = w->closed_cb;
   void *ctx = w->closed_ctx;
   web_dash_free(w);
+  dag_tls_free(w->tls_ctx);
   if (w->sessions) sodium_memzero(w->sessions, WEB_SESSION_SLOTS * sizeof(*w->sessions));
   free(w->sessions);
   free(w->metrics_db);
@@ -430,6 +453,44 @@ static void on_lag_closed(uv_handle_t *h) {
   web_handle_closed(container_of((uv_timer_t *)h, struct dag_web, lag_timer));
 }
 
+static void on_hup_closed(uv_handle_t *h) {
+  web_handle_closed(container_of((uv_signal_t *)h, struct dag_web, hup));
+}
+
+/* A reload holds a handle until it is over, so the server outlives it. */
+static void on_reloaded(void *ctx, int rc) {
+  DAG_UNUSED(rc); /* logged by tls.c either way */
+  web_handle_closed(ctx);
+}
+
+static void on_hup(uv_signal_t *h, int signum) {
+  struct dag_web *w = container_of(h, struct dag_web, hup);
+  DAG_UNUSED(signum);
+  if (w->closing) return;
+  int rc = dag_tls_reload(w->tls_ctx, w->loop, on_reloaded, w);
+  if (rc == 0)
+    w->handles++;
+  else
+    LOG_WARN("web: SIGHUP ignored, a certificate reload is running error=\"%s\"",
+             uv_strerror(rc));
+}
+
+/* Read web.tls_cert and web.tls_key at start-up; a pair that does not load
+ * stops start-up with the reason. */
+static int tls_start(struct dag_web *w) {
+  char *err = NULL;
+  int rc = dag_tls_new(w->cfg->web_tls_cert, w->cfg->web_tls_key, &w->tls_ctx, &err);
+  if (rc) {
+    LOG_ERROR("web: cannot serve TLS error=\"%s\"", err);
+    free(err);
+    return DAG_ECONFIG;
+  }
+  char *serial = dag_tls_serial(w->tls_ctx);
+  LOG_INFO("web: TLS 1.2 and 1.3 cert=%s serial=%s", w->cfg->web_tls_cert, serial);
+  free(serial);
+  return 0;
+}
+
 int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct dag_web **out) {
   *out = NULL;
   int rc = dag_auth_init();
@@ -440,15 +501,23 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   w->store = opts->store;
   w->write_db = opts->write_db ? xstrdup(opts->write_db) : NULL;
   w->sched = opts->sched;
+  if (opts->cfg->web_tls_cert && (rc = tls_start(w)) != 0) {
+    free(w->write_db);
+    free(w);
+    return rc;
+  }
+  w->tls = w->tls_ctx != NULL || opts->cfg->web_behind_proxy;
   struct dag_http_options ho = {
       .bind = opts->bind ? opts->bind : opts->cfg->web_bind,
       .port = opts->port >= 0 ? opts->port : opts->cfg->web_port,
       .max_per_client = opts->cfg->web_max_connections_per_client,
+      .tls = w->tls_ctx,
       .handler = on_request,
       .ctx = w,
   };
   rc = dag_http_server_start(loop, &ho, &w->http);
   if (rc) {
+    dag_tls_free(w->tls_ctx);
     free(w->write_db);
     free(w);
     return rc;
@@ -458,9 +527,21 @@ int dag_web_start(uv_loop_t *loop, const struct dag_web_options *opts, struct da
   uv_unref((uv_handle_t *)&w->lag_timer);
   arm_lag(w);
   w->handles = 2;
+  if (w->tls_ctx) {
+    uv_signal_init(loop, &w->hup);
+    uv_signal_start(&w->hup, on_hup, SIGHUP);
+    uv_unref((uv_handle_t *)&w->hup); /* it alone keeps no loop running */
+    w->handles++;
+  } else if (!dag_web_bind_is_loopback(ho.bind) && !opts->cfg->web_behind_proxy) {
+    LOG_WARN("web: serving plain HTTP on a non-loopback address bind=%s: passwords, tokens "
+             "and session cookies cross the network in clear; set web.tls_cert and "
+             "web.tls_key, or web.behind_proxy: true if a proxy in front terminates TLS",
+             ho.bind);
+  }
   web_dash_init(w);
-  LOG_INFO("web: auth=%s legacy_token=%s", w->cfg->web_auth_password ? "password" : "none",
-           w->cfg->web_token ? "set" : "unset");
+  LOG_INFO("web: auth=%s legacy_token=%s tls=%s behind_proxy=%s",
+           w->cfg->web_auth_password ? "password" : "none", w->cfg->web_token ? "set" : "unset",
+           w->tls_ctx ? "on" : "off", w->cfg->web_behind_proxy ? "true" : "false");
   *out = w;
   return 0;
 }
@@ -490,5 +571,6 @@ void dag_web_close(struct dag_web *w, void (*closed_cb)(void *ctx), void *ctx) {
   web_dash_stop(w);
   uv_timer_stop(&w->lag_timer);
   uv_close((uv_handle_t *)&w->lag_timer, on_lag_closed);
+  if (w->tls_ctx) uv_close((uv_handle_t *)&w->hup, on_hup_closed);
   dag_http_server_close(w->http, on_http_closed, w);
 }

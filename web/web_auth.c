@@ -126,7 +126,7 @@ static struct web_user_failures *user_slot(struct dag_web *w, const char *user) 
 static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
                         const struct dag_http_request *req, const char *what,
                         const char *user, const char *detail) {
-  const char *peer = dag_http_conn_peer(c);
+  const char *peer = web_client_address(w, c);
   uint64_t now = uv_now(w->loop);
   struct web_auth_failures *f = auth_slot(w, peer);
   if (f->count && now - f->last_ms > AUTH_FORGET_MS) f->count = 0;
@@ -161,7 +161,7 @@ static void auth_failed(struct dag_web *w, struct dag_http_conn *c,
 
 /* The right credentials clear the address's count, without taking a slot. */
 static void auth_succeeded(struct dag_web *w, struct dag_http_conn *c) {
-  const char *peer = dag_http_conn_peer(c);
+  const char *peer = web_client_address(w, c);
   for (size_t i = 0; i < WEB_AUTH_SLOTS; i++)
     if (strcmp(w->auth_failures[i].peer, peer) == 0) w->auth_failures[i].count = 0;
 }
@@ -271,7 +271,7 @@ static void logged_in(struct dag_web *w, struct dag_http_conn *c,
   if (old) web_session_end(old);
   struct web_session *s = web_session_new(w, user);
   LOG_INFO("web: login user=%s role=%s client=%s", user, dag_role_name(role),
-           dag_http_conn_peer(c));
+           web_client_address(w, c));
   web_audit_event(w, c, user, "login", NULL, true, NULL);
   char *cookie = web_session_cookie(w, s);
   web_json_with(c, 200, cookie,
@@ -402,7 +402,7 @@ void web_auth_route(struct dag_web *w, struct dag_http_conn *c,
       const char *why = change ? web_session_csrf_problem(s, req) : NULL;
       if (why) {
         LOG_WARN("web: change refused user=%s client=%s method=%s path=%s reason=\"%s\"",
-                 s->user, dag_http_conn_peer(c), http_method_str(req->method), req->path, why);
+                 s->user, web_client_address(w, c), http_method_str(req->method), req->path, why);
         web_error(c, 403, "Forbidden", "%s", why);
         dag_store_user_free(&u);
         return;

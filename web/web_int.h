@@ -74,7 +74,11 @@ struct dag_web {
   struct dag_log_limit auth_log; /* wrong tokens: a client can send them at will */
   struct web_user_failures user_failures[WEB_AUTH_SLOTS];
   struct web_session *sessions; /* owned; WEB_SESSION_SLOTS, allocated at the first login */
-  bool tls; /* served over TLS: cookies are Secure */
+  /* Served over TLS, here or at a proxy in front (web.behind_proxy):
+   * cookies are Secure. */
+  bool tls;
+  struct dag_tls *tls_ctx; /* owned; NULL: plain HTTP */
+  uv_signal_t hup;         /* SIGHUP reloads the certificate (TLS only) */
   const struct web_who *who; /* the request whose handler runs now; borrowed, else NULL */
   struct web_dash *dash; /* owned */
   /* /metrics' figures from the database, at metrics_version (owned). */
@@ -145,7 +149,10 @@ void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
 /* Record an event that changes no other table (a login, a failed one). */
 void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
                      const char *event, const char *object, bool ok, const char *extra);
-/* The client's address for the audit log: the connection's peer. */
+/* The client's address for the audit log, the log and the slow-down of
+ * wrong guesses: the connection's peer, or behind a trusted proxy
+ * (web.behind_proxy) the address it forwarded for (forwarded.h). Borrowed,
+ * valid while the connection is. */
 const char *web_client_address(struct dag_web *w, struct dag_http_conn *c);
 
 /* api.c: the JSON API; answers every API route. */

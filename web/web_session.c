@@ -172,7 +172,7 @@ void web_session_api(struct dag_web *w, struct dag_http_conn *c,
     return;
   }
   if (s) {
-    LOG_INFO("web: logout user=%s client=%s", s->user, dag_http_conn_peer(c));
+    LOG_INFO("web: logout user=%s client=%s", s->user, web_client_address(w, c));
     web_session_end(s);
   }
   char *cookie = web_session_cookie(w, NULL);

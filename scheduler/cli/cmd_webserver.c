@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "cli.h"
+#include "error.h"
 #include "log.h"
 #include "web.h"
 
@@ -79,12 +80,12 @@ int cli_web_start(struct cli *c, const struct cli_web *w, uv_loop_t *loop,
   free(db);
   if (rc) {
     LOG_ERROR("web server cannot listen bind=%s port=%d error=\"%s\"", bind,
-              w->port >= 0 ? w->port : c->cfg.web_port, uv_strerror(rc));
+              w->port >= 0 ? w->port : c->cfg.web_port, dag_strerror(rc));
     return rc;
   }
   bool v6 = strchr(bind, ':') != NULL;
-  LOG_INFO("web server listening url=http://%s%s%s:%d/", v6 ? "[" : "", bind, v6 ? "]" : "",
-           dag_web_port(*out));
+  LOG_INFO("web server listening url=%s://%s%s%s:%d/", c->cfg.web_tls_cert ? "https" : "http",
+           v6 ? "[" : "", bind, v6 ? "]" : "", dag_web_port(*out));
   return 0;
 }
 

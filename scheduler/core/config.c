@@ -86,6 +86,12 @@ static const struct setting settings[] = {
      * where every connection comes from the proxy's address. */
     {"web", "max_connections_per_client", &dag_cfg_t_int, OFF(web_max_connections_per_client), "32",
      1, 65535, 0},
+    /* HTTPS: a PEM certificate chain and its key, both or neither. */
+    {"web", "tls_cert", &dag_cfg_t_path, OFF(web_tls_cert), NULL, 0, 0, 0},
+    {"web", "tls_key", &dag_cfg_t_path, OFF(web_tls_key), NULL, 0, 0, 0},
+    /* A reverse proxy terminates TLS and forwards: only then is its
+     * X-Forwarded-For believed. */
+    {"web", "behind_proxy", &dag_cfg_t_bool, OFF(web_behind_proxy), "false", 0, 0, 0},
     /* No host: alerts are kept in the outbox (`dagctl alerts`) until one
      * is configured. */
     {"smtp", "host", &dag_cfg_t_host, OFF(smtp_host), NULL, 0, 0, 0},
@@ -542,11 +548,15 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
     cfg->dags_folder = resolve(&L, "default", "dags");
   }
 
+  if (!cfg->web_tls_cert != !cfg->web_tls_key)
+    dag_diag_add(diags, cfg->config_file ? cfg->config_file : "web", 0, 0,
+                 "web.tls_cert and web.tls_key go together: set both (a PEM certificate "
+                 "chain and its private key) or neither");
   if (cfg->web_base_url == NULL && cfg->web_bind) {
     /* An IPv6 literal needs brackets in a URL. */
     int v6 = strchr(cfg->web_bind, ':') != NULL;
-    cfg->web_base_url = xasprintf("http://%s%s%s:%d", v6 ? "[" : "", cfg->web_bind,
-                                  v6 ? "]" : "", cfg->web_port);
+    cfg->web_base_url = xasprintf("%s://%s%s%s:%d", cfg->web_tls_cert ? "https" : "http",
+                                  v6 ? "[" : "", cfg->web_bind, v6 ? "]" : "", cfg->web_port);
   }
 
   if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;

@@ -113,6 +113,9 @@ struct dag_config {
   int64_t web_session_timeout_us; /* a browser session idle this long ends; 30 min */
   char *web_base_url; /* for links in alerts; "http://127.0.0.1:8080" */
   int web_max_connections_per_client; /* open connections from one address; 32 */
+  char *web_tls_cert; /* PEM certificate chain; NULL: plain HTTP (with web_tls_key) */
+  char *web_tls_key;  /* its private key */
+  bool web_behind_proxy; /* a proxy terminates TLS: X-Forwarded-For is believed */
 
   /* smtp: email alerts */
   char *smtp_host;              /* NULL: alerts stay queued in the outbox */
