@@ -107,3 +107,27 @@ json_t *dag_api_import_error(const struct dag_store_import_error *e, int id) {
   return json_pack("{s:i, s:s, s:o, s:s}", "import_error_id", id, "filename", e->filename,
                    "timestamp", dag_api_time(e->timestamp), "stack_trace", e->stacktrace);
 }
+
+static json_t *string_or_null(const char *s) {
+  return s ? json_string(s) : json_null();
+}
+
+json_t *dag_api_event_log(const struct dag_audit_entry *e) {
+  json_t *o = json_object();
+  json_object_set_new(o, "event_log_id", json_integer(e->id));
+  json_object_set_new(o, "when", dag_api_time(e->at));
+  json_object_set_new(o, "dag_id", string_or_null(e->dag_id));
+  json_object_set_new(o, "task_id", string_or_null(e->task_id));
+  json_object_set_new(o, "run_id", string_or_null(e->run_id));
+  /* dagctl has no mapped tasks, and an entry is about a change, not a try. */
+  json_object_set_new(o, "map_index", json_null());
+  json_object_set_new(o, "try_number", json_null());
+  json_object_set_new(o, "event", json_string(e->event));
+  json_object_set_new(o, "execution_date", json_null());
+  json_object_set_new(o, "owner", string_or_null(e->username));
+  json_object_set_new(o, "extra", string_or_null(e->extra));
+  json_object_set_new(o, "client", json_string(e->client));
+  json_object_set_new(o, "object", string_or_null(e->object));
+  json_object_set_new(o, "outcome", json_string(e->outcome));
+  return o;
+}

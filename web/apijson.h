@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "store.h"
+#include "store_audit.h"
 
 /* An ISO-8601 string, or JSON null for 0. */
 json_t *dag_api_time(dag_time_t t);
@@ -16,6 +17,11 @@ json_t *dag_api_run(const struct dag_store_run *r);
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
 json_t *dag_api_import_error(const struct dag_store_import_error *e, int id);
+/* An audit entry as Airflow's EventLog (event_log_id, when, dag_id,
+ * task_id, run_id, map_index, try_number, event, execution_date, owner,
+ * extra), with dagctl's client, object and outcome: the one shape of
+ * GET /api/v1/eventLogs and `dagctl audit --json`. */
+json_t *dag_api_event_log(const struct dag_audit_entry *e);
 /* Adds what a try cost to `o` (borrowed): max_rss_bytes, cpu_user_seconds,
  * cpu_system_seconds, wall_seconds; null when unknown. */
 void dag_api_usage(json_t *o, const struct dag_store_usage *u);

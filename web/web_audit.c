@@ -75,26 +75,8 @@ void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
     web_store_error(c, rc, "cannot read the audit log");
     return;
   }
-  /* Airflow's EventLog fields; dagctl's own (client, outcome, object) too. */
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *o = json_object();
-    json_object_set_new(o, "event_log_id", json_integer(e[i].id));
-    json_object_set_new(o, "when", dag_api_time(e[i].at));
-    json_object_set_new(o, "dag_id", e[i].dag_id ? json_string(e[i].dag_id) : json_null());
-    json_object_set_new(o, "task_id", e[i].task_id ? json_string(e[i].task_id) : json_null());
-    json_object_set_new(o, "run_id", e[i].run_id ? json_string(e[i].run_id) : json_null());
-    json_object_set_new(o, "map_index", json_null());
-    json_object_set_new(o, "try_number", json_null());
-    json_object_set_new(o, "event", json_string(e[i].event));
-    json_object_set_new(o, "execution_date", json_null());
-    json_object_set_new(o, "owner", e[i].username ? json_string(e[i].username) : json_null());
-    json_object_set_new(o, "extra", e[i].extra ? json_string(e[i].extra) : json_null());
-    json_object_set_new(o, "client", json_string(e[i].client));
-    json_object_set_new(o, "object", e[i].object ? json_string(e[i].object) : json_null());
-    json_object_set_new(o, "outcome", json_string(e[i].outcome));
-    json_array_append_new(arr, o);
-  }
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, dag_api_event_log(&e[i]));
   dag_store_audit_free(e, n);
   web_json(c, 200, json_pack("{s:o, s:I}", "event_logs", arr, "total_entries", (json_int_t)total));
 }

@@ -51,22 +51,6 @@ int cli_audit_finish_run(struct cli *c, int rc, const char *event, const char *d
   return rc;
 }
 
-static json_t *entry_json(const struct dag_audit_entry *e) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", json_integer(e->id));
-  json_object_set_new(o, "when", dag_api_time(e->at));
-  json_object_set_new(o, "username", e->username ? json_string(e->username) : json_null());
-  json_object_set_new(o, "client", json_string(e->client));
-  json_object_set_new(o, "event", json_string(e->event));
-  json_object_set_new(o, "dag_id", e->dag_id ? json_string(e->dag_id) : json_null());
-  json_object_set_new(o, "run_id", e->run_id ? json_string(e->run_id) : json_null());
-  json_object_set_new(o, "task_id", e->task_id ? json_string(e->task_id) : json_null());
-  json_object_set_new(o, "object", e->object ? json_string(e->object) : json_null());
-  json_object_set_new(o, "outcome", json_string(e->outcome));
-  json_object_set_new(o, "extra", e->extra ? json_string(e->extra) : json_null());
-  return o;
-}
-
 int cmd_audit(struct cli *c, int argc, char **argv) {
   enum { OPT_USER = 1, OPT_SINCE, OPT_LIMIT };
   static const struct option opts[] = {{"json", no_argument, NULL, OPT_JSON},
@@ -118,7 +102,7 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
     return CLI_CONFIG;
   if (c->json) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(arr, entry_json(&e[i]));
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, dag_api_event_log(&e[i]));
     cli_print_json(arr);
   } else if (n == 0) {
     printf("no audit entries\n");

@@ -63,11 +63,23 @@ dagctl dags pause nope >/dev/null 2>&1 && fail "paused a DAG that does not exist
 dagctl trigger auditdemo --run-id r2 >/dev/null
 wait_run auditdemo r1 >/dev/null
 dagctl clear auditdemo r1 hello >/dev/null
+# One shape and one encoder: `dagctl audit --json` prints the very objects
+# /api/v1/eventLogs answers (Airflow's EventLog fields).
+curl -sS -H "Authorization: Bearer $TOKEN" "$B/api/v1/eventLogs?limit=10000" >"$TMP/api.json"
+dagctl audit --json --limit 10000 >"$TMP/cli.json"
+"$PYTHON" - "$TMP/api.json" "$TMP/cli.json" <<'PY' || fail "dagctl audit --json and eventLogs differ"
+import json, sys
+api = json.load(open(sys.argv[1]))["event_logs"]
+cli = json.load(open(sys.argv[2]))
+if len(api) < 15 or api != cli:
+    print("api:", json.dumps(api[:2]), "\ncli:", json.dumps(cli[:2]))
+    sys.exit(1)
+PY
 stop_scheduler
 
 # --- every entry, in order, and nothing else ---------------------------------------------
 me="cli:$(id -un)"
-dagctl audit --json | pyjson '"\n".join("|".join(str(e[k]) for k in ("username", "client", "event", "dag_id", "run_id", "object", "outcome")) for e in d)' >"$TMP/audit.txt"
+dagctl audit --json | pyjson '"\n".join("|".join(str(e[k]) for k in ("owner", "client", "event", "dag_id", "run_id", "object", "outcome")) for e in d)' >"$TMP/audit.txt"
 cat >"$TMP/want.txt" <<EOF2
 $me|cli|user.add|None|None|adm|success
 $me|cli|user.add|None|None|vw|success
