@@ -102,7 +102,8 @@ dag_store *api_writer(struct dag_web *w, struct dag_http_conn *c) {
    * change costs an open (about a millisecond) it would not otherwise. */
   struct dag_store_options opts = {.no_migrate = true,
                                    .fsync_each_commit = w->cfg->durable_fsync,
-                                   .password = w->cfg->state_password};
+                                   .password = w->cfg->state_password,
+                                   .secret_key = w->cfg->secret_key};
   dag_store *st = NULL;
   char *err = NULL;
   int rc = dag_store_open(w->write_db, &opts, &st, &err);

@@ -136,7 +136,8 @@ int cli_open(struct cli *c) {
   }
   char *err = NULL;
   struct dag_store_options opts = {.fsync_each_commit = c->cfg.durable_fsync,
-                                   .password = c->cfg.state_password};
+                                   .password = c->cfg.state_password,
+                                   .secret_key = c->cfg.secret_key};
   int src = dag_store_open(c->cfg.state, &opts, &c->store, &err);
   if (src) {
     fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));
@@ -159,7 +160,8 @@ int cli_open_readonly(struct cli *c) {
     return CLI_CONFIG;
   }
   char *err = NULL;
-  struct dag_store_options opts = {.readonly = true, .password = c->cfg.state_password};
+  struct dag_store_options opts = {.readonly = true, .password = c->cfg.state_password,
+                                   .secret_key = c->cfg.secret_key};
   int src = dag_store_open(path, &opts, &c->store, &err);
   if (src) {
     fprintf(stderr, "dagctl: %s\n", err ? err : dag_strerror(src));

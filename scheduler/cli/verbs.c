@@ -36,6 +36,13 @@ const struct cli_verb cli_verbs[] = {
      "--expires= --user= --json", true},
     {"audit", cmd_audit, "the audit log: every change, who made it, from where, how it went",
      NULL, NULL, "--user= --since= --limit= --json", true},
+    {"variables", cmd_variables, "set, get, list, delete, import and export variables",
+     "set get list delete import export", "none", "--description= --json", true},
+    {"connections", cmd_connections, "add, get, list and delete connections to outside systems",
+     "add get list delete", "none",
+     "--conn-uri= --conn-type= --conn-host= --conn-port= --conn-login= --conn-schema= "
+     "--conn-extra= --conn-password-stdin --conn-description= --replace --json",
+     true},
     {"config", cmd_config, "check the configuration, or show every setting and its source",
      "check show", NULL, "--json", true},
     {"export", cmd_export, "write a run, its logs and DAG version into one bundle file", NULL,

@@ -67,6 +67,11 @@ static const struct setting settings[] = {
      SECRET | NOT_IN_FILE},
     {"core", "state_password_file", &dag_cfg_t_password_file, OFF(state_password), NULL, 0, 0,
      SECRET},
+    /* Seals connection passwords and secret-looking variables in the
+     * database (secret.h). Like the state password, never in clear in
+     * dagctl.yaml: only the environment or a file. */
+    {"core", "secret_key", &dag_cfg_t_password, OFF(secret_key), NULL, 0, 0, SECRET | NOT_IN_FILE},
+    {"core", "secret_key_file", &dag_cfg_t_password_file, OFF(secret_key), NULL, 0, 0, SECRET},
     {"web", "bind", &dag_cfg_t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &dag_cfg_t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a

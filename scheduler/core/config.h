@@ -104,6 +104,9 @@ struct dag_config {
   int64_t scheduler_timeout_us; /* a scheduler silent this long is gone; 10 s */
   char *state;          /* core.state: a SQLite path or a postgresql:// URL; HOME/dagctl.db */
   char *state_password; /* PostgreSQL; env or state_password_file only; NULL: libpq's own */
+  /* core.secret_key: seals secrets in the database (secret.h); env or
+   * secret_key_file only; NULL: no secret can be stored. */
+  char *secret_key;
 
   /* web */
   char *web_bind; /* "127.0.0.1" */

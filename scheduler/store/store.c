@@ -12,6 +12,8 @@
 #include "error.h"
 #include "log.h"
 #include "migrations.h"
+#include "secret.h"
+#include "store_vars.h"
 #include "store_int.h"
 
 static dag_time_t wall_now(void) {
@@ -358,6 +360,9 @@ int dag_store_open(const char *state, const struct dag_store_options *opts, dag_
   int rc = pg ? store_pg_connect(st, state, opts, err)
               : store_sqlite_connect(st, state, opts, err);
   if (!st->where) st->where = xstrdup(state);
+  if (!rc && opts && opts->secret_key &&
+      (rc = dag_store_set_secret_key(st, opts->secret_key)) != 0)
+    *err = xasprintf("core.secret_key is too short: at least %d characters", DAG_SECRET_KEY_MIN);
   if (!rc && pg) {
     /* Schedulers starting together on one database migrate one at a time:
      * a transaction-level lock would not cover CREATE TABLE IF NOT EXISTS
@@ -396,6 +401,8 @@ void dag_store_close(dag_store *st) {
   for (size_t i = 0; i < st->n_stmts; i++) st->be->finalize(st->stmts[i]);
   free(st->stmts);
   free(st->errmsg);
+  if (st->secret_key) explicit_bzero(st->secret_key, DAG_SECRET_KEY_BYTES);
+  free(st->secret_key);
   free(st->where);
   st->be->close(st); /* a connection that failed to open included */
   free(st);

@@ -60,6 +60,10 @@ struct dag_store_options {
   /* PostgreSQL: the password (borrowed), kept out of the URL and out of
    * every message; NULL: libpq's PGPASSWORD or ~/.pgpass. */
   const char *password;
+  /* core.secret_key's text (borrowed), for the secrets of store_vars.h;
+   * NULL: none, and a secret can be neither stored nor read. A text too
+   * short for a key (secret.h) fails the open with DAG_ECONFIG. */
+  const char *secret_key;
 };
 
 /* Open the database that `state` names (a SQLite path or a postgresql://

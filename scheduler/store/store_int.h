@@ -88,6 +88,9 @@ struct dag_store {
   size_t n_stmts, cap_stmts;
   void *be_data; /* the backend's own state, freed by its close() */
   bool guarded;  /* inside store_guard() */
+  /* The key secrets are sealed with (secret.h), DAG_SECRET_KEY_BYTES,
+   * wiped and freed at close; NULL: none (dag_store_set_secret_key). */
+  unsigned char *secret_key;
 };
 
 /* Open a backend's connection into st->conn (and may set st->where). On failure *err says why

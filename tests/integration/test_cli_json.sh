@@ -102,6 +102,22 @@ check tokens 'len(d) == 1 and d[0]["revoked_at"] is not None' dagctl tokens list
 check users 'd == {"username": "jo", "action": "delete"}' dagctl users delete jo --json
 check audit '[e["event"] for e in d][-3:] == ["token.create", "token.revoke", "user.delete"]' \
   dagctl audit --json
+check variables 'd == {"key": "region", "action": "set"}' dagctl variables set region eu --json
+check variables 'd["key"] == "region" and d["value"] == "eu" and d["is_encrypted"] is False' \
+  dagctl variables get region --json
+check variables '[v["key"] for v in d] == ["region"]' dagctl variables list --json
+check variables "d == {'file': '$TMP/vars.json', 'exported': 1}" \
+  dagctl variables export "$TMP/vars.json" --json
+check variables "d == {'file': '$TMP/vars.json', 'imported': 1}" \
+  dagctl variables import "$TMP/vars.json" --json
+check variables 'd == {"key": "region", "action": "delete"}' dagctl variables delete region --json
+check connections 'd == {"connection_id": "web", "action": "add"}' \
+  dagctl connections add web --conn-uri http://example.com:8080 --json
+check connections 'd["conn_type"] == "http" and d["port"] == 8080 and d["password"] is None' \
+  dagctl connections get web --json
+check connections '[c["connection_id"] for c in d] == ["web"]' dagctl connections list --json
+check connections 'd == {"connection_id": "web", "action": "delete"}' \
+  dagctl connections delete web --json
 check export "d['file'] == '$TMP/run.bundle' and d['dag_run_id'] == '$run' and d['tries'] == 2" \
   dagctl export jsondag "$run" -o "$TMP/run.bundle" --json
 check import "d['dag_id'] == 'jsondag' and d['dag_run_id'] == '$run' and d['state'] == 'failed'" \
@@ -132,14 +148,17 @@ done
 # Every subcommand of a data verb is covered too.
 for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source" \
   "config check" "config show" "alerts retry" "users list" "users add" "users delete" \
-  "users set-password" "users set-role" "tokens create" "tokens list" "tokens revoke"; do
+  "users set-password" "users set-role" "tokens create" "tokens list" "tokens revoke" \
+  "variables set" "variables get" "variables list" "variables delete" "variables import" \
+  "variables export" "connections add" "connections get" "connections list" \
+  "connections delete"; do
   jq -e --arg v "${sub% *}" --arg s "${sub#* }" \
     '.[] | select(.name == $v) | .subcommands | index($s)' <<<"$verbs" >/dev/null ||
     fail "subcommand '$sub' is not in the verb table"
 done
 for v in $(jq -r '.[] | select(.json) | .name' <<<"$verbs"); do
   for s in $(jq -r --arg v "$v" '.[] | select(.name == $v) | .subcommands[]' <<<"$verbs"); do
-    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke " in
+    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete " in
       *"$v $s"*) ;;
       *) fail "subcommand '$v $s' prints data but this test has no case for it" ;;
     esac
