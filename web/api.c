@@ -550,6 +550,10 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_GRID:
     api_runs(w, c, req, m);
     break;
+  case DAG_ROUTE_XCOMS:
+  case DAG_ROUTE_XCOM:
+    api_xcom(w, c, m);
+    break;
   case DAG_ROUTE_IMPORT_ERRORS:
     import_errors(w, c);
     break;

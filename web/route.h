@@ -49,6 +49,8 @@ enum dag_route {
   DAG_ROUTE_EVENT_LOGS,     /* GET /api/v1/eventLogs: the audit log */
   DAG_ROUTE_PAGE_AUDIT,     /* /audit: its page */
   DAG_ROUTE_WORKERS,        /* GET /api/v1/ui/workers: core.executor: workers */
+  DAG_ROUTE_XCOMS,          /* .../taskInstances/{task_id}/xcomEntries */
+  DAG_ROUTE_XCOM,           /* .../taskInstances/{task_id}/xcomEntries/{key} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -80,6 +80,13 @@ struct dag_task {
    * (Airflow's skip_on_exit_code), one bit per code 0..255; the loader sets
    * 99 unless the task says otherwise. */
   uint8_t skip_exit[32];
+  /* Control flow (dag_validate_flow.c; the engine's sched_xcom.c and
+   * sched_branch.c). */
+  bool xcom_last_line; /* xcom_push: last_line (SHELL/EXEC) */
+  bool branch;         /* its return_value names the direct downstream tasks to follow */
+  bool short_circuit;  /* a false result skips what follows */
+  bool ignore_downstream_trigger_rules; /* short_circuit: every downstream task (true,
+                                           the default) or only the direct ones */
   int line;                  /* where the task is declared */
   int col;
 };

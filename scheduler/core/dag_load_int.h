@@ -40,6 +40,13 @@ struct dag_strmap;
 void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
                               const struct dag_ynode *tasks, const struct dag_strmap *ids);
 
+/* Control flow (dag_validate_flow.c): a task's xcom_push, branch,
+ * short_circuit and ignore_downstream_trigger_rules into `t`; once every
+ * task is linked, what needs the graph (a branch needs downstream tasks). */
+void dag__get_flow_keys(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
+                        struct dag_task *t);
+void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *tasks);
+
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */
 struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root);

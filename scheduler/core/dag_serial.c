@@ -66,6 +66,14 @@ static json_t *task_json(const struct dag_task *t) {
       if (dag_task_skips_exit(t, c)) json_array_append_new(codes, json_integer(c));
     json_object_set_new(o, "skip_on_exit_code", codes);
   }
+  /* Control flow: written only when set, digests of DAGs without it stay. */
+  if (t->xcom_last_line) json_object_set_new(o, "xcom_push", json_string("last_line"));
+  if (t->branch) json_object_set_new(o, "branch", json_true());
+  if (t->short_circuit) {
+    json_object_set_new(o, "short_circuit", json_true());
+    json_object_set_new(o, "ignore_downstream_trigger_rules",
+                        json_boolean(t->ignore_downstream_trigger_rules));
+  }
   json_object_set_new(o, "args", args_json(&t->args));
   json_object_set_new(o, "line", json_integer(t->line));
   json_object_set_new(o, "col", json_integer(t->col));
@@ -244,6 +252,15 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t
   } else if (t->type != DAG_TASK_PLUGIN) {
     dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
   }
+  json_t *xp = json_object_get(o, "xcom_push");
+  if (xp && !(json_is_string(xp) && strcmp(json_string_value(xp), "last_line") == 0) &&
+      !r->err)
+    r->err = xstrdup("serialized DAG: bad 'xcom_push'");
+  t->xcom_last_line = xp != NULL;
+  t->branch = json_is_true(json_object_get(o, "branch"));
+  t->short_circuit = json_is_true(json_object_get(o, "short_circuit"));
+  t->ignore_downstream_trigger_rules =
+      !json_is_false(json_object_get(o, "ignore_downstream_trigger_rules"));
   get_args(r, o, "args", &t->args);
   t->line = (int)get_int(r, o, "line");
   t->col = (int)get_int(r, o, "col");

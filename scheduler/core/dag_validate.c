@@ -72,6 +72,10 @@ enum {
   T_UPSTREAM,
   T_TRIGGER_RULE,
   T_QUEUE,
+  T_XCOM_PUSH, /* T_XCOM_PUSH..T_IGNORE_DTR: dag_validate_flow.c */
+  T_BRANCH,
+  T_SHORT_CIRCUIT,
+  T_IGNORE_DTR,
   T_COMMAND, /* T_COMMAND..T_CWD: run keys, plugin config for plugin tasks */
   T_ARGV,
   T_ENV,
@@ -82,7 +86,8 @@ enum {
 };
 
 static const char *const task_keys[T__COUNT] = {
-    "id",      "type", "upstream", "trigger_rule", "queue", "command",
+    "id",      "type", "upstream", "trigger_rule", "queue",
+    "xcom_push", "branch", "short_circuit", "ignore_downstream_trigger_rules", "command",
     "argv",    "env",  "cwd", "skip_on_exit_code",
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
@@ -613,6 +618,7 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
     }
     free(p);
   }
+  dag__get_flow_keys(ctx, item, tpath, t);
   apply_args(ctx, s + T_ARGS, tpath, &t->args);
 out:
   free(others);
@@ -789,6 +795,7 @@ static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_yno
   link_tasks(ctx, dag, xs, &ids);
   dag__check_stop_services(ctx, dag, s->val, &ids);
   find_cycle(ctx, dag, xs);
+  dag__check_flow(ctx, dag, s->val);
   if (ctx->y.errors == 0) topo_sort(dag);
   for (size_t i = 0; i < n; i++) {
     free(xs[i].refs);

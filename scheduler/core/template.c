@@ -316,7 +316,7 @@ static const struct {
 static const char *const full_names[] = {
     "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
     "data_interval_end", "prev_data_interval_start_success", "run_id", "dag_id", "task_id",
-    "try_number", "dag.dag_id", "task.task_id", "ti.try_number", "macros.ds_add",
+    "try_number", "dag.dag_id", "task.task_id", "ti.try_number", "ti.xcom_pull", "macros.ds_add",
     "macros.ds_format",
 };
 
@@ -369,7 +369,8 @@ static int eval_name(struct parser *ps, const char *expr, size_t len, struct val
     bool shape = rest && rest_len > 5 && strncmp(rest, "xcom.", 5) == 0 && d1 &&
                  memchr(d1 + 1, '.', rest_len - (size_t)(d1 + 1 - rest)) != NULL;
     if (!shape)
-      return fail(ps->err, "'%.*s': use {{ ti.xcom.TASK_ID.KEY }} or {{ ti.try_number }}",
+      return fail(ps->err, "'%.*s': use {{ ti.xcom_pull(task_ids='TASK') }}, {{ ti.xcom.TASK_ID.KEY }} or "
+                  "{{ ti.try_number }}",
                   (int)len, expr);
     if (ctx == NULL) return 0;
     const json_t *v = ctx->xcom ? descend(ctx->xcom, rest + 5, rest_len - 5) : NULL;
@@ -474,6 +475,87 @@ static bool word_is(const char *s, size_t len, const char *w) {
 
 static int call_macro(struct parser *ps, bool add, struct val *args, int n, struct val *out);
 
+/* ti.xcom_pull(task_ids='t'[, key='k']), '(' already seen: Airflow's
+ * signature, task_ids first, key defaulting to return_value. The ids and
+ * the key must be string literals, so the loader checks every call. */
+static int parse_xcom_pull(struct parser *ps, struct val *out) {
+  char *arg[2] = {NULL, NULL}; /* task_ids, key */
+  int rc = 0, positional = 0;
+  skip_ws(ps);
+  while (rc == 0 && ps->p < ps->end && *ps->p != ')') {
+    const char *b = ps->p;
+    while (ps->p < ps->end && is_ident(*ps->p))
+      ps->p++;
+    size_t n = (size_t)(ps->p - b);
+    skip_ws(ps);
+    int slot = -1;
+    if (n && ps->p < ps->end && *ps->p == '=') {
+      ps->p++;
+      skip_ws(ps);
+      if (word_is(b, n, "task_ids"))
+        slot = 0;
+      else if (word_is(b, n, "key"))
+        slot = 1;
+      else
+        rc = fail(ps->err, "ti.xcom_pull: argument '%.*s' is not supported (give task_ids "
+                  "and key)", (int)n, b);
+    } else if (n) {
+      rc = fail(ps->err, "ti.xcom_pull: arguments are quoted strings: task_ids='TASK', "
+                "key='KEY'");
+    } else if (positional++ == 0) {
+      slot = 0;
+    } else {
+      rc = fail(ps->err, "ti.xcom_pull: give the key by name: ti.xcom_pull('TASK', key='KEY')");
+    }
+    if (rc) break;
+    if (arg[slot]) {
+      rc = fail(ps->err, "ti.xcom_pull: %s given twice", slot ? "key" : "task_ids");
+      break;
+    }
+    if (ps->p == ps->end || (*ps->p != '\'' && *ps->p != '"')) {
+      rc = fail(ps->err, "ti.xcom_pull: %s must be a quoted string (one task id: lists are not "
+                "supported)", slot ? "key" : "task_ids");
+      break;
+    }
+    /* Parse the literal even when only checking: its text is needed. */
+    struct val lit = {0};
+    const struct dag_template_ctx *saved = ps->ctx;
+    static const struct dag_template_ctx none;
+    ps->ctx = saved ? saved : &none;
+    rc = parse_string(ps, &lit);
+    ps->ctx = saved;
+    if (rc == 0) arg[slot] = xstrdup(json_string_value(lit.j));
+    val_free(&lit);
+    skip_ws(ps);
+    if (rc == 0 && ps->p < ps->end && *ps->p == ',') {
+      ps->p++;
+      skip_ws(ps);
+    } else if (rc == 0 && (ps->p == ps->end || *ps->p != ')')) {
+      rc = syntax(ps, "expected ',' or ')'");
+    }
+  }
+  if (rc == 0 && ps->p == ps->end) rc = syntax(ps, "expected ')'");
+  if (rc == 0) {
+    ps->p++;
+    if (!arg[0] || !*arg[0])
+      rc = fail(ps->err, "ti.xcom_pull needs task_ids: ti.xcom_pull(task_ids='TASK')");
+  }
+  if (rc == 0 && ps->ctx) {
+    const char *key = arg[1] ? arg[1] : "return_value";
+    const json_t *task = json_is_object(ps->ctx->xcom) ? json_object_get(ps->ctx->xcom, arg[0])
+                                                       : NULL;
+    const json_t *v = task ? json_object_get(task, key) : NULL;
+    if (v)
+      out->j = json_incref((json_t *)v);
+    else
+      out->undef = xasprintf("no XCom value '%s' of task '%s' in this run (has that task run "
+                             "and pushed it?)", key, arg[0]);
+  }
+  free(arg[0]);
+  free(arg[1]);
+  return rc;
+}
+
 static int parse_primary(struct parser *ps, struct val *out) {
   skip_ws(ps);
   if (ps->p == ps->end) return syntax(ps, "expected a name or a value");
@@ -513,6 +595,10 @@ static int parse_primary(struct parser *ps, struct val *out) {
   if (!call) {
     if (is_add || is_format) return fail(ps->err, "'%.*s' needs arguments", (int)len, b);
     return eval_name(ps, b, len, out);
+  }
+  if (word_is(b, len, "ti.xcom_pull")) {
+    ps->p++;
+    return parse_xcom_pull(ps, out);
   }
   if (!is_add && !is_format) {
     int rc = eval_name(ps, b, len, out);

@@ -381,4 +381,40 @@ char *sched_try_id(const struct sched_ti *ti, int try_number);
 void sched_log_append(struct dag_scheduler *s, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* sched_xcom.c: XCom values of shell and exec tasks */
+/* $DAGCTL_XCOM of a try, beside its log. Caller frees. */
+char *sched_xcom_path(const struct sched_ti *ti, int try_number);
+/* Remove a stale file of that path before the try starts. */
+void sched_xcom_forget(const struct sched_ti *ti, int try_number);
+/* What a succeeded try of a shell or exec task hands on: its XCom file's
+ * values and, with xcom_push: last_line, its last line of output as
+ * return_value. 0 with *out (a new object; NULL for a plugin task, which
+ * pushes its own), or DAG_EINVAL with the reason the try fails in *why
+ * (caller frees). Reads files only. */
+int sched_xcom_collect(const struct sched_ti *ti, int try_number, json_t **out, char **why);
+/* Store `vals` as the task instance's values, replacing an earlier try's;
+ * part of the caller's transaction. 0 or the store's error. */
+int sched_xcom_store(dag_store *st, int64_t run_pk, const char *task_id, const json_t *vals,
+                     dag_time_t now);
+
+/* sched_branch.c: branch and short_circuit */
+/* Mark in skip[] (dag->n_tasks flags, caller's) the tasks that the end of
+ * task `idx` skips: `skipped` when it ended skipped by its exit code, `rv`
+ * its return_value (borrowed; NULL when it pushed none). 0, or DAG_EINVAL
+ * with the reason the task fails in *why (caller frees): a branch naming a
+ * task that is not one of its direct downstream tasks. */
+int sched_branch_skips(const struct dag *dag, size_t idx, bool skipped, const json_t *rv,
+                       bool *skip, char **why);
+/* The end of ti's try (succeeded, or `skipped` by exit code), inside the
+ * caller's transaction: store its XCom values (not for a worker's try,
+ * whose worker stored them), then what it skips as a new array in *skip
+ * (caller frees; NULL: nothing). 0 with *why set (caller frees): the try
+ * fails instead, for that reason; or the store's error. */
+int sched_task_result(struct sched_ti *ti, bool on_worker, bool skipped, dag_time_t now,
+                      bool **skip, char **why);
+
+/* sched_run.c: set the undecided tasks marked in skip[] skipped, then let
+ * their downstream tasks decide. */
+int sched_run_skip(struct sched_run *r, const bool *skip, dag_time_t now);
+
 #endif

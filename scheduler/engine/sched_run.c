@@ -312,6 +312,25 @@ static int propagate(struct sched_ti *first, dag_time_t now) {
   return rc;
 }
 
+int sched_run_skip(struct sched_run *r, const bool *skip, dag_time_t now) {
+  const struct dag *dag = r->ref->dag;
+  bool *now_skipped = xcalloc(dag->n_tasks, sizeof(*now_skipped));
+  int rc = 0;
+  /* Every state first: a cascade from one must not start another that is
+   * to be skipped (an all_done task below two skipped ones). */
+  for (size_t i = 0; i < dag->n_tasks && rc == 0; i++) {
+    struct sched_ti *d = &r->tis[i];
+    if (!skip[i] || d->absent || d->state != DAG_TI_NONE) continue;
+    rc = set_state(d, DAG_TI_SKIPPED, now);
+    r->unfinished--;
+    now_skipped[i] = true;
+  }
+  for (size_t i = 0; i < dag->n_tasks && rc == 0; i++)
+    if (now_skipped[i]) rc = propagate(&r->tis[i], now);
+  free(now_skipped);
+  return rc;
+}
+
 /* Decide every undecided task of a running run, in topological order so
  * that cascades settle in one pass. O(tasks + edges). */
 static int settle(struct sched_run *r, dag_time_t now) {
@@ -815,23 +834,40 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
                                          : dag_task_skips_exit(t, status))) {
     /* A shell or exec task asks for it with an exit code listed in its
      * skip_on_exit_code (99 by default), as Airflow's BashOperator. */
-    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
-                              (int)status, true, "skipped by the task", 0);
+    bool *skip = NULL; /* a short circuit's (sched_branch.c) */
+    char *why = NULL;
+    rc = sched_task_result(ti, w->claim_id != 0, true, now, &skip, &why);
+    if (rc == 0)
+      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
+                                (int)status, true, "skipped by the task", 0);
     if (rc == 0) {
       ti->state = DAG_TI_SKIPPED;
       notify_task(ti);
       r->unfinished--;
-      rc = propagate(ti, now);
+      if (skip) rc = sched_run_skip(r, skip, now);
+      if (rc == 0) rc = propagate(ti, now);
     }
+    free(skip);
+    free(why);
   } else if (ok) {
-    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
-                              true, NULL, 0);
-    if (rc == 0) {
+    /* Its XCom values, and what a branch or short circuit skips. */
+    bool *skip = NULL;
+    char *why = NULL;
+    rc = sched_task_result(ti, w->claim_id != 0, false, now, &skip, &why);
+    if (rc == 0 && why)
+      rc = try_failed(ti, now, 0, true, why);
+    else if (rc == 0)
+      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+                                true, NULL, 0);
+    if (rc == 0 && !why) {
       ti->state = DAG_TI_SUCCESS;
       notify_task(ti);
       r->unfinished--;
-      rc = propagate(ti, now);
+      if (skip) rc = sched_run_skip(r, skip, now);
+      if (rc == 0) rc = propagate(ti, now);
     }
+    free(skip);
+    free(why);
   } else {
     char why[160];
     describe_failure(why, sizeof(why), t, status, sig, timed_out);

@@ -303,6 +303,13 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   dag_time_iso(r->interval_end, iso, sizeof(iso));
   env_set(&env, "DAGCTL_DATA_INTERVAL_END", iso);
   dag_template_env(&ctx, env_set_cb, &env);
+  if (t->type != DAG_TASK_PLUGIN) {
+    /* Where the task writes its XCom values (sched_xcom.c). */
+    char *xcom_path = sched_xcom_path(ti, ti->try_number);
+    sched_xcom_forget(ti, ti->try_number);
+    env_set(&env, "DAGCTL_XCOM", xcom_path);
+    free(xcom_path);
+  }
   if (t->type == DAG_TASK_PLUGIN) {
     char *params = json_dumps(t->config ? t->config : json_object(), JSON_COMPACT);
     env_set(&env, "DAGCTL_TASK_PARAMS", params);

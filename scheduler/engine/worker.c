@@ -39,6 +39,7 @@ struct worker_try {
   bool ended;   /* its process has exited; `claim` holds the outcome */
   struct dag_store_usage usage; /* what the try cost, from its supervisor; known: recorded */
   bool refused; /* the claim was taken back: stop it, report nothing */
+  json_t *xcom; /* a succeeded try's XCom values, stored with its end */
   struct worker_try *next, *prev;
 };
 
@@ -190,6 +191,7 @@ static void try_unlink_free(struct worker_try *t) {
   free(t->run.run_id);
   json_decref(t->run.conf);
   dag_ref_put(t->run.ref);
+  json_decref(t->xcom);
   free(t);
 }
 
@@ -203,6 +205,8 @@ static int report_end(struct worker_try *t) {
   /* The end and what the try cost commit together, under the claim's token:
    * a refused end records no figures either. */
   int rc = dag_store_begin(w->store);
+  if (rc == 0 && t->xcom)
+    rc = sched_xcom_store(w->store, t->claim.run_pk, t->claim.task_id, t->xcom, dag_time_now());
   if (rc == 0) rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
   if (rc == 0 && t->usage.known)
     rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id,
@@ -272,6 +276,19 @@ static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_
   }
   char took[32];
   dag_duration_format(dag_time_now() - t->started, took, sizeof(took));
+  /* A succeeded try's XCom values go with its end; one it wrote wrong
+   * fails it, as on the scheduler (sched_branch.c). */
+  const struct dag_task *task = &t->run.ref->dag->tasks[t->ti.idx];
+  if (!p->lost && !p->unstarted && status == 0 && sig == 0 && !timed_out &&
+      !dag_task_skips_exit(task, 0)) {
+    char *why = NULL;
+    if (sched_xcom_collect(&t->ti, t->claim.try_number, &t->xcom, &why) != 0) {
+      sched_log_append(&w->sched, t->claim.log_path, "[dagctl] try %d failed: %s\n",
+                       t->claim.try_number, why);
+      free(t->claim.lost);
+      t->claim.lost = why;
+    }
+  }
   sched_log_append(&w->sched, t->claim.log_path,
                    "[dagctl] try %d ended on worker %s: exit %lld signal %d%s after %s\n",
                    t->claim.try_number, w->id, (long long)status, sig,

@@ -575,6 +575,7 @@ struct dag_store_xcom {
   char *task_id;
   char *key;
   char *value; /* JSON */
+  dag_time_t timestamp; /* when it was pushed (0 where not read) */
 };
 
 /* Set (or replace) one value; the caller has checked it is JSON. */
@@ -587,6 +588,13 @@ void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
  * ({{ ti.xcom.TASK.KEY }}); a value that is not JSON is left out. 0 and
  * *out (a new reference), or the store's error with *out NULL. */
 int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out);
+/* The values of one task instance (`key` NULL: every key, by key), with
+ * their timestamps. 0 (none found: *n = 0) or the store's error. */
+int dag_store_xcom_list_task(dag_store *st, int64_t run_pk, const char *task_id,
+                             const char *key, struct dag_store_xcom **out, size_t *n);
+/* Drop every value of one task instance: a new try's values replace, not
+ * add to, an earlier try's (Airflow clears a task's XComs as it runs). */
+int dag_store_xcom_clear_task(dag_store *st, int64_t run_pk, const char *task_id);
 
 /* --- workers: tries queued for `dagctl worker` (store_workers.c) ----------- */
 

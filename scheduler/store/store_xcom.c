@@ -71,3 +71,41 @@ int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out) {
   *out = all;
   return 0;
 }
+
+int dag_store_xcom_list_task(dag_store *st, int64_t run_pk, const char *task_id,
+                             const char *key, struct dag_store_xcom **out, size_t *n) {
+  /* Two statements rather than "?3 IS NULL OR", which PostgreSQL cannot
+   * type. */
+  static const char all[] = "SELECT task_id, key, value, timestamp FROM xcom"
+                            " WHERE run_pk = ?1 AND task_id = ?2 ORDER BY key";
+  static const char one[] = "SELECT task_id, key, value, timestamp FROM xcom"
+                            " WHERE run_pk = ?1 AND task_id = ?2 AND key = ?3";
+  *out = NULL;
+  *n = 0;
+  struct store_stmt *s = store_stmt(st, key ? one : all);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  if (key) store_bind_text(s, 3, key);
+  size_t cap = 0;
+  int rc;
+  while ((rc = store_step(s)) == STORE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_xcom *x = &(*out)[(*n)++];
+    x->task_id = store_col_text(s, 0);
+    x->key = store_col_text(s, 1);
+    x->value = store_col_text(s, 2);
+    x->timestamp = store_col_int(s, 3);
+  }
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, "xcom list task");
+}
+
+int dag_store_xcom_clear_task(dag_store *st, int64_t run_pk, const char *task_id) {
+  static const char sql[] = "DELETE FROM xcom WHERE run_pk = ?1 AND task_id = ?2";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, run_pk);
+  store_bind_text(s, 2, task_id);
+  return store_step_done(st, s, "xcom clear task");
+}

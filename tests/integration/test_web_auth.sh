@@ -17,6 +17,7 @@ default_args:
 tasks:
   - id: hello
     command: echo hello
+    xcom_push: last_line
 EOF2
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
 web:
@@ -74,7 +75,7 @@ grants = {"DAG_PERM_READ": {"viewer", "user", "op", "admin"},
           "DAG_PERM_ADMIN": {"admin"}}
 fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
-        "dagSources": "authdemo"}
+        "dagSources": "authdemo", "xcomEntries": "return_value"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).

@@ -26,7 +26,7 @@ static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
   assert_int_equal(sizeof(struct dag), 224);
-  assert_int_equal(sizeof(struct dag_task), 232);
+  assert_int_equal(sizeof(struct dag_task), 240);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 48);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -110,6 +110,10 @@ static void same_dag(const struct dag *a, const struct dag *b) {
     same_str(x->cwd, y->cwd);
     same_str(x->queue, y->queue);
     assert_memory_equal(x->skip_exit, y->skip_exit, sizeof(x->skip_exit));
+    assert_int_equal(x->xcom_last_line, y->xcom_last_line);
+    assert_int_equal(x->branch, y->branch);
+    assert_int_equal(x->short_circuit, y->short_circuit);
+    assert_int_equal(x->ignore_downstream_trigger_rules, y->ignore_downstream_trigger_rules);
     same_json(x->config, y->config);
     same_indexes(x->upstream, x->n_upstream, y->upstream, y->n_upstream);
     same_indexes(x->downstream, x->n_downstream, y->downstream, y->n_downstream);
@@ -189,6 +193,9 @@ static struct dag *full_dag(void) {
   t->cwd = xstrdup("/tmp/{{ ds }}");
   t->queue = xstrdup("etl");
   dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
+  t->xcom_last_line = true;
+  t->branch = true;
+  t->ignore_downstream_trigger_rules = true;
   t->downstream = idx(2, (size_t)1, (size_t)2);
   t->n_downstream = 2;
   t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
@@ -203,6 +210,8 @@ static struct dag *full_dag(void) {
   dag_task_set_skip_exit(t, 0);
   dag_task_set_skip_exit(t, 3);
   dag_task_set_skip_exit(t, 255);
+  t->short_circuit = true;
+  t->ignore_downstream_trigger_rules = false;
   t->argc = 3;
   t->upstream = idx(1, (size_t)0);
   t->n_upstream = 1;
@@ -214,6 +223,7 @@ static struct dag *full_dag(void) {
   t->id = xstrdup("pl");
   t->type = DAG_TASK_PLUGIN;
   t->type_name = xstrdup("s3_sensor");
+  t->ignore_downstream_trigger_rules = true; /* as the loader sets it */
   t->config = json_pack("{s:s, s:{s:i}}", "bucket", "b", "nested", "k", 1);
   t->upstream = idx(1, (size_t)0);
   t->n_upstream = 1;

@@ -344,7 +344,8 @@ static void test_airflow_names(void **state) {
   expect_render_error(&f->ctx, "{{ dag }}",
                       "unknown template variable 'dag' (did you mean 'ds'?)");
   expect_render_error(&f->ctx, "{{ ti.try }}",
-                      "'ti.try': use {{ ti.xcom.TASK_ID.KEY }} or {{ ti.try_number }}");
+                      "'ti.try': use {{ ti.xcom_pull(task_ids='TASK') }}, {{ ti.xcom.TASK_ID.KEY }} or "
+                    "{{ ti.try_number }}");
   expect_render_error(&f->ctx, "{{ macros.ds_sub(ds, 1) }}",
                       "unknown template variable 'macros.ds_sub' (did you mean "
                       "'macros.ds_add'?)");
@@ -530,6 +531,47 @@ static void test_env(void **state) {
   json_decref(env);
 }
 
+/* Airflow's ti.xcom_pull(task_ids=..., key=...), key defaulting to
+ * return_value. */
+static void test_xcom_pull(void **state) {
+  struct fixture *f = *state;
+  json_t *xcom = json_pack("{s:{s:s, s:i, s:[s,s]}}", "extract", "return_value", "a b", "rows",
+                           42, "files", "x", "y");
+  f->ctx.xcom = xcom;
+  expect_render(&f->ctx, "{{ ti.xcom_pull(task_ids='extract') }}", "a b");
+  expect_render(&f->ctx, "{{ ti.xcom_pull('extract') }}", "a b");
+  expect_render(&f->ctx, "{{ ti.xcom_pull(\"extract\", key='rows') }}", "42");
+  expect_render(&f->ctx, "{{ ti.xcom_pull( key = 'files' , task_ids = 'extract' ) }}",
+                "[\"x\",\"y\"]");
+  expect_render(&f->ctx, "{{ ti.xcom_pull('extract', key='rows') | tojson }}", "42");
+  expect_render(&f->ctx, "{{ ti.xcom_pull('load') | default('none') }}", "none");
+  expect_render_error(&f->ctx, "{{ ti.xcom_pull('load') }}",
+                      "no XCom value 'return_value' of task 'load' in this run (has that task "
+                      "run and pushed it?)");
+  char *out = NULL, *err = NULL;
+  assert_int_equal(dag_template_render_shell("echo {{ ti.xcom_pull('extract') }}", &f->ctx,
+                                             &out, &err), 0);
+  assert_string_equal(out, "echo 'a b'");
+  free(out);
+  f->ctx.xcom = NULL;
+  json_decref(xcom);
+  /* Misuse is caught by the loader's check, before any run. */
+  expect_check_error("{{ ti.xcom_pull() }}",
+                     "ti.xcom_pull needs task_ids: ti.xcom_pull(task_ids='TASK')");
+  expect_check_error("{{ ti.xcom_pull(task_ids=x) }}",
+                     "ti.xcom_pull: task_ids must be a quoted string (one task id: lists are "
+                     "not supported)");
+  expect_check_error("{{ ti.xcom_pull('a', 'k') }}",
+                     "ti.xcom_pull: give the key by name: ti.xcom_pull('TASK', key='KEY')");
+  expect_check_error("{{ ti.xcom_pull('a', key='k', key='j') }}",
+                     "ti.xcom_pull: key given twice");
+  expect_check_error("{{ ti.xcom_pull('a', include_prior_dates=true) }}",
+                     "ti.xcom_pull: argument 'include_prior_dates' is not supported (give "
+                     "task_ids and key)");
+  expect_check_error("{{ ti.xcom_pull('a' }}",
+                     "unsupported expression 'ti.xcom_pull('a'' at offset 0: expected ',' or ')'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
@@ -553,6 +595,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_shell_filters, setup, teardown),
       cmocka_unit_test(test_check_new_syntax),
       cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_xcom_pull, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

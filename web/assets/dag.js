@@ -169,10 +169,23 @@ async function clearTasks(body, what) {
   }
 }
 
+// The task instance's XCom values (Airflow's xcomEntries: the list, then
+// each entry's value), the first 50 keys.
+async function xcomTable(run) {
+  const base = runUrl(DAG_ID, run.dag_run_id) + '/taskInstances/' + enc(sel.task) + '/xcomEntries';
+  const list = await apiGet(base);
+  if (!list.xcom_entries.length) return null;
+  const entries = await Promise.all(list.xcom_entries.slice(0, 50).map((x) => apiGet(base + '/' + enc(x.key))));
+  const cut = (v) => (v.length > 500 ? v.slice(0, 500) + '…' : v);
+  return h('div', {class: 'xcom'}, h('h4', {text: 'XCom'}),
+    facts(entries.map((x) => [x.key, h('code', {text: cut(x.value)})])));
+}
+
 async function taskDetail(run) {
-  const [ti, tries] = await Promise.all([
+  const [ti, tries, xcom] = await Promise.all([
     apiGet(runUrl(DAG_ID, run.dag_run_id) + '/taskInstances/' + enc(sel.task)),
     apiGet(runUrl(DAG_ID, run.dag_run_id) + '/tries?task_id=' + enc(sel.task)),
+    xcomTable(run),
   ]);
   const down = h('input', {type: 'checkbox', checked: sel.downstream,
     onchange: (ev) => { sel.downstream = ev.target.checked; }});
@@ -194,6 +207,7 @@ async function taskDetail(run) {
       tries.task_tries.length ? tries.task_tries.map((t) =>
         h('a', {class: 'try-link', 'data-state': t.state, href: tryPage(DAG_ID, run.dag_run_id, t.task_id, t.try_number),
           text: 'try ' + t.try_number})) : h('span', {class: 'muted', text: 'not run yet'})),
+    xcom,
     h('div', {class: 'buttons'},
       h('label', {class: 'check'}, down, ' with downstream'),
       h('button', {type: 'button', class: 'btn', text: 'Clear task',
