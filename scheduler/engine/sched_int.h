@@ -267,6 +267,13 @@ struct dag_scheduler {
   uint64_t reap_workers_after, reap_schedulers_after;
   bool queued_new; /* tries were queued: tell the workers once dispatch ends */
 
+  /* A task's end and its downstream's start in one transaction
+   * (sched_batch.c): while batching, started tries wait in `handover`
+   * (borrowed) for the commit. */
+  bool batching;
+  struct sched_ti **handover;
+  size_t n_handover, cap_handover;
+
   /* Several schedulers on one database (sched_ha.c): PostgreSQL with
    * core.executor workers. Each drives only the runs it claimed. */
   bool ha;
@@ -324,6 +331,16 @@ struct sched_run *sched_find_run(struct dag_scheduler *s, int64_t pk);
 int sched_run_work(struct dag_scheduler *s, struct sched_work *w);
 /* Start ready tasks while slots are free and no wait is on. */
 void sched_start_ready(struct dag_scheduler *s);
+
+/* sched_batch.c */
+/* Inside the transaction recording `ended`'s end: start the tries that
+ * are ready, their hand-overs kept back. */
+void sched_batch_start(struct dag_scheduler *s, struct sched_ti *ended);
+/* start_task() while batching: hand `ti` over after the commit. */
+void sched_batch_defer(struct dag_scheduler *s, struct sched_ti *ti);
+/* After the commit (rc its result): hand the kept-back tries over. */
+void sched_batch_handover(struct dag_scheduler *s, int rc);
+void sched_batch_free(struct dag_scheduler *s);
 void sched_run_terminate_all(struct dag_scheduler *s);
 void sched_run_free(struct sched_run *r);
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);

@@ -486,8 +486,17 @@ static int start_task(struct sched_ti *ti) {
     LOG_DEBUG("task started dag=%s run=%s task=%s try=%d pid=%d", r->sd->dag_id, r->run_id,
               t->id, ti->try_number, ti->proc->pid);
   } else if (rc == 0 && spawn_should_wait(spawn_rc)) {
-    /* Nothing happened: undo the try, wait for resources. */
-    dag_store_rollback(s->store);
+    /* Nothing happened: undo the try, wait for resources. Inside a task's
+     * end (sched_batch.c) a rollback would take that end with it. */
+    if (s->batching && (rc = dag_store_ti_undo_try(s->store, r->pk, t->id, ti->try_number)) != 0) {
+      free(err);
+      free(log_rel);
+      return sched_txn_end(s, rc, "start task");
+    }
+    if (s->batching)
+      dag_store_commit(s->store);
+    else
+      dag_store_rollback(s->store);
     ti->try_number--;
     ti->start_date = old_start;
     ti->sensor_started = old_sensor;
@@ -506,7 +515,10 @@ static int start_task(struct sched_ti *ti) {
   free(log_rel);
   rc = sched_txn_end(s, rc, "start task");
   /* A failed hand-over comes back through the exit callback, unstarted. */
-  if (rc == 0 && ti->proc && s->ops.start) s->ops.start(ti->proc);
+  if (rc == 0 && ti->proc && s->batching)
+    sched_batch_defer(s, ti);
+  else if (rc == 0 && ti->proc && s->ops.start)
+    s->ops.start(ti->proc);
   return rc;
 }
 
@@ -884,7 +896,8 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     rc = dag_store_try_set_usage(s->store, r->pk, t->id, try_number, &u);
   }
   if (rc == 0 && !w->stopping && !ti->service) rc = check_done(r, now);
-  sched_txn_end(s, rc, "end task");
+  if (rc == 0 && !w->stopping) sched_batch_start(s, ti);
+  sched_batch_handover(s, sched_txn_end(s, rc, "end task"));
   exit_accounted(ti);
   return 0;
 }

@@ -843,6 +843,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   dag_kafka_side_stop(s->kafka);
   free(s->kafka_bootstraps);
   sched_delays_free(&s->delays);
+  sched_batch_free(s);
   free(s);
 }
 

@@ -518,6 +518,69 @@ static void emfile_is_a_wait(void **state) {
   dag_store_tries_free(t, n);
 }
 
+/* A task's end and its downstream's start are one transaction
+ * (sched_batch.c): one commit between a's end and b's start, and b is
+ * handed over only once that commit holds both. */
+static int commits;
+static int count_commit(void *ctx) {
+  (void)ctx;
+  commits++;
+  return 0;
+}
+static int handovers, handover_commits;
+static int count_start(struct dag_proc *p) {
+  struct harness *h = of(p->data);
+  handovers++;
+  handover_commits = commits;
+  /* Nothing uncommitted is acted on. */
+  assert_int_equal(h->st->depth, 0);
+  return 0;
+}
+
+static void end_and_downstream_start_commit_once(void **state) {
+  struct harness *h = *state;
+  if (store_test_kind != DAG_STORE_SQLITE) return; /* the commit hook is SQLite's */
+  h->s->ops.start = count_start;
+  run_one(h, chain, NULL);
+  assert_int_equal(handovers, 1);
+  sqlite3_commit_hook(h->st->conn, count_commit, NULL);
+  commits = 0;
+  finish(h, "a", 0);
+  pump_until(h, NULL);
+  assert_non_null(find_live(h, "b"));
+  assert_int_equal(handovers, 2);
+  assert_int_equal(handover_commits, 1); /* a's end and b's try together */
+  assert_int_equal(ti_state(h, "a"), DAG_TI_SUCCESS);
+  assert_int_equal(ti_state(h, "b"), DAG_TI_RUNNING);
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  sqlite3_commit_hook(h->st->conn, NULL, NULL);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+  assert_int_equal(tries(h, "a"), 1);
+  assert_int_equal(tries(h, "b"), 1);
+}
+
+/* EMFILE when the downstream starts inside its upstream's end: the end
+ * stays recorded, the downstream gets no try and starts at its first try
+ * once spawns work again. */
+static void emfile_at_downstream_keeps_the_end(void **state) {
+  struct harness *h = *state;
+  run_one(h, chain, NULL);
+  h->spawn_errors = 2;
+  h->spawn_error = UV_EMFILE;
+  finish(h, "a", 0);
+  assert_int_equal(ti_state(h, "a"), DAG_TI_SUCCESS);
+  assert_int_equal(tries(h, "b"), 0);
+  assert_int_equal(ti_state(h, "b"), DAG_TI_SCHEDULED);
+  assert_true(h->s->spawn_waiting);
+  wait_live(h, "b");
+  finish(h, "b", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+  assert_int_equal(tries(h, "b"), 1);
+  assert_int_equal(h->s->running_tasks, 0);
+}
+
 /* A single task tested alone: the run's outcome is that task's, though
  * its downstream task is not part of the run. */
 static void single_task_outcome(void **state) {
@@ -811,6 +874,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(spawn_failure_ends_the_run, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_program_fails_its_try, setup, teardown),
       cmocka_unit_test_setup_teardown(emfile_is_a_wait, setup, teardown),
+      cmocka_unit_test_setup_teardown(end_and_downstream_start_commit_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(emfile_at_downstream_keeps_the_end, setup, teardown),
       cmocka_unit_test_setup_teardown(single_task_outcome, setup, teardown),
       cmocka_unit_test_setup_teardown(busy_store_delays_and_loses_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(busy_store_spawns_nothing, setup, teardown),
