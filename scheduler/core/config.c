@@ -59,6 +59,10 @@ static const struct setting settings[] = {
     {"core", "executor", &dag_cfg_t_executor, OFF(executor_workers), "local", 0, 0, 0},
     {"core", "worker_timeout", &dag_cfg_t_duration, OFF(worker_timeout_us), "10s", 0, 0, 0},
     {"core", "scheduler_timeout", &dag_cfg_t_duration, OFF(scheduler_timeout_us), "10s", 0, 0, 0},
+    /* PostgreSQL: schedulers and workers are woken by LISTEN/NOTIFY; this
+     * look at the database is only the safety net behind it. */
+    {"core", "state_poll_interval", &dag_cfg_t_duration, OFF(state_poll_interval_us), "5s", 0, 0,
+     0},
     /* The metadata database. NULL default: DAGCTL_HOME/dagctl.db once the
      * home is known. A PostgreSQL password never sits in the URL nor in
      * clear in dagctl.yaml (or libpq's PGPASSWORD, ~/.pgpass). */

@@ -102,6 +102,9 @@ struct dag_config {
   bool executor_workers;        /* local */
   int64_t worker_timeout_us;    /* a worker silent this long is gone; 10 s */
   int64_t scheduler_timeout_us; /* a scheduler silent this long is gone; 10 s */
+  /* PostgreSQL, while listening for wake-ups: the look at the database
+   * when none arrives; 5 s. */
+  int64_t state_poll_interval_us;
   char *state;          /* core.state: a SQLite path or a postgresql:// URL; HOME/dagctl.db */
   char *state_password; /* PostgreSQL; env or state_password_file only; NULL: libpq's own */
   /* core.secret_key: seals secrets in the database (secret.h); env or

@@ -219,6 +219,7 @@ struct dag_scheduler {
   uv_timer_t rescan_timer; /* debounces DAG folder events */
   uv_timer_t poll_timer;   /* fallback when file events are unavailable */
   bool dags_watch_on, wake_watch_on;
+  struct dag_listen *listen; /* PostgreSQL: wake-ups from other processes; NULL */
   int open_handles;
 
   struct dag_scheduler_listener listener;

@@ -9,7 +9,9 @@
  *
  * Wake-ups: the scheduler touches DAGCTL_HOME/worker-wakeup after queuing,
  * and a worker touches DAGCTL_HOME/wakeup after an end, for processes on
- * the same machine; both sides also look at the store periodically. */
+ * the same machine; on PostgreSQL the transactions that queue and end a
+ * try also NOTIFY the other side, wherever it runs (listen.h). Both sides
+ * also look at the store periodically. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>

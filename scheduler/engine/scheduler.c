@@ -14,6 +14,7 @@
 #include "dag_serial.h"
 #include "error.h"
 #include "kafka_side.h"
+#include "listen.h"
 #include "log.h"
 #include "plugins.h"
 #include "runs.h"
@@ -629,6 +630,35 @@ static void on_poll_timer(uv_timer_t *t) {
   post_events(t->data);
 }
 
+/* The poll's period without wake-ups from the database. */
+static uint64_t poll_ms(const struct dag_scheduler *s) {
+  return s->ha ? SCHED_HA_POLL_MS : POLL_INTERVAL_MS;
+}
+
+/* PostgreSQL: a try ended, a run or an event was created (by a worker,
+ * another scheduler, the CLI, on any machine), or the listener is (back)
+ * up and anything may have been missed. While it is down the database is
+ * looked at every poll_ms(), as without it. */
+static void on_listen(void *ctx, enum dag_listen_event ev, unsigned channels) {
+  DAG_UNUSED(channels);
+  struct dag_scheduler *s = ctx;
+  if (s->stopping) return;
+  if (ev != DAG_LISTEN_NOTIFIED) {
+    uint64_t every = poll_ms(s);
+    uint64_t safety = (uint64_t)(s->cfg->state_poll_interval_us / 1000);
+    if (ev == DAG_LISTEN_UP && safety > every) every = safety;
+    if (uv_timer_get_repeat(&s->poll_timer) != every)
+      uv_timer_start(&s->poll_timer, on_poll_timer, every, every);
+  }
+  if (ev != DAG_LISTEN_DOWN) post_events(s);
+}
+
+static void listen_closed(void *ctx) {
+  struct dag_scheduler *s = ctx;
+  s->open_handles--;
+  sched_maybe_closed(s);
+}
+
 /* Start-up: load the folder (loading a DAG loads the runs the previous
  * scheduler left queued or running, and needs the processes it left
  * behind), in one transaction. */
@@ -764,8 +794,12 @@ int dag_scheduler_start(struct dag_scheduler *s) {
   free(wake);
   /* Several schedulers hear of other machines' changes (workers' ends,
    * runs freed by a silent scheduler) only through the database. */
-  uint64_t poll = s->ha ? SCHED_HA_POLL_MS : POLL_INTERVAL_MS;
-  uv_timer_start(&s->poll_timer, on_poll_timer, poll, poll);
+  uv_timer_start(&s->poll_timer, on_poll_timer, poll_ms(s), poll_ms(s));
+  if (dag_store_kind(s->store) == DAG_STORE_POSTGRESQL &&
+      (rc = dag_listen_start(s->loop, s->store, DAG_STORE_WAKE_SCHEDULERS, on_listen, s,
+                             &s->listen)) != 0)
+    LOG_WARN("cannot listen for wake-ups; changes are noticed within %llu ms error=\"%s\"",
+             (unsigned long long)poll_ms(s), dag_strerror(rc));
   sched_queue_start(s);
   /* A store that fails here stops the scheduler; the caller notices it
    * with dag_scheduler_failed(). */
@@ -813,6 +847,11 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
   sched_close_handle(s, (uv_handle_t *)&s->poll_timer);
   if (s->dags_watch_on) sched_close_handle(s, (uv_handle_t *)&s->dags_watch);
   if (s->wake_watch_on) sched_close_handle(s, (uv_handle_t *)&s->wake_watch);
+  if (s->listen) {
+    s->open_handles++;
+    dag_listen_close(s->listen, listen_closed, s);
+    s->listen = NULL;
+  }
   sched_queue_stop(s);
   sched_ha_stop(s);
   sched_run_terminate_all(s);

@@ -16,6 +16,7 @@
 #include "dag.h"
 #include "duration.h"
 #include "error.h"
+#include "listen.h"
 #include "log.h"
 #include "runs.h"
 #include "sched_int.h"
@@ -57,7 +58,9 @@ struct dag_worker {
   char **queues, **types;
   size_t n_queues, n_types;
   int concurrency;
-  unsigned poll_ms;
+  unsigned poll_ms;   /* between looks at the store without a wake-up */
+  unsigned safety_ms; /* the same while listening (PostgreSQL): a safety net */
+  struct dag_listen *listen; /* PostgreSQL: wake-ups; NULL on SQLite */
   int running; /* tries in `tries`: running, or ended with the end unreported */
   struct worker_try *tries;
   struct version_ref cache[VERSION_CACHE];
@@ -132,6 +135,9 @@ int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   w->poll_ms = opts->poll_ms                                      ? opts->poll_ms
                : dag_store_kind(store) == DAG_STORE_POSTGRESQL ? 200
                                                                 : 1000;
+  /* LISTEN/NOTIFY wakes it once listening; the look stays, rarely. */
+  w->safety_ms = (unsigned)(cfg->state_poll_interval_us / 1000);
+  if (w->safety_ms < w->poll_ms) w->safety_ms = w->poll_ms;
   char host[256];
   if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "unknown");
   host[sizeof(host) - 1] = '\0';
@@ -197,6 +203,7 @@ static void try_unlink_free(struct worker_try *t) {
 
 static void maybe_closed(struct dag_worker *w);
 static void claim_more(struct dag_worker *w);
+static void on_poll_timer(uv_timer_t *h);
 
 /* Report an ended try with its token. 0 when done with it (recorded, or
  * refused and logged); DAG_ELOCKED or a store error to try again later. */
@@ -249,8 +256,12 @@ static void try_done(struct worker_try *t) {
     try_unlink_free(t);
     if (!w->stopping) claim_more(w);
     maybe_closed(w);
+    return;
   }
-  /* else: kept, reported again from the poll timer. */
+  /* Kept, reported again from the poll timer, soon even while listening. */
+  uint64_t every = uv_timer_get_repeat(&w->poll_timer);
+  if (uv_timer_get_due_in(&w->poll_timer) > w->poll_ms)
+    uv_timer_start(&w->poll_timer, on_poll_timer, w->poll_ms, every);
 }
 
 static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
@@ -461,6 +472,19 @@ static void on_wake(uv_fs_event_t *h, const char *filename, int events, int stat
   if (!w->stopping) claim_more(w);
 }
 
+/* Wake-ups from the database: a queued try, or the listener (back) up,
+ * when anything may have been missed. While it is down the store is
+ * looked at every poll_ms, as without one. */
+static void on_listen(void *ctx, enum dag_listen_event ev, unsigned channels) {
+  DAG_UNUSED(channels);
+  struct dag_worker *w = ctx;
+  if (w->stopping) return;
+  unsigned every = ev == DAG_LISTEN_DOWN ? w->poll_ms : w->safety_ms;
+  if (ev != DAG_LISTEN_NOTIFIED && uv_timer_get_repeat(&w->poll_timer) != every)
+    uv_timer_start(&w->poll_timer, on_poll_timer, every, every);
+  if (ev != DAG_LISTEN_DOWN) claim_more(w);
+}
+
 int dag_worker_start(struct dag_worker *w) {
   int rc = dag_store_home_id(w->store, &w->sched.home_id);
   if (rc) return rc;
@@ -491,6 +515,11 @@ int dag_worker_start(struct dag_worker *w) {
                w->poll_ms);
   }
   free(wake);
+  if (dag_store_kind(w->store) == DAG_STORE_POSTGRESQL &&
+      (rc = dag_listen_start(w->loop, w->store, DAG_STORE_WAKE_WORKERS, on_listen, w,
+                             &w->listen)) != 0)
+    LOG_WARN("cannot listen for wake-ups; queued tries are noticed within %u ms error=\"%s\"",
+             w->poll_ms, dag_strerror(rc));
   claim_more(w);
   return 0;
 }
@@ -512,6 +541,15 @@ static void close_handle(struct dag_worker *w, uv_handle_t *h) {
   uv_close(h, handle_closed);
 }
 
+static void listen_closed(void *ctx) {
+  struct dag_worker *w = ctx;
+  if (--w->open_handles == 0 && w->closed_cb) {
+    void (*cb)(void *) = w->closed_cb;
+    w->closed_cb = NULL;
+    cb(w->closed_ctx);
+  }
+}
+
 static void maybe_closed(struct dag_worker *w) {
   if (!w->stopping || w->closing || w->running > 0) return;
   w->closing = true;
@@ -522,6 +560,11 @@ static void maybe_closed(struct dag_worker *w) {
     close_handle(w, (uv_handle_t *)&w->poll_timer);
     close_handle(w, (uv_handle_t *)&w->beat_timer);
     if (w->wake_on) close_handle(w, (uv_handle_t *)&w->wake);
+    if (w->listen) {
+      w->open_handles++;
+      dag_listen_close(w->listen, listen_closed, w);
+      w->listen = NULL;
+    }
   } else if (w->closed_cb) {
     void (*cb)(void *) = w->closed_cb;
     w->closed_cb = NULL;

@@ -121,6 +121,17 @@ char *store_col_text(struct store_stmt *s, int col) {
   return t ? xstrdup(t) : NULL;
 }
 
+void store_notify(dag_store *st, unsigned channels) {
+  if (st->be->kind != DAG_STORE_POSTGRESQL) return;
+  if (st->depth > 0) {
+    st->notify |= channels;
+    return;
+  }
+  if (store_pg_notify(st, channels, false) != 0)
+    LOG_WARN("cannot notify the listeners; they find the change at their next look "
+             "msg=\"%s\"", st->be->errmsg(st));
+}
+
 int store_add_event(dag_store *st, const char *kind, const char *dag_id,
                     int64_t run_pk) {
   static const char sql[] =
@@ -130,7 +141,9 @@ int store_add_event(dag_store *st, const char *kind, const char *dag_id,
   store_bind_text(s, 1, kind);
   store_bind_text(s, 2, dag_id);
   store_bind_time(s, 3, run_pk); /* 0 -> NULL */
-  return store_step_done(st, s, "add event");
+  int rc = store_step_done(st, s, "add event");
+  if (rc == 0) store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
+  return rc;
 }
 
 void store_read_event(struct store_stmt *s, struct dag_store_event *e) {
@@ -174,6 +187,7 @@ int dag_store_begin(dag_store *st) {
   }
   st->doomed = false;
   st->last_rc = 0;
+  st->notify = 0;
   /* The transaction counts only once its BEGIN has run: a BEGIN that fails
    * opened nothing, and the backend resets a broken connection only on a
    * failure outside a transaction. After a server restart the BEGIN is the
@@ -190,12 +204,18 @@ int dag_store_commit(dag_store *st) {
   if (--st->depth > 0) return 0;
   if (st->doomed) {
     st->doomed = false;
+    st->notify = 0;
     rollback_now(st);
     LOG_ERROR("state store transaction rolled back: a part of it failed msg=\"%s\"",
               dag_store_errmsg(st));
     return st->last_rc ? st->last_rc : DAG_ESTORE;
   }
-  if (control(st, sql_commit) != 0) {
+  /* Delivered by the server at this commit, dropped by a rollback; sent
+   * with the COMMIT in one round trip. A failed NOTIFY stops the COMMIT
+   * behind it: the transaction fails as a whole. */
+  unsigned channels = st->notify;
+  st->notify = 0;
+  if (channels ? store_pg_notify(st, channels, true) != 0 : control(st, sql_commit) != 0) {
     int rc = store_fail(st, "commit");
     rollback_now(st);
     return rc;
@@ -210,6 +230,7 @@ void dag_store_rollback(dag_store *st) {
     return;
   }
   st->doomed = false;
+  st->notify = 0;
   rollback_now(st);
 }
 

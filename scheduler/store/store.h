@@ -742,4 +742,40 @@ struct dag_store_scheduler {
 int dag_store_list_schedulers(dag_store *st, struct dag_store_scheduler **out, size_t *n);
 void dag_store_schedulers_free(struct dag_store_scheduler *s, size_t n);
 
+/* --- wake-ups between processes (PostgreSQL LISTEN/NOTIFY) ---------------------------
+ *
+ * On PostgreSQL a transaction that queues a try, ends one, or creates a run
+ * or an event also sends a NOTIFY on the channel of the processes that act
+ * on it; the server delivers it when the transaction commits (and drops it
+ * on a rollback). A listener is a connection of its own that LISTENs on
+ * the channels and is read without blocking: dag_store_listener_read()
+ * when its socket is readable. Connecting blocks: run
+ * dag_store_listener_connect() off the event loop (a thread pool); it
+ * touches nothing but the listener. On SQLite none of it applies: the
+ * wake-up files of the home do this job (sched_queue.c). */
+enum {
+  DAG_STORE_WAKE_WORKERS = 1u,    /* "dagctl_workers": a try was queued */
+  DAG_STORE_WAKE_SCHEDULERS = 2u, /* "dagctl_schedulers": a try ended, a run or event */
+};
+struct dag_store_listener;
+/* A listener for `channels` (DAG_STORE_WAKE_*) on `st`'s database, not yet
+ * connected (caller frees with dag_store_listener_free()). DAG_EINVAL on
+ * SQLite. */
+int dag_store_listener_new(dag_store *st, unsigned channels, struct dag_store_listener **out);
+/* Connect (again) and LISTEN; blocks. 0, or DAG_ESTORE with the reason,
+ * password masked, in dag_store_listener_error(). */
+int dag_store_listener_connect(struct dag_store_listener *l);
+/* The connection's socket, -1 when not connected. */
+int dag_store_listener_fd(const struct dag_store_listener *l);
+/* Read what the socket holds without blocking; *channels gets the
+ * channels notified by other sessions than `self` (the caller's own
+ * store, whose notifications it needs not hear; may be NULL). 0, or
+ * DAG_ESTORE when the connection is lost: the caller stops watching the
+ * socket, then calls dag_store_listener_disconnect(). */
+int dag_store_listener_read(struct dag_store_listener *l, dag_store *self, unsigned *channels);
+/* Why the last connect or read failed; borrowed. */
+const char *dag_store_listener_error(const struct dag_store_listener *l);
+void dag_store_listener_disconnect(struct dag_store_listener *l);
+void dag_store_listener_free(struct dag_store_listener *l);
+
 #endif

@@ -91,6 +91,7 @@ struct dag_store {
   /* The key secrets are sealed with (secret.h), DAG_SECRET_KEY_BYTES,
    * wiped and freed at close; NULL: none (dag_store_set_secret_key). */
   unsigned char *secret_key;
+  unsigned notify; /* DAG_STORE_WAKE_* to NOTIFY before the outermost commit */
 };
 
 /* Open a backend's connection into st->conn (and may set st->where). On failure *err says why
@@ -99,6 +100,14 @@ int store_sqlite_connect(dag_store *st, const char *path,
                          const struct dag_store_options *opts, char **err);
 int store_pg_connect(dag_store *st, const char *url, const struct dag_store_options *opts,
                      char **err);
+/* The password the connection was opened with (borrowed; NULL: libpq's
+ * own sources) and the server process of the connection, for a listener. */
+const char *store_pg_password(dag_store *st);
+int store_pg_backend_pid(dag_store *st);
+/* Send NOTIFY on the channels of `channels` (DAG_STORE_WAKE_*) now,
+ * then with `commit` the COMMIT of the open transaction, in one round
+ * trip; inside a transaction the server delivers them at its commit. */
+int store_pg_notify(dag_store *st, unsigned channels, bool commit);
 /* Whether a PostgreSQL URL carries a password (refused: see store_pg.c). */
 bool store_pg_url_has_password(const char *url);
 /* The PostgreSQL text of a SQLite migration that has no NNNN_name.pg.sql:
@@ -124,6 +133,12 @@ int store_fail(dag_store *st, const char *what);
  * a transaction both are no-ops. `ok`: the statement succeeded. */
 void store_guard(dag_store *st);
 void store_unguard(dag_store *st, bool ok);
+
+/* Wake the processes that listen on `channels` (DAG_STORE_WAKE_*) once
+ * the caller's transaction commits (at once outside one); PostgreSQL
+ * only, nothing on SQLite. A failure is logged, never returned: the
+ * listeners' periodic look finds the change all the same. */
+void store_notify(dag_store *st, unsigned channels);
 
 /* Run a statement that returns no rows to completion. */
 int store_step_done(dag_store *st, struct store_stmt *s, const char *what);

@@ -338,6 +338,20 @@ const struct store_backend store_pg_backend = {
     .close = pg_close,
 };
 
+const char *store_pg_password(dag_store *st) { return DATA(st)->password; }
+
+int store_pg_backend_pid(dag_store *st) { return PQbackendPID(CONN(st)); }
+
+int store_pg_notify(dag_store *st, unsigned channels, bool commit) {
+  /* Fixed names: no user text reaches the statement. */
+  char sql[96];
+  snprintf(sql, sizeof(sql), "%s%s%s",
+           channels & DAG_STORE_WAKE_WORKERS ? "NOTIFY dagctl_workers;" : "",
+           channels & DAG_STORE_WAKE_SCHEDULERS ? "NOTIFY dagctl_schedulers;" : "",
+           commit ? "COMMIT" : "");
+  return pg_exec(st, sql);
+}
+
 /* The server's notices (IF NOT EXISTS ... skipping) go to the debug log,
  * not to stderr as libpq's default does. */
 static void notice(void *arg, const char *message) {

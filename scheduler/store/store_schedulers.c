@@ -60,6 +60,8 @@ int dag_store_scheduler_stopped(dag_store *st, const char *id, dag_time_t now) {
   store_bind_text(s, 2, id);
   if ((rc = store_step_done(st, s, "scheduler stopped")) != 0) goto fail;
   if ((rc = free_runs(st, id)) != 0) goto fail;
+  /* The others take its runs over at once. */
+  store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
   return dag_store_commit(st);
 fail:
   dag_store_rollback(st);

@@ -95,6 +95,7 @@ int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int 
   store_bind_text(s, 6, log_path);
   store_bind_int64(s, 7, now);
   if ((rc = store_step_done(st, s, "queue claim")) != 0) goto fail;
+  store_notify(st, DAG_STORE_WAKE_WORKERS);
   return dag_store_commit(st);
 fail:
   dag_store_rollback(st);
@@ -220,7 +221,9 @@ int dag_store_claim_end(dag_store *st, const struct dag_store_claim *c, dag_time
   store_bind_text(s, 7, c->lost);
   int rc = store_step_done(st, s, "claim end");
   if (rc) return rc;
-  return store_changes(st) ? 0 : DAG_ECLAIM;
+  if (!store_changes(st)) return DAG_ECLAIM;
+  store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
+  return 0;
 }
 
 int dag_store_claims_done(dag_store *st, struct dag_store_claim **out, size_t *n) {
@@ -349,6 +352,8 @@ int dag_store_reap_workers(dag_store *st, dag_time_t now, int64_t timeout_us, si
     if ((rc = store_step_done(st, s, "take back tries")) != 0) goto fail;
     *tries += (size_t)store_changes(st);
   }
+  /* The tries' runs may be another scheduler's. */
+  if (*tries) store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
   if ((rc = dag_store_commit(st)) != 0) goto out;
   *workers = n;
   goto out;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,6 +222,101 @@ static void silent_worker_loses_its_tries(void **state) {
   dag_store_claims_free(c2, 1);
 }
 
+
+/* Read the listener until one of `want` was notified (10 s at most, then
+ * fail); every channel seen on the way is returned. */
+static unsigned wait_for(struct dag_store_listener *l, dag_store *self, unsigned want) {
+  unsigned seen = 0;
+  for (int i = 0; i < 100 && !(seen & want); i++) {
+    struct pollfd p = {.fd = dag_store_listener_fd(l), .events = POLLIN};
+    assert_true(p.fd >= 0);
+    if (poll(&p, 1, 100) <= 0) continue;
+    unsigned got = 0;
+    assert_int_equal(dag_store_listener_read(l, self, &got), 0);
+    seen |= got;
+  }
+  if (!(seen & want)) fail_msg("no notification on channels %u (seen %u)", want, seen);
+  return seen;
+}
+
+static void make_run(dag_store *st, char *run_id, int64_t *pk) {
+  struct dag_store_run run = {.dag_id = "d", .run_id = run_id, .run_type = "manual",
+                              .logical_date = 1000, .data_interval_start = 1000,
+                              .data_interval_end = 1000, .conf = "{}", .queued_at = 1000};
+  const char *tasks[] = {"a"};
+  int tries[] = {0};
+  assert_int_equal(dag_store_create_run(st, &run, tasks, tries, 1, false, pk, NULL), 0);
+}
+
+/* PostgreSQL wakes workers when a try is queued and schedulers when a run
+ * is created, at the commit only (a rollback sends nothing); a listener
+ * can leave out its own store's notifications, and one whose connection
+ * was cut connects again. Notifications arrive in commit order, so one on
+ * the other channel, committed later, shows what was not sent. SQLite has
+ * no listener. */
+static void wake_ups_follow_commits(void **state) {
+  struct fixture *f = *state;
+  struct dag_store_listener *l = NULL;
+  if (store_test_kind == DAG_STORE_SQLITE) {
+    assert_int_equal(dag_store_listener_new(f->s.st, DAG_STORE_WAKE_WORKERS, &l), DAG_EINVAL);
+    return;
+  }
+  dag_store *other = NULL;
+  char *err = NULL;
+  assert_int_equal(dag_store_open(f->s.db.state, NULL, &other, &err), 0);
+  assert_int_equal(
+      dag_store_listener_new(f->s.st, DAG_STORE_WAKE_WORKERS | DAG_STORE_WAKE_SCHEDULERS, &l),
+      0);
+  assert_int_equal(dag_store_listener_fd(l), -1);
+  assert_int_equal(dag_store_listener_connect(l), 0);
+  int64_t pk = 0;
+
+  /* Rolled back: nothing. Open: nothing yet. */
+  assert_int_equal(dag_store_begin(f->s.st), 0);
+  queue(f, "a", 1, "default", "shell");
+  dag_store_rollback(f->s.st);
+  assert_int_equal(dag_store_begin(f->s.st), 0);
+  queue(f, "b", 1, "default", "shell");
+  make_run(other, (char[]){"r2"}, &pk);
+  assert_int_equal(wait_for(l, NULL, DAG_STORE_WAKE_SCHEDULERS) & DAG_STORE_WAKE_WORKERS, 0);
+  /* Committed: the workers hear of it. */
+  assert_int_equal(dag_store_commit(f->s.st), 0);
+  wait_for(l, NULL, DAG_STORE_WAKE_WORKERS);
+
+  /* Its own store's notification left out. */
+  queue(f, "c", 1, "default", "shell");
+  make_run(other, (char[]){"r3"}, &pk);
+  assert_int_equal(wait_for(l, f->s.st, DAG_STORE_WAKE_SCHEDULERS) & DAG_STORE_WAKE_WORKERS, 0);
+
+  /* The listener's connection cut by the server: reported lost, then
+   * connected again and listening. */
+  char *url = store__url_with_db(store_test_pg_url, f->s.db.db);
+  PGconn *admin = PQconnectdb(url);
+  free(url);
+  assert_int_equal(PQstatus(admin), CONNECTION_OK);
+  PGresult *r = PQexec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                              " WHERE application_name = 'dagctl listener'");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  assert_int_equal(PQntuples(r), 1);
+  PQclear(r);
+  PQfinish(admin);
+  unsigned got = 0;
+  int rc = 0;
+  for (int i = 0; i < 100 && rc == 0; i++) {
+    struct pollfd p = {.fd = dag_store_listener_fd(l), .events = POLLIN};
+    if (poll(&p, 1, 100) > 0) rc = dag_store_listener_read(l, NULL, &got);
+  }
+  assert_int_equal(rc, DAG_ESTORE);
+  assert_non_null(strstr(dag_store_listener_error(l), "connection lost"));
+  dag_store_listener_disconnect(l);
+  assert_int_equal(dag_store_listener_connect(l), 0);
+  make_run(other, (char[]){"r4"}, &pk);
+  wait_for(l, NULL, DAG_STORE_WAKE_SCHEDULERS);
+
+  dag_store_listener_free(l);
+  dag_store_close(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(claimed_once, setup, teardown),
@@ -228,6 +324,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(queues_and_types_route, setup, teardown),
       cmocka_unit_test_setup_teardown(end_needs_the_token, setup, teardown),
       cmocka_unit_test_setup_teardown(silent_worker_loses_its_tries, setup, teardown),
+      cmocka_unit_test_setup_teardown(wake_ups_follow_commits, setup, teardown),
   };
   return store_backends_run("store_workers", tests, DAG_ARRAY_SIZE(tests));
 }
