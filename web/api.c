@@ -573,6 +573,12 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_SOURCE:
     api_versions(w, c, req, m);
     break;
+  case DAG_ROUTE_VARIABLES:
+  case DAG_ROUTE_VARIABLE:
+  case DAG_ROUTE_CONNECTIONS:
+  case DAG_ROUTE_CONNECTION:
+    api_vars(w, c, req, m);
+    break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");
   }

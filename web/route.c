@@ -58,6 +58,17 @@ static const struct dag_route_info routes[] = {
     /* Who did what, from where: as Airflow's Audit Log, for admins. */
     {"api/v1/eventLogs", GET, DAG_ROUTE_EVENT_LOGS, DAG_PERM_ADMIN},
     {"audit", GET, DAG_ROUTE_PAGE_AUDIT, DAG_PERM_ADMIN},
+    /* Variables and connections hold secrets: reading them is the op
+     * role's too, as in Airflow (a viewer or user sees neither). */
+    {"api/v1/variables", GET, DAG_ROUTE_VARIABLES, DAG_PERM_OP},
+    {"api/v1/variables", M(HTTP_POST), DAG_ROUTE_VARIABLES, DAG_PERM_OP},
+    {"api/v1/variables/{}", GET, DAG_ROUTE_VARIABLE, DAG_PERM_OP},
+    {"api/v1/variables/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_VARIABLE, DAG_PERM_OP},
+    {"api/v1/connections", GET, DAG_ROUTE_CONNECTIONS, DAG_PERM_OP},
+    {"api/v1/connections", M(HTTP_POST), DAG_ROUTE_CONNECTIONS, DAG_PERM_OP},
+    {"api/v1/connections/{}", GET, DAG_ROUTE_CONNECTION, DAG_PERM_OP},
+    {"api/v1/connections/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_CONNECTION,
+     DAG_PERM_OP},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {
@@ -151,7 +162,8 @@ void dag_route_match_free(struct dag_route_match *m) {
 }
 
 void dag_route_allow(const struct dag_route_match *m, char *buf, size_t size) {
-  static const enum http_method order[] = {HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH};
+  static const enum http_method order[] = {HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH,
+                                           HTTP_DELETE};
   size_t len = 0;
   if (size) buf[0] = '\0';
   for (size_t i = 0; i < DAG_ARRAY_SIZE(order); i++) {

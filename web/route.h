@@ -51,6 +51,10 @@ enum dag_route {
   DAG_ROUTE_WORKERS,        /* GET /api/v1/ui/workers: core.executor: workers */
   DAG_ROUTE_XCOMS,          /* .../taskInstances/{task_id}/xcomEntries */
   DAG_ROUTE_XCOM,           /* .../taskInstances/{task_id}/xcomEntries/{key} */
+  DAG_ROUTE_VARIABLES,      /* /api/v1/variables */
+  DAG_ROUTE_VARIABLE,       /* /api/v1/variables/{key} */
+  DAG_ROUTE_CONNECTIONS,    /* /api/v1/connections */
+  DAG_ROUTE_CONNECTION,     /* /api/v1/connections/{connection_id} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -63,6 +63,10 @@ void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
 /* api_xcom.c: GET .../taskInstances/{task_id}/xcomEntries[/{key}]. */
 void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_route_match *m);
 
+/* api_vars.c: /api/v1/variables[/{key}] and /api/v1/connections[/{id}]. */
+void api_vars(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m);
+
 /* api_grid.c: GET /api/v1/dags/{dag_id}/grid. */
 void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const char *dag_id);

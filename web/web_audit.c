@@ -32,21 +32,32 @@ static void fill(struct dag_web *w, struct dag_http_conn *c, struct dag_audit_en
   e->extra = (char *)extra;
 }
 
-int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
-                     const char *event, const char *dag_id, const char *run_id,
-                     const char *task_id) {
+static int finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                  const char *event, const char *dag_id, const char *run_id,
+                  const char *task_id, const char *object) {
   const char *user = w->who && !w->who->anonymous ? w->who->user : NULL;
   struct dag_audit_entry e;
   if (rc == 0) {
-    fill(w, c, &e, user, event, dag_id, run_id, task_id, NULL, true, NULL);
+    fill(w, c, &e, user, event, dag_id, run_id, task_id, object, true, NULL);
     rc = dag_store_audit_add(st, &e);
     if (rc == 0) return dag_store_commit(st);
   }
   dag_store_rollback(st);
-  fill(w, c, &e, user, event, dag_id, run_id, task_id, NULL, false, dag_strerror(rc));
+  fill(w, c, &e, user, event, dag_id, run_id, task_id, object, false, dag_strerror(rc));
   if (dag_store_audit_add(st, &e) != 0)
     LOG_ERROR("web: cannot record a failed change in the audit log event=%s", event);
   return rc;
+}
+
+int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                     const char *event, const char *dag_id, const char *run_id,
+                     const char *task_id) {
+  return finish(w, c, st, rc, event, dag_id, run_id, task_id, NULL);
+}
+
+int web_audit_finish_object(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                            const char *event, const char *object) {
+  return finish(w, c, st, rc, event, NULL, NULL, NULL, object);
 }
 
 void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,

@@ -143,6 +143,9 @@ int web_log_path(const char *home, const char *rel, char **out);
 int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
                      const char *event, const char *dag_id, const char *run_id,
                      const char *task_id);
+/* The same for a change of another object (a variable, a connection). */
+int web_audit_finish_object(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
+                            const char *event, const char *object);
 /* GET /api/v1/eventLogs?limit=&offset=&owner=: Airflow's EventLogCollection. */
 void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req);

@@ -57,6 +57,9 @@ start_scheduler authdemo
 [ -n "$SCHED_URL" ] || fail "the scheduler did not serve its page"
 grep -q 'web: auth=password' "$SCHED_LOG" || fail "start-up does not say auth=password"
 RUN=$(dagctl trigger authdemo)
+# A variable and a connection for the walk's reads of one.
+dagctl variables set walkvar x >/dev/null
+dagctl connections add walkconn --conn-uri http://example.com >/dev/null
 assert_eq "$(wait_run authdemo "$RUN")" success "the run to read"
 
 # --- the route table, every credential -----------------------------------------------------
@@ -75,13 +78,17 @@ grants = {"DAG_PERM_READ": {"viewer", "user", "op", "admin"},
           "DAG_PERM_ADMIN": {"admin"}}
 fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
-        "dagSources": "authdemo", "xcomEntries": "return_value"}
+        "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
+        "connections": "walkconn"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
 passed = {"DAG_ROUTE_DASHBOARD": 503,
           # the walk's body is no login: 400, for everyone (a public route)
-          "DAG_ROUTE_LOGIN": 400}
+          "DAG_ROUTE_LOGIN": 400,
+          # the walk's bodies are no variable or connection: 400, past the check
+          ("DAG_ROUTE_VARIABLES", "POST"): 400, ("DAG_ROUTE_VARIABLE", "PATCH"): 400,
+          ("DAG_ROUTE_CONNECTIONS", "POST"): 400, ("DAG_ROUTE_CONNECTION", "PATCH"): 400}
 # Logging in and out change only the caller's own session.
 own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT"}
 n_src = [0]
@@ -124,7 +131,7 @@ for pattern, methods, route, perm in rows:
                  ("garbage", "Basic !!!")]
         cases += [(r, "Bearer " + t) for r, t in toks.items()]
         for who, auth in cases:
-            ok_status = passed.get(route, 200)
+            ok_status = passed.get((route, m), passed.get(route, 200))
             if perm == "DAG_PERM_PUBLIC": want = ok_status
             elif who in toks: want = ok_status if who in grants[perm] else 403
             elif who == "none" and m == "GET" and not path.startswith(("/api/", "/metrics")):
