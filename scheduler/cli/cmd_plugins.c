@@ -10,6 +10,16 @@
 
 static const char usage[] = "dagctl plugins [--json]";
 
+/* One declared param, and its fields (minor 4) indented below it. */
+static void print_param(const struct dag_plugin_param *d, int indent) {
+  printf("%*s%-*s %s%s%s%s%s%s\n", indent, "", 26 - indent, d->name,
+         dag_param_type_key(d->type), d->flags & DAGCTL_PARAM_REQUIRED ? ", required" : "",
+         d->default_value ? ", default " : "", d->default_value ? d->default_value : "",
+         *d->description ? ": " : "", d->description);
+  for (size_t i = 0; i < d->n_fields; i++)
+    print_param(&d->fields[i], indent + 2);
+}
+
 int cmd_plugins(struct cli *c, int argc, char **argv) {
   static const struct option opts[] = {
       {"json", no_argument, NULL, OPT_JSON}, CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
@@ -59,13 +69,8 @@ int cmd_plugins(struct cli *c, int argc, char **argv) {
       for (size_t k = 0; k < p[i].n_types; k++) {
         const struct dag_plugin_type *t = &p[i].types[k];
         printf("  %-24s %s\n", t->name, t->description);
-        for (size_t j = 0; j < t->n_params; j++) {
-          const struct dag_plugin_param *d = &t->params[j];
-          printf("      %-20s %s%s%s%s%s%s\n", d->name, dag_param_type_key(d->type),
-                 d->flags & DAGCTL_PARAM_REQUIRED ? ", required" : "",
-                 d->default_value ? ", default " : "", d->default_value ? d->default_value : "",
-                 *d->description ? ": " : "", d->description);
-        }
+        for (size_t j = 0; j < t->n_params; j++)
+          print_param(&t->params[j], 6);
       }
       for (size_t k = 0; k < p[i].n_sections; k++) {
         const struct dag_config_section_decl *s = &p[i].sections[k];

@@ -34,12 +34,45 @@ static void check_templates(struct loadctx *ctx, const struct dag_ynode *n, cons
 }
 
 static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                        const struct dag_plugin_param *p);
+
+/* The keys of mapping `m` against the fields `p` declares (minor 4). */
+static void check_fields(struct loadctx *ctx, const struct dag_ynode *m, const char *path,
+                         const struct dag_plugin_param *p) {
+  const char **known = xcalloc(p->n_fields ? p->n_fields : 1, sizeof(*known));
+  for (size_t i = 0; i < p->n_fields; i++) known[i] = p->fields[i].name;
+  for (size_t i = 0; i < m->n / 2; i++) {
+    const struct dag_ynode *k = DAG_YN_KEY(m, i), *v = DAG_YN_VAL(m, i);
+    const struct dag_plugin_param *f = dag_plugin_param_field(p, k->value);
+    if (f == NULL) {
+      dag__unknown_key(ctx, k, path, known, p->n_fields);
+      continue;
+    }
+    if (dag_yaml_is_null(v)) continue;
+    char *fpath = dag_yaml_path_key(path, k->value);
+    check_value(ctx, v, fpath, f);
+    free(fpath);
+  }
+  free(known);
+  for (size_t i = 0; i < p->n_fields; i++) {
+    const struct dag_plugin_param *f = &p->fields[i];
+    const struct dag_ynode *v = dag_yaml_get(m, f->name);
+    if (!(f->flags & DAGCTL_PARAM_REQUIRED) || (v && !dag_yaml_is_null(v))) continue;
+    char *fpath = dag_yaml_path_key(path, f->name);
+    dag_yaml_err(&ctx->y, m, fpath, "required key is missing (%s needs it)", path);
+    free(fpath);
+  }
+}
+
+static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                         const struct dag_plugin_param *p) {
-  if (!(p->flags & DAGCTL_PARAM_VERBATIM)) check_templates(ctx, v, path);
+  if (!(p->flags & DAGCTL_PARAM_VERBATIM) && !p->has_fields) check_templates(ctx, v, path);
   if (p->type == DAGCTL_PARAM_ANY) return;
   /* A template stands for any type: the host checks it once rendered. */
-  if (v->kind == DAG_YN_SCALAR && !(p->flags & DAGCTL_PARAM_VERBATIM) && strstr(v->value, "{{"))
+  if (v->kind == DAG_YN_SCALAR && !(p->flags & DAGCTL_PARAM_VERBATIM) && strstr(v->value, "{{")) {
+    if (p->has_fields) check_templates(ctx, v, path);
     return;
+  }
   bool ok;
   if (p->type == DAGCTL_PARAM_LIST)
     ok = v->kind == DAG_YN_SEQ;
@@ -49,6 +82,21 @@ static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const ch
     ok = false;
   else
     ok = dag_param_check_text(p->type, v->value, NULL) == 0;
+  if (ok && p->has_fields) {
+    /* The fields' own checks cover their templates. */
+    if (v->kind == DAG_YN_MAP) check_fields(ctx, v, path, p);
+    for (size_t i = 0; v->kind == DAG_YN_SEQ && i < v->n; i++) {
+      char *ipath = dag_yaml_path_index(path, i);
+      if (v->items[i]->kind == DAG_YN_MAP) {
+        check_fields(ctx, v->items[i], ipath, p);
+      } else {
+        char *got = dag_yaml_describe(v->items[i]);
+        dag_yaml_err(&ctx->y, v->items[i], ipath, "expected a mapping, got %s", got);
+        free(got);
+      }
+      free(ipath);
+    }
+  }
   if (ok) return;
   char *got = dag_yaml_describe(v);
   dag_yaml_err(&ctx->y, v, path, "expected %s, got %s", dag_param_type_name(p->type), got);

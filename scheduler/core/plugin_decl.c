@@ -12,12 +12,26 @@
 #include "plugin_params.h"
 #include "strbuf.h"
 
+void dag_plugin_param_clear(struct dag_plugin_param *p) {
+  for (size_t i = 0; i < p->n_fields; i++)
+    dag_plugin_param_clear(&p->fields[i]);
+  free(p->fields);
+  free(p->name);
+  free(p->default_value);
+  free(p->description);
+  memset(p, 0, sizeof(*p));
+}
+
+const struct dag_plugin_param *dag_plugin_param_field(const struct dag_plugin_param *p,
+                                                     const char *name) {
+  for (size_t i = 0; i < p->n_fields; i++)
+    if (strcmp(p->fields[i].name, name) == 0) return &p->fields[i];
+  return NULL;
+}
+
 void dag_plugin_type_free(struct dag_plugin_type *t) {
-  for (size_t i = 0; i < t->n_params; i++) {
-    free(t->params[i].name);
-    free(t->params[i].default_value);
-    free(t->params[i].description);
-  }
+  for (size_t i = 0; i < t->n_params; i++)
+    dag_plugin_param_clear(&t->params[i]);
   free(t->params);
   free(t->name);
   free(t->description);
@@ -60,21 +74,28 @@ static void rules_to_json(json_t *o, const struct dag_plugin_type *t) {
     json_object_set_new(o, "poke_interval_param", json_string(t->poke_interval_param));
 }
 
+static json_t *params_to_json(const struct dag_plugin_param *params, size_t n) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    const struct dag_plugin_param *p = &params[i];
+    json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:o, s:s}", "name", p->name, "type",
+                          dag_param_type_key(p->type), "required",
+                          (p->flags & DAGCTL_PARAM_REQUIRED) != 0, "verbatim",
+                          (p->flags & DAGCTL_PARAM_VERBATIM) != 0, "default",
+                          p->default_value ? json_string(p->default_value) : json_null(),
+                          "description", p->description);
+    /* Minor 4; absent for a param without fields. */
+    if (p->has_fields) json_object_set_new(o, "fields", params_to_json(p->fields, p->n_fields));
+    json_array_append_new(arr, o);
+  }
+  return arr;
+}
+
 static json_t *type_to_json(const struct dag_plugin_type *t) {
   json_t *o = json_pack("{s:s, s:s}", "type", t->name, "description", t->description);
   rules_to_json(o, t);
   if (!t->declared) return o;
-  json_t *params = json_array();
-  for (size_t i = 0; i < t->n_params; i++) {
-    const struct dag_plugin_param *p = &t->params[i];
-    json_array_append_new(
-        params, json_pack("{s:s, s:s, s:b, s:b, s:o, s:s}", "name", p->name, "type",
-                          dag_param_type_key(p->type), "required", (p->flags & DAGCTL_PARAM_REQUIRED) != 0,
-                          "verbatim", (p->flags & DAGCTL_PARAM_VERBATIM) != 0, "default",
-                          p->default_value ? json_string(p->default_value) : json_null(),
-                          "description", p->description));
-  }
-  json_object_set_new(o, "params", params);
+  json_object_set_new(o, "params", params_to_json(t->params, t->n_params));
   return o;
 }
 
@@ -126,6 +147,37 @@ static char *opt_string(const json_t *o, const char *key) {
   return v ? xstrdup(v) : NULL;
 }
 
+/* Fields nest no deeper than this: the JSON comes from a child process. */
+#define MAX_FIELD_DEPTH 8
+
+static int params_from_json(const json_t *params, struct dag_plugin_param **out, size_t *n,
+                            int depth) {
+  *out = xcalloc(json_array_size(params) + 1, sizeof(**out));
+  *n = 0;
+  size_t i;
+  const json_t *j;
+  json_array_foreach(params, i, j) {
+    const char *pname = json_string_value(json_object_get(j, "name"));
+    const char *ptype = json_string_value(json_object_get(j, "type"));
+    if (pname == NULL || ptype == NULL) return DAG_EINVAL;
+    struct dag_plugin_param *p = &(*out)[(*n)++];
+    p->name = xstrdup(pname);
+    p->type = dag_param_type_parse(ptype);
+    if (json_is_true(json_object_get(j, "required"))) p->flags |= DAGCTL_PARAM_REQUIRED;
+    if (json_is_true(json_object_get(j, "verbatim"))) p->flags |= DAGCTL_PARAM_VERBATIM;
+    p->default_value = opt_string(j, "default");
+    p->description = opt_string(j, "description");
+    if (p->description == NULL) p->description = xstrdup("");
+    const json_t *fields = json_object_get(j, "fields");
+    if (fields == NULL) continue;
+    if (!json_is_array(fields) || depth >= MAX_FIELD_DEPTH) return DAG_EINVAL;
+    p->has_fields = true;
+    int rc = params_from_json(fields, &p->fields, &p->n_fields, depth + 1);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
   const char *name = json_string_value(json_object_get(o, "type"));
   if (name == NULL) return DAG_EINVAL;
@@ -141,23 +193,7 @@ static int type_from_json(const json_t *o, struct dag_plugin_type *t) {
   if (params == NULL) return 0;
   if (!json_is_array(params)) return DAG_EINVAL;
   t->declared = true;
-  t->params = xcalloc(json_array_size(params) + 1, sizeof(*t->params));
-  size_t i;
-  const json_t *j;
-  json_array_foreach(params, i, j) {
-    const char *pname = json_string_value(json_object_get(j, "name"));
-    const char *ptype = json_string_value(json_object_get(j, "type"));
-    if (pname == NULL || ptype == NULL) return DAG_EINVAL;
-    struct dag_plugin_param *p = &t->params[t->n_params++];
-    p->name = xstrdup(pname);
-    p->type = dag_param_type_parse(ptype);
-    if (json_is_true(json_object_get(j, "required"))) p->flags |= DAGCTL_PARAM_REQUIRED;
-    if (json_is_true(json_object_get(j, "verbatim"))) p->flags |= DAGCTL_PARAM_VERBATIM;
-    p->default_value = opt_string(j, "default");
-    p->description = opt_string(j, "description");
-    if (p->description == NULL) p->description = xstrdup("");
-  }
-  return 0;
+  return params_from_json(params, &t->params, &t->n_params, 0);
 }
 
 static int section_from_json(const json_t *o, const char *owner,

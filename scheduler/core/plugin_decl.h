@@ -21,7 +21,17 @@ struct dag_plugin_param {
   unsigned flags;      /* DAGCTL_PARAM_* */
   char *default_value; /* NULL: none */
   char *description;   /* never NULL */
+  /* Minor 4: the keys its mappings may hold (has_fields), owned. */
+  bool has_fields;
+  struct dag_plugin_param *fields;
+  size_t n_fields;
 };
+
+/* The field `name` of a declared param with fields (borrowed), or NULL. */
+const struct dag_plugin_param *dag_plugin_param_field(const struct dag_plugin_param *p,
+                                                     const char *name);
+/* Free what a copied param owns (not `p` itself). */
+void dag_plugin_param_clear(struct dag_plugin_param *p);
 
 /* A task type, copied out of the plugin so the object can be unloaded. */
 struct dag_plugin_type {

@@ -117,6 +117,60 @@ static int render_value(json_t *v, const struct dag_template_ctx *ctx, char **ms
   return 0;
 }
 
+static int check_value(json_t *params, const char *name, json_t *v,
+                       const struct dag_plugin_param *p, char **msg);
+
+/* The mapping `m` against the fields `p` declares (minor 4). */
+static int check_fields(json_t *m, const struct dag_plugin_param *p, char **msg) {
+  if (!json_is_object(m)) {
+    *msg = xstrdup("expected a mapping");
+    return DAG_EINVAL;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(m, key, v) {
+    const struct dag_plugin_param *f = dag_plugin_param_field(p, key);
+    char *sub = NULL;
+    int rc = 0;
+    if (f == NULL) {
+      *msg = xasprintf("unknown key '%s'", key);
+      return DAG_EINVAL;
+    }
+    if (!json_is_null(v)) rc = check_value(m, key, v, f, &sub);
+    if (rc) {
+      *msg = xasprintf("%s: %s", key, sub ? sub : "invalid value");
+      free(sub);
+      return rc;
+    }
+  }
+  for (size_t i = 0; i < p->n_fields; i++) {
+    const json_t *given = json_object_get(m, p->fields[i].name);
+    if ((p->fields[i].flags & DAGCTL_PARAM_REQUIRED) && (given == NULL || json_is_null(given))) {
+      *msg = xasprintf("%s: required", p->fields[i].name);
+      return DAG_EINVAL;
+    }
+  }
+  return 0;
+}
+
+/* A list or mapping value against the fields of `p`, if it declares some. */
+static int check_nested(json_t *v, const struct dag_plugin_param *p, char **msg) {
+  if (!p->has_fields) return 0;
+  if (json_is_object(v)) return check_fields(v, p, msg);
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    char *sub = NULL;
+    int rc = check_fields(item, p, &sub);
+    if (rc) {
+      *msg = xasprintf("[%zu]: %s", i, sub);
+      free(sub);
+      return rc;
+    }
+  }
+  return 0;
+}
+
 /* One declared param's value against its type; a list or mapping param
  * written as a template arrives as JSON text and is parsed back. */
 static int check_value(json_t *params, const char *name, json_t *v,
@@ -128,11 +182,12 @@ static int check_value(json_t *params, const char *name, json_t *v,
       json_t *parsed = json_loads(json_string_value(v), 0, NULL);
       if ((want_list && json_is_array(parsed)) || (want_map && json_is_object(parsed))) {
         json_object_set_new(params, name, parsed);
-        return 0;
+        return check_nested(parsed, p, msg);
       }
       json_decref(parsed);
     }
-    if ((want_list && json_is_array(v)) || (want_map && json_is_object(v))) return 0;
+    if ((want_list && json_is_array(v)) || (want_map && json_is_object(v)))
+      return check_nested(v, p, msg);
   } else if (!json_is_array(v) && !json_is_object(v)) {
     char *text = NULL;
     if (dag_template_value_text(v, &text) != 0) text = xstrdup("?");

@@ -114,6 +114,39 @@ static bool type_usable(const struct dagctl_plugin *p, const struct dagctl_task_
                     sizeof(const char *))
 #define KNOWN_TYPE_FLAGS (DAGCTL_TYPE_SENSOR | DAGCTL_TYPE_SERVICE)
 
+/* Long enough to hold fields and n_fields (minor 4). */
+#define PARAM_HAS_FIELDS(d) ((d)->size >= offsetof(struct dagctl_param, n_fields) + sizeof(size_t))
+#define MAX_FIELD_DEPTH 8
+
+/* Copy n declared params into out[] (*n_out of them kept); fields are
+ * followed MAX_FIELD_DEPTH deep. false for a garbage declaration. */
+static bool params_describe(const struct dagctl_param *params, size_t n,
+                            struct dag_plugin_param **out, size_t *n_out, int depth) {
+  if (params == NULL || n > MAX_PARAMS || depth > MAX_FIELD_DEPTH) return false;
+  uint32_t stride = n ? params[0].size : 0;
+  if (n && (stride < PARAM_MIN_SIZE || stride > PARAM_MAX_SIZE ||
+            stride % _Alignof(struct dagctl_param) != 0))
+    return false;
+  *out = xcalloc(n ? n : 1, sizeof(**out));
+  *n_out = 0;
+  for (size_t i = 0; i < n; i++) {
+    /* Entries grow at the end like every ABI struct: step by their size. */
+    const struct dagctl_param *d = (const void *)((const char *)params + i * stride);
+    if (d->size != stride || d->name == NULL || *d->name == '\0') continue;
+    struct dag_plugin_param *p = &(*out)[(*n_out)++];
+    p->name = xstrdup(d->name);
+    p->type = d->type <= DAGCTL_PARAM_ANY ? (enum dagctl_param_type)d->type : DAGCTL_PARAM_ANY;
+    p->flags = d->flags & (DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
+    p->default_value = d->default_value ? xstrdup(d->default_value) : NULL;
+    p->description = xstrdup(d->description ? d->description : "");
+    if (PARAM_HAS_FIELDS(d) && d->fields != NULL &&
+        (p->type == DAGCTL_PARAM_MAPPING || p->type == DAGCTL_PARAM_LIST))
+      p->has_fields = params_describe(d->fields, d->n_fields, &p->fields, &p->n_fields,
+                                      depth + 1);
+  }
+  return true;
+}
+
 void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugin_type *out) {
   memset(out, 0, sizeof(*out));
   out->name = xstrdup(t->name);
@@ -125,24 +158,15 @@ void dag_plugin_type_describe(const struct dagctl_task_type *t, struct dag_plugi
     if ((out->flags & DAGCTL_TYPE_SENSOR) && t->poke_interval_param && *t->poke_interval_param)
       out->poke_interval_param = xstrdup(t->poke_interval_param);
   }
-  if (!TYPE_HAS_PARAMS(t) || t->params == NULL || t->n_params > MAX_PARAMS) return;
-  uint32_t stride = t->n_params ? t->params[0].size : 0;
-  if (t->n_params && (stride < PARAM_MIN_SIZE || stride > PARAM_MAX_SIZE ||
-                      stride % _Alignof(struct dagctl_param) != 0))
-    return; /* a garbage declaration: as if there were none */
-  out->declared = true;
-  out->params = xcalloc(t->n_params ? t->n_params : 1, sizeof(*out->params));
-  for (size_t i = 0; i < t->n_params; i++) {
-    /* Entries grow at the end like every ABI struct: step by their size. */
-    const struct dagctl_param *d =
-        (const void *)((const char *)t->params + i * stride);
-    if (d->size != stride || d->name == NULL || *d->name == '\0') continue;
-    struct dag_plugin_param *p = &out->params[out->n_params++];
-    p->name = xstrdup(d->name);
-    p->type = d->type <= DAGCTL_PARAM_ANY ? (enum dagctl_param_type)d->type : DAGCTL_PARAM_ANY;
-    p->flags = d->flags & (DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
-    p->default_value = d->default_value ? xstrdup(d->default_value) : NULL;
-    p->description = xstrdup(d->description ? d->description : "");
+  if (!TYPE_HAS_PARAMS(t) || t->params == NULL) return;
+  /* A garbage declaration counts as none. */
+  out->declared = params_describe(t->params, t->n_params, &out->params, &out->n_params, 0);
+  if (!out->declared) {
+    for (size_t i = 0; i < out->n_params; i++)
+      dag_plugin_param_clear(&out->params[i]);
+    free(out->params);
+    out->params = NULL;
+    out->n_params = 0;
   }
 }
 

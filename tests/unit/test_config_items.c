@@ -144,7 +144,8 @@ static void aliases_listed_once(void **state) {
   for (size_t i = last + 1; i < f->n; i++)
     assert_true(strcmp(f->items[i].section, "kafka") == 0 ||
                 strcmp(f->items[i].section, "lake") == 0 ||
-                strcmp(f->items[i].section, "warehouse") == 0);
+                strcmp(f->items[i].section, "warehouse") == 0 ||
+                strcmp(f->items[i].section, "http") == 0);
 }
 
 /* Set secrets read "***" whether they came from the environment or a file;

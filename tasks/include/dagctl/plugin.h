@@ -22,6 +22,8 @@
  *      declared, read by the scheduler)
  *   3  dagctl_plugin.config_sections/n_config_sections (the plugin's own
  *      sections of dagctl.yaml, checked by the host)
+ *   4  dagctl_param.fields/n_fields (the keys a mapping param, or each
+ *      mapping of a list param, may hold, checked like the params)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -36,7 +38,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 3
+#define DAGCTL_PLUGIN_ABI_MINOR 4
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -133,12 +135,28 @@ struct dagctl_param {
    * returns NULL when the task does not set it). */
   const char *default_value;
   const char *description; /* one line, for `dagctl plugins` */
+
+  /* Minor 4, a MAPPING param (or a LIST param of mappings): the keys the
+   * mapping may hold, n_fields entries each fields[0].size bytes from the
+   * last, themselves params (a field may have fields of its own). With
+   * fields set, `dagctl validate` and the host refuse any other key (with
+   * a did-you-mean), a missing required one and a value of the wrong
+   * type, at its FILE:LINE:COL; a field's default is documentation only
+   * (param() returns the mapping as written). NULL: any keys. */
+  const struct dagctl_param *fields;
+  size_t n_fields;
 };
 
 /* One entry of a params array:
  *   DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", "1h", "how long to wait") */
 #define DAGCTL_PARAM(type, flags, name, default_value, description) \
-  { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description) }
+  { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description), \
+    NULL, 0 }
+/* A MAPPING or LIST param whose mappings hold the keys of the array
+ * `fields` (minor 4). */
+#define DAGCTL_PARAM_FIELDS(type, flags, name, default_value, description, fields)          \
+  { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description), \
+    (fields), sizeof(fields) / sizeof((fields)[0]) }
 
 /* Flags of a task type (minor 2): how the host runs its tasks. */
 #define DAGCTL_TYPE_SENSOR 0x1u  /* execute() may return DAGCTL_NOT_YET (reschedule
