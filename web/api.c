@@ -339,7 +339,13 @@ static void get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_
                     const char *run_id) {
   struct dag_store_run r;
   if (!api_get_run(w, c, dag_id, run_id, &r)) return;
-  web_json(c, 200, dag_api_run(&r));
+  json_t *j = dag_api_run(&r);
+  /* Runs linked by a trigger_dag task, for the run's page. */
+  struct dag_store_run_link *links = NULL;
+  size_t n = 0;
+  if (dag_store_run_links(w->store, r.pk, &links, &n) == 0) dag_api_run_links(j, links, n);
+  dag_store_run_links_free(links, n);
+  web_json(c, 200, j);
   dag_store_run_free(&r);
 }
 

@@ -72,6 +72,23 @@ json_t *dag_api_run(const struct dag_store_run *r) {
   return j;
 }
 
+void dag_api_run_links(json_t *run, const struct dag_store_run_link *links, size_t n) {
+  json_t *by = json_null(), *triggered = json_array();
+  for (size_t i = 0; i < n; i++) {
+    const struct dag_store_run_link *l = &links[i];
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "dag_id", l->dag_id, "dag_run_id", l->run_id,
+                          "task_id", l->task_id, "state", dag_run_state_name(l->state));
+    if (l->triggered_by) {
+      json_decref(by);
+      by = o;
+    } else {
+      json_array_append_new(triggered, o);
+    }
+  }
+  json_object_set_new(run, "triggered_by", by);
+  json_object_set_new(run, "triggered", triggered);
+}
+
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name) {
   json_t *duration = json_null();

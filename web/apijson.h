@@ -14,6 +14,10 @@
 json_t *dag_api_time(dag_time_t t);
 json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors);
 json_t *dag_api_run(const struct dag_store_run *r);
+/* Add a run's trigger_dag links to its JSON `run`: "triggered_by" (the
+ * run whose task triggered it, or null) and "triggered" (the runs its
+ * tasks triggered), each {dag_id, dag_run_id, task_id, state}. */
+void dag_api_run_links(json_t *run, const struct dag_store_run_link *links, size_t n);
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
 json_t *dag_api_import_error(const struct dag_store_import_error *e, int id);

@@ -28,6 +28,7 @@
 #include "plugin_rules.h"
 #include "plugins.h"
 #include "strbuf.h"
+#include "task_dagruns.h"
 #include "template.h"
 #include "timeutil.h"
 
@@ -217,6 +218,44 @@ static void host_service_ready(const struct dagctl_host *h) {
   DAG_UNUSED(w);
   close(th->ready_fd);
   th->ready_fd = -1;
+}
+
+static int host_trigger_dag(const struct dagctl_host *h, const char *dag_id, const char *run_id,
+                            const char *logical_date, const char *conf_json,
+                            const char **run_id_out, int *created) {
+  struct task_host *th = th_of(h);
+  struct cli_task_trigger t = {dag_id, run_id, logical_date, conf_json};
+  char *id = NULL, *err = NULL;
+  bool made = false;
+  if (run_id_out) *run_id_out = NULL;
+  if (created) *created = 0;
+  if (dag_id == NULL || *dag_id == '\0') {
+    host_log(h, DAGCTL_LOG_ERROR, "trigger_dag(): no DAG id");
+    return -1;
+  }
+  if (cli_task_trigger_dag(th->cli, th->run_pk, th->task_id, &t, &id, &made, &err) != 0) {
+    host_log(h, DAGCTL_LOG_ERROR, "%s", err ? err : "cannot trigger the DAG");
+    free(err);
+    return -1;
+  }
+  if (run_id_out) *run_id_out = keep(th, id);
+  else free(id);
+  if (created) *created = made;
+  return 0;
+}
+
+static const char *host_dag_state(const struct dagctl_host *h, const char *dag_id,
+                                  const char *run_id, const char *logical_date,
+                                  const char *task_id) {
+  struct task_host *th = th_of(h);
+  char *state = NULL, *err = NULL;
+  if (dag_id == NULL) return NULL;
+  if (cli_task_dag_state(th->cli, dag_id, run_id, logical_date, task_id, &state, &err) != 0) {
+    host_log(h, DAGCTL_LOG_WARN, "dag_state(): %s", err ? err : "cannot read the state");
+    free(err);
+    return NULL;
+  }
+  return keep(th, state);
 }
 
 /* DAGCTL_TRY_ID is "<home id>:<run pk>:<try>:<task id>" (executor.h). */
@@ -409,6 +448,8 @@ int cmd_task(struct cli *c, int argc, char **argv) {
     th.host.cancelled = host_cancelled;
     th.host.service_ready = host_service_ready;
     th.host.abi_minor = DAGCTL_PLUGIN_ABI_MINOR;
+    th.host.trigger_dag = host_trigger_dag;
+    th.host.dag_state = host_dag_state;
     enum dagctl_result res = tt->execute(&th.host);
     switch (res) {
     case DAGCTL_OK:

@@ -279,6 +279,35 @@ int dag_store_last_scheduled_interval(dag_store *st, const char *dag_id,
 void dag_store_run_free(struct dag_store_run *r);
 void dag_store_runs_free(struct dag_store_run *r, size_t n);
 
+/* --- triggered runs (store_trigger.c) --------------------------------------- */
+
+/* Record that run `run_pk` was triggered by task `by_task_id` of run
+ * `by_run_pk` (the trigger_dag task type), in the caller's transaction. */
+int dag_store_run_trigger_add(dag_store *st, int64_t run_pk, int64_t by_run_pk,
+                              const char *by_task_id);
+/* The latest run of `dag_id` that task `by_task_id` of run `by_run_pk`
+ * triggered: 0 and *out (free with dag_store_run_free()), DAG_ENOTFOUND. */
+int dag_store_run_triggered_by(dag_store *st, int64_t by_run_pk, const char *by_task_id,
+                               const char *dag_id, struct dag_store_run *out);
+/* The latest run of `dag_id` at `logical_date` (external_task): 0 and *out
+ * (free with dag_store_run_free()), DAG_ENOTFOUND. */
+int dag_store_run_at(dag_store *st, const char *dag_id, dag_time_t logical_date,
+                     struct dag_store_run *out);
+/* A run linked to another by a trigger_dag task: the one that triggered it
+ * (triggered_by) or one it triggered. Strings owned by the array. */
+struct dag_store_run_link {
+  bool triggered_by; /* true: this run triggered the run asked about */
+  char *dag_id;
+  char *run_id;
+  char *task_id; /* the trigger_dag task (of the triggering run) */
+  enum dag_run_state state;
+};
+/* The run's links: the one that triggered it first (if any), then the runs
+ * it triggered, oldest first. Free with dag_store_run_links_free(). */
+int dag_store_run_links(dag_store *st, int64_t run_pk, struct dag_store_run_link **out,
+                        size_t *n);
+void dag_store_run_links_free(struct dag_store_run_link *l, size_t n);
+
 /* --- task instances -------------------------------------------------------- */
 
 /* What one try cost (migrations/0008_try_usage.sql); all zero and `known`

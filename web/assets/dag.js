@@ -219,7 +219,28 @@ function importedBadge(run) {
   return h('span', {class: 'badge imported', title: 'imported ' + fmtTime(run.imported_at), text: 'imported'});
 }
 
-function runDetail(run) {
+// A run linked by a trigger_dag task: its DAG page with the run selected.
+function runLink(l) {
+  return h('a', {href: '/dags/' + enc(l.dag_id) + '?run=' + enc(l.dag_run_id), 'data-state': l.state,
+    title: l.state, text: l.dag_id + ' / ' + l.dag_run_id});
+}
+
+// "Triggered by" and "Triggered" rows from the run's own API answer.
+function linkFacts(links) {
+  if (!links) return [];
+  const rows = [];
+  if (links.triggered_by) {
+    rows.push(['Triggered by', h('span', {}, runLink(links.triggered_by), ' (task ',
+      h('code', {text: links.triggered_by.task_id}), ')')]);
+  }
+  if (links.triggered && links.triggered.length) {
+    rows.push(['Triggered', h('span', {class: 'triggered-runs'}, links.triggered.map((l) =>
+      h('span', {}, runLink(l), ' by ', h('code', {text: l.task_id}), ' ', stateBadge(l.state), ' ')))]);
+  }
+  return rows;
+}
+
+function runDetail(run, links) {
   return h('div', {class: 'run-detail'},
     h('h3', {}, 'Run ', h('code', {text: run.dag_run_id}), ' ', stateBadge(run.state),
       run.imported_at ? [' ', importedBadge(run)] : null),
@@ -232,7 +253,7 @@ function runDetail(run) {
       ['Ended', fmtTime(run.end_date)],
       ['Duration', fmtDuration(duration(run.start_date, run.end_date))],
       ['DAG version', fmtVersion(run.dag_version_number)],
-    ].concat(run.imported_at ? [['Imported', fmtTime(run.imported_at)]] : [])),
+    ].concat(run.imported_at ? [['Imported', fmtTime(run.imported_at)]] : [], linkFacts(links))),
     h('div', {class: 'conf-label', text: 'Conf'}),
     h('pre', {class: 'conf', id: 'run-conf', text: JSON.stringify(run.conf, null, 2)}),
     h('div', {class: 'buttons'},
@@ -398,8 +419,9 @@ async function renderDetail() {
   } else if (!run) {
     view = h('p', {class: 'muted', text: 'No runs yet. Trigger one with the button above.'});
   } else {
+    const links = await apiGet(runUrl(DAG_ID, run.dag_run_id)).catch(() => null);
     view = h('div', {}, sel.task && grid.tasks.some((t) => t.task_id === sel.task) ? await taskDetail(run) : null,
-      runDetail(run));
+      runDetail(run, links));
   }
   const box = $('#detail');
   // Keep the reader's scroll position across refreshes.

@@ -23,7 +23,8 @@
  *   3  dagctl_plugin.config_sections/n_config_sections (the plugin's own
  *      sections of dagctl.yaml, checked by the host)
  *   4  dagctl_param.fields/n_fields (the keys a mapping param, or each
- *      mapping of a list param, may hold, checked like the params)
+ *      mapping of a list param, may hold, checked like the params);
+ *      dagctl_host.trigger_dag/dag_state (runs of other DAGs)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -103,6 +104,30 @@ struct dagctl_host {
 
   /* Minor 1. DAGCTL_PLUGIN_ABI_MINOR of the host. */
   uint32_t abi_minor;
+
+  /* Minor 4: runs of other DAGs (trigger_dag, external_task). */
+
+  /* Queue a run of `dag_id` (a DAG of the DAG folder), linked to this
+   * task's run: both runs' pages show the link. A run this task instance
+   * triggered before (at an earlier poke or try) is returned instead, so a
+   * rescheduled task never triggers twice. run_id NULL: manual__<logical
+   * date>; logical_date NULL: now, else ISO-8601; conf_json NULL or a JSON
+   * object. *run_id_out: the run's id, borrowed until execute() returns;
+   * *created: 1 when queued by this call. Returns 0, or -1 after saying
+   * why in the try's log (unknown DAG, bad conf, run id taken). */
+  int (*trigger_dag)(const struct dagctl_host *h, const char *dag_id, const char *run_id,
+                     const char *logical_date, const char *conf_json,
+                     const char **run_id_out, int *created);
+
+  /* A state in another run (or this one): the run of `dag_id` named
+   * `run_id`, or with run_id NULL the latest run at `logical_date`
+   * (ISO-8601); with task_id NULL the run's state (queued, running,
+   * success, failed), else that task instance's (none, scheduled, queued,
+   * running, success, failed, skipped, upstream_failed, up_for_retry,
+   * up_for_reschedule...). NULL when there is no such run or task;
+   * borrowed until execute() returns. */
+  const char *(*dag_state)(const struct dagctl_host *h, const char *dag_id, const char *run_id,
+                           const char *logical_date, const char *task_id);
 };
 
 /* The type of a declared parameter, as the YAML value must be written. A
