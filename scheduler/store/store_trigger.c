@@ -1,5 +1,5 @@
 /* store_trigger.c - runs triggered by a task of another run (the
- * trigger_dag task type; migrations/0012_run_trigger.sql), and runs looked
+ * trigger_dag task type; migrations/0013_run_trigger.sql), and runs looked
  * up by logical date (external_task). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
--- 0012_run_trigger: which task of which run triggered a run (the
+-- 0013_run_trigger: which task of which run triggered a run (the
 -- trigger_dag task type), so that the two runs link to each other and a
 -- rescheduled trigger_dag task finds the run it triggered instead of
 -- triggering another. One row per triggered run; none for runs made
