@@ -15,6 +15,8 @@
 #include "ids.h"
 #include "log.h"
 #include "runs.h"
+#include "secret.h"
+#include "store_vars.h"
 #include "web_api.h"
 
 /* --- task instances ---------------------------------------------------------------------- */
@@ -171,6 +173,9 @@ static void safe_filename(struct strbuf *sb, const char *s) {
  * the end of a log of any size and asks for earlier parts on demand. Every
  * 200 and 206 says where it starts (X-Log-Start) and how big the log is
  * (X-Log-Size). */
+/* The most of a log answered at once when it must be masked. */
+#define WEB_LOG_MASK_MAX (8 << 20)
+
 static void get_log(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req, char *const *p) {
   const char *dag_id = p[0], *run_id = p[1], *task_id = p[2];
@@ -249,6 +254,14 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     sb_free(&h);
     return;
   }
+  /* What a task printed of a connection's password or a secret variable
+   * goes out masked, byte for byte (secret.h), so offsets and ranges hold.
+   * Masking reads the range here, on the loop (a read of a regular file
+   * waits on no one): at most WEB_LOG_MASK_MAX bytes are answered then,
+   * and X-Log-Start, X-Log-Size and Content-Range say where to go on. */
+  struct dag_masker masker = DAG_MASKER_INIT;
+  dag_store_secret_values(w->store, environ, dag_masker_add_cb, &masker);
+  if (rk > 0 && masker.n && stop - start > WEB_LOG_MASK_MAX) stop = start + WEB_LOG_MASK_MAX;
   if (rk > 0) {
     status = 206;
     sb_appendf(&h, "Content-Range: bytes %lld-%lld/%lld\r\n", (long long)start,
@@ -259,6 +272,7 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     start = offset;
   }
   if (rk <= 0 && limit > 0 && stop - start > limit) stop = start + limit;
+  if (rk <= 0 && masker.n && stop - start > WEB_LOG_MASK_MAX) stop = start + WEB_LOG_MASK_MAX;
   sb_appendf(&h, "X-Log-Start: %lld\r\nX-Log-Size: %lld\r\n", (long long)start,
              (long long)size);
   if (download) {
@@ -270,8 +284,24 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     safe_filename(&h, task_id);
     sb_appendf(&h, "__%ld.log\"\r\n", try_number);
   }
-  dag_http_respond_file(c, status, "text/plain; charset=utf-8", sb_str(&h), fd, start,
-                        stop - start);
+  if (masker.n == 0) {
+    dag_http_respond_file(c, status, "text/plain; charset=utf-8", sb_str(&h), fd, start,
+                          stop - start);
+  } else {
+    int64_t pad = (int64_t)masker.maxlen - 1;
+    int64_t from = start > pad ? start - pad : 0, to = stop + pad < size ? stop + pad : size;
+    char *buf = xmalloc((size_t)(to - from) + 1);
+    ssize_t got = pread(fd, buf, (size_t)(to - from), from);
+    close(fd);
+    if (got < 0) got = 0;
+    dag_masker_apply(&masker, buf, (size_t)got);
+    /* A file that shrank under us: what is there. */
+    int64_t have = from + got < stop ? from + got : stop;
+    dag_http_respond(c, status, "text/plain; charset=utf-8", sb_str(&h), buf + (start - from),
+                     have > start ? (size_t)(have - start) : 0);
+    free(buf);
+  }
+  dag_masker_free(&masker);
   sb_free(&h);
 }
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "scheduler.h"
 #include "smtp_send.h"
+#include "store_vars.h"
 #include "timeutil.h"
 
 struct dag_alerts {
@@ -42,6 +43,8 @@ static char *emails_json(char *const *email, size_t n) {
   json_decref(arr);
   return s;
 }
+
+static void masker_add(void *m, const char *secret) { dag_alert_masker_add(m, secret); }
 
 static void queue(struct dag_alerts *a, struct dag_store_alert *row) {
   int64_t id = 0;
@@ -107,6 +110,9 @@ static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, con
                              const char *error) {
   const char *run_id = run->run_id;
   char *log_path = NULL, *tail = NULL;
+  /* Connection passwords and secret variables as they are now: a task
+   * may have printed one (the masker keeps each once). */
+  dag_store_secret_values(a->store, NULL, masker_add, &a->masker);
   /* The tail of the log goes into a mail: never from outside the folder. */
   if (t && dag_id_rel_path_is_safe(t->log_path)) {
     log_path = xasprintf("%s/logs/%s", a->cfg->home, t->log_path);

@@ -11,11 +11,13 @@
 #include "alloc.h"
 #include "apijson.h"
 #include "cli.h"
-#include "duration.h"
 #include "dag_find.h"
+#include "duration.h"
 #include "error.h"
 #include "ids.h"
 #include "runs.h"
+#include "secret.h"
+#include "store_vars.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -279,6 +281,11 @@ static json_t *json_text(const char *s, size_t n) {
   return j;
 }
 
+static void logs_out(void *ud, const char *buf, size_t len) {
+  (void)ud;
+  fwrite(buf, 1, len, stdout);
+}
+
 int cmd_logs(struct cli *c, int argc, char **argv) {
   static const char usage[] = "dagctl logs DAG RUN_ID TASK [--try N] [--follow | --json]";
   struct runs_opts o = {0};
@@ -379,13 +386,20 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   char buf[65536];
   ssize_t r;
   struct strbuf all = STRBUF_INIT;
+  /* What a task printed of a connection's password or a secret variable
+   * is shown masked (secret.h). */
+  struct dag_masker masker = DAG_MASKER_INIT;
+  dag_store_secret_values(c->store, environ, dag_masker_add_cb, &masker);
   while ((r = read(fd, buf, sizeof(buf))) > 0) {
     if (c->json)
       sb_appendn(&all, buf, (size_t)r);
     else
-      fwrite(buf, 1, (size_t)r, stdout);
+      dag_masker_write(&masker, buf, (size_t)r, logs_out, NULL);
   }
   close(fd);
+  dag_masker_flush(&masker, logs_out, NULL);
+  if (all.len) dag_masker_apply(&masker, all.buf, all.len);
+  dag_masker_free(&masker);
   if (c->json) {
     json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "dag_id", run.dag_id,
                             "dag_run_id", run.run_id, "task_id", task_id, "try_number", number,

@@ -28,6 +28,7 @@
 #include "plugin_rules.h"
 #include "plugins.h"
 #include "strbuf.h"
+#include "store_vars.h"
 #include "task_dagruns.h"
 #include "template.h"
 #include "timeutil.h"
@@ -302,6 +303,8 @@ static int prepare_params(struct task_host *th) {
   free(text);
   struct dag_template_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
+  struct dag_store_lookup lookup = {th->cli->store, environ};
+  dag_store_template_lookups(&lookup, &ctx);
   ctx.dag_id = getenv("DAGCTL_DAG_ID");
   ctx.task_id = getenv("DAGCTL_TASK_ID");
   ctx.run_id = getenv("DAGCTL_RUN_ID");

@@ -19,6 +19,8 @@
 #include "alloc.h"
 #include "cli.h"
 #include "error.h"
+#include "secret.h"
+#include "store_vars.h"
 
 struct follow {
   uv_fs_event_t log_dir;
@@ -35,7 +37,13 @@ struct follow {
   bool done;
   int error;              /* a negative code that stopped the follow */
   enum dag_task_state final;
+  struct dag_masker masker; /* connection passwords, secret variables */
 };
+
+static void out_stdout(void *ud, const char *buf, size_t len) {
+  (void)ud;
+  fwrite(buf, 1, len, stdout);
+}
 
 /* Print what the file has gained since the last call. A regular file's
  * read does not wait on anyone, so doing it on this loop blocks nothing. */
@@ -46,7 +54,9 @@ static void drain(struct follow *f) {
   }
   char buf[65536];
   ssize_t r;
-  while ((r = read(f->fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)r, stdout);
+  while ((r = read(f->fd, buf, sizeof(buf))) > 0)
+    dag_masker_write(&f->masker, buf, (size_t)r, out_stdout, NULL);
+  if (f->done) dag_masker_flush(&f->masker, out_stdout, NULL);
   fflush(stdout);
 }
 
@@ -104,6 +114,7 @@ int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_n
   f.try_number = try_number;
   f.path = path;
   f.fd = -1;
+  dag_store_secret_values(c->store, environ, dag_masker_add_cb, &f.masker);
   char *dir = xstrdup(path);
   char *slash = strrchr(dir, '/');
   if (slash) *slash = '\0';
@@ -134,6 +145,9 @@ int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_n
   uv_loop_close(&loop);
   free(dir);
   if (f.fd >= 0) close(f.fd);
+  dag_masker_flush(&f.masker, out_stdout, NULL);
+  fflush(stdout);
+  dag_masker_free(&f.masker);
   *final = f.final;
   return f.error;
 }

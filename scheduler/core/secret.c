@@ -88,3 +88,69 @@ bool dag_secret_name(const char *name) {
   free(lower);
   return hit;
 }
+
+/* --- masking ------------------------------------------------------------------ */
+
+void dag_masker_add(struct dag_masker *m, const char *secret) {
+  if (!secret) return;
+  size_t len = strlen(secret);
+  if (len < 4) return;
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->secrets[i], secret) == 0) return;
+  m->secrets = xgrow(m->secrets, &m->cap, m->n + 1, sizeof(*m->secrets));
+  m->secrets[m->n++] = xstrdup(secret);
+  if (len > m->maxlen) m->maxlen = len;
+}
+
+void dag_masker_add_cb(void *m, const char *secret) { dag_masker_add(m, secret); }
+
+void dag_masker_free(struct dag_masker *m) {
+  for (size_t i = 0; i < m->n; i++) {
+    explicit_bzero(m->secrets[i], strlen(m->secrets[i]));
+    free(m->secrets[i]);
+  }
+  free(m->secrets);
+  if (m->hold) explicit_bzero(m->hold, m->hold_cap);
+  free(m->hold);
+  memset(m, 0, sizeof(*m));
+}
+
+void dag_masker_apply(const struct dag_masker *m, char *buf, size_t len) {
+  for (size_t i = 0; i < m->n; i++) {
+    size_t slen = strlen(m->secrets[i]);
+    char *p = buf, *end = buf + len;
+    while ((size_t)(end - p) >= slen) {
+      char *hit = memmem(p, (size_t)(end - p), m->secrets[i], slen);
+      if (!hit) break;
+      memset(hit, '*', slen);
+      p = hit + slen;
+    }
+  }
+}
+
+void dag_masker_write(struct dag_masker *m, const char *buf, size_t len,
+                      void (*out)(void *ud, const char *buf, size_t len), void *ud) {
+  if (m->n == 0) {
+    dag_masker_flush(m, out, ud);
+    if (len) out(ud, buf, len);
+    return;
+  }
+  m->hold = xgrow(m->hold, &m->hold_cap, m->hold_len + len + 1, 1);
+  memcpy(m->hold + m->hold_len, buf, len);
+  m->hold_len += len;
+  dag_masker_apply(m, m->hold, m->hold_len);
+  /* An occurrence that starts before the kept tail ends inside the buffer:
+   * everything before the tail is final. */
+  size_t keep = m->maxlen - 1;
+  if (m->hold_len <= keep) return;
+  size_t emit = m->hold_len - keep;
+  out(ud, m->hold, emit);
+  memmove(m->hold, m->hold + emit, keep);
+  m->hold_len = keep;
+}
+
+void dag_masker_flush(struct dag_masker *m, void (*out)(void *ud, const char *buf, size_t len),
+                      void *ud) {
+  if (m->hold_len) out(ud, m->hold, m->hold_len);
+  m->hold_len = 0;
+}

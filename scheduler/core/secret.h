@@ -43,4 +43,33 @@ int dag_secret_open(const unsigned char key[DAG_SECRET_KEY_BYTES], const char *a
  * a connection's extra. */
 bool dag_secret_name(const char *name);
 
+/* --- masking ------------------------------------------------------------------
+ * Secrets in text that dagctl shows (task logs, through `dagctl logs` and
+ * the API): every byte of each occurrence becomes '*', so the text keeps
+ * its length and byte offsets (log ranges, follow positions) stay true.
+ * Secrets shorter than 4 bytes are ignored: masking "a" would garble all. */
+struct dag_masker {
+  char **secrets; /* owned */
+  size_t n, cap;
+  size_t maxlen;  /* of the longest secret */
+  char *hold;     /* dag_masker_write(): bytes held back, owned */
+  size_t hold_len, hold_cap;
+};
+#define DAG_MASKER_INIT {NULL, 0, 0, 0, NULL, 0, 0}
+
+/* Copies `secret`. */
+void dag_masker_add(struct dag_masker *m, const char *secret);
+/* For callbacks that add secrets: dag_masker_add(ud, secret). */
+void dag_masker_add_cb(void *m, const char *secret);
+void dag_masker_free(struct dag_masker *m);
+/* Mask buf[0..len) in place. */
+void dag_masker_apply(const struct dag_masker *m, char *buf, size_t len);
+/* Streaming: pass buf through to out(), masked, holding back the last
+ * maxlen-1 bytes in case a secret continues in the next call; flush()
+ * writes what is held. */
+void dag_masker_write(struct dag_masker *m, const char *buf, size_t len,
+                      void (*out)(void *ud, const char *buf, size_t len), void *ud);
+void dag_masker_flush(struct dag_masker *m, void (*out)(void *ud, const char *buf, size_t len),
+                      void *ud);
+
 #endif

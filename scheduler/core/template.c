@@ -39,6 +39,8 @@ enum var {
   V_DAG,    /* dag.dag_id */
   V_TASK,   /* task.task_id */
   V_MACROS, /* macros.ds_add(...), macros.ds_format(...) */
+  V_VAR,    /* var.value.NAME, var.json.NAME.KEY */
+  V_CONN,   /* conn.NAME.FIELD */
 };
 
 /* Indexed by enum var; also the did-you-mean candidates. */
@@ -61,6 +63,8 @@ static const char *const var_names[] = {
     "dag",
     "task",
     "macros",
+    "var",
+    "conn",
 };
 
 static int fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -338,6 +342,117 @@ static int unknown_name(struct parser *ps, const char *expr, size_t len, size_t 
   return fail(ps->err, "unknown template variable '%.*s'", (int)len, expr);
 }
 
+/* The fields of a connection a template may name (dag_conn_json()). */
+static const char *const conn_fields[] = {"host", "login", "password", "port", "schema",
+                                          "conn_type", "conn_id", "description", "extra",
+                                          "extra_dejson"};
+
+/* var.value.NAME, var.json.NAME[.KEY...] and conn.NAME.FIELD[.KEY...]:
+ * the shape is checked without a context (at load time), the value looked
+ * up with one. */
+static int var_or_conn(struct parser *ps, enum var var, const char *expr, size_t len,
+                       struct val *out) {
+  const char *p = expr + strlen(var_names[var]) + 1, *end = expr + len;
+  const char *d1 = p <= end ? memchr(p, '.', (size_t)(end - p)) : NULL;
+  if (var == V_VAR) {
+    bool json = d1 && (size_t)(d1 - p) == 4 && memcmp(p, "json", 4) == 0;
+    bool value = d1 && (size_t)(d1 - p) == 5 && memcmp(p, "value", 5) == 0;
+    const char *name = d1 ? d1 + 1 : NULL;
+    const char *d2 = name ? memchr(name, '.', (size_t)(end - name)) : NULL;
+    if (!(json || value) || name >= end || (value && d2))
+      return fail(ps->err, "'%.*s': use {{ var.value.NAME }} or {{ var.json.NAME.KEY }}",
+                  (int)len, expr);
+    if (!ps->ctx) return 0;
+    if (!ps->ctx->lookup_var)
+      return fail(ps->err, "'%.*s': variables are not available here", (int)len, expr);
+    char *key = xstrndup(name, d2 ? (size_t)(d2 - name) : (size_t)(end - name));
+    char *text = NULL, *err = NULL;
+    int rc = ps->ctx->lookup_var(ps->ctx->lookup_ud, key, &text, &err);
+    if (rc == DAG_ENOTFOUND) {
+      out->undef = err ? err : xasprintf("no variable '%s'", key);
+      free(key);
+      return 0;
+    }
+    free(key);
+    if (rc) {
+      int f = fail(ps->err, "'%.*s': %s", (int)len, expr, err ? err : "lookup failed");
+      free(err);
+      return f;
+    }
+    free(err);
+    if (value) {
+      out->j = json_string(text);
+      free(text);
+      return 0;
+    }
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    free(text);
+    if (!j)
+      return fail(ps->err, "'%.*s': the variable does not hold JSON: %s", (int)len, expr,
+                  jerr.text);
+    const json_t *v = d2 ? descend(j, d2 + 1, (size_t)(end - d2 - 1)) : j;
+    if (v)
+      out->j = json_incref((json_t *)v);
+    else
+      out->undef = xasprintf("variable holds no '%.*s'", (int)(end - d2 - 1), d2 + 1);
+    json_decref(j);
+    return 0;
+  }
+  /* conn.NAME.FIELD[.KEY...] */
+  const char *field = d1 ? d1 + 1 : NULL;
+  const char *d2 = field && field < end ? memchr(field, '.', (size_t)(end - field)) : NULL;
+  size_t flen = field ? (d2 ? (size_t)(d2 - field) : (size_t)(end - field)) : 0;
+  int known = -1;
+  for (size_t i = 0; field && i < DAG_ARRAY_SIZE(conn_fields); i++)
+    if (strlen(conn_fields[i]) == flen && memcmp(conn_fields[i], field, flen) == 0)
+      known = (int)i;
+  bool sub_ok = !d2 || known == 8 || known == 9; /* extra.KEY, extra_dejson.KEY */
+  if (!field || d1 == p || known < 0 || !sub_ok) {
+    if (field && known < 0 && flen) {
+      char *word = xstrndup(field, flen);
+      const char *hint = dag_did_you_mean(word, conn_fields, DAG_ARRAY_SIZE(conn_fields));
+      free(word);
+      if (hint)
+        return fail(ps->err, "'%.*s': a connection has no field '%.*s' (did you mean '%s'?)",
+                    (int)len, expr, (int)flen, field, hint);
+    }
+    return fail(ps->err, "'%.*s': use {{ conn.NAME.FIELD }} with FIELD one of host, login, "
+                "password, port, schema, conn_type, extra.KEY", (int)len, expr);
+  }
+  if (!ps->ctx) return 0;
+  if (!ps->ctx->lookup_conn)
+    return fail(ps->err, "'%.*s': connections are not available here", (int)len, expr);
+  char *name = xstrndup(p, (size_t)(d1 - p)), *err = NULL;
+  json_t *conn = NULL;
+  int rc = ps->ctx->lookup_conn(ps->ctx->lookup_ud, name, &conn, &err);
+  free(name);
+  if (rc == DAG_ENOTFOUND) {
+    out->undef = err ? err : xasprintf("no connection '%.*s'", (int)(d1 - p), p);
+    return 0;
+  }
+  if (rc) {
+    int f = fail(ps->err, "'%.*s': %s", (int)len, expr, err ? err : "lookup failed");
+    free(err);
+    return f;
+  }
+  free(err);
+  /* extra is text in Airflow's Connection; extra.KEY reads its JSON. */
+  const json_t *v = descend(conn, field, (size_t)(end - field));
+  if (v && known == 8 && !d2) {
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    out->j = json_string(text);
+    free(text);
+  } else if (v) {
+    out->j = json_incref((json_t *)v);
+  } else {
+    out->undef = xasprintf("connection '%.*s' has no extra '%.*s'", (int)(d1 - p), p,
+                           (int)(end - d2 - 1), d2 ? d2 + 1 : "");
+  }
+  json_decref(conn);
+  return 0;
+}
+
 /* One dotted name, already checked for shape. */
 static int eval_name(struct parser *ps, const char *expr, size_t len, struct val *out) {
   const struct dag_template_ctx *ctx = ps->ctx;
@@ -382,6 +497,7 @@ static int eval_name(struct parser *ps, const char *expr, size_t len, struct val
                              (int)(rest_len - 5), rest + 5);
     return 0;
   }
+  if (var == V_VAR || var == V_CONN) return var_or_conn(ps, (enum var)var, expr, len, out);
   if (var < 0 || dot || var == V_DAG || var == V_TASK || var == V_MACROS)
     return unknown_name(ps, expr, len, head);
   return ctx ? var_value((enum var)var, var_names[var], ctx, out, ps->err) : 0;

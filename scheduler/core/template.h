@@ -5,7 +5,11 @@
  *   data_interval_end, prev_data_interval_start_success, run_id, dag_id,
  *   task_id, try_number, dag.dag_id, task.task_id, ti.try_number,
  *   params.NAME, conf.NAME (conf.NAME.SUB for nested objects),
- *   ti.xcom.TASK.KEY (a value another task of the run pushed)
+ *   ti.xcom.TASK.KEY (a value another task of the run pushed),
+ *   var.value.NAME, var.json.NAME.KEY... (a variable, its text or the
+ *   JSON it holds), conn.NAME.FIELD (a connection: host, login, password,
+ *   port, schema, conn_type, conn_id, description, extra.KEY,
+ *   extra_dejson.KEY)
  * Macros: macros.ds_add(ds, days), macros.ds_format(ds, in_fmt, out_fmt).
  * Literals: 'text', "text", whole numbers, true, false, none.
  * Filters, chained with |: upper, lower, default(v[, boolean]),
@@ -46,6 +50,15 @@ struct dag_template_ctx {
   const json_t *params; /* borrowed; may be NULL */
   const json_t *conf;   /* borrowed; may be NULL */
   const json_t *xcom;   /* borrowed; {TASK: {KEY: value}}; may be NULL */
+  /* {{ var.value.NAME }}, {{ var.json.NAME.KEY }} and {{ conn.NAME.FIELD }}
+   * are looked up through these (NULL: not available here, an error). Each
+   * returns 0 and its result (a variable's text, caller frees; a connection
+   * as dag_conn_json() gives it, a new reference), DAG_ENOTFOUND (the tag
+   * is then undefined, which `default` replaces), or another code with *err
+   * (caller frees). store_vars.h provides them over the state store. */
+  int (*lookup_var)(void *ud, const char *name, char **value, char **err);
+  int (*lookup_conn)(void *ud, const char *name, json_t **conn, char **err);
+  void *lookup_ud;
 };
 
 /* Render `tmpl`. Returns 0 and *out (caller frees), or DAG_ETEMPLATE with a

@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "sched_int.h"
+#include "store_vars.h"
 #include "strbuf.h"
 #include "template.h"
 #include "timeutil.h"
@@ -227,6 +228,9 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   const struct dag_task *t = &r->ref->dag->tasks[ti->idx];
   struct dag_template_ctx ctx;
   ctx_init(&ctx, ti);
+  /* {{ var.* }} and {{ conn.* }}: the scheduler's environment, then the store. */
+  struct dag_store_lookup lookup = {s->store, s->base_env};
+  dag_store_template_lookups(&lookup, &ctx);
   *err = NULL;
 
   struct strv argv = {0}, env = {0};

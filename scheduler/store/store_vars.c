@@ -8,7 +8,9 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "log.h"
 #include "secret.h"
+#include "template.h"
 #include "store_int.h"
 
 int dag_store_set_secret_key(dag_store *st, const char *text) {
@@ -457,4 +459,37 @@ int dag_store_secret_values(dag_store *st, char *const *envp,
   }
   store_reset(s);
   return step == STORE_DONE ? 0 : store_fail(st, "read variable secrets");
+}
+
+/* --- templates ---------------------------------------------------------------- */
+
+static void mask_one(void *ud, const char *secret) {
+  (void)ud;
+  dag_log_mask(secret);
+}
+
+static int lookup_var(void *ud, const char *name, char **value, char **err) {
+  struct dag_store_lookup *l = ud;
+  int rc = dag_store_variable_resolve(l->st, l->envp, name, value, err);
+  if (rc == 0 && dag_secret_name(name)) dag_log_mask(*value);
+  return rc;
+}
+
+static int lookup_conn(void *ud, const char *name, json_t **out, char **err) {
+  struct dag_store_lookup *l = ud;
+  struct dag_conn c;
+  *out = NULL;
+  int rc = dag_store_connection_resolve(l->st, l->envp, name, &c, err);
+  if (rc) return rc;
+  if (c.password) dag_log_mask(c.password);
+  extra_secrets(c.extra, mask_one, NULL);
+  *out = dag_conn_json(&c);
+  dag_conn_clear(&c);
+  return 0;
+}
+
+void dag_store_template_lookups(struct dag_store_lookup *l, struct dag_template_ctx *ctx) {
+  ctx->lookup_var = lookup_var;
+  ctx->lookup_conn = lookup_conn;
+  ctx->lookup_ud = l;
 }

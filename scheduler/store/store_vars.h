@@ -105,6 +105,19 @@ int dag_store_connection_resolve(dag_store *st, char *const *envp, const char *c
 int dag_store_variable_resolve(dag_store *st, char *const *envp, const char *key, char **value,
                                char **err);
 
+/* The lookups of templates ({{ var.value.NAME }}, {{ conn.NAME.host }},
+ * template.h) over resolution by name as above: `l` (the caller's, alive
+ * while `ctx` is used) names the store (may be NULL: the environment
+ * alone) and the environment. Every secret a lookup returns (a password,
+ * a secret-looking variable or extra key) is registered with
+ * dag_log_mask(), so that dagctl's own log lines never show it. */
+struct dag_template_ctx;
+struct dag_store_lookup {
+  dag_store *st;
+  char *const *envp;
+};
+void dag_store_template_lookups(struct dag_store_lookup *l, struct dag_template_ctx *ctx);
+
 /* Call add(ud, value) for every secret a task may be given: the passwords
  * and secret extra values of every connection, the values of secret-looking
  * variables, in the database and in DAGCTL_CONN_* / DAGCTL_VAR_* of `envp`.

@@ -139,10 +139,39 @@ static void conn_json(void **state) {
   dag_conn_clear(&c);
 }
 
+static void collect(void *ud, const char *buf, size_t len) {
+  strncat(ud, buf, len);
+}
+
+static void masking(void **state) {
+  (void)state;
+  struct dag_masker m = DAG_MASKER_INIT;
+  dag_masker_add(&m, "abc"); /* too short: ignored */
+  dag_masker_add(&m, "hunter22");
+  dag_masker_add(&m, "tok-99");
+  dag_masker_add(&m, "hunter22");
+  assert_int_equal(m.n, 2);
+  char line[] = "pw=hunter22 tok=tok-99 abc hunter2";
+  dag_masker_apply(&m, line, strlen(line));
+  assert_string_equal(line, "pw=******** tok=****** abc hunter2");
+  /* Streamed one byte at a time, a secret across every boundary. */
+  const char *text = "a hunter22 b tok-99tok-99 c hunte";
+  char out[128] = "";
+  for (const char *p = text; *p; p++) dag_masker_write(&m, p, 1, collect, out);
+  dag_masker_flush(&m, collect, out);
+  assert_string_equal(out, "a ******** b ************ c hunte");
+  dag_masker_free(&m);
+  /* No secrets: passed through as it is. */
+  char out2[16] = "";
+  dag_masker_write(&m, "plain", 5, collect, out2);
+  assert_string_equal(out2, "plain");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_uri), cmocka_unit_test(small_uris), cmocka_unit_test(bad_uris),
       cmocka_unit_test(names),    cmocka_unit_test(sealing),    cmocka_unit_test(conn_json),
+      cmocka_unit_test(masking),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
