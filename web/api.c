@@ -16,6 +16,7 @@
 #include "runs.h"
 #include "timeutil.h"
 #include "web_api.h"
+#include "web_lists.h"
 
 /* --- shared helpers ----------------------------------------------------------------- */
 
@@ -308,33 +309,6 @@ static void patch_dag(struct dag_web *w, struct dag_http_conn *c,
 
 /* --- runs -------------------------------------------------------------------------------- */
 
-static void list_runs(struct dag_web *w, struct dag_http_conn *c,
-                      const struct dag_http_request *req, const char *dag_id) {
-  long limit, offset;
-  if (!api_query_int(c, req, "limit", 100, 1, 100000, &limit) ||
-      !api_query_int(c, req, "offset", 0, 0, 1000000000, &offset))
-    return;
-  struct dag_store_dag d;
-  if (!api_get_dag(w, c, dag_id, &d)) return;
-  dag_store_dag_free(&d);
-  struct dag_store_run *runs = NULL;
-  size_t n = 0;
-  int64_t total = 0;
-  int rc = dag_store_list_runs(w->store, dag_id, (int)(limit + offset), &runs, &n);
-  if (rc == 0) rc = dag_store_count_runs(w->store, dag_id, &total);
-  if (rc) {
-    dag_store_runs_free(runs, n);
-    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
-              dag_strerror(rc));
-    return;
-  }
-  json_t *arr = json_array();
-  for (size_t i = (size_t)offset; i < n; i++) json_array_append_new(arr, dag_api_run(&runs[i]));
-  dag_store_runs_free(runs, n);
-  web_json(c, 200,
-           json_pack("{s:o, s:I}", "dag_runs", arr, "total_entries", (json_int_t)total));
-}
-
 static void get_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
                     const char *run_id) {
   struct dag_store_run r;
@@ -477,24 +451,7 @@ static void list_workers(struct dag_web *w, struct dag_http_conn *c) {
   web_json(c, 200, json_pack("{s:o, s:I}", "workers", arr, "total_entries", (json_int_t)n));
 }
 
-/* --- import errors, health, version -------------------------------------------------------- */
-
-static void import_errors(struct dag_web *w, struct dag_http_conn *c) {
-  struct dag_store_import_error *errs = NULL;
-  size_t n = 0;
-  int rc = dag_store_list_import_errors(w->store, &errs, &n);
-  if (rc) {
-    web_error(c, 500, "Internal Server Error", "the state store failed: %s",
-              dag_strerror(rc));
-    return;
-  }
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(arr, dag_api_import_error(&errs[i], (int)i + 1));
-  dag_store_import_errors_free(errs, n);
-  web_json(c, 200,
-           json_pack("{s:o, s:I}", "import_errors", arr, "total_entries", (json_int_t)n));
-}
+/* --- health, version -------------------------------------------------------- */
 
 /* Served alone, the page can only tell whether a scheduler holds the home:
  * its lock file names its pid. */
@@ -541,7 +498,7 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
     break;
   case DAG_ROUTE_RUNS:
     if (get)
-      list_runs(w, c, req, p[0]);
+      api_list_runs(w, c, req, p[0]);
     else
       trigger(w, c, req, p[0]);
     break;
@@ -560,8 +517,16 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_XCOM:
     api_xcom(w, c, m);
     break;
+  case DAG_ROUTE_RUNS_LIST:
+    api_list_runs_batch(w, c, req);
+    break;
   case DAG_ROUTE_IMPORT_ERRORS:
-    import_errors(w, c);
+  case DAG_ROUTE_IMPORT_ERROR:
+  case DAG_ROUTE_DAG_DETAILS:
+  case DAG_ROUTE_TASKS:
+  case DAG_ROUTE_DAG_STATS:
+  case DAG_ROUTE_CONFIG:
+    api_dags(w, c, req, m);
     break;
   case DAG_ROUTE_HEALTH:
     health(w, c);

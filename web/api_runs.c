@@ -1,4 +1,4 @@
-/* api_runs.c - the API inside one run: task instances, tries and their
+/* api_runs.c - the API inside one run: a task instance, tries and their
  * logs, and Airflow's clearTaskInstances. */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,22 +18,14 @@
 #include "secret.h"
 #include "store_vars.h"
 #include "web_api.h"
+#include "web_lists.h"
+#include "web_log_json.h"
 
 /* --- task instances ---------------------------------------------------------------------- */
 
-struct ranked_ti {
-  long rank;
-  struct dag_store_ti *ti;
-};
-
-static int by_rank(const void *a, const void *b) {
-  const struct ranked_ti *x = a, *y = b;
-  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  return strcmp(x->ti->task_id, y->ti->task_id);
-}
-
-static void list_tis(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
-                     const char *run_id, const char *only_task) {
+/* GET .../taskInstances/{task_id}; the lists are api_lists.c. */
+static void get_ti(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                   const char *run_id, const char *task_id) {
   struct dag_store_run run;
   if (!api_get_run(w, c, dag_id, run_id, &run)) return;
   struct dag_store_ti *tis = NULL;
@@ -55,31 +47,15 @@ static void list_tis(struct dag_web *w, struct dag_http_conn *c, const char *dag
   struct api_task_order order;
   api_order_init(&order, graph);
   free(graph);
-  /* The DAG's declared order, as `dagctl tasks` prints them; tasks no longer
-   * in the DAG come last. */
-  struct ranked_ti *r = xcalloc(n ? n : 1, sizeof(*r));
-  for (size_t i = 0; i < n; i++) {
-    long k = api_order_find(&order, tis[i].task_id);
-    r[i].rank = k < 0 ? (long)order.n : k;
-    r[i].ti = &tis[i];
-  }
-  qsort(r, n, sizeof(*r), by_rank);
-  json_t *arr = json_array(), *one = NULL;
-  for (size_t i = 0; i < n; i++) {
-    json_t *j = dag_api_task_instance(&run, r[i].ti, api_order_type(&order, r[i].ti->task_id));
-    if (only_task && strcmp(r[i].ti->task_id, only_task) == 0) one = json_incref(j);
-    json_array_append_new(arr, j);
-  }
-  if (!only_task)
-    web_json(c, 200,
-             json_pack("{s:o, s:I}", "task_instances", arr, "total_entries", (json_int_t)n));
-  else if (one)
+  json_t *one = NULL;
+  for (size_t i = 0; i < n && !one; i++)
+    if (strcmp(tis[i].task_id, task_id) == 0)
+      one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
+  if (one)
     web_json(c, 200, one);
   else
     web_error(c, 404, "Task instance not found", "run '%s' of DAG '%s' has no task '%s'",
-              run_id, dag_id, only_task);
-  if (only_task) json_decref(arr);
-  free(r);
+              run_id, dag_id, task_id);
   api_order_free(&order);
   dag_store_tis_free(tis, n);
   dag_store_run_free(&run);
@@ -205,8 +181,25 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     web_error(c, 400, "Bad Request", "tail and offset cannot be combined: tail counts from the end");
     return;
   }
-  int download = 0;
+  int download = 0, full = 0;
   if (!api_query_bool(c, req, "download", &download)) return;
+  if (!api_query_bool(c, req, "full_content", &full)) return;
+  /* Airflow's clients ask for application/json: {content,
+   * continuation_token}, from where ?token= says. */
+  int json = dag_http_accept_choose(dag_http_header(req, "Accept"), "text/plain",
+                                    "application/json");
+  if (json < 0) {
+    web_error(c, 406, "Not Acceptable", "logs are served as text/plain or application/json");
+    return;
+  }
+  int64_t token_pos = 0;
+  char *token = dag_http_query_param(req->query, "token");
+  bool token_ok = !token || api_log_token_parse(token, &token_pos);
+  free(token);
+  if (!token_ok) {
+    web_error(c, 400, "Bad Request", "the continuation token is not one this server gave");
+    return;
+  }
 
   struct dag_store_run run;
   if (!api_get_run(w, c, dag_id, run_id, &run)) return;
@@ -225,6 +218,7 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
   }
   char *path = NULL;
   rc = web_log_path(w->cfg->home, t->log_path, &path);
+  bool finished = t->end_date != 0;
   dag_store_tries_free(tries, n);
   if (rc == DAG_EINVAL) {
     LOG_WARN("web: refused a log path outside the logs folder dag=%s run=%s task=%s",
@@ -242,6 +236,10 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     return;
   }
   int64_t size = sb.st_size, start = 0, stop = size;
+  if (json == 1) {
+    api_log_json(c, fd, token_pos, size, finished, full);
+    return;
+  }
   int status = 200;
   struct strbuf h = STRBUF_INIT;
   sb_append(&h, "Cache-Control: no-store\r\nAccept-Ranges: bytes\r\n");
@@ -460,10 +458,10 @@ void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
   char *const *p = m->params;
   switch (m->route) {
   case DAG_ROUTE_TIS:
-    list_tis(w, c, p[0], p[1], NULL);
+    api_list_tis(w, c, req, p[0], p[1]);
     break;
   case DAG_ROUTE_TI:
-    list_tis(w, c, p[0], p[1], p[2]);
+    get_ti(w, c, p[0], p[1], p[2]);
     break;
   case DAG_ROUTE_LOG:
     get_log(w, c, req, p);

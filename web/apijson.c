@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "sha256.h"
 #include "timeutil.h"
 
 json_t *dag_api_time(dag_time_t t) {
@@ -30,6 +31,16 @@ static json_t *version_json(int number) {
   return number > 0 ? json_integer(number) : json_null();
 }
 
+/* Set `key` to `v` unless `o` has it already (takes the reference): fields
+ * of Airflow's schemas that dagctl has no value of get their neutral value,
+ * without hiding one a caller set. */
+static void set_default(json_t *o, const char *key, json_t *v) {
+  if (json_object_get(o, key))
+    json_decref(v);
+  else
+    json_object_set_new(o, key, v);
+}
+
 json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
   json_t *tags = json_array();
   json_t *raw = json_loads(d->tags ? d->tags : "[]", 0, NULL);
@@ -50,6 +61,23 @@ json_t *dag_api_dag(const struct dag_store_dag *d, bool has_import_errors) {
   /* The version the scheduler runs: the last good one, even while the
    * file has import errors. */
   json_object_set_new(j, "dag_version_number", version_json(d->dag_version_number));
+  /* The rest of Airflow's DAG schema. file_token names the DAG's source
+   * for GET /dagSources/{file_token}: the DAG id, which is no secret. */
+  set_default(j, "dag_display_name", json_string(d->dag_id));
+  set_default(j, "root_dag_id", json_null());
+  set_default(j, "is_subdag", json_false());
+  set_default(j, "last_pickled", json_null());
+  set_default(j, "last_expired", json_null());
+  set_default(j, "scheduler_lock", json_null());
+  set_default(j, "pickle_id", json_null());
+  set_default(j, "default_view", json_string("grid"));
+  set_default(j, "file_token", json_string(d->dag_id));
+  set_default(j, "owners", json_array());
+  set_default(j, "timetable_description", d->schedule ? json_string(d->schedule) : json_null());
+  set_default(j, "has_task_concurrency_limits", json_false());
+  set_default(j, "next_dagrun_data_interval_start", json_null());
+  set_default(j, "next_dagrun_data_interval_end", json_null());
+  set_default(j, "max_consecutive_failed_dag_runs", json_integer(0));
   return j;
 }
 
@@ -69,6 +97,8 @@ json_t *dag_api_run(const struct dag_store_run *r) {
   json_object_set_new(j, "dag_version_number", version_json(r->dag_version_number));
   /* When the run was loaded from another home's bundle (null: made here). */
   json_object_set_new(j, "imported_at", dag_api_time(r->imported_at));
+  set_default(j, "last_scheduling_decision", json_null());
+  set_default(j, "note", json_null());
   return j;
 }
 
@@ -107,6 +137,25 @@ json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_st
   json_object_set_new(o, "error", ti->error ? json_string(ti->error) : json_null());
   json_object_set_new(o, "next_retry_at", dag_api_time(ti->next_retry_at));
   dag_api_usage(o, &ti->usage);
+  /* The rest of Airflow's TaskInstance schema: no mapped tasks, triggers,
+   * SLAs or notes in dagctl. */
+  set_default(o, "task_display_name", json_string(ti->task_id));
+  set_default(o, "map_index", json_integer(-1));
+  set_default(o, "hostname", json_string(""));
+  set_default(o, "unixname", json_string(""));
+  set_default(o, "pool", json_string("default_pool"));
+  set_default(o, "pool_slots", json_integer(1));
+  set_default(o, "queue", json_null());
+  set_default(o, "priority_weight", json_null());
+  set_default(o, "queued_when", json_null());
+  set_default(o, "executor", json_null());
+  set_default(o, "executor_config", json_string("{}"));
+  set_default(o, "sla_miss", json_null());
+  set_default(o, "rendered_map_index", json_null());
+  set_default(o, "rendered_fields", json_object());
+  set_default(o, "trigger", json_null());
+  set_default(o, "triggerer_job", json_null());
+  set_default(o, "note", json_null());
   return o;
 }
 
@@ -120,7 +169,21 @@ void dag_api_usage(json_t *o, const struct dag_store_usage *u) {
   json_object_set_new(o, "wall_seconds", k ? json_real((double)u->wall_us / 1e6) : json_null());
 }
 
-json_t *dag_api_import_error(const struct dag_store_import_error *e, int id) {
+int dag_api_import_error_id(const char *filename) {
+  /* Airflow's ids are integers; dagctl keys import errors by file. The
+   * first 31 bits of the name's SHA-256 stay the same for as long as the
+   * file is broken, whatever else appears or goes. */
+  char hex[DAG_SHA256_HEX_LEN + 1];
+  dag_sha256_hex(filename, strlen(filename), hex);
+  unsigned long id = 0;
+  for (int i = 0; i < 8; i++)
+    id = id * 16 + (unsigned long)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+  id &= 0x7fffffff;
+  return id ? (int)id : 1;
+}
+
+json_t *dag_api_import_error(const struct dag_store_import_error *e) {
+  int id = dag_api_import_error_id(e->filename);
   return json_pack("{s:i, s:s, s:o, s:s}", "import_error_id", id, "filename", e->filename,
                    "timestamp", dag_api_time(e->timestamp), "stack_trace", e->stacktrace);
 }

@@ -20,7 +20,10 @@ json_t *dag_api_run(const struct dag_store_run *r);
 void dag_api_run_links(json_t *run, const struct dag_store_run_link *links, size_t n);
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
-json_t *dag_api_import_error(const struct dag_store_import_error *e, int id);
+/* An import error; its import_error_id is dag_api_import_error_id(). */
+json_t *dag_api_import_error(const struct dag_store_import_error *e);
+/* The stable id of the import error of `filename` (> 0). */
+int dag_api_import_error_id(const char *filename);
 /* An audit entry as Airflow's EventLog (event_log_id, when, dag_id,
  * task_id, run_id, map_index, try_number, event, execution_date, owner,
  * extra), with dagctl's client, object and outcome: the one shape of

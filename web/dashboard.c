@@ -57,7 +57,8 @@ struct dash_job {
 /* --- the job, on the thread pool ---------------------------------------------------------- */
 
 static char *error_body(int status, const char *title, const char *detail) {
-  json_t *j = json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", detail);
+  json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title", title, "detail",
+                        detail, "type", dag_http_problem_type(status));
   char *s = web_json_dumps(j);
   json_decref(j);
   return s;
@@ -243,7 +244,8 @@ void web_dashboard(struct dag_web *w, struct dag_http_conn *c,
   }
   if (d->queued >= DASH_MAX_QUEUED) {
     static const char busy[] = "{\"status\":503,\"title\":\"Service Unavailable\","
-                               "\"detail\":\"too many dashboard reads waiting; try again\"}";
+                               "\"detail\":\"too many dashboard reads waiting; try again\","
+                               "\"type\":\"about:blank\"}";
     dag_http_respond(c, 503, "application/json", "Cache-Control: no-store\r\nRetry-After: 1\r\n",
                      busy, sizeof(busy) - 1);
     return;

@@ -539,9 +539,10 @@ static void respond_error(struct dag_http_conn *c, int status, const char *detai
   c->answered = false;
   c->head = false;
   c->keep_alive = false;
-  char body[256];
-  int n = snprintf(body, sizeof(body), "{\"status\":%d,\"title\":\"%s\",\"detail\":\"%s\"}",
-                   status, dag_http_reason(status), detail);
+  char body[512];
+  int n = snprintf(body, sizeof(body),
+                   "{\"status\":%d,\"title\":\"%s\",\"detail\":\"%s\",\"type\":\"%s\"}", status,
+                   dag_http_reason(status), detail, dag_http_problem_type(status));
   dag_http_respond(c, status, "application/json", NULL, body, (size_t)n);
 }
 
@@ -617,9 +618,10 @@ static void on_refused_closed(uv_handle_t *h) {
 
 /* Answer 503 on an accepted connection that gets no slot, and close it. */
 static void refuse(struct dag_http_conn *c, const char *detail) {
-  char body[160], msg[400];
+  char body[200], msg[440];
   int bn = snprintf(body, sizeof(body),
-                    "{\"status\":503,\"title\":\"Service Unavailable\",\"detail\":\"%s\"}",
+                    "{\"status\":503,\"title\":\"Service Unavailable\",\"detail\":\"%s\","
+                    "\"type\":\"about:blank\"}",
                     detail);
   int n = snprintf(msg, sizeof(msg),
                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"

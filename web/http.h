@@ -94,6 +94,22 @@ char *dag_http_query_param(const char *query, const char *name);
  * into HTML. */
 void dag_html_escape(struct strbuf *sb, const char *s);
 
+/* How much the Accept header value `accept` wants media type `type`
+ * ("text/plain"): its q in thousandths (0 to 1000) from the most specific
+ * range that matches it (type/subtype over type/ * over * / *), 0 when none
+ * does. NULL or an empty header accepts everything (1000). Parameters other
+ * than q are ignored; a malformed q counts as 0. */
+int dag_http_accept_quality(const char *accept, const char *type);
+/* Which of two media types to answer with: 0 for `first`, 1 for `second`,
+ * -1 when the client accepts neither (406). Ties go to `first`. */
+int dag_http_accept_choose(const char *accept, const char *first, const char *second);
+
+/* The `type` of an error answer (RFC 7807 problem details) for `status`:
+ * the section of Airflow's REST API reference that names the problem, as
+ * Airflow answers it, or "about:blank" (the title is then the reason
+ * phrase). Static. */
+const char *dag_http_problem_type(int status);
+
 /* The standard reason phrase ("Not Found"), "Unknown" for others. Static. */
 const char *dag_http_reason(int status);
 

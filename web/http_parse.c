@@ -260,6 +260,94 @@ void dag_html_escape(struct strbuf *sb, const char *s) {
   }
 }
 
+static bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
+
+/* q=0.5 in thousandths; -1 when malformed (RFC 9110: 0, 1, 0.xxx, 1.000). */
+static int parse_q(const char *s, size_t len) {
+  if (len == 0 || len > 5 || (s[0] != '0' && s[0] != '1')) return -1;
+  int q = (s[0] - '0') * 1000;
+  if (len == 1) return q;
+  if (s[1] != '.') return -1;
+  int scale = 100;
+  for (size_t i = 2; i < len; i++, scale /= 10) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    q += (s[i] - '0') * scale;
+  }
+  return q > 1000 ? -1 : q;
+}
+
+int dag_http_accept_quality(const char *accept, const char *type) {
+  if (!accept) return 1000;
+  size_t tlen = strlen(type);
+  size_t tmain = strcspn(type, "/");
+  int best_spec = -1, best_q = 0;
+  bool any = false;
+  for (const char *p = accept; *p;) {
+    size_t len = strcspn(p, ",");
+    const char *end = p + len;
+    while (p < end && is_ows(*p)) p++;
+    size_t rlen = strcspn(p, ";,");
+    if (p + rlen > end) rlen = (size_t)(end - p);
+    while (rlen && is_ows(p[rlen - 1])) rlen--;
+    if (rlen) any = true;
+    int spec = -1;
+    if (rlen == 3 && strncmp(p, "*/*", 3) == 0)
+      spec = 0;
+    else if (rlen == tmain + 2 && strncasecmp(p, type, tmain) == 0 && p[tmain] == '/' &&
+             p[tmain + 1] == '*')
+      spec = 1;
+    else if (rlen == tlen && strncasecmp(p, type, tlen) == 0)
+      spec = 2;
+    int q = 1000;
+    for (const char *a = p + rlen; a < end;) {
+      if (*a == ';') a++;
+      while (a < end && is_ows(*a)) a++;
+      size_t plen = strcspn(a, ";,");
+      if (a + plen > end) plen = (size_t)(end - a);
+      size_t vlen = plen;
+      while (vlen && is_ows(a[vlen - 1])) vlen--;
+      if (vlen >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=') {
+        q = parse_q(a + 2, vlen - 2);
+        if (q < 0) q = 0;
+      }
+      a += plen;
+      if (plen == 0 && a < end) a++;
+    }
+    if (spec > best_spec) {
+      best_spec = spec;
+      best_q = q;
+    }
+    p = *end ? end + 1 : end;
+  }
+  if (!any) return 1000; /* an empty header: anything */
+  return best_spec < 0 ? 0 : best_q;
+}
+
+int dag_http_accept_choose(const char *accept, const char *first, const char *second) {
+  int a = dag_http_accept_quality(accept, first), b = dag_http_accept_quality(accept, second);
+  if (a == 0 && b == 0) return -1;
+  return b > a ? 1 : 0;
+}
+
+#define AIRFLOW_ERRORS \
+  "https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/Errors/"
+
+const char *dag_http_problem_type(int status) {
+  switch (status) {
+  case 400: return AIRFLOW_ERRORS "BadRequest";
+  case 401: return AIRFLOW_ERRORS "Unauthenticated";
+  case 403: return AIRFLOW_ERRORS "PermissionDenied";
+  case 404: return AIRFLOW_ERRORS "NotFound";
+  case 405: return AIRFLOW_ERRORS "MethodNotAllowed";
+  case 406: return AIRFLOW_ERRORS "NotAcceptable";
+  case 409: return AIRFLOW_ERRORS "AlreadyExists";
+  case 500: return AIRFLOW_ERRORS "Unknown";
+  default: return "about:blank";
+  }
+}
+
 const char *dag_http_reason(int status) {
   switch (status) {
   case 200: return "OK";
@@ -271,6 +359,7 @@ const char *dag_http_reason(int status) {
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
   case 409: return "Conflict";
   case 413: return "Payload Too Large";
   case 416: return "Range Not Satisfiable";

@@ -69,6 +69,15 @@ static const struct dag_route_info routes[] = {
     {"api/v1/connections/{}", GET, DAG_ROUTE_CONNECTION, DAG_PERM_OP},
     {"api/v1/connections/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_CONNECTION,
      DAG_PERM_OP},
+    /* A read sent as POST (a long list of DAG ids), as in Airflow. */
+    {"api/v1/dags/~/dagRuns/list", M(HTTP_POST), DAG_ROUTE_RUNS_LIST, DAG_PERM_READ},
+    {"api/v1/dags/{}/details", GET, DAG_ROUTE_DAG_DETAILS, DAG_PERM_READ},
+    {"api/v1/dags/{}/tasks", GET, DAG_ROUTE_TASKS, DAG_PERM_READ},
+    {"api/v1/dagStats", GET, DAG_ROUTE_DAG_STATS, DAG_PERM_READ},
+    {"api/v1/importErrors/{}", GET, DAG_ROUTE_IMPORT_ERROR, DAG_PERM_READ},
+    /* Paths and settings of the server, secrets hidden: Airflow gives it to
+     * Op and Admin. */
+    {"api/v1/config", GET, DAG_ROUTE_CONFIG, DAG_PERM_OP},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

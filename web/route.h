@@ -55,6 +55,13 @@ enum dag_route {
   DAG_ROUTE_VARIABLE,       /* /api/v1/variables/{key} */
   DAG_ROUTE_CONNECTIONS,    /* /api/v1/connections */
   DAG_ROUTE_CONNECTION,     /* /api/v1/connections/{connection_id} */
+  /* more of Airflow's stable REST API (api_lists.c, api_dags.c) */
+  DAG_ROUTE_RUNS_LIST,      /* POST /api/v1/dags/~/dagRuns/list */
+  DAG_ROUTE_DAG_DETAILS,    /* /api/v1/dags/{dag_id}/details */
+  DAG_ROUTE_TASKS,          /* /api/v1/dags/{dag_id}/tasks */
+  DAG_ROUTE_DAG_STATS,      /* /api/v1/dagStats?dag_ids= */
+  DAG_ROUTE_IMPORT_ERROR,   /* /api/v1/importErrors/{import_error_id} */
+  DAG_ROUTE_CONFIG,         /* /api/v1/config */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

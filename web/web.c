@@ -122,8 +122,9 @@ static void json_with(struct dag_http_conn *c, int status, const char *extra, js
      * answer in the API's error shape, never the text "null". */
     LOG_ERROR("web: an answer could not be built as JSON status=%d", status);
     status = 500;
-    body = json_pack("{s:i, s:s, s:s}", "status", status, "title", "Internal Server Error",
-                     "detail", "the answer could not be encoded as JSON");
+    body = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title", "Internal Server Error",
+                     "detail", "the answer could not be encoded as JSON", "type",
+                     dag_http_problem_type(status));
   }
   char *s = web_json_dumps(body);
   json_decref(body);
@@ -184,7 +185,8 @@ static void error_with(struct dag_http_conn *c, int status, const char *title,
    * bytes once percent-decoded. */
   char *clean = web_utf8_clean(detail);
   json_with(c, status, extra,
-            json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", clean));
+            json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title", title, "detail", clean,
+                      "type", dag_http_problem_type(status)));
   free(clean);
 }
 
@@ -200,7 +202,8 @@ void web_store_error(struct dag_http_conn *c, int rc, const char *what) {
 
 void web_error_after(struct dag_http_conn *c, uint64_t delay_ms, int status,
                         const char *title, const char *extra, const char *detail) {
-  json_t *j = json_pack("{s:i, s:s, s:s}", "status", status, "title", title, "detail", detail);
+  json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title", title, "detail",
+                        detail, "type", dag_http_problem_type(status));
   char *s = web_json_dumps(j);
   json_decref(j);
   struct strbuf h = STRBUF_INIT;

@@ -79,7 +79,8 @@ grants = {"DAG_PERM_READ": {"viewer", "user", "op", "admin"},
 fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
         "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
-        "connections": "walkconn"}
+        "connections": "walkconn",
+        "importErrors": "1"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
@@ -88,9 +89,12 @@ passed = {"DAG_ROUTE_DASHBOARD": 503,
           "DAG_ROUTE_LOGIN": 400,
           # the walk's bodies are no variable or connection: 400, past the check
           ("DAG_ROUTE_VARIABLES", "POST"): 400, ("DAG_ROUTE_VARIABLE", "PATCH"): 400,
-          ("DAG_ROUTE_CONNECTIONS", "POST"): 400, ("DAG_ROUTE_CONNECTION", "PATCH"): 400}
-# Logging in and out change only the caller's own session.
-own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT"}
+          ("DAG_ROUTE_CONNECTIONS", "POST"): 400, ("DAG_ROUTE_CONNECTION", "PATCH"): 400,
+          # no dag_ids in the walk's query; no import error in its home
+          "DAG_ROUTE_DAG_STATS": 400, "DAG_ROUTE_IMPORT_ERROR": 404}
+# Logging in and out change only the caller's own session; dagRuns/list
+# is a read sent as POST (Airflow's batch form).
+own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT", "DAG_ROUTE_RUNS_LIST"}
 n_src = [0]
 def request(method, path, body, auth):
     # Each wrong guess from an address of its own (all of 127/8 is
