@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "api_sort.h"
 #include "apijson.h"
 #include "dag_find.h"
 #include "error.h"
@@ -242,19 +243,27 @@ static void list_dags(struct dag_web *w, struct dag_http_conn *c,
     return;
   }
   json_t *arr = json_array();
-  long total = 0;
   for (size_t i = 0; i < n; i++) {
     const struct dag_store_dag *d = &dags[i];
     if (only_active && !d->is_active) continue;
     if (paused >= 0 && d->is_paused != (paused == 1)) continue;
     if (pattern && !strstr(d->dag_id, pattern)) continue;
-    if (total++ < offset || (long)json_array_size(arr) >= limit) continue;
     json_array_append_new(arr, dag_api_dag(d, has_import_error(d, errs, n_errs)));
   }
   free(pattern);
   dag_store_dags_free(dags, n);
   dag_store_import_errors_free(errs, n_errs);
-  json_t *j = json_pack("{s:o, s:I}", "dags", arr, "total_entries", (json_int_t)total);
+  static const char *const fields[] = {
+      "dag_id", "description", "fileloc", "is_paused", "is_active", "has_import_errors",
+      "max_active_runs", "max_active_tasks", "next_dagrun", "last_parsed_time", NULL};
+  if (!api_sort_query(c, req, fields, arr)) {
+    json_decref(arr);
+    return;
+  }
+  size_t total = json_array_size(arr);
+  json_t *page = api_page(arr, offset, limit);
+  json_decref(arr);
+  json_t *j = json_pack("{s:o, s:I}", "dags", page, "total_entries", (json_int_t)total);
   char *text = web_json_dumps(j);
   json_decref(j);
   if (cacheable) web_cache_store(w, req->url, version, text, strlen(text));

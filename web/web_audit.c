@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_sort.h"
 #include "apijson.h"
 #include "http.h"
 #include "error.h"
@@ -77,17 +78,35 @@ void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
       !api_query_int(c, req, "offset", 0, 0, INT32_MAX, &offset))
     return;
   char *owner = dag_http_query_param(req->query, "owner");
+  char *order_by = dag_http_query_param(req->query, "order_by");
+  /* Ordered otherwise than by id, the page is cut after sorting them all. */
+  bool sorted = order_by && *order_by;
   struct dag_audit_entry *e = NULL;
   size_t n = 0;
   int64_t total = 0;
-  int rc = dag_store_audit_list(w->store, owner, 0, limit, offset, &e, &n, &total);
+  int rc = dag_store_audit_list(w->store, owner, 0, sorted ? INT64_MAX : limit,
+                                sorted ? 0 : offset, &e, &n, &total);
   free(owner);
   if (rc) {
+    free(order_by);
     web_store_error(c, rc, "cannot read the audit log");
     return;
   }
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) json_array_append_new(arr, dag_api_event_log(&e[i]));
   dag_store_audit_free(e, n);
+  static const char *const fields[] = {"event_log_id", "when", "dag_id", "task_id", "run_id",
+                                       "event", "owner", "client", "object", "outcome", NULL};
+  bool ok = api_sort(c, order_by, fields, arr);
+  free(order_by);
+  if (!ok) {
+    json_decref(arr);
+    return;
+  }
+  if (sorted) {
+    json_t *page = api_page(arr, offset, limit);
+    json_decref(arr);
+    arr = page;
+  }
   web_json(c, 200, json_pack("{s:o, s:I}", "event_logs", arr, "total_entries", (json_int_t)total));
 }

@@ -229,8 +229,16 @@ get("/api/v1/config?section=nope", 404)
 t = get("/api/v1/config?section=core", headers={"Accept": "text/plain"})
 if not isinstance(t, str) or not t.startswith("[core]\n"): bad.append("config as text %r" % t)
 
-# --- the audit log's entries -------------------------------------------------------------------------
-check_list("EventLogCollection", "EventLog", "event_logs", get("/api/v1/eventLogs"), "eventLogs")
+# --- order_by on the DAG list and the audit log ----------------------------------------------------
+names = lambda q: [x["dag_id"] for x in get("/api/v1/dags" + q)["dags"]]
+if names("?order_by=-dag_id") != ["otherdemo", "apidemo"] or names("?order_by=dag_id&limit=1&offset=1") != ["otherdemo"]:
+    bad.append("dags order_by: %r" % names("?order_by=-dag_id"))
+get("/api/v1/dags?order_by=shoe_size", 400)
+ev = check_list("EventLogCollection", "EventLog", "event_logs", get("/api/v1/eventLogs"), "eventLogs")
+ids = [e["event_log_id"] for e in ev]
+down = [e["event_log_id"] for e in get("/api/v1/eventLogs?order_by=-event_log_id&limit=2")["event_logs"]]
+if len(ids) < 2 or down != sorted(ids, reverse=True)[:2]: bad.append("eventLogs order_by: %r %r" % (ids, down))
+get("/api/v1/eventLogs?order_by=secret", 400)
 
 for b in bad: print("FAIL", b)
 print("checked; failures=%d" % len(bad))
