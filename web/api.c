@@ -559,6 +559,14 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_CONNECTION:
     api_vars(w, c, req, m);
     break;
+  case DAG_ROUTE_BACKFILLS:
+  case DAG_ROUTE_BACKFILL:
+  case DAG_ROUTE_BACKFILL_DRY_RUN:
+  case DAG_ROUTE_BACKFILL_CANCEL:
+  case DAG_ROUTE_BACKFILL_PAUSE:
+  case DAG_ROUTE_BACKFILL_UNPAUSE:
+    web_backfills(w, c, req, m);
+    break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");
   }

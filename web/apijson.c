@@ -5,6 +5,7 @@
 
 #include "duration.h"
 #include "sha256.h"
+#include "store_backfill.h"
 #include "timeutil.h"
 
 json_t *dag_api_time(dag_time_t t) {
@@ -210,4 +211,23 @@ json_t *dag_api_event_log(const struct dag_audit_entry *e) {
   json_object_set_new(o, "object", string_or_null(e->object));
   json_object_set_new(o, "outcome", json_string(e->outcome));
   return o;
+}
+
+json_t *dag_api_backfill(const struct dag_store_backfill *b) {
+  json_t *conf = json_loads(b->dag_run_conf ? b->dag_run_conf : "{}", 0, NULL);
+  if (!conf) conf = json_object();
+  json_t *runs = json_object();
+  for (int st = 0; st < DAG_RUN__COUNT; st++)
+    json_object_set_new(runs, dag_run_state_name((enum dag_run_state)st),
+                        json_integer(b->runs[st]));
+  return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:i, s:o, s:o, s:o, s:b, s:I, s:I,"
+                   " s:o}",
+                   "id", (json_int_t)b->id, "dag_id", b->dag_id, "dag_display_name", b->dag_id,
+                   "from_date", dag_api_time(b->from_date), "to_date", dag_api_time(b->to_date),
+                   "dag_run_conf", conf, "is_paused", b->is_paused, "reprocess_behavior",
+                   b->reprocess_behavior, "max_active_runs", b->max_active_runs, "created_at",
+                   dag_api_time(b->created_at), "completed_at", dag_api_time(b->completed_at),
+                   "updated_at", dag_api_time(b->updated_at), "cancelled", b->cancelled,
+                   "runs_created", (json_int_t)b->runs_created, "runs_skipped",
+                   (json_int_t)b->runs_skipped, "runs", runs);
 }

@@ -29,6 +29,12 @@ int dag_api_import_error_id(const char *filename);
  * extra), with dagctl's client, object and outcome: the one shape of
  * GET /api/v1/eventLogs and `dagctl audit --json`. */
 json_t *dag_api_event_log(const struct dag_audit_entry *e);
+struct dag_store_backfill;
+/* Airflow 3's BackfillResponse (id, dag_id, from_date, to_date,
+ * dag_run_conf, is_paused, reprocess_behavior, max_active_runs,
+ * created_at, completed_at, updated_at) and dagctl's progress: cancelled,
+ * runs_created, runs_skipped, runs {queued, running, success, failed}. */
+json_t *dag_api_backfill(const struct dag_store_backfill *b);
 /* Adds what a try cost to `o` (borrowed): max_rss_bytes, cpu_user_seconds,
  * cpu_system_seconds, wall_seconds; null when unknown. */
 void dag_api_usage(json_t *o, const struct dag_store_usage *u);

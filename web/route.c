@@ -78,6 +78,14 @@ static const struct dag_route_info routes[] = {
     /* Paths and settings of the server, secrets hidden: Airflow gives it to
      * Op and Admin. */
     {"api/v1/config", GET, DAG_ROUTE_CONFIG, DAG_PERM_OP},
+    /* Backfills: Airflow 3's paths and bodies, under /api/v1. */
+    {"api/v1/backfills", GET, DAG_ROUTE_BACKFILLS, DAG_PERM_READ},
+    {"api/v1/backfills", M(HTTP_POST), DAG_ROUTE_BACKFILLS, DAG_PERM_EDIT},
+    {"api/v1/backfills/dry_run", M(HTTP_POST), DAG_ROUTE_BACKFILL_DRY_RUN, DAG_PERM_EDIT},
+    {"api/v1/backfills/{}", GET, DAG_ROUTE_BACKFILL, DAG_PERM_READ},
+    {"api/v1/backfills/{}/cancel", M(HTTP_PUT), DAG_ROUTE_BACKFILL_CANCEL, DAG_PERM_EDIT},
+    {"api/v1/backfills/{}/pause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_PAUSE, DAG_PERM_EDIT},
+    {"api/v1/backfills/{}/unpause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_UNPAUSE, DAG_PERM_EDIT},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {
@@ -171,8 +179,8 @@ void dag_route_match_free(struct dag_route_match *m) {
 }
 
 void dag_route_allow(const struct dag_route_match *m, char *buf, size_t size) {
-  static const enum http_method order[] = {HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH,
-                                           HTTP_DELETE};
+  static const enum http_method order[] = {HTTP_GET,   HTTP_HEAD,  HTTP_POST,
+                                           HTTP_PATCH, HTTP_PUT,   HTTP_DELETE};
   size_t len = 0;
   if (size) buf[0] = '\0';
   for (size_t i = 0; i < DAG_ARRAY_SIZE(order); i++) {

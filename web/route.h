@@ -62,6 +62,13 @@ enum dag_route {
   DAG_ROUTE_DAG_STATS,      /* /api/v1/dagStats?dag_ids= */
   DAG_ROUTE_IMPORT_ERROR,   /* /api/v1/importErrors/{import_error_id} */
   DAG_ROUTE_CONFIG,         /* /api/v1/config */
+  /* Airflow 3's backfills (/api/v2/backfills there), served under /api/v1 */
+  DAG_ROUTE_BACKFILLS,         /* GET, POST /api/v1/backfills */
+  DAG_ROUTE_BACKFILL,          /* GET /api/v1/backfills/{id} */
+  DAG_ROUTE_BACKFILL_DRY_RUN,  /* POST /api/v1/backfills/dry_run */
+  DAG_ROUTE_BACKFILL_CANCEL,   /* PUT /api/v1/backfills/{id}/cancel */
+  DAG_ROUTE_BACKFILL_PAUSE,    /* PUT .../pause */
+  DAG_ROUTE_BACKFILL_UNPAUSE,  /* PUT .../unpause */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -61,6 +61,12 @@ int web_audit_finish_object(struct dag_web *w, struct dag_http_conn *c, dag_stor
   return finish(w, c, st, rc, event, NULL, NULL, NULL, object);
 }
 
+int web_audit_finish_dag_object(struct dag_web *w, struct dag_http_conn *c, dag_store *st,
+                                int rc, const char *event, const char *dag_id,
+                                const char *object) {
+  return finish(w, c, st, rc, event, dag_id, NULL, NULL, object);
+}
+
 void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
                      const char *event, const char *object, bool ok, const char *extra) {
   dag_store *st = api_writer(w, NULL);

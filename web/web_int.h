@@ -146,12 +146,19 @@ int web_audit_finish(struct dag_web *w, struct dag_http_conn *c, dag_store *st, 
 /* The same for a change of another object (a variable, a connection). */
 int web_audit_finish_object(struct dag_web *w, struct dag_http_conn *c, dag_store *st, int rc,
                             const char *event, const char *object);
+/* The same for a change of a DAG's object (a backfill: "backfill:ID"). */
+int web_audit_finish_dag_object(struct dag_web *w, struct dag_http_conn *c, dag_store *st,
+                                int rc, const char *event, const char *dag_id,
+                                const char *object);
 /* GET /api/v1/eventLogs?limit=&offset=&owner=: Airflow's EventLogCollection. */
 void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
                     const struct dag_http_request *req);
 /* Record an event that changes no other table (a login, a failed one). */
 void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
                      const char *event, const char *object, bool ok, const char *extra);
+/* api_backfill.c: /api/v1/backfills... (Airflow 3's backfill API). */
+void web_backfills(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+                   const struct dag_route_match *m);
 /* The client's address for the audit log, the log and the slow-down of
  * wrong guesses: the connection's peer, or behind a trusted proxy
  * (web.behind_proxy) the address it forwarded for (forwarded.h). Borrowed,

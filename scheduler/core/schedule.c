@@ -160,3 +160,30 @@ void dag_schedule_manual_interval(const struct dag *dag, dag_time_t run_after,
     break;
   }
 }
+
+int dag_schedule_interval_at(const struct dag *dag, dag_time_t t, struct dag_interval *out) {
+  int rc;
+  switch (dag->schedule.kind) {
+  case DAG_SCHEDULE_CRON:
+    if ((rc = align_to_next(dag, t, &out->start)) != 0) return rc;
+    return cron_next(dag, out->start, &out->end);
+  case DAG_SCHEDULE_INTERVAL: {
+    dag_time_t iv = dag->schedule.interval_us;
+    if (iv <= 0) return DAG_EINVAL;
+    /* The grid of interval_next(): start_date + k * interval. */
+    dag_time_t k = floor_div(t - dag->start_date, iv);
+    dag_time_t start = dag->start_date + k * iv;
+    if (start < t) start += iv;
+    out->start = start;
+    out->end = start + iv;
+    return 0;
+  }
+  case DAG_SCHEDULE_ONCE:
+    if (dag->start_date == 0 || dag->start_date < t) return DAG_ENOTFOUND;
+    out->start = out->end = dag->start_date;
+    return 0;
+  case DAG_SCHEDULE_NONE:
+  default:
+    return DAG_ENOTFOUND;
+  }
+}

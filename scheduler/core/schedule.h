@@ -31,4 +31,12 @@ int dag_schedule_next(const struct dag *dag, const struct dag_interval *last,
 void dag_schedule_manual_interval(const struct dag *dag, dag_time_t run_after,
                                   struct dag_interval *out);
 
+/* The first interval whose logical date is at or after `t`, on the DAG's
+ * timetable as a backfill walks it: start_date, end_date and catchup are
+ * not applied (the caller's range is). Walking a range is a loop over
+ * this with t = the previous interval's start + 1 microsecond: constant
+ * memory however long the range. DAG_ENOTFOUND for a DAG without a
+ * time-based schedule (manual-only); @once has its start_date alone. */
+int dag_schedule_interval_at(const struct dag *dag, dag_time_t t, struct dag_interval *out);
+
 #endif

@@ -21,6 +21,8 @@ static const char *type_name(enum dag_run_type t) {
     return "manual";
   case DAG_RUN_TYPE_TEST:
     return "test";
+  case DAG_RUN_TYPE_BACKFILL:
+    return "backfill";
   }
   return "manual";
 }
@@ -97,11 +99,13 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
     row.data_interval_end = interval.end;
     row.conf = conf;
     row.queued_at = now;
+    row.backfill_id = req->backfill_id;
     /* A generated id names an instant; two triggers in the same
      * microsecond must both get a run, so the store adds a suffix. A
-     * scheduled id names its interval, and an id the user chose is theirs:
-     * both are refused when taken. */
-    bool suffix = !req->run_id && req->type != DAG_RUN_TYPE_SCHEDULED;
+     * scheduled or backfill id names its interval, and an id the user
+     * chose is theirs: all are refused when taken. */
+    bool suffix = !req->run_id && req->type != DAG_RUN_TYPE_SCHEDULED &&
+                  req->type != DAG_RUN_TYPE_BACKFILL;
     char *used = NULL;
     /* The run keeps the graph it starts with: record that content's
      * version (found by digest, so usually the DAG's current one). */

@@ -11,7 +11,12 @@
 #include "schedule.h"
 #include "store.h"
 
-enum dag_run_type { DAG_RUN_TYPE_SCHEDULED, DAG_RUN_TYPE_MANUAL, DAG_RUN_TYPE_TEST };
+enum dag_run_type {
+  DAG_RUN_TYPE_SCHEDULED,
+  DAG_RUN_TYPE_MANUAL,
+  DAG_RUN_TYPE_TEST,
+  DAG_RUN_TYPE_BACKFILL, /* created by a backfill (backfill.h) */
+};
 
 struct dag_run_request {
   enum dag_run_type type;
@@ -22,6 +27,7 @@ struct dag_run_request {
   const struct dag_interval *interval; /* NULL: inferred from the schedule */
   const char *conf_json;     /* NULL or a JSON object */
   const char *only_task;     /* NULL, or create only this task's instance (test) */
+  int64_t backfill_id;       /* 0, or the backfill creating it */
 };
 
 /* Validate the request and create the run with its task instances in one

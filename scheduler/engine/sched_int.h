@@ -154,6 +154,7 @@ struct sched_run {
   dag_time_t interval_start;
   dag_time_t interval_end;
   json_t *conf;
+  int64_t backfill_id; /* 0, or its backfill's: outside the DAG's max_active_runs */
   struct sched_ti *tis;
   size_t n_tis;
   size_t unfinished; /* task instances not finished (absent ones excluded) */
@@ -386,6 +387,11 @@ int sched_ha_claim_run(struct dag_scheduler *s, int64_t pk);
  * holds. Part of the caller's transaction. */
 int sched_ha_events(struct dag_scheduler *s, struct dag_store_event **ev, size_t *n);
 int sched_ha_adopt_runs(struct dag_scheduler *s);
+
+/* sched_backfill.c */
+/* Create the runs the DAG's active backfills have room for (backfill.h).
+ * Inside the caller's transaction; returns the store's failure. */
+int sched_backfill_advance(struct sched_dag *sd);
 
 /* sched_task.c */
 int sched_task_spawn(struct sched_ti *ti, char **err);

@@ -971,10 +971,16 @@ static int start_runs_work(struct sched_dag *sd) {
   if (!any) return 0;
   int rc = sched_txn_begin(s, "start run");
   if (rc) return rc == DAG_ELOCKED ? rc : 0;
+  /* A backfill's runs are held to its own max_active_runs when created
+   * (sched_backfill.c), and neither wait for nor count against the DAG's. */
+  int running = 0;
+  for (struct sched_run *r = sd->runs; r; r = r->next)
+    running += r->state == DAG_RUN_RUNNING && !r->backfill_id;
   for (struct sched_run *r = sd->runs; r && rc == 0;) {
     struct sched_run *next = r->next;
-    if (sd->running_runs >= r->ref->dag->max_active_runs) break;
-    if (r->state == DAG_RUN_QUEUED && !r->done) {
+    bool room = r->backfill_id || running < r->ref->dag->max_active_runs;
+    if (room && r->state == DAG_RUN_QUEUED && !r->done) {
+      running += !r->backfill_id;
       rc = run_begin(r);
       /* A run with nothing to do ended at once; nothing refers to it. */
       if (r->done) run_release_if_idle(r);
@@ -1298,6 +1304,7 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   r->pk = pk;
   r->run_id = xstrdup(row.run_id);
   r->is_test = strcmp(row.run_type, "test") == 0;
+  r->backfill_id = row.backfill_id;
   r->state = DAG_RUN_QUEUED;
   r->logical_date = row.logical_date;
   r->interval_start = row.data_interval_start;
@@ -1394,7 +1401,28 @@ int sched_run_reload(struct sched_run *r) {
   struct dag_scheduler *s = run_sched(r);
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
-  int rc = dag_store_list_tis(s->store, r->pk, &tis, &n);
+  struct dag_store_run row;
+  int rc = dag_store_get_run_by_pk(s->store, r->pk, &row);
+  if (rc == 0) {
+    enum dag_run_state st = row.state;
+    dag_store_run_free(&row);
+    /* Ended by another process (a cancelled backfill's queued run): let
+     * it go. */
+    if ((st == DAG_RUN_SUCCESS || st == DAG_RUN_FAILED) && r->state == DAG_RUN_QUEUED &&
+        !r->done && r->live == 0) {
+      LOG_INFO("run ended elsewhere dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
+               dag_run_state_name(st));
+      r->state = st;
+      r->done = true;
+      run_unlink(r);
+      run_release_if_idle(r);
+      sched_post_dag(r->sd, SCHED_WORK_SCHEDULE);
+      return 0;
+    }
+  } else if (rc != DAG_ENOTFOUND) {
+    return rc;
+  }
+  rc = dag_store_list_tis(s->store, r->pk, &tis, &n);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) {
     int idx = find_task_index(r->ref->dag, tis[i].task_id);

@@ -163,9 +163,10 @@ void sched_need_kafka(struct dag_scheduler *s, const struct dag *dag) {
 
 /* --- scheduling --------------------------------------------------------------------------- */
 
+/* Backfill runs have their own max_active_runs (Airflow's rule). */
 static int count_active(const struct sched_dag *sd) {
   int n = 0;
-  for (const struct sched_run *r = sd->runs; r; r = r->next) n++;
+  for (const struct sched_run *r = sd->runs; r; r = r->next) n += !r->backfill_id;
   return n;
 }
 
@@ -217,8 +218,9 @@ static int dag_schedule(struct sched_dag *sd) {
       struct dag_store_run *runs = NULL;
       size_t n = 0;
       if ((rc = dag_store_list_active_runs_of(s->store, sd->dag_id, &runs, &n)) != 0) return rc;
+      active = 0;
+      for (size_t i = 0; i < n; i++) active += !runs[i].backfill_id;
       dag_store_runs_free(runs, n);
-      active = (int)n;
     }
     if (active >= dag->max_active_runs) return 0; /* re-run when a run ends */
 
@@ -263,7 +265,9 @@ static int schedule_work(struct sched_dag *sd) {
   int rc = sched_txn_begin(s, "schedule");
   if (rc) return rc == DAG_ELOCKED ? rc : 0;
   uv_timer_stop(&sd->timer);
-  sched_txn_end(s, dag_schedule(sd), "schedule");
+  rc = dag_schedule(sd);
+  if (rc == 0) rc = sched_backfill_advance(sd);
+  sched_txn_end(s, rc, "schedule");
   return 0;
 }
 

@@ -216,7 +216,7 @@ struct dag_store_run {
   int64_t pk;
   char *dag_id;
   char *run_id;
-  char *run_type; /* scheduled | manual | test */
+  char *run_type; /* scheduled | manual | test | backfill */
   enum dag_run_state state;
   dag_time_t logical_date;
   dag_time_t data_interval_start;
@@ -233,6 +233,8 @@ struct dag_store_run {
   /* 0, or when the run was loaded from another home's bundle (`dagctl
    * import`): kept as it was there, never scheduled, resumed or cleared. */
   dag_time_t imported_at;
+  /* 0, or the backfill (store_backfill.h) that created or re-ran it. */
+  int64_t backfill_id;
 };
 
 /* Create a queued run and one task instance (state none) per task, in one

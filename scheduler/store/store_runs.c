@@ -27,6 +27,7 @@ void store_read_run(struct store_stmt *s, struct dag_store_run *r) {
   r->dag_version_id = store_col_int(s, 12);
   r->dag_version_number = (int)store_col_int(s, 13);
   r->imported_at = store_col_int(s, 14);
+  r->backfill_id = store_col_int(s, 15);
 }
 
 int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,
@@ -66,8 +67,8 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
                          char **run_id_out) {
   static const char ins_run[] =
       "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
-      " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id)"
-      " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING id";
+      " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id,"
+      " backfill_id) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) RETURNING id";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
   if (run_id_out) *run_id_out = NULL;
@@ -109,6 +110,7 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
   store_bind_text(s, 7, run->conf ? run->conf : "{}");
   store_bind_int64(s, 8, run->queued_at);
   store_bind_time(s, 9, run->dag_version_id); /* 0 -> NULL */
+  store_bind_time(s, 10, run->backfill_id);
   if ((rc = store_step(s)) != STORE_ROW) {
     store_reset(s);
     rc = store_fail(st, "create run");

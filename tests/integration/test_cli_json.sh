@@ -122,6 +122,27 @@ check export "d['file'] == '$TMP/run.bundle' and d['dag_run_id'] == '$run' and d
   dagctl export jsondag "$run" -o "$TMP/run.bundle" --json
 check import "d['dag_id'] == 'jsondag' and d['dag_run_id'] == '$run' and d['state'] == 'failed'" \
   dagctl --home "$TMP/other-home" import "$TMP/run.bundle" --json
+# Backfills: a DAG paused from the start, so no run comes between the checks.
+write_dag bfjson <<EOF
+dag_id: bfjson
+schedule: "@daily"
+start_date: "2024-01-01"
+end_date: "2024-01-05"
+is_paused_upon_creation: true
+tasks:
+  - {id: a, command: "true"}
+EOF
+wait_for "dagctl dags list --json | jq -e 'map(.dag_id) | index(\"bfjson\")'" 10
+check backfill 'd["total_entries"] == 2 and [x["decision"] for x in d["backfills"]] == ["create", "create"]' \
+  dagctl backfill bfjson --from 2024-01-01 --to 2024-01-02 --dry-run --json
+check backfill 'd["dag_id"] == "bfjson" and d["reprocess_behavior"] == "none" and d["completed_at"] is None and
+  d["from_date"].startswith("2024-01-01") and d["max_active_runs"] == 10' \
+  dagctl backfill create bfjson --from 2024-01-01 --to 2024-01-02 --no-wait --json
+bf=$(dagctl backfill list --json | jq '.[0].id')
+check backfill 'd["is_paused"] is True' dagctl backfill pause "$bf" --json
+check backfill 'd["is_paused"] is False' dagctl backfill unpause "$bf" --json
+check backfill 'd["cancelled"] is True and d["completed_at"] is not None' dagctl backfill cancel "$bf" --json
+check backfill 'len(d) == 1 and d[0]["id"] == '"$bf" dagctl backfill list --json
 # A bad configuration is still an answer in JSON (exit 4, problems listed).
 printf 'core:\n  no_such_key: 1\n' >"$TMP/bad.yaml"
 rc=0
@@ -151,14 +172,15 @@ for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source"
   "users set-password" "users set-role" "tokens create" "tokens list" "tokens revoke" \
   "variables set" "variables get" "variables list" "variables delete" "variables import" \
   "variables export" "connections add" "connections get" "connections list" \
-  "connections delete"; do
+  "connections delete" \
+  "backfill create" "backfill list" "backfill cancel" "backfill pause" "backfill unpause"; do
   jq -e --arg v "${sub% *}" --arg s "${sub#* }" \
     '.[] | select(.name == $v) | .subcommands | index($s)' <<<"$verbs" >/dev/null ||
     fail "subcommand '$sub' is not in the verb table"
 done
 for v in $(jq -r '.[] | select(.json) | .name' <<<"$verbs"); do
   for s in $(jq -r --arg v "$v" '.[] | select(.name == $v) | .subcommands[]' <<<"$verbs"); do
-    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete " in
+    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete|backfill create|backfill list|backfill cancel|backfill pause|backfill unpause " in
       *"$v $s"*) ;;
       *) fail "subcommand '$v $s' prints data but this test has no case for it" ;;
     esac

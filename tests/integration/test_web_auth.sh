@@ -80,7 +80,7 @@ fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
         "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
         "connections": "walkconn",
-        "importErrors": "1"}
+        "importErrors": "1", "backfills": "999999"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
@@ -91,7 +91,11 @@ passed = {"DAG_ROUTE_DASHBOARD": 503,
           ("DAG_ROUTE_VARIABLES", "POST"): 400, ("DAG_ROUTE_VARIABLE", "PATCH"): 400,
           ("DAG_ROUTE_CONNECTIONS", "POST"): 400, ("DAG_ROUTE_CONNECTION", "PATCH"): 400,
           # no dag_ids in the walk's query; no import error in its home
-          "DAG_ROUTE_DAG_STATS": 400, "DAG_ROUTE_IMPORT_ERROR": 404}
+          "DAG_ROUTE_DAG_STATS": 400, "DAG_ROUTE_IMPORT_ERROR": 404,
+          # no such backfill; a manual-only DAG has none to make (past the check)
+          "DAG_ROUTE_BACKFILL": 404, "DAG_ROUTE_BACKFILL_CANCEL": 404,
+          "DAG_ROUTE_BACKFILL_PAUSE": 404, "DAG_ROUTE_BACKFILL_UNPAUSE": 404,
+          "DAG_ROUTE_BACKFILL_DRY_RUN": 400, ("DAG_ROUTE_BACKFILLS", "POST"): 400}
 # Logging in and out change only the caller's own session; dagRuns/list
 # is a read sent as POST (Airflow's batch form).
 own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT", "DAG_ROUTE_RUNS_LIST"}
@@ -120,13 +124,15 @@ for pattern, methods, route, perm in rows:
     segs = pattern.split("/") if pattern else []
     path = "/" + "/".join(urllib.parse.quote(fill[segs[i - 1]], safe="") if s == "{}" else s
                           for i, s in enumerate(segs))
-    ms = [m for m in ("GET", "POST", "PATCH") if ("HTTP_" + m) in methods or (m == "GET" and methods.strip() == "GET")]
+    ms = [m for m in ("GET", "POST", "PATCH", "PUT") if ("HTTP_" + m) in methods or (m == "GET" and methods.strip() == "GET")]
     if not ms: print("FAIL route %s: no method read from %r" % (pattern, methods)); bad += 1
     for m in ms:
         def body():
             if m == "POST" and route == "DAG_ROUTE_RUNS":
                 n_trig[0] += 1
                 return json.dumps({"dag_run_id": "auth_walk_%d" % n_trig[0]})
+            if m == "POST" and "BACKFILL" in route:
+                return json.dumps({"dag_id": "authdemo", "from_date": "2024-01-01", "to_date": "2024-01-02"})
             if m == "POST": return json.dumps({"dag_run_id": run, "dry_run": True})
             if m == "PATCH": return json.dumps({"is_paused": False})
             return None

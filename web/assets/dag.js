@@ -481,10 +481,76 @@ function setupTrigger() {
   });
 }
 
+// Backfills (POST /api/v1/backfills, Airflow 3's body): a form, its dry
+// run, and this DAG's backfills with their progress and a cancel button.
+function setupBackfill() {
+  const dlg = $('#backfill-dlg'), form = $('#backfill-form'), err = $('#backfill-err');
+  const plan = $('#backfill-plan'), list = $('#backfill-list');
+  const fail = (e) => {
+    err.textContent = e.message + (e.status === 401 || e.status === 403 ? ' (log in as a user who may change runs)' : '');
+    err.hidden = false;
+  };
+  const body = () => {
+    const b = {dag_id: DAG_ID, from_date: form.from_date.value.trim(), to_date: form.to_date.value.trim(),
+               reprocess_behavior: form.reprocess_behavior.value,
+               max_active_runs: parseInt(form.max_active_runs.value, 10) || 10};
+    b.dag_run_conf = JSON.parse(form.conf.value.trim() || '{}');
+    return b;
+  };
+  const showList = async () => {
+    const r = await api('GET', '/api/v1/backfills?dag_id=' + encodeURIComponent(DAG_ID));
+    list.replaceChildren(...r.backfills.slice(0, 5).map((b) => {
+      const state = b.cancelled ? 'cancelled' : b.completed_at ? 'completed' : b.is_paused ? 'paused' : 'running';
+      const row = h('p', {class: 'muted', text: 'backfill ' + b.id + ' (' + b.from_date.slice(0, 10) + ' to ' +
+        b.to_date.slice(0, 10) + '): ' + state + ', ' + b.runs.success + ' success, ' + b.runs.failed +
+        ' failed, ' + b.runs.running + ' running, ' + b.runs.queued + ' queued, ' + b.runs_skipped + ' skipped '});
+      if (!b.completed_at) {
+        const cancel = h('button', {type: 'button', class: 'btn', text: 'Cancel'});
+        cancel.addEventListener('click', async () => {
+          try {
+            await api('PUT', '/api/v1/backfills/' + b.id + '/cancel');
+            toast('cancelled backfill ' + b.id);
+            showList().catch(fail);
+          } catch (e) { fail(e); }
+        });
+        row.append(cancel);
+      }
+      return row;
+    }));
+  };
+  $('#backfill-btn').addEventListener('click', () => {
+    $('#backfill-dag').textContent = DAG_ID;
+    err.hidden = plan.hidden = true;
+    dlg.showModal();
+    showList().catch(fail);
+  });
+  $('#backfill-close').addEventListener('click', () => dlg.close());
+  $('#backfill-dry').addEventListener('click', async () => {
+    err.hidden = true;
+    try {
+      const r = await api('POST', '/api/v1/backfills/dry_run', body());
+      const runs = r.backfills.filter((x) => x.decision === 'create' || x.decision === 'rerun').length;
+      plan.textContent = r.total_entries + ' logical dates, ' + runs + ' would run';
+      plan.hidden = false;
+    } catch (e) { fail(e); }
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    try {
+      const b = await api('POST', '/api/v1/backfills', body());
+      toast('backfill ' + b.id + ' created');
+      showList().catch(fail);
+      refresh().catch(showError);
+    } catch (e) { fail(e); }
+  });
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   setupChrome();
   renderLegend();
   setupTrigger();
+  setupBackfill();
   $('#pause').addEventListener('change', togglePause);
   $('#limit').addEventListener('change', () => refresh().catch(showError));
   const tabs = document.querySelectorAll('.tabs [data-tab]');
