@@ -537,6 +537,9 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_CONFIG:
     api_dags(w, c, req, m);
     break;
+  case DAG_ROUTE_PLUGINS:
+    api_plugins(w, c, req);
+    break;
   case DAG_ROUTE_HEALTH:
     health(w, c);
     break;

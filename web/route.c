@@ -86,6 +86,7 @@ static const struct dag_route_info routes[] = {
     {"api/v1/backfills/{}/cancel", M(HTTP_PUT), DAG_ROUTE_BACKFILL_CANCEL, DAG_PERM_EDIT},
     {"api/v1/backfills/{}/pause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_PAUSE, DAG_PERM_EDIT},
     {"api/v1/backfills/{}/unpause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_UNPAUSE, DAG_PERM_EDIT},
+    {"api/v1/plugins", GET, DAG_ROUTE_PLUGINS, DAG_PERM_READ},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

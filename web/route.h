@@ -69,6 +69,7 @@ enum dag_route {
   DAG_ROUTE_BACKFILL_CANCEL,   /* PUT /api/v1/backfills/{id}/cancel */
   DAG_ROUTE_BACKFILL_PAUSE,    /* PUT .../pause */
   DAG_ROUTE_BACKFILL_UNPAUSE,  /* PUT .../unpause */
+  DAG_ROUTE_PLUGINS,        /* /api/v1/plugins */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -20,6 +20,10 @@ void api_list_runs_batch(struct dag_web *w, struct dag_http_conn *c,
 void api_list_tis(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
                   const char *dag_id, const char *run_id);
 
+/* GET /api/v1/plugins (limit, offset): the installed task plugins, as a
+ * child `dagctl plugins --json` lists them (api_plugins.c). */
+void api_plugins(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req);
+
 /* The routes of api_dags.c: details, tasks, dagStats, importErrors,
  * importErrors/{id}, config, plugins. */
 void api_dags(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,

@@ -6,7 +6,8 @@
 # {content, continuation_token} for Accept: application/json; order_by
 # (and "-") on lists, an unknown field a 400 naming it; a DAG's details and
 # tasks; the `~` wildcards and POST dags/~/dagRuns/list; dagStats;
-# importErrors/{id}; dagSources/{file_token}; config with secrets hidden.
+# importErrors/{id}; dagSources/{file_token}; config with secrets hidden;
+# plugins as `dagctl plugins --json` lists them.
 . "$(dirname "$0")/lib.sh"
 need curl
 
@@ -45,9 +46,11 @@ dagctl trigger otherdemo --run-id o1 >/dev/null
 for r in r1 r2 r3; do assert_eq "$(wait_run apidemo "$r" 30)" success "run $r"; done
 assert_eq "$(wait_run otherdemo o1 30)" success "run o1"
 
-"$PYTHON" - "$B" "$TOKEN" "$DAGCTL_SOURCE_DIR/tests/data/airflow/v1_schemas.json" >"$TMP/check.txt" 2>&1 <<'PY' ||
+dagctl plugins --json >"$TMP/plugins.json"
+"$PYTHON" - "$B" "$TOKEN" "$DAGCTL_SOURCE_DIR/tests/data/airflow/v1_schemas.json" "$TMP/plugins.json" \
+  >"$TMP/check.txt" 2>&1 <<'PY' ||
 import base64, datetime, http.client, json, sys, urllib.parse
-base, token, spec_file = sys.argv[1:4]
+base, token, spec_file, plugins_file = sys.argv[1:5]
 spec = json.load(open(spec_file))
 S, skip = spec["schemas"], spec["not_served"]
 u = urllib.parse.urlsplit(base)
@@ -239,6 +242,12 @@ ids = [e["event_log_id"] for e in ev]
 down = [e["event_log_id"] for e in get("/api/v1/eventLogs?order_by=-event_log_id&limit=2")["event_logs"]]
 if len(ids) < 2 or down != sorted(ids, reverse=True)[:2]: bad.append("eventLogs order_by: %r %r" % (ids, down))
 get("/api/v1/eventLogs?order_by=secret", 400)
+
+# --- plugins: what `dagctl plugins --json` lists, in Airflow's shape ---------------------------------
+want = sorted(p["name"] for p in json.load(open(plugins_file)))
+pl = check_list("PluginCollection", "PluginCollectionItem", "plugins", get("/api/v1/plugins"), "plugins")
+if not want or sorted(p["name"] for p in pl) != want: bad.append("plugins %r, want %r" % ([p["name"] for p in pl], want))
+if get("/api/v1/plugins?limit=1&offset=1")["plugins"] != pl[1:2]: bad.append("plugins paging")
 
 for b in bad: print("FAIL", b)
 print("checked; failures=%d" % len(bad))
