@@ -560,26 +560,37 @@ static void qp_line(struct strbuf *sb, const unsigned char *p, size_t n) {
   }
 }
 
+/* "NAME: a, b, ..." folded at HEADER_WIDTH, without its line end. */
+static void address_header(struct strbuf *sb, const char *name, const char *const *addrs,
+                           size_t n) {
+  sb_appendf(sb, "%s: ", name);
+  size_t col = strlen(name) + 2;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(addrs[i]) + (i + 1 < n ? 1 : 0);
+    if (i > 0) {
+      if (col + 1 + len > HEADER_WIDTH) {
+        sb_append(sb, "\r\n ");
+        col = 1;
+      } else {
+        sb_appendc(sb, ' ');
+        col++;
+      }
+    }
+    sb_append(sb, addrs[i]);
+    if (i + 1 < n) sb_appendc(sb, ',');
+    col += len;
+  }
+}
+
 char *dag_alert_format_message(const struct dag_alert_envelope *e) {
   struct strbuf sb = STRBUF_INIT;
   sb_append(&sb, "Date: ");
   rfc5322_date(&sb, e->date);
-  sb_appendf(&sb, "\r\nFrom: dagctl <%s>\r\nTo: ", e->from);
-  size_t col = strlen("To: ");
-  for (size_t i = 0; i < e->n_to; i++) {
-    size_t len = strlen(e->to[i]) + (i + 1 < e->n_to ? 1 : 0);
-    if (i > 0) {
-      if (col + 1 + len > HEADER_WIDTH) {
-        sb_append(&sb, "\r\n ");
-        col = 1;
-      } else {
-        sb_appendc(&sb, ' ');
-        col++;
-      }
-    }
-    sb_append(&sb, e->to[i]);
-    if (i + 1 < e->n_to) sb_appendc(&sb, ',');
-    col += len;
+  sb_appendf(&sb, "\r\nFrom: dagctl <%s>\r\n", e->from);
+  address_header(&sb, "To", e->to, e->n_to);
+  if (e->n_cc) {
+    sb_append(&sb, "\r\n");
+    address_header(&sb, "Cc", e->cc, e->n_cc);
   }
   sb_appendf(&sb, "\r\nMessage-ID: %s\r\n", e->message_id);
   char *subject = dag_alert_subject_header(e->subject);

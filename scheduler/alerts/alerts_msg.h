@@ -116,6 +116,8 @@ struct dag_alert_envelope {
   const char *from;          /* a bare address */
   const char *const *to;     /* bare addresses */
   size_t n_to;
+  const char *const *cc;     /* bare addresses, or NULL (n_cc 0): no Cc header */
+  size_t n_cc;
   dag_time_t date;           /* when the alert was queued */
   const char *message_id;    /* "<...>", from dag_alert_message_id() */
   const char *subject;       /* UTF-8 */
@@ -132,7 +134,7 @@ char *dag_alert_message_id(int64_t id, dag_time_t created_at, const char *from);
  * Caller frees. */
 char *dag_alert_subject_header(const char *subject);
 
-/* The whole message: Date, From, To, Message-ID, Subject, MIME-Version,
+/* The whole message: Date, From, To, Cc (if any), Message-ID, Subject, MIME-Version,
  * Content-Type text/plain; charset=UTF-8, Content-Transfer-Encoding (7bit,
  * or quoted-printable when the body is not ASCII or has a line over 998
  * bytes), Auto-Submitted, a blank line, the body. Every line ends with CRLF.

@@ -272,6 +272,21 @@ static void after_work(uv_work_t *req, int status) {
     schedule_next(s);
 }
 
+/* The addresses of a JSON array (NULL: none), appended to v[*n]. */
+static char **addr_list(char **v, size_t *n, size_t *cap, const char *json) {
+  json_t *arr = json_loads(json ? json : "[]", 0, NULL);
+  size_t i;
+  json_t *e;
+  json_array_foreach(arr, i, e) {
+    /* Checked when queued; checked again, as the row may be older. */
+    if (!json_is_string(e) || !dag_alert_address_ok(json_string_value(e))) continue;
+    v = xgrow(v, cap, *n + 1, sizeof(*v));
+    v[(*n)++] = xstrdup(json_string_value(e));
+  }
+  json_decref(arr);
+  return v;
+}
+
 /* Recipients of an alert: its own list, or smtp.to when it has none. */
 static char **resolve_rcpts(struct dag_smtp_sender *s, const char *json, size_t *n,
                             bool *defaulted) {
@@ -279,16 +294,7 @@ static char **resolve_rcpts(struct dag_smtp_sender *s, const char *json, size_t 
   size_t cap = 0;
   *n = 0;
   *defaulted = false;
-  json_t *arr = json_loads(json ? json : "[]", 0, NULL);
-  size_t i;
-  json_t *e;
-  json_array_foreach(arr, i, e) {
-    /* Checked when queued; checked again, as the row may be older. */
-    if (!json_is_string(e) || !dag_alert_address_ok(json_string_value(e))) continue;
-    v = xgrow(v, &cap, *n + 1, sizeof(*v));
-    v[(*n)++] = xstrdup(json_string_value(e));
-  }
-  json_decref(arr);
+  v = addr_list(v, n, &cap, json);
   if (*n == 0 && s->cfg->smtp_to) {
     *defaulted = true;
     for (const char *p = s->cfg->smtp_to; *p;) {
@@ -313,9 +319,12 @@ enum start_result { STARTED, SETTLED, START_FAILED };
 /* Start an attempt at alert `a`, or settle it at once when there is
  * nothing to send. */
 static enum start_result start(struct dag_smtp_sender *s, struct dag_store_alert *a) {
-  size_t n_all = 0;
+  size_t n_all = 0, n_to, cap;
   bool defaulted = false;
   char **all = resolve_rcpts(s, a->recipients, &n_all, &defaulted);
+  /* An email task's Cc recipients come after its To ones: one envelope. */
+  n_to = cap = n_all;
+  all = addr_list(all, &n_all, &cap, a->cc);
   dag_time_t now = dag_time_now();
   if (n_all == 0) {
     struct dag_store_alert_attempt r = {
@@ -366,7 +375,7 @@ static enum start_result start(struct dag_smtp_sender *s, struct dag_store_alert
   }
   if (defaulted) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n_all; i++) json_array_append_new(arr, json_string(all[i]));
+    for (size_t i = 0; i < n_to; i++) json_array_append_new(arr, json_string(all[i]));
     j->recipients_json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
   }
@@ -374,7 +383,9 @@ static enum start_result start(struct dag_smtp_sender *s, struct dag_store_alert
   struct dag_alert_envelope e = {
       .from = s->from,
       .to = (const char *const *)all,
-      .n_to = n_all,
+      .n_to = n_to,
+      .cc = (const char *const *)all + n_to,
+      .n_cc = n_all - n_to,
       .date = a->created_at,
       .message_id = mid,
       .subject = a->subject,

@@ -30,6 +30,7 @@
 #include "strbuf.h"
 #include "store_vars.h"
 #include "task_dagruns.h"
+#include "task_email.h"
 #include "template.h"
 #include "timeutil.h"
 
@@ -259,6 +260,29 @@ static const char *host_dag_state(const struct dagctl_host *h, const char *dag_i
   return keep(th, state);
 }
 
+static int host_queue_email(const struct dagctl_host *h, const char *to_json,
+                            const char *cc_json, const char *subject, const char *body) {
+  struct task_host *th = th_of(h);
+  const char *try_number = getenv("DAGCTL_TRY_NUMBER");
+  struct cli_task_email m = {getenv("DAGCTL_DAG_ID"), getenv("DAGCTL_RUN_ID"), th->task_id,
+                             try_number ? (int)strtol(try_number, NULL, 10) : 0,
+                             to_json, cc_json, subject, body};
+  int64_t id = 0;
+  char *err = NULL;
+  if (m.dag_id == NULL || m.run_id == NULL) {
+    host_log(h, DAGCTL_LOG_ERROR, "queue_email(): this try belongs to no run");
+    return -1;
+  }
+  if (cli_task_queue_email(th->cli, &m, &id, &err) != 0) {
+    host_log(h, DAGCTL_LOG_ERROR, "%s", err ? err : "cannot queue the mail");
+    free(err);
+    return -1;
+  }
+  host_log(h, DAGCTL_LOG_INFO, "mail queued in the outbox: alert %lld (dagctl alerts)",
+           (long long)id);
+  return 0;
+}
+
 /* DAGCTL_TRY_ID is "<home id>:<run pk>:<try>:<task id>" (executor.h). */
 static void parse_try_id(struct task_host *th) {
   const char *id = getenv("DAGCTL_TRY_ID");
@@ -453,6 +477,7 @@ int cmd_task(struct cli *c, int argc, char **argv) {
     th.host.abi_minor = DAGCTL_PLUGIN_ABI_MINOR;
     th.host.trigger_dag = host_trigger_dag;
     th.host.dag_state = host_dag_state;
+    th.host.queue_email = host_queue_email;
     enum dagctl_result res = tt->execute(&th.host);
     switch (res) {
     case DAGCTL_OK:

@@ -446,6 +446,7 @@ enum dag_alert_kind {
   DAG_ALERT_TASK_FAILED, /* a task failed for good */
   DAG_ALERT_TASK_RETRY,  /* a try failed; the task will run again */
   DAG_ALERT_RUN_FAILED,  /* a DAG run ended failed: one summary */
+  DAG_ALERT_EMAIL,       /* the mail of an email task */
 };
 
 enum dag_alert_state {
@@ -477,6 +478,7 @@ struct dag_store_alert {
   dag_time_t next_attempt_at;
   char *last_error; /* NULL, or the server's reply / why it was not reached */
   dag_time_t sent_at; /* 0: not sent */
+  char *cc;           /* NULL, or a JSON array of Cc addresses (email) */
 };
 
 /* Queue an alert (state queued, no attempts, due at a->next_attempt_at).

@@ -8,7 +8,7 @@
 #include "error.h"
 #include "store_int.h"
 
-static const char *const kind_names[] = {"task_failed", "task_retry", "run_failed"};
+static const char *const kind_names[] = {"task_failed", "task_retry", "run_failed", "email"};
 static const char *const state_names[] = {"queued", "sent", "failed"};
 
 const char *dag_alert_kind_name(enum dag_alert_kind k) {
@@ -41,7 +41,7 @@ static int kind_parse(const char *name, enum dag_alert_kind *out) {
 
 #define ALERT_COLUMNS                                                                  \
   "id, created_at, kind, dag_id, run_id, task_id, try_number, recipients, subject,"   \
-  " body, state, attempts, next_attempt_at, last_error, sent_at"
+  " body, state, attempts, next_attempt_at, last_error, sent_at, cc"
 
 static void read_alert(struct store_stmt *s, struct dag_store_alert *a) {
   memset(a, 0, sizeof(*a));
@@ -62,6 +62,7 @@ static void read_alert(struct store_stmt *s, struct dag_store_alert *a) {
   a->next_attempt_at = store_col_int(s, 12);
   a->last_error = store_col_text(s, 13);
   a->sent_at = store_col_int(s, 14);
+  a->cc = store_col_text(s, 15);
 }
 
 static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_alert *out,
@@ -77,7 +78,8 @@ static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_alert *
 int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t *id) {
   static const char sql[] =
       "INSERT INTO alert (created_at, kind, dag_id, run_id, task_id, try_number, recipients,"
-      " subject, body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+      " subject, body, next_attempt_at, cc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      " RETURNING id";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, a->created_at);
@@ -90,6 +92,7 @@ int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t 
   store_bind_text(s, 8, a->subject);
   store_bind_text(s, 9, a->body);
   store_bind_int64(s, 10, a->next_attempt_at);
+  store_bind_text(s, 11, a->cc);
   store_guard(st);
   int rc = store_step(s);
   if (rc == STORE_ROW && id) *id = store_col_int(s, 0);
@@ -157,6 +160,7 @@ void dag_store_alert_free(struct dag_store_alert *a) {
   free(a->subject);
   free(a->body);
   free(a->last_error);
+  free(a->cc);
   memset(a, 0, sizeof(*a));
 }
 

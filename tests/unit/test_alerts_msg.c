@@ -428,6 +428,35 @@ static void test_format_message_7bit(void **state) {
   free(msg);
 }
 
+/* An email task's mail: a Cc header after To, folded the same way. */
+static void test_format_message_cc(void **state) {
+  (void)state;
+  const char *to[] = {"ops@example.com"};
+  const char *cc[] = {"a-rather-long-address-number-one@example.com",
+                      "another-long-address-number-two@example.com"};
+  struct dag_alert_envelope e = {
+      .from = "dagctl@example.com",
+      .to = to,
+      .n_to = 1,
+      .cc = cc,
+      .n_cc = 2,
+      .date = T0,
+      .message_id = "<dagctl.alert.1.2@example.com>",
+      .subject = "Report",
+      .body = "hello\n",
+  };
+  char *msg = dag_alert_format_message(&e);
+  assert_crlf_only(msg);
+  assert_non_null(strstr(msg, "\r\nTo: ops@example.com\r\nCc: "
+                              "a-rather-long-address-number-one@example.com,\r\n "
+                              "another-long-address-number-two@example.com\r\nMessage-ID: "));
+  e.n_cc = 0;
+  free(msg);
+  msg = dag_alert_format_message(&e);
+  assert_null(strstr(msg, "Cc:"));
+  free(msg);
+}
+
 static void test_format_message_quoted_printable(void **state) {
   (void)state;
   const char *to[] = {"a-rather-long-address-number-one@example.com",
@@ -478,6 +507,7 @@ int main(void) {
       T(test_subject_rfc2047),
       T(test_format_message_7bit),
       T(test_format_message_quoted_printable),
+      T(test_format_message_cc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

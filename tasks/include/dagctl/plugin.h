@@ -25,6 +25,7 @@
  *   4  dagctl_param.fields/n_fields (the keys a mapping param, or each
  *      mapping of a list param, may hold, checked like the params);
  *      dagctl_host.trigger_dag/dag_state (runs of other DAGs)
+ *   5  dagctl_host.queue_email (a mail through the alerts' outbox)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -39,7 +40,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 4
+#define DAGCTL_PLUGIN_ABI_MINOR 5
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -128,6 +129,15 @@ struct dagctl_host {
    * borrowed until execute() returns. */
   const char *(*dag_state)(const struct dagctl_host *h, const char *dag_id, const char *run_id,
                            const char *logical_date, const char *task_id);
+
+  /* Minor 5. Queue a mail in the outbox that alerts use: the scheduler
+   * sends it through the smtp settings, with their retries, and `dagctl
+   * alerts` lists it. to_json: a non-empty JSON array of bare addresses;
+   * cc_json: NULL or one; subject and body: UTF-8 text, in which the
+   * configured secrets are masked. Returns 0, or -1 after saying why in
+   * the try's log. */
+  int (*queue_email)(const struct dagctl_host *h, const char *to_json, const char *cc_json,
+                     const char *subject, const char *body);
 };
 
 /* The type of a declared parameter, as the YAML value must be written. A
