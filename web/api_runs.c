@@ -206,6 +206,7 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
   struct dag_store_try *tries = NULL;
   size_t n = 0;
   int rc = dag_store_list_tries(w->store, run.pk, task_id, &tries, &n);
+  int64_t run_pk = run.pk;
   dag_store_run_free(&run);
   const struct dag_store_try *t = NULL;
   for (size_t i = 0; rc == 0 && i < n; i++)
@@ -228,6 +229,10 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
   }
   int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   free(path);
+  /* Not here: it may have run on a worker of another machine. */
+  if (fd < 0 && (rc == -ENOENT || (rc == 0 && errno == ENOENT)) &&
+      api_remote_log(w, c, run_pk, task_id, (int)try_number, offset, tail, limit))
+    return;
   struct stat sb;
   if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     if (fd >= 0) close(fd);

@@ -12,6 +12,13 @@
 #include "strbuf.h"
 #include "web_int.h"
 
+/* The log of try `try_number` of `task_id` in run `run_pk` when it ran on a
+ * worker (api_remote_log.c): answered from that worker's log server, later
+ * (or at once with why not). false when the try was not a worker's: the
+ * caller answers. offset, tail, limit as the log route's (-1: none). */
+bool api_remote_log(struct dag_web *w, struct dag_http_conn *c, int64_t run_pk,
+                    const char *task_id, int try_number, int64_t offset, int64_t tail,
+                    int64_t limit);
 /* Query parameter `name` as an integer in [min, max], `def` when absent. */
 bool api_query_int(struct dag_http_conn *c, const struct dag_http_request *req,
                    const char *name, long def, long min, long max, long *out);

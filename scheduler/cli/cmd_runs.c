@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "error.h"
 #include "ids.h"
+#include "remote_log.h"
 #include "runs.h"
 #include "secret.h"
 #include "store_vars.h"
@@ -286,6 +287,22 @@ static void logs_out(void *ud, const char *buf, size_t len) {
   fwrite(buf, 1, len, stdout);
 }
 
+/* The log of a try that ran on a worker, from that worker's log server;
+ * 0 with it in `out`, else why not in *why (caller frees). */
+static int read_remote_log(struct cli *c, const struct dag_store_claim *claim,
+                           struct strbuf *out, char **why) {
+  char *url = NULL;
+  int rc = dag_store_worker_log_url(c->store, claim->worker_id, &url);
+  if (rc == 0 && !url) rc = DAG_ENOTFOUND;
+  if (rc) {
+    *why = xstrdup(rc == DAG_ENOTFOUND ? "that worker serves no logs" : dag_strerror(rc));
+    return rc;
+  }
+  rc = dag_remote_log_read(url, c->cfg.worker_log_server_secret, claim->log_path, 0, out, why);
+  free(url);
+  return rc;
+}
+
 int cmd_logs(struct cli *c, int argc, char **argv) {
   static const char usage[] = "dagctl logs DAG RUN_ID TASK [--try N] [--follow | --json]";
   struct runs_opts o = {0};
@@ -363,14 +380,39 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   struct dag_store_claim claim;
   if (fd < 0 && errno == ENOENT &&
       dag_store_claim_of_try(c->store, run.pk, task_id, number, &claim) == 0) {
-    /* core.executor workers: the log is where the try ran. */
+    /* core.executor workers: the log is where the try ran, and its
+     * worker serves it. */
+    struct strbuf remote = STRBUF_INIT;
+    char *why = NULL;
+    if (claim.worker_id && read_remote_log(c, &claim, &remote, &why) == 0) {
+      dag_store_claim_clear(&claim);
+      free(path);
+      struct dag_masker masker = DAG_MASKER_INIT;
+      dag_store_secret_values(c->store, environ, dag_masker_add_cb, &masker);
+      if (remote.len) dag_masker_apply(&masker, remote.buf, remote.len);
+      dag_masker_free(&masker);
+      if (c->json) {
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "dag_id", run.dag_id,
+                                "dag_run_id", run.run_id, "task_id", task_id, "try_number",
+                                number, "state", dag_task_state_name(state), "content",
+                                json_text(sb_str(&remote), remote.len));
+        cli_print_json(doc);
+      } else {
+        fwrite(sb_str(&remote), 1, remote.len, stdout);
+      }
+      sb_free(&remote);
+      dag_store_run_free(&run);
+      return CLI_OK;
+    }
+    sb_free(&remote);
     if (claim.worker_id)
       fprintf(stderr, "dagctl: try %d of task '%s' ran on worker %s: its log is in that "
-              "worker's DAGCTL_HOME/logs/%s\n", number, task_id, claim.worker_id,
-              claim.log_path);
+              "worker's DAGCTL_HOME/logs/%s (%s)\n", number, task_id, claim.worker_id,
+              claim.log_path, why ? why : "?");
     else
       fprintf(stderr, "dagctl: try %d of task '%s' waits for a worker (queue %s)\n", number,
               task_id, claim.queue);
+    free(why);
     dag_store_claim_clear(&claim);
     free(path);
     dag_store_run_free(&run);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "alloc.h"
@@ -11,6 +12,7 @@
 #include "error.h"
 #include "ids.h"
 #include "log.h"
+#include "log_server.h"
 #include "plugin_rules.h"
 #include "plugins.h"
 #include "worker.h"
@@ -24,6 +26,7 @@ struct worker_svc {
   uv_loop_t loop;
   uv_signal_t sigterm, sigint;
   struct dag_worker *worker;
+  struct dag_log_server *logs; /* NULL: none */
   int signals;
 };
 
@@ -31,6 +34,36 @@ static void on_closed(void *ctx) {
   struct worker_svc *svc = ctx;
   uv_close((uv_handle_t *)&svc->sigterm, NULL);
   uv_close((uv_handle_t *)&svc->sigint, NULL);
+  /* Last: a try's log stays readable until the try is recorded. */
+  if (svc->logs) dag_log_server_close(svc->logs, NULL, NULL);
+  svc->logs = NULL;
+}
+
+/* Serve this worker's logs to the other machines; the address it is
+ * reached at in *url (caller frees), NULL when it serves none. */
+static void start_log_server(struct cli *c, struct worker_svc *svc, char **url) {
+  *url = NULL;
+  if (!c->cfg.worker_log_server_secret) {
+    LOG_INFO("no worker.log_server_secret: this worker's logs are read on this machine only");
+    return;
+  }
+  int rc = dag_log_server_start(&svc->loop, &c->cfg, &svc->logs);
+  if (rc) {
+    LOG_WARN("cannot serve this worker's logs; they are read on this machine only port=%d "
+             "error=\"%s\"", c->cfg.worker_log_server_port, uv_strerror(rc));
+    return;
+  }
+  char host[256];
+  const char *h = c->cfg.worker_log_server_host;
+  if (!h) {
+    if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    h = host;
+  }
+  bool v6 = strchr(h, ':') != NULL;
+  *url = xasprintf("http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "",
+                   dag_log_server_port(svc->logs));
+  LOG_INFO("serving this worker's logs url=%s", *url);
 }
 
 /* The first signal lets running tries finish (Celery's warm shutdown); a
@@ -163,12 +196,16 @@ int cmd_worker(struct cli *c, int argc, char **argv) {
   struct worker_svc svc;
   memset(&svc, 0, sizeof(svc));
   uv_loop_init(&svc.loop);
+  char *log_url = NULL;
+  start_log_server(c, &svc, &log_url);
   struct dag_worker_options wo = {.queues = (const char *const *)queues,
                                   .n_queues = n_queues,
                                   .types = (const char *const *)types,
                                   .n_types = n_types,
-                                  .concurrency = concurrency};
+                                  .concurrency = concurrency,
+                                  .log_url = log_url};
   dag_worker_new(&svc.loop, &c->cfg, c->store, &wo, &svc.worker);
+  free(log_url);
   char *qlist = NULL, *tlist = NULL;
   for (size_t i = 0; i < n_queues; i++) {
     char *next = xasprintf("%s%s%s", qlist ? qlist : "", qlist ? "," : "", queues[i]);

@@ -76,6 +76,17 @@ static const struct setting settings[] = {
      * dagctl.yaml: only the environment or a file. */
     {"core", "secret_key", &dag_cfg_t_password, OFF(secret_key), NULL, 0, 0, SECRET | NOT_IN_FILE},
     {"core", "secret_key_file", &dag_cfg_t_password_file, OFF(secret_key), NULL, 0, 0, SECRET},
+    /* Each worker serves its tries' logs to the schedulers' web servers
+     * and the CLI, on this port (Airflow's worker_log_server_port), to
+     * requests signed with the secret every machine shares; the host is
+     * how the others reach it (default: this machine's host name). */
+    {"worker", "log_server_port", &dag_cfg_t_int, OFF(worker_log_server_port), "8793", 0, 65535,
+     0},
+    {"worker", "log_server_host", &dag_cfg_t_host, OFF(worker_log_server_host), NULL, 0, 0, 0},
+    {"worker", "log_server_secret", &dag_cfg_t_password, OFF(worker_log_server_secret), NULL, 0,
+     0, SECRET | NOT_IN_FILE},
+    {"worker", "log_server_secret_file", &dag_cfg_t_password_file, OFF(worker_log_server_secret),
+     NULL, 0, 0, SECRET},
     {"web", "bind", &dag_cfg_t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &dag_cfg_t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a

@@ -111,6 +111,11 @@ struct dag_config {
    * secret_key_file only; NULL: no secret can be stored. */
   char *secret_key;
 
+  /* worker: the log server of `dagctl worker` (log_token.h) */
+  int worker_log_server_port;     /* 8793; 0: any free port */
+  char *worker_log_server_host;   /* how others reach this worker; NULL: the host name */
+  char *worker_log_server_secret; /* env or _file only; NULL: no log server, no remote logs */
+
   /* web */
   char *web_bind; /* "127.0.0.1" */
   int web_port;   /* 8080 */

@@ -55,6 +55,7 @@ struct dag_worker {
   dag_store *store;
   struct dag_scheduler sched; /* the parts of a scheduler tasks are spawned with */
   char *id, *host;
+  char *log_url; /* NULL: no log server */
   char **queues, **types;
   size_t n_queues, n_types;
   int concurrency;
@@ -130,6 +131,7 @@ int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   w->types = copy_names(opts->types, opts->n_types);
   w->n_types = opts->n_types;
   w->concurrency = opts->concurrency > 0 ? opts->concurrency : 1;
+  w->log_url = opts->log_url ? xstrdup(opts->log_url) : NULL;
   /* On PostgreSQL the database is how a worker on another machine hears
    * of queued tries; on SQLite a wake-up file is, beside the scheduler. */
   w->poll_ms = opts->poll_ms                                      ? opts->poll_ms
@@ -408,7 +410,7 @@ static void claim_more(struct dag_worker *w) {
 static int register_self(struct dag_worker *w) {
   char *q = names_json(w->queues, w->n_queues), *ty = names_json(w->types, w->n_types);
   struct dag_store_worker row = {.id = w->id, .host = w->host, .queues = q, .task_types = ty,
-                                 .concurrency = w->concurrency};
+                                 .concurrency = w->concurrency, .log_url = w->log_url};
   int rc = dag_store_worker_register(w->store, &row, dag_time_now());
   free(q);
   free(ty);
@@ -595,6 +597,7 @@ void dag_worker_free(struct dag_worker *w) {
   free_names(w->types, w->n_types);
   free(w->id);
   free(w->host);
+  free(w->log_url);
   free(w->sched.self_exe);
   free(w->sched.supervisor);
   free(w->sched.home_id);

@@ -30,6 +30,9 @@ struct dag_worker_options {
   int concurrency; /* tries at once, >= 1 */
   /* Milliseconds between looks at the store when no wake-up arrives. */
   unsigned poll_ms;
+  /* Where this worker serves its tries' logs, "http://HOST:PORT", recorded
+   * with its row (copied); NULL: it serves none. */
+  const char *log_url;
 };
 
 /* `cfg` and `store` are borrowed and must outlive the worker; the option

@@ -703,6 +703,7 @@ struct dag_store_worker {
   char *state; /* active | stopped | gone */
   dag_time_t started_at;
   dag_time_t last_heartbeat;
+  char *log_url; /* its log server, "http://HOST:PORT"; NULL: none */
 };
 
 /* A worker starts (or comes back after being declared gone): insert or
@@ -721,6 +722,9 @@ int dag_store_worker_stopped(dag_store *st, const char *id, dag_time_t now);
 int dag_store_reap_workers(dag_store *st, dag_time_t now, int64_t timeout_us, size_t *workers,
                            size_t *tries);
 
+/* The log server of worker `id` in *url (caller frees; NULL when it serves
+ * none); DAG_ENOTFOUND when no such worker. */
+int dag_store_worker_log_url(dag_store *st, const char *id, char **url);
 /* Every worker, active first, then by id. Free with dag_store_workers_free(). */
 int dag_store_list_workers(dag_store *st, struct dag_store_worker **out, size_t *n);
 void dag_store_workers_free(struct dag_store_worker *w, size_t n);

@@ -268,9 +268,9 @@ int dag_store_claim_of_try(dag_store *st, int64_t run_pk, const char *task_id, i
 int dag_store_worker_register(dag_store *st, const struct dag_store_worker *w, dag_time_t now) {
   static const char sql[] =
       "INSERT INTO worker (id, host, queues, task_types, concurrency, running, state,"
-      " started_at, last_heartbeat) VALUES (?1, ?2, ?3, ?4, ?5, 0, 'active', ?6, ?6)"
+      " started_at, last_heartbeat, log_url) VALUES (?1, ?2, ?3, ?4, ?5, 0, 'active', ?6, ?6, ?7)"
       " ON CONFLICT (id) DO UPDATE SET state = 'active', last_heartbeat = ?6,"
-      " queues = ?3, task_types = ?4, concurrency = ?5";
+      " queues = ?3, task_types = ?4, concurrency = ?5, log_url = ?7";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, w->id);
@@ -279,6 +279,7 @@ int dag_store_worker_register(dag_store *st, const struct dag_store_worker *w, d
   store_bind_text(s, 4, w->task_types);
   store_bind_int64(s, 5, w->concurrency);
   store_bind_int64(s, 6, now);
+  store_bind_text(s, 7, w->log_url);
   return store_step_done(st, s, "register worker");
 }
 
@@ -370,7 +371,7 @@ out:
 int dag_store_list_workers(dag_store *st, struct dag_store_worker **out, size_t *n) {
   static const char sql[] =
       "SELECT id, host, queues, task_types, concurrency, running, state, started_at,"
-      " last_heartbeat FROM worker ORDER BY state <> 'active', id";
+      " last_heartbeat, log_url FROM worker ORDER BY state <> 'active', id";
   *out = NULL;
   *n = 0;
   struct store_stmt *s = store_stmt(st, sql);
@@ -389,6 +390,7 @@ int dag_store_list_workers(dag_store *st, struct dag_store_worker **out, size_t 
     w->state = store_col_text(s, 6);
     w->started_at = store_col_int(s, 7);
     w->last_heartbeat = store_col_int(s, 8);
+    w->log_url = store_col_text(s, 9);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list workers");
@@ -401,6 +403,20 @@ void dag_store_workers_free(struct dag_store_worker *w, size_t n) {
     free(w[i].queues);
     free(w[i].task_types);
     free(w[i].state);
+    free(w[i].log_url);
   }
   free(w);
+}
+
+int dag_store_worker_log_url(dag_store *st, const char *id, char **url) {
+  static const char sql[] = "SELECT log_url FROM worker WHERE id = ?";
+  *url = NULL;
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, id);
+  int rc = store_step(s);
+  if (rc == STORE_ROW) *url = store_col_text(s, 0);
+  store_reset(s);
+  if (rc == STORE_ROW) return 0;
+  return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "worker log url");
 }

@@ -15,6 +15,10 @@
 #    refused and logged, and the task keeps the second try's result.
 #  - PostgreSQL restarted mid-run: schedulers and workers come back and
 #    the run finishes, each task once.
+#  - A try's log is read where its worker ran it: `dagctl logs` here and a
+#    scheduler's status page on another host get it from that worker's log
+#    server; a request with a wrong token, or a path with "..", is refused,
+#    and the shared secret appears in no log and no answer.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 need flock
@@ -30,7 +34,7 @@ export DAGCTL__CORE__STATE="postgresql:///dagctl?host=$PG_DIR&user=postgres"
 NET=10.$((RANDOM % 200 + 20))
 PORT=$((20000 + RANDOM % 20000))
 HOSTS=(s1 s2 w1 w2 w3 w4)
-declare -A NS LINK ADDR
+declare -A NS LINK ADDR INNER
 net_down() {
   local h
   for h in "${HOSTS[@]}"; do
@@ -47,6 +51,7 @@ for h in "${HOSTS[@]}"; do
   NS[$h]=dg$$-$h
   LINK[$h]=dh$$$k
   ADDR[$h]=$NET.$k.1
+  INNER[$h]=$NET.$k.2
   ip netns add "${NS[$h]}"
   ip link add "${LINK[$h]}" type veth peer name "dn$$$k"
   ip link set "dn$$$k" netns "${NS[$h]}"
@@ -55,6 +60,10 @@ for h in "${HOSTS[@]}"; do
   ip netns exec "${NS[$h]}" ip addr add "$NET.$k.2/30" dev "dn$$$k"
   ip netns exec "${NS[$h]}" ip link set "dn$$$k" up
   ip netns exec "${NS[$h]}" ip link set lo up
+  # The hosts reach each other through this one (a scheduler's web server
+  # reads a worker's log server): forwarding on the test's links only.
+  ip netns exec "${NS[$h]}" ip route add "$NET.0.0/16" via "$NET.$k.1"
+  sysctl -qw "net.ipv4.conf.${LINK[$h]}.forwarding=1"
   listen=$listen${listen:+,}$NET.$k.1
 done
 _as_pg sh -c "printf 'host all all $NET.0.0/16 trust\n' >>'$PG_DIR/data/pg_hba.conf'"
@@ -66,6 +75,9 @@ export DAGCTL__CORE__STATE="postgresql:///dagctl?host=$PG_DIR&port=$PORT&user=po
 export DAGCTL__CORE__EXECUTOR=workers
 export DAGCTL__CORE__WORKER_TIMEOUT=2s
 export DAGCTL__CORE__SCHEDULER_TIMEOUT=2s
+# Every host, and this CLI, shares the log servers' secret.
+LOG_SECRET=ls-$RANDOM$RANDOM$RANDOM
+export DAGCTL__WORKER__LOG_SERVER_SECRET=$LOG_SECRET
 pg() { psql_as postgres dagctl "$1"; }
 
 cp "$(dirname "$0")/trace_try.sh" "$TMP/trace.sh"
@@ -83,6 +95,7 @@ start_proc() {
   mkdir -p "$TMP/$name"
   cp "$DAGCTL_HOME/dagctl.yaml" "$TMP/$name/"
   ip netns exec "${NS[$name]}" env DAGCTL_HOME="$TMP/$name" WORKER_NAME="$name" \
+    DAGCTL__WORKER__LOG_SERVER_HOST="${INNER[$name]}" \
     DAGCTL__CORE__STATE="postgresql://postgres@${ADDR[$name]}:$PORT/dagctl" \
     "$DAGCTL_BIN" "$@" >"$TMP/scheduler.$name.log" 2>&1 &
   PIDS[$name]=$!
@@ -153,12 +166,33 @@ survivor=s1
 proc_alive "${PIDS[$survivor]}" || fail "the surviving scheduler $survivor stopped"
 if grep -l 'state store write failed' "$TMP"/scheduler.s?.log; then fail "a scheduler's store failed"; fi
 
-# A worker's log stays on its host: `dagctl logs` here says which worker.
+# A worker's log, read from this host and from the surviving scheduler's
+# web server on another: each gets it from the worker's log server.
 ran_on=$(pg "SELECT c.worker_id FROM task_claim c JOIN dag_run r ON r.id = c.run_pk
              WHERE r.run_id = 'r1' AND c.task_id = 'l1_001'")
-if dagctl logs wide r1 l1_001 >"$TMP/logs.out" 2>&1; then fail "a remote try's log read here"; fi
-grep -qF "ran on worker $ran_on: its log is in that worker's DAGCTL_HOME/logs/wide/r1/l1_001/1.log" \
-  "$TMP/logs.out" || fail "dagctl logs of a worker's try: $(cat "$TMP/logs.out")"
+ran_host=$(grep '^start r1/l1_001 ' "$TMP_TRACE" | awk '{print $3}')
+[ ! -e "$DAGCTL_HOME/logs/wide/r1/l1_001/1.log" ] || fail "the log is on this host"
+dagctl logs wide r1 l1_001 >"$TMP/logs.out" 2>"$TMP/logs.err" ||
+  fail "dagctl logs of a worker's try: $(cat "$TMP/logs.err")"
+grep -qx "trace: r1/l1_001 on $ran_host" "$TMP/logs.out" || fail "the log read: $(cat "$TMP/logs.out")"
+grep -qF "ended on worker $ran_on" "$TMP/logs.out" || fail "the log read: $(cat "$TMP/logs.out")"
+web=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/scheduler.$survivor.log" | tail -n 1)
+[ -n "$web" ] || fail "the scheduler $survivor has no web server"
+ip netns exec "${NS[$survivor]}" curl -sf "${web%/}/api/v1/dags/wide/dagRuns/r1/taskInstances/l1_001/logs/1" \
+  >"$TMP/web_log.out" || fail "the status page's log of a worker's try"
+cmp "$TMP/logs.out" "$TMP/web_log.out" || fail "the status page's log differs from dagctl logs'"
+# The worker's log server itself: a wrong token, no token, a path out.
+log_url=$(pg "SELECT log_url FROM worker WHERE id = '$ran_on'")
+assert_eq "$log_url" "http://${INNER[$ran_host]}:8793" "the log server registered by $ran_host"
+code() { curl -s --path-as-is -o /dev/null -w '%{http_code}' "$@"; }
+assert_eq "$(code -H 'Authorization: Bearer 9999999999.00' "$log_url/log/wide/r1/l1_001/1.log")" 403 \
+  "a wrong token"
+assert_eq "$(code "$log_url/log/wide/r1/l1_001/1.log")" 403 "no token"
+assert_eq "$(code "$log_url/log/../../../etc/passwd")" 400 "a path with .."
+assert_eq "$(code "$log_url/log/wide/%2e%2e/%2e%2e/%2e%2e/etc/passwd")" 400 "a path with an encoded .."
+if grep -rlF "$LOG_SECRET" "$TMP"/scheduler.*.log "$TMP"/logs.* "$TMP/web_log.out"; then
+  fail "the log servers' secret is in a log or an answer"
+fi
 
 # --- kill -9 of a worker mid-task: retried on another within 15 s -----------------
 

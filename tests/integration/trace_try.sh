@@ -4,6 +4,8 @@
 # under a lock, as "start|end RUN/TASK WORKER TRY"; a start that finds the
 # same task started and not ended records an overlap.
 t=$DAGCTL_RUN_ID/$DAGCTL_TASK_ID
+# In the try's log: where it ran.
+echo "trace: $t on $WORKER_NAME"
 {
   flock 9
   starts=$(grep -c "^start $t " "$TMP_TRACE" || true)
