@@ -11,6 +11,7 @@
 #include "apijson.h"
 #include "config.h"
 #include "error.h"
+#include "param_schema.h"
 #include "state.h"
 #include "timeutil.h"
 #include "web_api.h"
@@ -54,7 +55,8 @@ static void details(struct dag_web *w, struct dag_http_conn *c, const char *dag_
   json_object_set_new(j, "dag_run_timeout", json_null());
   json_object_set_new(j, "dataset_expression", json_null());
   json_object_set_new(j, "doc_md", json_null());
-  json_object_set_new(j, "params", json_deep_copy(dag->params));
+  /* Airflow's serialized Params, with their schemas (param_schema.h). */
+  json_object_set_new(j, "params", dag_params_airflow(dag->params, dag->params_schema));
   json_object_set_new(j, "is_paused_upon_creation", json_boolean(dag->is_paused_upon_creation));
   json_object_set_new(j, "last_parsed", dag_api_time(d.last_parsed_time));
   json_object_set_new(j, "template_search_path", json_null());

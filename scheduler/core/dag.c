@@ -59,6 +59,7 @@ void dag_free(struct dag *dag) {
   for (size_t i = 0; i < dag->n_tags; i++) free(dag->tags[i]);
   free(dag->tags);
   json_decref(dag->params);
+  json_decref(dag->params_schema);
   dag_task_args_free(&dag->default_args);
   for (size_t i = 0; i < dag->n_tasks; i++) task_free(&dag->tasks[i]);
   free(dag->tasks);

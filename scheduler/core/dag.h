@@ -105,7 +105,10 @@ struct dag {
   bool is_paused_upon_creation;
   char **tags;
   size_t n_tags;
-  json_t *params; /* object, never NULL; owned reference */
+  json_t *params; /* object, never NULL; owned reference: each param's default */
+  /* Typed params (param_schema.h): name -> its JSON Schema subset; NULL
+   * when no param has one. Owned reference. */
+  json_t *params_schema;
   struct dag_task_args default_args;
   struct dag_task *tasks;
   size_t n_tasks;

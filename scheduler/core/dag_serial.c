@@ -109,6 +109,10 @@ char *dag_serialize(const struct dag *dag) {
   json_object_set_new(o, "is_paused_upon_creation", json_boolean(dag->is_paused_upon_creation));
   json_object_set_new(o, "tags", str_array(dag->tags, dag->n_tags));
   json_object_set_new(o, "params", dag->params ? json_deep_copy(dag->params) : json_object());
+  /* Only when there is one: the DAGs without typed params keep the text
+   * (and the hash, and the version) they had before params had types. */
+  if (dag->params_schema)
+    json_object_set_new(o, "params_schema", json_deep_copy(dag->params_schema));
   json_object_set_new(o, "default_args", args_json(&dag->default_args));
   json_object_set_new(o, "tasks", tasks);
   json_object_set_new(o, "topo", index_array(dag->topo, dag->topo ? dag->n_tasks : 0));
@@ -314,6 +318,8 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
   dag->tags = get_strs(&r, o, "tags", false, &dag->n_tags);
   json_t *params = need(&r, o, "params", JSON_OBJECT, false);
   dag->params = params ? json_deep_copy(params) : json_object();
+  json_t *schema = json_object_get(o, "params_schema");
+  dag->params_schema = json_is_object(schema) ? json_deep_copy(schema) : NULL;
   get_args(&r, o, "default_args", &dag->default_args);
   json_t *tasks = need(&r, o, "tasks", JSON_ARRAY, false);
   if (tasks) {

@@ -15,6 +15,7 @@
 #include "dag_load_int.h"
 #include "didyoumean.h"
 #include "duration.h"
+#include "param_schema.h"
 #include "error.h"
 #include "ids.h"
 #include "strbuf.h"
@@ -885,7 +886,7 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
   if (present(&s[K_PARAMS]) && s[K_PARAMS].val->kind != DAG_YN_MAP)
     type_error(ctx, s[K_PARAMS].val, "params", "a mapping");
   else if (present(&s[K_PARAMS]))
-    dag->params = dag_yaml_to_json(&ctx->y, s[K_PARAMS].val, "params");
+    dag_params_load(&ctx->y, s[K_PARAMS].val, &dag->params, &dag->params_schema);
   if (dag->params == NULL) dag->params = json_object();
 
   dag->default_args = (struct dag_task_args){

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "ids.h"
+#include "param_schema.h"
 #include "timeutil.h"
 
 static const char *type_name(enum dag_run_type t) {
@@ -50,6 +51,17 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
     }
     conf = json_dumps(j, JSON_COMPACT);
     json_decref(j);
+  }
+  /* Typed params (param_schema.h): a trigger's conf must fit them, as
+   * Airflow checks a run's params against each Param before creating it. */
+  if (dag->params_schema && req->type != DAG_RUN_TYPE_SCHEDULED) {
+    json_t *j = conf ? json_loads(conf, 0, NULL) : NULL;
+    int rc = dag_params_validate(dag->params_schema, dag->params, j, err);
+    json_decref(j);
+    if (rc) {
+      free(conf);
+      return rc;
+    }
   }
 
   struct dag_interval interval;

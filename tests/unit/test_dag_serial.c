@@ -25,7 +25,7 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 224);
+  assert_int_equal(sizeof(struct dag), 232);
   assert_int_equal(sizeof(struct dag_task), 240);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 48);
@@ -89,6 +89,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   assert_int_equal(a->is_paused_upon_creation, b->is_paused_upon_creation);
   same_strs(a->tags, a->n_tags, b->tags, b->n_tags);
   same_json(a->params, b->params);
+  same_json(a->params_schema, b->params_schema);
   same_args(&a->default_args, &b->default_args);
   assert_int_equal(a->n_tasks, b->n_tasks);
   for (size_t i = 0; i < a->n_tasks; i++) {
@@ -178,6 +179,7 @@ static struct dag *full_dag(void) {
   d->tags = strs(2, "b", "a");
   d->n_tags = 2;
   d->params = json_pack("{s:i, s:f, s:[s, b, n]}", "n", 3, "r", 0.1, "l", "x", 1);
+  d->params_schema = json_pack("{s:{s:s, s:i}}", "n", "type", "integer", "maximum", 9);
   fill_args(&d->default_args, 0);
   d->n_tasks = 3;
   d->tasks = xcalloc(3, sizeof(*d->tasks));

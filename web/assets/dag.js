@@ -448,11 +448,75 @@ async function refresh() {
   await renderDetail();
 }
 
+// One input per param, from its schema (Airflow's serialized Params of
+// GET .../details): numbers, a checkbox, a list of choices, text with the
+// schema's bounds, JSON for arrays and objects. The server checks the conf
+// again (a message naming the field); these only help.
+function paramInput(name, p) {
+  const s = p.schema || {};
+  const types = [].concat(s.type || []);
+  const v = p.value;
+  let input;
+  if (Array.isArray(s.enum)) {
+    input = h('select', {}, s.enum.map((o) => h('option', {value: JSON.stringify(o), text: String(o),
+      selected: JSON.stringify(o) === JSON.stringify(v)})));
+    input.dataset.kind = 'enum';
+  } else if (types.includes('boolean')) {
+    input = h('input', {type: 'checkbox', checked: v === true});
+    input.dataset.kind = 'boolean';
+  } else if (types.includes('integer') || types.includes('number')) {
+    input = h('input', {type: 'number', value: v == null ? '' : String(v), min: s.minimum, max: s.maximum,
+      step: types.includes('integer') ? '1' : 'any'});
+    input.dataset.kind = types.includes('integer') ? 'integer' : 'number';
+  } else if (types.includes('array') || types.includes('object') ||
+             (v != null && typeof v === 'object')) {
+    input = h('textarea', {rows: 3, spellcheck: 'false', text: v == null ? '' : JSON.stringify(v)});
+    input.dataset.kind = 'json';
+  } else {
+    input = h('input', {type: 'text', value: v == null ? '' : String(v), minlength: s.minLength,
+      maxlength: s.maxLength, autocomplete: 'off'});
+    input.dataset.kind = 'string';
+  }
+  input.name = 'param:' + name;
+  input.dataset.param = name;
+  return h('label', {}, h('code', {text: name}), input,
+    p.description ? h('span', {class: 'hint', text: p.description}) : null);
+}
+
+async function loadParams() {
+  const box = $('#trigger-params');
+  box.replaceChildren(h('legend', {text: 'Params'}));
+  box.hidden = true;
+  const det = await api('GET', dagUrl(DAG_ID) + '/details');
+  const names = Object.keys(det.params || {});
+  for (const n of names) box.append(paramInput(n, det.params[n]));
+  box.hidden = names.length === 0;
+}
+
+// The params' inputs as conf keys; an empty input leaves its key out (the
+// default applies). Throws with the field's name for JSON that does not parse.
+function paramConf() {
+  const conf = {};
+  for (const el of document.querySelectorAll('#trigger-params [data-param]')) {
+    const name = el.dataset.param, kind = el.dataset.kind;
+    if (kind === 'boolean') { conf[name] = el.checked; continue; }
+    if (kind === 'enum') { conf[name] = JSON.parse(el.value); continue; }
+    const text = el.value.trim();
+    if (text === '') continue;
+    if (kind === 'integer' || kind === 'number') conf[name] = Number(text);
+    else if (kind === 'json') {
+      try { conf[name] = JSON.parse(text); } catch (e) { throw new Error('params.' + name + ' is not valid JSON: ' + e.message); }
+    } else conf[name] = el.value;
+  }
+  return conf;
+}
+
 function setupTrigger() {
   const dlg = $('#trigger-dlg'), form = $('#trigger-form'), err = $('#trigger-err');
   $('#trigger-btn').addEventListener('click', () => {
     $('#trigger-dag').textContent = DAG_ID;
     err.hidden = true;
+    loadParams().catch((e) => { err.textContent = 'cannot read the params: ' + e.message; err.hidden = false; });
     dlg.showModal();
   });
   $('#trigger-cancel').addEventListener('click', () => dlg.close());
@@ -463,6 +527,14 @@ function setupTrigger() {
       body.conf = JSON.parse(form.conf.value.trim() || '{}');
     } catch (e) {
       err.textContent = 'Conf is not valid JSON: ' + e.message;
+      err.hidden = false;
+      return;
+    }
+    try {
+      if (body.conf && typeof body.conf === 'object' && !Array.isArray(body.conf))
+        Object.assign(body.conf, paramConf());
+    } catch (e) {
+      err.textContent = e.message;
       err.hidden = false;
       return;
     }
