@@ -44,11 +44,14 @@ static void test_route_permissions(void **state) {
   const struct dag_route_info *t = dag_route_table(&n);
   assert_true(n > 20);
   for (size_t i = 0; i < n; i++) {
-    /* Every row names a permission; a change needs at least edit. */
+    /* Every row names a permission; a change needs at least edit. The
+     * batch list of runs is a read sent as POST, as in Airflow. */
     assert_int_not_equal(t[i].perm, DAG_PERM_NONE);
     uint64_t reads = (UINT64_C(1) << HTTP_GET) | (UINT64_C(1) << HTTP_HEAD);
     bool own_session = t[i].route == DAG_ROUTE_LOGIN || t[i].route == DAG_ROUTE_LOGOUT;
-    if ((t[i].methods & ~reads) && !own_session) assert_true(t[i].perm >= DAG_PERM_EDIT);
+    bool read_post = t[i].route == DAG_ROUTE_RUNS_LIST;
+    if ((t[i].methods & ~reads) && !own_session && !read_post)
+      assert_true(t[i].perm >= DAG_PERM_EDIT);
   }
   struct dag_route_match m;
   assert_int_equal(dag_route_match(HTTP_PATCH, "/api/v1/dags/x", &m), 200);
