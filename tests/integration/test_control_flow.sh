@@ -29,7 +29,7 @@ tasks:
     xcom_push: last_line
     branch: true
   - id: load_big
-    upstream: [pick]
+    upstream: [pick, stats]
     command: echo {{ ti.xcom_pull('extract') }} {{ ti.xcom_pull('stats', key='files') }} > $OUT/load_big
   - id: load_small
     upstream: [pick]
