@@ -14,7 +14,7 @@
 static json_t *entry(const char *dag_id, const struct dag_store_run *run,
                      const struct dag_store_xcom *x, bool with_value) {
   json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:s, s:o}", "dag_id", dag_id, "execution_date",
-                        dag_api_time(run->logical_date), "key", x->key, "map_index", -1,
+                        dag_api_time(run->logical_date), "key", x->key, "map_index", x->map_index,
                         "task_id", x->task_id, "timestamp", dag_api_time(x->timestamp));
   if (with_value) json_object_set_new(o, "value", json_string(x->value));
   return o;

@@ -134,6 +134,7 @@ json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_st
       ti->try_number, "max_tries", ti->max_tries, "pid",
       ti->pid ? json_integer(ti->pid) : json_null(), "operator",
       operator_name ? operator_name : "");
+  json_object_set_new(o, "map_index", json_integer(ti->map_index));
   json_object_set_new(o, "exit_code", ti->has_exit_code ? json_integer(ti->exit_code) : json_null());
   json_object_set_new(o, "error", ti->error ? json_string(ti->error) : json_null());
   json_object_set_new(o, "next_retry_at", dag_api_time(ti->next_retry_at));

@@ -335,6 +335,7 @@ struct dag_store_ti {
   bool has_exit_code;
   char *error;         /* NULL or why it failed */
   struct dag_store_usage usage; /* of its latest try */
+  int map_index;       /* Airflow's: -1, a task that is not mapped */
 };
 
 int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
@@ -609,6 +610,7 @@ struct dag_store_xcom {
   char *key;
   char *value; /* JSON */
   dag_time_t timestamp; /* when it was pushed (0 where not read) */
+  int map_index;        /* of its task instance: -1, not mapped */
 };
 
 /* Set (or replace) one value; the caller has checked it is JSON. */

@@ -285,10 +285,10 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
   static const char sql[] =
       "SELECT ti.task_id, ti.state, ti.try_number, ti.max_tries, ti.start_date, ti.end_date,"
       " ti.next_retry_at, ti.pid, ti.pid_start, ti.exit_code, ti.error,"
-      " t.max_rss_kb, t.cpu_user_us, t.cpu_system_us, t.wall_us"
+      " t.max_rss_kb, t.cpu_user_us, t.cpu_system_us, t.wall_us, ti.map_index"
       " FROM task_instance ti LEFT JOIN task_try t ON t.run_pk = ti.run_pk"
-      " AND t.task_id = ti.task_id AND t.try_number = ti.try_number"
-      " WHERE ti.run_pk = ?";
+      " AND t.task_id = ti.task_id AND t.map_index = ti.map_index"
+      " AND t.try_number = ti.try_number WHERE ti.run_pk = ?";
   *out = NULL;
   *n = 0;
   struct store_stmt *s = store_stmt(st, sql);
@@ -314,6 +314,7 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
     t->exit_code = (int)store_col_int(s, 9);
     t->error = store_col_text(s, 10);
     read_usage(s, 11, &t->usage);
+    t->map_index = (int)store_col_int(s, 15);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list task instances");
@@ -352,7 +353,7 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
       " next_retry_at = NULL WHERE run_pk = ?5 AND task_id = ?6";
   static const char ins[] =
       "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, pid, log_path)"
-      " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6) ON CONFLICT (run_pk, task_id, try_number)"
+      " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6) ON CONFLICT (run_pk, task_id, map_index, try_number)"
       " DO UPDATE SET state = 'running', start_date = ?4, end_date = NULL, pid = ?5,"
       " exit_code = NULL, error = NULL, log_path = ?6";
   int rc = dag_store_begin(st);

@@ -141,7 +141,7 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
       " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
   static const char ins_try[] =
       "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, log_path)"
-      " VALUES (?1, ?2, ?3, 'running', ?4, ?5) ON CONFLICT (run_pk, task_id, try_number)"
+      " VALUES (?1, ?2, ?3, 'running', ?4, ?5) ON CONFLICT (run_pk, task_id, map_index, try_number)"
       " DO UPDATE SET state = 'running', start_date = ?4, end_date = NULL, pid = NULL,"
       " exit_code = NULL, error = NULL, log_path = ?5";
   *out = NULL;

@@ -10,7 +10,7 @@ int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, cons
                         const char *value_json, dag_time_t now) {
   static const char sql[] =
       "INSERT INTO xcom (run_pk, task_id, key, value, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)"
-      " ON CONFLICT (run_pk, task_id, key) DO UPDATE SET value = ?4, timestamp = ?5";
+      " ON CONFLICT (run_pk, task_id, map_index, key) DO UPDATE SET value = ?4, timestamp = ?5";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, run_pk);
@@ -76,9 +76,9 @@ int dag_store_xcom_list_task(dag_store *st, int64_t run_pk, const char *task_id,
                              const char *key, struct dag_store_xcom **out, size_t *n) {
   /* Two statements rather than "?3 IS NULL OR", which PostgreSQL cannot
    * type. */
-  static const char all[] = "SELECT task_id, key, value, timestamp FROM xcom"
+  static const char all[] = "SELECT task_id, key, value, timestamp, map_index FROM xcom"
                             " WHERE run_pk = ?1 AND task_id = ?2 ORDER BY key";
-  static const char one[] = "SELECT task_id, key, value, timestamp FROM xcom"
+  static const char one[] = "SELECT task_id, key, value, timestamp, map_index FROM xcom"
                             " WHERE run_pk = ?1 AND task_id = ?2 AND key = ?3";
   *out = NULL;
   *n = 0;
@@ -96,6 +96,7 @@ int dag_store_xcom_list_task(dag_store *st, int64_t run_pk, const char *task_id,
     x->key = store_col_text(s, 1);
     x->value = store_col_text(s, 2);
     x->timestamp = store_col_int(s, 3);
+    x->map_index = (int)store_col_int(s, 4);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "xcom list task");
