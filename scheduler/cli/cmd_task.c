@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "cli.h"
+#include "conn.h"
 #include "dagctl/plugin.h"
 #include "error.h"
 #include "log.h"
@@ -283,6 +284,39 @@ static int host_queue_email(const struct dagctl_host *h, const char *to_json,
   return 0;
 }
 
+extern char **environ;
+
+static const char *host_get_conn(const struct dagctl_host *h, const char *conn_id) {
+  struct task_host *th = th_of(h);
+  struct dag_conn c;
+  char *err = NULL;
+  memset(&c, 0, sizeof(c));
+  if (conn_id == NULL || th->cli->store == NULL ||
+      dag_store_connection_resolve(th->cli->store, environ, conn_id, &c, &err) != 0) {
+    host_log(h, DAGCTL_LOG_ERROR, "connection %s: %s", conn_id ? conn_id : "(none)",
+             err ? err : "not found");
+    free(err);
+    dag_conn_clear(&c);
+    return NULL;
+  }
+  /* Masked before anything can print it. */
+  if (c.password) dag_log_mask(c.password);
+  json_t *o = json_object();
+  const struct {
+    const char *key, *value;
+  } fields[] = {{"conn_type", c.conn_type}, {"host", c.host},         {"schema", c.schema},
+                {"login", c.login},         {"password", c.password}};
+  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+    if (fields[i].value) json_object_set_new(o, fields[i].key, json_string(fields[i].value));
+  if (c.port) json_object_set_new(o, "port", json_integer(c.port));
+  json_t *extra = c.extra ? json_loads(c.extra, 0, NULL) : NULL;
+  if (extra) json_object_set_new(o, "extra", extra);
+  char *text = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  dag_conn_clear(&c);
+  return keep(th, text);
+}
+
 /* DAGCTL_TRY_ID is "<home id>:<run pk>:<try>:<task id>" (executor.h). */
 static void parse_try_id(struct task_host *th) {
   const char *id = getenv("DAGCTL_TRY_ID");
@@ -478,6 +512,7 @@ int cmd_task(struct cli *c, int argc, char **argv) {
     th.host.trigger_dag = host_trigger_dag;
     th.host.dag_state = host_dag_state;
     th.host.queue_email = host_queue_email;
+    th.host.get_conn = host_get_conn;
     enum dagctl_result res = tt->execute(&th.host);
     switch (res) {
     case DAGCTL_OK:

@@ -26,6 +26,7 @@
  *      mapping of a list param, may hold, checked like the params);
  *      dagctl_host.trigger_dag/dag_state (runs of other DAGs)
  *   5  dagctl_host.queue_email (a mail through the alerts' outbox)
+ *   6  dagctl_host.get_conn (a named connection)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -40,7 +41,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 5
+#define DAGCTL_PLUGIN_ABI_MINOR 6
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -138,6 +139,13 @@ struct dagctl_host {
    * the try's log. */
   int (*queue_email)(const struct dagctl_host *h, const char *to_json, const char *cc_json,
                      const char *subject, const char *body);
+
+  /* Minor 6. Connection `conn_id` (`dagctl connections`, or the
+   * DAGCTL_CONN_<NAME> variable) as a JSON object: conn_type, host, port,
+   * schema, login, password, extra (absent when unset). Its password is
+   * masked in every log. NULL after saying why in the try's log (no such
+   * connection). Borrowed until execute() returns. */
+  const char *(*get_conn)(const struct dagctl_host *h, const char *conn_id);
 };
 
 /* The type of a declared parameter, as the YAML value must be written. A
