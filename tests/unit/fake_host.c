@@ -64,6 +64,7 @@ static void host_log(const struct dagctl_host *h, enum dagctl_log_level level, c
   const char *name = (unsigned)level < 4 ? names[level] : "?";
   sb_appendf(&f->log, "%s %s\n", name, msg);
   if (f->echo) fprintf(stderr, "%s %s\n", name, msg);
+  if (f->on_log) f->on_log(f, name, msg);
   free(msg);
 }
 

@@ -31,6 +31,10 @@ struct fake_host {
   int cancelled_calls;   /* how often the plugin asked */
   volatile sig_atomic_t *cancel_flag; /* if set: cancelled() once it is non-zero */
   void *dl;              /* the loaded plugin */
+  /* If set: called after each line is recorded, so a test can act at a
+   * point the plugin reached instead of after a guessed delay. */
+  void (*on_log)(struct fake_host *f, const char *level, const char *msg);
+  void *data;            /* the test's, for on_log */
 };
 
 void fake_host_init(struct fake_host *f);

@@ -149,15 +149,15 @@ static void test_poke_timeout_and_soft_fail(void **state) {
   double t0 = now_s();
   assert_int_equal(fake_host_run(&f->fh, f->type), DAGCTL_FAILED);
   double took = now_s() - t0;
-  assert_true(took >= 0.35 && took < 2.0);
+  assert_true(took >= 0.35);
   char *want = xasprintf("ERROR timed out after 350ms waiting for 1 key(s) matching "
                          "'x/*.ndjson' in %s/lake: found 0 (1 under 'x/')\n", f->dir);
   assert_log_has(f, want);
   free(want);
-  /* Pokes at 0, 100, 200, 300 ms and the deadline: four "not yet" between,
-   * fewer only on a machine too slow to keep the pace. */
+  /* Pokes at 0, 100, 200, 300 ms and the deadline: at most four "not yet"
+   * between, fewer on a machine too loaded to keep the pace, never none. */
   int not_yet = count_lines(f, "not yet: 0 of 1 key(s)");
-  assert_true(not_yet >= 2 && not_yet <= 4);
+  assert_true(not_yet >= 1 && not_yet <= 4);
   assert_null(fake_host_xcom(&f->fh, "keys"));
 
   fake_host_param(&f->fh, "soft_fail", "true");
@@ -166,27 +166,29 @@ static void test_poke_timeout_and_soft_fail(void **state) {
   assert_log_has(f, "WARN timed out after 350ms");
 }
 
+/* The object arrives after the second "not yet": acting on the sensor's own
+ * log line, not after a delay, keeps the test exact on a loaded machine. */
+static void put_after_two_pokes(struct fake_host *fh, const char *level, const char *msg) {
+  (void)level;
+  struct fixture *f = fh->data;
+  if (strstr(msg, "not yet") && count_lines(f, "not yet") == 2) put(f, "late/file");
+}
+
 static void test_poke_finds_later(void **state) {
   struct fixture *f = *state;
   fake_host_param(&f->fh, "prefix", "late/");
   fake_host_param(&f->fh, "poke_interval", "100ms");
   fake_host_param(&f->fh, "timeout", "10s");
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    usleep(300 * 1000);
-    char *err = NULL;
-    _exit(lake_put(f->lk, "late/file", "1", 1, &err) == 0 ? 0 : 1);
-  }
+  f->fh.on_log = put_after_two_pokes;
+  f->fh.data = f;
   double t0 = now_s();
   assert_int_equal(fake_host_run(&f->fh, f->type), DAGCTL_OK);
   double took = now_s() - t0;
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_int_equal(WEXITSTATUS(status), 0);
-  assert_true(took >= 0.25 && took < 5.0);
+  f->fh.on_log = NULL;
+  /* Two pokes found nothing, the third found it: two intervals waited. */
+  assert_true(took >= 0.2);
   assert_string_equal(fake_host_xcom(&f->fh, "keys"), "[\"late/file\"]");
-  assert_true(count_lines(f, "not yet") >= 2);
+  assert_int_equal(count_lines(f, "not yet"), 2);
 }
 
 static void test_reschedule(void **state) {
