@@ -45,10 +45,35 @@ if [ "$DEMO_DAG" = spotify_data_basic ]; then
   echo "== gold.device_usage"
   gold "SELECT * FROM gold.device_usage ORDER BY 2 DESC;"
   echo
+  # dbt_run_gold updated warehouse://gold/top_tracks: data_quality_monitoring,
+  # scheduled on that dataset, got a dataset_triggered run. Wait for its end.
+  qrun=""
+  for _ in $(seq 1 600); do
+    qrun=$("$DAGCTL_BIN" runs --dag data_quality_monitoring --json 2>/dev/null |
+      python3 -c 'import json, sys
+runs = [r for r in json.load(sys.stdin) if r["run_type"] == "dataset_triggered"]
+done = [r for r in runs if r["state"] in ("success", "failed")]
+print(done[0]["dag_run_id"] if done else "")')
+    [ -n "$qrun" ] && break
+    sleep 0.1
+  done
+  if [ -z "$qrun" ]; then
+    echo "data_quality_monitoring did not run after gold was updated" >&2; exit 1
+  fi
+  echo "== data_quality_monitoring, triggered by the update of warehouse://gold/top_tracks"
+  "$DAGCTL_BIN" tasks data_quality_monitoring "$qrun"
+  echo
+  "$DAGCTL_BIN" datasets list
+  echo
+  state=$("$DAGCTL_BIN" runs --dag data_quality_monitoring --json |
+    python3 -c 'import json, sys
+print(next(r["state"] for r in json.load(sys.stdin) if r["dag_run_id"] == sys.argv[1]))' "$qrun")
+  [ "$state" = success ] || { echo "data_quality_monitoring run $qrun: $state" >&2; exit 1; }
 fi
 cat <<MSG
 == where to look
   runs:          $DAGCTL_BIN runs $DEMO_DAG
+  datasets:      $DAGCTL_BIN datasets list
   task logs:     $DAGCTL_HOME/logs/$DEMO_DAG/$run_id/
   state:         $DAGCTL_HOME/dagctl.db (SQLite)
   scheduler log: $log

@@ -526,6 +526,11 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_XCOM:
     api_xcom(w, c, m);
     break;
+  case DAG_ROUTE_DATASETS:
+  case DAG_ROUTE_DATASET:
+  case DAG_ROUTE_DATASET_EVENTS:
+    api_datasets(w, c, req, m);
+    break;
   case DAG_ROUTE_RUNS_LIST:
     api_list_runs_batch(w, c, req);
     break;

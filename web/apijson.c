@@ -93,7 +93,8 @@ json_t *dag_api_run(const struct dag_store_run *r) {
       dag_api_time(r->data_interval_end), "queued_at", dag_api_time(r->queued_at),
       "start_date", dag_api_time(r->start_date), "end_date", dag_api_time(r->end_date),
       "state", dag_run_state_name(r->state), "run_type", r->run_type, "conf", conf,
-      "external_trigger", strcmp(r->run_type, "scheduled") != 0);
+      "external_trigger",
+      strcmp(r->run_type, "scheduled") != 0 && strcmp(r->run_type, "dataset_triggered") != 0);
   /* The version the run was created with and keeps (null: older runs). */
   json_object_set_new(j, "dag_version_number", version_json(r->dag_version_number));
   /* When the run was loaded from another home's bundle (null: made here). */

@@ -43,6 +43,9 @@ static const struct dag_route_info routes[] = {
     {"api/v1/dags/{}/dagVersions", GET, DAG_ROUTE_VERSIONS, DAG_PERM_READ},
     {"api/v1/dagSources/{}", GET, DAG_ROUTE_SOURCE, DAG_PERM_READ},
     {"api/v1/importErrors", GET, DAG_ROUTE_IMPORT_ERRORS, DAG_PERM_READ},
+    {"api/v1/datasets", GET, DAG_ROUTE_DATASETS, DAG_PERM_READ},
+    {"api/v1/datasets/events", GET, DAG_ROUTE_DATASET_EVENTS, DAG_PERM_READ},
+    {"api/v1/datasets/{}", GET, DAG_ROUTE_DATASET, DAG_PERM_READ},
     /* Load balancers and monitors probe it without credentials, as in
      * Airflow; it says only whether the database and scheduler answer. */
     {"api/v1/health", GET, DAG_ROUTE_HEALTH, DAG_PERM_PUBLIC},
@@ -147,7 +150,11 @@ int dag_route_match(enum http_method method, const char *path, struct dag_route_
       break;
     }
     char *seg = dag_http_decode(p, len, false);
-    if (!seg || refused_segment(seg)) {
+    /* A dataset's URI is its id in Airflow's path, percent-encoded with its
+     * slashes; it never names a file. */
+    bool uri = n == 3 && strcmp(segs[0], "api") == 0 && strcmp(segs[1], "v1") == 0 &&
+               strcmp(segs[2], "datasets") == 0;
+    if (!seg || (uri ? strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0 : refused_segment(seg))) {
       free(seg);
       status = 400;
       break;

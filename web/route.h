@@ -51,6 +51,9 @@ enum dag_route {
   DAG_ROUTE_WORKERS,        /* GET /api/v1/ui/workers: core.executor: workers */
   DAG_ROUTE_XCOMS,          /* .../taskInstances/{task_id}/xcomEntries */
   DAG_ROUTE_XCOM,           /* .../taskInstances/{task_id}/xcomEntries/{key} */
+  DAG_ROUTE_DATASETS,       /* GET /api/v1/datasets */
+  DAG_ROUTE_DATASET,        /* GET /api/v1/datasets/{uri}, the URI percent-encoded */
+  DAG_ROUTE_DATASET_EVENTS, /* GET /api/v1/datasets/events */
   DAG_ROUTE_VARIABLES,      /* /api/v1/variables */
   DAG_ROUTE_VARIABLE,       /* /api/v1/variables/{key} */
   DAG_ROUTE_CONNECTIONS,    /* /api/v1/connections */

@@ -30,6 +30,9 @@ bool api_query_bool(struct dag_http_conn *c, const struct dag_http_request *req,
 /* GET .../dagVersions and /api/v1/dagSources/{dag_id} (api_versions.c). */
 void api_versions(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
                   const struct dag_route_match *m);
+/* GET /api/v1/datasets[/{uri}] and /api/v1/datasets/events (api_datasets.c). */
+void api_datasets(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+                  const struct dag_route_match *m);
 /* The request body as a JSON object (new reference). */
 json_t *api_body_object(struct dag_http_conn *c, const struct dag_http_request *req);
 bool api_get_dag(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,

@@ -177,6 +177,7 @@ int cmd_users(struct cli *c, int argc, char **argv);
 int cmd_variables(struct cli *c, int argc, char **argv);
 int cmd_connections(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_datasets(struct cli *c, int argc, char **argv);
 /* End a change begun with dag_store_begin(c->store) whose outcome is rc:
  * on success add its audit entry (who: "cli:" and the account running
  * dagctl) and commit; on failure roll back and record the failure alone.

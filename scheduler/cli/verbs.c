@@ -37,6 +37,8 @@ const struct cli_verb cli_verbs[] = {
      true},
     {"tokens", cmd_tokens, "create, list and revoke API tokens", "create list revoke", "none",
      "--expires= --user= --json", true},
+    {"datasets", cmd_datasets, "list datasets, the DAGs they schedule and the tasks updating them",
+     "list", "none", "--json", true},
     {"audit", cmd_audit, "the audit log: every change, who made it, from where, how it went",
      NULL, NULL, "--user= --since= --limit= --json", true},
     {"variables", cmd_variables, "set, get, list, delete, import and export variables",

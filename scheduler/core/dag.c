@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "dataset.h"
 
 long dag_find_task(const struct dag *dag, const char *id) {
   for (size_t i = 0; i < dag->n_tasks; i++)
@@ -43,6 +44,7 @@ static void task_free(struct dag_task *t) {
   free(t->env);
   free(t->cwd);
   free(t->queue);
+  dag_dataset_list_free(t->outlets, t->n_outlets);
   json_decref(t->config);
   free(t->upstream);
   free(t->downstream);
@@ -55,6 +57,7 @@ void dag_free(struct dag *dag) {
   free(dag->file);
   free(dag->description);
   free(dag->schedule.expr);
+  dag_dataset_list_free(dag->schedule.datasets, dag->schedule.n_datasets);
   free(dag->timezone);
   for (size_t i = 0; i < dag->n_tags; i++) free(dag->tags[i]);
   free(dag->tags);

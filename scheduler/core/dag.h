@@ -26,6 +26,11 @@ struct dag_schedule {
   char *expr;           /* as written; NULL for NONE */
   struct dag_cron cron; /* CRON */
   int64_t interval_us;  /* INTERVAL */
+  /* Datasets (owned URIs): a run once every one has been updated since the
+   * last dataset-triggered run; with a time schedule too (kind not NONE),
+   * either starts a run, as Airflow's DatasetOrTimeSchedule. */
+  char **datasets;
+  size_t n_datasets;
 };
 
 enum dag_task_type {
@@ -73,6 +78,8 @@ struct dag_task {
   size_t *downstream; /* computed by the loader */
   size_t n_downstream;
   enum dag_trigger_rule trigger_rule;
+  char **outlets;            /* dataset URIs its success updates (owned) */
+  size_t n_outlets;
   char *queue;               /* the workers' queue it goes to (core.executor:
                                 workers); NULL: "default" */
   struct dag_task_args args; /* default_args with this task's overrides */

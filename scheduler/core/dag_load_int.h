@@ -46,6 +46,10 @@ void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
 void dag__get_flow_keys(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                         struct dag_task *t);
 void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *tasks);
+/* A list of dataset URIs at `v` into *out (owned, *n_out of them), each
+ * checked (dataset.h) and reported where it is (dag_validate_dataset.c). */
+void dag__get_datasets(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                       char ***out, size_t *n_out);
 
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */

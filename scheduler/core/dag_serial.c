@@ -57,6 +57,7 @@ static json_t *task_json(const struct dag_task *t) {
   /* Written only when set, so the digest of a DAG without queues stays
    * what it was before queues existed. */
   if (t->queue) json_object_set_new(o, "queue", json_string(t->queue));
+  if (t->n_outlets) json_object_set_new(o, "outlets", str_array(t->outlets, t->n_outlets));
   /* Likewise skip_on_exit_code, written only when not the default. */
   struct dag_task dflt = {0};
   if (t->type != DAG_TASK_PLUGIN) dag_task_set_skip_exit(&dflt, DAG_SKIP_EXIT_DEFAULT);
@@ -87,8 +88,12 @@ static json_t *schedule_json(const struct dag_schedule *s) {
                            (json_int_t)c->days, "months", (json_int_t)c->months, "weekdays",
                            (json_int_t)c->weekdays, "days_star", c->days_star,
                            "weekdays_star", c->weekdays_star, "wall_clock", c->wall_clock);
-  return json_pack("{s:i, s:o, s:o, s:I}", "kind", (int)s->kind, "expr", str_or_null(s->expr),
-                   "cron", cron, "interval_us", (json_int_t)s->interval_us);
+  json_t *o = json_pack("{s:i, s:o, s:o, s:I}", "kind", (int)s->kind, "expr",
+                         str_or_null(s->expr), "cron", cron, "interval_us",
+                         (json_int_t)s->interval_us);
+  /* Only when set: the digest of a DAG without datasets is unchanged. */
+  if (s->n_datasets) json_object_set_new(o, "datasets", str_array(s->datasets, s->n_datasets));
+  return o;
 }
 
 char *dag_serialize(const struct dag *dag) {
@@ -241,6 +246,7 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t
   if (rule && dag_trigger_rule_parse(json_string_value(rule), &t->trigger_rule) != 0 && !r->err)
     r->err = xasprintf("serialized DAG: unknown trigger_rule '%s'", json_string_value(rule));
   if (json_object_get(o, "queue")) t->queue = get_str(r, o, "queue", false);
+  if (json_object_get(o, "outlets")) t->outlets = get_strs(r, o, "outlets", false, &t->n_outlets);
   json_t *codes = json_object_get(o, "skip_on_exit_code");
   if (codes) {
     size_t ci;
@@ -276,6 +282,7 @@ static void get_schedule(struct rd *r, json_t *o, struct dag_schedule *s) {
   s->kind = (enum dag_schedule_kind)get_int(r, v, "kind");
   s->expr = get_str(r, v, "expr", true);
   s->interval_us = get_int(r, v, "interval_us");
+  if (json_object_get(v, "datasets")) s->datasets = get_strs(r, v, "datasets", false, &s->n_datasets);
   json_t *c = need(r, v, "cron", JSON_OBJECT, false);
   if (!c) return;
   s->cron.minutes = (uint64_t)get_int(r, c, "minutes");

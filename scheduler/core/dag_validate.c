@@ -77,6 +77,7 @@ enum {
   T_BRANCH,
   T_SHORT_CIRCUIT,
   T_IGNORE_DTR,
+  T_OUTLETS,
   T_COMMAND, /* T_COMMAND..T_CWD: run keys, plugin config for plugin tasks */
   T_ARGV,
   T_ENV,
@@ -88,7 +89,8 @@ enum {
 
 static const char *const task_keys[T__COUNT] = {
     "id",      "type", "upstream", "trigger_rule", "queue",
-    "xcom_push", "branch", "short_circuit", "ignore_downstream_trigger_rules", "command",
+    "xcom_push", "branch", "short_circuit", "ignore_downstream_trigger_rules", "outlets",
+    "command",
     "argv",    "env",  "cwd", "skip_on_exit_code",
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
@@ -202,10 +204,40 @@ static bool get_date(struct loadctx *ctx, const struct slot *s, const char *path
 
 /* --- schedule -------------------------------------------------------------- */
 
+static void get_time_schedule(struct loadctx *ctx, const struct slot *s, const char *path,
+                              struct dag_schedule *out);
+
+/* `schedule: [URI, ...]`, or `schedule: {timetable: EXPR, datasets: [URI,
+ * ...]}`: either one starts a run. */
 static void get_schedule(struct loadctx *ctx, const struct slot *s, struct dag_schedule *out) {
-  const char *path = "schedule";
-  char *expr;
   out->kind = DAG_SCHEDULE_NONE;
+  if (present(s) && s->val->kind == DAG_YN_SEQ) {
+    dag__get_datasets(ctx, s->val, "schedule", &out->datasets, &out->n_datasets);
+    out->expr = xstrdup("Dataset"); /* Airflow's schedule_interval for it */
+    return;
+  }
+  if (!present(s) || s->val->kind != DAG_YN_MAP) {
+    get_time_schedule(ctx, s, "schedule", out);
+    return;
+  }
+  static const char *const keys[] = {"timetable", "datasets"};
+  struct slot k[2];
+  collect(ctx, s->val, "schedule", keys, 2, k, NULL, NULL);
+  for (size_t i = 0; i < 2; i++)
+    if (!present(&k[i])) {
+      char *p = dag_yaml_path_key("schedule", keys[i]);
+      dag_yaml_err(&ctx->y, k[i].val ? k[i].val : s->val, p,
+                   "required key is missing (a schedule of datasets and time names both)");
+      free(p);
+    }
+  if (present(&k[0])) get_time_schedule(ctx, &k[0], "schedule.timetable", out);
+  if (present(&k[1]))
+    dag__get_datasets(ctx, k[1].val, "schedule.datasets", &out->datasets, &out->n_datasets);
+}
+
+static void get_time_schedule(struct loadctx *ctx, const struct slot *s, const char *path,
+                              struct dag_schedule *out) {
+  char *expr;
   if (!present(s) || !dag_yaml_get_string(&ctx->y, s->val, path, &expr)) return;
   if (strcmp(expr, "@once") == 0) {
     out->kind = DAG_SCHEDULE_ONCE;
@@ -620,6 +652,11 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
     free(p);
   }
   dag__get_flow_keys(ctx, item, tpath, t);
+  if (present(&s[T_OUTLETS])) {
+    p = dag_yaml_path_key(tpath, "outlets");
+    dag__get_datasets(ctx, s[T_OUTLETS].val, p, &t->outlets, &t->n_outlets);
+    free(p);
+  }
   apply_args(ctx, s + T_ARGS, tpath, &t->args);
 out:
   free(others);

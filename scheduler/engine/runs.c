@@ -24,6 +24,8 @@ static const char *type_name(enum dag_run_type t) {
     return "test";
   case DAG_RUN_TYPE_BACKFILL:
     return "backfill";
+  case DAG_RUN_TYPE_DATASET:
+    return "dataset_triggered";
   }
   return "manual";
 }

@@ -16,6 +16,7 @@ enum dag_run_type {
   DAG_RUN_TYPE_MANUAL,
   DAG_RUN_TYPE_TEST,
   DAG_RUN_TYPE_BACKFILL, /* created by a backfill (backfill.h) */
+  DAG_RUN_TYPE_DATASET, /* dataset_triggered: its datasets were updated */
 };
 
 struct dag_run_request {

@@ -334,6 +334,19 @@ int sched_run_work(struct dag_scheduler *s, struct sched_work *w);
 /* Start ready tasks while slots are free and no wait is on. */
 void sched_start_ready(struct dag_scheduler *s);
 
+/* sched_dataset.c */
+/* Inside the transaction of ti's success: an event on each of its
+ * outlets, and the consumers loaded here told to look at their queue. */
+int sched_dataset_outlets(struct sched_ti *ti, dag_time_t now);
+/* Inside the caller's transaction: a dataset-triggered run of sd if every
+ * dataset of its schedule has been updated since its last one. */
+int sched_dataset_schedule(struct sched_dag *sd);
+/* A schedule of datasets or time, without scheduled runs yet and with
+ * catchup off: its time part starts at the next fire time after `now`,
+ * as Airflow's CronTriggerTimetable, not with the interval just past
+ * (sd->last set to that one). */
+void sched_dataset_time_start(struct sched_dag *sd, dag_time_t now);
+
 /* sched_batch.c */
 /* Inside the transaction recording `ended`'s end: start the tries that
  * are ready, their hand-overs kept back. */

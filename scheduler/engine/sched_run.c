@@ -871,6 +871,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     else if (rc == 0)
       rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
                                 true, NULL, 0);
+    if (rc == 0 && !why && t->n_outlets) rc = sched_dataset_outlets(ti, now);
     if (rc == 0 && !why) {
       ti->state = DAG_TI_SUCCESS;
       notify_task(ti);

@@ -177,6 +177,7 @@ static int dag_schedule(struct sched_dag *sd) {
   struct dag_scheduler *s = sd->s;
   const struct dag *dag = sd->ref->dag;
   int rc;
+  if (dag->schedule.n_datasets && (rc = sched_dataset_schedule(sd)) != 0) return rc;
   if (dag->schedule.kind == DAG_SCHEDULE_NONE)
     return dag_store_set_next_dagrun(s->store, sd->dag_id, 0, 0);
   if (s->ha) {
@@ -197,6 +198,8 @@ static int dag_schedule(struct sched_dag *sd) {
       sd->has_last = true;
     else if (rc != DAG_ENOTFOUND)
       return rc;
+    else
+      sched_dataset_time_start(sd, sched_now(s));
   }
   for (;;) {
     dag_time_t now = sched_now(s);

@@ -164,8 +164,9 @@ static int parse_run(struct parse *p, json_t *o, struct dag_store_run *r) {
   if (!rc) rc = get_id(p, o, "run", -1, "run_id", DAG_ID_RUN, &r->run_id);
   if (!rc) rc = get_str(p, o, "run", -1, "run_type", false, 32, &r->run_type);
   if (!rc && strcmp(r->run_type, "scheduled") != 0 && strcmp(r->run_type, "manual") != 0 &&
-      strcmp(r->run_type, "test") != 0)
-    rc = bad(p, "'%s' is not a run type (scheduled, manual, test)", r->run_type);
+      strcmp(r->run_type, "test") != 0 && strcmp(r->run_type, "dataset_triggered") != 0)
+    rc = bad(p, "'%s' is not a run type (scheduled, manual, test, dataset_triggered)",
+             r->run_type);
   if (!rc) rc = get_str(p, o, "run", -1, "state", false, 32, &state);
   if (!rc && dag_run_state_parse(state, &r->state) != 0)
     rc = bad(p, "'%s' is not a run state (queued, running, success, failed)", state);

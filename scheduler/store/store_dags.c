@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "dag.h"
 #include "error.h"
+#include "store_datasets.h"
 #include "store_int.h"
 
 /* The task graph as JSON, so readers (CLI, web) need not parse YAML. */
@@ -69,7 +70,7 @@ int dag_store_sync_dag(dag_store *st, const struct dag *dag, bool paused_if_new,
   }
   if (is_paused) *is_paused = store_col_int(s, 0) != 0;
   store_reset(s);
-  return 0;
+  return dag_store_dataset_sync_refs(st, dag, now);
 }
 
 int dag_store_set_dag_active(dag_store *st, const char *dag_id, bool active) {

@@ -102,6 +102,7 @@ check tokens 'len(d) == 1 and d[0]["revoked_at"] is not None' dagctl tokens list
 check users 'd == {"username": "jo", "action": "delete"}' dagctl users delete jo --json
 check audit '[e["event"] for e in d][-3:] == ["token.create", "token.revoke", "user.delete"]' \
   dagctl audit --json
+check datasets 'd == []' dagctl datasets list --json
 check variables 'd == {"key": "region", "action": "set"}' dagctl variables set region eu --json
 check variables 'd["key"] == "region" and d["value"] == "eu" and d["is_encrypted"] is False' \
   dagctl variables get region --json
@@ -173,14 +174,15 @@ for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source"
   "variables set" "variables get" "variables list" "variables delete" "variables import" \
   "variables export" "connections add" "connections get" "connections list" \
   "connections delete" \
-  "backfill create" "backfill list" "backfill cancel" "backfill pause" "backfill unpause"; do
+  "backfill create" "backfill list" "backfill cancel" "backfill pause" "backfill unpause" \
+  "datasets list"; do
   jq -e --arg v "${sub% *}" --arg s "${sub#* }" \
     '.[] | select(.name == $v) | .subcommands | index($s)' <<<"$verbs" >/dev/null ||
     fail "subcommand '$sub' is not in the verb table"
 done
 for v in $(jq -r '.[] | select(.json) | .name' <<<"$verbs"); do
   for s in $(jq -r --arg v "$v" '.[] | select(.name == $v) | .subcommands[]' <<<"$verbs"); do
-    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete|backfill create|backfill list|backfill cancel|backfill pause|backfill unpause " in
+    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete|backfill create|backfill list|backfill cancel|backfill pause|backfill unpause|datasets list " in
       *"$v $s"*) ;;
       *) fail "subcommand '$v $s' prints data but this test has no case for it" ;;
     esac

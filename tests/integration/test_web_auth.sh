@@ -80,7 +80,7 @@ fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
         "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
         "connections": "walkconn",
-        "importErrors": "1", "backfills": "999999"}
+        "importErrors": "1", "backfills": "999999", "datasets": "warehouse://none"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
@@ -95,7 +95,9 @@ passed = {"DAG_ROUTE_DASHBOARD": 503,
           # no such backfill; a manual-only DAG has none to make (past the check)
           "DAG_ROUTE_BACKFILL": 404, "DAG_ROUTE_BACKFILL_CANCEL": 404,
           "DAG_ROUTE_BACKFILL_PAUSE": 404, "DAG_ROUTE_BACKFILL_UNPAUSE": 404,
-          "DAG_ROUTE_BACKFILL_DRY_RUN": 400, ("DAG_ROUTE_BACKFILLS", "POST"): 400}
+          "DAG_ROUTE_BACKFILL_DRY_RUN": 400, ("DAG_ROUTE_BACKFILLS", "POST"): 400,
+          # this home has no datasets: the handler's 404, past the check
+          "DAG_ROUTE_DATASET": 404}
 # Logging in and out change only the caller's own session; dagRuns/list
 # is a read sent as POST (Airflow's batch form).
 own_session = {"DAG_ROUTE_LOGIN", "DAG_ROUTE_LOGOUT", "DAG_ROUTE_RUNS_LIST"}

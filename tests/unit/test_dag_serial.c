@@ -25,10 +25,10 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 232);
-  assert_int_equal(sizeof(struct dag_task), 240);
+  assert_int_equal(sizeof(struct dag), 248);
+  assert_int_equal(sizeof(struct dag_task), 256);
   assert_int_equal(sizeof(struct dag_task_args), 64);
-  assert_int_equal(sizeof(struct dag_schedule), 48);
+  assert_int_equal(sizeof(struct dag_schedule), 64);
   assert_int_equal(sizeof(struct dag_cron), 24);
   assert_int_equal(sizeof(struct dag_env), 16);
 }
@@ -80,6 +80,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   assert_int_equal(a->schedule.cron.weekdays_star, b->schedule.cron.weekdays_star);
   assert_int_equal(a->schedule.cron.wall_clock, b->schedule.cron.wall_clock);
   assert_int_equal(a->schedule.interval_us, b->schedule.interval_us);
+  same_strs(a->schedule.datasets, a->schedule.n_datasets, b->schedule.datasets, b->schedule.n_datasets);
   assert_int_equal(a->start_date, b->start_date);
   assert_int_equal(a->end_date, b->end_date);
   same_str(a->timezone, b->timezone);
@@ -110,6 +111,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
     }
     same_str(x->cwd, y->cwd);
     same_str(x->queue, y->queue);
+    same_strs(x->outlets, x->n_outlets, y->outlets, y->n_outlets);
     assert_memory_equal(x->skip_exit, y->skip_exit, sizeof(x->skip_exit));
     assert_int_equal(x->xcom_last_line, y->xcom_last_line);
     assert_int_equal(x->branch, y->branch);
@@ -169,6 +171,10 @@ static struct dag *full_dag(void) {
                                        .days_star = true, .weekdays_star = true,
                                        .wall_clock = true};
   d->schedule.interval_us = 1800000000;
+  d->schedule.n_datasets = 2;
+  d->schedule.datasets = xcalloc(2, sizeof(char *));
+  d->schedule.datasets[0] = xstrdup("warehouse://gold/top_tracks");
+  d->schedule.datasets[1] = xstrdup("s3://lake/raw");
   d->start_date = INT64_C(1700000000000000);
   d->end_date = INT64_C(1800000000000000);
   d->timezone = xstrdup("Europe/Paris");
@@ -194,6 +200,9 @@ static struct dag *full_dag(void) {
   t->n_env = 2;
   t->cwd = xstrdup("/tmp/{{ ds }}");
   t->queue = xstrdup("etl");
+  t->n_outlets = 1;
+  t->outlets = xcalloc(1, sizeof(char *));
+  t->outlets[0] = xstrdup("warehouse://gold/top_tracks");
   dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
   t->xcom_last_line = true;
   t->branch = true;
