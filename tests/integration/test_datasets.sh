@@ -5,6 +5,7 @@
 # its producing task failed. `dagctl datasets list` and the API's
 # /api/v1/datasets and /api/v1/datasets/events show what happened.
 . "$(dirname "$0")/lib.sh"
+need chromium
 
 write_dag producer <<EOF2
 dag_id: producer
@@ -125,6 +126,24 @@ assert_eq "$(pyjson '",".join(sorted(r["dag_id"] for r in d["dataset_events"][0]
 code=$(curl -s -o /dev/null -w '%{http_code}' ${token:+-H "Authorization: Bearer $token"} \
   "${SCHED_URL}api/v1/datasets/nope%3A%2F%2Fx")
 assert_eq "$code" 404 "API unknown dataset"
+
+# --- the status page lists them, with consumers, producers and last update ------
+timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --user-data-dir="$TMP/chromium" --virtual-time-budget=6000 --dump-dom "$SCHED_URL" \
+  2>>"$TMP/chromium.log" </dev/null >"$TMP/page.dom" || true
+[ -s "$TMP/page.dom" ] || fail "chromium dumped no DOM: $(tail -n 5 "$TMP/chromium.log")"
+"$PYTHON" - "$TMP/page.dom" <<'PY' || fail "the page's datasets: $(grep -o '<section id="datasets".*' "$TMP/page.dom" | head -c 800)"
+import re, sys
+dom = open(sys.argv[1]).read()
+rows = re.findall(r'<tr data-dataset="([^"]*)">(.*?)</tr>', dom, re.S)
+cells = {uri: [re.sub(r"<[^>]*>", " ", c).split() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+         for uri, body in rows}
+gold = cells["warehouse://gold/top_tracks"]
+assert gold[1] == ["both", "gold_or_time"], gold
+assert gold[2] == ["producer.gold"], gold
+assert gold[3] != ["never"] and gold[4] == ["2"], gold
+assert cells["warehouse://silver/plays"][2] == ["only_silver.silver", "producer.silver"]
+PY
 
 stop_scheduler
 log "ok"

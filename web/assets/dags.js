@@ -1,5 +1,6 @@
 // dags.js - the DAG list: paused toggle, schedule, next run, the last runs
-// as coloured squares, the DAG files that failed to load, and the workers
+// as coloured squares, the DAG files that failed to load, the datasets
+// (consumers, producers, last update) when DAGs name any, and the workers
 // (core.executor: workers) when the home has any.
 'use strict';
 
@@ -64,7 +65,31 @@ function workerRow(wk) {
              text: age == null ? '–' : fmtDuration(Math.max(age, 0)) + ' ago'}));
 }
 
+// A dataset's row: the DAGs it schedules, the tasks whose success updates
+// it, and its latest event (`latest`, from /api/v1/datasets/events).
+function datasetRow(ds, latest) {
+  const dagLink = (id, label) => h('a', {href: '/dags/' + enc(id), text: label || id});
+  const list = (items) => items.length ? items : [h('span', {class: 'muted', text: '–'})];
+  const last = latest.dataset_events[0];
+  return h('tr', {'data-dataset': ds.uri},
+    h('td', {}, h('code', {text: ds.uri})),
+    h('td', {}, ...list(ds.consuming_dags.map((c) => h('div', {}, dagLink(c.dag_id))))),
+    h('td', {}, ...list(ds.producing_tasks.map((p) => h('div', {}, dagLink(p.dag_id, p.dag_id + '.' + p.task_id))))),
+    h('td', {title: last ? last.source_dag_id + ' ' + last.source_run_id + ' ' + last.source_task_id : '',
+             text: last ? fmtTime(last.timestamp) : 'never'}),
+    h('td', {text: String(latest.total_entries)}));
+}
+
+async function refreshDatasets() {
+  const all = await apiGet('/api/v1/datasets?limit=1000');
+  const latest = await Promise.all(all.datasets.map((ds) =>
+    apiGet('/api/v1/datasets/events?order_by=-timestamp&limit=1&dataset_id=' + ds.id)));
+  $('#datasets').hidden = all.datasets.length === 0;
+  $('#dataset-rows').replaceChildren(...all.datasets.map((ds, i) => datasetRow(ds, latest[i])));
+}
+
 async function refresh() {
+  refreshDatasets().catch(showError);
   const [dags, recent, errors, workers] = await Promise.all([
     apiGet('/api/v1/dags?limit=1000'),
     apiGet('/api/v1/ui/recentRuns?limit=' + RECENT),
