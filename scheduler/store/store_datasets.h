@@ -1,4 +1,4 @@
-/* store_datasets.h - datasets and their events (migration 0013_datasets),
+/* store_datasets.h - datasets and their events (migration 0018_datasets),
  * Airflow 2.10's model: a task's success records an event on each dataset
  * in its outlets, in the transaction of that success, and queues the
  * dataset for each DAG it schedules; a DAG gets a dataset-triggered run
