@@ -126,7 +126,14 @@ int dag_run_create(dag_store *st, const struct dag *dag, const struct dag_run_re
     if ((rc = dag_store_begin(st)) == 0) {
       rc = dag_store_put_version(st, dag, NULL, false, now, &row.dag_version_id, NULL);
       if (rc == 0) rc = dag_store_create_run(st, &row, ids, tries, k, suffix, pk, &used);
-      if (rc) dag_store_rollback(st);
+      /* A taken id wrote nothing (the version stands, as any other time):
+       * the caller's transaction goes on, as another scheduler's run for
+       * the same interval must not undo this scheduler's other work. */
+      if (rc == DAG_EEXIST) {
+        int crc = dag_store_commit(st);
+        if (crc) rc = crc;
+      } else if (rc)
+        dag_store_rollback(st);
       else if ((rc = dag_store_commit(st)) != 0) {
         free(used);
         used = NULL;

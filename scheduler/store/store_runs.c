@@ -69,6 +69,11 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
       "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
       " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id,"
       " backfill_id) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+  static const char ins_run_pg[] =
+      "INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date,"
+      " data_interval_start, data_interval_end, conf, queued_at, created_dag_version_id,"
+      " backfill_id) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
+      " ON CONFLICT (dag_id, run_id) DO NOTHING RETURNING id";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, max_tries) VALUES (?, ?, ?)";
   if (run_id_out) *run_id_out = NULL;
@@ -84,39 +89,50 @@ int dag_store_create_run(dag_store *st, const struct dag_store_run *run,
     free(run_id);
     return rc;
   }
-  /* BEGIN IMMEDIATE holds the write lock: no other process can take the id
-   * between this check and the INSERT. */
-  int taken;
-  for (int i = 2; (taken = run_id_taken(st, run->dag_id, run_id)) == 1; i++) {
-    if (!suffix_if_taken || i > RUN_ID_MAX_SUFFIX) {
-      rc = DAG_EEXIST;
+  /* SQLite: BEGIN IMMEDIATE holds the write lock, so no other process can
+   * take the id between this check and the INSERT. PostgreSQL: another
+   * session (a second scheduler) can, its row not yet committed when we
+   * check; our INSERT then waits for that session and, once it commits,
+   * inserts nothing (ON CONFLICT DO NOTHING), which reads as taken, like
+   * the check, rather than a failure that would end the transaction. */
+  int64_t id = 0;
+  struct store_stmt *s = NULL;
+  for (int i = 2;; i++) {
+    int taken = run_id_taken(st, run->dag_id, run_id);
+    if (taken < 0) {
+      rc = taken;
       goto fail;
+    }
+    if (!taken) {
+      if (!(s = store_stmt2(st, ins_run, ins_run_pg))) goto fail;
+      store_bind_text(s, 1, run->dag_id);
+      store_bind_text(s, 2, run_id);
+      store_bind_text(s, 3, run->run_type);
+      store_bind_int64(s, 4, run->logical_date);
+      store_bind_int64(s, 5, run->data_interval_start);
+      store_bind_int64(s, 6, run->data_interval_end);
+      store_bind_text(s, 7, run->conf ? run->conf : "{}");
+      store_bind_int64(s, 8, run->queued_at);
+      store_bind_time(s, 9, run->dag_version_id); /* 0 -> NULL */
+      store_bind_time(s, 10, run->backfill_id);
+      int step = store_step(s);
+      if (step == STORE_ROW) break;
+      store_reset(s);
+      if (step != STORE_DONE) {
+        rc = store_fail(st, "create run");
+        goto fail;
+      }
+    }
+    if (!suffix_if_taken || i > RUN_ID_MAX_SUFFIX) {
+      /* Nothing written: the caller's transaction goes on. */
+      free(run_id);
+      rc = dag_store_commit(st);
+      return rc ? rc : DAG_EEXIST;
     }
     free(run_id);
     run_id = xasprintf("%s_%d", run->run_id, i);
   }
-  if (taken < 0) {
-    rc = taken;
-    goto fail;
-  }
-  struct store_stmt *s = store_stmt(st, ins_run);
-  if (!s) goto fail;
-  store_bind_text(s, 1, run->dag_id);
-  store_bind_text(s, 2, run_id);
-  store_bind_text(s, 3, run->run_type);
-  store_bind_int64(s, 4, run->logical_date);
-  store_bind_int64(s, 5, run->data_interval_start);
-  store_bind_int64(s, 6, run->data_interval_end);
-  store_bind_text(s, 7, run->conf ? run->conf : "{}");
-  store_bind_int64(s, 8, run->queued_at);
-  store_bind_time(s, 9, run->dag_version_id); /* 0 -> NULL */
-  store_bind_time(s, 10, run->backfill_id);
-  if ((rc = store_step(s)) != STORE_ROW) {
-    store_reset(s);
-    rc = store_fail(st, "create run");
-    goto fail;
-  }
-  int64_t id = store_col_int(s, 0);
+  id = store_col_int(s, 0);
   store_reset(s);
 
   for (size_t i = 0; i < n_tasks; i++) {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,89 @@ static void pg_restart_keeps_the_session_settings(void **state) {
   store_reset(s);
 }
 
+/* --- a run created by two schedulers at once ------------------------------------- */
+
+struct racer {
+  dag_store *st;
+  const char *run_id;
+  bool suffix;
+  int rc;
+  char *used;
+};
+
+static int create_run_named(dag_store *st, const char *run_id, bool suffix, char **used) {
+  struct dag_store_run run = {.dag_id = "d", .run_id = (char *)run_id, .run_type = "scheduled",
+                              .logical_date = 1000, .data_interval_start = 1000,
+                              .data_interval_end = 2000, .conf = "{}", .queued_at = 1000};
+  const char *tasks[] = {"a"};
+  int tries[] = {0};
+  int64_t pk = 0;
+  return dag_store_create_run(st, &run, tasks, tries, 1, suffix, &pk, used);
+}
+
+static void *race(void *arg) {
+  struct racer *r = arg;
+  r->rc = create_run_named(r->st, r->run_id, r->suffix, &r->used);
+  return NULL;
+}
+
+/* Whether a session of the test's database waits for a lock. */
+static bool someone_waits(const char *db) {
+  char *url = store__url_with_db(store_test_pg_url, db);
+  PGconn *c = PQconnectdb(url);
+  free(url);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND wait_event_type = 'Lock'");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  bool waits = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+  PQclear(r);
+  PQfinish(c);
+  return waits;
+}
+
+/* Two schedulers create the same run at once: neither sees the other's
+ * uncommitted row when it checks, and the second one's INSERT waits for
+ * the first to commit. It is then told the run exists (or, asked for a
+ * suffix, gets one), and its own transaction goes on: what it wrote
+ * before stays and commits. */
+static void pg_concurrent_create_run(void **state) {
+  struct store_fixture *f = *state;
+  for (int suffix = 0; suffix < 2; suffix++) {
+    dag_store *other = NULL;
+    char *err = NULL;
+    assert_int_equal(dag_store_open(f->db.state, NULL, &other, &err), 0);
+    char first[16], before[16];
+    snprintf(first, sizeof(first), "r%d", suffix);
+    snprintf(before, sizeof(before), "before%d", suffix);
+    assert_int_equal(dag_store_begin(other), 0);
+    assert_int_equal(create_run_named(other, before, false, NULL), 0);
+    assert_int_equal(dag_store_begin(f->st), 0);
+    assert_int_equal(create_run_named(f->st, first, false, NULL), 0);
+    struct racer r = {.st = other, .run_id = first, .suffix = suffix};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
+    for (int i = 0; i < 200 && !someone_waits(f->db.db); i++) usleep(50000);
+    assert_true(someone_waits(f->db.db));
+    assert_int_equal(dag_store_commit(f->st), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (suffix) {
+      assert_int_equal(r.rc, 0);
+      char want[24];
+      snprintf(want, sizeof(want), "%s_2", first);
+      assert_string_equal(r.used, want);
+    } else {
+      assert_int_equal(r.rc, DAG_EEXIST);
+    }
+    free(r.used);
+    assert_int_equal(dag_store_commit(other), 0);
+    struct dag_store_run row;
+    assert_int_equal(dag_store_get_run(f->st, "d", before, &row), 0);
+    dag_store_run_free(&row);
+    dag_store_close(other);
+  }
+}
+
 /* The SQLite-only cases run in the SQLite group only. */
 #define SQLITE_ONLY(name)                                                       \
   static void name##_on_sqlite(void **state) {                                  \
@@ -362,6 +446,7 @@ PG_ONLY(pg_failure_dooms_the_transaction)
 PG_ONLY(pg_password_stays_secret)
 PG_ONLY(pg_restart_reconnects_a_transaction)
 PG_ONLY(pg_restart_keeps_the_session_settings)
+PG_ONLY(pg_concurrent_create_run)
 
 int main(void) {
 #define T(name) STORE_TEST(name)
@@ -376,6 +461,7 @@ int main(void) {
       T(pg_password_stays_secret_on_pg),
       T(pg_restart_reconnects_a_transaction_on_pg),
       T(pg_restart_keeps_the_session_settings_on_pg),
+      T(pg_concurrent_create_run_on_pg),
   };
   return store_backends_run("store", tests, DAG_ARRAY_SIZE(tests));
 }
