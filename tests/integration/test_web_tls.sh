@@ -125,13 +125,20 @@ grep -i '^Set-Cookie: dagctl_session=' "$TMP/lh" | grep -qi 'HttpOnly; SameSite=
   fail "the session cookie is not Secure under TLS: $(grep -i set-cookie "$TMP/lh")"
 
 # --- headless Chromium loads the page over TLS --------------------------------------------
-C=$(sed -n 's/^Set-Cookie: dagctl_session=\([^;]*\).*/\1/ip' "$TMP/lh" | tr -d '\r')
-timeout 90 "$(command -v chromium)" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-  --disable-background-networking --disable-component-update --disable-sync --ignore-certificate-errors \
-  --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --virtual-time-budget=6000 \
-  --dump-dom "$B/login" 2>"$TMP/chromium.log" </dev/null >"$TMP/page.dom"
+chrome() { # chrome URL: the DOM headless Chromium built from it, in $TMP/page.dom
+  timeout 90 "$(command -v chromium)" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --ignore-certificate-errors \
+    --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --virtual-time-budget=6000 \
+    --dump-dom "$1" 2>"$TMP/chromium.log" </dev/null >"$TMP/page.dom"
+}
+chrome "$B/login"
 grep -q '<form id="login-form"' "$TMP/page.dom" ||
   fail "chromium did not load the login page over TLS: $(head -c 300 "$TMP/page.dom"; tail -n 5 "$TMP/chromium.log")"
+# The status page (web.auth none here): its script fetches the DAG list
+# from the API over the same TLS connection and draws a row per DAG.
+chrome "$B/"
+grep -q 'data-dag="tlsdemo"' "$TMP/page.dom" ||
+  fail "chromium did not draw the DAG list over TLS: $(head -c 600 "$TMP/page.dom"; tail -n 5 "$TMP/chromium.log")"
 
 # --- SIGHUP: a new certificate; a bad new pair keeps the one in use ----------------------------
 serial() { sclient -tls1_3 | openssl x509 -noout -serial | sed 's/^serial=//'; }
