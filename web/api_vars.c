@@ -115,9 +115,11 @@ static bool order(struct dag_http_conn *c, const struct dag_http_request *req, c
 
 /* --- variables ---------------------------------------------------------------- */
 
-static json_t *variable_json(const struct dag_store_variable *v) {
+/* Airflow's Variable (`with_value`) or VariableCollectionItem. */
+static json_t *variable_json(const struct dag_store_variable *v, bool with_value) {
   json_t *o = json_pack("{s:s, s:o}", "key", v->key, "description", str_or_null(v->description));
-  if (v->value) json_object_set_new(o, "value", json_string(v->encrypted ? MASK : v->value));
+  if (with_value)
+    json_object_set_new(o, "value", json_string(v->encrypted || !v->value ? MASK : v->value));
   return o;
 }
 
@@ -135,7 +137,7 @@ static void list_variables(struct dag_web *w, struct dag_http_conn *c,
   }
   json_t *arr = json_array();
   for (long i = offset; i < (long)n && i < offset + limit; i++)
-    json_array_append_new(arr, variable_json(&v[desc ? (long)n - 1 - i : i]));
+    json_array_append_new(arr, variable_json(&v[desc ? (long)n - 1 - i : i], false));
   web_json(c, 200, json_pack("{s:o, s:I}", "variables", arr, "total_entries", (json_int_t)n));
   dag_store_variables_free(v, n);
 }
@@ -150,8 +152,7 @@ static void get_variable(struct dag_web *w, struct dag_http_conn *c, const char 
     if (dag_store_variable_list(w->store, false, &all, &n) == 0)
       for (size_t i = 0; i < n; i++)
         if (strcmp(all[i].key, key) == 0) {
-          all[i].value = xstrdup(MASK);
-          web_json(c, 200, variable_json(&all[i]));
+          web_json(c, 200, variable_json(&all[i], true));
           dag_store_variables_free(all, n);
           return;
         }
@@ -161,7 +162,7 @@ static void get_variable(struct dag_web *w, struct dag_http_conn *c, const char 
     store_error(c, w->store, rc, "Variable", key);
     return;
   }
-  web_json(c, 200, variable_json(&v));
+  web_json(c, 200, variable_json(&v, true));
   dag_store_variable_clear(&v);
 }
 

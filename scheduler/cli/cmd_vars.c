@@ -66,19 +66,14 @@ static int vars_list(struct cli *c) {
   size_t n = 0;
   int rc = dag_store_variable_list(c->store, false, &v, &n);
   if (rc) return store_rc(c, rc, "variables", "list");
-  /* Values of plain variables only: a second read, without opening secrets. */
+  /* Plain values as they are; secrets are not even opened. */
   if (c->json) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-      struct dag_store_variable one;
-      const char *value = MASK;
-      bool got = !v[i].encrypted && dag_store_variable_get(c->store, v[i].key, &one) == 0;
-      if (got) value = one.value;
+    for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:b}", "key", v[i].key, "value",
-                                           value, "description", str_or_null(v[i].description),
-                                           "is_encrypted", v[i].encrypted));
-      if (got) dag_store_variable_clear(&one);
-    }
+                                           v[i].encrypted ? MASK : v[i].value, "description",
+                                           str_or_null(v[i].description), "is_encrypted",
+                                           v[i].encrypted));
     cli_print_json(arr);
   } else if (n == 0) {
     printf("no variables (add one: dagctl variables set KEY VALUE)\n");
@@ -86,11 +81,8 @@ static int vars_list(struct cli *c) {
     static const char *const head[] = {"KEY", "VALUE", "DESCRIPTION"};
     struct cli_table *t = cli_table_new(head, 3);
     for (size_t i = 0; i < n; i++) {
-      struct dag_store_variable one;
-      bool got = !v[i].encrypted && dag_store_variable_get(c->store, v[i].key, &one) == 0;
-      const char *row[] = {v[i].key, got ? one.value : MASK, v[i].description};
+      const char *row[] = {v[i].key, v[i].encrypted ? MASK : v[i].value, v[i].description};
       cli_table_add(t, row);
-      if (got) dag_store_variable_clear(&one);
     }
     cli_table_print(t, stdout, cli_color(c));
     cli_table_free(t);

@@ -111,12 +111,12 @@ static int read_variable(dag_store *st, struct store_stmt *s, bool with_value,
   v->key = store_col_text(s, 0);
   v->description = store_col_text(s, 2);
   v->encrypted = store_col_int(s, 3) != 0;
-  if (!with_value) return 0;
   const char *val = store_col_cstr(s, 1);
   if (!v->encrypted) {
-    v->value = xstrdup(val ? val : "");
+    v->value = xstrdup(val ? val : ""); /* costs nothing: always */
     return 0;
   }
+  if (!with_value) return 0;
   char *ad = xasprintf("variable:%s", v->key);
   int rc = unseal(st, ad, val ? val : "", &v->value);
   free(ad);

@@ -47,7 +47,7 @@ const char *dag_store_secret_problem(dag_store *st);
 
 struct dag_store_variable {
   char *key;
-  char *value;       /* NULL when listed without values */
+  char *value;       /* a secret's: NULL when listed without values */
   char *description; /* NULL: none */
   bool encrypted;    /* sealed at rest: its name looks secret */
 };
@@ -59,9 +59,10 @@ int dag_store_variable_set(dag_store *st, const char *key, const char *value,
                            const char *description);
 /* DAG_ENOTFOUND if none. Caller frees with dag_store_variable_clear(). */
 int dag_store_variable_get(dag_store *st, const char *key, struct dag_store_variable *out);
-/* Every variable by key; values opened when `with_values` (then a value
- * that does not open fails the whole list with DAG_ECONFIG). Caller frees
- * with dag_store_variables_free(). */
+/* Every variable by key, with the values of plain ones; secret values
+ * opened too when `with_values` (then a value that does not open fails the
+ * whole list with DAG_ECONFIG). Caller frees with
+ * dag_store_variables_free(). */
 int dag_store_variable_list(dag_store *st, bool with_values, struct dag_store_variable **out,
                             size_t *n);
 /* DAG_ENOTFOUND if none. */

@@ -76,7 +76,8 @@ static void variables(void **state) {
   assert_int_equal(dag_store_variable_list(st, true, &all, &n), DAG_ECONFIG);
   assert_int_equal(dag_store_variable_list(st, false, &all, &n), 0);
   assert_int_equal(n, 2);
-  assert_null(all[0].value);
+  assert_null(all[0].value);                   /* a secret, not opened */
+  assert_string_equal(all[1].value, "raw-data-2"); /* a plain value, as it is */
   dag_store_variables_free(all, n);
 
   assert_int_equal(dag_store_variable_delete(st, "bucket"), 0);
