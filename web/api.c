@@ -575,6 +575,11 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_BACKFILL_UNPAUSE:
     web_backfills(w, c, req, m);
     break;
+  case DAG_ROUTE_TI_MARK:
+  case DAG_ROUTE_MARK_TIS:
+  case DAG_ROUTE_RUN_STATE:
+    web_mark(w, c, req, m);
+    break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");
   }

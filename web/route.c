@@ -90,6 +90,12 @@ static const struct dag_route_info routes[] = {
     {"api/v1/backfills/{}/pause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_PAUSE, DAG_PERM_EDIT},
     {"api/v1/backfills/{}/unpause", M(HTTP_PUT), DAG_ROUTE_BACKFILL_UNPAUSE, DAG_PERM_EDIT},
     {"api/v1/plugins", GET, DAG_ROUTE_PLUGINS, DAG_PERM_READ},
+    /* Marking task instances and runs, with Airflow's paths. */
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}", M(HTTP_PATCH), DAG_ROUTE_TI_MARK,
+     DAG_PERM_EDIT},
+    {"api/v1/dags/{}/updateTaskInstancesState", M(HTTP_POST), DAG_ROUTE_MARK_TIS,
+     DAG_PERM_EDIT},
+    {"api/v1/dags/{}/dagRuns/{}", M(HTTP_PATCH), DAG_ROUTE_RUN_STATE, DAG_PERM_EDIT},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

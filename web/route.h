@@ -73,6 +73,10 @@ enum dag_route {
   DAG_ROUTE_BACKFILL_PAUSE,    /* PUT .../pause */
   DAG_ROUTE_BACKFILL_UNPAUSE,  /* PUT .../unpause */
   DAG_ROUTE_PLUGINS,        /* /api/v1/plugins */
+  /* states set by hand (api_mark.c) */
+  DAG_ROUTE_TI_MARK,    /* PATCH .../dagRuns/{run_id}/taskInstances/{task_id} */
+  DAG_ROUTE_MARK_TIS,   /* POST /api/v1/dags/{dag_id}/updateTaskInstancesState */
+  DAG_ROUTE_RUN_STATE,  /* PATCH .../dagRuns/{run_id} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

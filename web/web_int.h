@@ -156,6 +156,9 @@ void web_event_logs(struct dag_web *w, struct dag_http_conn *c,
 /* Record an event that changes no other table (a login, a failed one). */
 void web_audit_event(struct dag_web *w, struct dag_http_conn *c, const char *user,
                      const char *event, const char *object, bool ok, const char *extra);
+/* api_mark.c: marking task instances and runs (Airflow's PATCH paths). */
+void web_mark(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m);
 /* api_backfill.c: /api/v1/backfills... (Airflow 3's backfill API). */
 void web_backfills(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
                    const struct dag_route_match *m);

@@ -27,15 +27,25 @@ struct runs_opts {
   int limit;
   int try_number;
   bool downstream;
+  bool only_failed;
   bool follow;
   struct dag_store_run_filter filter;
 };
 
 /* The options' letters in `takes`: l(imit) t(ry) d(ownstream) f(ollow)
- * s(tate, since, dag). */
+ * s(tate, since, dag) o(nly-failed). */
 static int parse(struct cli *c, int argc, char **argv, const char *usage, const char *help,
                  const char *takes, struct runs_opts *o) {
-  enum { OPT_LIMIT = 1, OPT_TRY, OPT_DOWNSTREAM, OPT_FOLLOW, OPT_STATE, OPT_SINCE, OPT_DAG };
+  enum {
+    OPT_LIMIT = 1,
+    OPT_TRY,
+    OPT_DOWNSTREAM,
+    OPT_FOLLOW,
+    OPT_STATE,
+    OPT_SINCE,
+    OPT_DAG,
+    OPT_ONLY_FAILED
+  };
   static const struct option opts[] = {
       {"json", no_argument, NULL, OPT_JSON},
       {"limit", required_argument, NULL, OPT_LIMIT},
@@ -45,16 +55,17 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
       {"state", required_argument, NULL, OPT_STATE},
       {"since", required_argument, NULL, OPT_SINCE},
       {"dag", required_argument, NULL, OPT_DAG},
+      {"only-failed", no_argument, NULL, OPT_ONLY_FAILED},
       CLI_COMMON_OPTIONS,
       {0, 0, 0, 0}};
   static const char letter[] = {[OPT_LIMIT] = 'l', [OPT_TRY] = 't', [OPT_DOWNSTREAM] = 'd',
                                 [OPT_FOLLOW] = 'f', [OPT_STATE] = 's', [OPT_SINCE] = 's',
-                                [OPT_DAG] = 's'};
+                                [OPT_DAG] = 's', [OPT_ONLY_FAILED] = 'o'};
   int opt, idx = 0;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "hf", opts, &idx)) != -1) {
     if (opt == 'f') opt = OPT_FOLLOW;
-    if (opt >= OPT_LIMIT && opt <= OPT_DAG && !strchr(takes, letter[opt]))
+    if (opt >= OPT_LIMIT && opt <= OPT_ONLY_FAILED && !strchr(takes, letter[opt]))
       return cli_usage_error(usage, "%s takes no --%s", argv[0], opts[opt].name);
     switch (opt) {
     case 'h':
@@ -76,6 +87,9 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
       break;
     case OPT_FOLLOW:
       o->follow = true;
+      break;
+    case OPT_ONLY_FAILED:
+      o->only_failed = true;
       break;
     case OPT_STATE:
       if (dag_run_state_parse(optarg, &o->filter.state) != 0)
@@ -455,14 +469,16 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_clear(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl clear DAG RUN_ID [TASK] [--downstream] [--json]";
+  static const char usage[] =
+      "dagctl clear DAG RUN_ID [TASK] [--downstream] [--only-failed] [--json]";
   struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
                  "Runs tasks of a run again, as Airflow's clear: the tasks go back to state\n"
                  "none, get their retries anew, and the run is queued again. Without TASK,\n"
                  "every task; with --downstream, TASK and everything after it. Running\n"
-                 "tasks are left alone. --json prints what was cleared.\n",
-                 "d", &o);
+                 "tasks are left alone. --only-failed clears only the failed and\n"
+                 "upstream_failed ones among them. --json prints what was cleared.\n",
+                 "do", &o);
   bool downstream = o.downstream;
   if (rc >= 0) return rc;
   if (optind + 2 != argc && optind + 3 != argc)
@@ -502,8 +518,29 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
           pick[dag->tasks[i].downstream[d]] = true;
       }
   }
-  const char **ids = xcalloc(n, sizeof(*ids));
-  int *retries = xcalloc(n, sizeof(*retries));
+  if (o.only_failed) {
+    /* Airflow's only_failed: of the picked tasks, those that failed. */
+    struct dag_store_ti *tis = NULL;
+    size_t n_tis = 0;
+    if (dag_store_list_tis(c->store, run.pk, &tis, &n_tis) != 0) {
+      fprintf(stderr, "dagctl: cannot read the run's tasks\n");
+      free(pick);
+      dag_free(dag);
+      dag_store_run_free(&run);
+      return CLI_CONFIG;
+    }
+    bool *failed = xcalloc(n ? n : 1, sizeof(*failed));
+    for (size_t i = 0; i < n_tis; i++) {
+      long t = dag_find_task(dag, tis[i].task_id);
+      if (t >= 0)
+        failed[t] = tis[i].state == DAG_TI_FAILED || tis[i].state == DAG_TI_UPSTREAM_FAILED;
+    }
+    for (size_t i = 0; i < n; i++) pick[i] = pick[i] && failed[i];
+    free(failed);
+    dag_store_tis_free(tis, n_tis);
+  }
+  const char **ids = xcalloc(n ? n : 1, sizeof(*ids));
+  int *retries = xcalloc(n ? n : 1, sizeof(*retries));
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (!pick[i]) continue;
@@ -512,7 +549,7 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
   }
   size_t cleared = 0, skipped = 0;
   int src = dag_store_begin(c->store);
-  if (src == 0) src = dag_store_clear(c->store, run.pk, ids, retries, k, &cleared, &skipped);
+  if (src == 0 && k) src = dag_store_clear(c->store, run.pk, ids, retries, k, &cleared, &skipped);
   src = cli_audit_finish_run(c, src, "clear", dag_id, run.run_id, task_id);
   free(ids);
   free(retries);
@@ -520,9 +557,10 @@ int cmd_clear(struct cli *c, int argc, char **argv) {
   dag_free(dag);
   if (src == 0 && c->json) {
     dag_scheduler_notify(c->cfg.home);
-    cli_print_json(json_pack("{s:s, s:s, s:o, s:b, s:I, s:I}", "dag_id", dag_id, "dag_run_id",
-                             run.run_id, "task_id", task_id ? json_string(task_id) : json_null(),
-                             "downstream", downstream, "cleared", (json_int_t)cleared,
+    cli_print_json(json_pack("{s:s, s:s, s:o, s:b, s:b, s:I, s:I}", "dag_id", dag_id,
+                             "dag_run_id", run.run_id, "task_id",
+                             task_id ? json_string(task_id) : json_null(), "downstream",
+                             downstream, "only_failed", o.only_failed, "cleared", (json_int_t)cleared,
                              "running_left_alone", (json_int_t)skipped));
   } else if (src == 0) {
     dag_scheduler_notify(c->cfg.home);

@@ -141,6 +141,7 @@ struct sched_ti {
   bool interrupted; /* stopped at recovery: its try ends interrupted, not failed */
   bool on_worker;   /* its try is queued for or run by a worker (sched_queue.c) */
   bool end_posted;  /* ... and the worker's report of its end is a queued work item */
+  bool marked;      /* marked by hand while it ran: its try is being stopped (sched_mark.c) */
 };
 
 struct sched_run {
@@ -400,6 +401,21 @@ int sched_ha_claim_run(struct dag_scheduler *s, int64_t pk);
  * holds. Part of the caller's transaction. */
 int sched_ha_events(struct dag_scheduler *s, struct dag_store_event **ev, size_t *n);
 int sched_ha_adopt_runs(struct dag_scheduler *s);
+
+/* Small doors into sched_run.c for the files beside it. */
+void sched_ti_cancel_retry(struct sched_ti *ti);
+void sched_ti_notify(struct sched_ti *ti);
+/* The store says run r ended (marked by hand, a cancelled backfill's
+ * queued run): let it go; its processes not yet stopped are stopped. */
+void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state);
+
+/* sched_mark.c: task instances marked by hand */
+/* ti was marked `state` in the store: take it, stopping its process. */
+void sched_mark_apply(struct sched_ti *ti, enum dag_task_state state);
+/* The process of a task instance marked while it ran has ended: record
+ * its try's end (the task instance keeps its mark). Inside the caller's
+ * transaction. */
+int sched_mark_try_ended(struct sched_ti *ti, const struct sched_work *w, dag_time_t now);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

@@ -247,6 +247,32 @@ static int run_finish(struct sched_run *r, dag_time_t now) {
   return 0;
 }
 
+void sched_ti_cancel_retry(struct sched_ti *ti) {
+  cancel_retry(ti);
+}
+
+void sched_ti_notify(struct sched_ti *ti) {
+  notify_task(ti);
+}
+
+void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state) {
+  struct dag_scheduler *s = run_sched(r);
+  LOG_INFO("run ended elsewhere dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
+           dag_run_state_name(state));
+  if (r->state == DAG_RUN_RUNNING) r->sd->running_runs--;
+  r->state = state;
+  r->done = true;
+  /* Whatever still runs has no run to run for (a service, a task a
+   * worker has). */
+  for (size_t i = 0; i < r->n_tis; i++)
+    if (r->tis[i].proc && !r->tis[i].marked) s->ops.terminate(r->tis[i].proc);
+  notify_run(r);
+  run_unlink(r);
+  sched_post_dag(r->sd, SCHED_WORK_START_RUNS);
+  sched_post_dag(r->sd, SCHED_WORK_SCHEDULE);
+  run_release_if_idle(r);
+}
+
 /* --- deciding tasks ------------------------------------------------------------ */
 
 static void count_upstream(struct dag_upstream_counts *c, enum dag_task_state st) {
@@ -810,6 +836,8 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
   }
   if (rc) {
     /* The claim could not be marked: the end is recorded with it, below. */
+  } else if (ti->marked) {
+    rc = sched_mark_try_ended(ti, w, now);
   } else if (ti->service) {
     rc = service_exited(ti, status, sig, now);
   } else if (w->unstarted) {
@@ -1404,25 +1432,14 @@ int sched_run_reload(struct sched_run *r) {
   size_t n = 0;
   struct dag_store_run row;
   int rc = dag_store_get_run_by_pk(s->store, r->pk, &row);
-  if (rc == 0) {
-    enum dag_run_state st = row.state;
-    dag_store_run_free(&row);
-    /* Ended by another process (a cancelled backfill's queued run): let
-     * it go. */
-    if ((st == DAG_RUN_SUCCESS || st == DAG_RUN_FAILED) && r->state == DAG_RUN_QUEUED &&
-        !r->done && r->live == 0) {
-      LOG_INFO("run ended elsewhere dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
-               dag_run_state_name(st));
-      r->state = st;
-      r->done = true;
-      run_unlink(r);
-      run_release_if_idle(r);
-      sched_post_dag(r->sd, SCHED_WORK_SCHEDULE);
-      return 0;
-    }
-  } else if (rc != DAG_ENOTFOUND) {
-    return rc;
+  if (rc == DAG_ENOTFOUND) {
+    /* Deleted by hand: whatever still runs is stopped. */
+    if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED);
+    return 0;
   }
+  if (rc) return rc;
+  enum dag_run_state run_state = row.state;
+  dag_store_run_free(&row);
   rc = dag_store_list_tis(s->store, r->pk, &tis, &n);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) {
@@ -1434,7 +1451,16 @@ int sched_run_reload(struct sched_run *r) {
       ti->state = DAG_TI_NONE;
       ti->try_number = tis[i].try_number;
       ti->max_tries = tis[i].max_tries;
+    } else if (dag_task_state_is_finished(tis[i].state) && !dag_task_state_is_finished(ti->state)) {
+      /* Marked by hand (sched_mark.c). */
+      sched_mark_apply(ti, tis[i].state);
     }
+  }
+  /* Ended by hand, or a cancelled backfill's queued run. */
+  if ((run_state == DAG_RUN_SUCCESS || run_state == DAG_RUN_FAILED) && !r->done) {
+    dag_store_tis_free(tis, n);
+    sched_run_end_elsewhere(r, run_state);
+    return 0;
   }
   dag_store_tis_free(tis, n);
   recount(r);

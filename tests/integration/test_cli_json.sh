@@ -79,6 +79,9 @@ check logs 'd["task_id"] == "first" and d["try_number"] == 1 and d["state"] == "
   dagctl logs jsondag "$run" first --json
 check clear 'd["dag_run_id"] == "by-json" and d["cleared"] == 2 and d["task_id"] is None' \
   dagctl clear jsondag by-json --json
+check mark 'd["dry_run"] is True and d["state"] == "success" and
+  [x["task_id"] for x in d["task_instances"]] == ["second"]' \
+  dagctl mark jsondag "$run" second --state success --dry-run --json
 check plugins 'isinstance(d, list)' dagctl plugins --json
 check config 'd["ok"] is True and d["problems"] == []' dagctl config check --json
 check config 'any(s["section"] == "core" for s in d["settings"]) and "home" in d' \

@@ -169,6 +169,31 @@ async function clearTasks(body, what) {
   }
 }
 
+// Mark by hand, as Airflow: a task instance (updateTaskInstancesState; a
+// running one is stopped) or a whole run (PATCH dagRuns/{run_id}).
+async function markTask(state, downstream) {
+  if (!confirm('Mark ' + sel.task + (downstream ? ' and its downstream tasks ' : ' ') + state + '?')) return;
+  try {
+    const res = await api('POST', dagUrl(DAG_ID) + '/updateTaskInstancesState',
+      {dag_run_id: sel.run, task_id: sel.task, new_state: state, include_downstream: downstream, dry_run: false});
+    toast('marked ' + res.task_instances.length + ' task instance' + (res.task_instances.length === 1 ? '' : 's') + ' ' + state);
+    refresh().catch(showError);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function markRun(state) {
+  if (!confirm('Mark run ' + sel.run + ' ' + state + '? Its running tasks are stopped.')) return;
+  try {
+    await api('PATCH', runUrl(DAG_ID, sel.run), {state});
+    toast('marked run ' + sel.run + ' ' + state);
+    refresh().catch(showError);
+  } catch (e) {
+    showError(e);
+  }
+}
+
 // The task instance's XCom values (Airflow's xcomEntries: the list, then
 // each entry's value), the first 50 keys.
 async function xcomTable(run) {
@@ -211,7 +236,11 @@ async function taskDetail(run) {
     h('div', {class: 'buttons'},
       h('label', {class: 'check'}, down, ' with downstream'),
       h('button', {type: 'button', class: 'btn', text: 'Clear task',
-        onclick: () => clearTasks({task_ids: [sel.task], include_downstream: down.checked}, sel.task)})));
+        onclick: () => clearTasks({task_ids: [sel.task], include_downstream: down.checked}, sel.task)}),
+      h('button', {type: 'button', class: 'btn', text: 'Mark success', id: 'mark-task-success',
+        onclick: () => markTask('success', down.checked)}),
+      h('button', {type: 'button', class: 'btn', text: 'Mark failed', id: 'mark-task-failed',
+        onclick: () => markTask('failed', down.checked)})));
 }
 
 // A run brought in by `dagctl import` (imported_at set): it was not run here.
@@ -260,7 +289,11 @@ function runDetail(run, links) {
       h('button', {type: 'button', class: 'btn', text: 'Clear failed',
         onclick: () => clearTasks({only_failed: true}, 'the failed tasks of ' + run.dag_run_id)}),
       h('button', {type: 'button', class: 'btn', text: 'Clear run',
-        onclick: () => clearTasks({}, 'every task of ' + run.dag_run_id)})));
+        onclick: () => clearTasks({}, 'every task of ' + run.dag_run_id)}),
+      h('button', {type: 'button', class: 'btn', text: 'Mark success', id: 'mark-run-success',
+        onclick: () => markRun('success')}),
+      h('button', {type: 'button', class: 'btn', text: 'Mark failed', id: 'mark-run-failed',
+        onclick: () => markRun('failed')})));
 }
 
 // --- graph ------------------------------------------------------------------------------------
