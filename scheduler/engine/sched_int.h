@@ -269,6 +269,10 @@ struct dag_scheduler {
    * the store's, not theirs. */
   uint64_t reap_workers_after, reap_schedulers_after;
   bool queued_new; /* tries were queued: tell the workers once dispatch ends */
+  /* Claims already reported as waiting for a worker that none is (owned,
+   * the ones still queued; sched_queue.c). */
+  int64_t *stranded;
+  size_t n_stranded;
 
   /* A task's end and its downstream's start in one transaction
    * (sched_batch.c): while batching, started tries wait in `handover`

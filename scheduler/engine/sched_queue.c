@@ -121,6 +121,43 @@ int sched_queue_take_ends(struct dag_scheduler *s) {
   return rc;
 }
 
+/* Queued tries that no live worker serves (their queue, their task type)
+ * wait without end: each is logged once and its task instance says why,
+ * once it has waited a worker timeout (workers may still be starting). */
+static int report_stranded(struct dag_scheduler *s) {
+  struct dag_store_claim *c = NULL;
+  size_t n = 0;
+  int rc = dag_store_claims_stranded(s->store, sched_now(s) - s->cfg->worker_timeout_us, &c, &n);
+  if (rc) return rc;
+  int64_t *now_stranded = n ? xcalloc(n, sizeof(*now_stranded)) : NULL;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    now_stranded[i] = c[i].id;
+    bool known = false;
+    for (size_t k = 0; k < s->n_stranded && !known; k++) known = s->stranded[k] == c[i].id;
+    if (known) continue;
+    /* Only the scheduler that drives the run says so. */
+    struct sched_run *r = sched_find_run(s, c[i].run_pk);
+    if (!r) continue;
+    char *why = xasprintf("queued: no live worker serves queue '%s' with task type '%s' "
+                          "(dagctl worker --queues %s, on a machine with that type)",
+                          c[i].queue, c[i].task_type, c[i].queue);
+    LOG_WARN("task waits for a worker that none is: no live worker serves its queue with its "
+             "task type dag=%s run=%s task=%s try=%d queue=%s type=%s", r->sd->dag_id,
+             r->run_id, c[i].task_id, c[i].try_number, c[i].queue, c[i].task_type);
+    rc = dag_store_ti_set_waiting(s->store, c[i].run_pk, c[i].task_id, c[i].try_number, why);
+    free(why);
+  }
+  dag_store_claims_free(c, n);
+  if (rc) {
+    free(now_stranded);
+    return rc;
+  }
+  free(s->stranded);
+  s->stranded = now_stranded;
+  s->n_stranded = n;
+  return 0;
+}
+
 int sched_queue_reap_work(struct dag_scheduler *s) {
   if (s->stopping) return 0;
   uint64_t timeout_ms = (uint64_t)(s->cfg->worker_timeout_us / 1000);
@@ -147,7 +184,9 @@ int sched_queue_reap_work(struct dag_scheduler *s) {
     struct sched_work w = {.kind = SCHED_WORK_EVENTS};
     sched_post(s, &w);
   }
-  return 0;
+  if ((rc = report_stranded(s)) != 0 && rc != DAG_ELOCKED)
+    LOG_WARN("cannot look for tries no worker serves error=\"%s\"", dag_strerror(rc));
+  return rc == DAG_ELOCKED ? rc : 0;
 }
 
 static void on_reap_timer(uv_timer_t *t) {
@@ -182,6 +221,9 @@ void sched_queue_start(struct dag_scheduler *s) {
 void sched_queue_stop(struct dag_scheduler *s) {
   if (s->reap_on) sched_close_handle(s, (uv_handle_t *)&s->reap_timer);
   s->reap_on = false;
+  free(s->stranded);
+  s->stranded = NULL;
+  s->n_stranded = 0;
 }
 
 void sched_queue_notify(struct dag_scheduler *s) {

@@ -724,6 +724,15 @@ int dag_store_worker_stopped(dag_store *st, const char *id, dag_time_t now);
 int dag_store_reap_workers(dag_store *st, dag_time_t now, int64_t timeout_us, size_t *workers,
                            size_t *tries);
 
+/* Queued tries, queued before `queued_before`, that no active worker can
+ * claim: none serves their queue with their task type. Oldest first; free
+ * with dag_store_claims_free(). */
+int dag_store_claims_stranded(dag_store *st, dag_time_t queued_before,
+                              struct dag_store_claim **out, size_t *n);
+/* Say why a queued try waits, in its task instance's error (shown by the
+ * API and the page while it is queued; cleared when a worker claims it). */
+int dag_store_ti_set_waiting(dag_store *st, int64_t run_pk, const char *task_id,
+                             int try_number, const char *why);
 /* The log server of worker `id` in *url (caller frees; NULL when it serves
  * none); DAG_ENOTFOUND when no such worker. */
 int dag_store_worker_log_url(dag_store *st, const char *id, char **url);

@@ -137,7 +137,7 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
       "  ORDER BY id LIMIT ?5 FOR UPDATE SKIP LOCKED)"
       " RETURNING " CLAIM_COLUMNS;
   static const char upd_ti[] =
-      "UPDATE task_instance SET state = 'running', start_date = ?1"
+      "UPDATE task_instance SET state = 'running', start_date = ?1, error = NULL"
       " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
   static const char ins_try[] =
       "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, log_path)"
@@ -224,6 +224,41 @@ int dag_store_claim_end(dag_store *st, const struct dag_store_claim *c, dag_time
   if (!store_changes(st)) return DAG_ECLAIM;
   store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
   return 0;
+}
+
+int dag_store_claims_stranded(dag_store *st, dag_time_t queued_before,
+                              struct dag_store_claim **out, size_t *n) {
+  static const char sql[] =
+      "SELECT " CLAIM_COLUMNS " FROM task_claim c WHERE state = 'queued' AND queued_at < ?"
+      " AND NOT EXISTS (SELECT 1 FROM worker w WHERE w.state = 'active'"
+      "  AND c.queue IN (SELECT value FROM json_each(w.queues))"
+      "  AND c.task_type IN (SELECT value FROM json_each(w.task_types))) ORDER BY id";
+  static const char sql_pg[] =
+      "SELECT " CLAIM_COLUMNS " FROM task_claim c WHERE state = 'queued' AND queued_at < ?"
+      " AND NOT EXISTS (SELECT 1 FROM worker w WHERE w.state = 'active'"
+      "  AND c.queue IN (SELECT json_array_elements_text(CAST(w.queues AS json)))"
+      "  AND c.task_type IN (SELECT json_array_elements_text(CAST(w.task_types AS json))))"
+      " ORDER BY id";
+  *out = NULL;
+  *n = 0;
+  struct store_stmt *s = store_stmt2(st, sql, sql_pg);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, queued_before);
+  return read_claims(st, s, out, n, "stranded claims");
+}
+
+int dag_store_ti_set_waiting(dag_store *st, int64_t run_pk, const char *task_id,
+                             int try_number, const char *why) {
+  static const char sql[] =
+      "UPDATE task_instance SET error = ? WHERE run_pk = ? AND task_id = ? AND try_number = ?"
+      " AND state = 'queued'";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, why);
+  store_bind_int64(s, 2, run_pk);
+  store_bind_text(s, 3, task_id);
+  store_bind_int64(s, 4, try_number);
+  return store_step_done(st, s, "waiting reason");
 }
 
 int dag_store_claims_done(dag_store *st, struct dag_store_claim **out, size_t *n) {

@@ -5,7 +5,9 @@
 # chained tasks finishes only if the worker hears of each queued try, and
 # the scheduler of each ended one, from the database's notifications.
 # After PostgreSQL restarts, both listen again and the next run finishes
-# the same way.
+# the same way. A task of a queue no worker serves waits: the scheduler
+# says so once in its log, the API shows it queued with the reason, and a
+# worker of that queue started later runs it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
@@ -14,6 +16,7 @@ psql_as postgres postgres "CREATE DATABASE dagctl" >/dev/null
 export DAGCTL__CORE__STATE="postgresql:///dagctl?host=$PG_DIR&user=postgres"
 export DAGCTL__CORE__EXECUTOR=workers
 export DAGCTL__CORE__STATE_POLL_INTERVAL=1h
+export DAGCTL__CORE__WORKER_TIMEOUT=2s
 pg() { psql_as postgres dagctl "$1"; }
 
 write_dag chain <<EOF
@@ -58,4 +61,25 @@ _as_pg "${PG_BIN}pg_ctl" -D "$PG_DIR/data" -m fast -w restart >/dev/null || fail
 wait_for "grep -q 'not listening for wake-ups' '$TMP/scheduler.w.log'" 20
 wait_for "[ \$(listening s) -ge 2 ] && [ \$(listening w) -ge 2 ]" 30
 run_ok "$(dagctl trigger chain --run-id r2)"
+
+# --- a queue no worker serves ------------------------------------------------------
+write_dag gpu <<EOF
+dag_id: gpu
+tasks:
+  - {id: t, command: "true", queue: gpu}
+EOF
+wait_for "dagctl dags list --json | grep -q '\"gpu\"'" 20
+dagctl dags unpause gpu >/dev/null
+dagctl trigger gpu --run-id g1 >/dev/null
+wait_for "grep -q 'task waits for a worker that none is.*dag=gpu run=g1 task=t try=1 queue=gpu type=shell' '$TMP/scheduler.s.log'" 30
+web=$(sed -n 's/.*web server listening url=\([^ ]*\).*/\1/p' "$TMP/scheduler.s.log" | tail -n 1)
+ti() { curl -sf "${web%/}/api/v1/dags/gpu/dagRuns/g1/taskInstances/t" | pyjson "$1"; }
+assert_eq "$(ti 'd["state"]')" queued "the waiting task's state"
+ti 'd["error"]' | grep -qF "no live worker serves queue 'gpu' with task type 'shell'" ||
+  fail "the waiting task's reason: $(ti 'd["error"]')"
+start g worker --queues gpu
+wait_for "[ \"\$(pg \"SELECT state FROM dag_run WHERE run_id = 'g1'\")\" = success ]" 30
+assert_eq "$(ti 'd["error"]')" null "the reason once a worker ran it"
+assert_eq "$(grep -c 'task waits for a worker that none is' "$TMP/scheduler.s.log")" 1 \
+  "warnings about the waiting task"
 log "ok"
