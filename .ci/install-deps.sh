@@ -17,7 +17,7 @@ build_pkgs=(
   gcc make cmake pkg-config binutils
   libuv1-dev libyaml-dev libsqlite3-dev libjansson-dev libhttp-parser-dev
   libcurl4-openssl-dev librdkafka-dev libesmtp-dev libssl-dev uuid-dev
-  tzdata zlib1g-dev libpq-dev libjs-chart.js libsodium-dev
+  tzdata zlib1g-dev libpq-dev libjs-chart.js libsodium-dev libssh-dev
 )
 # make demo prints the gold tables with the sqlite3 shell.
 demo_pkgs=(sqlite3)
@@ -29,7 +29,8 @@ demo_pkgs=(sqlite3)
 # test_warehouse_pg, test_transform_*), nodejs (s3rver: test_lake_s3,
 # test_spotify_s3; npm below), zsh (test_cli_completion; script(1) for
 # test_cli_table comes with bsdutils, which every Debian system has),
-# python3-prometheus-client (test_metrics parses /metrics with it).
+# python3-prometheus-client (test_metrics parses /metrics with it),
+# openssh-server and openssh-client (test_ssh_task: sshd, ssh-keygen).
 test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev valgrind sqlite3 curl python3
   python3-yaml python3-aiosmtpd openssl chromium procps kcat
@@ -38,6 +39,7 @@ test_pkgs=(
   nodejs
   zsh
   python3-prometheus-client
+  openssh-server openssh-client
 )
 
 want=("${build_pkgs[@]}")

@@ -145,7 +145,8 @@ static void aliases_listed_once(void **state) {
     assert_true(strcmp(f->items[i].section, "kafka") == 0 ||
                 strcmp(f->items[i].section, "lake") == 0 ||
                 strcmp(f->items[i].section, "warehouse") == 0 ||
-                strcmp(f->items[i].section, "http") == 0);
+                strcmp(f->items[i].section, "http") == 0 ||
+                strcmp(f->items[i].section, "ssh") == 0);
 }
 
 /* Set secrets read "***" whether they came from the environment or a file;
