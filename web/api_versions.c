@@ -38,11 +38,18 @@ static void list_versions(struct dag_web *w, struct dag_http_conn *c, const char
 }
 
 /* The source of version `version_number`, by default the latest good one
- * (the one the scheduler runs, whatever the file holds now). */
+ * (the one the scheduler runs, whatever the file holds now): JSON, or the
+ * text alone for a client that prefers text/plain (Airflow's two forms). */
 static void get_source(struct dag_web *w, struct dag_http_conn *c,
                        const struct dag_http_request *req, const char *dag_id) {
   long number;
   if (!api_query_int(c, req, "version_number", 0, 1, 1000000000, &number)) return;
+  int text = dag_http_accept_choose(dag_http_header(req, "Accept"), "application/json",
+                                    "text/plain");
+  if (text < 0) {
+    web_error(c, 406, "Not Acceptable", "a DAG's source is served as application/json or text/plain");
+    return;
+  }
   struct dag_store_version v;
   int rc = number ? dag_store_get_version_number(w->store, dag_id, (int)number, true, &v)
                   : dag_store_get_version(w->store, 0, dag_id, true, &v);
@@ -55,6 +62,13 @@ static void get_source(struct dag_web *w, struct dag_http_conn *c,
   }
   if (rc) {
     store_failed(c, rc);
+    return;
+  }
+  if (text == 1) {
+    const char *src = v.source_code ? v.source_code : "";
+    dag_http_respond(c, 200, "text/plain; charset=utf-8", "Cache-Control: no-store\r\n", src,
+                     strlen(src));
+    dag_store_version_free(&v);
     return;
   }
   json_t *j = version_json(&v);

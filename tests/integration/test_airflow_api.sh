@@ -202,6 +202,9 @@ get("/api/v1/importErrors/x", 400)
 src = get("/api/v1/dagSources/" + urllib.parse.quote(file_token, safe=""))
 check("DagSource", src, "dagSources")
 if "dag_id: apidemo" not in (src or {}).get("content", ""): bad.append("dagSources content")
+plain = get("/api/v1/dagSources/" + urllib.parse.quote(file_token, safe=""), headers={"Accept": "text/plain"})
+if plain != src["content"]: bad.append("dagSources as text/plain %r" % plain)
+get("/api/v1/dagSources/" + file_token, 406, headers={"Accept": "image/png"})
 
 # --- logs as JSON, with a continuation token --------------------------------------------------------
 lp = "/api/v1/dags/apidemo/dagRuns/r1/taskInstances/extract/logs/1"
