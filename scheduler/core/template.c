@@ -902,7 +902,9 @@ static int apply_filter(struct parser *ps, enum filter f, struct val *v, struct 
   switch (f) {
   case F_RAW: return 0;
   case F_DEFAULT: {
-    bool boolean = n > 1 && !falsy(args[1].j);
+    /* An undefined second argument (a conf key the run lacks) is false,
+     * as Jinja's Undefined, and has no JSON value to look at. */
+    bool boolean = n > 1 && !args[1].undef && !falsy(args[1].j);
     if (v->undef || (boolean && falsy(v->j))) {
       val_free(v);
       if (n > 0) {

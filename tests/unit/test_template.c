@@ -404,6 +404,9 @@ static void test_filters(void **state) {
   expect_render(&f->ctx, "[{{ conf.missing | default }}]", "[]");
   expect_render(&f->ctx, "{{ conf.missing | default(params.env) | upper }}", "PROD");
   expect_render(&f->ctx, "{{ ti.xcom.t.k | default(7) }}", "7");
+  /* An undefined boolean argument is false, as Jinja's Undefined. */
+  expect_render(&f->ctx, "{{ params.nope | default('x', conf.missing) }}", "x");
+  expect_render(&f->ctx, "{{ params.off | default('x', conf.missing) }}", "false");
   expect_render_error(&f->ctx, "{{ conf.missing | default(conf.other) }}",
                       "conf has no key 'other'");
   expect_render_error(&f->ctx, "{{ params.nope | upper }}", "unknown param 'nope'");
