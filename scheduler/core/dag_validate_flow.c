@@ -7,6 +7,8 @@
 
 #include "alloc.h"
 #include "dag_load_int.h"
+#include "didyoumean.h"
+#include "template.h"
 
 static bool get_flag(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                      const char *key, bool *out) {
@@ -58,9 +60,68 @@ void dag__get_flow_keys(struct loadctx *ctx, const struct dag_ynode *item, const
   }
 }
 
+/* The XComs a template reads must be of tasks of this DAG: a misspelt id
+ * would otherwise fail every run, at run time. */
+static void check_refs(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *n,
+                       const char *path) {
+  const char *text = n ? dag_yaml_scalar(n) : NULL;
+  if (text == NULL) return;
+  struct dag_template_refs refs = {0};
+  char *err = NULL;
+  if (dag_template_check_refs(text, &refs, &err) == 0) {
+    for (size_t k = 0; k < refs.n; k++) {
+      if (dag_find_task(dag, refs.ids[k]) >= 0) continue;
+      const char **names = xcalloc(dag->n_tasks + 1, sizeof(*names));
+      size_t n_names = 0;
+      for (size_t j = 0; j < dag->n_tasks; j++)
+        if (dag->tasks[j].id) names[n_names++] = dag->tasks[j].id;
+      const char *best = dag_did_you_mean(refs.ids[k], names, n_names);
+      if (best)
+        dag_yaml_err(&ctx->y, n, path, "reads an XCom of unknown task '%s' (did you mean '%s'?)",
+                     refs.ids[k], best);
+      else
+        dag_yaml_err(&ctx->y, n, path, "reads an XCom of unknown task '%s'", refs.ids[k]);
+      free(names);
+    }
+  }
+  free(err); /* reported by the task's own check */
+  dag_template_refs_free(&refs);
+}
+
+static void check_task_refs(struct loadctx *ctx, const struct dag *dag,
+                            const struct dag_ynode *item, const char *tpath) {
+  static const char *const keys[] = {"command", "argv", "env", "cwd"};
+  for (size_t k = 0; k < DAG_ARRAY_SIZE(keys); k++) {
+    const struct dag_ynode *v = dag_yaml_get(item, keys[k]);
+    if (v == NULL) continue;
+    char *p = dag_yaml_path_key(tpath, keys[k]);
+    if (v->kind == DAG_YN_SCALAR) {
+      check_refs(ctx, dag, v, p);
+    } else if (v->kind == DAG_YN_SEQ) {
+      for (size_t i = 0; i < v->n; i++) {
+        char *pi = dag_yaml_path_index(p, i);
+        check_refs(ctx, dag, v->items[i], pi);
+        free(pi);
+      }
+    } else if (v->kind == DAG_YN_MAP) {
+      for (size_t i = 0; i < v->n / 2; i++) {
+        char *pk = dag_yaml_path_key(p, DAG_YN_KEY(v, i)->value);
+        check_refs(ctx, dag, DAG_YN_VAL(v, i), pk);
+        free(pk);
+      }
+    }
+    free(p);
+  }
+}
+
 void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *tasks) {
   for (size_t i = 0; i < dag->n_tasks && i < tasks->n && !dag_yaml_saturated(&ctx->y); i++) {
     const struct dag_task *t = &dag->tasks[i];
+    if (t->type != DAG_TASK_PLUGIN && tasks->items[i]->kind == DAG_YN_MAP) {
+      char *tpath = dag_yaml_path_index("tasks", i);
+      check_task_refs(ctx, dag, tasks->items[i], tpath);
+      free(tpath);
+    }
     const char *key = t->branch ? "branch" : t->short_circuit ? "short_circuit" : NULL;
     if (key == NULL || t->n_downstream > 0) continue;
     char *tpath = dag_yaml_path_index("tasks", i);

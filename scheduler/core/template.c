@@ -194,6 +194,7 @@ struct parser {
   char **err;
   int depth;
   bool verbatim; /* the last filter was raw or shquote */
+  struct dag_template_refs *refs; /* checking: the task ids XComs are read from */
 };
 
 /* Nesting deeper than this is no template anyone writes; refusing it keeps
@@ -236,6 +237,8 @@ static void set_string(struct val *v, struct strbuf *sb) {
   v->j = json_stringn(sb_str(sb), sb->len);
   sb_free(sb);
 }
+
+static void add_ref(struct dag_template_refs *refs, const char *id, size_t len);
 
 /* --- names ---------------------------------------------------------------- */
 
@@ -487,7 +490,11 @@ static int eval_name(struct parser *ps, const char *expr, size_t len, struct val
       return fail(ps->err, "'%.*s': use {{ ti.xcom_pull(task_ids='TASK') }}, {{ ti.xcom.TASK_ID.KEY }} or "
                   "{{ ti.try_number }}",
                   (int)len, expr);
-    if (ctx == NULL) return 0;
+    if (ctx == NULL) {
+      const char *d2 = memchr(rest + 5, '.', rest_len - 5); /* after TASK */
+      add_ref(ps->refs, rest + 5, (size_t)(d2 - rest - 5));
+      return 0;
+    }
     const json_t *v = ctx->xcom ? descend(ctx->xcom, rest + 5, rest_len - 5) : NULL;
     if (v)
       out->j = json_incref((json_t *)v);
@@ -655,6 +662,8 @@ static int parse_xcom_pull(struct parser *ps, struct val *out) {
     ps->p++;
     if (!arg[0] || !*arg[0])
       rc = fail(ps->err, "ti.xcom_pull needs task_ids: ti.xcom_pull(task_ids='TASK')");
+    else if (ps->ctx == NULL)
+      add_ref(ps->refs, arg[0], strlen(arg[0]));
   }
   if (rc == 0 && ps->ctx) {
     const char *key = arg[1] ? arg[1] : "return_value";
@@ -1020,9 +1029,10 @@ static int parse_expr(struct parser *ps, struct val *out) {
  * in quoted unless its last filter is raw (the author means syntax) or
  * shquote (it is quoted already). */
 static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset,
-                  const struct dag_template_ctx *ctx, bool shell, char **err) {
+                  const struct dag_template_ctx *ctx, bool shell, struct dag_template_refs *refs,
+                  char **err) {
   struct parser ps = {.p = expr, .end = expr + len, .tag = expr, .tag_len = len,
-                      .offset = offset, .ctx = ctx, .err = err};
+                      .offset = offset, .ctx = ctx, .err = err, .refs = refs};
   struct val v = {0};
   int rc = parse_expr(&ps, &v);
   if (rc == 0) {
@@ -1043,7 +1053,7 @@ static int expand(struct strbuf *sb, const char *expr, size_t len, size_t offset
 }
 
 static int process(const char *tmpl, const struct dag_template_ctx *ctx, bool shell,
-                   struct strbuf *sb, char **err) {
+                   struct strbuf *sb, struct dag_template_refs *refs, char **err) {
   const char *p = tmpl;
   for (;;) {
     const char *open = strchr(p, '{');
@@ -1070,7 +1080,7 @@ static int process(const char *tmpl, const struct dag_template_ctx *ctx, bool sh
     while (e > b && isspace((unsigned char)e[-1]))
       e--;
     if (b == e) return fail(err, "empty '{{ }}' at offset %zu", offset);
-    int rc = expand(sb, b, (size_t)(e - b), offset, ctx, shell, err);
+    int rc = expand(sb, b, (size_t)(e - b), offset, ctx, shell, refs, err);
     if (rc < 0) return rc;
     p = close + 2;
   }
@@ -1081,7 +1091,7 @@ static int render(const char *tmpl, const struct dag_template_ctx *ctx, bool she
   struct strbuf sb = STRBUF_INIT;
   *out = NULL;
   if (err) *err = NULL;
-  int rc = process(tmpl, ctx, shell, &sb, err);
+  int rc = process(tmpl, ctx, shell, &sb, NULL, err);
   if (rc < 0) {
     sb_free(&sb);
     return rc;
@@ -1102,7 +1112,27 @@ int dag_template_render_shell(const char *tmpl, const struct dag_template_ctx *c
 
 int dag_template_check(const char *tmpl, char **err) {
   if (err) *err = NULL;
-  return process(tmpl, NULL, false, NULL, err);
+  return process(tmpl, NULL, false, NULL, NULL, err);
+}
+
+static void add_ref(struct dag_template_refs *refs, const char *id, size_t len) {
+  if (refs == NULL) return;
+  for (size_t i = 0; i < refs->n; i++)
+    if (strlen(refs->ids[i]) == len && memcmp(refs->ids[i], id, len) == 0) return;
+  refs->ids = xgrow(refs->ids, &refs->cap, refs->n + 1, sizeof(*refs->ids));
+  refs->ids[refs->n++] = xstrndup(id, len);
+}
+
+int dag_template_check_refs(const char *tmpl, struct dag_template_refs *refs, char **err) {
+  if (err) *err = NULL;
+  return process(tmpl, NULL, false, NULL, refs, err);
+}
+
+void dag_template_refs_free(struct dag_template_refs *refs) {
+  for (size_t i = 0; i < refs->n; i++)
+    free(refs->ids[i]);
+  free(refs->ids);
+  memset(refs, 0, sizeof(*refs));
 }
 
 json_t *dag_template_params(const struct dag_template_ctx *ctx) {

@@ -104,4 +104,15 @@ void dag_template_env(const struct dag_template_ctx *ctx,
  * conf is only known at trigger time). For the loader. */
 int dag_template_check(const char *tmpl, char **err);
 
+/* The same, collecting the task ids the template reads XComs of
+ * (ti.xcom_pull(task_ids='T') and ti.xcom.T.KEY), each once, into `refs`
+ * (appended to; free with dag_template_refs_free()). For the loader, which
+ * checks that they name tasks of the DAG. */
+struct dag_template_refs {
+  char **ids; /* owned */
+  size_t n, cap;
+};
+int dag_template_check_refs(const char *tmpl, struct dag_template_refs *refs, char **err);
+void dag_template_refs_free(struct dag_template_refs *refs);
+
 #endif

@@ -42,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int checked = dag_template_check(tmpl, &err);
   if ((checked != 0) != (err != NULL)) abort();
   free(err);
+  /* Collecting the XCom task ids changes nothing else. */
+  struct dag_template_refs refs = {0};
+  err = NULL;
+  if (dag_template_check_refs(tmpl, &refs, &err) != checked) abort();
+  for (size_t i = 0; i < refs.n; i++)
+    if (refs.ids[i] == NULL || refs.ids[i][0] == '\0') abort();
+  dag_template_refs_free(&refs);
+  free(err);
   for (int shell = 0; shell < 2; shell++) {
     char *out = NULL;
     err = NULL;

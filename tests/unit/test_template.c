@@ -571,6 +571,17 @@ static void test_xcom_pull(void **state) {
   expect_check_error("{{ ti.xcom_pull('a', include_prior_dates=true) }}",
                      "ti.xcom_pull: argument 'include_prior_dates' is not supported (give "
                      "task_ids and key)");
+  /* The loader learns which tasks' XComs a template reads. */
+  struct dag_template_refs refs = {0};
+  char *err2 = NULL;
+  assert_int_equal(dag_template_check_refs("{{ ti.xcom_pull('a') }} {{ ti.xcom.b.k }} "
+                                           "{{ ti.xcom_pull(key='k', task_ids='a') }} {{ ds }}",
+                                           &refs, &err2), 0);
+  assert_null(err2);
+  assert_int_equal(refs.n, 2);
+  assert_string_equal(refs.ids[0], "a");
+  assert_string_equal(refs.ids[1], "b");
+  dag_template_refs_free(&refs);
   expect_check_error("{{ ti.xcom_pull('a' }}",
                      "unsupported expression 'ti.xcom_pull('a'' at offset 0: expected ',' or ')'");
 }
