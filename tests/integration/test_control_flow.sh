@@ -4,6 +4,8 @@
 # what `dagctl tasks` lists and what Airflow's xcomEntries paths serve.
 . "$(dirname "$0")/lib.sh"
 need curl
+need chromium
+CHROMIUM=$(command -v chromium)
 export DAGCTL_DAGS=$TMP/dags
 mkdir -p "$DAGCTL_DAGS"
 OUT=$TMP/out
@@ -153,4 +155,17 @@ assert_eq "$(pyjson 'd["value"]' <"$TMP/one.json")" '["a.csv","b.csv"]' "the val
 assert_eq "$(pyjson 'd["task_id"] + " " + d["key"]' <"$TMP/one.json")" "stats files" "task_id, key"
 code=$(curl -sS -o /dev/null -w '%{http_code}' "$B/stats/xcomEntries/nope")
 assert_eq "$code" 404 "a missing key"
+
+# The status page shows a task instance's values with it.
+page="${SCHED_URL%/}/dags/flow?run=$(printf %s "$run" | "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read(), safe=""))')&task=extract"
+timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" --virtual-time-budget=6000 \
+  --dump-dom "$page" >"$TMP/page.dom" 2>>"$TMP/chromium.log" </dev/null ||
+  fail "chromium could not load the DAG page"
+grep -qF '<h4>XCom</h4>' "$TMP/page.dom" || fail "the page shows no XCom section for extract"
+grep -qF '<dt>rows</dt><dd><code>"42"</code></dd>' "$TMP/page.dom" ||
+  fail "the page does not show extract's rows: $(grep -o 'class="xcom".\{0,300\}' "$TMP/page.dom")"
+grep -qF '<dt>return_value</dt><dd><code>"the result"</code></dd>' "$TMP/page.dom" ||
+  fail "the page does not show extract's return_value"
 stop_scheduler
