@@ -779,6 +779,65 @@ static void broken_file_with_queued_run(void **state) {
   assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
 }
 
+/* --- DAGs triggered by data (sched_dataset.c) ---------------------------------------- */
+
+static const char producer[] = "dag_id: d\n"
+                               "tasks:\n"
+                               "  - id: a\n"
+                               "    command: x\n"
+                               "    outlets: [warehouse://silver]\n"
+                               "  - id: b\n"
+                               "    upstream: a\n"
+                               "    command: x\n"
+                               "    outlets: [warehouse://gold]\n";
+
+/* The consumer's dataset_triggered runs. */
+static size_t consumer_runs(struct harness *h) {
+  struct dag_store_run_filter f = {.dag_id = "c"};
+  struct dag_store_run *runs = NULL;
+  size_t n = 0, k = 0;
+  assert_int_equal(dag_store_find_runs(h->st, &f, &runs, &n), 0);
+  for (size_t i = 0; i < n; i++) k += strcmp(runs[i].run_type, "dataset_triggered") == 0;
+  dag_store_runs_free(runs, n);
+  return k;
+}
+
+/* The producer's successes update silver, then gold; the consumer of both
+ * gets one run when the second is updated, and none from a run whose gold
+ * task failed. */
+static void dataset_update_starts_its_consumer_once(void **state) {
+  struct harness *h = *state;
+  char *cpath = dag_path(h, "c");
+  write_file(cpath, "dag_id: c\nschedule: [warehouse://silver, warehouse://gold]\n"
+                    "tasks:\n  - id: check\n    command: x\n");
+  free(cpath);
+  h->pk = create_run(h, producer, DAG_RUN_TYPE_MANUAL, NULL, NULL);
+  start_service(h);
+  finish(h, "a", 0);
+  assert_int_equal(consumer_runs(h), 0); /* silver only */
+  finish(h, "b", 0);
+  assert_int_equal(run_state(h), DAG_RUN_SUCCESS);
+  assert_int_equal(consumer_runs(h), 1);
+  assert_non_null(find_live(h, "check"));
+  finish(h, "check", 0);
+  assert_int_equal(consumer_runs(h), 1);
+  /* A second producer run whose gold task fails: silver queued, no run. */
+  char *dpath = dag_path(h, "d");
+  struct dag *dag = load_dag(dpath);
+  free(dpath);
+  struct dag_run_request req = {.type = DAG_RUN_TYPE_MANUAL};
+  char *run_id = NULL, *err = NULL;
+  assert_int_equal(dag_run_create(h->st, dag, &req, &h->pk, &run_id, &err), 0);
+  free(run_id);
+  dag_free(dag);
+  take_events(h);
+  finish(h, "a", 0);
+  finish(h, "b", 3);
+  assert_int_equal(run_state(h), DAG_RUN_FAILED);
+  assert_int_equal(consumer_runs(h), 1);
+  assert_null(find_live(h, "check"));
+}
+
 /* A finished task cleared by another process runs again. */
 static void clear_and_reload(void **state) {
   struct harness *h = *state;
@@ -884,6 +943,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(pg_short_lock_is_waited_out, setup, teardown),
       cmocka_unit_test_setup_teardown(broken_file_with_queued_run, setup, teardown),
       cmocka_unit_test_setup_teardown(clear_and_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(dataset_update_starts_its_consumer_once, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_mid_run, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_never_started, setup, teardown),
   };
