@@ -6,6 +6,8 @@
  *          include_upstream, include_downstream, include_future,
  *          include_past, new_state}  -> {task_instances: [TaskInstanceReference]}
  *   PATCH /api/v1/dags/{dag_id}/dagRuns/{run_id}  {state}  -> the run
+ *   DELETE /api/v1/dags/{dag_id}/dagRuns/{run_id}  -> 204; 202 when the
+ *         scheduler deletes it once its tasks are stopped (run_delete.h)
  * (mark.h, store_mark.h). Each change is audited in its transaction. */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "error.h"
 #include "log.h"
 #include "mark.h"
+#include "run_delete.h"
 #include "runs.h"
 #include "store_mark.h"
 #include "timeutil.h"
@@ -234,6 +237,41 @@ static void patch_run(struct dag_web *w, struct dag_http_conn *c,
   dag_store_run_free(&run);
 }
 
+static void delete_run(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                       const char *run_id) {
+  struct dag_store_run run;
+  if (!api_get_run(w, c, dag_id, run_id, &run)) return;
+  dag_store *writer = api_writer(w, c);
+  if (!writer) {
+    dag_store_run_free(&run);
+    return;
+  }
+  bool deferred = false;
+  int rc = dag_store_begin(writer);
+  if (rc == 0) rc = dag_run_delete(writer, &run, &deferred);
+  rc = web_audit_finish(w, c, writer, rc, "run.delete", dag_id, run.run_id, NULL);
+  api_writer_done(w, writer);
+  if (rc == DAG_ESTATE) {
+    web_error(c, 409, "Conflict", "run %s is being deleted already", run.run_id);
+  } else if (rc) {
+    web_store_error(c, rc, "cannot delete the run");
+  } else if (deferred) {
+    LOG_INFO("web: run to be deleted once its tasks stop dag=%s run=%s", dag_id, run.run_id);
+    dag_scheduler_notify(w->cfg->home);
+    web_json(c, 202, json_pack("{s:s, s:s, s:b}", "dag_id", dag_id, "dag_run_id", run.run_id,
+                               "deleted", false));
+  } else {
+    int lrc = dag_run_remove_logs(w->cfg->home, dag_id, run.run_id);
+    if (lrc)
+      LOG_WARN("web: cannot remove a deleted run's logs dag=%s run=%s error=\"%s\"", dag_id,
+               run.run_id, dag_strerror(lrc));
+    LOG_INFO("web: run deleted dag=%s run=%s", dag_id, run.run_id);
+    dag_scheduler_notify(w->cfg->home);
+    dag_http_respond(c, 204, "application/json", NULL, "", 0);
+  }
+  dag_store_run_free(&run);
+}
+
 void web_mark(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m) {
   char *const *p = m->params;
@@ -245,7 +283,10 @@ void web_mark(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
     update_states(w, c, req, p[0]);
     break;
   case DAG_ROUTE_RUN_STATE:
-    patch_run(w, c, req, p[0], p[1]);
+    if (req->method == HTTP_DELETE)
+      delete_run(w, c, p[0], p[1]);
+    else
+      patch_run(w, c, req, p[0], p[1]);
     break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");

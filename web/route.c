@@ -95,7 +95,8 @@ static const struct dag_route_info routes[] = {
      DAG_PERM_EDIT},
     {"api/v1/dags/{}/updateTaskInstancesState", M(HTTP_POST), DAG_ROUTE_MARK_TIS,
      DAG_PERM_EDIT},
-    {"api/v1/dags/{}/dagRuns/{}", M(HTTP_PATCH), DAG_ROUTE_RUN_STATE, DAG_PERM_EDIT},
+    {"api/v1/dags/{}/dagRuns/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_RUN_STATE,
+     DAG_PERM_EDIT},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

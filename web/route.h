@@ -76,7 +76,7 @@ enum dag_route {
   /* states set by hand (api_mark.c) */
   DAG_ROUTE_TI_MARK,    /* PATCH .../dagRuns/{run_id}/taskInstances/{task_id} */
   DAG_ROUTE_MARK_TIS,   /* POST /api/v1/dags/{dag_id}/updateTaskInstancesState */
-  DAG_ROUTE_RUN_STATE,  /* PATCH .../dagRuns/{run_id} */
+  DAG_ROUTE_RUN_STATE,  /* PATCH, DELETE .../dagRuns/{run_id} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -169,6 +169,7 @@ int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_clear(struct cli *c, int argc, char **argv);
 int cmd_backfill(struct cli *c, int argc, char **argv);
 int cmd_mark(struct cli *c, int argc, char **argv);
+int cmd_delete(struct cli *c, int argc, char **argv);
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_test(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);

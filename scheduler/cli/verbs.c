@@ -24,6 +24,8 @@ const struct cli_verb cli_verbs[] = {
      true},
     {"mark", cmd_mark, "mark task instances or a run success, failed or skipped", NULL,
      "dag run task", "--state= --upstream --downstream --future --past --dry-run --json", true},
+    {"delete", cmd_delete, "delete a run with its task instances, XComs and logs", NULL,
+     "dag run", "--no-wait --json", true},
     {"backfill", cmd_backfill, "run a DAG for the past logical dates of a range", "create list cancel pause unpause",
      "dag", "--from= --to= --reprocess= --max-active-runs= --conf= --dry-run --no-wait --json",
      true},

@@ -167,6 +167,7 @@ struct sched_run {
   struct sched_run *ready_next, *ready_prev; /* in s->ready_runs */
   bool in_ready_list;
   bool done; /* finished, waiting for its last handles */
+  bool deleting; /* deleted by hand: its tasks are being stopped (sched_delete.c) */
 };
 
 struct sched_file {
@@ -411,7 +412,15 @@ void sched_ti_cancel_retry(struct sched_ti *ti);
 void sched_ti_notify(struct sched_ti *ti);
 /* The store says run r ended (marked by hand, a cancelled backfill's
  * queued run): let it go; its processes not yet stopped are stopped. */
-void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state);
+void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state, bool notify);
+
+/* sched_delete.c: runs deleted by hand while active */
+/* Stop r's tasks, then delete it (now if none runs). Inside the caller's
+ * transaction. */
+int sched_delete_run(struct sched_run *r);
+/* A process of a run being deleted has ended: if it was the last, delete
+ * the run. Inside the caller's transaction. */
+int sched_delete_exit(struct sched_ti *ti, const struct sched_work *w);
 
 /* sched_mark.c: task instances marked by hand */
 /* ti was marked `state` in the store: take it, stopping its process. */

@@ -255,7 +255,7 @@ void sched_ti_notify(struct sched_ti *ti) {
   notify_task(ti);
 }
 
-void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state) {
+void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state, bool notify) {
   struct dag_scheduler *s = run_sched(r);
   LOG_INFO("run ended elsewhere dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
            dag_run_state_name(state));
@@ -266,7 +266,7 @@ void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state) {
    * worker has). */
   for (size_t i = 0; i < r->n_tis; i++)
     if (r->tis[i].proc && !r->tis[i].marked) s->ops.terminate(r->tis[i].proc);
-  notify_run(r);
+  if (notify) notify_run(r);
   run_unlink(r);
   sched_post_dag(r->sd, SCHED_WORK_START_RUNS);
   sched_post_dag(r->sd, SCHED_WORK_SCHEDULE);
@@ -825,6 +825,11 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     return 0;
   }
   dag_time_t now = sched_now(s);
+  if (r->deleting) {
+    sched_txn_end(s, sched_delete_exit(ti, w), "end task of a deleted run");
+    exit_accounted(ti);
+    return 0;
+  }
   int try_number = ti->try_number; /* a sensor's "not yet" takes it back */
   int64_t status = w->status;
   int sig = w->sig;
@@ -1302,13 +1307,18 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   if ((rc = sched_ha_claim_run(s, pk)) == DAG_ECLAIM) return dag_store_commit(s->store);
   struct dag_store_run row;
   if (rc || (rc = dag_store_get_run_by_pk(s->store, pk, &row)) != 0) {
+    /* The event of a run deleted since (dagctl delete): nothing to load. */
+    if (rc == DAG_ENOTFOUND) return dag_store_commit(s->store);
     dag_store_rollback(s->store);
     return rc;
   }
-  if (row.state == DAG_RUN_SUCCESS || row.state == DAG_RUN_FAILED) {
+  if (row.state == DAG_RUN_SUCCESS || row.state == DAG_RUN_FAILED ||
+      strcmp(row.dag_id, sd->dag_id) != 0) {
     /* A stale event: the run ended before it was read (the event row of a
      * scheduled run we created and ran ourselves). Loading it would start
-     * it again and overwrite its dates. */
+     * it again and overwrite its dates. Or the run it named was deleted
+     * and SQLite gave its id to a run of another DAG, whose own event
+     * loads it. */
     dag_store_run_free(&row);
     return dag_store_commit(s->store);
   }
@@ -1434,11 +1444,15 @@ int sched_run_reload(struct sched_run *r) {
   int rc = dag_store_get_run_by_pk(s->store, r->pk, &row);
   if (rc == DAG_ENOTFOUND) {
     /* Deleted by hand: whatever still runs is stopped. */
-    if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED);
+    if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED, false);
     return 0;
   }
   if (rc) return rc;
   enum dag_run_state run_state = row.state;
+  if (row.delete_requested_at) {
+    dag_store_run_free(&row);
+    return sched_delete_run(r);
+  }
   dag_store_run_free(&row);
   rc = dag_store_list_tis(s->store, r->pk, &tis, &n);
   if (rc) return rc;
@@ -1459,7 +1473,7 @@ int sched_run_reload(struct sched_run *r) {
   /* Ended by hand, or a cancelled backfill's queued run. */
   if ((run_state == DAG_RUN_SUCCESS || run_state == DAG_RUN_FAILED) && !r->done) {
     dag_store_tis_free(tis, n);
-    sched_run_end_elsewhere(r, run_state);
+    sched_run_end_elsewhere(r, run_state, true);
     return 0;
   }
   dag_store_tis_free(tis, n);

@@ -235,6 +235,9 @@ struct dag_store_run {
   dag_time_t imported_at;
   /* 0, or the backfill (store_backfill.h) that created or re-ran it. */
   int64_t backfill_id;
+  /* 0, or when deleting it was asked while it was active (store_mark.h):
+   * the scheduler stops its tasks, then deletes it. */
+  dag_time_t delete_requested_at;
 };
 
 /* Create a queued run and one task instance (state none) per task, in one

@@ -186,7 +186,7 @@ char *store_col_text(struct store_stmt *s, int col);
   "id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"      \
   " data_interval_end, conf, queued_at, start_date, end_date, created_dag_version_id," \
   " (SELECT version_number FROM dag_version v WHERE v.id = created_dag_version_id)," \
-  " imported_at, backfill_id"
+  " imported_at, backfill_id, delete_requested_at"
 void store_read_run(struct store_stmt *s, struct dag_store_run *r);
 int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,
                     size_t *n, const char *what);

@@ -144,3 +144,54 @@ int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id,
   }
   return dag_store_commit(st);
 }
+
+int dag_store_run_delete(dag_store *st, int64_t run_pk) {
+  static const char del[] = "DELETE FROM dag_run WHERE id = ? RETURNING dag_id";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  struct store_stmt *s = store_stmt(st, del);
+  if (!s) {
+    dag_store_rollback(st);
+    return DAG_ESTORE;
+  }
+  store_bind_int64(s, 1, run_pk);
+  int step = store_step(s);
+  char *dag_id = step == STORE_ROW ? store_col_text(s, 0) : NULL;
+  store_reset(s);
+  if (step == STORE_DONE) rc = DAG_ENOTFOUND;
+  else if (step != STORE_ROW) rc = store_fail(st, "delete run");
+  /* A scheduler holding it in memory lets it go (sched_run_reload). */
+  if (rc == 0) rc = store_add_event(st, "run", dag_id, run_pk);
+  free(dag_id);
+  if (rc) {
+    dag_store_rollback(st);
+    return rc;
+  }
+  return dag_store_commit(st);
+}
+
+int dag_store_run_request_delete(dag_store *st, int64_t run_pk, dag_time_t now) {
+  static const char upd[] =
+      "UPDATE dag_run SET delete_requested_at = ? WHERE id = ? RETURNING dag_id";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  struct store_stmt *s = store_stmt(st, upd);
+  if (!s) {
+    dag_store_rollback(st);
+    return DAG_ESTORE;
+  }
+  store_bind_int64(s, 1, now);
+  store_bind_int64(s, 2, run_pk);
+  int step = store_step(s);
+  char *dag_id = step == STORE_ROW ? store_col_text(s, 0) : NULL;
+  store_reset(s);
+  if (step == STORE_DONE) rc = DAG_ENOTFOUND;
+  else if (step != STORE_ROW) rc = store_fail(st, "ask to delete run");
+  if (rc == 0) rc = store_add_event(st, "run", dag_id, run_pk);
+  free(dag_id);
+  if (rc) {
+    dag_store_rollback(st);
+    return rc;
+  }
+  return dag_store_commit(st);
+}

@@ -22,6 +22,14 @@ int dag_store_ti_mark(dag_store *st, int64_t run_pk, const char *task_id,
 int dag_store_run_mark(dag_store *st, int64_t run_pk, enum dag_run_state state, dag_time_t now,
                        size_t *changed);
 
+/* Delete run `run_pk` with its task instances, tries, XComs and links
+ * (cascades), and tell the scheduler. Logs are the caller's to remove.
+ * Part of the caller's transaction if open. DAG_ENOTFOUND if none. */
+int dag_store_run_delete(dag_store *st, int64_t run_pk);
+/* Ask the scheduler to delete active run `run_pk` once it has stopped its
+ * tasks (delete_requested_at = now), and tell it. */
+int dag_store_run_request_delete(dag_store *st, int64_t run_pk, dag_time_t now);
+
 /* A try of a task instance marked while it ran has ended: its task_try row
  * gets `state`, `end` and `error`; the task instance keeps its state and
  * forgets the pid. */

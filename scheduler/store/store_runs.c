@@ -28,6 +28,7 @@ void store_read_run(struct store_stmt *s, struct dag_store_run *r) {
   r->dag_version_number = (int)store_col_int(s, 13);
   r->imported_at = store_col_int(s, 14);
   r->backfill_id = store_col_int(s, 15);
+  r->delete_requested_at = store_col_int(s, 16);
 }
 
 int store_read_runs(dag_store *st, struct store_stmt *s, struct dag_store_run **out,

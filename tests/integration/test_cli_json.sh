@@ -126,6 +126,8 @@ check export "d['file'] == '$TMP/run.bundle' and d['dag_run_id'] == '$run' and d
   dagctl export jsondag "$run" -o "$TMP/run.bundle" --json
 check import "d['dag_id'] == 'jsondag' and d['dag_run_id'] == '$run' and d['state'] == 'failed'" \
   dagctl --home "$TMP/other-home" import "$TMP/run.bundle" --json
+check delete 'd == {"dag_id": "jsondag", "dag_run_id": "'"$run"'", "deleted": True}' \
+  dagctl delete jsondag "$run" --json
 # Backfills: a DAG paused from the start, so no run comes between the checks.
 write_dag bfjson <<EOF
 dag_id: bfjson

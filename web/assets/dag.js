@@ -194,6 +194,18 @@ async function markRun(state) {
   }
 }
 
+async function deleteRun() {
+  if (!confirm('Delete run ' + sel.run + ' with its task instances, XCom and logs? Its running tasks are stopped first.')) return;
+  try {
+    await api('DELETE', runUrl(DAG_ID, sel.run));
+    toast('deleted run ' + sel.run);
+    sel.run = null;
+    refresh().catch(showError);
+  } catch (e) {
+    showError(e);
+  }
+}
+
 // The task instance's XCom values (Airflow's xcomEntries: the list, then
 // each entry's value), the first 50 keys.
 async function xcomTable(run) {
@@ -293,7 +305,9 @@ function runDetail(run, links) {
       h('button', {type: 'button', class: 'btn', text: 'Mark success', id: 'mark-run-success',
         onclick: () => markRun('success')}),
       h('button', {type: 'button', class: 'btn', text: 'Mark failed', id: 'mark-run-failed',
-        onclick: () => markRun('failed')})));
+        onclick: () => markRun('failed')}),
+      h('button', {type: 'button', class: 'btn danger', text: 'Delete run', id: 'delete-run',
+        onclick: () => deleteRun()})));
 }
 
 // --- graph ------------------------------------------------------------------------------------
