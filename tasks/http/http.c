@@ -20,6 +20,9 @@
  *                    always on (there is no switch to turn them off)
  *   auth             none | basic | bearer: credentials from the `http`
  *                    section's secret settings; none
+ *   conn_id          a connection (`dagctl connections`) whose login and
+ *                    password are the credentials instead: basic uses
+ *                    both, bearer its password as the token
  *
  * XComs: "status" (the status code) and "body" (the response as JSON when
  * it parses as JSON, else as a JSON string; left out above 64 KiB).
@@ -55,6 +58,7 @@
 struct request {
   const struct dagctl_host *h;
   const char *url, *method, *body, *ca_file, *auth;
+  json_t *conn; /* the conn_id's connection, or NULL */
   json_t *headers;         /* object or NULL */
   json_t *expected_status; /* array or NULL */
   json_t *check;           /* object or NULL */
@@ -145,6 +149,16 @@ static int read_params(struct request *r) {
     h->log(h, DAGCTL_LOG_ERROR, "auth: expected none, basic or bearer, got '%s'", r->auth);
     return -1;
   }
+  const char *conn_id = param(h, "conn_id");
+  if (conn_id) {
+    const char *c = HOST_HAS(h, get_conn) ? h->get_conn(h, conn_id) : NULL;
+    if (c == NULL) {
+      if (!HOST_HAS(h, get_conn))
+        h->log(h, DAGCTL_LOG_ERROR, "conn_id: this host has no connections (ABI minor 6)");
+      return -1;
+    }
+    r->conn = json_loads(c, 0, NULL);
+  }
   const char *t = param(h, "timeout");
   if (dag_duration_parse(t ? t : TIMEOUT_DEFAULT, &r->timeout_us) < 0 || r->timeout_us <= 0) {
     h->log(h, DAGCTL_LOG_ERROR, "timeout: expected a duration such as 30s, got '%s'", t);
@@ -226,8 +240,16 @@ static int perform(struct request *r, long *status) {
     hdrs = curl_slist_append(hdrs, line);
     free(line);
   }
+  const char *conn_user = json_string_value(json_object_get(r->conn, "login"));
+  const char *conn_pass = json_string_value(json_object_get(r->conn, "password"));
+  if (r->conn && strcmp(r->auth, "none") != 0 &&
+      (conn_pass == NULL || (strcmp(r->auth, "basic") == 0 && conn_user == NULL))) {
+    h->log(h, DAGCTL_LOG_ERROR, "auth: %s needs the connection's %s", r->auth,
+           conn_pass ? "login" : "password");
+    goto out;
+  }
   if (strcmp(r->auth, "bearer") == 0) {
-    const char *token = setting(h, "bearer_token");
+    const char *token = r->conn ? conn_pass : setting(h, "bearer_token");
     if (token == NULL) {
       h->log(h, DAGCTL_LOG_ERROR, "auth: bearer needs the setting http.bearer_token "
              "(DAGCTL__HTTP__BEARER_TOKEN or http.bearer_token_file)");
@@ -236,7 +258,8 @@ static int perform(struct request *r, long *status) {
     auth_header = xasprintf("Authorization: Bearer %s", token);
     hdrs = curl_slist_append(hdrs, auth_header);
   } else if (strcmp(r->auth, "basic") == 0) {
-    const char *user = setting(h, "username"), *pass = setting(h, "password");
+    const char *user = r->conn ? conn_user : setting(h, "username");
+    const char *pass = r->conn ? conn_pass : setting(h, "password");
     if (user == NULL || pass == NULL) {
       h->log(h, DAGCTL_LOG_ERROR, "auth: basic needs the settings http.username and "
              "http.password (DAGCTL__HTTP__PASSWORD or http.password_file)");
@@ -485,6 +508,7 @@ out:
   json_decref(r.expected_status);
   json_decref(r.check);
   json_decref(r.xcom_fields);
+  json_decref(r.conn);
   sb_free(&r.response);
   free(shown);
   return res;
@@ -519,6 +543,8 @@ static const struct dagctl_param params[] = {
                  "PEM CA certificates to trust instead of the system's"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "auth", "none",
                  "none, basic (http.username, http.password) or bearer (http.bearer_token)"),
+    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "conn_id", NULL,
+                 "a connection whose login and password are the credentials instead"),
 };
 
 static const struct dagctl_task_type types[] = {

@@ -11,6 +11,7 @@ need openssl
 [ -e "$DAGCTL_BUILD_DIR/plugins/http.so" ] || fail "http.so is not built"
 SERVER=$(dirname "$0")/http_server.py
 TOKEN=tok-$RANDOM$RANDOM-secret
+TOKEN2=conn-$RANDOM$RANDOM-secret
 
 # A test CA and a server certificate it signs, for 127.0.0.1.
 pki=$TMP/pki
@@ -35,6 +36,7 @@ start_http() {
 }
 start_http plain --expect-auth "Bearer $TOKEN"
 start_http tls --cert "$pki/server.pem" --key "$pki/server.key"
+start_http conn --expect-auth "Bearer $TOKEN2"
 H=http://127.0.0.1:$PORT_plain
 S=https://127.0.0.1:$PORT_tls
 
@@ -84,20 +86,33 @@ tasks:
     type: http
     url: $H/echo
     auth: basic
+  - id: bearer_from_conn
+    type: http
+    url: http://127.0.0.1:$PORT_conn/echo
+    conn_id: api_conn
+    auth: bearer
+    response_check: {path: authorized, equals: true}
+  - id: unknown_conn
+    type: http
+    url: $H/echo
+    conn_id: nope
 EOF
 
 out=$(dagctl validate "$DAGCTL_DAGS/calls.yaml" 2>&1) || fail "calls.yaml does not validate: $out"
 
 export DAGCTL__HTTP__BEARER_TOKEN=$TOKEN
+# A connection from the environment: its password is the token the third
+# server wants (the http section's would be refused there).
+export DAGCTL_CONN_API_CONN="http://svc:$TOKEN2@127.0.0.1"
 start_scheduler calls
 run=$(trigger calls)
 assert_eq "$(wait_run calls "$run" 60)" failed "calls run"
 ds=${run#manual__}
 ds=${ds:0:10}
-for t in get_json post_echo accepted_404 text big; do
+for t in get_json post_echo accepted_404 text big bearer_from_conn; do
   assert_eq "$(task_state calls "$run" $t)" success "task $t"
 done
-for t in not_found check_fails untrusted slow no_basic; do
+for t in not_found check_fails untrusted slow no_basic unknown_conn; do
   assert_eq "$(task_state calls "$run" $t)" failed "task $t"
 done
 
@@ -134,15 +149,16 @@ grep -qiE "request failed: .*timed out" "$logs/slow/1.log" || fail "slow log: $(
 grep -qF "xcom body: over 64 KiB, not pushed" "$logs/big/1.log" || fail "big log: $(cat "$logs/big/1.log")"
 grep -qF "auth: basic needs the settings http.username and http.password" "$logs/no_basic/1.log" ||
   fail "no_basic log: $(cat "$logs/no_basic/1.log")"
+grep -qF "connection nope:" "$logs/unknown_conn/1.log" || fail "unknown_conn log: $(cat "$logs/unknown_conn/1.log")"
 grep -qF "POST http://127.0.0.1:$PORT_plain/echo?..." "$logs/post_echo/1.log" ||
   fail "post_echo log: $(cat "$logs/post_echo/1.log")"
 # No request reached the server without verified TLS: the untrusted one
 # stopped at the handshake.
 assert_eq "$(grep -c '"/json"' "$TMP/requests.tls")" 1 "TLS requests served"
 # The token went to the server and nowhere else.
-if grep -rqF "$TOKEN" "$DAGCTL_HOME/logs" "$TMP"/scheduler.*.log; then
-  fail "the bearer token is in a log"
-fi
+for t in "$TOKEN" "$TOKEN2"; do
+  if grep -rqF "$t" "$DAGCTL_HOME/logs" "$TMP"/scheduler.*.log; then fail "a bearer token is in a log"; fi
+done
 if sql "SELECT value FROM xcom" | grep -qF "$TOKEN"; then fail "the bearer token is in XCom"; fi
 
 # Misuse is a located error before anything runs.
