@@ -19,7 +19,7 @@ bad=0
 while read -r lib; do
   for banned in "$@"; do
     if [[ $lib == "$banned"* ]]; then
-      echo "$bin: needs $lib: $banned belongs to a plugin, not to this binary"
+      echo "$bin: needs $lib: $banned is a plugin's or loaded on first use, never linked here"
       bad=1
     fi
   done

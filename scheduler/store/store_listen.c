@@ -7,7 +7,7 @@
  * Keepalives: a cut link leaves a TCP socket silent, never readable; the
  * kernel's keepalive probes turn that into an error within seconds (the
  * URL's own keepalive settings win). */
-#include <libpq-fe.h>
+#include "pq_lazy.h"
 #include <stdlib.h>
 #include <string.h>
 

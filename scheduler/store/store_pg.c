@@ -14,7 +14,7 @@
  * from the options (core.state_password, core.state_password_file) or from
  * libpq's own PGPASSWORD and ~/.pgpass, and every message this file keeps
  * has it masked, since libpq's can quote the connection string. */
-#include <libpq-fe.h>
+#include "pq_lazy.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,7 +393,8 @@ int store_pg_connect(dag_store *st, const char *url, const struct dag_store_opti
   PGconn *conn = PQconnectdbParams(keys, vals, 1);
   st->conn = conn;
   if (!conn) {
-    *err = xasprintf("%s: out of memory connecting", url);
+    const char *why = dag_pq_load_error();
+    *err = xasprintf("%s: %s", url, why ? why : "out of memory connecting");
     return DAG_ESTORE;
   }
   if (PQstatus(conn) != CONNECTION_OK) {

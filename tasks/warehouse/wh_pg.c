@@ -22,7 +22,7 @@ int wh__pg_open(const struct wh_options *opts, struct wh **out, char **err) {
   return DAG_EINVAL;
 }
 #else
-#include <libpq-fe.h>
+#include "pq_lazy.h"
 
 /* COPY data is sent in chunks of about this size. */
 #define COPY_CHUNK (1 << 20)
@@ -291,7 +291,9 @@ int wh__pg_open(const struct wh_options *opts, struct wh **out, char **err) {
   g->conn = PQconnectdbParams(keys, vals, 1);
   int rc = 0;
   if (g->conn == NULL || PQstatus(g->conn) != CONNECTION_OK) {
-    const char *msg = g->conn ? PQerrorMessage(g->conn) : "out of memory";
+    const char *msg = g->conn                 ? PQerrorMessage(g->conn)
+                      : dag_pq_load_error() ? dag_pq_load_error()
+                                            : "out of memory";
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
       n--;

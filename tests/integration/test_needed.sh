@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_needed.sh - dagctl needs no librdkafka, and the check says so.
+# test_needed.sh - dagctl needs no librdkafka nor libpq, and the check
+# says so.
 #
 # cmake/check_needed.sh runs in every build (the check_needed target). Here:
 # it passes on the built dagctl, whose NEEDED entries hold no librdkafka;
@@ -24,6 +25,18 @@ if readelf -d "$DAGCTL_BIN" | grep '(NEEDED)' | grep -q librdkafka; then
   fail "dagctl needs librdkafka"
 fi
 log "dagctl needs no librdkafka"
+
+# libpq is loaded on first use (tasks/support/pq_lazy.c): not a NEEDED
+# entry, and not loaded by a process that never talks to PostgreSQL (the
+# PostgreSQL tests show it loaded when it is used).
+out=$(bash "$CHECK" "$DAGCTL_BIN" libpq) || fail "check refused dagctl: $out"
+LD_DEBUG=libs "$DAGCTL_BIN" version >"$TMP/version.out" 2>"$TMP/ld_debug" ||
+  fail "dagctl version failed: $(cat "$TMP/version.out")"
+grep -q 'calling init' "$TMP/ld_debug" || fail "LD_DEBUG=libs printed nothing to check"
+if grep -q 'libpq\.so' "$TMP/ld_debug"; then
+  fail "dagctl version loaded libpq: $(grep 'libpq' "$TMP/ld_debug" | head -n 3)"
+fi
+log "dagctl version loads no libpq"
 
 # The plugin's side does need it: the check must fail and name it.
 for b in "$EMBED" "$PLUGIN"; do
