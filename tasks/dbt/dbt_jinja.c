@@ -14,9 +14,15 @@
 #include "alloc.h"
 #include "dbt_int.h"
 
+/* Lists and mappings within lists and mappings: a dbt config needs three
+ * levels (indexes=[{'columns': [...]}]); the bound keeps a hostile model's
+ * recursion off the end of the stack. */
+#define MAX_NESTING 32
+
 struct lexer {
   const char *p, *end;
   const char *what; /* the expression, for messages */
+  int depth;        /* lists and mappings open at p */
 };
 
 static void skip_ws(struct lexer *lx) {
@@ -51,12 +57,25 @@ static json_t *parse_string(struct lexer *lx, char **err) {
   return s;
 }
 
+/* Enter a list or a mapping; -1 with *err past MAX_NESTING. */
+static int nest(struct lexer *lx, char **err) {
+  if (lx->depth == MAX_NESTING) {
+    *err = xasprintf("lists and mappings nested deeper than %d in '%.40s...'", MAX_NESTING,
+                     lx->what);
+    return -1;
+  }
+  lx->depth++;
+  return 0;
+}
+
 static json_t *parse_list(struct lexer *lx, char **err) {
+  if (nest(lx, err) < 0) return NULL;
   json_t *list = json_array();
   lx->p++; /* [ */
   skip_ws(lx);
   if (lx->p < lx->end && *lx->p == ']') {
     lx->p++;
+    lx->depth--;
     return list;
   }
   for (;;) {
@@ -69,12 +88,14 @@ static json_t *parse_list(struct lexer *lx, char **err) {
       skip_ws(lx);
       if (lx->p < lx->end && *lx->p == ']') { /* trailing comma */
         lx->p++;
+        lx->depth--;
         return list;
       }
       continue;
     }
     if (lx->p < lx->end && *lx->p == ']') {
       lx->p++;
+      lx->depth--;
       return list;
     }
     *err = xasprintf("expected ',' or ']' in list in '%s'", lx->what);
@@ -86,12 +107,14 @@ static json_t *parse_list(struct lexer *lx, char **err) {
 
 /* {'key': value, ...}: keys are strings, as in dbt's config(indexes=...). */
 static json_t *parse_dict(struct lexer *lx, char **err) {
+  if (nest(lx, err) < 0) return NULL;
   json_t *dict = json_object();
   lx->p++; /* { */
   for (;;) {
     skip_ws(lx);
     if (lx->p < lx->end && *lx->p == '}') {
       lx->p++;
+      lx->depth--;
       return dict;
     }
     if (lx->p >= lx->end || (*lx->p != '\'' && *lx->p != '"')) {
@@ -141,10 +164,16 @@ static json_t *parse_literal(struct lexer *lx, char **err) {
     char *end;
     const char *start = lx->p;
     long long i = strtoll(start, &end, 10);
+    if (end == start) end = (char *)start + (c == '-'); /* a lone '-': no digits */
     if (end < lx->end && (*end == '.' || *end == 'e' || *end == 'E')) {
       double d = strtod(start, &end);
+      /* jansson holds finite numbers only: 1e999 is no value. */
+      bool digits = end > start + (c == '-');
+      json_t *real = digits ? json_real(d) : NULL;
+      if (real == NULL)
+        *err = xasprintf("%s in '%s'", digits ? "number out of range" : "bad number", lx->what);
       lx->p = end;
-      return json_real(d);
+      return real;
     }
     if (end == start + (c == '-')) {
       *err = xasprintf("bad number in '%s'", lx->what);

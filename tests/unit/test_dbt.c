@@ -146,6 +146,11 @@ static void test_jinja_errors_name_the_line(void **state) {
       {"{% if 1 < 2 %}{% endif %}", "m.sql:1: {% if %} takes is_incremental() or not"},
       {"{% if maybe() %}{% endif %}", "m.sql:1: unknown test maybe"},
       {"{{ f({'a' 1}) }}", "m.sql:1: expected ':' after a key in a mapping"},
+      /* Found by fuzz_dbt_jinja: a number beyond a double failed with the
+       * bare message "error", a lone '-' was read as 0. */
+      {"{{ f(1e999) }}", "m.sql:1: number out of range in 'f(1e999)'"},
+      {"{{ f(x=[-1e400]) }}", "m.sql:1: number out of range in 'f(x=[-1e400])'"},
+      {"{{ f(-) }}", "m.sql:1: bad number in 'f(-)'"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *err;
@@ -155,6 +160,38 @@ static void test_jinja_errors_name_the_line(void **state) {
       fail_msg("'%s': error '%s', want '%s...'", cases[i].text, err, cases[i].want);
     free(err);
   }
+}
+
+/* Lists and mappings nested without bound were parsed by recursion without
+ * bound: a model of a million '[' overflowed the stack (found by
+ * fuzz_dbt_jinja). Now a located error past a fixed depth; a dbt config
+ * needs three levels. */
+static void test_jinja_nesting_is_bounded(void **state) {
+  (void)state;
+  for (int depth = 1; depth <= 1000000; depth *= 10) {
+    struct strbuf sb = STRBUF_INIT;
+    sb_append(&sb, "x\n{{ f(");
+    for (int i = 0; i < depth; i++)
+      sb_appendc(&sb, '[');
+    for (int i = 0; i < depth; i++)
+      sb_appendc(&sb, ']');
+    sb_append(&sb, ") }}");
+    char *err;
+    char *out = render(sb_str(&sb), &err);
+    if (depth <= 10) {
+      assert_non_null(out);
+      free(out);
+    } else {
+      assert_null(out);
+      assert_non_null(strstr(err, "m.sql:2: lists and mappings nested deeper than 32"));
+      free(err);
+    }
+    sb_free(&sb);
+  }
+  char *err;
+  char *out = render("{{ f({'a': [{'b': [1]}]}) }}", &err);
+  assert_string_equal(out, "<f[{\"a\":[{\"b\":[1]}]}]{}@1>");
+  free(out);
 }
 
 /* --- projects ---------------------------------------------------------------- */
@@ -500,6 +537,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_jinja_calls_and_comments),
       cmocka_unit_test(test_jinja_errors_name_the_line),
+      cmocka_unit_test(test_jinja_nesting_is_bounded),
       cmocka_unit_test(test_error_projects),
       cmocka_unit_test(test_ok_project),
       cmocka_unit_test(test_selection),
