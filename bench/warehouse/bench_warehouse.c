@@ -5,6 +5,8 @@
  *       incremental build: DIR then holds the state it starts from
  *   STEPS=incremental bench_warehouse N DIR [PROJECT_DIR]  # only that build,
  *       on a DIR left by STEPS=prepare (copy it first to repeat)
+ *   STEPS=load bench_warehouse N DIR   # only a load of what DIR/lake holds
+ *       that the warehouse does not (remove DIR/warehouse*.db to repeat)
  *
  * Writes N generated events as NDJSON objects of 100k lines under
  * DIR/lake/raw_events/..., in two deliveries: the first 90%, then the
@@ -239,6 +241,7 @@ int main(int argc, char **argv) {
     generate(lake, first, n);
     load(&wo, lake, "delta_");
   }
+  if (!all && strcmp(steps, "load") == 0) load(&wo, lake, "");
   if (all || strcmp(steps, "incremental") == 0)
     build(&wo, project, target, threads, false, "incremental");
   if (all) build(&wo, project, target, threads, true, "full_rebuild");
