@@ -22,6 +22,7 @@
 #include "smtp_send.h"
 #include "store_vars.h"
 #include "timeutil.h"
+#include "webhook_send.h"
 
 struct dag_alerts {
   const struct dag_config *cfg;
@@ -29,6 +30,7 @@ struct dag_alerts {
   struct dag_scheduler *sched;
   struct dag_alert_masker masker;
   struct dag_smtp_sender *sender; /* NULL once closed */
+  struct dag_webhook_sender *webhook; /* NULL once closed */
 };
 
 static char *emails_json(char *const *email, size_t n) {
@@ -58,6 +60,22 @@ static void queue(struct dag_alerts *a, struct dag_store_alert *row) {
            dag_alert_kind_name(row->kind), row->dag_id, row->run_id,
            row->task_id ? " task=" : "", row->task_id ? row->task_id : "");
   dag_smtp_sender_kick(a->sender);
+  if (a->cfg->notify_kind == NULL) return;
+  /* The same words to the webhook: a row of its own, so that each
+   * channel's retries and outcome are its own. */
+  struct dag_store_alert hook = *row;
+  hook.recipients = "[]";
+  hook.cc = NULL;
+  hook.target = "webhook";
+  rc = dag_store_add_alert(a->store, &hook, &id);
+  if (rc) {
+    LOG_ERROR("cannot queue a webhook notification dag=%s run=%s kind=%s error=\"%s\"",
+              row->dag_id, row->run_id, dag_alert_kind_name(row->kind), dag_strerror(rc));
+    return;
+  }
+  LOG_INFO("webhook notification queued id=%lld kind=%s dag=%s run=%s", (long long)id,
+           dag_alert_kind_name(row->kind), row->dag_id, row->run_id);
+  dag_webhook_sender_kick(a->webhook);
 }
 
 static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, const char *dag_id,
@@ -250,7 +268,9 @@ int dag_alerts_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   a->sched = sched;
   dag_alert_masker_init(&a->masker, envp);
   dag_alert_masker_add(&a->masker, cfg->smtp_password);
+  dag_alert_masker_add(&a->masker, cfg->notify_url);
   int rc = dag_smtp_sender_new(loop, cfg, store, &a->sender);
+  if (rc == 0) rc = dag_webhook_sender_new(loop, cfg, store, envp, &a->webhook);
   if (rc) {
     dag_alert_masker_free(&a->masker);
     free(a);
@@ -268,7 +288,10 @@ void dag_alerts_listener(struct dag_alerts *a, struct dag_scheduler_listener *ou
 }
 
 void dag_alerts_close(struct dag_alerts *a) {
-  if (!a || !a->sender) return;
+  if (!a) return;
+  if (a->webhook) dag_webhook_sender_close(a->webhook, NULL, NULL);
+  a->webhook = NULL;
+  if (!a->sender) return;
   dag_smtp_sender_close(a->sender, NULL, NULL);
   a->sender = NULL;
 }

@@ -10,7 +10,9 @@
  *   - a DAG run failed: one summary, if default_args' email_on_failure.
  * Recipients are the task's `email` (default_args' for a run summary, or
  * the failed tasks' lists), else smtp.to when the alert is sent. Sending is
- * smtp_send.h's job; without smtp.host the alerts stay queued. */
+ * smtp_send.h's job; without smtp.host the alerts stay queued. With
+ * notify.kind set, each alert also gets a row of its own for the webhook
+ * (target "webhook"), sent by webhook_send.h. */
 #ifndef DAG_ALERTS_H
 #define DAG_ALERTS_H
 
@@ -25,8 +27,8 @@ struct dag_alerts;
 /* `cfg`, `store` and `sched` are borrowed and must outlive the alerts.
  * `envp` (NULL-terminated) is the scheduler's environment: the values of
  * variables whose names look secret (*PASSWORD*, *SECRET*, *TOKEN*, *KEY*)
- * are masked in every alert, as are the SMTP password and the logger's
- * secrets. Returns 0. */
+ * are masked in every alert, as are the SMTP password, the webhook's URL
+ * and the logger's secrets. Returns 0. */
 int dag_alerts_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                    struct dag_scheduler *sched, char *const *envp, struct dag_alerts **out);
 

@@ -53,6 +53,8 @@ static json_t *alert_json(const struct dag_store_alert *a, const struct rcpt_vie
   json_object_set_new(o, "id", json_integer(a->id));
   json_object_set_new(o, "created_at", dag_api_time(a->created_at));
   json_object_set_new(o, "kind", json_string(dag_alert_kind_name(a->kind)));
+  /* The target's kind only: a webhook's URL is a secret. */
+  json_object_set_new(o, "target", json_string(a->target ? a->target : "email"));
   json_object_set_new(o, "dag_id", json_string(a->dag_id));
   json_object_set_new(o, "dag_run_id", json_string(a->run_id));
   json_object_set_new(o, "task_id", a->task_id ? json_string(a->task_id) : json_null());
@@ -81,8 +83,9 @@ static json_t *alert_json(const struct dag_store_alert *a, const struct rcpt_vie
 static void alert_text(const struct dag_store_alert *a, const struct rcpt_view *v, size_t n) {
   char created[32], when[32];
   cli_fmt_time(a->created_at, created, sizeof(created));
-  printf("%-6lld %-7s %-12s %-20s %-8d %s\n", (long long)a->id, dag_alert_state_name(a->state),
-         dag_alert_kind_name(a->kind), created, a->attempts, a->subject);
+  printf("%-6lld %-7s %-12s %-8s %-20s %-8d %s\n", (long long)a->id,
+         dag_alert_state_name(a->state), dag_alert_kind_name(a->kind),
+         a->target ? a->target : "email", created, a->attempts, a->subject);
   if (a->state == DAG_ALERT_QUEUED) {
     cli_fmt_time(a->next_attempt_at, when, sizeof(when));
     printf("       next attempt %s UTC\n", when);
@@ -90,7 +93,9 @@ static void alert_text(const struct dag_store_alert *a, const struct rcpt_view *
     cli_fmt_time(a->sent_at, when, sizeof(when));
     printf("       sent %s UTC\n", when);
   }
-  if (n == 0)
+  if (a->target)
+    printf("       to: the %s of notify.*\n", a->target);
+  else if (n == 0)
     printf("       to: smtp.to (not sent yet)\n");
   for (size_t i = 0; i < n; i++)
     printf("       to %s: %s%s%s\n", v[i].address, v[i].state, v[i].reply ? ": " : "",
@@ -104,8 +109,8 @@ static int list(struct cli *c, int limit) {
   if (dag_store_list_alerts(c->store, limit, &alerts, &n) != 0) return CLI_CONFIG;
   json_t *arr = c->json ? json_array() : NULL;
   if (!c->json && n)
-    printf("%-6s %-7s %-12s %-20s %-8s %s\n", "ID", "STATE", "KIND", "CREATED", "ATTEMPTS",
-           "SUBJECT");
+    printf("%-6s %-7s %-12s %-8s %-20s %-8s %s\n", "ID", "STATE", "KIND", "TARGET", "CREATED",
+           "ATTEMPTS", "SUBJECT");
   if (!c->json && !n) printf("no alerts\n");
   int rc = CLI_OK;
   for (size_t i = 0; i < n; i++) {

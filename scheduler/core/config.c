@@ -128,6 +128,17 @@ static const struct setting settings[] = {
     {"smtp", "ca_file", &dag_cfg_t_path, OFF(smtp_ca_file), NULL, 0, 0, 0},
     {"smtp", "timeout", &dag_cfg_t_duration, OFF(smtp_timeout_us), "30s", 0, 0, 0},
     {"smtp", "retry_base", &dag_cfg_t_duration, OFF(smtp_retry_base_us), "30s", 0, 0, 0},
+    /* Notifications to a webhook, through the same outbox as mail. Its URL
+     * carries the receiver's token: a secret, never in clear in the file. */
+    {"notify", "kind", &dag_cfg_t_enum, OFF(notify_kind), NULL, 0, 0, 0, "webhook"},
+    {"notify", "format", &dag_cfg_t_enum, OFF(notify_format), "json", 0, 0, 0,
+     "json,slack,teams"},
+    {"notify", "url", &dag_cfg_t_password, OFF(notify_url), NULL, 0, 0, SECRET | NOT_IN_FILE},
+    {"notify", "url_file", &dag_cfg_t_password_file, OFF(notify_url), NULL, 0, 0, SECRET},
+    {"notify", "url_connection", &dag_cfg_t_string, OFF(notify_url_connection), NULL, 0, 0, 0},
+    {"notify", "ca_file", &dag_cfg_t_path, OFF(notify_ca_file), NULL, 0, 0, 0},
+    {"notify", "timeout", &dag_cfg_t_duration, OFF(notify_timeout_us), "30s", 0, 0, 0},
+    {"notify", "retry_base", &dag_cfg_t_duration, OFF(notify_retry_base_us), "30s", 0, 0, 0},
 };
 
 #define N_SETTINGS DAG_ARRAY_SIZE(settings)
@@ -507,6 +518,33 @@ static void warn_if_exposed(const struct loader *L) {
   }
 }
 
+/* notify.kind needs a URL from exactly one place, and the URL must be one
+ * libcurl is allowed to POST to. Reported where notify.kind was set. */
+static void check_notify(struct loader *L) {
+  const struct dag_config *cfg = L->cfg;
+  if (cfg->notify_kind == NULL) return;
+  long k = find_setting("notify", "kind");
+  const struct origin *o = &L->origins[k];
+  if (!cfg->notify_url == !cfg->notify_url_connection) {
+    dag_diag_add(L->diags, o->where, o->line, o->col,
+                 "notify.kind: %s: set the webhook's URL in one place: DAGCTL__NOTIFY__URL, "
+                 "notify.url_file or notify.url_connection",
+                 cfg->notify_url ? "two URLs" : "no URL");
+    return;
+  }
+  const char *u = cfg->notify_url;
+  if (u && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+    /* Where the URL came from: the variable, or the line of url_file. */
+    long w = find_setting("notify", "url"), f = find_setting("notify", "url_file");
+    const struct origin *uo = L->origins[w].where   ? &L->origins[w]
+                              : L->origins[f].where ? &L->origins[f]
+                                                    : o;
+    dag_diag_add(L->diags, uo->where, uo->line, uo->col,
+                 "notify.url: expected an http:// or https:// URL (its value is not shown: "
+                 "it is a secret)");
+  }
+}
+
 /* Sets cfg->config_file; returns whether it should be read. */
 static int choose_config_file(struct loader *L, const struct dag_config_flags *flags) {
   if (flags->config_file) {
@@ -582,6 +620,7 @@ int dag_config_load(struct dag_config *cfg, const struct dag_config_flags *flags
                                   v6 ? "[" : "", cfg->web_bind, v6 ? "]" : "", cfg->web_port);
   }
 
+  check_notify(&L);
   if (cfg->smtp_port == 0) cfg->smtp_port = cfg->smtp_tls == DAG_SMTP_IMPLICIT ? 465 : 587;
   if (cfg->state == NULL && cfg->home) cfg->state = xasprintf("%s/dagctl.db", cfg->home);
 

@@ -140,6 +140,15 @@ struct dag_config {
   int64_t smtp_timeout_us;      /* per SMTP step; 30 s */
   int64_t smtp_retry_base_us;   /* first retry delay, doubled each time; 30 s */
 
+  /* notify: alerts to a webhook too (webhook_send.h) */
+  char *notify_kind;            /* "webhook", or NULL: no notifications */
+  char *notify_format;          /* "json", "slack" or "teams" */
+  char *notify_url;             /* DAGCTL__NOTIFY__URL or notify.url_file only: a secret */
+  char *notify_url_connection;  /* or a connection whose password is the URL */
+  char *notify_ca_file;         /* trusted CAs for TLS; NULL: the system's */
+  int64_t notify_timeout_us;    /* per request; 30 s */
+  int64_t notify_retry_base_us; /* first retry delay, doubled each time; 30 s */
+
   /* Sections of plugins (kafka, lake, warehouse, ...): kept as written until
    * the plugins' declarations are known (dag_config_check_plugins()), then
    * checked into `plugin_values`. */

@@ -483,6 +483,7 @@ struct dag_store_alert {
   char *last_error; /* NULL, or the server's reply / why it was not reached */
   dag_time_t sent_at; /* 0: not sent */
   char *cc;           /* NULL, or a JSON array of Cc addresses (email) */
+  char *target;       /* NULL: mail; "webhook": the notify.* webhook */
 };
 
 /* Queue an alert (state queued, no attempts, due at a->next_attempt_at).
@@ -490,11 +491,15 @@ struct dag_store_alert {
  * left alone (never rolled back), so a listener can call it from inside the
  * scheduler's transaction. Stores the new id in *id if id is non-NULL. */
 int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t *id);
-/* Earliest next_attempt_at of a queued alert; DAG_ENOTFOUND if none. */
+/* Earliest next_attempt_at of a queued mail (target NULL); DAG_ENOTFOUND
+ * if none. */
 int dag_store_next_alert_due(dag_store *st, dag_time_t *due);
-/* The queued alert that is due first, if it is due at `now`; DAG_ENOTFOUND
+/* The queued mail that is due first, if it is due at `now`; DAG_ENOTFOUND
  * if none is due. */
 int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out);
+/* The same two for webhook notifications (target not NULL). */
+int dag_store_next_webhook_due(dag_store *st, dag_time_t *due);
+int dag_store_due_webhook(dag_store *st, dag_time_t now, struct dag_store_alert *out);
 int dag_store_get_alert(dag_store *st, int64_t id, struct dag_store_alert *out);
 /* Newest first; `limit` <= 0 for all. */
 int dag_store_list_alerts(dag_store *st, int limit, struct dag_store_alert **out,

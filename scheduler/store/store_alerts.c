@@ -1,6 +1,7 @@
 /* store_alerts.c - the email outbox in the SQLite store: alerts queued by
  * the scheduler's listener, attempts recorded by the sender, retries asked
  * for by `dagctl alerts retry`. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,7 @@ static int kind_parse(const char *name, enum dag_alert_kind *out) {
 
 #define ALERT_COLUMNS                                                                  \
   "id, created_at, kind, dag_id, run_id, task_id, try_number, recipients, subject,"   \
-  " body, state, attempts, next_attempt_at, last_error, sent_at, cc"
+  " body, state, attempts, next_attempt_at, last_error, sent_at, cc, target"
 
 static void read_alert(struct store_stmt *s, struct dag_store_alert *a) {
   memset(a, 0, sizeof(*a));
@@ -63,6 +64,7 @@ static void read_alert(struct store_stmt *s, struct dag_store_alert *a) {
   a->last_error = store_col_text(s, 13);
   a->sent_at = store_col_int(s, 14);
   a->cc = store_col_text(s, 15);
+  a->target = store_col_text(s, 16);
 }
 
 static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_alert *out,
@@ -78,7 +80,8 @@ static int get_one(dag_store *st, struct store_stmt *s, struct dag_store_alert *
 int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t *id) {
   static const char sql[] =
       "INSERT INTO alert (created_at, kind, dag_id, run_id, task_id, try_number, recipients,"
-      " subject, body, next_attempt_at, cc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      " subject, body, next_attempt_at, cc, target)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
       " RETURNING id";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
@@ -93,6 +96,7 @@ int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t 
   store_bind_text(s, 9, a->body);
   store_bind_int64(s, 10, a->next_attempt_at);
   store_bind_text(s, 11, a->cc);
+  store_bind_text(s, 12, a->target);
   store_guard(st);
   int rc = store_step(s);
   if (rc == STORE_ROW && id) *id = store_col_int(s, 0);
@@ -102,11 +106,16 @@ int dag_store_add_alert(dag_store *st, const struct dag_store_alert *a, int64_t 
   return rc;
 }
 
-int dag_store_next_alert_due(dag_store *st, dag_time_t *due) {
-  static const char sql[] =
-      "SELECT next_attempt_at FROM alert WHERE state = 'queued'"
+/* Mail (target NULL) and webhooks have a sender each: one's outage never
+ * holds back the other's alerts. */
+static int next_due(dag_store *st, bool webhook, dag_time_t *due) {
+  static const char mail[] =
+      "SELECT next_attempt_at FROM alert WHERE state = 'queued' AND target IS NULL"
       " ORDER BY next_attempt_at, id LIMIT 1";
-  struct store_stmt *s = store_stmt(st, sql);
+  static const char hook[] =
+      "SELECT next_attempt_at FROM alert WHERE state = 'queued' AND target IS NOT NULL"
+      " ORDER BY next_attempt_at, id LIMIT 1";
+  struct store_stmt *s = store_stmt(st, webhook ? hook : mail);
   if (!s) return DAG_ESTORE;
   int rc = store_step(s);
   if (rc == STORE_ROW) *due = store_col_int(s, 0);
@@ -115,14 +124,33 @@ int dag_store_next_alert_due(dag_store *st, dag_time_t *due) {
   return rc == STORE_DONE ? DAG_ENOTFOUND : store_fail(st, "next alert due");
 }
 
-int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out) {
-  static const char sql[] =
-      "SELECT " ALERT_COLUMNS " FROM alert WHERE state = 'queued' AND next_attempt_at <= ?"
-      " ORDER BY next_attempt_at, id LIMIT 1";
-  struct store_stmt *s = store_stmt(st, sql);
+static int due_alert(dag_store *st, bool webhook, dag_time_t now, struct dag_store_alert *out) {
+  static const char mail[] =
+      "SELECT " ALERT_COLUMNS " FROM alert WHERE state = 'queued' AND target IS NULL"
+      " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1";
+  static const char hook[] =
+      "SELECT " ALERT_COLUMNS " FROM alert WHERE state = 'queued' AND target IS NOT NULL"
+      " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1";
+  struct store_stmt *s = store_stmt(st, webhook ? hook : mail);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, now);
   return get_one(st, s, out, "due alert");
+}
+
+int dag_store_next_alert_due(dag_store *st, dag_time_t *due) {
+  return next_due(st, false, due);
+}
+
+int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out) {
+  return due_alert(st, false, now, out);
+}
+
+int dag_store_next_webhook_due(dag_store *st, dag_time_t *due) {
+  return next_due(st, true, due);
+}
+
+int dag_store_due_webhook(dag_store *st, dag_time_t now, struct dag_store_alert *out) {
+  return due_alert(st, true, now, out);
 }
 
 int dag_store_get_alert(dag_store *st, int64_t id, struct dag_store_alert *out) {
@@ -161,6 +189,7 @@ void dag_store_alert_free(struct dag_store_alert *a) {
   free(a->body);
   free(a->last_error);
   free(a->cc);
+  free(a->target);
   memset(a, 0, sizeof(*a));
 }
 
@@ -247,16 +276,19 @@ int dag_store_retry_alert(dag_store *st, int64_t id, dag_time_t now) {
   static const char del[] =
       "DELETE FROM alert_recipient WHERE alert_id = ? AND state = 'rejected'";
   /* Recipients not yet served. An empty list means smtp.to, resolved (and
-   * written back) at the first attempt, so it is always pending. */
+   * written back) at the first attempt, so it is always pending. A webhook
+   * notification has no recipients: pending until it is sent. */
   static const char pending[] =
-      "SELECT json_array_length(a.recipients) = 0 OR EXISTS (SELECT 1 FROM"
+      "SELECT CASE WHEN a.target IS NOT NULL THEN a.state <> 'sent' ELSE"
+      " json_array_length(a.recipients) = 0 OR EXISTS (SELECT 1 FROM"
       " json_each(a.recipients) j WHERE j.value NOT IN"
-      " (SELECT address FROM alert_recipient WHERE alert_id = a.id))"
+      " (SELECT address FROM alert_recipient WHERE alert_id = a.id)) END"
       " FROM alert a WHERE a.id = ?";
   static const char pending_pg[] =
-      "SELECT json_array_length(a.recipients::json) = 0 OR EXISTS (SELECT 1 FROM"
+      "SELECT CASE WHEN a.target IS NOT NULL THEN a.state <> 'sent' ELSE"
+      " json_array_length(a.recipients::json) = 0 OR EXISTS (SELECT 1 FROM"
       " json_array_elements_text(a.recipients::json) j WHERE j NOT IN"
-      " (SELECT address FROM alert_recipient WHERE alert_id = a.id))"
+      " (SELECT address FROM alert_recipient WHERE alert_id = a.id)) END"
       " FROM alert a WHERE a.id = ?";
   static const char upd[] =
       "UPDATE alert SET state = 'queued', next_attempt_at = ? WHERE id = ?";

@@ -186,6 +186,58 @@ static void test_add_keeps_an_enclosing_transaction(void **state) {
   dag_store_alert_free(&a);
 }
 
+/* Mail and webhook rows share the table but not their senders' queues; a
+ * webhook row is pending until sent, then `alerts retry` sends it again
+ * only if asked before it was sent. */
+static void test_webhook_rows(void **state) {
+  struct store_fixture *f = *state;
+  int64_t mail = add(f, DAG_ALERT_TASK_FAILED, "t", "[\"a@x.org\"]", 300);
+  struct dag_store_alert h = {
+      .created_at = 1000,
+      .kind = DAG_ALERT_RUN_FAILED,
+      .dag_id = "d",
+      .run_id = "manual__1",
+      .subject = "s",
+      .body = "b",
+      .next_attempt_at = 100,
+      .target = "webhook",
+  };
+  int64_t hook = 0;
+  assert_int_equal(dag_store_add_alert(f->st, &h, &hook), 0);
+
+  dag_time_t due;
+  assert_int_equal(dag_store_next_alert_due(f->st, &due), 0);
+  assert_int_equal(due, 300); /* the mail's, not the earlier webhook's */
+  assert_int_equal(dag_store_next_webhook_due(f->st, &due), 0);
+  assert_int_equal(due, 100);
+  struct dag_store_alert a;
+  assert_int_equal(dag_store_due_alert(f->st, 1000, &a), 0);
+  assert_int_equal(a.id, mail);
+  assert_null(a.target);
+  dag_store_alert_free(&a);
+  assert_int_equal(dag_store_due_webhook(f->st, 99, &a), DAG_ENOTFOUND);
+  assert_int_equal(dag_store_due_webhook(f->st, 1000, &a), 0);
+  assert_int_equal(a.id, hook);
+  assert_string_equal(a.target, "webhook");
+  assert_string_equal(a.recipients, "[]");
+  dag_store_alert_free(&a);
+
+  /* Failed for good: retry queues it again. */
+  struct dag_store_alert_attempt failed = {
+      .state = DAG_ALERT_FAILED, .now = 2000, .error = "HTTP 404"};
+  assert_int_equal(dag_store_alert_attempted(f->st, hook, &failed), 0);
+  assert_int_equal(dag_store_due_webhook(f->st, 5000, &a), DAG_ENOTFOUND);
+  assert_int_equal(dag_store_retry_alert(f->st, hook, 3000), 0);
+  assert_int_equal(dag_store_due_webhook(f->st, 3000, &a), 0);
+  assert_int_equal(a.id, hook);
+  dag_store_alert_free(&a);
+  /* Sent: nothing to retry. */
+  struct dag_store_alert_attempt sent = {.state = DAG_ALERT_SENT, .now = 4000};
+  assert_int_equal(dag_store_alert_attempted(f->st, hook, &sent), 0);
+  assert_int_equal(dag_store_retry_alert(f->st, hook, 5000), DAG_ESTATE);
+  assert_int_equal(dag_store_next_webhook_due(f->st, &due), DAG_ENOTFOUND);
+}
+
 int main(void) {
 #define T(name) STORE_TEST(name)
   const struct CMUnitTest tests[] = {
@@ -193,6 +245,7 @@ int main(void) {
       T(test_attempts_and_recipients),
       T(test_defaults_resolved_and_recorded),
       T(test_add_keeps_an_enclosing_transaction),
+      T(test_webhook_rows),
   };
   return store_backends_run("store_alerts", tests, DAG_ARRAY_SIZE(tests));
 }
