@@ -2,7 +2,8 @@
 # Alerts to a webhook (notify.*): the receiver is down when a task fails,
 # the notification waits in the outbox with the reason and is retried with
 # backoff; once the receiver is up it arrives exactly once, with dagctl's
-# JSON payload; then with Slack's and Teams' payloads. The URL's token
+# JSON payload; then with Slack's and Teams' payloads, and with the URL
+# taken from a connection. The URL's token
 # never shows in the scheduler's log, `dagctl alerts` or `dagctl config`.
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +138,26 @@ assert_eq "$(hook 3 'b["attachments"][0]["content"]["body"][0]["text"]')" \
 sleep 2
 assert_eq "$(hook_count)" 3 "one notification per failure"
 assert_eq "$(hook_rows "state = 'sent'")" 3 "all sent"
+
+stop_scheduler
+
+# --- the URL from a connection (its password), here DAGCTL_CONN_HOOK -----------
+write_config
+cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOC
+notify:
+  kind: webhook
+  url_connection: hook
+  retry_base: 1s
+EOC
+enc=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' \
+  "$(cat "$TMP/hook-url")")
+export DAGCTL_CONN_HOOK="slackwebhook://hook:$enc@hooks"
+start_scheduler breaks
+run=$(trigger breaks)
+assert_eq "$(wait_run breaks "$run" 15)" failed "failing run (connection)"
+wait_for '[ "$(hook_count)" -ge 4 ]' 15
+assert_eq "$(hook 4 'r["path"]')" "/services/$TOKEN" "path (connection)"
+assert_eq "$(hook 4 'b["dag_run_id"]')" "$run" "dag_run_id (connection)"
 
 # The token is a secret: in no log, listing or setting shown.
 for f in "$TMP"/scheduler.*.log; do
