@@ -64,6 +64,25 @@ static void check_fields(struct loadctx *ctx, const struct dag_ynode *m, const c
   }
 }
 
+/* A scalar, or each scalar item of a list, against `choices` (minor 7); a
+ * template is checked once rendered. */
+static void check_choices(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                          const char *choices) {
+  if (v->kind == DAG_YN_SEQ) {
+    for (size_t i = 0; i < v->n; i++) {
+      char *ipath = dag_yaml_path_index(path, i);
+      check_choices(ctx, v->items[i], ipath, choices);
+      free(ipath);
+    }
+    return;
+  }
+  char *err = NULL;
+  if (v->kind == DAG_YN_SCALAR && !strstr(v->value, "{{") &&
+      dag_param_check_choice(choices, v->value, &err) != 0)
+    dag_yaml_err(&ctx->y, v, path, "%s", err);
+  free(err);
+}
+
 static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                         const struct dag_plugin_param *p) {
   if (!(p->flags & DAGCTL_PARAM_VERBATIM) && !p->has_fields) check_templates(ctx, v, path);
@@ -82,6 +101,7 @@ static void check_value(struct loadctx *ctx, const struct dag_ynode *v, const ch
     ok = false;
   else
     ok = dag_param_check_text(p->type, v->value, NULL) == 0;
+  if (ok && p->choices) check_choices(ctx, v, path, p->choices);
   if (ok && p->has_fields) {
     /* The fields' own checks cover their templates. */
     if (v->kind == DAG_YN_MAP) check_fields(ctx, v, path, p);

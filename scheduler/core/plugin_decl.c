@@ -19,6 +19,7 @@ void dag_plugin_param_clear(struct dag_plugin_param *p) {
   free(p->name);
   free(p->default_value);
   free(p->description);
+  free(p->choices);
   memset(p, 0, sizeof(*p));
 }
 
@@ -86,6 +87,8 @@ static json_t *params_to_json(const struct dag_plugin_param *params, size_t n) {
                           "description", p->description);
     /* Minor 4; absent for a param without fields. */
     if (p->has_fields) json_object_set_new(o, "fields", params_to_json(p->fields, p->n_fields));
+    /* Minor 7; absent for a param taking any value. */
+    if (p->choices) json_object_set_new(o, "choices", json_string(p->choices));
     json_array_append_new(arr, o);
   }
   return arr;
@@ -168,6 +171,7 @@ static int params_from_json(const json_t *params, struct dag_plugin_param **out,
     p->default_value = opt_string(j, "default");
     p->description = opt_string(j, "description");
     if (p->description == NULL) p->description = xstrdup("");
+    p->choices = opt_string(j, "choices");
     const json_t *fields = json_object_get(j, "fields");
     if (fields == NULL) continue;
     if (!json_is_array(fields) || depth >= MAX_FIELD_DEPTH) return DAG_EINVAL;

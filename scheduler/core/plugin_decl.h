@@ -25,6 +25,8 @@ struct dag_plugin_param {
   bool has_fields;
   struct dag_plugin_param *fields;
   size_t n_fields;
+  /* Minor 7: the values it may take, "a,b,c" (owned), or NULL: any. */
+  char *choices;
 };
 
 /* The field `name` of a declared param with fields (borrowed), or NULL. */

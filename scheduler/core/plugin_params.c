@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "didyoumean.h"
 #include "duration.h"
 #include "error.h"
 #include "template.h"
@@ -87,6 +88,39 @@ int dag_param_check_text(enum dagctl_param_type type, const char *text, char **e
   return DAG_EINVAL;
 }
 
+int dag_param_check_choice(const char *choices, const char *text, char **err) {
+  if (choices == NULL) return 0;
+  char *copy = xstrdup(choices);
+  const char *names[64];
+  size_t n = 0;
+  for (char *c = copy; c && n < DAG_ARRAY_SIZE(names);) {
+    char *comma = strchr(c, ',');
+    if (comma) *comma = '\0';
+    names[n++] = c;
+    c = comma ? comma + 1 : NULL;
+  }
+  int rc = DAG_EINVAL;
+  for (size_t i = 0; i < n && rc; i++)
+    if (strcasecmp(text, names[i]) == 0) rc = 0;
+  if (rc && err) {
+    const char *best = dag_did_you_mean(text, names, n);
+    if (best) {
+      *err = xasprintf("unknown value '%s' (did you mean '%s'?)", text, best);
+    } else {
+      char *all = xstrdup("");
+      for (size_t i = 0; i < n; i++) {
+        char *next = xasprintf("%s%s%s", all, i ? ", " : "", names[i]);
+        free(all);
+        all = next;
+      }
+      *err = xasprintf("unknown value '%s' (one of: %s)", text, all);
+      free(all);
+    }
+  }
+  free(copy);
+  return rc;
+}
+
 /* Replace v's strings by their renderings, recursing into lists and
  * mappings. */
 static int render_value(json_t *v, const struct dag_template_ctx *ctx, char **msg) {
@@ -155,6 +189,20 @@ static int check_fields(json_t *m, const struct dag_plugin_param *p, char **msg)
 
 /* A list or mapping value against the fields of `p`, if it declares some. */
 static int check_nested(json_t *v, const struct dag_plugin_param *p, char **msg) {
+  if (p->choices && json_is_array(v)) {
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+      char *sub = NULL;
+      const char *text = json_string_value(item);
+      int rc = text ? dag_param_check_choice(p->choices, text, &sub) : DAG_EINVAL;
+      if (rc) {
+        *msg = xasprintf("[%zu]: %s", i, sub ? sub : "expected a string");
+        free(sub);
+        return rc;
+      }
+    }
+  }
   if (!p->has_fields) return 0;
   if (json_is_object(v)) return check_fields(v, p, msg);
   size_t i;
@@ -192,6 +240,7 @@ static int check_value(json_t *params, const char *name, json_t *v,
     char *text = NULL;
     if (dag_template_value_text(v, &text) != 0) text = xstrdup("?");
     int rc = dag_param_check_text(p->type, text, msg);
+    if (rc == 0) rc = dag_param_check_choice(p->choices, text, msg);
     free(text);
     return rc;
   }

@@ -22,6 +22,11 @@ enum dagctl_param_type dag_param_type_parse(const char *key);
  * text; LIST and MAPPING take none (they are not scalars). */
 int dag_param_check_text(enum dagctl_param_type type, const char *text, char **err);
 
+/* Whether scalar text is one of `choices` ("a,b,c", ignoring case; NULL:
+ * any): 0, or DAG_EINVAL with *err "unknown value 'GTE' (did you mean
+ * 'GET'?)" or "... (one of: a, b, c)" (caller frees; err may be NULL). */
+int dag_param_check_choice(const char *choices, const char *text, char **err);
+
 /* Make a plugin task's params ready for its try, in place: render the {{ }}
  * templates in every string (nested in lists and mappings too, keys never)
  * except in params declared verbatim, with the same context as a shell

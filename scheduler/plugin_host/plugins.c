@@ -117,6 +117,9 @@ static bool type_usable(const struct dagctl_plugin *p, const struct dagctl_task_
 /* Long enough to hold fields and n_fields (minor 4). */
 #define PARAM_HAS_FIELDS(d) ((d)->size >= offsetof(struct dagctl_param, n_fields) + sizeof(size_t))
 #define MAX_FIELD_DEPTH 8
+/* Long enough to hold choices (minor 7). */
+#define PARAM_HAS_CHOICES(d) \
+  ((d)->size >= offsetof(struct dagctl_param, choices) + sizeof(const char *))
 
 /* Copy n declared params into out[] (*n_out of them kept); fields are
  * followed MAX_FIELD_DEPTH deep. false for a garbage declaration. */
@@ -139,6 +142,9 @@ static bool params_describe(const struct dagctl_param *params, size_t n,
     p->flags = d->flags & (DAGCTL_PARAM_REQUIRED | DAGCTL_PARAM_VERBATIM);
     p->default_value = d->default_value ? xstrdup(d->default_value) : NULL;
     p->description = xstrdup(d->description ? d->description : "");
+    if (PARAM_HAS_CHOICES(d) && d->choices && *d->choices &&
+        (p->type == DAGCTL_PARAM_STRING || p->type == DAGCTL_PARAM_LIST))
+      p->choices = xstrdup(d->choices);
     if (PARAM_HAS_FIELDS(d) && d->fields != NULL &&
         (p->type == DAGCTL_PARAM_MAPPING || p->type == DAGCTL_PARAM_LIST))
       p->has_fields = params_describe(d->fields, d->n_fields, &p->fields, &p->n_fields,

@@ -71,8 +71,11 @@ static json_t *states(const struct dagctl_host *h, const char *name, const char 
   json_t *s;
   json_array_foreach(j, i, s) {
     bool ok = false;
+    /* Case is ignored, as `dagctl validate` ignores it: kept as known[]
+     * spells it, to compare with the states the host returns. */
     for (size_t k = 0; json_is_string(s) && known[k] && !ok; k++)
-      ok = strcmp(json_string_value(s), known[k]) == 0;
+      if (strcasecmp(json_string_value(s), known[k]) == 0)
+        ok = json_string_set(s, known[k]) == 0;
     if (!ok) {
       char *text = json_dumps(s, JSON_ENCODE_ANY);
       h->log(h, DAGCTL_LOG_ERROR, "%s[%zu]: %s is not a state of %s", name, i,
@@ -293,6 +296,12 @@ out:
 
 /* --- declarations ---------------------------------------------------------------- */
 
+/* run_states and task_states, as declared choices (dagctl/plugin.h). */
+#define RUN_STATES "queued,running,success,failed"
+#define TASK_STATES                                                                  \
+  "none,scheduled,queued,running,success,failed,up_for_retry,upstream_failed,skipped," \
+  "up_for_reschedule"
+
 static const struct dagctl_param trigger_params[] = {
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "trigger_dag_id", NULL,
                  "the DAG to trigger"),
@@ -305,10 +314,10 @@ static const struct dagctl_param trigger_params[] = {
                  "wait (in reschedule mode) until the run ends"),
     DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "poke_interval", "60s",
                  "time between looks at the run while waiting"),
-    DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "allowed_states", "[\"success\"]",
-                 "run states that end the wait with success"),
-    DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "failed_states", "[\"failed\"]",
-                 "run states that fail the task"),
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_LIST, 0, "allowed_states", "[\"success\"]",
+                         "run states that end the wait with success", RUN_STATES),
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_LIST, 0, "failed_states", "[\"failed\"]",
+                         "run states that fail the task", RUN_STATES),
 };
 
 static const struct dagctl_param external_params[] = {
@@ -316,10 +325,14 @@ static const struct dagctl_param external_params[] = {
                  "the DAG to wait for"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "external_task_id", NULL,
                  "its task to wait for; unset: its whole run"),
-    DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "allowed_states", "[\"success\"]",
-                 "states that end the wait with success"),
-    DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "failed_states", "[]", "states that fail the task"),
-    DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "skipped_states", "[]", "states that skip the task"),
+    /* A task's states: a run's are among them; which apply is known once
+     * external_task_id is read, at run time. */
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_LIST, 0, "allowed_states", "[\"success\"]",
+                         "states that end the wait with success", TASK_STATES),
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_LIST, 0, "failed_states", "[]",
+                         "states that fail the task", TASK_STATES),
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_LIST, 0, "skipped_states", "[]",
+                         "states that skip the task", TASK_STATES),
     DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "execution_delta", "0s",
                  "look at the logical date this much earlier"),
     DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "poke_interval", "60s", "time between pokes"),

@@ -529,7 +529,8 @@ static const struct dagctl_param check_fields[] = {
 static const struct dagctl_param params[] = {
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, DAGCTL_PARAM_REQUIRED, "url", NULL,
                  "an http:// or https:// URL"),
-    DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "method", "GET", "GET, POST, PUT, PATCH, DELETE or HEAD"),
+    DAGCTL_PARAM_CHOICES(DAGCTL_PARAM_STRING, 0, "method", "GET",
+                         "GET, POST, PUT, PATCH, DELETE or HEAD", "GET,POST,PUT,PATCH,DELETE,HEAD"),
     DAGCTL_PARAM(DAGCTL_PARAM_MAPPING, 0, "headers", NULL, "request headers, name: value"),
     DAGCTL_PARAM(DAGCTL_PARAM_STRING, 0, "body", NULL, "the request body"),
     DAGCTL_PARAM(DAGCTL_PARAM_LIST, 0, "expected_status", NULL,

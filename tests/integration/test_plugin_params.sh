@@ -72,10 +72,10 @@ run=$(timeout 60 "$DAGCTL_BIN" trigger declared --wait 2>"$TMP/wait.log") ||
 day=$(sql "SELECT substr(datetime(logical_date / 1000000, 'unixepoch'), 1, 10) FROM dag_run
            WHERE run_id = '$run'")
 dagctl logs declared "$run" defaults | grep -qF \
-  "text=$day n=7 raw={{ not rendered }} flag=false wait=30s items=(none) abi_minor=6" ||
+  "text=$day n=7 raw={{ not rendered }} flag=false wait=30s items=(none) abi_minor=7" ||
   fail "defaults: $(dagctl logs declared "$run" defaults)"
 dagctl logs declared "$run" templated | grep -qF \
-  'text=t n=5 raw=(none) flag=yes wait=30s items=["x","y"] abi_minor=6' ||
+  'text=t n=5 raw=(none) flag=yes wait=30s items=["x","y"] abi_minor=7' ||
   fail "templated: $(dagctl logs declared "$run" templated)"
 dagctl logs declared "$run" old_plugin | grep -qF "minor 0 plugin ran, any=anything goes" ||
   fail "minor 0 plugin: $(dagctl logs declared "$run" old_plugin)"

@@ -27,6 +27,8 @@
  *      dagctl_host.trigger_dag/dag_state (runs of other DAGs)
  *   5  dagctl_host.queue_email (a mail through the alerts' outbox)
  *   6  dagctl_host.get_conn (a named connection)
+ *   7  dagctl_param.choices (the values a string param, or each item of a
+ *      list param, may take, checked by `dagctl validate`)
  *
  * Strings passed to the plugin are borrowed for the duration of the call
  * unless said otherwise; strings the plugin passes to the host are copied. */
@@ -41,7 +43,7 @@ extern "C" {
 #endif
 
 #define DAGCTL_PLUGIN_ABI_VERSION 1
-#define DAGCTL_PLUGIN_ABI_MINOR 6
+#define DAGCTL_PLUGIN_ABI_MINOR 7
 
 /* What execute() returns. */
 enum dagctl_result {
@@ -188,18 +190,29 @@ struct dagctl_param {
    * (param() returns the mapping as written). NULL: any keys. */
   const struct dagctl_param *fields;
   size_t n_fields;
+
+  /* Minor 7, a STRING param (or a LIST param of strings): the values it
+   * may take, "a,b,c", ignoring case. `dagctl validate` and the host
+   * refuse any other (with a did-you-mean) at its FILE:LINE:COL; a value
+   * holding {{ }} is checked once rendered. NULL: any value. */
+  const char *choices;
 };
 
 /* One entry of a params array:
  *   DAGCTL_PARAM(DAGCTL_PARAM_DURATION, 0, "timeout", "1h", "how long to wait") */
 #define DAGCTL_PARAM(type, flags, name, default_value, description) \
   { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description), \
-    NULL, 0 }
+    NULL, 0, NULL }
+/* A STRING or LIST param whose values are among `choices` ("a,b,c",
+ * minor 7). */
+#define DAGCTL_PARAM_CHOICES(type, flags, name, default_value, description, choices) \
+  { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description), \
+    NULL, 0, (choices) }
 /* A MAPPING or LIST param whose mappings hold the keys of the array
  * `fields` (minor 4). */
 #define DAGCTL_PARAM_FIELDS(type, flags, name, default_value, description, fields)          \
   { sizeof(struct dagctl_param), (type), (flags), (name), (default_value), (description), \
-    (fields), sizeof(fields) / sizeof((fields)[0]) }
+    (fields), sizeof(fields) / sizeof((fields)[0]), NULL }
 
 /* Flags of a task type (minor 2): how the host runs its tasks. */
 #define DAGCTL_TYPE_SENSOR 0x1u  /* execute() may return DAGCTL_NOT_YET (reschedule
