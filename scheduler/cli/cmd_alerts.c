@@ -113,7 +113,9 @@ static int list(struct cli *c, int limit) {
            "ATTEMPTS", "SUBJECT");
   if (!c->json && !n) printf("no alerts\n");
   int rc = CLI_OK;
+  size_t n_mail = 0;
   for (size_t i = 0; i < n; i++) {
+    if (alerts[i].target == NULL) n_mail++;
     struct dag_store_alert_rcpt *done = NULL;
     size_t n_done = 0;
     if (dag_store_alert_recipients(c->store, alerts[i].id, &done, &n_done) != 0) {
@@ -134,7 +136,8 @@ static int list(struct cli *c, int limit) {
   if (arr) {
     cli_print_json(arr);
   }
-  if (!c->json && !c->cfg.smtp_host && n)
+  /* Webhook rows need no SMTP: the footer is for the mail rows shown. */
+  if (!c->json && !c->cfg.smtp_host && n_mail)
     printf("\nsmtp.host is not set: queued alerts stay in the outbox until it is.\n");
   dag_store_alerts_free(alerts, n);
   return rc;
@@ -146,14 +149,20 @@ static int retry(struct cli *c, const char *arg) {
   long long id = strtoll(arg, &end, 10);
   if (errno || end == arg || *end || id <= 0)
     return cli_usage_error(usage, "'%s' is not an alert id", arg);
-  int rc = dag_store_retry_alert(c->store, id, dag_time_now());
+  /* A webhook row has no recipients and needs no SMTP: the wording says
+   * which of the two it is. */
+  struct dag_store_alert a;
+  int rc = dag_store_get_alert(c->store, id, &a);
+  bool webhook = rc == 0 && a.target != NULL;
+  if (rc == 0) dag_store_alert_free(&a);
+  if (rc == 0 || rc == DAG_ENOTFOUND) rc = dag_store_retry_alert(c->store, id, dag_time_now());
   if (rc == DAG_ENOTFOUND) {
     fprintf(stderr, "dagctl: no alert %lld (see: dagctl alerts)\n", id);
     return CLI_NOTFOUND;
   }
   if (rc == DAG_ESTATE) {
-    fprintf(stderr, "dagctl: alert %lld already reached every recipient; nothing to retry\n",
-            id);
+    fprintf(stderr, "dagctl: alert %lld %s; nothing to retry\n", id,
+            webhook ? "already delivered" : "already reached every recipient");
     return CLI_FAILED;
   }
   if (rc) return CLI_CONFIG;
@@ -164,7 +173,7 @@ static int retry(struct cli *c, const char *arg) {
     return CLI_OK;
   }
   printf("alert %lld queued again%s\n", id,
-         c->cfg.smtp_host ? "" : " (smtp.host is not set: it stays in the outbox)");
+         webhook || c->cfg.smtp_host ? "" : " (smtp.host is not set: it stays in the outbox)");
   return CLI_OK;
 }
 

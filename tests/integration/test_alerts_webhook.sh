@@ -172,3 +172,13 @@ grep -q 'notify' <<<"$out" || fail "dagctl config show lists no notify section: 
 ! grep -qF "$TOKEN" <<<"$out" || fail "token in dagctl config show"
 out=$(sql .dump)
 ! grep -qF "$TOKEN" <<<"$out" || fail "token in the database"
+
+# Webhook rows alone need no SMTP: no smtp.host footer under them, and a
+# retry of a delivered one says it was delivered (it has no recipients).
+sql "DELETE FROM alert WHERE target IS NULL"
+out=$(dagctl alerts)
+grep -q ' webhook ' <<<"$out" || fail "no webhook rows listed: $out"
+! grep -q 'smtp.host' <<<"$out" || fail "smtp.host footer under webhook rows: $out"
+sent=$(sql "SELECT min(id) FROM alert WHERE target = 'webhook' AND state = 'sent'")
+out=$(dagctl alerts retry "$sent" 2>&1) && fail "retry of a delivered webhook succeeded: $out"
+assert_eq "$out" "dagctl: alert $sent already delivered; nothing to retry" "retry of a sent webhook"
