@@ -329,9 +329,10 @@ static void on_report(uv_poll_t *h, int status, int events) {
 void dag_proc_terminate(struct dag_proc *p) {
   if (p->terminating || p->how == DAG_PROC_DONE) return;
   p->terminating = true;
-  if (!p->handed) {
+  if (!p->handed && p->handover_fd >= 0) {
     /* Waiting for its try: the end of file ends it, and the try never
-     * starts. */
+     * starts. (An adopted supervisor has no hand-over socket: it runs its
+     * try and is signalled below.) */
     drop_handover(p);
     return;
   }
