@@ -109,6 +109,7 @@ struct dag {
   bool catchup;
   int max_active_runs;
   int max_active_tasks;
+  int64_t dagrun_timeout_us; /* 0: none */
   bool is_paused_upon_creation;
   char **tags;
   size_t n_tags;

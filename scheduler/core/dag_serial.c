@@ -111,6 +111,7 @@ char *dag_serialize(const struct dag *dag) {
   json_object_set_new(o, "catchup", json_boolean(dag->catchup));
   json_object_set_new(o, "max_active_runs", json_integer(dag->max_active_runs));
   json_object_set_new(o, "max_active_tasks", json_integer(dag->max_active_tasks));
+  json_object_set_new(o, "dagrun_timeout_us", json_integer(dag->dagrun_timeout_us));
   json_object_set_new(o, "is_paused_upon_creation", json_boolean(dag->is_paused_upon_creation));
   json_object_set_new(o, "tags", str_array(dag->tags, dag->n_tags));
   json_object_set_new(o, "params", dag->params ? json_deep_copy(dag->params) : json_object());
@@ -321,6 +322,9 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
   dag->catchup = get_bool(&r, o, "catchup");
   dag->max_active_runs = (int)get_int(&r, o, "max_active_runs");
   dag->max_active_tasks = (int)get_int(&r, o, "max_active_tasks");
+  /* Absent from versions stored before it existed. */
+  json_t *drt = json_object_get(o, "dagrun_timeout_us");
+  dag->dagrun_timeout_us = json_is_integer(drt) ? (int64_t)json_integer_value(drt) : 0;
   dag->is_paused_upon_creation = get_bool(&r, o, "is_paused_upon_creation");
   dag->tags = get_strs(&r, o, "tags", false, &dag->n_tags);
   json_t *params = need(&r, o, "params", JSON_OBJECT, false);

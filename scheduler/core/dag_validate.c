@@ -38,6 +38,7 @@ enum {
   K_CATCHUP,
   K_MAX_ACTIVE_RUNS,
   K_MAX_ACTIVE_TASKS,
+  K_DAGRUN_TIMEOUT,
   K_IS_PAUSED,
   K_TAGS,
   K_PARAMS,
@@ -49,7 +50,7 @@ enum {
 static const char *const top_keys[K__COUNT] = {
     "dag_id",   "description",     "schedule",         "start_date",
     "end_date", "timezone",        "catchup",          "max_active_runs",
-    "max_active_tasks", "is_paused_upon_creation", "tags", "params",
+    "max_active_tasks", "dagrun_timeout", "is_paused_upon_creation", "tags", "params",
     "default_args", "tasks",
 };
 
@@ -915,6 +916,13 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
   if (present(&s[K_MAX_ACTIVE_TASKS]))
     dag_yaml_get_int(&ctx->y, s[K_MAX_ACTIVE_TASKS].val, "max_active_tasks", 1, DAG_MAX_ACTIVE,
                  &dag->max_active_tasks);
+  /* Airflow's dagrun_timeout: a run still unfinished this long after its
+   * start fails (sched_run_timeout.c). */
+  if (present(&s[K_DAGRUN_TIMEOUT]) &&
+      dag_yaml_get_duration(&ctx->y, s[K_DAGRUN_TIMEOUT].val, "dagrun_timeout",
+                            &dag->dagrun_timeout_us) &&
+      dag->dagrun_timeout_us <= 0)
+    dag_yaml_err(&ctx->y, s[K_DAGRUN_TIMEOUT].val, "dagrun_timeout", "must be longer than 0s");
   if (present(&s[K_IS_PAUSED]))
     dag_yaml_get_bool(&ctx->y, s[K_IS_PAUSED].val, "is_paused_upon_creation",
                   &dag->is_paused_upon_creation);

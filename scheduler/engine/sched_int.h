@@ -70,6 +70,7 @@ enum sched_work_kind {
   SCHED_WORK_SERVICE_READY, /* ti's service said it is up */
   SCHED_WORK_ONE_DONE,      /* foreground mode: the run ended with `state` */
   SCHED_WORK_REAP,          /* workers mode: take back the tries of silent workers */
+  SCHED_WORK_RUN_TIMEOUT,   /* pk: run pk's dagrun_timeout timer fired */
 };
 
 struct sched_work {
@@ -168,6 +169,9 @@ struct sched_run {
   bool in_ready_list;
   bool done; /* finished, waiting for its last handles */
   bool deleting; /* deleted by hand: its tasks are being stopped (sched_delete.c) */
+  dag_time_t start_date; /* when it started running; 0: not yet */
+  struct sched_run_timeout *timeout; /* its dagrun_timeout timer; NULL: none */
+  bool timed_out; /* failed by its dagrun_timeout: its tasks are being stopped */
 };
 
 struct sched_file {
@@ -429,6 +433,27 @@ void sched_mark_apply(struct sched_ti *ti, enum dag_task_state state);
  * its try's end (the task instance keeps its mark). Inside the caller's
  * transaction. */
 int sched_mark_try_ended(struct sched_ti *ti, const struct sched_work *w, dag_time_t now);
+
+/* sched_run_timeout.c: dagrun_timeout */
+struct sched_run_timeout {
+  uv_timer_t timer;
+  struct dag_scheduler *s;
+  int64_t pk;          /* its run, found again by pk: the run may be gone */
+  dag_time_t deadline; /* wall clock, UTC microseconds */
+};
+/* r started running at `start_date` (now, or the stored date of a run
+ * recovered after a restart): arm a timer at start_date + the DAG's
+ * dagrun_timeout. No-op without one. */
+void sched_run_timeout_arm(struct sched_run *r, dag_time_t start_date);
+/* Stop and free r's timer (its close callback frees it). */
+void sched_run_timeout_disarm(struct sched_run *r);
+/* Inside the caller's transaction: if r is still running and its deadline
+ * has passed by the scheduler's clock, fail it as Airflow does (its
+ * unfinished task instances skipped, running processes stopped); before
+ * the deadline, re-arm the timer for the rest. */
+int sched_run_timeout_check(struct sched_run *r);
+/* Work item SCHED_WORK_RUN_TIMEOUT: 0 or DAG_ELOCKED. */
+int sched_run_timeout_work(struct dag_scheduler *s, struct sched_work *w);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

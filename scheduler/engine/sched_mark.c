@@ -37,7 +37,10 @@ int sched_mark_try_ended(struct sched_ti *ti, const struct sched_work *w, dag_ti
   struct sched_run *r = ti->run;
   ti->marked = false;
   char why[96];
-  snprintf(why, sizeof(why), "marked %s while it ran: stopped", dag_task_state_name(ti->state));
+  if (r->timed_out)
+    snprintf(why, sizeof(why), "run past its dagrun_timeout: stopped");
+  else
+    snprintf(why, sizeof(why), "marked %s while it ran: stopped", dag_task_state_name(ti->state));
   return dag_store_try_end_marked(r->sd->s->store, r->pk, r->ref->dag->tasks[ti->idx].id,
                                   ti->try_number, ti->state, now, (int)w->status,
                                   w->sig == 0 && !w->lost && !w->unstarted, why);

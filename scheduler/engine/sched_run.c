@@ -172,6 +172,7 @@ static void cancel_retry(struct sched_ti *ti) {
 
 void sched_run_free(struct sched_run *r) {
   for (size_t i = 0; i < r->n_tis; i++) cancel_retry(&r->tis[i]);
+  sched_run_timeout_disarm(r);
   free(r->tis);
   free(r->ready);
   free(r->run_id);
@@ -989,6 +990,7 @@ static int run_begin(struct sched_run *r) {
     r->sd->running_runs++;
     LOG_INFO("run started dag=%s run=%s", r->sd->dag_id, r->run_id);
     notify_run(r);
+    sched_run_timeout_arm(r, now);
     rc = settle(r, now);
   }
   if (rc == 0) rc = check_done(r, now);
@@ -1382,6 +1384,7 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   if (row.state == DAG_RUN_RUNNING) {
     r->state = DAG_RUN_RUNNING;
     sd->running_runs++;
+    sched_run_timeout_arm(r, row.start_date ? row.start_date : now);
   }
   for (size_t i = 0; i < n && rc == 0; i++) {
     int idx = find_task_index(dag, tis[i].task_id);
@@ -1515,6 +1518,8 @@ int sched_run_work(struct dag_scheduler *s, struct sched_work *w) {
     return 0;
   case SCHED_WORK_REAP:
     return sched_queue_reap_work(s);
+  case SCHED_WORK_RUN_TIMEOUT:
+    return sched_run_timeout_work(s, w);
   default:
     return 0;
   }
@@ -1537,6 +1542,8 @@ void sched_run_terminate_all(struct dag_scheduler *s) {
     struct sched_run *r = s->dags[i]->runs;
     while (r) {
       struct sched_run *next = r->next;
+      /* Closed while the loop still runs; the next start re-arms it. */
+      sched_run_timeout_disarm(r);
       for (size_t k = 0; k < r->n_tis; k++) {
         struct sched_ti *ti = &r->tis[k];
         cancel_retry(ti);

@@ -25,7 +25,7 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 248);
+  assert_int_equal(sizeof(struct dag), 264);
   assert_int_equal(sizeof(struct dag_task), 256);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 64);
@@ -87,6 +87,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   assert_int_equal(a->catchup, b->catchup);
   assert_int_equal(a->max_active_runs, b->max_active_runs);
   assert_int_equal(a->max_active_tasks, b->max_active_tasks);
+  assert_int_equal(a->dagrun_timeout_us, b->dagrun_timeout_us);
   assert_int_equal(a->is_paused_upon_creation, b->is_paused_upon_creation);
   same_strs(a->tags, a->n_tags, b->tags, b->n_tags);
   same_json(a->params, b->params);
@@ -181,6 +182,7 @@ static struct dag *full_dag(void) {
   d->catchup = true;
   d->max_active_runs = 7;
   d->max_active_tasks = 9;
+  d->dagrun_timeout_us = 5400LL * 1000000;
   d->is_paused_upon_creation = true;
   d->tags = strs(2, "b", "a");
   d->n_tags = 2;
