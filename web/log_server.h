@@ -2,8 +2,11 @@
  * its own DAGCTL_HOME/logs, for the schedulers' web servers and the CLI on
  * other machines (Airflow's worker log server, on worker.log_server_port).
  *
- * GET /log/PATH[?offset=N]: the log at PATH, relative to the logs folder,
- * from byte N. Each request carries "Authorization: Bearer TOKEN", a token
+ * GET /log/PATH[?offset=N[&wait=MS]]: the log at PATH, relative to the
+ * logs folder, from byte N. With wait, a request for what lies past the
+ * log's end is held until the file grows, or for MS milliseconds (at most
+ * DAG_LOG_WAIT_MAX_MS), then answered with what came, maybe nothing: how
+ * `dagctl logs --follow` follows a running try on another machine. Each request carries "Authorization: Bearer TOKEN", a token
  * for that very path signed with worker.log_server_secret (log_token.h);
  * a request without a valid one is refused (403), and a PATH that could
  * leave the logs folder ("..", an absolute path, a symbolic link out) is
@@ -14,6 +17,8 @@
 #include <uv.h>
 
 #include "config.h"
+
+#define DAG_LOG_WAIT_MAX_MS 10000
 
 struct dag_log_server;
 

@@ -214,5 +214,11 @@ int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final);
  * watch failed, the try vanished: DAG_ENOTFOUND) after printing why. */
 int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
                    const char *path, enum dag_task_state *final);
+/* The same for a try that worker `worker_id` runs on another machine
+ * (logs_follow_remote.c): its log, `rel_path` under that worker's logs
+ * folder, is read from the worker's log server. */
+int cli_follow_remote_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
+                          const char *worker_id, const char *rel_path,
+                          enum dag_task_state *final);
 
 #endif

@@ -324,7 +324,8 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
                  "Prints the log of a task's try (the latest by default). With --follow\n"
                  "(-f), a running try's log is printed as it grows until the try ends\n"
                  "(whichever scheduler runs it, also one that adopted it after a\n"
-                 "restart); the exit status then says how it ended: 0 success, 1 any\n"
+                 "restart, or a worker on another machine, read from its log server);\n"
+                 "the exit status then says how it ended: 0 success, 1 any\n"
                  "other end (failed, up_for_retry...). --json prints {dag_id, dag_run_id,\n"
                  "task_id, try_number, state, content}.\n",
                  "tf", &o);
@@ -377,7 +378,22 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   dag_store_tries_free(tries, n);
   if (o.follow) {
     enum dag_task_state final = DAG_TI_NONE;
-    int frc = cli_follow_try(c, run.pk, task_id, number, path, &final);
+    struct dag_store_claim claim;
+    int frc;
+    /* Not in this home's logs folder: it runs on a worker elsewhere. */
+    bool remote = access(path, F_OK) != 0 &&
+                  dag_store_claim_of_try(c->store, run.pk, task_id, number, &claim) == 0;
+    if (remote && !claim.worker_id) {
+      dag_store_claim_clear(&claim);
+      remote = false;
+    }
+    if (remote) {
+      frc = cli_follow_remote_try(c, run.pk, task_id, number, claim.worker_id, claim.log_path,
+                                  &final);
+      dag_store_claim_clear(&claim);
+    } else {
+      frc = cli_follow_try(c, run.pk, task_id, number, path, &final);
+    }
     free(path);
     dag_store_run_free(&run);
     if (frc == DAG_ENOTFOUND) {

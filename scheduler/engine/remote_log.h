@@ -25,4 +25,15 @@
 int dag_remote_log_read(const char *log_url, const char *secret, const char *rel_path,
                         int64_t offset, struct strbuf *out, char **err);
 
+/* Follow a running try's log: what lies past byte `offset`, written to
+ * write(ud, ...) as it arrives; with wait_ms > 0 the worker holds the
+ * request until the log grows or wait_ms passes (log_server.h), so that
+ * the answer may be empty. *got: the bytes written, also when a read cut
+ * halfway returns an error (the caller goes on from offset + *got).
+ * Codes and *err as dag_remote_log_read(). */
+int dag_remote_log_next(const char *log_url, const char *secret, const char *rel_path,
+                        int64_t offset, unsigned wait_ms,
+                        void (*write)(void *ud, const char *buf, size_t len), void *ud,
+                        int64_t *got, char **err);
+
 #endif
