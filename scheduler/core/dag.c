@@ -67,5 +67,11 @@ void dag_free(struct dag *dag) {
   for (size_t i = 0; i < dag->n_tasks; i++) task_free(&dag->tasks[i]);
   free(dag->tasks);
   free(dag->topo);
+  for (size_t i = 0; i < dag->n_groups; i++) {
+    free(dag->groups[i].id);
+    free(dag->groups[i].label);
+    free(dag->groups[i].tooltip);
+  }
+  free(dag->groups);
   free(dag);
 }

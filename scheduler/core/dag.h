@@ -96,6 +96,19 @@ struct dag_task {
                                            the default) or only the direct ones */
   int line;                  /* where the task is declared */
   int col;
+  size_t group; /* 1 + index in dag->groups of its innermost group; 0: none */
+};
+
+/* A task group (Airflow's TaskGroup): a named set of tasks and groups; its
+ * id is in its tasks' ids (`group.task`) unless prefix_group_id is off. */
+struct dag_group {
+  char *id;      /* owned; the full id, "etl.extract" */
+  char *label;   /* owned; as written, "extract" */
+  char *tooltip; /* owned; "" when absent */
+  bool prefix_group_id;
+  size_t parent; /* 1 + index in dag->groups; 0: at the top */
+  int line;      /* where the group is declared */
+  int col;
 };
 
 struct dag {
@@ -121,10 +134,19 @@ struct dag {
   struct dag_task *tasks;
   size_t n_tasks;
   size_t *topo; /* task indexes in a topological order */
+  /* Task groups, each after its parent (declaration order); NULL when none. */
+  struct dag_group *groups;
+  size_t n_groups;
 };
 
 /* Index of the task named `id`, or -1. O(n). */
 long dag_find_task(const struct dag *dag, const char *id);
+
+/* The innermost group of `t`, or NULL. Borrowed from dag. */
+static inline const struct dag_group *dag_task_group(const struct dag *dag,
+                                                     const struct dag_task *t) {
+  return t->group ? &dag->groups[t->group - 1] : NULL;
+}
 
 /* Free a DAG and everything it owns; NULL is a no-op. */
 void dag_free(struct dag *dag);

@@ -19,7 +19,66 @@ struct loadctx {
   struct dag_yaml_ctx y; /* the file's diagnostics */
   const struct dag_load_options *opts;
   bool cycle; /* a dependency cycle was among the errors */
+  /* Borrowed, once the tasks are gathered: the path of task i in
+   * diagnostics ("tasks[2]", "groups[0].tasks[1]"). */
+  char *const *task_paths;
 };
+
+/* The path of task i (caller frees). */
+char *dag__task_path(const struct loadctx *ctx, size_t i);
+
+/* An upstream reference as written, kept until every id is known. */
+struct dag__upref {
+  const struct dag_ynode *node;
+  const char *owner; /* borrowed: the path of the task or group listing it */
+  size_t index;      /* in the upstream list, or SIZE_MAX for `upstream: a` */
+};
+
+/* A task or a group as the file declares it. */
+struct dag__item {
+  const struct dag_ynode *node; /* its mapping */
+  char *path;                   /* owned */
+  size_t group;                 /* 1 + index of the group holding it; 0: none */
+  struct dag__upref *refs;      /* owned: its upstream as written */
+  size_t n_refs;
+};
+
+/* Every task and group of the file (dag_validate_group.c). Tasks are in
+ * the order of the file; groups in dag->groups' order. */
+struct dag__layout {
+  struct dag__item *tasks;
+  size_t n_tasks;
+  struct dag__item *groups;
+  size_t n_groups;
+  struct dag_task_args *args; /* per group: the default_args its tasks start from */
+};
+
+/* `upstream:` at `v` (a name or a list of them) into it->refs. */
+void dag__get_upstream(struct loadctx *ctx, const struct dag_ynode *v, struct dag__item *it);
+/* default_args-style keys of the mapping `v` over *a (dag_validate.c). */
+void dag__get_args(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                   struct dag_task_args *a);
+/* Gather the top-level `tasks` (NULL if absent) and `groups` (NULL if
+ * absent) into *lay and dag->groups, checking the groups' keys. */
+void dag__layout_read(struct loadctx *ctx, struct dag *dag, const struct dag_ynode *tasks,
+                      const struct dag_ynode *groups, struct dag__layout *lay);
+void dag__layout_free(struct dag__layout *lay, size_t n_groups);
+/* The id a task or group labelled `label` gets inside group `group` (1 +
+ * index, 0: none), as Airflow's TaskGroup.child_id(). Caller frees. */
+char *dag__child_id(const struct dag *dag, size_t group, const char *label);
+
+/* An edge of the task graph and the reference it comes from. */
+struct dag__edge {
+  const struct dag__upref *ref;
+  size_t via; /* 1 + index of the group it goes through; 0: none */
+};
+
+/* Resolve every upstream reference (task ids, `ids`, and group ids),
+ * expanding groups to their roots and leaves as Airflow does; fill each
+ * task's upstream and downstream lists, and edges[i] aligned with
+ * dag->tasks[i].upstream (owned, free each and the array). */
+void dag__link(struct loadctx *ctx, struct dag *dag, const struct dag__layout *lay,
+               const struct dag_strmap *ids, struct dag__edge ***edges);
 
 /* Report `key` as unknown, suggesting the closest of `known` and, failing
  * that, a hint for keys from Airflow's Python API. */

@@ -75,6 +75,8 @@ static json_t *task_json(const struct dag_task *t) {
     json_object_set_new(o, "ignore_downstream_trigger_rules",
                         json_boolean(t->ignore_downstream_trigger_rules));
   }
+  /* Only in a group: digests of DAGs without groups stay. */
+  if (t->group) json_object_set_new(o, "group", json_integer((json_int_t)t->group - 1));
   json_object_set_new(o, "args", args_json(&t->args));
   json_object_set_new(o, "line", json_integer(t->line));
   json_object_set_new(o, "col", json_integer(t->col));
@@ -121,6 +123,18 @@ char *dag_serialize(const struct dag *dag) {
     json_object_set_new(o, "params_schema", json_deep_copy(dag->params_schema));
   json_object_set_new(o, "default_args", args_json(&dag->default_args));
   json_object_set_new(o, "tasks", tasks);
+  if (dag->n_groups) {
+    json_t *groups = json_array();
+    for (size_t i = 0; i < dag->n_groups; i++) {
+      const struct dag_group *g = &dag->groups[i];
+      json_t *jg = json_pack("{s:s, s:s, s:s, s:b, s:i, s:i}", "id", g->id, "label", g->label,
+                             "tooltip", g->tooltip, "prefix_group_id", g->prefix_group_id,
+                             "line", g->line, "col", g->col);
+      if (g->parent) json_object_set_new(jg, "parent", json_integer((json_int_t)g->parent - 1));
+      json_array_append_new(groups, jg);
+    }
+    json_object_set_new(o, "groups", groups);
+  }
   json_object_set_new(o, "topo", index_array(dag->topo, dag->topo ? dag->n_tasks : 0));
   /* Sorted keys and no spaces: one text per content, so one hash. Reals
    * in params print with jansson's shortest round-trip form. */
@@ -215,7 +229,8 @@ static void get_args(struct rd *r, json_t *o, const char *key, struct dag_task_a
   a->email_on_retry = get_bool(r, v, "email_on_retry");
 }
 
-static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t) {
+static void get_task(struct rd *r, json_t *o, size_t n_tasks, size_t n_groups,
+                     struct dag_task *t) {
   if (!json_is_object(o)) {
     if (!r->err) r->err = xstrdup("serialized DAG: a task is not an object");
     return;
@@ -272,6 +287,14 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, struct dag_task *t
   t->short_circuit = json_is_true(json_object_get(o, "short_circuit"));
   t->ignore_downstream_trigger_rules =
       !json_is_false(json_object_get(o, "ignore_downstream_trigger_rules"));
+  json_t *grp = json_object_get(o, "group");
+  if (grp) {
+    json_int_t g = json_is_integer(grp) ? json_integer_value(grp) : -1;
+    if ((g < 0 || (size_t)g >= n_groups) && !r->err)
+      r->err = xstrdup("serialized DAG: bad 'group' of a task");
+    else
+      t->group = (size_t)g + 1;
+  }
   get_args(r, o, "args", &t->args);
   t->line = (int)get_int(r, o, "line");
   t->col = (int)get_int(r, o, "col");
@@ -332,12 +355,43 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
   json_t *schema = json_object_get(o, "params_schema");
   dag->params_schema = json_is_object(schema) ? json_deep_copy(schema) : NULL;
   get_args(&r, o, "default_args", &dag->default_args);
+  /* Groups first: tasks name them by index. Each group's parent comes
+   * before it. */
+  json_t *groups = json_object_get(o, "groups");
+  if (groups && !json_is_array(groups) && !r.err) r.err = xstrdup("serialized DAG: bad 'groups'");
+  size_t ng = json_array_size(groups);
+  if (ng) {
+    dag->groups = xcalloc(ng, sizeof(*dag->groups));
+    dag->n_groups = ng;
+    for (size_t i = 0; i < ng; i++) {
+      json_t *jg = json_array_get(groups, i);
+      struct dag_group *g = &dag->groups[i];
+      if (!json_is_object(jg)) {
+        if (!r.err) r.err = xstrdup("serialized DAG: a group is not an object");
+        continue;
+      }
+      g->id = get_str(&r, jg, "id", false);
+      g->label = get_str(&r, jg, "label", false);
+      g->tooltip = get_str(&r, jg, "tooltip", false);
+      g->prefix_group_id = get_bool(&r, jg, "prefix_group_id");
+      g->line = (int)get_int(&r, jg, "line");
+      g->col = (int)get_int(&r, jg, "col");
+      json_t *par = json_object_get(jg, "parent");
+      if (par) {
+        json_int_t pi = json_is_integer(par) ? json_integer_value(par) : -1;
+        if ((pi < 0 || (size_t)pi >= i) && !r.err)
+          r.err = xstrdup("serialized DAG: bad 'parent' of a group");
+        else
+          g->parent = (size_t)pi + 1;
+      }
+    }
+  }
   json_t *tasks = need(&r, o, "tasks", JSON_ARRAY, false);
   if (tasks) {
     size_t n = json_array_size(tasks);
     dag->tasks = xcalloc(n ? n : 1, sizeof(*dag->tasks));
     dag->n_tasks = n; /* before filling: dag_free() frees what was filled */
-    for (size_t i = 0; i < n; i++) get_task(&r, json_array_get(tasks, i), n, &dag->tasks[i]);
+    for (size_t i = 0; i < n; i++) get_task(&r, json_array_get(tasks, i), n, ng, &dag->tasks[i]);
   }
   size_t n_topo = 0;
   dag->topo = get_indexes(&r, o, "topo", dag->n_tasks, &n_topo);

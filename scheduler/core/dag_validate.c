@@ -44,6 +44,7 @@ enum {
   K_PARAMS,
   K_DEFAULT_ARGS,
   K_TASKS,
+  K_GROUPS,
   K__COUNT
 };
 
@@ -51,7 +52,7 @@ static const char *const top_keys[K__COUNT] = {
     "dag_id",   "description",     "schedule",         "start_date",
     "end_date", "timezone",        "catchup",          "max_active_runs",
     "max_active_tasks", "dagrun_timeout", "is_paused_upon_creation", "tags", "params",
-    "default_args", "tasks",
+    "default_args", "tasks", "groups",
 };
 
 enum {
@@ -351,24 +352,27 @@ static void apply_args(struct loadctx *ctx, const struct slot *slots, const char
   }
 }
 
+void dag__get_args(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                   struct dag_task_args *a) {
+  if (v->kind != DAG_YN_MAP) {
+    type_error(ctx, v, path, "a mapping");
+    return;
+  }
+  struct slot slots[A__COUNT];
+  collect(ctx, v, path, arg_keys, A__COUNT, slots, NULL, NULL);
+  apply_args(ctx, slots, path, a);
+}
+
 /* --- tasks ----------------------------------------------------------------- */
 
-/* An upstream reference as written, kept until every id is known. */
-struct upref {
-  const struct dag_ynode *node;
-  size_t index; /* in the upstream list, or SIZE_MAX for `upstream: a` */
-};
-
 struct task_extra {
-  struct upref *refs;
-  size_t n_refs;
-  struct upref *edges; /* refs[] that resolved, aligned with task->upstream */
+  struct dag__edge *edges; /* aligned with task->upstream */
   int id_line;
 };
 
-static char *upref_path(size_t task, const struct upref *r) {
-  return r->index == SIZE_MAX ? xasprintf("tasks[%zu].upstream", task)
-                              : xasprintf("tasks[%zu].upstream[%zu]", task, r->index);
+static char *upref_path(const struct dag__upref *r) {
+  return r->index == SIZE_MAX ? xasprintf("%s.upstream", r->owner)
+                              : xasprintf("%s.upstream[%zu]", r->owner, r->index);
 }
 
 static bool valid_env_name(const char *s) {
@@ -419,31 +423,6 @@ static void get_argv(struct loadctx *ctx, const struct dag_ynode *v, const char 
       else
         check_template(ctx, v->items[i], p, t->argv[t->argc]);
       t->argc++;
-    }
-    free(p);
-  }
-}
-
-static void get_upstream(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
-                         struct task_extra *x) {
-  if (v->kind == DAG_YN_SCALAR) {
-    char *id;
-    if (!dag_yaml_get_string(&ctx->y, v, path, &id)) return;
-    free(id);
-    x->refs = xcalloc(1, sizeof(*x->refs));
-    x->refs[x->n_refs++] = (struct upref){v, SIZE_MAX};
-    return;
-  }
-  if (v->kind != DAG_YN_SEQ) {
-    type_error(ctx, v, path, "a task id or a list of task ids");
-    return;
-  }
-  x->refs = xcalloc(v->n + 1, sizeof(*x->refs));
-  for (size_t i = 0; i < v->n; i++) {
-    char *p = dag_yaml_path_index(path, i), *id;
-    if (dag_yaml_get_string(&ctx->y, v->items[i], p, &id)) {
-      free(id);
-      x->refs[x->n_refs++] = (struct upref){v->items[i], i};
     }
     free(p);
   }
@@ -590,18 +569,21 @@ static void get_plugin_config(struct loadctx *ctx, const struct dag_ynode *item,
   }
 }
 
-static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const struct dag_ynode *item,
-                       struct task_extra *xs, struct dag_strmap *ids) {
+static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, struct dag__item *it,
+                       const struct dag_task_args *args, struct task_extra *xs,
+                       struct dag_strmap *ids) {
   struct dag_task *t = &dag->tasks[i];
   struct task_extra *x = &xs[i];
-  char *tpath = dag_yaml_path_index("tasks", i);
+  const struct dag_ynode *item = it->node;
+  const char *tpath = it->path;
   struct slot s[T__COUNT];
   size_t *others = NULL, n_others = 0;
 
   t->line = item->line;
   t->col = item->col;
+  t->group = it->group;
   t->trigger_rule = DAG_TRIGGER_ALL_SUCCESS;
-  dag_task_args_copy(&t->args, &dag->default_args);
+  dag_task_args_copy(&t->args, args);
   if (item->kind != DAG_YN_MAP) {
     type_error(ctx, item, tpath, "a mapping (a task)");
     goto out;
@@ -610,16 +592,22 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   collect(ctx, item, tpath, task_keys, T__COUNT, s, others, &n_others);
 
   char *p = dag_yaml_path_key(tpath, "id");
+  char *label = NULL;
   if (s[T_ID].val == NULL) {
     dag_yaml_err(&ctx->y, item, p, "required key is missing");
-  } else if (dag_yaml_get_string(&ctx->y, s[T_ID].val, p, &t->id) &&
-             valid_name(ctx, s[T_ID].val, p, DAG_ID_TASK, "id", t->id)) {
-    size_t first;
-    x->id_line = s[T_ID].val->line;
-    if (!dag_strmap_add(ids, t->id, i, &first))
-      dag_yaml_err(&ctx->y, s[T_ID].val, p, "duplicate task id '%s' (first declared at line %d)", t->id,
-               xs[first].id_line);
+  } else if (dag_yaml_get_string(&ctx->y, s[T_ID].val, p, &label)) {
+    /* Inside a group, the id as written is the label; the task's id is
+     * Airflow's child_id(), "group.label". */
+    t->id = dag__child_id(dag, it->group, label);
+    if (valid_name(ctx, s[T_ID].val, p, DAG_ID_TASK, "id", t->id)) {
+      size_t first;
+      x->id_line = s[T_ID].val->line;
+      if (!dag_strmap_add(ids, t->id, i, &first))
+        dag_yaml_err(&ctx->y, s[T_ID].val, p, "duplicate task id '%s' (first declared at line %d)",
+                     t->id, xs[first].id_line);
+    }
   }
+  free(label);
   free(p);
 
   get_type(ctx, item, tpath, s, t);
@@ -632,9 +620,7 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
       dag__unknown_key(ctx, DAG_YN_KEY(item, others[j]), tpath, task_keys, T__COUNT);
   }
   if (present(&s[T_UPSTREAM])) {
-    p = dag_yaml_path_key(tpath, "upstream");
-    get_upstream(ctx, s[T_UPSTREAM].val, p, x);
-    free(p);
+    dag__get_upstream(ctx, s[T_UPSTREAM].val, it);
   }
   if (present(&s[T_TRIGGER_RULE])) {
     p = dag_yaml_path_key(tpath, "trigger_rule");
@@ -661,71 +647,6 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, const str
   apply_args(ctx, s + T_ARGS, tpath, &t->args);
 out:
   free(others);
-  free(tpath);
-}
-
-/* Upstream ids -> indexes, then downstream lists. */
-static void link_tasks(struct loadctx *ctx, struct dag *dag, struct task_extra *xs,
-                       const struct dag_strmap *ids) {
-  size_t n = dag->n_tasks;
-  size_t *seen = xcalloc(n, sizeof(*seen)); /* task i+1 that last listed j */
-  const char **names = NULL;                /* for did-you-mean, built on demand */
-  size_t n_names = 0;
-  size_t *n_down = xcalloc(n, sizeof(*n_down));
-
-  for (size_t i = 0; i < n; i++) {
-    struct dag_task *t = &dag->tasks[i];
-    struct task_extra *x = &xs[i];
-    if (x->n_refs == 0) continue;
-    t->upstream = xcalloc(x->n_refs, sizeof(*t->upstream));
-    x->edges = xcalloc(x->n_refs, sizeof(*x->edges));
-    for (size_t r = 0; r < x->n_refs; r++) {
-      const struct upref *ref = &x->refs[r];
-      const char *id = ref->node->value;
-      char *p = upref_path(i, ref);
-      size_t j;
-      if (t->id && strcmp(id, t->id) == 0) {
-        dag_yaml_err(&ctx->y, ref->node, p, "task '%s' cannot depend on itself", id);
-      } else if (!dag_strmap_get(ids, id, &j)) {
-        const char *best = NULL;
-        if (!dag_yaml_saturated(&ctx->y)) {
-          if (names == NULL) {
-            names = xcalloc(n, sizeof(*names));
-            /* Only ids that were accepted: suggesting a refused one would
-             * answer "unknown task '..' (did you mean '..'?)". */
-            for (size_t k = 0; k < n; k++)
-              if (dag->tasks[k].id && dag_id_is_valid(DAG_ID_TASK, dag->tasks[k].id))
-                names[n_names++] = dag->tasks[k].id;
-          }
-          best = dag_did_you_mean(id, names, n_names);
-        }
-        if (best)
-          dag_yaml_err(&ctx->y, ref->node, p, "unknown task '%s' (did you mean '%s'?)", id, best);
-        else
-          dag_yaml_err(&ctx->y, ref->node, p, "unknown task '%s'", id);
-      } else if (seen[j] == i + 1) {
-        dag_yaml_err(&ctx->y, ref->node, p, "task '%s' is listed twice", id);
-      } else {
-        seen[j] = i + 1;
-        x->edges[t->n_upstream] = *ref;
-        t->upstream[t->n_upstream++] = j;
-        n_down[j]++;
-      }
-      free(p);
-    }
-  }
-  for (size_t j = 0; j < n; j++)
-    if (n_down[j]) dag->tasks[j].downstream = xcalloc(n_down[j], sizeof(size_t));
-  for (size_t i = 0; i < n; i++) {
-    const struct dag_task *t = &dag->tasks[i];
-    for (size_t u = 0; u < t->n_upstream; u++) {
-      struct dag_task *up = &dag->tasks[t->upstream[u]];
-      up->downstream[up->n_downstream++] = i;
-    }
-  }
-  free(n_down);
-  free(names);
-  free(seen);
 }
 
 /* One concrete cycle, found by an iterative DFS along downstream edges (a
@@ -776,8 +697,13 @@ static void find_cycle(struct loadctx *ctx, const struct dag *dag, const struct 
         const struct dag_task *h = &dag->tasks[head];
         for (size_t e = 0; e < h->n_upstream; e++) {
           if (h->upstream[e] != prev) continue;
-          char *p = upref_path(head, &xs[head].edges[e]);
-          dag_yaml_err(&ctx->y, xs[head].edges[e].node, p, "dependency cycle: %s", sb_str(&sb));
+          const struct dag__edge *ed = &xs[head].edges[e];
+          char *p = upref_path(ed->ref);
+          if (ed->via)
+            dag_yaml_err(&ctx->y, ed->ref->node, p, "dependency cycle through group '%s': %s",
+                         dag->groups[ed->via - 1].id, sb_str(&sb));
+          else
+            dag_yaml_err(&ctx->y, ed->ref->node, p, "dependency cycle: %s", sb_str(&sb));
           free(p);
         }
         ctx->cycle = true;
@@ -810,38 +736,55 @@ static void topo_sort(struct dag *dag) {
 }
 
 static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_ynode *root,
-                      const struct slot *s) {
+                      const struct slot *s, const struct slot *gs) {
   const char *path = "tasks";
-  if (s->val == NULL) {
-    dag_yaml_err(&ctx->y, root, path, "required key is missing");
+  const struct dag_ynode *tasks = s->val, *groups = present(gs) ? gs->val : NULL;
+  if (tasks && tasks->kind != DAG_YN_SEQ) {
+    type_error(ctx, tasks, path, "a list of tasks");
     return;
   }
-  if (s->val->kind != DAG_YN_SEQ) {
-    type_error(ctx, s->val, path, "a list of tasks");
-    return;
+  struct dag__layout lay;
+  dag__layout_read(ctx, dag, tasks, groups, &lay);
+  if (lay.n_tasks == 0 && !groups) {
+    /* With groups, each one has said it needs a task. */
+    if (tasks == NULL)
+      dag_yaml_err(&ctx->y, root, path, "required key is missing");
+    else
+      dag_yaml_err(&ctx->y, tasks, path, "must have at least one task");
   }
-  if (s->val->n == 0) {
-    dag_yaml_err(&ctx->y, s->val, path, "must have at least one task");
-    return;
-  }
-  size_t n = s->val->n;
-  struct task_extra *xs = xcalloc(n, sizeof(*xs));
+  size_t n = lay.n_tasks;
+  char **paths = xcalloc(n + 1, sizeof(*paths));
+  for (size_t i = 0; i < n; i++) paths[i] = lay.tasks[i].path;
+  ctx->task_paths = paths;
+  /* The checks that take the tasks as one YAML list see them in the
+   * order of dag->tasks, groups' included. */
+  struct dag_ynode all = {.kind = DAG_YN_SEQ, .n = n};
+  all.items = xcalloc(n + 1, sizeof(*all.items));
+  for (size_t i = 0; i < n; i++) all.items[i] = (struct dag_ynode *)lay.tasks[i].node;
+
+  struct task_extra *xs = xcalloc(n + 1, sizeof(*xs));
   struct dag_strmap ids = {0};
-  dag->tasks = xcalloc(n, sizeof(*dag->tasks));
+  dag->tasks = xcalloc(n + 1, sizeof(*dag->tasks));
   dag->n_tasks = n;
-  for (size_t i = 0; i < n && !dag_yaml_saturated(&ctx->y); i++)
-    build_task(ctx, dag, i, s->val->items[i], xs, &ids);
-  link_tasks(ctx, dag, xs, &ids);
-  dag__check_stop_services(ctx, dag, s->val, &ids);
-  find_cycle(ctx, dag, xs);
-  dag__check_flow(ctx, dag, s->val);
-  if (ctx->y.errors == 0) topo_sort(dag);
-  for (size_t i = 0; i < n; i++) {
-    free(xs[i].refs);
-    free(xs[i].edges);
+  for (size_t i = 0; i < n && !dag_yaml_saturated(&ctx->y); i++) {
+    size_t g = lay.tasks[i].group;
+    build_task(ctx, dag, i, &lay.tasks[i], g ? &lay.args[g - 1] : &dag->default_args, xs, &ids);
   }
+  struct dag__edge **edges = NULL;
+  dag__link(ctx, dag, &lay, &ids, &edges);
+  for (size_t i = 0; i < n; i++) xs[i].edges = edges[i];
+  free(edges);
+  dag__check_stop_services(ctx, dag, &all, &ids);
+  find_cycle(ctx, dag, xs);
+  dag__check_flow(ctx, dag, &all);
+  if (ctx->y.errors == 0) topo_sort(dag);
+  for (size_t i = 0; i < n; i++) free(xs[i].edges);
   free(xs);
+  free(all.items);
   dag_strmap_free(&ids);
+  ctx->task_paths = NULL;
+  free(paths);
+  dag__layout_free(&lay, dag->n_groups);
 }
 
 /* --- the DAG --------------------------------------------------------------- */
@@ -950,6 +893,6 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
     }
   }
 
-  get_tasks(ctx, dag, root, &s[K_TASKS]);
+  get_tasks(ctx, dag, root, &s[K_TASKS], &s[K_GROUPS]);
   return dag;
 }

@@ -118,13 +118,13 @@ void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct da
   for (size_t i = 0; i < dag->n_tasks && i < tasks->n && !dag_yaml_saturated(&ctx->y); i++) {
     const struct dag_task *t = &dag->tasks[i];
     if (t->type != DAG_TASK_PLUGIN && tasks->items[i]->kind == DAG_YN_MAP) {
-      char *tpath = dag_yaml_path_index("tasks", i);
+      char *tpath = dag__task_path(ctx, i);
       check_task_refs(ctx, dag, tasks->items[i], tpath);
       free(tpath);
     }
     const char *key = t->branch ? "branch" : t->short_circuit ? "short_circuit" : NULL;
     if (key == NULL || t->n_downstream > 0) continue;
-    char *tpath = dag_yaml_path_index("tasks", i);
+    char *tpath = dag__task_path(ctx, i);
     char *p = dag_yaml_path_key(tpath, key);
     dag_yaml_err(&ctx->y, dag_yaml_get(tasks->items[i], key), p,
                  "task '%s' has no downstream tasks to %s (list it in their 'upstream')",

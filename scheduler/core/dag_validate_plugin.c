@@ -203,7 +203,7 @@ void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
                                     ? dag_yaml_get(tasks->items[i], type->stop_param)
                                     : NULL;
     if (v == NULL || v->kind != DAG_YN_SCALAR || dag_yaml_is_null(v)) continue; /* required */
-    char *tpath = dag_yaml_path_index("tasks", i);
+    char *tpath = dag__task_path(ctx, i);
     char *path = dag_yaml_path_key(tpath, type->stop_param);
     size_t j;
     char *why = NULL;

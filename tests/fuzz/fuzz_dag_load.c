@@ -29,10 +29,16 @@ static void check_dag(const struct dag *dag) {
     if (t->type == DAG_TASK_EXEC && (t->argc == 0 || t->argv[t->argc] != NULL)) abort();
     for (size_t u = 0; u < t->n_upstream; u++)
       if (t->upstream[u] >= n || pos[t->upstream[u]] >= pos[i]) abort();
+    /* A task's group exists, and a group's parent comes before it. */
+    if (t->group > dag->n_groups) abort();
     edges_up += t->n_upstream;
     edges_down += t->n_downstream;
   }
   if (edges_up != edges_down) abort();
+  for (size_t g = 0; g < dag->n_groups; g++)
+    if (dag->groups[g].parent > g || dag->groups[g].id == NULL ||
+        (dag->groups[g].parent == 0 && strcmp(dag->groups[g].id, dag->groups[g].label) != 0))
+      abort();
   free(pos);
 }
 

@@ -559,6 +559,60 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+
+static void assert_upstream(const struct dag *dag, const char *id, size_t n, ...) {
+  const struct dag_task *t = task(dag, id);
+  if (t->n_upstream != n) fail_msg("%s: %zu upstream tasks, not %zu", id, t->n_upstream, n);
+  va_list ap;
+  va_start(ap, n);
+  for (size_t i = 0; i < n; i++) assert_string_equal(dag->tasks[t->upstream[i]].id, va_arg(ap, const char *));
+  va_end(ap);
+}
+
+/* Task groups: ids as Airflow's child_id() makes them, default_args merged
+ * group over group over DAG under the task's own, and a dependency on a
+ * group meaning its leaves, a group's upstream its roots'. */
+static void test_task_groups(void **state) {
+  (void)state;
+  struct dag *dag = load_ok("0130-groups-ok.yaml");
+  assert_int_equal(dag->n_tasks, 6);
+  const char *order[] = {"start", "report", "etl.load", "etl.extract.users", "etl.extract.orders",
+                         "audit_rows"};
+  for (size_t i = 0; i < 6; i++) assert_string_equal(dag->tasks[i].id, order[i]);
+  assert_int_equal(dag->n_groups, 3);
+  assert_string_equal(dag->groups[0].id, "etl");
+  assert_string_equal(dag->groups[0].tooltip, "extract then load");
+  assert_int_equal(dag->groups[0].parent, 0);
+  assert_string_equal(dag->groups[1].id, "etl.extract");
+  assert_string_equal(dag->groups[1].label, "extract");
+  assert_string_equal(dag->groups[1].tooltip, "");
+  assert_int_equal(dag->groups[1].parent, 1);
+  assert_true(dag->groups[1].prefix_group_id);
+  assert_string_equal(dag->groups[2].id, "audit");
+  assert_false(dag->groups[2].prefix_group_id);
+  assert_null(dag_task_group(dag, task(dag, "start")));
+  assert_ptr_equal(dag_task_group(dag, task(dag, "etl.load")), &dag->groups[0]);
+  assert_ptr_equal(dag_task_group(dag, task(dag, "etl.extract.orders")), &dag->groups[1]);
+  assert_ptr_equal(dag_task_group(dag, task(dag, "audit_rows")), &dag->groups[2]);
+
+  assert_upstream(dag, "start", 0);
+  assert_upstream(dag, "etl.extract.users", 1, "start");   /* etl's roots */
+  assert_upstream(dag, "etl.extract.orders", 1, "start");
+  assert_upstream(dag, "etl.load", 2, "etl.extract.users", "etl.extract.orders");
+  assert_upstream(dag, "audit_rows", 2, "etl.extract.users", "etl.extract.orders");
+  assert_upstream(dag, "report", 2, "etl.load", "audit_rows"); /* leaves */
+  assert_topo_valid(dag);
+
+  assert_int_equal(task(dag, "start")->args.retries, 1);
+  assert_int_equal(task(dag, "etl.load")->args.retries, 5);
+  assert_int_equal(task(dag, "etl.load")->args.execution_timeout_us, 0);
+  assert_int_equal(task(dag, "etl.extract.users")->args.retries, 3);
+  assert_int_equal(task(dag, "etl.extract.users")->args.execution_timeout_us, 3600 * S);
+  assert_int_equal(task(dag, "etl.extract.users")->args.retry_delay_us, 10 * S);
+  assert_int_equal(task(dag, "audit_rows")->args.retries, 1);
+  dag_free(dag);
+}
+
 int main(void) {
   const char *src = getenv("DAGCTL_SOURCE_DIR");
   if (src == NULL || chdir(src) != 0) {
@@ -583,6 +637,7 @@ int main(void) {
       cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_buffer_not_nul_terminated),
       cmocka_unit_test(test_model_helpers),
+      cmocka_unit_test(test_task_groups),
   };
 
   /* One test per NNNN-name.yaml, in name order. */

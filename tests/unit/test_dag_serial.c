@@ -25,8 +25,9 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 264);
-  assert_int_equal(sizeof(struct dag_task), 256);
+  assert_int_equal(sizeof(struct dag), 280);
+  assert_int_equal(sizeof(struct dag_task), 264);
+  assert_int_equal(sizeof(struct dag_group), 48);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 64);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -125,8 +126,20 @@ static void same_dag(const struct dag *a, const struct dag *b) {
     same_args(&x->args, &y->args);
     assert_int_equal(x->line, y->line);
     assert_int_equal(x->col, y->col);
+    assert_int_equal(x->group, y->group);
   }
   same_indexes(a->topo, a->n_tasks, b->topo, b->n_tasks);
+  assert_int_equal(a->n_groups, b->n_groups);
+  for (size_t i = 0; i < a->n_groups; i++) {
+    const struct dag_group *x = &a->groups[i], *y = &b->groups[i];
+    same_str(x->id, y->id);
+    same_str(x->label, y->label);
+    same_str(x->tooltip, y->tooltip);
+    assert_int_equal(x->prefix_group_id, y->prefix_group_id);
+    assert_int_equal(x->parent, y->parent);
+    assert_int_equal(x->line, y->line);
+    assert_int_equal(x->col, y->col);
+  }
 }
 
 static char **strs(size_t n, ...) {
@@ -244,7 +257,14 @@ static struct dag *full_dag(void) {
   fill_args(&t->args, 3);
   t->line = 30;
   t->col = 9;
+  t->group = 2;
   d->topo = idx(3, (size_t)0, (size_t)2, (size_t)1);
+  d->n_groups = 2;
+  d->groups = xcalloc(2, sizeof(*d->groups));
+  d->groups[0] = (struct dag_group){xstrdup("etl"), xstrdup("etl"), xstrdup("the ETL"), false,
+                                    0, 40, 3};
+  d->groups[1] = (struct dag_group){xstrdup("load"), xstrdup("load"), xstrdup(""), true, 1, 44,
+                                    5};
   return d;
 }
 
