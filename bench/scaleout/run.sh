@@ -9,7 +9,9 @@
 #
 # Knobs: FANOUT (1000 no-op tasks in one run), CHAIN (100 tasks one after
 # the other), WORKERS ("1 2 4"), CONCURRENCY (8 tries per worker), PG (0),
-# WORK (/tmp/dagctl-bench-scaleout). Every figure comes from the store's
+# WORK (/tmp/dagctl-bench-scaleout), PG_STATS (0; 1: the server counts
+# statements with pg_stat_statements, and each case writes its statements
+# per task, every process together, to WORK/CASE/statements.txt). Every figure comes from the store's
 # times (microseconds): throughput is FANOUT over the span from the first
 # try's start to the last one's end; latency is, for each edge of the
 # chain, the downstream try's start (recorded when it is spawned, or when a
@@ -23,6 +25,7 @@ CHAIN=${CHAIN:-100}
 WORKERS=${WORKERS:-1 2 4}
 CONCURRENCY=${CONCURRENCY:-8}
 PG=${PG:-0}
+PG_STATS=${PG_STATS:-0}
 WORK=${WORK:-/tmp/dagctl-bench-scaleout}
 if [ -z "${DAGCTL_BIN:-}" ]; then
   cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DDAGCTL_TESTS=OFF >/dev/null
@@ -57,11 +60,16 @@ if [ "$PG" = 1 ]; then
   bin=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
   export PATH=$bin:$PATH
   PG_DATA=$WORK/pg/data
+  stats_opts=
+  [ "$PG_STATS" = 1 ] &&
+    stats_opts=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   mkdir -p "$WORK/pg"
   chown postgres "$WORK/pg"
   runuser -u postgres -- initdb -D "$PG_DATA" -A trust -U postgres --locale=C -E UTF8 >/dev/null
   runuser -u postgres -- pg_ctl -D "$PG_DATA" -l "$WORK/pg/server.log" -w \
-    -o "-k $WORK/pg -c listen_addresses= -c fsync=off" start >/dev/null
+    -o "-k $WORK/pg -c listen_addresses= -c fsync=off$stats_opts" start >/dev/null
+  [ "$PG_STATS" = 1 ] && psql -X -q -h "$WORK/pg" -U postgres -d postgres \
+    -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 fi
 
 # q SQL: one value from the state store.
@@ -132,6 +140,13 @@ one_case() {
       printf "%-22s %10.0f tasks/min   latency p50 %7.2f ms  p99 %7.2f ms  (%d edges)\n",
              name, n / (span / 6e7), p50 / 1000, p99 / 1000, NR
     }' "$WORK/$CASE/lat.txt" | tee -a "$WORK/results.txt"
+  # Statements of every process on this case's database (the script's own
+  # polls included), per task of both runs.
+  [ "$PG_STATS" = 1 ] && psql -X -A -F ' | ' -h "$WORK/pg" -U postgres -d postgres -c "
+    SELECT s.calls, round(s.calls::numeric / $((FANOUT + CHAIN)), 2) AS per_task,
+           round(s.total_exec_time::numeric, 1) AS ms, regexp_replace(s.query, '\s+', ' ', 'g')
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+    WHERE d.datname = '$DB' ORDER BY s.calls DESC" >"$WORK/$CASE/statements.txt"
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do
     for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
