@@ -116,6 +116,13 @@ int store_step_done(dag_store *st, struct store_stmt *s, const char *what) {
   return rc == STORE_DONE ? 0 : store_fail(st, what);
 }
 
+int store_step_later(dag_store *st, struct store_stmt *s, const char *what) {
+  if (st->depth == 0 || !st->be->step_later) return store_step_done(st, s, what);
+  int rc = st->be->step_later(s);
+  store_reset(s);
+  return rc == STORE_DONE ? 0 : store_fail(st, what);
+}
+
 char *store_col_text(struct store_stmt *s, int col) {
   const char *t = store_col_cstr(s, col);
   return t ? xstrdup(t) : NULL;
@@ -188,13 +195,25 @@ int dag_store_begin(dag_store *st) {
   st->doomed = false;
   st->last_rc = 0;
   st->notify = 0;
-  /* The transaction counts only once its BEGIN has run: a BEGIN that fails
-   * opened nothing, and the backend resets a broken connection only on a
-   * failure outside a transaction. After a server restart the BEGIN is the
-   * first statement to meet the cut connection; counted early, its failure
-   * skipped the reset and every later BEGIN failed the same way. */
+  /* The transaction counts only once its BEGIN has run (or, on PostgreSQL,
+   * been sent): a BEGIN that fails opened nothing, and the backend resets a
+   * broken connection only on a failure outside a transaction. After a
+   * server restart the BEGIN is the first statement to meet the cut
+   * connection; counted early, its failure skipped the reset and every
+   * later BEGIN failed the same way. PostgreSQL's BEGIN goes ahead of the
+   * first statement, in its round trip; a connection already known broken
+   * is reset before it is sent (store_pg.c). */
   const char *begin = st->be->kind == DAG_STORE_POSTGRESQL ? sql_begin_pg : sql_begin;
-  if (control(st, begin) != 0) return store_fail(st, "begin");
+  if (st->be->step_later) {
+    /* Sent ahead of the transaction's first statement, in its round trip:
+     * a BEGIN that fails fails that statement. */
+    struct store_stmt *s = store_stmt(st, begin);
+    int rc = s ? st->be->step_later(s) : STORE_ERROR;
+    if (s) store_reset(s);
+    if (rc != STORE_DONE) return store_fail(st, "begin");
+  } else if (control(st, begin) != 0) {
+    return store_fail(st, "begin");
+  }
   st->depth = 1;
   return 0;
 }

@@ -57,6 +57,11 @@ struct store_backend {
   void (*bind_text)(struct store_stmt *s, int idx, const char *v); /* copied; NULL: NULL */
   void (*bind_null)(struct store_stmt *s, int idx);
   int (*step)(struct store_stmt *s); /* STORE_ROW, STORE_DONE or STORE_ERROR */
+  /* Send a statement whose rows and changed count nobody reads, its
+   * outcome read with the next step (store_step_later()): STORE_DONE, or
+   * STORE_ERROR if it could not be sent. NULL: the backend runs each
+   * statement at once (SQLite, in process). */
+  int (*step_later)(struct store_stmt *s);
   const char *(*col_text)(struct store_stmt *s, int col); /* borrowed until the next step */
   int64_t (*col_int)(struct store_stmt *s, int col);      /* NULL: 0; a boolean: 0 or 1 */
   bool (*col_null)(struct store_stmt *s, int col);
@@ -142,6 +147,15 @@ void store_notify(dag_store *st, unsigned channels);
 
 /* Run a statement that returns no rows to completion. */
 int store_step_done(dag_store *st, struct store_stmt *s, const char *what);
+
+/* The same for a statement whose changed count the caller does not read,
+ * inside a transaction: on PostgreSQL it is sent at once and its outcome
+ * read with the next statement that needs an answer, at the latest the
+ * COMMIT, in one round trip (store_pg.c); its failure then fails that
+ * statement, and the transaction. Not for a statement whose failure the
+ * caller handles apart (a taken key, store_guard()). Outside a
+ * transaction, and on SQLite, it is store_step_done(). */
+int store_step_later(dag_store *st, struct store_stmt *s, const char *what);
 
 static inline int store_step(struct store_stmt *s) { return s->st->be->step(s); }
 static inline void store_reset(struct store_stmt *s) { s->st->be->reset(s); }

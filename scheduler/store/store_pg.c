@@ -10,6 +10,16 @@
  * transaction, its statements prepared again as they are used, so a
  * restarted server costs the calls in flight, not the process.
  *
+ * Round trips: a statement whose answer its caller does not read (a BEGIN,
+ * an UPDATE whose changed count nobody checks: store_step_later()) is sent
+ * at once in libpq's pipeline mode, and its outcome read with the next
+ * statement that needs an answer, at the latest the COMMIT: the end of a
+ * task, the queueing of its downstream and their NOTIFY and COMMIT travel
+ * as one round trip instead of eight. The server runs them in the order
+ * sent, in the same transaction; the first failure among them fails that
+ * next statement, and the transaction with it (a pipeline skips what
+ * follows a failure up to its sync, as a failed transaction would).
+ *
  * Passwords: the URL carries none (dag_store_open() refuses one); it comes
  * from the options (core.state_password, core.state_password_file) or from
  * libpq's own PGPASSWORD and ~/.pgpass, and every message this file keeps
@@ -36,6 +46,12 @@ struct pg_stmt {
   int row;        /* current row of res */
 };
 
+/* A result the pipeline owes: a statement's preparation or its execution. */
+struct pg_pending {
+  struct pg_stmt *s; /* borrowed: cached for the connection's life */
+  bool prepare;
+};
+
 struct pg_conn {
   char *password;    /* owned; NULL: libpq's own sources */
   char sqlstate[6];  /* of the last failure; "" if none (a broken connection) */
@@ -44,6 +60,9 @@ struct pg_conn {
   unsigned n_named;  /* statements named so far */
   int lock_timeout_ms; /* the session's, set again on a new connection */
   bool readonly;
+  bool piped;           /* in pipeline mode, owed the results of `pending` */
+  struct pg_pending *pending; /* owned array, in the order sent */
+  size_t n_pending, cap_pending;
 };
 
 #define CONN(st) ((PGconn *)(st)->conn)
@@ -95,7 +114,10 @@ static void keep_failure(dag_store *st, const PGresult *res) {
 static void maybe_reconnect(dag_store *st) {
   if (PQstatus(CONN(st)) != CONNECTION_BAD || st->depth > 0) return;
   LOG_WARN("state store connection lost, reconnecting db=%s", st->where);
+  DATA(st)->piped = false;
+  DATA(st)->n_pending = 0;
   PQreset(CONN(st));
+  if (PQpipelineStatus(CONN(st)) != PQ_PIPELINE_OFF) PQexitPipelineMode(CONN(st));
   for (size_t i = 0; i < st->n_stmts; i++) PS(st->stmts[i])->prepared = false;
   if (PQstatus(CONN(st)) != CONNECTION_OK) return;
   char sql[128];
@@ -198,12 +220,147 @@ static void pg_bind_text(struct store_stmt *s, int idx, const char *v) {
 
 static void pg_bind_null(struct store_stmt *s, int idx) { set_value(PS(s), idx, NULL); }
 
+/* --- the pipeline ------------------------------------------------------------ */
+
+static void owe(dag_store *st, struct pg_stmt *s, bool prepare) {
+  struct pg_conn *d = DATA(st);
+  d->pending = xgrow(d->pending, &d->cap_pending, d->n_pending + 1, sizeof(*d->pending));
+  d->pending[d->n_pending++] = (struct pg_pending){.s = s, .prepare = prepare};
+}
+
+/* Send `s` (prepared first if it is not yet) into the pipeline, entering
+ * it if need be. 0, or STORE_ERROR with the failure kept. */
+static int pipe_send(struct pg_stmt *s) {
+  dag_store *st = s->base.st;
+  struct pg_conn *d = DATA(st);
+  if (!d->piped) {
+    /* A connection lost since the last statement is reset here, before a
+     * transaction's BEGIN: see maybe_reconnect(). */
+    if (PQstatus(CONN(st)) == CONNECTION_BAD) maybe_reconnect(st);
+    if (PQenterPipelineMode(CONN(st)) != 1) return fail_result(st, NULL);
+    d->piped = true;
+  }
+  if (!s->prepared) {
+    if (PQsendPrepare(CONN(st), s->name, s->text, s->n_params, NULL) != 1) goto broken;
+    s->prepared = true; /* taken back if its result is a failure */
+    owe(st, s, true);
+  }
+  if (PQsendQueryPrepared(CONN(st), s->name, s->n_params, (const char *const *)s->values, NULL,
+                          NULL, 0) != 1)
+    goto broken;
+  owe(st, s, false);
+  return 0;
+broken:
+  keep_failure(st, NULL);
+  return STORE_ERROR;
+}
+
+/* Close the pipeline: send its sync, read every result it owes in order
+ * and leave pipeline mode. The first failure is kept and makes the answer
+ * STORE_ERROR; the result of the last statement sent, when it succeeded
+ * and `last` is given, goes to *last (the caller clears it). */
+static int pipe_sync(dag_store *st, PGresult **last) {
+  struct pg_conn *d = DATA(st);
+  PGconn *c = CONN(st);
+  bool failed = false, synced = false;
+  if (last) *last = NULL;
+  if (PQpipelineSync(c) != 1) {
+    keep_failure(st, NULL);
+    failed = true;
+  }
+  /* Each statement's results end with a NULL; the sync's is one result.
+   * A broken connection answers NULL for ever: bounded by what is owed. */
+  size_t i = 0, nulls = 0;
+  while (!failed || PQstatus(c) != CONNECTION_BAD) {
+    PGresult *r = PQgetResult(c);
+    if (!r) {
+      if (++nulls > d->n_pending + 1) break;
+      if (i < d->n_pending) i++;
+      continue;
+    }
+    ExecStatusType status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      synced = true;
+      break;
+    }
+    bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    struct pg_pending *p = i < d->n_pending ? &d->pending[i] : NULL;
+    if (!ok && p && p->prepare) p->s->prepared = false;
+    if (!ok && status != PGRES_PIPELINE_ABORTED && !failed) {
+      keep_failure(st, r);
+      failed = true;
+    }
+    if (ok && p && !p->prepare && i + 1 == d->n_pending && last && !*last) {
+      *last = r;
+      const char *changed = PQcmdTuples(r);
+      d->changes = *changed ? strtoll(changed, NULL, 10) : 0;
+    } else {
+      PQclear(r);
+    }
+    if (!ok && PQstatus(c) == CONNECTION_BAD) break;
+  }
+  /* Statements still marked prepared past a failed sync may never have
+   * reached the server. */
+  for (size_t k = i; !synced && k < d->n_pending; k++)
+    if (d->pending[k].prepare) d->pending[k].s->prepared = false;
+  d->n_pending = 0;
+  d->piped = false;
+  if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && PQexitPipelineMode(c) != 1 && !failed) {
+    keep_failure(st, NULL);
+    failed = true;
+  }
+  if (!failed && !synced) {
+    keep_failure(st, NULL);
+    failed = true;
+  }
+  if (failed) {
+    if (last) {
+      PQclear(*last);
+      *last = NULL;
+    }
+    maybe_reconnect(st);
+    return STORE_ERROR;
+  }
+  return 0;
+}
+
+/* After a failed send: read and drop whatever the pipeline owes, keeping
+ * the send's failure. Returns STORE_ERROR to pass on. */
+static int pipe_abandon(dag_store *st) {
+  struct pg_conn *d = DATA(st);
+  char state[sizeof(d->sqlstate)];
+  memcpy(state, d->sqlstate, sizeof(state));
+  char *msg = d->errmsg ? xstrdup(d->errmsg) : NULL;
+  if (d->piped) pipe_sync(st, NULL);
+  memcpy(d->sqlstate, state, sizeof(state));
+  if (msg) {
+    free(d->errmsg);
+    d->errmsg = msg;
+  }
+  maybe_reconnect(st);
+  return STORE_ERROR;
+}
+
+static int pg_step_later(struct store_stmt *base) {
+  return pipe_send(PS(base)) == 0 ? STORE_DONE : pipe_abandon(base->st);
+}
+
 static int pg_step(struct store_stmt *base) {
   struct pg_stmt *s = PS(base);
   dag_store *st = base->st;
   if (s->res) {
     s->row++;
     return s->row < PQntuples(s->res) ? STORE_ROW : STORE_DONE;
+  }
+  if (DATA(st)->piped) {
+    /* Statements sent ahead: this one closes their pipeline. */
+    PGresult *r = NULL;
+    if (pipe_send(s) != 0) return pipe_abandon(st);
+    if (pipe_sync(st, &r) != 0) return STORE_ERROR;
+    s->res = r;
+    s->row = 0;
+    return PQntuples(r) > 0 ? STORE_ROW : STORE_DONE;
   }
   if (!s->prepared) {
     PGresult *r = PQprepare(CONN(st), s->name, s->text, s->n_params, NULL);
@@ -244,6 +401,7 @@ static bool pg_col_null(struct store_stmt *s, int col) { return pg_col_text(s, c
 static int64_t pg_changes(dag_store *st) { return DATA(st)->changes; }
 
 static int pg_exec(dag_store *st, const char *sql) {
+  if (DATA(st)->piped && pipe_sync(st, NULL) != 0) return STORE_ERROR;
   PGresult *r = PQexec(CONN(st), sql);
   ExecStatusType status = PQresultStatus(r);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail_result(st, r);
@@ -309,6 +467,7 @@ static void pg_close(dag_store *st) {
       free(d->password);
     }
     free(d->errmsg);
+    free(d->pending);
     free(d);
   }
   st->be_data = NULL;
@@ -324,6 +483,7 @@ const struct store_backend store_pg_backend = {
     .bind_text = pg_bind_text,
     .bind_null = pg_bind_null,
     .step = pg_step,
+    .step_later = pg_step_later,
     .col_text = pg_col_text,
     .col_int = pg_col_int,
     .col_null = pg_col_null,
@@ -343,13 +503,25 @@ const char *store_pg_password(dag_store *st) { return DATA(st)->password; }
 int store_pg_backend_pid(dag_store *st) { return PQbackendPID(CONN(st)); }
 
 int store_pg_notify(dag_store *st, unsigned channels, bool commit) {
-  /* Fixed names: no user text reaches the statement. */
-  char sql[96];
-  snprintf(sql, sizeof(sql), "%s%s%s",
-           channels & DAG_STORE_WAKE_WORKERS ? "NOTIFY dagctl_workers;" : "",
-           channels & DAG_STORE_WAKE_SCHEDULERS ? "NOTIFY dagctl_schedulers;" : "",
-           commit ? "COMMIT" : "");
-  return pg_exec(st, sql);
+  /* Fixed names: no user text reaches the statements. Sent down the
+   * pipeline, with whatever the transaction sent ahead of them. */
+  static const char workers[] = "NOTIFY dagctl_workers";
+  static const char schedulers[] = "NOTIFY dagctl_schedulers";
+  static const char commit_sql[] = "COMMIT";
+  const char *sql[] = {channels & DAG_STORE_WAKE_WORKERS ? workers : NULL,
+                       channels & DAG_STORE_WAKE_SCHEDULERS ? schedulers : NULL};
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(sql); i++) {
+    struct store_stmt *s = sql[i] ? store_stmt(st, sql[i]) : NULL;
+    if (sql[i] && (!s || pg_step_later(s) != STORE_DONE)) return STORE_ERROR;
+  }
+  if (commit) {
+    struct store_stmt *s = store_stmt(st, commit_sql);
+    if (!s) return STORE_ERROR;
+    int rc = pg_step(s);
+    pg_reset(s);
+    return rc == STORE_DONE ? 0 : STORE_ERROR;
+  }
+  return DATA(st)->piped ? pipe_sync(st, NULL) : 0;
 }
 
 /* The server's notices (IF NOT EXISTS ... skipping) go to the debug log,

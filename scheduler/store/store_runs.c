@@ -358,7 +358,7 @@ int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 2, now);
   store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
-  return store_step_done(st, s, "set task state");
+  return store_step_later(st, s, "set task state");
 }
 
 int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
@@ -383,7 +383,7 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 4, pid_start);
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
-  if ((rc = store_step_done(st, s, "start try")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "start try")) != 0) goto fail;
   if (!(s = store_stmt(st, ins))) goto fail;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
@@ -391,7 +391,7 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 4, start);
   store_bind_int64(s, 5, pid);
   store_bind_text(s, 6, log_path);
-  if ((rc = store_step_done(st, s, "record try")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "record try")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
   dag_store_rollback(st);
@@ -422,7 +422,7 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_time(s, 5, next_retry_at);
   store_bind_int64(s, 6, run_pk);
   store_bind_text(s, 7, task_id);
-  if ((rc = store_step_done(st, s, "end try")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "end try")) != 0) goto fail;
   if (!(s = store_stmt(st, upd_try))) goto fail;
   /* A try's own record says how that try ended: up_for_retry is a property
    * of the task instance, the try itself failed. */
@@ -434,7 +434,7 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   store_bind_int64(s, 7, try_number);
-  if ((rc = store_step_done(st, s, "end try record")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "end try record")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
   dag_store_rollback(st);
@@ -484,14 +484,14 @@ int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int
   store_bind_int64(s, 2, pid_start);
   store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
-  int rc = store_step_done(st, s, "task pid");
+  int rc = store_step_later(st, s, "task pid");
   if (rc) return rc;
   if (!(s = store_stmt(st, tr))) return DAG_ESTORE;
   store_bind_int64(s, 1, pid);
   store_bind_int64(s, 2, run_pk);
   store_bind_text(s, 3, task_id);
   store_bind_int64(s, 4, try_number);
-  return store_step_done(st, s, "try pid");
+  return store_step_later(st, s, "try pid");
 }
 
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
@@ -514,7 +514,7 @@ int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
-  return store_step_done(st, s, "grant try");
+  return store_step_later(st, s, "grant try");
 }
 
 int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
@@ -531,7 +531,7 @@ int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, 
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   store_bind_int64(s, 7, try_number);
-  return store_step_done(st, s, "try usage");
+  return store_step_later(st, s, "try usage");
 }
 
 int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number) {

@@ -85,7 +85,7 @@ int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int 
   store_bind_int64(s, 1, try_number);
   store_bind_int64(s, 2, run_pk);
   store_bind_text(s, 3, task_id);
-  if ((rc = store_step_done(st, s, "queue try")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "queue try")) != 0) goto fail;
   if (!(s = store_stmt(st, ins))) goto fail;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
@@ -94,7 +94,7 @@ int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int 
   store_bind_text(s, 5, task_type);
   store_bind_text(s, 6, log_path);
   store_bind_int64(s, 7, now);
-  if ((rc = store_step_done(st, s, "queue claim")) != 0) goto fail;
+  if ((rc = store_step_later(st, s, "queue claim")) != 0) goto fail;
   store_notify(st, DAG_STORE_WAKE_WORKERS);
   return dag_store_commit(st);
 fail:
@@ -165,14 +165,14 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
     store_bind_int64(s, 2, c->run_pk);
     store_bind_text(s, 3, c->task_id);
     store_bind_int64(s, 4, c->try_number);
-    if ((rc = store_step_done(st, s, "claimed task")) != 0) goto fail;
+    if ((rc = store_step_later(st, s, "claimed task")) != 0) goto fail;
     if (!(s = store_stmt(st, ins_try))) goto fail;
     store_bind_int64(s, 1, c->run_pk);
     store_bind_text(s, 2, c->task_id);
     store_bind_int64(s, 3, c->try_number);
     store_bind_int64(s, 4, now);
     store_bind_text(s, 5, c->log_path);
-    if ((rc = store_step_done(st, s, "claimed try")) != 0) goto fail;
+    if ((rc = store_step_later(st, s, "claimed try")) != 0) goto fail;
   }
   free(qj);
   free(tj);
@@ -277,7 +277,7 @@ int dag_store_claim_recorded(dag_store *st, int64_t id) {
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, id);
-  return store_step_done(st, s, "claim recorded");
+  return store_step_later(st, s, "claim recorded");
 }
 
 int dag_store_claim_of_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number,

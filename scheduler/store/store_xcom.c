@@ -18,7 +18,7 @@ int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, cons
   store_bind_text(s, 3, key);
   store_bind_text(s, 4, value_json);
   store_bind_int64(s, 5, now);
-  return store_step_done(st, s, "xcom push");
+  return store_step_later(st, s, "xcom push");
 }
 
 int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **out, size_t *n) {
@@ -108,5 +108,5 @@ int dag_store_xcom_clear_task(dag_store *st, int64_t run_pk, const char *task_id
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
-  return store_step_done(st, s, "xcom clear task");
+  return store_step_later(st, s, "xcom clear task");
 }

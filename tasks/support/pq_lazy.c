@@ -64,7 +64,17 @@
   X(int, PQbackendPID, (const PGconn *c), (c))                                              \
   X(int, PQsocket, (const PGconn *c), (c))                                                  \
   X(int, PQconsumeInput, (PGconn * c), (c))                                                 \
-  X(PGnotify *, PQnotifies, (PGconn * c), (c))
+  X(PGnotify *, PQnotifies, (PGconn * c), (c))                                             \
+  X(int, PQsendPrepare, (PGconn * c, const char *s, const char *q, int n, const Oid *t),    \
+    (c, s, q, n, t))                                                                        \
+  X(int, PQsendQueryPrepared,                                                               \
+    (PGconn * c, const char *s, int n, const char *const *v, const int *l, const int *f,    \
+     int r),                                                                                \
+    (c, s, n, v, l, f, r))                                                                  \
+  X(int, PQenterPipelineMode, (PGconn * c), (c))                                            \
+  X(int, PQexitPipelineMode, (PGconn * c), (c))                                             \
+  X(int, PQpipelineSync, (PGconn * c), (c))                                                 \
+  X(PGpipelineStatus, PQpipelineStatus, (const PGconn *c), (c))
 
 struct pq_api {
 #define FIELD(ret, name, params, args) ret(*name) params;
@@ -172,6 +182,16 @@ FORWARD(PGresult *, PQexecPrepared,
          int r),
         (c, s, n, v, l, f, r))
 FORWARD(PGresult *, PQgetResult, (PGconn * c), (c))
+FORWARD(int, PQsendPrepare, (PGconn * c, const char *s, const char *q, int n, const Oid *t),
+        (c, s, q, n, t))
+FORWARD(int, PQsendQueryPrepared,
+        (PGconn * c, const char *s, int n, const char *const *v, const int *l, const int *f,
+         int r),
+        (c, s, n, v, l, f, r))
+FORWARD(int, PQenterPipelineMode, (PGconn * c), (c))
+FORWARD(int, PQexitPipelineMode, (PGconn * c), (c))
+FORWARD(int, PQpipelineSync, (PGconn * c), (c))
+FORWARD(PGpipelineStatus, PQpipelineStatus, (const PGconn *c), (c))
 FORWARD(int, PQputCopyData, (PGconn * c, const char *b, int n), (c, b, n))
 FORWARD(int, PQputCopyEnd, (PGconn * c, const char *e), (c, e))
 FORWARD(ExecStatusType, PQresultStatus, (const PGresult *r), (r))

@@ -317,8 +317,48 @@ static void wake_ups_follow_commits(void **state) {
   dag_store_close(other);
 }
 
+/* A statement sent ahead of its answer (PostgreSQL's pipeline) that fails
+ * fails its transaction: the same try queued twice in one transaction
+ * breaks the claim's unique key, wherever the failure surfaces (at once on
+ * SQLite, with the next statement that needs an answer or the COMMIT on
+ * PostgreSQL). Nothing of the transaction stays, and the connection serves
+ * the next one. */
+static void failure_sent_ahead_fails_its_transaction(void **state) {
+  struct fixture *f = *state;
+  dag_store *st = f->s.st;
+  assert_int_equal(dag_store_begin(st), 0);
+  assert_int_equal(dag_store_queue_try(st, f->run_pk, "a", 1, "default", "shell", "a.log", 2000),
+                   0);
+  int rc = dag_store_queue_try(st, f->run_pk, "a", 1, "default", "shell", "a.log", 2000);
+  /* A statement that needs an answer, sent after the failed one. */
+  struct dag_store_claim *c = NULL;
+  size_t n = 0;
+  if (rc == 0) rc = dag_store_claims_done(st, &c, &n);
+  assert_int_not_equal(rc, 0);
+  dag_store_claims_free(c, n);
+  assert_int_not_equal(dag_store_commit(st), 0);
+  assert_int_equal(ti_state(f, "a"), DAG_TI_NONE);
+  assert_int_equal(claim(f, st, "w1", default_q, 1, shell_only, 2, 8, &c), 0);
+
+  /* The same, failing at the COMMIT: nothing stays either. */
+  assert_int_equal(dag_store_begin(st), 0);
+  queue(f, "b", 1, "default", "shell");
+  rc = dag_store_queue_try(st, f->run_pk, "b", 1, "default", "shell", "b.log", 2000);
+  if (rc == 0) rc = dag_store_commit(st);
+  else dag_store_rollback(st);
+  assert_int_not_equal(rc, 0);
+  assert_int_equal(ti_state(f, "b"), DAG_TI_NONE);
+
+  /* The connection goes on: a try queued now is claimed. */
+  queue(f, "c", 1, "default", "shell");
+  assert_int_equal(claim(f, st, "w1", default_q, 1, shell_only, 2, 8, &c), 1);
+  assert_string_equal(c[0].task_id, "c");
+  dag_store_claims_free(c, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(failure_sent_ahead_fails_its_transaction, setup, teardown),
       cmocka_unit_test_setup_teardown(claimed_once, setup, teardown),
       cmocka_unit_test_setup_teardown(two_claimers_split, setup, teardown),
       cmocka_unit_test_setup_teardown(queues_and_types_route, setup, teardown),
