@@ -154,6 +154,7 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
     append_node_string(&sb, node, "type");
     sb_appendc(&sb, ',');
     append_node_string(&sb, node, "trigger_rule");
+    api_grid_task_group(&sb, node);
     sb_append(&sb, ",\"upstream\":[");
     size_t ui;
     json_t *up;
@@ -188,7 +189,12 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
     }
     sb_append(&sb, "]}");
   }
-  sb_append(&sb, "]}");
+  sb_appendc(&sb, ']');
+  int *states = xmalloc((n ? n : 1) * sizeof(*states));
+  for (size_t i = 0; i < n; i++) states[i] = cells[i].state;
+  api_grid_groups(&sb, order.graph, states, n_runs);
+  free(states);
+  sb_appendc(&sb, '}');
   free(cells);
   if (cacheable) web_cache_store(w, req->url, version, sb_str(&sb), sb.len);
   web_json_text(c, 200, sb_str(&sb), sb.len);

@@ -84,5 +84,10 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
 /* Append `s` as a JSON string, with markup characters \u-escaped as
  * web_json_dumps() does. */
 void api_json_string(struct strbuf *sb, const char *s);
+/* api_grid_groups.c: a grid task's `,"group_id":...` from its graph node,
+ * and `,"groups":[...]`, each group's row with its summary state per run
+ * from `states` (n_tasks x n_runs, by task then run; -1: no instance). */
+void api_grid_task_group(struct strbuf *sb, json_t *node);
+void api_grid_groups(struct strbuf *sb, json_t *graph, const int *states, size_t n_runs);
 
 #endif

@@ -99,8 +99,9 @@ struct dag_task {
   size_t group; /* 1 + index in dag->groups of its innermost group; 0: none */
 };
 
-/* A task group (Airflow's TaskGroup): a named set of tasks and groups; its
- * id is in its tasks' ids (`group.task`) unless prefix_group_id is off. */
+/* A task group (Airflow's TaskGroup): a named set of tasks and groups that
+ * the status page folds into one row or node; its id is in its tasks' ids
+ * (`group.task`) unless prefix_group_id is off. */
 struct dag_group {
   char *id;      /* owned; the full id, "etl.extract" */
   char *label;   /* owned; as written, "extract" */

@@ -29,6 +29,22 @@ static int lookup(const char *const *names, int n, const char *name) {
   return -1;
 }
 
+enum dag_task_state dag_task_state_summary(const enum dag_task_state *states, size_t n) {
+  static const enum dag_task_state priority[] = {
+      DAG_TI_FAILED, DAG_TI_UPSTREAM_FAILED, DAG_TI_UP_FOR_RETRY, DAG_TI_UP_FOR_RESCHEDULE,
+      DAG_TI_QUEUED, DAG_TI_SCHEDULED,       DAG_TI_RUNNING,      DAG_TI_NONE,
+      DAG_TI_SUCCESS, DAG_TI_SKIPPED,
+  };
+  _Static_assert(sizeof(priority) / sizeof(priority[0]) == DAG_TI__COUNT,
+                 "every task state has its rank in a group's summary");
+  unsigned seen = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned)states[i] < DAG_TI__COUNT) seen |= 1u << states[i];
+  for (size_t k = 0; k < DAG_TI__COUNT; k++)
+    if (seen & 1u << priority[k]) return priority[k];
+  return DAG_TI_NONE;
+}
+
 const char *dag_task_state_name(enum dag_task_state s) {
   return (unsigned)s < DAG_TI__COUNT ? task_state_names[s] : "?";
 }

@@ -14,6 +14,7 @@
 #define DAG_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define DAG_TASK_STATE_MAP(XX)          \
   XX(NONE, "none")                      \
@@ -74,6 +75,13 @@ const char *dag_trigger_rule_name(enum dag_trigger_rule r);
 int dag_task_state_parse(const char *name, enum dag_task_state *out);
 int dag_run_state_parse(const char *name, enum dag_run_state *out);
 int dag_trigger_rule_parse(const char *name, enum dag_trigger_rule *out);
+
+/* The state a task group shows for one run, from the states of its task
+ * instances (`n` of them): the first of failed, upstream_failed,
+ * up_for_retry, up_for_reschedule, queued, scheduled, running, none,
+ * success, skipped that one of them is in, as Airflow's grid summarises a
+ * TaskGroup (www/utils.py's priority). n == 0: none. */
+enum dag_task_state dag_task_state_summary(const enum dag_task_state *states, size_t n);
 
 /* success, failed, upstream_failed, skipped: the task will not run again in
  * this run unless cleared. */

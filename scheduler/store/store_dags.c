@@ -9,7 +9,9 @@
 #include "store_datasets.h"
 #include "store_int.h"
 
-/* The task graph as JSON, so readers (CLI, web) need not parse YAML. */
+/* The task graph as JSON, so readers (CLI, web) need not parse YAML. A
+ * task in a task group also has "groups": its groups, outermost first,
+ * each {"group_id", "tooltip"}. */
 static char *graph_json(const struct dag *dag) {
   json_t *arr = json_array();
   for (size_t i = 0; i < dag->n_tasks; i++) {
@@ -17,11 +19,17 @@ static char *graph_json(const struct dag *dag) {
     json_t *up = json_array();
     for (size_t j = 0; j < t->n_upstream; j++)
       json_array_append_new(up, json_string(dag->tasks[t->upstream[j]].id));
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "task_id", t->id,
-                                         "type", t->type_name ? t->type_name : "shell",
-                                         "trigger_rule",
-                                         dag_trigger_rule_name(t->trigger_rule),
-                                         "upstream", up));
+    json_t *node = json_pack("{s:s, s:s, s:s, s:o}", "task_id", t->id, "type",
+                             t->type_name ? t->type_name : "shell", "trigger_rule",
+                             dag_trigger_rule_name(t->trigger_rule), "upstream", up);
+    if (t->group) {
+      json_t *chain = json_array();
+      for (size_t g = t->group; g; g = dag->groups[g - 1].parent)
+        json_array_insert_new(chain, 0, json_pack("{s:s, s:s}", "group_id", dag->groups[g - 1].id,
+                                                  "tooltip", dag->groups[g - 1].tooltip));
+      json_object_set_new(node, "groups", chain);
+    }
+    json_array_append_new(arr, node);
   }
   char *s = json_dumps(arr, JSON_COMPACT);
   json_decref(arr);

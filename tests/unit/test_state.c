@@ -300,6 +300,29 @@ static void test_finished_states(void **state) {
   }
 }
 
+/* A task group's state in the grid, as Airflow's: failed wins over
+ * everything, running over success, a task not started yet keeps the
+ * group from showing success, skipped only when all are. */
+static void test_group_summary(void **state) {
+  (void)state;
+  enum dag_task_state s[4];
+#define SUM(...)                                                              \
+  (memcpy(s, (enum dag_task_state[]){__VA_ARGS__}, sizeof((enum dag_task_state[]){__VA_ARGS__})), \
+   dag_task_state_summary(s, sizeof((enum dag_task_state[]){__VA_ARGS__}) / sizeof(s[0])))
+  assert_int_equal(SUM(DAG_TI_SUCCESS, DAG_TI_FAILED, DAG_TI_RUNNING), DAG_TI_FAILED);
+  assert_int_equal(SUM(DAG_TI_SUCCESS, DAG_TI_UPSTREAM_FAILED, DAG_TI_RUNNING),
+                   DAG_TI_UPSTREAM_FAILED);
+  assert_int_equal(SUM(DAG_TI_SUCCESS, DAG_TI_RUNNING, DAG_TI_NONE), DAG_TI_RUNNING);
+  assert_int_equal(SUM(DAG_TI_RUNNING, DAG_TI_QUEUED), DAG_TI_QUEUED);
+  assert_int_equal(SUM(DAG_TI_UP_FOR_RETRY, DAG_TI_UP_FOR_RESCHEDULE), DAG_TI_UP_FOR_RETRY);
+  assert_int_equal(SUM(DAG_TI_SUCCESS, DAG_TI_NONE), DAG_TI_NONE);
+  assert_int_equal(SUM(DAG_TI_SUCCESS, DAG_TI_SKIPPED), DAG_TI_SUCCESS);
+  assert_int_equal(SUM(DAG_TI_SKIPPED, DAG_TI_SKIPPED), DAG_TI_SKIPPED);
+  assert_int_equal(SUM(DAG_TI_SCHEDULED, DAG_TI_RUNNING, DAG_TI_SUCCESS), DAG_TI_SCHEDULED);
+#undef SUM
+  assert_int_equal(dag_task_state_summary(s, 0), DAG_TI_NONE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_named_cases),
@@ -308,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_names_round_trip),
       cmocka_unit_test(test_bad_names),
       cmocka_unit_test(test_finished_states),
+      cmocka_unit_test(test_group_summary),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,10 +6,12 @@ const DAG_ID = decodeURIComponent(location.pathname.split('/')[2] || '');
 const STATES = ['success', 'running', 'failed', 'upstream_failed', 'up_for_retry',
   'skipped', 'queued', 'scheduled', 'none'];
 const params = new URLSearchParams(location.search);
-const sel = {run: params.get('run'), task: params.get('task'), tab: params.get('tab') || 'details', downstream: true};
+const sel = {run: params.get('run'), task: params.get('task'), tab: params.get('tab') || 'details', downstream: true,
+  open: new Set((params.get('open') || '').split(',').filter(Boolean))}; // unfolded task groups
 let grid = null;      // the last /grid answer
 let gridSig = '';     // its shape: run ids and task ids
-let cells = [];       // cells[task][run] elements
+let rows = [];        // the grid's rows: {task, ti} or {group}, as drawn
+let cells = [];       // cells[row][run] elements
 let runHeads = [];    // the run header bars
 let latestVersion = null; // the DAG's latest good version number
 
@@ -18,6 +20,7 @@ function remember() {
   if (sel.run) q.set('run', sel.run);
   if (sel.task) q.set('task', sel.task);
   if (sel.tab !== 'details') q.set('tab', sel.tab);
+  if (sel.open.size) q.set('open', [...sel.open].join(','));
   history.replaceState(null, '', location.pathname + (q.toString() ? '?' + q : ''));
 }
 
@@ -73,10 +76,77 @@ async function togglePause() {
 function cellTip(task, i) {
   const run = grid.dag_runs[i];
   const st = task.states[i];
-  let tip = task.task_id + '\n' + run.dag_run_id + '\n' + (st || 'no status');
-  if (task.try_numbers[i] > 1) tip += ' · try ' + task.try_numbers[i];
-  if (task.durations[i] != null) tip += ' · ' + fmtDuration(task.durations[i]);
+  let tip = (task.task_id || 'group ' + task.group_id) + '\n' + run.dag_run_id + '\n' + (st || 'no status');
+  if (task.try_numbers && task.try_numbers[i] > 1) tip += ' · try ' + task.try_numbers[i];
+  if (task.durations && task.durations[i] != null) tip += ' · ' + fmtDuration(task.durations[i]);
   return tip;
+}
+
+// --- task groups: folded into one row or node until a click opens them -------------
+
+function groupsById() {
+  return new Map((grid.groups || []).map((g) => [g.group_id, g]));
+}
+
+// A task's groups, outermost first.
+function chainOf(byId, groupId) {
+  const c = [];
+  for (let g = byId.get(groupId); g; g = byId.get(g.parent_group_id)) c.unshift(g);
+  return c;
+}
+
+// What stands for a task: itself, or the outermost folded group holding it.
+function shownAs(byId, t) {
+  const g = chainOf(byId, t.group_id).find((x) => !sel.open.has(x.group_id));
+  return g ? {key: 'g:' + g.group_id, group: g} : {key: 't:' + t.task_id, task: t};
+}
+
+// A task's name without its groups' prefix, as Airflow labels it.
+function shortName(t) {
+  return t.group_id && t.task_id.startsWith(t.group_id + '.') ? t.task_id.slice(t.group_id.length + 1) : t.task_id;
+}
+
+function toggleGroup(id, open) {
+  if (open === undefined) open = !sel.open.has(id);
+  if (open) sel.open.add(id);
+  else for (const o of [...sel.open]) if (o === id || o.startsWith(id + '.')) sel.open.delete(o);
+  remember();
+  refresh().catch(showError);
+}
+
+function gridRows() {
+  const byId = groupsById();
+  const out = [], seen = new Set();
+  grid.tasks.forEach((t, ti) => {
+    let depth = 0;
+    for (const g of chainOf(byId, t.group_id)) {
+      if (!seen.has(g.group_id)) {
+        seen.add(g.group_id);
+        out.push({key: 'g:' + g.group_id, group: g, depth});
+      }
+      if (!sel.open.has(g.group_id)) return;
+      depth++;
+    }
+    out.push({key: 't:' + t.task_id, task: t, ti, depth});
+  });
+  return out;
+}
+
+function rowName(row) {
+  const pad = row.depth * 12 + 'px';
+  if (row.group) {
+    const g = row.group, open = sel.open.has(g.group_id);
+    const b = h('button', {type: 'button', class: 'task-name group-name', 'data-group': g.group_id,
+      'aria-expanded': String(open), title: g.group_id + (g.tooltip ? '\n' + g.tooltip : ''),
+      text: (open ? '▾ ' : '▸ ') + g.label, onclick: () => toggleGroup(g.group_id)});
+    b.style.paddingLeft = pad;
+    return b;
+  }
+  const t = row.task;
+  const b = h('button', {type: 'button', class: 'task-name', title: t.task_id, text: shortName(t),
+    onclick: () => select(sel.run, t.task_id)});
+  b.style.paddingLeft = pad;
+  return b;
 }
 
 function buildGrid() {
@@ -102,13 +172,20 @@ function buildGrid() {
       r.imported_at ? h('span', {class: 'imported-mark', 'aria-label': 'imported', text: 'i'}) : null, bar);
   });
   g.append(...runHeads);
-  cells = grid.tasks.map((t) => {
-    g.append(h('button', {type: 'button', class: 'task-name', title: t.task_id, text: t.task_id,
-      onclick: () => select(sel.run, t.task_id)}));
+  cells = rows.map((row) => {
+    g.append(rowName(row));
+    const item = row.task || row.group;
     return runs.map((r, i) => {
-      const c = h('button', {type: 'button', class: 'cell', 'data-state': t.states[i] || 'none',
-        'data-task': t.task_id, 'data-run': r.dag_run_id, title: cellTip(t, i),
-        onclick: () => select(r.dag_run_id, t.task_id)});
+      const attrs = {type: 'button', class: row.group ? 'cell group-cell' : 'cell',
+        'data-state': item.states[i] || 'none', 'data-run': r.dag_run_id, title: cellTip(item, i)};
+      if (row.group) {
+        attrs['data-group'] = row.group.group_id;
+        attrs.onclick = () => { sel.run = r.dag_run_id; toggleGroup(row.group.group_id, true); };
+      } else {
+        attrs['data-task'] = row.task.task_id;
+        attrs.onclick = () => select(r.dag_run_id, row.task.task_id);
+      }
+      const c = h('button', attrs);
       g.append(c);
       return c;
     });
@@ -125,12 +202,15 @@ function updateGrid() {
     bar.dataset.state = r.state;
     bar.style.height = Math.round(8 + 44 * d / longest) + 'px';
   });
-  grid.tasks.forEach((t, ti) => t.states.forEach((st, i) => {
-    const c = cells[ti][i];
-    if (c.dataset.state !== (st || 'none')) c.dataset.state = st || 'none';
-    const tip = cellTip(t, i);
-    if (c.title !== tip) c.title = tip;
-  }));
+  rows.forEach((row, ri) => {
+    const item = row.task || row.group;
+    item.states.forEach((st, i) => {
+      const c = cells[ri][i];
+      if (c.dataset.state !== (st || 'none')) c.dataset.state = st || 'none';
+      const tip = cellTip(item, i);
+      if (c.title !== tip) c.title = tip;
+    });
+  });
 }
 
 function markSelection() {
@@ -138,7 +218,7 @@ function markSelection() {
   const ri = grid ? grid.dag_runs.findIndex((r) => r.dag_run_id === sel.run) : -1;
   if (ri < 0) return;
   runHeads[ri].classList.add('sel');
-  const ti = sel.task ? grid.tasks.findIndex((t) => t.task_id === sel.task) : -1;
+  const ti = sel.task ? rows.findIndex((row) => row.task && row.task.task_id === sel.task) : -1;
   if (ti >= 0) cells[ti][ri].classList.add('sel');
 }
 
@@ -347,9 +427,29 @@ function layout(tasks) {
   return {pos, ups, width, height};
 }
 
+// The graph's nodes: tasks, and each folded group as one node; an edge
+// into or out of a folded group's task is one into or out of the group.
+function graphNodes() {
+  const byId = groupsById();
+  const nodes = [], at = new Map();
+  const shown = grid.tasks.map((t) => shownAs(byId, t));
+  shown.forEach((s) => {
+    if (at.has(s.key)) return;
+    at.set(s.key, nodes.length);
+    nodes.push({task_id: s.key, task: s.task, group: s.group, upstream: []});
+  });
+  const idx = new Map(grid.tasks.map((t, i) => [t.task_id, i]));
+  grid.tasks.forEach((t, i) => t.upstream.forEach((u) => {
+    if (!idx.has(u)) return;
+    const from = shown[idx.get(u)].key, node = nodes[at.get(shown[i].key)];
+    if (from !== node.task_id && !node.upstream.includes(from)) node.upstream.push(from);
+  }));
+  return nodes;
+}
+
 function graphView(run) {
-  const tasks = grid.tasks;
-  if (!tasks.length) return h('p', {class: 'muted', text: 'No tasks.'});
+  if (!grid.tasks.length) return h('p', {class: 'muted', text: 'No tasks.'});
+  const tasks = graphNodes();
   const ri = run ? grid.dag_runs.indexOf(run) : -1;
   const {pos, ups, width, height} = layout(tasks);
   // Shrink a slightly too wide graph to fit; scroll a large one at full size.
@@ -364,19 +464,39 @@ function graphView(run) {
     edges.append(svg('path', {d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`}));
   }));
   g.append(edges);
-  tasks.forEach((t, i) => {
-    const st = ri >= 0 ? t.states[ri] || 'none' : 'none';
-    const label = t.task_id.length > 22 ? t.task_id.slice(0, 21) + '…' : t.task_id;
-    const node = svg('g', {class: 'node' + (t.task_id === sel.task ? ' sel' : ''), 'data-state': st,
-      'data-task': t.task_id, transform: `translate(${pos[i].x},${pos[i].y})`},
-      svg('title', {text: t.task_id + ' (' + t.type + ')\n' + st}),
-      svg('rect', {width: NODE_W, height: NODE_H, rx: 5}),
-      svg('rect', {class: 'stripe', width: 6, height: NODE_H, rx: 2}),
-      svg('text', {x: 14, y: NODE_H / 2 + 4, text: label}));
-    node.addEventListener('click', () => select(sel.run, t.task_id));
+  const cut = (s) => (s.length > 22 ? s.slice(0, 21) + '…' : s);
+  tasks.forEach((n, i) => {
+    const at = `translate(${pos[i].x},${pos[i].y})`;
+    let node;
+    if (n.group) {
+      const gr = n.group, st = ri >= 0 ? gr.states[ri] || 'none' : 'none';
+      const count = grid.tasks.filter((t) => chainOf(groupsById(), t.group_id).includes(gr)).length;
+      node = svg('g', {class: 'node group', 'data-state': st, 'data-group': gr.group_id, transform: at},
+        svg('title', {text: 'group ' + gr.group_id + ' (' + count + ' tasks)' + (gr.tooltip ? '\n' + gr.tooltip : '') +
+          '\n' + st + '\nclick to unfold'}),
+        svg('rect', {width: NODE_W, height: NODE_H, rx: 9}),
+        svg('rect', {class: 'stripe', width: 6, height: NODE_H, rx: 2}),
+        svg('text', {x: 14, y: NODE_H / 2 + 4, text: cut('▸ ' + gr.label + ' (' + count + ')')}));
+      node.addEventListener('click', () => toggleGroup(gr.group_id, true));
+    } else {
+      const t = n.task, st = ri >= 0 ? t.states[ri] || 'none' : 'none';
+      node = svg('g', {class: 'node' + (t.task_id === sel.task ? ' sel' : ''), 'data-state': st,
+        'data-task': t.task_id, transform: at},
+        svg('title', {text: t.task_id + ' (' + t.type + ')\n' + st}),
+        svg('rect', {width: NODE_W, height: NODE_H, rx: 5}),
+        svg('rect', {class: 'stripe', width: 6, height: NODE_H, rx: 2}),
+        svg('text', {x: 14, y: NODE_H / 2 + 4, text: cut(t.task_id)}));
+      node.addEventListener('click', () => select(sel.run, t.task_id));
+    }
     g.append(node);
   });
-  return h('div', {class: 'graph-wrap'}, g);
+  // The unfolded groups, each with a button that folds it again.
+  const open = (grid.groups || []).filter((gr) => sel.open.has(gr.group_id));
+  return h('div', {class: 'graph-wrap'},
+    open.length ? h('div', {class: 'graph-groups'}, open.map((gr) =>
+      h('button', {type: 'button', class: 'btn fold', 'data-fold': gr.group_id, text: '▾ ' + gr.group_id,
+        title: 'fold ' + gr.group_id + ' into one node', onclick: () => toggleGroup(gr.group_id, false)}))) : null,
+    g);
 }
 
 // --- Gantt ------------------------------------------------------------------------------------
@@ -482,7 +602,8 @@ async function refresh() {
   const [dag, g] = await Promise.all([apiGet(dagUrl(DAG_ID)), apiGet(dagUrl(DAG_ID) + '/grid?limit=' + limit)]);
   renderHead(dag);
   grid = g;
-  const sig = g.dag_runs.map((r) => r.dag_run_id).join('\n') + '\0' + g.tasks.map((t) => t.task_id).join('\n');
+  rows = gridRows();
+  const sig = g.dag_runs.map((r) => r.dag_run_id).join('\n') + '\0' + rows.map((r) => r.key).join('\n');
   if (sig !== gridSig) {
     buildGrid();
     gridSig = sig;
