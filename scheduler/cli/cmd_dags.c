@@ -232,66 +232,70 @@ static const char validate_usage[] = "dagctl validate [PATH...] [--json]";
 
 /* One file's outcome: {file, ok, dag_id, tasks, errors: [{file, line,
  * column, message}]}. */
-static json_t *file_json(const char *path, const struct dag *dag,
-                         const struct dag_diags *diags) {
-  json_t *errs = json_array();
+static json_t *diags_json(const char *path, const struct dag_diags *diags) {
+  json_t *arr = json_array();
   for (size_t i = 0; diags && i < diags->n; i++) {
     const struct dag_diag *d = &diags->items[i];
-    json_array_append_new(errs, json_pack("{s:s, s:i, s:i, s:s}", "file",
-                                          d->file ? d->file : path, "line", d->line, "column",
-                                          d->col, "message", d->msg));
+    json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s}", "file",
+                                         d->file ? d->file : path, "line", d->line, "column",
+                                         d->col, "message", d->msg));
   }
-  return json_pack("{s:s, s:b, s:o, s:o, s:o}", "file", path, "ok", dag != NULL, "dag_id",
-                   dag ? json_string(dag->dag_id) : json_null(), "tasks",
-                   dag ? json_integer((json_int_t)dag->n_tasks) : json_null(), "errors", errs);
+  return arr;
 }
 
-static int validate_file(struct cli *c, const struct dag_plugin_catalog *plugins,
-                         const char *path, int *n_files, json_t *out) {
-  struct dag_load_options opts = {
-      .default_timezone = c->cfg.default_timezone,
-      .default_max_active_runs = c->cfg.max_active_runs_per_dag,
-      .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
-      .plugins = plugins,
-  };
-  struct dag_diags diags = DAG_DIAGS_INIT;
+static json_t *file_json(const char *path, const struct dag *dag, const struct dag_diags *diags,
+                         const struct dag_diags *warnings) {
+  return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "file", path, "ok", dag != NULL, "dag_id",
+                   dag ? json_string(dag->dag_id) : json_null(), "tasks",
+                   dag ? json_integer((json_int_t)dag->n_tasks) : json_null(), "errors",
+                   diags_json(path, diags), "warnings", diags_json(path, warnings));
+}
+
+static int validate_file(const struct dag_load_options *base, const char *path, int *n_files,
+                         json_t *out) {
+  struct dag_diags diags = DAG_DIAGS_INIT, warnings = DAG_DIAGS_INIT;
+  struct dag_load_options opts = *base;
+  opts.warnings = &warnings;
   struct dag *dag = NULL;
   int rc = dag_load_file(path, &opts, &dag, &diags);
   (*n_files)++;
   if (rc == 0) {
     if (out)
-      json_array_append_new(out, file_json(path, dag, NULL));
+      json_array_append_new(out, file_json(path, dag, NULL, &warnings));
     else
       printf("%s: ok (%s, %zu tasks)\n", path, dag->dag_id, dag->n_tasks);
-    dag_free(dag);
-    return 0;
-  }
-  if (out) {
+  } else if (out) {
     if (diags.n == 0) dag_diag_add(&diags, path, 0, 0, "%s", dag_strerror(rc));
-    json_array_append_new(out, file_json(path, NULL, &diags));
+    json_array_append_new(out, file_json(path, NULL, &diags, &warnings));
   } else {
     dag_diags_print(&diags, stdout);
   }
-  int n = (int)diags.n;
+  for (size_t i = 0; !out && i < warnings.n; i++) {
+    const struct dag_diag *w = &warnings.items[i];
+    printf("%s:%d:%d: warning: %s\n", w->file, w->line, w->col, w->msg);
+  }
+  dag_free(dag);
+  int n = rc == 0 ? 0 : diags.n ? (int)diags.n : 1;
   dag_diags_free(&diags);
-  return n ? n : 1;
+  dag_diags_free(&warnings);
+  return n;
 }
 
-static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins,
-                         const char *path, int *n_files, json_t *out) {
+static int validate_path(const struct dag_load_options *opts, const char *path, int *n_files,
+                         json_t *out) {
   struct stat st;
   if (stat(path, &st) != 0) {
     if (out) {
       struct dag_diags d = DAG_DIAGS_INIT;
       dag_diag_add(&d, path, 0, 0, "no such file or directory");
-      json_array_append_new(out, file_json(path, NULL, &d));
+      json_array_append_new(out, file_json(path, NULL, &d, NULL));
       dag_diags_free(&d);
     } else {
       printf("%s: no such file or directory\n", path);
     }
     return 1;
   }
-  if (!S_ISDIR(st.st_mode)) return validate_file(c, plugins, path, n_files, out);
+  if (!S_ISDIR(st.st_mode)) return validate_file(opts, path, n_files, out);
   struct dirent **names = NULL;
   int n = scandir(path, &names, NULL, alphasort);
   int errors = 0;
@@ -301,7 +305,7 @@ static int validate_path(struct cli *c, const struct dag_plugin_catalog *plugins
     if (name[0] != '.' && ((len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
                            (len > 4 && strcmp(name + len - 4, ".yml") == 0))) {
       char *file = xasprintf("%s/%s", path, name);
-      errors += validate_file(c, plugins, file, n_files, out);
+      errors += validate_file(opts, file, n_files, out);
       free(file);
     }
     free(names[i]);
@@ -321,8 +325,10 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
              "Checks DAG files (default: the DAG folder) and prints every error as\n"
              "FILE:LINE:COL: message. Plugin tasks are checked against the params\n"
              "their installed plugin declares. Exits 1 if any file has errors.\n"
+             "Warnings (FILE:LINE:COL: warning: message), such as a trigger_dag\n"
+             "task naming a DAG the DAG folder does not have, do not fail it.\n"
              "--json prints {ok, files, errors, results: [{file, ok, dag_id, tasks,\n"
-             "errors: [{file, line, column, message}]}]}.\n",
+             "errors: [{file, line, column, message}], warnings: [...]}]}.\n",
              validate_usage);
       return CLI_OK;
     }
@@ -339,12 +345,26 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
   char *folder = dag_plugins_folder(c->cfg.plugins_folder);
   dag_plugin_catalog_scan(&plugins, folder);
   free(folder);
+  /* A task naming another DAG is checked against the DAG folder, the
+   * DAGs a scheduler of this configuration would know. */
+  char **ids = NULL;
+  size_t n_ids = 0;
+  struct dag_load_options lopts = {
+      .default_timezone = c->cfg.default_timezone,
+      .default_max_active_runs = c->cfg.max_active_runs_per_dag,
+      .default_max_active_tasks = c->cfg.max_active_tasks_per_dag,
+      .plugins = &plugins,
+      .dag_ids_known = dag_load_folder_ids(c->cfg.dags_folder, &ids, &n_ids) == 0,
+  };
+  lopts.dag_ids = (const char *const *)ids;
+  lopts.n_dag_ids = n_ids;
   int errors = 0, n_files = 0;
   json_t *results = c->json ? json_array() : NULL;
   if (optind == argc)
-    errors = validate_path(c, &plugins, c->cfg.dags_folder, &n_files, results);
+    errors = validate_path(&lopts, c->cfg.dags_folder, &n_files, results);
   for (int i = optind; i < argc; i++)
-    errors += validate_path(c, &plugins, argv[i], &n_files, results);
+    errors += validate_path(&lopts, argv[i], &n_files, results);
+  dag_load_ids_free(ids, n_ids);
   dag_plugin_catalog_free(&plugins);
   if (results)
     cli_print_json(json_pack("{s:b, s:i, s:i, s:o}", "ok", errors == 0, "files", n_files,

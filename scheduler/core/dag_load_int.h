@@ -105,6 +105,11 @@ void dag__check_stop_services(struct loadctx *ctx, const struct dag *dag,
 void dag__get_flow_keys(struct loadctx *ctx, const struct dag_ynode *item, const char *tpath,
                         struct dag_task *t);
 void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *tasks);
+/* trigger_dag and external_task tasks naming a DAG id the folder does not
+ * have: warnings, when ctx->opts knows the folder's ids
+ * (dag_validate_dagref.c). */
+void dag__check_dag_refs(struct loadctx *ctx, const struct dag *dag,
+                         const struct dag_ynode *tasks);
 /* A list of dataset URIs at `v` into *out (owned, *n_out of them), each
  * checked (dataset.h) and reported where it is (dag_validate_dataset.c). */
 void dag__get_datasets(struct loadctx *ctx, const struct dag_ynode *v, const char *path,

@@ -777,6 +777,7 @@ static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_yno
   dag__check_stop_services(ctx, dag, &all, &ids);
   find_cycle(ctx, dag, xs);
   dag__check_flow(ctx, dag, &all);
+  dag__check_dag_refs(ctx, dag, &all);
   if (ctx->y.errors == 0) topo_sort(dag);
   for (size_t i = 0; i < n; i++) free(xs[i].edges);
   free(xs);

@@ -209,6 +209,11 @@ struct dag_scheduler {
   bool stopping;
   struct sched_delays delays;
   bool store_failed; /* stopped because the store failed: exit non-zero */
+  /* During a scan of the DAG folder, once a file is to load: the folder's
+   * DAG ids, for warnings about tasks naming a DAG it does not have. */
+  char **folder_ids;
+  size_t n_folder_ids;
+  bool folder_ids_known;
 
   struct sched_dag **dags;
   size_t n_dags, cap_dags;

@@ -360,11 +360,19 @@ static int load_file(struct dag_scheduler *s, struct sched_file *f) {
   opts.default_max_active_runs = s->cfg->max_active_runs_per_dag;
   opts.default_max_active_tasks = s->cfg->max_active_tasks_per_dag;
   opts.plugins = s->plugins && s->plugins->usable ? s->plugins : NULL;
-  struct dag_diags diags = DAG_DIAGS_INIT;
+  struct dag_diags diags = DAG_DIAGS_INIT, warnings = DAG_DIAGS_INIT;
+  opts.dag_ids_known = s->folder_ids_known;
+  opts.dag_ids = (const char *const *)s->folder_ids;
+  opts.n_dag_ids = s->n_folder_ids;
+  opts.warnings = &warnings;
   struct dag *dag = NULL;
   dag_time_t now = sched_now(s);
   char *source = NULL;
   int rc = dag_load_file_text(f->path, &opts, &dag, &diags, &source);
+  for (size_t i = 0; i < warnings.n; i++)
+    LOG_WARN("DAG file warning file=%s line=%d col=%d message=\"%s\"", f->path,
+             warnings.items[i].line, warnings.items[i].col, warnings.items[i].msg);
+  dag_diags_free(&warnings);
 
   if (rc == 0) {
     struct sched_dag *other = sched_find_dag(s, dag->dag_id);
@@ -461,9 +469,22 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int scan_dags_once(struct dag_scheduler *s);
+
 /* Load new and changed files, forget removed ones. O(files). Inside the
- * caller's transaction; returns the store's failure. */
+ * caller's transaction; returns the store's failure. The folder's DAG ids
+ * are read again at each scan that loads a file (O(files) then, nothing
+ * when no file changed), for the loader's warnings. */
 static int scan_dags(struct dag_scheduler *s) {
+  int rc = scan_dags_once(s);
+  dag_load_ids_free(s->folder_ids, s->n_folder_ids);
+  s->folder_ids = NULL;
+  s->n_folder_ids = 0;
+  s->folder_ids_known = false;
+  return rc;
+}
+
+static int scan_dags_once(struct dag_scheduler *s) {
   DIR *d = opendir(s->cfg->dags_folder);
   if (!d) {
     LOG_WARN("cannot read the DAG folder dir=%s error=\"%s\"", s->cfg->dags_folder,
@@ -513,6 +534,9 @@ static int scan_dags(struct dag_scheduler *s) {
     f->ino = stbuf.st_ino;
     f->size = stbuf.st_size;
     f->mtime = stbuf.st_mtim;
+    if (!s->folder_ids_known)
+      s->folder_ids_known =
+          dag_load_folder_ids(s->cfg->dags_folder, &s->folder_ids, &s->n_folder_ids) == 0;
     rc = load_file(s, f);
   }
   free(names);

@@ -613,6 +613,41 @@ static void test_task_groups(void **state) {
   dag_free(dag);
 }
 
+/* trigger_dag and external_task naming a DAG the folder does not have: a
+ * warning at the id, with the closest ids; the file still loads. Templated
+ * ids, the DAG itself and known ids pass; without the folder's ids, nothing
+ * is checked. */
+static void test_dag_refs_warn(void **state) {
+  (void)state;
+  static const char yaml[] =
+      "dag_id: parent\n"
+      "tasks:\n"
+      "  - {id: a, type: trigger_dag, trigger_dag_id: reprots}\n"
+      "  - {id: b, type: trigger_dag, trigger_dag_id: reports}\n"
+      "  - {id: c, type: trigger_dag, trigger_dag_id: \"{{ params.t }}\"}\n"
+      "  - {id: d, type: external_task, external_dag_id: zzz}\n"
+      "  - {id: e, type: trigger_dag, trigger_dag_id: parent}\n";
+  const char *ids[] = {"reports", "nightly"};
+  struct dag_diags diags = DAG_DIAGS_INIT, warnings = DAG_DIAGS_INIT;
+  struct dag_load_options opts = {.dag_ids_known = true, .dag_ids = ids, .n_dag_ids = 2,
+                                  .warnings = &warnings};
+  struct dag *dag = NULL;
+  assert_int_equal(dag_load_buffer("p.yaml", yaml, strlen(yaml), &opts, &dag, &diags), 0);
+  assert_int_equal(diags.n, 0);
+  char *got = dag_diags_join(&warnings);
+  assert_string_equal(got,
+                      "p.yaml:3:48: tasks[0].trigger_dag_id: no DAG 'reprots' in the DAG folder "
+                      "(did you mean 'reports'?)\n"
+                      "p.yaml:6:51: tasks[3].external_dag_id: no DAG 'zzz' in the DAG folder");
+  free(got);
+  dag_free(dag);
+  dag_diags_free(&warnings);
+  opts.dag_ids_known = false;
+  assert_int_equal(dag_load_buffer("p.yaml", yaml, strlen(yaml), &opts, &dag, &diags), 0);
+  assert_int_equal(warnings.n, 0);
+  dag_free(dag);
+}
+
 int main(void) {
   const char *src = getenv("DAGCTL_SOURCE_DIR");
   if (src == NULL || chdir(src) != 0) {
@@ -638,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_buffer_not_nul_terminated),
       cmocka_unit_test(test_model_helpers),
       cmocka_unit_test(test_task_groups),
+      cmocka_unit_test(test_dag_refs_warn),
   };
 
   /* One test per NNNN-name.yaml, in name order. */
