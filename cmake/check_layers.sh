@@ -10,6 +10,8 @@
 #   scheduler/alerts       alerts, engine, store, core, support
 #   web                    web, engine, store, core, support, and the
 #                          warehouse library (tasks/warehouse: the dashboard)
+#                          and the lake's (tasks/lake: copies of finished
+#                          task logs, log_archive.c)
 #   scheduler/cli          every layer
 #   tasks/NAME (a plugin)  its own folder, support and the other task
 #                          folders (the lake, the warehouse), never scheduler/
@@ -42,7 +44,7 @@ declare -A allowed=(
   [scheduler/plugin_host]="scheduler/plugin_host scheduler/core $sup"
   [scheduler/engine]="scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
   [scheduler/alerts]="scheduler/alerts scheduler/engine scheduler/store scheduler/core $sup"
-  [web]="web scheduler/engine scheduler/store scheduler/core $sup tasks/warehouse"
+  [web]="web scheduler/engine scheduler/store scheduler/core $sup tasks/warehouse tasks/lake"
   [scheduler/cli]="scheduler/cli scheduler/alerts web scheduler/engine scheduler/store scheduler/plugin_host scheduler/core $sup"
 )
 # Every other folder of tasks/ (but the ABI's) is a plugin or a task library.

@@ -1,6 +1,7 @@
 /* api_remote_log.c - the log of a try that ran on a worker of another
- * machine (core.executor: workers), read from that worker's log server
- * (log_server.c) for the log route (api_runs.c). The read blocks, so it
+ * machine (core.executor: workers), read from its copy in the lake once
+ * the worker made one (log_archive.h), else from that worker's log server
+ * (log_server.c), for the log route (api_runs.c). The read blocks, so it
  * runs on libuv's thread pool with copies of what it needs; the
  * connection is held meanwhile and answered when it is back. */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "log.h"
+#include "log_archive.h"
 #include "remote_log.h"
 #include "secret.h"
 #include "store_vars.h"
@@ -22,7 +24,8 @@ extern char **environ;
 struct remote_read {
   uv_work_t work;
   struct dag_http_conn *conn; /* held */
-  char *url, *secret, *rel;   /* owned copies */
+  char *url, *secret, *rel;   /* owned copies; url NULL: no log server */
+  struct dag_log_source *src; /* the log's copy in the lake; NULL: none */
   int64_t offset, tail, limit;
   struct strbuf body;
   struct dag_masker masker; /* what the log must not show (secret.h) */
@@ -30,9 +33,32 @@ struct remote_read {
   int rc;
 };
 
+/* The copy first (it outlives the worker), then the worker's log server. */
 static void read_work(uv_work_t *wk) {
   struct remote_read *r = wk->data;
-  r->rc = dag_remote_log_read(r->url, r->secret, r->rel, r->offset, &r->body, &r->err);
+  char *copy_err = NULL;
+  if (r->src) {
+    char *data = NULL;
+    size_t len = 0;
+    r->rc = dag_log_source_read(r->src, r->rel, &data, &len, &copy_err);
+    if (r->rc == 0) {
+      if (r->offset > (int64_t)len) r->offset = (int64_t)len;
+      sb_appendn(&r->body, data + r->offset, len - (size_t)r->offset);
+      free(data);
+      return;
+    }
+  }
+  if (r->url) {
+    r->rc = dag_remote_log_read(r->url, r->secret, r->rel, r->offset, &r->body, &r->err);
+    if (r->rc && copy_err) {
+      char *both = xasprintf("its copy: %s; its worker: %s", copy_err, r->err);
+      free(r->err);
+      r->err = both;
+    }
+    free(copy_err);
+  } else {
+    r->err = copy_err;
+  }
 }
 
 static void read_done(uv_work_t *wk, int status) {
@@ -62,6 +88,7 @@ static void read_done(uv_work_t *wk, int status) {
     free(r->secret);
   }
   free(r->url);
+  dag_log_source_free(r->src);
   free(r->rel);
   free(r->err);
   sb_free(&r->body);
@@ -80,9 +107,10 @@ bool api_remote_log(struct dag_web *w, struct dag_http_conn *c, int64_t run_pk,
     dag_store_claim_clear(&claim);
     return true;
   }
-  char *url = NULL;
+  char *url = NULL, *base = NULL;
+  dag_store_claim_log_archive(w->store, run_pk, task_id, try_number, &base);
   int rc = dag_store_worker_log_url(w->store, claim.worker_id, &url);
-  if (rc || !url) {
+  if (!base && (rc || !url)) {
     web_error(c, 404, "Log not found",
               "try %d of task '%s' ran on worker %s, which serves no logs: its log is in that "
               "worker's DAGCTL_HOME/logs/%s", try_number, task_id, claim.worker_id,
@@ -94,6 +122,8 @@ bool api_remote_log(struct dag_web *w, struct dag_http_conn *c, int64_t run_pk,
   struct remote_read *r = xcalloc(1, sizeof(*r));
   r->conn = c;
   r->url = url;
+  r->src = base ? dag_log_source_new(w->cfg, base) : NULL;
+  free(base);
   r->secret = w->cfg->worker_log_server_secret ? xstrdup(w->cfg->worker_log_server_secret)
                                                : NULL;
   r->rel = xstrdup(claim.log_path);

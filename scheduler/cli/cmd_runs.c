@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "error.h"
 #include "ids.h"
+#include "log_archive.h"
 #include "remote_log.h"
 #include "runs.h"
 #include "secret.h"
@@ -301,19 +302,42 @@ static void logs_out(void *ud, const char *buf, size_t len) {
   fwrite(buf, 1, len, stdout);
 }
 
-/* The log of a try that ran on a worker, from that worker's log server;
- * 0 with it in `out`, else why not in *why (caller frees). */
+/* The log of a try that ran on a worker: its copy in the lake once the
+ * worker made one (worker.remote_logging), else (or when the copy cannot
+ * be read) from that worker's log server; 0 with it in `out`, else why not
+ * in *why (caller frees). */
 static int read_remote_log(struct cli *c, const struct dag_store_claim *claim,
                            struct strbuf *out, char **why) {
-  char *url = NULL;
-  int rc = dag_store_worker_log_url(c->store, claim->worker_id, &url);
-  if (rc == 0 && !url) rc = DAG_ENOTFOUND;
-  if (rc) {
-    *why = xstrdup(rc == DAG_ENOTFOUND ? "that worker serves no logs" : dag_strerror(rc));
-    return rc;
+  char *base = NULL, *copy_err = NULL;
+  int rc = dag_store_claim_log_archive(c->store, claim->run_pk, claim->task_id,
+                                       claim->try_number, &base);
+  if (rc == 0 && base) {
+    struct dag_log_source *src = dag_log_source_new(&c->cfg, base);
+    char *data = NULL;
+    size_t len = 0;
+    rc = dag_log_source_read(src, claim->log_path, &data, &len, &copy_err);
+    dag_log_source_free(src);
+    free(base);
+    if (rc == 0) {
+      sb_appendn(out, data, len);
+      free(data);
+      return 0;
+    }
   }
-  rc = dag_remote_log_read(url, c->cfg.worker_log_server_secret, claim->log_path, 0, out, why);
+  char *url = NULL;
+  rc = dag_store_worker_log_url(c->store, claim->worker_id, &url);
+  if (rc == 0 && !url) rc = DAG_ENOTFOUND;
+  if (rc == 0)
+    rc = dag_remote_log_read(url, c->cfg.worker_log_server_secret, claim->log_path, 0, out, why);
+  else
+    *why = xstrdup(rc == DAG_ENOTFOUND ? "that worker serves no logs" : dag_strerror(rc));
   free(url);
+  if (rc && copy_err) {
+    char *both = xasprintf("its copy: %s; its worker: %s", copy_err, *why);
+    free(*why);
+    *why = both;
+  }
+  free(copy_err);
   return rc;
 }
 

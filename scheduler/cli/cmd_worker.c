@@ -12,6 +12,7 @@
 #include "error.h"
 #include "ids.h"
 #include "log.h"
+#include "log_archive.h"
 #include "log_server.h"
 #include "plugin_rules.h"
 #include "plugins.h"
@@ -27,6 +28,7 @@ struct worker_svc {
   uv_signal_t sigterm, sigint;
   struct dag_worker *worker;
   struct dag_log_server *logs; /* NULL: none */
+  struct dag_log_archive *archive; /* NULL: worker.remote_logging off */
   int signals;
 };
 
@@ -37,6 +39,13 @@ static void on_closed(void *ctx) {
   /* Last: a try's log stays readable until the try is recorded. */
   if (svc->logs) dag_log_server_close(svc->logs, NULL, NULL);
   svc->logs = NULL;
+  if (svc->archive) dag_log_archive_close(svc->archive, NULL, NULL);
+  svc->archive = NULL;
+}
+
+static void on_log_done(void *ctx, int64_t claim_id, const char *log_path) {
+  struct worker_svc *svc = ctx;
+  if (svc->archive) dag_log_archive_add(svc->archive, claim_id, log_path);
 }
 
 /* Serve this worker's logs to the other machines; the address it is
@@ -198,12 +207,17 @@ int cmd_worker(struct cli *c, int argc, char **argv) {
   uv_loop_init(&svc.loop);
   char *log_url = NULL;
   start_log_server(c, &svc, &log_url);
+  dag_log_archive_start(&svc.loop, &c->cfg, c->store, &svc.archive);
+  if (svc.archive)
+    LOG_INFO("finished logs are copied to base=%s", dag_log_archive_base(svc.archive));
   struct dag_worker_options wo = {.queues = (const char *const *)queues,
                                   .n_queues = n_queues,
                                   .types = (const char *const *)types,
                                   .n_types = n_types,
                                   .concurrency = concurrency,
-                                  .log_url = log_url};
+                                  .log_url = log_url,
+                                  .log_done = on_log_done,
+                                  .log_done_ctx = &svc};
   dag_worker_new(&svc.loop, &c->cfg, c->store, &wo, &svc.worker);
   free(log_url);
   char *qlist = NULL, *tlist = NULL;

@@ -6,7 +6,8 @@
  * held by the worker until the log grows or FOLLOW_WAIT_MS passes
  * (log_server.h): a line written on the worker is printed here at once,
  * and nobody polls a file. Between two requests the try's row is read
- * again; once it has ended, one last request gets the rest. The CLI has no
+ * again; once it has ended, one last request gets the rest (from the log's
+ * copy in the lake when the worker is gone). The CLI has no
  * loop of its own to keep free, so the reads simply block. */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "alloc.h"
 #include "cli.h"
 #include "error.h"
+#include "log_archive.h"
 #include "remote_log.h"
 #include "secret.h"
 #include "store_vars.h"
@@ -56,6 +58,26 @@ static int try_state(struct cli *c, int64_t run_pk, const char *task_id, int try
   return rc;
 }
 
+/* The rest of an ended try's log, from byte `offset`, from its copy in the
+ * lake (worker.remote_logging) when its worker cannot serve it; 0 when
+ * printed. */
+static int rest_from_copy(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
+                          const char *rel_path, int64_t offset, struct dag_masker *masker) {
+  char *base = NULL;
+  if (dag_store_claim_log_archive(c->store, run_pk, task_id, try_number, &base) != 0 || !base)
+    return DAG_ENOTFOUND;
+  struct dag_log_source *src = dag_log_source_new(&c->cfg, base);
+  free(base);
+  char *data = NULL, *err = NULL;
+  size_t len = 0;
+  int rc = dag_log_source_read(src, rel_path, &data, &len, &err);
+  dag_log_source_free(src);
+  if (rc == 0 && (size_t)offset < len) out_masked(masker, data + offset, len - (size_t)offset);
+  free(data);
+  free(err);
+  return rc;
+}
+
 int cli_follow_remote_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
                           const char *worker_id, const char *rel_path,
                           enum dag_task_state *final) {
@@ -91,6 +113,9 @@ int cli_follow_remote_try(struct cli *c, int64_t run_pk, const char *task_id, in
                                   out_masked, &masker, &got, &err);
     offset += got;
     rc = 0;
+    if (rrc && ended &&
+        rest_from_copy(c, run_pk, task_id, try_number, rel_path, offset, &masker) == 0)
+      rrc = 0;
     if (rrc && (ended || rrc == -EACCES)) {
       fprintf(stderr, "dagctl: the rest of the log of try %d of task '%s' cannot be read: %s\n",
               try_number, task_id, err);

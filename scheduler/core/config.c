@@ -87,6 +87,12 @@ static const struct setting settings[] = {
      0, SECRET | NOT_IN_FILE},
     {"worker", "log_server_secret_file", &dag_cfg_t_password_file, OFF(worker_log_server_secret),
      NULL, 0, 0, SECRET},
+    /* Airflow's remote logging: a worker copies each finished try's log
+     * there (unset: the logs/ folder of the data lake's url), so that it
+     * is still read once the worker is gone. */
+    {"worker", "remote_logging", &dag_cfg_t_bool, OFF(worker_remote_logging), "false", 0, 0, 0},
+    {"worker", "remote_base_log_folder", &dag_cfg_t_storage, OFF(worker_remote_base_log_folder),
+     NULL, 0, 0, 0},
     {"web", "bind", &dag_cfg_t_string, OFF(web_bind), "127.0.0.1", 0, 0, 0},
     {"web", "port", &dag_cfg_t_int, OFF(web_port), "8080", 1, 65535, 0},
     /* The token may sit in clear in dagctl.yaml (the simplest setup; a

@@ -115,6 +115,8 @@ struct dag_config {
   int worker_log_server_port;     /* 8793; 0: any free port */
   char *worker_log_server_host;   /* how others reach this worker; NULL: the host name */
   char *worker_log_server_secret; /* env or _file only; NULL: no log server, no remote logs */
+  bool worker_remote_logging;     /* copy finished logs to remote_base_log_folder */
+  char *worker_remote_base_log_folder; /* s3://bucket/prefix or a folder; NULL: the lake's logs/ */
 
   /* web */
   char *web_bind; /* "127.0.0.1" */

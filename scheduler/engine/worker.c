@@ -56,6 +56,8 @@ struct dag_worker {
   struct dag_scheduler sched; /* the parts of a scheduler tasks are spawned with */
   char *id, *host;
   char *log_url; /* NULL: no log server */
+  void (*log_done)(void *ctx, int64_t claim_id, const char *log_path);
+  void *log_done_ctx;
   char **queues, **types;
   size_t n_queues, n_types;
   int concurrency;
@@ -132,6 +134,8 @@ int dag_worker_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *sto
   w->n_types = opts->n_types;
   w->concurrency = opts->concurrency > 0 ? opts->concurrency : 1;
   w->log_url = opts->log_url ? xstrdup(opts->log_url) : NULL;
+  w->log_done = opts->log_done;
+  w->log_done_ctx = opts->log_done_ctx;
   /* On PostgreSQL the database is how a worker on another machine hears
    * of queued tries; on SQLite a wake-up file is, beside the scheduler. */
   w->poll_ms = opts->poll_ms                                      ? opts->poll_ms
@@ -255,6 +259,7 @@ static void try_done(struct worker_try *t) {
   struct dag_worker *w = t->w;
   t->ended = true;
   if (report_end(t) == 0) {
+    if (w->log_done) w->log_done(w->log_done_ctx, t->claim.id, t->claim.log_path);
     try_unlink_free(t);
     if (!w->stopping) claim_more(w);
     maybe_closed(w);

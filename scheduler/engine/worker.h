@@ -33,6 +33,11 @@ struct dag_worker_options {
   /* Where this worker serves its tries' logs, "http://HOST:PORT", recorded
    * with its row (copied); NULL: it serves none. */
   const char *log_url;
+  /* Called with each try's claim id and log path (relative to the logs
+   * folder) once its end is recorded (or refused) and its log complete;
+   * NULL: nobody is told (log_archive.h copies the logs). */
+  void (*log_done)(void *ctx, int64_t claim_id, const char *log_path);
+  void *log_done_ctx;
 };
 
 /* `cfg` and `store` are borrowed and must outlive the worker; the option

@@ -741,6 +741,15 @@ int dag_store_claims_stranded(dag_store *st, dag_time_t queued_before,
  * API and the page while it is queued; cleared when a worker claims it). */
 int dag_store_ti_set_waiting(dag_store *st, int64_t run_pk, const char *task_id,
                              int try_number, const char *why);
+/* store_logs.c. A worker copied claim `claim_id`'s finished log under
+ * `base` ("s3://bucket/prefix" or a folder; worker.remote_logging), at
+ * the claim's log_path. DAG_ENOTFOUND: no such claim (the run was
+ * deleted). */
+int dag_store_claim_set_log_archive(dag_store *st, int64_t claim_id, const char *base);
+/* Where try `try_number` of a task's log was copied, in *base (caller
+ * frees; NULL: not copied); DAG_ENOTFOUND when the try had no claim. */
+int dag_store_claim_log_archive(dag_store *st, int64_t run_pk, const char *task_id,
+                                int try_number, char **base);
 /* The log server of worker `id` in *url (caller frees; NULL when it serves
  * none); DAG_ENOTFOUND when no such worker. */
 int dag_store_worker_log_url(dag_store *st, const char *id, char **url);
