@@ -176,7 +176,7 @@ static int host_xcom_push(const struct dagctl_host *h, const char *key, const ch
   if (!v) return -1;
   json_decref(v);
   if (!th->cli->store || th->run_pk <= 0) return -1;
-  return dag_store_xcom_push(th->cli->store, th->run_pk, th->task_id, key, value_json,
+  return dag_store_xcom_push(th->cli->store, th->run_pk, th->task_id, -1, key, value_json,
                              dag_time_now()) == 0
              ? 0
              : -1;

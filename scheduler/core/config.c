@@ -49,6 +49,8 @@ static const struct setting settings[] = {
      DAG_MAX_ACTIVE, 0},
     {"core", "max_active_runs_per_dag", &dag_cfg_t_int, OFF(max_active_runs_per_dag), "16", 1,
      DAG_MAX_ACTIVE, 0},
+    {"core", "max_map_length", &dag_cfg_t_int, OFF(max_map_length), "1024", 1, DAG_MAX_MAP_LENGTH,
+     0},
     {"core", "default_timezone", &dag_cfg_t_tz, OFF(default_timezone), "UTC", 0, 0, 0},
     {"core", "task_kill_grace", &dag_cfg_t_duration, OFF(task_kill_grace_us), "5s", 0, 0, 0},
     {"core", "dags_are_paused_at_creation", &dag_cfg_t_bool, OFF(dags_are_paused_at_creation),

@@ -91,6 +91,7 @@ struct dag_config {
   int parallelism;              /* running tasks at once, all DAGs; 32 */
   int max_active_tasks_per_dag; /* default for a DAG's max_active_tasks; 16 */
   int max_active_runs_per_dag;  /* default for a DAG's max_active_runs; 16 */
+  int max_map_length;           /* instances one expand: may make; 1024, as Airflow */
   char *default_timezone;       /* for DAGs without `timezone`; "UTC" */
   int64_t task_kill_grace_us;   /* SIGTERM -> SIGKILL on timeout; 5 s */
   bool dags_are_paused_at_creation; /* false */

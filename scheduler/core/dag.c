@@ -44,6 +44,12 @@ static void task_free(struct dag_task *t) {
   free(t->env);
   free(t->cwd);
   free(t->queue);
+  for (size_t k = 0; k < t->n_expand; k++) {
+    free(t->expand[k].name);
+    json_decref(t->expand[k].list);
+    free(t->expand[k].tmpl);
+  }
+  free(t->expand);
   dag_dataset_list_free(t->outlets, t->n_outlets);
   json_decref(t->config);
   free(t->upstream);

@@ -43,6 +43,7 @@ enum dag_task_type {
  * real use, and small enough that no sum or product of them overflows. */
 #define DAG_MAX_RETRIES 10000  /* retries of one task */
 #define DAG_MAX_ACTIVE 1000000 /* max_active_runs/tasks, core.parallelism */
+#define DAG_MAX_MAP_LENGTH 100000 /* the highest core.max_map_length */
 
 /* Settings that default_args gives every task and a task may override. */
 struct dag_task_args {
@@ -60,6 +61,15 @@ struct dag_task_args {
 struct dag_env {
   char *name;  /* owned */
   char *value; /* owned; may hold templates */
+};
+
+/* One key of a mapped task's `expand:` (Airflow's expand(NAME=...)): the
+ * instances' values of {{ NAME }}, a literal list or a template that
+ * renders a JSON list at run time (dag_validate_flow.c, sched_map.c). */
+struct dag_expand {
+  char *name;     /* owned; a template name of its own */
+  json_t *list;   /* owned: the literal list, or NULL */
+  char *tmpl;     /* owned: the template, or NULL */
 };
 
 struct dag_task {
@@ -94,6 +104,10 @@ struct dag_task {
   bool short_circuit;  /* a false result skips what follows */
   bool ignore_downstream_trigger_rules; /* short_circuit: every downstream task (true,
                                            the default) or only the direct ones */
+  /* Dynamic task mapping: one instance per item (the cross product when
+   * several keys), made when the task is ready to run; n_expand 0: none. */
+  struct dag_expand *expand;
+  size_t n_expand;
   int line;                  /* where the task is declared */
   int col;
   size_t group; /* 1 + index in dag->groups of its innermost group; 0: none */

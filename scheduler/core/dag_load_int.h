@@ -110,6 +110,10 @@ void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct da
  * (dag_validate_dagref.c). */
 void dag__check_dag_refs(struct loadctx *ctx, const struct dag *dag,
                          const struct dag_ynode *tasks);
+/* A task's `expand:` (node `v`) into t->expand (dag_validate_flow.c); the
+ * XComs its templates read are checked by dag__check_flow(). */
+void dag__get_expand(struct loadctx *ctx, const struct dag_ynode *v, const char *tpath,
+                     struct dag_task *t);
 /* A list of dataset URIs at `v` into *out (owned, *n_out of them), each
  * checked (dataset.h) and reported where it is (dag_validate_dataset.c). */
 void dag__get_datasets(struct loadctx *ctx, const struct dag_ynode *v, const char *path,

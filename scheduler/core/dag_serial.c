@@ -77,6 +77,16 @@ static json_t *task_json(const struct dag_task *t) {
   }
   /* Only in a group: digests of DAGs without groups stay. */
   if (t->group) json_object_set_new(o, "group", json_integer((json_int_t)t->group - 1));
+  if (t->n_expand) {
+    json_t *ex = json_array();
+    for (size_t k = 0; k < t->n_expand; k++) {
+      const struct dag_expand *e = &t->expand[k];
+      json_array_append_new(ex, e->list ? json_pack("{s:s, s:O}", "name", e->name, "list", e->list)
+                                        : json_pack("{s:s, s:s}", "name", e->name, "template",
+                                                    e->tmpl));
+    }
+    json_object_set_new(o, "expand", ex);
+  }
   json_object_set_new(o, "args", args_json(&t->args));
   json_object_set_new(o, "line", json_integer(t->line));
   json_object_set_new(o, "col", json_integer(t->col));
@@ -294,6 +304,26 @@ static void get_task(struct rd *r, json_t *o, size_t n_tasks, size_t n_groups,
       r->err = xstrdup("serialized DAG: bad 'group' of a task");
     else
       t->group = (size_t)g + 1;
+  }
+  json_t *ex = json_object_get(o, "expand");
+  if (ex && !json_is_array(ex) && !r->err) r->err = xstrdup("serialized DAG: bad 'expand'");
+  if (json_is_array(ex) && json_array_size(ex)) {
+    t->expand = xcalloc(json_array_size(ex), sizeof(*t->expand));
+    size_t k;
+    json_t *e;
+    json_array_foreach(ex, k, e) {
+      const char *name = json_string_value(json_object_get(e, "name"));
+      json_t *list = json_object_get(e, "list");
+      const char *tmpl = json_string_value(json_object_get(e, "template"));
+      if (!name || !(json_is_array(list) || tmpl)) {
+        if (!r->err) r->err = xstrdup("serialized DAG: bad 'expand'");
+        break;
+      }
+      struct dag_expand *d = &t->expand[t->n_expand++];
+      d->name = xstrdup(name);
+      d->list = json_is_array(list) ? json_deep_copy(list) : NULL;
+      d->tmpl = d->list ? NULL : xstrdup(tmpl);
+    }
   }
   get_args(r, o, "args", &t->args);
   t->line = (int)get_int(r, o, "line");

@@ -80,6 +80,7 @@ enum {
   T_SHORT_CIRCUIT,
   T_IGNORE_DTR,
   T_OUTLETS,
+  T_EXPAND,
   T_COMMAND, /* T_COMMAND..T_CWD: run keys, plugin config for plugin tasks */
   T_ARGV,
   T_ENV,
@@ -92,7 +93,7 @@ enum {
 static const char *const task_keys[T__COUNT] = {
     "id",      "type", "upstream", "trigger_rule", "queue",
     "xcom_push", "branch", "short_circuit", "ignore_downstream_trigger_rules", "outlets",
-    "command",
+    "expand", "command",
     "argv",    "env",  "cwd", "skip_on_exit_code",
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
@@ -159,10 +160,17 @@ static bool valid_name(struct loadctx *ctx, const struct dag_ynode *n, const cha
   return false;
 }
 
-static void check_template(struct loadctx *ctx, const struct dag_ynode *n, const char *path,
-                           const char *text) {
+/* `t`'s templates may also use the names of its expand keys. */
+static void check_template(struct loadctx *ctx, const struct dag_task *t,
+                           const struct dag_ynode *n, const char *path, const char *text) {
   char *err = NULL;
-  if (dag_template_check(text, &err) != 0)
+  const char **names = xcalloc(t->n_expand + 1, sizeof(*names));
+  for (size_t i = 0; i < t->n_expand; i++) names[i] = t->expand[i].name;
+  struct dag_template_refs refs = {.names = names, .n_names = t->n_expand};
+  int rc = dag_template_check_refs(text, &refs, &err);
+  dag_template_refs_free(&refs);
+  free(names);
+  if (rc != 0)
     dag_yaml_err(&ctx->y, n, path, "%s", err ? err : "invalid template");
   free(err);
 }
@@ -395,7 +403,7 @@ static void get_env(struct loadctx *ctx, const struct dag_ynode *v, const char *
     if (!valid_env_name(k->value)) {
       dag_yaml_err(&ctx->y, k, p, "invalid environment variable name '%s'", k->value);
     } else if (dag_yaml_get_string(&ctx->y, val, p, &value)) {
-      check_template(ctx, val, p, value);
+      check_template(ctx, t, val, p, value);
       t->env[t->n_env].name = xstrdup(k->value);
       t->env[t->n_env].value = value;
       t->n_env++;
@@ -421,7 +429,7 @@ static void get_argv(struct loadctx *ctx, const struct dag_ynode *v, const char 
       if (i == 0 && t->argv[0][0] == '\0')
         dag_yaml_err(&ctx->y, v->items[i], p, "the program name must not be empty");
       else
-        check_template(ctx, v->items[i], p, t->argv[t->argc]);
+        check_template(ctx, t, v->items[i], p, t->argv[t->argc]);
       t->argc++;
     }
     free(p);
@@ -519,7 +527,7 @@ static void get_run_keys(struct loadctx *ctx, const struct dag_ynode *item, cons
     else if (dag_yaml_get_string(&ctx->y, s[T_COMMAND].val, p, &t->command) && *t->command == '\0')
       dag_yaml_err(&ctx->y, s[T_COMMAND].val, p, "must not be empty");
     else if (t->command)
-      check_template(ctx, s[T_COMMAND].val, p, t->command);
+      check_template(ctx, t, s[T_COMMAND].val, p, t->command);
     free(p);
   } else if (t->type == DAG_TASK_SHELL) {
     dag_yaml_err(&ctx->y, item, tpath, "a shell task needs 'command'");
@@ -541,7 +549,7 @@ static void get_run_keys(struct loadctx *ctx, const struct dag_ynode *item, cons
   }
   if (present(&s[T_CWD])) {
     p = dag_yaml_path_key(tpath, "cwd");
-    if (dag_yaml_get_string(&ctx->y, s[T_CWD].val, p, &t->cwd)) check_template(ctx, s[T_CWD].val, p, t->cwd);
+    if (dag_yaml_get_string(&ctx->y, s[T_CWD].val, p, &t->cwd)) check_template(ctx, t, s[T_CWD].val, p, t->cwd);
     free(p);
   }
   dag_task_set_skip_exit(t, DAG_SKIP_EXIT_DEFAULT);
@@ -611,6 +619,8 @@ static void build_task(struct loadctx *ctx, struct dag *dag, size_t i, struct da
   free(p);
 
   get_type(ctx, item, tpath, s, t);
+  /* Before the run keys: their templates may use the expand names. */
+  if (present(&s[T_EXPAND])) dag__get_expand(ctx, s[T_EXPAND].val, tpath, t);
   if (t->type == DAG_TASK_PLUGIN) {
     get_plugin_config(ctx, item, tpath, t);
     dag__check_plugin_task(ctx, item, tpath, s[T_TYPE].val, task_keys, T__COUNT, t);

@@ -1,5 +1,6 @@
 /* dag_validate_flow.c - the task keys that steer a run by a task's result:
- * xcom_push, branch, short_circuit and ignore_downstream_trigger_rules,
+ * xcom_push, branch, short_circuit, ignore_downstream_trigger_rules and
+ * expand (dynamic task mapping),
  * with Airflow's names (BashOperator's do_xcom_push of the last line,
  * BaseBranchOperator, ShortCircuitOperator). */
 #include <stdlib.h>
@@ -60,13 +61,121 @@ void dag__get_flow_keys(struct loadctx *ctx, const struct dag_ynode *item, const
   }
 }
 
+static bool ident_ok(const char *s) {
+  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+  return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+         strlen(s);
+}
+
+/* expand: {NAME: [literal, ...] | "{{ template yielding a JSON list }}", ...},
+ * Airflow's expand(NAME=...) keyword arguments; several keys map over
+ * their cross product, as Airflow's. */
+void dag__get_expand(struct loadctx *ctx, const struct dag_ynode *v, const char *tpath,
+                     struct dag_task *t) {
+  char *path = dag_yaml_path_key(tpath, "expand");
+  if (v->kind != DAG_YN_MAP || v->n == 0) {
+    char *got = dag_yaml_describe(v);
+    dag_yaml_err(&ctx->y, v, path,
+                 "expected a mapping of names to lists (expand: {item: [a, b]}), got %s", got);
+    free(got);
+    free(path);
+    return;
+  }
+  if (t->type == DAG_TASK_PLUGIN)
+    dag_yaml_err(&ctx->y, v, path, "only shell and exec tasks can be mapped (type %s)",
+                 t->type_name ? t->type_name : "?");
+  t->expand = xcalloc(v->n / 2, sizeof(*t->expand));
+  for (size_t i = 0; i < v->n / 2; i++) {
+    const struct dag_ynode *k = DAG_YN_KEY(v, i), *val = DAG_YN_VAL(v, i);
+    char *p = dag_yaml_path_key(path, k->value);
+    const char *text = dag_yaml_scalar(val);
+    if (!ident_ok(k->value)) {
+      dag_yaml_err(&ctx->y, k, p, "'%s' is not a template name (letters, digits and '_')",
+                   k->value);
+    } else if (dag_template_name_reserved(k->value)) {
+      dag_yaml_err(&ctx->y, k, p, "'%s' is a template name of its own; choose another",
+                   k->value);
+    } else if (val->kind == DAG_YN_SEQ) {
+      json_t *list = dag_yaml_to_json(&ctx->y, val, p);
+      if (list) {
+        struct dag_expand *e = &t->expand[t->n_expand++];
+        e->name = xstrdup(k->value);
+        e->list = list;
+      }
+    } else if (text && dag_yaml_scalar_type(val) == DAG_YS_STR && strstr(text, "{{")) {
+      struct dag_template_refs refs = {0};
+      char *err = NULL;
+      if (dag_template_check_refs(text, &refs, &err) != 0) {
+        dag_yaml_err(&ctx->y, val, p, "%s", err ? err : "invalid template");
+      } else {
+        struct dag_expand *e = &t->expand[t->n_expand++];
+        e->name = xstrdup(k->value);
+        e->tmpl = xstrdup(text);
+      }
+      free(err);
+      dag_template_refs_free(&refs);
+    } else {
+      char *got = dag_yaml_describe(val);
+      dag_yaml_err(&ctx->y, val, p,
+                   "expected a list, or a template that renders a JSON list "
+                   "(\"{{ ti.xcom_pull('TASK') }}\"), got %s", got);
+      free(got);
+      /* The name stays known: its uses are not errors of their own. */
+      struct dag_expand *e = &t->expand[t->n_expand++];
+      e->name = xstrdup(k->value);
+      e->list = json_array();
+    }
+    free(p);
+  }
+  free(path);
+}
+
+/* An expand template reads XComs of tasks that must have run first: tasks
+ * of the DAG listed in its upstream (Airflow makes an XComArg an upstream). */
+static void check_expand(struct loadctx *ctx, const struct dag *dag, size_t i,
+                         const struct dag_ynode *item, const char *tpath) {
+  const struct dag_task *t = &dag->tasks[i];
+  const struct dag_ynode *ex = dag_yaml_get(item, "expand");
+  if (!ex || t->n_expand == 0) return;
+  char *path = dag_yaml_path_key(tpath, "expand");
+  if (t->branch || t->short_circuit)
+    dag_yaml_err(&ctx->y, ex, path, "a mapped task cannot be a %s",
+                 t->branch ? "branch" : "short circuit");
+  for (size_t k = 0; ex->kind == DAG_YN_MAP && k < ex->n / 2; k++) {
+    const struct dag_ynode *val = DAG_YN_VAL(ex, k);
+    if (val->kind != DAG_YN_SCALAR) continue;
+    struct dag_template_refs refs = {0};
+    char *err = NULL;
+    char *p = dag_yaml_path_key(path, DAG_YN_KEY(ex, k)->value);
+    if (dag_template_check_refs(val->value, &refs, &err) == 0) {
+      for (size_t r = 0; r < refs.n; r++) {
+        long up = dag_find_task(dag, refs.ids[r]);
+        bool direct = false;
+        for (size_t u = 0; up >= 0 && u < t->n_upstream; u++) direct |= t->upstream[u] == (size_t)up;
+        if (up < 0)
+          dag_yaml_err(&ctx->y, val, p, "expands over an XCom of unknown task '%s'", refs.ids[r]);
+        else if (!direct)
+          dag_yaml_err(&ctx->y, val, p,
+                       "expands over an XCom of task '%s', which is not upstream of '%s' "
+                       "(list it in 'upstream')", refs.ids[r], t->id ? t->id : "?");
+      }
+    }
+    free(err);
+    free(p);
+    dag_template_refs_free(&refs);
+  }
+  free(path);
+}
+
 /* The XComs a template reads must be of tasks of this DAG: a misspelt id
  * would otherwise fail every run, at run time. */
-static void check_refs(struct loadctx *ctx, const struct dag *dag, const struct dag_ynode *n,
-                       const char *path) {
+static void check_refs(struct loadctx *ctx, const struct dag *dag, const struct dag_task *t,
+                       const struct dag_ynode *n, const char *path) {
   const char *text = n ? dag_yaml_scalar(n) : NULL;
   if (text == NULL) return;
-  struct dag_template_refs refs = {0};
+  const char **mapped = xcalloc(t->n_expand + 1, sizeof(*mapped));
+  for (size_t i = 0; i < t->n_expand; i++) mapped[i] = t->expand[i].name;
+  struct dag_template_refs refs = {.names = mapped, .n_names = t->n_expand};
   char *err = NULL;
   if (dag_template_check_refs(text, &refs, &err) == 0) {
     for (size_t k = 0; k < refs.n; k++) {
@@ -86,9 +195,10 @@ static void check_refs(struct loadctx *ctx, const struct dag *dag, const struct 
   }
   free(err); /* reported by the task's own check */
   dag_template_refs_free(&refs);
+  free(mapped);
 }
 
-static void check_task_refs(struct loadctx *ctx, const struct dag *dag,
+static void check_task_refs(struct loadctx *ctx, const struct dag *dag, const struct dag_task *t,
                             const struct dag_ynode *item, const char *tpath) {
   static const char *const keys[] = {"command", "argv", "env", "cwd"};
   for (size_t k = 0; k < DAG_ARRAY_SIZE(keys); k++) {
@@ -96,17 +206,17 @@ static void check_task_refs(struct loadctx *ctx, const struct dag *dag,
     if (v == NULL) continue;
     char *p = dag_yaml_path_key(tpath, keys[k]);
     if (v->kind == DAG_YN_SCALAR) {
-      check_refs(ctx, dag, v, p);
+      check_refs(ctx, dag, t, v, p);
     } else if (v->kind == DAG_YN_SEQ) {
       for (size_t i = 0; i < v->n; i++) {
         char *pi = dag_yaml_path_index(p, i);
-        check_refs(ctx, dag, v->items[i], pi);
+        check_refs(ctx, dag, t, v->items[i], pi);
         free(pi);
       }
     } else if (v->kind == DAG_YN_MAP) {
       for (size_t i = 0; i < v->n / 2; i++) {
         char *pk = dag_yaml_path_key(p, DAG_YN_KEY(v, i)->value);
-        check_refs(ctx, dag, DAG_YN_VAL(v, i), pk);
+        check_refs(ctx, dag, t, DAG_YN_VAL(v, i), pk);
         free(pk);
       }
     }
@@ -119,7 +229,8 @@ void dag__check_flow(struct loadctx *ctx, const struct dag *dag, const struct da
     const struct dag_task *t = &dag->tasks[i];
     if (t->type != DAG_TASK_PLUGIN && tasks->items[i]->kind == DAG_YN_MAP) {
       char *tpath = dag__task_path(ctx, i);
-      check_task_refs(ctx, dag, tasks->items[i], tpath);
+      check_task_refs(ctx, dag, t, tasks->items[i], tpath);
+      check_expand(ctx, dag, i, tasks->items[i], tpath);
       free(tpath);
     }
     const char *key = t->branch ? "branch" : t->short_circuit ? "short_circuit" : NULL;

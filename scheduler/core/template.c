@@ -323,7 +323,8 @@ static const struct {
 static const char *const full_names[] = {
     "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
     "data_interval_end", "prev_data_interval_start_success", "run_id", "dag_id", "task_id",
-    "try_number", "dag.dag_id", "task.task_id", "ti.try_number", "ti.xcom_pull", "macros.ds_add",
+    "try_number", "dag.dag_id", "task.task_id", "ti.try_number", "ti.map_index", "ti.xcom_pull",
+    "macros.ds_add",
     "macros.ds_format",
 };
 
@@ -456,9 +457,37 @@ static int var_or_conn(struct parser *ps, enum var var, const char *expr, size_t
   return 0;
 }
 
+/* A mapped instance's own names: NAME (an expand key) or NAME.KEY... into
+ * its value, and ti.map_index. 1 if `expr` is one (out set when rendering),
+ * 0 if not. Checking knows the names from ps->refs. */
+static int mapped_name(struct parser *ps, const char *expr, size_t len, size_t head,
+                       struct val *out) {
+  const struct dag_template_ctx *ctx = ps->ctx;
+  if (len == 12 && memcmp(expr, "ti.map_index", 12) == 0) {
+    if (ctx) out->j = json_integer(ctx->mapped ? ctx->map_index : -1);
+    return 1;
+  }
+  if (!ctx) {
+    for (size_t i = 0; ps->refs && i < ps->refs->n_names; i++)
+      if (strlen(ps->refs->names[i]) == head && memcmp(ps->refs->names[i], expr, head) == 0)
+        return 1;
+    return 0;
+  }
+  const json_t *v = ctx->mapped ? json_object_getn(ctx->mapped, expr, head) : NULL;
+  if (!v) return 0;
+  if (head < len) v = descend(v, expr + head + 1, len - head - 1);
+  if (v)
+    out->j = json_incref((json_t *)v);
+  else
+    out->undef = xasprintf("the item has no '%.*s'", (int)(len - head - 1), expr + head + 1);
+  return 1;
+}
+
 /* One dotted name, already checked for shape. */
 static int eval_name(struct parser *ps, const char *expr, size_t len, struct val *out) {
   const struct dag_template_ctx *ctx = ps->ctx;
+  const char *first_dot = memchr(expr, '.', len);
+  if (mapped_name(ps, expr, len, first_dot ? (size_t)(first_dot - expr) : len, out)) return 0;
   for (size_t i = 0; i < DAG_ARRAY_SIZE(attr_names); i++) {
     if (strlen(attr_names[i].name) == len && memcmp(attr_names[i].name, expr, len) == 0)
       return ctx ? var_value(attr_names[i].var, attr_names[i].name, ctx, out, ps->err) : 0;
@@ -1126,6 +1155,12 @@ static void add_ref(struct dag_template_refs *refs, const char *id, size_t len) 
 int dag_template_check_refs(const char *tmpl, struct dag_template_refs *refs, char **err) {
   if (err) *err = NULL;
   return process(tmpl, NULL, false, NULL, refs, err);
+}
+
+bool dag_template_name_reserved(const char *name) {
+  for (size_t i = 0; i < DAG_ARRAY_SIZE(var_names); i++)
+    if (strcmp(var_names[i], name) == 0) return true;
+  return false;
 }
 
 void dag_template_refs_free(struct dag_template_refs *refs) {

@@ -10,6 +10,8 @@
  *   JSON it holds), conn.NAME.FIELD (a connection: host, login, password,
  *   port, schema, conn_type, conn_id, description, extra.KEY,
  *   extra_dejson.KEY)
+ * A mapped task's instances (expand:) also have {{ NAME }} for each of its
+ * expand keys (NAME.KEY... into an object item) and ti.map_index.
  * Macros: macros.ds_add(ds, days), macros.ds_format(ds, in_fmt, out_fmt).
  * Literals: 'text', "text", whole numbers, true, false, none.
  * Filters, chained with |: upper, lower, default(v[, boolean]),
@@ -50,6 +52,10 @@ struct dag_template_ctx {
   const json_t *params; /* borrowed; may be NULL */
   const json_t *conf;   /* borrowed; may be NULL */
   const json_t *xcom;   /* borrowed; {TASK: {KEY: value}}; may be NULL */
+  /* A mapped task's instance: {NAME: value} of its expand keys (borrowed)
+   * and its map_index; NULL: not a mapped instance (ti.map_index is -1). */
+  const json_t *mapped;
+  int map_index;
   /* {{ var.value.NAME }}, {{ var.json.NAME.KEY }} and {{ conn.NAME.FIELD }}
    * are looked up through these (NULL: not available here, an error). Each
    * returns 0 and its result (a variable's text, caller frees; a connection
@@ -111,8 +117,16 @@ int dag_template_check(const char *tmpl, char **err);
 struct dag_template_refs {
   char **ids; /* owned */
   size_t n, cap;
+  /* In: the expand key names a mapped task's templates may use (borrowed);
+   * none for other tasks. */
+  const char *const *names;
+  size_t n_names;
 };
 int dag_template_check_refs(const char *tmpl, struct dag_template_refs *refs, char **err);
 void dag_template_refs_free(struct dag_template_refs *refs);
+
+/* Whether `name` is one of the context's own names (ds, params, ti...),
+ * which an expand key may not shadow. */
+bool dag_template_name_reserved(const char *name);
 
 #endif

@@ -157,7 +157,7 @@ static int task_result(struct sched_ti *ti, bool on_worker, bool skipped, dag_ti
   if (!on_worker && !skipped) {
     json_t *vals = NULL;
     if (sched_xcom_collect(ti, ti->try_number, &vals, why) != 0) return 0;
-    if (vals) rc = sched_xcom_store(s->store, r->pk, t->id, vals, now);
+    if (vals) rc = sched_xcom_store(s->store, r->pk, t->id, ti->map_index, vals, now);
     json_decref(vals);
     if (rc) return rc;
   }

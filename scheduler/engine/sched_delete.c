@@ -27,7 +27,8 @@ int sched_delete_run(struct sched_run *r) {
   r->deleting = true;
   LOG_INFO("deleting run, stopping its tasks first dag=%s run=%s running=%zu", r->sd->dag_id,
            r->run_id, r->live);
-  for (size_t i = 0; i < r->n_tis; i++) sched_ti_cancel_retry(&r->tis[i]);
+  for (struct sched_ti *ti = sched_ti_next(r, NULL); ti; ti = sched_ti_next(r, ti))
+    sched_ti_cancel_retry(ti);
   /* Stops its processes and lets it go once they are reaped. */
   if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED, false);
   return r->live == 0 ? delete_now(r) : 0;

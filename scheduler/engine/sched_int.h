@@ -120,6 +120,13 @@ struct sched_ready;
 struct sched_ti {
   struct sched_run *run;
   size_t idx; /* in run->ref->dag->tasks */
+  /* Dynamic task mapping (sched_map.c): a mapped task's entry in run->tis
+   * owns its instances once expanded (kids, map_index 0..n_kids-1), and
+   * stands for them all: running while they run, then their outcome. */
+  int map_index;           /* -1: a task's own entry */
+  struct sched_ti *parent; /* a mapped instance's task entry (borrowed); NULL */
+  struct sched_ti *kids;   /* owned; NULL until expanded */
+  size_t n_kids;
   enum dag_task_state state;
   bool absent;  /* no task instance row: not part of this run */
   bool queued;  /* in the run's ready queue */
@@ -161,8 +168,8 @@ struct sched_run {
   size_t n_tis;
   size_t unfinished; /* task instances not finished (absent ones excluded) */
   size_t live;       /* processes and orphans still to be reaped */
-  /* FIFO of task indexes ready to start (a ring buffer). */
-  size_t *ready;
+  /* FIFO of task instances ready to start (a ring buffer, borrowed). */
+  struct sched_ti **ready;
   size_t ready_head, ready_len, ready_cap;
   struct sched_run *next, *prev;             /* in sd->runs */
   struct sched_run *ready_next, *ready_prev; /* in s->ready_runs */
@@ -379,7 +386,8 @@ void sched_service_ready(struct sched_ti *ti);
 /* sched_queue.c: core.executor workers, the scheduler's side */
 /* Whether ti's next try goes to the workers rather than to a process of
  * ours: in service mode with core.executor workers, except services and the
- * tasks that stop them, which need this scheduler (its readiness pipes). */
+ * tasks that stop them, which need this scheduler (its readiness pipes), and
+ * mapped instances (a worker's claim names a task's own instance). */
 bool sched_queue_wants(const struct sched_ti *ti);
 /* Queue ti's try ti->try_number for the workers (part of the caller's
  * transaction) and count it as running. */
@@ -490,8 +498,37 @@ void sched_xcom_forget(const struct sched_ti *ti, int try_number);
 int sched_xcom_collect(const struct sched_ti *ti, int try_number, json_t **out, char **why);
 /* Store `vals` as the task instance's values, replacing an earlier try's;
  * part of the caller's transaction. 0 or the store's error. */
-int sched_xcom_store(dag_store *st, int64_t run_pk, const char *task_id, const json_t *vals,
-                     dag_time_t now);
+int sched_xcom_store(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                     const json_t *vals, dag_time_t now);
+
+/* sched_map.c: dynamic task mapping */
+/* Every task instance of r, mapped instances after their task's entry:
+ * sched_ti_next(r, NULL) is the first; NULL after the last. */
+struct sched_ti *sched_ti_next(struct sched_run *r, struct sched_ti *ti);
+/* Expand ti (a mapped task's entry, ready to run) inside the caller's
+ * transaction: its instances recorded and queued (*end running), or the
+ * task ended without any (*end failed, with the reason recorded, or
+ * skipped for an empty list) for the caller to propagate. 0 or the
+ * store's error. */
+int sched_map_expand(struct sched_ti *ti, dag_time_t now, enum dag_task_state *end);
+/* Mapped instance `kid` has finished: once all have, its task's entry
+ * ends with their outcome (failed if one failed, else success if one
+ * succeeded, else skipped). Inside the caller's transaction. */
+int sched_map_kid_done(struct sched_ti *kid, dag_time_t now);
+/* After a reload (marks, clears): end the entries whose instances have all
+ * finished. Inside the caller's transaction. */
+int sched_map_settle(struct sched_run *r, dag_time_t now);
+/* A mapped instance's {NAME: value} for its templates: 0 and *out (a new
+ * reference), or DAG_EINVAL with the reason in *err (caller frees). */
+int sched_map_item(const struct sched_ti *ti, json_t **out, char **err);
+/* Make ti's n instances (memory only; load and expand). */
+void sched_map_alloc(struct sched_ti *ti, size_t n);
+/* Free ti's instances (retries cancelled, dropped from the ready queue). */
+void sched_map_free(struct sched_ti *ti);
+
+/* sched_run.c doors for sched_map.c */
+void sched_ti_ready(struct sched_ti *ti);
+void sched_ti_forget_ready(struct sched_run *r, const struct sched_ti *from, size_t n);
 
 /* sched_branch.c: branch and short_circuit */
 /* Mark in skip[] (dag->n_tasks flags, caller's) the tasks that the end of

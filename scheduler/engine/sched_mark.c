@@ -42,6 +42,6 @@ int sched_mark_try_ended(struct sched_ti *ti, const struct sched_work *w, dag_ti
   else
     snprintf(why, sizeof(why), "marked %s while it ran: stopped", dag_task_state_name(ti->state));
   return dag_store_try_end_marked(r->sd->s->store, r->pk, r->ref->dag->tasks[ti->idx].id,
-                                  ti->try_number, ti->state, now, (int)w->status,
+                                  ti->map_index, ti->try_number, ti->state, now, (int)w->status,
                                   w->sig == 0 && !w->lost && !w->unstarted, why);
 }

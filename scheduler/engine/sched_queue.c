@@ -35,6 +35,9 @@ bool sched_queue_wants(const struct sched_ti *ti) {
   const struct sched_run *r = ti->run;
   const struct dag_scheduler *s = r->sd->s;
   if (!s->cfg->executor_workers || !s->service) return false;
+  /* The workers' claims name a task's own instance only: a mapped
+   * instance runs here. */
+  if (ti->map_index >= 0) return false;
   const struct dag_task *t = &r->ref->dag->tasks[ti->idx];
   if (t->type != DAG_TASK_PLUGIN) return true;
   const struct dag_plugin_type *pt = dag_plugin_catalog_find(s->plugins, t->type_name);

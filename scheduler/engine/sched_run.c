@@ -109,7 +109,7 @@ static void ready_push(struct sched_ti *ti) {
   ti->ready_ns = uv_hrtime();
   if (r->ready_len == r->ready_cap) {
     size_t cap = r->ready_cap ? r->ready_cap * 2 : 16;
-    size_t *q = xmalloc(cap * sizeof(*q));
+    struct sched_ti **q = xmalloc(cap * sizeof(*q));
     for (size_t i = 0; i < r->ready_len; i++)
       q[i] = r->ready[(r->ready_head + i) % r->ready_cap];
     free(r->ready);
@@ -117,7 +117,7 @@ static void ready_push(struct sched_ti *ti) {
     r->ready_cap = cap;
     r->ready_head = 0;
   }
-  r->ready[(r->ready_head + r->ready_len) % r->ready_cap] = ti->idx;
+  r->ready[(r->ready_head + r->ready_len) % r->ready_cap] = ti;
   r->ready_len++;
   ti->queued = true;
   run_sched(r)->ready_tasks++;
@@ -134,7 +134,7 @@ static void ready_unpop(struct sched_ti *ti) {
     return;
   }
   r->ready_head = (r->ready_head + r->ready_cap - 1) % r->ready_cap;
-  r->ready[r->ready_head] = ti->idx;
+  r->ready[r->ready_head] = ti;
   r->ready_len++;
   ti->queued = true;
   run_sched(r)->ready_tasks++;
@@ -143,7 +143,7 @@ static void ready_unpop(struct sched_ti *ti) {
 
 static struct sched_ti *ready_pop(struct sched_run *r) {
   while (r->ready_len) {
-    struct sched_ti *ti = &r->tis[r->ready[r->ready_head]];
+    struct sched_ti *ti = r->ready[r->ready_head];
     r->ready_head = (r->ready_head + 1) % r->ready_cap;
     r->ready_len--;
     run_sched(r)->ready_tasks--;
@@ -154,6 +154,24 @@ static struct sched_ti *ready_pop(struct sched_run *r) {
       return ti;
   }
   return NULL;
+}
+
+void sched_ti_ready(struct sched_ti *ti) {
+  ready_push(ti);
+}
+
+/* Drop from r's queue the instances from[0..n) about to be freed. O(queue). */
+void sched_ti_forget_ready(struct sched_run *r, const struct sched_ti *from, size_t n) {
+  size_t kept = 0;
+  for (size_t i = 0; i < r->ready_len; i++) {
+    struct sched_ti *ti = r->ready[(r->ready_head + i) % r->ready_cap];
+    if (ti >= from && ti < from + n) {
+      run_sched(r)->ready_tasks--;
+      continue;
+    }
+    r->ready[(r->ready_head + kept++) % r->ready_cap] = ti;
+  }
+  r->ready_len = kept;
 }
 
 /* --- run lifetime ----------------------------------------------------------- */
@@ -171,7 +189,10 @@ static void cancel_retry(struct sched_ti *ti) {
 }
 
 void sched_run_free(struct sched_run *r) {
-  for (size_t i = 0; i < r->n_tis; i++) cancel_retry(&r->tis[i]);
+  for (size_t i = 0; i < r->n_tis; i++) {
+    cancel_retry(&r->tis[i]);
+    sched_map_free(&r->tis[i]);
+  }
   sched_run_timeout_disarm(r);
   free(r->tis);
   free(r->ready);
@@ -265,8 +286,8 @@ void sched_run_end_elsewhere(struct sched_run *r, enum dag_run_state state, bool
   r->done = true;
   /* Whatever still runs has no run to run for (a service, a task a
    * worker has). */
-  for (size_t i = 0; i < r->n_tis; i++)
-    if (r->tis[i].proc && !r->tis[i].marked) s->ops.terminate(r->tis[i].proc);
+  for (struct sched_ti *ti = sched_ti_next(r, NULL); ti; ti = sched_ti_next(r, ti))
+    if (ti->proc && !ti->marked) s->ops.terminate(ti->proc);
   if (notify) notify_run(r);
   run_unlink(r);
   sched_post_dag(r->sd, SCHED_WORK_START_RUNS);
@@ -299,7 +320,7 @@ static void count_upstream(struct dag_upstream_counts *c, enum dag_task_state st
 
 static int set_state(struct sched_ti *ti, enum dag_task_state st, dag_time_t now) {
   ti->state = st;
-  int rc = dag_store_ti_set_state(run_sched(ti->run)->store, ti->run->pk, ti_task(ti)->id,
+  int rc = dag_store_ti_set_state(run_sched(ti->run)->store, ti->run->pk, ti_task(ti)->id, ti->map_index,
                                   st, now);
   if (rc == 0) notify_task(ti);
   return rc;
@@ -311,12 +332,15 @@ static int set_state(struct sched_ti *ti, enum dag_task_state st, dag_time_t now
 static int propagate(struct sched_ti *first, dag_time_t now) {
   struct sched_run *r = first->run;
   const struct dag *dag = r->ref->dag;
-  size_t *stack = NULL, n = 0, cap = 0;
+  struct sched_ti **stack = NULL;
+  size_t n = 0, cap = 0;
   stack = xgrow(stack, &cap, 1, sizeof(*stack));
-  stack[n++] = first->idx;
-  int rc = 0;
+  stack[n++] = first;
+  /* A mapped instance counts for the downstream tasks itself; its task's
+   * entry ends with the last of them. */
+  int rc = first->parent ? sched_map_kid_done(first, now) : 0;
   while (n && rc == 0) {
-    struct sched_ti *ti = &r->tis[stack[--n]];
+    struct sched_ti *ti = stack[--n];
     const struct dag_task *t = &dag->tasks[ti->idx];
     for (size_t k = 0; k < t->n_downstream && rc == 0; k++) {
       struct sched_ti *d = &r->tis[t->downstream[k]];
@@ -331,7 +355,7 @@ static int propagate(struct sched_ti *first, dag_time_t now) {
         rc = set_state(d, v == DAG_VERDICT_SKIP ? DAG_TI_SKIPPED : DAG_TI_UPSTREAM_FAILED, now);
         r->unfinished--;
         stack = xgrow(stack, &cap, n + 1, sizeof(*stack));
-        stack[n++] = d->idx;
+        stack[n++] = d;
       }
     }
   }
@@ -384,10 +408,7 @@ static int settle(struct sched_run *r, dag_time_t now) {
 static void recount(struct sched_run *r) {
   const struct dag *dag = r->ref->dag;
   r->unfinished = 0;
-  for (size_t i = 0; i < r->n_tis; i++) {
-    memset(&r->tis[i].up, 0, sizeof(r->tis[i].up));
-    r->tis[i].up.total = (int)dag->tasks[i].n_upstream;
-  }
+  for (size_t i = 0; i < r->n_tis; i++) memset(&r->tis[i].up, 0, sizeof(r->tis[i].up));
   for (size_t i = 0; i < r->n_tis; i++) {
     struct sched_ti *ti = &r->tis[i];
     /* A task outside this run (a single-task test, a task added to the file
@@ -395,8 +416,15 @@ static void recount(struct sched_run *r) {
     enum dag_task_state st = ti->absent ? DAG_TI_SUCCESS : ti->state;
     if (!ti->absent && !dag_task_state_is_finished(st)) r->unfinished++;
     const struct dag_task *t = &dag->tasks[i];
-    for (size_t k = 0; k < t->n_downstream; k++)
-      count_upstream(&r->tis[t->downstream[k]].up, st);
+    /* An expanded task's instances count one by one (sched_map.c). */
+    for (size_t k = 0; k < t->n_downstream; k++) {
+      struct dag_upstream_counts *c = &r->tis[t->downstream[k]].up;
+      c->total += ti->n_kids ? (int)ti->n_kids : 1;
+      if (!ti->n_kids) count_upstream(c, st);
+      for (size_t j = 0; j < ti->n_kids; j++) count_upstream(c, ti->kids[j].state);
+    }
+    for (size_t j = 0; j < ti->n_kids; j++)
+      r->unfinished += !dag_task_state_is_finished(ti->kids[j].state);
   }
 }
 
@@ -429,7 +457,7 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
   if (ti->try_number <= ti->max_tries) {
     int64_t delay = dag_retry_delay(&t->args, r->sd->dag_id, t->id, r->logical_date,
                                     ti->try_number);
-    int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number,
+    int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number,
                                   DAG_TI_UP_FOR_RETRY, now, exit_code, has_exit, error,
                                   now + delay);
     if (rc) return rc;
@@ -446,7 +474,7 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
     uv_timer_start(&ti->retry->timer, on_retry_timer, retry_timeout_ms(s->loop, delay), 0);
     return 0;
   }
-  int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_FAILED, now,
+  int rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, DAG_TI_FAILED, now,
                                 exit_code, has_exit, error, 0);
   if (rc) return rc;
   ti->state = DAG_TI_FAILED;
@@ -482,6 +510,18 @@ static int start_task(struct sched_ti *ti) {
   const struct dag_task *t = ti_task(ti);
   int rc = sched_txn_begin(s, "start task");
   if (rc) return rc;
+  if (t->n_expand && ti->map_index < 0) {
+    /* A mapped task: its instances are what runs (sched_map.c). */
+    dag_time_t now = sched_now(s);
+    enum dag_task_state end = DAG_TI_RUNNING;
+    rc = sched_map_expand(ti, now, &end);
+    if (rc == 0 && end != DAG_TI_RUNNING) {
+      r->unfinished--;
+      rc = propagate(ti, now);
+    }
+    if (rc == 0) rc = check_done(r, now);
+    return sched_txn_end(s, rc, "expand task");
+  }
   if (start_stop_service(ti)) return 0;
   dag_time_t now = sched_now(s);
   dag_time_t old_start = ti->start_date, old_sensor = ti->sensor_started;
@@ -498,10 +538,10 @@ static int start_task(struct sched_ti *ti) {
     free(log_rel);
     return sched_txn_end(s, rc, "queue task");
   }
-  rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
+  rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, now, 0, 0, log_rel);
   int spawn_rc = rc == 0 ? sched_task_spawn(ti, &err) : 0;
   if (rc == 0 && spawn_rc == 0) {
-    rc = dag_store_ti_set_pid(s->store, r->pk, t->id, ti->try_number, ti->proc->pid,
+    rc = dag_store_ti_set_pid(s->store, r->pk, t->id, ti->map_index, ti->try_number, ti->proc->pid,
                               ti->proc->pid_start);
     ti->state = DAG_TI_RUNNING;
     r->live++;
@@ -515,7 +555,7 @@ static int start_task(struct sched_ti *ti) {
   } else if (rc == 0 && spawn_should_wait(spawn_rc)) {
     /* Nothing happened: undo the try, wait for resources. Inside a task's
      * end (sched_batch.c) a rollback would take that end with it. */
-    if (s->batching && (rc = dag_store_ti_undo_try(s->store, r->pk, t->id, ti->try_number)) != 0) {
+    if (s->batching && (rc = dag_store_ti_undo_try(s->store, r->pk, t->id, ti->map_index, ti->try_number)) != 0) {
       free(err);
       free(log_rel);
       return sched_txn_end(s, rc, "start task");
@@ -595,7 +635,7 @@ static int finish_stop(struct sched_ti *stop, bool ok, const char *error, dag_ti
   struct sched_run *r = stop->run;
   struct dag_scheduler *s = run_sched(r);
   if (!ok) return try_failed(stop, now, 0, false, error);
-  int rc = dag_store_ti_end_try(s->store, r->pk, ti_task(stop)->id, stop->try_number,
+  int rc = dag_store_ti_end_try(s->store, r->pk, ti_task(stop)->id, stop->map_index, stop->try_number,
                                 DAG_TI_SUCCESS, now, 0, true, NULL, 0);
   if (rc) return rc;
   stop->state = DAG_TI_SUCCESS;
@@ -636,7 +676,7 @@ static int service_ready_work(struct sched_ti *ti) {
   s->running_tasks--;
   r->sd->running_tasks--;
   s->tasks_finished++;
-  rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+  rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, DAG_TI_SUCCESS, now, 0,
                             true, NULL, 0);
   if (rc == 0)
     rc = dag_store_ti_set_service_pid(s->store, r->pk, t->id, ti->proc->pid, ti->proc->pid_start);
@@ -694,7 +734,7 @@ static bool start_stop_service(struct sched_ti *ti) {
   ti->try_number++;
   ti->start_date = now;
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
-  int rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->try_number, now, 0, 0, log_rel);
+  int rc = dag_store_ti_start_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, now, 0, 0, log_rel);
   if (rc == 0) {
     ti->state = DAG_TI_RUNNING;
     notify_task(ti);
@@ -745,7 +785,7 @@ static int undo_try(struct sched_ti *ti, bool requeue) {
   struct sched_run *r = ti->run;
   struct dag_scheduler *s = run_sched(r);
   const char *id = ti_task(ti)->id;
-  int rc = dag_store_ti_undo_try(s->store, r->pk, id, ti->try_number);
+  int rc = dag_store_ti_undo_try(s->store, r->pk, id, ti->map_index, ti->try_number);
   if (rc) return rc;
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
   sched_log_append(s, log_rel, "[dagctl] try %d never reached its supervisor; it starts again\n",
@@ -852,12 +892,12 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     /* Interrupted by our own shutdown, or stopped at recovery (a plugin
      * task, see adopt_try()): run it again without charging the task a
      * retry. */
-    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_UP_FOR_RETRY, now,
+    rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, DAG_TI_UP_FOR_RETRY, now,
                               (int)status, sig == 0,
                               w->stopping ? "interrupted: scheduler shut down"
                                           : "interrupted: scheduler restarted while it ran",
                               now);
-    if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id);
+    if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, t->id, ti->map_index);
     ti->state = DAG_TI_UP_FOR_RETRY;
     if (rc == 0 && !w->stopping) {
       ti->interrupted = false;
@@ -884,7 +924,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     char *why = NULL;
     rc = sched_task_result(ti, w->claim_id != 0, true, now, &skip, &why);
     if (rc == 0)
-      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SKIPPED, now,
+      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, DAG_TI_SKIPPED, now,
                                 (int)status, true, "skipped by the task", 0);
     if (rc == 0) {
       ti->state = DAG_TI_SKIPPED;
@@ -903,7 +943,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     if (rc == 0 && why)
       rc = try_failed(ti, now, 0, true, why);
     else if (rc == 0)
-      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->try_number, DAG_TI_SUCCESS, now, 0,
+      rc = dag_store_ti_end_try(s->store, r->pk, t->id, ti->map_index, ti->try_number, DAG_TI_SUCCESS, now, 0,
                                 true, NULL, 0);
     if (rc == 0 && !why && t->n_outlets) rc = sched_dataset_outlets(ti, now);
     if (rc == 0 && !why) {
@@ -928,7 +968,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
                                 .user_us = w->usage.user_us,
                                 .sys_us = w->usage.sys_us,
                                 .wall_us = w->usage.wall_us};
-    rc = dag_store_try_set_usage(s->store, r->pk, t->id, try_number, &u);
+    rc = dag_store_try_set_usage(s->store, r->pk, t->id, ti->map_index, try_number, &u);
   }
   if (rc == 0 && !w->stopping && !ti->service) rc = check_done(r, now);
   if (rc == 0 && !w->stopping) sched_batch_start(s, ti);
@@ -1079,9 +1119,9 @@ static void on_orphan_poll(uv_timer_t *t) {
     return;
   }
   if (rc == 0)
-    rc = dag_store_ti_end_try(s->store, r->pk, id, ti->try_number, DAG_TI_UP_FOR_RETRY, now, 0,
+    rc = dag_store_ti_end_try(s->store, r->pk, id, ti->map_index, ti->try_number, DAG_TI_UP_FOR_RETRY, now, 0,
                               false, "interrupted: scheduler restarted while it ran", now);
-  if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, id);
+  if (rc == 0) rc = dag_store_ti_grant_try(s->store, r->pk, id, ti->map_index);
   if (sched_txn_end(s, rc, "recover task") != 0) {
     run_release_if_idle(r);
     return;
@@ -1179,7 +1219,7 @@ static int adopt_unrecorded(struct sched_ti *ti, int pid, dag_time_t now) {
   ti->try_number++;
   ti->start_date = now;
   char *log_rel = sched_log_rel_path(ti, ti->try_number);
-  int rc = dag_store_ti_start_try(s->store, r->pk, ti_task(ti)->id, ti->try_number, now, pid,
+  int rc = dag_store_ti_start_try(s->store, r->pk, ti_task(ti)->id, ti->map_index, ti->try_number, now, pid,
                                   pid_start, log_rel);
   free(log_rel);
   if (rc) return rc;
@@ -1357,18 +1397,30 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   for (size_t i = 0; i < r->n_tis; i++) {
     r->tis[i].run = r;
     r->tis[i].idx = i;
+    r->tis[i].map_index = -1;
     r->tis[i].absent = true;
   }
+  /* A mapped task's instances: as many as its highest map_index says. */
+  size_t *kids = xcalloc(r->n_tis + 1, sizeof(*kids));
   for (size_t i = 0; i < n; i++) {
     int idx = find_task_index(dag, tis[i].task_id);
     if (idx < 0) {
-      LOG_WARN("task no longer in the DAG file, ignored dag=%s run=%s task=%s", sd->dag_id,
-               r->run_id, tis[i].task_id);
+      if (tis[i].map_index < 0)
+        LOG_WARN("task no longer in the DAG file, ignored dag=%s run=%s task=%s", sd->dag_id,
+                 r->run_id, tis[i].task_id);
+      continue;
+    }
+    if (tis[i].map_index >= 0) {
+      if ((size_t)tis[i].map_index >= kids[idx]) kids[idx] = (size_t)tis[i].map_index + 1;
       continue;
     }
     r->tis[idx].absent = false;
     r->tis[idx].state = tis[i].state;
+    r->tis[idx].max_tries = tis[i].max_tries;
   }
+  for (size_t i = 0; i < r->n_tis; i++)
+    if (kids[i] && dag->tasks[i].n_expand) sched_map_alloc(&r->tis[i], kids[i]);
+  free(kids);
 
   /* Link first: recovery below may finish tasks and needs the run in place. */
   r->prev = sd->runs_tail;
@@ -1388,8 +1440,16 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   }
   for (size_t i = 0; i < n && rc == 0; i++) {
     int idx = find_task_index(dag, tis[i].task_id);
-    if (idx >= 0) rc = revive(&r->tis[idx], &tis[i], now);
+    if (idx < 0) continue;
+    struct sched_ti *ti = &r->tis[idx];
+    if (tis[i].map_index >= 0 && (size_t)tis[i].map_index < ti->n_kids)
+      rc = revive(&ti->kids[tis[i].map_index], &tis[i], now);
+    else if (tis[i].map_index < 0 && ti->n_kids)
+      ti->start_date = tis[i].start_date; /* its instances run, not it */
+    else if (tis[i].map_index < 0)
+      rc = revive(ti, &tis[i], now);
   }
+  if (rc == 0) rc = sched_map_settle(r, now);
   /* revive() may have finished tasks; recount before deciding the rest. */
   if (rc == 0) recount(r);
   if (rc == 0 && r->state == DAG_RUN_RUNNING) rc = settle(r, now);
@@ -1463,7 +1523,18 @@ int sched_run_reload(struct sched_run *r) {
     int idx = find_task_index(r->ref->dag, tis[i].task_id);
     if (idx < 0) continue;
     struct sched_ti *ti = &r->tis[idx];
+    if (tis[i].map_index >= 0) {
+      /* A mapped instance marked by hand (sched_mark.c). */
+      if ((size_t)tis[i].map_index >= ti->n_kids) continue;
+      ti = &ti->kids[tis[i].map_index];
+      if (dag_task_state_is_finished(tis[i].state) && !dag_task_state_is_finished(ti->state))
+        sched_mark_apply(ti, tis[i].state);
+      continue;
+    }
     if (tis[i].state == DAG_TI_NONE && ti->state != DAG_TI_NONE && !ti->proc && !ti->orphan) {
+      /* Cleared: a mapped task expands again (the store dropped its
+       * instances). */
+      sched_map_free(ti);
       cancel_retry(ti);
       ti->state = DAG_TI_NONE;
       ti->try_number = tis[i].try_number;
@@ -1480,8 +1551,10 @@ int sched_run_reload(struct sched_run *r) {
     return 0;
   }
   dag_store_tis_free(tis, n);
-  recount(r);
   dag_time_t now = sched_now(s);
+  rc = sched_map_settle(r, now);
+  if (rc) return rc;
+  recount(r);
   /* The clear queued the run again; it is already running here. */
   if (r->state == DAG_RUN_RUNNING)
     rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_RUNNING, 0, 0);
@@ -1544,8 +1617,8 @@ void sched_run_terminate_all(struct dag_scheduler *s) {
       struct sched_run *next = r->next;
       /* Closed while the loop still runs; the next start re-arms it. */
       sched_run_timeout_disarm(r);
-      for (size_t k = 0; k < r->n_tis; k++) {
-        struct sched_ti *ti = &r->tis[k];
+      for (struct sched_ti *ti = sched_ti_next(r, NULL); ti; ti = sched_ti_next(r, ti)) {
+        size_t k = ti->idx;
         cancel_retry(ti);
         if (ti->on_worker && !ti->end_posted) {
           /* A worker runs it; the next start counts it again. */

@@ -79,10 +79,10 @@ int sched_run_timeout_check(struct sched_run *r) {
            r->sd->dag_id, r->run_id, took, r->live);
   r->timed_out = true;
   int rc = 0;
-  for (size_t i = 0; i < r->n_tis && rc == 0; i++) {
-    struct sched_ti *ti = &r->tis[i];
+  for (struct sched_ti *ti = sched_ti_next(r, NULL); ti && rc == 0; ti = sched_ti_next(r, ti)) {
     if (ti->absent || dag_task_state_is_finished(ti->state)) continue;
-    rc = dag_store_ti_set_state(s->store, r->pk, dag->tasks[i].id, DAG_TI_SKIPPED, now);
+    rc = dag_store_ti_set_state(s->store, r->pk, dag->tasks[ti->idx].id, ti->map_index,
+                                DAG_TI_SKIPPED, now);
     /* A running one is stopped and its try recorded as ended skipped. */
     if (rc == 0) sched_mark_apply(ti, DAG_TI_SKIPPED);
   }

@@ -24,19 +24,29 @@
 char *sched_log_rel_path(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
   /* dag_id, run_id and task_id are validated to hold no '/' and not to
-   * start with '.', so this path cannot leave the logs folder. */
+   * start with '.', so this path cannot leave the logs folder. A mapped
+   * instance's tries have a folder of their own, as Airflow's
+   * map_index=N. */
+  if (ti->map_index >= 0)
+    return xasprintf("%s/%s/%s/map_index=%d/%d.log", r->sd->dag_id, r->run_id,
+                     r->ref->dag->tasks[ti->idx].id, ti->map_index, try_number);
   return xasprintf("%s/%s/%s/%d.log", r->sd->dag_id, r->run_id,
                    r->ref->dag->tasks[ti->idx].id, try_number);
 }
 
 char *sched_status_path(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
-  return xasprintf("%s/logs/%s/%s/%s/%d.status", r->sd->s->cfg->home, r->sd->dag_id, r->run_id,
-                   r->ref->dag->tasks[ti->idx].id, try_number);
+  char *rel = sched_log_rel_path(ti, try_number); /* ".../N.log" */
+  char *path = xasprintf("%s/logs/%.*s.status", r->sd->s->cfg->home, (int)(strlen(rel) - 4), rel);
+  free(rel);
+  return path;
 }
 
 char *sched_try_id(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
+  if (ti->map_index >= 0)
+    return xasprintf("%s:%lld:%d:%s:%d", r->sd->s->home_id, (long long)r->pk, try_number,
+                     r->ref->dag->tasks[ti->idx].id, ti->map_index);
   return xasprintf("%s:%lld:%d:%s", r->sd->s->home_id, (long long)r->pk, try_number,
                    r->ref->dag->tasks[ti->idx].id);
 }
@@ -236,12 +246,17 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   struct strv argv = {0}, env = {0};
   char *cwd = NULL, *log_path = NULL, *file = NULL, *status_path = NULL, *header = NULL;
   int rc = 0;
-  json_t *xcom = NULL;
+  json_t *xcom = NULL, *item = NULL;
   /* A template that reads an XCom must not run with the values missing. */
   if (uses(t, "xcom") && (rc = dag_store_xcom_tree(s->store, r->pk, &xcom)) != 0) {
     *err = xasprintf("cannot read the run's XComs: %s", dag_store_errmsg(s->store));
     goto out;
   }
+  /* A mapped instance's values, resolved now as Airflow resolves them when
+   * the instance runs (sched_map.c). */
+  if (ti->map_index >= 0 && (rc = sched_map_item(ti, &item, err)) != 0) goto out;
+  ctx.mapped = item;
+  ctx.map_index = ti->map_index;
   if (uses(t, "prev_data_interval_start_success") && (rc = prev_success(r, &ctx)) != 0) {
     *err = xasprintf("cannot read the DAG's earlier runs: %s", dag_store_errmsg(s->store));
     goto out;
@@ -299,6 +314,8 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   env_set(&env, "DAGCTL_LOGICAL_DATE", iso);
   snprintf(num, sizeof(num), "%d", ti->try_number);
   env_set(&env, "DAGCTL_TRY_NUMBER", num);
+  snprintf(num, sizeof(num), "%d", ti->map_index);
+  env_set(&env, "DAGCTL_MAP_INDEX", num);
   char *try_id = sched_try_id(ti, ti->try_number);
   env_set(&env, DAG_TRY_ID_ENV, try_id);
   free(try_id);
@@ -372,8 +389,10 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   spec.log_path = log_path;
   spec.timeout_ms = (uint64_t)(t->args.execution_timeout_us / 1000);
   spec.kill_grace_ms = (uint64_t)(s->cfg->task_kill_grace_us / 1000);
-  header = xasprintf("[dagctl] %s.%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
-                     r->run_id, ti->try_number, ti->max_tries + 1, started);
+  char mi[32] = "";
+  if (ti->map_index >= 0) snprintf(mi, sizeof(mi), " map_index=%d", ti->map_index);
+  header = xasprintf("[dagctl] %s.%s%s run=%s try %d of %d started at %s\n", r->sd->dag_id, t->id,
+                     mi, r->run_id, ti->try_number, ti->max_tries + 1, started);
   dag_log_redact(header);
   spec.log_header = header;
   int ready_fd = -1;
@@ -400,6 +419,7 @@ int sched_task_spawn(struct sched_ti *ti, char **err) {
   }
 out:
   json_decref(xcom);
+  json_decref(item);
   strv_free(&argv);
   strv_free(&env);
   free(cwd);

@@ -17,8 +17,10 @@
 
 char *sched_xcom_path(const struct sched_ti *ti, int try_number) {
   const struct sched_run *r = ti->run;
-  return xasprintf("%s/logs/%s/%s/%s/%d.xcom", r->sd->s->cfg->home, r->sd->dag_id, r->run_id,
-                   r->ref->dag->tasks[ti->idx].id, try_number);
+  char *rel = sched_log_rel_path(ti, try_number); /* ".../N.log" */
+  char *path = xasprintf("%s/logs/%.*s.xcom", r->sd->s->cfg->home, (int)(strlen(rel) - 4), rel);
+  free(rel);
+  return path;
 }
 
 /* Up to `max` bytes from the end of `path` (from `offset` 0: the start when
@@ -109,15 +111,15 @@ int sched_xcom_collect(const struct sched_ti *ti, int try_number, json_t **out, 
   return 0;
 }
 
-int sched_xcom_store(dag_store *st, int64_t run_pk, const char *task_id, const json_t *vals,
-                     dag_time_t now) {
-  int rc = dag_store_xcom_clear_task(st, run_pk, task_id);
+int sched_xcom_store(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                     const json_t *vals, dag_time_t now) {
+  int rc = dag_store_xcom_clear_task(st, run_pk, task_id, map_index);
   const char *key;
   json_t *v;
   json_object_foreach((json_t *)vals, key, v) {
     if (rc) break;
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    rc = dag_store_xcom_push(st, run_pk, task_id, key, text, now);
+    rc = dag_store_xcom_push(st, run_pk, task_id, map_index, key, text, now);
     free(text);
   }
   return rc;

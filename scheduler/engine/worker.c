@@ -219,10 +219,11 @@ static int report_end(struct worker_try *t) {
    * a refused end records no figures either. */
   int rc = dag_store_begin(w->store);
   if (rc == 0 && t->xcom)
-    rc = sched_xcom_store(w->store, t->claim.run_pk, t->claim.task_id, t->xcom, dag_time_now());
+    rc = sched_xcom_store(w->store, t->claim.run_pk, t->claim.task_id, -1, t->xcom,
+                          dag_time_now());
   if (rc == 0) rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
   if (rc == 0 && t->usage.known)
-    rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id,
+    rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id, -1,
                                  t->claim.try_number, &t->usage);
   if (rc == 0)
     rc = dag_store_commit(w->store);

@@ -347,15 +347,17 @@ void dag_store_tis_free(struct dag_store_ti *t, size_t n);
 
 /* Set a state that involves no process: scheduled, skipped, upstream_failed,
  * none. Clears pid. */
-int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
+/* The task instance functions below name one instance: (run, task,
+ * map_index), map_index -1 for a task that is not mapped. */
+int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                            enum dag_task_state state, dag_time_t now);
 /* A try has started: state running, try_number, pid; a task_try row. */
-int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                            int try_number, dag_time_t start, int pid,
                            int64_t pid_start, const char *log_path);
 /* A try has ended in success, failed or up_for_retry. `error` may be NULL;
  * next_retry_at is 0 unless up_for_retry. */
-int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                          int try_number, enum dag_task_state state, dag_time_t end,
                          int exit_code, bool has_exit_code, const char *error,
                          dag_time_t next_retry_at);
@@ -366,8 +368,8 @@ int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
                             int try_number, dag_time_t end, dag_time_t next_poke_at);
 /* The process of a try recorded by dag_store_ti_start_try() (with pid 0)
  * was spawned: its pid and start time, to recognise it after a restart. */
-int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
-                         int pid, int64_t pid_start);
+int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                         int try_number, int pid, int64_t pid_start);
 /* A service task's try succeeded while its process runs on: keep its pid so
  * a restarted scheduler can stop it. */
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
@@ -375,19 +377,32 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
 
 /* Allow one more try without counting it against retries (a try that the
  * scheduler itself interrupted). */
-int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id);
+int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index);
 
 /* Record what try `try_number` cost (its row must exist). */
-int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
-                            const struct dag_store_usage *u);
+int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                            int try_number, const struct dag_store_usage *u);
 
 /* Take back try `try_number`, recorded but never started (its supervisor
  * never got it): the task instance goes back to scheduled with the try
  * before it (its dates, exit code and error), and the try's record goes.
  * The next start is the same try again. */
-int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number);
+int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                          int try_number);
+
+/* Dynamic task mapping (sched_map.c): task `task_id` expanded to `n`
+ * instances, map_index 0..n-1, each scheduled with max_tries retries; its
+ * own row (map_index -1) runs while they do. */
+int dag_store_ti_expand(dag_store *st, int64_t run_pk, const char *task_id, int n,
+                        int max_tries, dag_time_t now);
+/* The end of a mapped task's own row (map_index -1): `state` (the outcome
+ * of its instances, or failed or skipped without any), `error` (NULL or
+ * why), at `now`. */
+int dag_store_ti_end_unmapped(dag_store *st, int64_t run_pk, const char *task_id,
+                              enum dag_task_state state, const char *error, dag_time_t now);
 
 /* Airflow's clear: the named tasks go back to state none with
+ * (a mapped task's instances are removed: it expands again when it runs)
  * max_tries = try_number + retries[i]; the run goes back to queued; the
  * scheduler is told. Running tasks are left alone (returned in *skipped).
  * DAG_ESTATE for an imported run, which no scheduler here may run. */
@@ -406,9 +421,11 @@ struct dag_store_try {
   char *error;
   char *log_path; /* relative to DAGCTL_HOME/logs */
   struct dag_store_usage usage;
+  int map_index; /* of its task instance: -1, not mapped */
 };
 
-/* Every try of one task (task_id non-NULL) or of every task, by task then try. */
+/* Every try of one task (task_id non-NULL) or of every task, by task, map
+ * index, then try. */
 int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
                          struct dag_store_try **out, size_t *n);
 void dag_store_tries_free(struct dag_store_try *t, size_t n);
@@ -622,13 +639,14 @@ struct dag_store_xcom {
 };
 
 /* Set (or replace) one value; the caller has checked it is JSON. */
-int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, const char *key,
-                        const char *value_json, dag_time_t now);
+int dag_store_xcom_push(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                        const char *key, const char *value_json, dag_time_t now);
 /* Every value of a run, by task then key. */
 int dag_store_xcom_list(dag_store *st, int64_t run_pk, struct dag_store_xcom **out, size_t *n);
 void dag_store_xcoms_free(struct dag_store_xcom *x, size_t n);
 /* Every value of a run as {TASK: {KEY: value}}, the shape templates read
- * ({{ ti.xcom.TASK.KEY }}); a value that is not JSON is left out. 0 and
+ * ({{ ti.xcom.TASK.KEY }}); a value that is not JSON is left out. A mapped
+ * task's KEY holds the list of its instances' values, by map_index. 0 and
  * *out (a new reference), or the store's error with *out NULL. */
 int dag_store_xcom_tree(dag_store *st, int64_t run_pk, json_t **out);
 /* The values of one task instance (`key` NULL: every key, by key), with
@@ -637,7 +655,7 @@ int dag_store_xcom_list_task(dag_store *st, int64_t run_pk, const char *task_id,
                              const char *key, struct dag_store_xcom **out, size_t *n);
 /* Drop every value of one task instance: a new try's values replace, not
  * add to, an earlier try's (Airflow clears a task's XComs as it runs). */
-int dag_store_xcom_clear_task(dag_store *st, int64_t run_pk, const char *task_id);
+int dag_store_xcom_clear_task(dag_store *st, int64_t run_pk, const char *task_id, int map_index);
 
 /* --- workers: tries queued for `dagctl worker` (store_workers.c) ----------- */
 

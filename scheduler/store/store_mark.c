@@ -109,14 +109,14 @@ out:
   return dag_store_commit(st);
 }
 
-int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                              int try_number, enum dag_task_state state, dag_time_t end,
                              int exit_code, bool has_exit_code, const char *error) {
   static const char upd_try[] =
       "UPDATE task_try SET state = ?1, end_date = ?2, exit_code = ?3, error = ?4"
-      " WHERE run_pk = ?5 AND task_id = ?6 AND try_number = ?7";
-  static const char upd_ti[] =
-      "UPDATE task_instance SET pid = NULL, pid_start = NULL WHERE run_pk = ? AND task_id = ?";
+      " WHERE run_pk = ?5 AND task_id = ?6 AND try_number = ?7 AND map_index = ?8";
+  static const char upd_ti[] = "UPDATE task_instance SET pid = NULL, pid_start = NULL"
+                               " WHERE run_pk = ? AND task_id = ? AND map_index = ?";
   int rc = dag_store_begin(st);
   if (rc) return rc;
   struct store_stmt *s = store_stmt(st, upd_try);
@@ -131,11 +131,13 @@ int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   store_bind_int64(s, 7, try_number);
+  store_bind_int64(s, 8, map_index);
   rc = store_step_done(st, s, "end a marked try");
   if (rc == 0 && !(s = store_stmt(st, upd_ti))) rc = DAG_ESTORE;
   if (rc == 0) {
     store_bind_int64(s, 1, run_pk);
     store_bind_text(s, 2, task_id);
+    store_bind_int64(s, 3, map_index);
     rc = store_step_done(st, s, "forget a marked try's pid");
   }
   if (rc) {

@@ -33,7 +33,7 @@ int dag_store_run_request_delete(dag_store *st, int64_t run_pk, dag_time_t now);
 /* A try of a task instance marked while it ran has ended: its task_try row
  * gets `state`, `end` and `error`; the task instance keeps its state and
  * forgets the pid. */
-int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_try_end_marked(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                              int try_number, enum dag_task_state state, dag_time_t end,
                              int exit_code, bool has_exit_code, const char *error);
 

@@ -345,32 +345,34 @@ void dag_store_tis_free(struct dag_store_ti *t, size_t n) {
   free(t);
 }
 
-int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_ti_set_state(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                            enum dag_task_state state, dag_time_t now) {
   static const char sql[] =
       "UPDATE task_instance SET state = ?1, pid = NULL, pid_start = NULL,"
       " next_retry_at = NULL,"
       " end_date = CASE WHEN ?1 IN ('skipped', 'upstream_failed') THEN ?2 ELSE end_date END"
-      " WHERE run_pk = ?3 AND task_id = ?4";
+      " WHERE run_pk = ?3 AND task_id = ?4 AND map_index = ?5";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, dag_task_state_name(state));
   store_bind_int64(s, 2, now);
   store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
+  store_bind_int64(s, 5, map_index);
   return store_step_later(st, s, "set task state");
 }
 
-int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                            int try_number, dag_time_t start, int pid,
                            int64_t pid_start, const char *log_path) {
   static const char upd[] =
       "UPDATE task_instance SET state = 'running', try_number = ?1, start_date = ?2,"
       " end_date = NULL, pid = ?3, pid_start = ?4, exit_code = NULL, error = NULL,"
-      " next_retry_at = NULL WHERE run_pk = ?5 AND task_id = ?6";
+      " next_retry_at = NULL WHERE run_pk = ?5 AND task_id = ?6 AND map_index = ?7";
   static const char ins[] =
-      "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, pid, log_path)"
-      " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6) ON CONFLICT (run_pk, task_id, map_index, try_number)"
+      "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, pid, log_path,"
+      " map_index) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)"
+      " ON CONFLICT (run_pk, task_id, map_index, try_number)"
       " DO UPDATE SET state = 'running', start_date = ?4, end_date = NULL, pid = ?5,"
       " exit_code = NULL, error = NULL, log_path = ?6";
   int rc = dag_store_begin(st);
@@ -383,6 +385,7 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 4, pid_start);
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
+  store_bind_int64(s, 7, map_index);
   if ((rc = store_step_later(st, s, "start try")) != 0) goto fail;
   if (!(s = store_stmt(st, ins))) goto fail;
   store_bind_int64(s, 1, run_pk);
@@ -391,6 +394,7 @@ int dag_store_ti_start_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 4, start);
   store_bind_int64(s, 5, pid);
   store_bind_text(s, 6, log_path);
+  store_bind_int64(s, 7, map_index);
   if ((rc = store_step_later(st, s, "record try")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
@@ -398,17 +402,17 @@ fail:
   return rc ? rc : DAG_ESTORE;
 }
 
-int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
+int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                          int try_number, enum dag_task_state state, dag_time_t end,
                          int exit_code, bool has_exit_code, const char *error,
                          dag_time_t next_retry_at) {
   static const char upd[] =
       "UPDATE task_instance SET state = ?1, end_date = ?2, exit_code = ?3, error = ?4,"
       " next_retry_at = ?5, pid = NULL, pid_start = NULL"
-      " WHERE run_pk = ?6 AND task_id = ?7";
+      " WHERE run_pk = ?6 AND task_id = ?7 AND map_index = ?8";
   static const char upd_try[] =
       "UPDATE task_try SET state = ?1, end_date = ?2, exit_code = ?3, error = ?4"
-      " WHERE run_pk = ?5 AND task_id = ?6 AND try_number = ?7";
+      " WHERE run_pk = ?5 AND task_id = ?6 AND try_number = ?7 AND map_index = ?8";
   const char *name = dag_task_state_name(state);
   int rc = dag_store_begin(st);
   if (rc) return rc;
@@ -422,6 +426,7 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_time(s, 5, next_retry_at);
   store_bind_int64(s, 6, run_pk);
   store_bind_text(s, 7, task_id);
+  store_bind_int64(s, 8, map_index);
   if ((rc = store_step_later(st, s, "end try")) != 0) goto fail;
   if (!(s = store_stmt(st, upd_try))) goto fail;
   /* A try's own record says how that try ended: up_for_retry is a property
@@ -434,6 +439,7 @@ int dag_store_ti_end_try(dag_store *st, int64_t run_pk, const char *task_id,
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   store_bind_int64(s, 7, try_number);
+  store_bind_int64(s, 8, map_index);
   if ((rc = store_step_later(st, s, "end try record")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
@@ -446,10 +452,10 @@ int dag_store_ti_reschedule(dag_store *st, int64_t run_pk, const char *task_id,
   static const char upd[] =
       "UPDATE task_instance SET state = 'up_for_reschedule', try_number = ?1 - 1,"
       " end_date = ?2, next_retry_at = ?3, pid = NULL, pid_start = NULL"
-      " WHERE run_pk = ?4 AND task_id = ?5";
+      " WHERE run_pk = ?4 AND task_id = ?5 AND map_index = -1";
   static const char upd_try[] =
       "UPDATE task_try SET state = 'up_for_reschedule', end_date = ?1"
-      " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
+      " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4 AND map_index = -1";
   int rc = dag_store_begin(st);
   if (rc) return rc;
   struct store_stmt *s = store_stmt(st, upd);
@@ -472,18 +478,19 @@ fail:
   return rc ? rc : DAG_ESTORE;
 }
 
-int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
-                         int pid, int64_t pid_start) {
-  static const char ti[] =
-      "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
-  static const char tr[] =
-      "UPDATE task_try SET pid = ? WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                         int try_number, int pid, int64_t pid_start) {
+  static const char ti[] = "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ?"
+                           " AND task_id = ? AND map_index = ?";
+  static const char tr[] = "UPDATE task_try SET pid = ? WHERE run_pk = ? AND task_id = ?"
+                           " AND try_number = ? AND map_index = ?";
   struct store_stmt *s = store_stmt(st, ti);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, pid);
   store_bind_int64(s, 2, pid_start);
   store_bind_int64(s, 3, run_pk);
   store_bind_text(s, 4, task_id);
+  store_bind_int64(s, 5, map_index);
   int rc = store_step_later(st, s, "task pid");
   if (rc) return rc;
   if (!(s = store_stmt(st, tr))) return DAG_ESTORE;
@@ -491,13 +498,15 @@ int dag_store_ti_set_pid(dag_store *st, int64_t run_pk, const char *task_id, int
   store_bind_int64(s, 2, run_pk);
   store_bind_text(s, 3, task_id);
   store_bind_int64(s, 4, try_number);
+  store_bind_int64(s, 5, map_index);
   return store_step_later(st, s, "try pid");
 }
 
 int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task_id, int pid,
                                  int64_t pid_start) {
   static const char sql[] =
-      "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?";
+      "UPDATE task_instance SET pid = ?, pid_start = ? WHERE run_pk = ? AND task_id = ?"
+      " AND map_index = -1";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, pid);
@@ -507,21 +516,22 @@ int dag_store_ti_set_service_pid(dag_store *st, int64_t run_pk, const char *task
   return store_step_done(st, s, "service pid");
 }
 
-int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id) {
-  static const char sql[] =
-      "UPDATE task_instance SET max_tries = max_tries + 1 WHERE run_pk = ? AND task_id = ?";
+int dag_store_ti_grant_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index) {
+  static const char sql[] = "UPDATE task_instance SET max_tries = max_tries + 1"
+                            " WHERE run_pk = ? AND task_id = ? AND map_index = ?";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
+  store_bind_int64(s, 3, map_index);
   return store_step_later(st, s, "grant try");
 }
 
-int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
-                            const struct dag_store_usage *u) {
+int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                            int try_number, const struct dag_store_usage *u) {
   static const char sql[] =
       "UPDATE task_try SET max_rss_kb = ?, cpu_user_us = ?, cpu_system_us = ?, wall_us = ?"
-      " WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+      " WHERE run_pk = ? AND task_id = ? AND try_number = ? AND map_index = ?";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_int64(s, 1, u->max_rss_kb);
@@ -531,24 +541,26 @@ int dag_store_try_set_usage(dag_store *st, int64_t run_pk, const char *task_id, 
   store_bind_int64(s, 5, run_pk);
   store_bind_text(s, 6, task_id);
   store_bind_int64(s, 7, try_number);
+  store_bind_int64(s, 8, map_index);
   return store_step_later(st, s, "try usage");
 }
 
-int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number) {
+int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                          int try_number) {
   static const char upd[] =
       "UPDATE task_instance SET state = 'scheduled', try_number = ?4, pid = NULL,"
       " pid_start = NULL, next_retry_at = NULL,"
       " start_date = (SELECT start_date FROM task_try p WHERE p.run_pk = ?1"
-      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      "   AND p.task_id = ?2 AND p.try_number = ?4 AND p.map_index = ?5),"
       " end_date = (SELECT end_date FROM task_try p WHERE p.run_pk = ?1"
-      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      "   AND p.task_id = ?2 AND p.try_number = ?4 AND p.map_index = ?5),"
       " exit_code = (SELECT exit_code FROM task_try p WHERE p.run_pk = ?1"
-      "   AND p.task_id = ?2 AND p.try_number = ?4),"
+      "   AND p.task_id = ?2 AND p.try_number = ?4 AND p.map_index = ?5),"
       " error = (SELECT error FROM task_try p WHERE p.run_pk = ?1"
-      "   AND p.task_id = ?2 AND p.try_number = ?4)"
-      " WHERE run_pk = ?1 AND task_id = ?2 AND try_number = ?3";
+      "   AND p.task_id = ?2 AND p.try_number = ?4 AND p.map_index = ?5)"
+      " WHERE run_pk = ?1 AND task_id = ?2 AND try_number = ?3 AND map_index = ?5";
   static const char del[] =
-      "DELETE FROM task_try WHERE run_pk = ? AND task_id = ? AND try_number = ?";
+      "DELETE FROM task_try WHERE run_pk = ? AND task_id = ? AND try_number = ? AND map_index = ?";
   int rc = dag_store_begin(st);
   if (rc) return rc;
   struct store_stmt *s = store_stmt(st, upd);
@@ -557,16 +569,64 @@ int dag_store_ti_undo_try(dag_store *st, int64_t run_pk, const char *task_id, in
   store_bind_text(s, 2, task_id);
   store_bind_int64(s, 3, try_number);
   store_bind_int64(s, 4, try_number - 1);
+  store_bind_int64(s, 5, map_index);
   if ((rc = store_step_done(st, s, "undo try")) != 0) goto fail;
   if (!(s = store_stmt(st, del))) goto fail;
   store_bind_int64(s, 1, run_pk);
   store_bind_text(s, 2, task_id);
   store_bind_int64(s, 3, try_number);
+  store_bind_int64(s, 4, map_index);
   if ((rc = store_step_done(st, s, "undo try record")) != 0) goto fail;
   return dag_store_commit(st);
 fail:
   dag_store_rollback(st);
   return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_ti_expand(dag_store *st, int64_t run_pk, const char *task_id, int n,
+                        int max_tries, dag_time_t now) {
+  static const char ins[] =
+      "INSERT INTO task_instance (run_pk, task_id, map_index, state, try_number, max_tries)"
+      " VALUES (?1, ?2, ?3, 'scheduled', 0, ?4)";
+  static const char own[] =
+      "UPDATE task_instance SET state = 'running', start_date = ?1, end_date = NULL,"
+      " error = NULL WHERE run_pk = ?2 AND task_id = ?3 AND map_index = -1";
+  int rc = dag_store_begin(st);
+  if (rc) return rc;
+  struct store_stmt *s;
+  for (int i = 0; i < n; i++) {
+    if (!(s = store_stmt(st, ins))) goto fail;
+    store_bind_int64(s, 1, run_pk);
+    store_bind_text(s, 2, task_id);
+    store_bind_int64(s, 3, i);
+    store_bind_int64(s, 4, max_tries);
+    if ((rc = store_step_done(st, s, "expand task")) != 0) goto fail;
+  }
+  if (!(s = store_stmt(st, own))) goto fail;
+  store_bind_int64(s, 1, now);
+  store_bind_int64(s, 2, run_pk);
+  store_bind_text(s, 3, task_id);
+  if ((rc = store_step_done(st, s, "expanded task")) != 0) goto fail;
+  return dag_store_commit(st);
+fail:
+  dag_store_rollback(st);
+  return rc ? rc : DAG_ESTORE;
+}
+
+int dag_store_ti_end_unmapped(dag_store *st, int64_t run_pk, const char *task_id,
+                              enum dag_task_state state, const char *error, dag_time_t now) {
+  static const char sql[] =
+      "UPDATE task_instance SET state = ?1, end_date = ?2, error = ?3, pid = NULL,"
+      " pid_start = NULL, next_retry_at = NULL, start_date = coalesce(start_date, ?2)"
+      " WHERE run_pk = ?4 AND task_id = ?5 AND map_index = -1";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, dag_task_state_name(state));
+  store_bind_int64(s, 2, now);
+  store_bind_text(s, 3, error);
+  store_bind_int64(s, 4, run_pk);
+  store_bind_text(s, 5, task_id);
+  return store_step_done(st, s, "end mapped task");
 }
 
 int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
@@ -575,6 +635,12 @@ int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
       "UPDATE task_instance SET state = 'none', max_tries = try_number + ?1,"
       " end_date = NULL, next_retry_at = NULL, exit_code = NULL, error = NULL"
       " WHERE run_pk = ?2 AND task_id = ?3 AND state NOT IN ('running', 'queued')";
+  /* A mapped task cleared expands again when it runs (its list may have
+   * changed): its instances go, unless one runs. */
+  static const char del_mapped[] =
+      "DELETE FROM task_instance WHERE run_pk = ?1 AND task_id = ?2 AND map_index >= 0"
+      " AND NOT EXISTS (SELECT 1 FROM task_instance r WHERE r.run_pk = ?1 AND r.task_id = ?2"
+      " AND r.state IN ('running', 'queued'))";
   static const char upd_run[] =
       "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE id = ? RETURNING dag_id";
   static const char imported[] = "SELECT 1 FROM dag_run WHERE id = ? AND imported_at IS NOT NULL";
@@ -596,6 +662,10 @@ int dag_store_clear(dag_store *st, int64_t run_pk, const char *const *task_ids,
     goto fail;
   }
   for (size_t i = 0; i < n; i++) {
+    if (!(s = store_stmt(st, del_mapped))) goto fail;
+    store_bind_int64(s, 1, run_pk);
+    store_bind_text(s, 2, task_ids[i]);
+    if ((rc = store_step_done(st, s, "clear mapped instances")) != 0) goto fail;
     if (!(s = store_stmt(st, upd))) goto fail;
     store_bind_int64(s, 1, retries[i]);
     store_bind_int64(s, 2, run_pk);
@@ -633,9 +703,9 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
                          struct dag_store_try **out, size_t *n) {
   static const char sql[] =
       "SELECT task_id, try_number, state, start_date, end_date, pid, exit_code, error,"
-      " log_path, max_rss_kb, cpu_user_us, cpu_system_us, wall_us"
+      " log_path, max_rss_kb, cpu_user_us, cpu_system_us, wall_us, map_index"
       " FROM task_try WHERE run_pk = ?1 AND (CAST(?2 AS TEXT) IS NULL OR task_id = ?2)"
-      " ORDER BY task_id, try_number";
+      " ORDER BY task_id, map_index, try_number";
   *out = NULL;
   *n = 0;
   struct store_stmt *s = store_stmt(st, sql);
@@ -660,6 +730,7 @@ int dag_store_list_tries(dag_store *st, int64_t run_pk, const char *task_id,
     t->error = store_col_text(s, 7);
     t->log_path = store_col_text(s, 8);
     read_usage(s, 9, &t->usage);
+    t->map_index = (int)store_col_int(s, 13);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list tries");

@@ -71,7 +71,7 @@ int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int 
   static const char upd[] =
       "UPDATE task_instance SET state = 'queued', try_number = ?1, start_date = NULL,"
       " end_date = NULL, pid = NULL, pid_start = NULL, exit_code = NULL, error = NULL,"
-      " next_retry_at = NULL WHERE run_pk = ?2 AND task_id = ?3";
+      " next_retry_at = NULL WHERE run_pk = ?2 AND task_id = ?3 AND map_index = -1";
   /* A try number is queued once; a row left by an earlier scheduler that
    * queued it and died before its commit cannot exist (same transaction),
    * so a conflict here is a bug worth a failure. */
@@ -138,7 +138,7 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
       " RETURNING " CLAIM_COLUMNS;
   static const char upd_ti[] =
       "UPDATE task_instance SET state = 'running', start_date = ?1, error = NULL"
-      " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4";
+      " WHERE run_pk = ?2 AND task_id = ?3 AND try_number = ?4 AND map_index = -1";
   static const char ins_try[] =
       "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, log_path)"
       " VALUES (?1, ?2, ?3, 'running', ?4, ?5) ON CONFLICT (run_pk, task_id, map_index, try_number)"
@@ -251,6 +251,7 @@ int dag_store_ti_set_waiting(dag_store *st, int64_t run_pk, const char *task_id,
                              int try_number, const char *why) {
   static const char sql[] =
       "UPDATE task_instance SET error = ? WHERE run_pk = ? AND task_id = ? AND try_number = ?"
+      " AND map_index = -1"
       " AND state = 'queued'";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;

@@ -23,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                              "a", "b", "none");
   json_t *conf = json_pack("{s:s}", "date", "2024-02-29");
   json_t *xcom = json_pack("{s:{s:s}}", "t", "k", "v");
+  /* A mapped instance's values (expand: {item: ...}). */
+  json_t *mapped = json_pack("{s:{s:s, s:[i]}}", "item", "k", "v", "l", 1);
   struct dag_template_ctx ctx = {
       .dag_id = "d",
       .task_id = "t",
@@ -36,16 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       .params = params,
       .conf = conf,
       .xcom = xcom,
+      .mapped = mapped,
+      .map_index = 2,
   };
 
   char *err = NULL;
-  int checked = dag_template_check(tmpl, &err);
-  if ((checked != 0) != (err != NULL)) abort();
+  int plain = dag_template_check(tmpl, &err);
+  if ((plain != 0) != (err != NULL)) abort();
   free(err);
-  /* Collecting the XCom task ids changes nothing else. */
-  struct dag_template_refs refs = {0};
+  /* Collecting the XCom task ids changes nothing else; the expand names
+   * only add names. */
+  static const char *const names[] = {"item"};
+  struct dag_template_refs refs = {.names = names, .n_names = 1};
   err = NULL;
-  if (dag_template_check_refs(tmpl, &refs, &err) != checked) abort();
+  int checked = dag_template_check_refs(tmpl, &refs, &err);
+  if (plain == 0 && checked != 0) abort();
   for (size_t i = 0; i < refs.n; i++)
     if (refs.ids[i] == NULL || refs.ids[i][0] == '\0') abort();
   dag_template_refs_free(&refs);
@@ -62,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_decref(params);
   json_decref(conf);
   json_decref(xcom);
+  json_decref(mapped);
   free(tmpl);
   return 0;
 }

@@ -33,6 +33,7 @@ struct fake {
   struct dag_proc *p;
   char *xcom; /* its $DAGCTL_XCOM */
   char *log;
+  char *cmd; /* its last argument: a shell task's rendered command */
 };
 
 struct harness {
@@ -80,7 +81,10 @@ static int fake_spawn(uv_loop_t *loop, const struct dag_proc_spec *spec, dag_pro
   const char *x = env_get(spec->env, "DAGCTL_XCOM");
   struct sched_ti *ti = data;
   if (ti->run->ref->dag->tasks[ti->idx].type != DAG_TASK_PLUGIN) assert_non_null(x);
-  h->live[h->n_live++] = (struct fake){p, x ? xstrdup(x) : NULL, xstrdup(spec->log_path)};
+  size_t argc = 0;
+  while (spec->argv && spec->argv[argc]) argc++;
+  h->live[h->n_live++] = (struct fake){p, x ? xstrdup(x) : NULL, xstrdup(spec->log_path),
+                                       xstrdup(argc ? spec->argv[argc - 1] : "")};
   h->spawns++;
   *out = p;
   return 0;
@@ -124,6 +128,7 @@ static void finish_with(struct harness *h, const char *task, const char *xcom, c
   free(copy.p);
   free(copy.xcom);
   free(copy.log);
+  free(copy.cmd);
 }
 
 static void finish(struct harness *h, const char *task, int status) {
@@ -142,6 +147,7 @@ static void pump_until(struct harness *h, bool (*done)(struct harness *)) {
         free(copy.p);
         free(copy.xcom);
         free(copy.log);
+        free(copy.cmd);
         (void)ti;
         ended = true;
       }

@@ -26,8 +26,9 @@ static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
   assert_int_equal(sizeof(struct dag), 280);
-  assert_int_equal(sizeof(struct dag_task), 264);
+  assert_int_equal(sizeof(struct dag_task), 280);
   assert_int_equal(sizeof(struct dag_group), 48);
+  assert_int_equal(sizeof(struct dag_expand), 24);
   assert_int_equal(sizeof(struct dag_task_args), 64);
   assert_int_equal(sizeof(struct dag_schedule), 64);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -119,6 +120,12 @@ static void same_dag(const struct dag *a, const struct dag *b) {
     assert_int_equal(x->branch, y->branch);
     assert_int_equal(x->short_circuit, y->short_circuit);
     assert_int_equal(x->ignore_downstream_trigger_rules, y->ignore_downstream_trigger_rules);
+    assert_int_equal(x->n_expand, y->n_expand);
+    for (size_t k = 0; k < x->n_expand; k++) {
+      assert_string_equal(x->expand[k].name, y->expand[k].name);
+      same_json(x->expand[k].list, y->expand[k].list);
+      same_str(x->expand[k].tmpl, y->expand[k].tmpl);
+    }
     same_json(x->config, y->config);
     same_indexes(x->upstream, x->n_upstream, y->upstream, y->n_upstream);
     same_indexes(x->downstream, x->n_downstream, y->downstream, y->n_downstream);
@@ -239,6 +246,12 @@ static struct dag *full_dag(void) {
   t->short_circuit = true;
   t->ignore_downstream_trigger_rules = false;
   t->argc = 3;
+  t->n_expand = 2;
+  t->expand = xcalloc(2, sizeof(*t->expand));
+  t->expand[0] = (struct dag_expand){xstrdup("item"), json_pack("[i, s, {s:b}]", 1, "x", "k", 1),
+                                     NULL};
+  t->expand[1] = (struct dag_expand){xstrdup("file"), NULL,
+                                     xstrdup("{{ ti.xcom_pull('sh') }}")};
   t->upstream = idx(1, (size_t)0);
   t->n_upstream = 1;
   t->trigger_rule = DAG_TRIGGER_ALL_DONE;

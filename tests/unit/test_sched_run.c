@@ -874,8 +874,8 @@ static void crash_mid_run(struct harness *h, bool started) {
                      DAG_RUN_TYPE_MANUAL, NULL, NULL);
   assert_int_equal(dag_store_begin(h->st), 0);
   assert_int_equal(dag_store_set_run_state(h->st, h->pk, DAG_RUN_RUNNING, h->now, 0), 0);
-  assert_int_equal(dag_store_ti_start_try(h->st, h->pk, "a", 1, h->now, 0, 0, "a/1.log"), 0);
-  assert_int_equal(dag_store_ti_set_pid(h->st, h->pk, "a", 1, 4999999, 1), 0);
+  assert_int_equal(dag_store_ti_start_try(h->st, h->pk, "a", -1, 1, h->now, 0, 0, "a/1.log"), 0);
+  assert_int_equal(dag_store_ti_set_pid(h->st, h->pk, "a", -1, 1, 4999999, 1), 0);
   assert_int_equal(dag_store_commit(h->st), 0);
   if (!started) return;
   struct dag_store_run row;

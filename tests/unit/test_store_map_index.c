@@ -145,7 +145,7 @@ static void upgrade_keeps_rows(void **state) {
                                 " try_number, queue, task_type, log_path, queued_at)"
                                 " VALUES (7, 'b', 0, 2, 'default', 'shell', 'x', 1)"), 0);
   /* The store's upserts name the new keys. */
-  assert_int_equal(dag_store_xcom_push(st, 7, "a", "return_value", "\"y\"", 9), 0);
+  assert_int_equal(dag_store_xcom_push(st, 7, "a", -1, "return_value", "\"y\"", 9), 0);
   struct dag_store_xcom *x = NULL;
   assert_int_equal(dag_store_xcom_list_task(st, 7, "a", NULL, &x, &n), 0);
   assert_int_equal(n, 1);
@@ -153,7 +153,7 @@ static void upgrade_keeps_rows(void **state) {
   assert_int_equal(x[0].map_index, -1);
   assert_int_equal(x[0].timestamp, 9);
   dag_store_xcoms_free(x, n);
-  assert_int_equal(dag_store_ti_start_try(st, 7, "b", 3, 60, 0, 0, "d/r1/b/3.log"), 0);
+  assert_int_equal(dag_store_ti_start_try(st, 7, "b", -1, 3, 60, 0, 0, "d/r1/b/3.log"), 0);
   assert_int_equal(scalar(st, "SELECT count(*) FROM task_try WHERE task_id = 'b'"), 3);
 
   dag_store_close(st);
