@@ -260,6 +260,68 @@ static void on_run_changed(void *ctx, const char *dag_id, const char *run_id,
   dag_store_run_free(&run);
 }
 
+/* A run has not finished by its DAG's deadline: one alert, to
+ * default_args.email (else smtp.to), whatever email_on_failure says: the
+ * deadline itself asks for it. */
+static void on_deadline_missed(void *ctx, const char *dag_id, const char *run_id,
+                               dag_time_t deadline) {
+  struct dag_alerts *a = ctx;
+  const struct dag *dag = dag_scheduler_run_dag(a->sched, dag_id, run_id);
+  if (!dag) return;
+  struct dag_store_run run;
+  if (dag_store_get_run(a->store, dag_id, run_id, &run) != 0) return;
+  struct dag_store_ti *tis = NULL;
+  size_t n_tis = 0;
+  dag_store_list_tis(a->store, run.pk, &tis, &n_tis);
+  struct dag_alert_task_line *lines = xcalloc(n_tis ? n_tis : 1, sizeof(*lines));
+  size_t n_lines = 0;
+  for (size_t k = 0; k < dag->n_tasks; k++) {
+    for (size_t i = 0; i < n_tis; i++) {
+      if (strcmp(tis[i].task_id, dag->tasks[k].id) != 0) continue;
+      if (dag_task_state_is_finished(tis[i].state)) continue;
+      lines[n_lines++] = (struct dag_alert_task_line){
+          .task_id = tis[i].task_id,
+          .state = tis[i].state,
+          .try_number = tis[i].try_number,
+          .tries = tis[i].max_tries + 1,
+      };
+    }
+  }
+  char *url = dag_alert_url(a->cfg->web_base_url, dag_id, run_id, NULL, 0);
+  struct dag_alert_facts f = {
+      .kind = DAG_ALERT_DEADLINE_MISSED,
+      .dag_id = dag_id,
+      .run_id = run_id,
+      .logical_date = run.logical_date,
+      .url = url,
+      .run_start = run.start_date,
+      .tasks = lines,
+      .n_tasks = n_lines,
+      .deadline = deadline,
+      .deadline_after = dag_deadline_ref_name(dag->deadline_after),
+      .deadline_within_us = dag->deadline_within_us,
+      .queued_at = run.queued_at,
+      .run_state = dag_run_state_name(run.state),
+  };
+  struct dag_store_alert row = {
+      .created_at = dag_time_now(),
+      .kind = DAG_ALERT_DEADLINE_MISSED,
+      .dag_id = (char *)dag_id,
+      .run_id = (char *)run_id,
+      .recipients = emails_json(dag->default_args.email, dag->default_args.n_email),
+  };
+  row.next_attempt_at = row.created_at;
+  dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
+  queue(a, &row);
+  free(row.subject);
+  free(row.body);
+  free(row.recipients);
+  free(url);
+  free(lines);
+  dag_store_tis_free(tis, n_tis);
+  dag_store_run_free(&run);
+}
+
 int dag_alerts_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                    struct dag_scheduler *sched, char *const *envp, struct dag_alerts **out) {
   struct dag_alerts *a = xcalloc(1, sizeof(*a));
@@ -284,6 +346,7 @@ void dag_alerts_listener(struct dag_alerts *a, struct dag_scheduler_listener *ou
   memset(out, 0, sizeof(*out));
   out->task_changed = on_task_changed;
   out->run_changed = on_run_changed;
+  out->deadline_missed = on_deadline_missed;
   out->ctx = a;
 }
 

@@ -7,7 +7,8 @@
  *   - a task failed for good, if the task's email_on_failure (default true);
  *   - a try failed and the task will run again, if email_on_retry (default
  *     true); a try interrupted by a scheduler stop or restart is no failure;
- *   - a DAG run failed: one summary, if default_args' email_on_failure.
+ *   - a DAG run failed: one summary, if default_args' email_on_failure;
+ *   - a DAG run missed its DAG's deadline: one alert, to default_args' email.
  * Recipients are the task's `email` (default_args' for a run summary, or
  * the failed tasks' lists), else smtp.to when the alert is sent. Sending is
  * smtp_send.h's job; without smtp.host the alerts stay queued. With

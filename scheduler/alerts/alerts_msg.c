@@ -376,10 +376,40 @@ static void compose_run(const struct dag_alert_facts *f, struct strbuf *subj,
   }
 }
 
+static void compose_deadline(const struct dag_alert_facts *f, struct strbuf *subj,
+                             struct strbuf *body) {
+  char within[32], buf[64];
+  dag_duration_format(f->deadline_within_us, within, sizeof(within));
+  bool queued = f->deadline_after && strcmp(f->deadline_after, "queued_at") == 0;
+  sb_appendf(subj, "[dagctl] DEADLINE MISSED %s (%s)", f->dag_id, f->run_id);
+  sb_appendf(body, "Run %s of DAG %s has not finished %s after its %s.\n\n", f->run_id,
+             f->dag_id, within, queued ? "queueing" : "logical date");
+  field(body, "DAG:", f->dag_id);
+  field(body, "Run:", f->run_id);
+  dag_time_iso(f->logical_date, buf, sizeof(buf));
+  field(body, "Logical date:", buf);
+  field_time(body, "Queued:", f->queued_at);
+  field_time(body, "Started:", f->run_start);
+  field_time(body, "Deadline:", f->deadline);
+  field(body, "State:", f->run_state);
+  field(body, "Status page:", f->url);
+  sb_appendc(body, '\n');
+  if (f->n_tasks == 0) return;
+  sb_append(body, "Tasks not finished:\n");
+  for (size_t i = 0; i < f->n_tasks; i++) {
+    const struct dag_alert_task_line *t = &f->tasks[i];
+    sb_appendf(body, "  %-24s %s", t->task_id, dag_task_state_name(t->state));
+    if (t->try_number > 0) sb_appendf(body, " (try %d of %d)", t->try_number, t->tries);
+    sb_appendc(body, '\n');
+  }
+}
+
 void dag_alert_compose(const struct dag_alert_facts *f, const struct dag_alert_masker *m,
                        char **subject, char **body) {
   struct strbuf subj = STRBUF_INIT, text = STRBUF_INIT;
-  if (f->kind == DAG_ALERT_RUN_FAILED)
+  if (f->kind == DAG_ALERT_DEADLINE_MISSED)
+    compose_deadline(f, &subj, &text);
+  else if (f->kind == DAG_ALERT_RUN_FAILED)
     compose_run(f, &subj, &text);
   else
     compose_task(f, &subj, &text);

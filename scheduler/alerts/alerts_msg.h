@@ -86,14 +86,21 @@ struct dag_alert_facts {
   dag_time_t next_try_at; /* task_retry: when the next try starts */
   const char *log_name;   /* the log's path under DAGCTL_HOME/logs */
   const char *log_tail;   /* from dag_alert_log_tail(); NULL: no log */
-  /* run_failed */
+  /* run_failed; deadline_missed (the tasks not finished yet) */
   dag_time_t run_start, run_end;
   const struct dag_alert_task_line *tasks;
   size_t n_tasks;
+  /* deadline_missed */
+  dag_time_t deadline;         /* when the run should have finished */
+  const char *deadline_after;  /* "logical_date" or "queued_at" */
+  int64_t deadline_within_us;
+  dag_time_t queued_at;
+  const char *run_state;       /* "queued" or "running" */
 };
 
 /* Subject ("[dagctl] FAILED dag.task (try 2/3)", "[dagctl] RETRY ...",
- * "[dagctl] RUN FAILED dag (run id)") and body (LF line ends), both masked
+ * "[dagctl] RUN FAILED dag (run id)", "[dagctl] DEADLINE MISSED dag (run
+ * id)") and body (LF line ends), both masked
  * with `m`. Caller frees both. */
 void dag_alert_compose(const struct dag_alert_facts *f, const struct dag_alert_masker *m,
                        char **subject, char **body);

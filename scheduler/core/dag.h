@@ -126,6 +126,17 @@ struct dag_group {
   int col;
 };
 
+/* What a DAG's deadline counts from: Airflow's DeadlineReference
+ * DAGRUN_LOGICAL_DATE and DAGRUN_QUEUED_AT. */
+enum dag_deadline_ref {
+  DAG_DEADLINE_NONE,
+  DAG_DEADLINE_LOGICAL_DATE,
+  DAG_DEADLINE_QUEUED_AT,
+};
+
+/* "logical_date", "queued_at", or NULL for NONE. */
+const char *dag_deadline_ref_name(enum dag_deadline_ref r);
+
 struct dag {
   char *dag_id;
   char *file;        /* path it was loaded from */
@@ -138,6 +149,10 @@ struct dag {
   int max_active_runs;
   int max_active_tasks;
   int64_t dagrun_timeout_us; /* 0: none */
+  /* Airflow 3's DeadlineAlert: a run not finished `deadline_within_us`
+   * after its reference time gets one alert (sched_deadline.c). */
+  enum dag_deadline_ref deadline_after; /* DAG_DEADLINE_NONE: no deadline */
+  int64_t deadline_within_us;
   bool is_paused_upon_creation;
   char **tags;
   size_t n_tags;

@@ -119,6 +119,10 @@ void dag__get_expand(struct loadctx *ctx, const struct dag_ynode *v, const char 
 void dag__get_datasets(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
                        char ***out, size_t *n_out);
 
+/* A DAG's `deadline: {after, within}` at `v` into dag->deadline_*
+ * (dag_validate_deadline.c). */
+void dag__get_deadline(struct loadctx *ctx, const struct dag_ynode *v, struct dag *dag);
+
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */
 struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root);

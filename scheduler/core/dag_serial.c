@@ -124,6 +124,12 @@ char *dag_serialize(const struct dag *dag) {
   json_object_set_new(o, "max_active_runs", json_integer(dag->max_active_runs));
   json_object_set_new(o, "max_active_tasks", json_integer(dag->max_active_tasks));
   json_object_set_new(o, "dagrun_timeout_us", json_integer(dag->dagrun_timeout_us));
+  if (dag->deadline_after != DAG_DEADLINE_NONE) {
+    json_t *dl = json_object();
+    json_object_set_new(dl, "after", json_string(dag_deadline_ref_name(dag->deadline_after)));
+    json_object_set_new(dl, "within_us", json_integer(dag->deadline_within_us));
+    json_object_set_new(o, "deadline", dl);
+  }
   json_object_set_new(o, "is_paused_upon_creation", json_boolean(dag->is_paused_upon_creation));
   json_object_set_new(o, "tags", str_array(dag->tags, dag->n_tags));
   json_object_set_new(o, "params", dag->params ? json_deep_copy(dag->params) : json_object());
@@ -378,6 +384,17 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
   /* Absent from versions stored before it existed. */
   json_t *drt = json_object_get(o, "dagrun_timeout_us");
   dag->dagrun_timeout_us = json_is_integer(drt) ? (int64_t)json_integer_value(drt) : 0;
+  /* Absent too from older versions, and when the DAG has none. */
+  json_t *dl = json_object_get(o, "deadline");
+  const char *after = json_string_value(json_object_get(dl, "after"));
+  json_t *within = json_object_get(dl, "within_us");
+  if (after && json_is_integer(within) && json_integer_value(within) > 0) {
+    for (int k = DAG_DEADLINE_LOGICAL_DATE; k <= DAG_DEADLINE_QUEUED_AT; k++)
+      if (strcmp(after, dag_deadline_ref_name((enum dag_deadline_ref)k)) == 0)
+        dag->deadline_after = (enum dag_deadline_ref)k;
+    if (dag->deadline_after != DAG_DEADLINE_NONE)
+      dag->deadline_within_us = (int64_t)json_integer_value(within);
+  }
   dag->is_paused_upon_creation = get_bool(&r, o, "is_paused_upon_creation");
   dag->tags = get_strs(&r, o, "tags", false, &dag->n_tags);
   json_t *params = need(&r, o, "params", JSON_OBJECT, false);

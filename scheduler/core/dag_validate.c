@@ -39,6 +39,7 @@ enum {
   K_MAX_ACTIVE_RUNS,
   K_MAX_ACTIVE_TASKS,
   K_DAGRUN_TIMEOUT,
+  K_DEADLINE,
   K_IS_PAUSED,
   K_TAGS,
   K_PARAMS,
@@ -51,8 +52,8 @@ enum {
 static const char *const top_keys[K__COUNT] = {
     "dag_id",   "description",     "schedule",         "start_date",
     "end_date", "timezone",        "catchup",          "max_active_runs",
-    "max_active_tasks", "dagrun_timeout", "is_paused_upon_creation", "tags", "params",
-    "default_args", "tasks", "groups",
+    "max_active_tasks", "dagrun_timeout", "deadline", "is_paused_upon_creation", "tags",
+    "params", "default_args", "tasks", "groups",
 };
 
 enum {
@@ -877,6 +878,7 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
                             &dag->dagrun_timeout_us) &&
       dag->dagrun_timeout_us <= 0)
     dag_yaml_err(&ctx->y, s[K_DAGRUN_TIMEOUT].val, "dagrun_timeout", "must be longer than 0s");
+  if (present(&s[K_DEADLINE])) dag__get_deadline(ctx, s[K_DEADLINE].val, dag);
   if (present(&s[K_IS_PAUSED]))
     dag_yaml_get_bool(&ctx->y, s[K_IS_PAUSED].val, "is_paused_upon_creation",
                   &dag->is_paused_upon_creation);

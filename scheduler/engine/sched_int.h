@@ -71,6 +71,7 @@ enum sched_work_kind {
   SCHED_WORK_ONE_DONE,      /* foreground mode: the run ended with `state` */
   SCHED_WORK_REAP,          /* workers mode: take back the tries of silent workers */
   SCHED_WORK_RUN_TIMEOUT,   /* pk: run pk's dagrun_timeout timer fired */
+  SCHED_WORK_DEADLINE,      /* the timer of the nearest deadline fired */
 };
 
 struct sched_work {
@@ -179,6 +180,8 @@ struct sched_run {
   dag_time_t start_date; /* when it started running; 0: not yet */
   struct sched_run_timeout *timeout; /* its dagrun_timeout timer; NULL: none */
   bool timed_out; /* failed by its dagrun_timeout: its tasks are being stopped */
+  dag_time_t deadline_at; /* its DAG's deadline, wall clock; see deadline_slot */
+  size_t deadline_slot;   /* its index in s->deadlines' heap + 1; 0: not in it */
 };
 
 struct sched_file {
@@ -207,6 +210,15 @@ struct sched_delays {
 void sched_delay_observe(struct dag_scheduler *s, const char *dag_id, const char *task_id,
                          double seconds);
 void sched_delays_free(struct sched_delays *d);
+
+/* sched_deadline.c: the runs whose deadline is still to come, nearest
+ * first, and one timer for the nearest. */
+struct sched_deadlines {
+  struct sched_run **heap; /* borrowed runs, a binary min-heap by deadline_at */
+  size_t n, cap;
+  uv_timer_t timer;
+  bool timer_on; /* initialised and not closed */
+};
 
 struct dag_scheduler {
   uv_loop_t *loop;
@@ -305,6 +317,8 @@ struct dag_scheduler {
   int64_t events_seen; /* scheduler_event rows read up to here */
   uv_timer_t ha_timer; /* heartbeat, and looks for silent schedulers */
   bool ha_on;
+
+  struct sched_deadlines deadlines;
 };
 
 /* scheduler.c */
@@ -467,6 +481,22 @@ void sched_run_timeout_disarm(struct sched_run *r);
 int sched_run_timeout_check(struct sched_run *r);
 /* Work item SCHED_WORK_RUN_TIMEOUT: 0 or DAG_ELOCKED. */
 int sched_run_timeout_work(struct dag_scheduler *s, struct sched_work *w);
+
+/* sched_deadline.c: a DAG's deadline (Airflow's DeadlineAlert) */
+/* Run r is loaded (queued_at from its row): unless its deadline was
+ * already claimed missed, put it in the heap, arming the timer if it is
+ * the nearest. Inside the caller's transaction; 0 or the store's error.
+ * No-op for a DAG without a deadline. O(log n). */
+int sched_deadline_add(struct sched_run *r, dag_time_t queued_at);
+/* r ended or is freed: out of the heap. O(log n); no-op if not in it. */
+void sched_deadline_remove(struct sched_run *r);
+/* Work item SCHED_WORK_DEADLINE: claim every deadline passed by the
+ * scheduler's clock and tell the listener (deadline_missed) in the same
+ * transaction; re-arm for the next. 0 or DAG_ELOCKED. */
+int sched_deadline_work(struct dag_scheduler *s);
+/* Shutdown: close the timer. Free: the heap's array. */
+void sched_deadline_stop(struct dag_scheduler *s);
+void sched_deadline_free(struct dag_scheduler *s);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

@@ -194,6 +194,7 @@ void sched_run_free(struct sched_run *r) {
     sched_map_free(&r->tis[i]);
   }
   sched_run_timeout_disarm(r);
+  sched_deadline_remove(r);
   free(r->tis);
   free(r->ready);
   free(r->run_id);
@@ -205,6 +206,7 @@ void sched_run_free(struct sched_run *r) {
 static void run_unlink(struct sched_run *r) {
   struct sched_dag *sd = r->sd;
   ready_list_remove(r);
+  sched_deadline_remove(r);
   if (r->prev)
     r->prev->next = r->next;
   else
@@ -1432,6 +1434,7 @@ int sched_run_load(struct dag_scheduler *s, struct sched_dag *sd, struct dag_ref
   s->active_runs++;
 
   dag_time_t now = sched_now(s);
+  rc = sched_deadline_add(r, row.queued_at);
   recount(r);
   if (row.state == DAG_RUN_RUNNING) {
     r->state = DAG_RUN_RUNNING;
@@ -1593,6 +1596,8 @@ int sched_run_work(struct dag_scheduler *s, struct sched_work *w) {
     return sched_queue_reap_work(s);
   case SCHED_WORK_RUN_TIMEOUT:
     return sched_run_timeout_work(s, w);
+  case SCHED_WORK_DEADLINE:
+    return sched_deadline_work(s);
   default:
     return 0;
   }

@@ -885,6 +885,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
   }
   sched_queue_stop(s);
   sched_ha_stop(s);
+  sched_deadline_stop(s);
   sched_run_terminate_all(s);
   /* Queued work is finished (task ends recorded) or dropped by its
    * handler; dispatch also checks whether everything is closed. */
@@ -895,6 +896,7 @@ void dag_scheduler_free(struct dag_scheduler *s) {
   if (!s) return;
   sched_work_free(s);
   for (size_t i = 0; i < s->n_dags; i++) free_dag_entry(s->dags[i]);
+  sched_deadline_free(s);
   free(s->dags);
   for (size_t i = 0; i < s->n_files; i++) {
     free(s->files[i].path);

@@ -38,6 +38,10 @@ struct dag_scheduler_listener {
                        const char *task_id, enum dag_task_state state, int try_number);
   void (*run_changed)(void *ctx, const char *dag_id, const char *run_id,
                       enum dag_run_state state);
+  /* The run has not finished by its DAG's deadline (wall clock): once per
+   * run, in the transaction that records the miss. */
+  void (*deadline_missed)(void *ctx, const char *dag_id, const char *run_id,
+                          dag_time_t deadline);
   void *ctx;
 };
 

@@ -468,6 +468,7 @@ enum dag_alert_kind {
   DAG_ALERT_TASK_RETRY,  /* a try failed; the task will run again */
   DAG_ALERT_RUN_FAILED,  /* a DAG run ended failed: one summary */
   DAG_ALERT_EMAIL,       /* the mail of an email task */
+  DAG_ALERT_DEADLINE_MISSED, /* a run not finished by its DAG's deadline */
 };
 
 enum dag_alert_state {
@@ -489,8 +490,8 @@ struct dag_store_alert {
   enum dag_alert_kind kind;
   char *dag_id;
   char *run_id;
-  char *task_id;   /* NULL for run_failed */
-  int try_number;  /* 0 for run_failed */
+  char *task_id;   /* NULL for run_failed and deadline_missed */
+  int try_number;  /* 0 for run_failed and deadline_missed */
   char *recipients; /* JSON array of addresses; "[]": smtp.to when sent */
   char *subject;   /* UTF-8, not yet encoded for a header */
   char *body;      /* UTF-8, LF line ends, secrets already masked */

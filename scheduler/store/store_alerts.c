@@ -9,7 +9,8 @@
 #include "error.h"
 #include "store_int.h"
 
-static const char *const kind_names[] = {"task_failed", "task_retry", "run_failed", "email"};
+static const char *const kind_names[] = {"task_failed", "task_retry", "run_failed", "email",
+                                         "deadline_missed"};
 static const char *const state_names[] = {"queued", "sent", "failed"};
 
 const char *dag_alert_kind_name(enum dag_alert_kind k) {

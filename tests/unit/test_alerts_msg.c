@@ -344,6 +344,35 @@ static void test_compose_run_failed(void **state) {
   free(body);
 }
 
+static void test_compose_deadline_missed(void **state) {
+  (void)state;
+  struct dag_alert_task_line tasks[] = {
+      {"dbt_run", DAG_TI_RUNNING, 1, 3, NULL},
+      {"dbt_test", DAG_TI_NONE, 0, 1, NULL},
+  };
+  struct dag_alert_facts f = {
+      .kind = DAG_ALERT_DEADLINE_MISSED,
+      .dag_id = "spotify_data_basic",
+      .run_id = "scheduled__1",
+      .logical_date = T0,
+      .url = "http://h/dags/spotify_data_basic?run=scheduled__1",
+      .run_start = T0 + 60 * DAG_USEC_PER_SEC,
+      .tasks = tasks,
+      .n_tasks = 2,
+      .deadline = T0 + 45 * 60 * DAG_USEC_PER_SEC,
+      .deadline_after = "logical_date",
+      .deadline_within_us = 45 * 60 * DAG_USEC_PER_SEC,
+      .queued_at = T0 + 2 * DAG_USEC_PER_SEC,
+      .run_state = "running",
+  };
+  char *subject, *body;
+  dag_alert_compose(&f, NULL, &subject, &body);
+  assert_string_equal(subject, "[dagctl] DEADLINE MISSED spotify_data_basic (scheduled__1)");
+  assert_golden(body, "deadline_missed.txt");
+  free(subject);
+  free(body);
+}
+
 /* --- the RFC 5322 message ------------------------------------------------------- */
 
 static void test_address_check(void **state) {
@@ -501,6 +530,7 @@ int main(void) {
       T(test_compose_task_failed),
       T(test_compose_task_retry),
       T(test_compose_run_failed),
+      T(test_compose_deadline_missed),
       T(test_address_check),
       T(test_message_id),
       T(test_subject_ascii_and_folding),

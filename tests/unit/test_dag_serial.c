@@ -25,7 +25,7 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 280);
+  assert_int_equal(sizeof(struct dag), 296);
   assert_int_equal(sizeof(struct dag_task), 280);
   assert_int_equal(sizeof(struct dag_group), 48);
   assert_int_equal(sizeof(struct dag_expand), 24);
@@ -90,6 +90,8 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   assert_int_equal(a->max_active_runs, b->max_active_runs);
   assert_int_equal(a->max_active_tasks, b->max_active_tasks);
   assert_int_equal(a->dagrun_timeout_us, b->dagrun_timeout_us);
+  assert_int_equal(a->deadline_after, b->deadline_after);
+  assert_int_equal(a->deadline_within_us, b->deadline_within_us);
   assert_int_equal(a->is_paused_upon_creation, b->is_paused_upon_creation);
   same_strs(a->tags, a->n_tags, b->tags, b->n_tags);
   same_json(a->params, b->params);
@@ -203,6 +205,8 @@ static struct dag *full_dag(void) {
   d->max_active_runs = 7;
   d->max_active_tasks = 9;
   d->dagrun_timeout_us = 5400LL * 1000000;
+  d->deadline_after = DAG_DEADLINE_QUEUED_AT;
+  d->deadline_within_us = 2700LL * 1000000;
   d->is_paused_upon_creation = true;
   d->tags = strs(2, "b", "a");
   d->n_tags = 2;
