@@ -519,7 +519,7 @@ void dag__link(struct loadctx *ctx, struct dag *dag, const struct dag__layout *l
     }
   /* By target, each target's edges in the order of the file, so that
    * stamp[from] == to + 1 says the edge is there already. */
-  qsort(l.e, l.n_e, sizeof(*l.e), by_target);
+  if (l.n_e > 1) qsort(l.e, l.n_e, sizeof(*l.e), by_target); /* qsort(NULL, 0) is UB */
   for (size_t k = 0; k < l.n_e; k++) {
     const struct tedge *e = &l.e[k];
     struct dag_task *t = &dag->tasks[e->to];
