@@ -13,11 +13,41 @@ long dag_find_task(const struct dag *dag, const char *id) {
   return -1;
 }
 
+const char *dag_callback_name(enum dag_callback_event ev) {
+  static const char *const names[DAG_CB__COUNT] = {"on_execute", "on_success", "on_failure",
+                                                   "on_retry", "on_skipped"};
+  return (unsigned)ev < DAG_CB__COUNT ? names[ev] : "?";
+}
+
+struct dag_callback *dag_callback_dup(const struct dag_callback *cb) {
+  if (!cb) return NULL;
+  struct dag_callback *c = xcalloc(1, sizeof(*c));
+  c->command = cb->command ? xstrdup(cb->command) : NULL;
+  if (cb->argv) {
+    c->argv = xcalloc(cb->argc + 1, sizeof(*c->argv));
+    for (size_t i = 0; i < cb->argc; i++) c->argv[i] = xstrdup(cb->argv[i]);
+    c->argc = cb->argc;
+  }
+  return c;
+}
+
+void dag_callback_free(struct dag_callback *cb) {
+  if (!cb) return;
+  free(cb->command);
+  for (size_t i = 0; i < cb->argc; i++) free(cb->argv[i]);
+  free(cb->argv);
+  free(cb);
+}
+
 void dag_task_args_free(struct dag_task_args *a) {
   for (size_t i = 0; i < a->n_email; i++) free(a->email[i]);
   free(a->email);
   a->email = NULL;
   a->n_email = 0;
+  for (int i = 0; i < DAG_CB__COUNT; i++) {
+    dag_callback_free(a->on[i]);
+    a->on[i] = NULL;
+  }
 }
 
 void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src) {
@@ -27,6 +57,7 @@ void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *s
     dst->email = xcalloc(src->n_email, sizeof(*dst->email));
     for (size_t i = 0; i < src->n_email; i++) dst->email[i] = xstrdup(src->email[i]);
   }
+  for (int i = 0; i < DAG_CB__COUNT; i++) dst->on[i] = dag_callback_dup(src->on[i]);
 }
 
 static void task_free(struct dag_task *t) {
@@ -70,6 +101,7 @@ void dag_free(struct dag *dag) {
   json_decref(dag->params);
   json_decref(dag->params_schema);
   dag_task_args_free(&dag->default_args);
+  for (int i = 0; i < DAG_CB__COUNT; i++) dag_callback_free(dag->on[i]);
   for (size_t i = 0; i < dag->n_tasks; i++) task_free(&dag->tasks[i]);
   free(dag->tasks);
   free(dag->topo);

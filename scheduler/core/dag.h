@@ -45,6 +45,32 @@ enum dag_task_type {
 #define DAG_MAX_ACTIVE 1000000 /* max_active_runs/tasks, core.parallelism */
 #define DAG_MAX_MAP_LENGTH 100000 /* the highest core.max_map_length */
 
+/* Callbacks, Airflow's on_*_callback: a command run in a process of its
+ * own when a task or a run changes state (the engine's sched_callback.c).
+ * A task has all five; a DAG only SUCCESS and FAILURE (its run's end). */
+enum dag_callback_event {
+  DAG_CB_EXECUTE, /* a try starts */
+  DAG_CB_SUCCESS,
+  DAG_CB_FAILURE, /* the last try failed (or the run failed) */
+  DAG_CB_RETRY,   /* a try failed and another follows */
+  DAG_CB_SKIPPED, /* the task skipped itself (skip_on_exit_code) */
+  DAG_CB__COUNT
+};
+
+/* One callback's command: a shell command or an argv, either with
+ * templates. */
+struct dag_callback {
+  char *command; /* run by /bin/sh -c, its values quoted; NULL: argv */
+  char **argv;   /* NULL-terminated; NULL: command */
+  size_t argc;
+};
+
+/* The key's short name ("on_failure"); Airflow's adds "_callback". */
+const char *dag_callback_name(enum dag_callback_event ev);
+/* A deep copy (NULL for NULL); free with dag_callback_free(). */
+struct dag_callback *dag_callback_dup(const struct dag_callback *cb);
+void dag_callback_free(struct dag_callback *cb);
+
 /* Settings that default_args gives every task and a task may override. */
 struct dag_task_args {
   int retries;
@@ -56,6 +82,7 @@ struct dag_task_args {
   size_t n_email;
   bool email_on_failure;
   bool email_on_retry;
+  struct dag_callback *on[DAG_CB__COUNT]; /* owned; NULL: none */
 };
 
 struct dag_env {
@@ -161,6 +188,8 @@ struct dag {
    * when no param has one. Owned reference. */
   json_t *params_schema;
   struct dag_task_args default_args;
+  /* The run's callbacks (on_success, on_failure); owned, NULL: none. */
+  struct dag_callback *on[DAG_CB__COUNT];
   struct dag_task *tasks;
   size_t n_tasks;
   size_t *topo; /* task indexes in a topological order */
@@ -181,10 +210,10 @@ static inline const struct dag_group *dag_task_group(const struct dag *dag,
 /* Free a DAG and everything it owns; NULL is a no-op. */
 void dag_free(struct dag *dag);
 
-/* Free the members of `a` (not `a` itself). */
+/* Free the members of `a` (not `a` itself), its callbacks included. */
 void dag_task_args_free(struct dag_task_args *a);
 
-/* Deep copy of a->email into dst (dst's other fields are copied too). */
+/* Deep copy of src into dst (emails and callbacks duplicated). */
 void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src);
 
 /* skip_on_exit_code: whether exit `code` ends the task's try skipped. */

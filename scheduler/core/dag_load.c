@@ -27,6 +27,13 @@ static const struct {
     {"depends_on", "use 'upstream'"},
     {"dependencies", "use 'upstream'"},
     {"downstream", "list this task in the other task's 'upstream' instead"},
+    /* Met only where they are unknown: at the top of the file. */
+    {"on_execute_callback", "a task's callback: set it in a task or in default_args"},
+    {"on_retry_callback", "a task's callback: set it in a task or in default_args"},
+    {"on_skipped_callback", "a task's callback: set it in a task or in default_args"},
+    {"on_execute", "a task's callback: set it in a task or in default_args"},
+    {"on_retry", "a task's callback: set it in a task or in default_args"},
+    {"on_skipped", "a task's callback: set it in a task or in default_args"},
 };
 
 void dag__unknown_key(struct loadctx *ctx, const struct dag_ynode *key, const char *path,

@@ -122,6 +122,13 @@ void dag__get_datasets(struct loadctx *ctx, const struct dag_ynode *v, const cha
 /* A DAG's `deadline: {after, within}` at `v` into dag->deadline_*
  * (dag_validate_deadline.c). */
 void dag__get_deadline(struct loadctx *ctx, const struct dag_ynode *v, struct dag *dag);
+/* A callback at `v` (dag_validate_callback.c): a command or an argv, its
+ * templates checked; on success it replaces *out (owned). */
+void dag__get_callback(struct loadctx *ctx, const struct dag_ynode *v, const char *path,
+                       struct dag_callback **out);
+/* Whether `key` names a callback, by dagctl's short name ("on_failure") or
+ * Airflow's ("on_failure_callback"): its event, and which name it was. */
+bool dag__callback_key(const char *key, enum dag_callback_event *ev, bool *airflow_name);
 
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */

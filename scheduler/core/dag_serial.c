@@ -28,14 +28,31 @@ static json_t *index_array(const size_t *v, size_t n) {
   return a;
 }
 
+/* Callbacks, by short name; NULL when there is none, so that the text
+ * (and digest) of a DAG without callbacks is what it was before them. */
+static json_t *callbacks_json(struct dag_callback *const *on) {
+  json_t *o = NULL;
+  for (int i = 0; i < DAG_CB__COUNT; i++) {
+    if (!on[i]) continue;
+    if (!o) o = json_object();
+    json_object_set_new(o, dag_callback_name((enum dag_callback_event)i),
+                        on[i]->argv ? json_pack("{s:o}", "argv", str_array(on[i]->argv, on[i]->argc))
+                                    : json_pack("{s:s}", "command", on[i]->command));
+  }
+  return o;
+}
+
 static json_t *args_json(const struct dag_task_args *a) {
-  return json_pack("{s:i, s:I, s:b, s:I, s:I, s:o, s:b, s:b}", "retries", a->retries,
+  json_t *cbs = callbacks_json(a->on);
+  json_t *o = json_pack("{s:i, s:I, s:b, s:I, s:I, s:o, s:b, s:b}", "retries", a->retries,
                    "retry_delay_us", (json_int_t)a->retry_delay_us,
                    "retry_exponential_backoff", a->retry_exponential_backoff,
                    "max_retry_delay_us", (json_int_t)a->max_retry_delay_us,
                    "execution_timeout_us", (json_int_t)a->execution_timeout_us, "email",
                    str_array(a->email, a->n_email), "email_on_failure", a->email_on_failure,
                    "email_on_retry", a->email_on_retry);
+  if (cbs) json_object_set_new(o, "on", cbs);
+  return o;
 }
 
 static json_t *task_json(const struct dag_task *t) {
@@ -138,6 +155,8 @@ char *dag_serialize(const struct dag *dag) {
   if (dag->params_schema)
     json_object_set_new(o, "params_schema", json_deep_copy(dag->params_schema));
   json_object_set_new(o, "default_args", args_json(&dag->default_args));
+  json_t *run_cbs = callbacks_json(dag->on);
+  if (run_cbs) json_object_set_new(o, "on", run_cbs);
   json_object_set_new(o, "tasks", tasks);
   if (dag->n_groups) {
     json_t *groups = json_array();
@@ -232,6 +251,27 @@ static size_t *get_indexes(struct rd *r, json_t *o, const char *key, size_t limi
   return v;
 }
 
+/* "on": absent from DAGs without callbacks, and from versions stored
+ * before them. */
+static void get_callbacks(struct rd *r, json_t *o, struct dag_callback **on) {
+  json_t *v = json_object_get(o, "on");
+  if (!v) return;
+  if (!json_is_object(v)) {
+    if (!r->err) r->err = xstrdup("serialized DAG: bad 'on'");
+    return;
+  }
+  for (int i = 0; i < DAG_CB__COUNT; i++) {
+    json_t *c = json_object_get(v, dag_callback_name((enum dag_callback_event)i));
+    if (!c) continue;
+    struct dag_callback *cb = xcalloc(1, sizeof(*cb));
+    on[i] = cb;
+    if (json_object_get(c, "argv"))
+      cb->argv = get_strs(r, c, "argv", false, &cb->argc);
+    else
+      cb->command = get_str(r, c, "command", false);
+  }
+}
+
 static void get_args(struct rd *r, json_t *o, const char *key, struct dag_task_args *a) {
   json_t *v = need(r, o, key, JSON_OBJECT, false);
   if (!v) return;
@@ -243,6 +283,7 @@ static void get_args(struct rd *r, json_t *o, const char *key, struct dag_task_a
   a->email = get_strs(r, v, "email", false, &a->n_email);
   a->email_on_failure = get_bool(r, v, "email_on_failure");
   a->email_on_retry = get_bool(r, v, "email_on_retry");
+  get_callbacks(r, v, a->on);
 }
 
 static void get_task(struct rd *r, json_t *o, size_t n_tasks, size_t n_groups,
@@ -433,6 +474,7 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
       }
     }
   }
+  get_callbacks(&r, o, dag->on);
   json_t *tasks = need(&r, o, "tasks", JSON_ARRAY, false);
   if (tasks) {
     size_t n = json_array_size(tasks);

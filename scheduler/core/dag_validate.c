@@ -46,6 +46,10 @@ enum {
   K_DEFAULT_ARGS,
   K_TASKS,
   K_GROUPS,
+  K_ON_SUCCESS, /* the run's callbacks, by both names (dag_validate_callback.c) */
+  K_ON_FAILURE,
+  K_ON_SUCCESS_CB,
+  K_ON_FAILURE_CB,
   K__COUNT
 };
 
@@ -53,7 +57,8 @@ static const char *const top_keys[K__COUNT] = {
     "dag_id",   "description",     "schedule",         "start_date",
     "end_date", "timezone",        "catchup",          "max_active_runs",
     "max_active_tasks", "dagrun_timeout", "deadline", "is_paused_upon_creation", "tags",
-    "params", "default_args", "tasks", "groups",
+    "params", "default_args", "tasks", "groups", "on_success", "on_failure",
+    "on_success_callback", "on_failure_callback",
 };
 
 enum {
@@ -65,7 +70,8 @@ enum {
   A_EMAIL,
   A_EMAIL_ON_FAILURE,
   A_EMAIL_ON_RETRY,
-  A__COUNT
+  A_CALLBACKS, /* 2 * DAG_CB__COUNT keys: each event's two names */
+  A__COUNT = A_CALLBACKS + 2 * DAG_CB__COUNT
 };
 
 /* Task keys: the host's own, then the default_args ones a task may override.
@@ -99,6 +105,9 @@ static const char *const task_keys[T__COUNT] = {
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
     "execution_timeout", "email", "email_on_failure", "email_on_retry",
+    "on_execute", "on_success", "on_failure", "on_retry", "on_skipped",
+    "on_execute_callback", "on_success_callback", "on_failure_callback", "on_retry_callback",
+    "on_skipped_callback",
 };
 
 static const char *const *const arg_keys = task_keys + T_ARGS;
@@ -329,7 +338,10 @@ static void apply_arg(struct loadctx *ctx, int k, const struct dag_ynode *v, con
     break;
   case A_EMAIL:
     /* A task's list replaces default_args' list rather than adding to it. */
-    dag_task_args_free(a);
+    for (size_t i = 0; i < a->n_email; i++) free(a->email[i]);
+    free(a->email);
+    a->email = NULL;
+    a->n_email = 0;
     if (v->kind == DAG_YN_SEQ) {
       for (size_t i = 0; i < v->n; i++) {
         char *p = dag_yaml_path_index(path, i);
@@ -351,9 +363,40 @@ static void apply_arg(struct loadctx *ctx, int k, const struct dag_ynode *v, con
   }
 }
 
+/* The callback keys of a task or of default_args (A_CALLBACKS..), or of
+ * the DAG (n events from `first`): by either name, not both; a null one
+ * removes what default_args gave. */
+static void apply_callbacks(struct loadctx *ctx, const struct slot *slots, size_t n,
+                            const char *const *names, const char *prefix,
+                            struct dag_callback **on) {
+  for (size_t k = 0; k < n; k++) {
+    const struct slot *s = &slots[k], *alt = &slots[n + k];
+    if (s->val && alt->val) {
+      char *p = dag_yaml_path_key(prefix, names[n + k]);
+      dag_yaml_err(&ctx->y, alt->key, p, "give '%s' or '%s', not both", names[k], names[n + k]);
+      free(p);
+      continue;
+    }
+    if (!s->val) s = alt;
+    if (!s->val) continue;
+    enum dag_callback_event ev;
+    bool airflow;
+    if (!dag__callback_key(s->key->value, &ev, &airflow)) continue;
+    if (!present(s)) {
+      dag_callback_free(on[ev]);
+      on[ev] = NULL;
+      continue;
+    }
+    char *p = dag_yaml_path_key(prefix, s->key->value);
+    dag__get_callback(ctx, s->val, p, &on[ev]);
+    free(p);
+  }
+}
+
 static void apply_args(struct loadctx *ctx, const struct slot *slots, const char *prefix,
                        struct dag_task_args *a) {
-  for (int k = 0; k < A__COUNT; k++) {
+  apply_callbacks(ctx, slots + A_CALLBACKS, DAG_CB__COUNT, arg_keys + A_CALLBACKS, prefix, a->on);
+  for (int k = 0; k < A_CALLBACKS; k++) {
     if (!present(&slots[k])) continue;
     char *p = dag_yaml_path_key(prefix, arg_keys[k]);
     apply_arg(ctx, k, slots[k].val, p, a);
@@ -905,6 +948,10 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
       apply_args(ctx, a, "default_args", &dag->default_args);
     }
   }
+
+  /* Airflow's DAG-level on_success_callback and on_failure_callback: the
+   * run's end (the slots and names of both events, short then long). */
+  apply_callbacks(ctx, s + K_ON_SUCCESS, 2, top_keys + K_ON_SUCCESS, "", dag->on);
 
   get_tasks(ctx, dag, root, &s[K_TASKS], &s[K_GROUPS]);
   return dag;

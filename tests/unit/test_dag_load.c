@@ -161,6 +161,34 @@ static void test_minimal_defaults(void **state) {
   dag_free(dag);
 }
 
+/* Callbacks: the run's, default_args' inherited by every task, a task's
+ * replacing one, a null removing one; both spellings, both forms. */
+static void test_callbacks(void **state) {
+  (void)state;
+  struct dag *dag = load_ok("0150-callbacks-ok.yaml");
+  assert_string_equal(dag->on[DAG_CB_SUCCESS]->command, "echo run {{ run_id }} ok");
+  assert_null(dag->on[DAG_CB_SUCCESS]->argv);
+  assert_int_equal(dag->on[DAG_CB_FAILURE]->argc, 2);
+  assert_string_equal(dag->on[DAG_CB_FAILURE]->argv[0], "/usr/bin/logger");
+  assert_null(dag->on[DAG_CB_FAILURE]->argv[2]);
+  assert_null(dag->on[DAG_CB_RETRY]);
+  assert_null(dag->on[DAG_CB_EXECUTE]);
+  const struct dag_task *a = task(dag, "a"), *b = task(dag, "b");
+  assert_string_equal(a->args.on[DAG_CB_EXECUTE]->command, "echo starting");
+  assert_string_equal(a->args.on[DAG_CB_SUCCESS]->argv[0], "/bin/true");
+  assert_string_equal(a->args.on[DAG_CB_FAILURE]->command, "echo {{ task_id }} failed");
+  assert_string_equal(a->args.on[DAG_CB_RETRY]->argv[1], "retry");
+  assert_null(a->args.on[DAG_CB_SKIPPED]);
+  assert_null(b->args.on[DAG_CB_EXECUTE]);
+  assert_string_equal(b->args.on[DAG_CB_FAILURE]->command, "echo b failed");
+  assert_null(b->args.on[DAG_CB_RETRY]);
+  assert_string_equal(b->args.on[DAG_CB_SKIPPED]->command, "echo skipped");
+  /* default_args keeps its own, and the tasks own copies. */
+  assert_ptr_not_equal(a->args.on[DAG_CB_FAILURE], dag->default_args.on[DAG_CB_FAILURE]);
+  assert_non_null(dag->default_args.on[DAG_CB_RETRY]);
+  dag_free(dag);
+}
+
 static void test_full_model(void **state) {
   (void)state;
   struct dag *dag = load_ok("0002-full.yaml");
@@ -658,6 +686,7 @@ int main(void) {
   static const struct CMUnitTest fixed[] = {
       cmocka_unit_test(test_minimal_defaults),
       cmocka_unit_test(test_full_model),
+      cmocka_unit_test(test_callbacks),
       cmocka_unit_test(test_schedules),
       cmocka_unit_test(test_topo_order),
       cmocka_unit_test(test_anchors_and_merge_keys),

@@ -25,11 +25,12 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 296);
-  assert_int_equal(sizeof(struct dag_task), 280);
+  assert_int_equal(sizeof(struct dag), 376);
+  assert_int_equal(sizeof(struct dag_task), 320);
   assert_int_equal(sizeof(struct dag_group), 48);
   assert_int_equal(sizeof(struct dag_expand), 24);
-  assert_int_equal(sizeof(struct dag_task_args), 64);
+  assert_int_equal(sizeof(struct dag_task_args), 104);
+  assert_int_equal(sizeof(struct dag_callback), 24);
   assert_int_equal(sizeof(struct dag_schedule), 64);
   assert_int_equal(sizeof(struct dag_cron), 24);
   assert_int_equal(sizeof(struct dag_env), 16);
@@ -50,6 +51,18 @@ static void same_indexes(const size_t *a, size_t na, const size_t *b, size_t nb)
   for (size_t i = 0; i < na; i++) assert_int_equal(a[i], b[i]);
 }
 
+static void same_callbacks(struct dag_callback *const *a, struct dag_callback *const *b) {
+  for (int i = 0; i < DAG_CB__COUNT; i++) {
+    if (a[i] == NULL || b[i] == NULL) {
+      assert_ptr_equal(a[i], b[i]);
+      continue;
+    }
+    same_str(a[i]->command, b[i]->command);
+    if (a[i]->argv == NULL || b[i]->argv == NULL) assert_ptr_equal(a[i]->argv, b[i]->argv);
+    else same_strs(a[i]->argv, a[i]->argc, b[i]->argv, b[i]->argc);
+  }
+}
+
 static void same_args(const struct dag_task_args *a, const struct dag_task_args *b) {
   assert_int_equal(a->retries, b->retries);
   assert_int_equal(a->retry_delay_us, b->retry_delay_us);
@@ -59,6 +72,7 @@ static void same_args(const struct dag_task_args *a, const struct dag_task_args 
   same_strs(a->email, a->n_email, b->email, b->n_email);
   assert_int_equal(a->email_on_failure, b->email_on_failure);
   assert_int_equal(a->email_on_retry, b->email_on_retry);
+  same_callbacks(a->on, b->on);
 }
 
 static void same_json(json_t *a, json_t *b) {
@@ -97,6 +111,7 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   same_json(a->params, b->params);
   same_json(a->params_schema, b->params_schema);
   same_args(&a->default_args, &b->default_args);
+  same_callbacks(a->on, b->on);
   assert_int_equal(a->n_tasks, b->n_tasks);
   for (size_t i = 0; i < a->n_tasks; i++) {
     const struct dag_task *x = &a->tasks[i], *y = &b->tasks[i];
@@ -179,6 +194,14 @@ static void fill_args(struct dag_task_args *a, int seed) {
   a->n_email = 2;
   a->email_on_failure = true;
   a->email_on_retry = true;
+  /* Callbacks: a command on even seeds, an argv on odd ones. */
+  a->on[seed % DAG_CB__COUNT] = xcalloc(1, sizeof(struct dag_callback));
+  if (seed % 2) {
+    a->on[seed % DAG_CB__COUNT]->argv = strs(2, "/bin/notify", "{{ ti.try_number }}");
+    a->on[seed % DAG_CB__COUNT]->argc = 2;
+  } else {
+    a->on[seed % DAG_CB__COUNT]->command = xstrdup("echo failed {{ ds }}");
+  }
 }
 
 /* A DAG with every field set to something other than its zero value. */
@@ -213,6 +236,11 @@ static struct dag *full_dag(void) {
   d->params = json_pack("{s:i, s:f, s:[s, b, n]}", "n", 3, "r", 0.1, "l", "x", 1);
   d->params_schema = json_pack("{s:{s:s, s:i}}", "n", "type", "integer", "maximum", 9);
   fill_args(&d->default_args, 0);
+  d->on[DAG_CB_SUCCESS] = xcalloc(1, sizeof(struct dag_callback));
+  d->on[DAG_CB_SUCCESS]->command = xstrdup("echo run ok");
+  d->on[DAG_CB_FAILURE] = xcalloc(1, sizeof(struct dag_callback));
+  d->on[DAG_CB_FAILURE]->argv = strs(1, "/bin/page");
+  d->on[DAG_CB_FAILURE]->argc = 1;
   d->n_tasks = 3;
   d->tasks = xcalloc(3, sizeof(*d->tasks));
   struct dag_task *t = &d->tasks[0];
