@@ -78,6 +78,9 @@ static const struct setting settings[] = {
      * dagctl.yaml: only the environment or a file. */
     {"core", "secret_key", &dag_cfg_t_password, OFF(secret_key), NULL, 0, 0, SECRET | NOT_IN_FILE},
     {"core", "secret_key_file", &dag_cfg_t_password_file, OFF(secret_key), NULL, 0, 0, SECRET},
+    /* A callback (on_failure...) still running this long is killed: it
+     * never holds a state change, and none may run for ever. */
+    {"core", "callback_timeout", &dag_cfg_t_duration, OFF(callback_timeout_us), "60s", 0, 0, 0},
     /* Each worker serves its tries' logs to the schedulers' web servers
      * and the CLI, on this port (Airflow's worker_log_server_port), to
      * requests signed with the secret every machine shares; the host is

@@ -111,6 +111,7 @@ struct dag_config {
   /* core.secret_key: seals secrets in the database (secret.h); env or
    * secret_key_file only; NULL: no secret can be stored. */
   char *secret_key;
+  int64_t callback_timeout_us; /* a callback running longer is killed; 60 s */
 
   /* worker: the log server of `dagctl worker` (log_token.h) */
   int worker_log_server_port;     /* 8793; 0: any free port */

@@ -33,6 +33,7 @@ int dag_ref_from_version(dag_store *store, int64_t version_id, struct dag_ref **
 
 struct sched_run;
 struct sched_ti;
+struct sched_callback_spec;
 
 /* The process spawner and the clock, replaceable so that tests can drive
  * the run state machine without processes or waiting. The spawner has the
@@ -49,6 +50,9 @@ struct sched_ops {
    * scheduler stops; NULL: terminate it instead. */
   void (*release)(struct dag_proc *p);
   dag_time_t (*now)(void *ctx); /* wall clock, UTC microseconds */
+  /* Run a callback (sched_callback.c): 0 once it is started, or why not.
+   * NULL: a process of its own, watched on the loop. */
+  int (*callback)(void *ctx, const struct sched_callback_spec *spec);
   void *ctx;
 };
 
@@ -319,6 +323,10 @@ struct dag_scheduler {
   bool ha_on;
 
   struct sched_deadlines deadlines;
+  /* Callbacks (sched_callback.c): queued by a state change inside its
+   * transaction, started once it has committed; owned. */
+  struct sched_cb *cb_pending, *cb_pending_tail;
+  int cb_running; /* processes of callbacks not yet reaped */
 };
 
 /* scheduler.c */
@@ -497,6 +505,36 @@ int sched_deadline_work(struct dag_scheduler *s);
 /* Shutdown: close the timer. Free: the heap's array. */
 void sched_deadline_stop(struct dag_scheduler *s);
 void sched_deadline_free(struct dag_scheduler *s);
+
+/* sched_callback.c: on_execute, on_success, on_failure, on_retry and
+ * on_skipped commands (Airflow's on_*_callback), run in processes of their
+ * own, their output in the try's log (a run's: the run's callbacks.log).
+ * They never change a state, and the loop never waits for them: each is
+ * bounded by core.callback_timeout. */
+struct sched_callback_spec {
+  enum dag_callback_event event;
+  const char *dag_id, *run_id;
+  const char *task_id; /* NULL: the run's callback */
+  int try_number;      /* 0 for the run's */
+  const char *file;    /* program (PATH looked up in env) */
+  char *const *argv;   /* NULL-terminated */
+  char *const *env;    /* NULL-terminated, the whole environment */
+  const char *cwd;
+  const char *log_path; /* absolute; appended to */
+  uint64_t timeout_ms;
+};
+/* Inside the transaction recording ti's change: queue its task's callback
+ * for `ev`, if it has one. `why`: the failure's reason (NULL: none). */
+void sched_callback_task(struct sched_ti *ti, enum dag_callback_event ev, const char *why);
+/* Inside the transaction that ended r: its DAG's on_success or on_failure,
+ * `reason` as Airflow's ("success", "task_failure", "timed_out"). */
+void sched_callback_run(struct sched_run *r, enum dag_callback_event ev, const char *reason);
+/* After the commit: start the queued callbacks. */
+void sched_callback_flush(struct dag_scheduler *s);
+/* The transaction rolled back: forget what it queued. */
+void sched_callback_drop(struct dag_scheduler *s);
+/* The run's callbacks' log, relative to the logs folder. Caller frees. */
+char *sched_callback_run_log_rel(const char *dag_id, const char *run_id);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

@@ -58,7 +58,10 @@ int sched_txn_end(struct dag_scheduler *s, int rc, const char *what) {
     rc = dag_store_commit(s->store);
   else
     dag_store_rollback(s->store);
-  if (rc) sched_store_broken(s, what, rc);
+  if (rc) {
+    sched_callback_drop(s);
+    sched_store_broken(s, what, rc);
+  }
   return rc;
 }
 
@@ -255,6 +258,8 @@ static int run_finish(struct sched_run *r, dag_time_t now) {
   LOG_INFO("run finished dag=%s run=%s state=%s", r->sd->dag_id, r->run_id,
            dag_run_state_name(final));
   notify_run(r);
+  sched_callback_run(r, final == DAG_RUN_SUCCESS ? DAG_CB_SUCCESS : DAG_CB_FAILURE,
+                     final == DAG_RUN_SUCCESS ? "success" : "task_failure");
   run_unlink(r);
   /* Follow-ups (the next queued run, catch-up runs, `dagctl test` ending)
    * are work items, run after this transaction commits. */
@@ -470,6 +475,7 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
              r->sd->dag_id, r->run_id, t->id, ti->try_number, ti->max_tries + 1, d,
              error);
     notify_task(ti);
+    sched_callback_task(ti, DAG_CB_RETRY, error);
     ti->retry = xcalloc(1, sizeof(*ti->retry));
     ti->retry->ti = ti;
     uv_timer_init(s->loop, &ti->retry->timer);
@@ -483,6 +489,7 @@ static int try_failed(struct sched_ti *ti, dag_time_t now, int exit_code, bool h
   LOG_WARN("task failed dag=%s run=%s task=%s try=%d error=\"%s\"", r->sd->dag_id,
            r->run_id, t->id, ti->try_number, error);
   notify_task(ti);
+  sched_callback_task(ti, DAG_CB_FAILURE, error);
   r->unfinished--;
   return propagate(ti, now);
 }
@@ -537,6 +544,7 @@ static int start_task(struct sched_ti *ti) {
      * back through the store (sched_queue.c). */
     rc = sched_queue_try(ti, now, log_rel);
     if (rc == 0) notify_task(ti);
+    if (rc == 0) sched_callback_task(ti, DAG_CB_EXECUTE, NULL);
     free(log_rel);
     return sched_txn_end(s, rc, "queue task");
   }
@@ -552,6 +560,7 @@ static int start_task(struct sched_ti *ti) {
     s->tasks_started++;
     sched_spawn_ok(s);
     notify_task(ti);
+    sched_callback_task(ti, DAG_CB_EXECUTE, NULL);
     LOG_DEBUG("task started dag=%s run=%s task=%s try=%d pid=%d", r->sd->dag_id, r->run_id,
               t->id, ti->try_number, ti->proc->pid);
   } else if (rc == 0 && spawn_should_wait(spawn_rc)) {
@@ -642,6 +651,7 @@ static int finish_stop(struct sched_ti *stop, bool ok, const char *error, dag_ti
   if (rc) return rc;
   stop->state = DAG_TI_SUCCESS;
   notify_task(stop);
+  sched_callback_task(stop, DAG_CB_SUCCESS, NULL);
   r->unfinished--;
   return propagate(stop, now);
 }
@@ -687,6 +697,7 @@ static int service_ready_work(struct sched_ti *ti) {
     LOG_INFO("service is up dag=%s run=%s task=%s pid=%d", r->sd->dag_id, r->run_id, t->id,
              ti->proc->pid);
     notify_task(ti);
+    sched_callback_task(ti, DAG_CB_SUCCESS, NULL);
     r->unfinished--;
     rc = propagate(ti, now);
   }
@@ -931,6 +942,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     if (rc == 0) {
       ti->state = DAG_TI_SKIPPED;
       notify_task(ti);
+      sched_callback_task(ti, DAG_CB_SKIPPED, NULL);
       r->unfinished--;
       if (skip) rc = sched_run_skip(r, skip, now);
       if (rc == 0) rc = propagate(ti, now);
@@ -951,6 +963,7 @@ static int task_exit_work(struct dag_scheduler *s, const struct sched_work *w) {
     if (rc == 0 && !why) {
       ti->state = DAG_TI_SUCCESS;
       notify_task(ti);
+      sched_callback_task(ti, DAG_CB_SUCCESS, NULL);
       r->unfinished--;
       if (skip) rc = sched_run_skip(r, skip, now);
       if (rc == 0) rc = propagate(ti, now);

@@ -89,6 +89,7 @@ int sched_run_timeout_check(struct sched_run *r) {
   if (rc == 0) rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_FAILED, 0, now);
   if (rc) return rc;
   sched_run_timeout_disarm(r);
+  sched_callback_run(r, DAG_CB_FAILURE, "timed_out"); /* Airflow's reason */
   sched_run_end_elsewhere(r, DAG_RUN_FAILED, true);
   /* `dagctl test` waits for its run's end. */
   if (!s->service) {

@@ -102,6 +102,8 @@ void sched_dispatch(struct dag_scheduler *s) {
     if (!s->work_head || s->store_waiting) break;
   }
   s->draining = false;
+  /* Every item has committed or waits untouched: start their callbacks. */
+  sched_callback_flush(s);
   if (s->stopping) sched_maybe_closed(s);
 }
 

@@ -895,6 +895,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
 void dag_scheduler_free(struct dag_scheduler *s) {
   if (!s) return;
   sched_work_free(s);
+  sched_callback_drop(s);
   for (size_t i = 0; i < s->n_dags; i++) free_dag_entry(s->dags[i]);
   sched_deadline_free(s);
   free(s->dags);

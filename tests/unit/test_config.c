@@ -54,6 +54,7 @@ static void test_defaults(void **state) {
   assert_int_equal(f->cfg.max_active_runs_per_dag, 16);
   assert_string_equal(f->cfg.default_timezone, "UTC");
   assert_int_equal(f->cfg.task_kill_grace_us, 5 * DAG_USEC_PER_SEC);
+  assert_int_equal(f->cfg.callback_timeout_us, 60 * DAG_USEC_PER_SEC);
   assert_false(f->cfg.dags_are_paused_at_creation);
   assert_false(f->cfg.durable_fsync);
   assert_int_equal(f->cfg.log_level, DAG_LOG_INFO);
@@ -76,6 +77,7 @@ static void test_file_values(void **state) {
                   "  max_active_runs_per_dag: 2\n"
                   "  default_timezone: Europe/Paris\n"
                   "  task_kill_grace: 1m30s\n"
+                  "  callback_timeout: 2m\n"
                   "  dags_are_paused_at_creation: true\n"
                   "  durability: full\n"
                   "  log_level: debug\n"
@@ -93,6 +95,7 @@ static void test_file_values(void **state) {
   assert_int_equal(f->cfg.max_active_runs_per_dag, 2);
   assert_string_equal(f->cfg.default_timezone, "Europe/Paris");
   assert_int_equal(f->cfg.task_kill_grace_us, 90 * DAG_USEC_PER_SEC);
+  assert_int_equal(f->cfg.callback_timeout_us, 120 * DAG_USEC_PER_SEC);
   assert_true(f->cfg.dags_are_paused_at_creation);
   assert_true(f->cfg.durable_fsync);
   assert_int_equal(f->cfg.log_level, DAG_LOG_DEBUG);
