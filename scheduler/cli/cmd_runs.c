@@ -18,6 +18,7 @@
 #include "log_archive.h"
 #include "remote_log.h"
 #include "runs.h"
+#include "scheduler.h"
 #include "secret.h"
 #include "store_vars.h"
 #include "strbuf.h"
@@ -341,8 +342,55 @@ static int read_remote_log(struct cli *c, const struct dag_store_claim *claim,
   return rc;
 }
 
+/* `dagctl logs DAG RUN_ID`: what the run's callbacks printed (the engine's
+ * sched_callback.c writes it), secrets masked. */
+static int run_callbacks_log(struct cli *c, char **ids) {
+  static const char usage[] = "dagctl logs DAG RUN_ID [--json]";
+  for (int i = 0; i < 2; i++) {
+    const char *why = dag_id_problem(i ? DAG_ID_RUN : DAG_ID_DAG, ids[i]);
+    if (why) return cli_usage_error(usage, "invalid %s id '%s' (%s)", i ? "run" : "DAG", ids[i], why);
+  }
+  int rc = cli_open(c);
+  if (rc) return rc;
+  struct dag_store_run run;
+  if ((rc = find_run(c, ids[0], ids[1], &run)) != 0) return rc;
+  char *rel = dag_run_callbacks_log_rel(run.dag_id, run.run_id);
+  char *path = xasprintf("%s/logs/%s", c->cfg.home, rel);
+  free(rel);
+  struct strbuf all = STRBUF_INIT;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) {
+    fprintf(stderr, "dagctl: %s: %s\n", path, strerror(errno));
+    free(path);
+    dag_store_run_free(&run);
+    return CLI_FAILED;
+  }
+  free(path);
+  char buf[65536];
+  ssize_t r;
+  while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0) sb_appendn(&all, buf, (size_t)r);
+  if (fd >= 0) close(fd);
+  struct dag_masker masker = DAG_MASKER_INIT;
+  dag_store_secret_values(c->store, environ, dag_masker_add_cb, &masker);
+  if (all.len) dag_masker_apply(&masker, all.buf, all.len);
+  dag_masker_free(&masker);
+  if (c->json) {
+    cli_print_json(json_pack("{s:s, s:s, s:o}", "dag_id", run.dag_id, "dag_run_id", run.run_id,
+                             "content", json_text(sb_str(&all), all.len)));
+  } else if (fd < 0) {
+    fprintf(stderr, "dagctl: no callback of run %s has run (give a task id for a task's log)\n",
+            run.run_id);
+  } else {
+    fwrite(sb_str(&all), 1, all.len, stdout);
+  }
+  sb_free(&all);
+  dag_store_run_free(&run);
+  return fd < 0 && !c->json ? CLI_NOTFOUND : CLI_OK;
+}
+
 int cmd_logs(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl logs DAG RUN_ID TASK [--try N] [--follow | --json]";
+  static const char usage[] =
+      "dagctl logs DAG RUN_ID [TASK [--try N] [--follow]] [--json]";
   struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
                  "Prints the log of a task's try (the latest by default). With --follow\n"
@@ -351,13 +399,15 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
                  "restart, or a worker on another machine, read from its log server);\n"
                  "the exit status then says how it ended: 0 success, 1 any\n"
                  "other end (failed, up_for_retry...). --json prints {dag_id, dag_run_id,\n"
-                 "task_id, try_number, state, content}.\n",
+                 "task_id, try_number, state, content}. Without TASK, prints the output\n"
+                 "of the run's callbacks (on_success_callback, on_failure_callback).\n",
                  "tf", &o);
   if (rc >= 0) return rc;
   int try_number = o.try_number;
   if (o.follow && c->json)
     return cli_usage_error(usage, "--follow prints the log as it grows; --json is for a "
                                   "whole log");
+  if (optind + 2 == argc && !o.follow && !try_number) return run_callbacks_log(c, argv + optind);
   if (optind + 3 != argc) return cli_usage_error(usage, "expected a DAG id, a run id and a task id");
   static const struct {
     enum dag_id_kind kind;

@@ -121,7 +121,7 @@ static void log_line(const char *path, const char *fmt, ...) {
   close(fd);
 }
 
-char *sched_callback_run_log_rel(const char *dag_id, const char *run_id) {
+char *dag_run_callbacks_log_rel(const char *dag_id, const char *run_id) {
   /* Beside the run's task folders; ids hold no '/' and no leading '.'. */
   return xasprintf("%s/%s/callbacks.log", dag_id, run_id);
 }
@@ -163,7 +163,7 @@ static struct sched_cb *prepare(struct sched_run *r, const struct sched_ti *ti,
                             t->id, ti->try_number)
                 : xasprintf("%s dag=%s run=%s", name, dag->dag_id, r->run_id);
   char *rel = ti ? sched_log_rel_path(ti, ti->try_number)
-                 : sched_callback_run_log_rel(dag->dag_id, r->run_id);
+                 : dag_run_callbacks_log_rel(dag->dag_id, r->run_id);
   cb->log_path = xasprintf("%s/logs/%s", s->cfg->home, rel);
   free(rel);
 
@@ -260,7 +260,7 @@ static void queue(struct sched_run *r, const struct sched_ti *ti, const struct d
   } else {
     LOG_WARN("callback not run dag=%s run=%s callback=%s error=\"%s\"", r->sd->dag_id,
              r->run_id, name, why);
-    char *rel = sched_callback_run_log_rel(r->sd->dag_id, r->run_id);
+    char *rel = dag_run_callbacks_log_rel(r->sd->dag_id, r->run_id);
     sched_log_append(s, rel, "[dagctl] %s callback not run: %s\n", name, why);
     free(rel);
   }

@@ -533,8 +533,6 @@ void sched_callback_run(struct sched_run *r, enum dag_callback_event ev, const c
 void sched_callback_flush(struct dag_scheduler *s);
 /* The transaction rolled back: forget what it queued. */
 void sched_callback_drop(struct dag_scheduler *s);
-/* The run's callbacks' log, relative to the logs folder. Caller frees. */
-char *sched_callback_run_log_rel(const char *dag_id, const char *run_id);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

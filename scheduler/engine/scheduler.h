@@ -115,4 +115,9 @@ typedef void (*dag_sched_delay_fn)(void *ud, const char *dag_id, const char *tas
                                    const uint64_t *counts, double sum);
 void dag_scheduler_each_delay(const struct dag_scheduler *s, dag_sched_delay_fn fn, void *ud);
 
+/* The log of a run's callbacks (its DAG's on_success_callback and
+ * on_failure_callback: sched_callback.c), relative to DAGCTL_HOME/logs.
+ * Caller frees. */
+char *dag_run_callbacks_log_rel(const char *dag_id, const char *run_id);
+
 #endif

@@ -76,8 +76,13 @@ grep -q 'callback timed out, killed on_success dag=cb run=r1 task=h try=1' "$SCH
   fail "no warning for the callback past its timeout"
 assert_eq "$(task_state cb r1 h)" success "h after its callback was killed"
 
-# The log is what `dagctl logs` prints.
+# The logs are what `dagctl logs` prints: a try's, and without a task the
+# run's callbacks'.
 dagctl logs cb r1 a | grep -q '^callback of cb.a try=1' || fail "dagctl logs misses the callback"
+dagctl logs cb r1 | grep -q '^run r1 task_failure state=failed$' ||
+  fail "dagctl logs DAG RUN: $(dagctl logs cb r1 2>&1)"
+assert_eq "$(dagctl logs cb r1 --json | pyjson 'd["content"].count("task_failure")')" 1 \
+  "the run's callbacks log as JSON"
 
 # A run that succeeds: the run's on_success, and nothing else.
 write_dag ok <<EOF2
@@ -94,5 +99,18 @@ assert_eq "$(wait_run ok r2 15)" success "run r2"
 wait_for "grep -q 'on_success callback exited with status 0' $DAGCTL_HOME/logs/ok/r2/callbacks.log" 10
 grep -q '^run r2 success$' "$DAGCTL_HOME/logs/ok/r2/callbacks.log" ||
   fail "r2's callback: $(cat "$DAGCTL_HOME/logs/ok/r2/callbacks.log")"
+# A run of a DAG without callbacks: said, not found.
+write_dag plain <<EOF2
+dag_id: plain
+tasks:
+  - id: t
+    command: "true"
+EOF2
+wait_for "dagctl dags list --json | pyjson '[x[\"dag_id\"] for x in d]' | grep -qx plain" 10
+trigger plain --run-id r3 >/dev/null
+assert_eq "$(wait_run plain r3 15)" success "run r3"
+dagctl logs plain r3 2>"$TMP/err" && fail "dagctl logs of a run without callback output succeeded"
+grep -q 'no callback of run r3 has run' "$TMP/err" || fail "dagctl logs said: $(cat "$TMP/err")"
+[ ! -e "$DAGCTL_HOME/logs/plain/r3/callbacks.log" ] || fail "a callbacks.log without callbacks"
 stop_scheduler
 log "ok"
