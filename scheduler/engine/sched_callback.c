@@ -148,6 +148,14 @@ static struct sched_cb *prepare(struct sched_run *r, const struct sched_ti *ti,
   ctx.try_number = ti ? ti->try_number : 0;
   ctx.params = dag->params;
   ctx.conf = r->conf;
+  /* A mapped instance's values; one that cannot be had leaves its names
+   * undefined, and a template naming them says so. */
+  ctx.map_index = ti ? ti->map_index : -1;
+  json_t *item = NULL;
+  char *item_err = NULL;
+  if (ti && ti->map_index >= 0 && sched_map_item(ti, &item, &item_err) != 0) item = NULL;
+  free(item_err);
+  ctx.mapped = item;
   struct dag_store_lookup lookup = {s->store, s->base_env};
   dag_store_template_lookups(&lookup, &ctx);
 
@@ -159,8 +167,10 @@ static struct sched_cb *prepare(struct sched_run *r, const struct sched_ti *ti,
   cb->task_id = t ? xstrdup(t->id) : NULL;
   cb->try_number = ti ? ti->try_number : 0;
   const char *name = dag_callback_name(ev);
-  cb->label = t ? xasprintf("%s dag=%s run=%s task=%s try=%d", name, dag->dag_id, r->run_id,
-                            t->id, ti->try_number)
+  char mi[32] = "";
+  if (ti && ti->map_index >= 0) snprintf(mi, sizeof(mi), " map_index=%d", ti->map_index);
+  cb->label = t ? xasprintf("%s dag=%s run=%s task=%s%s try=%d", name, dag->dag_id, r->run_id,
+                            t->id, mi, ti->try_number)
                 : xasprintf("%s dag=%s run=%s", name, dag->dag_id, r->run_id);
   char *rel = ti ? sched_log_rel_path(ti, ti->try_number)
                  : dag_run_callbacks_log_rel(dag->dag_id, r->run_id);
@@ -211,6 +221,8 @@ static struct sched_cb *prepare(struct sched_run *r, const struct sched_ti *ti,
     env_set(&cb->env, "DAGCTL_TRY_NUMBER", num);
     snprintf(num, sizeof(num), "%d", ti->max_tries + 1);
     env_set(&cb->env, "DAGCTL_MAX_TRIES", num);
+    snprintf(num, sizeof(num), "%d", ti->map_index);
+    env_set(&cb->env, "DAGCTL_MAP_INDEX", num);
     if (why_text) env_set(&cb->env, "DAGCTL_EXCEPTION", why_text);
   } else {
     env_set(&cb->env, "DAGCTL_REASON", why_text ? why_text : "");
@@ -224,10 +236,12 @@ static struct sched_cb *prepare(struct sched_run *r, const struct sched_ti *ti,
   env_set(&cb->env, "DAGCTL_DATA_INTERVAL_END", iso);
   env_set(&cb->env, "DAGCTL_LOG_FILE", cb->log_path);
   dag_template_env(&ctx, env_set_cb, &cb->env);
+  json_decref(item);
   return cb;
 fail:
   *why = xasprintf("%s: %s", on->command ? "command" : "argv", msg ? msg : "template error");
   free(msg);
+  json_decref(item);
   cb_free(cb);
   return NULL;
 }

@@ -273,6 +273,31 @@ static void conf_quoted_and_bad_template(void **state) {
   free(path);
 }
 
+/* Each instance of a mapped task fires its own, with its map_index; the
+ * task's own entry, which ends with their outcome, fires none. */
+static void mapped_instances(void **state) {
+  struct harness *h = *state;
+  run_one(h, "dag_id: d\n"
+             "tasks:\n"
+             "  - id: m\n"
+             "    expand: {n: [5, 6]}\n"
+             "    command: x\n"
+             "    on_failure: echo {{ ti.map_index }} $DAGCTL_MAP_INDEX\n");
+  pump_until(h, NULL);
+  finish(h, "m", 1);
+  finish(h, "m", 1);
+  pump_until(h, one_done);
+  expect_calls("m:on_failure:1 m:on_failure:1");
+  bool seen[2] = {false, false};
+  for (size_t i = 0; i < rec.n; i++) {
+    if (strcmp(rec.calls[i].argv, "/bin/sh|-c|echo '0' $DAGCTL_MAP_INDEX") == 0) seen[0] = true;
+    if (strcmp(rec.calls[i].argv, "/bin/sh|-c|echo '1' $DAGCTL_MAP_INDEX") == 0) seen[1] = true;
+    assert_non_null(strstr(rec.calls[i].log_path, "/m/map_index="));
+  }
+  assert_true(seen[0] && seen[1]);
+  assert_int_equal(h->final, DAG_RUN_FAILED);
+}
+
 /* dagrun_timeout fails the run: its on_failure, reason timed_out. */
 static void run_timeout_reason(void **state) {
   struct harness *h = *state;
@@ -303,6 +328,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(failing_callback_changes_nothing, cb_setup, cb_teardown),
       cmocka_unit_test_setup_teardown(conf_quoted_and_bad_template, cb_setup, cb_teardown),
       cmocka_unit_test_setup_teardown(run_timeout_reason, cb_setup, cb_teardown),
+      cmocka_unit_test_setup_teardown(mapped_instances, cb_setup, cb_teardown),
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
   return store_backends_run("sched_callback", tests, DAG_ARRAY_SIZE(tests));
