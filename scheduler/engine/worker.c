@@ -69,6 +69,7 @@ struct dag_worker {
   struct version_ref cache[VERSION_CACHE];
   size_t cache_next;
   uv_timer_t poll_timer, beat_timer;
+  uv_idle_t ends_idle; /* active: ended tries wait to be reported together */
   uv_fs_event_t wake;
   bool wake_on, started, stopping, closing, registered_gone;
   int open_handles;
@@ -211,65 +212,99 @@ static void maybe_closed(struct dag_worker *w);
 static void claim_more(struct dag_worker *w);
 static void on_poll_timer(uv_timer_t *h);
 
-/* Report an ended try with its token. 0 when done with it (recorded, or
- * refused and logged); DAG_ELOCKED or a store error to try again later. */
-static int report_end(struct worker_try *t) {
-  struct dag_worker *w = t->w;
-  /* The end and what the try cost commit together, under the claim's token:
-   * a refused end records no figures either. */
+/* Report every ended try, in one transaction: their ends in one statement,
+ * each under its claim's token, then the XCom values and the usage of
+ * those accepted. 0 when done with them (recorded, or refused and logged,
+ * and freed); DAG_ELOCKED or a store error to try them all again later. */
+static int report_ends(struct dag_worker *w) {
+  size_t n = 0;
+  for (struct worker_try *t = w->tries; t; t = t->next) n += t->ended;
+  if (n == 0) return 0;
+  struct worker_try **batch = xcalloc(n, sizeof(*batch));
+  const struct dag_store_claim **claims = xcalloc(n, sizeof(*claims));
+  bool *refused = xcalloc(n, sizeof(*refused));
+  size_t k = 0;
+  for (struct worker_try *t = w->tries; t; t = t->next)
+    if (t->ended) {
+      batch[k] = t;
+      claims[k++] = &t->claim;
+    }
+  dag_time_t now = dag_time_now();
+  /* An end and what its try stored and cost commit together, under the
+   * claim's token: a refused end records neither. */
   int rc = dag_store_begin(w->store);
-  if (rc == 0 && t->xcom)
-    rc = sched_xcom_store(w->store, t->claim.run_pk, t->claim.task_id, -1, t->xcom,
-                          dag_time_now());
-  if (rc == 0) rc = dag_store_claim_end(w->store, &t->claim, dag_time_now());
-  if (rc == 0 && t->usage.known)
-    rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id, -1,
-                                 t->claim.try_number, &t->usage);
+  if (rc == 0) rc = dag_store_claims_end(w->store, claims, n, now, refused);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const struct worker_try *t = batch[i];
+    if (refused[i]) continue;
+    if (t->xcom)
+      rc = sched_xcom_store(w->store, t->claim.run_pk, t->claim.task_id, -1, t->xcom, now);
+    if (rc == 0 && t->usage.known)
+      rc = dag_store_try_set_usage(w->store, t->claim.run_pk, t->claim.task_id, -1,
+                                   t->claim.try_number, &t->usage);
+  }
   if (rc == 0)
     rc = dag_store_commit(w->store);
   else
     dag_store_rollback(w->store);
-  const char *task = t->claim.task_id;
-  if (rc == DAG_ECLAIM) {
-    /* Another worker has (or will have) run it; this result must not
-     * overwrite that one. */
-    LOG_WARN("late result refused: the try was taken from this worker (it was silent longer "
-             "than core.worker_timeout) worker=%s run_pk=%lld task=%s try=%d exit=%lld",
-             w->id, (long long)t->claim.run_pk, task, t->claim.try_number,
-             (long long)t->claim.exit_status);
-    if (t->run.ref)
-      sched_log_append(&w->sched, t->claim.log_path,
-                       "[dagctl] result refused: the try was taken from worker %s\n", w->id);
-    return 0;
+  if (rc && rc != DAG_ELOCKED)
+    LOG_ERROR("cannot record tries' ends, will try again worker=%s tries=%zu error=\"%s\"", w->id,
+              n, dag_strerror(rc));
+  size_t n_refused = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct worker_try *t = batch[i];
+    if (refused[i]) {
+      /* Another worker has (or will have) run it; this result must not
+       * overwrite that one. */
+      n_refused++;
+      LOG_WARN("late result refused: the try was taken from this worker (it was silent longer "
+               "than core.worker_timeout) worker=%s run_pk=%lld task=%s try=%d exit=%lld "
+               "batch=%zu", w->id, (long long)t->claim.run_pk, t->claim.task_id,
+               t->claim.try_number, (long long)t->claim.exit_status, n);
+      if (t->run.ref)
+        sched_log_append(&w->sched, t->claim.log_path,
+                         "[dagctl] result refused: the try was taken from worker %s\n", w->id);
+    } else {
+      LOG_DEBUG("try ended worker=%s run_pk=%lld task=%s try=%d exit=%lld signal=%d batch=%zu",
+                w->id, (long long)t->claim.run_pk, t->claim.task_id, t->claim.try_number,
+                (long long)t->claim.exit_status, t->claim.term_signal, n);
+    }
+    if (w->log_done) w->log_done(w->log_done_ctx, t->claim.id, t->claim.log_path);
+    try_unlink_free(t);
   }
-  if (rc) {
-    if (rc != DAG_ELOCKED)
-      LOG_ERROR("cannot record a try's end, will try again worker=%s task=%s try=%d "
-                "error=\"%s\"", w->id, task, t->claim.try_number, dag_strerror(rc));
-    return rc;
-  }
-  LOG_DEBUG("try ended worker=%s run_pk=%lld task=%s try=%d exit=%lld signal=%d", w->id,
-            (long long)t->claim.run_pk, task, t->claim.try_number,
-            (long long)t->claim.exit_status, t->claim.term_signal);
   /* Schedulers on this machine wake at once; others look periodically. */
-  dag_scheduler_notify(w->cfg->home);
-  return 0;
+  if (rc == 0 && n_refused < n) dag_scheduler_notify(w->cfg->home);
+  free(batch);
+  free(claims);
+  free(refused);
+  return rc;
 }
 
+/* Report what ended, then claim what the freed slots allow. */
+static void after_ends(struct dag_worker *w) {
+  if (report_ends(w) != 0) {
+    /* Kept, reported again from the poll timer, soon even while listening. */
+    uint64_t every = uv_timer_get_repeat(&w->poll_timer);
+    if (uv_timer_get_due_in(&w->poll_timer) > w->poll_ms)
+      uv_timer_start(&w->poll_timer, on_poll_timer, w->poll_ms, every);
+  }
+  if (!w->stopping) claim_more(w);
+  maybe_closed(w);
+}
+
+static void on_ends_idle(uv_idle_t *h) {
+  struct dag_worker *w = h->data;
+  uv_idle_stop(h);
+  after_ends(w);
+}
+
+/* The tries that end in one turn of the loop (their exits arrive together)
+ * are reported together, from an idle callback: before the loop waits
+ * again. */
 static void try_done(struct worker_try *t) {
   struct dag_worker *w = t->w;
   t->ended = true;
-  if (report_end(t) == 0) {
-    if (w->log_done) w->log_done(w->log_done_ctx, t->claim.id, t->claim.log_path);
-    try_unlink_free(t);
-    if (!w->stopping) claim_more(w);
-    maybe_closed(w);
-    return;
-  }
-  /* Kept, reported again from the poll timer, soon even while listening. */
-  uint64_t every = uv_timer_get_repeat(&w->poll_timer);
-  if (uv_timer_get_due_in(&w->poll_timer) > w->poll_ms)
-    uv_timer_start(&w->poll_timer, on_poll_timer, w->poll_ms, every);
+  if (!uv_is_active((uv_handle_t *)&w->ends_idle)) uv_idle_start(&w->ends_idle, on_ends_idle);
 }
 
 static void on_try_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out) {
@@ -340,8 +375,16 @@ static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
   w->tries = t;
   w->running++;
 
+  /* Read with the claim on PostgreSQL: no round trip of its own. */
   struct dag_store_run row;
-  int rc = dag_store_get_run_by_pk(w->store, t->claim.run_pk, &row);
+  int rc = 0;
+  if (t->claim.run) {
+    row = *t->claim.run; /* takes the strings */
+    free(t->claim.run);
+    t->claim.run = NULL;
+  } else {
+    rc = dag_store_get_run_by_pk(w->store, t->claim.run_pk, &row);
+  }
   if (rc) {
     try_cannot_start(t, rc == DAG_ENOTFOUND ? "its run no longer exists"
                                              : "cannot read its run from the state store");
@@ -464,10 +507,7 @@ static void on_beat_timer(uv_timer_t *h) {
  * again here, then more tries claimed. */
 static void on_poll_timer(uv_timer_t *h) {
   struct dag_worker *w = h->data;
-  for (struct worker_try *t = w->tries, *next; t; t = next) {
-    next = t->next;
-    if (t->ended && report_end(t) == 0) try_unlink_free(t);
-  }
+  report_ends(w);
   if (!w->stopping) claim_more(w);
   maybe_closed(w);
 }
@@ -508,6 +548,8 @@ int dag_worker_start(struct dag_worker *w) {
   w->poll_timer.data = w;
   uv_timer_init(w->loop, &w->beat_timer);
   w->beat_timer.data = w;
+  uv_idle_init(w->loop, &w->ends_idle);
+  w->ends_idle.data = w;
   uint64_t beat = (uint64_t)(w->cfg->worker_timeout_us / 1000 / 5);
   if (beat < 50) beat = 50;
   uv_timer_start(&w->beat_timer, on_beat_timer, beat, beat);
@@ -567,6 +609,7 @@ static void maybe_closed(struct dag_worker *w) {
                      dag_strerror(rc));
     close_handle(w, (uv_handle_t *)&w->poll_timer);
     close_handle(w, (uv_handle_t *)&w->beat_timer);
+    close_handle(w, (uv_handle_t *)&w->ends_idle);
     if (w->wake_on) close_handle(w, (uv_handle_t *)&w->wake);
     if (w->listen) {
       w->open_handles++;

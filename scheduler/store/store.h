@@ -678,6 +678,12 @@ struct dag_store_claim {
   int term_signal;
   bool timed_out;
   char *lost; /* non-NULL: ended without an outcome, and why */
+  /* Owned: the fields of its run a worker starts it with (pk, dag_id,
+   * run_id, logical date, data interval, conf, dag_version_id), when
+   * dag_store_claim_tries() read them with the claim (on PostgreSQL, in the
+   * same round trip); NULL: not read (dag_store_get_run_by_pk()), or the
+   * run is gone. */
+  struct dag_store_run *run;
 };
 void dag_store_claims_free(struct dag_store_claim *c, size_t n);
 
@@ -692,8 +698,9 @@ int dag_store_queue_try(dag_store *st, int64_t run_pk, const char *task_id, int 
 /* A worker claims up to `limit` queued tries, oldest first, of the given
  * queues and task types (arrays of n_queues and n_types names). Each
  * claimed try gets a fresh random token; its task instance goes to running
- * with a task_try row, started `now`. One transaction: two workers never
- * claim the same try. Caller frees *out with dag_store_claims_free(). */
+ * with a task_try row, started `now`. One transaction (one statement on
+ * PostgreSQL, which also reads each claim's run): two workers never claim
+ * the same try. Caller frees *out with dag_store_claims_free(). */
 int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *const *queues,
                           size_t n_queues, const char *const *types, size_t n_types,
                           size_t limit, dag_time_t now, struct dag_store_claim **out,
@@ -707,6 +714,12 @@ int dag_store_claim_heartbeat(dag_store *st, int64_t id, const char *token, dag_
  * outcome fields (lost: it never started, and why). DAG_ECLAIM, with nothing changed, when the
  * claim is no longer its own: the try was given to another worker. */
 int dag_store_claim_end(dag_store *st, const struct dag_store_claim *c, dag_time_t now);
+/* The same for n claims (borrowed) in one statement, part of the caller's
+ * transaction: each is ended only under its own token, and refused[i]
+ * (an array of n) says the claim was taken back and nothing of it changed;
+ * the others are ended. 0, or the store's failure. */
+int dag_store_claims_end(dag_store *st, const struct dag_store_claim *const *c, size_t n,
+                         dag_time_t now, bool *refused);
 
 /* Claims whose try has ended and whose end the scheduler has not yet
  * recorded, oldest first. */

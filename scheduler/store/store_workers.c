@@ -22,6 +22,8 @@ void dag_store_claim_clear(struct dag_store_claim *c) {
   free(c->worker_id);
   free(c->token);
   free(c->lost);
+  dag_store_run_free(c->run);
+  free(c->run);
   memset(c, 0, sizeof(*c));
 }
 
@@ -111,6 +113,67 @@ static char *names_json(const char *const *names, size_t n) {
   return text;
 }
 
+/* PostgreSQL: the claim, its task instances and tries, and their runs'
+ * fields in one statement, one round trip without a transaction of its
+ * own (a statement is atomic): the UPDATE of the claims, then in
+ * data-modifying WITH clauses what dag_store_claim_tries() does per claim
+ * on SQLite. */
+static int claim_tries_pg(dag_store *st, const char *worker_id, const char *qj, const char *tj,
+                          size_t limit, dag_time_t now, struct dag_store_claim **out,
+                          size_t *n) {
+  static const char sql[] =
+      "WITH c AS (UPDATE task_claim SET state = 'running', worker_id = ?1,"
+      "  token = replace(CAST(gen_random_uuid() AS TEXT), '-', ''), claimed_at = ?2,"
+      "  heartbeat_at = ?2"
+      "  WHERE id IN (SELECT id FROM task_claim WHERE state = 'queued'"
+      "   AND queue IN (SELECT json_array_elements_text(CAST(?3 AS json)))"
+      "   AND task_type IN (SELECT json_array_elements_text(CAST(?4 AS json)))"
+      "   ORDER BY id LIMIT ?5 FOR UPDATE SKIP LOCKED)"
+      "  RETURNING " CLAIM_COLUMNS "),"
+      " ti AS (UPDATE task_instance t SET state = 'running', start_date = ?2, error = NULL"
+      "  FROM c WHERE t.run_pk = c.run_pk AND t.task_id = c.task_id"
+      "  AND t.try_number = c.try_number AND t.map_index = -1),"
+      " tr AS (INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, log_path)"
+      "  SELECT run_pk, task_id, try_number, 'running', ?2, log_path FROM c"
+      "  ON CONFLICT (run_pk, task_id, map_index, try_number) DO UPDATE SET state = 'running',"
+      "  start_date = ?2, end_date = NULL, pid = NULL, exit_code = NULL, error = NULL,"
+      "  log_path = excluded.log_path)"
+      " SELECT c.*, r.id, r.dag_id, r.run_id, r.logical_date, r.data_interval_start,"
+      "  r.data_interval_end, r.conf, r.created_dag_version_id"
+      " FROM c LEFT JOIN dag_run r ON r.id = c.run_pk ORDER BY c.id";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, worker_id);
+  store_bind_int64(s, 2, now);
+  store_bind_text(s, 3, qj);
+  store_bind_text(s, 4, tj);
+  store_bind_int64(s, 5, (int64_t)limit);
+  size_t cap = 0;
+  int rc;
+  while ((rc = store_step(s)) == STORE_ROW) {
+    *out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+    struct dag_store_claim *c = &(*out)[(*n)++];
+    read_claim(s, c);
+    if (store_col_null(s, 13)) continue; /* its run is gone */
+    c->run = xcalloc(1, sizeof(*c->run));
+    c->run->pk = store_col_int(s, 13);
+    c->run->dag_id = store_col_text(s, 14);
+    c->run->run_id = store_col_text(s, 15);
+    c->run->logical_date = store_col_int(s, 16);
+    c->run->data_interval_start = store_col_int(s, 17);
+    c->run->data_interval_end = store_col_int(s, 18);
+    c->run->conf = store_col_text(s, 19);
+    c->run->dag_version_id = store_col_int(s, 20);
+  }
+  store_reset(s);
+  if (rc == STORE_DONE) return 0;
+  rc = store_fail(st, "claim tries");
+  dag_store_claims_free(*out, *n);
+  *out = NULL;
+  *n = 0;
+  return rc;
+}
+
 int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *const *queues,
                           size_t n_queues, const char *const *types, size_t n_types,
                           size_t limit, dag_time_t now, struct dag_store_claim **out,
@@ -118,23 +181,14 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
   /* The token is drawn by the database from its system's random source
    * (SQLite's generator, PostgreSQL's gen_random_uuid()): 128 bits no other
    * claimer can guess or repeat. PostgreSQL skips the rows another claimer
-   * holds locked rather than waiting for it (SKIP LOCKED); SQLite has one
-   * writer at a time. */
+   * holds locked rather than waiting for it (SKIP LOCKED, claim_tries_pg());
+   * SQLite has one writer at a time. */
   static const char claim[] =
       "UPDATE task_claim SET state = 'running', worker_id = ?1,"
       " token = lower(hex(randomblob(16))), claimed_at = ?2, heartbeat_at = ?2"
       " WHERE id IN (SELECT id FROM task_claim WHERE state = 'queued'"
       "  AND queue IN (SELECT value FROM json_each(?3))"
       "  AND task_type IN (SELECT value FROM json_each(?4)) ORDER BY id LIMIT ?5)"
-      " RETURNING " CLAIM_COLUMNS;
-  static const char claim_pg[] =
-      "UPDATE task_claim SET state = 'running', worker_id = ?1,"
-      " token = replace(CAST(gen_random_uuid() AS TEXT), '-', ''), claimed_at = ?2,"
-      " heartbeat_at = ?2"
-      " WHERE id IN (SELECT id FROM task_claim WHERE state = 'queued'"
-      "  AND queue IN (SELECT json_array_elements_text(CAST(?3 AS json)))"
-      "  AND task_type IN (SELECT json_array_elements_text(CAST(?4 AS json)))"
-      "  ORDER BY id LIMIT ?5 FOR UPDATE SKIP LOCKED)"
       " RETURNING " CLAIM_COLUMNS;
   static const char upd_ti[] =
       "UPDATE task_instance SET state = 'running', start_date = ?1, error = NULL"
@@ -147,10 +201,20 @@ int dag_store_claim_tries(dag_store *st, const char *worker_id, const char *cons
   *out = NULL;
   *n = 0;
   if (limit == 0 || n_queues == 0 || n_types == 0) return 0;
-  int rc = dag_store_begin(st);
-  if (rc) return rc;
   char *qj = names_json(queues, n_queues), *tj = names_json(types, n_types);
-  struct store_stmt *s = store_stmt2(st, claim, claim_pg);
+  if (dag_store_kind(st) == DAG_STORE_POSTGRESQL) {
+    int rc = claim_tries_pg(st, worker_id, qj, tj, limit, now, out, n);
+    free(qj);
+    free(tj);
+    return rc;
+  }
+  int rc = dag_store_begin(st);
+  if (rc) {
+    free(qj);
+    free(tj);
+    return rc;
+  }
+  struct store_stmt *s = store_stmt(st, claim);
   if (!s) goto fail;
   store_bind_text(s, 1, worker_id);
   store_bind_int64(s, 2, now);
@@ -223,6 +287,62 @@ int dag_store_claim_end(dag_store *st, const struct dag_store_claim *c, dag_time
   if (rc) return rc;
   if (!store_changes(st)) return DAG_ECLAIM;
   store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
+  return 0;
+}
+
+int dag_store_claims_end(dag_store *st, const struct dag_store_claim *const *c, size_t n,
+                         dag_time_t now, bool *refused) {
+  /* The ends travel as one JSON array: one statement, one round trip,
+   * whatever their number. A row is ended only where its token still
+   * matches; RETURNING names those. */
+  static const char sql[] =
+      "UPDATE task_claim SET state = 'done', exit_status = json_extract(j.value, '$.exit_status'),"
+      " term_signal = json_extract(j.value, '$.term_signal'),"
+      " timed_out = json_extract(j.value, '$.timed_out'), ended_at = ?2,"
+      " lost = json_extract(j.value, '$.lost')"
+      " FROM json_each(?1) j WHERE task_claim.id = json_extract(j.value, '$.id')"
+      " AND task_claim.token = json_extract(j.value, '$.token') AND task_claim.state = 'running'"
+      " RETURNING id";
+  static const char sql_pg[] =
+      "UPDATE task_claim c SET state = 'done', exit_status = j.exit_status,"
+      " term_signal = j.term_signal, timed_out = j.timed_out, ended_at = ?2, lost = j.lost"
+      " FROM json_to_recordset(CAST(?1 AS json)) AS j(id BIGINT, token TEXT,"
+      "  exit_status BIGINT, term_signal BIGINT, timed_out BIGINT, lost TEXT)"
+      " WHERE c.id = j.id AND c.token = j.token AND c.state = 'running' RETURNING c.id";
+  for (size_t i = 0; i < n; i++) refused[i] = true;
+  if (n == 0) return 0;
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(
+        a, json_pack("{sI so sI sI sI so}", "id", (json_int_t)c[i]->id, "token",
+                     c[i]->token ? json_string(c[i]->token) : json_null(), "exit_status",
+                     (json_int_t)c[i]->exit_status, "term_signal", (json_int_t)c[i]->term_signal,
+                     "timed_out", (json_int_t)(c[i]->timed_out ? 1 : 0), "lost",
+                     c[i]->lost ? json_string(c[i]->lost) : json_null()));
+  char *text = json_dumps(a, JSON_COMPACT);
+  json_decref(a);
+  struct store_stmt *s = store_stmt2(st, sql, sql_pg);
+  if (!s) {
+    free(text);
+    return DAG_ESTORE;
+  }
+  store_bind_text(s, 1, text);
+  store_bind_int64(s, 2, now);
+  free(text);
+  int rc;
+  size_t ended = 0;
+  while ((rc = store_step(s)) == STORE_ROW) {
+    int64_t id = store_col_int(s, 0);
+    for (size_t i = 0; i < n; i++)
+      if (c[i]->id == id && refused[i]) {
+        refused[i] = false;
+        ended++;
+        break;
+      }
+  }
+  store_reset(s);
+  if (rc != STORE_DONE) return store_fail(st, "claims end");
+  if (ended) store_notify(st, DAG_STORE_WAKE_SCHEDULERS);
   return 0;
 }
 

@@ -90,6 +90,23 @@ static void claimed_once(void **state) {
   assert_int_equal(strlen(c[0].token), 32);
   assert_int_equal(strspn(c[0].token, "0123456789abcdef"), 32);
   assert_int_equal(ti_state(f, "a"), DAG_TI_RUNNING);
+  struct dag_store_try *tries = NULL;
+  size_t n_tries = 0;
+  assert_int_equal(dag_store_list_tries(f->s.st, f->run_pk, "a", &tries, &n_tries), 0);
+  assert_int_equal(n_tries, 1);
+  assert_int_equal(tries[0].state, DAG_TI_RUNNING);
+  assert_int_equal(tries[0].start_date, 3000);
+  assert_string_equal(tries[0].log_path, "d/r1/x/1.log");
+  dag_store_tries_free(tries, n_tries);
+  /* PostgreSQL reads the run with the claim, in its one statement. */
+  if (store_test_kind == DAG_STORE_POSTGRESQL) assert_non_null(c[0].run);
+  if (c[0].run) {
+    assert_int_equal(c[0].run->pk, f->run_pk);
+    assert_string_equal(c[0].run->dag_id, "d");
+    assert_string_equal(c[0].run->run_id, "r1");
+    assert_int_equal(c[0].run->logical_date, 1000);
+    assert_string_equal(c[0].run->conf, "{}");
+  }
   dag_store_claims_free(c, 1);
 
   /* Another connection, as another worker process: nothing left. */
@@ -166,6 +183,68 @@ static void end_needs_the_token(void **state) {
   assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
   assert_int_equal(n, 0);
   dag_store_claims_free(c, 1);
+}
+
+/* Ends reported together, one of them for a try taken back from its
+ * worker (silent past the timeout): only that one is refused, and keeps
+ * the reaper's outcome; the others are ended with theirs. */
+static void batch_of_ends_refuses_only_the_taken_back(void **state) {
+  struct fixture *f = *state;
+  struct dag_store_worker w = {.id = "w1", .host = "h", .queues = "[\"default\"]",
+                               .task_types = "[\"shell\"]", .concurrency = 3};
+  struct dag_store_worker w2 = w;
+  w2.id = "w2";
+  assert_int_equal(dag_store_worker_register(f->s.st, &w, 1000), 0);
+  assert_int_equal(dag_store_worker_register(f->s.st, &w2, 1000), 0);
+  queue(f, "a", 1, "default", "shell");
+  queue(f, "b", 1, "default", "shell");
+  queue(f, "c", 1, "default", "shell");
+  struct dag_store_claim *ca = NULL, *cb = NULL, *cc = NULL;
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 1, &ca), 1);
+  assert_int_equal(claim(f, f->s.st, "w2", default_q, 1, shell_only, 2, 1, &cb), 1);
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 1, &cc), 1);
+  assert_int_equal(dag_store_worker_heartbeat(f->s.st, "w1", 2, 9000), 0);
+  size_t workers = 0, tries = 0;
+  assert_int_equal(dag_store_reap_workers(f->s.st, 12000, 5000, &workers, &tries), 0);
+  assert_int_equal(tries, 1); /* b's */
+
+  ca[0].exit_status = 0;
+  cb[0].exit_status = 7;
+  cc[0].exit_status = 3;
+  cc[0].lost = xstrdup("could not start");
+  const struct dag_store_claim *batch[] = {&ca[0], &cb[0], &cc[0]};
+  bool refused[3];
+  assert_int_equal(dag_store_begin(f->s.st), 0);
+  assert_int_equal(dag_store_claims_end(f->s.st, batch, 3, 13000, refused), 0);
+  assert_int_equal(dag_store_commit(f->s.st), 0);
+  assert_false(refused[0]);
+  assert_true(refused[1]);
+  assert_false(refused[2]);
+  /* Reported again, all three are refused: ended already. */
+  assert_int_equal(dag_store_claims_end(f->s.st, batch, 3, 13001, refused), 0);
+  assert_true(refused[0] && refused[1] && refused[2]);
+
+  struct dag_store_claim *done = NULL;
+  size_t n = 0;
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
+  assert_int_equal(n, 3);
+  for (size_t i = 0; i < n; i++) {
+    if (done[i].id == ca[0].id) {
+      assert_int_equal(done[i].exit_status, 0);
+      assert_null(done[i].lost);
+    } else if (done[i].id == cb[0].id) {
+      assert_int_equal(done[i].exit_status, -1);
+      assert_non_null(strstr(done[i].lost, "its worker w2 stopped heartbeating"));
+    } else {
+      assert_int_equal(done[i].id, cc[0].id);
+      assert_int_equal(done[i].exit_status, 3);
+      assert_string_equal(done[i].lost, "could not start");
+    }
+  }
+  dag_store_claims_free(done, n);
+  dag_store_claims_free(ca, 1);
+  dag_store_claims_free(cb, 1);
+  dag_store_claims_free(cc, 1);
 }
 
 /* A silent worker is declared gone once, its tries end as lost with the
@@ -363,6 +442,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(two_claimers_split, setup, teardown),
       cmocka_unit_test_setup_teardown(queues_and_types_route, setup, teardown),
       cmocka_unit_test_setup_teardown(end_needs_the_token, setup, teardown),
+      cmocka_unit_test_setup_teardown(batch_of_ends_refuses_only_the_taken_back, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(silent_worker_loses_its_tries, setup, teardown),
       cmocka_unit_test_setup_teardown(wake_ups_follow_commits, setup, teardown),
   };
