@@ -415,6 +415,8 @@ static void start_try(struct dag_worker *w, struct dag_store_claim *c) {
   dag_store_run_free(&row);
   t->ti.run = &t->run;
   t->ti.idx = (size_t)idx;
+  /* A claim names a task's own instance: mapped ones run on a scheduler. */
+  t->ti.map_index = -1;
   t->ti.try_number = t->claim.try_number;
   /* For the log's "try N of M": the task's retries as its DAG declares
    * them (a clear may have granted more). */
