@@ -15,6 +15,9 @@
 #    refused and logged, and the task keeps the second try's result.
 #  - PostgreSQL restarted mid-run: schedulers and workers come back and
 #    the run finishes, each task once.
+#  - Callbacks run once, by the scheduler that records the change: the
+#    wide runs' on_success (one of them finished by the other scheduler
+#    after the kill) and every tick run's, never twice.
 #  - A try's log is read where its worker ran it: `dagctl logs` here and a
 #    scheduler's status page on another host get it from that worker's log
 #    server; a request with a wrong token, or a path with "..", is refused,
@@ -104,7 +107,9 @@ start_proc() {
 }
 
 {
-  printf 'dag_id: wide\ndefault_args: {retries: 1, retry_delay: 0s}\ntasks:\n'
+  printf 'dag_id: wide\ndefault_args: {retries: 1, retry_delay: 0s}\n'
+  printf 'on_success_callback: [/bin/sh, -c, '"'"'echo "$DAGCTL_RUN_ID" >>%s/wide.cb'"'"']\n' "$TMP"
+  printf 'tasks:\n'
   for l in $(seq 1 5); do
     for i in $(seq 1 100); do
       printf '  - {id: l%d_%03d, command: %s/trace.sh 0.02' "$l" "$i" "$TMP"
@@ -120,6 +125,7 @@ write_dag tick <<EOF
 dag_id: tick
 schedule: every 1s
 start_date: 2024-01-01
+on_success: /bin/echo "\$DAGCTL_RUN_ID" >>$TMP/tick.cb
 tasks:
   - {id: t, command: "true"}
 EOF
@@ -161,6 +167,12 @@ assert_eq "$(pg "SELECT state FROM scheduler WHERE id = '$owner'")" gone "the ki
 wait_for "[ \$(pg \"SELECT count(*) FROM dag_run WHERE dag_id = 'tick' AND state = 'success'\") -ge 5 ]" 20
 assert_eq "$(pg "SELECT count(*) - count(DISTINCT data_interval_start) FROM dag_run WHERE dag_id = 'tick'")" \
   0 "tick runs of one interval created twice"
+# Each wide run's on_success ran once, r1's on the scheduler that took it
+# over; no tick run's ran twice.
+wait_for "[ \$(wc -l <'$TMP/wide.cb') -ge 2 ]" 10
+assert_eq "$(sort "$TMP/wide.cb" | tr '\n' ' ')" "r1 r2 " "the wide runs' callbacks"
+assert_eq "$(sort "$TMP/tick.cb" | uniq -d | wc -l)" 0 "tick runs whose callback ran twice"
+[ "$(wc -l <"$TMP/tick.cb")" -ge 3 ] || fail "tick's callbacks: $(cat "$TMP/tick.cb")"
 survivor=s1
 [ "$victim" = s1 ] && survivor=s2
 proc_alive "${PIDS[$survivor]}" || fail "the surviving scheduler $survivor stopped"
