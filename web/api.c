@@ -524,7 +524,11 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
     break;
   case DAG_ROUTE_XCOMS:
   case DAG_ROUTE_XCOM:
-    api_xcom(w, c, m);
+    api_xcom(w, c, req, m);
+    break;
+  case DAG_ROUTE_TI_MAPPED:
+  case DAG_ROUTE_TI_MAP:
+    api_mapped(w, c, req, m);
     break;
   case DAG_ROUTE_DATASETS:
   case DAG_ROUTE_DATASET:

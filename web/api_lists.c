@@ -20,7 +20,7 @@ static const char *const run_fields[] = {
     "start_date",     "end_date",            "data_interval_start", "data_interval_end",
     "queued_at",      "state",               "run_type",          "external_trigger",
     "dag_version_number", NULL};
-static const char *const ti_fields[] = {
+const char *const api_ti_fields[] = {
     "task_id",  "dag_id",    "dag_run_id", "execution_date", "logical_date", "start_date",
     "end_date", "duration",  "state",      "try_number",     "max_tries",    "operator",
     "pid",      "map_index", "pool",       "queue",          "priority_weight", NULL};
@@ -282,14 +282,16 @@ static const struct api_task_order *order_of(struct dag_web *w, struct order_cac
 
 struct ranked {
   long rank;
+  int map_index;
   json_t *ti; /* borrowed */
 };
 
 static int by_rank(const void *a, const void *b) {
   const struct ranked *x = a, *y = b;
   if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  return strcmp(json_string_value(json_object_get(x->ti, "task_id")),
-                json_string_value(json_object_get(y->ti, "task_id")));
+  int c = strcmp(json_string_value(json_object_get(x->ti, "task_id")),
+                 json_string_value(json_object_get(y->ti, "task_id")));
+  return c ? c : (x->map_index > y->map_index) - (x->map_index < y->map_index);
 }
 
 /* Append run `r`'s task instances to `arr` in the DAG's declared order
@@ -305,8 +307,10 @@ static int append_tis(struct dag_web *w, struct order_cache *oc, const struct da
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (!in_list(states, dag_task_state_name(tis[i].state))) continue;
+    if (api_mapped_hidden(tis, n, i)) continue;
     long pos = api_order_find(order, tis[i].task_id);
     rk[k].rank = pos < 0 ? (long)order->n : pos;
+    rk[k].map_index = tis[i].map_index;
     rk[k].ti = dag_api_task_instance(r, &tis[i], api_order_type(order, tis[i].task_id));
     k++;
   }
@@ -356,7 +360,7 @@ void api_list_tis(struct dag_web *w, struct dag_http_conn *c, const struct dag_h
     web_store_error(c, rc, "cannot list task instances");
     return;
   }
-  if (!api_sort_query(c, req, ti_fields, arr)) {
+  if (!api_sort_query(c, req, api_ti_fields, arr)) {
     json_decref(arr);
     return;
   }

@@ -48,11 +48,17 @@ static void get_ti(struct dag_web *w, struct dag_http_conn *c, const char *dag_i
   api_order_init(&order, graph);
   free(graph);
   json_t *one = NULL;
-  for (size_t i = 0; i < n && !one; i++)
-    if (strcmp(tis[i].task_id, task_id) == 0)
-      one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
+  bool mapped = false;
+  for (size_t i = 0; i < n && !one && !mapped; i++) {
+    if (strcmp(tis[i].task_id, task_id) != 0 || tis[i].map_index >= 0) continue;
+    mapped = api_mapped_hidden(tis, n, i);
+    if (!mapped) one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
+  }
   if (one)
     web_json(c, 200, one);
+  else if (mapped)
+    web_error(c, 404, "Task instance not found",
+              "Task instance is mapped, add the map_index value to the URL");
   else
     web_error(c, 404, "Task instance not found", "run '%s' of DAG '%s' has no task '%s'",
               run_id, dag_id, task_id);
@@ -86,9 +92,9 @@ static void list_tries(struct dag_web *w, struct dag_http_conn *c,
                            ? json_real((double)(t->end_date - t->start_date) / 1e6)
                            : json_null();
     /* The log path stays on the server: the log is fetched by these ids. */
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
-                       dag_id, "dag_run_id", run_id, "task_id", t->task_id, "try_number",
-                       t->try_number, "state", dag_task_state_name(t->state), "start_date",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+                       "dag_id", dag_id, "dag_run_id", run_id, "task_id", t->task_id,
+                       "map_index", t->map_index, "try_number", t->try_number, "state", dag_task_state_name(t->state), "start_date",
                        dag_api_time(t->start_date), "end_date", dag_api_time(t->end_date),
                        "duration", duration, "pid", t->pid ? json_integer(t->pid) : json_null(),
                        "exit_code", t->has_exit_code ? json_integer(t->exit_code) : json_null(),
@@ -170,7 +176,9 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
     web_error(c, 400, "Bad Request", "the try number must be a positive integer");
     return;
   }
-  long offset, limit, tail;
+  long offset, limit, tail, map_index;
+  /* Airflow's map_index: which instance of a mapped task; -1 for others. */
+  if (!api_query_int(c, req, "map_index", -1, -1, DAG_MAX_MAP_LENGTH, &map_index)) return;
   if (!api_query_int(c, req, "offset", 0, 0, INT64_C(1) << 50, &offset)) return;
   if (!api_query_int(c, req, "limit", -1, 1, INT64_C(1) << 50, &limit)) return;
   if (!api_query_int(c, req, "tail", -1, 1, INT64_C(1) << 50, &tail)) return;
@@ -210,11 +218,16 @@ static void get_log(struct dag_web *w, struct dag_http_conn *c,
   dag_store_run_free(&run);
   const struct dag_store_try *t = NULL;
   for (size_t i = 0; rc == 0 && i < n; i++)
-    if (tries[i].try_number == try_number) t = &tries[i];
+    if (tries[i].try_number == try_number && tries[i].map_index == map_index) t = &tries[i];
   if (!t) {
     dag_store_tries_free(tries, n);
-    web_error(c, 404, "Task try not found", "task '%s' of run '%s' has no try %ld", task_id,
-              run_id, try_number);
+    if (map_index >= 0)
+      web_error(c, 404, "Task try not found",
+                "task '%s' of run '%s' has no try %ld with map_index %ld", task_id, run_id,
+                try_number, map_index);
+    else
+      web_error(c, 404, "Task try not found", "task '%s' of run '%s' has no try %ld", task_id,
+                run_id, try_number);
     return;
   }
   char *path = NULL;

@@ -20,15 +20,36 @@ static json_t *entry(const char *dag_id, const struct dag_store_run *run,
   return o;
 }
 
-void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_route_match *m) {
+void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m) {
   char *const *p = m->params;
   const char *dag_id = p[0], *run_id = p[1], *task_id = p[2];
   const char *key = m->route == DAG_ROUTE_XCOM ? p[3] : NULL;
+  /* Airflow's map_index: an entry's is -1 unless asked; a list has every
+   * instance's unless asked. */
+  long map_index;
+  if (!api_query_int(c, req, "map_index", key ? -1 : -2, -1, DAG_MAX_MAP_LENGTH, &map_index))
+    return;
   struct dag_store_run run;
   if (!api_get_run(w, c, dag_id, run_id, &run)) return;
   struct dag_store_xcom *x = NULL;
   size_t n = 0;
   int rc = dag_store_xcom_list_task(w->store, run.pk, task_id, key, &x, &n);
+  if (rc == 0 && map_index != -2) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (x[i].map_index != map_index) continue;
+      struct dag_store_xcom tmp = x[k];
+      x[k++] = x[i];
+      x[i] = tmp;
+    }
+    for (size_t i = k; i < n; i++) {
+      free(x[i].task_id);
+      free(x[i].key);
+      free(x[i].value);
+    }
+    n = k;
+  }
   if (rc) {
     web_error(c, 500, "Internal Server Error", "the state store failed: %s", dag_strerror(rc));
   } else if (key && n == 0) {

@@ -37,6 +37,10 @@ static const struct dag_route_info routes[] = {
      DAG_PERM_READ},
     {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}/xcomEntries/{}", GET, DAG_ROUTE_XCOM,
      DAG_PERM_READ},
+    /* After xcomEntries, which the map_index pattern would take too. */
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}/listMapped", GET, DAG_ROUTE_TI_MAPPED,
+     DAG_PERM_READ},
+    {"api/v1/dags/{}/dagRuns/{}/taskInstances/{}/{}", GET, DAG_ROUTE_TI_MAP, DAG_PERM_READ},
     {"api/v1/dags/{}/dagRuns/{}/tries", GET, DAG_ROUTE_TRIES, DAG_PERM_READ},
     {"api/v1/dags/{}/clearTaskInstances", M(HTTP_POST), DAG_ROUTE_CLEAR, DAG_PERM_EDIT},
     {"api/v1/dags/{}/grid", GET, DAG_ROUTE_GRID, DAG_PERM_READ},

@@ -77,6 +77,9 @@ enum dag_route {
   DAG_ROUTE_TI_MARK,    /* PATCH .../dagRuns/{run_id}/taskInstances/{task_id} */
   DAG_ROUTE_MARK_TIS,   /* POST /api/v1/dags/{dag_id}/updateTaskInstancesState */
   DAG_ROUTE_RUN_STATE,  /* PATCH, DELETE .../dagRuns/{run_id} */
+  /* a mapped task's instances (api_mapped.c) */
+  DAG_ROUTE_TI_MAPPED,  /* .../taskInstances/{task_id}/listMapped */
+  DAG_ROUTE_TI_MAP,     /* .../taskInstances/{task_id}/{map_index} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

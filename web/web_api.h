@@ -70,8 +70,20 @@ void api_order_free(struct api_task_order *o);
 void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m);
 
-/* api_xcom.c: GET .../taskInstances/{task_id}/xcomEntries[/{key}]. */
-void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_route_match *m);
+/* api_xcom.c: GET .../taskInstances/{task_id}/xcomEntries[/{key}]
+ * (?map_index=N: a mapped task's instance). */
+void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+              const struct dag_route_match *m);
+
+/* api_mapped.c: GET .../taskInstances/{task_id}/listMapped and
+ * .../taskInstances/{task_id}/{map_index}. */
+void api_mapped(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+                const struct dag_route_match *m);
+/* Whether tis[i] is the own row (map_index -1) of a task that has
+ * instances: a summary, not one of Airflow's task instances. O(n). */
+bool api_mapped_hidden(const struct dag_store_ti *tis, size_t n, size_t i);
+/* The fields a task instance list may be ordered by (api_lists.c). */
+extern const char *const api_ti_fields[];
 
 /* api_vars.c: /api/v1/variables[/{key}] and /api/v1/connections[/{id}]. */
 void api_vars(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,

@@ -85,7 +85,8 @@ static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, con
                              const char *error);
 
 static void on_task_changed(void *ctx, const char *dag_id, const char *run_id,
-                            const char *task_id, enum dag_task_state state, int try_number) {
+                            const char *task_id, int map_index, enum dag_task_state state,
+                            int try_number) {
   struct dag_alerts *a = ctx;
   if (state != DAG_TI_FAILED && state != DAG_TI_UP_FOR_RETRY) return;
   const struct dag *dag = dag_scheduler_run_dag(a->sched, dag_id, run_id);
@@ -106,15 +107,22 @@ static void on_task_changed(void *ctx, const char *dag_id, const char *run_id,
   dag_store_list_tis(a->store, run.pk, &tis, &n_tis);
   const struct dag_store_try *t = NULL;
   for (size_t i = 0; i < n_tries; i++)
-    if (tries[i].try_number == try_number) t = &tries[i];
+    if (tries[i].try_number == try_number && tries[i].map_index == map_index) t = &tries[i];
   const struct dag_store_ti *ti = NULL;
-  for (size_t i = 0; i < n_tis; i++)
-    if (strcmp(tis[i].task_id, task_id) == 0) ti = &tis[i];
+  bool instances = false;
+  for (size_t i = 0; i < n_tis; i++) {
+    if (strcmp(tis[i].task_id, task_id) != 0) continue;
+    if (tis[i].map_index == map_index) ti = &tis[i];
+    instances |= tis[i].map_index >= 0;
+  }
 
   /* A try the scheduler itself interrupted (a stop, a restart) is run
-   * again without counting: nobody needs a mail about it. */
+   * again without counting: nobody needs a mail about it. Nor about a
+   * mapped task's own row failing after an instance did: that instance's
+   * mail said it (as Airflow mails per task instance). */
   const char *error = t && t->error ? t->error : ti ? ti->error : NULL;
-  if (!error || strncmp(error, "interrupted:", 12) != 0)
+  bool summary = map_index < 0 && instances;
+  if (!summary && (!error || strncmp(error, "interrupted:", 12) != 0))
     queue_task_alert(a, kind, dag_id, &run, task_id, try_number, args, t, ti, error);
   dag_store_tries_free(tries, n_tries);
   dag_store_tis_free(tis, n_tis);

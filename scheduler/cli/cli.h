@@ -209,11 +209,12 @@ const char *cli_task_type(json_t *graph, const char *task_id);
 int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final);
 
 /* `dagctl logs --follow` (logs_follow.c): print the log at `path` as it
- * grows until try `try_number` of `task_id` ends, then the rest of it; the
- * state it ended in goes to *final. Returns 0, or a negative code (the
- * watch failed, the try vanished: DAG_ENOTFOUND) after printing why. */
-int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
-                   const char *path, enum dag_task_state *final);
+ * grows until try `try_number` of `task_id`'s instance `map_index` (-1:
+ * not mapped) ends, then the rest of it; the state it ended in goes to
+ * *final. Returns 0, or a negative code (the watch failed, the try
+ * vanished: DAG_ENOTFOUND) after printing why. */
+int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int map_index,
+                   int try_number, const char *path, enum dag_task_state *final);
 /* The same for a try that worker `worker_id` runs on another machine
  * (logs_follow_remote.c): its log, `rel_path` under that worker's logs
  * folder, is read from the worker's log server. */

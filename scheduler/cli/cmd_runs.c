@@ -31,11 +31,12 @@ struct runs_opts {
   bool downstream;
   bool only_failed;
   bool follow;
+  int map_index; /* --map-index; -1: not given */
   struct dag_store_run_filter filter;
 };
 
 /* The options' letters in `takes`: l(imit) t(ry) d(ownstream) f(ollow)
- * s(tate, since, dag) o(nly-failed). */
+ * s(tate, since, dag) o(nly-failed) m(ap-index). */
 static int parse(struct cli *c, int argc, char **argv, const char *usage, const char *help,
                  const char *takes, struct runs_opts *o) {
   enum {
@@ -46,7 +47,8 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
     OPT_STATE,
     OPT_SINCE,
     OPT_DAG,
-    OPT_ONLY_FAILED
+    OPT_ONLY_FAILED,
+    OPT_MAP_INDEX
   };
   static const struct option opts[] = {
       {"json", no_argument, NULL, OPT_JSON},
@@ -58,16 +60,19 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
       {"since", required_argument, NULL, OPT_SINCE},
       {"dag", required_argument, NULL, OPT_DAG},
       {"only-failed", no_argument, NULL, OPT_ONLY_FAILED},
+      {"map-index", required_argument, NULL, OPT_MAP_INDEX},
       CLI_COMMON_OPTIONS,
       {0, 0, 0, 0}};
   static const char letter[] = {[OPT_LIMIT] = 'l', [OPT_TRY] = 't', [OPT_DOWNSTREAM] = 'd',
                                 [OPT_FOLLOW] = 'f', [OPT_STATE] = 's', [OPT_SINCE] = 's',
-                                [OPT_DAG] = 's', [OPT_ONLY_FAILED] = 'o'};
+                                [OPT_DAG] = 's', [OPT_ONLY_FAILED] = 'o',
+                                [OPT_MAP_INDEX] = 'm'};
   int opt, idx = 0;
   optind = 1;
+  o->map_index = -1;
   while ((opt = getopt_long(argc, argv, "hf", opts, &idx)) != -1) {
     if (opt == 'f') opt = OPT_FOLLOW;
-    if (opt >= OPT_LIMIT && opt <= OPT_ONLY_FAILED && !strchr(takes, letter[opt]))
+    if (opt >= OPT_LIMIT && opt <= OPT_MAP_INDEX && !strchr(takes, letter[opt]))
       return cli_usage_error(usage, "%s takes no --%s", argv[0], opts[opt].name);
     switch (opt) {
     case 'h':
@@ -92,6 +97,11 @@ static int parse(struct cli *c, int argc, char **argv, const char *usage, const 
       break;
     case OPT_ONLY_FAILED:
       o->only_failed = true;
+      break;
+    case OPT_MAP_INDEX:
+      if (!cli_parse_int(optarg, &o->map_index) || o->map_index < 0 ||
+          o->map_index >= DAG_MAX_MAP_LENGTH)
+        return cli_usage_error(usage, "--map-index: '%s' is not a map index (0, 1, ...)", optarg);
       break;
     case OPT_STATE:
       if (dag_run_state_parse(optarg, &o->filter.state) != 0)
@@ -210,22 +220,49 @@ int cmd_runs(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_tasks(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "dagctl tasks DAG RUN_ID [--json]";
+  static const char usage[] = "dagctl tasks DAG RUN_ID [TASK [--map-index N]] [--json]";
   struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
-                 "The task instances of one run: state, tries, duration, error.\n", "", &o);
+                 "The task instances of one run: state, tries, duration, error. A mapped\n"
+                 "task's instances are TASK[MAP_INDEX] after its own row; TASK shows one\n"
+                 "task's, --map-index one of them.\n",
+                 "m", &o);
   if (rc >= 0) return rc;
-  if (optind + 2 != argc) return cli_usage_error(usage, "expected a DAG id and a run id");
+  if (optind + 2 != argc && optind + 3 != argc)
+    return cli_usage_error(usage, "expected a DAG id, a run id and maybe a task id");
+  const char *only = optind + 3 == argc ? argv[optind + 2] : NULL;
+  if (o.map_index >= 0 && !only) return cli_usage_error(usage, "--map-index needs a task id");
   if ((rc = cli_open(c)) != 0) return rc;
   struct dag_store_run run;
   if ((rc = find_run(c, argv[optind], argv[optind + 1], &run)) != 0) return rc;
   struct dag_store_ti *tis = NULL;
   size_t n = 0;
   dag_store_list_tis(c->store, run.pk, &tis, &n);
-  json_t *graph = cli_sort_tis(c, run.dag_id, tis, n);
+  /* With TASK, its instances alone: moved to the front, the others left
+   * past `shown` for dag_store_tis_free(). */
+  size_t shown = n;
+  if (only) {
+    shown = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(tis[i].task_id, only) != 0 || (o.map_index >= 0 && tis[i].map_index != o.map_index))
+        continue;
+      struct dag_store_ti tmp = tis[shown];
+      tis[shown++] = tis[i];
+      tis[i] = tmp;
+    }
+    if (shown == 0) {
+      fprintf(stderr, "dagctl: run %s has no task instance %s", run.run_id, only);
+      if (o.map_index >= 0) fprintf(stderr, "[%d]", o.map_index);
+      fputc('\n', stderr);
+      dag_store_tis_free(tis, n);
+      dag_store_run_free(&run);
+      return CLI_NOTFOUND;
+    }
+  }
+  json_t *graph = cli_sort_tis(c, run.dag_id, tis, shown);
   if (c->json) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < shown; i++)
       json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
                                                        cli_task_type(graph, tis[i].task_id)));
     cli_print_json(arr);
@@ -233,7 +270,7 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     static const char *const head[] = {"TASK", "STATE", "TRIES", "DURATION",
                                        "MAX_RSS", "CPU", "ERROR"};
     struct cli_table *t = cli_table_new(head, 7);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < shown; i++) {
       char dur[32] = "-", tries[32], rss[24] = "-", cpu[24] = "-";
       if (tis[i].start_date && tis[i].end_date)
         dag_duration_format(tis[i].end_date - tis[i].start_date, dur, sizeof(dur));
@@ -246,8 +283,12 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
         snprintf(cpu, sizeof(cpu), "%.2fs", (double)(u->user_us + u->sys_us) / 1e6);
       }
       const char *state = dag_task_state_name(tis[i].state);
-      const char *row[] = {tis[i].task_id, state, tries, dur, rss, cpu, tis[i].error};
+      /* A mapped task's instances: TASK[MAP_INDEX], after its own row. */
+      char *name = tis[i].map_index >= 0 ? xasprintf("%s[%d]", tis[i].task_id, tis[i].map_index)
+                                         : xstrdup(tis[i].task_id);
+      const char *row[] = {name, state, tries, dur, rss, cpu, tis[i].error};
       cli_table_add(t, row);
+      free(name);
       cli_table_color(t, 1, cli_state_color(state));
     }
     cli_table_print(t, stdout, cli_color(c));
@@ -256,9 +297,17 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     size_t nx = 0;
     if (dag_store_xcom_list(c->store, run.pk, &x, &nx) == 0 && nx) {
       printf("\nXCOM\n");
-      for (size_t i = 0; i < nx; i++)
-        printf("%s.%s = %.200s%s\n", x[i].task_id, x[i].key, x[i].value,
-               strlen(x[i].value) > 200 ? "..." : "");
+      for (size_t i = 0; i < nx; i++) {
+        if (only && (strcmp(x[i].task_id, only) != 0 ||
+                     (o.map_index >= 0 && x[i].map_index != o.map_index)))
+          continue;
+        if (x[i].map_index >= 0)
+          printf("%s[%d].%s = %.200s%s\n", x[i].task_id, x[i].map_index, x[i].key, x[i].value,
+                 strlen(x[i].value) > 200 ? "..." : "");
+        else
+          printf("%s.%s = %.200s%s\n", x[i].task_id, x[i].key, x[i].value,
+                 strlen(x[i].value) > 200 ? "..." : "");
+      }
     }
     dag_store_xcoms_free(x, nx);
   }
@@ -390,7 +439,7 @@ static int run_callbacks_log(struct cli *c, char **ids) {
 
 int cmd_logs(struct cli *c, int argc, char **argv) {
   static const char usage[] =
-      "dagctl logs DAG RUN_ID [TASK [--try N] [--follow]] [--json]";
+      "dagctl logs DAG RUN_ID [TASK [--map-index N] [--try N] [--follow]] [--json]";
   struct runs_opts o = {0};
   int rc = parse(c, argc, argv, usage,
                  "Prints the log of a task's try (the latest by default). With --follow\n"
@@ -399,15 +448,18 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
                  "restart, or a worker on another machine, read from its log server);\n"
                  "the exit status then says how it ended: 0 success, 1 any\n"
                  "other end (failed, up_for_retry...). --json prints {dag_id, dag_run_id,\n"
-                 "task_id, try_number, state, content}. Without TASK, prints the output\n"
-                 "of the run's callbacks (on_success_callback, on_failure_callback).\n",
-                 "tf", &o);
+                 "task_id, map_index, try_number, state, content}. A mapped task's\n"
+                 "instance is chosen with --map-index (as Airflow's). Without TASK,\n"
+                 "prints the output of the run's callbacks (on_success_callback,\n"
+                 "on_failure_callback).\n",
+                 "tfm", &o);
   if (rc >= 0) return rc;
   int try_number = o.try_number;
   if (o.follow && c->json)
     return cli_usage_error(usage, "--follow prints the log as it grows; --json is for a "
                                   "whole log");
-  if (optind + 2 == argc && !o.follow && !try_number) return run_callbacks_log(c, argv + optind);
+  if (optind + 2 == argc && !o.follow && !try_number && o.map_index < 0)
+    return run_callbacks_log(c, argv + optind);
   if (optind + 3 != argc) return cli_usage_error(usage, "expected a DAG id, a run id and a task id");
   static const struct {
     enum dag_id_kind kind;
@@ -427,13 +479,26 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   size_t n = 0;
   dag_store_list_tries(c->store, run.pk, task_id, &tries, &n);
   const struct dag_store_try *t = NULL;
-  for (size_t i = 0; i < n; i++)
+  size_t of_it = 0;
+  int max_index = -1;
+  for (size_t i = 0; i < n; i++) {
+    if (tries[i].map_index > max_index) max_index = tries[i].map_index;
+    if (tries[i].map_index != o.map_index) continue;
+    of_it++;
     if (try_number ? tries[i].try_number == try_number : true) t = &tries[i];
+  }
   if (!t) {
-    if (n == 0)
+    if (o.map_index < 0 && max_index >= 0)
+      fprintf(stderr, "dagctl: task '%s' is mapped: give --map-index (0 to %d)\n", task_id,
+              max_index);
+    else if (of_it == 0 && o.map_index >= 0)
+      fprintf(stderr, "dagctl: task '%s' has no map_index %d that has run\n", task_id,
+              o.map_index);
+    else if (of_it == 0)
       fprintf(stderr, "dagctl: task '%s' has not run in this run\n", task_id);
     else
-      fprintf(stderr, "dagctl: task '%s' has no try %d (it has %zu)\n", task_id, try_number, n);
+      fprintf(stderr, "dagctl: task '%s' has no try %d (it has %zu)\n", task_id, try_number,
+              of_it);
     dag_store_tries_free(tries, n);
     dag_store_run_free(&run);
     return CLI_NOTFOUND;
@@ -466,7 +531,7 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
                                   &final);
       dag_store_claim_clear(&claim);
     } else {
-      frc = cli_follow_try(c, run.pk, task_id, number, path, &final);
+      frc = cli_follow_try(c, run.pk, task_id, o.map_index, number, path, &final);
     }
     free(path);
     dag_store_run_free(&run);
@@ -547,9 +612,10 @@ int cmd_logs(struct cli *c, int argc, char **argv) {
   if (all.len) dag_masker_apply(&masker, all.buf, all.len);
   dag_masker_free(&masker);
   if (c->json) {
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:o}", "dag_id", run.dag_id,
-                            "dag_run_id", run.run_id, "task_id", task_id, "try_number", number,
-                            "state", dag_task_state_name(state), "content",
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o}", "dag_id", run.dag_id,
+                            "dag_run_id", run.run_id, "task_id", task_id, "map_index",
+                            o.map_index, "try_number", number, "state",
+                            dag_task_state_name(state), "content",
                             json_text(all.len ? sb_str(&all) : "", all.len));
     cli_print_json(doc);
   }

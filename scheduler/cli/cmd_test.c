@@ -30,7 +30,7 @@ struct test_ctx {
 };
 
 static void on_task(void *ctx, const char *dag_id, const char *run_id, const char *task_id,
-                    enum dag_task_state state, int try_number) {
+                    int map_index, enum dag_task_state state, int try_number) {
   struct test_ctx *t = ctx;
   DAG_UNUSED(dag_id);
   DAG_UNUSED(run_id);
@@ -41,7 +41,12 @@ static void on_task(void *ctx, const char *dag_id, const char *run_id, const cha
   char when[16];
   gmtime_r(&secs, &tm);
   strftime(when, sizeof(when), "%H:%M:%S", &tm);
-  fprintf(stderr, "%s.%03d  %-28s %-16s try %d\n", when, (int)(now / 1000 % 1000), task_id,
+  char name[300];
+  if (map_index >= 0)
+    snprintf(name, sizeof(name), "%s[%d]", task_id, map_index);
+  else
+    snprintf(name, sizeof(name), "%s", task_id);
+  fprintf(stderr, "%s.%03d  %-28s %-16s try %d\n", when, (int)(now / 1000 % 1000), name,
           dag_task_state_name(state), try_number);
 }
 

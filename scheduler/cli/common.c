@@ -234,7 +234,9 @@ static int by_rank(const void *a, const void *b) {
   const struct dag_store_ti *x = a, *y = b;
   int rx = task_rank(sort_graph, x->task_id), ry = task_rank(sort_graph, y->task_id);
   if (rx != ry) return rx < ry ? -1 : 1;
-  return strcmp(x->task_id, y->task_id);
+  int c = strcmp(x->task_id, y->task_id);
+  /* A mapped task's own row, then its instances by map_index. */
+  return c ? c : x->map_index - y->map_index;
 }
 
 json_t *cli_sort_tis(struct cli *c, const char *dag_id, struct dag_store_ti *tis, size_t n) {
@@ -251,9 +253,9 @@ json_t *cli_sort_tis(struct cli *c, const char *dag_id, struct dag_store_ti *tis
   return graph;
 }
 
-static int ti_index(struct dag_store_ti *tis, size_t n, const char *id) {
+static int ti_index(struct dag_store_ti *tis, size_t n, const char *id, int map_index) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(tis[i].task_id, id) == 0) return (int)i;
+    if (strcmp(tis[i].task_id, id) == 0 && tis[i].map_index == map_index) return (int)i;
   return -1;
 }
 
@@ -275,13 +277,18 @@ int cli_follow_run(struct cli *c, int64_t run_pk, enum dag_run_state *final) {
     dag_store_list_tis(c->store, run_pk, &tis, &n);
     json_decref(cli_sort_tis(c, run.dag_id, tis, n));
     for (size_t i = 0; i < n; i++) {
-      int k = ti_index(prev, n_prev, tis[i].task_id);
+      int k = ti_index(prev, n_prev, tis[i].task_id, tis[i].map_index);
       if (k >= 0 && prev[k].state == tis[i].state && prev[k].try_number == tis[i].try_number)
         continue;
       if (k < 0 && tis[i].state == DAG_TI_NONE) continue;
       char when[32];
       cli_fmt_time(dag_time_now(), when, sizeof(when));
-      fprintf(stderr, "%s  %-28s %-16s try %d%s%s\n", when, tis[i].task_id,
+      char name[300];
+      if (tis[i].map_index >= 0)
+        snprintf(name, sizeof(name), "%s[%d]", tis[i].task_id, tis[i].map_index);
+      else
+        snprintf(name, sizeof(name), "%s", tis[i].task_id);
+      fprintf(stderr, "%s  %-28s %-16s try %d%s%s\n", when, name,
               dag_task_state_name(tis[i].state), tis[i].try_number, tis[i].error ? "  " : "",
               tis[i].error ? tis[i].error : "");
     }

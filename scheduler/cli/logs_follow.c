@@ -31,6 +31,7 @@ struct follow {
   struct cli *cli;
   int64_t run_pk;
   const char *task_id;    /* borrowed */
+  int map_index;
   int try_number;
   const char *path;       /* borrowed */
   int fd;                 /* -1 until the file exists */
@@ -75,7 +76,7 @@ static void check(struct follow *f) {
   if (rc == DAG_ELOCKED) return; /* the scheduler's commit: the next event re-checks */
   const struct dag_store_try *t = NULL;
   for (size_t i = 0; rc == 0 && i < n; i++)
-    if (tries[i].try_number == f->try_number) t = &tries[i];
+    if (tries[i].try_number == f->try_number && tries[i].map_index == f->map_index) t = &tries[i];
   if (rc || !t) {
     /* The run was cleared away or the store failed: nothing more comes. */
     f->error = rc ? rc : DAG_ENOTFOUND;
@@ -104,13 +105,14 @@ static void on_home(uv_fs_event_t *h, const char *name, int events, int status) 
 
 static void on_backstop(uv_timer_t *t) { check(t->data); }
 
-int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int try_number,
-                   const char *path, enum dag_task_state *final) {
+int cli_follow_try(struct cli *c, int64_t run_pk, const char *task_id, int map_index,
+                   int try_number, const char *path, enum dag_task_state *final) {
   struct follow f;
   memset(&f, 0, sizeof(f));
   f.cli = c;
   f.run_pk = run_pk;
   f.task_id = task_id;
+  f.map_index = map_index;
   f.try_number = try_number;
   f.path = path;
   f.fd = -1;

@@ -18,7 +18,7 @@ const struct cli_verb cli_verbs[] = {
      "--dag= --state= --since= --limit= --json", true},
     {"tasks", cmd_tasks, "list the task instances of a run", NULL, "dag run", "--json", true},
     {"logs", cmd_logs, "print the log of a task try, or follow a running one", NULL,
-     "dag run task", "--try= --follow --json", true},
+     "dag run task", "--map-index= --try= --follow --json", true},
     {"clear", cmd_clear, "run tasks of a run again", NULL, "dag run task",
      "--downstream --only-failed --json",
      true},

@@ -34,7 +34,7 @@ static void notify_task(struct sched_ti *ti) {
   struct dag_scheduler *s = run_sched(ti->run);
   if (s->listener.task_changed)
     s->listener.task_changed(s->listener.ctx, ti->run->sd->dag_id, ti->run->run_id,
-                             ti_task(ti)->id, ti->state, ti->try_number);
+                             ti_task(ti)->id, ti->map_index, ti->state, ti->try_number);
 }
 
 static void notify_run(struct sched_run *r) {

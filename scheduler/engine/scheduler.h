@@ -34,8 +34,10 @@ struct dag_scheduler;
  * alert outbox does), so an alert is stored if and only if its cause is.
  * Callbacks must not start or end transactions. Both may be NULL. */
 struct dag_scheduler_listener {
+  /* map_index: -1, or which of a mapped task's instances. */
   void (*task_changed)(void *ctx, const char *dag_id, const char *run_id,
-                       const char *task_id, enum dag_task_state state, int try_number);
+                       const char *task_id, int map_index, enum dag_task_state state,
+                       int try_number);
   void (*run_changed)(void *ctx, const char *dag_id, const char *run_id,
                       enum dag_run_state state);
   /* The run has not finished by its DAG's deadline (wall clock): once per

@@ -80,7 +80,9 @@ fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
         "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
         "connections": "walkconn",
-        "importErrors": "1", "backfills": "999999", "datasets": "warehouse://none"}
+        "importErrors": "1", "backfills": "999999", "datasets": "warehouse://none",
+        # taskInstances/{task_id}/{map_index}: the task's own instance
+        "{}": "-1"}
 # What a request that passes the permission gets: 200, but the dashboard's
 # figures answer 503 in a home without a warehouse (the handler's answer,
 # past the check).
@@ -98,6 +100,8 @@ passed = {"DAG_ROUTE_DASHBOARD": 503,
           "DAG_ROUTE_BACKFILL_DRY_RUN": 400, ("DAG_ROUTE_BACKFILLS", "POST"): 400,
           # this home has no datasets: the handler's 404, past the check
           "DAG_ROUTE_DATASET": 404,
+          # the walk's task is not mapped: the handler's 404, past the check
+          "DAG_ROUTE_TI_MAPPED": 404,
           # the walk's bodies name no state to mark (past the check)
           "DAG_ROUTE_TI_MARK": 400, "DAG_ROUTE_MARK_TIS": 400, "DAG_ROUTE_RUN_STATE": 400}
 # Logging in and out change only the caller's own session; dagRuns/list
