@@ -315,7 +315,26 @@ static bool resolve(struct linker *l, const char *name, size_t scope, struct end
   }
 }
 
-static void unknown(struct linker *l, const struct dag__upref *ref, const char *p) {
+/* Inside a group, the names as its members may write them: "extract" for
+ * "etl.extract" seen from etl, beside the full ids. */
+static const char *closest(struct linker *l, const char *id, size_t scope) {
+  char *prefix = scope ? dag__child_id(l->dag, scope, "") : xstrdup("");
+  size_t plen = strlen(prefix);
+  const char **cands = xcalloc(2 * l->n_names + 1, sizeof(*cands));
+  size_t n = 0;
+  for (size_t k = 0; k < l->n_names; k++) {
+    cands[n++] = l->names[k];
+    if (plen && strncmp(l->names[k], prefix, plen) == 0 && l->names[k][plen])
+      cands[n++] = l->names[k] + plen;
+  }
+  const char *best = dag_did_you_mean(id, cands, n);
+  free(cands);
+  free(prefix);
+  return best;
+}
+
+static void unknown(struct linker *l, const struct dag__upref *ref, size_t scope,
+                    const char *p) {
   const char *id = ref->node->value, *best = NULL;
   struct dag *dag = l->dag;
   if (!dag_yaml_saturated(&l->ctx->y)) {
@@ -329,7 +348,7 @@ static void unknown(struct linker *l, const struct dag__upref *ref, const char *
       for (size_t k = 0; k < dag->n_groups; k++)
         if (*dag->groups[k].label) l->names[l->n_names++] = dag->groups[k].id;
     }
-    best = dag_did_you_mean(id, l->names, l->n_names);
+    best = closest(l, id, scope);
   }
   const char *what = dag->n_groups ? "task or group" : "task";
   if (best)
@@ -362,7 +381,7 @@ static void resolve_refs(struct linker *l, const struct dag__item *it, struct en
     const char *sid = end_id(dag, self);
     if (sid == NULL) sid = name; /* a task whose id was refused */
     if (!resolve(l, name, scope, &up)) {
-      unknown(l, ref, p);
+      unknown(l, ref, scope, p);
     } else if (up.group == self.group && up.index == self.index) {
       dag_yaml_err(&l->ctx->y, ref->node, p, "%s '%s' cannot depend on itself",
                    self.group ? "group" : "task", sid);
