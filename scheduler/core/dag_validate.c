@@ -799,7 +799,7 @@ static void get_tasks(struct loadctx *ctx, struct dag *dag, const struct dag_yno
   }
   struct dag__layout lay;
   dag__layout_read(ctx, dag, tasks, groups, &lay);
-  if (lay.n_tasks == 0 && !groups) {
+  if (lay.n_tasks == 0 && !(groups && groups->kind == DAG_YN_SEQ && groups->n)) {
     /* With groups, each one has said it needs a task. */
     if (tasks == NULL)
       dag_yaml_err(&ctx->y, root, path, "required key is missing");
