@@ -8,8 +8,9 @@
 #include "dataset.h"
 
 long dag_find_task(const struct dag *dag, const char *id) {
+  /* While a file is checked, a task whose id was refused has none. */
   for (size_t i = 0; i < dag->n_tasks; i++)
-    if (strcmp(dag->tasks[i].id, id) == 0) return (long)i;
+    if (dag->tasks[i].id && strcmp(dag->tasks[i].id, id) == 0) return (long)i;
   return -1;
 }
 

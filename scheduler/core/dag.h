@@ -198,7 +198,7 @@ struct dag {
   size_t n_groups;
 };
 
-/* Index of the task named `id`, or -1. O(n). */
+/* Index of the task named `id`, or -1 (tasks without an id are skipped). O(n). */
 long dag_find_task(const struct dag *dag, const char *id);
 
 /* The innermost group of `t`, or NULL. Borrowed from dag. */
