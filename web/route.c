@@ -101,6 +101,8 @@ static const struct dag_route_info routes[] = {
      DAG_PERM_EDIT},
     {"api/v1/dags/{}/dagRuns/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_RUN_STATE,
      DAG_PERM_EDIT},
+    /* What the run's callbacks printed (dagctl's own path). */
+    {"api/v1/dags/{}/dagRuns/{}/callbackLog", GET, DAG_ROUTE_CALLBACK_LOG, DAG_PERM_READ},
 };
 
 const struct dag_route_info *dag_route_table(size_t *n) {

@@ -80,6 +80,7 @@ enum dag_route {
   /* a mapped task's instances (api_mapped.c) */
   DAG_ROUTE_TI_MAPPED,  /* .../taskInstances/{task_id}/listMapped */
   DAG_ROUTE_TI_MAP,     /* .../taskInstances/{task_id}/{map_index} */
+  DAG_ROUTE_CALLBACK_LOG, /* GET .../dagRuns/{run_id}/callbackLog (api_callback_log.c) */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -70,6 +70,11 @@ void api_order_free(struct api_task_order *o);
 void api_runs(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m);
 
+/* api_callback_log.c: GET .../dagRuns/{run_id}/callbackLog, the run's
+ * callbacks' output as {dag_id, dag_run_id, content, size, truncated}. */
+void api_callback_log(struct dag_web *w, struct dag_http_conn *c, const char *dag_id,
+                      const char *run_id);
+
 /* api_xcom.c: GET .../taskInstances/{task_id}/xcomEntries[/{key}]
  * (?map_index=N: a mapped task's instance). */
 void api_xcom(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,

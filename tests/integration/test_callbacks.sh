@@ -5,8 +5,12 @@
 # core.task_kill_grace) change no state and hold nothing up; their output
 # and outcome land in the try's log, the run's callbacks in the run's
 # callbacks.log; a value from conf reaches a callback's shell as one
-# quoted word.
+# quoted word. The run's callbacks' output is served by the API and shown
+# on the DAG page (headless Chromium).
 . "$(dirname "$0")/lib.sh"
+
+need chromium
+CHROMIUM=$(command -v chromium)
 
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
   callback_timeout: 1s
@@ -83,6 +87,26 @@ dagctl logs cb r1 | grep -q '^run r1 task_failure state=failed$' ||
   fail "dagctl logs DAG RUN: $(dagctl logs cb r1 2>&1)"
 assert_eq "$(dagctl logs cb r1 --json | pyjson 'd["content"].count("task_failure")')" 1 \
   "the run's callbacks log as JSON"
+
+# The API and the DAG page show the run's callbacks' output.
+B=${SCHED_URL%/}
+curl -sS -f "$B/api/v1/dags/cb/dagRuns/r1/callbackLog" >"$TMP/cblog.json" ||
+  fail "GET .../dagRuns/r1/callbackLog"
+assert_eq "$(pyjson 'd["dag_id"] + " " + d["dag_run_id"] + " " + str(d["truncated"])' <"$TMP/cblog.json")" \
+  "cb r1 False" "the callback log's fields"
+pyjson 'd["content"]' <"$TMP/cblog.json" >"$TMP/cblog.txt"
+grep -q '^run r1 task_failure state=failed$' "$TMP/cblog.txt" ||
+  fail "the API's callback log: $(cat "$TMP/cblog.json")"
+until='(f) => new Promise((res) => { const t = () => { try { if (f()) return res(true); } catch (e) {} setTimeout(t, 50); }; t(); })'
+"$PYTHON" "$(dirname "$0")/cdp.py" "$CHROMIUM" "$B/dags/cb?run=r1" \
+  "($until)(() => document.querySelector('#run-callbacks'))" \
+  "document.querySelector('#run-callbacks').textContent" \
+  >"$TMP/page.json" 2>"$TMP/page.err" || fail "driving the DAG page: $(cat "$TMP/page.err" "$TMP/page.json")"
+"$PYTHON" - "$TMP/page.json" <<'PY' || fail "the page's callbacks: $(cat "$TMP/page.json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert "run r1 task_failure state=failed\n" in lines[1], lines
+PY
 
 # A run that succeeds: the run's on_success, and nothing else.
 write_dag ok <<EOF2

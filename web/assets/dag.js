@@ -361,7 +361,15 @@ function linkFacts(links) {
   return rows;
 }
 
-function runDetail(run, links) {
+// What the run's callbacks (on_success_callback, on_failure_callback)
+// printed, when any ran.
+function callbackLog(cb) {
+  if (!cb || !cb.content) return null;
+  return [h('div', {class: 'conf-label', text: 'Callbacks' + (cb.truncated ? ' (the end)' : '')}),
+    h('pre', {class: 'conf', id: 'run-callbacks', text: cb.content})];
+}
+
+function runDetail(run, links, cb) {
   return h('div', {class: 'run-detail'},
     h('h3', {}, 'Run ', h('code', {text: run.dag_run_id}), ' ', stateBadge(run.state),
       run.imported_at ? [' ', importedBadge(run)] : null),
@@ -377,6 +385,7 @@ function runDetail(run, links) {
     ].concat(run.imported_at ? [['Imported', fmtTime(run.imported_at)]] : [], linkFacts(links))),
     h('div', {class: 'conf-label', text: 'Conf'}),
     h('pre', {class: 'conf', id: 'run-conf', text: JSON.stringify(run.conf, null, 2)}),
+    callbackLog(cb),
     h('div', {class: 'buttons'},
       h('button', {type: 'button', class: 'btn', text: 'Clear failed',
         onclick: () => clearTasks({only_failed: true}, 'the failed tasks of ' + run.dag_run_id)}),
@@ -587,8 +596,9 @@ async function renderDetail() {
     view = h('p', {class: 'muted', text: 'No runs yet. Trigger one with the button above.'});
   } else {
     const links = await apiGet(runUrl(DAG_ID, run.dag_run_id)).catch(() => null);
+    const cb = await apiGet(runUrl(DAG_ID, run.dag_run_id) + '/callbackLog').catch(() => null);
     view = h('div', {}, sel.task && grid.tasks.some((t) => t.task_id === sel.task) ? await taskDetail(run) : null,
-      runDetail(run, links));
+      runDetail(run, links, cb));
   }
   const box = $('#detail');
   // Keep the reader's scroll position across refreshes.
