@@ -5,7 +5,8 @@
 # runs, prints the lines the task writes after it started, ends when the
 # try ends with the try's state as its exit status (0 success, 1 failed),
 # also when the worker is killed meanwhile (the try fails once the worker
-# is declared gone), and prints nothing of the log servers' secret.
+# is declared gone), and prints nothing of the log servers' secret; a
+# worker stopped while it holds a follower's request stops at once.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
@@ -147,7 +148,33 @@ grep -qx 'dagctl: try 1 of long ended: failed' "$TMP/follow.long.err" ||
 grep -q 'the rest of the log of try 1 of task .long. cannot be read' "$TMP/follow.long.err" ||
   fail "the follower did not say why the rest is missing: $(cat "$TMP/follow.long.err")"
 
-if grep -rlF "$LOG_SECRET" "$TMP"/follow.* "$TMP"/again.* "$TMP"/worker.w1.log "$TMP"/scheduler.*.log; then
+# A worker stopped while it holds a follower's request: the request is let
+# go with the server, and the worker stops without waiting out the wait.
+mkdir -p "$TMP/w2"
+cp "$DAGCTL_HOME/dagctl.yaml" "$TMP/w2/"
+DAGCTL_HOME=$TMP/w2 DAGCTL__WORKER__LOG_SERVER_PORT=0 DAGCTL__WORKER__LOG_SERVER_HOST=127.0.0.1 \
+  "$DAGCTL_BIN" worker --queues none >"$TMP/worker.w2.log" 2>&1 &
+w2=$!
+SCHED_PIDS+=("$w2")
+wait_for "grep -q 'worker starting' '$TMP/worker.w2.log'" 20
+w2url=$(sed -n 's/.*serving this worker.s logs url=\([^ ]*\).*/\1/p' "$TMP/worker.w2.log")
+mkdir -p "$TMP/w2/logs/x"
+printf 'held\n' >"$TMP/w2/logs/x/1.log"
+token=$("$PYTHON" - "$LOG_SECRET" x/1.log <<'PY'
+import hashlib, hmac, sys, time
+exp = int(time.time()) + 30
+mac = hmac.new(sys.argv[1].encode(), b"%d\n" % exp + sys.argv[2].encode(), hashlib.sha256).hexdigest()
+print("%d.%s" % (exp, mac))
+PY
+)
+curl -s -H "Authorization: Bearer $token" "$w2url/log/x/1.log?offset=5&wait=10000" >/dev/null &
+SCHED_PIDS+=("$!")
+wait_for "grep -q 'waits for the log to grow' '$TMP/worker.w2.log'" 5
+kill -TERM "$w2"
+wait_for "! proc_alive $w2" 5
+grep -q 'worker stopped' "$TMP/worker.w2.log" || fail "w2 did not stop cleanly"
+
+if grep -rlF "$LOG_SECRET" "$TMP"/follow.* "$TMP"/again.* "$TMP"/worker.w?.log "$TMP"/scheduler.*.log; then
   fail "the log servers' secret is in a log or an output"
 fi
 log ok
