@@ -49,11 +49,14 @@ void dag_task_args_free(struct dag_task_args *a) {
     dag_callback_free(a->on[i]);
     a->on[i] = NULL;
   }
+  free(a->pool);
+  a->pool = NULL;
 }
 
 void dag_task_args_copy(struct dag_task_args *dst, const struct dag_task_args *src) {
   *dst = *src;
   dst->email = NULL;
+  dst->pool = src->pool ? xstrdup(src->pool) : NULL;
   if (src->n_email > 0) {
     dst->email = xcalloc(src->n_email, sizeof(*dst->email));
     for (size_t i = 0; i < src->n_email; i++) dst->email[i] = xstrdup(src->email[i]);

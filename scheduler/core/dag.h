@@ -71,6 +71,14 @@ const char *dag_callback_name(enum dag_callback_event ev);
 struct dag_callback *dag_callback_dup(const struct dag_callback *cb);
 void dag_callback_free(struct dag_callback *cb);
 
+/* How a task's priority_weight adds up into the weight the scheduler
+ * orders ready tasks by (Airflow's weight_rule; priority.h). */
+enum dag_weight_rule {
+  DAG_WEIGHT_DOWNSTREAM, /* its own plus every downstream task's (the default) */
+  DAG_WEIGHT_UPSTREAM,   /* its own plus every upstream task's */
+  DAG_WEIGHT_ABSOLUTE,   /* its own */
+};
+
 /* Settings that default_args gives every task and a task may override. */
 struct dag_task_args {
   int retries;
@@ -83,6 +91,12 @@ struct dag_task_args {
   bool email_on_failure;
   bool email_on_retry;
   struct dag_callback *on[DAG_CB__COUNT]; /* owned; NULL: none */
+  /* Capacity (priority.h): the pool whose slots a try holds (owned; NULL:
+   * default_pool), how many (>= 1), and the priority among ready tasks. */
+  char *pool;
+  int pool_slots;
+  int priority_weight;
+  enum dag_weight_rule weight_rule;
 };
 
 struct dag_env {

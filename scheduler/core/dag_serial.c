@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "priority.h"
 
 /* --- writing ------------------------------------------------------------------------------- */
 
@@ -52,6 +53,14 @@ static json_t *args_json(const struct dag_task_args *a) {
                    str_array(a->email, a->n_email), "email_on_failure", a->email_on_failure,
                    "email_on_retry", a->email_on_retry);
   if (cbs) json_object_set_new(o, "on", cbs);
+  /* Capacity: written only when not the default, so the digests of DAGs
+   * without pools or priorities stay what they were before them. */
+  if (a->pool) json_object_set_new(o, "pool", json_string(a->pool));
+  if (a->pool_slots != 1) json_object_set_new(o, "pool_slots", json_integer(a->pool_slots));
+  if (a->priority_weight != 1)
+    json_object_set_new(o, "priority_weight", json_integer(a->priority_weight));
+  if (a->weight_rule != DAG_WEIGHT_DOWNSTREAM)
+    json_object_set_new(o, "weight_rule", json_string(dag_weight_rule_name(a->weight_rule)));
   return o;
 }
 
@@ -284,6 +293,16 @@ static void get_args(struct rd *r, json_t *o, const char *key, struct dag_task_a
   a->email_on_failure = get_bool(r, v, "email_on_failure");
   a->email_on_retry = get_bool(r, v, "email_on_retry");
   get_callbacks(r, v, a->on);
+  a->pool = json_object_get(v, "pool") ? get_str(r, v, "pool", false) : NULL;
+  a->pool_slots = json_object_get(v, "pool_slots") ? (int)get_int(r, v, "pool_slots") : 1;
+  a->priority_weight =
+      json_object_get(v, "priority_weight") ? (int)get_int(r, v, "priority_weight") : 1;
+  a->weight_rule = DAG_WEIGHT_DOWNSTREAM;
+  json_t *rule = json_object_get(v, "weight_rule");
+  if (rule && (!json_is_string(rule) ||
+               dag_weight_rule_parse(json_string_value(rule), &a->weight_rule) != 0) &&
+      !r->err)
+    r->err = xstrdup("serialized DAG: bad 'weight_rule'");
 }
 
 static void get_task(struct rd *r, json_t *o, size_t n_tasks, size_t n_groups,

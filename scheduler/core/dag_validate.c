@@ -16,6 +16,7 @@
 #include "didyoumean.h"
 #include "duration.h"
 #include "param_schema.h"
+#include "priority.h"
 #include "error.h"
 #include "ids.h"
 #include "strbuf.h"
@@ -70,6 +71,10 @@ enum {
   A_EMAIL,
   A_EMAIL_ON_FAILURE,
   A_EMAIL_ON_RETRY,
+  A_POOL,
+  A_POOL_SLOTS,
+  A_PRIORITY_WEIGHT,
+  A_WEIGHT_RULE,
   A_CALLBACKS, /* 2 * DAG_CB__COUNT keys: each event's two names */
   A__COUNT = A_CALLBACKS + 2 * DAG_CB__COUNT
 };
@@ -105,6 +110,7 @@ static const char *const task_keys[T__COUNT] = {
     /* T_ARGS + A_*, and default_args' keys */
     "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
     "execution_timeout", "email", "email_on_failure", "email_on_retry",
+    "pool", "pool_slots", "priority_weight", "weight_rule",
     "on_execute", "on_success", "on_failure", "on_retry", "on_skipped",
     "on_execute_callback", "on_success_callback", "on_failure_callback", "on_retry_callback",
     "on_skipped_callback",
@@ -318,6 +324,40 @@ static void add_emails(struct loadctx *ctx, const struct dag_ynode *n, const cha
   free(s);
 }
 
+/* pool, pool_slots, priority_weight, weight_rule (priority.h). Whether a
+ * pool exists is a question for run time: pools are created and deleted
+ * in the database, and a task of an unknown pool waits, as in Airflow. */
+static void apply_capacity_arg(struct loadctx *ctx, int k, const struct dag_ynode *v,
+                               const char *path, struct dag_task_args *a) {
+  char *name = NULL;
+  const char *why;
+  switch (k) {
+  case A_POOL:
+    if (!dag_yaml_get_string(&ctx->y, v, path, &name)) return;
+    if ((why = dag_pool_name_problem(name)) != NULL) {
+      dag_yaml_err(&ctx->y, v, path, "%s", why);
+      free(name);
+      return;
+    }
+    free(a->pool);
+    a->pool = name;
+    break;
+  case A_POOL_SLOTS:
+    dag_yaml_get_int(&ctx->y, v, path, 1, DAG_MAX_POOL_SLOTS, &a->pool_slots);
+    break;
+  case A_PRIORITY_WEIGHT:
+    dag_yaml_get_int(&ctx->y, v, path, INT32_MIN, INT32_MAX, &a->priority_weight);
+    break;
+  case A_WEIGHT_RULE:
+    if (!dag_yaml_get_string(&ctx->y, v, path, &name)) return;
+    if (dag_weight_rule_parse(name, &a->weight_rule) != 0)
+      dag_yaml_err(&ctx->y, v, path,
+                   "unknown weight_rule '%s' (one of: downstream, upstream, absolute)", name);
+    free(name);
+    break;
+  }
+}
+
 static void apply_arg(struct loadctx *ctx, int k, const struct dag_ynode *v, const char *path,
                       struct dag_task_args *a) {
   switch (k) {
@@ -359,6 +399,12 @@ static void apply_arg(struct loadctx *ctx, int k, const struct dag_ynode *v, con
     break;
   case A_EMAIL_ON_RETRY:
     dag_yaml_get_bool(&ctx->y, v, path, &a->email_on_retry);
+    break;
+  case A_POOL:
+  case A_POOL_SLOTS:
+  case A_PRIORITY_WEIGHT:
+  case A_WEIGHT_RULE:
+    apply_capacity_arg(ctx, k, v, path, a);
     break;
   }
 }
@@ -937,6 +983,8 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
       .retry_delay_us = DEFAULT_RETRY_DELAY_US,
       .email_on_failure = true,
       .email_on_retry = true,
+      .pool_slots = 1,
+      .priority_weight = 1,
   };
   if (present(&s[K_DEFAULT_ARGS])) {
     const struct dag_ynode *v = s[K_DEFAULT_ARGS].val;

@@ -25,11 +25,11 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 376);
-  assert_int_equal(sizeof(struct dag_task), 320);
+  assert_int_equal(sizeof(struct dag), 400);
+  assert_int_equal(sizeof(struct dag_task), 344);
   assert_int_equal(sizeof(struct dag_group), 48);
   assert_int_equal(sizeof(struct dag_expand), 24);
-  assert_int_equal(sizeof(struct dag_task_args), 104);
+  assert_int_equal(sizeof(struct dag_task_args), 128);
   assert_int_equal(sizeof(struct dag_callback), 24);
   assert_int_equal(sizeof(struct dag_schedule), 64);
   assert_int_equal(sizeof(struct dag_cron), 24);
@@ -73,6 +73,10 @@ static void same_args(const struct dag_task_args *a, const struct dag_task_args 
   assert_int_equal(a->email_on_failure, b->email_on_failure);
   assert_int_equal(a->email_on_retry, b->email_on_retry);
   same_callbacks(a->on, b->on);
+  same_str(a->pool, b->pool);
+  assert_int_equal(a->pool_slots, b->pool_slots);
+  assert_int_equal(a->priority_weight, b->priority_weight);
+  assert_int_equal(a->weight_rule, b->weight_rule);
 }
 
 static void same_json(json_t *a, json_t *b) {
@@ -202,6 +206,10 @@ static void fill_args(struct dag_task_args *a, int seed) {
   } else {
     a->on[seed % DAG_CB__COUNT]->command = xstrdup("echo failed {{ ds }}");
   }
+  a->pool = xstrdup(seed ? "etl pool" : "default_pool");
+  a->pool_slots = 2 + seed;
+  a->priority_weight = -7 - seed;
+  a->weight_rule = seed % 2 ? DAG_WEIGHT_UPSTREAM : DAG_WEIGHT_ABSOLUTE;
 }
 
 /* A DAG with every field set to something other than its zero value. */
