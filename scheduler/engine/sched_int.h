@@ -21,6 +21,7 @@ struct dag_ref {
   struct dag *dag;
   int64_t version_id; /* its stored version (dag_store_put_version); 0: none */
   int refs;
+  int32_t *weights; /* each task's effective priority weight (sched_pool.c); NULL: not yet */
 };
 
 struct dag_ref *dag_ref_new(struct dag *dag);
@@ -120,6 +121,7 @@ struct sched_retry {
 };
 
 struct sched_orphan;
+struct sched_pool_pass;
 struct sched_ready;
 
 struct sched_ti {
@@ -155,6 +157,8 @@ struct sched_ti {
   bool on_worker;   /* its try is queued for or run by a worker (sched_queue.c) */
   bool end_posted;  /* ... and the worker's report of its end is a queued work item */
   bool marked;      /* marked by hand while it ran: its try is being stopped (sched_mark.c) */
+  uint64_t ready_seq; /* order of entry in the ready queue, among equal weights */
+  bool pool_waiting;  /* its pool's slots were short: the wait is logged once */
 };
 
 struct sched_run {
@@ -173,7 +177,8 @@ struct sched_run {
   size_t n_tis;
   size_t unfinished; /* task instances not finished (absent ones excluded) */
   size_t live;       /* processes and orphans still to be reaped */
-  /* FIFO of task instances ready to start (a ring buffer, borrowed). */
+  /* Task instances ready to start (borrowed): a binary heap, heaviest
+   * first, then in order of entry (sched_pool.c; ready_head unused, 0). */
   struct sched_ti **ready;
   size_t ready_head, ready_len, ready_cap;
   struct sched_run *next, *prev;             /* in sd->runs */
@@ -327,6 +332,12 @@ struct dag_scheduler {
    * transaction, started once it has committed; owned. */
   struct sched_cb *cb_pending, *cb_pending_tail;
   int cb_running; /* processes of callbacks not yet reaped */
+
+  /* Pools and priorities (sched_pool.c). */
+  uint64_t ready_seq;               /* the last ready_seq handed out */
+  struct sched_pool_pass *pool_pass; /* during sched_start_ready() */
+  uv_timer_t pool_timer;            /* looks again at tasks waiting for a pool */
+  bool pool_timer_closed;
 };
 
 /* scheduler.c */
@@ -533,6 +544,40 @@ void sched_callback_run(struct sched_run *r, enum dag_callback_event ev, const c
 void sched_callback_flush(struct dag_scheduler *s);
 /* The transaction rolled back: forget what it queued. */
 void sched_callback_drop(struct dag_scheduler *s);
+/* sched_pool.c: pools and priorities */
+/* What a start returns when the task's pool has not enough open slots (or
+ * does not exist): nothing changed, the task waits in its queue. */
+#define SCHED_POOL_WAIT 2
+/* ti's effective priority weight (its DAG version's, computed once). */
+int32_t sched_pool_weight(const struct sched_ti *ti);
+/* The ready heap of a run: push ti (its ready_seq set), pop the top.
+ * O(log n). */
+void sched_pool_heap_push(struct sched_run *r, struct sched_ti *ti);
+struct sched_ti *sched_pool_heap_pop(struct sched_run *r);
+/* Drop the instances from[0..n) (about to be freed); returns how many
+ * were queued. O(queue). */
+size_t sched_pool_heap_drop(struct sched_run *r, const struct sched_ti *from, size_t n);
+/* One start pass (sched_start_ready()): what it learnt of pools, and the
+ * tasks set aside because theirs was short. */
+void sched_pool_pass_begin(struct dag_scheduler *s);
+/* The ready run whose next task is the heaviest (ties: the earlier logical
+ * date, then the run list's order) among the runs that may start one now;
+ * NULL: none. O(ready runs). */
+struct sched_run *sched_pool_pick(struct dag_scheduler *s);
+/* Whether this pass already knows ti's pool cannot take it. */
+bool sched_pool_known_short(struct dag_scheduler *s, const struct sched_ti *ti);
+/* Inside start_task()'s transaction: claim ti's slots of its pool. 0,
+ * SCHED_POOL_WAIT (nothing changed) or the store's failure. */
+int sched_pool_claim(struct sched_ti *ti);
+/* Set ti aside until the pass ends. */
+void sched_pool_park(struct dag_scheduler *s, struct sched_ti *ti);
+/* End the pass: the tasks set aside, in *out (caller frees; n in *n), to
+ * put back in their queues; a timer looks again later while any waits. */
+void sched_pool_pass_end(struct dag_scheduler *s, struct sched_ti ***out, size_t *n);
+/* dag_store_ti_set_state(scheduled) with ti's pool, slots and weight. */
+int sched_pool_schedule(struct sched_ti *ti);
+void sched_pool_init(struct dag_scheduler *s);
+void sched_pool_close(struct dag_scheduler *s);
 
 /* sched_backfill.c */
 /* Create the runs the DAG's active backfills have room for (backfill.h).

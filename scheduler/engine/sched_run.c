@@ -110,35 +110,19 @@ static void ready_push(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   if (ti->queued) return;
   ti->ready_ns = uv_hrtime();
-  if (r->ready_len == r->ready_cap) {
-    size_t cap = r->ready_cap ? r->ready_cap * 2 : 16;
-    struct sched_ti **q = xmalloc(cap * sizeof(*q));
-    for (size_t i = 0; i < r->ready_len; i++)
-      q[i] = r->ready[(r->ready_head + i) % r->ready_cap];
-    free(r->ready);
-    r->ready = q;
-    r->ready_cap = cap;
-    r->ready_head = 0;
-  }
-  r->ready[(r->ready_head + r->ready_len) % r->ready_cap] = ti;
-  r->ready_len++;
+  ti->ready_seq = ++run_sched(r)->ready_seq;
+  sched_pool_heap_push(r, ti);
   ti->queued = true;
   run_sched(r)->ready_tasks++;
   ready_list_add(r);
 }
 
-/* Put a task just popped back at the head of its run's queue: it waits
- * for the store or for resources, and keeps its place. */
+/* Put a task just popped back in its run's queue: it waits for the store,
+ * for resources or for its pool, and keeps its place (its ready_seq). */
 static void ready_unpop(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   if (ti->queued) return;
-  if (r->ready_len == r->ready_cap) {
-    ready_push(ti); /* no room at the head: cannot happen right after a pop */
-    return;
-  }
-  r->ready_head = (r->ready_head + r->ready_cap - 1) % r->ready_cap;
-  r->ready[r->ready_head] = ti;
-  r->ready_len++;
+  sched_pool_heap_push(r, ti);
   ti->queued = true;
   run_sched(r)->ready_tasks++;
   ready_list_add(r);
@@ -146,9 +130,7 @@ static void ready_unpop(struct sched_ti *ti) {
 
 static struct sched_ti *ready_pop(struct sched_run *r) {
   while (r->ready_len) {
-    struct sched_ti *ti = r->ready[r->ready_head];
-    r->ready_head = (r->ready_head + 1) % r->ready_cap;
-    r->ready_len--;
+    struct sched_ti *ti = sched_pool_heap_pop(r);
     run_sched(r)->ready_tasks--;
     ti->queued = false;
     /* A cleared or re-decided task may have left the queue meanwhile. */
@@ -165,16 +147,7 @@ void sched_ti_ready(struct sched_ti *ti) {
 
 /* Drop from r's queue the instances from[0..n) about to be freed. O(queue). */
 void sched_ti_forget_ready(struct sched_run *r, const struct sched_ti *from, size_t n) {
-  size_t kept = 0;
-  for (size_t i = 0; i < r->ready_len; i++) {
-    struct sched_ti *ti = r->ready[(r->ready_head + i) % r->ready_cap];
-    if (ti >= from && ti < from + n) {
-      run_sched(r)->ready_tasks--;
-      continue;
-    }
-    r->ready[(r->ready_head + kept++) % r->ready_cap] = ti;
-  }
-  r->ready_len = kept;
+  run_sched(r)->ready_tasks -= (int)sched_pool_heap_drop(r, from, n);
 }
 
 /* --- run lifetime ----------------------------------------------------------- */
@@ -327,8 +300,10 @@ static void count_upstream(struct dag_upstream_counts *c, enum dag_task_state st
 
 static int set_state(struct sched_ti *ti, enum dag_task_state st, dag_time_t now) {
   ti->state = st;
-  int rc = dag_store_ti_set_state(run_sched(ti->run)->store, ti->run->pk, ti_task(ti)->id, ti->map_index,
-                                  st, now);
+  int rc = st == DAG_TI_SCHEDULED
+               ? sched_pool_schedule(ti)
+               : dag_store_ti_set_state(run_sched(ti->run)->store, ti->run->pk,
+                                        ti_task(ti)->id, ti->map_index, st, now);
   if (rc == 0) notify_task(ti);
   return rc;
 }
@@ -532,6 +507,16 @@ static int start_task(struct sched_ti *ti) {
     return sched_txn_end(s, rc, "expand task");
   }
   if (start_stop_service(ti)) return 0;
+  if ((rc = sched_pool_claim(ti)) == SCHED_POOL_WAIT) {
+    /* Nothing changed; inside a task's end a rollback would take it too. */
+    if (s->batching)
+      dag_store_commit(s->store);
+    else
+      dag_store_rollback(s->store);
+    return rc;
+  } else if (rc) {
+    return sched_txn_end(s, rc, "claim pool slots");
+  }
   dag_time_t now = sched_now(s);
   dag_time_t old_start = ti->start_date, old_sensor = ti->sensor_started;
   ti->try_number++;
@@ -1004,29 +989,52 @@ static void on_retry_timer(uv_timer_t *t) {
 
 /* --- dispatch -------------------------------------------------------------------- */
 
+/* Start ready tasks, the heaviest first (sched_pool.c), while
+ * core.parallelism, the DAGs' max_active_tasks and the pools allow. */
 void sched_start_ready(struct dag_scheduler *s) {
   int parallelism = s->cfg->parallelism;
-  struct sched_run *r = s->ready_runs;
-  while (r && s->running_tasks < parallelism) {
-    struct sched_run *next = r->ready_next;
+  struct sched_run *r, **ended = NULL; /* runs a start ended: freed after the pass */
+  size_t n_ended = 0, cap_ended = 0;
+  sched_pool_pass_begin(s);
+  while (s->running_tasks < parallelism && !s->stopping && (r = sched_pool_pick(s)) != NULL) {
     struct sched_dag *sd = r->sd;
-    int limit = r->ref->dag->max_active_tasks;
-    while (!r->done && !sd->paused && r->state == DAG_RUN_RUNNING && r->ready_len &&
-           s->running_tasks < parallelism && sd->running_tasks < limit) {
-      struct sched_ti *ti = ready_pop(r);
-      int tries = ti ? ti->try_number : 0;
-      uint64_t picked = uv_hrtime();
-      int rc = ti ? start_task(ti) : 0;
-      if (ti && rc == 0 && ti->try_number > tries)
-        sched_delay_observe(s, sd->dag_id, ti_task(ti)->id,
-                            (double)(picked - ti->ready_ns) / 1e9);
-      if (rc == DAG_ELOCKED || rc == START_WAIT) {
-        ready_unpop(ti);
-        if (rc == DAG_ELOCKED) sched_store_wait(s);
-        return;
-      }
-      if (s->stopping) return;
+    struct sched_ti *ti = ready_pop(r);
+    if (!ti) continue;
+    if (sched_pool_known_short(s, ti)) {
+      sched_pool_park(s, ti);
+      continue;
     }
+    int tries = ti->try_number;
+    uint64_t picked = uv_hrtime();
+    int rc = start_task(ti);
+    if (rc == 0 && ti->try_number > tries)
+      sched_delay_observe(s, sd->dag_id, ti_task(ti)->id, (double)(picked - ti->ready_ns) / 1e9);
+    if (r->done) {
+      size_t k = 0;
+      while (k < n_ended && ended[k] != r) k++;
+      if (k == n_ended) {
+        ended = xgrow(ended, &cap_ended, n_ended + 1, sizeof(*ended));
+        ended[n_ended++] = r;
+      }
+    }
+    if (rc == SCHED_POOL_WAIT) {
+      sched_pool_park(s, ti);
+    } else if (rc == DAG_ELOCKED || rc == START_WAIT) {
+      ready_unpop(ti);
+      if (rc == DAG_ELOCKED) sched_store_wait(s);
+      break;
+    }
+  }
+  struct sched_ti **parked;
+  size_t n_parked;
+  sched_pool_pass_end(s, &parked, &n_parked);
+  for (size_t i = 0; i < n_parked; i++)
+    if (!parked[i]->run->done) ready_unpop(parked[i]);
+  free(parked);
+  for (size_t i = 0; i < n_ended; i++) run_release_if_idle(ended[i]);
+  free(ended);
+  for (r = s->ready_runs; r;) {
+    struct sched_run *next = r->ready_next;
     if (r->done || r->ready_len == 0) ready_list_remove(r);
     if (r->done) run_release_if_idle(r);
     r = next;

@@ -169,6 +169,7 @@ void sched_work_init(struct dag_scheduler *s) {
   s->store_timer.data = s;
   uv_timer_init(s->loop, &s->spawn_timer);
   s->spawn_timer.data = s;
+  sched_pool_init(s);
 }
 
 void sched_work_free(struct dag_scheduler *s) {

@@ -39,6 +39,7 @@ struct dag_ref *dag_ref_new(struct dag *dag) {
   r->dag = dag;
   r->version_id = 0;
   r->refs = 1;
+  r->weights = NULL;
   return r;
 }
 
@@ -67,6 +68,7 @@ struct dag_ref *dag_ref_get(struct dag_ref *r) {
 
 void dag_ref_put(struct dag_ref *r) {
   if (r && --r->refs == 0) {
+    free(r->weights);
     dag_free(r->dag);
     free(r);
   }
@@ -98,6 +100,7 @@ void sched_maybe_closed(struct dag_scheduler *s) {
     s->wait_timers_closed = true;
     sched_close_handle(s, (uv_handle_t *)&s->store_timer);
     sched_close_handle(s, (uv_handle_t *)&s->spawn_timer);
+    sched_pool_close(s);
     return;
   }
   if (!s->closed_cb || s->closed_called) return;

@@ -127,7 +127,8 @@ void dag_store_pools_free(struct dag_store_pool *p, size_t n) {
 }
 
 int dag_store_pool_claim(dag_store *st, const char *pool, int slots, int64_t run_pk,
-                         const char *task_id, int weight, bool *granted, int *open) {
+                         const char *task_id, int map_index, int weight, bool *granted,
+                         int *open) {
   /* A pool row another transaction holds is skipped, not waited for: the
    * scheduler's loop must not block, and that claimer is done in a moment. */
   static const char lock[] = "SELECT slots FROM pool WHERE pool = ?";
@@ -138,7 +139,7 @@ int dag_store_pool_claim(dag_store *st, const char *pool, int slots, int64_t run
       " WHERE pool = ? AND state IN ('queued', 'running')";
   static const char take[] =
       "UPDATE task_instance SET pool = ?1, pool_slots = ?2, priority_weight = ?3"
-      " WHERE run_pk = ?4 AND task_id = ?5";
+      " WHERE run_pk = ?4 AND task_id = ?5 AND map_index = ?6";
   *granted = false;
   if (open) *open = 0;
   struct store_stmt *s = store_stmt2(st, lock, lock_pg);
@@ -171,17 +172,18 @@ int dag_store_pool_claim(dag_store *st, const char *pool, int slots, int64_t run
   store_bind_int64(s, 3, weight);
   store_bind_int64(s, 4, run_pk);
   store_bind_text(s, 5, task_id);
+  store_bind_int64(s, 6, map_index);
   int rc = store_step_done(st, s, "claim pool slots");
   if (rc == 0) *granted = true;
   return rc;
 }
 
-int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, const char *pool,
-                          int slots, int weight) {
+int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                          const char *pool, int slots, int weight) {
   static const char sql[] =
       "UPDATE task_instance SET state = 'scheduled', pid = NULL, pid_start = NULL,"
       " next_retry_at = NULL, pool = ?1, pool_slots = ?2, priority_weight = ?3"
-      " WHERE run_pk = ?4 AND task_id = ?5";
+      " WHERE run_pk = ?4 AND task_id = ?5 AND map_index = ?6";
   struct store_stmt *s = store_stmt(st, sql);
   if (!s) return DAG_ESTORE;
   store_bind_text(s, 1, pool);
@@ -189,6 +191,7 @@ int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, co
   store_bind_int64(s, 3, weight);
   store_bind_int64(s, 4, run_pk);
   store_bind_text(s, 5, task_id);
+  store_bind_int64(s, 6, map_index);
   return store_step_done(st, s, "schedule task");
 }
 

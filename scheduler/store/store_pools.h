@@ -55,19 +55,20 @@ void dag_store_pool_clear(struct dag_store_pool *p);
 void dag_store_pools_free(struct dag_store_pool *p, size_t n);
 
 /* Inside the caller's transaction, before it starts or queues a try of
- * task `task_id` of run `run_pk`: lock pool `pool` and, when its open
+ * task instance (`task_id`, `map_index`) of run `run_pk`: lock pool `pool` and, when its open
  * slots are `slots` or more, record the pool, slots and `weight` on the
  * task instance (*granted true); else change nothing (*granted false).
  * *open: the open slots seen (may be NULL). DAG_ENOTFOUND when the pool
  * does not exist; DAG_ECLAIM when another transaction holds its lock
  * (another scheduler claiming now: look again later). */
 int dag_store_pool_claim(dag_store *st, const char *pool, int slots, int64_t run_pk,
-                         const char *task_id, int weight, bool *granted, int *open);
+                         const char *task_id, int map_index, int weight, bool *granted,
+                         int *open);
 
 /* dag_store_ti_set_state(..., scheduled, ...) that also records the pool,
  * slots and effective weight the task instance will wait with. */
-int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, const char *pool,
-                          int slots, int weight);
+int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
+                          const char *pool, int slots, int weight);
 
 /* What a task instance of a run holds or waits for. */
 struct dag_store_ti_pool {
