@@ -565,6 +565,10 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_SOURCE:
     api_versions(w, c, req, m);
     break;
+  case DAG_ROUTE_POOLS:
+  case DAG_ROUTE_POOL:
+    api_pools(w, c, req, m);
+    break;
   case DAG_ROUTE_VARIABLES:
   case DAG_ROUTE_VARIABLE:
   case DAG_ROUTE_CONNECTIONS:

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error.h"
 #include "param_schema.h"
+#include "priority.h"
 #include "state.h"
 #include "timeutil.h"
 #include "web_api.h"
@@ -102,14 +103,14 @@ static json_t *task_json(const struct dag *dag, const struct dag_task *t) {
   json_object_set_new(o, "retries", json_integer(t->args.retries));
   json_object_set_new(o, "queue", json_string(t->queue ? t->queue : "default"));
   json_object_set_new(o, "executor", json_null());
-  json_object_set_new(o, "pool", json_string("default_pool"));
-  json_object_set_new(o, "pool_slots", json_integer(1));
+  json_object_set_new(o, "pool", json_string(dag_task_pool(t)));
+  json_object_set_new(o, "pool_slots", json_integer(t->args.pool_slots));
   json_object_set_new(o, "execution_timeout", time_delta(t->args.execution_timeout_us));
   json_object_set_new(o, "retry_delay", time_delta(t->args.retry_delay_us));
   json_object_set_new(o, "retry_exponential_backoff",
                       json_boolean(t->args.retry_exponential_backoff));
-  json_object_set_new(o, "priority_weight", json_integer(1));
-  json_object_set_new(o, "weight_rule", json_string("downstream"));
+  json_object_set_new(o, "priority_weight", json_integer(t->args.priority_weight));
+  json_object_set_new(o, "weight_rule", json_string(dag_weight_rule_name(t->args.weight_rule)));
   json_object_set_new(o, "ui_color", json_string("#fff"));
   json_object_set_new(o, "ui_fgcolor", json_string("#000"));
   json_object_set_new(o, "template_fields", templated);

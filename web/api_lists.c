@@ -9,6 +9,7 @@
 #include "api_sort.h"
 #include "apijson.h"
 #include "error.h"
+#include "store_pools.h"
 #include "timeutil.h"
 #include "web_api.h"
 #include "web_lists.h"
@@ -304,7 +305,9 @@ static int append_tis(struct dag_web *w, struct order_cache *oc, const struct da
   if (rc) return rc;
   const struct api_task_order *order = order_of(w, oc, r->dag_id);
   struct ranked *rk = xcalloc(n ? n : 1, sizeof(*rk));
-  size_t k = 0;
+  struct dag_store_ti_pool *pools = NULL;
+  size_t k = 0, np = 0;
+  if ((rc = dag_store_ti_pools(w->store, r->pk, &pools, &np)) != 0) np = 0;
   for (size_t i = 0; i < n; i++) {
     if (!in_list(states, dag_task_state_name(tis[i].state))) continue;
     if (api_mapped_hidden(tis, n, i)) continue;
@@ -312,8 +315,10 @@ static int append_tis(struct dag_web *w, struct order_cache *oc, const struct da
     rk[k].rank = pos < 0 ? (long)order->n : pos;
     rk[k].map_index = tis[i].map_index;
     rk[k].ti = dag_api_task_instance(r, &tis[i], api_order_type(order, tis[i].task_id));
+    dag_api_ti_pool(rk[k].ti, dag_store_ti_pool_find(pools, np, tis[i].task_id));
     k++;
   }
+  dag_store_ti_pools_free(pools, np);
   qsort(rk, k, sizeof(*rk), by_rank);
   for (size_t i = 0; i < k; i++) json_array_append_new(arr, rk[i].ti);
   free(rk);

@@ -17,6 +17,7 @@
 #include "runs.h"
 #include "secret.h"
 #include "store_vars.h"
+#include "store_pools.h"
 #include "web_api.h"
 #include "web_lists.h"
 #include "web_log_json.h"
@@ -54,6 +55,11 @@ static void get_ti(struct dag_web *w, struct dag_http_conn *c, const char *dag_i
     mapped = api_mapped_hidden(tis, n, i);
     if (!mapped) one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
   }
+  struct dag_store_ti_pool *pools = NULL;
+  size_t np = 0;
+  if (one && dag_store_ti_pools(w->store, run.pk, &pools, &np) == 0)
+    dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, task_id));
+  dag_store_ti_pools_free(pools, np);
   if (one)
     web_json(c, 200, one);
   else if (mapped)

@@ -1,11 +1,14 @@
 /* apijson.c - Airflow REST API shaped JSON for DAGs, runs and tasks. */
 #include "apijson.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "duration.h"
 #include "sha256.h"
 #include "store_backfill.h"
+#include "store_pools.h"
 #include "timeutil.h"
 
 json_t *dag_api_time(dag_time_t t) {
@@ -232,4 +235,22 @@ json_t *dag_api_backfill(const struct dag_store_backfill *b) {
                    "updated_at", dag_api_time(b->updated_at), "cancelled", b->cancelled,
                    "runs_created", (json_int_t)b->runs_created, "runs_skipped",
                    (json_int_t)b->runs_skipped, "runs", runs);
+}
+
+char *dag_api_pool_wait(const struct dag_store_ti_pool *p) {
+  if (!p || !p->waiting) return NULL;
+  if (p->pool_missing) return xasprintf("pool %s does not exist", p->pool);
+  return xasprintf("pool %s: %d of %d slots open, needs %d", p->pool,
+                   p->pool_open < 0 ? 0 : p->pool_open, p->pool_total, p->pool_slots);
+}
+
+void dag_api_ti_pool(json_t *o, const struct dag_store_ti_pool *p) {
+  if (p && p->pool) {
+    json_object_set_new(o, "pool", json_string(p->pool));
+    json_object_set_new(o, "pool_slots", json_integer(p->pool_slots));
+  }
+  if (p && p->has_weight) json_object_set_new(o, "priority_weight", json_integer(p->priority_weight));
+  char *why = dag_api_pool_wait(p);
+  json_object_set_new(o, "waiting_for", why ? json_string(why) : json_null());
+  free(why);
 }

@@ -20,6 +20,14 @@ json_t *dag_api_run(const struct dag_store_run *r);
 void dag_api_run_links(json_t *run, const struct dag_store_run_link *links, size_t n);
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
+struct dag_store_ti_pool;
+/* Set a task instance's pool, pool_slots and priority_weight in its JSON
+ * `o` from `p` (NULL: leave the defaults), and dagctl's "waiting_for":
+ * why a scheduled task waits for its pool (dag_api_pool_wait()), or null. */
+void dag_api_ti_pool(json_t *o, const struct dag_store_ti_pool *p);
+/* "pool NAME: N of M slots open, needs K" or "pool NAME does not exist"
+ * for a task that waits for its pool; NULL otherwise. Caller frees. */
+char *dag_api_pool_wait(const struct dag_store_ti_pool *p);
 /* An import error; its import_error_id is dag_api_import_error_id(). */
 json_t *dag_api_import_error(const struct dag_store_import_error *e);
 /* The stable id of the import error of `filename` (> 0). */

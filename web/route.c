@@ -76,6 +76,11 @@ static const struct dag_route_info routes[] = {
     {"api/v1/connections/{}", GET, DAG_ROUTE_CONNECTION, DAG_PERM_OP},
     {"api/v1/connections/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_CONNECTION,
      DAG_PERM_OP},
+    /* Pools: read by viewers, changed by ops, as in Airflow. */
+    {"api/v1/pools", GET, DAG_ROUTE_POOLS, DAG_PERM_READ},
+    {"api/v1/pools", M(HTTP_POST), DAG_ROUTE_POOLS, DAG_PERM_OP},
+    {"api/v1/pools/{}", GET, DAG_ROUTE_POOL, DAG_PERM_READ},
+    {"api/v1/pools/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_POOL, DAG_PERM_OP},
     /* A read sent as POST (a long list of DAG ids), as in Airflow. */
     {"api/v1/dags/~/dagRuns/list", M(HTTP_POST), DAG_ROUTE_RUNS_LIST, DAG_PERM_READ},
     {"api/v1/dags/{}/details", GET, DAG_ROUTE_DAG_DETAILS, DAG_PERM_READ},

@@ -81,6 +81,8 @@ enum dag_route {
   DAG_ROUTE_TI_MAPPED,  /* .../taskInstances/{task_id}/listMapped */
   DAG_ROUTE_TI_MAP,     /* .../taskInstances/{task_id}/{map_index} */
   DAG_ROUTE_CALLBACK_LOG, /* GET .../dagRuns/{run_id}/callbackLog (api_callback_log.c) */
+  DAG_ROUTE_POOLS,      /* GET, POST /api/v1/pools (api_pools.c) */
+  DAG_ROUTE_POOL,       /* GET, PATCH, DELETE /api/v1/pools/{pool_name} */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

@@ -94,6 +94,10 @@ extern const char *const api_ti_fields[];
 void api_vars(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const struct dag_route_match *m);
 
+/* api_pools.c: /api/v1/pools[/{pool_name}]. */
+void api_pools(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
+               const struct dag_route_match *m);
+
 /* api_grid.c: GET /api/v1/dags/{dag_id}/grid. */
 void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const char *dag_id);

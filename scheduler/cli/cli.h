@@ -177,6 +177,7 @@ int cmd_plugins(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_users(struct cli *c, int argc, char **argv);
 int cmd_variables(struct cli *c, int argc, char **argv);
+int cmd_pools(struct cli *c, int argc, char **argv);
 int cmd_connections(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_datasets(struct cli *c, int argc, char **argv);

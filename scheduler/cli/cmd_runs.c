@@ -20,6 +20,7 @@
 #include "runs.h"
 #include "scheduler.h"
 #include "secret.h"
+#include "store_pools.h"
 #include "store_vars.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -260,11 +261,16 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     }
   }
   json_t *graph = cli_sort_tis(c, run.dag_id, tis, shown);
+  struct dag_store_ti_pool *pools = NULL;
+  size_t np = 0;
+  if (dag_store_ti_pools(c->store, run.pk, &pools, &np) != 0) np = 0;
   if (c->json) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < shown; i++)
-      json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
-                                                       cli_task_type(graph, tis[i].task_id)));
+    for (size_t i = 0; i < shown; i++) {
+      json_t *one = dag_api_task_instance(&run, &tis[i], cli_task_type(graph, tis[i].task_id));
+      dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, tis[i].task_id));
+      json_array_append_new(arr, one);
+    }
     cli_print_json(arr);
   } else {
     static const char *const head[] = {"TASK", "STATE", "TRIES", "DURATION",
@@ -286,10 +292,16 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
       /* A mapped task's instances: TASK[MAP_INDEX], after its own row. */
       char *name = tis[i].map_index >= 0 ? xasprintf("%s[%d]", tis[i].task_id, tis[i].map_index)
                                          : xstrdup(tis[i].task_id);
-      const char *row[] = {name, state, tries, dur, rss, cpu, tis[i].error};
+      /* A scheduled task that its pool cannot take says so. */
+      char *wait = dag_api_pool_wait(
+          dag_store_ti_pool_find(pools, np, tis[i].task_id));
+      char *waits = wait ? xasprintf("%s (waits for %s)", state, wait) : NULL;
+      const char *row[] = {name, waits ? waits : state, tries, dur, rss, cpu, tis[i].error};
       cli_table_add(t, row);
       free(name);
       cli_table_color(t, 1, cli_state_color(state));
+      free(wait);
+      free(waits);
     }
     cli_table_print(t, stdout, cli_color(c));
     cli_table_free(t);
@@ -312,6 +324,7 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     dag_store_xcoms_free(x, nx);
   }
   json_decref(graph);
+  dag_store_ti_pools_free(pools, np);
   dag_store_tis_free(tis, n);
   dag_store_run_free(&run);
   return CLI_OK;

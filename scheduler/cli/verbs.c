@@ -48,6 +48,8 @@ const struct cli_verb cli_verbs[] = {
      NULL, NULL, "--user= --since= --limit= --json", true},
     {"variables", cmd_variables, "set, get, list, delete, import and export variables",
      "set get list delete import export", "none", "--description= --json", true},
+    {"pools", cmd_pools, "set, get, list, delete, import and export pools of task slots",
+     "set get list delete import export", "none", "--description= --json", true},
     {"connections", cmd_connections, "add, get, list and delete connections to outside systems",
      "add get list delete", "none",
      "--conn-uri= --conn-type= --conn-host= --conn-port= --conn-login= --conn-schema= "

@@ -310,6 +310,9 @@ async function taskDetail(run) {
     h('h3', {}, 'Task ', h('code', {text: ti.task_id}), ' ', stateBadge(ti.state)),
     facts([
       ['Type', ti.operator || '–'],
+      ['Pool', ti.pool + (ti.pool_slots > 1 ? ' (' + ti.pool_slots + ' slots)' : '') +
+        (ti.priority_weight == null ? '' : ' · weight ' + ti.priority_weight)],
+      ['Waiting for', ti.waiting_for ? h('span', {class: 'waiting-for', text: ti.waiting_for}) : '–'],
       ['Try', ti.try_number + ' of ' + (ti.max_tries + 1)],
       ['Started', fmtTime(ti.start_date)],
       ['Ended', fmtTime(ti.end_date)],

@@ -1,6 +1,7 @@
 // dags.js - the DAG list: paused toggle, schedule, next run, the last runs
 // as coloured squares, the DAG files that failed to load, the datasets
-// (consumers, producers, last update) when DAGs name any, and the workers
+// (consumers, producers, last update) when DAGs name any, the pools and
+// their slots, and the workers
 // (core.executor: workers) when the home has any.
 'use strict';
 
@@ -80,6 +81,26 @@ function datasetRow(ds, latest) {
     h('td', {text: String(latest.total_entries)}));
 }
 
+// A pool's row: its slots, those its tasks hold (running, queued), ask
+// for while they wait (scheduled) and those still open.
+function poolRow(p) {
+  const open = h('td', {class: 'pool-open', text: String(p.open_slots)});
+  if (p.open_slots <= 0) open.dataset.state = 'failed';
+  return h('tr', {'data-pool': p.name},
+    h('td', {}, h('code', {text: p.name})),
+    h('td', {text: String(p.slots)}),
+    h('td', {text: String(p.running_slots)}),
+    h('td', {text: String(p.queued_slots)}),
+    h('td', {text: String(p.scheduled_slots)}),
+    open,
+    h('td', {class: 'muted', text: p.description || ''}));
+}
+
+async function refreshPools() {
+  const all = await apiGet('/api/v1/pools?limit=1000');
+  $('#pool-rows').replaceChildren(...all.pools.map(poolRow));
+}
+
 async function refreshDatasets() {
   const all = await apiGet('/api/v1/datasets?limit=1000');
   const latest = await Promise.all(all.datasets.map((ds) =>
@@ -90,6 +111,7 @@ async function refreshDatasets() {
 
 async function refresh() {
   refreshDatasets().catch(showError);
+  refreshPools().catch(showError);
   const [dags, recent, errors, workers] = await Promise.all([
     apiGet('/api/v1/dags?limit=1000'),
     apiGet('/api/v1/ui/recentRuns?limit=' + RECENT),
