@@ -149,10 +149,13 @@ json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_st
   set_default(o, "map_index", json_integer(-1));
   set_default(o, "hostname", json_string(""));
   set_default(o, "unixname", json_string(""));
-  set_default(o, "pool", json_string("default_pool"));
-  set_default(o, "pool_slots", json_integer(1));
+  /* A task instance never scheduled has no pool recorded: its task's
+   * pool is then unknown here, and Airflow's default is shown. */
+  set_default(o, "pool", json_string(ti->pool ? ti->pool : "default_pool"));
+  set_default(o, "pool_slots", json_integer(ti->pool ? ti->pool_slots : 1));
   set_default(o, "queue", json_null());
-  set_default(o, "priority_weight", json_null());
+  set_default(o, "priority_weight",
+              ti->has_priority_weight ? json_integer(ti->priority_weight) : json_null());
   set_default(o, "queued_when", json_null());
   set_default(o, "executor", json_null());
   set_default(o, "executor_config", json_string("{}"));
@@ -245,11 +248,6 @@ char *dag_api_pool_wait(const struct dag_store_ti_pool *p) {
 }
 
 void dag_api_ti_pool(json_t *o, const struct dag_store_ti_pool *p) {
-  if (p && p->pool) {
-    json_object_set_new(o, "pool", json_string(p->pool));
-    json_object_set_new(o, "pool_slots", json_integer(p->pool_slots));
-  }
-  if (p && p->has_weight) json_object_set_new(o, "priority_weight", json_integer(p->priority_weight));
   char *why = dag_api_pool_wait(p);
   json_object_set_new(o, "waiting_for", why ? json_string(why) : json_null());
   free(why);

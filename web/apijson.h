@@ -21,9 +21,9 @@ void dag_api_run_links(json_t *run, const struct dag_store_run_link *links, size
 json_t *dag_api_task_instance(const struct dag_store_run *r, const struct dag_store_ti *ti,
                               const char *operator_name);
 struct dag_store_ti_pool;
-/* Set a task instance's pool, pool_slots and priority_weight in its JSON
- * `o` from `p` (NULL: leave the defaults), and dagctl's "waiting_for":
- * why a scheduled task waits for its pool (dag_api_pool_wait()), or null. */
+/* Set dagctl's "waiting_for" in a task instance's JSON `o`: why a
+ * scheduled task waits for its pool (dag_api_pool_wait(); p may be NULL),
+ * or null. */
 void dag_api_ti_pool(json_t *o, const struct dag_store_ti_pool *p);
 /* "pool NAME: N of M slots open, needs K" or "pool NAME does not exist"
  * for a task that waits for its pool; NULL otherwise. Caller frees. */

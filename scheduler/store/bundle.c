@@ -11,6 +11,7 @@
 #include "dag_serial.h"
 #include "error.h"
 #include "ids.h"
+#include "priority.h"
 
 /* Limits of what a bundle may hold: far above any real run, low enough that
  * a hostile document cannot make the importer allocate without bound
@@ -246,6 +247,24 @@ static int get_task_state(struct parse *p, json_t *o, const char *base, long i,
 static const char *const ti_keys[] = {"task_id", "state", "try_number", "max_tries",
                                       "start_date", "end_date", "exit_code", "error", NULL};
 
+/* What a task instance waited or ran with: keys a bundle has when its
+ * home recorded them (pools, migration 0023), absent from older ones. */
+static int get_ti_pool(struct parse *p, json_t *o, long li, struct dag_store_ti *t) {
+  int64_t x = 0;
+  int rc = 0;
+  if (json_object_get(o, "pool")) {
+    rc = get_str(p, o, "task_instances", li, "pool", false, DAG_POOL_NAME_MAX, &t->pool);
+    if (!rc) rc = get_int(p, o, "task_instances", li, "pool_slots", 1, DAG_MAX_POOL_SLOTS, &x);
+    t->pool_slots = (int)x;
+  }
+  if (!rc && json_object_get(o, "priority_weight")) {
+    rc = get_int(p, o, "task_instances", li, "priority_weight", INT32_MIN, INT32_MAX, &x);
+    t->priority_weight = (int)x;
+    t->has_priority_weight = true;
+  }
+  return rc;
+}
+
 static int parse_tis(struct parse *p, json_t *arr, struct dag_bundle *b) {
   size_t n = json_array_size(arr);
   b->tis = xcalloc(n + 1, sizeof(*b->tis));
@@ -253,7 +272,16 @@ static int parse_tis(struct parse *p, json_t *arr, struct dag_bundle *b) {
     json_t *o = json_array_get(arr, i);
     struct dag_store_ti *t = &b->tis[i];
     long li = (long)i;
-    if (exact_keys(p, o, "task_instances", li, ti_keys)) return DAG_EINVAL;
+    /* The optional keys aside, the others are exactly these. */
+    json_t *core = json_is_object(o) ? json_copy(o) : json_incref(o);
+    if (json_is_object(core)) {
+      json_object_del(core, "pool");
+      json_object_del(core, "pool_slots");
+      json_object_del(core, "priority_weight");
+    }
+    int bad_keys = exact_keys(p, core, "task_instances", li, ti_keys);
+    json_decref(core);
+    if (bad_keys) return DAG_EINVAL;
     int64_t x = 0;
     b->n_tis = i + 1; /* freed with the others from here on */
     int rc = get_id(p, o, "task_instances", li, "task_id", DAG_ID_TASK, &t->task_id);
@@ -269,6 +297,7 @@ static int parse_tis(struct parse *p, json_t *arr, struct dag_bundle *b) {
     if (!rc) rc = get_time(p, o, "task_instances", li, "end_date", true, &t->end_date);
     if (!rc) rc = get_exit_code(p, o, "task_instances", li, &t->exit_code, &t->has_exit_code);
     if (!rc) rc = get_str(p, o, "task_instances", li, "error", true, MAX_TEXT, &t->error);
+    if (!rc) rc = get_ti_pool(p, o, li, t);
     if (rc) return rc;
   }
   return 0;
@@ -487,13 +516,20 @@ json_t *dag_bundle_to_json(const struct dag_bundle *b) {
   json_t *tis = json_array();
   for (size_t i = 0; i < b->n_tis; i++) {
     const struct dag_store_ti *t = &b->tis[i];
-    json_array_append_new(
-        tis, json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o}", "task_id", t->task_id,
-                       "state", dag_task_state_name(t->state), "try_number", t->try_number,
-                       "max_tries", t->max_tries, "start_date", time_json(t->start_date),
-                       "end_date", time_json(t->end_date), "exit_code",
-                       t->has_exit_code ? json_integer(t->exit_code) : json_null(), "error",
-                       str_json(t->error)));
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o}", "task_id", t->task_id,
+                          "state", dag_task_state_name(t->state), "try_number", t->try_number,
+                          "max_tries", t->max_tries, "start_date", time_json(t->start_date),
+                          "end_date", time_json(t->end_date), "exit_code",
+                          t->has_exit_code ? json_integer(t->exit_code) : json_null(), "error",
+                          str_json(t->error));
+    /* Written only when recorded (a task instance that was scheduled). */
+    if (t->pool) {
+      json_object_set_new(o, "pool", json_string(t->pool));
+      json_object_set_new(o, "pool_slots", json_integer(t->pool_slots));
+    }
+    if (t->has_priority_weight)
+      json_object_set_new(o, "priority_weight", json_integer(t->priority_weight));
+    json_array_append_new(tis, o);
   }
   json_t *tries = json_array();
   for (size_t i = 0; i < b->n_tries; i++) {

@@ -17,7 +17,8 @@
  *    "dag_version": null | {version_number, dag_hash, data, fileloc,
  *                           source_code, created_at},
  *    "task_instances": [{task_id, state, try_number, max_tries, start_date,
- *                        end_date, exit_code, error}],
+ *                        end_date, exit_code, error, and when its home
+ *                        recorded them: pool, pool_slots, priority_weight}],
  *    "tries": [{task_id, try_number, state, start_date, end_date, exit_code,
  *               error, usage: null | {max_rss_kb, cpu_user_us, cpu_system_us,
  *               wall_us}, log: null | {encoding: "utf-8" | "base64", content}}],

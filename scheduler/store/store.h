@@ -339,6 +339,12 @@ struct dag_store_ti {
   char *error;         /* NULL or why it failed */
   struct dag_store_usage usage; /* of its latest try */
   int map_index;       /* Airflow's: -1, a task that is not mapped */
+  /* What it waits or runs with (store_pools.h): its pool (NULL: not
+   * recorded, never scheduled), the slots and its effective weight. */
+  char *pool;
+  int pool_slots;
+  int priority_weight;
+  bool has_priority_weight;
 };
 
 int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,

@@ -17,7 +17,8 @@ int dag_store_import_run(dag_store *st, const struct dag_bundle *b, const char *
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
   static const char ins_ti[] =
       "INSERT INTO task_instance (run_pk, task_id, state, try_number, max_tries, start_date,"
-      " end_date, exit_code, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+      " end_date, exit_code, error, pool, pool_slots, priority_weight)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
   static const char ins_try[] =
       "INSERT INTO task_try (run_pk, task_id, try_number, state, start_date, end_date,"
       " exit_code, error, log_path, max_rss_kb, cpu_user_us, cpu_system_us, wall_us)"
@@ -83,6 +84,12 @@ int dag_store_import_run(dag_store *st, const struct dag_bundle *b, const char *
     else
       store_bind_null(s, 8);
     store_bind_text(s, 9, t->error);
+    store_bind_text(s, 10, t->pool);
+    store_bind_int64(s, 11, t->pool ? t->pool_slots : 1);
+    if (t->has_priority_weight)
+      store_bind_int64(s, 12, t->priority_weight);
+    else
+      store_bind_null(s, 12);
     if ((rc = store_step_done(st, s, "import task instance")) != 0) goto fail;
   }
   for (size_t i = 0; i < b->n_tries; i++) {

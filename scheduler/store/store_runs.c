@@ -302,7 +302,8 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
   static const char sql[] =
       "SELECT ti.task_id, ti.state, ti.try_number, ti.max_tries, ti.start_date, ti.end_date,"
       " ti.next_retry_at, ti.pid, ti.pid_start, ti.exit_code, ti.error,"
-      " t.max_rss_kb, t.cpu_user_us, t.cpu_system_us, t.wall_us, ti.map_index"
+      " t.max_rss_kb, t.cpu_user_us, t.cpu_system_us, t.wall_us, ti.map_index,"
+      " ti.pool, ti.pool_slots, ti.priority_weight"
       " FROM task_instance ti LEFT JOIN task_try t ON t.run_pk = ti.run_pk"
       " AND t.task_id = ti.task_id AND t.map_index = ti.map_index"
       " AND t.try_number = ti.try_number WHERE ti.run_pk = ?";
@@ -332,6 +333,10 @@ int dag_store_list_tis(dag_store *st, int64_t run_pk, struct dag_store_ti **out,
     t->error = store_col_text(s, 10);
     read_usage(s, 11, &t->usage);
     t->map_index = (int)store_col_int(s, 15);
+    t->pool = store_col_text(s, 16);
+    t->pool_slots = (int)store_col_int(s, 17);
+    t->has_priority_weight = !store_col_null(s, 18);
+    t->priority_weight = (int)store_col_int(s, 18);
   }
   store_reset(s);
   return rc == STORE_DONE ? 0 : store_fail(st, "list task instances");
@@ -341,6 +346,7 @@ void dag_store_tis_free(struct dag_store_ti *t, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(t[i].task_id);
     free(t[i].error);
+    free(t[i].pool);
   }
   free(t);
 }
