@@ -115,6 +115,15 @@ check variables "d == {'file': '$TMP/vars.json', 'exported': 1}" \
 check variables "d == {'file': '$TMP/vars.json', 'imported': 1}" \
   dagctl variables import "$TMP/vars.json" --json
 check variables 'd == {"key": "region", "action": "delete"}' dagctl variables delete region --json
+check pools 'd == {"name": "etl", "action": "set"}' dagctl pools set etl 3 --json
+check pools 'd["name"] == "etl" and d["slots"] == 3 and d["open_slots"] == 3' \
+  dagctl pools get etl --json
+check pools '[p["name"] for p in d] == ["default_pool", "etl"]' dagctl pools list --json
+check pools "d == {'file': '$TMP/pools.json', 'exported': 2}" \
+  dagctl pools export "$TMP/pools.json" --json
+check pools "d == {'file': '$TMP/pools.json', 'imported': 2}" \
+  dagctl pools import "$TMP/pools.json" --json
+check pools 'd == {"name": "etl", "action": "delete"}' dagctl pools delete etl --json
 check connections 'd == {"connection_id": "web", "action": "add"}' \
   dagctl connections add web --conn-uri http://example.com:8080 --json
 check connections 'd["conn_type"] == "http" and d["port"] == 8080 and d["password"] is None' \
@@ -178,7 +187,8 @@ for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source"
   "users set-password" "users set-role" "tokens create" "tokens list" "tokens revoke" \
   "variables set" "variables get" "variables list" "variables delete" "variables import" \
   "variables export" "connections add" "connections get" "connections list" \
-  "connections delete" \
+  "connections delete" "pools set" "pools get" "pools list" "pools delete" "pools import" \
+  "pools export" \
   "backfill create" "backfill list" "backfill cancel" "backfill pause" "backfill unpause" \
   "datasets list"; do
   jq -e --arg v "${sub% *}" --arg s "${sub#* }" \
@@ -187,7 +197,7 @@ for sub in "dags list" "dags pause" "dags unpause" "dags versions" "dags source"
 done
 for v in $(jq -r '.[] | select(.json) | .name' <<<"$verbs"); do
   for s in $(jq -r --arg v "$v" '.[] | select(.name == $v) | .subcommands[]' <<<"$verbs"); do
-    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete|backfill create|backfill list|backfill cancel|backfill pause|backfill unpause|datasets list " in
+    case " dags list|dags pause|dags unpause|dags versions|dags source|config check|config show|alerts retry|users list|users add|users delete|users set-password|users set-role|tokens create|tokens list|tokens revoke|variables set|variables get|variables list|variables delete|variables import|variables export|connections add|connections get|connections list|connections delete|pools set|pools get|pools list|pools delete|pools import|pools export|backfill create|backfill list|backfill cancel|backfill pause|backfill unpause|datasets list " in
       *"$v $s"*) ;;
       *) fail "subcommand '$v $s' prints data but this test has no case for it" ;;
     esac

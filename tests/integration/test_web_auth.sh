@@ -79,7 +79,7 @@ grants = {"DAG_PERM_READ": {"viewer", "user", "op", "admin"},
 fill = {"dags": "authdemo", "runs": run, "dagRuns": run, "tasks": "hello",
         "taskInstances": "hello", "tries": "1", "logs": "1", "static": "app.css",
         "dagSources": "authdemo", "xcomEntries": "return_value", "variables": "walkvar",
-        "connections": "walkconn",
+        "connections": "walkconn", "pools": "default_pool",
         "importErrors": "1", "backfills": "999999", "datasets": "warehouse://none",
         # taskInstances/{task_id}/{map_index}: the task's own instance
         "{}": "-1"}
@@ -92,6 +92,7 @@ passed = {"DAG_ROUTE_DASHBOARD": 503,
           # the walk's bodies are no variable or connection: 400, past the check
           ("DAG_ROUTE_VARIABLES", "POST"): 400, ("DAG_ROUTE_VARIABLE", "PATCH"): 400,
           ("DAG_ROUTE_CONNECTIONS", "POST"): 400, ("DAG_ROUTE_CONNECTION", "PATCH"): 400,
+          ("DAG_ROUTE_POOLS", "POST"): 400, ("DAG_ROUTE_POOL", "PATCH"): 400,
           # no dag_ids in the walk's query; no import error in its home
           "DAG_ROUTE_DAG_STATS": 400, "DAG_ROUTE_IMPORT_ERROR": 404,
           # no such backfill; a manual-only DAG has none to make (past the check)
