@@ -315,7 +315,7 @@ static int append_tis(struct dag_web *w, struct order_cache *oc, const struct da
     rk[k].rank = pos < 0 ? (long)order->n : pos;
     rk[k].map_index = tis[i].map_index;
     rk[k].ti = dag_api_task_instance(r, &tis[i], api_order_type(order, tis[i].task_id));
-    dag_api_ti_pool(rk[k].ti, dag_store_ti_pool_find(pools, np, tis[i].task_id));
+    dag_api_ti_pool(rk[k].ti, dag_store_ti_pool_find(pools, np, tis[i].task_id, tis[i].map_index));
     k++;
   }
   dag_store_ti_pools_free(pools, np);

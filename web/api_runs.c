@@ -58,7 +58,7 @@ static void get_ti(struct dag_web *w, struct dag_http_conn *c, const char *dag_i
   struct dag_store_ti_pool *pools = NULL;
   size_t np = 0;
   if (one && dag_store_ti_pools(w->store, run.pk, &pools, &np) == 0)
-    dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, task_id));
+    dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, task_id, -1));
   dag_store_ti_pools_free(pools, np);
   if (one)
     web_json(c, 200, one);

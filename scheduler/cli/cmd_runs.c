@@ -268,7 +268,7 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
     json_t *arr = json_array();
     for (size_t i = 0; i < shown; i++) {
       json_t *one = dag_api_task_instance(&run, &tis[i], cli_task_type(graph, tis[i].task_id));
-      dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, tis[i].task_id));
+      dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, tis[i].task_id, tis[i].map_index));
       json_array_append_new(arr, one);
     }
     cli_print_json(arr);
@@ -294,7 +294,7 @@ int cmd_tasks(struct cli *c, int argc, char **argv) {
                                          : xstrdup(tis[i].task_id);
       /* A scheduled task that its pool cannot take says so. */
       char *wait = dag_api_pool_wait(
-          dag_store_ti_pool_find(pools, np, tis[i].task_id));
+          dag_store_ti_pool_find(pools, np, tis[i].task_id, tis[i].map_index));
       char *waits = wait ? xasprintf("%s (waits for %s)", state, wait) : NULL;
       const char *row[] = {name, waits ? waits : state, tries, dur, rss, cpu, tis[i].error};
       cli_table_add(t, row);

@@ -200,7 +200,7 @@ int dag_store_ti_pools(dag_store *st, int64_t run_pk, struct dag_store_ti_pool *
   static const char sql[] =
       "SELECT ti.task_id, ti.pool, ti.pool_slots, ti.priority_weight, ti.state, p.slots,"
       " (SELECT COALESCE(SUM(o.pool_slots), 0) FROM task_instance o WHERE o.pool = ti.pool"
-      "  AND o.state IN ('queued', 'running')), p.id"
+      "  AND o.state IN ('queued', 'running')), p.id, ti.map_index"
       " FROM task_instance ti LEFT JOIN pool p ON p.pool = ti.pool WHERE ti.run_pk = ?";
   *out = NULL;
   *n = 0;
@@ -224,6 +224,7 @@ int dag_store_ti_pools(dag_store *st, int64_t run_pk, struct dag_store_ti_pool *
     p->pool_total = (int)store_col_int(s, 5);
     p->pool_open = p->pool_total - (int)store_col_int(s, 6);
     p->waiting = scheduled && p->pool && (p->pool_missing || p->pool_open < p->pool_slots);
+    p->map_index = (int)store_col_int(s, 8);
   }
   store_reset(s);
   if (step == STORE_DONE) return 0;
@@ -242,8 +243,9 @@ void dag_store_ti_pools_free(struct dag_store_ti_pool *p, size_t n) {
 }
 
 const struct dag_store_ti_pool *dag_store_ti_pool_find(const struct dag_store_ti_pool *p,
-                                                       size_t n, const char *task_id) {
+                                                       size_t n, const char *task_id,
+                                                       int map_index) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(p[i].task_id, task_id) == 0) return &p[i];
+    if (p[i].map_index == map_index && strcmp(p[i].task_id, task_id) == 0) return &p[i];
   return NULL;
 }

@@ -73,6 +73,7 @@ int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, in
 /* What a task instance of a run holds or waits for. */
 struct dag_store_ti_pool {
   char *task_id;
+  int map_index;
   char *pool;          /* NULL: not recorded yet (never scheduled) */
   int pool_slots;
   int priority_weight; /* its effective weight when last scheduled */
@@ -88,8 +89,9 @@ struct dag_store_ti_pool {
  * dag_store_ti_pools_free()). */
 int dag_store_ti_pools(dag_store *st, int64_t run_pk, struct dag_store_ti_pool **out, size_t *n);
 void dag_store_ti_pools_free(struct dag_store_ti_pool *p, size_t n);
-/* The entry of `task_id` in p[0..n), or NULL. */
+/* The entry of (`task_id`, `map_index`) in p[0..n), or NULL. */
 const struct dag_store_ti_pool *dag_store_ti_pool_find(const struct dag_store_ti_pool *p,
-                                                       size_t n, const char *task_id);
+                                                       size_t n, const char *task_id,
+                                                       int map_index);
 
 #endif
