@@ -120,6 +120,8 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
   struct cell *cells = xmalloc((n ? n : 1) * sizeof(*cells));
   for (size_t i = 0; i < n; i++) cells[i] = (struct cell){-1, 0, -1};
   for (size_t i = 0; i < n_rows; i++) {
+    /* A mapped task's row is its own instance, the summary of the others. */
+    if (rows[i].map_index >= 0) continue;
     long t = api_order_find(&order, rows[i].task_id);
     /* Runs come newest first; columns go oldest first, as in Airflow. */
     size_t r = 0;
@@ -132,6 +134,7 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
       cl->duration = rows[i].end_date - rows[i].start_date;
   }
 
+  struct api_grid_mapped *mapped = api_grid_mapped_new(rows, n_rows, runs, n_runs, &order);
   struct strbuf sb = STRBUF_INIT;
   sb_append(&sb, "{\"dag_id\":");
   api_json_string(&sb, dag_id);
@@ -187,7 +190,9 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
       else
         append_seconds(&sb, row[r].duration);
     }
-    sb_append(&sb, "]}");
+    sb_appendc(&sb, ']');
+    api_grid_mapped_task(&sb, mapped, ti);
+    sb_appendc(&sb, '}');
   }
   sb_appendc(&sb, ']');
   int *states = xmalloc((n ? n : 1) * sizeof(*states));
@@ -196,6 +201,7 @@ void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
   free(states);
   sb_appendc(&sb, '}');
   free(cells);
+  api_grid_mapped_free(mapped);
   if (cacheable) web_cache_store(w, req->url, version, sb_str(&sb), sb.len);
   web_json_text(c, 200, sb_str(&sb), sb.len);
   sb_free(&sb);

@@ -111,4 +111,17 @@ void api_json_string(struct strbuf *sb, const char *s);
 void api_grid_task_group(struct strbuf *sb, json_t *node);
 void api_grid_groups(struct strbuf *sb, json_t *graph, const int *states, size_t n_runs);
 
+/* api_grid_mapped.c: the mapped instances among the grid's cells. */
+struct api_grid_mapped;
+/* From cells[0..n) (borrowed; map_index >= 0 ones are read) of runs[0..n_runs)
+ * (newest first), tasks in `order`. NULL-safe to free. */
+struct api_grid_mapped *api_grid_mapped_new(const struct dag_store_cell *cells, size_t n,
+                                            const struct dag_store_run *runs, size_t n_runs,
+                                            const struct api_task_order *order);
+/* Task `t`'s `,"mapped":{...}` (nothing when it has no instances): per
+ * run (oldest first) the count of its instances in each state, and per
+ * map_index each run's state. */
+void api_grid_mapped_task(struct strbuf *sb, const struct api_grid_mapped *m, size_t t);
+void api_grid_mapped_free(struct api_grid_mapped *m);
+
 #endif

@@ -577,6 +577,7 @@ struct dag_store_cell {
   int try_number;
   dag_time_t start_date;
   dag_time_t end_date;
+  int map_index; /* -1: a task's own instance */
 };
 
 /* The task instances of every run in run_pks[0..n_runs), in one query, in no

@@ -34,10 +34,11 @@ int dag_store_list_cells(dag_store *st, const int64_t *run_pks, size_t n_runs,
    * static, cached, and still one query for any number of runs; each run
    * is a range of the (run_pk, task_id) primary key. */
   static const char sql[] =
-      "SELECT run_pk, task_id, state, try_number, start_date, end_date FROM task_instance"
-      " WHERE run_pk IN (SELECT value FROM json_each(?))";
+      "SELECT run_pk, task_id, state, try_number, start_date, end_date, map_index"
+      " FROM task_instance WHERE run_pk IN (SELECT value FROM json_each(?))";
   static const char sql_pg[] =
-      "SELECT run_pk, task_id, state, try_number, start_date, end_date FROM task_instance"
+      "SELECT run_pk, task_id, state, try_number, start_date, end_date, map_index"
+      " FROM task_instance"
       " WHERE run_pk IN (SELECT CAST(j AS BIGINT) FROM json_array_elements_text(?::json) j)";
   *out = NULL;
   *n = 0;
@@ -66,6 +67,7 @@ int dag_store_list_cells(dag_store *st, const int64_t *run_pks, size_t n_runs,
     c->try_number = (int)store_col_int(s, 3);
     c->start_date = store_col_int(s, 4);
     c->end_date = store_col_int(s, 5);
+    c->map_index = (int)store_col_int(s, 6);
   }
   store_reset(s);
   if (rc != STORE_DONE) {

@@ -46,6 +46,20 @@ tasks:
   - id: count
     command: seq 1 200000
 EOF2
+# A mapped task (expand:): one grid row with the count of its instances
+# in each state, one row per map_index once unfolded.
+write_dag mapgrid <<'EOF2'
+dag_id: mapgrid
+tasks:
+  - id: fan
+    expand:
+      n: [1, 2, 3]
+    command: test {{ n }} -ne 2
+  - id: after
+    upstream: fan
+    trigger_rule: all_done
+    command: echo after
+EOF2
 cat >>"$DAGCTL_HOME/dagctl.yaml" <<EOF2
 web:
   token: $TOKEN
@@ -207,3 +221,39 @@ browser --dump-dom "$B/dags/webpage?run=second_run&tab=graph" >"$TMP/graph.dom"
 [ "$(grep -o '<g class="node[^"]*" data-state="[a-z_]*" data-task=' "$TMP/graph.dom" | wc -l)" = 6 ] ||
   fail "the graph does not draw the six tasks"
 grep -q 'data-state="upstream_failed" data-task="load"' "$TMP/graph.dom" || fail "graph node states"
+
+# --- a mapped task in the grid: folded with counts, unfolded on a click -----------
+dagctl dags unpause mapgrid >/dev/null
+mrun=$(trigger mapgrid)
+wait_for "run_finished mapgrid '$mrun'" 20
+until='(f) => new Promise((res) => { const t = () => { try { if (f()) return res(true); } catch (e) {} setTimeout(t, 50); }; t(); })'
+mrows='[...document.querySelectorAll("#grid .cell")].map((c) => c.dataset.task + (c.dataset.mapIndex ? "[" + c.dataset.mapIndex + "]" : "") + "=" + c.dataset.state + (c.dataset.counts ? "(" + c.dataset.counts + ")" : "")).join(" ")'
+mnames='[...document.querySelectorAll("#grid .task-name")].map((b) => b.firstChild.textContent).join("|")'
+mcounts='[...document.querySelectorAll("#grid .mapped-count")].map((c) => c.dataset.state + ":" + c.textContent).join(" ")'
+"$PYTHON" "$(dirname "$0")/cdp.py" "$CHROMIUM" "$B/dags/mapgrid" \
+  "($until)(() => document.querySelector('#grid .cell'))" \
+  "$mrows" "$mnames" \
+  "document.querySelector('#grid .cell.mapped-cell').title" "$mcounts" \
+  "(document.querySelector('#grid .mapped-name[data-mapped=\"fan\"]').click(), ($until)(() => document.querySelector('#grid .cell[data-map-index=\"2\"]')))" \
+  "$mrows" "$mnames" \
+  "screenshot:$ARTIFACTS/web_mapped_grid.png" \
+  "(document.querySelector('#grid .mapped-name[data-mapped=\"fan\"]').click(), ($until)(() => !document.querySelector('#grid .cell[data-map-index]')))" \
+  "$mrows" \
+  >"$TMP/mapped.json" 2>"$TMP/mapped.err" || fail "driving the mapped grid: $(cat "$TMP/mapped.err" "$TMP/mapped.json")"
+"$PYTHON" - "$TMP/mapped.json" <<'EOF2' || fail "the mapped task in the grid: $(cat "$TMP/mapped.json")"
+import json, sys
+v = [json.loads(l) for l in open(sys.argv[1])]
+# Folded: the task's own state (failed: an instance failed), with its counts.
+assert v[1] == "fan=failed(success:2 failed:1) after=success", v[1]
+assert v[2] == "\u25b8 fan [3]|after", v[2]
+assert "3 mapped: success 2, failed 1" in v[3], v[3]
+# Beside the name, the selected run's count in each state.
+assert v[4] == "success:2 failed:1", v[4]
+# Unfolded: one row per map_index, each with its own state.
+assert v[6] == ("fan=failed(success:2 failed:1) fan[0]=success fan[1]=failed fan[2]=success "
+                "after=success"), v[5]
+assert v[7] == "\u25be fan [3]|[0]|[1]|[2]|after", v[7]
+# Folded again.
+assert v[10] == "fan=failed(success:2 failed:1) after=success", v[10]
+EOF2
+log "a mapped task folds and unfolds in the grid; screenshot: $ARTIFACTS/web_mapped_grid.png"

@@ -79,7 +79,25 @@ function cellTip(task, i) {
   let tip = (task.task_id || 'group ' + task.group_id) + '\n' + run.dag_run_id + '\n' + (st || 'no status');
   if (task.try_numbers && task.try_numbers[i] > 1) tip += ' · try ' + task.try_numbers[i];
   if (task.durations && task.durations[i] != null) tip += ' · ' + fmtDuration(task.durations[i]);
+  const counts = mappedCounts(task, i);
+  if (counts) tip += '\n' + counts + '\nclick the name to unfold';
   return tip;
+}
+
+// --- mapped tasks (expand:): one row, unfolded into one per map_index -------------
+
+// "3 mapped: success 2, failed 1" for run i, or '' when it has none.
+function mappedCounts(task, i) {
+  const c = task.mapped && task.mapped.counts[i];
+  if (!c) return '';
+  const parts = STATES.filter((s) => c[s]).map((s) => s + ' ' + c[s]);
+  const n = Object.values(c).reduce((a, b) => a + b, 0);
+  return n + ' mapped: ' + parts.join(', ');
+}
+
+// The key of an unfolded mapped task in sel.open: no group id holds '['.
+function mappedKey(t) {
+  return t.task_id + '[]';
 }
 
 // --- task groups: folded into one row or node until a click opens them -------------
@@ -127,7 +145,11 @@ function gridRows() {
       if (!sel.open.has(g.group_id)) return;
       depth++;
     }
-    out.push({key: 't:' + t.task_id, task: t, ti, depth});
+    // A mapped task's key holds its width: its label and rows follow it.
+    out.push({key: 't:' + t.task_id + (t.mapped ? '[' + t.mapped.states.length + ']' : ''), task: t, ti, depth});
+    if (t.mapped && sel.open.has(mappedKey(t)))
+      t.mapped.states.forEach((states, k) => out.push({key: 'm:' + t.task_id + '[' + k + ']', task: t, ti,
+        depth: depth + 1, inst: {task_id: t.task_id + '[' + k + ']', map_index: k, states}}));
   });
   return out;
 }
@@ -143,6 +165,25 @@ function rowName(row) {
     return b;
   }
   const t = row.task;
+  if (row.inst) {
+    const b = h('button', {type: 'button', class: 'task-name mapped-index', title: row.inst.task_id,
+      text: '[' + row.inst.map_index + ']', onclick: () => select(sel.run, t.task_id)});
+    b.style.paddingLeft = pad;
+    return b;
+  }
+  if (t.mapped) {
+    // Folded: the task's own state in each cell, the counts in its title;
+    // a click on the name unfolds one row per map_index.
+    const open = sel.open.has(mappedKey(t));
+    const b = h('button', {type: 'button', class: 'task-name mapped-name', 'data-mapped': t.task_id,
+      'aria-expanded': String(open), title: t.task_id + ' (mapped)\nclick to ' + (open ? 'fold' : 'unfold'),
+      text: (open ? '▾ ' : '▸ ') + shortName(t) + ' [' + t.mapped.states.length + ']',
+      onclick: () => toggleGroup(mappedKey(t))});
+    b.style.paddingLeft = pad;
+    // The selected run's count in each state, beside the name (markSelection()).
+    b.append(h('span', {class: 'mapped-counts', 'data-mapped': t.task_id}));
+    return b;
+  }
   const b = h('button', {type: 'button', class: 'task-name', title: t.task_id, text: shortName(t),
     onclick: () => select(sel.run, t.task_id)});
   b.style.paddingLeft = pad;
@@ -174,17 +215,23 @@ function buildGrid() {
   g.append(...runHeads);
   cells = rows.map((row) => {
     g.append(rowName(row));
-    const item = row.task || row.group;
+    const item = row.inst || row.task || row.group;
     return runs.map((r, i) => {
-      const attrs = {type: 'button', class: row.group ? 'cell group-cell' : 'cell',
+      const attrs = {type: 'button', class: row.group ? 'cell group-cell' : row.task.mapped && !row.inst ? 'cell mapped-cell' : 'cell',
         'data-state': item.states[i] || 'none', 'data-run': r.dag_run_id, title: cellTip(item, i)};
-      if (row.group) {
+      if (row.inst) {
+        attrs['data-task'] = row.task.task_id;
+        attrs['data-map-index'] = String(row.inst.map_index);
+        attrs.onclick = () => select(r.dag_run_id, row.task.task_id);
+      } else if (row.group) {
         attrs['data-group'] = row.group.group_id;
         attrs.onclick = () => { sel.run = r.dag_run_id; toggleGroup(row.group.group_id, true); };
       } else {
         attrs['data-task'] = row.task.task_id;
         attrs.onclick = () => select(r.dag_run_id, row.task.task_id);
       }
+      const counts = !row.inst && row.task && row.task.mapped ? row.task.mapped.counts[i] : null;
+      if (counts) attrs['data-counts'] = STATES.filter((s) => counts[s]).map((s) => s + ':' + counts[s]).join(' ');
       const c = h('button', attrs);
       g.append(c);
       return c;
@@ -203,19 +250,41 @@ function updateGrid() {
     bar.style.height = Math.round(8 + 44 * d / longest) + 'px';
   });
   rows.forEach((row, ri) => {
-    const item = row.task || row.group;
+    const item = row.inst || row.task || row.group;
     item.states.forEach((st, i) => {
       const c = cells[ri][i];
       if (c.dataset.state !== (st || 'none')) c.dataset.state = st || 'none';
+      const counts = !row.inst && row.task && row.task.mapped ? row.task.mapped.counts[i] : null;
+      const dc = counts ? STATES.filter((s) => counts[s]).map((s) => s + ':' + counts[s]).join(' ') : undefined;
+      if (c.dataset.counts !== dc) {
+        if (dc === undefined) delete c.dataset.counts;
+        else c.dataset.counts = dc;
+      }
       const tip = cellTip(item, i);
       if (c.title !== tip) c.title = tip;
     });
   });
 }
 
+// Each folded mapped task's counts in the selected run: a square of the
+// state's colour and the number, for each state one of its instances is in.
+function showMappedCounts(ri) {
+  for (const span of document.querySelectorAll('#grid .mapped-counts')) {
+    const t = grid.tasks.find((x) => x.task_id === span.dataset.mapped);
+    const c = t && t.mapped && ri >= 0 ? t.mapped.counts[ri] : null;
+    const key = c ? JSON.stringify(c) : '';
+    if (span.dataset.shown === key) continue;
+    span.dataset.shown = key;
+    span.replaceChildren(...(c ? STATES.filter((s) => c[s]).map((s) =>
+      h('span', {class: 'mapped-count', 'data-state': s, title: s},
+        h('span', {class: 'square', 'data-state': s}), String(c[s]))) : []));
+  }
+}
+
 function markSelection() {
   for (const e of document.querySelectorAll('#grid .sel')) e.classList.remove('sel');
   const ri = grid ? grid.dag_runs.findIndex((r) => r.dag_run_id === sel.run) : -1;
+  if (grid) showMappedCounts(ri);
   if (ri < 0) return;
   runHeads[ri].classList.add('sel');
   const ti = sel.task ? rows.findIndex((row) => row.task && row.task.task_id === sel.task) : -1;
