@@ -1,12 +1,12 @@
 /* webhook_send.c - the webhook sender (see webhook_send.h). */
 #include "webhook_send.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alerts_msg.h"
 #include "alloc.h"
+#include "curl_lazy.h"
 #include "duration.h"
 #include "error.h"
 #include "log.h"
@@ -87,7 +87,8 @@ static void work(uv_work_t *req) {
   struct job *j = container_of(req, struct job, req);
   CURL *h = curl_easy_init();
   if (!h) {
-    snprintf(j->error, sizeof(j->error), "cannot start an HTTP client");
+    const char *why = dag_curl_load_error();
+    snprintf(j->error, sizeof(j->error), "%s", why ? why : "cannot start an HTTP client");
     return;
   }
   struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -322,7 +323,9 @@ int dag_webhook_sender_new(uv_loop_t *loop, const struct dag_config *cfg, dag_st
   if (!s->active) return 0;
   /* Before any worker thread uses libcurl: its global set-up is not
    * thread-safe everywhere. */
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    LOG_WARN("webhook alerts cannot be sent error=\"%s\"",
+             dag_curl_load_error() ? dag_curl_load_error() : "libcurl's set-up failed");
   LOG_INFO("alerts also go to a webhook kind=%s format=%s url=%s", cfg->notify_kind,
            cfg->notify_format, cfg->notify_url ? "(setting)" : "(connection)");
   arm(s, 0);

@@ -1,11 +1,11 @@
 /* remote_log.c - a log read from a worker's log server (remote_log.h). */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "alloc.h"
+#include "curl_lazy.h"
 #include "error.h"
 #include "log_token.h"
 #include "remote_log.h"
@@ -42,8 +42,9 @@ static int fetch(const char *log_url, const char *secret, const char *rel_path, 
   }
   CURL *h = curl_easy_init();
   if (!h) {
-    *err = xstrdup("cannot start an HTTP client");
-    return -ENOMEM;
+    const char *why = dag_curl_load_error();
+    *err = xstrdup(why ? why : "cannot start an HTTP client");
+    return why ? -ENOSYS : -ENOMEM;
   }
   k->h = h;
   /* The path's segments are ids (validated when the store recorded them):

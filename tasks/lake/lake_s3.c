@@ -9,7 +9,6 @@
  * with exponential backoff; 4xx answers are not, and their XML <Code> and
  * <Message> go into the error. Credentials never appear in an error: the
  * messages name the method, the s3:// object and the server's answer. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <openssl/evp.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "curl_lazy.h"
 #include "error.h"
 #include "lake_int.h"
 #include "strbuf.h"
@@ -370,9 +370,16 @@ int lake__s3_open(struct lake *lk, const struct lake_options *opts, char **err) 
     base = xasprintf("https://%.*s.s3.%s.amazonaws.com", (int)blen, bucket, region);
   }
 
+  CURL *curl = curl_easy_init();
+  if (curl == NULL) {
+    const char *why = dag_curl_load_error();
+    if (why == NULL) abort(); /* out of memory */
+    lake__error(err, "lake: %s", why);
+    free(base);
+    return -ENOSYS;
+  }
   struct s3 *S = xcalloc(1, sizeof(*S));
-  S->curl = curl_easy_init();
-  if (S->curl == NULL) abort(); /* only on out of memory */
+  S->curl = curl;
   S->bucket = xstrndup(bucket, blen);
   S->prefix = plen ? xasprintf("%s/", pfx) : xstrdup("");
   S->base = base;
