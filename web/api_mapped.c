@@ -15,6 +15,7 @@
 #include "api_sort.h"
 #include "apijson.h"
 #include "error.h"
+#include "store_pools.h"
 #include "web_api.h"
 
 bool api_mapped_hidden(const struct dag_store_ti *tis, size_t n, size_t i) {
@@ -72,6 +73,11 @@ static void get_one(struct dag_web *w, struct dag_http_conn *c, char *const *p) 
     if (tis[i].map_index == map_index && strcmp(tis[i].task_id, task_id) == 0 &&
         !api_mapped_hidden(tis, n, i))
       one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
+  struct dag_store_ti_pool *pools = NULL;
+  size_t np = 0;
+  if (one && dag_store_ti_pools(w->store, run.pk, &pools, &np) == 0)
+    dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, task_id, (int)map_index));
+  dag_store_ti_pools_free(pools, np);
   if (one)
     web_json(c, 200, one);
   else
@@ -132,10 +138,16 @@ static void list(struct dag_web *w, struct dag_http_conn *c, const struct dag_ht
   } else {
     qsort(tis, k, sizeof(*tis), by_map_index);
     json_t *arr = json_array();
+    struct dag_store_ti_pool *pools = NULL;
+    size_t np = 0;
+    if (dag_store_ti_pools(w->store, run.pk, &pools, &np) != 0) np = 0;
     for (size_t i = 0; i < k; i++)
-      if (state_wanted(req, tis[i].state))
-        json_array_append_new(arr, dag_api_task_instance(&run, &tis[i],
-                                                          api_order_type(&order, task_id)));
+      if (state_wanted(req, tis[i].state)) {
+        json_t *one = dag_api_task_instance(&run, &tis[i], api_order_type(&order, task_id));
+        dag_api_ti_pool(one, dag_store_ti_pool_find(pools, np, task_id, tis[i].map_index));
+        json_array_append_new(arr, one);
+      }
+    dag_store_ti_pools_free(pools, np);
     /* Airflow's order_by: any field, "-" for descending; map_index by default. */
     if (api_sort_query(c, req, api_ti_fields, arr)) {
       json_t *page = api_page(arr, offset, limit);

@@ -576,6 +576,8 @@ void sched_pool_park(struct dag_scheduler *s, struct sched_ti *ti);
 void sched_pool_pass_end(struct dag_scheduler *s, struct sched_ti ***out, size_t *n);
 /* dag_store_ti_set_state(scheduled) with ti's pool, slots and weight. */
 int sched_pool_schedule(struct sched_ti *ti);
+/* The mapped task ti was expanded: its instances wait with its pool. */
+int sched_pool_expanded(struct sched_ti *ti);
 void sched_pool_init(struct dag_scheduler *s);
 void sched_pool_close(struct dag_scheduler *s);
 

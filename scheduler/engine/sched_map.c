@@ -167,6 +167,7 @@ int sched_map_expand(struct sched_ti *ti, dag_time_t now, enum dag_task_state *e
     return rc;
   }
   rc = dag_store_ti_expand(s->store, r->pk, t->id, (int)n, ti->max_tries, now);
+  if (rc == 0) rc = sched_pool_expanded(ti);
   if (rc) return rc;
   *end = DAG_TI_RUNNING;
   ti->state = DAG_TI_RUNNING;

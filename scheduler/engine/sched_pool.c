@@ -231,8 +231,19 @@ void sched_pool_pass_end(struct dag_scheduler *s, struct sched_ti ***out, size_t
 int sched_pool_schedule(struct sched_ti *ti) {
   struct sched_run *r = ti->run;
   const struct dag_task *t = task_of(ti);
-  return dag_store_ti_schedule(r->sd->s->store, r->pk, t->id, ti->map_index, dag_task_pool(t),
-                               t->args.pool_slots, sched_pool_weight(ti));
+  /* A mapped task's own entry never runs (its instances do): it holds no
+   * slot, and once expanded it is "running" for as long as they are. */
+  bool holder = !(t->n_expand && ti->map_index < 0);
+  return dag_store_ti_schedule(r->sd->s->store, r->pk, t->id, ti->map_index,
+                               holder ? dag_task_pool(t) : NULL, t->args.pool_slots,
+                               sched_pool_weight(ti));
+}
+
+int sched_pool_expanded(struct sched_ti *ti) {
+  struct sched_run *r = ti->run;
+  const struct dag_task *t = task_of(ti);
+  return dag_store_ti_schedule_mapped(r->sd->s->store, r->pk, t->id, dag_task_pool(t),
+                                      t->args.pool_slots, sched_pool_weight(ti));
 }
 
 void sched_pool_init(struct dag_scheduler *s) {

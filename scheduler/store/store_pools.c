@@ -195,6 +195,21 @@ int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, in
   return store_step_done(st, s, "schedule task");
 }
 
+int dag_store_ti_schedule_mapped(dag_store *st, int64_t run_pk, const char *task_id,
+                                 const char *pool, int slots, int weight) {
+  static const char sql[] =
+      "UPDATE task_instance SET pool = ?1, pool_slots = ?2, priority_weight = ?3"
+      " WHERE run_pk = ?4 AND task_id = ?5 AND map_index >= 0";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_text(s, 1, pool);
+  store_bind_int64(s, 2, slots);
+  store_bind_int64(s, 3, weight);
+  store_bind_int64(s, 4, run_pk);
+  store_bind_text(s, 5, task_id);
+  return store_step_done(st, s, "schedule mapped instances");
+}
+
 int dag_store_ti_pools(dag_store *st, int64_t run_pk, struct dag_store_ti_pool **out,
                        size_t *n) {
   static const char sql[] =

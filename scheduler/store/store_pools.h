@@ -65,10 +65,16 @@ int dag_store_pool_claim(dag_store *st, const char *pool, int slots, int64_t run
                          const char *task_id, int map_index, int weight, bool *granted,
                          int *open);
 
-/* dag_store_ti_set_state(..., scheduled, ...) that also records the pool,
- * slots and effective weight the task instance will wait with. */
+/* dag_store_ti_set_state(..., scheduled, ...) that also records the pool
+ * (NULL: none, it holds no slot), slots and effective weight the task
+ * instance will wait with. */
 int dag_store_ti_schedule(dag_store *st, int64_t run_pk, const char *task_id, int map_index,
                           const char *pool, int slots, int weight);
+
+/* The same for every instance (map_index >= 0) of a mapped task, once
+ * expanded. */
+int dag_store_ti_schedule_mapped(dag_store *st, int64_t run_pk, const char *task_id,
+                                 const char *pool, int slots, int weight);
 
 /* What a task instance of a run holds or waits for. */
 struct dag_store_ti_pool {

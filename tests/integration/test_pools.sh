@@ -21,7 +21,7 @@ chmod 600 "$DAGCTL_HOME/dagctl.yaml"
 # Each task waits for a line on its own FIFO.
 gate() { mkfifo "$TMP/go-$1"; }
 release() { timeout 10 sh -c "echo go >'$TMP/go-$1'" || fail "task $1 was not waiting"; }
-for t in t1 t2 t3 t4 t5 t6 big small1 small2 lost; do gate "$t"; done
+for t in t1 t2 t3 t4 t5 t6 big small1 small2 lost m0 m1; do gate "$t"; done
 
 write_dag poolsix <<EOF2
 dag_id: poolsix
@@ -43,6 +43,16 @@ tasks:
   - {id: small1, command: "read x <$TMP/go-small1", pool: two}
   - {id: small2, command: "read x <$TMP/go-small2", pool: two}
 EOF2
+# A mapped task: each instance takes the pool's one slot in turn.
+write_dag poolmap <<EOF2
+dag_id: poolmap
+tasks:
+  - id: m
+    pool: solo
+    expand:
+      n: ["0", "1"]
+    command: "read x <$TMP/go-m{{ n }}"
+EOF2
 write_dag poollost <<EOF2
 dag_id: poollost
 tasks:
@@ -56,8 +66,9 @@ grep -q "poolbad.yaml:5:17: tasks\[0\].pool_slots: must be >= 1, got 0" <<<"$out
 
 out=$(dagctl pools set two 2 --description "two at a time") || fail "pools set: $out"
 assert_eq "$out" "pool two created with 2 slots" "pools set"
-start_scheduler poolsix poolwide poollost
-for d in poolsix poolwide poollost; do dagctl dags unpause "$d" >/dev/null; done
+dagctl pools set solo 1 >/dev/null
+start_scheduler poolsix poolwide poollost poolmap
+for d in poolsix poolwide poollost poolmap; do dagctl dags unpause "$d" >/dev/null; done
 
 running() {
   sql "SELECT group_concat(task_id, ' ') FROM (SELECT ti.task_id FROM task_instance ti
@@ -121,6 +132,23 @@ wait_for '[ "$(running lost)" = "lost" ]' 20
 release lost
 assert_eq "$(wait_run poollost lost 20)" success "run lost"
 
+# --- the instances of a mapped task, one slot --------------------------------------------
+dagctl trigger poolmap --run-id map >/dev/null
+mrunning() {
+  sql "SELECT group_concat(map_index, ' ') FROM (SELECT ti.map_index FROM task_instance ti
+       JOIN dag_run r ON r.id = ti.run_pk WHERE r.run_id = 'map' AND ti.state = 'running'
+       AND ti.map_index >= 0 ORDER BY ti.map_index)"
+}
+wait_for '[ "$(mrunning)" = "0" ]' 20
+B=${SCHED_URL%/}
+wait1=$(curl -sf -H "Authorization: Bearer $TOKEN" \
+  "$B/api/v1/dags/poolmap/dagRuns/map/taskInstances/m/1" | pyjson 'd["waiting_for"]')
+assert_eq "$wait1" "pool solo: 0 of 1 slots open, needs 1" "instance 1 waits for the slot"
+release m0
+wait_for '[ "$(mrunning)" = "1" ]' 20
+release m1
+assert_eq "$(wait_run poolmap map 20)" success "run map"
+
 # --- /api/v1/pools ------------------------------------------------------------------------------
 B=${SCHED_URL%/}
 "$PYTHON" - "$B" "$TOKEN" "$DAGCTL_SOURCE_DIR/tests/data/airflow/v1_schemas.json" \
@@ -153,14 +181,14 @@ def pool(d, where):
 lst = call("GET", "/api/v1/pools")
 check("PoolCollection", lst, "pools")
 for i, p in enumerate(lst["pools"]): pool(p, "pools[%d]" % i)
-if [p["name"] for p in lst["pools"]] != ["default_pool", "two", "nowhere"]:
+if [p["name"] for p in lst["pools"]] != ["default_pool", "two", "solo", "nowhere"]:
     bad.append("pools in id order: %r" % [p["name"] for p in lst["pools"]])
 d = pool(call("GET", "/api/v1/pools/default_pool"), "default_pool")
 if (d["slots"], d["description"]) != (128, "Default pool"): bad.append("default_pool %r" % d)
 two = pool(call("GET", "/api/v1/pools/two"), "two")
 if (two["slots"], two["occupied_slots"], two["open_slots"], two["description"], two["include_deferred"]) != \
    (2, 0, 2, "two at a time", False): bad.append("two %r" % two)
-if [p["name"] for p in call("GET", "/api/v1/pools?order_by=-name&limit=2")["pools"]] != ["two", "nowhere"]:
+if [p["name"] for p in call("GET", "/api/v1/pools?order_by=-name&limit=2")["pools"]] != ["two", "solo"]:
     bad.append("order_by -name")
 call("GET", "/api/v1/pools?order_by=colour", want=400)
 n = pool(call("POST", "/api/v1/pools", {"name": "etl", "slots": 4, "description": "loads"}), "post")
