@@ -4,7 +4,7 @@
 # rest by weight (ties: the first ready), the order read from the store; a
 # task of pool_slots 2 in that pool runs alone; a task of a pool that does
 # not exist waits, scheduled, and says why, until the pool is created;
-# `dagctl pools` and `dagctl tasks` show the waits; /api/v1/pools (list,
+# `dagctl pools`, `dagctl tasks` and the status page show the waits; /api/v1/pools (list,
 # get, post, patch, delete) answers with Airflow 2.10's Pool schema
 # (tests/data/airflow/v1_schemas.json), default_pool never deleted. Tasks
 # block on FIFOs the test writes to: no sleeps.
@@ -97,6 +97,14 @@ grep -Eq '^t1 +scheduled \(waits for pool two: 0 of 2 slots open, needs 1\)' <<<
   fail "dagctl tasks does not show t1 waiting: $tasks"
 list=$(dagctl pools list --no-color)
 grep -Eq '^two +2 +2 +0 +4 +0 +two at a time' <<<"$list" || fail "pools list: $list"
+# The status page lists the pools with their slots.
+need chromium
+until='(f) => new Promise((res) => { const t = () => { try { if (f()) return res(true); } catch (e) {} setTimeout(t, 50); }; t(); })'
+row='[...document.querySelectorAll("#pool-rows tr[data-pool=\"two\"] td")].map((c) => c.textContent).join("|")'
+"$PYTHON" "$(dirname "$0")/cdp.py" "$(command -v chromium)" "${SCHED_URL%/}/" \
+  "($until)(() => document.querySelector('#pool-rows tr[data-pool=\"two\"]'))" "$row" \
+  >"$TMP/page.json" 2>"$TMP/page.err" || fail "the status page: $(cat "$TMP/page.err" "$TMP/page.json")"
+assert_eq "$(sed -n 2p "$TMP/page.json")" '"two|2|2|0|4|0|two at a time"' "the page's row of pool two"
 release t4
 wait_for '[ "$(running six)" = "t2 t6" ]' 20
 release t6
