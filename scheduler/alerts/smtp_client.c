@@ -27,12 +27,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <auth-client.h>
-#include <libesmtp.h>
 
 #include "alloc.h"
 #include "common.h"
 #include "error.h"
+#include "esmtp_lazy.h"
 #include "strbuf.h"
 
 /* What one session collects from libesmtp's callbacks. */
@@ -428,7 +427,8 @@ int dag_smtp_submit(const struct dag_smtp_server *srv, const char *from,
   session = smtp_create_session();
   msg = session ? smtp_add_message(session) : NULL;
   if (!msg) {
-    set_error(&s, "libesmtp: cannot create a session");
+    const char *why = dag_esmtp_load_error();
+    set_error(&s, "libesmtp: cannot create a session%s%s", why ? ": " : "", why ? why : "");
     goto done;
   }
   long ms = timeout_ms(srv);

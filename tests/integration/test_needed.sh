@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_needed.sh - dagctl needs no librdkafka, libpq nor libcurl, and the
-# check says so.
+# test_needed.sh - dagctl needs no librdkafka, libpq, libcurl nor
+# libesmtp, and the check says so.
 #
 # cmake/check_needed.sh runs in every build (the check_needed target). Here:
 # it passes on the built dagctl, whose NEEDED entries hold no librdkafka;
@@ -42,10 +42,14 @@ log "dagctl version loads no libpq"
 # loaded by `dagctl version` nor by the whole path of a shell task (`dagctl
 # test`: the DAG, the state store, the spawn, the task's end); the unit test
 # test_curl_lazy shows it loaded on first use.
-out=$(bash "$CHECK" "$DAGCTL_BIN" libcurl) || fail "check refused dagctl: $out"
-if grep -q 'libcurl\.so' "$TMP/ld_debug"; then
-  fail "dagctl version loaded libcurl: $(grep 'libcurl' "$TMP/ld_debug" | head -n 3)"
-fi
+# libesmtp too (scheduler/alerts/esmtp_lazy.c), which the SMTP tests
+# (test_alerts_smtp*) show loaded and sending.
+for lib in libcurl libesmtp; do
+  out=$(bash "$CHECK" "$DAGCTL_BIN" $lib) || fail "check refused dagctl: $out"
+  if grep -q "$lib\.so" "$TMP/ld_debug"; then
+    fail "dagctl version loaded $lib: $(grep "$lib" "$TMP/ld_debug" | head -n 3)"
+  fi
+done
 write_dag shell_one <<EOF2
 dag_id: shell_one
 tasks:
@@ -55,12 +59,12 @@ EOF2
 LD_DEBUG=libs timeout 60 "$DAGCTL_BIN" test shell_one --quiet >"$TMP/test.out" 2>"$TMP/ld_debug_test" ||
   fail "dagctl test failed: $(cat "$TMP/test.out") $(grep -v '^ *[0-9]*:' "$TMP/ld_debug_test" | tail -n 5)"
 grep -q 'calling init' "$TMP/ld_debug_test" || fail "LD_DEBUG=libs printed nothing to check"
-for lib in libcurl libpq librdkafka; do
+for lib in libcurl libesmtp libpq librdkafka; do
   if grep -q "$lib\.so" "$TMP/ld_debug_test"; then
     fail "a shell task's run loaded $lib: $(grep "$lib" "$TMP/ld_debug_test" | head -n 3)"
   fi
 done
-log "neither dagctl version nor a shell task's run loads libcurl"
+log "neither dagctl version nor a shell task's run loads libcurl nor libesmtp"
 
 # The plugin's side does need it: the check must fail and name it.
 for b in "$EMBED" "$PLUGIN"; do
