@@ -45,7 +45,7 @@ for shape in $SHAPES; do
     echo $((t1 - t0)) >>"$WORK/t.make"
     for e in BEFORE AFTER; do
       home=$WORK/home-$e
-      [[ ! -e $home ]] || mv "$home" "$WORK/trash/$e.$r"
+      [[ ! -e $home ]] || mv "$home" "$WORK/trash/$shape.$e.$r"
       t0=$(now_us); DAGCTL_HOME=$home "${!e}" test "$shape" --quiet >/dev/null 2>&1; t1=$(now_us)
       echo $((t1 - t0)) >>"$WORK/t.$e"
     done
