@@ -22,6 +22,7 @@
 #include "smtp_send.h"
 #include "store_vars.h"
 #include "timeutil.h"
+#include "webhook_msg.h"
 #include "webhook_send.h"
 
 struct dag_alerts {
@@ -48,8 +49,60 @@ static char *emails_json(char *const *email, size_t n) {
 
 static void masker_add(void *m, const char *secret) { dag_alert_masker_add(m, secret); }
 
-static void queue(struct dag_alerts *a, struct dag_store_alert *row) {
+/* `json` (a JSON array of addresses, owned) with the DAG's own notify
+ * addresses added, each once. Returns the new text; frees `json`. */
+static char *with_dag_emails(const struct dag *dag, char *json) {
+  if (!dag || dag->n_notify_email == 0) return json;
+  json_t *arr = json_loads(json, 0, NULL);
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    arr = json_array();
+  }
+  for (size_t e = 0; e < dag->n_notify_email; e++) {
+    bool seen = false;
+    size_t j;
+    json_t *v;
+    json_array_foreach(arr, j, v) {
+      seen = seen || strcmp(json_string_value(v), dag->notify_email[e]) == 0;
+    }
+    if (seen) continue;
+    if (dag_alert_address_ok(dag->notify_email[e]))
+      json_array_append_new(arr, json_string(dag->notify_email[e]));
+    else
+      LOG_WARN("not an address an alert can go to, skipped address=\"%s\"", dag->notify_email[e]);
+  }
+  free(json);
+  char *out = json_dumps(arr, JSON_COMPACT);
+  json_decref(arr);
+  return out;
+}
+
+/* One webhook row: `target` "webhook" for the global notify section, or
+ * a DAG's own (dag_webhook_target()). Its own row, so that each target's
+ * retries and outcome are its own. */
+static void queue_hook(struct dag_alerts *a, const struct dag_store_alert *row,
+                       const char *target) {
+  struct dag_store_alert hook = *row;
+  hook.recipients = "[]";
+  hook.cc = NULL;
+  hook.target = (char *)target;
   int64_t id = 0;
+  int rc = dag_store_add_alert(a->store, &hook, &id);
+  if (rc) {
+    LOG_ERROR("cannot queue a webhook notification dag=%s run=%s kind=%s error=\"%s\"",
+              row->dag_id, row->run_id, dag_alert_kind_name(row->kind), dag_strerror(rc));
+    return;
+  }
+  LOG_INFO("webhook notification queued id=%lld kind=%s dag=%s run=%s target=%s",
+           (long long)id, dag_alert_kind_name(row->kind), row->dag_id, row->run_id, target);
+  dag_webhook_sender_kick(a->webhook);
+}
+
+/* The mail row (its recipients plus the DAG's notify addresses), then a
+ * row for the global webhook and one for each of the DAG's own. */
+static void queue(struct dag_alerts *a, const struct dag *dag, struct dag_store_alert *row) {
+  int64_t id = 0;
+  row->recipients = with_dag_emails(dag, row->recipients);
   int rc = dag_store_add_alert(a->store, row, &id);
   if (rc) {
     LOG_ERROR("cannot queue an alert dag=%s run=%s kind=%s error=\"%s\"", row->dag_id,
@@ -60,25 +113,16 @@ static void queue(struct dag_alerts *a, struct dag_store_alert *row) {
            dag_alert_kind_name(row->kind), row->dag_id, row->run_id,
            row->task_id ? " task=" : "", row->task_id ? row->task_id : "");
   dag_smtp_sender_kick(a->sender);
-  if (a->cfg->notify_kind == NULL) return;
-  /* The same words to the webhook: a row of its own, so that each
-   * channel's retries and outcome are its own. */
-  struct dag_store_alert hook = *row;
-  hook.recipients = "[]";
-  hook.cc = NULL;
-  hook.target = "webhook";
-  rc = dag_store_add_alert(a->store, &hook, &id);
-  if (rc) {
-    LOG_ERROR("cannot queue a webhook notification dag=%s run=%s kind=%s error=\"%s\"",
-              row->dag_id, row->run_id, dag_alert_kind_name(row->kind), dag_strerror(rc));
-    return;
+  if (a->cfg->notify_kind) queue_hook(a, row, "webhook");
+  for (size_t i = 0; dag && i < dag->n_notify_hooks; i++) {
+    char *target = dag_webhook_target(&dag->notify_hooks[i]);
+    queue_hook(a, row, target);
+    free(target);
   }
-  LOG_INFO("webhook notification queued id=%lld kind=%s dag=%s run=%s", (long long)id,
-           dag_alert_kind_name(row->kind), row->dag_id, row->run_id);
-  dag_webhook_sender_kick(a->webhook);
 }
 
-static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, const char *dag_id,
+static void queue_task_alert(struct dag_alerts *a, const struct dag *dag,
+                             enum dag_alert_kind kind, const char *dag_id,
                              const struct dag_store_run *run, const char *task_id,
                              int try_number, const struct dag_task_args *args,
                              const struct dag_store_try *t, const struct dag_store_ti *ti,
@@ -123,13 +167,14 @@ static void on_task_changed(void *ctx, const char *dag_id, const char *run_id,
   const char *error = t && t->error ? t->error : ti ? ti->error : NULL;
   bool summary = map_index < 0 && instances;
   if (!summary && (!error || strncmp(error, "interrupted:", 12) != 0))
-    queue_task_alert(a, kind, dag_id, &run, task_id, try_number, args, t, ti, error);
+    queue_task_alert(a, dag, kind, dag_id, &run, task_id, try_number, args, t, ti, error);
   dag_store_tries_free(tries, n_tries);
   dag_store_tis_free(tis, n_tis);
   dag_store_run_free(&run);
 }
 
-static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, const char *dag_id,
+static void queue_task_alert(struct dag_alerts *a, const struct dag *dag,
+                             enum dag_alert_kind kind, const char *dag_id,
                              const struct dag_store_run *run, const char *task_id,
                              int try_number, const struct dag_task_args *args,
                              const struct dag_store_try *t, const struct dag_store_ti *ti,
@@ -173,7 +218,7 @@ static void queue_task_alert(struct dag_alerts *a, enum dag_alert_kind kind, con
   };
   row.next_attempt_at = row.created_at;
   dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
-  queue(a, &row);
+  queue(a, dag, &row);
   free(row.subject);
   free(row.body);
   free(row.recipients);
@@ -258,7 +303,7 @@ static void on_run_changed(void *ctx, const char *dag_id, const char *run_id,
   };
   row.next_attempt_at = row.created_at;
   dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
-  queue(a, &row);
+  queue(a, dag, &row);
   free(row.subject);
   free(row.body);
   free(row.recipients);
@@ -320,7 +365,7 @@ static void on_deadline_missed(void *ctx, const char *dag_id, const char *run_id
   };
   row.next_attempt_at = row.created_at;
   dag_alert_compose(&f, &a->masker, &row.subject, &row.body);
-  queue(a, &row);
+  queue(a, dag, &row);
   free(row.subject);
   free(row.body);
   free(row.recipients);

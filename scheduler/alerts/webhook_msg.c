@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "dag.h"
+#include "error.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -107,4 +109,18 @@ char *dag_webhook_payload(const char *format, const struct dag_store_alert *a) {
   char *s = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return s;
+}
+
+char *dag_webhook_target(const struct dag_notify_hook *h) {
+  return xasprintf("webhook:%s:%s", h->format, h->url_connection);
+}
+
+int dag_webhook_target_parse(const char *target, char **format, char **connection) {
+  if (!target || strncmp(target, "webhook:", 8) != 0) return DAG_EINVAL;
+  const char *f = target + 8, *colon = strchr(f, ':');
+  /* Connection names have no ':' (conn.h). */
+  if (!colon || colon == f || colon[1] == '\0' || strchr(colon + 1, ':')) return DAG_EINVAL;
+  *format = xstrndup(f, (size_t)(colon - f));
+  *connection = xstrdup(colon + 1);
+  return 0;
 }

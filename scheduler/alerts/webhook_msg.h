@@ -18,6 +18,16 @@
  * compact UTF-8 JSON; NULL for an unknown format. Caller frees. */
 char *dag_webhook_payload(const char *format, const struct dag_store_alert *a);
 
+/* The outbox's target of a DAG's own webhook (dag.h's dag_notify_hook):
+ * "webhook:FORMAT:CONNECTION", naming the connection and never the URL
+ * (a secret). Caller frees. */
+struct dag_notify_hook;
+char *dag_webhook_target(const struct dag_notify_hook *h);
+/* Split such a target: 0 with *format and *connection (caller frees
+ * both), or DAG_EINVAL for anything else ("webhook", the global notify
+ * section's target, among them). */
+int dag_webhook_target_parse(const char *target, char **format, char **connection);
+
 /* `s` with & < > written as Slack's &amp; &lt; &gt;. Caller frees. */
 char *dag_webhook_slack_escape(const char *s);
 

@@ -29,7 +29,7 @@ struct dag_webhook_sender {
   bool active;
   uv_timer_t timer;
   struct job *job;
-  dag_time_t held_until; /* after a failed attempt: no request before this */
+  bool curl_ready; /* curl_global_init() called */
   bool closing;
   void (*closed_cb)(void *ctx);
   void *closed_ctx;
@@ -41,6 +41,7 @@ struct job {
   uv_work_t req;
   struct dag_webhook_sender *s;
   int64_t alert_id;
+  char *target; /* the row's: its receiver's other rows wait with it */
   int attempts; /* before this one */
   char *url;    /* a secret: wiped when freed */
   char *payload;
@@ -127,6 +128,7 @@ static void job_free(struct job *j) {
     free(j->url);
   }
   free(j->payload);
+  free(j->target);
   free(j->ca_file);
   sb_free(&j->reply);
   free(j);
@@ -157,6 +159,15 @@ static void record(struct dag_webhook_sender *s, int64_t id,
   int rc = dag_store_alert_attempted(s->store, id, a);
   if (rc)
     LOG_ERROR("cannot record a webhook attempt id=%lld error=\"%s\"", (long long)id,
+              dag_strerror(rc));
+}
+
+/* While a receiver is down every row for it would fail alike: they wait
+ * with the one that failed. Other targets' rows are not held back. */
+static void hold(struct dag_webhook_sender *s, const char *target, dag_time_t until) {
+  int rc = dag_store_webhook_hold(s->store, target, until);
+  if (rc)
+    LOG_ERROR("cannot hold a webhook's notifications target=%s error=\"%s\"", target,
               dag_strerror(rc));
 }
 
@@ -193,8 +204,7 @@ static void after_work(uv_work_t *req, int status) {
     LOG_WARN("webhook notification not sent yet, will retry id=%lld attempt=%d in=%s "
              "error=\"%s\"",
              (long long)j->alert_id, attempts, in, why ? why : "");
-    /* One receiver: while it is down, every row would fail alike. */
-    s->held_until = now + wait;
+    hold(s, j->target, now + wait);
     break;
   }
   free(why);
@@ -206,23 +216,24 @@ static void after_work(uv_work_t *req, int status) {
     schedule_next(s);
 }
 
-/* The URL, from the settings or the connection; NULL after recording why
- * (a missing connection is retried: it may be added meanwhile). */
-static char *resolve_url(struct dag_webhook_sender *s, const struct dag_store_alert *a) {
-  if (s->cfg->notify_url) return xstrdup(s->cfg->notify_url);
+/* The URL, from the settings (`fixed`) or the connection `conn`; NULL
+ * after recording why (a missing connection is retried: it may be added
+ * meanwhile). */
+static char *resolve_url(struct dag_webhook_sender *s, const struct dag_store_alert *a,
+                         const char *fixed, const char *conn) {
+  if (fixed) return xstrdup(fixed);
   struct dag_conn c;
   char *err = NULL;
   char *url = NULL;
-  int rc = dag_store_connection_resolve(s->store, s->envp, s->cfg->notify_url_connection, &c,
-                                        &err);
+  int rc = conn ? dag_store_connection_resolve(s->store, s->envp, conn, &c, &err) : DAG_EINVAL;
+  if (!conn) err = xstrdup("the notify section that queued it is no longer set");
   if (rc == 0) {
     if (c.password && (strncmp(c.password, "http://", 7) == 0 ||
                        strncmp(c.password, "https://", 8) == 0)) {
       url = xstrdup(c.password);
       dag_log_mask(url);
     } else {
-      err = xasprintf("connection '%s' must hold the webhook's URL as its password",
-                      s->cfg->notify_url_connection);
+      err = xasprintf("connection '%s' must hold the webhook's URL as its password", conn);
     }
     dag_conn_clear(&c);
   }
@@ -234,20 +245,52 @@ static char *resolve_url(struct dag_webhook_sender *s, const struct dag_store_al
   LOG_ERROR("webhook notification has no URL id=%lld error=\"%s\"", (long long)a->id,
             err ? err : "");
   record(s, a->id, &r);
-  s->held_until = now + wait;
+  hold(s, a->target, now + wait);
   free(err);
   return NULL;
 }
 
 static bool start(struct dag_webhook_sender *s, struct dag_store_alert *a) {
-  char *url = resolve_url(s, a);
-  if (!url) return false;
+  /* "webhook": the notify section's; "webhook:FORMAT:CONN": a DAG's own. */
+  const char *format = s->cfg->notify_format, *fixed = s->cfg->notify_url;
+  const char *conn = s->cfg->notify_url_connection;
+  char *own_format = NULL, *own_conn = NULL;
+  if (strcmp(a->target, "webhook") != 0) {
+    if (dag_webhook_target_parse(a->target, &own_format, &own_conn) != 0) {
+      struct dag_store_alert_attempt r = {
+          .state = DAG_ALERT_FAILED, .now = dag_time_now(), .error = "unknown target"};
+      LOG_ERROR("webhook notification has an unknown target id=%lld", (long long)a->id);
+      record(s, a->id, &r);
+      return false;
+    }
+    format = own_format;
+    fixed = NULL;
+    conn = own_conn;
+  }
+  /* Before any worker thread uses libcurl: its global set-up is not
+   * thread-safe everywhere. Here, at the first request, so that a
+   * scheduler with no webhook row never loads libcurl (curl_lazy.c). */
+  if (!s->curl_ready) {
+    s->curl_ready = true;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      LOG_WARN("webhook alerts cannot be sent error=\"%s\"",
+               dag_curl_load_error() ? dag_curl_load_error() : "libcurl's set-up failed");
+  }
+  char *url = resolve_url(s, a, fixed, conn);
+  if (!url) {
+    free(own_format);
+    free(own_conn);
+    return false;
+  }
   struct job *j = xcalloc(1, sizeof(*j));
   j->s = s;
   j->alert_id = a->id;
+  j->target = xstrdup(a->target);
   j->attempts = a->attempts;
   j->url = url;
-  j->payload = dag_webhook_payload(s->cfg->notify_format, a);
+  j->payload = dag_webhook_payload(format ? format : "json", a);
+  free(own_format);
+  free(own_conn);
   j->ca_file = s->cfg->notify_ca_file ? xstrdup(s->cfg->notify_ca_file) : NULL;
   j->timeout_ms = (long)(s->cfg->notify_timeout_us / 1000);
   if (j->timeout_ms <= 0) j->timeout_ms = 1;
@@ -283,7 +326,6 @@ static void schedule_next(struct dag_webhook_sender *s) {
     arm(s, dag_smtp_backoff(s->cfg->notify_retry_base_us, 1));
     return;
   }
-  if (due < s->held_until) due = s->held_until;
   arm(s, due - dag_time_now());
 }
 
@@ -292,10 +334,6 @@ static void on_timer(uv_timer_t *t) {
   struct dag_webhook_sender *s = container_of(t, struct dag_webhook_sender, timer);
   if (s->closing || s->job) return;
   dag_time_t now = dag_time_now();
-  if (now < s->held_until) {
-    arm(s, s->held_until - now);
-    return;
-  }
   struct dag_store_alert a;
   int rc = dag_store_due_webhook(s->store, now, &a);
   if (rc == 0) {
@@ -316,18 +354,15 @@ int dag_webhook_sender_new(uv_loop_t *loop, const struct dag_config *cfg, dag_st
   s->cfg = cfg;
   s->store = store;
   s->envp = envp;
-  s->active = cfg->notify_kind != NULL;
+  /* Without a notify section a DAG's own notify list may still queue
+   * webhook rows: the sender always looks. */
+  s->active = true;
   uv_timer_init(loop, &s->timer);
   uv_unref((uv_handle_t *)&s->timer);
   *out = s;
-  if (!s->active) return 0;
-  /* Before any worker thread uses libcurl: its global set-up is not
-   * thread-safe everywhere. */
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    LOG_WARN("webhook alerts cannot be sent error=\"%s\"",
-             dag_curl_load_error() ? dag_curl_load_error() : "libcurl's set-up failed");
-  LOG_INFO("alerts also go to a webhook kind=%s format=%s url=%s", cfg->notify_kind,
-           cfg->notify_format, cfg->notify_url ? "(setting)" : "(connection)");
+  if (cfg->notify_kind)
+    LOG_INFO("alerts also go to a webhook kind=%s format=%s url=%s", cfg->notify_kind,
+             cfg->notify_format, cfg->notify_url ? "(setting)" : "(connection)");
   arm(s, 0);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* webhook_send.h - the outbox's second sender: alerts queued for the
- * notify.* webhook, POSTed with libcurl, with retries, without ever
- * delaying the scheduler.
+ * notify.* webhook or a DAG's own (its `notify:` list, named by a
+ * connection), POSTed with libcurl, with retries, without ever delaying
+ * the scheduler.
  *
  * Like the SMTP sender (smtp_send.h) it lives on the scheduler's loop: a
  * timer armed for the earliest due webhook row, kicked when one is queued;
@@ -8,8 +9,9 @@
  * interface blocks). TLS peers are always verified (notify.ca_file or the
  * system's CAs). Outcomes: 2xx sends; 408, 429, 5xx and no answer at all
  * queue the row again after an exponential backoff (notify.retry_base
- * doubling, at most 1 h) and hold back the other rows until then; any
- * other answer fails it with the status. The URL is a secret: it is never
+ * doubling, at most 1 h) and hold back the other rows of the same target
+ * until then (other targets' rows go on); any other answer fails it with
+ * the status. The URL is a secret: it is never
  * logged, stored or shown; the errors recorded have it masked. */
 #ifndef DAG_WEBHOOK_SEND_H
 #define DAG_WEBHOOK_SEND_H
@@ -24,8 +26,8 @@ struct dag_webhook_sender;
 
 /* `cfg` and `store` are borrowed and must outlive the sender; `envp`
  * (NULL-terminated, borrowed likewise) is where DAGCTL_CONN_<NAME> may
- * hold notify.url_connection. Without notify.kind the sender never sends.
- * Its handles do not keep the loop alive. Returns 0. */
+ * hold a webhook's connection. Its handles do not keep the loop alive.
+ * Returns 0. */
 int dag_webhook_sender_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *store,
                            char *const *envp, struct dag_webhook_sender **out);
 

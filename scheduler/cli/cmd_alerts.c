@@ -11,6 +11,7 @@
 #include "error.h"
 #include "runs.h"
 #include "timeutil.h"
+#include "webhook_msg.h"
 
 static const char usage[] = "dagctl alerts [--limit N] [--json] | dagctl alerts retry ID [--json]";
 
@@ -53,8 +54,15 @@ static json_t *alert_json(const struct dag_store_alert *a, const struct rcpt_vie
   json_object_set_new(o, "id", json_integer(a->id));
   json_object_set_new(o, "created_at", dag_api_time(a->created_at));
   json_object_set_new(o, "kind", json_string(dag_alert_kind_name(a->kind)));
-  /* The target's kind only: a webhook's URL is a secret. */
-  json_object_set_new(o, "target", json_string(a->target ? a->target : "email"));
+  /* The target's kind, and a DAG's own webhook's connection: never the
+   * URL, a secret. */
+  char *format = NULL, *conn = NULL;
+  bool own = dag_webhook_target_parse(a->target, &format, &conn) == 0;
+  json_object_set_new(o, "target",
+                      json_string(own ? "webhook" : a->target ? a->target : "email"));
+  json_object_set_new(o, "connection", own ? json_string(conn) : json_null());
+  free(format);
+  free(conn);
   json_object_set_new(o, "dag_id", json_string(a->dag_id));
   json_object_set_new(o, "dag_run_id", json_string(a->run_id));
   json_object_set_new(o, "task_id", a->task_id ? json_string(a->task_id) : json_null());
@@ -85,7 +93,7 @@ static void alert_text(const struct dag_store_alert *a, const struct rcpt_view *
   cli_fmt_time(a->created_at, created, sizeof(created));
   printf("%-6lld %-7s %-12s %-8s %-20s %-8d %s\n", (long long)a->id,
          dag_alert_state_name(a->state), dag_alert_kind_name(a->kind),
-         a->target ? a->target : "email", created, a->attempts, a->subject);
+         a->target ? "webhook" : "email", created, a->attempts, a->subject);
   if (a->state == DAG_ALERT_QUEUED) {
     cli_fmt_time(a->next_attempt_at, when, sizeof(when));
     printf("       next attempt %s UTC\n", when);
@@ -93,10 +101,16 @@ static void alert_text(const struct dag_store_alert *a, const struct rcpt_view *
     cli_fmt_time(a->sent_at, when, sizeof(when));
     printf("       sent %s UTC\n", when);
   }
-  if (a->target)
+  char *format = NULL, *conn = NULL;
+  if (a->target && dag_webhook_target_parse(a->target, &format, &conn) == 0)
+    printf("       to: the webhook of connection %s (%s; the DAG's notify list)\n", conn,
+           format);
+  else if (a->target)
     printf("       to: the %s of notify.*\n", a->target);
   else if (n == 0)
     printf("       to: smtp.to (not sent yet)\n");
+  free(format);
+  free(conn);
   for (size_t i = 0; i < n; i++)
     printf("       to %s: %s%s%s\n", v[i].address, v[i].state, v[i].reply ? ": " : "",
            v[i].reply ? v[i].reply : "");

@@ -115,5 +115,12 @@ void dag_free(struct dag *dag) {
     free(dag->groups[i].tooltip);
   }
   free(dag->groups);
+  for (size_t i = 0; i < dag->n_notify_email; i++) free(dag->notify_email[i]);
+  free(dag->notify_email);
+  for (size_t i = 0; i < dag->n_notify_hooks; i++) {
+    free(dag->notify_hooks[i].format);
+    free(dag->notify_hooks[i].url_connection);
+  }
+  free(dag->notify_hooks);
   free(dag);
 }

@@ -175,6 +175,13 @@ enum dag_deadline_ref {
   DAG_DEADLINE_QUEUED_AT,
 };
 
+/* A webhook of a DAG's `notify:` list, as Airflow's notifiers take a
+ * connection id: the URL is a secret, so only the connection is named. */
+struct dag_notify_hook {
+  char *format;         /* "json", "slack" or "teams" */
+  char *url_connection; /* a connection whose password is the URL */
+};
+
 /* "logical_date", "queued_at", or NULL for NONE. */
 const char *dag_deadline_ref_name(enum dag_deadline_ref r);
 
@@ -194,6 +201,13 @@ struct dag {
    * after its reference time gets one alert (sched_deadline.c). */
   enum dag_deadline_ref deadline_after; /* DAG_DEADLINE_NONE: no deadline */
   int64_t deadline_within_us;
+  /* The DAG's own notification targets (`notify:`), besides the global
+   * notify section and the tasks' `email`: addresses its alerts are also
+   * mailed to, and webhooks they are also POSTed to. */
+  char **notify_email;
+  size_t n_notify_email;
+  struct dag_notify_hook *notify_hooks;
+  size_t n_notify_hooks;
   bool is_paused_upon_creation;
   char **tags;
   size_t n_tags;

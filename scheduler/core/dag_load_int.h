@@ -130,6 +130,9 @@ void dag__get_callback(struct loadctx *ctx, const struct dag_ynode *v, const cha
  * Airflow's ("on_failure_callback"): its event, and which name it was. */
 bool dag__callback_key(const char *key, enum dag_callback_event *ev, bool *airflow_name);
 
+/* A DAG's `notify:` list at `v` into dag->notify_* (dag_validate_notify.c). */
+void dag__get_notify(struct loadctx *ctx, const struct dag_ynode *v, struct dag *dag);
+
 /* The schema: fill a new DAG from the root node. Errors go to ctx; returns
  * the DAG only when ctx->y.errors is still 0 afterwards, NULL otherwise. */
 struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root);

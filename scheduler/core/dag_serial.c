@@ -156,6 +156,17 @@ char *dag_serialize(const struct dag *dag) {
     json_object_set_new(dl, "within_us", json_integer(dag->deadline_within_us));
     json_object_set_new(o, "deadline", dl);
   }
+  if (dag->n_notify_email || dag->n_notify_hooks) {
+    json_t *hooks = json_array();
+    for (size_t i = 0; i < dag->n_notify_hooks; i++)
+      json_array_append_new(hooks, json_pack("{s:s, s:s}", "format",
+                                             dag->notify_hooks[i].format, "url_connection",
+                                             dag->notify_hooks[i].url_connection));
+    json_object_set_new(o, "notify",
+                        json_pack("{s:o, s:o}", "email",
+                                  str_array(dag->notify_email, dag->n_notify_email),
+                                  "webhooks", hooks));
+  }
   json_object_set_new(o, "is_paused_upon_creation", json_boolean(dag->is_paused_upon_creation));
   json_object_set_new(o, "tags", str_array(dag->tags, dag->n_tags));
   json_object_set_new(o, "params", dag->params ? json_deep_copy(dag->params) : json_object());
@@ -457,6 +468,23 @@ int dag_deserialize(const char *text, struct dag **out, char **err) {
   }
   dag->is_paused_upon_creation = get_bool(&r, o, "is_paused_upon_creation");
   dag->tags = get_strs(&r, o, "tags", false, &dag->n_tags);
+  /* Absent from older versions, and when the DAG has no targets. */
+  json_t *nt = json_object_get(o, "notify");
+  if (json_is_object(nt)) {
+    dag->notify_email = get_strs(&r, nt, "email", false, &dag->n_notify_email);
+    json_t *hooks = need(&r, nt, "webhooks", JSON_ARRAY, false);
+    size_t hi;
+    json_t *h;
+    json_array_foreach(hooks, hi, h) {
+      const char *f = json_string_value(json_object_get(h, "format"));
+      const char *c = json_string_value(json_object_get(h, "url_connection"));
+      if (!f || !c) continue;
+      dag->notify_hooks =
+          xrealloc(dag->notify_hooks, (dag->n_notify_hooks + 1) * sizeof(*dag->notify_hooks));
+      dag->notify_hooks[dag->n_notify_hooks++] =
+          (struct dag_notify_hook){.format = xstrdup(f), .url_connection = xstrdup(c)};
+    }
+  }
   json_t *params = need(&r, o, "params", JSON_OBJECT, false);
   dag->params = params ? json_deep_copy(params) : json_object();
   json_t *schema = json_object_get(o, "params_schema");

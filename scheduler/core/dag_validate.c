@@ -41,6 +41,7 @@ enum {
   K_MAX_ACTIVE_TASKS,
   K_DAGRUN_TIMEOUT,
   K_DEADLINE,
+  K_NOTIFY,
   K_IS_PAUSED,
   K_TAGS,
   K_PARAMS,
@@ -57,8 +58,8 @@ enum {
 static const char *const top_keys[K__COUNT] = {
     "dag_id",   "description",     "schedule",         "start_date",
     "end_date", "timezone",        "catchup",          "max_active_runs",
-    "max_active_tasks", "dagrun_timeout", "deadline", "is_paused_upon_creation", "tags",
-    "params", "default_args", "tasks", "groups", "on_success", "on_failure",
+    "max_active_tasks", "dagrun_timeout", "deadline", "notify", "is_paused_upon_creation",
+    "tags", "params", "default_args", "tasks", "groups", "on_success", "on_failure",
     "on_success_callback", "on_failure_callback",
 };
 
@@ -968,6 +969,7 @@ struct dag *dag__build(struct loadctx *ctx, const struct dag_ynode *root) {
       dag->dagrun_timeout_us <= 0)
     dag_yaml_err(&ctx->y, s[K_DAGRUN_TIMEOUT].val, "dagrun_timeout", "must be longer than 0s");
   if (present(&s[K_DEADLINE])) dag__get_deadline(ctx, s[K_DEADLINE].val, dag);
+  if (present(&s[K_NOTIFY])) dag__get_notify(ctx, s[K_NOTIFY].val, dag);
   if (present(&s[K_IS_PAUSED]))
     dag_yaml_get_bool(&ctx->y, s[K_IS_PAUSED].val, "is_paused_upon_creation",
                   &dag->is_paused_upon_creation);

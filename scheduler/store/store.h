@@ -507,7 +507,8 @@ struct dag_store_alert {
   char *last_error; /* NULL, or the server's reply / why it was not reached */
   dag_time_t sent_at; /* 0: not sent */
   char *cc;           /* NULL, or a JSON array of Cc addresses (email) */
-  char *target;       /* NULL: mail; "webhook": the notify.* webhook */
+  char *target;       /* NULL: mail; "webhook": the notify.* webhook;
+                         "webhook:FORMAT:CONN": a DAG's own (webhook_msg.h) */
 };
 
 /* Queue an alert (state queued, no attempts, due at a->next_attempt_at).
@@ -521,6 +522,10 @@ int dag_store_next_alert_due(dag_store *st, dag_time_t *due);
 /* The queued mail that is due first, if it is due at `now`; DAG_ENOTFOUND
  * if none is due. */
 int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *out);
+/* A webhook target did not answer: its queued rows wait until `until`
+ * (their next_attempt_at moved on, never back), so that the other
+ * targets' rows go first and this one is not asked again meanwhile. */
+int dag_store_webhook_hold(dag_store *st, const char *target, dag_time_t until);
 /* The same two for webhook notifications (target not NULL). */
 int dag_store_next_webhook_due(dag_store *st, dag_time_t *due);
 int dag_store_due_webhook(dag_store *st, dag_time_t now, struct dag_store_alert *out);

@@ -146,6 +146,17 @@ int dag_store_due_alert(dag_store *st, dag_time_t now, struct dag_store_alert *o
   return due_alert(st, false, now, out);
 }
 
+int dag_store_webhook_hold(dag_store *st, const char *target, dag_time_t until) {
+  static const char sql[] =
+      "UPDATE alert SET next_attempt_at = ?1"
+      " WHERE state = 'queued' AND target = ?2 AND next_attempt_at < ?1";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, until);
+  store_bind_text(s, 2, target);
+  return store_step_done(st, s, "hold webhook rows");
+}
+
 int dag_store_next_webhook_due(dag_store *st, dag_time_t *due) {
   return next_due(st, true, due);
 }

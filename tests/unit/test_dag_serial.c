@@ -25,7 +25,7 @@
 static void test_model_unchanged(void **state) {
   (void)state;
   assert_int_equal(sizeof(void *), 8);
-  assert_int_equal(sizeof(struct dag), 400);
+  assert_int_equal(sizeof(struct dag), 432);
   assert_int_equal(sizeof(struct dag_task), 344);
   assert_int_equal(sizeof(struct dag_group), 48);
   assert_int_equal(sizeof(struct dag_expand), 24);
@@ -110,6 +110,12 @@ static void same_dag(const struct dag *a, const struct dag *b) {
   assert_int_equal(a->dagrun_timeout_us, b->dagrun_timeout_us);
   assert_int_equal(a->deadline_after, b->deadline_after);
   assert_int_equal(a->deadline_within_us, b->deadline_within_us);
+  same_strs(a->notify_email, a->n_notify_email, b->notify_email, b->n_notify_email);
+  assert_int_equal(a->n_notify_hooks, b->n_notify_hooks);
+  for (size_t i = 0; i < a->n_notify_hooks; i++) {
+    same_str(a->notify_hooks[i].format, b->notify_hooks[i].format);
+    same_str(a->notify_hooks[i].url_connection, b->notify_hooks[i].url_connection);
+  }
   assert_int_equal(a->is_paused_upon_creation, b->is_paused_upon_creation);
   same_strs(a->tags, a->n_tags, b->tags, b->n_tags);
   same_json(a->params, b->params);
@@ -238,6 +244,11 @@ static struct dag *full_dag(void) {
   d->dagrun_timeout_us = 5400LL * 1000000;
   d->deadline_after = DAG_DEADLINE_QUEUED_AT;
   d->deadline_within_us = 2700LL * 1000000;
+  d->notify_email = strs(2, "a@x.org", "b@y.org");
+  d->n_notify_email = 2;
+  d->n_notify_hooks = 1;
+  d->notify_hooks = xcalloc(1, sizeof(*d->notify_hooks));
+  d->notify_hooks[0] = (struct dag_notify_hook){xstrdup("slack"), xstrdup("slack_data")};
   d->is_paused_upon_creation = true;
   d->tags = strs(2, "b", "a");
   d->n_tags = 2;

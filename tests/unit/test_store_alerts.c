@@ -238,6 +238,40 @@ static void test_webhook_rows(void **state) {
   assert_int_equal(dag_store_next_webhook_due(f->st, &due), DAG_ENOTFOUND);
 }
 
+static int64_t add_hook(struct store_fixture *f, const char *target, dag_time_t due) {
+  struct dag_store_alert h = {.created_at = 1000, .kind = DAG_ALERT_RUN_FAILED, .dag_id = "d",
+                              .run_id = "manual__1", .subject = "s", .body = "b",
+                              .next_attempt_at = due, .target = (char *)target};
+  int64_t id = 0;
+  assert_int_equal(dag_store_add_alert(f->st, &h, &id), 0);
+  return id;
+}
+
+/* A receiver that does not answer holds back its own rows only: the
+ * other targets' rows stay due, and no row is moved earlier. */
+static void test_webhook_hold_per_target(void **state) {
+  struct store_fixture *f = *state;
+  int64_t a1 = add_hook(f, "webhook:slack:team_a", 100);
+  int64_t b1 = add_hook(f, "webhook:json:team_b", 200);
+  int64_t a2 = add_hook(f, "webhook:slack:team_a", 9000);
+  int64_t mail = add(f, DAG_ALERT_TASK_FAILED, "t", "[\"a@x.org\"]", 50);
+  assert_int_equal(dag_store_webhook_hold(f->st, "webhook:slack:team_a", 5000), 0);
+  struct dag_store_alert a;
+  assert_int_equal(dag_store_due_webhook(f->st, 1000, &a), 0);
+  assert_int_equal(a.id, b1);
+  assert_string_equal(a.target, "webhook:json:team_b");
+  dag_store_alert_free(&a);
+  assert_int_equal(dag_store_get_alert(f->st, a1, &a), 0);
+  assert_int_equal(a.next_attempt_at, 5000);
+  dag_store_alert_free(&a);
+  assert_int_equal(dag_store_get_alert(f->st, a2, &a), 0);
+  assert_int_equal(a.next_attempt_at, 9000);
+  dag_store_alert_free(&a);
+  assert_int_equal(dag_store_get_alert(f->st, mail, &a), 0);
+  assert_int_equal(a.next_attempt_at, 50);
+  dag_store_alert_free(&a);
+}
+
 int main(void) {
 #define T(name) STORE_TEST(name)
   const struct CMUnitTest tests[] = {
@@ -246,6 +280,7 @@ int main(void) {
       T(test_defaults_resolved_and_recorded),
       T(test_add_keeps_an_enclosing_transaction),
       T(test_webhook_rows),
+      T(test_webhook_hold_per_target),
   };
   return store_backends_run("store_alerts", tests, DAG_ARRAY_SIZE(tests));
 }

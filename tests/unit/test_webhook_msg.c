@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "dag.h"
+#include "error.h"
 #include "store.h"
 #include "webhook_msg.h"
 #include "webhook_send.h"
@@ -179,12 +181,33 @@ static void test_classify(void **state) {
   free(o.error);
 }
 
+/* A DAG's own webhook is named by its connection, never by its URL, and
+ * read back the same; the global section's target is not one. */
+static void test_dag_target(void **state) {
+  (void)state;
+  struct dag_notify_hook h = {.format = "slack", .url_connection = "slack_data.1"};
+  char *t = dag_webhook_target(&h);
+  assert_string_equal(t, "webhook:slack:slack_data.1");
+  char *format = NULL, *conn = NULL;
+  assert_int_equal(dag_webhook_target_parse(t, &format, &conn), 0);
+  assert_string_equal(format, "slack");
+  assert_string_equal(conn, "slack_data.1");
+  free(format);
+  free(conn);
+  free(t);
+  const char *bad[] = {"webhook", "webhook:", "webhook:json", "webhook::x", "webhook:json:",
+                       "webhook:json:a:b", "email"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(dag_webhook_target_parse(bad[i], &format, &conn), DAG_EINVAL);
+  assert_int_equal(dag_webhook_target_parse(NULL, &format, &conn), DAG_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_generic),      cmocka_unit_test(test_generic_run_failed),
       cmocka_unit_test(test_slack),        cmocka_unit_test(test_slack_escape),
       cmocka_unit_test(test_teams),        cmocka_unit_test(test_unknown_format),
-      cmocka_unit_test(test_classify),
+      cmocka_unit_test(test_classify),     cmocka_unit_test(test_dag_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
