@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -115,12 +117,68 @@ static void delete_cascades(void **state) {
   assert_false(missed(f->st, pk));
 }
 
+struct racer {
+  dag_store *st;
+  int64_t pk;
+  int rc;
+  bool claimed;
+};
+
+static void *race(void *arg) {
+  struct racer *r = arg;
+  r->rc = dag_store_deadline_claim(r->st, r->pk, 5000, 7000, &r->claimed);
+  return NULL;
+}
+
+/* Until a session of the test's database waits for a lock. */
+static void await_lock_wait(const char *url) {
+  PGconn *c = PQconnectdb(url);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  for (int i = 0; i < 20000; i++) {
+    PGresult *res = PQexec(c, "SELECT count(*) FROM pg_stat_activity"
+                              " WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    bool waiting = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
+    if (waiting) break;
+    usleep(1000);
+  }
+  PQfinish(c);
+}
+
+/* Two schedulers on PostgreSQL claim at once: the second waits for the
+ * first's transaction at the key, then claims only if it rolled back. */
+static void pg_concurrent_claims(void **state) {
+  struct store_fixture *f = *state;
+  if (store_test_kind != DAG_STORE_POSTGRESQL) return;
+  for (int commit = 1; commit >= 0; commit--) {
+    int64_t pk = make_run(f->st, commit ? "r1" : "r2");
+    bool claimed = false;
+    assert_int_equal(dag_store_begin(f->st), 0);
+    assert_int_equal(dag_store_deadline_claim(f->st, pk, 5000, 6000, &claimed), 0);
+    assert_true(claimed);
+    struct racer r = {.st = second(f), .pk = pk};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race, &r), 0);
+    await_lock_wait(f->db.state);
+    if (commit)
+      assert_int_equal(dag_store_commit(f->st), 0);
+    else
+      dag_store_rollback(f->st);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.claimed, !commit);
+    dag_store_close(r.st);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       STORE_TEST(claimed_once),
       STORE_TEST(rollback_gives_it_back),
       STORE_TEST(ended_run_not_claimed),
       STORE_TEST(delete_cascades),
+      STORE_TEST(pg_concurrent_claims),
   };
   return store_backends_run("store_deadline", tests, DAG_ARRAY_SIZE(tests));
 }
