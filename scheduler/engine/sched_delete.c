@@ -15,6 +15,8 @@ static int delete_now(struct sched_run *r) {
   int rc = dag_store_run_delete(s->store, r->pk);
   if (rc == DAG_ENOTFOUND) rc = 0;
   if (rc) return rc;
+  /* Files made ahead for its tries must not come back after the removal. */
+  sched_ahead_drain(s);
   int lrc = dag_run_remove_logs(s->cfg->home, r->sd->dag_id, r->run_id);
   if (lrc) LOG_WARN("cannot remove a deleted run's logs dag=%s run=%s error=\"%s\"", r->sd->dag_id,
                     r->run_id, dag_strerror(lrc));

@@ -5,6 +5,7 @@
 #define DAG_SCHED_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -159,6 +160,7 @@ struct sched_ti {
   bool marked;      /* marked by hand while it ran: its try is being stopped (sched_mark.c) */
   uint64_t ready_seq; /* order of entry in the ready queue, among equal weights */
   bool pool_waiting;  /* its pool's slots were short: the wait is logged once */
+  int ahead_try;      /* the try whose files sched_ahead.c made or is to make; 0: none */
 };
 
 struct sched_run {
@@ -227,6 +229,24 @@ struct sched_deadlines {
   size_t n, cap;
   uv_timer_t timer;
   bool timer_on; /* initialised and not closed */
+};
+
+/* The tries whose files are made ahead (sched_ahead.c): a FIFO of jobs
+ * for its thread, each a try's log and status paths (owned). mu guards
+ * the queue, busy and quit. */
+#define SCHED_AHEAD_MAX 64
+struct sched_ahead_job {
+  char *log, *status;
+};
+struct sched_ahead {
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t mu;
+  pthread_cond_t wake; /* a job, or quit */
+  pthread_cond_t idle; /* the queue is empty and no job is being made */
+  struct sched_ahead_job jobs[SCHED_AHEAD_MAX];
+  size_t head, len;
+  bool busy, quit;
 };
 
 struct dag_scheduler {
@@ -338,6 +358,8 @@ struct dag_scheduler {
   struct sched_pool_pass *pool_pass; /* during sched_start_ready() */
   uv_timer_t pool_timer;            /* looks again at tasks waiting for a pool */
   bool pool_timer_closed;
+
+  struct sched_ahead ahead;
 };
 
 /* scheduler.c */
@@ -411,6 +433,16 @@ void sched_batch_defer(struct dag_scheduler *s, struct sched_ti *ti);
 /* After the commit (rc its result): hand the kept-back tries over. */
 void sched_batch_handover(struct dag_scheduler *s, int rc);
 void sched_batch_free(struct dag_scheduler *s);
+
+/* sched_ahead.c: the files of the tries likely to start next */
+/* `started`'s try has just been started: note the tries likely to follow. */
+void sched_ahead_started(struct sched_ti *started);
+/* Wait until every noted try's files are made (before a run's logs are
+ * removed; tests). */
+void sched_ahead_drain(struct dag_scheduler *s);
+void sched_ahead_init(struct dag_scheduler *s);
+void sched_ahead_stop(struct dag_scheduler *s); /* ends its thread; again: no-op */
+void sched_ahead_free(struct dag_scheduler *s);
 void sched_run_terminate_all(struct dag_scheduler *s);
 void sched_run_free(struct sched_run *r);
 void sched_on_task_exit(struct dag_proc *p, int64_t status, int sig, bool timed_out);

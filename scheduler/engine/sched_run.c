@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -582,6 +583,7 @@ static int start_task(struct sched_ti *ti) {
     sched_batch_defer(s, ti);
   else if (rc == 0 && ti->proc && s->ops.start)
     s->ops.start(ti->proc);
+  if (rc == 0 && ti->proc) sched_ahead_started(ti);
   return rc;
 }
 
@@ -1258,10 +1260,12 @@ static int adopt_unrecorded(struct sched_ti *ti, int pid, dag_time_t now) {
                                        "scheduler was down (no outcome recorded)");
 }
 
-/* True if try `try_number` of `ti` left a status file. */
+/* True if try `try_number` of `ti` left a status file. An empty one was
+ * made ahead by a scheduler (sched_ahead.c), not by a supervisor: none. */
 static bool has_status(const struct sched_ti *ti, int try_number) {
   char *path = sched_status_path(ti, try_number);
-  bool yes = access(path, F_OK) == 0;
+  struct stat st;
+  bool yes = stat(path, &st) == 0 && st.st_size > 0;
   free(path);
   return yes;
 }

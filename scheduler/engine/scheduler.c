@@ -780,6 +780,7 @@ int dag_scheduler_new(uv_loop_t *loop, const struct dag_config *cfg, dag_store *
   uv_timer_init(loop, &s->poll_timer);
   s->poll_timer.data = s;
   sched_work_init(s);
+  sched_ahead_init(s);
   *out = s;
   return 0;
 }
@@ -889,6 +890,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
   sched_queue_stop(s);
   sched_ha_stop(s);
   sched_deadline_stop(s);
+  sched_ahead_stop(s);
   sched_run_terminate_all(s);
   /* Queued work is finished (task ends recorded) or dropped by its
    * handler; dispatch also checks whether everything is closed. */
@@ -897,6 +899,7 @@ void dag_scheduler_shutdown(struct dag_scheduler *s, void (*closed_cb)(void *ctx
 
 void dag_scheduler_free(struct dag_scheduler *s) {
   if (!s) return;
+  sched_ahead_free(s);
   sched_work_free(s);
   sched_callback_drop(s);
   for (size_t i = 0; i < s->n_dags; i++) free_dag_entry(s->dags[i]);
