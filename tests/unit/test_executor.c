@@ -427,6 +427,32 @@ static void test_status_file(void **state) {
   assert_int_equal(dag_proc_read_status(f->status, &status, &sig, &timed_out, &u), -ENOENT);
 }
 
+/* The supervisor's first form of the status file ("started") replaces
+ * whatever the file held: an earlier outcome (a sensor's earlier poke of
+ * the same try) must not show through it, nor read as this try's. The
+ * task sees the file as it is once the supervisor has started it. */
+static void test_started_replaces_the_file(void **state) {
+  struct fixture *f = *state;
+  write_file(f->status,
+             "dagctl-status 1\nexit 0\nsignal 0\ntimed_out 0\nmaxrss_kb 1\nuser_us 1\n"
+             "sys_us 1\nwall_us 1\n",
+             0644);
+  char script[512];
+  snprintf(script, sizeof(script), "cat '%s'", f->status);
+  struct result r;
+  run_sh(f, script, NULL, &r);
+  assert_int_equal(r.status, 0);
+  char buf[4096];
+  read_log(f, buf, sizeof(buf));
+  if (strcmp(buf, "dagctl-status 1\nstarted 1\n") != 0) fail_msg("status at the start: '%s'", buf);
+  /* Made ahead, empty: the same. */
+  write_file(f->status, "", 0644);
+  unlink(f->log);
+  run_sh(f, script, NULL, &r);
+  read_log(f, buf, sizeof(buf));
+  assert_string_equal(buf, "dagctl-status 1\nstarted 1\n");
+}
+
 static void test_terminate(void **state) {
   struct fixture *f = *state;
   char *env[] = {"PATH=/usr/bin:/bin", NULL};
@@ -747,6 +773,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_timeout_stops_the_group, setup, teardown),
       cmocka_unit_test_setup_teardown(test_leftovers_are_stopped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_status_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_started_replaces_the_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_then_adopt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
