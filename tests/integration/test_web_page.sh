@@ -239,7 +239,14 @@ mcounts='[...document.querySelectorAll("#grid .mapped-count")].map((c) => c.data
   "screenshot:$ARTIFACTS/web_mapped_grid.png" \
   "(document.querySelector('#grid .mapped-name[data-mapped=\"fan\"]').click(), ($until)(() => !document.querySelector('#grid .cell[data-map-index]')))" \
   "$mrows" \
+  "(document.querySelector('#grid .cell.mapped-cell').click(), ($until)(() => document.querySelectorAll('.mapped-detail .instance').length === 3))" \
+  "[...document.querySelectorAll('.mapped-detail .instance')].map((e) => e.dataset.mapIndex + '=' + e.querySelector('.badge, [data-state]').textContent.trim() + ':' + e.querySelector('a.try-link').getAttribute('href').replace(/.*\\/tries\\//, '')).join(' ')" \
   >"$TMP/mapped.json" 2>"$TMP/mapped.err" || fail "driving the mapped grid: $(cat "$TMP/mapped.err" "$TMP/mapped.json")"
+"$PYTHON" "$(dirname "$0")/cdp.py" "$CHROMIUM" "$B/dags/mapgrid/runs/$mrun/tasks/fan/tries/1?map_index=1" \
+  "($until)(() => document.querySelector('#log').textContent.includes('map_index=1'))" \
+  "document.querySelector('#log').textContent.includes('exited with status 1')" \
+  >"$TMP/mapped_try.json" 2>"$TMP/mapped_try.err" || fail "the try page of fan[1]: $(cat "$TMP/mapped_try.err" "$TMP/mapped_try.json")"
+assert_eq "$(sed -n 2p "$TMP/mapped_try.json")" true "fan[1]'s log on its try page"
 "$PYTHON" - "$TMP/mapped.json" <<'EOF2' || fail "the mapped task in the grid: $(cat "$TMP/mapped.json")"
 import json, sys
 v = [json.loads(l) for l in open(sys.argv[1])]
@@ -255,5 +262,7 @@ assert v[6] == ("fan=failed(success:2 failed:1) fan[0]=success fan[1]=failed fan
 assert v[7] == "\u25be fan [3]|[0]|[1]|[2]|after", v[7]
 # Folded again.
 assert v[10] == "fan=failed(success:2 failed:1) after=success", v[10]
+# The task's panel lists its instances, each with its state and its log.
+assert v[12] == "0=success:1?map_index=0 1=failed:1?map_index=1 2=success:1?map_index=2", v[12]
 EOF2
 log "a mapped task folds and unfolds in the grid; screenshot: $ARTIFACTS/web_mapped_grid.png"

@@ -367,7 +367,28 @@ async function xcomTable(run) {
     facts(entries.map((x) => [x.key, h('code', {text: cut(x.value)})])));
 }
 
+// A mapped task: its instances, each with its state and its tries' logs.
+async function mappedDetail(run) {
+  const base = runUrl(DAG_ID, run.dag_run_id) + '/taskInstances/' + enc(sel.task);
+  const [list, tries] = await Promise.all([apiGet(base + '/listMapped?limit=1000'),
+    apiGet(runUrl(DAG_ID, run.dag_run_id) + '/tries?task_id=' + enc(sel.task))]);
+  return h('div', {class: 'task-detail mapped-detail'},
+    h('h3', {}, 'Task ', h('code', {text: sel.task}), ' ', h('span', {class: 'muted',
+      text: list.total_entries + ' mapped instance' + (list.total_entries === 1 ? '' : 's')})),
+    h('div', {class: 'instances'}, list.task_instances.map((ti) =>
+      h('div', {class: 'tries instance', 'data-map-index': String(ti.map_index)},
+        h('code', {text: '[' + ti.map_index + ']'}), ' ', stateBadge(ti.state), ' ',
+        ...tries.task_tries.filter((t) => t.map_index === ti.map_index).map((t) =>
+          h('a', {class: 'try-link', 'data-state': t.state,
+            href: tryPage(DAG_ID, run.dag_run_id, sel.task, t.try_number) + '?map_index=' + ti.map_index,
+            text: 'try ' + t.try_number})),
+        ti.error ? h('span', {class: 'error-text', text: ' ' + ti.error}) : null))));
+}
+
 async function taskDetail(run) {
+  const gt = grid.tasks.find((t) => t.task_id === sel.task);
+  const ri = grid.dag_runs.indexOf(run);
+  if (gt && gt.mapped && ri >= 0 && gt.mapped.counts[ri]) return mappedDetail(run);
   const [ti, tries, xcom] = await Promise.all([
     apiGet(runUrl(DAG_ID, run.dag_run_id) + '/taskInstances/' + enc(sel.task)),
     apiGet(runUrl(DAG_ID, run.dag_run_id) + '/tries?task_id=' + enc(sel.task)),

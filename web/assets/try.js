@@ -7,7 +7,11 @@
 
 const [, , DAG_ID, , RUN_ID, , TASK_ID, , TRY] = location.pathname.split('/').map(decodeURIComponent);
 const TRY_N = parseInt(TRY, 10);
-const logUrl = runUrl(DAG_ID, RUN_ID) + '/taskInstances/' + enc(TASK_ID) + '/logs/' + TRY_N;
+// A mapped task's instance: ?map_index=N, passed on to the API.
+const MAP_INDEX = new URLSearchParams(location.search).get('map_index');
+const MAPPED = MAP_INDEX !== null && /^[0-9]+$/.test(MAP_INDEX);
+const logUrl = runUrl(DAG_ID, RUN_ID) + '/taskInstances/' + enc(TASK_ID) + '/logs/' + TRY_N +
+  '?' + (MAPPED ? 'map_index=' + MAP_INDEX + '&' : '');
 const CHUNK = 256 * 1024;             // bytes fetched at a time
 let offset = null;                    // where the shown log ends (null: nothing fetched yet)
 let first = 0;                        // where the shown log begins
@@ -29,7 +33,8 @@ function renderHead(ti, tries) {
   $('#try-state').replaceChildren(stateBadge(state));
   $('#try-tabs').replaceChildren(...tries.map((x) => h('a', {
     class: 'try-link' + (x.try_number === TRY_N ? ' current' : ''), 'data-state': x.state,
-    href: tryPage(DAG_ID, RUN_ID, TASK_ID, x.try_number), text: 'try ' + x.try_number})));
+    href: tryPage(DAG_ID, RUN_ID, TASK_ID, x.try_number) + (MAPPED ? '?map_index=' + MAP_INDEX : ''),
+    text: 'try ' + x.try_number})));
   const fact = (k, v) => [h('dt', {text: k}), h('dd', {}, v)];
   $('#try-facts').replaceChildren(
     ...fact('Started', t ? fmtTime(t.start_date) : '–'),
@@ -67,7 +72,7 @@ function fmtBytes(n) {
 
 async function fetchLog() {
   // The first fetch takes the tail; later ones what was appended since.
-  const url = offset === null ? logUrl + '?tail=' + CHUNK : logUrl + '?offset=' + offset + '&limit=' + (4 * CHUNK);
+  const url = offset === null ? logUrl + 'tail=' + CHUNK : logUrl + 'offset=' + offset + '&limit=' + (4 * CHUNK);
   const r = await fetch(url);
   if (r.status === 404) return false;
   if (!r.ok) throw new Error('log: HTTP ' + r.status);
@@ -96,7 +101,7 @@ async function loadEarlier() {
   loadingEarlier = true;
   try {
     const from = Math.max(0, first - CHUNK);
-    const r = await fetch(logUrl + '?offset=' + from + '&limit=' + (first - from));
+    const r = await fetch(logUrl + 'offset=' + from + '&limit=' + (first - from));
     if (!r.ok) throw new Error('log: HTTP ' + r.status);
     let bytes = new Uint8Array(await r.arrayBuffer());
     const skip = from > 0 ? startOfLine(bytes) : 0;
@@ -119,10 +124,10 @@ async function loadEarlier() {
 async function tick() {
   const base = runUrl(DAG_ID, RUN_ID);
   const [ti, tries] = await Promise.all([
-    apiGet(base + '/taskInstances/' + enc(TASK_ID)),
+    apiGet(base + '/taskInstances/' + enc(TASK_ID) + (MAPPED ? '/' + MAP_INDEX : '')),
     apiGet(base + '/tries?task_id=' + enc(TASK_ID)),
   ]);
-  const t = renderHead(ti, tries.task_tries);
+  const t = renderHead(ti, tries.task_tries.filter((x) => x.map_index === (MAPPED ? Number(MAP_INDEX) : -1)));
   // This try is running when the task instance is on it and running.
   const running = !!t && ti.try_number === TRY_N && ti.state === 'running';
   const found = await fetchLog();
@@ -133,7 +138,7 @@ async function tick() {
 
 document.addEventListener('DOMContentLoaded', () => {
   setupChrome();
-  $('#download').href = logUrl + '?download=true';
+  $('#download').href = logUrl + 'download=true';
   $('#log-earlier-btn').addEventListener('click', loadEarlier);
   $('#log').addEventListener('scroll', () => { if ($('#log').scrollTop === 0) loadEarlier(); });
   const loop = async () => {
