@@ -105,6 +105,17 @@ static void keep_failure(dag_store *st, const PGresult *res) {
   d->errmsg = mask(msg && *msg ? msg : "unknown PostgreSQL failure", d->password);
 }
 
+/* A session of ours that sits in a transaction with its client silent this
+ * long is ended by the server, which lets go of its row locks. Our
+ * transactions send their statements back to back from one call on the
+ * loop; a client silent inside one is frozen or cut off (a worker's link
+ * down between a heartbeat's statements), and the server would otherwise
+ * hold its locks until TCP gives up on the connection, hours later: the
+ * scheduler could not declare that worker gone (its row is locked) and its
+ * tries would never run elsewhere. The client's next call fails and
+ * reconnects (maybe_reconnect()). */
+#define IDLE_IN_TRANSACTION "SET idle_in_transaction_session_timeout = 5000"
+
 /* A broken connection (a restarted server, a cut link) is reset when no
  * transaction is open: the transaction it had is gone either way, and its
  * caller has the failure. Statements are prepared again as they are used,
@@ -120,9 +131,9 @@ static void maybe_reconnect(dag_store *st) {
   if (PQpipelineStatus(CONN(st)) != PQ_PIPELINE_OFF) PQexitPipelineMode(CONN(st));
   for (size_t i = 0; i < st->n_stmts; i++) PS(st->stmts[i])->prepared = false;
   if (PQstatus(CONN(st)) != CONNECTION_OK) return;
-  char sql[128];
-  snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET lock_timeout = %d%s",
-           DATA(st)->lock_timeout_ms,
+  char sql[192];
+  snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET lock_timeout = %d; %s%s",
+           DATA(st)->lock_timeout_ms, IDLE_IN_TRANSACTION,
            DATA(st)->readonly ? "; SET default_transaction_read_only = on" : "");
   PGresult *r = PQexec(CONN(st), sql);
   if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -579,6 +590,7 @@ int store_pg_connect(dag_store *st, const char *url, const struct dag_store_opti
   /* UTC keeps any server-side time function out of local time; the lock
    * timeout is SQLite's busy timeout (dag_store_set_busy_timeout). */
   if (pg_exec(st, "SET TIME ZONE 'UTC'") != 0 || pg_exec(st, "SET lock_timeout = 10000") != 0 ||
+      pg_exec(st, IDLE_IN_TRANSACTION) != 0 ||
       (d->readonly && pg_exec(st, "SET default_transaction_read_only = on") != 0)) {
     *err = xasprintf("%s: %s", url, pg_errmsg(st));
     return DAG_ESTORE;
