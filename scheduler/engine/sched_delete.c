@@ -1,7 +1,8 @@
 /* sched_delete.c - a run deleted while it was active (run_delete.h): the
  * scheduler stops its tasks (SIGTERM, SIGKILL after the grace period),
  * and once the last of them has ended deletes the run, its task
- * instances, tries, XComs and logs. Nothing of the run is recorded in
+ * instances, tries, XComs and logs. A try a worker has is taken back from
+ * it (its next heartbeat stops the process). Nothing of the run is recorded in
  * between: its rows are going. */
 #include "error.h"
 #include "log.h"
@@ -26,14 +27,28 @@ static int delete_now(struct sched_run *r) {
 
 int sched_delete_run(struct sched_run *r) {
   if (r->deleting) return 0;
+  int rc = 0;
+  for (struct sched_ti *ti = sched_ti_next(r, NULL); ti && rc == 0; ti = sched_ti_next(r, ti)) {
+    sched_ti_cancel_retry(ti);
+    /* A try a worker has is taken back: its next heartbeat stops it. */
+    if (ti->on_worker && !ti->end_posted) {
+      rc = sched_mark_take_back(ti, "its run was deleted");
+      if (rc == DAG_ENOTFOUND) rc = 0;
+    }
+  }
+  if (rc) return rc;
   r->deleting = true;
   LOG_INFO("deleting run, stopping its tasks first dag=%s run=%s running=%zu", r->sd->dag_id,
            r->run_id, r->live);
-  for (struct sched_ti *ti = sched_ti_next(r, NULL); ti; ti = sched_ti_next(r, ti))
-    sched_ti_cancel_retry(ti);
+  if (r->live == 0) {
+    /* Deleted before it is let go (ending it frees it). */
+    rc = delete_now(r);
+    if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED, false);
+    return rc;
+  }
   /* Stops its processes and lets it go once they are reaped. */
   if (!r->done) sched_run_end_elsewhere(r, DAG_RUN_FAILED, false);
-  return r->live == 0 ? delete_now(r) : 0;
+  return 0;
 }
 
 int sched_delete_exit(struct sched_ti *ti, const struct sched_work *w) {

@@ -505,8 +505,14 @@ int sched_delete_run(struct sched_run *r);
 int sched_delete_exit(struct sched_ti *ti, const struct sched_work *w);
 
 /* sched_mark.c: task instances marked by hand */
-/* ti was marked `state` in the store: take it, stopping its process. */
-void sched_mark_apply(struct sched_ti *ti, enum dag_task_state state);
+/* ti was marked `state` in the store: take it, stopping its process (or
+ * taking its try back from its worker). Inside the caller's transaction. */
+int sched_mark_apply(struct sched_ti *ti, enum dag_task_state state);
+/* Take ti's try back from the worker that has it, queued or running
+ * (dag_store_claim_take_back()): the scheduler no longer waits for its end.
+ * DAG_ENOTFOUND when its claim has already ended. Inside the caller's
+ * transaction; the run is not released. */
+int sched_mark_take_back(struct sched_ti *ti, const char *why);
 /* The process of a task instance marked while it ran has ended: record
  * its try's end (the task instance keeps its mark). Inside the caller's
  * transaction. */

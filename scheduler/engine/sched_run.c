@@ -1556,7 +1556,8 @@ int sched_run_reload(struct sched_run *r) {
       if ((size_t)tis[i].map_index >= ti->n_kids) continue;
       ti = &ti->kids[tis[i].map_index];
       if (dag_task_state_is_finished(tis[i].state) && !dag_task_state_is_finished(ti->state))
-        sched_mark_apply(ti, tis[i].state);
+        rc = sched_mark_apply(ti, tis[i].state);
+      if (rc) break;
       continue;
     }
     if (tis[i].state == DAG_TI_NONE && ti->state != DAG_TI_NONE && !ti->proc && !ti->orphan) {
@@ -1569,8 +1570,12 @@ int sched_run_reload(struct sched_run *r) {
       ti->max_tries = tis[i].max_tries;
     } else if (dag_task_state_is_finished(tis[i].state) && !dag_task_state_is_finished(ti->state)) {
       /* Marked by hand (sched_mark.c). */
-      sched_mark_apply(ti, tis[i].state);
+      if ((rc = sched_mark_apply(ti, tis[i].state)) != 0) break;
     }
+  }
+  if (rc) {
+    dag_store_tis_free(tis, n);
+    return rc;
   }
   /* Ended by hand, or a cancelled backfill's queued run. */
   if ((run_state == DAG_RUN_SUCCESS || run_state == DAG_RUN_FAILED) && !r->done) {

@@ -84,7 +84,7 @@ int sched_run_timeout_check(struct sched_run *r) {
     rc = dag_store_ti_set_state(s->store, r->pk, dag->tasks[ti->idx].id, ti->map_index,
                                 DAG_TI_SKIPPED, now);
     /* A running one is stopped and its try recorded as ended skipped. */
-    if (rc == 0) sched_mark_apply(ti, DAG_TI_SKIPPED);
+    if (rc == 0) rc = sched_mark_apply(ti, DAG_TI_SKIPPED);
   }
   if (rc == 0) rc = dag_store_set_run_state(s->store, r->pk, DAG_RUN_FAILED, 0, now);
   if (rc) return rc;

@@ -254,11 +254,12 @@ static int report_ends(struct dag_worker *w) {
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct worker_try *t = batch[i];
     if (refused[i]) {
-      /* Another worker has (or will have) run it; this result must not
-       * overwrite that one. */
+      /* Another worker has (or will have) run it, or the scheduler took
+       * it back (marked, timed out, deleted); this result must not
+       * overwrite that. */
       n_refused++;
-      LOG_WARN("late result refused: the try was taken from this worker (it was silent longer "
-               "than core.worker_timeout) worker=%s run_pk=%lld task=%s try=%d exit=%lld "
+      LOG_WARN("late result refused: the try was taken from this worker (silent longer than "
+               "core.worker_timeout, or the try marked, timed out or deleted) worker=%s run_pk=%lld task=%s try=%d exit=%lld "
                "batch=%zu", w->id, (long long)t->claim.run_pk, t->claim.task_id,
                t->claim.try_number, (long long)t->claim.exit_status, n);
       if (t->run.ref)

@@ -740,6 +740,14 @@ int dag_store_claims_done(dag_store *st, struct dag_store_claim **out, size_t *n
 /* The scheduler recorded claim `id`'s end (part of the caller's transaction). */
 int dag_store_claim_recorded(dag_store *st, int64_t id);
 
+/* The scheduler takes back the claim of try `try_number` of a task, queued
+ * or running (marked by hand, its run timed out or deleted), in the
+ * caller's transaction, and records its end itself: the claim is left
+ * recorded, lost for `why`, without its token, so the worker's next
+ * heartbeat stops the try and its late end is refused. DAG_ENOTFOUND when
+ * there is no such claim queued or running (its end may wait to be taken). */
+int dag_store_claim_take_back(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                              const char *why, dag_time_t now);
 /* The claim of try `try_number` of a task, in *out (caller frees its
  * strings with dag_store_claim_clear()). DAG_ENOTFOUND when that try was
  * never queued for the workers. */

@@ -401,6 +401,24 @@ int dag_store_claim_recorded(dag_store *st, int64_t id) {
   return store_step_later(st, s, "claim recorded");
 }
 
+int dag_store_claim_take_back(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
+                              const char *why, dag_time_t now) {
+  static const char sql[] =
+      "UPDATE task_claim SET state = 'recorded', token = NULL, ended_at = ?1, exit_status = -1,"
+      " term_signal = 0, timed_out = 0, lost = ?2"
+      " WHERE run_pk = ?3 AND task_id = ?4 AND try_number = ?5 AND state IN ('queued', 'running')";
+  struct store_stmt *s = store_stmt(st, sql);
+  if (!s) return DAG_ESTORE;
+  store_bind_int64(s, 1, now);
+  store_bind_text(s, 2, why);
+  store_bind_int64(s, 3, run_pk);
+  store_bind_text(s, 4, task_id);
+  store_bind_int64(s, 5, try_number);
+  int rc = store_step_done(st, s, "take back claim");
+  if (rc) return rc;
+  return store_changes(st) ? 0 : DAG_ENOTFOUND;
+}
+
 int dag_store_claim_of_try(dag_store *st, int64_t run_pk, const char *task_id, int try_number,
                            struct dag_store_claim *out) {
   static const char sql[] =

@@ -152,6 +152,49 @@ static void queues_and_types_route(void **state) {
   dag_store_claims_free(c, 1);
 }
 
+/* The scheduler takes a queued or running claim back (a mark, a run's
+ * timeout or deletion): it is recorded at once, lost for the reason given,
+ * and its worker's heartbeat and end are refused; an ended claim is not
+ * taken. */
+static void taken_back_by_the_scheduler(void **state) {
+  struct fixture *f = *state;
+  queue(f, "a", 1, "default", "shell");
+  queue(f, "b", 1, "default", "shell");
+  queue(f, "c", 1, "default", "shell");
+  struct dag_store_claim *c = NULL;
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 2, &c), 2);
+  assert_int_equal(dag_store_claim_take_back(f->s.st, f->run_pk, "a", 1, "marked while it ran",
+                                             5000), 0);
+  assert_int_equal(dag_store_claim_heartbeat(f->s.st, c[0].id, c[0].token, 5001), DAG_ECLAIM);
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[0], 5001), DAG_ECLAIM);
+  /* Recorded already: the scheduler does not take it as an end. */
+  struct dag_store_claim *done = NULL;
+  size_t n = 9;
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
+  assert_int_equal(n, 0);
+  struct dag_store_claim one;
+  assert_int_equal(dag_store_claim_of_try(f->s.st, f->run_pk, "a", 1, &one), 0);
+  assert_null(one.token);
+  assert_string_equal(one.lost, "marked while it ran");
+  dag_store_claim_clear(&one);
+  /* Still queued: taken too, so no worker claims it. */
+  assert_int_equal(dag_store_claim_take_back(f->s.st, f->run_pk, "c", 1, "its run was deleted",
+                                             5000), 0);
+  struct dag_store_claim *none = NULL;
+  assert_int_equal(claim(f, f->s.st, "w1", default_q, 1, shell_only, 2, 8, &none), 0);
+  /* Ended: not taken; nor a try never queued. */
+  assert_int_equal(dag_store_claim_end(f->s.st, &c[1], 5002), 0);
+  assert_int_equal(dag_store_claim_take_back(f->s.st, f->run_pk, "b", 1, "x", 5003),
+                   DAG_ENOTFOUND);
+  assert_int_equal(dag_store_claim_take_back(f->s.st, f->run_pk, "b", 2, "x", 5003),
+                   DAG_ENOTFOUND);
+  assert_int_equal(dag_store_claims_done(f->s.st, &done, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(done[0].id, c[1].id);
+  dag_store_claims_free(done, n);
+  dag_store_claims_free(c, 2);
+}
+
 /* The end is accepted with the claim's token only; then the scheduler sees
  * it once, until it marks it recorded. */
 static void end_needs_the_token(void **state) {
@@ -442,6 +485,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(two_claimers_split, setup, teardown),
       cmocka_unit_test_setup_teardown(queues_and_types_route, setup, teardown),
       cmocka_unit_test_setup_teardown(end_needs_the_token, setup, teardown),
+      cmocka_unit_test_setup_teardown(taken_back_by_the_scheduler, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_of_ends_refuses_only_the_taken_back, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(silent_worker_loses_its_tries, setup, teardown),
