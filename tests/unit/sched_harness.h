@@ -232,15 +232,21 @@ static struct dag *load_yaml(struct harness *h, const char *yaml) {
   return dag;
 }
 
-static void run_one(struct harness *h, const char *yaml) {
+/* A run of `type` of the DAG in `yaml`, driven by the harness's scheduler. */
+static void run_one_as(struct harness *h, const char *yaml, enum dag_run_type type) {
   struct dag *dag = load_yaml(h, yaml);
   bool paused = false;
   assert_int_equal(dag_store_sync_dag(h->st, dag, false, h->now, &paused), 0);
-  struct dag_run_request req = {.type = DAG_RUN_TYPE_TEST};
+  struct dag_run_request req = {.type = type};
   char *run_id = NULL, *err = NULL;
   assert_int_equal(dag_run_create(h->st, dag, &req, &h->pk, &run_id, &err), 0);
   free(run_id);
   assert_int_equal(dag_scheduler_run_one(h->s, dag, h->pk, on_done, h), 0);
+}
+
+/* A test run, as `dagctl test` makes. */
+static void run_one(struct harness *h, const char *yaml) {
+  run_one_as(h, yaml, DAG_RUN_TYPE_TEST);
 }
 
 static bool one_done(struct harness *h) {

@@ -147,7 +147,7 @@ static const char missing[] = "dag_id: d\n"
  * of the run goes on; once the pool exists the task starts. */
 static void missing_pool_waits(void **state) {
   struct harness *h = *state;
-  run_one(h, missing);
+  run_one_as(h, missing, DAG_RUN_TYPE_MANUAL);
   pump_to(h, 1);
   expect_running(h, "b");
   expect_states(h, "a=scheduled b=running");
@@ -156,6 +156,19 @@ static void missing_pool_waits(void **state) {
   pump_to(h, 1);
   expect_running(h, "a");
   finish(h, "a", 0);
+  pump_until(h, one_done);
+  assert_int_equal(h->final, DAG_RUN_SUCCESS);
+}
+
+/* A test run has nobody to create the pool: as Airflow's `dags test`, it
+ * runs the task without one. */
+static void missing_pool_test_run(void **state) {
+  struct harness *h = *state;
+  run_one(h, missing);
+  pump_to(h, 2);
+  expect_states(h, "a=running b=running");
+  finish(h, "a", 0);
+  finish(h, "b", 0);
   pump_until(h, one_done);
   assert_int_equal(h->final, DAG_RUN_SUCCESS);
 }
@@ -247,6 +260,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(heaviest_first_within_slots, setup, teardown),
       cmocka_unit_test_setup_teardown(two_slots_run_alone, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_pool_waits, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_pool_test_run, setup, teardown),
       cmocka_unit_test_setup_teardown(slots_held_elsewhere, setup, teardown),
       cmocka_unit_test_setup_teardown(downstream_weights_order, setup, teardown),
   };
