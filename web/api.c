@@ -591,6 +591,9 @@ void web_api(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_r
   case DAG_ROUTE_CALLBACK_LOG:
     api_callback_log(w, c, p[0], p[1]);
     break;
+  case DAG_ROUTE_ALERTS:
+    api_alerts(w, c, req);
+    break;
   default:
     web_error(c, 404, "Not Found", "no such API endpoint");
   }

@@ -76,6 +76,9 @@ static const struct dag_route_info routes[] = {
     {"api/v1/connections/{}", GET, DAG_ROUTE_CONNECTION, DAG_PERM_OP},
     {"api/v1/connections/{}", M(HTTP_PATCH) | M(HTTP_DELETE), DAG_ROUTE_CONNECTION,
      DAG_PERM_OP},
+    /* Their page, with the alerts' outbox: for the same role. */
+    {"admin", GET, DAG_ROUTE_PAGE_ADMIN, DAG_PERM_OP},
+    {"api/v1/alerts", GET, DAG_ROUTE_ALERTS, DAG_PERM_OP},
     /* Pools: read by viewers, changed by ops, as in Airflow. */
     {"api/v1/pools", GET, DAG_ROUTE_POOLS, DAG_PERM_READ},
     {"api/v1/pools", M(HTTP_POST), DAG_ROUTE_POOLS, DAG_PERM_OP},

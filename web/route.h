@@ -83,6 +83,8 @@ enum dag_route {
   DAG_ROUTE_CALLBACK_LOG, /* GET .../dagRuns/{run_id}/callbackLog (api_callback_log.c) */
   DAG_ROUTE_POOLS,      /* GET, POST /api/v1/pools (api_pools.c) */
   DAG_ROUTE_POOL,       /* GET, PATCH, DELETE /api/v1/pools/{pool_name} */
+  DAG_ROUTE_ALERTS,     /* GET /api/v1/alerts: the outbox (api_alerts.c) */
+  DAG_ROUTE_PAGE_ADMIN, /* /admin: variables, connections and alerts */
 };
 
 #define DAG_ROUTE_MAX_PARAMS 4

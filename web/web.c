@@ -331,6 +331,7 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
   case DAG_ROUTE_PAGE_DASHBOARD:
   case DAG_ROUTE_PAGE_LOGIN:
   case DAG_ROUTE_PAGE_AUDIT:
+  case DAG_ROUTE_PAGE_ADMIN:
   case DAG_ROUTE_STATIC: {
     const char *name = m->route == DAG_ROUTE_PAGE_DAGS        ? "index.html"
                        : m->route == DAG_ROUTE_PAGE_DAG       ? "dag.html"
@@ -338,6 +339,7 @@ static void dispatch(struct dag_web *w, struct dag_http_conn *c,
                        : m->route == DAG_ROUTE_PAGE_DASHBOARD ? "dashboard.html"
                        : m->route == DAG_ROUTE_PAGE_LOGIN     ? "login.html"
                        : m->route == DAG_ROUTE_PAGE_AUDIT     ? "audit.html"
+                       : m->route == DAG_ROUTE_PAGE_ADMIN     ? "admin.html"
                                                              : m->params[0];
     if (!serve_asset(c, name)) not_found(c, req);
     break;

@@ -98,6 +98,10 @@ void api_vars(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_
 void api_pools(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
                const struct dag_route_match *m);
 
+/* api_alerts.c: GET /api/v1/alerts, the outbox as `dagctl alerts --json`
+ * lists it, without recipients, subject or body. */
+void api_alerts(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req);
+
 /* api_grid.c: GET /api/v1/dags/{dag_id}/grid. */
 void api_grid(struct dag_web *w, struct dag_http_conn *c, const struct dag_http_request *req,
               const char *dag_id);

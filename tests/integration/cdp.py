@@ -9,7 +9,8 @@ Opens URL, then evaluates each JavaScript expression in turn (a Promise is
 awaited) and prints each value as one line of JSON. Exits 1 with the
 exception's text when an expression throws. An argument "screenshot:PATH"
 instead saves the whole page (beyond the window too) as a PNG in PATH and
-prints its path. Standard library only: the
+prints its path, and "goto:PATH" opens PATH (relative to URL) in the same
+browser and prints its address once loaded. Standard library only: the
 WebSocket client is the few lines the protocol needs.
 """
 import base64
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -128,14 +130,16 @@ def main():
 
         # Until the page itself has loaded, an evaluation may land in the
         # blank document that precedes it and die with it.
-        while True:
-            msg = evaluate("document.readyState === 'complete' && location.href")
-            href = msg.get("result", {}).get("result", {}).get("value")
-            if isinstance(href, str) and href.startswith(url):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the page did not load: %s" % json.dumps(msg)[:500])
-            time.sleep(0.05)
+        def wait_loaded(url, deadline):
+            while True:
+                msg = evaluate("document.readyState === 'complete' && location.href")
+                href = msg.get("result", {}).get("result", {}).get("value")
+                if isinstance(href, str) and href.startswith(url):
+                    return href
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the page did not load: %s" % json.dumps(msg)[:500])
+                time.sleep(0.05)
+        wait_loaded(url, deadline)
         def command(method, params):
             next_id[0] += 1
             ws.send(json.dumps({"id": next_id[0], "method": method, "params": params}))
@@ -147,6 +151,13 @@ def main():
                     return msg["result"]
 
         for i, expr in enumerate(exprs, 1):
+            if expr.startswith("goto:"):
+                # Another page of the same browser (its cookies kept).
+                target = urllib.parse.urljoin(url, expr[len("goto:"):])
+                command("Page.navigate", {"url": target})
+                print(json.dumps(wait_loaded(target, time.monotonic() + 30)))
+                sys.stdout.flush()
+                continue
             if expr.startswith("screenshot:"):
                 path = expr[len("screenshot:"):]
                 size = command("Page.getLayoutMetrics", {})["cssContentSize"]
